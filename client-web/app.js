@@ -1,0 +1,344 @@
+// Entry point: boot, hash router, header, and the account screens (setup, login, users).
+import {
+  state, h, $, t, api, setLang, go, LANGS, errText, flash, on, btn, icon, roleName, can, banner,
+} from './lib.js';
+
+const LANG_NAMES = { vi: 'Tiếng Việt', en: 'English' };
+const ROLES = { field: ['officer', 'volunteer', 'admin'], office: ['clerk', 'admin'] };
+
+const field = () => import('./field.js');
+const office = () => import('./office.js');
+
+const VIEWS = {
+  setup: setupView,
+  login: loginView,
+  users: usersView,
+  home: async (...a) => (state.mode === 'office' ? (await office()).officeList(...a) : (await field()).fieldHome(...a)),
+  draft: async (...a) => (await field()).draftView(...a),
+  receipt: async (...a) => (await field()).receiptView(...a),
+  odossier: async (...a) => (await office()).officeDossier(...a),
+  imports: async (...a) => (await office()).importsView(...a),
+};
+
+const ROUTES = [
+  [/^\/setup$/, 'setup', false],
+  [/^\/login$/, 'login', false],
+  [/^\/$/, 'home', true],
+  [/^\/draft\/([^/]+)$/, 'draft', true],
+  [/^\/receipt\/([^/]+)$/, 'receipt', true],
+  [/^\/office\/dossier\/([^/]+)$/, 'odossier', true],
+  [/^\/office\/imports$/, 'imports', true],
+  [/^\/users$/, 'users', true],
+];
+
+
+let navSeq = 0;
+
+export async function route() {
+  const seq = ++navSeq;
+  const app = $('#app');
+  const ctx = {
+    alive: () => seq === navSeq,
+    // Swap the view in only if the user has not navigated away meanwhile.
+    show: (...nodes) => { if (seq === navSeq) app.replaceChildren(...nodes.flat()); return seq === navSeq; },
+  };
+  const raw = location.hash.replace(/^#/, '') || '/';
+  const [path, qs] = raw.split('?');
+  const query = new URLSearchParams(qs || '');
+  let m = null;
+  for (const [re, name, auth] of ROUTES) {
+    const x = re.exec(path);
+    if (x) { m = { name, auth, params: x.slice(1).map(decodeURIComponent) }; break; }
+  }
+  if (!m) { location.replace('#/'); return; }
+  flash(null);
+  header(m.name);
+  if (m.auth && !state.user) {
+    try { sessionStorage.setItem('ok.after', '#' + raw); } catch (_) { /* ignore */ }
+    location.replace('#/login');
+    return;
+  }
+  if (state.mode === 'office' && (m.name === 'draft' || m.name === 'receipt')) {
+    location.replace('#/');
+    return;
+  }
+  app.replaceChildren(h('p', { class: 'loading' }, t('ui.loading')));
+  window.scrollTo(0, 0);
+  try {
+    await VIEWS[m.name](app, m.params, query, ctx);
+  } catch (e) {
+    if (!ctx.alive()) return;
+    if (e && e.status === 401) return; // handled by the unauth listener
+    if (!(e && e.status != null)) console.error(e && e.message); // programming error; no data logged
+    ctx.show(h('section', {}, h('h1', { tabindex: '-1' }, t('err.title')),
+      banner('warn', errText(e), e && e.code === 'offline' ? t('err.offline_hint') : null, { 'data-testid': 'view-error' }),
+      btn('reload', t('ui.retry'), { class: 'btn primary', onclick: () => route() })));
+  }
+  if (ctx.alive()) {
+    const h1 = app.querySelector('h1');
+    if (h1) { h1.setAttribute('tabindex', '-1'); h1.focus({ preventScroll: true }); }
+  }
+}
+
+// ---------- header ----------
+function header(current) {
+  document.title = `${state.hubName || t('app.name')} — ${t('app.name')}`;
+  $('#hub-name').textContent = state.hubName || t('app.name');
+  $('#hub-mode').textContent = state.mode ? t('mode.' + state.mode) : '';
+  const next = LANGS[(LANGS.indexOf(state.lang) + 1) % LANGS.length];
+  const lt = $('#lang-toggle');
+  lt.replaceChildren(icon('globe'), h('span', { lang: next }, LANG_NAMES[next] || next));
+  lt.setAttribute('aria-label', t('lang.label'));
+  const who = $('#who');
+  who.replaceChildren();
+  if (state.user) who.append(icon('user'), h('span', { 'data-testid': 'who' }, `${state.user.name} · ${roleName(state.user.role)}`));
+  const lo = $('#logout');
+  lo.hidden = !state.user;
+  lo.replaceChildren(icon('out'), h('span', {}, t('auth.logout')));
+  const nav = $('#nav');
+  nav.replaceChildren();
+  if (!state.user) { nav.hidden = true; return; }
+  const items = state.mode === 'office'
+    ? [['#/', 'nav.received', 'home', 'box'], ['#/office/imports', 'nav.imports', 'imports', 'doc']]
+    : [['#/', 'nav.dossiers', 'home', 'doc']];
+  if (can('admin')) items.push(['#/users', 'nav.users', 'users', 'user']);
+  for (const [href, key, name, ic] of items) {
+    nav.append(h('a', { href, 'aria-current': name === current ? 'page' : null, 'data-testid': 'nav-' + name }, icon(ic), h('span', {}, t(key))));
+  }
+  nav.hidden = false;
+}
+
+// ---------- hub and session ----------
+function applyMe(me) {
+  state.user = me.user;
+  state.csrf = me.csrf_token;
+  state.mode = me.mode || state.mode;
+  state.hubName = me.hub_name || state.hubName;
+  state.deviceId = me.device_id || state.deviceId;
+}
+
+async function loadMe() {
+  try {
+    applyMe(await api('GET', '/api/v1/me', undefined, { quiet401: true }));
+  } catch (e) {
+    if (e.status !== 401) throw e;
+    state.user = null; state.csrf = null;
+  }
+}
+
+async function loadHub() {
+  const [hz, s] = await Promise.all([api('GET', '/healthz'), api('GET', '/api/v1/setup')]);
+  state.hubName = hz.name || '';
+  state.deviceId = hz.device_id || '';
+  state.mode = s.mode || hz.mode;
+  state.needsSetup = !!s.needs_setup;
+  await loadMe(); // users added on the command line can log in before any admin exists
+}
+
+// Session established by login or setup.
+async function signedIn(r) {
+  state.user = r.user;
+  state.csrf = r.csrf_token;
+  state.needsSetup = false;
+  state.procedures = null;
+  try { await loadMe(); } catch (_) { /* keep what login gave */ }
+}
+
+function offlineBar(off) {
+  const bar = $('#offline');
+  bar.replaceChildren();
+  bar.hidden = !off;
+  if (!off) return;
+  bar.append(icon('warn'), h('span', { class: 'grow', 'data-testid': 'offline-bar' }, t('err.offline')),
+    btn('reload', t('ui.retry'), { class: 'btn small', onclick: recheck }));
+}
+
+let recheckTimer = null;
+async function recheck() {
+  try {
+    const wasReady = state.mode != null;
+    await api('GET', '/healthz', undefined, { timeout: 8000 });
+    // Back online. Re-render only a screen that could not load; never one the user is typing in.
+    if (!wasReady) { await loadHub(); route(); } else if ($('[data-testid=view-error]')) route();
+  } catch (_) { /* still offline; the bar stays */ }
+}
+
+// ---------- setup ----------
+function setupNeeded() {
+  return h('section', {}, h('h1', {}, t('setup.title')), banner('warn', t('setup.needs_link'), t('setup.needs_link_hint')));
+}
+
+function fieldRow(id, label, input, hint) {
+  return h('div', { class: 'field' }, h('label', { for: id }, label), hint ? h('p', { class: 'help' }, hint) : null, input);
+}
+
+function passwordFields(prefix) {
+  return [
+    fieldRow(`${prefix}-password`, t('auth.password'),
+      h('input', { id: `${prefix}-password`, name: 'password', type: 'password', required: true, minlength: '8', autocomplete: 'new-password', 'data-testid': `${prefix}-password` }),
+      t('auth.password_rule')),
+    fieldRow(`${prefix}-password2`, t('auth.password_again'),
+      h('input', { id: `${prefix}-password2`, name: 'password2', type: 'password', required: true, minlength: '8', autocomplete: 'new-password', 'data-testid': `${prefix}-password2` })),
+  ];
+}
+
+// Returns an error text when the two password boxes are not acceptable.
+function checkPasswords(form) {
+  const p = form.password.value;
+  if (p.length < 8) return t('auth.password_rule');
+  if (p !== form.password2.value) return t('auth.password_mismatch');
+  return null;
+}
+
+function formError(form, msg) {
+  let el = form.querySelector('.form-err');
+  if (!el) { el = h('p', { class: 'form-err', role: 'alert', 'data-testid': 'form-error' }); form.prepend(el); }
+  el.replaceChildren();
+  el.hidden = !msg;
+  if (msg) el.append(icon('warn'), h('span', {}, msg));
+}
+
+async function setupView(app, _p, q, ctx) {
+  const token = q.get('token') || '';
+  const s = await api('GET', '/api/v1/setup');
+  state.needsSetup = !!s.needs_setup;
+  state.mode = s.mode || state.mode;
+  header('setup');
+  if (!s.needs_setup) {
+    ctx.show(h('section', {}, h('h1', {}, t('setup.title')), banner('ok', t('setup.done_already'), null),
+      h('a', { class: 'btn primary', href: '#/login' }, t('auth.login'))));
+    return;
+  }
+  if (!token) { ctx.show(setupNeeded()); return; }
+  const form = h('form', { class: 'card form', 'data-testid': 'setup-form', novalidate: true },
+    fieldRow('setup-name', t('auth.admin_name'),
+      h('input', { id: 'setup-name', name: 'name', required: true, autocomplete: 'username', autocapitalize: 'none', 'data-testid': 'setup-name' }),
+      t('auth.name_hint')),
+    passwordFields('setup'),
+    h('button', { type: 'submit', class: 'btn primary big', 'data-testid': 'setup-submit' }, icon('ok'), h('span', {}, t('setup.submit'))));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const name = form.name.value.normalize('NFC').trim();
+    const bad = !name ? t('auth.name_needed') : checkPasswords(form);
+    if (bad) { formError(form, bad); return; }
+    formError(form, null);
+    const b = form.querySelector('[type=submit]');
+    b.disabled = true;
+    try {
+      await signedIn(await api('POST', '/api/v1/setup', { token, name, password: form.password.value }));
+      location.replace('#/');
+    } catch (e) {
+      formError(form, errText(e));
+    } finally { b.disabled = false; }
+  });
+  ctx.show(h('section', {}, h('h1', {}, t('setup.title')), h('p', { class: 'lead' }, t('setup.intro', { mode: t('mode.' + state.mode) })), form));
+}
+
+// ---------- login ----------
+async function loginView(app, _p, _q, ctx) {
+  if (state.user) { location.replace('#/'); return; }
+  const form = h('form', { class: 'card form', 'data-testid': 'login-form', novalidate: true },
+    fieldRow('login-name', t('auth.name'),
+      h('input', { id: 'login-name', name: 'name', required: true, autocomplete: 'username', autocapitalize: 'none', 'data-testid': 'login-name' })),
+    fieldRow('login-password', t('auth.password'),
+      h('input', { id: 'login-password', name: 'password', type: 'password', required: true, autocomplete: 'current-password', 'data-testid': 'login-password' })),
+    h('button', { type: 'submit', class: 'btn primary big', 'data-testid': 'login-submit' }, icon('ok'), h('span', {}, t('auth.login'))));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const name = form.name.value.normalize('NFC').trim();
+    if (!name || !form.password.value) { formError(form, t('auth.fill_both')); return; }
+    formError(form, null);
+    const b = form.querySelector('[type=submit]');
+    b.disabled = true;
+    try {
+      await signedIn(await api('POST', '/api/v1/login', { name, password: form.password.value }, { quiet401: true }));
+      let after = '#/';
+      try { after = sessionStorage.getItem('ok.after') || '#/'; sessionStorage.removeItem('ok.after'); } catch (_) { /* ignore */ }
+      location.replace(after.startsWith('#/login') || after.startsWith('#/setup') ? '#/' : after);
+    } catch (e) {
+      formError(form, errText(e));
+    } finally { b.disabled = false; }
+  });
+  ctx.show(h('section', { class: 'narrow' }, h('h1', {}, t('auth.login_title')),
+    state.needsSetup ? banner('info', t('setup.needs_link'), t('setup.needs_link_hint')) : null,
+    h('p', { class: 'lead' }, t('auth.login_intro', { hub: state.hubName || t('app.name'), mode: state.mode ? t('mode.' + state.mode) : '' })), form));
+}
+
+async function logout() {
+  try { await api('POST', '/api/v1/logout', {}); } catch (e) {
+    if (e.status !== 401) { flash(errText(e)); return; }
+  }
+  state.user = null; state.csrf = null; state.procedures = null;
+  go('#/login');
+}
+
+// ---------- users (admin) ----------
+async function usersView(app, _p, _q, ctx) {
+  if (!can('admin')) { ctx.show(h('section', {}, h('h1', {}, t('users.title')), banner('warn', t('err.admin_only'), null))); return; }
+  const roles = ROLES[state.mode] || ROLES.field;
+  const list = h('ul', { class: 'list', 'data-testid': 'users-list' });
+  const fill = async () => {
+    const r = await api('GET', '/api/v1/users');
+    list.replaceChildren(...(r.users || []).map((u) => h('li', { class: 'item', 'data-testid': 'user-row' }, icon('user'),
+      h('span', { class: 'grow' }, h('strong', {}, u.name)), h('span', { class: 'badge' }, roleName(u.role)))));
+  };
+  await fill();
+  const form = h('form', { class: 'card form', 'data-testid': 'user-form', novalidate: true },
+    h('h2', {}, t('users.add')),
+    fieldRow('user-name', t('auth.name'), h('input', { id: 'user-name', name: 'name', required: true, autocomplete: 'off', autocapitalize: 'none', 'data-testid': 'user-name' }), t('auth.name_hint')),
+    fieldRow('user-role', t('users.role'), h('select', { id: 'user-role', name: 'role', 'data-testid': 'user-role' },
+      roles.map((x) => h('option', { value: x }, `${roleName(x)} — ${t('role_help.' + x)}`)))),
+    passwordFields('user'),
+    h('button', { type: 'submit', class: 'btn primary big', 'data-testid': 'user-submit' }, icon('plus'), h('span', {}, t('users.add_button'))));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const name = form.name.value.normalize('NFC').trim();
+    const bad = !name ? t('auth.name_needed') : checkPasswords(form);
+    if (bad) { formError(form, bad); return; }
+    formError(form, null);
+    try {
+      const u = await api('POST', '/api/v1/users', { name, role: form.role.value, password: form.password.value });
+      flash(t('users.added', { name: u.name || name, role: roleName(u.role || form.role.value) }), 'ok');
+      form.reset();
+      await fill().catch((e) => flash(errText(e)));
+    } catch (e) { formError(form, errText(e)); }
+  });
+  ctx.show(h('section', {}, h('h1', {}, t('users.title')), list, form));
+}
+
+// ---------- boot ----------
+async function boot() {
+  let lang = 'vi';
+  try { lang = localStorage.getItem('ok.lang') || 'vi'; } catch (_) { /* ignore */ }
+  try { await setLang(lang); } catch (_) { /* strings fall back to keys */ }
+  on('offline', offlineBar);
+  on('offline', (off) => {
+    clearInterval(recheckTimer);
+    if (off) recheckTimer = setInterval(recheck, 15000);
+  });
+  on('unauth', () => {
+    if (!state.user) return;
+    state.user = null; state.csrf = null;
+    try { sessionStorage.setItem('ok.after', location.hash || '#/'); } catch (_) { /* ignore */ }
+    location.replace('#/login');
+    setTimeout(() => flash(t('auth.expired')), 50);
+  });
+  window.addEventListener('online', recheck);
+  $('#lang-toggle').addEventListener('click', async () => {
+    try { await setLang(LANGS[(LANGS.indexOf(state.lang) + 1) % LANGS.length]); } catch (e) { flash(errText(e)); return; }
+    route();
+  });
+  $('#logout').addEventListener('click', logout);
+  window.addEventListener('hashchange', route);
+  try {
+    await loadHub();
+  } catch (e) {
+    header('');
+    $('#app').replaceChildren(h('section', {}, h('h1', {}, t('err.title')), banner('warn', errText(e), t('err.offline_hint')),
+      btn('reload', t('ui.retry'), { class: 'btn primary', onclick: () => location.reload() })));
+    return;
+  }
+  route();
+}
+
+boot();

@@ -1,0 +1,260 @@
+// Shared helpers: session state, DOM building, i18n, API calls, formatting, icons.
+
+export const LANGS = ['vi', 'en'];
+
+export const state = {
+  lang: 'vi', strings: {}, fallback: {},
+  mode: null, hubName: '', deviceId: '', needsSetup: false,
+  user: null, csrf: null, procedures: null, offline: false,
+};
+
+// ---------- DOM ----------
+export function h(tag, attrs, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v == null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  add(el, kids);
+  return el;
+}
+
+export function add(el, kids) {
+  for (const k of kids.flat(Infinity)) {
+    if (k == null || k === false) continue;
+    el.append(k instanceof Node ? k : String(k));
+  }
+  return el;
+}
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+
+// ---------- icons (inline SVG, stroke style, decorative) ----------
+const ICONS = {
+  plus: 'M12 5v14M5 12h14',
+  save: 'M5 3h11l3 3v15H5zM8 3v6h8V3M8 21v-7h8v7',
+  lock: 'M6 11h12v10H6zM9 11V7a3 3 0 0 1 6 0v4',
+  camera: 'M4 8h4l2-3h4l2 3h4v12H4zM12 17a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7',
+  trash: 'M4 7h16M9 7V4h6v3M6 7l1 14h10l1-14',
+  out: 'M10 4H4v16h6M14 8l4 4-4 4M8 12h10',
+  print: 'M7 9V3h10v6M7 17H4v-8h16v8h-3M7 14h10v7H7z',
+  warn: 'M12 3l10 18H2zM12 10v5M12 18v.5',
+  ok: 'M4 12l5 5L20 6',
+  back: 'M15 5l-7 7 7 7',
+  doc: 'M6 3h9l4 4v14H6zM9 12h7M9 16h7',
+  user: 'M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8M4 21a8 8 0 0 1 16 0',
+  reload: 'M20 11a8 8 0 1 0-2 6M20 4v7h-7',
+  globe: 'M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18M3 12h18M12 3c3 3 3 15 0 18M12 3c-3 3-3 15 0 18',
+  box: 'M3 7l9-4 9 4v10l-9 4-9-4zM3 7l9 4 9-4M12 11v10',
+};
+
+export function icon(name) {
+  const s = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  s.setAttribute('viewBox', '0 0 24 24');
+  s.setAttribute('aria-hidden', 'true');
+  s.setAttribute('class', 'ic');
+  const p = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+  p.setAttribute('d', ICONS[name] || '');
+  s.append(p);
+  return s;
+}
+
+// A button with an icon and words. `attrs` go on the <button>.
+export function btn(iconName, label, attrs = {}) {
+  return h('button', { type: 'button', class: 'btn', ...attrs }, iconName ? icon(iconName) : null, h('span', {}, label));
+}
+
+// ---------- i18n ----------
+async function fetchLang(lang) {
+  const r = await fetch(`i18n/${lang}.json`, { cache: 'no-cache' });
+  if (!r.ok) throw new Error('i18n ' + r.status);
+  return r.json();
+}
+
+export async function setLang(lang) {
+  if (!LANGS.includes(lang)) lang = 'vi';
+  if (!Object.keys(state.fallback).length) state.fallback = await fetchLang('vi');
+  state.strings = lang === 'vi' ? state.fallback : await fetchLang(lang);
+  state.lang = lang;
+  document.documentElement.lang = lang;
+  try { localStorage.setItem('ok.lang', lang); } catch (_) { /* private mode */ }
+}
+
+export function t(key, vars) {
+  let s = state.strings[key] ?? state.fallback[key] ?? key;
+  if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (vars[k] ?? m));
+  return s;
+}
+
+// Pick the current language from a catalogue Text {vi, en, more:{…}}.
+export function txt(o) {
+  if (!o) return '';
+  if (typeof o === 'string') return o;
+  return o[state.lang] || (o.more && o.more[state.lang]) || o.vi || o.en || '';
+}
+
+// ---------- API ----------
+export class ApiError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.code || 'http_' + status);
+    this.status = status;
+    this.code = e.code || (status ? 'http_' + status : 'offline');
+    this.vi = e.message_vi; this.en = e.message_en;
+    this.field = e.field || null;
+    this.details = Array.isArray(e.details) ? e.details : [];
+  }
+}
+
+// Plain words for an error, in the current language.
+export function errText(err) {
+  if (!(err instanceof ApiError)) return t('err.unexpected');
+  if (err.code === 'offline') return t('err.offline');
+  if (err.code === 'timeout') return t('err.timeout');
+  const m = state.lang === 'en' ? err.en : (state.lang === 'vi' ? err.vi : null);
+  return m || err.vi || err.en || t('err.http', { status: err.status });
+}
+
+// Per-detail message in the current language.
+export function detailText(d) {
+  return (state.lang === 'en' ? d.message_en : d.message_vi) || d.message_vi || d.message_en || d.code;
+}
+
+const listeners = { offline: [], unauth: [] };
+export const on = (ev, fn) => listeners[ev].push(fn);
+
+function setOffline(v) {
+  if (state.offline === v) return;
+  state.offline = v;
+  listeners.offline.forEach((f) => f(v));
+}
+
+export async function api(method, path, body, opts = {}) {
+  const headers = { Accept: 'application/json', ...(opts.headers || {}) };
+  let payload;
+  if (body instanceof FormData) payload = body;
+  else if (body !== undefined) { headers['Content-Type'] = 'application/json'; payload = JSON.stringify(body); }
+  if (method !== 'GET' && state.csrf) headers['X-CSRF-Token'] = state.csrf;
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), opts.timeout || 20000);
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: payload, credentials: 'same-origin', cache: 'no-store', signal: ctl.signal });
+  } catch (e) {
+    setOffline(true);
+    throw new ApiError(0, { error: { code: e && e.name === 'AbortError' ? 'timeout' : 'offline' } });
+  } finally {
+    clearTimeout(timer);
+  }
+  setOffline(false);
+  const text = await res.text().catch(() => '');
+  let data = null;
+  if (text) { try { data = JSON.parse(text); } catch (_) { data = null; } }
+  if (!res.ok) {
+    const err = new ApiError(res.status, data);
+    if (res.status === 401 && err.code === 'unauthenticated' && !opts.quiet401) listeners.unauth.forEach((f) => f());
+    throw err;
+  }
+  return data;
+}
+
+export function uuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+  const x = [...b].map((v) => v.toString(16).padStart(2, '0')).join('');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+// ---------- catalogue ----------
+export async function procedures() {
+  if (state.procedures) return state.procedures;
+  try {
+    const r = await api('GET', '/api/v1/procedures');
+    state.procedures = r.procedures || [];
+    try { localStorage.setItem('ok.procedures', JSON.stringify(state.procedures)); } catch (_) { /* full */ }
+  } catch (e) {
+    // Offline: the catalogue holds no personal data, a cached copy is fine.
+    const c = localStorage.getItem('ok.procedures');
+    if (!c) throw e;
+    state.procedures = JSON.parse(c);
+  }
+  return state.procedures;
+}
+
+export function findProc(ref) {
+  if (!ref || !state.procedures) return null;
+  return state.procedures.find((p) => p.id === ref.id && (ref.version == null || p.version === ref.version)) ||
+    null;
+}
+
+export const procTitle = (ref) => { const p = findProc(ref); return p ? txt(p.title) : (ref ? ref.id : ''); };
+
+// ---------- formatting ----------
+// Day first, 24-hour clock, local time: "23/11/2026 09:24" reads the same in Vietnamese and English.
+export function fmtTime(s) {
+  if (!s) return '';
+  const d = new Date(s);
+  if (isNaN(d)) return s;
+  const p = (n) => String(n).padStart(2, '0');
+  return `${p(d.getDate())}/${p(d.getMonth() + 1)}/${d.getFullYear()} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+// YYYY-MM-DD → dd/mm/yyyy (Vietnamese paper forms use day first; so does en-GB).
+export function fmtDate(s) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s || '');
+  return m ? `${m[3]}/${m[2]}/${m[1]}` : (s || '');
+}
+
+export function fmtSize(n) {
+  if (n == null) return '';
+  return n < 1024 * 1024 ? `${Math.max(1, Math.round(n / 1024))} KB` : `${(n / 1048576).toFixed(1)} MB`;
+}
+
+export function todayISO() {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+// ---------- small UI pieces ----------
+export function banner(kind, title, body, attrs = {}) {
+  return h('div', { class: `banner ${kind}`, ...attrs },
+    icon(kind === 'ok' ? 'ok' : 'warn'),
+    h('div', {}, title ? h('strong', { class: 'b-title' }, title) : null, body ? h('p', {}, body) : null));
+}
+
+export function flash(msg, kind = 'err') {
+  const f = $('#flash');
+  f.replaceChildren();
+  if (!msg) { f.hidden = true; return; }
+  f.className = `flash no-print ${kind}`;
+  add(f, [icon(kind === 'ok' ? 'ok' : 'warn'), h('span', { class: 'grow' }, msg),
+    h('button', { type: 'button', class: 'btn small ghost', onclick: () => flash(null) }, t('ui.close'))]);
+  f.hidden = false;
+  if (kind === 'err') f.scrollIntoView({ block: 'nearest' });
+}
+
+// In-page confirmation (big buttons, no native dialog). Resolves to true on "yes".
+export function ask(text, yesLabel, noLabel) {
+  const d = $('#ask');
+  $('#ask-text').textContent = text;
+  $('#ask-yes').textContent = yesLabel || t('ui.yes');
+  $('#ask-no').textContent = noLabel || t('ui.no');
+  return new Promise((resolve) => {
+    d.addEventListener('close', () => resolve(d.returnValue === 'yes'), { once: true });
+    d.returnValue = '';
+    if (d.showModal) d.showModal(); else resolve(window.confirm(text));
+  });
+}
+
+// Navigate; re-render when already there.
+export function go(hash) {
+  if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));
+  else location.hash = hash;
+}
+
+export const roleName = (r) => t('role.' + r);
+export const can = (...roles) => !!state.user && roles.includes(state.user.role);

@@ -1,0 +1,91 @@
+// Office mode: received dossiers, one dossier laid out like its form, and the import reports.
+import { h, t, txt, api, icon, btn, banner, procedures, procTitle, fmtTime, fmtSize } from './lib.js';
+import { renderReadOnly } from './form.js';
+
+const enc = encodeURIComponent;
+
+function verifBadge(v) {
+  if (v === 'verified') return h('span', { class: 'badge ok', 'data-testid': 'verification' }, icon('ok'), t('verif.verified'));
+  if (v === 'verified_gap_before') return h('span', { class: 'badge warn', 'data-testid': 'verification' }, icon('warn'), t('verif.gap'));
+  return h('span', { class: 'badge', 'data-testid': 'verification' }, v || '?');
+}
+
+const device = (d) => `${d.device_name || t('office.device')} (${(d.device_id || '').slice(0, 8)})`;
+
+export async function officeList(app, _p, _q, ctx) {
+  const [r] = await Promise.all([api('GET', '/api/v1/office/dossiers'), procedures().catch(() => null)]);
+  const list = r.dossiers || [];
+  ctx.show(h('section', {}, h('h1', {}, t('office.title'), ' ', h('span', { class: 'count' }, String(list.length))),
+    list.length ? h('ul', { class: 'list card', 'data-testid': 'office-dossiers' }, list.map((d) => h('li', {},
+      h('a', { class: 'item', href: '#/office/dossier/' + enc(d.dossier_id), 'data-testid': 'office-row', 'data-receipt': d.receipt_code },
+        icon('doc'),
+        h('span', { class: 'grow' },
+          h('strong', {}, d.title || t('draft.untitled')), ' ', h('span', { class: 'mono' }, d.receipt_code),
+          h('small', {}, [procTitle(d.procedure), device(d), t('ui.seq', { n: d.seq }), fmtTime(d.sealed_at),
+            d.attachments ? t('draft.photos', { n: d.attachments }) : null].filter(Boolean).join(' · '))),
+        verifBadge(d.verification)))))
+      : h('p', { class: 'muted' }, t('office.none'))));
+}
+
+export async function officeDossier(app, [id], _q, ctx) {
+  const [d] = await Promise.all([api('GET', `/api/v1/office/dossiers/${enc(id)}`), procedures().catch(() => null)]);
+  const def = d.procedure_def || null;
+  const roleLabel = (role) => {
+    const doc = def && (def.documents || []).find((x) => x.role === role);
+    return doc ? txt(doc.label) : role;
+  };
+  const printBtn = btn('print', t('receipt.print'), { class: 'btn' });
+  printBtn.addEventListener('click', () => window.print());
+  const facts = [
+    [t('receipt.code'), h('span', { class: 'mono' }, d.receipt_code)],
+    [t('office.device'), device(d)],
+    [t('receipt.seq'), String(d.seq)],
+    [t('receipt.sealed_at'), fmtTime(d.sealed_at)],
+    [t('office.received_at'), fmtTime(d.received_at)],
+  ];
+  ctx.show(h('section', { class: 'odossier', 'data-testid': 'office-dossier' },
+    h('a', { href: '#/', class: 'back no-print' }, icon('back'), t('office.back')),
+    h('h1', {}, def ? txt(def.title) : procTitle(d.procedure)),
+    h('p', {}, verifBadge(d.verification)),
+    d.verification === 'verified_gap_before' ? banner('warn', t('verif.gap_body'), null) : null,
+    h('div', { class: 'card' }, h('dl', {}, facts.map(([k, v]) => h('div', { class: 'kv' }, h('dt', {}, k), h('dd', {}, v))))),
+    renderReadOnly(def, d.fields || {}),
+    h('section', { class: 'group card photos' }, h('h2', {}, icon('camera'), t('photos.title')),
+      (d.attachments || []).length ? h('div', { class: 'thumbs big' }, d.attachments.map((a) => h('figure', { class: 'thumb', 'data-testid': 'office-photo' },
+        h('a', { href: `/api/v1/office/dossiers/${enc(id)}/attachments/${a.index}`, target: '_blank', rel: 'noopener' },
+          h('img', { src: `/api/v1/office/dossiers/${enc(id)}/attachments/${a.index}`, alt: roleLabel(a.role), loading: 'lazy', decoding: 'async' })),
+        h('figcaption', {}, `${roleLabel(a.role)} · ${fmtSize(a.size)}`))))
+        : h('p', { class: 'muted' }, t('photos.none'))),
+    h('section', { class: 'group card' }, h('h2', {}, t('office.checks')),
+      h('ul', { class: 'checks', 'data-testid': 'checks' }, (d.checks || []).map((c) => h('li', { class: c.ok ? 'ok' : 'bad' },
+        icon(c.ok ? 'ok' : 'warn'), h('span', {}, h('strong', {}, checkName(c.check)), c.detail ? ` — ${c.detail}` : ''))))),
+    h('div', { class: 'row no-print' }, printBtn)));
+}
+
+function checkName(code) {
+  const k = 'check.' + code;
+  const s = t(k);
+  return s === k ? code : s;
+}
+
+export async function importsView(app, _p, _q, ctx) {
+  const r = await api('GET', '/api/v1/office/imports');
+  const list = r.imports || [];
+  ctx.show(h('section', {}, h('h1', {}, t('imports.title'), ' ', h('span', { class: 'count' }, String(list.length))),
+    list.length ? h('ul', { class: 'list plain', 'data-testid': 'imports' }, list.map((x) => h('li', { class: 'card import', 'data-testid': 'import-row' },
+      h('div', { class: 'row' },
+        x.accepted ? h('span', { class: 'badge ok' }, icon('ok'), t('imports.accepted')) : h('span', { class: 'badge bad' }, icon('warn'), t('imports.refused')),
+        h('strong', {}, fmtTime(x.imported_at))),
+      h('p', { class: 'muted' }, [`${t('office.device')}: ${device(x)}`, t('imports.batch', { id: (x.batch_id || '').slice(0, 13) }),
+        x.file ? String(x.file).split(/[\\/]/).pop() : null].filter(Boolean).join(' · ')),
+      h('p', {}, t('imports.counts', { stored: x.stored ?? 0, held: x.already_held ?? 0 }),
+        x.envelopes_in_file != null ? ` · ${t('imports.in_file', { n: x.envelopes_in_file })}` : ''),
+      (x.gaps || []).length ? h('div', {}, h('h3', {}, t('imports.gaps')),
+        h('ul', {}, x.gaps.map((g) => h('li', {}, g.from === g.to ? t('imports.gap_one', { n: g.from }) : t('imports.gap', { from: g.from, to: g.to })))))
+        : null,
+      (x.problems || []).length ? h('div', {}, h('h3', {}, t('imports.problems')),
+        h('ul', { class: 'checks' }, x.problems.map((p) => h('li', { class: 'bad' }, icon('warn'),
+          h('span', {}, p.seq != null ? t('ui.seq', { n: p.seq }) + ': ' : '', h('strong', {}, checkName(p.check)), p.detail ? ` — ${p.detail}` : '')))))
+        : null)))
+      : h('p', { class: 'muted' }, t('imports.none'))));
+}

@@ -1,0 +1,110 @@
+//! The application: shared state and the router built from each concern's routes.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, Method};
+use axum::response::IntoResponse;
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use protocol::HubMode;
+use serde_json::json;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::auth::{self, AuthUser, LoginLimiter};
+use crate::error::ApiError;
+use crate::keys::HubKeys;
+use crate::store::Db;
+
+/// Shared state of a running hub.
+pub struct Shared {
+    pub db: Db,
+    pub keys: HubKeys,
+    pub mode: HubMode,
+    pub name: String,
+    pub login_limiter: LoginLimiter,
+}
+
+/// Cheap-to-clone handle on [`Shared`].
+#[derive(Clone)]
+pub struct AppState(pub Arc<Shared>);
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// Largest JSON request body (photos have their own, larger limit on their route).
+pub const MAX_JSON_BODY: usize = 256 * 1024;
+
+/// Builds the router for `state.mode`. Routes of the other mode answer `404 wrong_mode`.
+pub fn make_app(state: AppState) -> Router {
+    let field = crate::capture::routes::router().merge(crate::seal::routes::router());
+    let office = crate::office::routes::router();
+    let (mine, other_paths): (Router<AppState>, &[&str]) = match state.mode {
+        HubMode::Field => (field, &["/api/v1/office/{*rest}"]),
+        HubMode::Office => (
+            office,
+            &[
+                "/api/v1/drafts",
+                "/api/v1/drafts/{*rest}",
+                "/api/v1/dossiers",
+                "/api/v1/receipts/{*rest}",
+                "/api/v1/status",
+            ],
+        ),
+    };
+    let mut router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/v1/procedures", get(procedures))
+        .merge(auth::routes::router())
+        .merge(mine);
+    for p in other_paths {
+        router = router.route(p, any(|| async { ApiError::wrong_mode() }));
+    }
+    router
+        .route(
+            "/api/{*rest}",
+            any(|| async { ApiError::not_found("đường dẫn API", "API route") }),
+        )
+        .fallback(get(crate::web::asset))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .method_not_allowed_fallback(|m: Method| async move {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("Phương thức {m} không dùng được ở đây."),
+                format!("Method {m} is not allowed here."),
+            )
+        })
+        .with_state(state)
+}
+
+async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
+    Json(json!({
+        "status": "ok",
+        "mode": st.mode,
+        "device_id": st.keys.device_id,
+        "version": env!("CARGO_PKG_VERSION"),
+        "name": st.name,
+    }))
+}
+
+async fn procedures(_user: AuthUser) -> Json<serde_json::Value> {
+    Json(json!({ "procedures": protocol::catalogue() }))
+}

@@ -1,0 +1,251 @@
+//! HTTP routes for setup, login, logout, the current user, and user management.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::store::{self as users, UserOut};
+use super::{hash_password, verify_password, AuthUser, Role, SESSION_COOKIE, SESSION_IDLE_SECS};
+use crate::app::AppState;
+use crate::error::{ApiError, JsonBody};
+use crate::store::write_tx;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/setup", get(setup_status).post(setup))
+        .route("/api/v1/login", post(login))
+        .route("/api/v1/logout", post(logout))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/users", get(list_users).post(add_user))
+}
+
+/// Checks a user name: 1–64 characters, no control characters, no leading/trailing spaces.
+pub fn check_name(name: &str) -> Result<(), ApiError> {
+    let n = name.chars().count();
+    if n == 0 || n > 64 || name.trim() != name || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "Tên đăng nhập phải có 1–64 ký tự, không có ký tự điều khiển hay khoảng trắng ở đầu/cuối.",
+            "The user name must be 1–64 characters, without control characters or surrounding spaces.",
+        )
+        .with_field("name"));
+    }
+    Ok(())
+}
+
+/// Checks a new password: at least 8 and at most 256 characters.
+pub fn check_password(pw: &str) -> Result<(), ApiError> {
+    let n = pw.chars().count();
+    if !(8..=256).contains(&n) {
+        return Err(ApiError::bad_request(
+            "Mật khẩu phải có từ 8 đến 256 ký tự.",
+            "The password must have 8 to 256 characters.",
+        )
+        .with_field("password"));
+    }
+    Ok(())
+}
+
+/// Hashes a password on the blocking pool (argon2 takes tens of milliseconds by design).
+async fn hash_off_thread(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+}
+
+fn session_cookie(token: &str) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_IDLE_SECS}"
+    )
+}
+
+fn logged_in(user: UserOut, token: String, csrf: String, status: StatusCode) -> Response {
+    (
+        status,
+        [(header::SET_COOKIE, session_cookie(&token))],
+        Json(json!({ "user": user, "csrf_token": csrf })),
+    )
+        .into_response()
+}
+
+async fn setup_status(State(st): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let needs = !st.db.call(|c| users::admin_exists(c)).await?;
+    Ok(Json(json!({ "needs_setup": needs, "mode": st.mode })))
+}
+
+#[derive(Deserialize)]
+struct SetupIn {
+    token: String,
+    name: String,
+    password: String,
+}
+
+async fn setup(
+    State(st): State<AppState>,
+    JsonBody(body): JsonBody<SetupIn>,
+) -> Result<Response, ApiError> {
+    check_name(&body.name)?;
+    check_password(&body.password)?;
+    let hash = hash_off_thread(body.password).await?;
+    let name = body.name;
+    let token = body.token;
+    let out = st
+        .db
+        .call(move |c| {
+            let tx = write_tx(c)?;
+            if users::admin_exists(&tx)? {
+                return Ok(Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "setup_done",
+                    "Trạm đã được thiết lập. Hãy đăng nhập.",
+                    "This hub is already set up. Please log in.",
+                )));
+            }
+            if !users::setup_token_valid(&tx, &token)? {
+                return Ok(Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "bad_setup_token",
+                    "Liên kết thiết lập không đúng hoặc đã hết hạn. Khởi động lại trạm để có liên kết mới.",
+                    "The setup link is wrong or expired. Restart the hub to get a new link.",
+                )
+                .with_field("token")));
+            }
+            let user = users::insert_user(&tx, &name, Role::Admin, &hash)?;
+            users::clear_setup_tokens(&tx)?;
+            let (tok, csrf) = users::create_session(&tx, &user.id)?;
+            tx.commit()?;
+            Ok(Ok((user, tok, csrf)))
+        })
+        .await??;
+    tracing::info!("first admin account created");
+    Ok(logged_in(out.0, out.1, out.2, StatusCode::CREATED))
+}
+
+#[derive(Deserialize)]
+struct LoginIn {
+    name: String,
+    password: String,
+}
+
+async fn login(
+    State(st): State<AppState>,
+    JsonBody(body): JsonBody<LoginIn>,
+) -> Result<Response, ApiError> {
+    if !st.login_limiter.allowed(&body.name) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Đăng nhập sai quá nhiều lần. Hãy đợi 5 phút rồi thử lại.",
+            "Too many failed logins. Wait 5 minutes and try again.",
+        ));
+    }
+    let name = body.name.clone();
+    let row = st.db.call(move |c| users::find_user(c, &name)).await?;
+    let password = body.password;
+    let stored = row.as_ref().map(|r| r.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, stored.as_deref()))
+        .await
+        .map_err(ApiError::internal)?;
+    let Some(row) = row.filter(|_| ok) else {
+        st.login_limiter.failed(&body.name);
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "Tên đăng nhập hoặc mật khẩu không đúng.",
+            "Wrong user name or password.",
+        ));
+    };
+    st.login_limiter.succeeded(&body.name);
+    let uid = row.user.id.clone();
+    let (tok, csrf) = st.db.call(move |c| users::create_session(c, &uid)).await?;
+    Ok(logged_in(row.user, tok, csrf, StatusCode::OK))
+}
+
+async fn logout(
+    State(st): State<AppState>,
+    _user: AuthUser,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(tok) = super::session_token(&headers) {
+        st.db.call(move |c| users::delete_session(c, &tok)).await?;
+    }
+    Ok((
+        [(
+            header::SET_COOKIE,
+            format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+        )],
+        Json(json!({})),
+    )
+        .into_response())
+}
+
+async fn me(State(st): State<AppState>, user: AuthUser) -> Json<serde_json::Value> {
+    Json(json!({
+        "user": user.public(),
+        "csrf_token": user.csrf,
+        "mode": st.mode,
+        "device_id": st.keys.device_id,
+        "hub_name": st.name,
+    }))
+}
+
+async fn list_users(
+    State(st): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    user.require(&[Role::Admin])?;
+    let list = st.db.call(|c| users::list_users(c)).await?;
+    Ok(Json(json!({ "users": list })))
+}
+
+#[derive(Deserialize)]
+struct AddUserIn {
+    name: String,
+    role: String,
+    password: String,
+}
+
+async fn add_user(
+    State(st): State<AppState>,
+    user: AuthUser,
+    JsonBody(body): JsonBody<AddUserIn>,
+) -> Result<(StatusCode, Json<UserOut>), ApiError> {
+    user.require(&[Role::Admin])?;
+    check_name(&body.name)?;
+    check_password(&body.password)?;
+    let role = Role::parse(&body.role)
+        .filter(|r| r.exists_in(st.mode))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                format!("Vai trò \"{}\" không có trên trạm {}.", body.role, st.mode),
+                format!(
+                    "Role \"{}\" does not exist on a {} hub.",
+                    body.role, st.mode
+                ),
+            )
+            .with_field("role")
+        })?;
+    let hash = hash_off_thread(body.password).await?;
+    let name = body.name;
+    let created = st
+        .db
+        .call(move |c| {
+            let tx = write_tx(c)?;
+            if users::user_exists(&tx, &name)? {
+                return Ok(None);
+            }
+            let u = users::insert_user(&tx, &name, role, &hash)?;
+            tx.commit()?;
+            Ok(Some(u))
+        })
+        .await?
+        .ok_or_else(|| {
+            ApiError::conflict("Tên đăng nhập này đã có.", "This user name already exists.")
+                .with_field("name")
+        })?;
+    Ok((StatusCode::CREATED, Json(created)))
+}

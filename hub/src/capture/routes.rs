@@ -1,0 +1,338 @@
+//! HTTP routes for drafts and their photos (field mode).
+
+use std::collections::BTreeMap;
+
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use protocol::{ProcedureDef, ProcedureRef, Stage};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::store::{self as drafts, AttachmentInfo, Draft, NewAttachment, Update};
+use crate::app::AppState;
+use crate::auth::{AuthUser, Role};
+use crate::error::{ApiError, FieldDetail, JsonBody};
+use crate::media::{self, MediaError};
+
+const CAPTURERS: &[Role] = &[Role::Officer, Role::Volunteer, Role::Admin];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/drafts", get(list).post(create))
+        .route("/api/v1/drafts/{id}", get(read).put(update).delete(remove))
+        .route(
+            "/api/v1/drafts/{id}/attachments",
+            axum::routing::post(add_photo)
+                .layer(DefaultBodyLimit::max(media::MAX_PHOTO_BYTES + 64 * 1024)),
+        )
+        .route(
+            "/api/v1/drafts/{id}/attachments/{att}",
+            get(photo).delete(remove_photo),
+        )
+}
+
+/// Looks a procedure up in the catalogue, or answers 422 on the `procedure` field.
+pub fn procedure(r: &ProcedureRef) -> Result<&'static ProcedureDef, ApiError> {
+    protocol::find_procedure(r).ok_or_else(|| {
+        ApiError::validation(vec![FieldDetail {
+            field: "procedure".into(),
+            code: "unknown_procedure".into(),
+            message_vi: format!("Không có thủ tục \"{}\" phiên bản {}.", r.id, r.version),
+            message_en: format!("There is no procedure \"{}\" version {}.", r.id, r.version),
+        }])
+    })
+}
+
+/// Normalises the fields and checks their format (draft stage); errors are answered as 422.
+fn checked_fields(
+    def: &ProcedureDef,
+    fields: BTreeMap<String, String>,
+    roles: &[String],
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let fields = protocol::normalize_fields(&fields);
+    let errors = protocol::validate(def, &fields, roles, crate::clock::today_vn(), Stage::Draft);
+    if errors.is_empty() {
+        Ok(fields)
+    } else {
+        Err(ApiError::validation(
+            errors.into_iter().map(Into::into).collect(),
+        ))
+    }
+}
+
+fn draft_not_found() -> ApiError {
+    ApiError::not_found("hồ sơ nháp", "Draft")
+}
+
+async fn list(
+    State(st): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    user.require(CAPTURERS)?;
+    let list = st.db.call(|c| drafts::list(c)).await?;
+    Ok(Json(json!({ "drafts": list })))
+}
+
+#[derive(Deserialize)]
+struct CreateIn {
+    procedure: ProcedureRef,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
+}
+
+async fn create(
+    State(st): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<CreateIn>,
+) -> Result<(StatusCode, Json<Draft>), ApiError> {
+    user.require(CAPTURERS)?;
+    let def = procedure(&body.procedure)?;
+    let fields = checked_fields(def, body.fields, &[])?;
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty() && k.len() <= 128)
+        .map(|k| format!("{}:{k}", user.id));
+    let uid = user.id.clone();
+    let draft = st
+        .db
+        .call(move |c| drafts::create(c, &body.procedure, &fields, &uid, key.as_deref()))
+        .await?;
+    Ok((StatusCode::CREATED, Json(draft)))
+}
+
+async fn read(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Draft>, ApiError> {
+    user.require(CAPTURERS)?;
+    let d = st
+        .db
+        .call(move |c| drafts::get(c, &id))
+        .await?
+        .ok_or_else(draft_not_found)?;
+    Ok(Json(d))
+}
+
+#[derive(Deserialize)]
+struct UpdateIn {
+    fields: BTreeMap<String, String>,
+    version: i64,
+}
+
+async fn update(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdateIn>,
+) -> Result<Json<Draft>, ApiError> {
+    user.require(CAPTURERS)?;
+    let id2 = id.clone();
+    let current = st
+        .db
+        .call(move |c| drafts::get(c, &id2))
+        .await?
+        .ok_or_else(draft_not_found)?;
+    let def = procedure(&current.procedure)?;
+    let roles: Vec<String> = current.attachments.iter().map(|a| a.role.clone()).collect();
+    let fields = checked_fields(def, body.fields, &roles)?;
+    match st.db.call(move |c| drafts::update(c, &id, &fields, body.version)).await? {
+        Update::Saved(d) => Ok(Json(*d)),
+        Update::NotFound => Err(draft_not_found()),
+        Update::Conflict { current } => Err(ApiError::conflict(
+            format!(
+                "Một máy khác đã lưu hồ sơ này trước (phiên bản {current}). Tải lại để xem bản mới nhất; \
+                 những gì bạn gõ vẫn còn trên máy này."
+            ),
+            format!(
+                "Another phone saved this draft first (version {current}). Reload to see the latest; \
+                 what you typed is still kept on this phone."
+            ),
+        )
+        .with_field("version")),
+    }
+}
+
+async fn remove(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    user.require(&[Role::Officer, Role::Admin])?;
+    if st.db.call(move |c| drafts::delete(c, &id)).await? {
+        Ok(Json(json!({})))
+    } else {
+        Err(draft_not_found())
+    }
+}
+
+fn media_error(e: MediaError) -> ApiError {
+    let (status, code) = match e {
+        MediaError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        MediaError::UnsupportedFormat => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media"),
+        MediaError::TooManyPixels(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        MediaError::Undecodable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_photo"),
+    };
+    let vi = match e {
+        MediaError::TooLarge => "Ảnh quá lớn (tối đa 10 MB).".to_string(),
+        MediaError::UnsupportedFormat => "Tệp không phải ảnh JPEG, PNG hay WebP.".to_string(),
+        MediaError::TooManyPixels(_) => {
+            "Ảnh có quá nhiều điểm ảnh (tối đa 40 megapixel).".to_string()
+        }
+        MediaError::Undecodable(_) => {
+            "Không đọc được ảnh (tệp hỏng hoặc chưa tải xong). Hãy chụp lại.".to_string()
+        }
+    };
+    ApiError::new(status, code, vi, format!("{e}.")).with_field("file")
+}
+
+/// Keeps the last path component of a client's file name, at most 100 characters, printable only.
+fn clean_name(name: Option<&str>) -> String {
+    let base = name
+        .unwrap_or("photo")
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("photo");
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(100).collect();
+    if cleaned.trim().is_empty() {
+        "photo".into()
+    } else {
+        cleaned
+    }
+}
+
+async fn add_photo(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    mut form: Multipart,
+) -> Result<(StatusCode, Json<AttachmentInfo>), ApiError> {
+    user.require(CAPTURERS)?;
+    let mut role = None;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    while let Some(field) = form.next_field().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            media_error(MediaError::TooLarge)
+        } else {
+            ApiError::bad_request(
+                "Dữ liệu ảnh gửi lên bị lỗi.",
+                format!("The upload is malformed: {e}."),
+            )
+        }
+    })? {
+        match field.name() {
+            Some("role") => {
+                role = Some(field.text().await.map_err(|_| {
+                    ApiError::bad_request(
+                        "Vai trò ảnh không đọc được.",
+                        "The photo role cannot be read.",
+                    )
+                })?)
+            }
+            Some("file") => {
+                let name = clean_name(field.file_name());
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|_| media_error(MediaError::TooLarge))?;
+                file = Some((name, bytes.to_vec()));
+            }
+            _ => {}
+        }
+    }
+    let (name, bytes) = file.ok_or_else(|| {
+        ApiError::bad_request(
+            "Chưa chọn ảnh.",
+            "No photo was sent (multipart part `file`).",
+        )
+        .with_field("file")
+    })?;
+    let role = role.unwrap_or_default();
+    let id2 = id.clone();
+    let draft = st
+        .db
+        .call(move |c| drafts::get(c, &id2))
+        .await?
+        .ok_or_else(draft_not_found)?;
+    let def = procedure(&draft.procedure)?;
+    if !def.documents.iter().any(|d| d.role == role) {
+        return Err(ApiError::validation(vec![FieldDetail {
+            field: "role".into(),
+            code: "unknown_document_role".into(),
+            message_vi: format!("Thủ tục này không có loại giấy tờ \"{role}\"."),
+            message_en: format!("This procedure has no document kind \"{role}\"."),
+        }]));
+    }
+    let (bytes, checked) = tokio::task::spawn_blocking(move || {
+        let checked = media::check_photo(&bytes);
+        (bytes, checked)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let checked = checked.map_err(media_error)?;
+    let info = st
+        .db
+        .call(move |c| {
+            drafts::add_attachment(
+                c,
+                &id,
+                NewAttachment {
+                    role: &role,
+                    name: &name,
+                    media_type: checked.media_type,
+                    bytes: &bytes,
+                },
+            )
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(info)))
+}
+
+async fn photo(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path((id, att)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    user.require(CAPTURERS)?;
+    let found = st
+        .db
+        .call(move |c| drafts::attachment_bytes(c, &id, &att))
+        .await?;
+    crate::media::photo_response(found)
+}
+
+async fn remove_photo(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path((id, att)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    user.require(CAPTURERS)?;
+    if st
+        .db
+        .call(move |c| drafts::delete_attachment(c, &id, &att))
+        .await?
+    {
+        Ok(Json(json!({})))
+    } else {
+        Err(ApiError::not_found("ảnh", "Photo"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_name;
+
+    #[test]
+    fn file_names_lose_paths_and_control_characters() {
+        assert_eq!(clean_name(Some("../../etc/passwd")), "passwd");
+        assert_eq!(clean_name(Some("C:\\x\\ảnh.jpg")), "ảnh.jpg");
+        assert_eq!(clean_name(Some("a\u{0}b")), "ab");
+        assert_eq!(clean_name(None), "photo");
+        assert_eq!(clean_name(Some("")), "photo");
+    }
+}

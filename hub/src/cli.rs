@@ -1,0 +1,257 @@
+//! The `hub` command line: `serve` and the administration commands. Every command except `serve` works
+//! while a hub is serving the same data directory (SQLite WAL with a busy timeout).
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+
+use crate::auth::{self, Role};
+use crate::batch;
+use crate::config::ServeConfig;
+use crate::datadir::DataDir;
+use crate::store::write_tx;
+use crate::trust::{self, TrustOutcome};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hub",
+    version,
+    about = "Outreach-kit hub: capture and seal dossiers in the field, verify them at the commune office."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the hub (web app and API).
+    Serve(ServeConfig),
+    /// Create a data directory (keys, database) without serving; prints the device id.
+    Init {
+        #[arg(long, env = "HUB_MODE", value_parser = crate::config::parse_mode)]
+        mode: Option<protocol::HubMode>,
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        #[arg(long, env = "HUB_NAME")]
+        name: Option<String>,
+    },
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Show this hub's keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Trust another hub's key card (field hubs trust their office; the office trusts its field hubs).
+    Trust {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        /// The key card file written by `hub key show` on the other hub.
+        file: PathBuf,
+    },
+    /// Batch files for carrying sealed dossiers on a USB stick.
+    Batch {
+        #[command(subcommand)]
+        command: BatchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password comes from HUB_PASSWORD or is asked for.
+    Add {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        /// admin, officer or volunteer on a field hub; admin or clerk on an office hub.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Print this hub's public key card (safe to share; another hub reads it with `hub trust`).
+    Show {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BatchCommand {
+    /// Write the sealed envelopes of this field hub to a batch file.
+    Export {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// First sequence number to include (default: all).
+        #[arg(long, default_value_t = 1)]
+        from_seq: u64,
+    },
+    /// Verify a batch file completely and store it on this office hub (all or nothing).
+    Import {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        /// Print the report as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        file: PathBuf,
+    },
+}
+
+/// Exit code of a refused batch import.
+pub const EXIT_REFUSED: i32 = 2;
+
+/// Runs a command other than `serve`; returns the process exit code.
+pub fn run(command: Command) -> anyhow::Result<i32> {
+    match command {
+        Command::Serve(_) => unreachable!("serve is run by main"),
+        Command::Init { mode, data, name } => {
+            let dir = DataDir::open_or_create(&data, mode, name.as_deref())?;
+            println!(
+                "{} hub \"{}\" ready in {} (device {}).",
+                dir.mode,
+                dir.name,
+                dir.path.display(),
+                dir.keys.device_id
+            );
+            Ok(0)
+        }
+        Command::User {
+            command: UserCommand::Add { data, role, name },
+        } => {
+            let dir = DataDir::open_existing(&data)?;
+            let role = Role::parse(&role)
+                .filter(|r| r.exists_in(dir.mode))
+                .with_context(|| format!("role `{role}` does not exist on a {} hub", dir.mode))?;
+            auth::routes::check_name(&name).map_err(|e| anyhow::anyhow!(e.message_en))?;
+            let password = match std::env::var("HUB_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let p = rpassword::prompt_password(format!("Password for {name}: "))?;
+                    let again = rpassword::prompt_password("Repeat it: ")?;
+                    if p != again {
+                        bail!("the two passwords differ; nothing was changed");
+                    }
+                    p
+                }
+            };
+            auth::routes::check_password(&password).map_err(|e| anyhow::anyhow!(e.message_en))?;
+            let hash = auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
+            let created = dir.db.call_sync(|c| {
+                let tx = write_tx(c)?;
+                if auth::store::user_exists(&tx, &name)? {
+                    return Ok(None);
+                }
+                let u = auth::store::insert_user(&tx, &name, role, &hash)?;
+                tx.commit()?;
+                Ok(Some(u))
+            })?;
+            match created {
+                Some(u) => println!("Added {} `{}` ({}).", u.role.as_str(), u.name, u.id),
+                None => bail!("a user named `{name}` already exists; nothing was changed"),
+            }
+            Ok(0)
+        }
+        Command::Key {
+            command: KeyCommand::Show { data },
+        } => {
+            let dir = DataDir::open_existing(&data)?;
+            print!("{}", dir.key_card()?.to_text());
+            Ok(0)
+        }
+        Command::Trust { data, file } => {
+            let dir = DataDir::open_existing(&data)?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let card = protocol::KeyCard::parse(&text).with_context(|| {
+                format!(
+                    "{} is not a valid key card (or it was altered)",
+                    file.display()
+                )
+            })?;
+            let outcome = dir.db.call_sync(|c| {
+                let tx = write_tx(c)?;
+                let r = trust::trust_card(&tx, dir.mode, &dir.keys.device_id, &card, &text);
+                if r.is_ok() {
+                    tx.commit()?;
+                }
+                Ok(r)
+            })??;
+            match outcome {
+                TrustOutcome::Added => println!(
+                    "Trusted {} hub \"{}\" (device {}).",
+                    card.mode, card.name, card.device_id
+                ),
+                TrustOutcome::AlreadyTrusted => {
+                    println!("{} hub \"{}\" was already trusted.", card.mode, card.name)
+                }
+            }
+            if dir.mode == protocol::HubMode::Field {
+                let n = dir
+                    .db
+                    .call_sync(|c| crate::seal::engine::protect_pending(c, &dir.keys.device))?;
+                if n > 0 {
+                    println!("Protected {n} dossier(s) sealed before this office key was known: they are now encrypted to the office.");
+                }
+            }
+            Ok(0)
+        }
+        Command::Batch {
+            command:
+                BatchCommand::Export {
+                    data,
+                    out,
+                    from_seq,
+                },
+        } => {
+            let dir = DataDir::open_existing(&data)?;
+            let s = batch::export::export(&dir, &out, from_seq)?;
+            println!(
+                "Wrote batch {} to {}: {} envelope(s), seq {}–{}, {} bytes of sealed data.",
+                s.batch_id,
+                s.path.display(),
+                s.envelopes,
+                s.first_seq,
+                s.last_seq,
+                s.bytes
+            );
+            if s.not_yet_protected > 0 {
+                println!(
+                    "Note: {} sealed dossier(s) are not in the file because they are not yet protected (no office key trusted).",
+                    s.not_yet_protected
+                );
+            }
+            Ok(0)
+        }
+        Command::Batch {
+            command: BatchCommand::Import { data, json, file },
+        } => {
+            let dir = DataDir::open_existing(&data)?;
+            if dir.mode != protocol::HubMode::Office {
+                bail!(
+                    "only an office hub imports batches; {} is a field hub",
+                    data.display()
+                );
+            }
+            let identity = dir.keys.age_identity().to_string();
+            let report = dir
+                .db
+                .call_sync(|c| batch::import::import(c, &identity, &file))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.to_text());
+            }
+            Ok(if report.accepted { 0 } else { EXIT_REFUSED })
+        }
+    }
+}

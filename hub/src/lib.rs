@@ -1,0 +1,35 @@
+//! The outreach-kit hub as a library (the `hub` binary is a thin wrapper), organised by concern:
+//!
+//! | folder | concern |
+//! |---|---|
+//! | `auth/` | users, roles, passwords, sessions, CSRF, setup link |
+//! | `capture/` | drafts and their document photos |
+//! | `media/` | photo checks (format, size, pixel limits) |
+//! | `seal/` | sealing, receipts, protecting and chaining envelopes |
+//! | `trust/` | key cards of paired hubs |
+//! | `batch/` | batch files: export (field), verify-and-import (office) |
+//! | `office/` | received dossiers for clerks |
+//! | `discovery/` | mDNS advertisement |
+//! | `keys/` | this hub's own keys |
+//! | `store/` | SQLite connection, schema and migrations |
+//! | `web/` | the embedded web client |
+
+pub mod app;
+pub mod auth;
+pub mod batch;
+pub mod capture;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod datadir;
+pub mod discovery;
+pub mod error;
+pub mod keys;
+pub mod media;
+pub mod office;
+pub mod seal;
+pub mod serve;
+pub mod store;
+pub mod terminal;
+pub mod trust;
+pub mod web;

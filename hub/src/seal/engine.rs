@@ -1,0 +1,353 @@
+//! The sealing transaction and the protection (encrypt + chain) step.
+
+use protocol::{
+    Actor, AttachmentRef, BlobRef, DeviceKey, Dossier, EnvelopeHeader, FieldError, ProcedureRef,
+    ReceiptCode, SignedDossier, Stage, GENESIS_PREV,
+};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+
+use crate::auth::AuthUser;
+use crate::capture::store as drafts;
+use crate::clock;
+use crate::store::{write_tx, StoreError, StoreResult};
+use crate::trust;
+
+/// What the officer gets back: the receipt.
+#[derive(Debug, Clone, Serialize)]
+pub struct Receipt {
+    pub code: String,
+    pub dossier_id: String,
+    pub procedure: ProcedureRef,
+    pub procedure_title: protocol::Text,
+    pub sealed_at: String,
+    pub protected: bool,
+    pub seq: Option<u64>,
+}
+
+/// Why a draft could not be sealed.
+#[derive(Debug)]
+pub enum Refusal {
+    NotFound,
+    UnknownProcedure,
+    Invalid(Vec<FieldError>),
+}
+
+/// Seals draft `draft_id` on behalf of `user`. See the module doc.
+pub fn seal_draft(
+    c: &mut Connection,
+    device: &DeviceKey,
+    user: &AuthUser,
+    draft_id: &str,
+) -> StoreResult<Result<Receipt, Refusal>> {
+    let tx = write_tx(c)?;
+    let Some(draft) = drafts::get(&tx, draft_id)? else {
+        return Ok(Err(Refusal::NotFound));
+    };
+    let Some(def) = protocol::find_procedure(&draft.procedure) else {
+        return Ok(Err(Refusal::UnknownProcedure));
+    };
+    let photos = drafts::attachments_with_bytes(&tx, draft_id)?;
+    let roles: Vec<String> = photos.iter().map(|(a, _)| a.role.clone()).collect();
+    let fields = protocol::normalize_fields(&draft.fields);
+    let errors = protocol::validate(def, &fields, &roles, clock::today_vn(), Stage::Seal);
+    if !errors.is_empty() {
+        return Ok(Err(Refusal::Invalid(errors)));
+    }
+    let code = fresh_receipt_code(&tx)?;
+    let sealed_at = clock::now_rfc3339();
+    let dossier = Dossier {
+        v: 1,
+        id: draft.id.clone(),
+        device_id: device.public().device_id(),
+        procedure: draft.procedure.clone(),
+        fields,
+        attachments: photos
+            .iter()
+            .map(|(a, _)| AttachmentRef {
+                name: a.name.clone(),
+                role: a.role.clone(),
+                media_type: a.media_type.clone(),
+                sha256: a.sha256.clone(),
+                size: a.size,
+            })
+            .collect(),
+        captured_at: draft.created_at.clone(),
+        captured_by: Actor {
+            user_id: draft.created_by.id.clone(),
+            role: draft.created_by.role.as_str().into(),
+        },
+        sealed_at: sealed_at.clone(),
+        sealed_by: Actor {
+            user_id: user.id.clone(),
+            role: user.role.as_str().into(),
+        },
+        session_id: None,
+        receipt_code: code.clone(),
+    };
+    let signed: SignedDossier = dossier.sign(device)?;
+    let signed_bytes = signed.to_bytes()?;
+    tx.execute(
+        "INSERT INTO receipts(dossier_id, code, procedure_id, procedure_version, sealed_at, sealed_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![draft.id, code.to_string(), draft.procedure.id, draft.procedure.version, sealed_at, user.id],
+    )
+    .map_err(StoreError::classify)?;
+    let recipients = trust::office_recipients(&tx)?;
+    let blobs: Vec<Vec<u8>> = photos.into_iter().map(|(_, b)| b).collect();
+    let seq = if recipients.is_empty() {
+        let ord: i64 = tx.query_row(
+            "SELECT coalesce(max(ord), 0) + 1 FROM pending_protection",
+            [],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO pending_protection(dossier_id, signed_dossier, sealed_at, ord) VALUES (?1, ?2, ?3, ?4)",
+            params![draft.id, signed_bytes, sealed_at, ord],
+        )
+        .map_err(StoreError::classify)?;
+        for (i, b) in blobs.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO pending_attachments(dossier_id, idx, bytes) VALUES (?1, ?2, ?3)",
+                params![draft.id, i as i64, b],
+            )
+            .map_err(StoreError::classify)?;
+        }
+        None
+    } else {
+        protect_all_pending(&tx, device, &recipients)?;
+        Some(protect_one(
+            &tx,
+            device,
+            &recipients,
+            &draft.id,
+            &signed_bytes,
+            &blobs,
+            &sealed_at,
+        )?)
+    };
+    drafts::delete(&tx, draft_id)?;
+    tx.commit().map_err(StoreError::classify)?;
+    Ok(Ok(Receipt {
+        code: code.to_string(),
+        dossier_id: draft.id,
+        procedure: draft.procedure,
+        procedure_title: def.title.clone(),
+        sealed_at,
+        protected: seq.is_some(),
+        seq,
+    }))
+}
+
+fn fresh_receipt_code(c: &Connection) -> StoreResult<ReceiptCode> {
+    for _ in 0..16 {
+        let mut b = [0u8; 5];
+        crate::keys::random_bytes(&mut b).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let code = ReceiptCode::from_entropy(b);
+        let taken: bool = c.query_row(
+            "SELECT EXISTS(SELECT 1 FROM receipts WHERE code = ?1)",
+            [code.to_string()],
+            |r| r.get(0),
+        )?;
+        if !taken {
+            return Ok(code);
+        }
+    }
+    Err(StoreError::Corrupt(
+        "could not find a free receipt code".into(),
+    ))
+}
+
+/// Encrypts one signed dossier and its photos to `recipients` and appends the envelope to the chain.
+/// Returns the envelope's sequence number.
+fn protect_one(
+    tx: &Transaction<'_>,
+    device: &DeviceKey,
+    recipients: &[String],
+    dossier_id: &str,
+    signed_bytes: &[u8],
+    blobs: &[Vec<u8>],
+    sealed_at: &str,
+) -> StoreResult<u64> {
+    let payload = protocol::encrypt_to(recipients, signed_bytes)?;
+    let mut blob_cts = Vec::with_capacity(blobs.len());
+    for b in blobs {
+        blob_cts.push(protocol::encrypt_to(recipients, b)?);
+    }
+    let last: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT seq, hash FROM envelopes ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (prev_seq, prev_hash) = last.unwrap_or((0, GENESIS_PREV.to_string()));
+    let seq = prev_seq as u64 + 1;
+    let header = EnvelopeHeader {
+        kind: "outreach-kit/envelope".into(),
+        v: 1,
+        device_id: device.public().device_id(),
+        seq,
+        prev: prev_hash,
+        sealed_at: sealed_at.to_string(),
+        payload: BlobRef {
+            sha256: protocol::sha256_hex(&payload),
+            len: payload.len() as u64,
+        },
+        blobs: blob_cts
+            .iter()
+            .map(|b| BlobRef {
+                sha256: protocol::sha256_hex(b),
+                len: b.len() as u64,
+            })
+            .collect(),
+    };
+    let hash = header.hash()?;
+    let header_bytes = protocol::canonical_bytes(&header)?;
+    let signed = header.sign(device)?;
+    tx.execute(
+        "INSERT INTO envelopes(seq, dossier_id, header, signature, hash, payload, sealed_at) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+        params![seq as i64, dossier_id, header_bytes, signed.signature.to_hex(), hash, payload, sealed_at],
+    )
+    .map_err(StoreError::classify)?;
+    for (i, b) in blob_cts.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO envelope_blobs(seq, idx, sha256, bytes) VALUES (?1, ?2, ?3, ?4)",
+            params![seq as i64, i as i64, protocol::sha256_hex(b), b],
+        )
+        .map_err(StoreError::classify)?;
+    }
+    tx.execute(
+        "UPDATE receipts SET seq = ?1 WHERE dossier_id = ?2",
+        params![seq as i64, dossier_id],
+    )?;
+    Ok(seq)
+}
+
+/// Protects every pending dossier, oldest first, inside `tx`. Returns how many were protected.
+fn protect_all_pending(
+    tx: &Transaction<'_>,
+    device: &DeviceKey,
+    recipients: &[String],
+) -> StoreResult<usize> {
+    let pending: Vec<(String, Vec<u8>, String)> = {
+        let mut st = tx.prepare(
+            "SELECT dossier_id, signed_dossier, sealed_at FROM pending_protection ORDER BY ord",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (id, signed, sealed_at) in &pending {
+        let blobs: Vec<Vec<u8>> = {
+            let mut st = tx.prepare(
+                "SELECT bytes FROM pending_attachments WHERE dossier_id = ?1 ORDER BY idx",
+            )?;
+            let rows = st.query_map([id], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        protect_one(tx, device, recipients, id, signed, &blobs, sealed_at)?;
+        tx.execute("DELETE FROM pending_protection WHERE dossier_id = ?1", [id])?;
+    }
+    Ok(pending.len())
+}
+
+/// Protects every pending dossier if an office key is trusted. Safe to call at any time, from the server or
+/// a CLI command; returns how many were protected.
+pub fn protect_pending(c: &mut Connection, device: &DeviceKey) -> StoreResult<usize> {
+    let tx = write_tx(c)?;
+    let recipients = trust::office_recipients(&tx)?;
+    if recipients.is_empty() {
+        return Ok(0);
+    }
+    let n = protect_all_pending(&tx, device, &recipients)?;
+    tx.commit().map_err(StoreError::classify)?;
+    Ok(n)
+}
+
+/// A sealed dossier as the field UI lists it: no personal data.
+#[derive(Debug, Clone, Serialize)]
+pub struct SealedSummary {
+    pub dossier_id: String,
+    pub receipt_code: String,
+    pub procedure: ProcedureRef,
+    pub sealed_at: String,
+    pub protected: bool,
+    pub seq: Option<u64>,
+}
+
+pub fn list_sealed(c: &Connection) -> StoreResult<Vec<SealedSummary>> {
+    let mut st = c.prepare(
+        "SELECT dossier_id, code, procedure_id, procedure_version, sealed_at, seq FROM receipts ORDER BY sealed_at DESC, code",
+    )?;
+    let rows = st.query_map([], |r| {
+        let seq: Option<i64> = r.get(5)?;
+        Ok(SealedSummary {
+            dossier_id: r.get(0)?,
+            receipt_code: r.get(1)?,
+            procedure: ProcedureRef {
+                id: r.get(2)?,
+                version: r.get(3)?,
+            },
+            sealed_at: r.get(4)?,
+            protected: seq.is_some(),
+            seq: seq.map(|s| s as u64),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn receipt(c: &Connection, code: &ReceiptCode) -> StoreResult<Option<Receipt>> {
+    let row = c
+        .query_row(
+            "SELECT dossier_id, procedure_id, procedure_version, sealed_at, seq FROM receipts WHERE code = ?1",
+            [code.to_string()],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    ProcedureRef { id: r.get(1)?, version: r.get(2)? },
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                ))
+            },
+        )
+        .optional()?;
+    Ok(row.map(|(dossier_id, procedure, sealed_at, seq)| Receipt {
+        code: code.to_string(),
+        dossier_id,
+        procedure_title: protocol::find_procedure(&procedure)
+            .map(|d| d.title.clone())
+            .unwrap_or_else(|| protocol::Text {
+                vi: procedure.id.clone(),
+                en: procedure.id.clone(),
+                more: Default::default(),
+            }),
+        procedure,
+        sealed_at,
+        protected: seq.is_some(),
+        seq: seq.map(|s| s as u64),
+    }))
+}
+
+/// Counts for the field status banner.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldStatus {
+    pub paired: bool,
+    pub office_name: Option<String>,
+    pub pending_protection: i64,
+    pub sealed: i64,
+    pub chain_head: i64,
+}
+
+pub fn status(c: &Connection) -> StoreResult<FieldStatus> {
+    let office = trust::office_names(c)?;
+    Ok(FieldStatus {
+        paired: !office.is_empty(),
+        office_name: office.into_iter().next(),
+        pending_protection: c
+            .query_row("SELECT count(*) FROM pending_protection", [], |r| r.get(0))?,
+        sealed: c.query_row("SELECT count(*) FROM receipts", [], |r| r.get(0))?,
+        chain_head: c.query_row("SELECT coalesce(max(seq), 0) FROM envelopes", [], |r| {
+            r.get(0)
+        })?,
+    })
+}

@@ -1,0 +1,83 @@
+//! HTTP routes for sealing, the sealed list, receipts and the field status banner.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use protocol::ReceiptCode;
+use serde_json::json;
+
+use super::engine::{self, Receipt, Refusal};
+use crate::app::AppState;
+use crate::auth::{AuthUser, Role};
+use crate::error::ApiError;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/drafts/{id}/seal", post(seal))
+        .route("/api/v1/dossiers", get(sealed))
+        .route("/api/v1/receipts/{code}", get(receipt))
+        .route("/api/v1/status", get(status))
+}
+
+async fn seal(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Receipt>), ApiError> {
+    user.require(&[Role::Officer, Role::Admin])?;
+    let st2 = st.clone();
+    let result = st
+        .db
+        .call(move |c| engine::seal_draft(c, &st2.keys.device, &user, &id))
+        .await?;
+    match result {
+        Ok(r) => {
+            tracing::info!(seq = ?r.seq, protected = r.protected, "dossier sealed");
+            Ok((StatusCode::CREATED, Json(r)))
+        }
+        Err(Refusal::NotFound) => Err(ApiError::not_found("hồ sơ nháp", "Draft")),
+        Err(Refusal::UnknownProcedure) => Err(ApiError::bad_request(
+            "Thủ tục của hồ sơ này không còn trong danh mục.",
+            "This draft's procedure is not in the catalogue.",
+        )),
+        Err(Refusal::Invalid(errors)) => Err(ApiError::validation(
+            errors.into_iter().map(Into::into).collect(),
+        )),
+    }
+}
+
+async fn sealed(
+    State(st): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    user.require(&[Role::Officer, Role::Admin])?;
+    let list = st.db.call(|c| engine::list_sealed(c)).await?;
+    Ok(Json(json!({ "dossiers": list })))
+}
+
+async fn receipt(
+    State(st): State<AppState>,
+    _user: AuthUser,
+    Path(code): Path<String>,
+) -> Result<Json<Receipt>, ApiError> {
+    let code = ReceiptCode::parse(&code).map_err(|_| {
+        ApiError::bad_request(
+            "Mã biên nhận không đúng dạng (ví dụ ABCD-EFGH-J).",
+            "The receipt code is not valid (e.g. ABCD-EFGH-J).",
+        )
+        .with_field("code")
+    })?;
+    st.db
+        .call(move |c| engine::receipt(c, &code))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("biên nhận", "Receipt"))
+}
+
+async fn status(
+    State(st): State<AppState>,
+    _user: AuthUser,
+) -> Result<Json<engine::FieldStatus>, ApiError> {
+    Ok(Json(st.db.call(|c| engine::status(c)).await?))
+}

@@ -1,0 +1,45 @@
+//! The schema history. Migrations are append-only: never edit one that has shipped; add a new one.
+
+use rusqlite::Connection;
+
+use super::{StoreError, StoreResult};
+
+const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", include_str!("0001_initial.sql"))];
+
+#[cfg(test)]
+pub fn count() -> usize {
+    MIGRATIONS.len()
+}
+
+/// Applies every migration not yet recorded, each in its own transaction.
+pub fn run(conn: &Connection) -> StoreResult<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            name TEXT PRIMARY KEY,
+            applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+        );",
+    )?;
+    for (name, sql) in MIGRATIONS {
+        let done: bool = conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM schema_migrations WHERE name = ?1)",
+            [name],
+            |r| r.get(0),
+        )?;
+        if done {
+            continue;
+        }
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let res = conn.execute_batch(sql).and_then(|_| {
+            conn.execute("INSERT INTO schema_migrations(name) VALUES (?1)", [name])
+                .map(|_| ())
+        });
+        match res {
+            Ok(()) => conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(StoreError::classify(e));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Trusted peers: the key cards of other hubs this hub accepts. A field hub trusts its office (whose age
+//! key it encrypts to); an office trusts its field devices (whose signatures it verifies). Pairing here is by
+//! files (`hub key show` → `hub trust`); QR pairing comes later and ends in the same table.
+
+use protocol::{DeviceId, DevicePublicKey, HubMode, KeyCard};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::clock;
+use crate::store::{StoreError, StoreResult};
+
+/// Outcome of trusting a key card.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TrustOutcome {
+    Added,
+    AlreadyTrusted,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("this is a {mine} hub; it cannot trust another {mine} hub's card ({name}). Field hubs trust their office; the office trusts its field hubs.")]
+    SameMode { mine: HubMode, name: String },
+    #[error("this is this hub's own key card")]
+    Own,
+    #[error(
+        "device {0} is already trusted with DIFFERENT keys; refusing to replace them silently"
+    )]
+    KeyChanged(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Records `card` as trusted by a hub of `my_mode` whose device id is `me`.
+pub fn trust_card(
+    c: &Connection,
+    my_mode: HubMode,
+    me: &DeviceId,
+    card: &KeyCard,
+    text: &str,
+) -> Result<TrustOutcome, TrustError> {
+    if &card.device_id == me {
+        return Err(TrustError::Own);
+    }
+    if card.mode == my_mode {
+        return Err(TrustError::SameMode {
+            mine: my_mode,
+            name: card.name.clone(),
+        });
+    }
+    let existing: Option<(String, String)> = c
+        .query_row(
+            "SELECT sign_pub, age_recipient FROM trusted_peers WHERE device_id = ?1",
+            [card.device_id.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(StoreError::from)?;
+    if let Some((sp, ar)) = existing {
+        if sp == card.sign_pub.to_hex() && ar == card.age_recipient {
+            return Ok(TrustOutcome::AlreadyTrusted);
+        }
+        return Err(TrustError::KeyChanged(card.device_id.to_string()));
+    }
+    c.execute(
+        "INSERT INTO trusted_peers(device_id, mode, name, sign_pub, age_recipient, card, trusted_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            card.device_id.as_str(),
+            card.mode.to_string(),
+            card.name,
+            card.sign_pub.to_hex(),
+            card.age_recipient,
+            text,
+            clock::now_rfc3339()
+        ],
+    )
+    .map_err(StoreError::classify)?;
+    Ok(TrustOutcome::Added)
+}
+
+/// The age recipients of every trusted office.
+pub fn office_recipients(c: &Connection) -> StoreResult<Vec<String>> {
+    let mut st = c.prepare(
+        "SELECT age_recipient FROM trusted_peers WHERE mode = 'office' ORDER BY device_id",
+    )?;
+    let rows = st.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn office_names(c: &Connection) -> StoreResult<Vec<String>> {
+    let mut st =
+        c.prepare("SELECT name FROM trusted_peers WHERE mode = 'office' ORDER BY trusted_at")?;
+    let rows = st.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A trusted field device's signing key and name.
+pub fn field_device(
+    c: &Connection,
+    id: &DeviceId,
+) -> StoreResult<Option<(DevicePublicKey, String)>> {
+    let row: Option<(String, String)> = c
+        .query_row(
+            "SELECT sign_pub, name FROM trusted_peers WHERE device_id = ?1 AND mode = 'field'",
+            [id.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match row {
+        None => Ok(None),
+        Some((sp, name)) => Ok(Some((DevicePublicKey::from_hex(&sp)?, name))),
+    }
+}
+
+/// Names of trusted devices by id (for listings).
+pub fn device_name(c: &Connection, id: &str) -> StoreResult<Option<String>> {
+    Ok(c.query_row(
+        "SELECT name FROM trusted_peers WHERE device_id = ?1",
+        [id],
+        |r| r.get(0),
+    )
+    .optional()?)
+}

@@ -1,0 +1,231 @@
+//! Dossiers: the captured, sealed record of one procedure request, and its device signature.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::canonical::{canonical_bytes, parse_canonical};
+use crate::catalogue::ProcedureRef;
+use crate::error::ProtocolError;
+use crate::keys::{check_device, Context, DeviceId, DeviceKey, DevicePublicKey, Signature};
+use crate::receipt::ReceiptCode;
+
+/// Who did something: a user id on the hub and their role at the time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actor {
+    /// The hub's user id.
+    pub user_id: String,
+    /// `admin`, `officer`, `volunteer` or `clerk`.
+    pub role: String,
+}
+
+/// A photo of a paper attached to a dossier, named by the hash of its plaintext bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentRef {
+    /// File name as captured (informative).
+    pub name: String,
+    /// Document role from the procedure, e.g. `id_document`.
+    pub role: String,
+    /// MIME type, e.g. `image/jpeg`.
+    pub media_type: String,
+    /// Lower-case hex SHA-256 of the plaintext bytes.
+    pub sha256: String,
+    /// Plaintext length in bytes.
+    pub size: u64,
+}
+
+/// A sealed dossier: what the device signs and then encrypts to the office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dossier {
+    /// Protocol version, 1.
+    pub v: u32,
+    /// UUID (v7) chosen at capture.
+    pub id: String,
+    /// The sealing device.
+    pub device_id: DeviceId,
+    /// Which procedure (and catalogue version) the fields follow.
+    pub procedure: ProcedureRef,
+    /// Normalised field values by dotted key (see [`crate::validate::normalize_fields`]).
+    pub fields: BTreeMap<String, String>,
+    /// Photos, in the order their ciphertexts appear in the envelope's `blobs`.
+    pub attachments: Vec<AttachmentRef>,
+    /// RFC 3339 time the draft was started.
+    pub captured_at: String,
+    /// Who captured it.
+    pub captured_by: Actor,
+    /// RFC 3339 time of sealing.
+    pub sealed_at: String,
+    /// Who reviewed and sealed it.
+    pub sealed_by: Actor,
+    /// Outreach session, when captured in one (serialised as `null` otherwise).
+    pub session_id: Option<String>,
+    /// The code printed on the villager's receipt.
+    pub receipt_code: ReceiptCode,
+}
+
+/// A dossier with its device signature (context `outreach-kit/v1/dossier`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedDossier {
+    /// The dossier.
+    pub dossier: Dossier,
+    /// Signature over `"outreach-kit/v1/dossier\n" || canonical_bytes(dossier)`.
+    pub signature: Signature,
+}
+
+impl Dossier {
+    /// Signs the dossier with the device key.
+    pub fn sign(self, key: &DeviceKey) -> Result<SignedDossier, ProtocolError> {
+        let signature = key.sign_value(Context::Dossier, &self)?;
+        Ok(SignedDossier {
+            dossier: self,
+            signature,
+        })
+    }
+}
+
+impl SignedDossier {
+    /// Checks the version, that `dossier.device_id` is the id of `key`, and the signature.
+    pub fn verify(&self, key: &DevicePublicKey) -> Result<(), ProtocolError> {
+        if self.dossier.v != crate::PROTOCOL_VERSION {
+            return Err(ProtocolError::Version {
+                found: self.dossier.v,
+            });
+        }
+        check_device(&self.dossier.device_id, key)?;
+        key.verify_value(Context::Dossier, &self.dossier, &self.signature)
+    }
+
+    /// Canonical bytes of `{"dossier":…,"signature":…}` — the plaintext that is sealed.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ProtocolError> {
+        canonical_bytes(self)
+    }
+
+    /// Parses canonical bytes (rejecting any other spelling and unknown members) and checks the version.
+    /// Does not verify the signature: call [`SignedDossier::verify`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<SignedDossier, ProtocolError> {
+        let s: SignedDossier = parse_canonical(bytes)?;
+        if s.dossier.v != crate::PROTOCOL_VERSION {
+            return Err(ProtocolError::Version { found: s.dossier.v });
+        }
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn sample(key: &DeviceKey) -> Dossier {
+        let mut fields = BTreeMap::new();
+        fields.insert("subject.full_name".to_string(), "Điểu Thị Lan".to_string());
+        fields.insert(
+            "subject.marital_status".to_string(),
+            "never_married".to_string(),
+        );
+        Dossier {
+            v: 1,
+            id: "0193a5b2-7c4e-7d10-8f00-000000000001".into(),
+            device_id: key.public().device_id(),
+            procedure: ProcedureRef {
+                id: "marital-status-certificate".into(),
+                version: 1,
+            },
+            fields,
+            attachments: vec![AttachmentRef {
+                name: "cccd.jpg".into(),
+                role: "id_document".into(),
+                media_type: "image/jpeg".into(),
+                sha256: crate::canonical::sha256_hex(b"photo"),
+                size: 5,
+            }],
+            captured_at: "2026-11-23T08:00:00Z".into(),
+            captured_by: Actor {
+                user_id: "u-volunteer".into(),
+                role: "volunteer".into(),
+            },
+            sealed_at: "2026-11-23T08:15:00Z".into(),
+            sealed_by: Actor {
+                user_id: "u-officer".into(),
+                role: "officer".into(),
+            },
+            session_id: None,
+            receipt_code: ReceiptCode::from_entropy([1, 2, 3, 4, 5]),
+        }
+    }
+
+    #[test]
+    fn sign_verify_round_trip() {
+        let key = DeviceKey::from_seed([3; 32]);
+        let signed = sample(&key).sign(&key).unwrap();
+        signed.verify(&key.public()).unwrap();
+        let bytes = signed.to_bytes().unwrap();
+        let back = SignedDossier::from_bytes(&bytes).unwrap();
+        assert_eq!(back, signed);
+        back.verify(&key.public()).unwrap();
+    }
+
+    #[test]
+    fn one_changed_field_breaks_signature() {
+        let key = DeviceKey::from_seed([3; 32]);
+        let mut signed = sample(&key).sign(&key).unwrap();
+        signed
+            .dossier
+            .fields
+            .insert("subject.full_name".into(), "Điểu Thị Lam".into());
+        assert_eq!(
+            signed.verify(&key.public()),
+            Err(ProtocolError::BadSignature)
+        );
+        let mut signed = sample(&key).sign(&key).unwrap();
+        signed.dossier.attachments[0].size = 6;
+        assert_eq!(
+            signed.verify(&key.public()),
+            Err(ProtocolError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn other_device_key_is_rejected() {
+        let key = DeviceKey::from_seed([3; 32]);
+        let signed = sample(&key).sign(&key).unwrap();
+        let other = DeviceKey::from_seed([4; 32]).public();
+        assert!(matches!(
+            signed.verify(&other),
+            Err(ProtocolError::DeviceMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn from_bytes_rejects_non_canonical_and_unknown() {
+        let key = DeviceKey::from_seed([3; 32]);
+        let signed = sample(&key).sign(&key).unwrap();
+        let pretty = serde_json::to_vec_pretty(&signed).unwrap();
+        assert_eq!(
+            SignedDossier::from_bytes(&pretty),
+            Err(ProtocolError::NotCanonical)
+        );
+        let mut v = serde_json::to_value(&signed).unwrap();
+        v["dossier"]["extra"] = serde_json::json!(1);
+        let bytes = canonical_bytes(&v).unwrap();
+        assert!(matches!(
+            SignedDossier::from_bytes(&bytes),
+            Err(ProtocolError::Json(_))
+        ));
+    }
+
+    #[test]
+    fn from_bytes_rejects_other_version() {
+        let key = DeviceKey::from_seed([3; 32]);
+        let mut d = sample(&key);
+        d.v = 2;
+        let bytes = d.sign(&key).unwrap().to_bytes().unwrap();
+        assert_eq!(
+            SignedDossier::from_bytes(&bytes),
+            Err(ProtocolError::Version { found: 2 })
+        );
+    }
+}

@@ -1,0 +1,39 @@
+//! Everything two outreach-kit hubs must agree on: dossiers, envelopes, signatures, sealing, hash chains,
+//! batch manifests, the procedure catalogue and its validation, receipt codes.
+//!
+//! The crate is pure: no file or network I/O, no async, no clock reads and no OS randomness. Callers pass
+//! times (RFC 3339 UTC strings) and random bytes in. The one exception is age's internal RNG for file keys
+//! (see [`seal`]). The byte-exact wire format is described in `docs/protocol.md`.
+
+pub mod batch;
+pub mod canonical;
+pub mod catalogue;
+pub mod chain;
+pub mod dossier;
+pub mod envelope;
+pub mod error;
+pub mod keycard;
+pub mod keys;
+pub mod pin;
+pub mod receipt;
+pub mod seal;
+pub mod timestamp;
+pub mod validate;
+
+pub use batch::*;
+pub use canonical::*;
+pub use catalogue::*;
+pub use chain::*;
+pub use dossier::*;
+pub use envelope::*;
+pub use error::*;
+pub use keycard::*;
+pub use keys::*;
+pub use pin::*;
+pub use receipt::*;
+pub use seal::*;
+pub use timestamp::*;
+pub use validate::*;
+
+/// The protocol version carried in the `v` member of every wire structure.
+pub const PROTOCOL_VERSION: u32 = 1;

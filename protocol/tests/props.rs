@@ -1,0 +1,162 @@
+//! Property tests: round trips hold and parsers never panic on hostile input.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use protocol::*;
+
+fn sample_card_text() -> String {
+    KeyCard::new(
+        &DeviceKey::from_seed([1; 32]),
+        HubMode::Field,
+        "Trạm lưu động 1".into(),
+        "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj".into(),
+        "2026-11-23T08:15:00Z".into(),
+    )
+    .unwrap()
+    .to_text()
+}
+
+proptest! {
+    #[test]
+    fn receipt_display_parse_round_trip(bytes in any::<[u8; 5]>()) {
+        let code = ReceiptCode::from_entropy(bytes);
+        let shown = code.to_string();
+        prop_assert_eq!(shown.len(), 11);
+        prop_assert_eq!(ReceiptCode::parse(&shown), Ok(code.clone()));
+        prop_assert_eq!(ReceiptCode::parse(&shown.to_lowercase().replace('-', " ")), Ok(code.clone()));
+        let json = serde_json::to_string(&code).unwrap();
+        prop_assert_eq!(serde_json::from_str::<ReceiptCode>(&json).unwrap(), code);
+    }
+
+    #[test]
+    fn receipt_parse_never_panics(s in ".{0,20}") {
+        let _ = ReceiptCode::parse(&s);
+    }
+
+    #[test]
+    fn receipt_parse_never_panics_near_valid(s in "[0-9A-Za-z*~$=U -]{7,13}") {
+        if let Ok(code) = ReceiptCode::parse(&s) {
+            // Whatever parses re-parses to itself from its display form.
+            prop_assert_eq!(ReceiptCode::parse(&code.to_string()), Ok(code));
+        }
+    }
+
+    #[test]
+    fn parse_canonical_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let _ = parse_canonical::<SignedDossier>(&bytes);
+        let _ = parse_canonical::<EnvelopeHeader>(&bytes);
+        let _ = parse_canonical::<BatchManifest>(&bytes);
+        let _ = parse_canonical::<serde_json::Value>(&bytes);
+    }
+
+    #[test]
+    fn parse_canonical_of_json_text_never_panics(s in r#"[{}\[\]":,0-9a-z\\ .eE+-]{0,60}"#) {
+        if let Ok(v) = parse_canonical::<serde_json::Value>(s.as_bytes()) {
+            prop_assert_eq!(canonical_bytes(&v).unwrap(), s.into_bytes());
+        }
+    }
+
+    #[test]
+    fn key_card_parse_never_panics(s in ".{0,300}") {
+        let _ = KeyCard::parse(&s);
+    }
+
+    #[test]
+    fn key_card_mutations_are_rejected_or_identical(pos in 0usize..2000, byte in any::<u8>()) {
+        let text = sample_card_text();
+        let mut bytes = text.clone().into_bytes();
+        let i = pos % bytes.len();
+        bytes[i] = byte;
+        if let Ok(mutated) = String::from_utf8(bytes) {
+            if let Ok(card) = KeyCard::parse(&mutated) {
+                // Only layout-insignificant changes (e.g. whitespace) may still parse, to the same card.
+                prop_assert_eq!(card, KeyCard::parse(&text).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn signed_dossier_bytes_round_trip(
+        fields in proptest::collection::btree_map("[a-z.]{1,12}", "\\PC{0,30}", 0..6),
+        entropy in any::<[u8; 5]>(),
+    ) {
+        let key = DeviceKey::from_seed([4; 32]);
+        let d = Dossier {
+            v: 1,
+            id: "019a9f3e-6c00-7000-8000-000000000001".into(),
+            device_id: key.public().device_id(),
+            procedure: ProcedureRef { id: "marital-status-certificate".into(), version: 1 },
+            fields,
+            attachments: vec![],
+            captured_at: "2026-11-23T02:05:00Z".into(),
+            captured_by: Actor { user_id: "u1".into(), role: "volunteer".into() },
+            sealed_at: "2026-11-23T02:15:00Z".into(),
+            sealed_by: Actor { user_id: "u2".into(), role: "officer".into() },
+            session_id: None,
+            receipt_code: ReceiptCode::from_entropy(entropy),
+        };
+        let signed = d.sign(&key).unwrap();
+        let back = SignedDossier::from_bytes(&signed.to_bytes().unwrap()).unwrap();
+        prop_assert!(back.verify(&key.public()).is_ok());
+        prop_assert_eq!(back, signed);
+    }
+
+    #[test]
+    fn validate_never_panics(
+        fields in proptest::collection::btree_map(
+            prop_oneof![Just("subject.pin".to_string()), Just("subject.date_of_birth".to_string()),
+                        Just("subject.sex".to_string()), Just("period.from".to_string()),
+                        Just("period.to".to_string()), Just("requester.phone".to_string()), "[a-z.]{1,10}"],
+            "\\PC{0,15}|[0-9-]{0,12}", 0..8),
+    ) {
+        let def = &catalogue()[0];
+        let today = time::macros::date!(2026 - 11 - 23);
+        let n = normalize_fields(&fields);
+        let draft = validate(def, &n, &[], today, Stage::Draft);
+        let seal = validate(def, &n, &[], today, Stage::Seal);
+        // Seal only adds checks: every field with a draft error also has a seal error.
+        for e in draft {
+            prop_assert!(seal.iter().any(|s| s.field == e.field), "{:?}", e);
+        }
+    }
+
+    #[test]
+    fn normalize_is_idempotent(fields in proptest::collection::btree_map("[a-z]{1,5}", "\\PC{0,20}", 0..5)) {
+        let once = normalize_fields(&fields);
+        prop_assert_eq!(normalize_fields(&once), once);
+    }
+}
+
+#[test]
+fn chain_check_is_quiet_on_any_well_formed_chain() {
+    let hs: Vec<(u64, String, String)> = (1..=50u64)
+        .map(|s| {
+            (
+                s,
+                if s == 1 {
+                    GENESIS_PREV.to_string()
+                } else {
+                    format!("h{}", s - 1)
+                },
+                format!("h{s}"),
+            )
+        })
+        .collect();
+    for start in 0..hs.len() {
+        let known = if start == 0 {
+            None
+        } else {
+            Some(ChainHead {
+                seq: start as u64,
+                hash: format!("h{start}"),
+            })
+        };
+        assert!(
+            check_chain(known.as_ref(), &hs[start..]).is_empty(),
+            "start {start}"
+        );
+    }
+    let empty: BTreeMap<String, String> = BTreeMap::new();
+    assert!(normalize_fields(&empty).is_empty());
+}

@@ -1,0 +1,398 @@
+//! A tampered, truncated, reordered, replayed, gapped or equivocating batch file: each is refused (or, for
+//! a gap, reported) with the specific check and envelope named; nothing from a bad batch is stored and
+//! nothing already stored changes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use rusqlite::Connection;
+use serde_json::Value;
+
+/// One field hub with three sealed, protected dossiers, exported; plus its key cards.
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    field_dir: PathBuf,
+    field_card: PathBuf,
+    batch: PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().to_path_buf();
+    let field_dir = root.join("field");
+    let office_dir = root.join("office-template");
+    cli_ok(
+        &[
+            "init",
+            "--mode",
+            "office",
+            "--data",
+            office_dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let field = Hub::start("field", &field_dir);
+    let office_card = root.join("office.pub");
+    std::fs::write(
+        &office_card,
+        cli_ok(
+            &["key", "show", "--data", office_dir.to_str().unwrap()],
+            &[],
+        ),
+    )
+    .unwrap();
+    cli_ok(
+        &[
+            "trust",
+            "--data",
+            field_dir.to_str().unwrap(),
+            office_card.to_str().unwrap(),
+        ],
+        &[],
+    );
+    // Keep a copy of the field's keys before anything is sealed (for the equivocation case).
+    copy_dir(&field_dir.join("keys"), &root.join("cloned-keys"));
+    let photo = small_jpeg();
+    block_on(async {
+        let admin = Client::setup(&field, "quantri", "mat-khau-quan-tri").await;
+        for (name, pin) in [
+            ("Điểu Thị Hạnh", "070198001234"),
+            ("Thị Sa Ly", "058198004567"),
+            ("Ka Thị Nga", "070198009876"),
+        ] {
+            capture_and_seal(&admin, name, pin, &photo).await;
+        }
+    });
+    drop(field);
+    let field_card = root.join("field.pub");
+    std::fs::write(
+        &field_card,
+        cli_ok(&["key", "show", "--data", field_dir.to_str().unwrap()], &[]),
+    )
+    .unwrap();
+    let batch = root.join("all.batch");
+    cli_ok(
+        &[
+            "batch",
+            "export",
+            "--data",
+            field_dir.to_str().unwrap(),
+            "--out",
+            batch.to_str().unwrap(),
+        ],
+        &[],
+    );
+    Fixture {
+        _tmp: tmp,
+        root,
+        field_dir,
+        field_card,
+        batch,
+    }
+}
+
+fn small_jpeg() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([(x * 4) as u8, (y * 5) as u8, 128])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+/// A fresh office hub that trusts the fixture's field hub.
+fn office(fx: &Fixture, name: &str) -> PathBuf {
+    let dir = fx.root.join(name);
+    // The office key must be the one the field encrypted to: copy the template office's keys.
+    copy_dir(&fx.root.join("office-template/keys"), &dir.join("keys"));
+    cli_ok(
+        &["init", "--mode", "office", "--data", dir.to_str().unwrap()],
+        &[],
+    );
+    cli_ok(
+        &[
+            "trust",
+            "--data",
+            dir.to_str().unwrap(),
+            fx.field_card.to_str().unwrap(),
+        ],
+        &[],
+    );
+    dir
+}
+
+/// A copy of the good batch, altered by `f`.
+fn altered(fx: &Fixture, name: &str, f: impl FnOnce(&Connection)) -> PathBuf {
+    let p = fx.root.join(name);
+    std::fs::copy(&fx.batch, &p).unwrap();
+    let c = Connection::open(&p).unwrap();
+    f(&c);
+    drop(c);
+    p
+}
+
+fn import(office: &Path, batch: &Path) -> (i32, Value) {
+    let out = cli(
+        &[
+            "batch",
+            "import",
+            "--data",
+            office.to_str().unwrap(),
+            "--json",
+            batch.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("no JSON report: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), report)
+}
+
+fn stored_count(office: &Path) -> i64 {
+    let c = Connection::open(office.join("hub.sqlite")).unwrap();
+    c.query_row("SELECT count(*) FROM received_dossiers", [], |r| r.get(0))
+        .unwrap()
+}
+
+fn fingerprint(office: &Path) -> String {
+    let c = Connection::open(office.join("hub.sqlite")).unwrap();
+    let mut st = c.prepare("SELECT dossier_id, fields_json, hash FROM received_dossiers JOIN received_envelopes USING (dossier_id, device_id, seq) ORDER BY dossier_id").unwrap();
+    let rows: Vec<String> = st
+        .query_map([], |r| {
+            Ok(format!(
+                "{}|{}|{}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    rows.join("\n")
+}
+
+/// Asserts a refusal naming `check` at `seq`, with nothing stored or changed.
+fn assert_refused(office: &Path, batch: &Path, check: &str, seq: Option<u64>) -> Value {
+    let before = fingerprint(office);
+    let (code, report) = import(office, batch);
+    assert_eq!(code, 2, "must exit non-zero: {report:#}");
+    assert_eq!(report["accepted"], false);
+    let problems = report["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["check"] == check && p["seq"].as_u64() == seq),
+        "expected check `{check}` at {seq:?}, got {report:#}"
+    );
+    assert_eq!(fingerprint(office), before, "nothing stored may change");
+    eprintln!(
+        "refused as expected ({check}): {}",
+        serde_json::to_string(&report["problems"]).unwrap()
+    );
+    report
+}
+
+#[test]
+fn tampering_is_refused_with_the_specific_check() {
+    let fx = fixture();
+
+    // A byte of the second envelope's ciphertext changed.
+    let o = office(&fx, "o-payload");
+    let b = altered(&fx, "payload.batch", |c| {
+        c.execute(
+            "UPDATE envelopes SET payload = CAST(zeroblob(length(payload)) AS BLOB) WHERE seq = 2",
+            [],
+        )
+        .unwrap();
+    });
+    assert_refused(&o, &b, "payload_hash", Some(2));
+    assert_eq!(stored_count(&o), 0);
+
+    // A photo's ciphertext altered.
+    let o = office(&fx, "o-blob");
+    let b = altered(&fx, "blob.batch", |c| {
+        c.execute(
+            "UPDATE blobs SET bytes = CAST(zeroblob(length(bytes)) AS BLOB) WHERE rowid = 3",
+            [],
+        )
+        .unwrap();
+    });
+    assert_refused(&o, &b, "blob_hash", Some(3));
+
+    // The header of envelope 2 edited (its time), signature kept.
+    let o = office(&fx, "o-header");
+    let b = altered(&fx, "header.batch", |c| {
+        let h: Vec<u8> = c
+            .query_row("SELECT header FROM envelopes WHERE seq = 2", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let s = String::from_utf8(h).unwrap();
+        let year = &s[s.find("\"sealed_at\":\"").unwrap() + 13..][..4];
+        let edited = s.replacen(
+            &format!("\"sealed_at\":\"{year}"),
+            "\"sealed_at\":\"2001",
+            1,
+        );
+        c.execute(
+            "UPDATE envelopes SET header = ?1 WHERE seq = 2",
+            [edited.into_bytes()],
+        )
+        .unwrap();
+    });
+    assert_refused(&o, &b, "envelope_signature", Some(2));
+
+    // The manifest's signature replaced.
+    let o = office(&fx, "o-manifest");
+    let b = altered(&fx, "manifest.batch", |c| {
+        c.execute("UPDATE manifest SET signature = ?1", [("00".repeat(64))])
+            .unwrap();
+    });
+    assert_refused(&o, &b, "manifest_signature", None);
+
+    // Envelope 2 removed from the file (truncated batch).
+    let o = office(&fx, "o-missing");
+    let b = altered(&fx, "missing.batch", |c| {
+        c.execute("DELETE FROM envelopes WHERE seq = 2", [])
+            .unwrap();
+    });
+    assert_refused(&o, &b, "envelope_missing", Some(2));
+
+    // The file cut short (a copy interrupted half-way).
+    let o = office(&fx, "o-cut");
+    let b = fx.root.join("cut.batch");
+    let bytes = std::fs::read(&fx.batch).unwrap();
+    std::fs::write(&b, &bytes[..bytes.len() / 2]).unwrap();
+    assert_refused(&o, &b, "format", None);
+
+    // Envelopes 2 and 3 reordered (their rows swapped).
+    let o = office(&fx, "o-reorder");
+    let b = altered(&fx, "reorder.batch", |c| {
+        c.execute_batch(
+            "UPDATE envelopes SET seq = 100 WHERE seq = 2; UPDATE envelopes SET seq = 2 WHERE seq = 3;
+             UPDATE envelopes SET seq = 3 WHERE seq = 100;",
+        )
+        .unwrap();
+    });
+    assert_refused(&o, &b, "seq_mismatch", Some(2));
+
+    // An office that never trusted this device.
+    let stranger = fx.root.join("o-stranger");
+    cli_ok(
+        &[
+            "init",
+            "--mode",
+            "office",
+            "--data",
+            stranger.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_refused(&stranger, &fx.batch, "unknown_device", None);
+
+    // Replay: the good batch is accepted once, then refused as a replay with nothing changed.
+    let o = office(&fx, "o-replay");
+    let (code, report) = import(&o, &fx.batch);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["stored"], 3);
+    assert_refused(&o, &fx.batch, "replay", None);
+    assert_eq!(stored_count(&o), 3);
+}
+
+#[test]
+fn gaps_are_reported_and_equivocation_is_an_alarm() {
+    let fx = fixture();
+    // Only seq 2–3 arrive first: stored (they are authentic) but the gap is reported.
+    let tail = fx.root.join("tail.batch");
+    cli_ok(
+        &[
+            "batch",
+            "export",
+            "--data",
+            fx.field_dir.to_str().unwrap(),
+            "--out",
+            tail.to_str().unwrap(),
+            "--from-seq",
+            "2",
+        ],
+        &[],
+    );
+    let o = office(&fx, "o-gap");
+    let (code, report) = import(&o, &tail);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["stored"], 2);
+    assert_eq!(report["gaps"], serde_json::json!([{"from": 1, "to": 1}]));
+    let text = cli(
+        &[
+            "batch",
+            "import",
+            "--data",
+            o.to_str().unwrap(),
+            tail.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(String::from_utf8_lossy(&text.stdout).contains("GAP: envelope seq 1"));
+    // Then the full batch fills the gap: seq 1 is stored, 2–3 already held, no gap left.
+    let (code, report) = import(&o, &fx.batch);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["stored"], 1);
+    assert_eq!(report["already_held"], 2);
+    assert_eq!(report["gaps"], serde_json::json!([]));
+
+    // A cloned device (same keys) seals a different dossier as seq 1: equivocation.
+    let clone_dir = fx.root.join("clone");
+    copy_dir(&fx.root.join("cloned-keys"), &clone_dir.join("keys"));
+    cli_ok(
+        &[
+            "init",
+            "--mode",
+            "field",
+            "--data",
+            clone_dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let office_card = fx.root.join("office.pub");
+    cli_ok(
+        &[
+            "trust",
+            "--data",
+            clone_dir.to_str().unwrap(),
+            office_card.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let clone = Hub::start("field", &clone_dir);
+    block_on(async {
+        let admin = Client::setup(&clone, "quantri", "mat-khau-quan-tri").await;
+        capture_and_seal(&admin, "Người Khác", "070198005555", &small_jpeg()).await;
+    });
+    drop(clone);
+    let forged = fx.root.join("forged.batch");
+    cli_ok(
+        &[
+            "batch",
+            "export",
+            "--data",
+            clone_dir.to_str().unwrap(),
+            "--out",
+            forged.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_refused(&o, &forged, "equivocation", Some(1));
+    assert_eq!(stored_count(&o), 3);
+}

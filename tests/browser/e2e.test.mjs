@@ -1,0 +1,383 @@
+// End-to-end: a real field hub process, driven through its embedded web client in Debian's headless
+// Chromium. Setup link → first admin → add an officer → log out → officer logs in → new marital-status
+// dossier → errors shown per field → fill everything (Vietnamese data) → typing survives a reload →
+// offline save keeps the typing → 409 conflict and overwrite → photo of the ID document → save → seal →
+// receipt (code format, "not yet protected" notice, print, English) → home lists it.
+//
+// Env: HUB_BIN (default ../../target/debug/hub), CHROMIUM_BIN (default /usr/bin/chromium),
+// E2E_CLIENT_FROM_DISK=1 serves client-web/ from disk through a small proxy in front of the hub (for
+// working on the client without rebuilding the hub, which embeds the files at compile time).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../..');
+const HUB_BIN = path.resolve(here, process.env.HUB_BIN || '../../target/debug/hub');
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const PHOTO = path.resolve(repo, '../shared/data/photos/to-khai-xac-nhan-hon-nhan.jpg');
+const ARTIFACTS = path.join(here, 'artifacts');
+const FROM_DISK = process.env.E2E_CLIENT_FROM_DISK === '1';
+const CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+// 8 Crockford base-32 symbols in 4-4 groups and one check symbol (base-32 or *~$=U).
+const RECEIPT_RE = /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z*~$=U]$/;
+const PROC = 'marital-status-certificate';
+
+// Realistic, internally consistent data (fictional person). The PIN 070190012345 = province code 070
+// (former Bình Phước), century/sex digit 1 (1900s, female), year digits 90: matches sex and birth date.
+const ADDRESS = 'thôn Bình Tiến, xã Phước Minh, tỉnh Đồng Nai';
+const VALUES = {
+  'addressee.commune': 'xã Phước Minh, tỉnh Đồng Nai',
+  'requester.full_name': 'Điểu Thị Hạnh',
+  'requester.residence': ADDRESS,
+  'requester.id_type': 'can_cuoc',
+  'requester.pin': '070190012345',
+  'requester.id_issuer': 'Cục Cảnh sát quản lý hành chính về trật tự xã hội',
+  'requester.id_issue_date': '2021-06-10',
+  'requester.phone': '0912345678',
+  'requester.relationship': 'self',
+  'subject.full_name': 'Điểu Thị Hạnh',
+  'subject.date_of_birth': '1990-05-14',
+  'subject.sex': 'female',
+  'subject.ethnicity': 'Xtiêng',
+  'subject.nationality': 'Việt Nam',
+  'subject.residence': ADDRESS,
+  'subject.id_type': 'can_cuoc',
+  'subject.pin': '070190012345',
+  'subject.marital_status': 'never_married',
+  'request.purpose': 'Làm thủ tục nhận chuyển nhượng quyền sử dụng đất',
+  'declaration.confirmed': 'yes',
+};
+// For required fields the catalogue may add later: a plausible value by kind.
+const BY_KIND = {
+  text: 'Ủy ban nhân dân xã Phước Minh', name: 'Điểu Thị Hạnh', address: ADDRESS, ethnicity: 'Xtiêng',
+  nationality: 'Việt Nam', date: '1990-05-14', pin: '070190012345', phone: '0912345678',
+  long_text: 'Làm thủ tục nhận chuyển nhượng quyền sử dụng đất', confirm: 'yes', sex: 'female',
+};
+
+const ADMIN = { name: 'quantri', password: 'Quan-tri-2026!' };
+const OFFICER = { name: 'hanh.canbo', password: 'Can-bo-2026!' };
+
+let hub; let hubLog = ''; let dataDir; let profileDir; let proxy; let base; let setupLink;
+let browser; let page; let receiptCode;
+const pageErrors = []; const consoleLines = [];
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitHealthy(url, ms) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    if (hub.exitCode != null) throw new Error(`hub exited with ${hub.exitCode}:\n${hubLog}`);
+    try {
+      const r = await fetch(url + '/healthz');
+      if (r.status === 200) return r.json();
+      last = 'status ' + r.status;
+    } catch (e) { last = e.message; }
+    await sleep(200);
+  }
+  throw new Error(`hub not healthy after ${ms} ms (${last})\n${hubLog}`);
+}
+
+// Serves client-web/ from disk and forwards everything else to the hub (same origin for the cookie).
+function diskProxy(hubPort) {
+  const root = path.join(repo, 'client-web');
+  const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
+  return http.createServer((req, res) => {
+    const p = decodeURIComponent(req.url.split('?')[0]);
+    if (!p.startsWith('/api/') && p !== '/healthz' && req.method === 'GET') {
+      const f = path.join(root, p === '/' ? 'index.html' : p);
+      if (f.startsWith(root) && fs.existsSync(f) && fs.statSync(f).isFile()) {
+        res.writeHead(200, { 'content-type': types[path.extname(f)] || 'application/octet-stream', 'cache-control': 'no-cache' });
+        fs.createReadStream(f).pipe(res);
+        return;
+      }
+    }
+    const up = http.request({ host: '127.0.0.1', port: hubPort, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => { res.writeHead(502); res.end(); });
+    req.pipe(up);
+  });
+}
+
+async function shot(name, opts = {}) {
+  await page.screenshot({ path: path.join(ARTIFACTS, name + '.png'), fullPage: true, ...opts });
+}
+
+// Runs a step; on failure keeps a screenshot and the hub's output for the post-mortem.
+async function step(name, fn) {
+  try {
+    await fn();
+  } catch (e) {
+    try { await shot('FAILED-' + name); } catch (_) { /* page may be gone */ }
+    fs.writeFileSync(path.join(ARTIFACTS, 'hub.log'), hubLog);
+    throw e;
+  }
+}
+
+before(async () => {
+  assert.ok(fs.existsSync(HUB_BIN), `hub binary not found at ${HUB_BIN} (build it first: cargo build -p hub)`);
+  assert.ok(fs.existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-e2e-data-'));
+  profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-e2e-chromium-'));
+  const port = await freePort();
+  hub = spawn(HUB_BIN, ['serve', '--mode', 'field', '--data', dataDir, '--listen', `127.0.0.1:${port}`, '--mdns', 'off'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn', NO_COLOR: '1' },
+  });
+  const linkP = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no setup link on stdout within 60 s:\n' + hubLog)), 60000);
+    hub.stdout.on('data', (b) => {
+      hubLog += b;
+      const m = /(\S*\/#\/setup\?token=[^\s]+)/.exec(hubLog);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    hub.on('exit', (code) => { clearTimeout(timer); reject(new Error(`hub exited with ${code}:\n${hubLog}`)); });
+  });
+  hub.stderr.on('data', (b) => { hubLog += b; });
+  setupLink = await linkP;
+  base = `http://127.0.0.1:${port}`;
+  const health = await waitHealthy(base, 30000);
+  assert.equal(health.mode, 'field');
+  assert.ok(setupLink.startsWith(base + '/#/setup?token='), `setup link ${setupLink} should point at ${base}`);
+  if (FROM_DISK) {
+    const pport = await freePort();
+    proxy = diskProxy(port);
+    await new Promise((r) => proxy.listen(pport, '127.0.0.1', r));
+    setupLink = setupLink.replace(base, `http://127.0.0.1:${pport}`);
+    base = `http://127.0.0.1:${pport}`;
+  }
+  browser = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROME_FLAGS,
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 1,
+    isMobile: true,
+    hasTouch: true,
+    locale: 'vi-VN',
+    timezoneId: 'Asia/Ho_Chi_Minh',
+  });
+  browser.setDefaultTimeout(20000);
+  page = browser.pages()[0] || await browser.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => consoleLines.push(m.text()));
+});
+
+after(async () => {
+  if (browser) await browser.close().catch(() => {});
+  if (proxy) proxy.close();
+  if (hub && hub.exitCode == null) {
+    hub.kill('SIGTERM');
+    const done = new Promise((r) => hub.once('exit', r));
+    if (await Promise.race([done.then(() => true), sleep(5000).then(() => false)]) === false) hub.kill('SIGKILL');
+  }
+  if (hubLog) fs.writeFileSync(path.join(ARTIFACTS, 'hub.log'), hubLog);
+  for (const d of [dataDir, profileDir]) if (d) fs.rmSync(d, { recursive: true, force: true });
+});
+
+test('the one-time setup link creates the first admin', () => step('setup', async () => {
+  await page.goto(setupLink);
+  await page.waitForSelector('[data-testid=setup-name]');
+  await shot('01-setup');
+  await page.fill('[data-testid=setup-name]', ADMIN.name);
+  await page.fill('[data-testid=setup-password]', ADMIN.password);
+  await page.fill('[data-testid=setup-password2]', 'something else');
+  await page.click('[data-testid=setup-submit]');
+  await page.waitForSelector('[data-testid=form-error]:has-text("chưa giống nhau")');
+  await page.fill('[data-testid=setup-password2]', ADMIN.password);
+  await page.click('[data-testid=setup-submit]');
+  await page.waitForSelector(`[data-testid=new-${PROC}]`);
+  assert.match(await page.textContent('[data-testid=who]'), new RegExp(ADMIN.name));
+  assert.doesNotMatch(page.url(), /token=/, 'the setup token must leave the address bar');
+  // The hub is not paired with an office: the warning must be plain and visible.
+  await page.waitForSelector('[data-testid=unpaired-warning]');
+  assert.match(await page.textContent('[data-testid=unpaired-warning]'), /CHƯA ĐƯỢC BẢO VỆ/);
+}));
+
+test('the admin adds an officer on the users page', () => step('users', async () => {
+  await page.click('[data-testid=nav-users]');
+  await page.waitForSelector('[data-testid=user-form]');
+  await page.fill('[data-testid=user-name]', OFFICER.name);
+  await page.selectOption('[data-testid=user-role]', 'officer');
+  await page.fill('[data-testid=user-password]', OFFICER.password);
+  await page.fill('[data-testid=user-password2]', OFFICER.password);
+  await page.click('[data-testid=user-submit]');
+  await page.waitForSelector(`[data-testid=user-row]:has-text("${OFFICER.name}")`);
+  await shot('02-users');
+}));
+
+test('log out, then the officer logs in', () => step('login', async () => {
+  await page.click('[data-testid=logout]');
+  await page.waitForSelector('[data-testid=login-name]');
+  await page.fill('[data-testid=login-name]', OFFICER.name);
+  await page.fill('[data-testid=login-password]', 'wrong password');
+  await page.click('[data-testid=login-submit]');
+  await page.waitForSelector('[data-testid=form-error]');
+  await page.fill('[data-testid=login-password]', OFFICER.password);
+  await page.click('[data-testid=login-submit]');
+  await page.waitForSelector(`[data-testid=new-${PROC}]`);
+  assert.match(await page.textContent('[data-testid=who]'), /hanh\.canbo · Cán bộ/);
+  await shot('03-home');
+}));
+
+test('a new marital-status dossier: errors per field, Vietnamese data, reload-safe, photo, save', () => step('draft', async () => {
+  await page.click(`[data-testid=new-${PROC}]`);
+  await page.waitForSelector('[name="subject.full_name"]');
+  assert.match(page.url(), /#\/draft\//);
+
+  // Sealing an empty draft: the hub's 422 details appear next to the fields and in the summary.
+  await page.click('[data-testid=seal]');
+  await page.click('[data-testid=confirm-yes]');
+  await page.waitForSelector('[data-err-for="subject.full_name"]:not([hidden])');
+  await page.waitForSelector('[data-err-for="documents.id_document"]:not([hidden])');
+  assert.ok(await page.isVisible('[data-testid=errors]'));
+  await shot('04-seal-errors', { fullPage: false });
+
+  // A format error at save time (PIN too short) is shown beside the PIN field.
+  await page.fill('[name="subject.pin"]', '07019');
+  await page.click('[data-testid=save]');
+  await page.waitForSelector('[data-err-for="subject.pin"]:not([hidden])');
+  assert.equal(await page.getAttribute('[data-testid=save-state]', 'data-state'), 'draft.not_saved');
+
+  // Fill the form from the catalogue the hub serves (not from a list hard-coded here).
+  const def = await page.evaluate(async (id) => {
+    const r = await fetch('/api/v1/procedures', { credentials: 'same-origin' });
+    return (await r.json()).procedures.find((p) => p.id === id);
+  }, PROC);
+  assert.ok(def, 'the hub serves the marital-status procedure');
+  const all = def.groups.flatMap((g) => g.fields);
+  const chosen = {};
+  for (const f of all) {
+    const cond = f.required_if && chosen[f.required_if.field] === f.required_if.equals;
+    let v = VALUES[f.key];
+    if (v === undefined && (f.required || cond)) v = f.options && f.options.length ? f.options[0].value : BY_KIND[f.kind] || 'Phước Minh';
+    if (v === undefined) continue;
+    chosen[f.key] = v;
+  }
+  // Type one name in decomposed Unicode (as some keyboards send it): it must be stored as NFC.
+  const typed = { ...chosen, 'requester.full_name': chosen['requester.full_name'].normalize('NFD') };
+  for (const f of all) {
+    const v = typed[f.key];
+    if (v === undefined) continue;
+    const sel = `[name="${f.key}"]`;
+    const tag = await page.$eval(sel, (e) => `${e.tagName}:${e.type}`);
+    if (tag === 'INPUT:radio') await page.check(`${sel}[value="${v}"]`);
+    else if (tag === 'INPUT:checkbox') await page.check(sel);
+    else if (tag.startsWith('SELECT')) await page.selectOption(sel, v);
+    else await page.fill(sel, v);
+  }
+  assert.equal(await page.isVisible('[data-err-for="subject.pin"]'), false, 'editing a field clears its error');
+
+  // Typing is kept on the phone: a reload before saving loses nothing.
+  await page.reload();
+  await page.waitForSelector('[name="subject.full_name"]');
+  assert.equal(await page.inputValue('[name="subject.full_name"]'), 'Điểu Thị Hạnh');
+  assert.equal(await page.inputValue('[name="subject.ethnicity"]'), 'Xtiêng');
+  assert.ok(await page.isChecked('[name="subject.sex"][value="female"]'));
+  assert.ok(await page.isVisible('[data-testid=local-note]'), 'the draft says the typing comes from this phone');
+
+  // The hub out of reach: saving says so plainly and keeps the typing.
+  await browser.setOffline(true);
+  await page.click('[data-testid=save]');
+  await page.waitForSelector('[data-testid=save-state][data-state="draft.offline_kept"]');
+  await page.waitForSelector('[data-testid=offline-bar]');
+  await shot('05-offline', { fullPage: false });
+  await browser.setOffline(false);
+  await page.click('[data-testid=save]');
+  await page.waitForSelector('[data-testid=save-state][data-state="draft.saved"]');
+  assert.equal(await page.isVisible('[data-testid=offline-bar]'), false);
+
+  // Another phone saves first: the next save here is refused (409) and the user chooses.
+  const id = decodeURIComponent(page.url().split('#/draft/')[1]);
+  const other = await page.evaluate(async (i) => {
+    const me = await (await fetch('/api/v1/me')).json();
+    const d = await (await fetch('/api/v1/drafts/' + encodeURIComponent(i))).json();
+    const r = await fetch('/api/v1/drafts/' + encodeURIComponent(i), {
+      method: 'PUT', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token },
+      body: JSON.stringify({ fields: { ...d.fields, 'requester.phone': '0987654321' }, version: d.version }),
+    });
+    return r.status;
+  }, id);
+  assert.equal(other, 200);
+  await page.fill('[name="request.purpose"]', chosen['request.purpose'] + ' ');
+  await page.fill('[name="request.purpose"]', chosen['request.purpose']);
+  await page.click('[data-testid=save]');
+  await page.waitForSelector('[data-testid=conflict]:not([hidden])');
+  await shot('06-conflict', { fullPage: false });
+  await page.click('[data-testid=conflict-overwrite]');
+  await page.waitForSelector('[data-testid=save-state][data-state="draft.saved"]');
+
+  // Photo of the identity document (a 4032×3024 phone JPEG; the client shrinks it before upload).
+  await page.setInputFiles('[data-role="id_document"]', PHOTO);
+  await page.waitForFunction(() => {
+    const img = document.querySelector('[data-doc="id_document"] [data-testid=thumb] img');
+    return img && img.complete && img.naturalWidth > 0;
+  }, null, { timeout: 60000 });
+
+  await page.click('[data-testid=save]');
+  await page.waitForSelector('[data-testid=save-state][data-state="draft.saved"]');
+  await shot('07-draft-saved');
+
+  // What the hub stored: NFC, and exactly what was chosen (this phone's version won the conflict).
+  const stored = await page.evaluate(async (i) => (await (await fetch('/api/v1/drafts/' + encodeURIComponent(i))).json()), id);
+  for (const [k, v] of Object.entries(chosen)) assert.equal(stored.fields[k], v, `stored ${k}`);
+  assert.equal(stored.attachments.length, 1);
+  assert.equal(stored.attachments[0].role, 'id_document');
+  assert.ok(stored.attachments[0].size < 2_000_000, `photo shrunk before upload (${stored.attachments[0].size} bytes)`);
+  assert.equal(await page.evaluate((i) => localStorage.getItem('ok.draft.' + i), id), null, 'local copy dropped once the hub has it');
+}));
+
+test('sealing gives a receipt with a valid code and the not-yet-protected notice', () => step('seal', async () => {
+  await page.click('[data-testid=seal]');
+  await page.click('[data-testid=confirm-yes]');
+  await page.waitForSelector('#receipt-code', { timeout: 60000 });
+  receiptCode = (await page.textContent('#receipt-code')).trim();
+  assert.match(receiptCode, RECEIPT_RE);
+  assert.ok(await page.isVisible('[data-testid=not-protected]'), 'unpaired hub: the receipt says the dossier is not yet protected');
+  assert.match(await page.textContent('[data-testid=receipt-procedure]'), /tình trạng hôn nhân/i);
+  await shot('08-receipt');
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.isVisible('[data-testid=print]'), false, 'buttons are not printed');
+  assert.ok(await page.isVisible('#receipt-code'));
+  await shot('09-receipt-print');
+  await page.emulateMedia({ media: 'screen' });
+
+  // English on demand, then back to Vietnamese.
+  await page.click('[data-testid=lang-toggle]');
+  await page.waitForSelector('h1:has-text("Dossier receipt")');
+  await page.waitForSelector('[data-testid=not-protected]:has-text("NOT YET PROTECTED")');
+  await shot('10-receipt-en');
+  await page.click('[data-testid=lang-toggle]');
+  await page.waitForSelector('h1:has-text("Giấy biên nhận hồ sơ")');
+}));
+
+test('home lists the sealed dossier as not protected, and the draft is gone', () => step('home', async () => {
+  await page.click('[data-testid=home]');
+  await page.waitForSelector(`[data-testid=sealed-row]:has-text("${receiptCode}")`);
+  assert.match(await page.textContent(`[data-testid=sealed-row]:has-text("${receiptCode}")`), /Chưa bảo vệ/);
+  assert.match(await page.textContent('[data-testid=unpaired-warning]'), /1 hồ sơ/);
+  assert.equal(await page.$$eval('[data-testid=draft-row]', (r) => r.length), 0);
+  await shot('11-home-after');
+  assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  assert.ok(!consoleLines.some((l) => /Điểu|070190012345/.test(l)), 'no personal data in the console');
+}));

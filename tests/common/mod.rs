@@ -1,0 +1,366 @@
+//! Shared helpers for the integration tests: spawning real `hub` processes on loopback ports with
+//! temporary data directories, running CLI commands, and a small logged-in HTTP client.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub fn hub_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_hub"))
+}
+
+/// Path of a sample document photo from `../shared/data/photos`.
+pub fn sample_photo(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/photos")
+        .join(name)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running hub process; killed when dropped.
+pub struct Hub {
+    pub child: Child,
+    pub base: String,
+    pub data: PathBuf,
+    pub setup_token: Option<String>,
+    pub stdout_lines: mpsc::Receiver<String>,
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Hub {
+    /// Starts `hub serve` in `mode` on a free loopback port with mDNS on loopback only, and waits until
+    /// `/healthz` answers.
+    pub fn start(mode: &str, data: &Path) -> Hub {
+        let port = free_port();
+        let mut child = Command::new(hub_bin())
+            .args(["serve", "--mode", mode, "--data"])
+            .arg(data)
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--mdns",
+                "loopback",
+            ])
+            .env("HUB_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn hub");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut setup_token = None;
+        let mut banner_done = false;
+        while Instant::now() < deadline && !banner_done {
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) => {
+                    if let Some(i) = line.find("#/setup?token=") {
+                        setup_token = Some(line[i + "#/setup?token=".len()..].trim().to_string());
+                    }
+                    if line.contains("First-time setup") || line.contains("is running") {
+                        // keep reading: the link follows the first-time line
+                    }
+                    if setup_token.is_some() {
+                        banner_done = true;
+                    }
+                }
+                Err(_) => {
+                    if healthy(&base) {
+                        // An already set-up hub prints no setup link.
+                        banner_done = true;
+                    }
+                }
+            }
+        }
+        while !healthy(&base) {
+            assert!(Instant::now() < deadline, "hub did not become healthy");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Hub {
+            child,
+            base,
+            data: data.to_path_buf(),
+            setup_token,
+            stdout_lines: rx,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+fn healthy(base: &str) -> bool {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{base}/healthz"))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .map(|r| r.status().is_success())
+            .unwrap_or(false)
+    })
+}
+
+/// Runs a `hub` CLI command and returns its output.
+pub fn cli(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(hub_bin());
+    cmd.args(args).env("HUB_LOG", "warn");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run hub cli")
+}
+
+/// Runs a CLI command that must succeed; returns its stdout.
+pub fn cli_ok(args: &[&str], envs: &[(&str, &str)]) -> String {
+    let out = cli(args, envs);
+    assert!(
+        out.status.success(),
+        "hub {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// An HTTP client with a cookie jar and the session's CSRF token.
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub csrf: String,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        Client {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            base: base.to_string(),
+            csrf: String::new(),
+        }
+    }
+
+    /// Creates the first admin through the one-time setup link.
+    pub async fn setup(hub: &Hub, name: &str, password: &str) -> Client {
+        let mut c = Client::new(&hub.base);
+        let token = hub.setup_token.clone().expect("setup link printed");
+        let (status, body) = c
+            .post(
+                "/api/v1/setup",
+                json!({"token": token, "name": name, "password": password}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        c.csrf = body["csrf_token"].as_str().unwrap().to_string();
+        c
+    }
+
+    pub async fn login(base: &str, name: &str, password: &str) -> Client {
+        let mut c = Client::new(base);
+        let (status, body) = c
+            .post("/api/v1/login", json!({"name": name, "password": password}))
+            .await;
+        assert_eq!(status, 200, "login {name}: {body}");
+        c.csrf = body["csrf_token"].as_str().unwrap().to_string();
+        c
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+        let r = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.bytes().await.unwrap().to_vec())
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .request(method, format!("{}{}", self.base, path))
+            .header("x-csrf-token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, body).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::PUT, path, body).await
+    }
+
+    pub async fn upload(
+        &self,
+        draft_id: &str,
+        role: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+        mime: &str,
+    ) -> (u16, Value) {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_string())
+            .mime_str(mime)
+            .unwrap();
+        let form = reqwest::multipart::Form::new()
+            .text("role", role.to_string())
+            .part("file", part);
+        let r = self
+            .http
+            .post(format!(
+                "{}/api/v1/drafts/{draft_id}/attachments",
+                self.base
+            ))
+            .header("x-csrf-token", &self.csrf)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// A complete, valid certificate-of-marital-status request (Vietnamese values, NFC).
+pub fn marital_fields(subject: &str, pin: &str) -> BTreeMap<String, String> {
+    let mut f = BTreeMap::new();
+    for (k, v) in [
+        ("addressee.commune", "Ủy ban nhân dân xã Bù Gia Mập"),
+        ("requester.full_name", subject),
+        (
+            "requester.residence",
+            "Thôn Bù Lư, xã Bù Gia Mập, tỉnh Đồng Nai",
+        ),
+        ("requester.id_type", "can_cuoc"),
+        ("requester.pin", pin),
+        (
+            "requester.id_issuer",
+            "Cục Cảnh sát quản lý hành chính về trật tự xã hội",
+        ),
+        ("requester.id_issue_date", "2021-04-15"),
+        ("requester.relationship", "self"),
+        ("subject.full_name", subject),
+        ("subject.date_of_birth", "1998-03-12"),
+        ("subject.sex", "female"),
+        ("subject.ethnicity", "Xtiêng"),
+        ("subject.nationality", "Việt Nam"),
+        (
+            "subject.residence",
+            "Thôn Bù Lư, xã Bù Gia Mập, tỉnh Đồng Nai",
+        ),
+        ("subject.id_type", "can_cuoc"),
+        ("subject.pin", pin),
+        ("subject.marital_status", "never_married"),
+        (
+            "request.purpose",
+            "Bổ sung hồ sơ vay vốn ngân hàng chính sách xã hội",
+        ),
+        ("declaration.confirmed", "yes"),
+    ] {
+        f.insert(k.to_string(), v.to_string());
+    }
+    f
+}
+
+/// Creates, fills, photographs and seals one marital-status dossier; returns the receipt JSON.
+pub async fn capture_and_seal(
+    c: &Client,
+    subject: &str,
+    pin: &str,
+    photo: &[u8],
+) -> (Value, BTreeMap<String, String>) {
+    let fields = marital_fields(subject, pin);
+    let (s, draft) = c
+        .post(
+            "/api/v1/drafts",
+            json!({"procedure": {"id": "marital-status-certificate", "version": 1}, "fields": {}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{draft}");
+    let id = draft["id"].as_str().unwrap().to_string();
+    let (s, saved) = c
+        .put(
+            &format!("/api/v1/drafts/{id}"),
+            json!({"fields": fields, "version": draft["version"]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{saved}");
+    let (s, att) = c
+        .upload(
+            &id,
+            "id_document",
+            "giay-to.jpg",
+            photo.to_vec(),
+            "image/jpeg",
+        )
+        .await;
+    assert_eq!(s, 201, "{att}");
+    let (s, receipt) = c
+        .post(&format!("/api/v1/drafts/{id}/seal"), json!({}))
+        .await;
+    assert_eq!(s, 201, "{receipt}");
+    (receipt, fields)
+}
+
+/// Runs an async block on a fresh runtime (tests are plain #[test] so they can mix CLI and HTTP).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}

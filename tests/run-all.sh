@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh Debian machine with the Rust toolchain: installs what it needs
+# (Debian's Chromium, the browser test's npm packages), then formatting and lint checks, the Rust tests
+# (unit, property and integration tests that spawn real hubs), and the browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Checking ../shared (test data)"
+if [ ! -d ../shared/data ]; then
+  echo "warning: ../shared/data is missing; tests that use the sample photos will fail" >&2
+fi
+
+step "Installing system packages (chromium) if missing"
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test (unit, property, integration)"
+cargo build -p hub
+cargo test --workspace 2>&1 | tee target/cargo-test.log
+
+step "Browser tests (Debian Chromium, headless)"
+HUB_BIN="$PWD/target/debug/hub" bash tests/browser/run.sh
+
+step "All tests passed"
