@@ -9,10 +9,16 @@ use unicode_normalization::UnicodeNormalization;
 use crate::error::ProtocolError;
 
 /// The embedded procedure definitions, one JSON file per procedure version.
-const SOURCES: &[(&str, &str)] = &[(
-    "marital-status-certificate.v1.json",
-    include_str!("../catalogue/marital-status-certificate.v1.json"),
-)];
+const SOURCES: &[(&str, &str)] = &[
+    (
+        "marital-status-certificate.v1.json",
+        include_str!("../catalogue/marital-status-certificate.v1.json"),
+    ),
+    (
+        "birth-residence-insurance.v1.json",
+        include_str!("../catalogue/birth-residence-insurance.v1.json"),
+    ),
+];
 
 /// Which procedure, and which version of its definition, a dossier follows.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -35,6 +41,9 @@ pub struct Text {
     /// Further languages, e.g. `{"cmo": "…"}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub more: BTreeMap<String, String>,
+    /// Recorded audio prompts by language tag (an asset id the hub serves), e.g. `{"stg": "a1b2…"}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub audio: BTreeMap<String, String>,
 }
 
 /// One procedure version: its form fields, grouped, and the photos of papers it needs.
@@ -49,12 +58,21 @@ pub struct ProcedureDef {
     pub title: Text,
     /// Authority that decides.
     pub authority: Text,
-    /// Legal time limit in working days.
+    /// Legal time limit in working days, counted from receipt (the default; a hub may configure another).
     pub time_limit_working_days: u32,
+    /// Longer limit when the case needs verification (e.g. a past residence elsewhere), if the law has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_limit_extended_working_days: Option<u32>,
+    /// What the time limit means in plain words (when it starts, what extends it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_limit_note: Option<Text>,
     /// Field groups, in form order.
     pub groups: Vec<FieldGroup>,
-    /// Photo roles.
+    /// Papers: photos to take, originals to show, and when.
     pub documents: Vec<DocumentDef>,
+    /// Cross-field rules, checked at seal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CrossCheck>,
 }
 
 /// A titled group of fields (a section of the form).
@@ -94,16 +112,151 @@ pub struct FieldDef {
     /// Required at seal when another field has a given value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required_if: Option<Condition>,
+    /// A value the form starts with (the person confirms or changes it), e.g. `Việt Nam`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// How the value follows from other answers when left empty: the first rule whose condition holds and
+    /// whose source has a value gives it (see [`crate::derive`]). "Capture once, derive the rest."
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub derive: Vec<Derivation>,
+    /// Smallest allowed value of a `number` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<u32>,
+    /// Largest allowed value of a `number` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u32>,
+    /// For `date`/`year_or_date` fields: the person's age on the capture date must be below this many years
+    /// (e.g. 6 for the "3-in-1" child).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_years: Option<u32>,
+    /// For `date` fields: a date more than this many days before the capture date is flagged (a warning,
+    /// not an error), e.g. a birth registered after the 60-day limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_after_days: Option<u32>,
 }
 
-/// "Required when `field` equals `equals`".
+/// "When `field` equals `equals`" (or, with `not_equals`, holds a value other than that).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     /// The other field's key.
     pub field: String,
-    /// The value that makes this field required.
-    pub equals: String,
+    /// The value that makes the condition hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
+    /// The condition holds when the field has a value other than this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_equals: Option<String>,
+}
+
+impl Condition {
+    /// Whether the condition holds for `value` (the other field's value, `None` when empty).
+    pub fn holds(&self, value: Option<&str>) -> bool {
+        match (&self.equals, &self.not_equals, value) {
+            (Some(e), _, Some(v)) => v == e,
+            (None, Some(n), Some(v)) => v != n,
+            _ => false,
+        }
+    }
+
+    /// The value the condition names.
+    fn named_value(&self) -> Option<&str> {
+        self.equals.as_deref().or(self.not_equals.as_deref())
+    }
+}
+
+/// One way a field's value follows from another field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Derivation {
+    /// The source field's key.
+    pub from: String,
+    /// Only when this holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Condition>,
+    /// How the source value is changed on the way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform: Option<Transform>,
+}
+
+/// A change applied to a derived value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transform {
+    /// Capital letters, diacritics kept (the TK1-TS form writes names so).
+    Uppercase,
+}
+
+/// A rule across fields, checked at seal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CrossCheck {
+    /// The PIN's century/sex digit and birth-year digits agree with the sex and birth date (or year).
+    PinMatches {
+        /// PIN field.
+        pin: String,
+        /// The field giving the sex (`sex_field`) …
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sex_field: Option<String>,
+        /// … or the sex the person always has in this role (a mother is `female`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sex_is: Option<crate::pin::Sex>,
+        /// Birth date (or year) field.
+        birth: String,
+    },
+    /// `later` is not before `earlier`.
+    DateOrder {
+        /// The earlier date.
+        earlier: String,
+        /// The later date.
+        later: String,
+    },
+    /// A parent was between `min_years` and `max_years` old (by birth years) when the child was born.
+    ParentAge {
+        /// Parent's birth date or year.
+        parent_birth: String,
+        /// Child's birth date.
+        child_birth: String,
+        /// Youngest plausible age.
+        min_years: u32,
+        /// Oldest plausible age.
+        max_years: u32,
+    },
+}
+
+impl CrossCheck {
+    /// The fields the rule reads.
+    pub fn fields(&self) -> Vec<&str> {
+        match self {
+            CrossCheck::PinMatches {
+                pin,
+                sex_field,
+                birth,
+                ..
+            } => [Some(pin), sex_field.as_ref(), Some(birth)]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect(),
+            CrossCheck::DateOrder { earlier, later } => vec![earlier, later],
+            CrossCheck::ParentAge {
+                parent_birth,
+                child_birth,
+                ..
+            } => vec![parent_birth, child_birth],
+        }
+    }
+}
+
+/// When a paper is needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visit {
+    /// At the session where the dossier is captured.
+    #[default]
+    Capture,
+    /// When the result is picked up (e.g. to sign the civil-status book).
+    Pickup,
 }
 
 /// Kinds of field values.
@@ -116,6 +269,8 @@ pub enum FieldKind {
     Name,
     /// `YYYY-MM-DD`, not in the future.
     Date,
+    /// `YYYY-MM-DD`, or `YYYY` alone where the law allows a year of birth only.
+    YearOrDate,
     /// `male` or `female`.
     Sex,
     /// One of `options`.
@@ -128,8 +283,15 @@ pub enum FieldKind {
     Ethnicity,
     /// Nationality.
     Nationality,
-    /// Free-text address.
+    /// Free-text address (old addresses, village, house).
     Address,
+    /// A current commune, ward or special zone: its 5-digit official code (the hub checks it exists in
+    /// the administrative-units list).
+    Commune,
+    /// Health-insurance card number: 10 digits, or the legacy 15 characters (2 letters + 13 digits).
+    HealthInsurance,
+    /// A whole number between `min` and `max`.
+    Number,
     /// Multi-line text.
     LongText,
     /// A checkbox whose value is `yes`.
@@ -154,8 +316,31 @@ pub struct DocumentDef {
     pub role: String,
     /// Label.
     pub label: Text,
-    /// Required at seal.
+    /// Required at seal (a photo must be attached).
     pub required: bool,
+    /// Required at seal when this holds (e.g. the authorisation letter when someone else files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_if: Option<Condition>,
+    /// The original must be shown to the officer (a photo alone does not do).
+    #[serde(default)]
+    pub original: bool,
+    /// When the paper (or its original) is needed.
+    #[serde(default)]
+    pub visit: Visit,
+    /// What to bring, in plain words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<Text>,
+}
+
+impl DocumentDef {
+    /// Whether a photo of this paper is required for `fields`.
+    pub fn required_for(&self, fields: &BTreeMap<String, String>) -> bool {
+        self.required
+            || self
+                .required_if
+                .as_ref()
+                .is_some_and(|c| c.holds(fields.get(&c.field).map(String::as_str)))
+    }
 }
 
 impl ProcedureDef {
@@ -205,24 +390,54 @@ impl ProcedureDef {
                 }
             }
             if let Some(c) = &f.required_if {
-                match self.field(&c.field) {
-                    Some(other)
-                        if other.kind == FieldKind::Choice || other.kind == FieldKind::Sex =>
-                    {
-                        if !other.options.iter().any(|o| o.value == c.equals) {
-                            return err(format!(
-                                "field {}: condition value {} is no option",
-                                f.key, c.equals
-                            ));
-                        }
-                    }
-                    Some(_) => {}
-                    None => {
-                        return err(format!(
-                            "field {}: condition names unknown field {}",
-                            f.key, c.field
-                        ))
-                    }
+                self.check_condition(c)
+                    .or_else(|m| err(format!("field {}: {m}", f.key)))?;
+            }
+            for d in &f.derive {
+                if d.from == f.key || self.field(&d.from).is_none() {
+                    return err(format!(
+                        "field {}: derives from unknown field {}",
+                        f.key, d.from
+                    ));
+                }
+                if let Some(c) = &d.when {
+                    self.check_condition(c)
+                        .or_else(|m| err(format!("field {}: {m}", f.key)))?;
+                }
+            }
+            let is_date = matches!(f.kind, FieldKind::Date | FieldKind::YearOrDate);
+            if (f.max_age_years.is_some() && !is_date)
+                || (f.late_after_days.is_some() && f.kind != FieldKind::Date)
+            {
+                return err(format!("field {}: age/lateness rules only on dates", f.key));
+            }
+            if (f.min.is_some() || f.max.is_some()) != (f.kind == FieldKind::Number)
+                || f.min > f.max
+            {
+                return err(format!("field {}: number fields need min <= max", f.key));
+            }
+            if let Some(v) = &f.default {
+                let known = f.options.is_empty() || f.options.iter().any(|o| &o.value == v);
+                if !known || v.trim().is_empty() {
+                    return err(format!("field {}: default {v:?} is not allowed", f.key));
+                }
+            }
+        }
+        if let Some(key) = self.derivation_cycle() {
+            return err(format!("field {key}: derivations form a cycle"));
+        }
+        for c in &self.checks {
+            if let CrossCheck::PinMatches {
+                sex_field, sex_is, ..
+            } = c
+            {
+                if sex_field.is_some() == sex_is.is_some() {
+                    return err(format!("check {c:?}: exactly one of sex_field, sex_is"));
+                }
+            }
+            for k in c.fields() {
+                if self.field(k).is_none() {
+                    return err(format!("check {c:?} names unknown field {k}"));
                 }
             }
         }
@@ -230,6 +445,10 @@ impl ProcedureDef {
         for d in &self.documents {
             if !roles.insert(d.role.as_str()) {
                 return err(format!("duplicate document role {}", d.role));
+            }
+            if let Some(c) = &d.required_if {
+                self.check_condition(c)
+                    .or_else(|m| err(format!("document {}: {m}", d.role)))?;
             }
         }
         let mut texts: Vec<&Text> = vec![&self.title, &self.authority];
@@ -242,6 +461,8 @@ impl ProcedureDef {
             }
         }
         texts.extend(self.documents.iter().map(|d| &d.label));
+        texts.extend(self.documents.iter().filter_map(|d| d.help.as_ref()));
+        texts.extend(self.time_limit_note.iter());
         for t in texts {
             for s in [&t.vi, &t.en].into_iter().chain(t.more.values()) {
                 if s.trim().is_empty() || s.nfc().collect::<String>() != *s {
@@ -250,6 +471,58 @@ impl ProcedureDef {
             }
         }
         Ok(())
+    }
+}
+
+impl ProcedureDef {
+    /// A condition names an existing field, exactly one of `equals`/`not_equals`, and, on a choice or sex
+    /// field, one of its options.
+    fn check_condition(&self, c: &Condition) -> Result<(), String> {
+        let Some(value) = (match (&c.equals, &c.not_equals) {
+            (Some(_), Some(_)) | (None, None) => None,
+            _ => c.named_value(),
+        }) else {
+            return Err("a condition needs exactly one of equals, not_equals".into());
+        };
+        match self.field(&c.field) {
+            None => Err(format!("condition names unknown field {}", c.field)),
+            Some(other) if !other.options.is_empty() => {
+                if other.options.iter().any(|o| o.value == value) {
+                    Ok(())
+                } else {
+                    Err(format!("condition value {value} is no option"))
+                }
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// A field whose derivations lead back to itself, if any.
+    fn derivation_cycle(&self) -> Option<&str> {
+        // Depth-first search over "derives from" edges; 1 = on the current path, 2 = done.
+        fn visit<'a>(
+            def: &'a ProcedureDef,
+            key: &'a str,
+            state: &mut BTreeMap<&'a str, u8>,
+        ) -> Option<&'a str> {
+            match state.get(key) {
+                Some(1) => return Some(key),
+                Some(_) => return None,
+                None => {}
+            }
+            state.insert(key, 1);
+            if let Some(f) = def.field(key) {
+                for d in &f.derive {
+                    if let Some(k) = visit(def, &d.from, state) {
+                        return Some(k);
+                    }
+                }
+            }
+            state.insert(key, 2);
+            None
+        }
+        let mut state = BTreeMap::new();
+        self.fields().find_map(|f| visit(self, &f.key, &mut state))
     }
 }
 
@@ -394,7 +667,8 @@ mod tests {
             .unwrap();
         f.required_if = Some(Condition {
             field: "subject.id_type".into(),
-            equals: "nope".into(),
+            equals: Some("nope".into()),
+            not_equals: None,
         });
         assert!(d.check().is_err());
         assert!(parse_procedure(r#"{"id":"x"}"#).is_err());

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 use unicode_normalization::UnicodeNormalization;
 
-use crate::catalogue::{FieldDef, FieldKind, ProcedureDef};
+use crate::catalogue::{CrossCheck, FieldDef, FieldKind, ProcedureDef};
+use crate::ethnicity::find_ethnic_group;
 use crate::pin::{Pin, Sex};
 
 /// How much to check.
@@ -17,6 +18,17 @@ pub enum Stage {
     Draft,
     /// Also required fields, required documents and cross-field rules.
     Seal,
+}
+
+/// Whether a finding blocks sealing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Must be fixed before sealing.
+    #[default]
+    Error,
+    /// Shown to the officer and the office (e.g. a late birth registration); does not block sealing.
+    Warning,
 }
 
 /// One problem with one field, with a stable code and messages in Vietnamese and English.
@@ -30,6 +42,9 @@ pub struct FieldError {
     pub message_vi: String,
     /// English message.
     pub message_en: String,
+    /// Error (blocks sealing) or warning.
+    #[serde(default)]
+    pub severity: Severity,
 }
 
 impl FieldError {
@@ -39,8 +54,24 @@ impl FieldError {
             code: code.to_owned(),
             message_vi: vi.into(),
             message_en: en.into(),
+            severity: Severity::Error,
         }
     }
+
+    fn warning(mut self) -> FieldError {
+        self.severity = Severity::Warning;
+        self
+    }
+
+    /// Whether this finding blocks sealing.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Only the findings that block sealing.
+pub fn blocking(findings: &[FieldError]) -> Vec<FieldError> {
+    findings.iter().filter(|e| e.is_error()).cloned().collect()
 }
 
 /// Default maximum length of a value in characters.
@@ -57,10 +88,13 @@ pub fn normalize_fields(fields: &BTreeMap<String, String>) -> BTreeMap<String, S
         .collect()
 }
 
-/// Validates `fields` (expected normalised) and the roles of attached photos against `def`.
+/// Validates `fields` (expected normalised, and at seal derived: see [`crate::derive_fields`]) and the
+/// roles of attached photos against `def`.
 ///
-/// Errors come in a stable order: per field in form order, then unknown keys (sorted), then cross-field
-/// rules, then missing documents. `today` is the local date used for "not in the future".
+/// Findings come in a stable order: per field in form order, then unknown keys (sorted), then cross-field
+/// rules, then missing documents. `today` is the capture date (the local date of sealing; the office
+/// passes the dossier's sealing date, so a re-check gives the same answer), used for "not in the future",
+/// ages and lateness. Warnings (see [`Severity`]) do not block sealing: use [`blocking`].
 pub fn validate(
     def: &ProcedureDef,
     fields: &BTreeMap<String, String>,
@@ -104,8 +138,10 @@ pub fn validate(
         }
     }
     if stage == Stage::Seal {
-        cross_field(fields, &mut errors);
-        for d in def.documents.iter().filter(|d| d.required) {
+        for c in &def.checks {
+            cross_check(c, fields, &mut errors);
+        }
+        for d in def.documents.iter().filter(|d| d.required_for(fields)) {
             if !document_roles.iter().any(|r| r == &d.role) {
                 errors.push(FieldError::new(
                     &format!("documents.{}", d.role),
@@ -123,7 +159,7 @@ fn is_required<'a>(f: &FieldDef, present: &impl Fn(&str) -> Option<&'a str>) -> 
     f.required
         || f.required_if
             .as_ref()
-            .is_some_and(|c| present(&c.field) == Some(c.equals.as_str()))
+            .is_some_and(|c| c.holds(present(&c.field)))
 }
 
 fn not_confirmed(key: &str) -> FieldError {
@@ -188,11 +224,63 @@ fn check_format(
         )
     };
     match f.kind {
-        FieldKind::Text
-        | FieldKind::Address
-        | FieldKind::LongText
-        | FieldKind::Ethnicity
-        | FieldKind::Nationality => {}
+        FieldKind::Text | FieldKind::Address | FieldKind::LongText | FieldKind::Nationality => {}
+        FieldKind::Ethnicity => {
+            if find_ethnic_group(value).is_none() {
+                errors.push(FieldError::new(
+                    key,
+                    "unknown_ethnicity",
+                    "Chọn tên dân tộc trong danh mục (ví dụ: Kinh, Xtiêng, Ra-glai, Chăm, Khơ-me).",
+                    "Choose an ethnic group from the list (e.g. Kinh, Xtiêng, Ra-glai, Chăm, Khơ-me).",
+                ));
+            }
+        }
+        FieldKind::Commune => {
+            if value.len() != 5 || !value.bytes().all(|b| b.is_ascii_digit()) {
+                errors.push(FieldError::new(
+                    key,
+                    "bad_commune",
+                    "Chọn xã, phường, đặc khu trong danh mục đơn vị hành chính.",
+                    "Choose a commune or ward from the list of administrative units.",
+                ));
+            }
+        }
+        FieldKind::HealthInsurance => {
+            if !is_health_insurance(value) {
+                errors.push(FieldError::new(
+                    key,
+                    "bad_health_insurance",
+                    "Mã số bảo hiểm y tế gồm 10 chữ số, hoặc mã cũ 15 ký tự (2 chữ cái và 13 chữ số).",
+                    "A health-insurance number is 10 digits, or the old 15-character code (2 letters, 13 digits).",
+                ));
+            }
+        }
+        FieldKind::Number => {
+            let (min, max) = (f.min.unwrap_or(0), f.max.unwrap_or(u32::MAX));
+            let ok = value.len() <= 9
+                && value.bytes().all(|b| b.is_ascii_digit())
+                && !(value.len() > 1 && value.starts_with('0'))
+                && value.parse::<u32>().is_ok_and(|n| (min..=max).contains(&n));
+            if !ok {
+                errors.push(FieldError::new(
+                    key,
+                    "bad_number",
+                    format!("Nhập một số từ {min} đến {max}."),
+                    format!("Enter a whole number from {min} to {max}."),
+                ));
+            }
+        }
+        FieldKind::YearOrDate => match parse_year_or_date(value) {
+            None => errors.push(FieldError::new(
+                key,
+                "bad_date",
+                "Ghi năm-tháng-ngày (ví dụ 1990-05-31) hoặc chỉ năm sinh (ví dụ 1990).",
+                "Use YYYY-MM-DD (e.g. 1990-05-31) or the year alone (e.g. 1990).",
+            )),
+            Some(YearOrDate::Year(y)) if y > today.year() => errors.push(future(key)),
+            Some(YearOrDate::Date(d)) if d > today => errors.push(future(key)),
+            Some(_) => {}
+        },
         FieldKind::Name => {
             if !is_name(value) {
                 errors.push(FieldError::new(
@@ -210,13 +298,8 @@ fn check_format(
                 "Ngày không hợp lệ; ghi theo dạng năm-tháng-ngày, ví dụ 1990-05-31.",
                 "Invalid date; use YYYY-MM-DD, e.g. 1990-05-31.",
             )),
-            Some(d) if d > today => errors.push(FieldError::new(
-                key,
-                "future_date",
-                "Ngày không được ở trong tương lai.",
-                "The date cannot be in the future.",
-            )),
-            Some(_) => {}
+            Some(d) if d > today => errors.push(future(key)),
+            Some(d) => date_rules(f, d, today, errors),
         },
         FieldKind::Sex => {
             if value.parse::<Sex>().is_err() {
@@ -282,6 +365,90 @@ fn is_phone(s: &str) -> bool {
     }
 }
 
+fn future(key: &str) -> FieldError {
+    FieldError::new(
+        key,
+        "future_date",
+        "Ngày không được ở trong tương lai.",
+        "The date cannot be in the future.",
+    )
+}
+
+/// Age and lateness rules of a date field, relative to the capture date.
+fn date_rules(f: &FieldDef, d: Date, today: Date, errors: &mut Vec<FieldError>) {
+    if let Some(max) = f.max_age_years {
+        if full_years_between(d, today) >= max as i32 {
+            errors.push(FieldError::new(
+                &f.key,
+                "too_old",
+                format!("Thủ tục này dành cho người dưới {max} tuổi vào ngày nộp hồ sơ."),
+                format!("This procedure is for someone under {max} on the day of filing."),
+            ));
+            return;
+        }
+    }
+    if let Some(days) = f.late_after_days {
+        if (today - d).whole_days() > i64::from(days) {
+            errors.push(
+                FieldError::new(
+                    &f.key,
+                    "late_registration",
+                    format!("Quá {days} ngày kể từ ngày sinh: đăng ký khai sinh quá hạn."),
+                    format!("More than {days} days after birth: a late birth registration."),
+                )
+                .warning(),
+            );
+        }
+    }
+}
+
+/// Whole years from `from` to `to` (an age).
+fn full_years_between(from: Date, to: Date) -> i32 {
+    let mut years = to.year() - from.year();
+    if (to.month() as u8, to.day()) < (from.month() as u8, from.day()) {
+        years -= 1;
+    }
+    years
+}
+
+/// 10 digits (the social-insurance number), or the legacy 15 characters: 2 capital letters + 13 digits.
+fn is_health_insurance(s: &str) -> bool {
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    match s.len() {
+        10 => digits(s),
+        15 => s.as_bytes()[..2].iter().all(u8::is_ascii_uppercase) && digits(&s[2..]),
+        _ => false,
+    }
+}
+
+/// A full date or a year alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YearOrDate {
+    /// `YYYY`.
+    Year(i32),
+    /// `YYYY-MM-DD`.
+    Date(Date),
+}
+
+impl YearOrDate {
+    /// The year.
+    pub fn year(self) -> i32 {
+        match self {
+            YearOrDate::Year(y) => y,
+            YearOrDate::Date(d) => d.year(),
+        }
+    }
+}
+
+/// Strict `YYYY` (1900–9999) or `YYYY-MM-DD`.
+pub fn parse_year_or_date(s: &str) -> Option<YearOrDate> {
+    if s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()) {
+        let y: i32 = s.parse().ok()?;
+        return (y >= 1900).then_some(YearOrDate::Year(y));
+    }
+    parse_date(s).map(YearOrDate::Date)
+}
+
 /// Strict `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Option<Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
@@ -291,37 +458,71 @@ pub fn parse_date(s: &str) -> Option<Date> {
     Date::parse(s, &format).ok()
 }
 
-fn cross_field(fields: &BTreeMap<String, String>, errors: &mut Vec<FieldError>) {
+fn cross_check(c: &CrossCheck, fields: &BTreeMap<String, String>, errors: &mut Vec<FieldError>) {
     let get = |k: &str| fields.get(k).map(String::as_str);
-    if let (Some(pin), Some(sex), Some(dob)) = (
-        get("subject.pin"),
-        get("subject.sex"),
-        get("subject.date_of_birth"),
-    ) {
-        if let (Ok(pin), Ok(sex), Some(dob)) =
-            (Pin::parse(pin), sex.parse::<Sex>(), parse_date(dob))
-        {
-            if !pin.consistent_with(sex, dob.year()) {
+    match c {
+        CrossCheck::PinMatches {
+            pin,
+            sex_field,
+            sex_is,
+            birth,
+        } => {
+            let sex = match (sex_is, sex_field) {
+                (Some(s), _) => Some(*s),
+                (None, Some(k)) => get(k).and_then(|v| v.parse::<Sex>().ok()),
+                (None, None) => None,
+            };
+            let (Some(p), Some(sex), Some(b)) = (
+                get(pin).and_then(|v| Pin::parse(v).ok()),
+                sex,
+                get(birth).and_then(parse_year_or_date),
+            ) else {
+                return;
+            };
+            if !p.consistent_with(sex, b.year()) {
                 errors.push(FieldError::new(
-                    "subject.pin",
+                    pin,
                     "pin_mismatch",
                     "Số định danh cá nhân không khớp với giới tính hoặc năm sinh đã khai.",
                     "The personal identification number does not match the sex or year of birth given.",
                 ));
             }
         }
-    }
-    if let (Some(from), Some(to)) = (
-        get("period.from").and_then(parse_date),
-        get("period.to").and_then(parse_date),
-    ) {
-        if to < from {
-            errors.push(FieldError::new(
-                "period.to",
-                "bad_range",
-                "Ngày kết thúc không được trước ngày bắt đầu.",
-                "The end date cannot be before the start date.",
-            ));
+        CrossCheck::DateOrder { earlier, later } => {
+            if let (Some(a), Some(b)) = (
+                get(earlier).and_then(parse_date),
+                get(later).and_then(parse_date),
+            ) {
+                if b < a {
+                    errors.push(FieldError::new(
+                        later,
+                        "bad_range",
+                        "Ngày kết thúc không được trước ngày bắt đầu.",
+                        "The end date cannot be before the start date.",
+                    ));
+                }
+            }
+        }
+        CrossCheck::ParentAge {
+            parent_birth,
+            child_birth,
+            min_years,
+            max_years,
+        } => {
+            if let (Some(p), Some(c)) = (
+                get(parent_birth).and_then(parse_year_or_date),
+                get(child_birth).and_then(parse_year_or_date),
+            ) {
+                let age = c.year() - p.year();
+                if age < *min_years as i32 || age > *max_years as i32 {
+                    errors.push(FieldError::new(
+                        parent_birth,
+                        "implausible_parent_age",
+                        format!("Năm sinh này cho thấy khi sinh con người này {age} tuổi; vui lòng kiểm tra lại."),
+                        format!("This year of birth makes the parent {age} at the child's birth; please check it."),
+                    ));
+                }
+            }
         }
     }
 }
@@ -467,9 +668,19 @@ mod tests {
             codes_with(remove("subject.full_name"), Stage::Draft),
             vec![]
         );
+        // Filing for someone else also needs the authorisation letter (a conditional document).
         assert_eq!(
             codes_with(set("requester.relationship", "other"), Stage::Seal),
-            one("requester.relationship_other", "required")
+            vec![
+                (
+                    "requester.relationship_other".to_string(),
+                    "required".to_string()
+                ),
+                (
+                    "documents.authorisation_letter".to_string(),
+                    "document_missing".to_string()
+                )
+            ]
         );
         assert_eq!(
             codes_with(
@@ -696,5 +907,236 @@ mod tests {
             assert_eq!(e.message_vi.nfc().collect::<String>(), e.message_vi);
             assert!(!e.message_vi.is_empty() && !e.message_en.is_empty());
         }
+    }
+}
+
+/// The "3-in-1" procedure: capture once, derive the rest, and its own rules.
+#[cfg(test)]
+mod three_in_one_tests {
+    use super::*;
+    use crate::catalogue::{find_procedure, ProcedureRef};
+    use crate::derive::derive_fields;
+    use time::macros::date;
+
+    const TODAY: Date = date!(2026 - 11 - 23);
+
+    fn def() -> &'static ProcedureDef {
+        find_procedure(&ProcedureRef {
+            id: "birth-residence-insurance".into(),
+            version: 1,
+        })
+        .unwrap()
+    }
+
+    /// What an officer types for a typical case: the mother files, the father is declared, the child joins
+    /// the mother's household at her address. Choices left at their defaults are not sent by the form
+    /// until touched, but the form pre-fills them, so they arrive here with their default values.
+    fn typed() -> BTreeMap<String, String> {
+        [
+            ("child.full_name", "Điểu Thị Mai"),
+            ("child.date_of_birth", "2026-10-30"),
+            ("child.sex", "female"),
+            ("child.place_of_birth", "Trạm Y tế xã Bù Gia Mập"),
+            ("child.hometown", "Xã Bù Gia Mập, tỉnh Bình Phước"),
+            ("mother.full_name", "Thị Hoa"),
+            ("mother.date_of_birth", "1998"),
+            ("mother.ethnicity", "Xtiêng"),
+            ("mother.pin", "070198001234"),
+            ("mother.residence_commune", "25225"),
+            ("mother.residence_detail", "Thôn Bù Khơn"),
+            ("mother.phone", "0912345678"),
+            ("father.full_name", "Điểu Minh"),
+            ("father.date_of_birth", "1995-04-02"),
+            ("father.ethnicity", "Xtiêng"),
+            ("father.pin", "070095004321"),
+            ("declaration.confirmed", "yes"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    /// The form's defaults for fields the officer did not touch.
+    fn with_defaults(mut f: BTreeMap<String, String>) -> BTreeMap<String, String> {
+        for fd in def().fields() {
+            if let Some(d) = &fd.default {
+                f.entry(fd.key.clone()).or_insert_with(|| d.clone());
+            }
+        }
+        f
+    }
+
+    fn roles() -> Vec<String> {
+        vec!["birth_certificate".into(), "requester_id".into()]
+    }
+
+    fn check(fields: &BTreeMap<String, String>) -> Vec<(String, String)> {
+        let (all, _) = derive_fields(def(), fields);
+        validate(def(), &all, &roles(), TODAY, Stage::Seal)
+            .into_iter()
+            .map(|e| (e.field, e.code))
+            .collect()
+    }
+
+    #[test]
+    fn a_typical_case_needs_at_most_25_typed_inputs() {
+        let typed = typed();
+        // Typed inputs: text the officer keys in (taps on a choice, sex or checkbox are not typing).
+        let typing = typed
+            .keys()
+            .filter(|k| {
+                !matches!(
+                    def().field(k).unwrap().kind,
+                    FieldKind::Sex | FieldKind::Choice | FieldKind::Confirm
+                )
+            })
+            .count();
+        assert_eq!(typing, 15, "the count docs/protocol.md reports");
+        assert!(typing <= 25);
+        let fields = with_defaults(typed);
+        assert_eq!(check(&fields), vec![]);
+        // Every field the three official forms need is filled: 17 typed or tapped + defaults + derived.
+        let (all, derived) = derive_fields(def(), &fields);
+        assert!(derived.len() >= 15, "derived: {derived:?}");
+        assert_eq!(all["requester.full_name"], "Thị Hoa");
+        assert_eq!(all["residence.head_pin"], "070198001234");
+        assert_eq!(all["insurance.name_capitals"], "ĐIỂU THỊ MAI");
+        assert_eq!(all["insurance.card_address_commune"], "25225");
+        assert_eq!(all["father.residence_detail"], "Thôn Bù Khơn");
+        assert_eq!(all["child.ethnicity"], "Xtiêng");
+        assert_eq!(all["addressee.commune"], "25225");
+    }
+
+    fn with(k: &str, v: &str) -> BTreeMap<String, String> {
+        let mut f = with_defaults(typed());
+        f.insert(k.into(), v.into());
+        f
+    }
+
+    fn has(found: &[(String, String)], field: &str, code: &str) -> bool {
+        found.iter().any(|(f, c)| f == field && c == code)
+    }
+
+    #[test]
+    fn the_child_must_be_under_six_on_the_capture_date() {
+        let found = check(&with("child.date_of_birth", "2020-11-23"));
+        assert!(has(&found, "child.date_of_birth", "too_old"), "{found:?}");
+        // One day short of six is fine (but late, a warning).
+        let f = with("child.date_of_birth", "2020-11-24");
+        let (all, _) = derive_fields(def(), &f);
+        let found = validate(def(), &all, &roles(), TODAY, Stage::Seal);
+        assert!(blocking(&found).is_empty(), "{found:?}");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].code, "late_registration");
+        assert_eq!(found[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn late_registration_is_flagged_after_60_days_not_before() {
+        let (all, _) = derive_fields(def(), &with("child.date_of_birth", "2026-09-24"));
+        assert!(validate(def(), &all, &roles(), TODAY, Stage::Seal).is_empty());
+        let (all, _) = derive_fields(def(), &with("child.date_of_birth", "2026-09-23"));
+        let found = validate(def(), &all, &roles(), TODAY, Stage::Draft);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].code, "late_registration");
+        assert!(!found[0].is_error());
+    }
+
+    #[test]
+    fn parents_pins_must_match_their_sex_and_birth_year() {
+        // Digit 4 = 0 is a man born in the 1900s: not the mother.
+        let found = check(&with("mother.pin", "070098001234"));
+        assert!(has(&found, "mother.pin", "pin_mismatch"), "{found:?}");
+        // The year-only birth date is compared by year.
+        let found = check(&with("mother.date_of_birth", "1997"));
+        assert!(has(&found, "mother.pin", "pin_mismatch"), "{found:?}");
+        // The derived requester PIN is the mother's: no second report under another name.
+        assert!(!found.iter().any(|(f, _)| f == "requester.pin"));
+        let found = check(&with("father.pin", "070195004321"));
+        assert!(has(&found, "father.pin", "pin_mismatch"), "{found:?}");
+    }
+
+    #[test]
+    fn parents_ages_must_be_plausible() {
+        let found = check(&with("mother.date_of_birth", "2020"));
+        assert!(
+            has(&found, "mother.date_of_birth", "implausible_parent_age"),
+            "{found:?}"
+        );
+        let found = check(&with("father.date_of_birth", "1930"));
+        assert!(
+            has(&found, "father.date_of_birth", "implausible_parent_age"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn an_undeclared_father_needs_no_father_fields() {
+        let mut f = with_defaults(typed());
+        f.retain(|k, _| !k.starts_with("father."));
+        f.insert("father.declared".into(), "no".into());
+        assert_eq!(check(&f), vec![]);
+        let (all, _) = derive_fields(def(), &f);
+        assert!(!all.contains_key("father.residence_detail"));
+        // Declared but not given: required.
+        f.insert("father.declared".into(), "yes".into());
+        let found = check(&f);
+        assert!(has(&found, "father.full_name", "required"), "{found:?}");
+    }
+
+    #[test]
+    fn documents_follow_the_case() {
+        let mut f = with_defaults(typed());
+        let (all, _) = derive_fields(def(), &f);
+        let found = validate(def(), &all, &["requester_id".into()], TODAY, Stage::Seal);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].field, "documents.birth_certificate");
+        // A witness statement instead of the health facility's certificate.
+        f.insert("birth.proof".into(), "witness".into());
+        let (all, _) = derive_fields(def(), &f);
+        let found = validate(def(), &all, &roles(), TODAY, Stage::Seal);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].field, "documents.witness_statement");
+        // Someone else's household: the head's consent (field and paper), and the head typed in.
+        let mut f = with_defaults(typed());
+        f.insert("residence.head_is".into(), "other".into());
+        let found = check(&f);
+        for (field, code) in [
+            ("residence.head_full_name", "required"),
+            ("residence.head_pin", "required"),
+            ("residence.head_consent", "not_confirmed"),
+            ("documents.head_consent", "document_missing"),
+        ] {
+            assert!(has(&found, field, code), "{field} {code}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn field_kinds_of_the_domain() {
+        for (k, v, code) in [
+            ("child.ethnicity", "Stieng", "unknown_ethnicity"),
+            ("mother.residence_commune", "2522", "bad_commune"),
+            ("mother.residence_commune", "Bù Gia Mập", "bad_commune"),
+            ("birth.copies", "11", "bad_number"),
+            ("birth.copies", "01", "bad_number"),
+            ("birth.copies", "-1", "bad_number"),
+            ("mother.date_of_birth", "98", "bad_date"),
+            ("mother.date_of_birth", "1899", "bad_date"),
+            ("mother.date_of_birth", "2027", "future_date"),
+            ("child.date_of_birth", "2026-11-24", "future_date"),
+        ] {
+            let found = check(&with(k, v));
+            assert!(has(&found, k, code), "{k}={v}: {found:?}");
+        }
+        for ok in ["0", "10"] {
+            assert!(!check(&with("birth.copies", ok))
+                .iter()
+                .any(|(f, _)| f == "birth.copies"));
+        }
+        assert!(is_health_insurance("0123456789"));
+        assert!(is_health_insurance("TE1750123456789"));
+        assert!(!is_health_insurance("te1750123456789"));
+        assert!(!is_health_insurance("012345678"));
+        assert!(!is_health_insurance("TE17501234567890"));
     }
 }
