@@ -69,6 +69,28 @@ impl FieldError {
     }
 }
 
+/// Checks that every `commune` field of `def` names a unit that `exists` (the hub's list of administrative
+/// units; the format itself is checked by [`validate`]).
+pub fn check_communes(
+    def: &ProcedureDef,
+    fields: &BTreeMap<String, String>,
+    exists: impl Fn(&str) -> bool,
+) -> Vec<FieldError> {
+    def.fields()
+        .filter(|f| f.kind == FieldKind::Commune)
+        .filter_map(|f| fields.get(&f.key).map(|v| (f, v)))
+        .filter(|(_, v)| v.len() == 5 && v.bytes().all(|b| b.is_ascii_digit()) && !exists(v))
+        .map(|(f, v)| {
+            FieldError::new(
+                &f.key,
+                "unknown_commune",
+                format!("Không có xã, phường, đặc khu mã {v} trong danh mục đơn vị hành chính."),
+                format!("No commune or ward has code {v} in the list of administrative units."),
+            )
+        })
+        .collect()
+}
+
 /// Only the findings that block sealing.
 pub fn blocking(findings: &[FieldError]) -> Vec<FieldError> {
     findings.iter().filter(|e| e.is_error()).cloned().collect()
@@ -942,7 +964,7 @@ mod three_in_one_tests {
             ("mother.date_of_birth", "1998"),
             ("mother.ethnicity", "Xtiêng"),
             ("mother.pin", "070198001234"),
-            ("mother.residence_commune", "25225"),
+            ("mother.residence_commune", "25222"),
             ("mother.residence_detail", "Thôn Bù Khơn"),
             ("mother.phone", "0912345678"),
             ("father.full_name", "Điểu Minh"),
@@ -995,16 +1017,20 @@ mod three_in_one_tests {
         assert!(typing <= 25);
         let fields = with_defaults(typed);
         assert_eq!(check(&fields), vec![]);
-        // Every field the three official forms need is filled: 17 typed or tapped + defaults + derived.
+        // The three official forms are filled from 17 typed or tapped values, 7 defaults and 19 derived.
         let (all, derived) = derive_fields(def(), &fields);
-        assert!(derived.len() >= 15, "derived: {derived:?}");
+        assert_eq!(
+            derived.len(),
+            19,
+            "the count docs/protocol.md reports: {derived:?}"
+        );
         assert_eq!(all["requester.full_name"], "Thị Hoa");
         assert_eq!(all["residence.head_pin"], "070198001234");
         assert_eq!(all["insurance.name_capitals"], "ĐIỂU THỊ MAI");
-        assert_eq!(all["insurance.card_address_commune"], "25225");
+        assert_eq!(all["insurance.card_address_commune"], "25222");
         assert_eq!(all["father.residence_detail"], "Thôn Bù Khơn");
         assert_eq!(all["child.ethnicity"], "Xtiêng");
-        assert_eq!(all["addressee.commune"], "25225");
+        assert_eq!(all["addressee.commune"], "25222");
     }
 
     fn with(k: &str, v: &str) -> BTreeMap<String, String> {
@@ -1109,6 +1135,20 @@ mod three_in_one_tests {
         ] {
             assert!(has(&found, field, code), "{field} {code}: {found:?}");
         }
+    }
+
+    #[test]
+    fn communes_must_exist_in_the_units_list() {
+        let fields = with_defaults(typed());
+        let (all, _) = derive_fields(def(), &fields);
+        assert!(check_communes(def(), &all, |c| c == "25222").is_empty());
+        let found = check_communes(def(), &all, |_| false);
+        // The typed commune and every field derived from it.
+        assert!(found.len() >= 5, "{found:?}");
+        assert!(found
+            .iter()
+            .all(|e| e.code == "unknown_commune" && e.is_error()));
+        assert_eq!(found[0].field, "child.place_of_birth_commune");
     }
 
     #[test]
