@@ -61,6 +61,7 @@ pub fn make_app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/api/v1/procedures", get(procedures))
         .merge(auth::routes::router())
+        .merge(crate::units::routes::router())
         .merge(mine);
     for p in other_paths {
         router = router.route(p, any(|| async { ApiError::wrong_mode() }));

@@ -59,6 +59,11 @@ pub enum Command {
         #[command(subcommand)]
         command: BatchCommand,
     },
+    /// The list of provinces and communes/wards (import a dataset file, list, search).
+    Units {
+        #[command(subcommand)]
+        command: crate::units::cli::UnitsCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -253,5 +258,6 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
             }
             Ok(if report.accepted { 0 } else { EXIT_REFUSED })
         }
+        Command::Units { command } => crate::units::cli::run(command),
     }
 }

@@ -9,6 +9,7 @@
 //! | `trust/` | key cards of paired hubs |
 //! | `batch/` | batch files: export (field), verify-and-import (office) |
 //! | `office/` | received dossiers for clerks |
+//! | `units/` | provinces and communes/wards: import, search, checks |
 //! | `discovery/` | mDNS advertisement |
 //! | `keys/` | this hub's own keys |
 //! | `store/` | SQLite connection, schema and migrations |
@@ -32,4 +33,5 @@ pub mod serve;
 pub mod store;
 pub mod terminal;
 pub mod trust;
+pub mod units;
 pub mod web;

@@ -4,7 +4,10 @@ use rusqlite::Connection;
 
 use super::{StoreError, StoreResult};
 
-const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", include_str!("0001_initial.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_initial", include_str!("0001_initial.sql")),
+    ("0002_admin_units", include_str!("0002_admin_units.sql")),
+];
 
 #[cfg(test)]
 pub fn count() -> usize {
