@@ -1,8 +1,8 @@
 // Forms rendered from the procedure catalogue (ProcedureDef): an editable form for drafts and a
 // read-only layout for the office. Nothing here is specific to one procedure.
-import { h, t, txt, todayISO, fmtDate, detailText } from './lib.js';
+import { h, t, txt, todayISO, fmtDate, detailText, api } from './lib.js';
 
-const TEXT_KINDS = { text: 200, name: 200, ethnicity: 200, nationality: 200, address: 200, pin: 12, phone: 15 };
+const TEXT_KINDS = { text: 200, name: 200, ethnicity: 200, nationality: 200, address: 200, pin: 12, phone: 15, health_insurance: 15, year_or_date: 10, number: 9 };
 const RADIO_MAX = 6; // choices with more options than this become a drop-down list
 
 let ethnicList = null;
@@ -18,6 +18,83 @@ function options(f) {
   if (f.options && f.options.length) return f.options.map((o) => ({ value: o.value, label: txt(o.label) }));
   if (f.kind === 'sex') return ['male', 'female'].map((v) => ({ value: v, label: t('sex.' + v) }));
   return [];
+}
+
+// Commune picker: the person types a name (with or without diacritics), picks from the hub's list of
+// administrative units; the field's value is the unit's 5-digit code (a hidden input named after the key).
+const unitLabels = new Map();
+async function unitLabel(code) {
+  if (!unitLabels.has(code)) {
+    unitLabels.set(code, api('GET', '/api/v1/units/' + encodeURIComponent(code)).then((u) => u.label).catch(() => code));
+  }
+  return unitLabels.get(code);
+}
+
+function communeControl(f, id, val, describedBy) {
+  const hidden = h('input', { type: 'hidden', name: f.key, value: val || '', 'data-kind': 'commune' });
+  const listId = id + '-list';
+  const list = h('datalist', { id: listId });
+  const search = h('input', { id, type: 'search', list: listId, autocomplete: 'off', spellcheck: 'false',
+    'aria-describedby': describedBy, placeholder: t('form.commune_placeholder'), 'data-commune-for': f.key });
+  const found = new Map();
+  if (val) unitLabel(val).then((l) => { if (!search.value) search.value = l; });
+  let timer = null;
+  search.addEventListener('input', (ev) => {
+    ev.stopPropagation();
+    const q = search.value.trim();
+    const hit = found.get(search.value);
+    if (hit) {
+      hidden.value = hit;
+      unitLabels.set(hit, Promise.resolve(search.value));
+      hidden.dispatchEvent(new Event('input', { bubbles: true }));
+      return;
+    }
+    if (hidden.value) { hidden.value = ''; hidden.dispatchEvent(new Event('input', { bubbles: true })); }
+    clearTimeout(timer);
+    if (q.length < 2) return;
+    timer = setTimeout(() => {
+      api('GET', '/api/v1/units/search?limit=15&q=' + encodeURIComponent(q)).then((r) => {
+        const units = r.units || [];
+        found.clear();
+        for (const u of units) found.set(u.label, u.code);
+        list.replaceChildren(...units.map((u) => h('option', { value: u.label })));
+      }).catch(() => {});
+    }, 200);
+  });
+  search.addEventListener('change', (ev) => ev.stopPropagation());
+  return h('div', { class: 'commune' }, search, list, hidden);
+}
+
+// The same derivation rules as the hub's (protocol/src/derive.rs): an empty field takes the value of the
+// first rule whose condition holds and whose source has a value. Shown for confirmation; the hub applies
+// them at seal.
+export function holds(c, vals) {
+  const v = vals[c.field];
+  if (!v) return false;
+  return c.equals != null ? v === c.equals : v !== c.not_equals;
+}
+
+export function deriveAll(def, values) {
+  const out = { ...values };
+  const fields = (def.groups || []).flatMap((g) => g.fields || []);
+  const from = {};
+  for (let pass = 0; pass <= fields.length; pass++) {
+    let changed = false;
+    for (const f of fields) {
+      if (out[f.key] || !f.derive) continue;
+      for (const d of f.derive) {
+        if (d.when && !holds(d.when, out)) continue;
+        const src = out[d.from];
+        if (!src) continue;
+        out[f.key] = d.transform === 'uppercase' ? src.toLocaleUpperCase('vi') : src;
+        from[f.key] = d.from;
+        changed = true;
+        break;
+      }
+    }
+    if (!changed) break;
+  }
+  return { values: out, from };
 }
 
 // Plain-words display of a stored value.
@@ -60,10 +137,14 @@ function control(f, id, val, describedBy) {
   if (kind === 'date') {
     return h('input', { ...common, type: 'date', value: val || '', max: todayISO() });
   }
+  if (kind === 'commune') return communeControl(f, id, val, describedBy);
   const a = { ...common, type: 'text', value: val || '', maxlength: String(f.max_len || TEXT_KINDS[kind] || 200), autocomplete: 'off', spellcheck: 'false' };
   if (kind === 'pin') Object.assign(a, { inputmode: 'numeric', pattern: '[0-9]{12}', maxlength: '12', placeholder: '0xxxxxxxxxxx' });
   if (kind === 'phone') Object.assign(a, { type: 'tel', inputmode: 'numeric', placeholder: '09xxxxxxxx' });
   if (kind === 'name') a.autocapitalize = 'words';
+  if (kind === 'year_or_date') Object.assign(a, { inputmode: 'numeric', pattern: '[0-9]{4}(-[0-9]{2}-[0-9]{2})?', placeholder: t('form.year_or_date_placeholder') });
+  if (kind === 'number') Object.assign(a, { inputmode: 'numeric', pattern: '[0-9]+', min: f.min, max: f.max });
+  if (kind === 'health_insurance') Object.assign(a, { pattern: '[0-9]{10}|[A-Z]{2}[0-9]{13}', autocapitalize: 'characters' });
   if (kind === 'ethnicity') a.list = 'dl-ethnic';
   if (kind === 'nationality') a.placeholder = 'Việt Nam';
   return h('input', a);
@@ -81,12 +162,19 @@ function fieldBlock(f, val) {
     const fs = h('fieldset', { 'aria-describedby': desc }, label(f, id, 'legend'), help, ctl, err);
     wrap.append(fs);
   } else wrap.append(label(f, id), help || '', ctl, err);
+  // Where a derived value will come from, shown while the field is empty (filled in by refresh()).
+  if (f.derive) wrap.append(h('p', { class: 'derived', 'data-derived-for': f.key, hidden: true }));
   return wrap;
 }
 
 // Editable form. `values` is the current fields map; `onChange` is called on every edit.
 export function renderForm(def, values, onChange) {
   const el = h('div', { class: 'pform' });
+  // A new draft starts from the catalogue's defaults (e.g. nationality Việt Nam); the person confirms them.
+  if (!Object.keys(values || {}).length) {
+    values = {};
+    for (const g of def.groups || []) for (const f of g.fields || []) if (f.default) values[f.key] = f.default;
+  }
   const fields = [];
   const groupOf = {};
   let needEthnic = false;
@@ -124,14 +212,29 @@ export function renderForm(def, values, onChange) {
   // required_if: show the "required" mark when the condition holds; fold the field away while it is
   // empty and the field it depends on holds another answer (e.g. passport number when the ID is a
   // căn cước card). A field that has a value always stays visible.
+  const byKey = Object.fromEntries(fields.map((f) => [f.key, f]));
   const refresh = () => {
     const vals = collect();
+    const derived = deriveAll(def, vals);
     for (const f of fields) {
-      if (!f.required_if) continue;
-      const other = vals[f.required_if.field];
-      const on = other === f.required_if.equals;
       const w = el.querySelector(`.field[data-key="${CSS.escape(f.key)}"]`);
       if (!w) continue;
+      const note = w.querySelector('[data-derived-for]');
+      if (note) {
+        const src = derived.from[f.key];
+        const v = derived.values[f.key];
+        note.hidden = !src;
+        if (src) {
+          const say = (value) => { note.textContent = t('form.derived', { value, source: `${groupOf[src]} › ${txt(byKey[src].label)}` }); };
+          say(valueText(f, v));
+          if (f.kind === 'commune') unitLabel(v).then(say);
+          const input = w.querySelector('input:not([type=hidden]):not([type=radio]):not([type=checkbox])');
+          if (input && f.kind !== 'commune') input.placeholder = v;
+        }
+      }
+      if (!f.required_if) continue;
+      const other = vals[f.required_if.field];
+      const on = holds(f.required_if, vals);
       w.querySelectorAll('.req,[data-req]').forEach((x) => { x.hidden = !on; });
       w.hidden = !!other && !on && !vals[f.key];
     }

@@ -168,11 +168,41 @@ fn capture_seal_export_import_reconcile() {
         assert_eq!(r["protected"], true);
         assert_eq!(r["seq"], 1);
 
+        // The receipt was made offline: its code follows from the hub's id and receipt number 1, and its
+        // signed QR verifies here and at the office (which trusts this hub's key card), offline.
+        let (_, health) = officer.get("/healthz").await;
+        let device = health["device_id"].as_str().expect("device id").to_owned();
+        let qr = r["qr"].as_str().expect("receipt QR payload").to_owned();
+        assert!(qr.starts_with("OKR1:{"), "{qr}");
+        assert_eq!(r["tracking_number"], format!("{device}-1"));
+        for dir in [&field_dir, &office_dir] {
+            let out = cli_ok(
+                &["receipt", "verify", "--data", dir.to_str().unwrap(), &qr],
+                &[],
+            );
+            assert!(out.starts_with(&format!("VALID receipt {code1}")), "{out}");
+        }
+        // A receipt altered after signing (another procedure) is refused, with status 2.
+        let forged = qr.replace("marital-status-certificate", "birth-residence-insurance");
+        let out = cli(
+            &[
+                "receipt",
+                "verify",
+                "--data",
+                office_dir.to_str().unwrap(),
+                &forged,
+            ],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("NOT VALID"));
+
         // Paired: sealing protects at once.
         let (receipt2, fields2) =
             capture_and_seal(&officer, "Thị Sa Ly", "058198004567", &photo).await;
         assert_eq!(receipt2["protected"], true);
         assert_eq!(receipt2["seq"], 2);
+        assert_ne!(receipt2["code"], receipt1["code"]);
         (receipt1, fields1, receipt2, fields2)
     });
 

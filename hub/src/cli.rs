@@ -59,6 +59,11 @@ pub enum Command {
         #[command(subcommand)]
         command: BatchCommand,
     },
+    /// Receipts given to villagers.
+    Receipt {
+        #[command(subcommand)]
+        command: ReceiptCommand,
+    },
     /// The list of provinces and communes/wards (import a dataset file, list, search).
     Units {
         #[command(subcommand)]
@@ -86,6 +91,17 @@ pub enum KeyCommand {
     Show {
         #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
         data: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCommand {
+    /// Check a receipt QR offline (signed by this hub or by a hub it trusts); exits 2 if it does not verify.
+    Verify {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        /// The QR text (`OKR1:{…}`), or `-` to read it from standard input.
+        qr: String,
     },
 }
 
@@ -257,6 +273,39 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
                 print!("{}", report.to_text());
             }
             Ok(if report.accepted { 0 } else { EXIT_REFUSED })
+        }
+        Command::Receipt {
+            command: ReceiptCommand::Verify { data, qr },
+        } => {
+            let dir = DataDir::open_existing(&data)?;
+            let text = if qr == "-" {
+                std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
+            } else {
+                qr
+            };
+            let keys = &dir.keys;
+            match dir
+                .db
+                .call_sync(|c| crate::seal::receipt_check::verify(c, keys, &text))?
+            {
+                Ok(v) => {
+                    let r = &v.receipt;
+                    println!(
+                        "VALID receipt {} — tracking number {}, signed by {}, procedure {} v{}, sealed on {}.",
+                        r.code,
+                        r.tracking_number(),
+                        v.signer,
+                        r.procedure.id,
+                        r.procedure.version,
+                        r.date
+                    );
+                    Ok(0)
+                }
+                Err(why) => {
+                    println!("NOT VALID: {why}");
+                    Ok(2)
+                }
+            }
         }
         Command::Units { command } => crate::units::cli::run(command),
     }

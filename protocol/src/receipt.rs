@@ -1,9 +1,17 @@
-//! Receipt codes: 40 random bits as 8 Crockford base-32 symbols plus a mod-37 check symbol, e.g. `04HM-ASW9-X`.
+//! Receipts: the short code a villager keeps (8 Crockford base-32 symbols plus a mod-37 check symbol, e.g.
+//! `04HM-ASW9-X`), derived offline from the sealing hub's id and its own receipt sequence, and the signed
+//! QR payload that any hub holding the sealing hub's key card verifies without a network.
 
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
 use thiserror::Error;
+
+use crate::canonical::{canonical_bytes, parse_canonical};
+use crate::catalogue::ProcedureRef;
+use crate::error::ProtocolError;
+use crate::keys::{check_device, Context, DeviceId, DeviceKey, DevicePublicKey, Signature};
 
 /// Crockford base-32 data alphabet (no I, L, O, U).
 const DATA_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -46,6 +54,22 @@ impl ReceiptCode {
     pub fn from_entropy(bytes: [u8; 5]) -> Self {
         let value = bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
         ReceiptCode(value)
+    }
+
+    /// The code of receipt number `seq` (1, 2, 3… per hub, never reused) of the hub `device`: the first
+    /// 40 bits of SHA-256(`outreach-kit/v1/receipt-code` LF device-id LF seq-in-decimal). Made offline, the
+    /// same on every hub; the pair (device, seq) — the tracking number — is unique by construction, and the
+    /// code is what is read over a phone.
+    pub fn derive(device: &DeviceId, seq: u64) -> Self {
+        let digest = Sha256::new()
+            .chain_update(b"outreach-kit/v1/receipt-code\n")
+            .chain_update(device.as_str().as_bytes())
+            .chain_update(b"\n")
+            .chain_update(seq.to_string().as_bytes())
+            .finalize();
+        let mut five = [0u8; 5];
+        five.copy_from_slice(&digest[..5]);
+        ReceiptCode::from_entropy(five)
     }
 
     /// The 40-bit value.
@@ -149,6 +173,166 @@ impl<'de> Deserialize<'de> for ReceiptCode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         ReceiptCode::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Prefix of a receipt QR payload (protocol version 1).
+pub const RECEIPT_QR_PREFIX: &str = "OKR1:";
+
+/// What a receipt QR says: which dossier receipt, of which hub, for which procedure, on which day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// Protocol version, `1`.
+    pub v: u32,
+    /// The receipt code in display form.
+    pub code: ReceiptCode,
+    /// The sealing hub.
+    pub device_id: DeviceId,
+    /// The hub's receipt sequence number; `(device_id, seq)` is the tracking number.
+    pub seq: u64,
+    /// The procedure.
+    pub procedure: ProcedureRef,
+    /// Local date of sealing, `YYYY-MM-DD`.
+    pub date: String,
+}
+
+/// A receipt signed by the sealing hub's device key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedReceipt {
+    /// The receipt.
+    pub receipt: Receipt,
+    /// Signature over `"outreach-kit/v1/receipt\n" || canonical(receipt)`.
+    pub signature: Signature,
+}
+
+impl Receipt {
+    /// The tracking number, e.g. `56475aa75463474c-42`: unique across hubs without any coordination.
+    pub fn tracking_number(&self) -> String {
+        format!("{}-{}", self.device_id.as_str(), self.seq)
+    }
+
+    /// Signs with the sealing hub's key.
+    pub fn sign(self, key: &DeviceKey) -> Result<SignedReceipt, ProtocolError> {
+        let signature = key.sign_value(Context::Receipt, &self)?;
+        Ok(SignedReceipt {
+            receipt: self,
+            signature,
+        })
+    }
+}
+
+impl SignedReceipt {
+    /// The QR text: `OKR1:` followed by the canonical JSON of `{"receipt":…,"signature":…}`.
+    pub fn to_qr_text(&self) -> Result<String, ProtocolError> {
+        let bytes = canonical_bytes(self)?;
+        let json = String::from_utf8(bytes).map_err(|e| ProtocolError::Json(e.to_string()))?;
+        Ok(format!("{RECEIPT_QR_PREFIX}{json}"))
+    }
+
+    /// Parses a QR text (prefix, then canonical JSON only). Does not verify: see [`SignedReceipt::verify`].
+    pub fn from_qr_text(text: &str) -> Result<SignedReceipt, ProtocolError> {
+        let json = text.strip_prefix(RECEIPT_QR_PREFIX).ok_or_else(|| {
+            ProtocolError::Json(format!("a receipt QR starts with {RECEIPT_QR_PREFIX}"))
+        })?;
+        parse_canonical(json.as_bytes())
+    }
+
+    /// Checks the version, that the key is the sealing hub's, that the code is the one derived from
+    /// `(device_id, seq)`, that the date is a date, and the signature.
+    pub fn verify(&self, key: &DevicePublicKey) -> Result<(), ProtocolError> {
+        let r = &self.receipt;
+        if r.v != crate::PROTOCOL_VERSION {
+            return Err(ProtocolError::Version { found: r.v });
+        }
+        check_device(&r.device_id, key)?;
+        if r.seq == 0 || ReceiptCode::derive(&r.device_id, r.seq) != r.code {
+            return Err(ProtocolError::Json(
+                "the receipt code is not the one of this hub and sequence number".into(),
+            ));
+        }
+        if crate::validate::parse_date(&r.date).is_none() {
+            return Err(ProtocolError::Json(format!("{:?} is not a date", r.date)));
+        }
+        key.verify_value(Context::Receipt, r, &self.signature)
+    }
+}
+
+#[cfg(test)]
+mod token_tests {
+    use super::*;
+
+    fn key() -> DeviceKey {
+        DeviceKey::from_seed([7u8; 32])
+    }
+
+    fn receipt(seq: u64) -> Receipt {
+        let device = key().public().device_id();
+        Receipt {
+            v: 1,
+            code: ReceiptCode::derive(&device, seq),
+            device_id: device,
+            seq,
+            procedure: ProcedureRef {
+                id: "birth-residence-insurance".into(),
+                version: 1,
+            },
+            date: "2026-11-23".into(),
+        }
+    }
+
+    #[test]
+    fn derived_codes_are_stable_and_distinct_per_hub_and_sequence() {
+        let a = key().public().device_id();
+        let b = DeviceKey::from_seed([8u8; 32]).public().device_id();
+        assert_eq!(ReceiptCode::derive(&a, 1), ReceiptCode::derive(&a, 1));
+        let mut seen = std::collections::BTreeSet::new();
+        for seq in 1..=2000 {
+            assert!(seen.insert(ReceiptCode::derive(&a, seq)));
+            assert!(seen.insert(ReceiptCode::derive(&b, seq)));
+        }
+    }
+
+    #[test]
+    fn a_qr_round_trips_and_verifies_offline() {
+        let signed = receipt(42).sign(&key()).unwrap();
+        let text = signed.to_qr_text().unwrap();
+        assert!(text.starts_with("OKR1:{\"receipt\":{"));
+        assert!(text.len() < 400, "fits a small QR: {} bytes", text.len());
+        let back = SignedReceipt::from_qr_text(&text).unwrap();
+        assert_eq!(back, signed);
+        back.verify(&key().public()).unwrap();
+        assert_eq!(
+            back.receipt.tracking_number(),
+            format!("{}-42", key().public().device_id().as_str())
+        );
+    }
+
+    #[test]
+    fn forged_or_altered_receipts_are_refused() {
+        let signed = receipt(42).sign(&key()).unwrap();
+        // Another hub's key.
+        let other = DeviceKey::from_seed([9u8; 32]).public();
+        assert!(signed.verify(&other).is_err());
+        // Any change to the signed content.
+        let mut changed = signed.clone();
+        changed.receipt.date = "2026-11-24".into();
+        assert_eq!(
+            changed.verify(&key().public()),
+            Err(ProtocolError::BadSignature)
+        );
+        // A code that does not belong to the sequence number, even when signed.
+        let mut r = receipt(42);
+        r.code = ReceiptCode::derive(&r.device_id, 43);
+        assert!(r.sign(&key()).unwrap().verify(&key().public()).is_err());
+        // Not canonical, wrong prefix, unknown member.
+        let text = signed.to_qr_text().unwrap();
+        assert!(SignedReceipt::from_qr_text(&text.replace("OKR1:", "OKR2:")).is_err());
+        assert!(SignedReceipt::from_qr_text(&text.replacen("{", "{ ", 1)).is_err());
+        assert!(SignedReceipt::from_qr_text(&format!("{text} ")).is_err());
+        let extra = text.replacen("{\"receipt\"", "{\"extra\":1,\"receipt\"", 1);
+        assert!(SignedReceipt::from_qr_text(&extra).is_err());
     }
 }
 

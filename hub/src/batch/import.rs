@@ -561,19 +561,31 @@ fn store_envelope(
     let roles: Vec<String> = d.attachments.iter().map(|a| a.role.clone()).collect();
     match protocol::find_procedure(&d.procedure) {
         Some(def) => {
-            let today = clock::today_vn();
-            let errors = protocol::validate(def, &d.fields, &roles, today, Stage::Seal);
+            // Judged as on the day it was sealed (in Vietnam), so a re-check gives the same answer
+            // however late the batch arrives (e.g. "under 6 on the capture date").
+            let sealed_on = protocol::parse_timestamp(&d.sealed_at)
+                .map(|t| (t + time::Duration::hours(7)).date())
+                .unwrap_or_else(|_| clock::today_vn());
+            let findings = protocol::validate(def, &d.fields, &roles, sealed_on, Stage::Seal);
+            let errors = protocol::blocking(&findings);
+            let detail = |list: &[protocol::FieldError]| {
+                list.iter()
+                    .map(|e| format!("{}: {}", e.field, e.message_en))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
             checks.push(CheckResult {
                 check: "validation",
                 ok: errors.is_empty(),
-                detail: if errors.is_empty() {
-                    "all rules of the procedure pass".into()
+                detail: if !errors.is_empty() {
+                    detail(&errors)
+                } else if !findings.is_empty() {
+                    format!(
+                        "all rules of the procedure pass; warnings: {}",
+                        detail(&findings)
+                    )
                 } else {
-                    errors
-                        .iter()
-                        .map(|e| format!("{}: {}", e.field, e.message_en))
-                        .collect::<Vec<_>>()
-                        .join("; ")
+                    "all rules of the procedure pass".into()
                 },
             });
         }

@@ -2,4 +2,5 @@
 //! personal data a field hub keeps; sealing deletes them (see `seal`).
 
 pub mod routes;
+pub mod rules;
 pub mod store;

@@ -46,14 +46,21 @@ pub fn procedure(r: &ProcedureRef) -> Result<&'static ProcedureDef, ApiError> {
     })
 }
 
-/// Normalises the fields and checks their format (draft stage); errors are answered as 422.
-fn checked_fields(
-    def: &ProcedureDef,
+/// Normalises the fields and checks them at the draft stage (format, known communes); errors are
+/// answered as 422, warnings (e.g. a late birth registration) do not stop a draft from being saved.
+async fn checked_fields(
+    st: &AppState,
+    def: &'static ProcedureDef,
     fields: BTreeMap<String, String>,
-    roles: &[String],
+    roles: Vec<String>,
 ) -> Result<BTreeMap<String, String>, ApiError> {
     let fields = protocol::normalize_fields(&fields);
-    let errors = protocol::validate(def, &fields, roles, crate::clock::today_vn(), Stage::Draft);
+    let checked = fields.clone();
+    let findings = st
+        .db
+        .call(move |c| super::rules::check(c, def, &checked, &roles, Stage::Draft))
+        .await?;
+    let errors = protocol::blocking(&findings);
     if errors.is_empty() {
         Ok(fields)
     } else {
@@ -91,7 +98,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<Draft>), ApiError> {
     user.require(CAPTURERS)?;
     let def = procedure(&body.procedure)?;
-    let fields = checked_fields(def, body.fields, &[])?;
+    let fields = checked_fields(&st, def, body.fields, Vec::new()).await?;
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -140,7 +147,7 @@ async fn update(
         .ok_or_else(draft_not_found)?;
     let def = procedure(&current.procedure)?;
     let roles: Vec<String> = current.attachments.iter().map(|a| a.role.clone()).collect();
-    let fields = checked_fields(def, body.fields, &roles)?;
+    let fields = checked_fields(&st, def, body.fields, roles).await?;
     match st.db.call(move |c| drafts::update(c, &id, &fields, body.version)).await? {
         Update::Saved(d) => Ok(Json(*d)),
         Update::NotFound => Err(draft_not_found()),

@@ -17,6 +17,11 @@ use crate::trust;
 #[derive(Debug, Clone, Serialize)]
 pub struct Receipt {
     pub code: String,
+    /// `<device id>-<receipt seq>`: unique across hubs with no coordination (absent on receipts sealed
+    /// before receipt tokens existed).
+    pub tracking_number: Option<String>,
+    /// The signed receipt QR payload (`OKR1:…`, protocol §6).
+    pub qr: Option<String>,
     pub dossier_id: String,
     pub procedure: ProcedureRef,
     pub procedure_title: protocol::Text,
@@ -49,17 +54,37 @@ pub fn seal_draft(
     };
     let photos = drafts::attachments_with_bytes(&tx, draft_id)?;
     let roles: Vec<String> = photos.iter().map(|(a, _)| a.role.clone()).collect();
-    let fields = protocol::normalize_fields(&draft.fields);
-    let errors = protocol::validate(def, &fields, &roles, clock::today_vn(), Stage::Seal);
+    // Capture once, derive the rest: the sealed dossier carries every value the official forms need.
+    let (fields, _derived) =
+        protocol::derive_fields(def, &protocol::normalize_fields(&draft.fields));
+    let findings = crate::capture::rules::check(&tx, def, &fields, &roles, Stage::Seal)?;
+    let errors = protocol::blocking(&findings);
     if !errors.is_empty() {
         return Ok(Err(Refusal::Invalid(errors)));
     }
-    let code = fresh_receipt_code(&tx)?;
+    // The receipt is made offline: its code follows from this hub's id and its own receipt sequence.
+    let device_id = device.public().device_id();
+    let receipt_seq: i64 = tx.query_row(
+        "SELECT coalesce(max(receipt_seq), 0) + 1 FROM receipts",
+        [],
+        |r| r.get(0),
+    )?;
+    let code = ReceiptCode::derive(&device_id, receipt_seq as u64);
     let sealed_at = clock::now_rfc3339();
+    let token = protocol::Receipt {
+        v: protocol::PROTOCOL_VERSION,
+        code: code.clone(),
+        device_id: device_id.clone(),
+        seq: receipt_seq as u64,
+        procedure: draft.procedure.clone(),
+        date: clock::today_vn().to_string(),
+    };
+    let tracking_number = token.tracking_number();
+    let qr = token.sign(device)?.to_qr_text()?;
     let dossier = Dossier {
         v: 1,
         id: draft.id.clone(),
-        device_id: device.public().device_id(),
+        device_id,
         procedure: draft.procedure.clone(),
         fields,
         attachments: photos
@@ -88,9 +113,10 @@ pub fn seal_draft(
     let signed: SignedDossier = dossier.sign(device)?;
     let signed_bytes = signed.to_bytes()?;
     tx.execute(
-        "INSERT INTO receipts(dossier_id, code, procedure_id, procedure_version, sealed_at, sealed_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![draft.id, code.to_string(), draft.procedure.id, draft.procedure.version, sealed_at, user.id],
+        "INSERT INTO receipts(dossier_id, code, procedure_id, procedure_version, sealed_at, sealed_by, receipt_seq, qr)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![draft.id, code.to_string(), draft.procedure.id, draft.procedure.version, sealed_at, user.id,
+            receipt_seq, qr],
     )
     .map_err(StoreError::classify)?;
     let recipients = trust::office_recipients(&tx)?;
@@ -130,6 +156,8 @@ pub fn seal_draft(
     tx.commit().map_err(StoreError::classify)?;
     Ok(Ok(Receipt {
         code: code.to_string(),
+        tracking_number: Some(tracking_number),
+        qr: Some(qr),
         dossier_id: draft.id,
         procedure: draft.procedure,
         procedure_title: def.title.clone(),
@@ -137,25 +165,6 @@ pub fn seal_draft(
         protected: seq.is_some(),
         seq,
     }))
-}
-
-fn fresh_receipt_code(c: &Connection) -> StoreResult<ReceiptCode> {
-    for _ in 0..16 {
-        let mut b = [0u8; 5];
-        crate::keys::random_bytes(&mut b).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let code = ReceiptCode::from_entropy(b);
-        let taken: bool = c.query_row(
-            "SELECT EXISTS(SELECT 1 FROM receipts WHERE code = ?1)",
-            [code.to_string()],
-            |r| r.get(0),
-        )?;
-        if !taken {
-            return Ok(code);
-        }
-    }
-    Err(StoreError::Corrupt(
-        "could not find a free receipt code".into(),
-    ))
 }
 
 /// Encrypts one signed dossier and its photos to `recipients` and appends the envelope to the chain.
@@ -299,33 +308,47 @@ pub fn list_sealed(c: &Connection) -> StoreResult<Vec<SealedSummary>> {
 pub fn receipt(c: &Connection, code: &ReceiptCode) -> StoreResult<Option<Receipt>> {
     let row = c
         .query_row(
-            "SELECT dossier_id, procedure_id, procedure_version, sealed_at, seq FROM receipts WHERE code = ?1",
+            "SELECT dossier_id, procedure_id, procedure_version, sealed_at, seq, receipt_seq, qr
+             FROM receipts WHERE code = ?1",
             [code.to_string()],
             |r| {
                 Ok((
                     r.get::<_, String>(0)?,
-                    ProcedureRef { id: r.get(1)?, version: r.get(2)? },
+                    ProcedureRef {
+                        id: r.get(1)?,
+                        version: r.get(2)?,
+                    },
                     r.get::<_, String>(3)?,
                     r.get::<_, Option<i64>>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
                 ))
             },
         )
         .optional()?;
-    Ok(row.map(|(dossier_id, procedure, sealed_at, seq)| Receipt {
-        code: code.to_string(),
-        dossier_id,
-        procedure_title: protocol::find_procedure(&procedure)
-            .map(|d| d.title.clone())
-            .unwrap_or_else(|| protocol::Text {
-                vi: procedure.id.clone(),
-                en: procedure.id.clone(),
-                more: Default::default(),
-            }),
-        procedure,
-        sealed_at,
-        protected: seq.is_some(),
-        seq: seq.map(|s| s as u64),
-    }))
+    Ok(row.map(
+        |(dossier_id, procedure, sealed_at, seq, _receipt_seq, qr)| Receipt {
+            code: code.to_string(),
+            tracking_number: qr
+                .as_deref()
+                .and_then(|q| protocol::SignedReceipt::from_qr_text(q).ok())
+                .map(|s| s.receipt.tracking_number()),
+            qr,
+            dossier_id,
+            procedure_title: protocol::find_procedure(&procedure)
+                .map(|d| d.title.clone())
+                .unwrap_or_else(|| protocol::Text {
+                    vi: procedure.id.clone(),
+                    en: procedure.id.clone(),
+                    more: Default::default(),
+                    audio: Default::default(),
+                }),
+            procedure,
+            sealed_at,
+            protected: seq.is_some(),
+            seq: seq.map(|s| s as u64),
+        },
+    ))
 }
 
 /// Counts for the field status banner.

@@ -4,4 +4,5 @@
 //! them the moment an office key is trusted.
 
 pub mod engine;
+pub mod receipt_check;
 pub mod routes;

@@ -7,6 +7,10 @@ use super::{StoreError, StoreResult};
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("0001_initial.sql")),
     ("0002_admin_units", include_str!("0002_admin_units.sql")),
+    (
+        "0003_receipt_tokens",
+        include_str!("0003_receipt_tokens.sql"),
+    ),
 ];
 
 #[cfg(test)]

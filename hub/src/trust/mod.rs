@@ -111,6 +111,24 @@ pub fn field_device(
     }
 }
 
+/// Any trusted hub's signing key and name (field or office), e.g. to verify a receipt it signed.
+pub fn peer_signing_key(
+    c: &Connection,
+    id: &DeviceId,
+) -> StoreResult<Option<(DevicePublicKey, String)>> {
+    let row: Option<(String, String)> = c
+        .query_row(
+            "SELECT sign_pub, name FROM trusted_peers WHERE device_id = ?1",
+            [id.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match row {
+        None => Ok(None),
+        Some((sp, name)) => Ok(Some((DevicePublicKey::from_hex(&sp)?, name))),
+    }
+}
+
 /// Names of trusted devices by id (for listings).
 pub fn device_name(c: &Connection, id: &str) -> StoreResult<Option<String>> {
     Ok(c.query_row(
