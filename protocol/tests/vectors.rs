@@ -332,6 +332,49 @@ fn receipt_vector() -> Value {
     })
 }
 
+fn receipt_token_vector() -> Value {
+    let field = DeviceKey::from_seed(field_seed());
+    let device = field.public().device_id();
+    let derived: Vec<Value> = [1u64, 2, 42, 1_000_000]
+        .iter()
+        .map(|seq| {
+            let msg = format!("outreach-kit/v1/receipt-code\n{}\n{seq}", device.as_str());
+            json!({
+                "seq": seq,
+                "digest_input": msg,
+                "sha256": sha256_hex(msg.as_bytes()),
+                "code": ReceiptCode::derive(&device, *seq).to_string(),
+            })
+        })
+        .collect();
+    let receipt = Receipt {
+        v: 1,
+        code: ReceiptCode::derive(&device, 42),
+        device_id: device.clone(),
+        seq: 42,
+        procedure: ProcedureRef {
+            id: "birth-residence-insurance".into(),
+            version: 1,
+        },
+        date: "2026-11-23".into(),
+    };
+    let canonical = canonical_bytes(&receipt).unwrap();
+    let signed = receipt.clone().sign(&field).unwrap();
+    signed.verify(&field.public()).unwrap();
+    let qr = signed.to_qr_text().unwrap();
+    assert_eq!(SignedReceipt::from_qr_text(&qr).unwrap(), signed);
+    json!({
+        "description": "Receipts made offline by the field hub of keys.json: the code of receipt number seq is the first 5 bytes of SHA-256(digest_input) encoded as in receipt-codes.json; the QR text is \"OKR1:\" followed by the canonical JSON of {receipt, signature}, the signature being over \"outreach-kit/v1/receipt\" || LF || canonical(receipt).",
+        "device_id": device.as_str(),
+        "derived_codes": derived,
+        "receipt": receipt,
+        "canonical": text(&canonical),
+        "signature": signed.signature.to_hex(),
+        "tracking_number": receipt.tracking_number(),
+        "qr_text": qr,
+    })
+}
+
 fn vectors_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors")
 }
@@ -378,6 +421,11 @@ fn envelope_headers() {
 #[test]
 fn batch_manifest() {
     check("manifest.json", manifest_vector());
+}
+
+#[test]
+fn receipt_tokens() {
+    check("receipt-tokens.json", receipt_token_vector());
 }
 
 #[test]
