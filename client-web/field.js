@@ -422,6 +422,10 @@ export async function receiptView(app, [code], _q, ctx) {
       h('p', { class: 'proc', 'data-testid': 'receipt-procedure' }, txt(r.procedure_title) || procTitle(r.procedure)),
       h('p', { class: 'code-label' }, t('receipt.code')),
       h('p', { class: 'code', id: 'receipt-code', 'data-testid': 'receipt-code' }, r.code),
+      r.qr ? h('img', { class: 'receipt-qr', 'data-testid': 'receipt-qr', src: `/api/v1/receipts/${enc(r.code)}/qr.png`,
+        alt: t('receipt.qr_alt'), width: '240', height: '240' }) : null,
+      r.tracking_number ? h('p', { class: 'muted small', 'data-testid': 'tracking-number' }, t('receipt.tracking'), ' ',
+        h('span', { class: 'mono' }, r.tracking_number)) : null,
       h('dl', {}, facts.map(([k, v]) => h('div', { class: 'kv' }, h('dt', {}, k), h('dd', {}, v)))),
       r.protected
         ? banner('ok', t('receipt.protected'), null, { 'data-testid': 'protected' })

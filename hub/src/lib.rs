@@ -28,6 +28,7 @@ pub mod error;
 pub mod keys;
 pub mod media;
 pub mod office;
+pub mod qr;
 pub mod seal;
 pub mod serve;
 pub mod store;

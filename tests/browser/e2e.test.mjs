@@ -355,6 +355,12 @@ test('sealing gives a receipt with a valid code and the not-yet-protected notice
   assert.match(receiptCode, RECEIPT_RE);
   assert.ok(await page.isVisible('[data-testid=not-protected]'), 'unpaired hub: the receipt says the dossier is not yet protected');
   assert.match(await page.textContent('[data-testid=receipt-procedure]'), /tình trạng hôn nhân/i);
+  // The signed receipt QR is drawn by the hub and shown on the slip.
+  await page.waitForFunction(() => {
+    const img = document.querySelector('[data-testid=receipt-qr]');
+    return img && img.complete && img.naturalWidth >= 200;
+  });
+  assert.match(await page.textContent('[data-testid=tracking-number]'), /[0-9a-f]{16}-1$/);
   await shot('08-receipt');
   await page.emulateMedia({ media: 'print' });
   assert.equal(await page.isVisible('[data-testid=print]'), false, 'buttons are not printed');

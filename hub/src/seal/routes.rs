@@ -1,7 +1,8 @@
 //! HTTP routes for sealing, the sealed list, receipts and the field status banner.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use protocol::ReceiptCode;
@@ -17,6 +18,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/drafts/{id}/seal", post(seal))
         .route("/api/v1/dossiers", get(sealed))
         .route("/api/v1/receipts/{code}", get(receipt))
+        .route("/api/v1/receipts/{code}/qr.png", get(receipt_qr))
         .route("/api/v1/status", get(status))
 }
 
@@ -56,23 +58,50 @@ async fn sealed(
     Ok(Json(json!({ "dossiers": list })))
 }
 
-async fn receipt(
-    State(st): State<AppState>,
-    _user: AuthUser,
-    Path(code): Path<String>,
-) -> Result<Json<Receipt>, ApiError> {
-    let code = ReceiptCode::parse(&code).map_err(|_| {
+fn parse_code(code: &str) -> Result<ReceiptCode, ApiError> {
+    ReceiptCode::parse(code).map_err(|_| {
         ApiError::bad_request(
             "Mã biên nhận không đúng dạng (ví dụ ABCD-EFGH-J).",
             "The receipt code is not valid (e.g. ABCD-EFGH-J).",
         )
         .with_field("code")
-    })?;
+    })
+}
+
+async fn find_receipt(st: &AppState, code: &str) -> Result<Receipt, ApiError> {
+    let code = parse_code(code)?;
     st.db
         .call(move |c| engine::receipt(c, &code))
         .await?
-        .map(Json)
         .ok_or_else(|| ApiError::not_found("biên nhận", "Receipt"))
+}
+
+async fn receipt(
+    State(st): State<AppState>,
+    _user: AuthUser,
+    Path(code): Path<String>,
+) -> Result<Json<Receipt>, ApiError> {
+    find_receipt(&st, &code).await.map(Json)
+}
+
+/// The receipt's signed QR (protocol §6.1) as a PNG, for the screen and the printed slip.
+async fn receipt_qr(
+    State(st): State<AppState>,
+    _user: AuthUser,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    let r = find_receipt(&st, &code).await?;
+    let text =
+        r.qr.ok_or_else(|| ApiError::not_found("mã QR của biên nhận", "Receipt QR"))?;
+    let png = crate::qr::png(&text).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "private, max-age=86400"),
+        ],
+        png,
+    )
+        .into_response())
 }
 
 async fn status(
