@@ -64,6 +64,121 @@ pub struct Dossier {
     pub session_id: Option<String>,
     /// The code printed on the villager's receipt.
     pub receipt_code: ReceiptCode,
+    /// What the dossier does to the record: a new request, a refusal, or a correction or cancellation of
+    /// an earlier sealed dossier (which is never edited in place).
+    pub disposition: Disposition,
+}
+
+/// Longest reason for a refusal, correction or cancellation, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// What a sealed dossier does to the record. Every kind takes a sequence number of its own, so a device's
+/// chain never has a hole and the office sees the whole history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Disposition {
+    /// A request accepted for processing (the fields pass the seal-stage rules).
+    New,
+    /// The officer refused the request at the session; sealed so the counts reconcile. The fields are what
+    /// was captured (draft-stage rules).
+    Refused {
+        /// Why, in plain words.
+        reason: String,
+    },
+    /// A correction: replaces the earlier dossier `dossier_id` of the same device and procedure with this
+    /// complete, corrected one.
+    Supersedes {
+        /// The dossier replaced.
+        dossier_id: String,
+        /// Why, in plain words.
+        reason: String,
+    },
+    /// A cancellation of the earlier dossier `dossier_id` (no fields, no photos).
+    Voids {
+        /// The dossier cancelled.
+        dossier_id: String,
+        /// Why, in plain words.
+        reason: String,
+    },
+}
+
+impl Disposition {
+    /// `new`, `refused`, `supersedes` or `voids`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Disposition::New => "new",
+            Disposition::Refused { .. } => "refused",
+            Disposition::Supersedes { .. } => "supersedes",
+            Disposition::Voids { .. } => "voids",
+        }
+    }
+
+    /// The earlier dossier this one replaces or cancels.
+    pub fn refers_to(&self) -> Option<&str> {
+        match self {
+            Disposition::Supersedes { dossier_id, .. } | Disposition::Voids { dossier_id, .. } => {
+                Some(dossier_id)
+            }
+            _ => None,
+        }
+    }
+
+    /// The reason given, if any.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Disposition::New => None,
+            Disposition::Refused { reason }
+            | Disposition::Supersedes { reason, .. }
+            | Disposition::Voids { reason, .. } => Some(reason),
+        }
+    }
+
+    /// Which validation stage the fields must pass: `Seal` for a new or corrected request, `Draft` for a
+    /// refused one; `None` for a cancellation, which carries no fields.
+    pub fn stage(&self) -> Option<crate::validate::Stage> {
+        match self {
+            Disposition::New | Disposition::Supersedes { .. } => Some(crate::validate::Stage::Seal),
+            Disposition::Refused { .. } => Some(crate::validate::Stage::Draft),
+            Disposition::Voids { .. } => None,
+        }
+    }
+}
+
+impl Dossier {
+    /// Checks the disposition's own rules: a reason of 1–500 NFC characters without control characters; a
+    /// reference that is not this dossier; a cancellation with no fields and no photos.
+    pub fn check_disposition(&self) -> Result<(), ProtocolError> {
+        use unicode_normalization::UnicodeNormalization;
+        let d = &self.disposition;
+        if let Some(reason) = d.reason() {
+            let n = reason.chars().count();
+            if reason.trim() != reason
+                || n == 0
+                || n > MAX_REASON_CHARS
+                || reason.chars().any(char::is_control)
+                || reason.nfc().collect::<String>() != reason
+            {
+                return Err(ProtocolError::Disposition(format!(
+                    "the reason must be 1–{MAX_REASON_CHARS} NFC characters, trimmed, no control characters"
+                )));
+            }
+        }
+        if let Some(other) = d.refers_to() {
+            if other.is_empty() || other == self.id {
+                return Err(ProtocolError::Disposition(
+                    "a correction or cancellation must name another dossier".into(),
+                ));
+            }
+        }
+        if matches!(d, Disposition::Voids { .. })
+            && (!self.fields.is_empty() || !self.attachments.is_empty())
+        {
+            return Err(ProtocolError::Disposition(
+                "a cancellation carries no fields and no photos".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A dossier with its device signature (context `outreach-kit/v1/dossier`).
@@ -119,6 +234,44 @@ impl SignedDossier {
 pub(crate) mod tests {
     use super::*;
 
+    #[test]
+    fn dispositions_have_their_own_rules() {
+        let key = DeviceKey::from_seed([3u8; 32]);
+        let mut d = sample(&key);
+        d.check_disposition().unwrap();
+        d.disposition = Disposition::Refused {
+            reason: "Người yêu cầu chưa đủ giấy tờ".into(),
+        };
+        d.check_disposition().unwrap();
+        for bad in ["", " x", "x\n", &"x".repeat(501), "Nguye\u{302}\u{303}n"] {
+            d.disposition = Disposition::Refused { reason: bad.into() };
+            assert!(d.check_disposition().is_err(), "{bad:?}");
+        }
+        d.disposition = Disposition::Supersedes {
+            dossier_id: d.id.clone(),
+            reason: "Sai ngày sinh".into(),
+        };
+        assert!(d.check_disposition().is_err(), "cannot supersede itself");
+        d.disposition = Disposition::Voids {
+            dossier_id: "019a9f3e-6c00-7000-8000-0000000000ff".into(),
+            reason: "Trùng hồ sơ".into(),
+        };
+        assert!(d.check_disposition().is_err(), "a void carries no fields");
+        d.fields.clear();
+        d.attachments.clear();
+        d.check_disposition().unwrap();
+        // On the wire: a tagged object, e.g. {"dossier_id":…,"kind":"voids","reason":…}.
+        let json = String::from_utf8(canonical_bytes(&d.disposition).unwrap()).unwrap();
+        assert_eq!(
+            json,
+            r#"{"dossier_id":"019a9f3e-6c00-7000-8000-0000000000ff","kind":"voids","reason":"Trùng hồ sơ"}"#
+        );
+        assert_eq!(
+            String::from_utf8(canonical_bytes(&Disposition::New).unwrap()).unwrap(),
+            r#"{"kind":"new"}"#
+        );
+    }
+
     pub(crate) fn sample(key: &DeviceKey) -> Dossier {
         let mut fields = BTreeMap::new();
         fields.insert("subject.full_name".to_string(), "Điểu Thị Lan".to_string());
@@ -154,6 +307,7 @@ pub(crate) mod tests {
             },
             session_id: None,
             receipt_code: ReceiptCode::from_entropy([1, 2, 3, 4, 5]),
+            disposition: Disposition::New,
         }
     }
 

@@ -64,6 +64,9 @@ pub enum ProtocolError {
     /// The built-in procedure catalogue is malformed (a build defect, caught by tests).
     #[error("bad catalogue: {0}")]
     Catalogue(String),
+    /// A dossier's disposition breaks its rules (reason, reference, a cancellation with content).
+    #[error("bad disposition: {0}")]
+    Disposition(String),
 }
 
 impl From<serde_json::Error> for ProtocolError {

@@ -95,6 +95,7 @@ proptest! {
             sealed_by: Actor { user_id: "u2".into(), role: "officer".into() },
             session_id: None,
             receipt_code: ReceiptCode::from_entropy(entropy),
+            disposition: Disposition::New,
         };
         let signed = d.sign(&key).unwrap();
         let back = SignedDossier::from_bytes(&signed.to_bytes().unwrap()).unwrap();

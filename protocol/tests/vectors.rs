@@ -146,6 +146,7 @@ fn dossier() -> Dossier {
         },
         session_id: Some("019a9f3e-0000-7000-8000-0000000000aa".into()),
         receipt_code: ReceiptCode::from_entropy([0x01, 0x23, 0x45, 0x67, 0x89]),
+        disposition: Disposition::New,
     }
 }
 
