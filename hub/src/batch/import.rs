@@ -8,7 +8,7 @@ use std::path::Path;
 
 use protocol::{
     BatchManifest, ChainHead, ChainIssue, CheckKind, DeviceId, DevicePublicKey, EnvelopeHeader,
-    Problem, Signature, SignedDossier, SignedManifest, Stage,
+    Problem, Signature, SignedDossier, SignedManifest,
 };
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use serde::Serialize;
@@ -566,7 +566,11 @@ fn store_envelope(
             let sealed_on = protocol::parse_timestamp(&d.sealed_at)
                 .map(|t| (t + time::Duration::hours(7)).date())
                 .unwrap_or_else(|_| clock::today_vn());
-            let findings = protocol::validate(def, &d.fields, &roles, sealed_on, Stage::Seal);
+            // A refused request passes the draft-stage rules; a cancellation carries no fields.
+            let findings = match d.disposition.stage() {
+                Some(stage) => protocol::validate(def, &d.fields, &roles, sealed_on, stage),
+                None => Vec::new(),
+            };
             let errors = protocol::blocking(&findings);
             let detail = |list: &[protocol::FieldError]| {
                 list.iter()
@@ -598,6 +602,21 @@ fn store_envelope(
             ),
         }),
     }
+    checks.push(match d.check_disposition() {
+        Ok(()) => CheckResult {
+            check: "disposition",
+            ok: true,
+            detail: match d.disposition.refers_to() {
+                Some(other) => format!("{} dossier {other}", d.disposition.kind()),
+                None => d.disposition.kind().to_owned(),
+            },
+        },
+        Err(e) => CheckResult {
+            check: "disposition",
+            ok: false,
+            detail: e.to_string(),
+        },
+    });
     let fields_json = serde_json::to_string(&d.fields)
         .map_err(|e| problem(Some(seq), CheckKind::Format, e.to_string()))?;
     tx.execute(
@@ -608,8 +627,8 @@ fn store_envelope(
     .map_err(|e| store_err(StoreError::classify(e)))?;
     tx.execute(
         "INSERT INTO received_dossiers(dossier_id, device_id, seq, procedure_id, procedure_version, receipt_code, title,
-             fields_json, signed_dossier, sealed_at, received_at, checks_json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             fields_json, signed_dossier, sealed_at, received_at, checks_json, disposition, refers_to, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             d.id,
             device.as_str(),
@@ -622,7 +641,10 @@ fn store_envelope(
             plain,
             d.sealed_at,
             now,
-            serde_json::to_string(&checks).unwrap_or_default()
+            serde_json::to_string(&checks).unwrap_or_default(),
+            d.disposition.kind(),
+            d.disposition.refers_to(),
+            d.disposition.reason()
         ],
     )
     .map_err(|e| store_err(StoreError::classify(e)))?;

@@ -23,6 +23,14 @@ pub struct ReceivedSummary {
     /// `verified`, or `verified_gap_before` while earlier envelopes of the device are missing.
     pub verification: &'static str,
     pub attachments: i64,
+    /// `new`, `refused`, `supersedes` or `voids` (protocol §3.1.1).
+    pub disposition: String,
+    /// The earlier dossier this one corrects or cancels.
+    pub refers_to: Option<String>,
+    /// Why it was refused, corrected or cancelled.
+    pub reason: Option<String>,
+    /// The later received dossier that corrects or cancels this one (the history, newest link).
+    pub replaced_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,7 +67,9 @@ fn verification(held: &BTreeMap<String, BTreeSet<u64>>, device: &str, seq: u64) 
 const SUMMARY_SQL: &str =
     "SELECT d.dossier_id, d.device_id, p.name, d.seq, d.procedure_id, d.procedure_version, d.title,
         d.receipt_code, d.sealed_at, d.received_at,
-        (SELECT count(*) FROM received_attachments a WHERE a.dossier_id = d.dossier_id)
+        (SELECT count(*) FROM received_attachments a WHERE a.dossier_id = d.dossier_id),
+        d.disposition, d.refers_to, d.reason,
+        (SELECT n.dossier_id FROM received_dossiers n WHERE n.refers_to = d.dossier_id ORDER BY n.seq LIMIT 1)
     FROM received_dossiers d LEFT JOIN trusted_peers p ON p.device_id = d.device_id";
 
 fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReceivedSummary> {
@@ -78,6 +88,10 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReceivedSummary> {
         received_at: r.get(9)?,
         verification: "verified",
         attachments: r.get(10)?,
+        disposition: r.get(11)?,
+        refers_to: r.get(12)?,
+        reason: r.get(13)?,
+        replaced_by: r.get(14)?,
     })
 }
 

@@ -8,35 +8,133 @@ use axum::{Json, Router};
 use protocol::ReceiptCode;
 use serde_json::json;
 
-use super::engine::{self, Receipt, Refusal};
+use serde::Deserialize;
+
+use super::engine::{self, Receipt, Refusal, SealAs};
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
-use crate::error::ApiError;
+use crate::error::{ApiError, JsonBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/drafts/{id}/seal", post(seal))
+        .route("/api/v1/drafts/{id}/refuse", post(refuse))
+        .route("/api/v1/dossiers/{id}/void", post(void))
         .route("/api/v1/dossiers", get(sealed))
         .route("/api/v1/receipts/{code}", get(receipt))
         .route("/api/v1/receipts/{code}/qr.png", get(receipt_qr))
         .route("/api/v1/status", get(status))
 }
 
+/// Optional body of a seal: `{"corrects": {"dossier_id", "reason"}}` seals the draft as the complete
+/// corrected version of an earlier dossier of this hub.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SealIn {
+    #[serde(default)]
+    corrects: Option<CorrectsIn>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CorrectsIn {
+    dossier_id: String,
+    reason: String,
+}
+
+/// `{"reason": "…"}` for refusals and cancellations.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReasonIn {
+    reason: String,
+}
+
 async fn seal(
     State(st): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
+    JsonBody(body): JsonBody<SealIn>,
 ) -> Result<(StatusCode, Json<Receipt>), ApiError> {
     user.require(&[Role::Officer, Role::Admin])?;
+    let how = match body.corrects {
+        Some(c) => SealAs::Correction {
+            dossier_id: c.dossier_id,
+            reason: normalize_reason(&c.reason),
+        },
+        None => SealAs::New,
+    };
+    run_seal(
+        st,
+        user,
+        move |c, key, u| engine::seal_draft(c, key, u, &id, how),
+        "draft",
+    )
+    .await
+}
+
+async fn refuse(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ReasonIn>,
+) -> Result<(StatusCode, Json<Receipt>), ApiError> {
+    user.require(&[Role::Officer, Role::Admin])?;
+    let how = SealAs::Refused {
+        reason: normalize_reason(&body.reason),
+    };
+    run_seal(
+        st,
+        user,
+        move |c, key, u| engine::seal_draft(c, key, u, &id, how),
+        "draft",
+    )
+    .await
+}
+
+async fn void(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ReasonIn>,
+) -> Result<(StatusCode, Json<Receipt>), ApiError> {
+    user.require(&[Role::Officer, Role::Admin])?;
+    let reason = normalize_reason(&body.reason);
+    run_seal(
+        st,
+        user,
+        move |c, key, u| engine::void_dossier(c, key, u, &id, reason),
+        "dossier",
+    )
+    .await
+}
+
+fn normalize_reason(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfc().collect::<String>().trim().to_owned()
+}
+
+/// Runs one sealing operation on the blocking pool and maps its refusals to HTTP.
+async fn run_seal(
+    st: AppState,
+    user: AuthUser,
+    f: impl FnOnce(
+            &mut rusqlite::Connection,
+            &protocol::DeviceKey,
+            &AuthUser,
+        ) -> crate::store::StoreResult<Result<Receipt, Refusal>>
+        + Send
+        + 'static,
+    what: &'static str,
+) -> Result<(StatusCode, Json<Receipt>), ApiError> {
     let st2 = st.clone();
-    let result = st
-        .db
-        .call(move |c| engine::seal_draft(c, &st2.keys.device, &user, &id))
-        .await?;
+    let result = st.db.call(move |c| f(c, &st2.keys.device, &user)).await?;
     match result {
         Ok(r) => {
-            tracing::info!(seq = ?r.seq, protected = r.protected, "dossier sealed");
+            tracing::info!(seq = ?r.seq, protected = r.protected, disposition = %r.disposition, "dossier sealed");
             Ok((StatusCode::CREATED, Json(r)))
+        }
+        Err(Refusal::NotFound) if what == "dossier" => {
+            Err(ApiError::not_found("hồ sơ đã niêm phong", "Sealed dossier"))
         }
         Err(Refusal::NotFound) => Err(ApiError::not_found("hồ sơ nháp", "Draft")),
         Err(Refusal::UnknownProcedure) => Err(ApiError::bad_request(

@@ -11,6 +11,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_receipt_tokens",
         include_str!("0003_receipt_tokens.sql"),
     ),
+    ("0004_dispositions", include_str!("0004_dispositions.sql")),
 ];
 
 #[cfg(test)]
