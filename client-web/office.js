@@ -10,6 +10,23 @@ function verifBadge(v) {
   return h('span', { class: 'badge', 'data-testid': 'verification' }, v || '?');
 }
 
+// What the dossier does to the record (protocol §3.1.1), and the history links; nothing for a plain new one.
+function dispositionBadge(d) {
+  if (!d.disposition || d.disposition === 'new') return null;
+  const cls = d.disposition === 'refused' || d.disposition === 'voids' ? 'badge bad' : 'badge warn';
+  return h('span', { class: cls, 'data-testid': 'disposition' }, t('disp.' + d.disposition));
+}
+
+function historyNotes(d) {
+  const link = (id, key) => h('p', { 'data-testid': 'history-' + key },
+    t('disp.' + key), ' ', h('a', { href: '#/office/dossier/' + enc(id) }, t('disp.open')));
+  return [
+    d.reason ? h('p', { 'data-testid': 'disposition-reason' }, t('disp.reason'), ' ', h('strong', {}, d.reason)) : null,
+    d.refers_to ? link(d.refers_to, 'refers_to_' + d.disposition) : null,
+    d.replaced_by ? link(d.replaced_by, 'replaced_by') : null,
+  ];
+}
+
 const device = (d) => `${d.device_name || t('office.device')} (${(d.device_id || '').slice(0, 8)})`;
 
 export async function officeList(app, _p, _q, ctx) {
@@ -23,6 +40,7 @@ export async function officeList(app, _p, _q, ctx) {
           h('strong', {}, d.title || t('draft.untitled')), ' ', h('span', { class: 'mono' }, d.receipt_code),
           h('small', {}, [procTitle(d.procedure), device(d), t('ui.seq', { n: d.seq }), fmtTime(d.sealed_at),
             d.attachments ? t('draft.photos', { n: d.attachments }) : null].filter(Boolean).join(' · '))),
+        dispositionBadge(d), d.replaced_by ? h('span', { class: 'badge' }, t('disp.replaced_short')) : null,
         verifBadge(d.verification)))))
       : h('p', { class: 'muted' }, t('office.none'))));
 }
@@ -46,8 +64,9 @@ export async function officeDossier(app, [id], _q, ctx) {
   ctx.show(h('section', { class: 'odossier', 'data-testid': 'office-dossier' },
     h('a', { href: '#/', class: 'back no-print' }, icon('back'), t('office.back')),
     h('h1', {}, def ? txt(def.title) : procTitle(d.procedure)),
-    h('p', {}, verifBadge(d.verification)),
+    h('p', {}, verifBadge(d.verification), ' ', dispositionBadge(d)),
     d.verification === 'verified_gap_before' ? banner('warn', t('verif.gap_body'), null) : null,
+    d.replaced_by || d.refers_to || d.reason ? h('div', { class: 'card history' }, historyNotes(d)) : null,
     h('div', { class: 'card' }, h('dl', {}, facts.map(([k, v]) => h('div', { class: 'kv' }, h('dt', {}, k), h('dd', {}, v))))),
     renderReadOnly(def, d.fields || {}),
     h('section', { class: 'group card photos' }, h('h2', {}, icon('camera'), t('photos.title')),
