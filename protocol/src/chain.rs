@@ -100,16 +100,19 @@ pub fn check_chain(
         return issues;
     };
     match known {
-        Some(h) => {
-            if first == h.seq + 1 && first_prev != h.hash {
+        // A head at u64::MAX has no successor: nothing to compare (and no overflow on hostile input).
+        Some(h) => match h.seq.checked_add(1) {
+            Some(next) if first == next && first_prev != h.hash => {
                 issues.push(ChainIssue::BrokenLink { seq: first });
-            } else if first > h.seq + 1 {
+            }
+            Some(next) if first > next => {
                 issues.push(ChainIssue::Gap {
-                    from: h.seq + 1,
+                    from: next,
                     to: first - 1,
                 });
             }
-        }
+            _ => {}
+        },
         None => {
             if first == 0 || (first == 1 && first_prev != GENESIS_PREV) {
                 issues.push(ChainIssue::BadStart { seq: first });
@@ -155,6 +158,26 @@ mod tests {
                 (s, prev, format!("h{s}"))
             })
             .collect()
+    }
+
+    /// Regression: found by the `chain` fuzz target (protocol/fuzz, crash-a9b26e8c…): a known head at
+    /// u64::MAX made `h.seq + 1` overflow (a panic in debug builds, a wrong gap in release ones).
+    #[test]
+    fn a_head_at_the_largest_seq_does_not_overflow() {
+        let head = ChainHead {
+            seq: u64::MAX,
+            hash: "h0".into(),
+        };
+        let headers = vec![
+            (2, "h252".to_string(), "h37".to_string()),
+            (3, GENESIS_PREV.to_string(), "h104".to_string()),
+        ];
+        // Both are at or below the head: overlap is the caller's business, the link 2→3 is broken.
+        assert_eq!(
+            check_chain(Some(&head), &headers),
+            vec![ChainIssue::BrokenLink { seq: 3 }]
+        );
+        assert!(check_chain(Some(&head), &[(u64::MAX, "x".into(), "y".into())]).is_empty());
     }
 
     #[test]
