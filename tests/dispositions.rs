@@ -60,7 +60,12 @@ fn refusals_corrections_and_cancellations_reach_the_office_as_history() {
     let field_dir = tmp.path().join("field");
     let office_dir = tmp.path().join("office");
     let photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
-    let field = Hub::start("field", &field_dir);
+    // This commune counts 5 working days for the certificate (a configured time limit).
+    let field = Hub::start_with(
+        "field",
+        &field_dir,
+        &["--time-limit", "marital-status-certificate=5"],
+    );
     pair(tmp.path(), &field_dir, &office_dir);
 
     let (original, correction, refused, void) = block_on(async {
@@ -75,6 +80,18 @@ fn refusals_corrections_and_cancellations_reach_the_office_as_history() {
             assert_eq!(st, 201, "{b}");
         }
         let officer = Client::login(&field.base, "canbo", "mat-khau-canbo").await;
+        let (_, procs) = officer.get("/api/v1/procedures").await;
+        let limit = |id: &str| {
+            procs["procedures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["id"] == id)
+                .unwrap()["time_limit_working_days"]
+                .clone()
+        };
+        assert_eq!(limit("marital-status-certificate"), 5, "configured");
+        assert_eq!(limit("birth-residence-insurance"), 3, "catalogue default");
         let volunteer = Client::login(&field.base, "tinhnguyen", "mat-khau-tinhnguyen").await;
 
         let (original, _) =

@@ -24,6 +24,22 @@ pub struct Shared {
     pub mode: HubMode,
     pub name: String,
     pub login_limiter: LoginLimiter,
+    /// Procedure definitions as this hub serves them: the catalogue with the configured time limits.
+    pub procedures: Vec<protocol::ProcedureDef>,
+}
+
+/// The catalogue with `time_limits` (procedure id → working days) applied.
+pub fn procedures_with_limits(time_limits: &[(String, u32)]) -> Vec<protocol::ProcedureDef> {
+    protocol::catalogue()
+        .iter()
+        .cloned()
+        .map(|mut d| {
+            if let Some((_, days)) = time_limits.iter().rev().find(|(id, _)| *id == d.id) {
+                d.time_limit_working_days = *days;
+            }
+            d
+        })
+        .collect()
 }
 
 /// Cheap-to-clone handle on [`Shared`].
@@ -106,6 +122,6 @@ async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
     }))
 }
 
-async fn procedures(_user: AuthUser) -> Json<serde_json::Value> {
-    Json(json!({ "procedures": protocol::catalogue() }))
+async fn procedures(State(st): State<AppState>, _user: AuthUser) -> Json<serde_json::Value> {
+    Json(json!({ "procedures": st.procedures }))
 }

@@ -49,6 +49,7 @@ pub async fn serve(
         mode: dir.mode,
         name: dir.name.clone(),
         login_limiter: auth::LoginLimiter::default(),
+        procedures: crate::app::procedures_with_limits(&cfg.time_limits),
     }));
     if state.mode == HubMode::Field {
         let st = state.clone();

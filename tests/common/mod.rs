@@ -51,6 +51,11 @@ impl Hub {
     /// Starts `hub serve` in `mode` on a free loopback port with mDNS on loopback only, and waits until
     /// `/healthz` answers.
     pub fn start(mode: &str, data: &Path) -> Hub {
+        Hub::start_with(mode, data, &[])
+    }
+
+    /// [`Hub::start`] with further `hub serve` arguments.
+    pub fn start_with(mode: &str, data: &Path, extra: &[&str]) -> Hub {
         let port = free_port();
         let mut child = Command::new(hub_bin())
             .args(["serve", "--mode", mode, "--data"])
@@ -61,6 +66,7 @@ impl Hub {
                 "--mdns",
                 "loopback",
             ])
+            .args(extra)
             .env("HUB_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
