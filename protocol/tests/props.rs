@@ -76,6 +76,30 @@ proptest! {
         }
     }
 
+    /// Any single-bit change of a signed receipt QR is refused: it no longer parses, or no longer verifies.
+    #[test]
+    fn receipt_qr_single_bit_flips_are_refused(seq in 1u64..1_000_000, pos in 0usize..400, bit in 0u8..8) {
+        let key = DeviceKey::from_seed([5u8; 32]);
+        let device = key.public().device_id();
+        let receipt = Receipt {
+            v: 1,
+            code: ReceiptCode::derive(&device, seq),
+            device_id: device,
+            seq,
+            procedure: ProcedureRef { id: "birth-residence-insurance".into(), version: 1 },
+            date: "2026-11-23".into(),
+        };
+        let text = receipt.sign(&key).unwrap().to_qr_text().unwrap();
+        let mut bytes = text.into_bytes();
+        let i = pos % bytes.len();
+        bytes[i] ^= 1 << bit;
+        if let Ok(mutated) = String::from_utf8(bytes) {
+            if let Ok(parsed) = SignedReceipt::from_qr_text(&mutated) {
+                prop_assert!(parsed.verify(&key.public()).is_err(), "{}", mutated);
+            }
+        }
+    }
+
     #[test]
     fn signed_dossier_bytes_round_trip(
         fields in proptest::collection::btree_map("[a-z.]{1,12}", "\\PC{0,30}", 0..6),
