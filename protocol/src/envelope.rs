@@ -86,7 +86,8 @@ impl EnvelopeHeader {
         Ok(h)
     }
 
-    /// Checks kind, version, `seq ≥ 1`, `prev` and blob hashes being 64 lower-case hex characters.
+    /// Checks kind, version, `1 ≤ seq ≤ 2⁵³ − 1` (every protocol integer is below 2⁵³), `prev` and blob
+    /// hashes being 64 lower-case hex characters.
     pub fn check_form(&self) -> Result<(), ProtocolError> {
         if self.kind != ENVELOPE_KIND {
             return Err(ProtocolError::Kind {
@@ -99,6 +100,12 @@ impl EnvelopeHeader {
         }
         if self.seq == 0 {
             return Err(ProtocolError::Json("seq starts at 1".into()));
+        }
+        if self.seq > crate::MAX_INTEGER {
+            return Err(ProtocolError::Json(format!(
+                "seq {} is above 2^53 - 1, the largest protocol integer",
+                self.seq
+            )));
         }
         if self.seq == 1 && self.prev != GENESIS_PREV {
             return Err(ProtocolError::Json(
@@ -202,5 +209,31 @@ pub(crate) mod tests {
         let b = BlobRef::of(b"abc");
         assert!(b.matches(b"abc"));
         assert!(!b.matches(b"abd"));
+    }
+}
+
+#[cfg(test)]
+mod limits_tests {
+    use super::*;
+
+    /// Found by the protocol fuzz run: a seq near u64::MAX decoded, and the hub's `seq + 1` and `as i64`
+    /// arithmetic then overflowed or wrapped. The protocol says every integer is below 2⁵³.
+    #[test]
+    fn seqs_above_the_largest_protocol_integer_are_refused() {
+        let mut h = EnvelopeHeader {
+            kind: ENVELOPE_KIND.into(),
+            v: 1,
+            device_id: crate::DeviceKey::from_seed([1; 32]).public().device_id(),
+            seq: crate::MAX_INTEGER,
+            prev: "a".repeat(64),
+            sealed_at: "2026-11-23T02:15:00Z".into(),
+            payload: BlobRef::of(b"x"),
+            blobs: vec![],
+        };
+        h.check_form().unwrap();
+        h.seq = crate::MAX_INTEGER + 1;
+        assert!(h.check_form().is_err());
+        h.seq = u64::MAX;
+        assert!(h.check_form().is_err());
     }
 }

@@ -39,5 +39,8 @@ pub use seal::*;
 pub use timestamp::*;
 pub use validate::*;
 
+/// The largest integer any protocol structure may carry (2⁵³ − 1, exact in every JSON implementation).
+pub const MAX_INTEGER: u64 = (1 << 53) - 1;
+
 /// The protocol version carried in the `v` member of every wire structure.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -247,7 +247,10 @@ impl SignedReceipt {
             return Err(ProtocolError::Version { found: r.v });
         }
         check_device(&r.device_id, key)?;
-        if r.seq == 0 || ReceiptCode::derive(&r.device_id, r.seq) != r.code {
+        if r.seq == 0
+            || r.seq > crate::MAX_INTEGER
+            || ReceiptCode::derive(&r.device_id, r.seq) != r.code
+        {
             return Err(ProtocolError::Json(
                 "the receipt code is not the one of this hub and sequence number".into(),
             ));
