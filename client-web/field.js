@@ -115,10 +115,41 @@ export async function fieldHome(app, _p, _q, ctx) {
         h('a', { class: 'item', href: '#/receipt/' + enc(d.receipt_code), 'data-testid': 'sealed-row' }, icon('lock'),
           h('span', { class: 'grow' }, h('strong', { class: 'mono' }, d.receipt_code),
             h('small', {}, [procTitle(d.procedure), fmtTime(d.sealed_at), d.seq != null ? t('ui.seq', { n: d.seq }) : null].filter(Boolean).join(' · '))),
+          d.disposition && d.disposition !== 'new' ? h('span', { class: 'badge warn' }, t('disp.' + d.disposition)) : null,
+          d.replaced_by ? h('span', { class: 'badge' }, t('disp.replaced_short')) : null,
           protBadge(d.protected)))))
         : h('p', { class: 'muted' }, t('home.no_sealed'))));
   }
   ctx.show(h('section', {}, sec));
+}
+
+// A "give a reason, then confirm" block for refusing a draft or cancelling a sealed dossier: the hub seals
+// a dossier of its own that says so (protocol §3.1.1), so nothing is deleted and the counts reconcile.
+function reasonAction(kind, onSubmit) {
+  const box = h('textarea', { rows: '2', maxlength: '500', id: kind + '-reason', 'data-testid': kind + '-reason' });
+  const err = h('p', { class: 'ferr', hidden: true, 'data-testid': kind + '-error' });
+  const go2 = btn('warn', t(kind + '.confirm'), { class: 'btn danger', 'data-testid': kind + '-confirm' });
+  const panel = h('div', { class: 'card reason', hidden: true },
+    h('label', { for: kind + '-reason' }, t(kind + '.reason_label')), box, err, go2);
+  const open = btn('warn', t(kind + '.button'), { class: 'btn danger', 'data-testid': kind + '-open' });
+  open.addEventListener('click', () => { panel.hidden = false; open.hidden = true; box.focus(); });
+  go2.addEventListener('click', async () => {
+    const reason = box.value.normalize('NFC').trim();
+    err.hidden = true;
+    if (!reason) { err.textContent = t('reason.required'); err.hidden = false; box.focus(); return; }
+    go2.disabled = true;
+    try { await onSubmit(reason); } catch (e) {
+      const d = e.details && e.details[0];
+      err.textContent = d ? detailText(d) : errText(e);
+      err.hidden = false;
+    } finally { go2.disabled = false; }
+  });
+  return h('div', { class: 'reason-action no-print' }, open, panel);
+}
+
+function showReceipt(r) {
+  try { sessionStorage.setItem('ok.receipt.' + r.code, JSON.stringify(r)); } catch (_) { /* ignore */ }
+  go('#/receipt/' + enc(r.code));
 }
 
 function protBadge(p) {
@@ -383,6 +414,14 @@ export async function draftView(app, [id], _q, ctx) {
     });
   }
 
+  const refuse = can('officer', 'admin') && !S.isLocal ? reasonAction('refuse', async (reason) => {
+    const dirty = S.isLocal || !!local.get(S.id);
+    if (dirty && !(await save())) return;
+    const r = await api('POST', `/api/v1/drafts/${enc(S.id)}/refuse`, { reason }, { timeout: 60000 });
+    local.drop(S.id);
+    showReceipt(r);
+  }) : null;
+
   const view = h('section', { class: 'draft', 'data-procedure': def.id },
     h('a', { href: '#/', class: 'back no-print' }, icon('back'), t('ui.back_home')),
     h('h1', {}, txt(def.title)),
@@ -393,7 +432,7 @@ export async function draftView(app, [id], _q, ctx) {
     form.el, photos,
     can('officer', 'admin') ? null : h('p', { class: 'muted' }, t('seal.volunteer_hint')),
     actions,
-    del ? h('div', { class: 'danger-zone no-print' }, del) : null);
+    del || refuse ? h('div', { class: 'danger-zone no-print' }, refuse, del) : null);
   if (note === 'draft.local_kept' || note === 'draft.local_older' || S.isLocal) setState('draft.kept');
   else if (!offlineCopy) setState('draft.saved', { time: fmtTime(draft.updated_at) });
   else setState('draft.offline_kept');
@@ -430,7 +469,13 @@ export async function receiptView(app, [code], _q, ctx) {
       r.protected
         ? banner('ok', t('receipt.protected'), null, { 'data-testid': 'protected' })
         : banner('danger', t('receipt.not_protected_title'), t('receipt.not_protected_body'), { 'data-testid': 'not-protected', id: 'not-protected' }),
+      r.disposition && r.disposition !== 'new'
+        ? banner('warn', t('disp.' + r.disposition), r.refers_to ? t('receipt.refers_to') : null, { 'data-testid': 'receipt-disposition' })
+        : null,
       h('p', { class: 'keep' }, t('receipt.keep'))),
+    can('officer', 'admin') && r.disposition !== 'voids' ? reasonAction('void', async (reason) => {
+      showReceipt(await api('POST', `/api/v1/dossiers/${enc(r.dossier_id)}/void`, { reason }, { timeout: 60000 }));
+    }) : null,
     h('div', { class: 'row no-print' }, printBtn,
       h('a', { class: 'btn primary big', href: '#/', 'data-testid': 'home' }, icon('back'), h('span', {}, t('ui.back_home'))))));
 }

@@ -445,5 +445,34 @@ test('a 3-in-1 dossier: defaults, commune search, derived values shown, sealed w
   assert.match((await page.textContent('#receipt-code')).trim(), RECEIPT_RE);
   assert.match(await page.textContent('[data-testid=receipt-procedure]'), /khai sinh/i);
   await shot('13-three-in-one-receipt');
+
+  // The villager withdraws: the officer cancels the sealed dossier with a reason. Nothing is deleted: a
+  // cancellation is sealed with its own receipt, and the home list shows both.
+  const firstCode = (await page.textContent('#receipt-code')).trim();
+  await page.click('[data-testid=void-open]');
+  await page.click('[data-testid=void-confirm]');
+  await page.waitForSelector('[data-testid=void-error]:not([hidden])');
+  await page.fill('[data-testid=void-reason]', 'Người dân rút hồ sơ');
+  await page.click('[data-testid=void-confirm]');
+  await page.waitForFunction((c) => {
+    const el = document.querySelector('#receipt-code');
+    return el && el.textContent.trim() !== c;
+  }, firstCode);
+  await page.waitForSelector('[data-testid=receipt-disposition]:has-text("Huỷ hồ sơ")');
+  assert.equal(await page.isVisible('[data-testid=void-open]'), false, 'a cancellation cannot be cancelled');
+  await shot('14-void-receipt');
+  await page.click('[data-testid=home]');
+  await page.waitForSelector(`[data-testid=sealed-row]:has-text("${firstCode}"):has-text("Đã thay thế")`);
+
+  // A draft refused at the session is sealed as refused, with the reason.
+  await page.click(`[data-testid=new-${P3}]`);
+  await page.waitForSelector('[name="child.full_name"]');
+  await page.fill('[name="child.full_name"]', 'Thị Nở');
+  await page.click('[data-testid=save]');
+  await page.waitForSelector('[data-testid=save-state][data-state="draft.saved"]');
+  await page.click('[data-testid=refuse-open]');
+  await page.fill('[data-testid=refuse-reason]', 'Không mang giấy chứng sinh');
+  await page.click('[data-testid=refuse-confirm]');
+  await page.waitForSelector('[data-testid=receipt-disposition]:has-text("Từ chối")');
   assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
 }));
