@@ -98,17 +98,7 @@ pub fn field_device(
     c: &Connection,
     id: &DeviceId,
 ) -> StoreResult<Option<(DevicePublicKey, String)>> {
-    let row: Option<(String, String)> = c
-        .query_row(
-            "SELECT sign_pub, name FROM trusted_peers WHERE device_id = ?1 AND mode = 'field'",
-            [id.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    match row {
-        None => Ok(None),
-        Some((sp, name)) => Ok(Some((DevicePublicKey::from_hex(&sp)?, name))),
-    }
+    signing_key(c, id, Some("field"))
 }
 
 /// Any trusted hub's signing key and name (field or office), e.g. to verify a receipt it signed.
@@ -116,10 +106,19 @@ pub fn peer_signing_key(
     c: &Connection,
     id: &DeviceId,
 ) -> StoreResult<Option<(DevicePublicKey, String)>> {
+    signing_key(c, id, None)
+}
+
+/// The signing key and name of trusted hub `id`, of `mode` when given.
+fn signing_key(
+    c: &Connection,
+    id: &DeviceId,
+    mode: Option<&str>,
+) -> StoreResult<Option<(DevicePublicKey, String)>> {
     let row: Option<(String, String)> = c
         .query_row(
-            "SELECT sign_pub, name FROM trusted_peers WHERE device_id = ?1",
-            [id.as_str()],
+            "SELECT sign_pub, name FROM trusted_peers WHERE device_id = ?1 AND (?2 IS NULL OR mode = ?2)",
+            rusqlite::params![id.as_str(), mode],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
