@@ -63,13 +63,7 @@ async fn seal(
         },
         None => SealAs::New,
     };
-    run_seal(
-        st,
-        user,
-        move |c, key, u| engine::seal_draft(c, key, u, &id, how),
-        "draft",
-    )
-    .await
+    seal_draft_as(st, user, id, how).await
 }
 
 async fn refuse(
@@ -82,6 +76,16 @@ async fn refuse(
     let how = SealAs::Refused {
         reason: normalize_reason(&body.reason),
     };
+    seal_draft_as(st, user, id, how).await
+}
+
+/// Seals draft `id` as `how` (new, correction or refused).
+async fn seal_draft_as(
+    st: AppState,
+    user: AuthUser,
+    id: String,
+    how: SealAs,
+) -> Result<(StatusCode, Json<Receipt>), ApiError> {
     run_seal(
         st,
         user,
