@@ -18,6 +18,21 @@ const VIEWS = {
   receipt: async (...a) => (await field()).receiptView(...a),
   odossier: async (...a) => (await office()).officeDossier(...a),
   imports: async (...a) => (await office()).importsView(...a),
+  // Joining the hub (team): Wi-Fi and app QR codes, installing the hub's certificate authority.
+  join: async (...a) => (await import('./join.js')).joinView(...a),
+  // Outreach sessions, tickets, services rendered (team) and the queue board (public, for a TV).
+  sessions: async (...a) => (await import('./outreach.js')).sessionsView(...a),
+  session: async (...a) => (await import('./outreach.js')).sessionView(...a),
+  board: async (...a) => (await import('./board.js')).boardView(...a),
+  // Further languages and recorded audio prompts (admin / bilingual team member).
+  languages: async (...a) => (await import('./lang.js')).languagesView(...a),
+  language: async (...a) => (await import('./lang.js')).languageView(...a),
+  // Public procedure guides, a villager's pre-declaration, and a receipt's status by its QR.
+  guides: async (...a) => (await import('./guide.js')).guidesView(...a),
+  guide: async (...a) => (await import('./guide.js')).guideView(...a),
+  predeclare: async (...a) => (await import('./selfservice.js')).predeclareView(...a),
+  status: async (...a) => (await import('./selfservice.js')).statusView(...a),
+  slip: async (...a) => (await import('./slip.js')).slipView(...a),
 };
 
 const ROUTES = [
@@ -29,6 +44,17 @@ const ROUTES = [
   [/^\/office\/dossier\/([^/]+)$/, 'odossier', true],
   [/^\/office\/imports$/, 'imports', true],
   [/^\/users$/, 'users', true],
+  [/^\/join$/, 'join', true],
+  [/^\/sessions$/, 'sessions', true],
+  [/^\/sessions\/([^/]+)$/, 'session', true],
+  [/^\/board$/, 'board', false],
+  [/^\/languages$/, 'languages', true],
+  [/^\/languages\/([^/]+)$/, 'language', true],
+  [/^\/guides$/, 'guides', false],
+  [/^\/guides\/([^/]+)$/, 'guide', false],
+  [/^\/predeclare\/([^/]+)$/, 'predeclare', false],
+  [/^\/r\/([^/]+)$/, 'status', false],
+  [/^\/slip\/([^/]+)$/, 'slip', true],
 ];
 
 
@@ -100,8 +126,9 @@ function header(current) {
   if (!state.user) { nav.hidden = true; return; }
   const items = state.mode === 'office'
     ? [['#/', 'nav.received', 'home', 'box'], ['#/office/imports', 'nav.imports', 'imports', 'doc']]
-    : [['#/', 'nav.dossiers', 'home', 'doc']];
+    : [['#/', 'nav.dossiers', 'home', 'doc'], ['#/sessions', 'nav.sessions', 'sessions', 'people'], ['#/join', 'nav.join', 'join', 'qr']];
   if (can('admin')) items.push(['#/users', 'nav.users', 'users', 'user']);
+  items.push(['#/languages', 'nav.languages', 'languages', 'globe']);
   for (const [href, key, name, ic] of items) {
     nav.append(h('a', { href, 'aria-current': name === current ? 'page' : null, 'data-testid': 'nav-' + name }, icon(ic), h('span', {}, t(key))));
   }

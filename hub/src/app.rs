@@ -26,6 +26,8 @@ pub struct Shared {
     pub login_limiter: LoginLimiter,
     /// Procedure definitions as this hub serves them: the catalogue with the configured time limits.
     pub procedures: Vec<protocol::ProcedureDef>,
+    /// Live queue-board updates.
+    pub outreach: crate::outreach::Live,
 }
 
 /// The catalogue with `time_limits` (procedure id → working days) applied.
@@ -59,6 +61,7 @@ pub const MAX_JSON_BODY: usize = 256 * 1024;
 /// Builds the router for `state.mode`. Routes of the other mode answer `404 wrong_mode`.
 pub fn make_app(state: AppState) -> Router {
     let field = crate::capture::routes::router().merge(crate::seal::routes::router());
+    let field = field.merge(crate::outreach::router());
     let office = crate::office::routes::router();
     let (mine, other_paths): (Router<AppState>, &[&str]) = match state.mode {
         HubMode::Field => (field, &["/api/v1/office/{*rest}"]),
@@ -78,6 +81,10 @@ pub fn make_app(state: AppState) -> Router {
         .route("/api/v1/procedures", get(procedures))
         .merge(auth::routes::router())
         .merge(crate::units::routes::router())
+        .merge(crate::join::router())
+        .merge(crate::guides::router())
+        .merge(crate::lang::router())
+        .merge(crate::selfservice::router())
         .merge(mine);
     for p in other_paths {
         router = router.route(p, any(|| async { ApiError::wrong_mode() }));

@@ -11,6 +11,12 @@
 //! | `office/` | received dossiers for clerks |
 //! | `units/` | provinces and communes/wards: import, search, checks |
 //! | `discovery/` | mDNS advertisement |
+//! | `join/` | joining the hub: Wi-Fi and app QR codes, the team's join page |
+//! | `tls/` | the hub's local certificate authority and HTTPS listener |
+//! | `outreach/` | outreach sessions, tickets, the live queue board, services rendered |
+//! | `lang/` | further languages as data, recorded audio prompts |
+//! | `guides/` | public procedure guides |
+//! | `selfservice/` | villagers' pre-declarations and the public receipt status |
 //! | `keys/` | this hub's own keys |
 //! | `store/` | SQLite connection, schema and migrations |
 //! | `web/` | the embedded web client |
@@ -25,14 +31,20 @@ pub mod config;
 pub mod datadir;
 pub mod discovery;
 pub mod error;
+pub mod guides;
+pub mod join;
 pub mod keys;
+pub mod lang;
 pub mod media;
 pub mod office;
+pub mod outreach;
 pub mod qr;
 pub mod seal;
+pub mod selfservice;
 pub mod serve;
 pub mod store;
 pub mod terminal;
+pub mod tls;
 pub mod trust;
 pub mod units;
 pub mod web;

@@ -12,6 +12,13 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("0003_receipt_tokens.sql"),
     ),
     ("0004_dispositions", include_str!("0004_dispositions.sql")),
+    ("0005_outreach", include_str!("0005_outreach.sql")),
+    ("0006_languages", include_str!("0006_languages.sql")),
+    ("0007_selfservice", include_str!("0007_selfservice.sql")),
+    (
+        "0008_drafts_offline",
+        include_str!("0008_drafts_offline.sql"),
+    ),
 ];
 
 #[cfg(test)]

@@ -1,0 +1,13 @@
+//! Outreach sessions, villagers' tickets, the live queue board and services rendered.
+
+use axum::Router;
+
+use crate::app::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+}
+
+/// Live updates for the queue board.
+#[derive(Debug, Default)]
+pub struct Live {}

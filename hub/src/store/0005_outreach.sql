@@ -1,0 +1,2 @@
+-- outreach/: outreach sessions, tickets, services rendered
+SELECT 1;

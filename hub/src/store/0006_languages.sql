@@ -1,0 +1,2 @@
+-- lang/: further languages and recorded audio prompts
+SELECT 1;

@@ -1,0 +1,2 @@
+-- selfservice/: villagers' pre-declarations
+SELECT 1;

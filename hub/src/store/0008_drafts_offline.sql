@@ -1,0 +1,2 @@
+-- capture/: drafts linked to sessions, for offline editing
+SELECT 1;

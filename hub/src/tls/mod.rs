@@ -1,0 +1,1 @@
+//! The hub's local certificate authority and its HTTPS listener.

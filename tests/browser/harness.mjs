@@ -1,0 +1,136 @@
+// Shared harness for the browser tests: starts a real hub process (field or office) on loopback with users
+// made by the hub's own CLI, launches Debian's headless Chromium, logs in through the real UI, and checks a
+// page with axe-core. Each *.test.mjs file starts its own hub, so files stay independent.
+//
+// Env: HUB_BIN (default ../../target/debug/hub), CHROMIUM_BIN (default /usr/bin/chromium).
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const REPO = path.resolve(here, '../..');
+export const SHARED = path.resolve(REPO, '../shared');
+export const HUB_BIN = path.resolve(here, process.env.HUB_BIN || '../../target/debug/hub');
+export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+export const ARTIFACTS = path.join(here, 'artifacts');
+export const CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+/** Runs the hub CLI synchronously; throws with its output when it fails. */
+export function hubCli(args, env = {}) {
+  const r = spawnSync(HUB_BIN, args, { env: { ...process.env, HUB_LOG: 'warn', NO_COLOR: '1', ...env }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`hub ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * Starts a hub. `users`: [{name, role, password}] added with `hub user add` before it serves.
+ * `args`: extra `hub serve` arguments. Returns {base, port, dataDir, log(), stop()}.
+ */
+export async function startHub({ mode = 'field', users = [], args = [], name = 'Tram thu' } = {}) {
+  assert.ok(fs.existsSync(HUB_BIN), `hub binary not found at ${HUB_BIN} (build it first: cargo build -p hub)`);
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `hub-browser-${mode}-`));
+  hubCli(['init', '--mode', mode, '--data', dataDir, '--name', name]);
+  for (const u of users) {
+    hubCli(['user', 'add', '--data', dataDir, '--role', u.role, '--name', u.name], { HUB_PASSWORD: u.password });
+  }
+  const port = await freePort();
+  let log = '';
+  const proc = spawn(HUB_BIN, ['serve', '--mode', mode, '--data', dataDir, '--listen', `127.0.0.1:${port}`,
+    '--mdns', 'off', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn', NO_COLOR: '1' },
+  });
+  proc.stdout.on('data', (b) => { log += b; });
+  proc.stderr.on('data', (b) => { log += b; });
+  const base = `http://127.0.0.1:${port}`;
+  const end = Date.now() + 60000;
+  for (;;) {
+    if (proc.exitCode != null) throw new Error(`hub exited with ${proc.exitCode}:\n${log}`);
+    try { const r = await fetch(base + '/healthz'); if (r.status === 200) break; } catch (_) { /* not yet */ }
+    if (Date.now() > end) throw new Error(`hub not healthy within 60 s:\n${log}`);
+    await sleep(150);
+  }
+  return {
+    base, port, dataDir, proc,
+    log: () => log,
+    async stop() {
+      if (proc.exitCode == null) {
+        proc.kill('SIGTERM');
+        const done = new Promise((r) => proc.once('exit', r));
+        if (await Promise.race([done.then(() => true), sleep(5000).then(() => false)]) === false) proc.kill('SIGKILL');
+      }
+      fs.writeFileSync(path.join(ARTIFACTS, `hub-${mode}-${port}.log`), log);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Launches headless Chromium as a phone. Returns {context, page, errors, close()}. */
+export async function launch({ args = [], viewport = { width: 390, height: 844 }, isMobile = true, ...opts } = {}) {
+  assert.ok(fs.existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
+  const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-browser-chromium-'));
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM, headless: true, args: [...CHROME_FLAGS, ...args],
+    viewport, deviceScaleFactor: 1, isMobile, hasTouch: isMobile, locale: 'vi-VN', timezoneId: 'Asia/Ho_Chi_Minh',
+    ...opts,
+  });
+  context.setDefaultTimeout(20000);
+  const page = context.pages()[0] || await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  return {
+    context, page, errors,
+    async close() { await context.close().catch(() => {}); fs.rmSync(profileDir, { recursive: true, force: true }); },
+  };
+}
+
+/** Logs in through the real login screen and waits for the signed-in header. */
+export async function login(page, base, { name, password }) {
+  await page.goto(base + '/#/login');
+  await page.waitForSelector('[data-testid=login-name]');
+  await page.fill('[data-testid=login-name]', name);
+  await page.fill('[data-testid=login-password]', password);
+  await page.click('[data-testid=login-submit]');
+  await page.waitForSelector('[data-testid=who]');
+}
+
+/** Saves a full-page screenshot in artifacts/. */
+export async function shot(page, name) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, name + '.png'), fullPage: true }).catch(() => {});
+}
+
+const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core on the page as it is now and fails on any serious or critical violation (WCAG 2.1 A/AA
+ * rules and best practices), naming the rule and the offending elements.
+ */
+export async function axeCheck(page, label) {
+  if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ content: AXE_SOURCE });
+  const result = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) }));
+  });
+  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad, [], `axe-core: serious/critical violations on ${label}:\n${JSON.stringify(bad, null, 2)}`);
+  return result;
+}
