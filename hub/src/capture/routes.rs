@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/drafts", get(list).post(create))
         .route("/api/v1/drafts/{id}", get(read).put(update).delete(remove))
+        .route("/api/v1/drafts/{id}/check", get(check))
         .route(
             "/api/v1/drafts/{id}/attachments",
             axum::routing::post(add_photo)
@@ -124,6 +125,45 @@ async fn read(
         .await?
         .ok_or_else(draft_not_found)?;
     Ok(Json(d))
+}
+
+/// The review before sealing: every value the sealed dossier would carry (typed and derived) and every
+/// finding at the sealing stage, without sealing. Sealing runs the same checks again.
+async fn check(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    user.require(CAPTURERS)?;
+    let d = st
+        .db
+        .call(move |c| drafts::get(c, &id))
+        .await?
+        .ok_or_else(draft_not_found)?;
+    let def = procedure(&d.procedure)?;
+    let (fields, derived) = protocol::derive_fields(def, &protocol::normalize_fields(&d.fields));
+    let roles: Vec<String> = d.attachments.iter().map(|a| a.role.clone()).collect();
+    let checked = fields.clone();
+    let findings = st
+        .db
+        .call(move |c| super::rules::check(c, def, &checked, &roles, Stage::Seal))
+        .await?;
+    let (errors, warnings): (Vec<_>, Vec<_>) = findings
+        .into_iter()
+        .partition(|f| f.severity == protocol::Severity::Error);
+    let ready = errors.is_empty();
+    let details = |v: Vec<protocol::FieldError>| -> Vec<FieldDetail> {
+        v.into_iter().map(Into::into).collect()
+    };
+    Ok(Json(json!({
+        "id": d.id,
+        "version": d.version,
+        "fields": fields,
+        "derived": derived,
+        "errors": details(errors),
+        "warnings": details(warnings),
+        "ready": ready,
+    })))
 }
 
 #[derive(Deserialize)]
