@@ -116,7 +116,7 @@ function header(current) {
   const next = LANGS[(LANGS.indexOf(state.lang) + 1) % LANGS.length];
   const lt = $('#lang-toggle');
   lt.replaceChildren(icon('globe'), h('span', { lang: next }, LANG_NAMES[next] || next));
-  lt.setAttribute('aria-label', t('lang.label'));
+  lt.setAttribute('aria-label', `${LANG_NAMES[next] || next} — ${t('lang.label')}`);
   const who = $('#who');
   who.replaceChildren();
   if (state.user) who.append(icon('user'), h('span', { 'data-testid': 'who' }, `${state.user.name} · ${roleName(state.user.role)}`));
