@@ -203,6 +203,7 @@ async function shrink(file) {
 
 // ---------- draft editor ----------
 const LAYOUT_KEY = 'ok.layout';
+const STEP_KEY = 'ok.step.';
 const layoutPref = () => { try { return localStorage.getItem(LAYOUT_KEY); } catch (_) { return null; } };
 
 export async function draftView(app, [id], _q, ctx) {
@@ -507,6 +508,7 @@ export async function draftView(app, [id], _q, ctx) {
     next.hidden = cur === steps.length - 1;
     toggle.querySelector('span').textContent = steps_ ? t('step.show_all') : t('step.show_steps');
     toggle.dataset.mode = mode;
+    try { sessionStorage.setItem(STEP_KEY + S.id, String(cur)); } catch (_) { /* ignore */ }
   }
   prev.addEventListener('click', () => { goStep(cur - 1); stepLabel.scrollIntoView({ block: 'start' }); });
   next.addEventListener('click', async () => {
@@ -541,7 +543,11 @@ export async function draftView(app, [id], _q, ctx) {
     form.el, photosSec, reviewSec, stepNav,
     actions,
     del || refuse ? h('div', { class: 'danger-zone no-print' }, refuse, del) : null);
-  goStep(0);
+  // A reload (or a power cut of the phone) comes back to the step the volunteer was on.
+  let savedStep = 0;
+  try { savedStep = Number(sessionStorage.getItem(STEP_KEY + S.id)) || 0; } catch (_) { /* ignore */ }
+  goStep(savedStep);
+  if (mode === 'steps' && cur === steps.length - 1) review();
   renderThumbs();
   if (note === 'draft.local_kept' || note === 'draft.local_older' || S.isLocal) setState('draft.kept');
   else if (!offlineCopy) setState('draft.saved', { time: fmtTime(draft.updated_at) });
