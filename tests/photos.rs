@@ -109,7 +109,13 @@ fn stored_photos_are_upright_metadata_free_small_and_legible() {
 
             let started = Instant::now();
             let (s, att) = admin
-                .upload(&id, "id_document", &format!("{name}.jpg"), sent.clone(), "image/jpeg")
+                .upload(
+                    &id,
+                    "id_document",
+                    &format!("{name}.jpg"),
+                    sent.clone(),
+                    "image/jpeg",
+                )
                 .await;
             let upload_ms = started.elapsed().as_millis();
             assert_eq!(s, 201, "{att}");
@@ -142,7 +148,10 @@ fn stored_photos_are_upright_metadata_free_small_and_legible() {
                 .unwrap();
             assert_eq!(dec.exif_metadata().unwrap(), None);
             let (w, h) = dec.dimensions();
-            assert!(h > w, "{name}: the upright page is portrait, stored {w}×{h}");
+            assert!(
+                h > w,
+                "{name}: the upright page is portrait, stored {w}×{h}"
+            );
             assert!(h <= 1600, "{name}: downsized, {w}×{h}");
 
             let dir = tmp.path();
@@ -182,7 +191,13 @@ fn a_photo_that_is_not_an_image_is_refused_and_nothing_is_stored() {
             .await;
         let id = draft["id"].as_str().unwrap().to_string();
         let (s, b) = admin
-            .upload(&id, "id_document", "x.jpg", b"%PDF-1.4 hello".to_vec(), "image/jpeg")
+            .upload(
+                &id,
+                "id_document",
+                "x.jpg",
+                b"%PDF-1.4 hello".to_vec(),
+                "image/jpeg",
+            )
             .await;
         assert_eq!(s, 415, "{b}");
         assert_eq!(b["error"]["code"], "unsupported_media");

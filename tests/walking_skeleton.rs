@@ -439,7 +439,13 @@ async fn stored_copy(c: &Client, photo: &[u8]) -> Vec<u8> {
     assert_eq!(s, 201, "{draft}");
     let id = draft["id"].as_str().unwrap();
     let (s, att) = c
-        .upload(id, "id_document", "giay-to.jpg", photo.to_vec(), "image/jpeg")
+        .upload(
+            id,
+            "id_document",
+            "giay-to.jpg",
+            photo.to_vec(),
+            "image/jpeg",
+        )
         .await;
     assert_eq!(s, 201, "{att}");
     let (s, bytes) = c
@@ -449,9 +455,16 @@ async fn stored_copy(c: &Client, photo: &[u8]) -> Vec<u8> {
         ))
         .await;
     assert_eq!(s, 200);
-    assert_eq!(att["sha256"].as_str().unwrap(), protocol::sha256_hex(&bytes));
+    assert_eq!(
+        att["sha256"].as_str().unwrap(),
+        protocol::sha256_hex(&bytes)
+    );
     let (s, _) = c
-        .send(reqwest::Method::DELETE, &format!("/api/v1/drafts/{id}"), json!({}))
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/drafts/{id}"),
+            json!({}),
+        )
         .await;
     assert_eq!(s, 200);
     bytes

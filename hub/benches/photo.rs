@@ -17,7 +17,11 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|x| x == "jpg"))
         .collect();
     names.sort();
-    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     for path in names {
         let bytes = std::fs::read(&path).unwrap();
         let mut totals = Vec::with_capacity(rounds);

@@ -133,7 +133,11 @@ fn every_exif_orientation_is_turned_upright() {
             stored.dimensions(),
             "orientation {o}: size as sent"
         );
-        assert_eq!((p.width, p.height), (48, 32), "orientation {o}: upright size");
+        assert_eq!(
+            (p.width, p.height),
+            (48, 32),
+            "orientation {o}: upright size"
+        );
         let out = image::load_from_memory_with_format(&p.bytes, ImageFormat::Jpeg)
             .unwrap()
             .into_rgb8();
@@ -212,7 +216,10 @@ fn a_photo_that_cannot_fit_legibly_is_refused() {
     });
     let sent = encode(&noisy, ImageFormat::Png);
     assert!(sent.len() <= MAX_PHOTO_BYTES);
-    assert_eq!(process_photo(&sent).unwrap_err(), MediaError::CannotCompress);
+    assert_eq!(
+        process_photo(&sent).unwrap_err(),
+        MediaError::CannotCompress
+    );
 }
 
 #[test]
@@ -243,7 +250,12 @@ fn accepts_the_sample_document_photo_and_stores_it_upright_and_small() {
         assert_eq!(p.original.media_type, "image/jpeg");
         assert_eq!((p.original.width, p.original.height), (4032, 3024));
         assert_eq!(p.exif_orientation, 6);
-        assert!(p.height > p.width, "portrait page: {}×{}", p.width, p.height);
+        assert!(
+            p.height > p.width,
+            "portrait page: {}×{}",
+            p.width,
+            p.height
+        );
         assert!(p.bytes.len() <= MAX_STORED_BYTES, "{} bytes", p.bytes.len());
         assert!(
             p.quality < *QUALITIES.last().unwrap() || p.height < TARGET_LONG_SIDE,
@@ -261,10 +273,7 @@ fn refuses_non_images_and_truncated_images() {
     );
     let mut p = png(64, 64);
     p.truncate(p.len() / 2);
-    assert!(matches!(
-        process_photo(&p),
-        Err(MediaError::Undecodable(_))
-    ));
+    assert!(matches!(process_photo(&p), Err(MediaError::Undecodable(_))));
 }
 
 #[test]
