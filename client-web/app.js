@@ -161,13 +161,20 @@ async function loadMe() {
   }
 }
 
+// The hub, the setup state and who is signed in, asked all at once (one round trip on a slow Wi-Fi).
 async function loadHub() {
-  const [hz, s] = await Promise.all([api('GET', '/healthz'), api('GET', '/api/v1/setup')]);
+  const who = api('GET', '/api/v1/me', undefined, { quiet401: true }).catch((e) => {
+    if (e.status === 401) return null;
+    throw e;
+  });
+  const [hz, s, me] = await Promise.all([api('GET', '/healthz'), api('GET', '/api/v1/setup'), who]);
   state.hubName = hz.name || '';
   state.deviceId = hz.device_id || '';
   state.mode = s.mode || hz.mode;
   state.needsSetup = !!s.needs_setup;
-  await loadMe(); // users added on the command line can log in before any admin exists
+  // Users added on the command line can log in before any admin exists.
+  if (me) applyMe(me);
+  else { state.user = null; state.csrf = null; }
 }
 
 // Session established by login or setup.
@@ -365,7 +372,8 @@ async function usersView(app, _p, _q, ctx) {
 async function boot() {
   let lang = 'vi';
   try { lang = localStorage.getItem('ok.lang') || 'vi'; } catch (_) { /* ignore */ }
-  try { await setLang(lang); } catch (_) { /* strings fall back to keys */ }
+  // The language file and the hub are fetched together; nothing is drawn before both are here.
+  const langReady = setLang(lang).catch(() => { /* strings fall back to keys */ });
   on('offline', offlineBar);
   on('offline', (off) => {
     clearInterval(recheckTimer);
@@ -391,6 +399,7 @@ async function boot() {
   try {
     await loadHub();
   } catch (e) {
+    await langReady;
     // Out of reach, but this phone knows who was signed in: open the app on what the phone keeps.
     let me = null;
     try { me = JSON.parse(localStorage.getItem(ME_KEY)); } catch (_) { /* none */ }
@@ -406,6 +415,7 @@ async function boot() {
       btn('reload', t('ui.retry'), { class: 'btn primary', onclick: () => location.reload() })));
     return;
   }
+  await langReady;
   route();
 }
 
