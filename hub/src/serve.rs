@@ -175,6 +175,8 @@ pub async fn serve(
         let (Some(l), Some(m)) = (https_listener, tls_material) else {
             return Ok(());
         };
+        // `tap_io` (a no-op here) wraps the listener in axum's `TapIo`, which gives it the
+        // `Connected<SocketAddr>` impl that `into_make_service_with_connect_info` needs.
         use axum::serve::ListenerExt;
         let tls_listener = tls::TlsListener::new(l, tls::server_config(&m)?, cancel.clone())?;
         axum::serve(
