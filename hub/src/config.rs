@@ -1,5 +1,6 @@
 //! The hub's configuration: one typed struct with defaults, read from the command line or environment
-//! variables (`HUB_MODE`, `HUB_DATA`, `HUB_LISTEN`, `HUB_MDNS`, `HUB_NAME`, `HUB_TIME_LIMITS`).
+//! variables (`HUB_MODE`, `HUB_DATA`, `HUB_LISTEN`, `HUB_HTTPS_LISTEN`, `HUB_MDNS`, `HUB_NAME`,
+//! `HUB_HOST_NAME`, `HUB_TIME_LIMITS`, `HUB_WIFI_SSID`, `HUB_WIFI_PASSWORD`, `HUB_WIFI_SECURITY`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -33,6 +34,167 @@ pub struct ServeConfig {
     /// comma-separated list in HUB_TIME_LIMITS, e.g. `marital-status-certificate=5`.
     #[arg(long = "time-limit", env = "HUB_TIME_LIMITS", value_delimiter = ',', value_parser = parse_time_limit)]
     pub time_limits: Vec<(String, u32)>,
+    /// HTTPS listener (certificate from the hub's local certificate authority): `ADDR:PORT` or `off`.
+    /// Default: the IP of --listen, port 8443 (a busy default port only disables HTTPS, with a warning).
+    #[arg(long, env = "HUB_HTTPS_LISTEN", value_parser = parse_https_listen)]
+    pub https_listen: Option<HttpsListen>,
+    /// mDNS host name (`NAME` or `NAME.local`), one ASCII label. Default: made from the hub name
+    /// ("Trạm Phước Minh" → tram-phuoc-minh.local).
+    #[arg(long, env = "HUB_HOST_NAME")]
+    pub host_name: Option<String>,
+    /// Wi-Fi network name (SSID) shown in the join QR code on the team's join page.
+    #[arg(long, env = "HUB_WIFI_SSID")]
+    pub wifi_ssid: Option<String>,
+    /// Wi-Fi password for the join QR code (none: an open network).
+    #[arg(long, env = "HUB_WIFI_PASSWORD", hide_env_values = true)]
+    pub wifi_password: Option<String>,
+    /// Wi-Fi security for the join QR code: WPA (default with a password), WEP, or nopass (open).
+    #[arg(long, env = "HUB_WIFI_SECURITY", value_enum, ignore_case = true)]
+    pub wifi_security: Option<WifiSecurity>,
+}
+
+/// Where to serve HTTPS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpsListen {
+    Off,
+    Addr(SocketAddr),
+}
+
+/// Default HTTPS port (next to the HTTP --listen IP).
+pub const DEFAULT_HTTPS_PORT: u16 = 8443;
+
+pub fn parse_https_listen(s: &str) -> Result<HttpsListen, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(HttpsListen::Off);
+    }
+    s.parse()
+        .map(HttpsListen::Addr)
+        .map_err(|_| format!("expected ADDR:PORT (e.g. 0.0.0.0:8443) or `off`, not `{s}`"))
+}
+
+/// Wi-Fi security as written in a `WIFI:` QR code (`T:` field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WifiSecurity {
+    #[value(name = "WPA")]
+    Wpa,
+    #[value(name = "WEP")]
+    Wep,
+    #[value(name = "nopass")]
+    Nopass,
+}
+
+impl WifiSecurity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WifiSecurity::Wpa => "WPA",
+            WifiSecurity::Wep => "WEP",
+            WifiSecurity::Nopass => "nopass",
+        }
+    }
+}
+
+/// The Wi-Fi network that team phones and villagers join, for the join QR code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WifiConfig {
+    pub ssid: String,
+    pub security: WifiSecurity,
+    /// `None` for an open network.
+    pub password: Option<String>,
+}
+
+impl WifiConfig {
+    /// The `WIFI:T:…;S:…;P:…;;` text that phone cameras read, with `\ ; , : "` escaped by a backslash.
+    pub fn qr_text(&self) -> String {
+        let mut s = format!(
+            "WIFI:T:{};S:{};",
+            self.security.as_str(),
+            wifi_escape(&self.ssid)
+        );
+        if let Some(p) = &self.password {
+            s.push_str(&format!("P:{};", wifi_escape(p)));
+        }
+        s.push(';');
+        s
+    }
+}
+
+/// Escapes the characters that are special in a `WIFI:` QR code.
+pub fn wifi_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | ';' | ',' | ':' | '"') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl ServeConfig {
+    /// The Wi-Fi settings for the join QR, checked: `None` when no SSID is configured; `nopass` when there
+    /// is no password (or `nopass` was chosen).
+    pub fn wifi(&self) -> Result<Option<WifiConfig>, String> {
+        let Some(ssid) = self.wifi_ssid.as_deref().filter(|s| !s.is_empty()) else {
+            if self.wifi_password.as_deref().is_some_and(|p| !p.is_empty()) {
+                return Err("--wifi-password needs --wifi-ssid (the network's name)".into());
+            }
+            return Ok(None);
+        };
+        if ssid.len() > 32 {
+            return Err(format!(
+                "the Wi-Fi SSID is {} bytes; at most 32",
+                ssid.len()
+            ));
+        }
+        let password = self.wifi_password.clone().filter(|p| !p.is_empty());
+        let security = match (self.wifi_security, &password) {
+            (Some(WifiSecurity::Nopass), _) | (None, None) => WifiSecurity::Nopass,
+            (Some(s), Some(_)) => s,
+            (None, Some(_)) => WifiSecurity::Wpa,
+            (Some(s), None) => {
+                return Err(format!(
+                    "Wi-Fi security {} needs --wifi-password",
+                    s.as_str()
+                ))
+            }
+        };
+        let password = if security == WifiSecurity::Nopass {
+            None
+        } else {
+            password
+        };
+        if let (WifiSecurity::Wpa, Some(p)) = (security, &password) {
+            if !(8..=63).contains(&p.chars().count()) {
+                return Err("a WPA Wi-Fi password has 8 to 63 characters".into());
+            }
+        }
+        Ok(Some(WifiConfig {
+            ssid: ssid.to_string(),
+            security,
+            password,
+        }))
+    }
+
+    /// The mDNS host label (without `.local`): --host-name, or made from the hub's name.
+    pub fn host_label(&self, hub_name: &str) -> String {
+        match self.host_name.as_deref().map(str::trim) {
+            Some(h) if !h.is_empty() => {
+                let h = h.trim_end_matches('.');
+                let h = h.strip_suffix(".local").unwrap_or(h);
+                crate::discovery::host_label(h)
+            }
+            _ => crate::discovery::host_label(hub_name),
+        }
+    }
+
+    /// The HTTPS address to bind, and whether it was chosen explicitly (then failing to bind is an error).
+    pub fn https_addr(&self) -> Option<(SocketAddr, bool)> {
+        match self.https_listen {
+            Some(HttpsListen::Off) => None,
+            Some(HttpsListen::Addr(a)) => Some((a, true)),
+            None => Some((SocketAddr::new(self.listen.ip(), DEFAULT_HTTPS_PORT), false)),
+        }
+    }
 }
 
 /// `PROCEDURE=DAYS` for a procedure of the catalogue and 1–365 working days.
@@ -79,5 +241,79 @@ mod tests {
         assert!(parse_time_limit("marital-status-certificate=ba").is_err());
         let e = parse_time_limit("passport=3").unwrap_err();
         assert!(e.contains("birth-residence-insurance"), "{e}");
+    }
+
+    fn cfg(args: &[&str]) -> ServeConfig {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            c: ServeConfig,
+        }
+        let mut v = vec!["hub"];
+        v.extend_from_slice(args);
+        T::try_parse_from(v).unwrap().c
+    }
+
+    #[test]
+    fn wifi_qr_text_escapes_special_characters() {
+        let w = cfg(&[
+            "--wifi-ssid",
+            r#"Trạm;1,"A":\"#,
+            "--wifi-password",
+            "p;a,s:s\"w\\rd",
+        ])
+        .wifi()
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            w.qr_text(),
+            r#"WIFI:T:WPA;S:Trạm\;1\,\"A\"\:\\;P:p\;a\,s\:s\"w\\rd;;"#
+        );
+        let open = cfg(&["--wifi-ssid", "Tram"]).wifi().unwrap().unwrap();
+        assert_eq!(open.qr_text(), "WIFI:T:nopass;S:Tram;;");
+        let wep = cfg(&[
+            "--wifi-ssid",
+            "T",
+            "--wifi-password",
+            "12345",
+            "--wifi-security",
+            "wep",
+        ]);
+        assert_eq!(
+            wep.wifi().unwrap().unwrap().qr_text(),
+            "WIFI:T:WEP;S:T;P:12345;;"
+        );
+        assert!(cfg(&[]).wifi().unwrap().is_none());
+        assert!(cfg(&["--wifi-ssid", "T", "--wifi-password", "short"])
+            .wifi()
+            .is_err());
+        assert!(cfg(&["--wifi-password", "longenough"]).wifi().is_err());
+        assert!(cfg(&["--wifi-ssid", "T", "--wifi-security", "WPA"])
+            .wifi()
+            .is_err());
+    }
+
+    #[test]
+    fn https_listen_defaults_to_the_http_ip_on_port_8443_or_off() {
+        let c = cfg(&["--listen", "127.0.0.1:9000"]);
+        assert_eq!(
+            c.https_addr(),
+            Some(("127.0.0.1:8443".parse().unwrap(), false))
+        );
+        let c = cfg(&["--https-listen", "off"]);
+        assert_eq!(c.https_addr(), None);
+        let c = cfg(&["--https-listen", "0.0.0.0:9443"]);
+        assert_eq!(
+            c.https_addr(),
+            Some(("0.0.0.0:9443".parse().unwrap(), true))
+        );
+        assert!(parse_https_listen("nope").is_err());
+    }
+
+    #[test]
+    fn host_name_comes_from_the_hub_name_or_the_option() {
+        assert_eq!(cfg(&[]).host_label("Trạm Phước Minh"), "tram-phuoc-minh");
+        assert_eq!(cfg(&["--host-name", "Tram.local"]).host_label("x"), "tram");
     }
 }

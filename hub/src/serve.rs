@@ -1,5 +1,5 @@
-//! `hub serve`: opens the data directory, binds, prints how to reach the hub, advertises it, and serves
-//! until cancelled. Tests boot this same function: it reports the bound address through `ready` and stops
+//! `hub serve`: opens the data directory, binds HTTP and HTTPS (certificate from the hub's local CA),
+//! prints how to reach the hub, advertises it, and serves until cancelled. Tests boot this same function: it reports the bound address through `ready` and stops
 //! gracefully when `cancel` fires.
 
 use std::net::SocketAddr;
@@ -13,13 +13,19 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{make_app, AppState, Shared};
 use crate::config::ServeConfig;
 use crate::datadir::DataDir;
-use crate::{auth, discovery, seal, terminal};
+use crate::join::{self, JoinInfo};
+use crate::{auth, discovery, seal, terminal, tls};
 
 /// What a started hub reports once it accepts connections.
 #[derive(Debug, Clone)]
 pub struct Ready {
     pub addr: SocketAddr,
     pub urls: Vec<String>,
+    /// The HTTPS listener's address, unless HTTPS is off (or its default port was busy).
+    pub https_addr: Option<SocketAddr>,
+    pub https_urls: Vec<String>,
+    /// SHA-256 of the local CA certificate (colon-separated hex), when HTTPS is on.
+    pub ca_fingerprint: Option<String>,
     /// The one-time link to create the first admin, while no admin exists.
     pub setup_link: Option<String>,
 }
@@ -34,15 +40,40 @@ pub async fn serve(
         DataDir::open_or_create(&c2.data, c2.mode, c2.name.as_deref())
     })
     .await??;
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (is another hub running there?)",
-                cfg.listen
+    let wifi = cfg.wifi().map_err(|e| anyhow::anyhow!(e))?;
+    let label = cfg.host_label(&dir.name);
+    let host = format!("{label}.local");
+    let https_listener = match cfg.https_addr() {
+        None => None,
+        Some((a, explicit)) => match tokio::net::TcpListener::bind(a).await {
+            Ok(l) => Some(l),
+            Err(e) if !explicit => {
+                tracing::warn!(addr = %a, error = %e, "HTTPS is off: its default port is busy (choose one with --https-listen)");
+                None
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot listen for HTTPS on {a}"));
+            }
+        },
+    };
+    let tls_material = match &https_listener {
+        None => None,
+        Some(l) => {
+            let mut ips = tls::machine_ips();
+            ips.push(l.local_addr()?.ip());
+            let names = tls::server_names(&host, &ips);
+            let (data, hub_name) = (cfg.data.clone(), dir.name.clone());
+            Some(
+                tokio::task::spawn_blocking(move || tls::load_or_create(&data, &hub_name, &names))
+                    .await?
+                    .context("cannot prepare the HTTPS certificates")?,
             )
-        })?;
-    let addr = listener.local_addr()?;
+        }
+    };
+    let https_addr = match &https_listener {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
     let state = AppState(Arc::new(Shared {
         db: dir.db.clone(),
         keys: dir.keys,
@@ -66,14 +97,48 @@ pub async fn serve(
         }
     }
     let needs_setup = !state.db.call(|c| auth::store::admin_exists(c)).await?;
-    let urls = terminal::urls(addr);
-    let setup_link = if needs_setup {
-        let token = state.db.call(|c| auth::store::new_setup_token(c)).await?;
-        Some(format!("{}#/setup?token={token}", urls[0]))
+    // Everything slow happens before binding HTTP, so the banner follows the bind at once.
+    let setup_token = if needs_setup {
+        Some(state.db.call(|c| auth::store::new_setup_token(c)).await?)
     } else {
         None
     };
-    print_banner(&state, &urls, setup_link.as_deref());
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another hub running there?)",
+                cfg.listen
+            )
+        })?;
+    let addr = listener.local_addr()?;
+    let join_info = Arc::new(JoinInfo {
+        host: host.clone(),
+        host_advertised: cfg.mdns != discovery::MdnsMode::Off,
+        http: join::Endpoint {
+            port: addr.port(),
+            ips: join::endpoint_ips(addr.ip()),
+        },
+        https: https_addr.map(|a| join::Endpoint {
+            port: a.port(),
+            ips: join::endpoint_ips(a.ip()),
+        }),
+        wifi,
+        ca: tls_material.as_ref().map(|m| m.ca.clone()),
+    });
+    let urls = terminal::urls(addr);
+    let https_urls: Vec<String> = match &join_info.https {
+        Some(ep) => join_info.urls("https", ep, None),
+        None => Vec::new(),
+    };
+    let setup_link = setup_token.map(|token| format!("{}#/setup?token={token}", urls[0]));
+    print_banner(
+        &state,
+        &urls,
+        &join_info,
+        &https_urls,
+        setup_link.as_deref(),
+    );
 
     let fingerprint = &protocol::sha256_hex(
         format!(
@@ -87,33 +152,64 @@ pub async fn serve(
         cfg.mdns,
         &discovery::Advert {
             name: &state.name,
+            host_label: &label,
             port: addr.port(),
             device_id: state.keys.device_id.as_str(),
             mode: &state.mode.to_string(),
             key_fingerprint: fingerprint,
         },
     );
-    tracing::info!(%addr, mode = %state.mode, "hub listening");
+    tracing::info!(%addr, ?https_addr, mode = %state.mode, "hub listening");
     if let Some(tx) = ready {
         let _ = tx.send(Ready {
             addr,
             urls,
+            https_addr,
+            https_urls,
+            ca_fingerprint: join_info.ca.as_ref().map(|c| c.fingerprint.clone()),
             setup_link,
         });
     }
-    let app = make_app(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(cancel.cancelled_owned())
-    .await
-    .context("server error")?;
+    let app = make_app(state).layer(axum::Extension(join_info));
+    let https = async {
+        let (Some(l), Some(m)) = (https_listener, tls_material) else {
+            return Ok(());
+        };
+        // `tap_io` (a no-op here) wraps the listener in axum's `TapIo`, which gives it the
+        // `Connected<SocketAddr>` impl that `into_make_service_with_connect_info` needs.
+        use axum::serve::ListenerExt;
+        let tls_listener = tls::TlsListener::new(l, tls::server_config(&m)?, cancel.clone())?;
+        axum::serve(
+            tls_listener.tap_io(|_| {}),
+            app.clone()
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(cancel.clone().cancelled_owned())
+        .await
+        .context("HTTPS server error")
+    };
+    let http = async {
+        axum::serve(
+            listener,
+            app.clone()
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(cancel.clone().cancelled_owned())
+        .await
+        .context("server error")
+    };
+    tokio::try_join!(http, https)?;
     tracing::info!("hub stopped");
     Ok(())
 }
 
-fn print_banner(state: &AppState, urls: &[String], setup_link: Option<&str>) {
+fn print_banner(
+    state: &AppState,
+    urls: &[String],
+    join: &JoinInfo,
+    https_urls: &[String],
+    setup_link: Option<&str>,
+) {
     use std::io::Write;
     let mut out = String::new();
     out.push_str(&format!(
@@ -125,6 +221,21 @@ fn print_banner(state: &AppState, urls: &[String], setup_link: Option<&str>) {
     }
     out.push_str(&terminal::qr(&urls[0]));
     out.push('\n');
+    if join.host_advertised {
+        out.push_str(&format!("Host name (mDNS): {}\n", join.host));
+    }
+    if let Some(ca) = &join.ca {
+        out.push_str(
+            "HTTPS for team phones that installed the hub's certificate (join page, #/join):\n",
+        );
+        for u in https_urls {
+            out.push_str(&format!("  {u}\n"));
+        }
+        out.push_str(&format!(
+            "  certificate authority SHA-256: {}\n",
+            ca.fingerprint
+        ));
+    }
     if let Some(link) = setup_link {
         out.push_str(&format!(
             "First-time setup: open this one-time link to create the admin account (valid 24 h):\n  {link}\n"

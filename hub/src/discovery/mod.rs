@@ -37,31 +37,54 @@ impl Drop for Advertiser {
 /// What to advertise.
 pub struct Advert<'a> {
     pub name: &'a str,
+    /// The single host label (`tram-phuoc-minh` for `tram-phuoc-minh.local`), see [`host_label`].
+    pub host_label: &'a str,
     pub port: u16,
     pub device_id: &'a str,
     pub mode: &'a str,
     pub key_fingerprint: &'a str,
 }
 
-/// Makes a host label from the hub name: lowercase ASCII letters, digits and hyphens (a single label, as
-/// Android resolves only `name.local`).
+/// Makes a host label from the hub name: Vietnamese letters folded to ASCII (`Trạm Phước Minh` →
+/// `tram-phuoc-minh`, `đ` → `d`), lowercase ASCII letters, digits and single hyphens (a single label, as
+/// Android resolves only `name.local`), at most 63 characters.
 pub fn host_label(name: &str) -> String {
-    let mut s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    s = s.trim_matches('-').to_string();
-    if s.is_empty() {
-        s = "hub".into();
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    let mut s = String::new();
+    for c in name.nfd().filter(|c| !is_combining_mark(*c)) {
+        let c = match c {
+            'đ' | 'Đ' => 'd',
+            c => c,
+        };
+        if c.is_ascii_alphanumeric() {
+            s.push(c.to_ascii_lowercase());
+        } else if !s.is_empty() && !s.ends_with('-') {
+            s.push('-');
+        }
     }
     s.truncate(63);
-    s
+    let s = s.trim_matches('-').to_string();
+    if s.is_empty() {
+        "hub".into()
+    } else {
+        s
+    }
+}
+
+/// The instance name advertised for `name`: the hub's own name (UTF-8 is allowed in DNS-SD instance
+/// names), cut to the 63-byte label limit on a character boundary.
+pub fn instance_name(name: &str) -> String {
+    let mut end = name.len().min(63);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    let n = name[..end].trim();
+    if n.is_empty() {
+        "hub".into()
+    } else {
+        n.to_string()
+    }
 }
 
 /// Starts advertising per `mode`. Failures are logged, never fatal: the QR code and IP address still work.
@@ -84,7 +107,7 @@ pub fn start(mode: MdnsMode, ad: &Advert<'_>) -> Option<Advertiser> {
     } else {
         Vec::new()
     };
-    let host = format!("{}.local.", host_label(ad.name));
+    let host = format!("{}.local.", ad.host_label);
     let txt = [
         ("device_id", ad.device_id),
         ("mode", ad.mode),
@@ -95,7 +118,14 @@ pub fn start(mode: MdnsMode, ad: &Advert<'_>) -> Option<Advertiser> {
         (KIT_SERVICE, &txt[..]),
         (HTTP_SERVICE, &[("path", "/")][..]),
     ] {
-        let info = ServiceInfo::new(ty, &host_label(ad.name), &host, &addrs[..], ad.port, props);
+        let info = ServiceInfo::new(
+            ty,
+            &instance_name(ad.name),
+            &host,
+            &addrs[..],
+            ad.port,
+            props,
+        );
         let info = match info {
             Ok(i) if addrs.is_empty() => i.enable_addr_auto(),
             Ok(i) => i,
@@ -114,13 +144,24 @@ pub fn start(mode: MdnsMode, ad: &Advert<'_>) -> Option<Advertiser> {
 
 #[cfg(test)]
 mod tests {
-    use super::host_label;
+    use super::{host_label, instance_name};
 
     #[test]
     fn host_labels_are_single_ascii_labels() {
-        assert_eq!(host_label("Trạm Bù Gia Mập"), "tr-m-b--gia-m-p");
+        assert_eq!(host_label("Trạm Phước Minh"), "tram-phuoc-minh");
+        assert_eq!(host_label("Trạm Bù Gia Mập"), "tram-bu-gia-map");
+        assert_eq!(host_label("Đắk Lắk – điểm 2"), "dak-lak-diem-2");
+        assert_eq!(host_label("  Xã  An--Bình "), "xa-an-binh");
+        assert_eq!(host_label(&"ấ".repeat(80)).len(), 63);
         assert_eq!(host_label("hub-1a2b"), "hub-1a2b");
         assert_eq!(host_label("..."), "hub");
         assert!(!host_label("a.b").contains('.'));
+    }
+
+    #[test]
+    fn instance_names_keep_the_hub_name_within_63_bytes() {
+        assert_eq!(instance_name("Trạm Phước Minh"), "Trạm Phước Minh");
+        let long = instance_name(&"ư".repeat(40));
+        assert!(long.len() <= 63 && long.chars().all(|c| c == 'ư'));
     }
 }
