@@ -114,7 +114,7 @@ pub fn list(c: &Connection) -> StoreResult<Vec<Language>> {
         out.extend(built_in(c, code)?);
     }
     let mut stmt = c.prepare(&format!(
-        "SELECT {COLS} FROM languages ORDER BY created_at, code"
+        "SELECT {COLS} FROM languages ORDER BY rowid"
     ))?;
     let rows = stmt.query_map([], |r| row(c, r))?;
     for l in rows {
