@@ -146,7 +146,8 @@ function langChooser() {
     lt.hidden = false;
     const next = LANGS[(LANGS.indexOf(state.lang) + 1) % LANGS.length];
     lt.replaceChildren(icon('globe'), h('span', { lang: next }, langName(next)));
-    lt.setAttribute('aria-label', t('lang.label'));
+    // The accessible name contains the visible text (WCAG 2.5.3 "label in name").
+    lt.setAttribute('aria-label', `${t('lang.label')}: ${langName(next)}`);
     return;
   }
   lt.hidden = true;
