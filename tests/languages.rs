@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 /// A minimal WebM header (EBML, DocType "webm") followed by filler: what the sniffer looks at.
 fn webm_bytes(len: usize) -> Vec<u8> {
     let mut v = vec![
-        0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81, 0x01, 0x42, 0xF7, 0x81, 0x01, 0x42, 0x82, 0x84,
-        b'w', b'e', b'b', b'm',
+        0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81, 0x01, 0x42, 0xF7, 0x81, 0x01, 0x42, 0x82,
+        0x84, b'w', b'e', b'b', b'm',
     ];
     v.resize(len, 0x55);
     v
@@ -74,7 +74,11 @@ fn languages_translations_audio_and_guides() {
         let (s, b) = anon.post("/api/v1/languages", stg.clone()).await;
         assert_eq!(s, 401, "{b}");
         let (s, b) = vol.post("/api/v1/languages", stg.clone()).await;
-        assert_eq!((s, b["error"]["code"].as_str()), (403, Some("forbidden")), "{b}");
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (403, Some("forbidden")),
+            "{b}"
+        );
         let no_csrf = Client {
             http: admin.http.clone(),
             base: admin.base.clone(),
@@ -88,7 +92,11 @@ fn languages_translations_audio_and_guides() {
         assert_eq!(b["translated"], 0);
         assert_eq!(b["total"].as_u64(), Some(total));
         let (s, b) = admin.post("/api/v1/languages", stg.clone()).await;
-        assert_eq!((s, b["error"]["code"].as_str()), (409, Some("conflict")), "{b}");
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (409, Some("conflict")),
+            "{b}"
+        );
         for (code, field) in [("vi", "code"), ("x y", "code"), ("abcd", "code")] {
             let mut body = stg.clone();
             body["code"] = json!(code);
@@ -102,7 +110,11 @@ fn languages_translations_audio_and_guides() {
                 json!({"code": "rog", "native_name": "", "vi_name": "Raglai", "has_script": false}),
             )
             .await;
-        assert_eq!((s, b["error"]["field"].as_str()), (400, Some("native_name")), "{b}");
+        assert_eq!(
+            (s, b["error"]["field"].as_str()),
+            (400, Some("native_name")),
+            "{b}"
+        );
         let (s, b) = admin
             .post(
                 "/api/v1/languages",
@@ -165,24 +177,42 @@ fn languages_translations_audio_and_guides() {
         let row = keys.iter().find(|k| k["key"] == title_key).unwrap();
         assert_eq!(row["group"], "catalogue");
         assert_eq!(row["text"], "Giấy hôn nhân (Xtiêng)");
-        assert!(keys.iter().any(|k| k["key"] == "guide.birth-residence-insurance.step.1"));
+        assert!(keys
+            .iter()
+            .any(|k| k["key"] == "guide.birth-residence-insurance.step.1"));
         // Unknown keys, unknown languages, built-in languages and unwritten languages are refused.
         let (s, _) = vol
-            .put("/api/v1/languages/stg/strings/no.such.key", json!({"text": "x"}))
+            .put(
+                "/api/v1/languages/stg/strings/no.such.key",
+                json!({"text": "x"}),
+            )
             .await;
         assert_eq!(s, 404);
         let (s, _) = vol
-            .put("/api/v1/languages/xyz/strings/nav.languages", json!({"text": "x"}))
+            .put(
+                "/api/v1/languages/xyz/strings/nav.languages",
+                json!({"text": "x"}),
+            )
             .await;
         assert_eq!(s, 404);
         let (s, _) = vol
-            .put("/api/v1/languages/vi/strings/nav.languages", json!({"text": "x"}))
+            .put(
+                "/api/v1/languages/vi/strings/nav.languages",
+                json!({"text": "x"}),
+            )
             .await;
         assert_eq!(s, 400);
         let (s, b) = vol
-            .put("/api/v1/languages/rog/strings/nav.languages", json!({"text": "x"}))
+            .put(
+                "/api/v1/languages/rog/strings/nav.languages",
+                json!({"text": "x"}),
+            )
             .await;
-        assert_eq!((s, b["error"]["field"].as_str()), (400, Some("text")), "{b}");
+        assert_eq!(
+            (s, b["error"]["field"].as_str()),
+            (400, Some("text")),
+            "{b}"
+        );
         // An empty text clears the translation.
         let (s, b) = vol
             .put(
@@ -196,11 +226,20 @@ fn languages_translations_audio_and_guides() {
         let audio = "/api/v1/languages/stg/audio/nav.languages";
         let (s, _) = put_bytes(&anon, audio, webm_bytes(4000), "audio/webm").await;
         assert_eq!(s, 401);
-        let text_as_webm = b"This is a text file renamed voice.webm, not a recording at all. ".repeat(20);
+        let text_as_webm =
+            b"This is a text file renamed voice.webm, not a recording at all. ".repeat(20);
         let (s, b) = put_bytes(&vol, audio, text_as_webm, "audio/webm").await;
-        assert_eq!((s, b["error"]["code"].as_str()), (415, Some("unsupported_media")), "{b}");
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (415, Some("unsupported_media")),
+            "{b}"
+        );
         let (s, b) = put_bytes(&vol, audio, webm_bytes(1024 * 1024 + 1), "audio/webm").await;
-        assert_eq!((s, b["error"]["code"].as_str()), (413, Some("too_large")), "{b}");
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (413, Some("too_large")),
+            "{b}"
+        );
         let (s, _) = put_bytes(
             &vol,
             "/api/v1/languages/stg/audio/no.such.key",
@@ -218,8 +257,18 @@ fn languages_translations_audio_and_guides() {
         assert_eq!(b["sha256"], sha.as_str());
         assert_eq!(b["size"], 1024 * 1024);
         // Vietnamese prompts too (villagers who do not read).
-        let (s, b) = put_bytes(&vol, "/api/v1/languages/vi/audio/nav.languages", ogg_bytes(), "audio/ogg").await;
-        assert_eq!((s, b["media_type"].as_str()), (201, Some("audio/ogg")), "{b}");
+        let (s, b) = put_bytes(
+            &vol,
+            "/api/v1/languages/vi/audio/nav.languages",
+            ogg_bytes(),
+            "audio/ogg",
+        )
+        .await;
+        assert_eq!(
+            (s, b["media_type"].as_str()),
+            (201, Some("audio/ogg")),
+            "{b}"
+        );
 
         let r = anon.http.get(hub.url(audio)).send().await.unwrap();
         assert_eq!(r.status(), 200);
@@ -242,7 +291,10 @@ fn languages_translations_audio_and_guides() {
             .send()
             .await
             .unwrap();
-        assert!(r.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+        assert!(r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable"));
         let (_, b) = anon.get("/api/v1/languages/stg/strings").await;
         assert_eq!(b["audio"]["nav.languages"], sha.as_str());
         assert_eq!(b["language"]["recorded"], 1);
@@ -254,7 +306,9 @@ fn languages_translations_audio_and_guides() {
             base: vol.base.clone(),
             csrf: "wrong".into(),
         };
-        let (s, _) = no_csrf.send(reqwest::Method::DELETE, audio, json!({})).await;
+        let (s, _) = no_csrf
+            .send(reqwest::Method::DELETE, audio, json!({}))
+            .await;
         assert_eq!(s, 403);
         let (s, _) = vol.send(reqwest::Method::DELETE, audio, json!({})).await;
         assert_eq!(s, 200);
@@ -271,7 +325,10 @@ fn languages_translations_audio_and_guides() {
             .map(|g| g["procedure"]["id"].as_str().unwrap())
             .collect();
         assert_eq!(ids.len(), 2);
-        assert!(ids.contains(&"marital-status-certificate") && ids.contains(&"birth-residence-insurance"));
+        assert!(
+            ids.contains(&"marital-status-certificate")
+                && ids.contains(&"birth-residence-insurance")
+        );
         let (s, g) = anon.get("/api/v1/guides/marital-status-certificate").await;
         assert_eq!(s, 200, "{g}");
         let def = protocol::catalogue()
@@ -286,14 +343,23 @@ fn languages_translations_audio_and_guides() {
             assert_eq!(b["original"], d.original);
             assert!(b["label"]["key"].as_str().unwrap().starts_with("cat."));
         }
-        let divorce = bring.iter().find(|b| b["role"] == "divorce_judgment").unwrap();
+        let divorce = bring
+            .iter()
+            .find(|b| b["role"] == "divorce_judgment")
+            .unwrap();
         assert_eq!(divorce["when"]["field"]["vi"], "Tình trạng hôn nhân");
-        assert_eq!(divorce["when"]["value"]["vi"], "Đã ly hôn, hiện chưa kết hôn lại");
+        assert_eq!(
+            divorce["when"]["value"]["vi"],
+            "Đã ly hôn, hiện chưa kết hôn lại"
+        );
         assert_eq!(g["time_limit"]["working_days"], 3);
         assert_eq!(g["time_limit"]["extended_working_days"], 23);
         assert_eq!(g["title"]["key"], title_key.as_str());
         assert!(g["steps"].as_array().unwrap().len() >= 4);
-        assert_eq!(g["steps"][0]["key"], "guide.marital-status-certificate.step.1");
+        assert_eq!(
+            g["steps"][0]["key"],
+            "guide.marital-status-certificate.step.1"
+        );
         let (s, g) = anon.get("/api/v1/guides/birth-residence-insurance").await;
         assert_eq!(s, 200);
         let pickup = g["bring"]
@@ -309,9 +375,13 @@ fn languages_translations_audio_and_guides() {
         assert_eq!(s, 404);
 
         // Removing a language takes its texts and recordings along (admin only).
-        let (s, _) = vol.send(reqwest::Method::DELETE, "/api/v1/languages/rog", json!({})).await;
+        let (s, _) = vol
+            .send(reqwest::Method::DELETE, "/api/v1/languages/rog", json!({}))
+            .await;
         assert_eq!(s, 403);
-        let (s, _) = admin.send(reqwest::Method::DELETE, "/api/v1/languages/rog", json!({})).await;
+        let (s, _) = admin
+            .send(reqwest::Method::DELETE, "/api/v1/languages/rog", json!({}))
+            .await;
         assert_eq!(s, 200);
         let (_, b) = anon.get("/api/v1/languages").await;
         assert_eq!(codes(&b), ["vi", "en", "stg"]);
@@ -324,6 +394,9 @@ fn languages_translations_audio_and_guides() {
         let (s, b) = anon.get("/api/v1/guides/birth-residence-insurance").await;
         assert_eq!(s, 200, "{b}");
         let (s, b) = anon.get("/api/v1/languages").await;
-        assert_eq!((s, codes(&b)), (200, vec!["vi".to_string(), "en".to_string()]));
+        assert_eq!(
+            (s, codes(&b)),
+            (200, vec!["vi".to_string(), "en".to_string()])
+        );
     });
 }

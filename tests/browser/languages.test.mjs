@@ -103,6 +103,7 @@ test('an added language with a recorded prompt plays back, with a visible Vietna
   assert.ok(await play.isVisible(), 'the recorded title has a play button');
   await play.click();
   const r = await playedThrough();
+  console.log(`# played ${r.src.split('?')[0]}: duration ${r.duration.toFixed(2)} s, reached ${r.currentTime.toFixed(2)} s, ended ${r.ended}`);
   assert.ok(r.ended, 'reached the end');
   assert.ok(r.currentTime > 1, `played more than a second (${r.currentTime} s)`);
   assert.ok(r.duration > 1, `duration ${r.duration} s`);

@@ -161,7 +161,11 @@ fn newest(procs: &[protocol::ProcedureDef]) -> Vec<&protocol::ProcedureDef> {
     }
     procs
         .iter()
-        .filter(|p| by_id.get(p.id.as_str()).is_some_and(|n| std::ptr::eq(*n, *p)))
+        .filter(|p| {
+            by_id
+                .get(p.id.as_str())
+                .is_some_and(|n| std::ptr::eq(*n, *p))
+        })
         .collect()
 }
 
@@ -216,7 +220,9 @@ mod tests {
     fn every_catalogue_procedure_has_a_guide() {
         let src: BTreeMap<String, GuideSource> = serde_json::from_str(SOURCE).expect("guides.json");
         for p in protocol::catalogue() {
-            let g = src.get(&p.id).unwrap_or_else(|| panic!("no guide for {}", p.id));
+            let g = src
+                .get(&p.id)
+                .unwrap_or_else(|| panic!("no guide for {}", p.id));
             assert!(g.steps.len() >= 3);
             for t in std::iter::once(&g.purpose).chain(&g.who).chain(&g.steps) {
                 assert!(!t.vi.trim().is_empty() && !t.en.trim().is_empty());

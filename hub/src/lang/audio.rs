@@ -16,7 +16,9 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
     // EBML header, then a DocType element (0x42 0x82) whose value is "webm", within the header.
     if bytes.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
         let head = &bytes[..bytes.len().min(64)];
-        if head.windows(6).any(|w| w == [0x42, 0x82, 0x84, b'w', b'e', b'b'])
+        if head
+            .windows(6)
+            .any(|w| w == [0x42, 0x82, 0x84, b'w', b'e', b'b'])
             || head.windows(4).any(|w| w == b"webm")
         {
             return Some("audio/webm");
@@ -32,8 +34,8 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
         let size = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
         let brand = &bytes[8..12];
         const BRANDS: &[&[u8; 4]] = &[
-            b"M4A ", b"M4B ", b"mp41", b"mp42", b"isom", b"iso2", b"iso5", b"iso6", b"dash", b"3gp4",
-            b"3gp5", b"3gp6",
+            b"M4A ", b"M4B ", b"mp41", b"mp42", b"isom", b"iso2", b"iso5", b"iso6", b"dash",
+            b"3gp4", b"3gp5", b"3gp6",
         ];
         if (8..=bytes.len()).contains(&size) && BRANDS.iter().any(|b| b.as_slice() == brand) {
             return Some("audio/mp4");
@@ -54,8 +56,8 @@ mod tests {
     #[test]
     fn recognises_the_three_containers() {
         let webm = pad(vec![
-            0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82, 0x84, b'w', b'e', b'b',
-            b'm',
+            0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82, 0x84, b'w', b'e',
+            b'b', b'm',
         ]);
         assert_eq!(sniff(&webm), Some("audio/webm"));
         assert_eq!(sniff(&pad(b"OggS\0\x02".to_vec())), Some("audio/ogg"));
@@ -71,10 +73,14 @@ mod tests {
         assert_eq!(sniff(b"OggS\0"), None, "too short");
         // Matroska video is EBML too, but not WebM.
         let mkv = pad(vec![
-            0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x82, 0x88, b'm', b'a', b't', b'r', b'o', b's', b'k',
-            b'a',
+            0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x82, 0x88, b'm', b'a', b't', b'r', b'o', b's',
+            b'k', b'a',
         ]);
         assert_eq!(sniff(&mkv), None);
-        assert_eq!(sniff(&pad(b"\xff\xd8\xff\xe0JFIF".to_vec())), None, "a JPEG");
+        assert_eq!(
+            sniff(&pad(b"\xff\xd8\xff\xe0JFIF".to_vec())),
+            None,
+            "a JPEG"
+        );
     }
 }

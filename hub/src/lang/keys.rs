@@ -198,7 +198,11 @@ mod tests {
     #[test]
     fn catalogue_keys_follow_the_wording() {
         let a = catalogue_key("Dân tộc");
-        assert_eq!(a, catalogue_key("Da\u{302}n to\u{302}\u{323}c"), "NFC before hashing");
+        assert_eq!(
+            a,
+            catalogue_key("Da\u{302}n to\u{302}\u{323}c"),
+            "NFC before hashing"
+        );
         assert_ne!(a, catalogue_key("Quốc tịch"));
         assert!(find(&catalogue_key(&protocol::catalogue()[0].title.vi)).is_some());
     }

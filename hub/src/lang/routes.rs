@@ -83,7 +83,9 @@ async fn existing(st: &AppState, code: &str) -> Result<store::Language, ApiError
 
 async fn list(State(st): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let langs = st.db.call(|c| store::list(c)).await?;
-    Ok(Json(json!({ "languages": langs, "total": keys::all().len() })))
+    Ok(Json(
+        json!({ "languages": langs, "total": keys::all().len() }),
+    ))
 }
 
 async fn read(
@@ -152,7 +154,12 @@ async fn add(
     JsonBody(body): JsonBody<LanguageBody>,
 ) -> Result<(StatusCode, Json<store::Language>), ApiError> {
     user.require(&[Role::Admin])?;
-    let code = body.code.as_deref().unwrap_or("").trim().to_ascii_lowercase();
+    let code = body
+        .code
+        .as_deref()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if !valid_code(&code) {
         return Err(ApiError::bad_request(
             "Mã ngôn ngữ phải theo chuẩn BCP 47 / ISO 639-3, ví dụ stg (Xtiêng), rog (Raglai), cjm (Chăm), km (Khmer).",
@@ -170,11 +177,7 @@ async fn add(
     let input = language_input(&body)?;
     let by = user.id.clone();
     let c2 = code.clone();
-    match st
-        .db
-        .call(move |c| store::add(c, &c2, &input, &by))
-        .await?
-    {
+    match st.db.call(move |c| store::add(c, &c2, &input, &by)).await? {
         Some(l) => {
             tracing::info!(code = %code, "language added");
             Ok((StatusCode::CREATED, Json(l)))
@@ -460,7 +463,18 @@ mod tests {
         for ok in ["stg", "rog", "cjm", "km", "km-kh", "cjm-cham"] {
             assert!(valid_code(ok), "{ok}");
         }
-        for bad in ["", "x", "abcd", "STG", "st g", "km-", "km-k", "a1", "km-kh-x1-y2", "../"] {
+        for bad in [
+            "",
+            "x",
+            "abcd",
+            "STG",
+            "st g",
+            "km-",
+            "km-k",
+            "a1",
+            "km-kh-x1-y2",
+            "../",
+        ] {
             assert!(!valid_code(bad), "{bad}");
         }
     }

@@ -113,9 +113,7 @@ pub fn list(c: &Connection) -> StoreResult<Vec<Language>> {
     for (code, ..) in BUILT_IN {
         out.extend(built_in(c, code)?);
     }
-    let mut stmt = c.prepare(&format!(
-        "SELECT {COLS} FROM languages ORDER BY rowid"
-    ))?;
+    let mut stmt = c.prepare(&format!("SELECT {COLS} FROM languages ORDER BY rowid"))?;
     let rows = stmt.query_map([], |r| row(c, r))?;
     for l in rows {
         out.push(l?);
