@@ -49,7 +49,14 @@ fn codes(b: &Value) -> Vec<String> {
 #[test]
 fn languages_translations_audio_and_guides() {
     let tmp = tempfile::tempdir().unwrap();
-    let hub = Hub::start("field", &tmp.path().join("field"));
+    let dir = tmp.path().join("field");
+    // Created beforehand so that `serve` prints its setup link at once (the shared start-up wait reads the
+    // link only until the hub answers).
+    cli_ok(
+        &["init", "--mode", "field", "--data", dir.to_str().unwrap()],
+        &[],
+    );
+    let hub = Hub::start("field", &dir);
     block_on(async {
         let admin = Client::setup(&hub, "quantri", "mat-khau-quan-tri").await;
         let (s, b) = admin
