@@ -1,9 +1,11 @@
 // Entry point: boot, hash router, header, and the account screens (setup, login, users).
 import {
-  state, h, $, t, api, setLang, go, LANGS, errText, flash, on, btn, icon, roleName, can, banner, ask,
+  state, h, $, t, api, setLang, go, LANGS, errText, flash, on, btn, icon, roleName, can, banner, ask, resetMissing,
 } from './lib.js';
 
 const LANG_NAMES = { vi: 'Tiếng Việt', en: 'English' };
+// Each language by its own name (added languages come from the hub, see loadLanguages in lib.js).
+const langName = (code) => ((state.languages || []).find((l) => l.code === code) || {}).native_name || LANG_NAMES[code] || code;
 const ROLES = { field: ['officer', 'volunteer', 'admin'], office: ['clerk', 'admin'] };
 
 const field = () => import('./field.js');
@@ -113,10 +115,8 @@ function header(current) {
   document.title = `${state.hubName || t('app.name')} — ${t('app.name')}`;
   $('#hub-name').textContent = state.hubName || t('app.name');
   $('#hub-mode').textContent = state.mode ? t('mode.' + state.mode) : '';
-  const next = LANGS[(LANGS.indexOf(state.lang) + 1) % LANGS.length];
-  const lt = $('#lang-toggle');
-  lt.replaceChildren(icon('globe'), h('span', { lang: next }, LANG_NAMES[next] || next));
-  lt.setAttribute('aria-label', `${LANG_NAMES[next] || next} — ${t('lang.label')}`);
+  resetMissing();
+  langChooser();
   const who = $('#who');
   who.replaceChildren();
   if (state.user) who.append(icon('user'), h('span', { 'data-testid': 'who' }, `${state.user.name} · ${roleName(state.user.role)}`));
@@ -135,6 +135,37 @@ function header(current) {
     nav.append(h('a', { href, 'aria-current': name === current ? 'page' : null, 'data-testid': 'nav-' + name }, icon(ic), h('span', {}, t(key))));
   }
   nav.hidden = false;
+}
+
+// Two languages: one tap switches. More (added on the hub): a menu (native <select>: keyboard and screen
+// reader friendly, a big native picker on phones) listing every language by its own name.
+function langChooser() {
+  const lt = $('#lang-toggle');
+  let menu = $('#lang-menu');
+  if (!$('#lang-note')) $('#top').append(h('div', { id: 'lang-note', class: 'lang-note', role: 'status', hidden: true }));
+  if (LANGS.length <= 2) {
+    if (menu) menu.hidden = true;
+    lt.hidden = false;
+    const next = LANGS[(LANGS.indexOf(state.lang) + 1) % LANGS.length];
+    lt.replaceChildren(icon('globe'), h('span', { lang: next }, langName(next)));
+    // The accessible name contains the visible text (WCAG 2.5.3 "label in name").
+    lt.setAttribute('aria-label', `${t('lang.label')}: ${langName(next)}`);
+    return;
+  }
+  lt.hidden = true;
+  if (!menu) {
+    const sel = h('select', { id: 'lang-select', 'data-testid': 'lang-menu', onchange: async (ev) => {
+      try { await setLang(ev.target.value); } catch (e) { flash(errText(e)); return; }
+      route();
+    } });
+    menu = h('label', { id: 'lang-menu', class: 'lang-menu' }, icon('globe'), h('span', { class: 'sr' }, ''), sel);
+    lt.after(menu);
+  }
+  menu.hidden = false;
+  menu.querySelector('.sr').textContent = t('lang.label');
+  const sel = menu.querySelector('select');
+  sel.replaceChildren(...LANGS.map((c) => h('option', { value: c, lang: c, selected: c === state.lang }, langName(c))));
+  sel.value = state.lang;
 }
 
 // ---------- hub and session ----------

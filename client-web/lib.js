@@ -1,9 +1,10 @@
 // Shared helpers: session state, DOM building, i18n, API calls, formatting, icons.
 
+// Language codes the user can choose: vi, en, then those added on the hub (see loadLanguages).
 export const LANGS = ['vi', 'en'];
 
 export const state = {
-  lang: 'vi', strings: {}, fallback: {},
+  lang: 'vi', strings: {}, fallback: {}, languages: null, audio: {}, audioVi: {}, catKeys: {},
   mode: null, hubName: '', deviceId: '', needsSetup: false,
   user: null, csrf: null, procedures: null, offline: false,
 };
@@ -78,33 +79,136 @@ export function btn(iconName, label, attrs = {}) {
 }
 
 // ---------- i18n ----------
-async function fetchLang(lang) {
+// Vietnamese and English ship with the app (i18n/*.json); further languages are data on the hub
+// (GET /api/v1/languages…), with recorded audio prompts per text. A text missing in the chosen language is
+// shown in Vietnamese, and the page says how many (state.missing, shown in #lang-note).
+async function fetchStatic(lang) {
   const r = await fetch(`i18n/${lang}.json`, { cache: 'no-cache' });
   if (!r.ok) throw new Error('i18n ' + r.status);
   return r.json();
 }
 
+// The hub's strings for `lang`: {language, strings, audio: {key: sha256}, catalogue_keys: {vi text: key}}.
+async function fetchHubLang(lang) {
+  const r = await fetch(`/api/v1/languages/${encodeURIComponent(lang)}/strings`, { cache: 'no-cache' });
+  if (!r.ok) throw new Error('i18n ' + r.status);
+  return r.json();
+}
+
+export async function fetchLang(lang) {
+  return lang === 'vi' || lang === 'en' ? fetchStatic(lang) : (await fetchHubLang(lang)).strings;
+}
+
+// The languages the hub knows (built-in and added); keeps LANGS in step. Offline: the last list seen.
+export async function loadLanguages() {
+  let list = null;
+  try {
+    const r = await fetch('/api/v1/languages', { cache: 'no-cache' });
+    if (r.ok) list = (await r.json()).languages;
+    if (list) try { localStorage.setItem('ok.languages', JSON.stringify(list)); } catch (_) { /* full */ }
+  } catch (_) { /* offline */ }
+  if (!list) try { list = JSON.parse(localStorage.getItem('ok.languages') || 'null'); } catch (_) { list = null; }
+  state.languages = list && list.length ? list : [
+    { code: 'vi', native_name: 'Tiếng Việt', built_in: true, has_script: true, direction: 'ltr' },
+    { code: 'en', native_name: 'English', built_in: true, has_script: true, direction: 'ltr' }];
+  LANGS.splice(0, LANGS.length, ...state.languages.map((l) => l.code));
+  return state.languages;
+}
+
+export const langInfo = (code) => (state.languages || []).find((l) => l.code === code) || null;
+
 export async function setLang(lang) {
-  if (!LANGS.includes(lang)) lang = 'vi';
-  if (!Object.keys(state.fallback).length) state.fallback = await fetchLang('vi');
-  state.strings = lang === 'vi' ? state.fallback : await fetchLang(lang);
+  // Everything a language needs is asked for at once: one round trip on a slow Wi-Fi, not five.
+  // Recordings and catalogue keys come from the hub; without it the app still works, silently.
+  const hubOf = (code) => fetchHubLang(code).catch(() => null);
+  const [, fallback, hubFirst, hubViFirst, en] = await Promise.all([
+    state.languages ? null : loadLanguages(),
+    Object.keys(state.fallback).length ? state.fallback : fetchStatic('vi'),
+    hubOf(lang),
+    lang === 'vi' ? null : hubOf('vi'),
+    lang === 'en' ? fetchStatic('en') : null,
+  ]);
+  state.fallback = fallback;
+  let hub = hubFirst;
+  if (!LANGS.includes(lang)) { lang = 'vi'; hub = hubViFirst; }
+  const hubVi = lang === 'vi' ? hub : hubViFirst;
+  if (lang === 'vi') state.strings = state.fallback;
+  else if (lang === 'en') state.strings = en;
+  else {
+    if (!hub) throw new Error('i18n ' + lang);
+    state.strings = hub.strings || {};
+  }
+  state.audio = (hub && hub.audio) || {};
+  state.audioVi = (hubVi && hubVi.audio) || {};
+  state.catKeys = (hub && hub.catalogue_keys) || (hubVi && hubVi.catalogue_keys) || {};
   state.lang = lang;
+  const info = langInfo(lang);
   document.documentElement.lang = lang;
+  document.documentElement.dir = (info && info.direction) || 'ltr';
   try { localStorage.setItem('ok.lang', lang); } catch (_) { /* private mode */ }
 }
 
+// Texts shown in Vietnamese because the chosen language lacks them, since the last page change.
+state.missing = new Set();
+let missingTimer = null;
+function noteMissing(key) {
+  if (state.lang === 'vi' || state.missing.has(key)) return;
+  state.missing.add(key);
+  if (!missingTimer) missingTimer = setTimeout(renderMissing, 0);
+}
+
+export function resetMissing() { state.missing = new Set(); renderMissing(); }
+
+// Fills #lang-note: "N texts are not translated into X yet; shown in Vietnamese".
+export function renderMissing() {
+  missingTimer = null;
+  const el = document.getElementById('lang-note');
+  if (!el) return;
+  const n = state.missing.size;
+  el.replaceChildren();
+  el.hidden = !n;
+  if (!n) return;
+  const info = langInfo(state.lang);
+  const name = info ? info.native_name : state.lang;
+  const msg = (state.strings['lang.fallback_note'] || state.fallback['lang.fallback_note'] || '')
+    .replace('{n}', n).replace('{lang}', name);
+  el.append(icon('warn'), h('span', { 'data-testid': 'lang-fallback-note' }, msg));
+}
+
 export function t(key, vars) {
-  let s = state.strings[key] ?? state.fallback[key] ?? key;
+  let s = state.strings[key];
+  if (s == null || s === '') {
+    s = state.fallback[key];
+    if (s != null) noteMissing(key);
+  }
+  if (s == null) s = key;
   if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (vars[k] ?? m));
   return s;
 }
 
-// Pick the current language from a catalogue Text {vi, en, more:{…}}.
+// The translation key of a text: a hub text {key, vi, en} carries it; a catalogue Text {vi, en, more} is
+// found by its Vietnamese wording.
+export function textKey(o) {
+  if (!o || typeof o === 'string') return null;
+  return o.key || (state.catKeys && state.catKeys[o.vi]) || null;
+}
+
+// Pick the current language from a catalogue Text {vi, en, more:{…}} or a hub text {key, vi, en}.
 export function txt(o) {
   if (!o) return '';
   if (typeof o === 'string') return o;
-  return o[state.lang] || (o.more && o.more[state.lang]) || o.vi || o.en || '';
+  const l = state.lang;
+  if (l === 'vi') return o.vi || o.en || '';
+  if (l === 'en' && o.en) return o.en;
+  if (l !== 'en') {
+    const k = textKey(o);
+    const s = (k && state.strings[k]) || (o.more && o.more[l]);
+    if (s) return s;
+  }
+  if (o.vi) noteMissing(textKey(o) || o.vi);
+  return o.vi || o.en || '';
 }
+export const tt = txt;
 
 // ---------- API ----------
 export class ApiError extends Error {

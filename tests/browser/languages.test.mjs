@@ -1,0 +1,138 @@
+// Languages and audio prompts in the real UI: an admin adds Xtiêng, translates a procedure title, records a
+// spoken prompt for it with the microphone (Chromium's fake device: a beep), switches the app to Xtiêng: the
+// translated title shows, untranslated texts show in Vietnamese with a visible note, and the one-tap play
+// button really plays the recording; the public guide pages work without logging in. axe on every page.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHub, launch, login, axeCheck, shot, sleep } from './harness.mjs';
+
+const ADMIN = { name: 'quantri', role: 'admin', password: 'mat-khau-quan-tri' };
+const TITLE_VI = 'Cấp Giấy xác nhận tình trạng hôn nhân';
+const TITLE_STG = 'Sơmbŏk ŭch tăp (Xtiêng)';
+const PROC = 'marital-status-certificate';
+
+let hub; let browser; let page;
+
+before(async () => {
+  hub = await startHub({ mode: 'field', users: [ADMIN] });
+  browser = await launch({ args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'] });
+  page = browser.page;
+});
+
+after(async () => {
+  await browser?.close();
+  await hub?.stop();
+});
+
+// Waits for the shared player to finish playing and reports what it played.
+async function playedThrough() {
+  await page.waitForFunction(() => {
+    const p = document.querySelector('[data-testid=audio-player]');
+    return p && (p.ended || p.currentTime > 0.5);
+  }, null, { timeout: 15000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid=audio-player]').ended, null, { timeout: 15000 });
+  return page.evaluate(() => {
+    const p = document.querySelector('[data-testid=audio-player]');
+    return { ended: p.ended, currentTime: p.currentTime, duration: p.duration, src: p.currentSrc };
+  });
+}
+
+test('an added language with a recorded prompt plays back, with a visible Vietnamese fallback', async () => {
+  await login(page, hub.base, ADMIN);
+  await page.click('[data-testid=nav-languages]');
+  await page.waitForSelector('[data-testid=language-form]');
+  assert.equal(await page.$$eval('[data-testid=language-row]', (r) => r.length), 2, 'vi and en are built in');
+  await axeCheck(page, 'languages list');
+
+  // Add Xtiêng.
+  await page.fill('[data-testid=lang-code]', 'stg');
+  await page.fill('[data-testid=lang-native]', 'Xtiêng');
+  await page.fill('[data-testid=lang-vi]', 'Tiếng Xtiêng');
+  await page.fill('[data-testid=lang-en]', 'Stieng');
+  await page.click('[data-testid=lang-submit]');
+  await page.waitForSelector('[data-testid=key-list]');
+  assert.match(page.url(), /#\/languages\/stg$/);
+  assert.equal(await page.isVisible('[data-testid=mic-note] .banner'), false, 'localhost is a secure context: no microphone warning');
+  await axeCheck(page, 'language page');
+
+  // Find the procedure title among the catalogue texts and translate it.
+  await page.selectOption('[data-testid=filter-group]', 'catalogue');
+  await page.fill('[data-testid=filter-q]', TITLE_VI);
+  const row = page.locator('[data-testid=key-row]').filter({ has: page.locator(`[data-testid=key-vi]:text-is("${TITLE_VI}")`) });
+  await row.waitFor();
+  await row.locator('[data-testid=key-text]').fill(TITLE_STG);
+  await row.locator('[data-testid=key-save]').click();
+  await row.locator('[data-testid=key-state]:has-text("Đã lưu bản dịch")').waitFor();
+
+  // Record ~1.6 s, stop, listen to the new take, save.
+  await row.locator('[data-testid=key-record]').click();
+  await row.locator('[data-testid=key-stop]').waitFor();
+  await sleep(1600);
+  await row.locator('[data-testid=key-stop]').click();
+  await row.locator('[data-testid=key-save-audio]').waitFor();
+  await row.locator('[data-testid=key-save-audio]').click();
+  await row.locator('[data-testid=key-state]:has-text("Đã lưu ghi âm")').waitFor();
+  await row.locator('[data-testid=key-play]').waitFor();
+  assert.match(await page.textContent('[data-testid=lang-counts]'), /Đã dịch 1\//);
+  assert.match(await page.textContent('[data-testid=lang-counts]'), /Đã ghi âm 1\//);
+  await shot(page, 'lang-01-recorded');
+
+  // Switch the whole app to Xtiêng with the header's language menu.
+  await page.selectOption('[data-testid=lang-menu]', 'stg');
+  await page.waitForFunction(() => document.documentElement.lang === 'stg');
+  // Untranslated screen texts show in Vietnamese, and the page says so (never a key name).
+  const note = page.locator('[data-testid=lang-fallback-note]');
+  await note.waitFor();
+  assert.match(await note.textContent(), /^\d+ nội dung chưa được dịch sang Xtiêng; đang hiện bằng tiếng Việt\.$/);
+  assert.equal((await page.textContent('[data-testid=nav-languages]')).trim(), 'Ngôn ngữ');
+  await axeCheck(page, 'language page in Xtiêng');
+
+  // The public guide list, in Xtiêng: the translated title, the untranslated purpose in Vietnamese.
+  await page.goto(hub.base + '/#/guides');
+  const card = page.locator(`[data-testid=guide-row][data-procedure=${PROC}]`);
+  await card.waitFor();
+  assert.equal((await card.locator('[data-testid=guide-link]').textContent()).trim(), TITLE_STG);
+  assert.match(await card.textContent(), /Giấy xác nhận bạn đang độc thân/, 'untranslated purpose falls back to Vietnamese');
+  await note.waitFor();
+  assert.doesNotMatch(await page.textContent('body'), /\b(nav|lang|guides|guide|cat)\.[a-z_]+/, 'no key names on screen');
+  await axeCheck(page, 'guide list in Xtiêng');
+  await shot(page, 'lang-02-guides-stg');
+
+  // One tap plays the Xtiêng recording.
+  const play = card.locator('[data-testid=audio-play][data-audio-lang=stg]').first();
+  assert.ok(await play.isVisible(), 'the recorded title has a play button');
+  await play.click();
+  const r = await playedThrough();
+  console.log(`# played ${r.src.split('?')[0]}: duration ${r.duration.toFixed(2)} s, reached ${r.currentTime.toFixed(2)} s, ended ${r.ended}`);
+  assert.ok(r.ended, 'reached the end');
+  assert.ok(r.currentTime > 1, `played more than a second (${r.currentTime} s)`);
+  assert.ok(r.duration > 1, `duration ${r.duration} s`);
+  assert.match(r.src, /\/api\/v1\/languages\/stg\/audio\/cat\.[0-9a-f]{12}\?v=[0-9a-f]{64}$/);
+  // Texts without any recording have no play button.
+  assert.equal(await card.locator('[data-testid=audio-play]:visible').count(), 1);
+  assert.deepEqual(browser.errors, [], 'no uncaught errors in the page');
+});
+
+test('the public guide works without logging in, in Vietnamese, with the documents to bring', async () => {
+  const anon = await launch({ args: ['--autoplay-policy=no-user-gesture-required'] });
+  try {
+    const p = anon.page;
+    await p.goto(hub.base + `/#/guides/${PROC}`);
+    await p.waitForSelector('[data-testid=guide]');
+    assert.equal((await p.textContent('h1')).trim(), TITLE_VI);
+    assert.match(p.url(), new RegExp(`#/guides/${PROC}$`), 'not sent to the login page');
+    const docs = await p.$$eval('[data-testid=guide-doc]', (els) => els.map((e) => e.dataset.role));
+    assert.deepEqual(docs.sort(), ['authorisation_letter', 'divorce_judgment', 'id_document', 'previous_certificate']);
+    assert.match(await p.textContent('[data-testid=guide-doc][data-role=divorce_judgment] [data-testid=guide-doc-need]'),
+      /Chỉ cần khi: Tình trạng hôn nhân là “Đã ly hôn, hiện chưa kết hôn lại”\./);
+    assert.match(await p.textContent('[data-testid=guide-time]'), /3 ngày làm việc; tối đa 23 ngày/);
+    assert.ok(await p.$$eval('[data-testid=guide-steps] li', (l) => l.length) >= 4);
+    assert.equal(await p.getAttribute('[data-testid=guide-predeclare]', 'href'), `#/predeclare/${PROC}`);
+    assert.equal(await p.isVisible('[data-testid=lang-fallback-note]'), false, 'Vietnamese needs no fallback note');
+    // The Vietnamese page has no Vietnamese recording yet: no play buttons.
+    assert.equal(await p.locator('[data-testid=audio-play]:visible').count(), 0);
+    await axeCheck(p, 'guide page (public)');
+    await shot(p, 'lang-03-guide-public');
+    assert.deepEqual(anon.errors, []);
+  } finally { await anon.close(); }
+});
