@@ -4,6 +4,8 @@ use axum::Router;
 
 use crate::app::AppState;
 
+pub mod store;
+
 pub fn router() -> Router<AppState> {
     Router::new()
 }
