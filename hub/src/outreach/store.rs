@@ -130,6 +130,9 @@ pub enum Refused {
     WrongStatus(TicketStatus),
     /// The ticket does not belong to this session.
     TicketOfOtherSession,
+    ServiceNotFound,
+    /// Only a member's latest tap can be undone.
+    NotLatestTap,
 }
 
 pub type Outcome<T> = StoreResult<Result<T, Refused>>;
@@ -274,7 +277,9 @@ pub fn open_session(c: &Connection, new: &NewSession, user_id: &str) -> Outcome<
                 params![id, u],
             )?;
         }
-        Ok(Ok(get_session(c, &id)?.ok_or_else(|| StoreError::Corrupt("session vanished".into()))?))
+        Ok(Ok(get_session(c, &id)?.ok_or_else(|| {
+            StoreError::Corrupt("session vanished".into())
+        })?))
     })
 }
 
@@ -305,7 +310,9 @@ pub fn close_session(c: &Connection, id: &str, user_id: &str) -> Outcome<Session
             "UPDATE outreach_sessions SET closed_at = ?2, closed_by = ?3 WHERE id = ?1",
             params![id, now, user_id],
         )?;
-        Ok(Ok(get_session(c, id)?.ok_or_else(|| StoreError::Corrupt("session vanished".into()))?))
+        Ok(Ok(get_session(c, id)?.ok_or_else(|| {
+            StoreError::Corrupt("session vanished".into())
+        })?))
     })
 }
 
@@ -620,6 +627,319 @@ pub fn ticket_counts(c: &Connection, session_id: &str) -> StoreResult<TicketCoun
     Ok(out)
 }
 
+// ---------- services rendered ----------
+
+/// Demographic facts a villager agreed to give for the session report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Facts {
+    pub sex: Option<Sex>,
+    pub age_band: Option<AgeBand>,
+    /// A group of the 1979 list.
+    pub ethnicity: Option<&'static protocol::EthnicGroup>,
+}
+
+impl Facts {
+    pub fn is_empty(&self) -> bool {
+        self.sex.is_none() && self.age_band.is_none() && self.ethnicity.is_none()
+    }
+}
+
+/// One tap: a service rendered to one villager at a desk.
+#[derive(Debug, Clone)]
+pub struct NewService {
+    pub desk: Desk,
+    pub kind: ServiceKind,
+    pub note: Option<String>,
+    pub ticket_id: Option<String>,
+    pub consent: bool,
+    pub facts: Facts,
+}
+
+/// A recorded service as the API shows it (no demographic facts: they are only counted in the report).
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    pub id: String,
+    pub session_id: String,
+    pub desk: Desk,
+    pub kind: ServiceKind,
+    pub note: Option<String>,
+    pub ticket_id: Option<String>,
+    pub ticket_number: Option<i64>,
+    pub consent: bool,
+    pub recorded_by: String,
+    pub recorded_at: String,
+}
+
+const SERVICE_COLS: &str = "v.id, v.session_id, v.desk, v.kind, v.note, v.ticket_id, t.number, v.consent, v.recorded_by, v.recorded_at";
+
+fn service_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Service> {
+    Ok(Service {
+        id: r.get(0)?,
+        session_id: r.get(1)?,
+        desk: r.get(2)?,
+        kind: r.get(3)?,
+        note: r.get(4)?,
+        ticket_id: r.get(5)?,
+        ticket_number: r.get(6)?,
+        consent: r.get(7)?,
+        recorded_by: r.get(8)?,
+        recorded_at: r.get(9)?,
+    })
+}
+
+pub fn get_service(c: &Connection, id: &str) -> StoreResult<Option<Service>> {
+    Ok(c.query_row(
+        &format!(
+            "SELECT {SERVICE_COLS} FROM outreach_services v LEFT JOIN outreach_tickets t ON t.id = v.ticket_id
+             WHERE v.id = ?1"
+        ),
+        [id],
+        service_row,
+    )
+    .optional()?)
+}
+
+/// The latest services of a session, newest first.
+pub fn list_services(c: &Connection, session_id: &str, limit: usize) -> StoreResult<Vec<Service>> {
+    let mut st = c.prepare(&format!(
+        "SELECT {SERVICE_COLS} FROM outreach_services v LEFT JOIN outreach_tickets t ON t.id = v.ticket_id
+         WHERE v.session_id = ?1 ORDER BY v.recorded_at DESC, v.id DESC LIMIT ?2"
+    ))?;
+    let rows = st.query_map(params![session_id, limit as i64], service_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Records one service in an open session, once per idempotency key. The caller has checked the consent
+/// rule (facts only with consent); the schema checks it again.
+pub fn record_service(
+    c: &Connection,
+    session_id: &str,
+    new: &NewService,
+    user_id: &str,
+    key: Option<&str>,
+) -> Outcome<(Service, bool)> {
+    in_tx(c, |c| {
+        if let Some(k) = key {
+            let hit: Option<String> = c
+                .query_row(
+                    "SELECT id FROM outreach_services WHERE idempotency_key = ?1",
+                    [k],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(id) = hit {
+                if let Some(s) = get_service(c, &id)? {
+                    return Ok(Ok((s, false)));
+                }
+            }
+        }
+        if let Err(r) = open_session_by_id(c, session_id)? {
+            return Ok(Err(r));
+        }
+        if let Some(tid) = &new.ticket_id {
+            match get_ticket(c, tid)? {
+                None => return Ok(Err(Refused::TicketNotFound)),
+                Some(t) if t.session_id != session_id => {
+                    return Ok(Err(Refused::TicketOfOtherSession))
+                }
+                Some(_) => {}
+            }
+        }
+        let id = new_id();
+        let f = &new.facts;
+        c.execute(
+            "INSERT INTO outreach_services(id, session_id, desk, kind, note, ticket_id, consent, sex, age_band,
+                ethnicity, ethnicity_code, ethnicity_system, recorded_by, recorded_at, idempotency_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            params![
+                id,
+                session_id,
+                new.desk,
+                new.kind,
+                new.note,
+                new.ticket_id,
+                new.consent,
+                f.sex,
+                f.age_band,
+                f.ethnicity.map(|g| g.name),
+                f.ethnicity.map(|g| g.code),
+                f.ethnicity.map(|g| g.system),
+                user_id,
+                clock::now_rfc3339(),
+                key
+            ],
+        )
+        .map_err(StoreError::classify)?;
+        Ok(Ok((
+            get_service(c, &id)?.ok_or_else(|| StoreError::Corrupt("service vanished".into()))?,
+            true,
+        )))
+    })
+}
+
+/// Undoes a tap: removes service `id` if it is the latest one `user_id` recorded in its session and that
+/// session is still open. Refused otherwise (an older tap cannot be silently rewritten).
+pub fn undo_service(c: &Connection, id: &str, user_id: &str) -> Outcome<Service> {
+    in_tx(c, |c| {
+        let Some(s) = get_service(c, id)? else {
+            return Ok(Err(Refused::ServiceNotFound));
+        };
+        if let Err(r) = open_session_by_id(c, &s.session_id)? {
+            return Ok(Err(r));
+        }
+        let latest: Option<String> = c
+            .query_row(
+                "SELECT id FROM outreach_services WHERE session_id = ?1 AND recorded_by = ?2
+                 ORDER BY recorded_at DESC, id DESC LIMIT 1",
+                params![s.session_id, user_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if latest.as_deref() != Some(id) {
+            return Ok(Err(Refused::NotLatestTap));
+        }
+        c.execute("DELETE FROM outreach_services WHERE id = ?1", [id])?;
+        Ok(Ok(s))
+    })
+}
+
+// ---------- the session report ----------
+
+/// A count under a key (a service kind, desk, sex, age band or ethnic group).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Count {
+    pub key: String,
+    pub count: i64,
+}
+
+/// The session report: what was done, for whom (consented facts only), how long villagers waited.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub session: Session,
+    pub tickets: TicketCounts,
+    /// Median seconds between a ticket's issue and its first call, over called tickets.
+    pub median_wait_secs: Option<i64>,
+    pub services_total: i64,
+    pub by_kind: Vec<Count>,
+    pub by_desk: Vec<Count>,
+    /// Services with the villager's consent to demographic facts.
+    pub consented: i64,
+    pub by_sex: Vec<Count>,
+    pub by_age_band: Vec<Count>,
+    /// Keyed by the 1979 code; `name` gives the group.
+    pub by_ethnicity: Vec<EthnicityCount>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct EthnicityCount {
+    pub code: String,
+    pub name: String,
+    pub system: String,
+    pub count: i64,
+}
+
+fn counts(
+    c: &Connection,
+    session_id: &str,
+    col: &str,
+    consented_only: bool,
+) -> StoreResult<Vec<Count>> {
+    let filter = if consented_only {
+        "AND consent = 1"
+    } else {
+        ""
+    };
+    let mut st = c.prepare(&format!(
+        "SELECT {col}, count(*) FROM outreach_services WHERE session_id = ?1 AND {col} IS NOT NULL {filter}
+         GROUP BY {col} ORDER BY count(*) DESC, {col}"
+    ))?;
+    let rows = st.query_map([session_id], |r| {
+        Ok(Count {
+            key: r.get(0)?,
+            count: r.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Median of whole seconds (the lower-middle mean rounded down for an even count).
+fn median(mut v: Vec<i64>) -> Option<i64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2
+    })
+}
+
+pub fn report(c: &Connection, session_id: &str) -> StoreResult<Option<Report>> {
+    let Some(session) = get_session(c, session_id)? else {
+        return Ok(None);
+    };
+    let waits = {
+        let mut st = c.prepare(
+            "SELECT first_called_unix - created_unix FROM outreach_tickets
+             WHERE session_id = ?1 AND first_called_unix IS NOT NULL",
+        )?;
+        let rows = st.query_map([session_id], |r| r.get::<_, i64>(0))?;
+        rows.collect::<Result<Vec<_>, _>>()?
+    };
+    let (total, consented): (i64, i64) = c.query_row(
+        "SELECT count(*), coalesce(sum(consent), 0) FROM outreach_services WHERE session_id = ?1",
+        [session_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let by_ethnicity = {
+        let mut st = c.prepare(
+            "SELECT ethnicity_code, ethnicity, ethnicity_system, count(*) FROM outreach_services
+             WHERE session_id = ?1 AND consent = 1 AND ethnicity_code IS NOT NULL
+             GROUP BY ethnicity_system, ethnicity_code ORDER BY count(*) DESC, ethnicity_code",
+        )?;
+        let rows = st.query_map([session_id], |r| {
+            Ok(EthnicityCount {
+                code: r.get(0)?,
+                name: r.get(1)?,
+                system: r.get(2)?,
+                count: r.get(3)?,
+            })
+        })?;
+        rows.collect::<Result<Vec<_>, _>>()?
+    };
+    Ok(Some(Report {
+        tickets: ticket_counts(c, session_id)?,
+        median_wait_secs: median(waits),
+        services_total: total,
+        by_kind: counts(c, session_id, "kind", false)?,
+        by_desk: counts(c, session_id, "desk", false)?,
+        consented,
+        by_sex: counts(c, session_id, "sex", true)?,
+        by_age_band: counts(c, session_id, "age_band", true)?,
+        by_ethnicity,
+        session,
+    }))
+}
+
+/// Active users of this hub who can join a session team (officers, volunteers, admins).
+pub fn team_candidates(c: &Connection) -> StoreResult<Vec<UserOut>> {
+    let mut st = c.prepare(
+        "SELECT id, name, role FROM users WHERE disabled = 0 AND role IN ('admin','officer','volunteer')
+         ORDER BY name",
+    )?;
+    let rows = st.query_map([], |r| {
+        let role: String = r.get(2)?;
+        Ok(UserOut {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            role: Role::parse(&role).unwrap_or(Role::Volunteer),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -661,10 +981,14 @@ mod tests {
             assert_eq!(t1.name.as_deref(), Some("Điểu Thị Lan"));
             // Moving ticket 1 to the police desk keeps it away from civil status.
             act_on_ticket(c, &t1.id, TicketAction::Move(Desk::Police))?.unwrap();
-            let called = call_next(c, &s.id, Desk::CivilStatus, Some("k1"))?.unwrap().unwrap();
+            let called = call_next(c, &s.id, Desk::CivilStatus, Some("k1"))?
+                .unwrap()
+                .unwrap();
             assert_eq!(called.number, 2);
             // A retry with the same key answers the same ticket and calls nobody else.
-            let again = call_next(c, &s.id, Desk::CivilStatus, Some("k1"))?.unwrap().unwrap();
+            let again = call_next(c, &s.id, Desk::CivilStatus, Some("k1"))?
+                .unwrap()
+                .unwrap();
             assert_eq!(again.id, called.id);
             let p = call_next(c, &s.id, Desk::Police, None)?.unwrap().unwrap();
             assert_eq!(p.number, 1);
