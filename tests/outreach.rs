@@ -405,3 +405,75 @@ fn sessions_tickets_board_services_report() {
         assert_eq!(list["sessions"][0]["services"], 5);
     });
 }
+
+/// Board streams are bounded (the 33rd is refused), a departed client's slot is freed, and open streams
+/// do not hold up a graceful stop (SIGTERM) of the hub.
+#[test]
+fn board_streams_are_bounded_freed_and_end_at_shutdown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut hub = Hub::start("field", tmp.path());
+    let url = hub.url("/api/v1/board/events");
+    block_on(async {
+        let http = reqwest::Client::new();
+        let mut open = Vec::new();
+        for _ in 0..32 {
+            let r = http.get(&url).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            open.push(r);
+        }
+        let r = http.get(&url).send().await.unwrap();
+        assert_eq!(r.status(), 503);
+        let b: Value = r.json().await.unwrap();
+        assert_eq!(b["error"]["code"], "too_many_boards");
+        // The plain JSON board still answers.
+        assert_eq!(
+            http.get(hub.url("/api/v1/board"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        // Clients leave: their slots come back.
+        open.truncate(0);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            // A fresh client each time: a new connection, not one of the closed ones.
+            let r = reqwest::Client::new().get(&url).send().await.unwrap();
+            if r.status() == 200 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "stream slots were not freed");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    // A TV still following the board does not keep the hub from stopping. (The stream is held inside
+    // the runtime that owns its connection, so the client really is still connected.)
+    let pid = hub.child.id().to_string();
+    let child = &mut hub.child;
+    block_on(async {
+        let mut r = reqwest::Client::new().get(&url).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let first = r.chunk().await.unwrap().unwrap();
+        assert!(String::from_utf8_lossy(&first).contains("event: board"));
+        let t0 = Instant::now();
+        assert!(std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                assert!(st.success(), "hub exit status {st}");
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "hub did not stop with a board stream open"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The stream ended with the hub.
+        assert!(matches!(r.chunk().await, Ok(None) | Err(_)));
+    });
+}

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::app::AppState;
 
@@ -29,18 +30,31 @@ pub const MAX_BOARD_STREAMS: usize = 32;
 pub struct Live {
     changes: watch::Sender<u64>,
     streams: Arc<AtomicUsize>,
+    /// Fires when the hub stops: open board streams end, so a graceful shutdown does not wait on a TV.
+    closing: CancellationToken,
 }
 
 impl Default for Live {
     fn default() -> Self {
-        Self {
-            changes: watch::channel(0).0,
-            streams: Arc::new(AtomicUsize::new(0)),
-        }
+        Self::with_shutdown(CancellationToken::new())
     }
 }
 
 impl Live {
+    /// Board streams end when `closing` fires (the server's shutdown token).
+    pub fn with_shutdown(closing: CancellationToken) -> Self {
+        Self {
+            changes: watch::channel(0).0,
+            streams: Arc::new(AtomicUsize::new(0)),
+            closing,
+        }
+    }
+
+    /// Fires when the hub is stopping.
+    pub fn closing(&self) -> CancellationToken {
+        self.closing.clone()
+    }
+
     /// Signals that tickets or the open session changed (call after the change is committed).
     pub fn changed(&self) {
         self.changes.send_modify(|v| *v = v.wrapping_add(1));

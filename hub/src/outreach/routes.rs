@@ -253,23 +253,28 @@ async fn board_events(State(st): State<AppState>) -> Result<Response, ApiError> 
         ));
     };
     let rx = st.outreach.subscribe();
-    let stream = futures_util::stream::unfold(
-        (st, rx, guard, true),
-        |(st, mut rx, guard, first)| async move {
-            if !first && rx.changed().await.is_err() {
-                return None; // the hub is shutting down
+    let closing = st.outreach.closing();
+    let stream =
+        futures_util::stream::unfold((st, rx, guard, true), move |(st, mut rx, guard, first)| {
+            let closing = closing.clone();
+            async move {
+                if !first {
+                    tokio::select! {
+                        r = rx.changed() => if r.is_err() { return None },
+                        _ = closing.cancelled() => return None, // the hub is stopping
+                    }
+                }
+                let version = *rx.borrow_and_update();
+                let ev = match board_now(&st, version).await {
+                    Ok(b) => Event::default()
+                        .event("board")
+                        .json_data(&b)
+                        .unwrap_or_else(|_| Event::default().comment("board unavailable")),
+                    Err(_) => Event::default().comment("board unavailable"),
+                };
+                Some((Ok::<_, Infallible>(ev), (st, rx, guard, false)))
             }
-            let version = *rx.borrow_and_update();
-            let ev = match board_now(&st, version).await {
-                Ok(b) => Event::default()
-                    .event("board")
-                    .json_data(&b)
-                    .unwrap_or_else(|_| Event::default().comment("board unavailable")),
-                Err(_) => Event::default().comment("board unavailable"),
-            };
-            Some((Ok::<_, Infallible>(ev), (st, rx, guard, false)))
-        },
-    );
+        });
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())
