@@ -3,10 +3,11 @@
 // that number without a reload. A consented service tap reaches the report. axe-core on every page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, launch, login, axeCheck, shot } from './harness.mjs';
+import { spawn } from 'node:child_process';
+import { startHub, launch, login, axeCheck, shot, HUB_BIN } from './harness.mjs';
 
 const OFFICER = { name: 'canbo', role: 'officer', password: 'mat-khau-can-bo' };
-let hub; let phone; let tv;
+let hub; let phone; let tv; let again;
 
 before(async () => {
   hub = await startHub({ mode: 'field', users: [OFFICER, { name: 'tnv', role: 'volunteer', password: 'mat-khau-tnv' }] });
@@ -17,6 +18,7 @@ before(async () => {
 after(async () => {
   if (phone) await phone.close();
   if (tv) await tv.close();
+  if (again && again.exitCode == null) { again.kill('SIGTERM'); await new Promise((r) => again.once('exit', r)); }
   if (hub) await hub.stop();
 });
 
@@ -94,4 +96,19 @@ test('the board follows the desks live', async () => {
   await axeCheck(p, 'sessions (one open)');
   assert.deepEqual(phone.errors, []);
   assert.deepEqual(tv.errors, []);
+
+  // The hub stops: the board says it is reconnecting, keeps the last numbers, and comes back by itself
+  // when the hub is up again (same data, same port), without a reload.
+  hub.proc.kill('SIGTERM');
+  await new Promise((r) => (hub.proc.exitCode != null ? r() : hub.proc.once('exit', r)));
+  await b.waitForSelector('[data-testid=board-status][data-state=reconnecting]');
+  assert.match(await b.textContent('[data-testid=board-status]'), /đang kết nối lại/);
+  assert.equal(await b.textContent('[data-testid=board-police]'), '2');
+  await shot(b, 'outreach-board-reconnecting');
+  again = spawn(HUB_BIN, ['serve', '--mode', 'field', '--data', hub.dataDir, '--listen', `127.0.0.1:${hub.port}`, '--mdns', 'off'],
+    { stdio: 'ignore', env: { ...process.env, RUST_LOG: 'warn' } });
+  await b.waitForSelector('[data-testid=board-status][data-state=live]', { timeout: 30000 });
+  assert.equal(await b.textContent('[data-testid=board-police]'), '2');
+  assert.equal(await b.evaluate(() => window.__noReload), 'still-here');
 });
+
