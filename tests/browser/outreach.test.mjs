@@ -22,7 +22,7 @@ after(async () => {
   if (hub) await hub.stop();
 });
 
-test('the board follows the desks live', async () => {
+test('the board follows the desks live', async (t) => {
   const p = phone.page;
   await login(p, hub.base, OFFICER);
   await p.goto(hub.base + '/#/sessions');
@@ -64,8 +64,12 @@ test('the board follows the desks live', async () => {
   await p.click('[data-testid=call-civil_status]');
   await p.waitForFunction(() => document.querySelector('[data-testid=serving-civil_status]').textContent === '1');
   await b.waitForFunction(() => document.querySelector('[data-testid=board-civil_status]').textContent === '1');
+  const t0 = Date.now();
   await p.click('[data-testid=call-police]');
-  await b.waitForFunction(() => document.querySelector('[data-testid=board-police]').textContent === '2');
+  await b.waitForFunction(() => document.querySelector('[data-testid=board-police]').textContent === '2', null, { polling: 'raf' });
+  const ms = Date.now() - t0;
+  t.diagnostic(`call at a desk -> number on the board: ${ms} ms`);
+  assert.ok(ms < 3000, `board updated in ${ms} ms`);
   assert.equal(await b.evaluate(() => window.__noReload), 'still-here', 'the board page was not reloaded');
   assert.equal((await b.textContent('[data-testid=board-next-police]')).trim(), '3');
   assert.ok(!(await b.textContent('body')).includes('Điểu'), 'no names on the board');
