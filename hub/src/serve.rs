@@ -81,7 +81,7 @@ pub async fn serve(
         name: dir.name.clone(),
         login_limiter: auth::LoginLimiter::default(),
         procedures: crate::app::procedures_with_limits(&cfg.time_limits),
-        outreach: Default::default(),
+        outreach: crate::outreach::Live::with_shutdown(cancel.clone()),
     }));
     if state.mode == HubMode::Field {
         let st = state.clone();
