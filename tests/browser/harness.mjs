@@ -54,7 +54,7 @@ export async function startHub({ mode = 'field', users = [], args = [], name = '
   const port = await freePort();
   let log = '';
   const proc = spawn(HUB_BIN, ['serve', '--mode', mode, '--data', dataDir, '--listen', `127.0.0.1:${port}`,
-    '--mdns', 'off', ...args], {
+    '--mdns', 'off', ...(args.includes('--https-listen') ? [] : ['--https-listen', 'off']), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn', NO_COLOR: '1' },
   });

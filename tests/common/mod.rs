@@ -66,6 +66,12 @@ impl Hub {
                 "--mdns",
                 "loopback",
             ])
+            // No HTTPS unless a test asks for it: the default port would be shared by every test hub.
+            .args(if extra.contains(&"--https-listen") {
+                &[][..]
+            } else {
+                &["--https-listen", "off"][..]
+            })
             .args(extra)
             .env("HUB_LOG", "warn")
             .stdout(Stdio::piped())
@@ -100,7 +106,14 @@ impl Hub {
                 }
                 Err(_) => {
                     if healthy(&base) {
-                        // An already set-up hub prints no setup link.
+                        // The banner is written before the hub serves: whatever it printed is in the
+                        // channel now. An already set-up hub prints no setup link.
+                        while let Ok(line) = rx.try_recv() {
+                            if let Some(i) = line.find("#/setup?token=") {
+                                setup_token =
+                                    Some(line[i + "#/setup?token=".len()..].trim().to_string());
+                            }
+                        }
                         banner_done = true;
                     }
                 }
