@@ -1,6 +1,6 @@
 // Entry point: boot, hash router, header, and the account screens (setup, login, users).
 import {
-  state, h, $, t, api, setLang, go, LANGS, errText, flash, on, btn, icon, roleName, can, banner,
+  state, h, $, t, api, setLang, go, LANGS, errText, flash, on, btn, icon, roleName, can, banner, ask,
 } from './lib.js';
 
 const LANG_NAMES = { vi: 'Tiếng Việt', en: 'English' };
@@ -79,6 +79,8 @@ export async function route() {
   if (!m) { location.replace('#/'); return; }
   flash(null);
   header(m.name);
+  secureNotice();
+  if (state.user && state.mode === 'field') import('./outbox.js').then((o) => o.start()).catch(() => {});
   if (m.auth && !state.user) {
     try { sessionStorage.setItem('ok.after', '#' + raw); } catch (_) { /* ignore */ }
     location.replace('#/login');
@@ -114,7 +116,7 @@ function header(current) {
   const next = LANGS[(LANGS.indexOf(state.lang) + 1) % LANGS.length];
   const lt = $('#lang-toggle');
   lt.replaceChildren(icon('globe'), h('span', { lang: next }, LANG_NAMES[next] || next));
-  lt.setAttribute('aria-label', t('lang.label'));
+  lt.setAttribute('aria-label', `${LANG_NAMES[next] || next} — ${t('lang.label')}`);
   const who = $('#who');
   who.replaceChildren();
   if (state.user) who.append(icon('user'), h('span', { 'data-testid': 'who' }, `${state.user.name} · ${roleName(state.user.role)}`));
@@ -142,7 +144,13 @@ function applyMe(me) {
   state.mode = me.mode || state.mode;
   state.hubName = me.hub_name || state.hubName;
   state.deviceId = me.device_id || state.deviceId;
+  // Who is signed in on this phone, so the app can open (and show this user's drafts kept on the phone)
+  // when the hub is out of reach. No token: saving needs the hub again anyway.
+  try {
+    if (me.user) localStorage.setItem(ME_KEY, JSON.stringify({ user: me.user, mode: state.mode, hub_name: state.hubName, device_id: state.deviceId }));
+  } catch (_) { /* private mode */ }
 }
+const ME_KEY = 'ok.me';
 
 async function loadMe() {
   try {
@@ -153,13 +161,20 @@ async function loadMe() {
   }
 }
 
+// The hub, the setup state and who is signed in, asked all at once (one round trip on a slow Wi-Fi).
 async function loadHub() {
-  const [hz, s] = await Promise.all([api('GET', '/healthz'), api('GET', '/api/v1/setup')]);
+  const who = api('GET', '/api/v1/me', undefined, { quiet401: true }).catch((e) => {
+    if (e.status === 401) return null;
+    throw e;
+  });
+  const [hz, s, me] = await Promise.all([api('GET', '/healthz'), api('GET', '/api/v1/setup'), who]);
   state.hubName = hz.name || '';
   state.deviceId = hz.device_id || '';
   state.mode = s.mode || hz.mode;
   state.needsSetup = !!s.needs_setup;
-  await loadMe(); // users added on the command line can log in before any admin exists
+  // Users added on the command line can log in before any admin exists.
+  if (me) applyMe(me);
+  else { state.user = null; state.csrf = null; }
 }
 
 // Session established by login or setup.
@@ -185,6 +200,7 @@ async function recheck() {
   try {
     const wasReady = state.mode != null;
     await api('GET', '/healthz', undefined, { timeout: 8000 });
+    if (state.user && !state.csrf) await loadMe(); // opened offline: get a fresh session token
     // Back online. Re-render only a screen that could not load; never one the user is typing in.
     if (!wasReady) { await loadHub(); route(); } else if ($('[data-testid=view-error]')) route();
   } catch (_) { /* still offline; the bar stays */ }
@@ -292,11 +308,30 @@ async function loginView(app, _p, _q, ctx) {
 }
 
 async function logout() {
+  if (state.mode === 'field' && state.user) {
+    // Send what the hub does not have yet, then clear this user's copies from the (shared) phone.
+    flash(t('outbox.logout_sending'), 'ok');
+    const left = await (await import('./outbox.js')).beforeLogout().catch(() => 0);
+    flash(null);
+    if (left && !(await ask(t('outbox.logout_pending', { n: left }), t('auth.logout'), t('ui.cancel')))) { go('#/'); return; }
+  }
   try { await api('POST', '/api/v1/logout', {}); } catch (e) {
-    if (e.status !== 401) { flash(errText(e)); return; }
+    if (e.status !== 401 && e.code !== 'offline') { flash(errText(e)); return; }
   }
   state.user = null; state.csrf = null; state.procedures = null;
+  try { localStorage.removeItem(ME_KEY); } catch (_) { /* ignore */ }
   go('#/login');
+}
+
+// Plain HTTP (villagers' phones, or a team phone without the hub's certificate): no offline app, camera
+// and microphone only through the phone's own apps. Say so; never fail silently.
+function secureNotice() {
+  const el = $('#insecure');
+  el.replaceChildren();
+  el.hidden = window.isSecureContext || !state.user;
+  if (el.hidden) return;
+  el.append(icon('warn'), h('span', { class: 'grow', 'data-testid': 'insecure-notice' }, t('secure.limited')),
+    h('a', { href: '#/join', class: 'btn small' }, t('secure.how')));
 }
 
 // ---------- users (admin) ----------
@@ -337,7 +372,8 @@ async function usersView(app, _p, _q, ctx) {
 async function boot() {
   let lang = 'vi';
   try { lang = localStorage.getItem('ok.lang') || 'vi'; } catch (_) { /* ignore */ }
-  try { await setLang(lang); } catch (_) { /* strings fall back to keys */ }
+  // The language file and the hub are fetched together; nothing is drawn before both are here.
+  const langReady = setLang(lang).catch(() => { /* strings fall back to keys */ });
   on('offline', offlineBar);
   on('offline', (off) => {
     clearInterval(recheckTimer);
@@ -357,14 +393,29 @@ async function boot() {
   });
   $('#logout').addEventListener('click', logout);
   window.addEventListener('hashchange', route);
+  if ('serviceWorker' in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register('sw.js').catch(() => { /* the app still works online */ });
+  }
   try {
     await loadHub();
   } catch (e) {
+    await langReady;
+    // Out of reach, but this phone knows who was signed in: open the app on what the phone keeps.
+    let me = null;
+    try { me = JSON.parse(localStorage.getItem(ME_KEY)); } catch (_) { /* none */ }
+    if (me && me.user && (e.code === 'offline' || e.code === 'timeout')) {
+      state.user = me.user; state.mode = me.mode; state.hubName = me.hub_name || ''; state.deviceId = me.device_id || '';
+      offlineBar(true);
+      recheckTimer = setInterval(recheck, 15000);
+      route();
+      return;
+    }
     header('');
     $('#app').replaceChildren(h('section', {}, h('h1', {}, t('err.title')), banner('warn', errText(e), t('err.offline_hint')),
       btn('reload', t('ui.retry'), { class: 'btn primary', onclick: () => location.reload() })));
     return;
   }
+  await langReady;
   route();
 }
 

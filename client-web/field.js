@@ -3,32 +3,17 @@ import {
   state, h, t, txt, api, errText, detailText, flash, btn, icon, banner, ask, can, uuid,
   procedures, findProc, procTitle, fmtTime, fmtSize, go,
 } from './lib.js';
-import { renderForm, placeErrors } from './form.js';
+import { renderForm, placeErrors, renderReadOnly } from './form.js';
+import { drafts as localDrafts, photos as localPhotos } from './store.js';
+import {
+  keepDraft, remember, syncDraft, syncAll, overwrite, discard, keepPhoto, pending, onChange, isNet,
+} from './outbox.js';
+import { route } from './app.js';
 
 const enc = encodeURIComponent;
-const isNet = (e) => e && (e.code === 'offline' || e.code === 'timeout');
 
-// ---------- local write-ahead buffer ----------
-// Typing is kept in localStorage (per draft id) until the hub has it, then removed: the hub, not the
-// phone, is the durable store, and a shared phone should not keep personal data longer than needed.
-const LKEY = 'ok.draft.';
-export const local = {
-  get(id) { try { return JSON.parse(localStorage.getItem(LKEY + id)); } catch (_) { return null; } },
-  put(id, rec) {
-    try { localStorage.setItem(LKEY + id, JSON.stringify({ ...rec, at: Date.now() })); return true; } catch (_) { return false; }
-  },
-  drop(id) { try { localStorage.removeItem(LKEY + id); } catch (_) { /* ignore */ } },
-  list() {
-    const out = [];
-    try {
-      for (let i = 0; i < localStorage.length; i++) {
-        const k = localStorage.key(i);
-        if (k && k.startsWith(LKEY)) { const r = local.get(k.slice(LKEY.length)); if (r) out.push({ id: k.slice(LKEY.length), ...r }); }
-      }
-    } catch (_) { /* storage unavailable */ }
-    return out;
-  },
-};
+// Drafts and photos not yet on the hub live in IndexedDB, per user (store.js); outbox.js sends them.
+const keyName = (fields) => { const e = fields && Object.entries(fields).find(([k]) => /full_name$/.test(k)); return e ? e[1] : ''; };
 
 // ---------- home ----------
 function statusBanner(s) {
@@ -49,10 +34,10 @@ async function newDraft(p, button) {
     go('#/draft/' + enc(d.id));
   } catch (e) {
     if (!isNet(e)) { flash(errText(e)); return; }
-    // The hub is out of reach: start the draft on this phone; it is created on the hub at the first
-    // save with the same idempotency key, so a retry can never make two drafts.
+    // The hub is out of reach: start the draft on this phone; the outbox creates it on the hub with the
+    // same idempotency key, so a retry can never make two drafts.
     const id = 'local-' + idem;
-    local.put(id, { proc: { id: p.id, version: p.version }, fields: {}, base: null, idem, dirty: true });
+    await keepDraft(id, { proc: { id: p.id, version: p.version }, fields: {}, base: null, idem });
     go('#/draft/' + id);
   } finally { button.disabled = false; }
 }
@@ -63,6 +48,36 @@ function draftRow(id, title, procRef, when, photos, pending) {
     h('span', { class: 'grow' }, h('strong', {}, title || t('draft.untitled')),
       h('small', {}, [procTitle(procRef), when ? fmtTime(when) : null, photos ? t('draft.photos', { n: photos }) : null].filter(Boolean).join(' · '))),
     pending ? h('span', { class: 'badge warn' }, t('draft.on_phone')) : null));
+}
+
+// Why an outbox item is not on the hub yet, in plain words.
+function outboxReason(it) {
+  if (it.state === 'sending') return t('outbox.sending');
+  if (it.state === 'conflict') return t('outbox.conflict');
+  if (it.kind === 'photo' && it.draftId.startsWith('local-') && !it.error) return t('outbox.photo_waits_draft');
+  if (!it.error) return t('outbox.waiting');
+  const e = it.error;
+  if (e.code === 'offline' || e.code === 'timeout') return t('outbox.offline');
+  const msg = (state.lang === 'en' ? e.en : e.vi) || e.vi || e.en || t('err.http', { status: e.status });
+  const d = e.details && e.details[0];
+  return d ? `${msg} ${detailText(d)}` : msg;
+}
+
+/** The outbox card: every item of this user not yet on the hub, with its state and last failure. */
+export async function outboxCard() {
+  const items = await pending();
+  const card = h('section', { class: 'card outbox', 'data-testid': 'outbox', hidden: !items.length },
+    h('h2', {}, icon('cloud'), t('outbox.title'), ' ', h('span', { class: 'count', 'data-testid': 'outbox-count' }, String(items.length))),
+    h('p', { class: 'help' }, t('outbox.help')));
+  const retry = btn('reload', t('outbox.retry'), { class: 'btn', 'data-testid': 'outbox-retry' });
+  retry.addEventListener('click', async () => { retry.disabled = true; try { await syncAll(); } finally { retry.disabled = false; } });
+  card.append(h('ul', { class: 'list' }, items.map((it) => h('li', { class: 'item ob-' + it.state, 'data-testid': 'outbox-item', 'data-state': it.state, 'data-kind': it.kind },
+    icon(it.kind === 'photo' ? 'camera' : 'doc'),
+    h('span', { class: 'grow' },
+      h('a', { href: '#/draft/' + enc(it.draftId) }, h('strong', {}, it.kind === 'photo' ? t('outbox.photo', { size: fmtSize(it.size) }) : (keyName(it.fields) || t('draft.untitled')))),
+      h('small', { 'data-testid': 'outbox-reason' }, outboxReason(it))),
+    h('span', { class: 'badge ' + (it.state === 'failed' || it.state === 'conflict' ? 'danger' : 'warn') }, t('outbox.state.' + it.state))))), retry);
+  return card;
 }
 
 export async function fieldHome(app, _p, _q, ctx) {
@@ -81,7 +96,7 @@ export async function fieldHome(app, _p, _q, ctx) {
     await procedures().catch(() => null);
   }
   const procs = state.procedures || [];
-  const locals = local.list();
+  const locals = await localDrafts.list();
   const localById = Object.fromEntries(locals.map((l) => [l.id, l]));
 
   const news = h('div', { class: 'new-buttons' }, procs.map((p) => {
@@ -92,18 +107,19 @@ export async function fieldHome(app, _p, _q, ctx) {
   }));
 
   const rows = drafts.map((d) => draftRow(d.id, d.title, d.procedure, d.updated_at, d.attachments, localById[d.id] && localById[d.id].dirty));
-  // Drafts started while the hub was out of reach, or whose typing the hub does not have yet.
+  // Drafts kept on this phone that the hub list does not show: started offline, or read from the hub
+  // before the Wi-Fi dropped.
   const known = new Set(drafts.map((d) => d.id));
   for (const l of locals) {
-    if (known.has(l.id) || !l.dirty || (netErr == null && !l.id.startsWith('local-'))) continue;
-    const name = l.fields && Object.entries(l.fields).find(([k]) => /full_name$/.test(k));
-    rows.push(draftRow(l.id, name ? name[1] : '', l.proc, new Date(l.at).toISOString(), 0, true));
+    if (known.has(l.id) || (netErr == null && !l.id.startsWith('local-'))) continue;
+    rows.push(draftRow(l.id, keyName(l.fields) || l.title, l.proc, new Date(l.at).toISOString(), 0, l.dirty));
   }
 
   const sec = [
     h('h1', {}, t('home.title')),
     netErr ? banner('info', null, t('home.offline_hint')) : null,
     statusBanner(status),
+    await outboxCard(),
     h('section', { class: 'card' }, h('h2', {}, t('home.new_title')), procs.length ? news : h('p', {}, t('home.no_procedures'))),
     h('section', { class: 'card' }, h('h2', {}, t('home.drafts'), ' ', h('span', { class: 'count' }, String(rows.length))),
       rows.length ? h('ul', { class: 'list', 'data-testid': 'drafts' }, rows) : h('p', { class: 'muted' }, t('home.no_drafts'))),
@@ -121,6 +137,14 @@ export async function fieldHome(app, _p, _q, ctx) {
         : h('p', { class: 'muted' }, t('home.no_sealed'))));
   }
   ctx.show(h('section', {}, sec));
+  // Keep the outbox card current while this screen is shown.
+  let busy = false;
+  const off = onChange(async () => {
+    if (!ctx.alive()) { off(); return; }
+    if (busy) return;
+    busy = true;
+    try { const old = app.querySelector('[data-testid=outbox]'); if (old) old.replaceWith(await outboxCard()); } finally { busy = false; }
+  });
 }
 
 // A "give a reason, then confirm" block for refusing a draft or cancelling a sealed dossier: the hub seals
@@ -158,10 +182,10 @@ function protBadge(p) {
 }
 
 // ---------- photos ----------
-const MAX_SIDE = 1600; // long side; document text stays legible (measured with OCR on sample photos)
+const MAX_SIDE = 1600; // long side; the hub makes the stored copy (upright, no metadata, small)
 
-// Shrink a camera photo before upload: less radio time, less hub disk, and the EXIF block (GPS,
-// camera) is dropped. Falls back to the original file whenever anything goes wrong.
+// Shrink a camera photo before upload: less radio time on a weak Wi-Fi, and the EXIF block (GPS,
+// camera) is dropped here already. Falls back to the original file whenever anything goes wrong.
 async function shrink(file) {
   if (!/^image\/(jpeg|png|webp)$/.test(file.type) || file.size < 700 * 1024 || !window.createImageBitmap) return file;
   try {
@@ -171,17 +195,21 @@ async function shrink(file) {
     c.width = Math.round(bmp.width * k); c.height = Math.round(bmp.height * k);
     c.getContext('2d').drawImage(bmp, 0, 0, c.width, c.height);
     if (bmp.close) bmp.close();
-    const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.8));
+    const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.85));
     c.width = 0; c.height = 0;
     return blob && blob.size < file.size ? blob : file;
   } catch (_) { return file; }
 }
 
 // ---------- draft editor ----------
+const LAYOUT_KEY = 'ok.layout';
+const STEP_KEY = 'ok.step.';
+const layoutPref = () => { try { return localStorage.getItem(LAYOUT_KEY); } catch (_) { return null; } };
+
 export async function draftView(app, [id], _q, ctx) {
   await procedures();
-  const S = { id, isLocal: id.startsWith('local-'), version: null, attachments: [], fields: {}, busy: false };
-  let loc = local.get(id);
+  const S = { id, isLocal: id.startsWith('local-'), version: null, attachments: [] };
+  const loc = await localDrafts.get(id);
   let offlineCopy = false;
   let draft;
   if (S.isLocal) {
@@ -200,13 +228,14 @@ export async function draftView(app, [id], _q, ctx) {
   if (!def) { ctx.show(h('section', {}, h('h1', {}, t('draft.title')), banner('warn', t('draft.unknown_procedure', { id: draft.procedure && draft.procedure.id }), null))); return; }
   S.version = draft.version;
   S.attachments = draft.attachments || [];
-  S.fields = draft.fields || {};
+  let fields = draft.fields || {};
   let note = null;
   if (loc && loc.dirty && !S.isLocal && !offlineCopy) {
     // Typing that never reached the hub wins on screen; its base version decides conflicts on save.
-    S.fields = loc.fields || {};
-    S.version = loc.base ?? draft.version;
+    fields = loc.fields || {};
     note = loc.base != null && loc.base !== draft.version ? 'draft.local_older' : 'draft.local_kept';
+  } else if (!S.isLocal && !offlineCopy) {
+    await remember(draft); // a clean copy, so a reload without Wi-Fi continues here
   }
   if (offlineCopy) note = 'draft.offline_copy';
 
@@ -216,21 +245,26 @@ export async function draftView(app, [id], _q, ctx) {
   const summary = h('div', { id: 'errors', class: 'summary', tabindex: '-1', hidden: true, 'data-testid': 'errors' });
   const conflictBox = h('div', { hidden: true, 'data-testid': 'conflict' });
 
-  const keep = (fields) => {
-    S.fields = fields;
-    const ok = local.put(S.id, { proc: draft.procedure, fields, base: S.version, dirty: true, idem: loc && loc.idem });
-    setState(ok ? 'draft.kept' : 'draft.kept_failed');
+  // Every change is kept on the phone at once and sent to the hub shortly after (outbox.js).
+  const keep = async (f) => {
+    try {
+      await keepDraft(S.id, { proc: draft.procedure, fields: f, base: S.version });
+      if (stateLine.dataset.state !== 'draft.saving') setState('draft.kept');
+    } catch (_) { setState('draft.kept_failed'); }
   };
-  const form = renderForm(def, S.fields, keep);
+  const form = renderForm(def, fields, keep);
 
-  // Document photo blocks.
+  // ----- document photos -----
   const docs = (def.documents || []).slice();
   const docBlocks = {};
-  const photos = h('section', { class: 'group card photos' }, h('h2', {}, icon('camera'), t('photos.title')), h('p', { class: 'help' }, t('photos.help')));
+  const photosSec = h('section', { class: 'group card photos', 'data-group': 'photos' }, h('h2', {}, icon('camera'), t('photos.title')), h('p', { class: 'help' }, t('photos.help')));
   const docLabel = (role) => { const d = docs.find((x) => x.role === role); return d ? txt(d.label) : t('photos.other'); };
-  const renderThumbs = () => {
+  const waitingUrls = [];
+  const renderThumbs = async () => {
+    const waiting = (await localPhotos.list()).filter((p) => p.draftId === S.id);
+    for (const u of waitingUrls.splice(0)) URL.revokeObjectURL(u);
     for (const [role, b] of Object.entries(docBlocks)) {
-      b.thumbs.replaceChildren(...S.attachments.filter((a) => a.role === role).map((a) => {
+      const onHub = S.attachments.filter((a) => a.role === role).map((a) => {
         const del = btn('trash', t('photos.delete'), { class: 'btn small danger', 'data-testid': 'photo-delete' });
         del.addEventListener('click', async () => {
           if (!(await ask(t('photos.delete_confirm'), t('photos.delete'), t('ui.cancel')))) return;
@@ -243,7 +277,14 @@ export async function draftView(app, [id], _q, ctx) {
         return h('figure', { class: 'thumb', 'data-testid': 'thumb', 'data-att': a.id },
           h('img', { src: `/api/v1/drafts/${enc(S.id)}/attachments/${enc(a.id)}`, alt: docLabel(role), decoding: 'async' }),
           h('figcaption', {}, fmtSize(a.size)), del);
-      }));
+      });
+      const onPhone = waiting.filter((p) => p.role === role).map((p) => {
+        const u = URL.createObjectURL(p.blob);
+        waitingUrls.push(u);
+        return h('figure', { class: 'thumb waiting', 'data-testid': 'thumb-waiting' },
+          h('img', { src: u, alt: docLabel(role) }), h('figcaption', {}, h('span', { class: 'badge warn' }, t('draft.on_phone'))));
+      });
+      b.thumbs.replaceChildren(...onHub, ...onPhone);
     }
   };
   const docBlock = (role, labelText, required) => {
@@ -252,59 +293,52 @@ export async function draftView(app, [id], _q, ctx) {
     const thumbs = h('div', { class: 'thumbs' });
     const msgEl = h('p', { class: 'help', role: 'status' });
     const err = h('p', { class: 'ferr', 'data-err-for': 'documents.' + role, hidden: true });
-    const b = {
-      thumbs,
-      msg: (text, bad) => { msgEl.textContent = text || ''; msgEl.className = bad ? 'ferr' : 'help'; },
-    };
+    const b = { thumbs, msg: (text, bad) => { msgEl.textContent = text || ''; msgEl.className = bad ? 'ferr' : 'help'; } };
     docBlocks[role] = b;
     input.addEventListener('change', async () => {
       const files = [...input.files];
       input.value = '';
-      for (const f of files) await upload(role, f, b, err);
+      for (const f of files) await addPhoto(role, f, b, err);
     });
     return h('div', { class: 'doc', 'data-doc': role },
       h('h3', {}, labelText, required ? h('span', { class: 'req' }, ' *') : null),
       thumbs, err, msgEl,
       input, h('label', { for: inputId, class: 'btn big photo-btn' }, icon('camera'), h('span', {}, t('photos.take'))));
   };
-  for (const d of docs) photos.append(docBlock(d.role, txt(d.label), d.required));
-  const extra = [...new Set(S.attachments.map((a) => a.role))].filter((r) => !docBlocks[r]);
-  for (const r of extra) photos.append(docBlock(r, r, false));
-  renderThumbs();
+  for (const d of docs) photosSec.append(docBlock(d.role, txt(d.label), d.required));
+  for (const r of [...new Set(S.attachments.map((a) => a.role))].filter((x) => !docBlocks[x])) photosSec.append(docBlock(r, r, false));
 
-  async function upload(role, file, b, err) {
+  // A photo goes to the phone's outbox first; it is sent at once when the hub is reachable, later if not.
+  async function addPhoto(role, file, b, err) {
     err.hidden = true;
-    if (S.isLocal && !(await save())) { b.msg(t('photos.need_hub'), true); return; }
     b.msg(t('photos.preparing'));
     const blob = await shrink(file);
-    const fd = new FormData();
-    fd.append('role', role);
     const ext = { 'image/jpeg': '.jpg', 'image/png': '.png', 'image/webp': '.webp' }[blob.type] || (/\.\w{1,5}$/.exec(file.name) || [''])[0];
-    fd.append('file', blob, role + ext); // a neutral name: camera file names can carry personal details
-    b.msg(t('photos.sending', { size: fmtSize(blob.size) }));
     try {
-      const a = await api('POST', `/api/v1/drafts/${enc(S.id)}/attachments`, fd, { timeout: 180000 });
-      S.attachments.push(a);
-      renderThumbs();
-      b.msg(t('photos.sent'));
-    } catch (e) {
-      b.msg(isNet(e) ? t('photos.offline') : errText(e), true);
-    }
+      await keepPhoto(S.id, role, blob, role + ext); // a neutral name: camera file names can carry personal details
+      b.msg(t('photos.sending', { size: fmtSize(blob.size) }));
+    } catch (_) { b.msg(t('draft.kept_failed'), true); }
+    renderThumbs();
   }
 
-  // Error summary with links to the fields.
+  // ----- messages -----
+  const showMessage = (msg) => {
+    summary.replaceChildren(h('strong', {}, icon('warn'), msg));
+    summary.hidden = false;
+    summary.scrollIntoView({ block: 'start' });
+  };
+  const hideMessages = () => { summary.hidden = true; conflictBox.hidden = true; };
   const showErrors = (details, titleKey) => {
     form.clearErrors();
-    photos.querySelectorAll('[data-err-for]').forEach((e) => { e.hidden = true; });
+    photosSec.querySelectorAll('[data-err-for]').forEach((e) => { e.hidden = true; });
     placeErrors(view, details);
     const SHOWN = 6;
     summary.replaceChildren(h('strong', {}, icon('warn'), t(titleKey, { n: details.length })),
       h('ul', {}, details.slice(0, SHOWN).map((d) => {
         const lab = d.field && d.field.startsWith('documents.') ? docLabel(d.field.slice(10)) : (form.labelOf(d.field) || d.field || '');
-        const target = d.field && (document.getElementById('f-' + d.field) || view.querySelector(`[data-err-for="${CSS.escape(d.field)}"]`));
         const text = `${lab ? lab + ': ' : ''}${detailText(d)}`;
-        return h('li', { 'data-field': d.field || '' }, target
-          ? h('a', { href: '#', onclick: (ev) => { ev.preventDefault(); target.scrollIntoView({ block: 'center' }); if (target.focus) target.focus({ preventScroll: true }); } }, text)
+        return h('li', { 'data-field': d.field || '' }, d.field
+          ? h('a', { href: '#', onclick: (ev) => { ev.preventDefault(); reveal(d.field); } }, text)
           : text);
       })),
       details.length > SHOWN ? h('p', {}, t('draft.errors_more', { n: details.length - SHOWN })) : null);
@@ -312,85 +346,112 @@ export async function draftView(app, [id], _q, ctx) {
     summary.focus();
     summary.scrollIntoView({ block: 'start' });
   };
-  const showMessage = (msg) => {
-    summary.replaceChildren(h('strong', {}, icon('warn'), msg));
-    summary.hidden = false;
-    summary.scrollIntoView({ block: 'start' });
-  };
-  const hideMessages = () => { summary.hidden = true; conflictBox.hidden = true; };
 
   const showConflict = () => {
     const reload = btn('reload', t('draft.conflict_reload'), { class: 'btn', 'data-testid': 'conflict-reload' });
     const mine = btn('save', t('draft.conflict_mine'), { class: 'btn primary', 'data-testid': 'conflict-overwrite' });
     reload.addEventListener('click', async () => {
       if (!(await ask(t('draft.conflict_reload_confirm'), t('draft.conflict_reload'), t('ui.cancel')))) return;
-      local.drop(S.id);
-      go('#/draft/' + enc(S.id));
+      await discard(S.id);
+      route();
     });
     mine.addEventListener('click', async () => {
-      try {
-        const d = await api('GET', `/api/v1/drafts/${enc(S.id)}`);
-        S.version = d.version;
-        S.attachments = d.attachments || S.attachments;
-        renderThumbs();
-        conflictBox.hidden = true;
-        await save();
-      } catch (e) { showMessage(errText(e)); }
+      try { conflictBox.hidden = true; outcome(await overwrite(S.id)); } catch (e) { showMessage(errText(e)); }
     });
     conflictBox.replaceChildren(banner('warn', t('draft.conflict_title'), t('draft.conflict_body')), h('div', { class: 'row' }, reload, mine));
     conflictBox.hidden = false;
     conflictBox.scrollIntoView({ block: 'center' });
   };
 
-  // Push the fields to the hub. Resolves true when the hub has them.
-  async function save() {
-    if (S.busy) return false;
-    S.busy = true;
-    const fields = form.collect();
-    hideMessages();
-    form.clearErrors();
-    setState('draft.saving');
-    try {
-      let d;
-      if (S.isLocal) {
-        const idem = (loc && loc.idem) || S.id.slice(6);
-        d = await api('POST', '/api/v1/drafts', { procedure: draft.procedure, fields }, { headers: { 'Idempotency-Key': idem } });
-        local.drop(S.id);
-        S.id = d.id; S.isLocal = false;
-        history.replaceState(null, '', '#/draft/' + enc(d.id));
-      } else {
-        d = await api('PUT', `/api/v1/drafts/${enc(S.id)}`, { fields, version: S.version });
-      }
-      S.version = d.version;
-      if (d.attachments) { S.attachments = d.attachments; renderThumbs(); }
-      loc = null;
-      const now = form.collect();
-      if (JSON.stringify(now) === JSON.stringify(fields)) local.drop(S.id);
-      else local.put(S.id, { proc: draft.procedure, fields: now, base: S.version, dirty: true });
-      setState('draft.saved', { time: fmtTime(d.updated_at || new Date().toISOString()) });
+  // What a save to the hub came to, on screen.
+  function outcome(r) {
+    if (r.ok) {
+      if (r.draft) {
+        S.version = r.draft.version;
+        if (r.draft.attachments) { S.attachments = r.draft.attachments; renderThumbs(); }
+        setState('draft.saved', { time: fmtTime(r.draft.updated_at || new Date().toISOString()) });
+      } else if (!S.isLocal) setState('draft.saved', { time: fmtTime(new Date().toISOString()) });
       if (noteEl) noteEl.hidden = true;
       return true;
-    } catch (e) {
-      if (e.status === 422 && e.details.length) { showErrors(e.details, 'draft.errors_title'); setState('draft.not_saved'); }
-      else if (e.status === 409) { showConflict(); setState('draft.not_saved'); }
-      else if (isNet(e)) setState('draft.offline_kept'); // the offline bar says it too; keep the user's place
-      else { setState('draft.not_saved'); showMessage(errText(e)); }
-      return false;
-    } finally { S.busy = false; }
+    }
+    const e = r.error;
+    if (e.status === 422 && e.details.length) { showErrors(e.details, 'draft.errors_title'); setState('draft.not_saved'); } else if (e.status === 409) { showConflict(); setState('draft.not_saved'); } else if (isNet(e)) setState('draft.offline_kept');
+    else { setState('draft.not_saved'); showMessage(errText(e)); }
+    return false;
+  }
+
+  // Push the typing to the hub now. Resolves true when the hub has it.
+  async function save() {
+    hideMessages();
+    form.clearErrors();
+    await keepDraft(S.id, { proc: draft.procedure, fields: form.collect(), base: S.version });
+    setState('draft.saving');
+    return outcome(await syncDraft(S.id));
+  }
+
+  // Background saves (typing, retries) and photo uploads, reflected here while this draft is open.
+  const off = onChange(async (ev) => {
+    if (!ctx.alive()) { off(); return; }
+    if (ev.renamed && ev.renamed[0] === S.id) {
+      S.id = ev.renamed[1]; S.isLocal = false;
+      history.replaceState(null, '', '#/draft/' + enc(S.id));
+      return;
+    }
+    if (ev.id === S.id) {
+      if (ev.state === 'sending') setState('draft.saving');
+      else if (ev.state === 'saved' || ev.state === 'waiting' || ev.state === 'conflict' || ev.state === 'failed') {
+        if (ev.draft) outcome({ ok: true, draft: ev.draft });
+        else if (ev.error) outcome({ ok: false, error: ev.error });
+      }
+    }
+    if (ev.photo && ev.draftId === S.id) {
+      if (ev.attachment) { S.attachments.push(ev.attachment); docBlocks[ev.attachment.role] && docBlocks[ev.attachment.role].msg(t('photos.sent')); }
+      if (ev.state === 'waiting' && ev.error) Object.values(docBlocks).forEach((b) => b.msg(t('photos.offline'), true));
+      if (ev.state === 'failed' && ev.error) Object.values(docBlocks).forEach((b) => b.msg(errText(ev.error), true));
+      if (ev.state !== 'sending') renderThumbs();
+    }
+  });
+
+  // ----- review: every fact in plain words, derived values marked, what is left to fix -----
+  const reviewSec = h('section', { class: 'group review', 'data-group': 'review', 'data-testid': 'review' });
+  async function review() {
+    if (!(await save())) return null;
+    if (S.isLocal) { showMessage(t('seal.offline')); return null; }
+    reviewSec.replaceChildren(h('p', { class: 'loading' }, t('ui.loading')));
+    let r;
+    try { r = await api('GET', `/api/v1/drafts/${enc(S.id)}/check`); } catch (e) { reviewSec.replaceChildren(banner('warn', errText(e), null)); return null; }
+    const derived = new Set(r.derived || []);
+    const ro = renderReadOnly(def, r.fields || {});
+    ro.querySelectorAll('.kv[data-key]').forEach((kv) => {
+      if (derived.has(kv.dataset.key)) { kv.classList.add('derived-kv'); kv.querySelector('dd').append(' ', h('span', { class: 'badge' }, t('review.derived'))); }
+    });
+    const photoList = h('ul', { class: 'plain' }, docs.map((d) => {
+      const n = S.attachments.filter((a) => a.role === d.role).length;
+      return h('li', {}, icon(n ? 'ok' : 'warn'), ` ${txt(d.label)}: ${n ? t('draft.photos', { n }) : t('photos.none')}`);
+    }));
+    reviewSec.replaceChildren(
+      h('h2', {}, t('review.title')),
+      r.errors.length
+        ? banner('warn', t('review.to_fix', { n: r.errors.length }), null, { 'data-testid': 'review-errors' })
+        : banner('ok', t('review.ready'), can('officer', 'admin') ? t('review.ready_officer') : t('seal.volunteer_hint'), { 'data-testid': 'review-ready' }),
+      r.warnings.length ? banner('info', t('review.warnings'), r.warnings.map(detailText).join(' ')) : null,
+      ro, h('section', { class: 'group card' }, h('h2', {}, t('photos.title')), photoList));
+    if (mode === 'steps') goStep(steps.length - 1); else reviewSec.hidden = false;
+    if (r.errors.length) showErrors(r.errors, 'seal.errors_title');
+    return r;
   }
 
   async function seal() {
+    const r = await review();
+    if (!r || r.errors.length) { setState('seal.not_sealed'); return; }
     if (!(await ask(t('seal.confirm'), t('seal.yes'), t('ui.cancel')))) return;
-    const dirty = S.isLocal || !!local.get(S.id);
-    if (dirty && !(await save())) return;
     hideMessages();
     setState('seal.sealing');
     sealBtn.disabled = true;
     try {
-      const r = await api('POST', `/api/v1/drafts/${enc(S.id)}/seal`, {}, { timeout: 60000 });
-      local.drop(S.id);
-      try { sessionStorage.setItem('ok.receipt.' + r.code, JSON.stringify(r)); } catch (_) { /* ignore */ }
-      go('#/receipt/' + enc(r.code));
+      const rc = await api('POST', `/api/v1/drafts/${enc(S.id)}/seal`, {}, { timeout: 60000 });
+      await discard(S.id);
+      showReceipt(rc);
     } catch (e) {
       setState('seal.not_sealed');
       if (e.status === 422 && e.details.length) showErrors(e.details, 'seal.errors_title');
@@ -403,40 +464,97 @@ export async function draftView(app, [id], _q, ctx) {
   saveBtn.addEventListener('click', save);
   const sealBtn = btn('lock', t('seal.button'), { class: 'btn seal big', id: 'seal', 'data-testid': 'seal' });
   sealBtn.addEventListener('click', seal);
-  const actions = h('div', { class: 'actions no-print' }, stateLine, h('div', { class: 'row' }, saveBtn, can('officer', 'admin') ? sealBtn : null));
+  const reviewBtn = btn('doc', t('review.button'), { class: 'btn big', 'data-testid': 'review-open' });
+  reviewBtn.addEventListener('click', async () => { goStep(steps.length - 1); await review(); });
+  const actions = h('div', { class: 'actions no-print' }, stateLine,
+    h('div', { class: 'row' }, saveBtn, can('officer', 'admin') ? sealBtn : reviewBtn));
 
   let del = null;
   if (can('officer', 'admin') && !S.isLocal) {
     del = btn('trash', t('draft.delete'), { class: 'btn danger', 'data-testid': 'draft-delete' });
     del.addEventListener('click', async () => {
       if (!(await ask(t('draft.delete_confirm'), t('draft.delete'), t('ui.cancel')))) return;
-      try { await api('DELETE', `/api/v1/drafts/${enc(S.id)}`); local.drop(S.id); go('#/'); } catch (e) { showMessage(errText(e)); }
+      try { await api('DELETE', `/api/v1/drafts/${enc(S.id)}`); await discard(S.id); go('#/'); } catch (e) { showMessage(errText(e)); }
     });
   }
-
   const refuse = can('officer', 'admin') && !S.isLocal ? reasonAction('refuse', async (reason) => {
-    const dirty = S.isLocal || !!local.get(S.id);
-    if (dirty && !(await save())) return;
+    if (!(await save())) return;
     const r = await api('POST', `/api/v1/drafts/${enc(S.id)}/refuse`, { reason }, { timeout: 60000 });
-    local.drop(S.id);
+    await discard(S.id);
     showReceipt(r);
   }) : null;
+
+  // ----- one question group per screen (phones), or the whole form on one page (laptops) -----
+  const groupEls = [...form.el.querySelectorAll(':scope > section.group')];
+  const steps = [...groupEls, photosSec, reviewSec];
+  const titles = [...groupEls.map((g) => g.querySelector('h2').textContent), t('photos.title'), t('review.title')];
+  let mode = layoutPref() || (window.innerWidth < 700 ? 'steps' : 'all');
+  let cur = 0;
+  const progress = h('progress', { max: String(steps.length), value: '1', 'aria-hidden': 'true' });
+  const stepLabel = h('p', { class: 'step-label', 'data-testid': 'step-label', 'aria-live': 'polite' });
+  const prev = btn('back', t('step.back'), { class: 'btn big', 'data-testid': 'step-back' });
+  const next = btn('play', t('step.next'), { class: 'btn primary big', 'data-testid': 'step-next' });
+  const toggle = btn('doc', '', { class: 'btn small ghost', 'data-testid': 'layout-toggle' });
+  const stepNav = h('div', { class: 'row step-nav no-print' }, prev, next);
+  function goStep(i) {
+    cur = Math.max(0, Math.min(steps.length - 1, i));
+    const steps_ = mode === 'steps';
+    steps.forEach((el, j) => { el.hidden = steps_ && j !== cur; });
+    reviewSec.hidden = steps_ ? cur !== steps.length - 1 : !reviewSec.childElementCount;
+    progress.value = cur + 1;
+    stepLabel.textContent = steps_ ? t('step.of', { i: cur + 1, n: steps.length, title: titles[cur] }) : '';
+    stepLabel.hidden = !steps_; progress.hidden = !steps_; stepNav.hidden = !steps_;
+    prev.disabled = cur === 0;
+    next.hidden = cur === steps.length - 1;
+    toggle.querySelector('span').textContent = steps_ ? t('step.show_all') : t('step.show_steps');
+    toggle.dataset.mode = mode;
+    try { sessionStorage.setItem(STEP_KEY + S.id, String(cur)); } catch (_) { /* ignore */ }
+  }
+  prev.addEventListener('click', () => { goStep(cur - 1); stepLabel.scrollIntoView({ block: 'start' }); });
+  next.addEventListener('click', async () => {
+    goStep(cur + 1);
+    stepLabel.scrollIntoView({ block: 'start' });
+    if (cur === steps.length - 1) await review();
+  });
+  toggle.addEventListener('click', () => {
+    mode = mode === 'steps' ? 'all' : 'steps';
+    try { localStorage.setItem(LAYOUT_KEY, mode); } catch (_) { /* ignore */ }
+    goStep(cur);
+  });
+  // Shows the step holding `field` and puts the cursor there.
+  function reveal(field) {
+    const target = document.getElementById('f-' + field) || view.querySelector(`[data-err-for="${CSS.escape(field)}"]`);
+    if (!target) return;
+    const i = steps.findIndex((el) => el.contains(target));
+    if (mode === 'steps' && i >= 0) goStep(i);
+    target.scrollIntoView({ block: 'center' });
+    if (target.focus) target.focus({ preventScroll: true });
+  }
+  photosSec.remove(); // re-placed below, after the form's groups
 
   const view = h('section', { class: 'draft', 'data-procedure': def.id },
     h('a', { href: '#/', class: 'back no-print' }, icon('back'), t('ui.back_home')),
     h('h1', {}, txt(def.title)),
     h('p', { class: 'muted' }, [txt(def.authority), def.time_limit_working_days ? t('proc.limit', { n: def.time_limit_working_days }) : null].filter(Boolean).join(' · ')),
+    h('div', { class: 'row step-head no-print' }, h('span', { class: 'grow' }, stepLabel, progress), toggle),
     noteEl,
     h('p', { class: 'muted small' }, t('form.required_legend')),
     conflictBox, summary,
-    form.el, photos,
-    can('officer', 'admin') ? null : h('p', { class: 'muted' }, t('seal.volunteer_hint')),
+    form.el, photosSec, reviewSec, stepNav,
     actions,
     del || refuse ? h('div', { class: 'danger-zone no-print' }, refuse, del) : null);
+  // A reload (or a power cut of the phone) comes back to the step the volunteer was on.
+  let savedStep = 0;
+  try { savedStep = Number(sessionStorage.getItem(STEP_KEY + S.id)) || 0; } catch (_) { /* ignore */ }
+  goStep(savedStep);
+  if (mode === 'steps' && cur === steps.length - 1) review();
+  renderThumbs();
   if (note === 'draft.local_kept' || note === 'draft.local_older' || S.isLocal) setState('draft.kept');
   else if (!offlineCopy) setState('draft.saved', { time: fmtTime(draft.updated_at) });
   else setState('draft.offline_kept');
   ctx.show(view);
+  if (loc && loc.dirty && !offlineCopy && loc.state !== 'conflict') syncDraft(S.id).then((r) => ctx.alive() && outcome(r));
+  else if (loc && loc.state === 'conflict') showConflict();
 }
 
 // ---------- receipt ----------

@@ -1,1 +1,407 @@
-//! Integration tests: outreach.
+//! Integration tests: outreach sessions, tickets, the live queue board and services rendered, on a real
+//! field hub. Roles, ticket numbering under concurrent requests, idempotent retries, a board without
+//! names, the Server-Sent Events stream after a call, the consent rule, undo, and the session report.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{json, Value};
+
+async fn post_keyed(c: &Client, path: &str, key: &str, body: Value) -> (u16, Value) {
+    let r = c
+        .http
+        .post(format!("{}{}", c.base, path))
+        .header("x-csrf-token", &c.csrf)
+        .header("idempotency-key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn delete(c: &Client, path: &str) -> (u16, Value) {
+    c.send(reqwest::Method::DELETE, path, json!({})).await
+}
+
+/// Reads Server-Sent Events from `resp` until one `board` event satisfies `want`, or the deadline.
+async fn next_board_event(
+    resp: &mut reqwest::Response,
+    buf: &mut String,
+    want: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            if !block.lines().any(|l| l == "event: board") {
+                continue;
+            }
+            let data: String = block
+                .lines()
+                .filter_map(|l| l.strip_prefix("data: "))
+                .collect();
+            let v: Value = serde_json::from_str(&data).unwrap();
+            if want(&v) {
+                return v;
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "no matching board event; got so far: {buf}"
+        );
+        let chunk = tokio::time::timeout(left, resp.chunk())
+            .await
+            .expect("board event in time")
+            .unwrap()
+            .expect("stream still open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+fn desk<'a>(board: &'a Value, name: &str) -> &'a Value {
+    board["desks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["desk"] == name)
+        .unwrap()
+}
+
+#[test]
+fn sessions_tickets_board_services_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start("field", tmp.path());
+    block_on(async {
+        let admin = Client::setup(&hub, "quantri", "mat-khau-quan-tri").await;
+        for (n, r) in [("canbo", "officer"), ("tnv", "volunteer")] {
+            let (s, b) = admin
+                .post(
+                    "/api/v1/users",
+                    json!({"name": n, "role": r, "password": "mat-khau-dai-du"}),
+                )
+                .await;
+            assert_eq!(s, 201, "{b}");
+        }
+        let officer = Client::login(&hub.base, "canbo", "mat-khau-dai-du").await;
+        let vol = Client::login(&hub.base, "tnv", "mat-khau-dai-du").await;
+        let anon = Client::new(&hub.base);
+
+        // No session: the public board says so.
+        let (s, b) = anon.get("/api/v1/board").await;
+        assert_eq!(s, 200, "{b}");
+        assert!(b["session"].is_null());
+
+        // Team candidates: officers may list them, volunteers may not.
+        let (s, b) = officer.get("/api/v1/outreach/team-candidates").await;
+        assert_eq!(s, 200, "{b}");
+        let users = b["users"].as_array().unwrap();
+        assert_eq!(users.len(), 3);
+        let vol_id = users.iter().find(|u| u["name"] == "tnv").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(vol.get("/api/v1/outreach/team-candidates").await.0, 403);
+
+        // Opening a session: officers and admins only; checked input.
+        let place = json!({"hamlet": "Thôn Bù Lư", "venue_kind": "cultural_house",
+            "venue_name": "Nhà văn hoá thôn Bù Lư", "commune_code": "25222", "team": [vol_id]});
+        let (s, b) = vol.post("/api/v1/outreach/sessions", place.clone()).await;
+        assert_eq!(s, 403, "{b}");
+        let mut bad = place.clone();
+        bad["commune_code"] = json!("99999");
+        let (s, b) = officer.post("/api/v1/outreach/sessions", bad).await;
+        assert_eq!(s, 422, "{b}");
+        assert_eq!(b["error"]["field"], "commune_code");
+        let (s, b) = officer
+            .post(
+                "/api/v1/outreach/sessions",
+                json!({"hamlet": " ", "venue_kind": "market", "venue_name": "x", "date": "23/11/2026"}),
+            )
+            .await;
+        assert_eq!(s, 422, "{b}");
+        let fields: Vec<&str> = b["error"]["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["hamlet", "venue_kind", "date"]);
+        let (s, session) = officer
+            .post("/api/v1/outreach/sessions", place.clone())
+            .await;
+        assert_eq!(s, 201, "{session}");
+        let sid = session["id"].as_str().unwrap().to_string();
+        assert_eq!(session["open"], true);
+        assert_eq!(session["date"].as_str().unwrap().len(), 10);
+        assert_eq!(session["team"].as_array().unwrap().len(), 2);
+        // One open session at a time, and the error says which one is open.
+        let (s, b) = admin.post("/api/v1/outreach/sessions", place.clone()).await;
+        assert_eq!(s, 409, "{b}");
+        assert_eq!(b["error"]["code"], "session_already_open");
+        assert!(b["error"]["message_vi"]
+            .as_str()
+            .unwrap()
+            .contains("Thôn Bù Lư"));
+
+        // Tickets need a login and the CSRF token.
+        let tickets = format!("/api/v1/outreach/sessions/{sid}/tickets");
+        assert_eq!(anon.post(&tickets, json!({})).await.0, 401);
+
+        // 20 parallel issues → exactly 1..20.
+        let mut handles = Vec::new();
+        for i in 0..20 {
+            let c = Client {
+                http: vol.http.clone(),
+                base: vol.base.clone(),
+                csrf: vol.csrf.clone(),
+            };
+            let path = tickets.clone();
+            handles.push(tokio::spawn(async move {
+                post_keyed(&c, &path, &format!("par-{i}"), json!({})).await
+            }));
+        }
+        let mut numbers = Vec::new();
+        for h in handles {
+            let (s, t) = h.await.unwrap();
+            assert_eq!(s, 201, "{t}");
+            numbers.push(t["number"].as_i64().unwrap());
+        }
+        numbers.sort();
+        assert_eq!(numbers, (1..=20).collect::<Vec<_>>());
+
+        // A retried request (same Idempotency-Key) answers the same ticket and issues no other.
+        let (s, t21) = post_keyed(&vol, &tickets, "retry-1", json!({"name": "Điểu Thị Lan"})).await;
+        assert_eq!((s, t21["number"].as_i64()), (201, Some(21)), "{t21}");
+        assert_eq!(t21["name"], "Điểu Thị Lan");
+        let (s, again) =
+            post_keyed(&vol, &tickets, "retry-1", json!({"name": "Điểu Thị Lan"})).await;
+        assert_eq!(s, 200, "{again}");
+        assert_eq!(again["id"], t21["id"]);
+        let (s, t22) = vol.post(&tickets, json!({"name": "K'Brơi"})).await;
+        assert_eq!((s, t22["number"].as_i64()), (201, Some(22)), "{t22}");
+        // Another user's same key is another request.
+        let (s, t23) = post_keyed(&officer, &tickets, "retry-1", json!({})).await;
+        assert_eq!((s, t23["number"].as_i64()), (201, Some(23)), "{t23}");
+
+        // The board streams: first the state now…
+        let mut sse = reqwest::Client::new()
+            .get(hub.url("/api/v1/board/events"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sse.status(), 200);
+        assert!(sse.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        let mut buf = String::new();
+        let first = next_board_event(&mut sse, &mut buf, |_| true).await;
+        assert!(desk(&first, "police")["serving"].is_null());
+        assert_eq!(first["session"]["hamlet"], "Thôn Bù Lư");
+
+        // …then, after a call at the police desk, the number being served there.
+        let call = format!("/api/v1/outreach/sessions/{sid}/desks/police/call-next");
+        let (s, b) = post_keyed(&vol, &call, "call-1", json!({})).await;
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(b["ticket"]["number"], 1);
+        let ev = next_board_event(&mut sse, &mut buf, |v| desk(v, "police")["serving"] == 1).await;
+        assert_eq!(desk(&ev, "police")["next"], json!([2, 3, 4, 5, 6]));
+        // A retried call does not call the next villager.
+        let (s, b) = post_keyed(&vol, &call, "call-1", json!({})).await;
+        assert_eq!((s, b["ticket"]["number"].as_i64()), (200, Some(1)), "{b}");
+        let (_, b) = vol
+            .post(
+                &format!("/api/v1/outreach/sessions/{sid}/desks/civil_status/call-next"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(b["ticket"]["number"], 2);
+        let ev = next_board_event(&mut sse, &mut buf, |v| {
+            desk(v, "civil_status")["serving"] == 2
+        })
+        .await;
+        assert_eq!(desk(&ev, "police")["serving"], 1);
+        drop(sse);
+
+        // The public board has numbers but never names or ticket ids.
+        let (s, board) = anon.get("/api/v1/board").await;
+        assert_eq!(s, 200);
+        let text = board.to_string();
+        for secret in ["Điểu", "K'Brơi", t21["id"].as_str().unwrap(), "\"name\""] {
+            assert!(!text.contains(secret), "board shows {secret}: {text}");
+        }
+        assert_eq!(board["desks"].as_array().unwrap().len(), 4);
+        assert_eq!(
+            board["session"]["commune"],
+            "Xã Bù Gia Mập, Thành phố Đồng Nai"
+        );
+
+        // Ticket actions: recall, move to another desk, no-show.
+        let t1 = b["ticket"]["id"].as_str().unwrap().to_string();
+        let act = |id: &str| format!("/api/v1/outreach/tickets/{id}/action");
+        let (s, r) = vol.post(&act(&t1), json!({"action": "recall"})).await;
+        assert_eq!((s, r["recalls"].as_i64()), (200, Some(1)), "{r}");
+        let (s, r) = vol
+            .post(&act(&t1), json!({"action": "move", "desk": "telecom"}))
+            .await;
+        assert_eq!(
+            (s, &r["status"], &r["desk"]),
+            (200, &json!("waiting"), &json!("telecom"))
+        );
+        let (_, b) = vol
+            .post(
+                &format!("/api/v1/outreach/sessions/{sid}/desks/telecom/call-next"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(b["ticket"]["number"], 2, "the moved ticket keeps its place");
+        let (s, r) = vol.post(&act(&t1), json!({"action": "no_show"})).await;
+        assert_eq!((s, &r["status"]), (200, &json!("no_show")), "{r}");
+        let (s, r) = vol.post(&act(&t1), json!({"action": "done"})).await;
+        assert_eq!(
+            (s, &r["error"]["code"]),
+            (409, &json!("wrong_ticket_status"))
+        );
+
+        // Services rendered: the consent rule.
+        let services = format!("/api/v1/outreach/sessions/{sid}/services");
+        let (s, b) = vol
+            .post(
+                &services,
+                json!({"desk": "police", "kind": "vneid_level2_activated", "sex": "female"}),
+            )
+            .await;
+        assert_eq!(s, 422, "{b}");
+        assert_eq!(b["error"]["field"], "consent");
+        let (s, b) = vol
+            .post(&services, json!({"desk": "guidance", "kind": "other"}))
+            .await;
+        assert_eq!((s, &b["error"]["field"]), (422, &json!("note")), "{b}");
+        let (s, b) = vol
+            .post(
+                &services,
+                json!({"desk": "police", "kind": "vneid_level2_activated", "consent": true, "ethnicity": "99"}),
+            )
+            .await;
+        assert_eq!((s, &b["error"]["field"]), (422, &json!("ethnicity")), "{b}");
+        let taps = [
+            json!({"desk": "police", "kind": "vneid_level2_activated", "ticket_id": t1, "consent": true,
+                   "sex": "female", "age_band": "18-35", "ethnicity": "22"}),
+            json!({"desk": "police", "kind": "vneid_level2_activated", "consent": true, "sex": "male",
+                   "age_band": "60+", "ethnicity": "22"}),
+            json!({"desk": "telecom", "kind": "sim_registered", "consent": true, "sex": "female",
+                   "ethnicity": "01"}),
+            json!({"desk": "telecom", "kind": "sim_registered"}),
+            json!({"desk": "guidance", "kind": "other", "note": "Hướng dẫn nộp thuế đất"}),
+        ];
+        for (i, tap) in taps.iter().enumerate() {
+            let (s, b) = post_keyed(&vol, &services, &format!("tap-{i}"), tap.clone()).await;
+            assert_eq!(s, 201, "{b}");
+        }
+        // A retried tap is counted once.
+        let (s, _) = post_keyed(&vol, &services, "tap-4", taps[4].clone()).await;
+        assert_eq!(s, 200);
+        // Undo: only the latest tap of the caller.
+        let (s, mistaken) = officer
+            .post(
+                &services,
+                json!({"desk": "civil_status", "kind": "dossier_captured"}),
+            )
+            .await;
+        assert_eq!(s, 201);
+        let (s, list) = vol.get(&services).await;
+        assert_eq!(s, 200);
+        let older = list["services"].as_array().unwrap().last().unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, b) = delete(&vol, &format!("/api/v1/outreach/services/{older}")).await;
+        assert_eq!((s, &b["error"]["code"]), (409, &json!("not_latest_tap")));
+        let mid = mistaken["id"].as_str().unwrap();
+        assert_eq!(
+            delete(&vol, &format!("/api/v1/outreach/services/{mid}"))
+                .await
+                .0,
+            409,
+            "another member's tap"
+        );
+        let (s, b) = delete(&officer, &format!("/api/v1/outreach/services/{mid}")).await;
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(
+            delete(&officer, &format!("/api/v1/outreach/services/{mid}"))
+                .await
+                .0,
+            404
+        );
+
+        // The report.
+        let (s, r) = vol
+            .get(&format!("/api/v1/outreach/sessions/{sid}/report"))
+            .await;
+        assert_eq!(s, 200, "{r}");
+        assert_eq!(r["services_total"], 5);
+        assert_eq!(r["consented"], 3);
+        assert_eq!(
+            r["by_kind"],
+            json!([{"key": "sim_registered", "count": 2}, {"key": "vneid_level2_activated", "count": 2},
+                   {"key": "other", "count": 1}])
+        );
+        assert_eq!(
+            r["by_desk"],
+            json!([{"key": "police", "count": 2}, {"key": "telecom", "count": 2},
+                   {"key": "guidance", "count": 1}])
+        );
+        assert_eq!(
+            r["by_sex"],
+            json!([{"key": "female", "count": 2}, {"key": "male", "count": 1}])
+        );
+        assert_eq!(
+            r["by_age_band"],
+            json!([{"key": "18-35", "count": 1}, {"key": "60+", "count": 1}])
+        );
+        assert_eq!(
+            r["by_ethnicity"],
+            json!([{"code": "22", "name": "Xtiêng", "system": "vn-1979", "count": 2},
+                   {"code": "01", "name": "Kinh", "system": "vn-1979", "count": 1}])
+        );
+        assert_eq!(r["tickets"]["issued"], 23);
+        assert_eq!(r["tickets"]["called"], 1);
+        assert_eq!(r["tickets"]["no_show"], 1);
+        assert_eq!(r["tickets"]["waiting"], 21);
+        assert!(r["median_wait_secs"].as_i64().unwrap() >= 0);
+
+        // Closing: officers only; names on tickets are erased, the board goes blank.
+        let close = format!("/api/v1/outreach/sessions/{sid}/close");
+        assert_eq!(vol.post(&close, json!({})).await.0, 403);
+        let (s, b) = officer.post(&close, json!({})).await;
+        assert_eq!((s, &b["open"]), (200, &json!(false)), "{b}");
+        let (_, list) = officer.get(&tickets).await;
+        assert!(list["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["name"].is_null()));
+        let (_, r) = officer
+            .get(&format!("/api/v1/outreach/sessions/{sid}/report"))
+            .await;
+        assert_eq!(
+            (
+                r["tickets"]["done"].as_i64(),
+                r["tickets"]["no_show"].as_i64()
+            ),
+            (Some(1), Some(22))
+        );
+        assert_eq!(vol.post(&tickets, json!({})).await.0, 409);
+        let (_, board) = anon.get("/api/v1/board").await;
+        assert!(board["session"].is_null());
+        let (s, list) = vol.get("/api/v1/outreach/sessions").await;
+        assert_eq!(s, 200);
+        assert_eq!(list["sessions"][0]["tickets"], 23);
+        assert_eq!(list["sessions"][0]["services"], 5);
+    });
+}

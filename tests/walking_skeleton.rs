@@ -33,7 +33,7 @@ fn capture_seal_export_import_reconcile() {
         assert_eq!(m & 0o777, 0o600, "{f}");
     }
 
-    let (receipt1, fields1, receipt2, fields2) = block_on(async {
+    let (receipt1, fields1, receipt2, fields2, field_copy) = block_on(async {
         let admin = Client::setup(&field, "quantri", "mat-khau-quan-tri").await;
         // The setup link works once only.
         let (s, b) = Client::new(&field.base)
@@ -76,6 +76,10 @@ fn capture_seal_export_import_reconcile() {
         // Unpaired: sealing works but says plainly the dossier is not protected.
         let (status, _) = officer.get("/api/v1/status").await;
         assert_eq!(status, 200);
+        // The field hub stores only a processed copy of a photo (upright, small, no metadata); processing
+        // is deterministic, so the copy of this upload is the one every sealed dossier below carries.
+        let field_copy = stored_copy(&officer, &photo).await;
+        assert!(field_copy != photo && field_copy.len() <= 100 * 1024);
         let (receipt1, fields1) =
             capture_and_seal(&officer, "Điểu Thị Hạnh", "070198001234", &photo).await;
         assert_eq!(receipt1["protected"], false, "{receipt1}");
@@ -203,7 +207,7 @@ fn capture_seal_export_import_reconcile() {
         assert_eq!(receipt2["protected"], true);
         assert_eq!(receipt2["seq"], 2);
         assert_ne!(receipt2["code"], receipt1["code"]);
-        (receipt1, fields1, receipt2, fields2)
+        (receipt1, fields1, receipt2, fields2, field_copy)
     });
 
     // USB path: export on the field, import on the office.
@@ -304,7 +308,10 @@ fn capture_seal_export_import_reconcile() {
                 .get_bytes(&format!("/api/v1/office/dossiers/{id}/attachments/0"))
                 .await;
             assert_eq!(s, 200);
-            assert!(bytes == photo, "photo bytes must arrive byte-identical");
+            assert!(
+                bytes == field_copy,
+                "photo bytes must arrive byte-identical to the field hub's stored copy"
+            );
         }
         let (_, imports) = clerk.get("/api/v1/office/imports").await;
         let imports = imports["imports"].as_array().unwrap();
@@ -419,4 +426,46 @@ fn roles_are_enforced_on_the_server() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("belongs to a field hub"));
+}
+
+/// Uploads `photo` to a fresh draft and returns the copy the field hub stored.
+async fn stored_copy(c: &Client, photo: &[u8]) -> Vec<u8> {
+    let (s, draft) = c
+        .post(
+            "/api/v1/drafts",
+            json!({"procedure": {"id": "marital-status-certificate", "version": 1}, "fields": {}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{draft}");
+    let id = draft["id"].as_str().unwrap();
+    let (s, att) = c
+        .upload(
+            id,
+            "id_document",
+            "giay-to.jpg",
+            photo.to_vec(),
+            "image/jpeg",
+        )
+        .await;
+    assert_eq!(s, 201, "{att}");
+    let (s, bytes) = c
+        .get_bytes(&format!(
+            "/api/v1/drafts/{id}/attachments/{}",
+            att["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        att["sha256"].as_str().unwrap(),
+        protocol::sha256_hex(&bytes)
+    );
+    let (s, _) = c
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/drafts/{id}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    bytes
 }

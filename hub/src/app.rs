@@ -96,6 +96,8 @@ pub fn make_app(state: AppState) -> Router {
         )
         .fallback(get(crate::web::asset))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        // gzip for text (the app shell, JSON) on slow Wi-Fi; images and event streams are left alone.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             axum::http::header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -241,13 +241,16 @@ test('log out, then the officer logs in', () => step('login', async () => {
 }));
 
 test('a new marital-status dossier: errors per field, Vietnamese data, reload-safe, photo, save', () => step('draft', async () => {
+  // The whole form on one page (the step-by-step layout has its own test in offline.test.mjs).
+  await page.evaluate(() => localStorage.setItem('ok.layout', 'all'));
   await page.click(`[data-testid=new-${PROC}]`);
   await page.waitForSelector('[name="subject.full_name"]');
   assert.match(page.url(), /#\/draft\//);
 
-  // Sealing an empty draft: the hub's 422 details appear next to the fields and in the summary.
+  // Sealing an empty draft: the review finds what is missing before any confirmation; the hub's details
+  // appear next to the fields and in the summary.
   await page.click('[data-testid=seal]');
-  await page.click('[data-testid=confirm-yes]');
+  await page.waitForSelector('[data-testid=review-errors]');
   await page.waitForSelector('[data-err-for="subject.full_name"]:not([hidden])');
   await page.waitForSelector('[data-err-for="documents.id_document"]:not([hidden])');
   assert.ok(await page.isVisible('[data-testid=errors]'));
@@ -294,7 +297,6 @@ test('a new marital-status dossier: errors per field, Vietnamese data, reload-sa
   assert.equal(await page.inputValue('[name="subject.full_name"]'), 'Điểu Thị Hạnh');
   assert.equal(await page.inputValue('[name="subject.ethnicity"]'), 'Xtiêng');
   assert.ok(await page.isChecked('[name="subject.sex"][value="female"]'));
-  assert.ok(await page.isVisible('[data-testid=local-note]'), 'the draft says the typing comes from this phone');
 
   // The hub out of reach: saving says so plainly and keeps the typing.
   await browser.setOffline(true);
@@ -344,7 +346,8 @@ test('a new marital-status dossier: errors per field, Vietnamese data, reload-sa
   assert.equal(stored.attachments.length, 1);
   assert.equal(stored.attachments[0].role, 'id_document');
   assert.ok(stored.attachments[0].size < 2_000_000, `photo shrunk before upload (${stored.attachments[0].size} bytes)`);
-  assert.equal(await page.evaluate((i) => localStorage.getItem('ok.draft.' + i), id), null, 'local copy dropped once the hub has it');
+  assert.equal(await page.evaluate((i) => localStorage.getItem('ok.draft.' + i), id), null, 'nothing in localStorage');
+  await page.waitForSelector('[data-testid=save-state][data-state="draft.saved"]');
 }));
 
 test('sealing gives a receipt with a valid code and the not-yet-protected notice', () => step('seal', async () => {

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/drafts", get(list).post(create))
         .route("/api/v1/drafts/{id}", get(read).put(update).delete(remove))
+        .route("/api/v1/drafts/{id}/check", get(check))
         .route(
             "/api/v1/drafts/{id}/attachments",
             axum::routing::post(add_photo)
@@ -126,6 +127,45 @@ async fn read(
     Ok(Json(d))
 }
 
+/// The review before sealing: every value the sealed dossier would carry (typed and derived) and every
+/// finding at the sealing stage, without sealing. Sealing runs the same checks again.
+async fn check(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    user.require(CAPTURERS)?;
+    let d = st
+        .db
+        .call(move |c| drafts::get(c, &id))
+        .await?
+        .ok_or_else(draft_not_found)?;
+    let def = procedure(&d.procedure)?;
+    let (fields, derived) = protocol::derive_fields(def, &protocol::normalize_fields(&d.fields));
+    let roles: Vec<String> = d.attachments.iter().map(|a| a.role.clone()).collect();
+    let checked = fields.clone();
+    let findings = st
+        .db
+        .call(move |c| super::rules::check(c, def, &checked, &roles, Stage::Seal))
+        .await?;
+    let (errors, warnings): (Vec<_>, Vec<_>) = findings
+        .into_iter()
+        .partition(|f| f.severity == protocol::Severity::Error);
+    let ready = errors.is_empty();
+    let details = |v: Vec<protocol::FieldError>| -> Vec<FieldDetail> {
+        v.into_iter().map(Into::into).collect()
+    };
+    Ok(Json(json!({
+        "id": d.id,
+        "version": d.version,
+        "fields": fields,
+        "derived": derived,
+        "errors": details(errors),
+        "warnings": details(warnings),
+        "ready": ready,
+    })))
+}
+
 #[derive(Deserialize)]
 struct UpdateIn {
     fields: BTreeMap<String, String>,
@@ -184,6 +224,7 @@ fn media_error(e: MediaError) -> ApiError {
         MediaError::UnsupportedFormat => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media"),
         MediaError::TooManyPixels(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
         MediaError::Undecodable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_photo"),
+        MediaError::CannotCompress => (StatusCode::UNPROCESSABLE_ENTITY, "photo_too_detailed"),
     };
     let vi = match e {
         MediaError::TooLarge => "Ảnh quá lớn (tối đa 10 MB).".to_string(),
@@ -193,6 +234,9 @@ fn media_error(e: MediaError) -> ApiError {
         }
         MediaError::Undecodable(_) => {
             "Không đọc được ảnh (tệp hỏng hoặc chưa tải xong). Hãy chụp lại.".to_string()
+        }
+        MediaError::CannotCompress => {
+            "Không nén được ảnh xuống dưới 100 KB. Hãy chụp lại giấy tờ rõ hơn.".to_string()
         }
     };
     ApiError::new(status, code, vi, format!("{e}.")).with_field("file")
@@ -275,13 +319,23 @@ async fn add_photo(
             message_en: format!("This procedure has no document kind \"{role}\"."),
         }]));
     }
-    let (bytes, checked) = tokio::task::spawn_blocking(move || {
-        let checked = media::check_photo(&bytes);
-        (bytes, checked)
-    })
-    .await
-    .map_err(ApiError::internal)?;
-    let checked = checked.map_err(media_error)?;
+    // Only the processed copy (upright, downsized, no metadata) is ever stored; the bytes as sent, with
+    // the phone's GPS position, are dropped here.
+    let processed = tokio::task::spawn_blocking(move || media::process_photo(&bytes))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(media_error)?;
+    tracing::debug!(
+        sent_width = processed.original.width,
+        sent_height = processed.original.height,
+        stored_bytes = processed.bytes.len(),
+        width = processed.width,
+        height = processed.height,
+        quality = processed.quality,
+        ms = processed.total_ms,
+        "photo processed"
+    );
+    let name = media::stored_name(&name);
     let info = st
         .db
         .call(move |c| {
@@ -291,8 +345,8 @@ async fn add_photo(
                 NewAttachment {
                     role: &role,
                     name: &name,
-                    media_type: checked.media_type,
-                    bytes: &bytes,
+                    media_type: media::STORED_MEDIA_TYPE,
+                    bytes: &processed.bytes,
                 },
             )
         })
