@@ -34,10 +34,10 @@ async fn public_get(base: &str, path: &str) -> (u16, Vec<u8>) {
     (s, r.bytes().await.unwrap().to_vec())
 }
 
-/// A fresh field hub whose one-time setup link has been read. Under load the hub can answer `/healthz`
+/// A fresh hub whose one-time setup link has been read. Under load the hub can answer `/healthz`
 /// before the harness has seen the link on stdout, so keep reading its output for a while.
-fn field_hub(dir: &std::path::Path) -> Hub {
-    let mut hub = Hub::start("field", dir);
+fn fresh_hub(mode: &str, dir: &std::path::Path) -> Hub {
+    let mut hub = Hub::start(mode, dir);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while hub.setup_token.is_none() && std::time::Instant::now() < deadline {
         if let Ok(line) = hub.stdout_lines.recv_timeout(std::time::Duration::from_millis(200)) {
@@ -57,7 +57,7 @@ fn json_of(b: &[u8]) -> Value {
 fn public_status_shows_one_receipt_and_nothing_personal_and_the_slip_has_what_to_bring() {
     let tmp = tempfile::tempdir().unwrap();
     let photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
-    let hub = field_hub(tmp.path());
+    let hub = fresh_hub("field", tmp.path());
     block_on(async {
         let admin = Client::setup(&hub, "quantri", "mat-khau-quan-tri").await;
         let (receipt, fields) = capture_and_seal(&admin, NAME, PIN, &photo).await;
@@ -168,7 +168,7 @@ fn public_status_shows_one_receipt_and_nothing_personal_and_the_slip_has_what_to
 fn public_status_is_rate_limited_per_client_for_hits_and_misses() {
     let tmp = tempfile::tempdir().unwrap();
     let photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
-    let hub = field_hub(tmp.path());
+    let hub = fresh_hub("field", tmp.path());
     block_on(async {
         let admin = Client::setup(&hub, "quantri", "mat-khau-quan-tri").await;
         let (receipt, _) = capture_and_seal(&admin, NAME, PIN, &photo).await;
@@ -203,7 +203,7 @@ fn self_service_fields() -> Value {
 #[test]
 fn a_villager_predeclares_and_the_team_takes_it_as_a_draft() {
     let tmp = tempfile::tempdir().unwrap();
-    let hub = field_hub(tmp.path());
+    let hub = fresh_hub("field", tmp.path());
     block_on(async {
         let admin = Client::setup(&hub, "quantri", "mat-khau-quan-tri").await;
         let phone = reqwest::Client::new();
@@ -302,15 +302,44 @@ fn a_villager_predeclares_and_the_team_takes_it_as_a_draft() {
         // The second pre-declaration gets the next number.
         let (s, r) = post(json!({"procedure": proc_ref, "fields": self_service_fields()})).await;
         assert_eq!((s, r["pickup_number"].clone()), (201, json!(2)));
+        assert!(r["ticket"].is_null());
+
+        // With an outreach session open, the villager also gets a queue ticket (self-service, no name).
+        let (s, session) = admin
+            .post(
+                "/api/v1/outreach/sessions",
+                json!({"hamlet": "Thôn Bù Lư", "venue_kind": "cultural_house",
+                       "venue_name": "Nhà văn hoá thôn Bù Lư", "commune_code": "25222", "team": []}),
+            )
+            .await;
+        assert_eq!(s, 201, "{session}");
+        let sid = session["id"].as_str().unwrap();
+        let (s, t) = admin.post(&format!("/api/v1/outreach/sessions/{sid}/tickets"), json!({})).await;
+        assert_eq!((s, t["number"].clone()), (201, json!(1)), "{t}");
+        let (s, r) = post(json!({"procedure": proc_ref, "fields": self_service_fields()})).await;
+        assert_eq!(s, 201, "{r}");
+        assert_eq!((r["pickup_number"].clone(), r["ticket"].clone()), (json!(3), json!(2)));
+        let (_, tickets) = admin.get(&format!("/api/v1/outreach/sessions/{sid}/tickets")).await;
+        let mine = tickets["tickets"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{tickets}"))
+            .iter()
+            .find(|t| t["number"] == 2)
+            .unwrap();
+        assert_eq!(mine["source"], "self_service");
+        assert!(mine["name"].is_null(), "the name stays in the pre-declaration only");
+        let (_, list) = admin.get("/api/v1/predeclarations").await;
+        let waiting = list["predeclarations"].as_array().unwrap();
+        assert_eq!(waiting.last().unwrap()["ticket"], 2);
     });
 }
 
 #[test]
 fn pre_declarations_are_rate_limited_and_field_only() {
     let tmp = tempfile::tempdir().unwrap();
-    let hub = field_hub(tmp.path());
+    let hub = fresh_hub("field", tmp.path());
     let office_dir = tempfile::tempdir().unwrap();
-    let office = Hub::start("office", office_dir.path());
+    let office = fresh_hub("office", office_dir.path());
     block_on(async {
         let phone = reqwest::Client::new();
         let body = json!({"procedure": {"id": "marital-status-certificate", "version": 1},
@@ -331,6 +360,9 @@ fn pre_declarations_are_rate_limited_and_field_only() {
             .await
             .unwrap();
         assert_eq!(r.status().as_u16(), 429);
+        let office_admin = Client::setup(&office, "quantri", "mat-khau-quan-tri").await;
+        let (s, b) = office_admin.get("/api/v1/receipts/ABCD-EFGH-J/slip").await;
+        assert_eq!((s, b["error"]["code"].clone()), (404, json!("wrong_mode")));
         for path in [
             "/api/v1/public/receipts/ABCD-EFGH-J",
             "/api/v1/public/predeclare/marital-status-certificate",

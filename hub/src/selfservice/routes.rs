@@ -225,11 +225,14 @@ async fn predeclare(
         .call(move |c| store::insert(c, &procedure, &fields, &lang))
         .await?;
     tracing::info!("pre-declaration stored");
+    if stored.ticket.is_some() {
+        st.outreach.changed();
+    }
     Ok((
         StatusCode::CREATED,
         no_store(Json(json!({
             "pickup_number": stored.pickup_number,
-            "ticket": serde_json::Value::Null,
+            "ticket": stored.ticket,
         }))),
     ))
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::capture::store::{self as drafts, Draft};
 use crate::clock;
+use crate::outreach::store as outreach;
 use crate::store::{write_tx, StoreError, StoreResult};
 
 /// What the public may know about one receipt.
@@ -80,7 +81,8 @@ pub struct Waiting {
     pub title: String,
     pub lang: String,
     pub created_at: String,
-    pub ticket: Option<String>,
+    /// The queue ticket number issued with it, if an outreach session was open.
+    pub ticket: Option<i64>,
 }
 
 /// What the villager gets back.
@@ -88,6 +90,8 @@ pub struct Waiting {
 pub struct Stored {
     pub id: String,
     pub pickup_number: i64,
+    /// The queue ticket number, when an outreach session was open.
+    pub ticket: Option<i64>,
 }
 
 pub fn insert(
@@ -110,27 +114,32 @@ pub fn insert(
         params![id, n, procedure.id, procedure.version, json, lang, clock::now_rfc3339()],
     )
     .map_err(StoreError::classify)?;
+    // When an outreach session is open, the villager also gets a place in its queue (in the same
+    // transaction). The ticket carries no name: the pre-declaration already holds it.
+    let ticket = match outreach::current_session(&tx)? {
+        Some(s) => {
+            let t = outreach::issue_ticket(&tx, &s.id, None, outreach::TicketSource::SelfService)?;
+            tx.execute(
+                "UPDATE predeclarations SET ticket_id = ?1, ticket_number = ?2 WHERE id = ?3",
+                params![t.id, t.number, id],
+            )
+            .map_err(StoreError::classify)?;
+            Some(t.number)
+        }
+        None => None,
+    };
     tx.commit().map_err(StoreError::classify)?;
     Ok(Stored {
         id,
         pickup_number: n,
+        ticket,
     })
-}
-
-/// Records the queue ticket issued with a pre-declaration.
-pub fn set_ticket(c: &Connection, id: &str, ticket: &str) -> StoreResult<()> {
-    c.execute(
-        "UPDATE predeclarations SET ticket = ?1 WHERE id = ?2",
-        params![ticket, id],
-    )
-    .map_err(StoreError::classify)?;
-    Ok(())
 }
 
 /// Pre-declarations not yet taken, oldest first.
 pub fn waiting(c: &Connection) -> StoreResult<Vec<Waiting>> {
     let mut st = c.prepare(
-        "SELECT id, pickup_number, procedure_id, procedure_version, fields_json, lang, created_at, ticket
+        "SELECT id, pickup_number, procedure_id, procedure_version, fields_json, lang, created_at, ticket_number
          FROM predeclarations WHERE taken_at IS NULL ORDER BY created_at, pickup_number",
     )?;
     let rows = st.query_map([], |r| {
@@ -144,7 +153,7 @@ pub fn waiting(c: &Connection) -> StoreResult<Vec<Waiting>> {
             r.get::<_, Option<String>>(4)?,
             r.get::<_, String>(5)?,
             r.get::<_, String>(6)?,
-            r.get::<_, Option<String>>(7)?,
+            r.get::<_, Option<i64>>(7)?,
         ))
     })?;
     let mut out = Vec::new();

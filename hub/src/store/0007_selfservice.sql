@@ -9,7 +9,8 @@ CREATE TABLE predeclarations (
     fields_json       TEXT,                      -- NULL once taken
     lang              TEXT NOT NULL,
     created_at        TEXT NOT NULL,
-    ticket            TEXT,                      -- queue ticket issued with it, if a session was open
+    ticket_id         TEXT,                      -- queue ticket issued with it, if a session was open
+    ticket_number     INTEGER,
     taken_at          TEXT,
     taken_by          TEXT REFERENCES users(id),
     draft_id          TEXT
