@@ -138,7 +138,11 @@ test("a villager's phone sees one receipt's status and cannot read anyone's doss
   } finally { await phone.close(); }
 });
 
-test('a villager fills a pre-declaration on their phone and gets a number', async () => {
+test('a villager fills a pre-declaration on their phone and gets a number (and a queue ticket)', async () => {
+  // An outreach session is open: the pre-declaration also gets a place in the queue.
+  const sess = await api.call('POST', '/api/v1/outreach/sessions', { hamlet: 'Thôn Bình Tiến', venue_kind: 'cultural_house',
+    venue_name: 'Nhà văn hoá thôn Bình Tiến', team: [] });
+  assert.equal(sess.status, 201, JSON.stringify(sess.body));
   const phone = await launch();
   const { page } = phone;
   try {
@@ -158,17 +162,39 @@ test('a villager fills a pre-declaration on their phone and gets a number', asyn
     await page.waitForSelector('[data-testid=predeclare-number]');
     const n = (await page.textContent('[data-testid=predeclare-number] .n')).trim();
     assert.match(n, /^\d+$/);
+    const ticket = (await page.textContent('[data-testid=predeclare-ticket] .n')).trim();
+    const tickets = await api.call('GET', `/api/v1/outreach/sessions/${sess.body.id}/tickets`);
+    const issued = tickets.body.tickets.find((x) => String(x.number) === ticket);
+    assert.equal(issued.source, 'self_service');
     await axeCheck(page, 'pre-declaration number');
     await shot(page, 'selfservice-predeclare-number');
-    // The team sees it waiting and takes it as a draft.
-    const list = await api.call('GET', '/api/v1/predeclarations');
-    const mine = list.body.predeclarations.find((p) => String(p.pickup_number) === n);
-    assert.equal(mine.title, 'Lâm Thị Hoa');
-    const take = await api.call('POST', `/api/v1/predeclarations/${mine.id}/take`, {});
-    assert.equal(take.status, 201);
-    assert.equal(take.body.fields['subject.pin'], '070190012345');
     assert.deepEqual(phone.errors, []);
   } finally { await phone.close(); }
+
+  // The team's panel (mounted by the field home) lists it and takes it as a draft.
+  const officer = await launch({ viewport: { width: 1000, height: 900 }, isMobile: false });
+  try {
+    const page = officer.page;
+    await login(page, hub.base, OFFICER);
+    await page.evaluate(async () => {
+      const m = await import('./selfservice.js');
+      document.querySelector('#app').replaceChildren(m.predeclarationsPanel());
+    });
+    const row = page.locator('[data-testid=predeclaration]', { hasText: 'Lâm Thị Hoa' });
+    await row.waitFor();
+    await axeCheck(page, 'waiting pre-declarations panel');
+    await row.locator('[data-testid=predeclaration-take]').click();
+    await page.waitForFunction(() => /^#\/draft\//.test(location.hash));
+    const draftId = await page.evaluate(() => decodeURIComponent(location.hash.split('/')[2]));
+    const d = await api.call('GET', `/api/v1/drafts/${draftId}`);
+    assert.equal(d.body.fields['subject.pin'], '070190012345');
+    assert.equal(d.body.fields['subject.full_name'], 'Lâm Thị Hoa');
+    const list = await api.call('GET', '/api/v1/predeclarations');
+    assert.ok(!list.body.predeclarations.some((p) => p.title === 'Lâm Thị Hoa'), 'no longer waiting');
+    assert.deepEqual(officer.errors, []);
+  } finally { await officer.close(); }
+  const closed = await api.call('POST', `/api/v1/outreach/sessions/${sess.body.id}/close`, {});
+  assert.ok([200, 201].includes(closed.status), JSON.stringify(closed.body));
 });
 
 test('the slip prints in the 58 mm and A5 layouts with a tracking QR that opens the status page', async () => {
