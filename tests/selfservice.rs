@@ -64,8 +64,14 @@ fn public_status_shows_one_receipt_and_nothing_personal_and_the_slip_has_what_to
         let code = receipt["code"].as_str().unwrap().to_owned();
         let dossier_id = receipt["dossier_id"].as_str().unwrap().to_owned();
 
-        // Anyone on the Wi-Fi, no login.
-        let (s, bytes) = public_get(&hub.base, &format!("/api/v1/public/receipts/{code}")).await;
+        // The tracking key comes with the slip (and its QR); the team fetches the slip.
+        let (s, slip) = admin.get(&format!("/api/v1/receipts/{code}/slip")).await;
+        assert_eq!(s, 200, "{slip}");
+        let key = slip["tracking_key"].as_str().unwrap().to_owned();
+        let kc = key.replace('-', "");
+
+        // Anyone on the Wi-Fi, no login, with the code and the key.
+        let (s, bytes) = public_get(&hub.base, &format!("/api/v1/public/receipts/{code}?k={key}")).await;
         assert_eq!(s, 200, "{}", String::from_utf8_lossy(&bytes));
         let text = String::from_utf8(bytes.clone()).unwrap();
         for secret in [NAME, PIN, "Bù Lư", "vay vốn", "Xtiêng", "1998-03-12", &dossier_id] {
@@ -90,22 +96,44 @@ fn public_status_shows_one_receipt_and_nothing_personal_and_the_slip_has_what_to
         // Lenient parsing: lower case, no hyphens, O for 0 and I/L for 1.
         let compact = code.replace('-', "");
         let sloppy = compact.to_lowercase().replace('0', "o").replace('1', "l");
-        let (s, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/{sloppy}")).await;
+        let sloppy_key = kc.to_lowercase().replace('0', "o").replace('1', "l");
+        let (s, b) =
+            public_get(&hub.base, &format!("/api/v1/public/receipts/{sloppy}?k={sloppy_key}")).await;
         assert_eq!(s, 200, "{}", String::from_utf8_lossy(&b));
         assert_eq!(json_of(&b)["code"], code.as_str());
+
+        // The code alone is not enough: codes follow the hub's id and receipt number, so a neighbour's
+        // code can be computed from one slip; the key cannot. A wrong key reads like an unknown code.
+        let (s, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/{code}")).await;
+        assert_eq!((s, json_of(&b)["error"]["code"].clone()), (422, json!("key_required")));
+        let wrong_key = protocol::ReceiptCode::from_entropy([9, 9, 9, 9, 9]);
+        let (s, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/{code}?k={wrong_key}")).await;
+        assert_eq!((s, json_of(&b)["error"]["code"].clone()), (404, json!("not_found")));
+        // The next villager's receipt: its code is computable from this slip's tracking number…
+        let (r2, _) = capture_and_seal(&admin, "Thị Mai", "075198005678", &photo).await;
+        let tn = slip["tracking_number"].as_str().unwrap();
+        let (dev, seq) = tn.rsplit_once('-').unwrap();
+        let next = protocol::ReceiptCode::derive(
+            &protocol::DeviceId::parse(dev).unwrap(),
+            seq.parse::<u64>().unwrap() + 1,
+        );
+        assert_eq!(r2["code"], next.to_string());
+        // …but neither without a key nor with this slip's key does it answer anything.
+        let (s, _) = public_get(&hub.base, &format!("/api/v1/public/receipts/{next}?k={key}")).await;
+        assert_eq!(s, 404);
 
         // A wrong check symbol is a clear 422; a malformed code too; an unknown valid code is 404.
         let last = compact.chars().last().unwrap();
         let wrong = format!("{}{}", &compact[..8], if last == 'A' { 'B' } else { 'A' });
-        let (s, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/{wrong}")).await;
+        let (s, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/{wrong}?k={key}")).await;
         assert_eq!((s, json_of(&b)["error"]["code"].clone()), (422, json!("bad_check_symbol")));
-        let (s, b) = public_get(&hub.base, "/api/v1/public/receipts/XYZ").await;
+        let (s, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/XYZ?k={key}")).await;
         assert_eq!((s, json_of(&b)["error"]["code"].clone()), (422, json!("bad_code")));
         let other = protocol::ReceiptCode::derive(
             &protocol::DeviceId::parse("0123456789abcdef").unwrap(),
             7,
         );
-        let (s, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/{other}")).await;
+        let (s, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/{other}?k={key}")).await;
         assert_eq!((s, json_of(&b)["error"]["code"].clone()), (404, json!("not_found")));
 
         // The slip is for the team only.
@@ -119,9 +147,10 @@ fn public_status_shows_one_receipt_and_nothing_personal_and_the_slip_has_what_to
         assert_eq!(slip["hub_name"].as_str().map(|n| !n.is_empty()), Some(true));
         assert_eq!(
             slip["tracking_url"].as_str().unwrap(),
-            format!("{}/#/r/{compact}", hub.base)
+            format!("{}/#/r/{compact}?k={kc}", hub.base)
         );
         assert!(slip["tracking_number"].as_str().unwrap().contains('-'));
+        assert_eq!(slip["tracking_key"], key.as_str(), "the key is stable");
         assert_eq!(slip["procedure_title"]["vi"], "Cấp Giấy xác nhận tình trạng hôn nhân");
         let roles: Vec<&str> = slip["originals"]
             .as_array()
@@ -155,7 +184,7 @@ fn public_status_shows_one_receipt_and_nothing_personal_and_the_slip_has_what_to
             .post(&format!("/api/v1/dossiers/{dossier_id}/void"), json!({"reason": "Người dân rút hồ sơ"}))
             .await;
         assert_eq!(s, 201, "{v}");
-        let (_, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/{code}")).await;
+        let (_, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/{code}?k={key}")).await;
         let st = json_of(&b);
         assert_eq!(st["status"], "voided");
         assert_eq!(st["originals"], json!([]));
@@ -173,16 +202,17 @@ fn public_status_is_rate_limited_per_client_for_hits_and_misses() {
         let admin = Client::setup(&hub, "quantri", "mat-khau-quan-tri").await;
         let (receipt, _) = capture_and_seal(&admin, NAME, PIN, &photo).await;
         let code = receipt["code"].as_str().unwrap();
-        let device = protocol::DeviceId::parse("0123456789abcdef").unwrap();
-        // 30 lookups in the window: misses (walking the code space) and hits count alike.
-        for i in 0..29u64 {
-            let guess = protocol::ReceiptCode::derive(&device, i);
-            let (s, _) = public_get(&hub.base, &format!("/api/v1/public/receipts/{guess}")).await;
+        let (_, slip) = admin.get(&format!("/api/v1/receipts/{code}/slip")).await;
+        let key = slip["tracking_key"].as_str().unwrap();
+        // 30 lookups in the window: misses (guessing keys) and hits count alike.
+        for i in 0..29u8 {
+            let guess = protocol::ReceiptCode::from_entropy([i, 1, 2, 3, 4]);
+            let (s, _) = public_get(&hub.base, &format!("/api/v1/public/receipts/{code}?k={guess}")).await;
             assert_eq!(s, 404, "guess {i}");
         }
-        let (s, _) = public_get(&hub.base, &format!("/api/v1/public/receipts/{code}")).await;
+        let (s, _) = public_get(&hub.base, &format!("/api/v1/public/receipts/{code}?k={key}")).await;
         assert_eq!(s, 200);
-        let (s, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/{code}")).await;
+        let (s, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/{code}?k={key}")).await;
         assert_eq!(s, 429);
         let e = json_of(&b);
         assert_eq!(e["error"]["code"], "rate_limited");

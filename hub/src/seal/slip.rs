@@ -174,7 +174,8 @@ pub fn definition<'a>(st: &'a AppState, r: &protocol::ProcedureRef) -> Option<&'
         .find(|d| d.id == r.id && d.version == r.version)
 }
 
-/// The tracking URL of `code` on the hub the request reached: `<scheme>://<host>/#/r/<CODE>`.
+/// The tracking URL of `code` on the hub the request reached: `<scheme>://<host>/#/r/<CODE>?k=<KEY>`
+/// (`KEY` = the receipt's tracking key, see `selfservice::store::tracking_key`).
 /// `scheme` is `https` when the client says so (`?scheme=https`, the page's own protocol) or the request
 /// URI carries it; the host is the request's `Host` header, refused unless it is a plain host[:port].
 pub fn tracking_url(
@@ -182,6 +183,7 @@ pub fn tracking_url(
     uri: &axum::http::Uri,
     scheme: Option<&str>,
     code: &ReceiptCode,
+    key: &ReceiptCode,
 ) -> Result<String, ApiError> {
     let host = headers
         .get(header::HOST)
@@ -201,9 +203,10 @@ pub fn tracking_url(
     }
     let https = scheme == Some("https") || uri.scheme_str() == Some("https");
     Ok(format!(
-        "{}://{host}/#/r/{}",
+        "{}://{host}/#/r/{}?k={}",
         if https { "https" } else { "http" },
-        code.compact()
+        code.compact(),
+        key.compact()
     ))
 }
 
@@ -220,6 +223,8 @@ struct Slip {
     receipt: Receipt,
     /// Compact code (no hyphens), as in the tracking URL.
     code_compact: String,
+    /// The tracking key (display form), printed under the tracking QR for typing the lookup by hand.
+    tracking_key: String,
     tracking_url: String,
     authority: Text,
     originals: Vec<Original>,
@@ -230,7 +235,7 @@ struct Slip {
     languages: Vec<String>,
 }
 
-async fn find(st: &AppState, code: &str) -> Result<(ReceiptCode, Receipt), ApiError> {
+async fn find(st: &AppState, code: &str) -> Result<(ReceiptCode, Receipt, ReceiptCode), ApiError> {
     let code = ReceiptCode::parse(code).map_err(|_| {
         ApiError::bad_request(
             "Mã biên nhận không đúng dạng (ví dụ ABCD-EFGH-J).",
@@ -239,12 +244,17 @@ async fn find(st: &AppState, code: &str) -> Result<(ReceiptCode, Receipt), ApiEr
         .with_field("code")
     })?;
     let c2 = code.clone();
-    let r = st
+    let (r, key) = st
         .db
-        .call(move |c| engine::receipt(c, &c2))
+        .call(move |c| {
+            Ok(match engine::receipt(c, &c2)? {
+                Some(r) => Some((r, crate::selfservice::store::tracking_key(c, &c2)?)),
+                None => None,
+            })
+        })
         .await?
         .ok_or_else(|| ApiError::not_found("biên nhận", "Receipt"))?;
-    Ok((code, r))
+    Ok((code, r, key))
 }
 
 async fn slip(
@@ -257,8 +267,8 @@ async fn slip(
 ) -> Result<Json<Slip>, ApiError> {
     field_only(&st)?;
     user.require(TEAM)?;
-    let (code, r) = find(&st, &code).await?;
-    let tracking_url = tracking_url(&headers, &uri, q.scheme.as_deref(), &code)?;
+    let (code, r, key) = find(&st, &code).await?;
+    let tracking_url = tracking_url(&headers, &uri, q.scheme.as_deref(), &code, &key)?;
     let def = definition(&st, &r.procedure)
         .ok_or_else(|| ApiError::not_found("thủ tục của biên nhận", "Receipt's procedure"))?;
     let mut languages = vec!["en".to_owned()];
@@ -266,6 +276,7 @@ async fn slip(
     Ok(Json(Slip {
         hub_name: st.name.clone(),
         code_compact: code.compact(),
+        tracking_key: key.to_string(),
         tracking_url,
         authority: def.authority.clone(),
         // A refusal or a cancellation asks for nothing more.
@@ -292,8 +303,8 @@ async fn track_png(
 ) -> Result<Response, ApiError> {
     field_only(&st)?;
     user.require(TEAM)?;
-    let (code, _) = find(&st, &code).await?;
-    let url = tracking_url(&headers, &uri, q.scheme.as_deref(), &code)?;
+    let (code, _, key) = find(&st, &code).await?;
+    let url = tracking_url(&headers, &uri, q.scheme.as_deref(), &code, &key)?;
     let png = crate::qr::png(&url).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok((
         [
@@ -353,11 +364,15 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, "192.168.4.1:8080".parse().unwrap());
         let uri: axum::http::Uri = "/api/v1/receipts/x/slip".parse().unwrap();
-        let u = tracking_url(&h, &uri, None, &code).unwrap();
-        assert_eq!(u, format!("http://192.168.4.1:8080/#/r/{}", code.compact()));
-        let u = tracking_url(&h, &uri, Some("https"), &code).unwrap();
+        let key = ReceiptCode::from_entropy([1, 2, 3, 4, 5]);
+        let u = tracking_url(&h, &uri, None, &code, &key).unwrap();
+        assert_eq!(
+            u,
+            format!("http://192.168.4.1:8080/#/r/{}?k={}", code.compact(), key.compact())
+        );
+        let u = tracking_url(&h, &uri, Some("https"), &code, &key).unwrap();
         assert!(u.starts_with("https://192.168.4.1:8080/#/r/"));
         h.insert(header::HOST, "evil.example/x?".parse().unwrap());
-        assert!(tracking_url(&h, &uri, None, &code).is_err());
+        assert!(tracking_url(&h, &uri, None, &code, &key).is_err());
     }
 }

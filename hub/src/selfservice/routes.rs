@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -71,39 +71,58 @@ fn no_store(body: Json<serde_json::Value>) -> Response {
     ([(header::CACHE_CONTROL, "no-store")], body).into_response()
 }
 
-/// `GET /api/v1/public/receipts/{code}`: one receipt's status, nothing personal.
+#[derive(Debug, Deserialize)]
+struct StatusQuery {
+    /// The receipt's tracking key (printed on the slip, carried by the tracking QR).
+    k: Option<String>,
+}
+
+/// A receipt code or tracking key typed by a villager, parsed leniently; a clear 422 when it is not one.
+fn parse_code(s: &str, field: &str) -> Result<ReceiptCode, ApiError> {
+    ReceiptCode::parse(s).map_err(|e| match e {
+        ReceiptCodeError::Check { .. } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_check_symbol",
+            "Mã có một ký tự bị gõ sai (ký tự kiểm tra cuối không khớp). Hãy xem lại từng ký tự.",
+            "The code has a typo (its last, check symbol does not match). Check each symbol.",
+        )
+        .with_field(field),
+        _ => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_code",
+            "Mã không đúng dạng: 9 ký tự, ví dụ ABCD-EFGH-J.",
+            "The code is not valid: 9 symbols, e.g. ABCD-EFGH-J.",
+        )
+        .with_field(field),
+    })
+}
+
+/// `GET /api/v1/public/receipts/{code}?k=<tracking key>`: one receipt's status, nothing personal.
 async fn public_status(
     State(st): State<AppState>,
     Extension(limits): Extension<Arc<Limits>>,
     ClientIp(ip): ClientIp,
     Path(code): Path<String>,
+    Query(q): Query<StatusQuery>,
 ) -> Result<Response, ApiError> {
     field_only(&st)?;
     limits.status.hit(ip)?;
-    let code = match ReceiptCode::parse(&code) {
-        Ok(c) => c,
-        Err(ReceiptCodeError::Check { .. }) => {
+    let code = parse_code(&code, "code")?;
+    let key = match q.k.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        Some(k) => parse_code(k, "k")?,
+        None => {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "bad_check_symbol",
-                "Mã biên nhận có một ký tự bị gõ sai (ký tự kiểm tra cuối không khớp). Hãy xem lại từng ký tự.",
-                "The receipt code has a typo (its last, check symbol does not match). Check each symbol.",
+                "key_required",
+                "Hãy gõ cả mã tra cứu in dưới mã QR trên giấy biên nhận.",
+                "Also type the lookup key printed under the QR code on the receipt slip.",
             )
-            .with_field("code"))
-        }
-        Err(_) => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "bad_code",
-                "Mã biên nhận không đúng dạng: 9 ký tự, ví dụ ABCD-EFGH-J.",
-                "The receipt code is not valid: 9 symbols, e.g. ABCD-EFGH-J.",
-            )
-            .with_field("code"))
+            .with_field("k"))
         }
     };
     let r = st
         .db
-        .call(move |c| store::public_receipt(c, &code))
+        .call(move |c| store::public_receipt(c, &code, &key))
         .await?
         .ok_or_else(|| ApiError::not_found("biên nhận với mã này", "A receipt with this code"))?;
     let def = slip::definition(&st, &r.procedure);

@@ -16,3 +16,12 @@ CREATE TABLE predeclarations (
     draft_id          TEXT
 );
 CREATE INDEX predeclarations_waiting ON predeclarations(taken_at, created_at);
+
+-- The hub's secret for receipt tracking keys. Receipt codes are derived from the hub's device id and the
+-- receipt number (protocol §6), so anyone holding one slip could compute the codes of the receipts before
+-- and after it; the public status therefore also needs the tracking key, HMAC-SHA256(secret, code),
+-- which only the slip carries. One row, made on first use.
+CREATE TABLE selfservice_secret (
+    id  INTEGER PRIMARY KEY CHECK (id = 1),
+    key BLOB NOT NULL
+);
