@@ -18,20 +18,31 @@ function langMenu(onChange) {
 const rerender = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
 
 // ---------- public receipt status ----------
-export async function statusView(app, [code], _q, ctx) {
+export async function statusView(app, [code], query, ctx) {
+  const key = query.get('k') || '';
   let r = null;
   let err = null;
   try {
-    r = await api('GET', `/api/v1/public/receipts/${enc(code)}`);
+    r = await api('GET', `/api/v1/public/receipts/${enc(code)}?k=${enc(key)}`);
   } catch (e) {
     if (!e || e.status == null || e.status === 0) throw e;
     err = e;
   }
   const lookup = h('form', { class: 'card no-print', 'data-testid': 'status-lookup',
-    onsubmit: (e) => { e.preventDefault(); const v = e.target.elements.code.value.trim(); if (v) go('#/r/' + enc(v)); } },
-  h('div', { class: 'field' }, h('label', { for: 'status-code' }, t('self.type_code')),
+    onsubmit: (e) => {
+      e.preventDefault();
+      const v = e.target.elements.code.value.trim();
+      const k = e.target.elements.k.value.trim();
+      if (v) go(`#/r/${enc(v)}?k=${enc(k)}`);
+    } },
+  h('p', {}, t('self.type_code')),
+  h('div', { class: 'field' }, h('label', { for: 'status-code' }, t('receipt.code')),
     h('input', { id: 'status-code', name: 'code', autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false',
       placeholder: 'ABCD-EFGH-J', value: err ? code : '' })),
+  h('div', { class: 'field' }, h('label', { for: 'status-key' }, t('self.key')),
+    h('input', { id: 'status-key', name: 'k', autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false',
+      placeholder: 'ABCD-EFGH-J', value: err ? key : '', 'aria-describedby': 'status-key-help' }),
+    h('p', { id: 'status-key-help', class: 'muted small' }, t('self.key_help'))),
   h('button', { type: 'submit', class: 'btn' }, icon('doc'), h('span', {}, t('self.look_up'))));
   if (err) {
     const msg = err.status === 404 ? t('self.status_unknown') : errText(err);

@@ -64,7 +64,7 @@ async function draftWithPhoto(api, person) {
   return { id: d.body.id, att: a.body.id };
 }
 
-let hub; let api; let r1; let r2; let openDraft;
+let hub; let api; let r1; let r2; let slip1; let slip2; let openDraft;
 
 before(async () => {
   hub = await startHub({ mode: 'field', users: [OFFICER] });
@@ -75,6 +75,9 @@ before(async () => {
     assert.equal(s.status, 201, JSON.stringify(s.body));
     if (i === 0) r1 = s.body; else r2 = s.body;
   }
+  slip1 = (await api.call('GET', `/api/v1/receipts/${r1.code}/slip`)).body;
+  slip2 = (await api.call('GET', `/api/v1/receipts/${r2.code}/slip`)).body;
+  assert.ok(slip1.tracking_key && slip2.tracking_key);
   // A third dossier stays a draft, with its photo.
   openDraft = await draftWithPhoto(api, PEOPLE[1]);
 });
@@ -85,8 +88,8 @@ test("a villager's phone sees one receipt's status and cannot read anyone's doss
   const phone = await launch();
   const { page } = phone;
   try {
-    const compact = r1.code.replace(/-/g, '');
-    await page.goto(`${hub.base}/#/r/${compact}`);
+    // What the phone camera opens from the slip's tracking QR.
+    await page.goto(slip1.tracking_url);
     await page.waitForSelector('[data-testid=status-word]');
     assert.equal(await page.getAttribute('[data-testid=status-word]', 'data-status'), 'new');
     assert.equal(await page.textContent('[data-testid=status-code]'), r1.code);
@@ -120,18 +123,23 @@ test("a villager's phone sees one receipt's status and cannot read anyone's doss
     assert.equal(probes[`/api/v1/receipts/${r2.code}`].status, 401);
 
     // Another receipt's public status (someone else's slip in hand) still names no one.
-    await page.goto(`${hub.base}/#/r/${r2.code}`);
+    await page.goto(slip2.tracking_url);
     await page.waitForFunction((c) => document.querySelector('[data-testid=status-code]')?.textContent === c, r2.code);
     const html = await page.content();
     for (const who of PEOPLE) {
       for (const secret of [who.name, who.pin, who.addr, who.dob]) assert.ok(!html.includes(secret), `status page shows ${secret}`);
     }
-    // A mistyped code: a plain message and a box to type it again.
-    await page.goto(`${hub.base}/#/r/${r1.code.slice(0, -1)}${r1.code.endsWith('A') ? 'B' : 'A'}`);
+    // A receipt code computed from one's own tracking number, with one's own key: nothing.
+    await page.goto(`${hub.base}/#/r/${r2.code}?k=${slip1.tracking_key}`);
+    await page.waitForSelector('[data-testid=status-error]');
+    assert.equal(await page.locator('[data-testid=status-word]').count(), 0);
+    // A mistyped code: a plain message and boxes to type it again.
+    await page.goto(`${hub.base}/#/r/${r1.code.slice(0, -1)}${r1.code.endsWith('A') ? 'B' : 'A'}?k=${slip1.tracking_key}`);
     await page.waitForSelector('[data-testid=status-error]');
     assert.match(await page.textContent('[data-testid=status-error]'), /typo|gõ sai/);
     await axeCheck(page, 'public status, wrong code');
     await page.fill('#status-code', r1.code);
+    await page.fill('#status-key', slip1.tracking_key.toLowerCase());
     await page.click('[data-testid=status-lookup] button[type=submit]');
     await page.waitForSelector('[data-testid=status-word]');
     assert.deepEqual(phone.errors, []);
@@ -204,7 +212,8 @@ test('the slip prints in the 58 mm and A5 layouts with a tracking QR that opens 
   const img = PNG.sync.read(png.body);
   const qr = jsQR(new Uint8ClampedArray(img.data), img.width, img.height);
   assert.ok(qr, 'tracking QR decodes');
-  assert.equal(qr.data, `${hub.base}/#/r/${r1.code.replace(/-/g, '')}`);
+  assert.equal(qr.data, `${hub.base}/#/r/${r1.code.replace(/-/g, '')}?k=${slip1.tracking_key.replace(/-/g, '')}`);
+  assert.equal(qr.data, slip1.tracking_url);
 
   const officer = await launch({ viewport: { width: 1000, height: 900 }, isMobile: false });
   const { page } = officer;
@@ -214,6 +223,7 @@ test('the slip prints in the 58 mm and A5 layouts with a tracking QR that opens 
     await page.waitForSelector('[data-testid=slip][data-layout=w58]');
     await page.waitForFunction(() => [...document.querySelectorAll('.slip-print img')].every((i) => i.complete && i.naturalWidth > 0));
     assert.equal(await page.textContent('[data-testid=slip-code]'), r1.code);
+    assert.equal(await page.textContent('[data-testid=slip-key]'), slip1.tracking_key);
     assert.ok(await page.locator('[data-testid=slip-original][data-role=id_document]').count() === 1);
     assert.match(await page.textContent('[data-testid=slip-due]'), /\d{2}\/\d{2}\/\d{4}/);
     assert.match(await page.textContent('[data-testid=slip]'), /ngày lễ|public holiday/);
@@ -227,7 +237,7 @@ test('the slip prints in the 58 mm and A5 layouts with a tracking QR that opens 
       return { width: s.getBoundingClientRect().width, scroll: s.scrollWidth, qr: q.width,
         headerShown: getComputedStyle(document.querySelector('#top')).display !== 'none' };
     });
-    assert.ok(w58.width <= 58 * MM + 0.5 && w58.scroll <= 58 * MM + 0.5, `58 mm layout is ${(w58.width / MM).toFixed(1)} mm wide`);
+    assert.ok(w58.width <= 58 * MM + 0.5 && w58.scroll <= 58 * MM + 0.5, `58 mm layout is ${(w58.width / MM).toFixed(1)} mm wide, content ${(w58.scroll / MM).toFixed(1)} mm`);
     assert.ok(Math.abs(w58.qr / MM - 40) < 1.5, `tracking QR ${(w58.qr / MM).toFixed(1)} mm`);
     assert.equal(w58.headerShown, false);
     await shot(page, 'selfservice-slip-58mm-print');
