@@ -40,7 +40,10 @@ fn fresh_hub(mode: &str, dir: &std::path::Path) -> Hub {
     let mut hub = Hub::start(mode, dir);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while hub.setup_token.is_none() && std::time::Instant::now() < deadline {
-        if let Ok(line) = hub.stdout_lines.recv_timeout(std::time::Duration::from_millis(200)) {
+        if let Ok(line) = hub
+            .stdout_lines
+            .recv_timeout(std::time::Duration::from_millis(200))
+        {
             if let Some(i) = line.find("#/setup?token=") {
                 hub.setup_token = Some(line[i + "#/setup?token=".len()..].trim().to_string());
             }
@@ -71,22 +74,47 @@ fn public_status_shows_one_receipt_and_nothing_personal_and_the_slip_has_what_to
         let kc = key.replace('-', "");
 
         // Anyone on the Wi-Fi, no login, with the code and the key.
-        let (s, bytes) = public_get(&hub.base, &format!("/api/v1/public/receipts/{code}?k={key}")).await;
+        let (s, bytes) = public_get(
+            &hub.base,
+            &format!("/api/v1/public/receipts/{code}?k={key}"),
+        )
+        .await;
         assert_eq!(s, 200, "{}", String::from_utf8_lossy(&bytes));
         let text = String::from_utf8(bytes.clone()).unwrap();
-        for secret in [NAME, PIN, "Bù Lư", "vay vốn", "Xtiêng", "1998-03-12", &dossier_id] {
-            assert!(!text.contains(secret), "public status leaks {secret:?}: {text}");
+        for secret in [
+            NAME,
+            PIN,
+            "Bù Lư",
+            "vay vốn",
+            "Xtiêng",
+            "1998-03-12",
+            &dossier_id,
+        ] {
+            assert!(
+                !text.contains(secret),
+                "public status leaks {secret:?}: {text}"
+            );
         }
         for v in fields.values().filter(|v| v.chars().count() > 6) {
-            assert!(!text.contains(v.as_str()), "public status leaks a field value {v:?}");
+            assert!(
+                !text.contains(v.as_str()),
+                "public status leaks a field value {v:?}"
+            );
         }
         let st = json_of(&bytes);
         assert_eq!(st["code"], code.as_str());
         assert_eq!(st["status"], "new");
         assert_eq!(st["procedure"]["id"], "marital-status-certificate");
         assert_eq!(st["handed_over"], false);
-        assert_eq!(st["protected"], false, "no office key yet: pending protection");
-        assert!(st["originals"].as_array().unwrap().iter().any(|o| o["role"] == "id_document"));
+        assert_eq!(
+            st["protected"], false,
+            "no office key yet: pending protection"
+        );
+        assert!(st["originals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["role"] == "id_document"));
         let sealed_on = date(st["sealed_on"].as_str().unwrap());
         assert_eq!(
             st["due"]["due_by"].as_str().unwrap(),
@@ -97,18 +125,31 @@ fn public_status_shows_one_receipt_and_nothing_personal_and_the_slip_has_what_to
         let compact = code.replace('-', "");
         let sloppy = compact.to_lowercase().replace('0', "o").replace('1', "l");
         let sloppy_key = kc.to_lowercase().replace('0', "o").replace('1', "l");
-        let (s, b) =
-            public_get(&hub.base, &format!("/api/v1/public/receipts/{sloppy}?k={sloppy_key}")).await;
+        let (s, b) = public_get(
+            &hub.base,
+            &format!("/api/v1/public/receipts/{sloppy}?k={sloppy_key}"),
+        )
+        .await;
         assert_eq!(s, 200, "{}", String::from_utf8_lossy(&b));
         assert_eq!(json_of(&b)["code"], code.as_str());
 
         // The code alone is not enough: codes follow the hub's id and receipt number, so a neighbour's
         // code can be computed from one slip; the key cannot. A wrong key reads like an unknown code.
         let (s, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/{code}")).await;
-        assert_eq!((s, json_of(&b)["error"]["code"].clone()), (422, json!("key_required")));
+        assert_eq!(
+            (s, json_of(&b)["error"]["code"].clone()),
+            (422, json!("key_required"))
+        );
         let wrong_key = protocol::ReceiptCode::from_entropy([9, 9, 9, 9, 9]);
-        let (s, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/{code}?k={wrong_key}")).await;
-        assert_eq!((s, json_of(&b)["error"]["code"].clone()), (404, json!("not_found")));
+        let (s, b) = public_get(
+            &hub.base,
+            &format!("/api/v1/public/receipts/{code}?k={wrong_key}"),
+        )
+        .await;
+        assert_eq!(
+            (s, json_of(&b)["error"]["code"].clone()),
+            (404, json!("not_found"))
+        );
         // The next villager's receipt: its code is computable from this slip's tracking number…
         let (r2, _) = capture_and_seal(&admin, "Thị Mai", "075198005678", &photo).await;
         let tn = slip["tracking_number"].as_str().unwrap();
@@ -119,22 +160,43 @@ fn public_status_shows_one_receipt_and_nothing_personal_and_the_slip_has_what_to
         );
         assert_eq!(r2["code"], next.to_string());
         // …but neither without a key nor with this slip's key does it answer anything.
-        let (s, _) = public_get(&hub.base, &format!("/api/v1/public/receipts/{next}?k={key}")).await;
+        let (s, _) = public_get(
+            &hub.base,
+            &format!("/api/v1/public/receipts/{next}?k={key}"),
+        )
+        .await;
         assert_eq!(s, 404);
 
         // A wrong check symbol is a clear 422; a malformed code too; an unknown valid code is 404.
         let last = compact.chars().last().unwrap();
         let wrong = format!("{}{}", &compact[..8], if last == 'A' { 'B' } else { 'A' });
-        let (s, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/{wrong}?k={key}")).await;
-        assert_eq!((s, json_of(&b)["error"]["code"].clone()), (422, json!("bad_check_symbol")));
+        let (s, b) = public_get(
+            &hub.base,
+            &format!("/api/v1/public/receipts/{wrong}?k={key}"),
+        )
+        .await;
+        assert_eq!(
+            (s, json_of(&b)["error"]["code"].clone()),
+            (422, json!("bad_check_symbol"))
+        );
         let (s, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/XYZ?k={key}")).await;
-        assert_eq!((s, json_of(&b)["error"]["code"].clone()), (422, json!("bad_code")));
+        assert_eq!(
+            (s, json_of(&b)["error"]["code"].clone()),
+            (422, json!("bad_code"))
+        );
         let other = protocol::ReceiptCode::derive(
             &protocol::DeviceId::parse("0123456789abcdef").unwrap(),
             7,
         );
-        let (s, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/{other}?k={key}")).await;
-        assert_eq!((s, json_of(&b)["error"]["code"].clone()), (404, json!("not_found")));
+        let (s, b) = public_get(
+            &hub.base,
+            &format!("/api/v1/public/receipts/{other}?k={key}"),
+        )
+        .await;
+        assert_eq!(
+            (s, json_of(&b)["error"]["code"].clone()),
+            (404, json!("not_found"))
+        );
 
         // The slip is for the team only.
         let (s, _) = public_get(&hub.base, &format!("/api/v1/receipts/{code}/slip")).await;
@@ -151,16 +213,29 @@ fn public_status_shows_one_receipt_and_nothing_personal_and_the_slip_has_what_to
         );
         assert!(slip["tracking_number"].as_str().unwrap().contains('-'));
         assert_eq!(slip["tracking_key"], key.as_str(), "the key is stable");
-        assert_eq!(slip["procedure_title"]["vi"], "Cấp Giấy xác nhận tình trạng hôn nhân");
+        assert_eq!(
+            slip["procedure_title"]["vi"],
+            "Cấp Giấy xác nhận tình trạng hôn nhân"
+        );
         let roles: Vec<&str> = slip["originals"]
             .as_array()
             .unwrap()
             .iter()
             .map(|o| o["role"].as_str().unwrap())
             .collect();
-        assert_eq!(roles, ["id_document", "previous_certificate", "authorisation_letter"]);
+        assert_eq!(
+            roles,
+            [
+                "id_document",
+                "previous_certificate",
+                "authorisation_letter"
+            ]
+        );
         assert!(slip["originals"][0]["only_if"].is_null());
-        assert!(slip["originals"][2]["only_if"]["vi"].as_str().unwrap().starts_with("nếu "));
+        assert!(slip["originals"][2]["only_if"]["vi"]
+            .as_str()
+            .unwrap()
+            .starts_with("nếu "));
         assert_eq!(slip["due"]["time_limit_working_days"], 3);
         assert_eq!(slip["due"]["excludes_public_holidays"], true);
         assert_eq!(
@@ -169,27 +244,47 @@ fn public_status_shows_one_receipt_and_nothing_personal_and_the_slip_has_what_to
         );
         let sealed_weekday = sealed_on.weekday();
         let due = date(slip["due"]["due_by"].as_str().unwrap());
-        assert!(!matches!(due.weekday(), Weekday::Saturday | Weekday::Sunday), "{sealed_weekday:?} → {due}");
-        let (s, png) = admin.get_bytes(&format!("/api/v1/receipts/{code}/track.png")).await;
+        assert!(
+            !matches!(due.weekday(), Weekday::Saturday | Weekday::Sunday),
+            "{sealed_weekday:?} → {due}"
+        );
+        let (s, png) = admin
+            .get_bytes(&format!("/api/v1/receipts/{code}/track.png"))
+            .await;
         assert_eq!(s, 200);
         let img = image::load_from_memory(&png).unwrap().to_luma8();
         assert_eq!(img.width(), img.height());
         assert!(img.width() >= 200);
         // The slip's scheme follows the page's (https when the page was opened over TLS).
-        let (_, slip) = admin.get(&format!("/api/v1/receipts/{code}/slip?scheme=https")).await;
-        assert!(slip["tracking_url"].as_str().unwrap().starts_with("https://"));
+        let (_, slip) = admin
+            .get(&format!("/api/v1/receipts/{code}/slip?scheme=https"))
+            .await;
+        assert!(slip["tracking_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://"));
 
         // A cancelled dossier reads "voided" and asks for nothing more.
         let (s, v) = admin
-            .post(&format!("/api/v1/dossiers/{dossier_id}/void"), json!({"reason": "Người dân rút hồ sơ"}))
+            .post(
+                &format!("/api/v1/dossiers/{dossier_id}/void"),
+                json!({"reason": "Người dân rút hồ sơ"}),
+            )
             .await;
         assert_eq!(s, 201, "{v}");
-        let (_, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/{code}?k={key}")).await;
+        let (_, b) = public_get(
+            &hub.base,
+            &format!("/api/v1/public/receipts/{code}?k={key}"),
+        )
+        .await;
         let st = json_of(&b);
         assert_eq!(st["status"], "voided");
         assert_eq!(st["originals"], json!([]));
         assert!(st["due"].is_null());
-        assert!(!String::from_utf8_lossy(&b).contains("rút hồ sơ"), "the reason is not public");
+        assert!(
+            !String::from_utf8_lossy(&b).contains("rút hồ sơ"),
+            "the reason is not public"
+        );
     });
 }
 
@@ -207,12 +302,24 @@ fn public_status_is_rate_limited_per_client_for_hits_and_misses() {
         // 30 lookups in the window: misses (guessing keys) and hits count alike.
         for i in 0..29u8 {
             let guess = protocol::ReceiptCode::from_entropy([i, 1, 2, 3, 4]);
-            let (s, _) = public_get(&hub.base, &format!("/api/v1/public/receipts/{code}?k={guess}")).await;
+            let (s, _) = public_get(
+                &hub.base,
+                &format!("/api/v1/public/receipts/{code}?k={guess}"),
+            )
+            .await;
             assert_eq!(s, 404, "guess {i}");
         }
-        let (s, _) = public_get(&hub.base, &format!("/api/v1/public/receipts/{code}?k={key}")).await;
+        let (s, _) = public_get(
+            &hub.base,
+            &format!("/api/v1/public/receipts/{code}?k={key}"),
+        )
+        .await;
         assert_eq!(s, 200);
-        let (s, b) = public_get(&hub.base, &format!("/api/v1/public/receipts/{code}?k={key}")).await;
+        let (s, b) = public_get(
+            &hub.base,
+            &format!("/api/v1/public/receipts/{code}?k={key}"),
+        )
+        .await;
         assert_eq!(s, 429);
         let e = json_of(&b);
         assert_eq!(e["error"]["code"], "rate_limited");
@@ -249,7 +356,11 @@ fn a_villager_predeclares_and_the_team_takes_it_as_a_draft() {
         let proc_ref = json!({"id": "marital-status-certificate", "version": 1});
 
         // The self-service form leaves the office's fields out.
-        let (s, b) = public_get(&hub.base, "/api/v1/public/predeclare/marital-status-certificate").await;
+        let (s, b) = public_get(
+            &hub.base,
+            "/api/v1/public/predeclare/marital-status-certificate",
+        )
+        .await;
         assert_eq!(s, 200);
         let form = json_of(&b);
         let groups: Vec<&str> = form["procedure"]["groups"]
@@ -258,7 +369,10 @@ fn a_villager_predeclares_and_the_team_takes_it_as_a_draft() {
             .iter()
             .map(|g| g["id"].as_str().unwrap())
             .collect();
-        assert!(!groups.contains(&"addressee") && !groups.contains(&"declaration"), "{groups:?}");
+        assert!(
+            !groups.contains(&"addressee") && !groups.contains(&"declaration"),
+            "{groups:?}"
+        );
         let (s, _) = public_get(&hub.base, "/api/v1/public/predeclare/no-such-procedure").await;
         assert_eq!(s, 404);
 
@@ -275,16 +389,22 @@ fn a_villager_predeclares_and_the_team_takes_it_as_a_draft() {
         assert_eq!(e["error"]["field"], "subject.pin");
         let (s, _) = post(json!({"procedure": proc_ref, "fields": {}})).await;
         assert_eq!(s, 422);
-        let huge = json!({"procedure": proc_ref, "fields": {"request.purpose": "x".repeat(40_000)}});
+        let huge =
+            json!({"procedure": proc_ref, "fields": {"request.purpose": "x".repeat(40_000)}});
         let (s, _) = post(huge).await;
         assert_eq!(s, 413);
 
         // A complete pre-declaration gets a short pickup number.
-        let (s, r) = post(json!({"procedure": proc_ref, "fields": self_service_fields(), "lang": "en"})).await;
+        let (s, r) =
+            post(json!({"procedure": proc_ref, "fields": self_service_fields(), "lang": "en"}))
+                .await;
         assert_eq!(s, 201, "{r}");
         assert_eq!(r["pickup_number"], 1);
         assert!(r["ticket"].is_null(), "no outreach session is open");
-        assert!(!r.to_string().contains(NAME), "the answer repeats nothing personal");
+        assert!(
+            !r.to_string().contains(NAME),
+            "the answer repeats nothing personal"
+        );
 
         // The public cannot list or take pre-declarations.
         let (s, _) = public_get(&hub.base, "/api/v1/predeclarations").await;
@@ -306,17 +426,26 @@ fn a_villager_predeclares_and_the_team_takes_it_as_a_draft() {
         assert_eq!(r.status().as_u16(), 401);
 
         // Taken: a draft with the same fields; the pre-declaration no longer holds them.
-        let (s, draft) = admin.post(&format!("/api/v1/predeclarations/{id}/take"), json!({})).await;
+        let (s, draft) = admin
+            .post(&format!("/api/v1/predeclarations/{id}/take"), json!({}))
+            .await;
         assert_eq!(s, 201, "{draft}");
         let expected = self_service_fields();
         for (k, v) in expected.as_object().unwrap() {
             assert_eq!(&draft["fields"][k], v, "{k}");
         }
-        let (s, d) = admin.get(&format!("/api/v1/drafts/{}", draft["id"].as_str().unwrap())).await;
+        let (s, d) = admin
+            .get(&format!("/api/v1/drafts/{}", draft["id"].as_str().unwrap()))
+            .await;
         assert_eq!(s, 200);
         assert_eq!(d["fields"]["subject.full_name"], NAME);
-        let (s, again) = admin.post(&format!("/api/v1/predeclarations/{id}/take"), json!({})).await;
-        assert_eq!((s, again["error"]["code"].clone()), (409, json!("conflict")));
+        let (s, again) = admin
+            .post(&format!("/api/v1/predeclarations/{id}/take"), json!({}))
+            .await;
+        assert_eq!(
+            (s, again["error"]["code"].clone()),
+            (409, json!("conflict"))
+        );
         let (_, list) = admin.get("/api/v1/predeclarations").await;
         assert_eq!(list["predeclarations"], json!([]));
         let db = rusqlite::Connection::open(tmp.path().join("hub.sqlite")).unwrap();
@@ -344,12 +473,22 @@ fn a_villager_predeclares_and_the_team_takes_it_as_a_draft() {
             .await;
         assert_eq!(s, 201, "{session}");
         let sid = session["id"].as_str().unwrap();
-        let (s, t) = admin.post(&format!("/api/v1/outreach/sessions/{sid}/tickets"), json!({})).await;
+        let (s, t) = admin
+            .post(
+                &format!("/api/v1/outreach/sessions/{sid}/tickets"),
+                json!({}),
+            )
+            .await;
         assert_eq!((s, t["number"].clone()), (201, json!(1)), "{t}");
         let (s, r) = post(json!({"procedure": proc_ref, "fields": self_service_fields()})).await;
         assert_eq!(s, 201, "{r}");
-        assert_eq!((r["pickup_number"].clone(), r["ticket"].clone()), (json!(3), json!(2)));
-        let (_, tickets) = admin.get(&format!("/api/v1/outreach/sessions/{sid}/tickets")).await;
+        assert_eq!(
+            (r["pickup_number"].clone(), r["ticket"].clone()),
+            (json!(3), json!(2))
+        );
+        let (_, tickets) = admin
+            .get(&format!("/api/v1/outreach/sessions/{sid}/tickets"))
+            .await;
         let mine = tickets["tickets"]
             .as_array()
             .unwrap_or_else(|| panic!("{tickets}"))
@@ -357,7 +496,10 @@ fn a_villager_predeclares_and_the_team_takes_it_as_a_draft() {
             .find(|t| t["number"] == 2)
             .unwrap();
         assert_eq!(mine["source"], "self_service");
-        assert!(mine["name"].is_null(), "the name stays in the pre-declaration only");
+        assert!(
+            mine["name"].is_null(),
+            "the name stays in the pre-declaration only"
+        );
         let (_, list) = admin.get("/api/v1/predeclarations").await;
         let waiting = list["predeclarations"].as_array().unwrap();
         assert_eq!(waiting.last().unwrap()["ticket"], 2);
@@ -398,7 +540,11 @@ fn pre_declarations_are_rate_limited_and_field_only() {
             "/api/v1/public/predeclare/marital-status-certificate",
         ] {
             let (s, b) = public_get(&office.base, path).await;
-            assert_eq!((s, json_of(&b)["error"]["code"].clone()), (404, json!("wrong_mode")), "{path}");
+            assert_eq!(
+                (s, json_of(&b)["error"]["code"].clone()),
+                (404, json!("wrong_mode")),
+                "{path}"
+            );
         }
     });
 }

@@ -82,7 +82,11 @@ pub fn originals(def: &ProcedureDef) -> Vec<Original> {
 fn condition_text(def: &ProcedureDef, c: &Condition) -> Text {
     let field = def.field(&c.field);
     let label = field.map(|f| f.label.clone());
-    let value = c.equals.as_deref().or(c.not_equals.as_deref()).unwrap_or("");
+    let value = c
+        .equals
+        .as_deref()
+        .or(c.not_equals.as_deref())
+        .unwrap_or("");
     let option = field
         .and_then(|f| f.options.iter().find(|o| o.value == value))
         .map(|o| o.label.clone());
@@ -324,13 +328,28 @@ mod tests {
     #[test]
     fn working_days_skip_weekends() {
         // Friday + 3 working days = Wednesday.
-        assert_eq!(add_working_days(date!(2026 - 11 - 20), 3), date!(2026 - 11 - 25));
+        assert_eq!(
+            add_working_days(date!(2026 - 11 - 20), 3),
+            date!(2026 - 11 - 25)
+        );
         // Saturday + 1 = Monday; Sunday + 5 = next Friday.
-        assert_eq!(add_working_days(date!(2026 - 11 - 21), 1), date!(2026 - 11 - 23));
-        assert_eq!(add_working_days(date!(2026 - 11 - 22), 5), date!(2026 - 11 - 27));
+        assert_eq!(
+            add_working_days(date!(2026 - 11 - 21), 1),
+            date!(2026 - 11 - 23)
+        );
+        assert_eq!(
+            add_working_days(date!(2026 - 11 - 22), 5),
+            date!(2026 - 11 - 27)
+        );
         // Monday + 23 = 4 weeks and 3 days later (Thursday).
-        assert_eq!(add_working_days(date!(2026 - 11 - 23), 23), date!(2026 - 12 - 24));
-        assert_eq!(add_working_days(date!(2026 - 11 - 23), 0), date!(2026 - 11 - 23));
+        assert_eq!(
+            add_working_days(date!(2026 - 11 - 23), 23),
+            date!(2026 - 12 - 24)
+        );
+        assert_eq!(
+            add_working_days(date!(2026 - 11 - 23), 0),
+            date!(2026 - 11 - 23)
+        );
     }
 
     #[test]
@@ -350,12 +369,24 @@ mod tests {
         let roles: Vec<&str> = o.iter().map(|x| x.role.as_str()).collect();
         assert_eq!(
             roles,
-            ["id_document", "previous_certificate", "authorisation_letter"]
+            [
+                "id_document",
+                "previous_certificate",
+                "authorisation_letter"
+            ]
         );
         assert!(o[0].only_if.is_none());
         let cond = o[2].only_if.as_ref().unwrap();
-        assert!(cond.vi.starts_with("nếu ") && cond.vi.contains("không phải"), "{}", cond.vi);
-        assert!(cond.en.starts_with("if ") && cond.en.contains("not "), "{}", cond.en);
+        assert!(
+            cond.vi.starts_with("nếu ") && cond.vi.contains("không phải"),
+            "{}",
+            cond.vi
+        );
+        assert!(
+            cond.en.starts_with("if ") && cond.en.contains("not "),
+            "{}",
+            cond.en
+        );
     }
 
     #[test]
@@ -368,7 +399,11 @@ mod tests {
         let u = tracking_url(&h, &uri, None, &code, &key).unwrap();
         assert_eq!(
             u,
-            format!("http://192.168.4.1:8080/#/r/{}?k={}", code.compact(), key.compact())
+            format!(
+                "http://192.168.4.1:8080/#/r/{}?k={}",
+                code.compact(),
+                key.compact()
+            )
         );
         let u = tracking_url(&h, &uri, Some("https"), &code, &key).unwrap();
         assert!(u.starts_with("https://192.168.4.1:8080/#/r/"));

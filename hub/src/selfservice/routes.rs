@@ -10,7 +10,9 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use protocol::{FieldKind, HubMode, ProcedureDef, ProcedureRef, ReceiptCode, ReceiptCodeError, Stage};
+use protocol::{
+    FieldKind, HubMode, ProcedureDef, ProcedureRef, ReceiptCode, ReceiptCodeError, Stage,
+};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -145,7 +147,8 @@ async fn public_status(
 /// commune pickers (the team picks communes from the hub's list when taking the draft).
 pub fn self_service_def(def: &ProcedureDef) -> ProcedureDef {
     let mut d = def.clone();
-    d.groups.retain(|g| !OFFICE_ONLY_GROUPS.contains(&g.id.as_str()));
+    d.groups
+        .retain(|g| !OFFICE_ONLY_GROUPS.contains(&g.id.as_str()));
     for g in &mut d.groups {
         g.fields.retain(|f| f.kind != FieldKind::Commune);
     }

@@ -22,13 +22,22 @@ fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
         ipad[i] ^= k[i];
         opad[i] ^= k[i];
     }
-    let inner = Sha256::new().chain_update(ipad).chain_update(msg).finalize();
-    Sha256::new().chain_update(opad).chain_update(inner).finalize().into()
+    let inner = Sha256::new()
+        .chain_update(ipad)
+        .chain_update(msg)
+        .finalize();
+    Sha256::new()
+        .chain_update(opad)
+        .chain_update(inner)
+        .finalize()
+        .into()
 }
 
 fn secret(c: &Connection) -> StoreResult<Vec<u8>> {
     if let Some(k) = c
-        .query_row("SELECT key FROM selfservice_secret WHERE id = 1", [], |r| r.get(0))
+        .query_row("SELECT key FROM selfservice_secret WHERE id = 1", [], |r| {
+            r.get(0)
+        })
         .optional()?
     {
         return Ok(k);
@@ -40,7 +49,11 @@ fn secret(c: &Connection) -> StoreResult<Vec<u8>> {
         [&k],
     )
     .map_err(StoreError::classify)?;
-    Ok(c.query_row("SELECT key FROM selfservice_secret WHERE id = 1", [], |r| r.get(0))?)
+    Ok(
+        c.query_row("SELECT key FROM selfservice_secret WHERE id = 1", [], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 /// The tracking key of receipt `code`: the first 40 bits of HMAC-SHA256(hub secret, "outreach-kit/track"
@@ -112,16 +125,16 @@ pub fn public_receipt(
             },
         )
         .optional()?;
-    Ok(
-        row.map(|(procedure, sealed_at, seq, own, replaced, acked)| PublicReceipt {
+    Ok(row.map(
+        |(procedure, sealed_at, seq, own, replaced, acked)| PublicReceipt {
             code: code.to_string(),
             procedure,
             sealed_at,
             status: status_of(&own, replaced.as_deref()),
             protected: seq.is_some(),
             handed_over: acked.is_some(),
-        }),
-    )
+        },
+    ))
 }
 
 /// A stored pre-declaration, as the team lists it.
@@ -287,7 +300,10 @@ mod tests {
     fn hmac_sha256_matches_rfc_4231_case_2() {
         let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
         let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 
     #[test]
