@@ -6,3 +6,4 @@
 pub mod engine;
 pub mod receipt_check;
 pub mod routes;
+pub mod slip;

@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/receipts/{code}", get(receipt))
         .route("/api/v1/receipts/{code}/qr.png", get(receipt_qr))
         .route("/api/v1/status", get(status))
+        .merge(super::slip::router())
 }
 
 /// Optional body of a seal: `{"corrects": {"dossier_id", "reason"}}` seals the draft as the complete
