@@ -115,11 +115,19 @@ export async function fieldHome(app, _p, _q, ctx) {
     rows.push(draftRow(l.id, keyName(l.fields) || l.title, l.proc, new Date(l.at).toISOString(), 0, l.dirty));
   }
 
+  // Villagers' pre-declarations waiting to be picked up as drafts (self-service on the Wi-Fi); loaded
+  // apart so the capture path does not carry that screen's code.
+  const predeclSlot = h('div', { class: 'predecl-slot' });
+  if (!netErr) {
+    import('./selfservice.js').then((m) => { if (ctx.alive() && predeclSlot.isConnected) predeclSlot.replaceWith(m.predeclarationsPanel()); })
+      .catch(() => { /* the list of drafts still works */ });
+  }
   const sec = [
     h('h1', {}, t('home.title')),
     netErr ? banner('info', null, t('home.offline_hint')) : null,
     statusBanner(status),
     await outboxCard(),
+    netErr ? null : predeclSlot,
     h('section', { class: 'card' }, h('h2', {}, t('home.new_title')), procs.length ? news : h('p', {}, t('home.no_procedures'))),
     h('section', { class: 'card' }, h('h2', {}, t('home.drafts'), ' ', h('span', { class: 'count' }, String(rows.length))),
       rows.length ? h('ul', { class: 'list', 'data-testid': 'drafts' }, rows) : h('p', { class: 'muted' }, t('home.no_drafts'))),
@@ -595,5 +603,6 @@ export async function receiptView(app, [code], _q, ctx) {
       showReceipt(await api('POST', `/api/v1/dossiers/${enc(r.dossier_id)}/void`, { reason }, { timeout: 60000 }));
     }) : null,
     h('div', { class: 'row no-print' }, printBtn,
+      r.disposition !== 'voids' ? h('a', { class: 'btn big', href: '#/slip/' + enc(r.code), 'data-testid': 'slip-link' }, icon('ticket'), h('span', {}, t('receipt.slip'))) : null,
       h('a', { class: 'btn primary big', href: '#/', 'data-testid': 'home' }, icon('back'), h('span', {}, t('ui.back_home'))))));
 }

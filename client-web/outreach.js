@@ -2,6 +2,7 @@
 // services rendered with one tap each (optional, consented facts), undo, the session report.
 import {
   h, t, api, go, errText, flash, btn, icon, banner, can, roleName, uuid, fmtDate, todayISO, ask, detailText,
+  procedures, procTitle,
 } from './lib.js';
 
 export const DESKS = ['civil_status', 'police', 'telecom', 'guidance'];
@@ -369,5 +370,10 @@ function renderReport(box, r) {
     h('h3', {}, t('outreach.by_desk')), countList(r.by_desk, (c) => t('outreach.desk.' + c.key)),
     h('h3', {}, t('outreach.by_sex')), countList(r.by_sex, (c) => t('outreach.sex.' + c.key)),
     h('h3', {}, t('outreach.by_age')), countList(r.by_age_band, (c) => t('outreach.age', { band: c.key })),
-    h('h3', {}, t('outreach.by_ethnicity')), countList(r.by_ethnicity, (c) => `${c.name} (${c.code})`));
+    h('h3', {}, t('outreach.by_ethnicity')), countList(r.by_ethnicity, (c) => `${c.name} (${c.code})`),
+    h('h3', {}, t('outreach.by_dossier')),
+    h('div', { 'data-testid': 'r-dossiers' }, countList(r.dossiers_by_procedure, (c) => procTitle({ id: c.key }))),
+    countList((r.dossiers_by_disposition || []).filter((c) => c.key !== 'new'), (c) => t('disp.' + c.key)));
+  // Procedure titles need the catalogue; redraw once it is here.
+  if (r.dossiers_by_procedure && r.dossiers_by_procedure.length) procedures().then(() => { if (box.isConnected && !box.dataset.titled) { box.dataset.titled = '1'; renderReport(box, r); } }).catch(() => {});
 }

@@ -131,17 +131,19 @@ export function predeclarationsPanel() {
     await procedures().catch(() => null);
     const r = await api('GET', '/api/v1/predeclarations');
     const items = r.predeclarations || [];
-    if (!items.length) { list.replaceChildren(h('li', { class: 'muted' }, t('self.waiting_none'))); return; }
+    // Nothing waiting: the home screen stays short.
+    if (!items.length) { box.hidden = true; return; }
     list.replaceChildren(...items.map((p) => h('li', { class: 'row', 'data-testid': 'predeclaration' },
       h('span', { class: 'pickup' }, '#', String(p.pickup_number)),
       h('span', { class: 'grow' }, h('strong', {}, p.title || t('self.no_name')), h('br'),
         h('span', { class: 'muted small' }, procTitle(p.procedure), ' · ', fmtTime(p.created_at))),
       btn('plus', t('self.take'), { class: 'btn', 'data-testid': 'predeclaration-take', onclick: async (e) => {
-        e.currentTarget.disabled = true;
+        const b = e.currentTarget; // null once the handler awaits
+        b.disabled = true;
         try {
           const d = await api('POST', `/api/v1/predeclarations/${enc(p.id)}/take`, {});
           go('#/draft/' + enc(d.id));
-        } catch (err) { e.currentTarget.disabled = false; flash(errText(err)); }
+        } catch (err) { b.disabled = false; flash(errText(err)); }
       } }))));
   })().catch((err) => list.replaceChildren(h('li', {}, banner('warn', errText(err)))));
   return box;

@@ -477,3 +477,88 @@ fn board_streams_are_bounded_freed_and_end_at_shutdown() {
         assert!(matches!(r.chunk().await, Ok(None) | Err(_)));
     });
 }
+
+/// Every dossier belongs to the session that was open when its draft was started: the draft says so, the
+/// sealed dossier carries it (`session_id`), and the session report counts it. A draft started with no
+/// session open belongs to none.
+#[test]
+fn dossiers_belong_to_the_session_they_were_started_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start("field", tmp.path());
+    block_on(async {
+        let admin = Client::setup(&hub, "quantri", "mat-khau-quan-tri").await;
+        let new_draft = |name: &'static str| {
+            let admin = &admin;
+            async move {
+                let (s, d) = admin
+                    .post(
+                        "/api/v1/drafts",
+                        json!({"procedure": {"id": "marital-status-certificate", "version": 1},
+                               "fields": {"requester.full_name": name}}),
+                    )
+                    .await;
+                assert_eq!(s, 201, "{d}");
+                d
+            }
+        };
+        let before = new_draft("Điểu Thị Trước").await;
+        assert!(before["session_id"].is_null(), "{before}");
+
+        let (s, session) = admin
+            .post(
+                "/api/v1/outreach/sessions",
+                json!({"hamlet": "Thôn Bù Lư", "venue_kind": "school", "venue_name": "Trường tiểu học"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{session}");
+        let sid = session["id"].as_str().unwrap();
+        let during = new_draft("Điểu Thị Trong").await;
+        assert_eq!(during["session_id"], sid, "{during}");
+        let id = during["id"].as_str().unwrap();
+        let (s, r) = admin
+            .post(
+                &format!("/api/v1/drafts/{id}/refuse"),
+                json!({"reason": "Thiếu giấy tờ gốc"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{r}");
+        // The one started before the session stays outside it, even when sealed during it.
+        let id0 = before["id"].as_str().unwrap();
+        let (s, r0) = admin
+            .post(
+                &format!("/api/v1/drafts/{id0}/refuse"),
+                json!({"reason": "Người yêu cầu rút hồ sơ"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{r0}");
+
+        let (s, rep) = admin
+            .get(&format!("/api/v1/outreach/sessions/{sid}/report"))
+            .await;
+        assert_eq!(s, 200, "{rep}");
+        assert_eq!(
+            rep["dossiers_by_procedure"],
+            json!([{"key": "marital-status-certificate", "count": 1}])
+        );
+        assert_eq!(
+            rep["dossiers_by_disposition"],
+            json!([{"key": "refused", "count": 1}])
+        );
+        // The signed dossier itself names its session (not yet protected: no office key is trusted, so
+        // the signed plaintext waits on this hub).
+        let db = rusqlite::Connection::open(tmp.path().join("hub.sqlite")).unwrap();
+        let session_of = |dossier_id: &str| -> Value {
+            let bytes: Vec<u8> = db
+                .query_row(
+                    "SELECT signed_dossier FROM pending_protection WHERE dossier_id = ?1",
+                    [dossier_id],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let signed: Value = serde_json::from_slice(&bytes).unwrap();
+            signed["dossier"]["session_id"].clone()
+        };
+        assert_eq!(session_of(r["dossier_id"].as_str().unwrap()), json!(sid));
+        assert_eq!(session_of(r0["dossier_id"].as_str().unwrap()), Value::Null);
+    });
+}

@@ -370,6 +370,12 @@ test('sealing gives a receipt with a valid code and the not-yet-protected notice
   assert.ok(await page.isVisible('#receipt-code'));
   await shot('09-receipt-print');
   await page.emulateMedia({ media: 'screen' });
+  // The printable slip for the villager is one tap away.
+  await page.click('[data-testid=slip-link]');
+  await page.waitForSelector('[data-testid=slip-code]');
+  assert.equal((await page.textContent('[data-testid=slip-code]')).trim(), receiptCode);
+  await page.goBack();
+  await page.waitForSelector('#receipt-code');
 
   // English on demand, then back to Vietnamese.
   await page.click('[data-testid=lang-toggle]');

@@ -179,15 +179,11 @@ test('a villager fills a pre-declaration on their phone and gets a number (and a
     assert.deepEqual(phone.errors, []);
   } finally { await phone.close(); }
 
-  // The team's panel (mounted by the field home) lists it and takes it as a draft.
+  // The field home lists it for the team and takes it as a draft.
   const officer = await launch({ viewport: { width: 1000, height: 900 }, isMobile: false });
   try {
     const page = officer.page;
     await login(page, hub.base, OFFICER);
-    await page.evaluate(async () => {
-      const m = await import('./selfservice.js');
-      document.querySelector('#app').replaceChildren(m.predeclarationsPanel());
-    });
     const row = page.locator('[data-testid=predeclaration]', { hasText: 'Lâm Thị Hoa' });
     await row.waitFor();
     await axeCheck(page, 'waiting pre-declarations panel');

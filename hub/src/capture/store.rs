@@ -31,6 +31,8 @@ pub struct Draft {
     pub created_at: String,
     pub updated_at: String,
     pub created_by: UserOut,
+    /// The outreach session that was open when the draft was started, if any.
+    pub session_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -90,11 +92,13 @@ pub fn create(
     }
     let id = uuid::Uuid::now_v7().to_string();
     let now = clock::now_rfc3339();
+    // Every dossier belongs to the session it was started in (none open: captured outside a session).
+    let session_id = crate::outreach::store::current_session(c)?.map(|s| s.id);
     c.execute(
         "INSERT INTO drafts(id, procedure_id, procedure_version, fields_json, created_by, created_at, updated_at,
-                            idempotency_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
-        params![id, procedure.id, procedure.version, fields_json(fields), user_id, now, idempotency_key],
+                            idempotency_key, session_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
+        params![id, procedure.id, procedure.version, fields_json(fields), user_id, now, idempotency_key, session_id],
     )
     .map_err(StoreError::classify)?;
     get(c, &id)?.ok_or_else(|| StoreError::Corrupt("draft vanished".into()))
@@ -104,7 +108,7 @@ pub fn get(c: &Connection, id: &str) -> StoreResult<Option<Draft>> {
     let row = c
         .query_row(
             "SELECT d.id, d.procedure_id, d.procedure_version, d.fields_json, d.version, d.created_at, d.updated_at,
-                    u.id, u.name, u.role
+                    u.id, u.name, u.role, d.session_id
              FROM drafts d JOIN users u ON u.id = d.created_by WHERE d.id = ?1",
             [id],
             |r| {
@@ -120,11 +124,13 @@ pub fn get(c: &Connection, id: &str) -> StoreResult<Option<Draft>> {
                         name: r.get(8)?,
                         role: Role::parse(&r.get::<_, String>(9)?).unwrap_or(Role::Volunteer),
                     },
+                    r.get::<_, Option<String>>(10)?,
                 ))
             },
         )
         .optional()?;
-    let Some((id, procedure, fj, version, created_at, updated_at, created_by)) = row else {
+    let Some((id, procedure, fj, version, created_at, updated_at, created_by, session_id)) = row
+    else {
         return Ok(None);
     };
     let attachments = attachments(c, &id)?;
@@ -137,6 +143,7 @@ pub fn get(c: &Connection, id: &str) -> StoreResult<Option<Draft>> {
         created_at,
         updated_at,
         created_by,
+        session_id,
     }))
 }
 

@@ -828,6 +828,10 @@ pub struct Report {
     pub by_age_band: Vec<Count>,
     /// Keyed by the 1979 code; `name` gives the group.
     pub by_ethnicity: Vec<EthnicityCount>,
+    /// Dossiers sealed from drafts started in this session, by procedure id, and by disposition
+    /// (`new`, `refused`, `supersedes`, `voids`).
+    pub dossiers_by_procedure: Vec<Count>,
+    pub dossiers_by_disposition: Vec<Count>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -919,8 +923,24 @@ pub fn report(c: &Connection, session_id: &str) -> StoreResult<Option<Report>> {
         by_sex: counts(c, session_id, "sex", true)?,
         by_age_band: counts(c, session_id, "age_band", true)?,
         by_ethnicity,
+        dossiers_by_procedure: dossier_counts(c, session_id, "procedure_id")?,
+        dossiers_by_disposition: dossier_counts(c, session_id, "disposition")?,
         session,
     }))
+}
+
+/// Sealed dossiers of a session grouped by one column of `receipts` (a fixed name, never user input).
+fn dossier_counts(c: &Connection, session_id: &str, column: &str) -> StoreResult<Vec<Count>> {
+    let mut st = c.prepare(&format!(
+        "SELECT {column}, count(*) FROM receipts WHERE session_id = ?1 GROUP BY {column} ORDER BY {column}"
+    ))?;
+    let rows = st.query_map([session_id], |r| {
+        Ok(Count {
+            key: r.get(0)?,
+            count: r.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Active users of this hub who can join a session team (officers, volunteers, admins).

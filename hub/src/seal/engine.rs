@@ -106,6 +106,7 @@ pub fn seal_draft(
                 user_id: draft.created_by.id.clone(),
                 role: draft.created_by.role.as_str().into(),
             },
+            session_id: draft.session_id.clone(),
             disposition,
         },
     )?;
@@ -163,6 +164,7 @@ pub fn void_dossier(
                 user_id: user.id.clone(),
                 role: user.role.as_str().into(),
             },
+            session_id: crate::outreach::store::current_session(&tx)?.map(|s| s.id),
             disposition: Disposition::Voids {
                 dossier_id: dossier_id.to_owned(),
                 reason,
@@ -234,6 +236,7 @@ struct ToSeal {
     photos: Vec<(drafts::AttachmentInfo, Vec<u8>)>,
     captured_at: String,
     captured_by: Actor,
+    session_id: Option<String>,
     disposition: Disposition,
 }
 
@@ -288,7 +291,7 @@ fn seal_in(
             user_id: user.id.clone(),
             role: user.role.as_str().into(),
         },
-        session_id: None,
+        session_id: s.session_id.clone(),
         receipt_code: code.clone(),
         disposition: s.disposition,
     };
@@ -310,10 +313,10 @@ fn seal_in(
     let signed_bytes = signed.to_bytes()?;
     tx.execute(
         "INSERT INTO receipts(dossier_id, code, procedure_id, procedure_version, sealed_at, sealed_by, receipt_seq,
-             qr, disposition, refers_to)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             qr, disposition, refers_to, session_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![s.dossier_id, code.to_string(), s.procedure.id, s.procedure.version, sealed_at, user.id,
-            receipt_seq, qr, kind, refers_to],
+            receipt_seq, qr, kind, refers_to, s.session_id],
     )
     .map_err(StoreError::classify)?;
     if let Some(old) = &refers_to {

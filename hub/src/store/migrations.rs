@@ -16,8 +16,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_languages", include_str!("0006_languages.sql")),
     ("0007_selfservice", include_str!("0007_selfservice.sql")),
     (
-        "0008_drafts_offline",
-        include_str!("0008_drafts_offline.sql"),
+        "0008_dossier_sessions",
+        include_str!("0008_dossier_sessions.sql"),
     ),
 ];
 

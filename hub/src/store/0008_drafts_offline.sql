@@ -1,2 +1,0 @@
--- capture/: drafts linked to sessions, for offline editing
-SELECT 1;
