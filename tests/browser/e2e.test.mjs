@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { axeCheck } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -118,8 +119,10 @@ function diskProxy(hubPort) {
   });
 }
 
+// Every screen the walk passes through is also checked by axe-core (no serious or critical violation).
 async function shot(name, opts = {}) {
   await page.screenshot({ path: path.join(ARTIFACTS, name + '.png'), fullPage: true, ...opts });
+  await axeCheck(page, name);
 }
 
 // Runs a step; on failure keeps a screenshot and the hub's output for the post-mortem.
@@ -229,6 +232,7 @@ test('the admin adds an officer on the users page', () => step('users', async ()
 test('log out, then the officer logs in', () => step('login', async () => {
   await page.click('[data-testid=logout]');
   await page.waitForSelector('[data-testid=login-name]');
+  await axeCheck(page, 'login');
   await page.fill('[data-testid=login-name]', OFFICER.name);
   await page.fill('[data-testid=login-password]', 'wrong password');
   await page.click('[data-testid=login-submit]');
