@@ -19,6 +19,7 @@ pub mod keys;
 pub mod pin;
 pub mod receipt;
 pub mod seal;
+pub mod sync;
 pub mod timestamp;
 pub mod validate;
 
@@ -36,6 +37,7 @@ pub use keys::*;
 pub use pin::*;
 pub use receipt::*;
 pub use seal::*;
+pub use sync::*;
 pub use timestamp::*;
 pub use validate::*;
 
