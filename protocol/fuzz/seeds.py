@@ -65,6 +65,27 @@ def main():
     add("chain", bytes([1]) + (5).to_bytes(8, "big") + bytes([5, 6, 5, 6, 7, 6, 7]))
     add("chain", bytes([0, 1, 0, 1, 1, 0, 1, 0x82]) + (2**64 - 1).to_bytes(8, "big") + bytes([1, 2]))
 
+    s = load("sync.json")
+    pc = s["pairing_code"]
+    add("pairing", pc["code"])
+    add("pairing", pc["qr_text"])
+    add("pairing", bytes.fromhex(pc["bytes"]))
+    for v in pc["lenient_inputs"] + pc["invalid_inputs"]:
+        add("pairing", v["input"])
+    add("pair_messages", s["pair_request"]["signed_bytes"])
+    add("pair_messages", s["pair_answer"]["signed_bytes"])
+    add("holdings", s["holdings"]["signed_bytes"])
+    add("ack", s["ack"]["signed_bytes"])
+    add("ack", s["ack_with_equivocation"]["signed_bytes"])
+    for n in s["news"]:
+        add("news", n["signed_bytes"])
+    add("news", s["news_batch"])
+    put = canonical(s["chunk_put"]).decode()
+    for total, held, mx in ((600000, 0, 262144), (600000, 300000, 262144), (40, 40, 65536)):
+        add("chunk", total.to_bytes(8, "big") + held.to_bytes(8, "big") + mx.to_bytes(8, "big") + put.encode())
+    for key in ("pair_request", "pair_answer", "holdings", "ack"):
+        add("canonical_json", s[key]["signed_bytes"])
+
     for name in os.listdir(vectors):
         if name.endswith(".json"):
             add("canonical_json", open(os.path.join(vectors, name), "rb").read())

@@ -67,6 +67,15 @@ pub enum ProtocolError {
     /// A dossier's disposition breaks its rules (reason, reference, a cancellation with content).
     #[error("bad disposition: {0}")]
     Disposition(String),
+    /// A pairing code failed to parse (length, symbol, or check symbol: a typo).
+    #[error("bad pairing code: {0}")]
+    BadPairingCode(String),
+    /// A pairing QR text is not `OKP1:<http(s) URL>#<code>`.
+    #[error("bad pairing QR: {0}")]
+    BadPairingQr(String),
+    /// A sync message (pairing, holdings, chunk, acknowledgement, news) breaks one of its rules.
+    #[error("bad sync message: {0}")]
+    Sync(String),
 }
 
 impl From<serde_json::Error> for ProtocolError {

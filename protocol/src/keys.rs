@@ -22,6 +22,16 @@ pub enum Context {
     KeyCard,
     /// A receipt (signed receipt QR payloads).
     Receipt,
+    /// A field hub's pairing request ([`crate::sync::PairRequest`]).
+    PairRequest,
+    /// An office hub's pairing answer ([`crate::sync::PairAnswer`]).
+    PairAnswer,
+    /// What the office holds of one device ([`crate::sync::Holdings`]).
+    Holdings,
+    /// The office's acknowledgement of an upload ([`crate::sync::Ack`]).
+    Ack,
+    /// One item of status news ([`crate::sync::News`]).
+    News,
 }
 
 impl Context {
@@ -33,6 +43,11 @@ impl Context {
             Context::BatchManifest => "outreach-kit/v1/batch-manifest",
             Context::KeyCard => "outreach-kit/v1/key-card",
             Context::Receipt => "outreach-kit/v1/receipt",
+            Context::PairRequest => "outreach-kit/v1/pair-request",
+            Context::PairAnswer => "outreach-kit/v1/pair-answer",
+            Context::Holdings => "outreach-kit/v1/holdings",
+            Context::Ack => "outreach-kit/v1/ack",
+            Context::News => "outreach-kit/v1/news",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Everything two outreach-kit hubs must agree on: dossiers, envelopes, signatures, sealing, hash chains,
-//! batch manifests, the procedure catalogue and its validation, receipt codes.
+//! batch manifests, the procedure catalogue and its validation, receipt codes, and the sync messages
+//! (pairing, holdings, chunks, acknowledgements, news).
 //!
 //! The crate is pure: no file or network I/O, no async, no clock reads and no OS randomness. Callers pass
 //! times (RFC 3339 UTC strings) and random bytes in. The one exception is age's internal RNG for file keys
@@ -19,6 +20,7 @@ pub mod keys;
 pub mod pin;
 pub mod receipt;
 pub mod seal;
+pub mod sync;
 pub mod timestamp;
 pub mod validate;
 
@@ -36,6 +38,7 @@ pub use keys::*;
 pub use pin::*;
 pub use receipt::*;
 pub use seal::*;
+pub use sync::*;
 pub use timestamp::*;
 pub use validate::*;
 

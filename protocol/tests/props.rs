@@ -185,3 +185,139 @@ fn chain_check_is_quiet_on_any_well_formed_chain() {
     let empty: BTreeMap<String, String> = BTreeMap::new();
     assert!(normalize_fields(&empty).is_empty());
 }
+
+// ---- sync messages (docs/protocol.md §11)
+
+fn sync_office() -> DeviceKey {
+    DeviceKey::from_seed([0x20; 32])
+}
+
+fn sample_ack(acked: &[u64], missing: &[u64]) -> Ack {
+    Ack {
+        kind: ACK_KIND.into(),
+        v: 1,
+        office_id: sync_office().public().device_id(),
+        device_id: DeviceKey::from_seed([1; 32]).public().device_id(),
+        batch_id: "0193a5b2-7c4e-7d10-8f00-0000000000b1".into(),
+        acked: acked
+            .iter()
+            .map(|s| AckedEnvelope {
+                seq: *s,
+                hash: sha256_hex(&s.to_be_bytes()),
+            })
+            .collect(),
+        quarantined: vec![],
+        equivocations: vec![],
+        missing: missing.to_vec(),
+        acked_at: "2026-11-23T08:15:00Z".into(),
+    }
+}
+
+proptest! {
+    #[test]
+    fn pairing_code_round_trip(bytes in any::<[u8; 10]>()) {
+        let code = PairingCode::from_bytes(bytes);
+        let shown = code.to_string();
+        prop_assert_eq!(shown.len(), 21);
+        prop_assert_eq!(PairingCode::parse(&shown).unwrap(), code.clone());
+        prop_assert_eq!(PairingCode::parse(&shown.to_lowercase().replace('-', " ")).unwrap(), code.clone());
+        let qr = PairingQr::new("http://192.168.1.20:8080".into(), code.clone()).unwrap();
+        prop_assert_eq!(PairingQr::parse(&qr.to_text()).unwrap(), qr);
+    }
+
+    /// Any single data-symbol substitution of a pairing code is caught by the check symbol.
+    #[test]
+    fn pairing_code_single_substitution_is_caught(bytes in any::<[u8; 10]>(), pos in 0usize..16, sym in 0usize..32) {
+        let code = PairingCode::from_bytes(bytes);
+        let mut c: Vec<u8> = code.compact().into_bytes();
+        let alphabet = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+        prop_assume!(c[pos] != alphabet[sym]);
+        c[pos] = alphabet[sym];
+        prop_assert!(PairingCode::parse(std::str::from_utf8(&c).unwrap()).is_err());
+    }
+
+    #[test]
+    fn pairing_parsers_never_panic(s in ".{0,80}") {
+        let _ = PairingCode::parse(&s);
+        let _ = PairingQr::parse(&s);
+        let _ = PairingQr::parse(&format!("OKP1:{s}"));
+    }
+
+    #[test]
+    fn holdings_ranges_and_missing(held in proptest::collection::vec(1u64..200, 0..60),
+                                   local in proptest::collection::vec(1u64..220, 0..60)) {
+        let ranges = Holdings::ranges_of(&held);
+        let head = ranges.last().map(|r| ChainHead { seq: r[1], hash: sha256_hex(b"h") });
+        let h = Holdings {
+            kind: HOLDINGS_KIND.into(),
+            v: 1,
+            office_id: sync_office().public().device_id(),
+            device_id: DeviceKey::from_seed([1; 32]).public().device_id(),
+            head,
+            held: ranges,
+            quarantined: vec![],
+            as_of: "2026-11-23T08:15:00Z".into(),
+            device_status: DeviceStatus::Approved,
+        };
+        h.check_form().unwrap();
+        for s in 0..230u64 {
+            prop_assert_eq!(h.holds(s), held.contains(&s));
+        }
+        let missing = h.missing(&local);
+        for s in &local {
+            prop_assert_eq!(missing.contains(s), !held.contains(s));
+        }
+        prop_assert!(missing.windows(2).all(|w| w[0] < w[1]));
+        let signed = SignedHoldings::sign(h, &sync_office()).unwrap();
+        let back = SignedHoldings::from_bytes(&signed.to_bytes().unwrap()).unwrap();
+        prop_assert!(back.verify(&sync_office().public()).is_ok());
+        prop_assert_eq!(back, signed);
+    }
+
+    #[test]
+    fn chunks_cover_a_blob_once_from_any_resume_point(total in 0u64..3_000_000, held in 0u64..3_000_000, max in 1u64..=262_144) {
+        let mut at = held.min(total);
+        let mut steps = 0u64;
+        while let Some((o, l)) = next_chunk(total, at, max) {
+            prop_assert_eq!(o, at);
+            prop_assert!(l >= 1 && l <= max);
+            at += l;
+            steps += 1;
+        }
+        prop_assert_eq!(at, total);
+        prop_assert!(steps <= (total - held.min(total)).div_ceil(max));
+    }
+
+    #[test]
+    fn ack_covers_only_exact_pairs(set in proptest::collection::btree_set(1u64..100, 0..20), probe in 1u64..100) {
+        let acked: Vec<u64> = set.iter().copied().collect();
+        let signed = SignedAck::sign(sample_ack(&acked, &[]), &sync_office()).unwrap();
+        let back = SignedAck::from_bytes(&signed.to_bytes().unwrap()).unwrap();
+        prop_assert!(back.verify(&sync_office().public()).is_ok());
+        prop_assert_eq!(back.ack.covers(probe, &sha256_hex(&probe.to_be_bytes())), set.contains(&probe));
+        prop_assert!(!back.ack.covers(probe, &sha256_hex(b"other")));
+    }
+
+    #[test]
+    fn sync_decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let _ = SignedPairRequest::from_bytes(&bytes);
+        let _ = SignedPairAnswer::from_bytes(&bytes);
+        let _ = SignedHoldings::from_bytes(&bytes);
+        let _ = SignedAck::from_bytes(&bytes);
+        let _ = SignedNews::from_bytes(&bytes);
+        let _ = NewsBatch::from_bytes(&bytes);
+        let _ = parse_canonical::<ChunkPut>(&bytes);
+    }
+
+    /// Any single-bit change of a signed ack is refused: it no longer parses, or no longer verifies.
+    #[test]
+    fn ack_single_bit_flips_are_refused(pos in 0usize..2000, bit in 0u8..8) {
+        let signed = SignedAck::sign(sample_ack(&[1, 2, 3], &[5]), &sync_office()).unwrap();
+        let mut bytes = signed.to_bytes().unwrap();
+        let i = pos % bytes.len();
+        bytes[i] ^= 1 << bit;
+        if let Ok(parsed) = SignedAck::from_bytes(&bytes) {
+            prop_assert!(parsed.verify(&sync_office().public()).is_err());
+        }
+    }
+}

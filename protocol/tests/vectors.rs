@@ -376,6 +376,246 @@ fn receipt_token_vector() -> Value {
     })
 }
 
+/// Test-only field age recipient for the field key card of sync.json.
+const FIELD_AGE_RECIPIENT: &str = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+
+/// One signed sync message: the body, its canonical bytes, the signature, and the signed form's bytes.
+fn signed_item<B: serde::Serialize, S: serde::Serialize>(
+    body: &B,
+    signature: &Signature,
+    signed: &S,
+) -> Value {
+    json!({
+        "body": body,
+        "canonical": text(&canonical_bytes(body).unwrap()),
+        "signature": signature.to_hex(),
+        "signed_bytes": text(&canonical_bytes(signed).unwrap()),
+    })
+}
+
+fn sync_vector() -> Value {
+    let field = DeviceKey::from_seed(field_seed());
+    let office = DeviceKey::from_seed(office_seed());
+    let field_card = KeyCard::new(
+        &field,
+        HubMode::Field,
+        "Trạm lưu động xã Bù Đăng 1".into(),
+        FIELD_AGE_RECIPIENT.into(),
+        "2026-11-20T00:30:00Z".into(),
+    )
+    .unwrap();
+    let office_card = KeyCard::new(
+        &office,
+        HubMode::Office,
+        "Văn phòng UBND xã Bù Đăng".into(),
+        OFFICE_AGE_RECIPIENT.into(),
+        "2026-11-20T01:00:00Z".into(),
+    )
+    .unwrap();
+
+    // Pairing code and QR.
+    let code_bytes = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99];
+    let code = PairingCode::from_bytes(code_bytes);
+    let qr = PairingQr::new("http://192.168.1.20:8080".into(), code.clone()).unwrap();
+    assert_eq!(PairingQr::parse(&qr.to_text()).unwrap(), qr);
+    let shown = code.to_string();
+    let lenient: Vec<Value> = [
+        shown.to_lowercase(),
+        shown.replace('-', " "),
+        code.compact(),
+    ]
+    .iter()
+    .map(|s| json!({"input": s, "code": PairingCode::parse(s).unwrap().to_string()}))
+    .collect();
+    let mut typo = shown.clone().into_bytes();
+    let last = typo.len() - 1;
+    typo[last] = if typo[last] == b'0' { b'1' } else { b'0' };
+    let typo = String::from_utf8(typo).unwrap();
+    let invalid: Vec<Value> = [typo.as_str(), "0000-0000", "OKP1"]
+        .iter()
+        .map(|s| json!({"input": s, "error": PairingCode::parse(s).unwrap_err().to_string()}))
+        .collect();
+
+    // Pair request and answer.
+    let card_canonical = canonical_bytes(&field_card).unwrap();
+    let mut proof_input = b"outreach-kit/v1/pair-proof\n".to_vec();
+    proof_input.extend_from_slice(&code_bytes);
+    proof_input.extend_from_slice(&card_canonical);
+    let request =
+        PairRequest::new(field_card.clone(), &code, "2026-11-23T01:00:00Z".into()).unwrap();
+    assert_eq!(request.proof, sha256_hex(&proof_input));
+    let signed_request = SignedPairRequest::sign(request.clone(), &field).unwrap();
+    signed_request.verify_with_code(&code).unwrap();
+    let answer = PairAnswer::new(
+        office_card.clone(),
+        &request,
+        &code,
+        DeviceStatus::PendingApproval,
+        "2026-11-23T01:00:05Z".into(),
+    )
+    .unwrap();
+    let signed_answer = SignedPairAnswer::sign(answer.clone(), &office).unwrap();
+    signed_answer.verify_for(&request, &code).unwrap();
+
+    // Holdings: the office holds envelope 1 of envelope.json; the field has 1 and 2.
+    let hs = headers();
+    let holdings = Holdings {
+        kind: HOLDINGS_KIND.into(),
+        v: 1,
+        office_id: office.public().device_id(),
+        device_id: field.public().device_id(),
+        head: Some(ChainHead {
+            seq: 1,
+            hash: hs[0].hash().unwrap(),
+        }),
+        held: vec![[1, 1]],
+        quarantined: vec![],
+        as_of: "2026-11-23T09:30:00Z".into(),
+        device_status: DeviceStatus::Approved,
+    };
+    let missing = holdings.missing(&[1, 2]);
+    assert_eq!(missing, vec![2]);
+    let signed_holdings = SignedHoldings::sign(holdings.clone(), &office).unwrap();
+    signed_holdings.verify(&office.public()).unwrap();
+
+    // Chunks of a 600 000-byte ciphertext, first from 0, then resumed after a cut at 300 000 bytes.
+    let walk = |mut held: u64| {
+        let mut out = Vec::new();
+        while let Some((offset, len)) = next_chunk(600_000, held, MAX_CHUNK_BYTES) {
+            out.push(json!({"offset": offset, "len": len}));
+            held += len;
+        }
+        out
+    };
+    let payload2 = &hs[1].payload;
+    let chunk = ChunkPut {
+        sha256: payload2.sha256.clone(),
+        offset: 0,
+        len: payload2.len,
+    };
+    assert_eq!(
+        chunk.decide(payload2, 0, payload2.len).unwrap(),
+        ChunkDecision::Append
+    );
+
+    // Acknowledgements of the batch of manifest.json.
+    let ack = Ack {
+        kind: ACK_KIND.into(),
+        v: 1,
+        office_id: office.public().device_id(),
+        device_id: field.public().device_id(),
+        batch_id: "019a9f3e-9000-7000-8000-0000000000b1".into(),
+        acked: hs
+            .iter()
+            .map(|h| AckedEnvelope {
+                seq: h.seq,
+                hash: h.hash().unwrap(),
+            })
+            .collect(),
+        quarantined: vec![],
+        equivocations: vec![],
+        missing: vec![],
+        acked_at: "2026-11-23T09:31:00Z".into(),
+    };
+    let signed_ack = SignedAck::sign(ack.clone(), &office).unwrap();
+    signed_ack.verify(&office.public()).unwrap();
+    assert!(ack.covers(2, &hs[1].hash().unwrap()));
+    let other2 = sha256_hex(b"a different envelope 2");
+    let alarm = Ack {
+        acked: ack.acked[..1].to_vec(),
+        quarantined: vec![QuarantineEntry {
+            seq: 2,
+            hash: other2.clone(),
+            reason: CheckKind::Equivocation,
+            detail: "the office already holds another envelope 2 of this device".into(),
+        }],
+        equivocations: vec![Equivocation {
+            seq: 2,
+            held_hash: hs[1].hash().unwrap(),
+            offered_hash: other2,
+        }],
+        ..ack.clone()
+    };
+    let signed_alarm = SignedAck::sign(alarm.clone(), &office).unwrap();
+
+    // News for the field device.
+    let news = |seq: u64, status: NewsStatus, note: Option<&str>| News {
+        kind: NEWS_KIND.into(),
+        v: 1,
+        office_id: office.public().device_id(),
+        news_id: format!("019aa3c0-0000-7000-8000-00000000000{seq}"),
+        device_id: field.public().device_id(),
+        seq,
+        receipt_code: ReceiptCode::derive(&field.public().device_id(), 42),
+        dossier_id: "019a9f3e-6c00-7000-8000-000000000001".into(),
+        status,
+        note: note.map(str::to_string),
+        published_at: format!("2026-11-2{}T03:00:00Z", 4 + seq),
+    };
+    let items = [
+        news(
+            1,
+            NewsStatus::NeedsPapers {
+                papers: vec!["Bản chính giấy tờ tùy thân của người yêu cầu".into()],
+            },
+            Some("Mang theo khi nhận kết quả."),
+        ),
+        news(
+            2,
+            NewsStatus::ReadyForPickup {
+                place: "Bộ phận Một cửa, UBND xã Bù Đăng".into(),
+                from_date: "2026-11-27".into(),
+                until_date: Some("2026-12-11".into()),
+            },
+            None,
+        ),
+    ];
+    let signed_news: Vec<SignedNews> = items
+        .iter()
+        .map(|n| SignedNews::sign(n.clone(), &office).unwrap())
+        .collect();
+    let batch = NewsBatch {
+        kind: NEWS_BATCH_KIND.into(),
+        v: 1,
+        after: 0,
+        items: signed_news.clone(),
+        more: false,
+    };
+    batch
+        .verify(&office.public(), &field.public().device_id())
+        .unwrap();
+
+    json!({
+        "description": "Sync over the network (docs/protocol.md §11) between the field and office keys of keys.json. Every signed item: signature over context || LF || canonical (the body); signed_bytes is the canonical JSON of the signed form that travels.",
+        "pairing_code": {
+            "bytes": hex::encode(code_bytes),
+            "code": shown,
+            "qr_text": qr.to_text(),
+            "lenient_inputs": lenient,
+            "invalid_inputs": invalid,
+        },
+        "field_card": field_card,
+        "office_card": office_card,
+        "pair_proof": {
+            "input_hex": hex::encode(&proof_input),
+            "proof": request.proof,
+            "office_proof": answer.proof,
+        },
+        "pair_request": signed_item(&request, &signed_request.signature, &signed_request),
+        "pair_answer": signed_item(&answer, &signed_answer.signature, &signed_answer),
+        "holdings": signed_item(&holdings, &signed_holdings.signature, &signed_holdings),
+        "field_local_seqs": [1, 2],
+        "missing": missing,
+        "chunks_of_600000_bytes": walk(0),
+        "chunks_resumed_at_300000": walk(300_000),
+        "chunk_put": chunk,
+        "ack": signed_item(&ack, &signed_ack.signature, &signed_ack),
+        "ack_with_equivocation": signed_item(&alarm, &signed_alarm.signature, &signed_alarm),
+        "news": signed_news.iter().map(|s| signed_item(&s.news, &s.signature, s)).collect::<Vec<_>>(),
+        "news_batch": text(&canonical_bytes(&batch).unwrap()),
+    })
+}
+
 fn vectors_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors")
 }
@@ -427,6 +667,58 @@ fn batch_manifest() {
 #[test]
 fn receipt_tokens() {
     check("receipt-tokens.json", receipt_token_vector());
+}
+
+#[test]
+fn sync_messages() {
+    check("sync.json", sync_vector());
+}
+
+/// The sync vectors verify from the file alone: each signature with its context and the right key, the
+/// pairing proof as a plain SHA-256.
+#[test]
+fn sync_vectors_verify_independently() {
+    use ed25519_dalek::{Signature as EdSig, VerifyingKey};
+    let read = |n: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(vectors_dir().join(n)).unwrap()).unwrap()
+    };
+    let keys = read("keys.json");
+    let s = read("sync.json");
+    let key = |who: &str| {
+        let hexs = keys[who]["public_key"].as_str().unwrap();
+        VerifyingKey::from_bytes(&hex::decode(hexs).unwrap().try_into().unwrap()).unwrap()
+    };
+    let verify = |who: &str, ctx: &str, item: &Value| {
+        let msg = format!("{ctx}\n{}", item["canonical"].as_str().unwrap());
+        let sig = item["signature"].as_str().unwrap();
+        let sig = EdSig::from_bytes(&hex::decode(sig).unwrap().try_into().unwrap());
+        key(who).verify_strict(msg.as_bytes(), &sig).unwrap();
+        // And with any other context it does not verify.
+        let other = format!(
+            "outreach-kit/v1/receipt\n{}",
+            item["canonical"].as_str().unwrap()
+        );
+        assert!(key(who).verify_strict(other.as_bytes(), &sig).is_err());
+    };
+    verify("field", "outreach-kit/v1/pair-request", &s["pair_request"]);
+    verify("office", "outreach-kit/v1/pair-answer", &s["pair_answer"]);
+    verify("office", "outreach-kit/v1/holdings", &s["holdings"]);
+    verify("office", "outreach-kit/v1/ack", &s["ack"]);
+    verify("office", "outreach-kit/v1/ack", &s["ack_with_equivocation"]);
+    for n in s["news"].as_array().unwrap() {
+        verify("office", "outreach-kit/v1/news", n);
+    }
+    let input = hex::decode(s["pair_proof"]["input_hex"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        sha256_hex(&input),
+        s["pair_proof"]["proof"].as_str().unwrap()
+    );
+    let card = canonical_bytes(&s["field_card"]).unwrap();
+    let code = hex::decode(s["pairing_code"]["bytes"].as_str().unwrap()).unwrap();
+    let mut expect = b"outreach-kit/v1/pair-proof\n".to_vec();
+    expect.extend_from_slice(&code);
+    expect.extend_from_slice(&card);
+    assert_eq!(input, expect);
 }
 
 #[test]
