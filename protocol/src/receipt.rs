@@ -14,9 +14,9 @@ use crate::error::ProtocolError;
 use crate::keys::{check_device, Context, DeviceId, DeviceKey, DevicePublicKey, Signature};
 
 /// Crockford base-32 data alphabet (no I, L, O, U).
-const DATA_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+pub(crate) const DATA_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// Crockford check alphabet: the 32 data symbols, then `*~$=U` for the values 32..=36.
-const CHECK_ALPHABET: &[u8; 37] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U";
+pub(crate) const CHECK_ALPHABET: &[u8; 37] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U";
 const DATA_SYMBOLS: usize = 8;
 const BITS_MASK: u64 = (1 << 40) - 1;
 
@@ -138,7 +138,8 @@ impl ReceiptCode {
     }
 }
 
-fn symbol_value(alphabet: &[u8], c: char) -> Option<u64> {
+/// The value of symbol `c` in `alphabet` (receipt and pairing codes share the alphabets).
+pub(crate) fn symbol_value(alphabet: &[u8], c: char) -> Option<u64> {
     if !c.is_ascii() {
         return None;
     }

@@ -23,7 +23,7 @@ use crate::envelope::BlobRef;
 use crate::error::ProtocolError;
 use crate::keycard::{HubMode, KeyCard};
 use crate::keys::{check_device, Context, DeviceId, DeviceKey, DevicePublicKey, Signature};
-use crate::receipt::ReceiptCode;
+use crate::receipt::{symbol_value, ReceiptCode, CHECK_ALPHABET, DATA_ALPHABET};
 use crate::timestamp::parse_timestamp;
 
 fn sync_err(msg: impl Into<String>) -> ProtocolError {
@@ -103,10 +103,6 @@ fn check_uuid(what: &str, s: &str) -> Result<(), ProtocolError> {
 // Pairing code and its QR
 // ---------------------------------------------------------------------------------------------------------
 
-/// Crockford base-32 data alphabet (no I, L, O, U): the same as receipt codes (§6).
-const DATA_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-/// Check alphabet: the 32 data symbols, then `*~$=U` for 32..=36 (as receipt codes).
-const CHECK_ALPHABET: &[u8; 37] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U";
 /// Bytes of entropy in a pairing code.
 pub const PAIRING_CODE_BYTES: usize = 10;
 /// Data symbols of a pairing code (80 bits / 5 bits per symbol).
@@ -206,16 +202,6 @@ impl PairingCode {
         }
         Ok(code)
     }
-}
-
-fn symbol_value(alphabet: &[u8], c: char) -> Option<u8> {
-    if !c.is_ascii() {
-        return None;
-    }
-    alphabet
-        .iter()
-        .position(|b| char::from(*b) == c)
-        .map(|p| p as u8)
 }
 
 impl fmt::Display for PairingCode {
