@@ -32,6 +32,8 @@ pub enum Context {
     Ack,
     /// One item of status news ([`crate::sync::News`]).
     News,
+    /// A field hub's answer to the office's sync challenge ([`crate::sync::SyncHello`]).
+    SyncHello,
 }
 
 impl Context {
@@ -48,6 +50,7 @@ impl Context {
             Context::Holdings => "outreach-kit/v1/holdings",
             Context::Ack => "outreach-kit/v1/ack",
             Context::News => "outreach-kit/v1/news",
+            Context::SyncHello => "outreach-kit/v1/sync-hello",
         }
     }
 }

@@ -736,6 +736,96 @@ impl SignedHoldings {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Sync hello: a paired device proves itself to open a sync session
+// ---------------------------------------------------------------------------------------------------------
+
+/// `kind` of a [`SyncHello`].
+pub const SYNC_HELLO_KIND: &str = "outreach-kit/sync-hello";
+
+/// Bytes of a sync challenge drawn by the office.
+pub const SYNC_CHALLENGE_BYTES: usize = 32;
+
+/// Field → office: "I am this paired device, answering your fresh challenge". Signed by the field device
+/// key (context `outreach-kit/v1/sync-hello`). The office answers with a short-lived session token that every
+/// later sync request of the session carries, so nothing about a device (its holdings, its news) is told to
+/// anyone who merely knows its device id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncHello {
+    /// Always [`SYNC_HELLO_KIND`].
+    pub kind: String,
+    /// Protocol version, 1.
+    pub v: u32,
+    /// The field device (signer).
+    pub device_id: DeviceId,
+    /// The office it speaks to (its pinned office's device id).
+    pub office_id: DeviceId,
+    /// The office's challenge, 32 bytes as lower-case hex, echoed.
+    pub challenge: String,
+    /// RFC 3339 time by the field's clock (informative only: field clocks drift).
+    pub said_at: String,
+}
+
+impl SyncHello {
+    /// A hello from `device_id` to `office_id` answering `challenge`.
+    pub fn new(
+        device_id: DeviceId,
+        office_id: DeviceId,
+        challenge: String,
+        said_at: String,
+    ) -> Result<SyncHello, ProtocolError> {
+        let h = SyncHello {
+            kind: SYNC_HELLO_KIND.into(),
+            v: crate::PROTOCOL_VERSION,
+            device_id,
+            office_id,
+            challenge,
+            said_at,
+        };
+        h.check_form()?;
+        Ok(h)
+    }
+
+    /// Kind, version, challenge form (64 lower-case hex characters), time.
+    pub fn check_form(&self) -> Result<(), ProtocolError> {
+        check_kind_v(&self.kind, SYNC_HELLO_KIND, self.v)?;
+        if self.challenge.len() != 2 * SYNC_CHALLENGE_BYTES
+            || !self
+                .challenge
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(ProtocolError::BadHex(
+                "challenge must be 64 lower-case hex characters".into(),
+            ));
+        }
+        parse_timestamp(&self.said_at)?;
+        Ok(())
+    }
+}
+
+signed_message!(
+    /// A [`SyncHello`] with the field device signature (context `outreach-kit/v1/sync-hello`).
+    SignedSyncHello,
+    hello,
+    SyncHello,
+    Context::SyncHello
+);
+
+impl SignedSyncHello {
+    /// Form, `device_id` is the id of `device` (the pinned key), `office_id` is `office`, the signature.
+    /// The caller checks that the challenge is one it issued, unspent and unexpired.
+    pub fn verify(&self, device: &DevicePublicKey, office: &DeviceId) -> Result<(), ProtocolError> {
+        self.hello.check_form()?;
+        check_device(&self.hello.device_id, device)?;
+        if &self.hello.office_id != office {
+            return Err(sync_err("this hello is addressed to another office"));
+        }
+        device.verify_value(Context::SyncHello, &self.hello, &self.signature)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Manifest first, then chunks
 // ---------------------------------------------------------------------------------------------------------
 
@@ -1290,6 +1380,40 @@ mod tests {
             as_of: T.into(),
             device_status: DeviceStatus::Approved,
         }
+    }
+
+    #[test]
+    fn sync_hello_binds_device_office_and_challenge() {
+        let office_id = office_key().public().device_id();
+        let hello = SyncHello::new(
+            field_key().public().device_id(),
+            office_id.clone(),
+            "ab".repeat(32),
+            T.into(),
+        )
+        .unwrap();
+        let signed = SignedSyncHello::sign(hello.clone(), &field_key()).unwrap();
+        signed.verify(&field_key().public(), &office_id).unwrap();
+        let back = SignedSyncHello::from_bytes(&signed.to_bytes().unwrap()).unwrap();
+        assert_eq!(back, signed);
+        // Another office, another key, a changed challenge, a malformed challenge: refused.
+        assert!(signed
+            .verify(&field_key().public(), &field_key().public().device_id())
+            .is_err());
+        assert!(signed.verify(&office_key().public(), &office_id).is_err());
+        let mut changed = signed.clone();
+        changed.hello.challenge = "cd".repeat(32);
+        assert!(changed.verify(&field_key().public(), &office_id).is_err());
+        let mut bad = hello;
+        bad.challenge = "AB".repeat(32);
+        assert!(bad.check_form().is_err());
+        assert!(SyncHello::new(
+            field_key().public().device_id(),
+            office_id,
+            "ab".into(),
+            T.into()
+        )
+        .is_err());
     }
 
     fn ack() -> Ack {

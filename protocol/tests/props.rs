@@ -304,6 +304,7 @@ proptest! {
         let _ = SignedPairAnswer::from_bytes(&bytes);
         let _ = SignedHoldings::from_bytes(&bytes);
         let _ = SignedAck::from_bytes(&bytes);
+        let _ = SignedSyncHello::from_bytes(&bytes);
         let _ = SignedNews::from_bytes(&bytes);
         let _ = NewsBatch::from_bytes(&bytes);
         let _ = parse_canonical::<ChunkPut>(&bytes);

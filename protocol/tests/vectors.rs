@@ -457,6 +457,19 @@ fn sync_vector() -> Value {
     let signed_answer = SignedPairAnswer::sign(answer.clone(), &office).unwrap();
     signed_answer.verify_for(&request, &code).unwrap();
 
+    // Sync hello: the field answers the office's challenge to open a sync session.
+    let hello = SyncHello::new(
+        field.public().device_id(),
+        office.public().device_id(),
+        "5c".repeat(32),
+        "2026-11-23T09:29:58Z".into(),
+    )
+    .unwrap();
+    let signed_hello = SignedSyncHello::sign(hello.clone(), &field).unwrap();
+    signed_hello
+        .verify(&field.public(), &office.public().device_id())
+        .unwrap();
+
     // Holdings: the office holds envelope 1 of envelope.json; the field has 1 and 2.
     let hs = headers();
     let holdings = Holdings {
@@ -603,6 +616,7 @@ fn sync_vector() -> Value {
         },
         "pair_request": signed_item(&request, &signed_request.signature, &signed_request),
         "pair_answer": signed_item(&answer, &signed_answer.signature, &signed_answer),
+        "sync_hello": signed_item(&hello, &signed_hello.signature, &signed_hello),
         "holdings": signed_item(&holdings, &signed_holdings.signature, &signed_holdings),
         "field_local_seqs": [1, 2],
         "missing": missing,
@@ -702,6 +716,7 @@ fn sync_vectors_verify_independently() {
     };
     verify("field", "outreach-kit/v1/pair-request", &s["pair_request"]);
     verify("office", "outreach-kit/v1/pair-answer", &s["pair_answer"]);
+    verify("field", "outreach-kit/v1/sync-hello", &s["sync_hello"]);
     verify("office", "outreach-kit/v1/holdings", &s["holdings"]);
     verify("office", "outreach-kit/v1/ack", &s["ack"]);
     verify("office", "outreach-kit/v1/ack", &s["ack_with_equivocation"]);

@@ -19,6 +19,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_dossier_sessions",
         include_str!("0008_dossier_sessions.sql"),
     ),
+    ("0009_sync", include_str!("0009_sync.sql")),
 ];
 
 #[cfg(test)]
