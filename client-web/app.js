@@ -35,6 +35,12 @@ const VIEWS = {
   predeclare: async (...a) => (await import('./selfservice.js')).predeclareView(...a),
   status: async (...a) => (await import('./selfservice.js')).statusView(...a),
   slip: async (...a) => (await import('./slip.js')).slipView(...a),
+  // Sync with the office: pairing (both hubs), devices (office), upload progress (field), status news.
+  pairing: async (...a) => (await import('./pairing.js')).pairingView(...a),
+  devices: async (...a) => (await import('./pairing.js')).devicesView(...a),
+  sync: async (...a) => (await import('./sync.js')).syncView(...a),
+  quarantine: async (...a) => (await import('./quarantine.js')).quarantineView(...a),
+  news: async (...a) => (await import('./news.js')).newsView(...a),
 };
 
 const ROUTES = [
@@ -57,6 +63,11 @@ const ROUTES = [
   [/^\/predeclare\/([^/]+)$/, 'predeclare', false],
   [/^\/r\/([^/]+)$/, 'status', false],
   [/^\/slip\/([^/]+)$/, 'slip', true],
+  [/^\/pairing$/, 'pairing', true],
+  [/^\/office\/devices$/, 'devices', true],
+  [/^\/sync$/, 'sync', true],
+  [/^\/office\/quarantine$/, 'quarantine', true],
+  [/^\/news$/, 'news', true],
 ];
 
 
@@ -127,8 +138,8 @@ function header(current) {
   nav.replaceChildren();
   if (!state.user) { nav.hidden = true; return; }
   const items = state.mode === 'office'
-    ? [['#/', 'nav.received', 'home', 'box'], ['#/office/imports', 'nav.imports', 'imports', 'doc']]
-    : [['#/', 'nav.dossiers', 'home', 'doc'], ['#/sessions', 'nav.sessions', 'sessions', 'people'], ['#/join', 'nav.join', 'join', 'qr']];
+    ? [['#/', 'nav.received', 'home', 'box'], ['#/office/imports', 'nav.imports', 'imports', 'doc'], ['#/office/devices', 'nav.devices', 'devices', 'wifi']]
+    : [['#/', 'nav.dossiers', 'home', 'doc'], ['#/sessions', 'nav.sessions', 'sessions', 'people'], ['#/news', 'nav.news', 'news', 'book'], ['#/sync', 'nav.sync', 'sync', 'cloud'], ['#/join', 'nav.join', 'join', 'qr']];
   if (can('admin')) items.push(['#/users', 'nav.users', 'users', 'user']);
   items.push(['#/languages', 'nav.languages', 'languages', 'globe']);
   for (const [href, key, name, ic] of items) {

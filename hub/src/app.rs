@@ -28,6 +28,8 @@ pub struct Shared {
     pub procedures: Vec<protocol::ProcedureDef>,
     /// Live queue-board updates.
     pub outreach: crate::outreach::Live,
+    /// Open sync challenges and session tokens (office).
+    pub sync: crate::intake::session::SyncSessions,
 }
 
 /// The catalogue with `time_limits` (procedure id → working days) applied.
@@ -61,10 +63,12 @@ pub const MAX_JSON_BODY: usize = 256 * 1024;
 /// Builds the router for `state.mode`. Routes of the other mode answer `404 wrong_mode`.
 pub fn make_app(state: AppState) -> Router {
     let field = crate::capture::routes::router().merge(crate::seal::routes::router());
-    let field = field.merge(crate::outreach::router());
-    let office = crate::office::routes::router();
+    let field = field
+        .merge(crate::outreach::router())
+        .merge(crate::uploader::router());
+    let office = crate::office::routes::router().merge(crate::intake::router());
     let (mine, other_paths): (Router<AppState>, &[&str]) = match state.mode {
-        HubMode::Field => (field, &["/api/v1/office/{*rest}"]),
+        HubMode::Field => (field, &["/api/v1/office/{*rest}", "/api/v1/sync/{*rest}"]),
         HubMode::Office => (
             office,
             &[
@@ -85,6 +89,8 @@ pub fn make_app(state: AppState) -> Router {
         .merge(crate::guides::router())
         .merge(crate::lang::router())
         .merge(crate::selfservice::router())
+        .merge(crate::pairing::router())
+        .merge(crate::news::router())
         .merge(mine);
     for p in other_paths {
         router = router.route(p, any(|| async { ApiError::wrong_mode() }));

@@ -9,6 +9,10 @@
 //! | `trust/` | key cards of paired hubs |
 //! | `batch/` | batch files: export (field), verify-and-import (office) |
 //! | `office/` | received dossiers for clerks |
+//! | `pairing/` | pairing field and office hubs by one-time code; approving and revoking devices |
+//! | `intake/` | office: sync sessions and per-envelope intake of uploads, acks, quarantine |
+//! | `uploader/` | field: finding the office, background upload, progress, acks, retention |
+//! | `news/` | status news: published at the office, pulled and shown in the field |
 //! | `units/` | provinces and communes/wards: import, search, checks |
 //! | `discovery/` | mDNS advertisement |
 //! | `join/` | joining the hub: Wi-Fi and app QR codes, the team's join page |
@@ -32,12 +36,15 @@ pub mod datadir;
 pub mod discovery;
 pub mod error;
 pub mod guides;
+pub mod intake;
 pub mod join;
 pub mod keys;
 pub mod lang;
 pub mod media;
+pub mod news;
 pub mod office;
 pub mod outreach;
+pub mod pairing;
 pub mod qr;
 pub mod seal;
 pub mod selfservice;
@@ -47,4 +54,5 @@ pub mod terminal;
 pub mod tls;
 pub mod trust;
 pub mod units;
+pub mod uploader;
 pub mod web;

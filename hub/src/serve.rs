@@ -82,6 +82,7 @@ pub async fn serve(
         login_limiter: auth::LoginLimiter::default(),
         procedures: crate::app::procedures_with_limits(&cfg.time_limits),
         outreach: crate::outreach::Live::with_shutdown(cancel.clone()),
+        sync: Default::default(),
     }));
     if state.mode == HubMode::Field {
         let st = state.clone();
