@@ -407,7 +407,11 @@ async function usersView(app, _p, _q, ctx) {
       await fill().catch((e) => flash(errText(e)));
     } catch (e) { formError(form, errText(e)); }
   });
-  ctx.show(h('section', {}, h('h1', {}, t('users.title')), list, form));
+  // Field admin: pairing with the commune office lives with the hub's administration.
+  const pairLink = state.mode === 'field'
+    ? h('p', {}, h('a', { href: '#/pairing', class: 'btn', 'data-testid': 'users-pairing-link' }, icon('lock'), h('span', {}, t('pairing.link'))))
+    : null;
+  ctx.show(h('section', {}, h('h1', {}, t('users.title')), list, form, pairLink));
 }
 
 // ---------- boot ----------

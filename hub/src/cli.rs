@@ -69,6 +69,53 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::units::cli::UnitsCommand,
     },
+    /// Office: open a one-time pairing code (10 minutes) and print it with its QR for a field hub to scan.
+    PairingCode {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        /// The office address the field hub will call (default: this machine's first LAN address, port of
+        /// HUB_LISTEN or 8080).
+        #[arg(long)]
+        url: Option<String>,
+        /// How long the code stays open, in seconds (tests).
+        #[arg(long, default_value_t = crate::pairing::store::CODE_TTL_SECS, hide = true)]
+        ttl: i64,
+    },
+    /// Field: pair with the office by its QR text or its address and code (works while the hub runs).
+    Pair {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        /// The office's QR text (`OKP1:http://…#XXXX-XXXX-XXXX-XXXX-X`).
+        #[arg(long, conflicts_with_all = ["url", "code"])]
+        qr: Option<String>,
+        /// The office address, e.g. http://192.168.1.20:8080 (with --code).
+        #[arg(long, requires = "code")]
+        url: Option<String>,
+        /// The pairing code shown by the office (with --url).
+        #[arg(long, requires = "url")]
+        code: Option<String>,
+    },
+    /// Office: the paired field devices; approve or revoke one.
+    Devices {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        #[command(subcommand)]
+        command: Option<DevicesCommand>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevicesCommand {
+    /// List the field devices and their status (the default).
+    List,
+    /// Approve a device (its uploads are accepted from now on).
+    Approve { id: String },
+    /// Revoke a device (its uploads are refused from now on, at once).
+    Revoke {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -308,5 +355,151 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
             }
         }
         Command::Units { command } => crate::units::cli::run(command),
+        Command::PairingCode { data, url, ttl } => pairing_code(&data, url, ttl),
+        Command::Pair {
+            data,
+            qr,
+            url,
+            code,
+        } => pair(&data, qr, url, code),
+        Command::Devices { data, command } => devices(&data, command.unwrap_or(DevicesCommand::List)),
     }
+}
+
+fn pairing_code(data: &std::path::Path, url: Option<String>, ttl: i64) -> anyhow::Result<i32> {
+    use crate::pairing::store;
+    let dir = DataDir::open_existing(data)?;
+    if dir.mode != protocol::HubMode::Office {
+        bail!("only an office hub opens pairing codes; {} is a field hub", data.display());
+    }
+    let base = match url {
+        Some(u) => u.trim().trim_end_matches('/').to_string(),
+        None => {
+            let listen: std::net::SocketAddr = std::env::var("HUB_LISTEN")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| ([0, 0, 0, 0], 8080).into());
+            crate::terminal::urls(listen)[0].trim_end_matches('/').to_string()
+        }
+    };
+    let probe = protocol::PairingCode::from_bytes([0; protocol::PAIRING_CODE_BYTES]);
+    protocol::PairingQr::new(base.clone(), probe)
+        .with_context(|| format!("{base} cannot go in a pairing QR"))?;
+    let admin = dir
+        .db
+        .call_sync(|c| store::first_admin(c))?
+        .context("create an admin first (`hub user add --role admin`): a code is opened in an admin's name")?;
+    let new = dir.db.call_sync(|c| store::open_code(c, &admin, ttl))?;
+    let qr = protocol::PairingQr::new(base, new.code.clone())?;
+    println!("Pairing code: {}", new.code);
+    println!("Office address: {}", qr.base_url);
+    println!("Valid until {} (one use).", new.expires_at);
+    println!();
+    print!("{}", crate::terminal::qr(&qr.to_text()));
+    println!();
+    println!("QR text: {}", qr.to_text());
+    println!("On the field hub: Pairing page → scan this QR, or type the address and the code (or `hub pair --qr '…'`).");
+    Ok(0)
+}
+
+fn pair(
+    data: &std::path::Path,
+    qr: Option<String>,
+    url: Option<String>,
+    code: Option<String>,
+) -> anyhow::Result<i32> {
+    let dir = DataDir::open_existing(data)?;
+    if dir.mode != protocol::HubMode::Field {
+        bail!("only a field hub pairs with an office; {} is an office hub", data.display());
+    }
+    let target = crate::pairing::client::target(qr.as_deref(), url.as_deref(), code.as_deref())
+        .map_err(|e| anyhow::anyhow!(e.message_en))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let paired = rt
+        .block_on(crate::pairing::client::pair_with_office(
+            &dir.db, &dir.keys, &dir.name, &target,
+        ))
+        .map_err(|e| anyhow::anyhow!("{} ({})", e.message_en, e.code))?;
+    println!(
+        "Paired with office \"{}\" (device {}, key {}) at {}.",
+        paired.office.name,
+        paired.office.device_id,
+        paired.office.fingerprint,
+        target.base_url
+    );
+    if paired.protected_now > 0 {
+        println!(
+            "Protected {} dossier(s) sealed before this office key was known: they are now encrypted to the office.",
+            paired.protected_now
+        );
+    }
+    match paired.device_status {
+        protocol::DeviceStatus::PendingApproval => {
+            println!("Waiting for a clerk at the office to approve this device (Devices page).")
+        }
+        protocol::DeviceStatus::Approved => println!("This device is approved by the office."),
+        protocol::DeviceStatus::Revoked => {
+            println!("The office has REVOKED this device: uploads will be refused.")
+        }
+    }
+    Ok(0)
+}
+
+fn devices(data: &std::path::Path, command: DevicesCommand) -> anyhow::Result<i32> {
+    use crate::pairing::store;
+    let dir = DataDir::open_existing(data)?;
+    if dir.mode != protocol::HubMode::Office {
+        bail!("devices are managed on the office hub; {} is a field hub", data.display());
+    }
+    match command {
+        DevicesCommand::List => {
+            let list = dir.db.call_sync(|c| store::list_devices(c))?;
+            if list.is_empty() {
+                println!("No field device is paired.");
+            }
+            for d in list {
+                println!(
+                    "{}  {:<17} {:<20} key {}  paired {} by {}{}",
+                    d.device_id,
+                    d.status.as_str(),
+                    d.name,
+                    d.fingerprint,
+                    d.paired_at,
+                    d.paired_via,
+                    d.status_note
+                        .map(|n| format!("  ({n})"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        DevicesCommand::Approve { id } => {
+            if !dir.db.call_sync(|c| {
+                store::set_device_status(c, &id, protocol::DeviceStatus::Approved, None, None)
+            })? {
+                bail!("no field device {id}");
+            }
+            println!("Approved {id}.");
+        }
+        DevicesCommand::Revoke { id, reason } => {
+            let reason = reason.trim().to_string();
+            if reason.is_empty() || reason.chars().count() > 500 {
+                bail!("give a reason (1 to 500 characters) with --reason");
+            }
+            if !dir.db.call_sync(|c| {
+                store::set_device_status(
+                    c,
+                    &id,
+                    protocol::DeviceStatus::Revoked,
+                    None,
+                    Some(&reason),
+                )
+            })? {
+                bail!("no field device {id}");
+            }
+            println!("Revoked {id}: its uploads are refused from now on.");
+        }
+    }
+    Ok(0)
 }

@@ -2,10 +2,8 @@
 //! its QR, the field's admin scans or types it, both pin each other's key cards, a clerk approves (or later
 //! revokes) the device. File pairing (`hub trust`) stays as the fallback and ends in the same table.
 
-use axum::Router;
+pub mod client;
+pub mod routes;
+pub mod store;
 
-use crate::app::AppState;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-}
+pub use routes::router;

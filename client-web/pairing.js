@@ -1,0 +1,262 @@
+// Pairing a field hub with its commune office (protocol §11.2–11.3).
+// Office (#/office/devices, clerk/admin): open a one-time code shown in large grouped letters with its QR and a
+// countdown; list the field devices with their status; approve or revoke them (with a reason).
+// Field (#/pairing, admin): the pinned office, or pair with one by scanning its QR (BarcodeDetector, when the
+// browser has it) or typing its address and code.
+import { h, t, api, btn, banner, errText, flash, ask, can, icon, fmtTime, state } from './lib.js';
+
+const STATUS_BADGE = { pending_approval: 'warn', approved: 'ok', revoked: 'bad' };
+
+function statusBadge(s) {
+  return h('span', { class: `badge ${STATUS_BADGE[s] || ''}`, 'data-testid': 'device-status', 'data-status': s },
+    icon(s === 'approved' ? 'ok' : s === 'revoked' ? 'lock' : 'warn'), t('pairing.status.' + s));
+}
+
+function field(id, label, input, hint) {
+  return h('div', { class: 'field' }, h('label', { for: id }, label), input, hint ? h('p', { class: 'hint', id: id + '-hint' }, hint) : null);
+}
+
+// ---------- office ----------
+
+// The code in large letters, one group per box, read aloud group by group.
+function codeLetters(code) {
+  return h('p', { class: 'pair-code', 'data-testid': 'pairing-code', 'aria-label': code.split('-').join(' - ') },
+    code.split('-').map((g) => h('span', { class: 'pair-group', 'aria-hidden': 'true' }, g)));
+}
+
+function countdown(expiresAt, onEnd) {
+  const el = h('p', { class: 'pair-countdown', role: 'timer', 'aria-live': 'off', 'data-testid': 'pairing-countdown' });
+  const end = new Date(expiresAt).getTime();
+  const tick = () => {
+    const left = Math.max(0, Math.round((end - Date.now()) / 1000));
+    el.textContent = left > 0
+      ? t('pairing.expires_in', { time: `${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}` })
+      : t('pairing.expired');
+    if (left <= 0 || !el.isConnected && el.dataset.started) { clearInterval(timer); if (left <= 0) onEnd(); }
+    el.dataset.started = '1';
+  };
+  const timer = setInterval(tick, 1000);
+  tick();
+  return el;
+}
+
+function codePanel(c, onEnd) {
+  const src = `${c.qr_png}?url=${encodeURIComponent(c.base_url)}`;
+  return h('section', { class: 'card pair-panel', 'data-testid': 'pairing-panel' },
+    h('h2', {}, t('pairing.code_title')),
+    h('p', {}, t('pairing.code_instruction')),
+    h('div', { class: 'pair-show' },
+      h('img', { class: 'pair-qr', src, width: 280, height: 280, alt: t('pairing.qr_alt'), 'data-testid': 'pairing-qr' }),
+      h('div', {},
+        codeLetters(c.code),
+        h('p', {}, t('pairing.office_address'), ' ', h('strong', { class: 'mono', 'data-testid': 'pairing-address' }, c.base_url)),
+        countdown(c.expires_at, onEnd),
+        h('p', { class: 'hint' }, t('pairing.one_use')))));
+}
+
+function deviceRow(d, refresh) {
+  const actions = h('div', { class: 'actions' });
+  if (d.status !== 'approved') {
+    actions.append(btn('ok', t('pairing.approve'), {
+      class: 'btn primary', 'data-testid': 'device-approve',
+      onclick: async () => {
+        if (!(await ask(t('pairing.approve_confirm', { name: d.name }), t('pairing.approve'), t('ui.cancel')))) return;
+        try {
+          await api('POST', `/api/v1/pairing/devices/${encodeURIComponent(d.device_id)}/approve`, {});
+          flash(t('pairing.approved_msg', { name: d.name }), 'ok');
+          await refresh();
+        } catch (e) { flash(errText(e)); }
+      },
+    }));
+  }
+  if (d.status !== 'revoked') {
+    const rid = `reason-${d.device_id}`;
+    const reason = h('input', { id: rid, name: 'reason', maxlength: 500, 'data-testid': 'device-reason', autocomplete: 'off' });
+    const form = h('form', { class: 'form pair-revoke', hidden: true, novalidate: true },
+      field(rid, t('pairing.reason'), reason, t('pairing.reason_hint')),
+      h('button', { type: 'submit', class: 'btn danger', 'data-testid': 'device-revoke-confirm' }, icon('lock'), h('span', {}, t('pairing.revoke'))));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const r = reason.value.normalize('NFC').trim();
+      if (!r) { flash(t('pairing.reason_needed')); reason.focus(); return; }
+      if (!(await ask(t('pairing.revoke_confirm', { name: d.name }), t('pairing.revoke'), t('ui.cancel')))) return;
+      try {
+        await api('POST', `/api/v1/pairing/devices/${encodeURIComponent(d.device_id)}/revoke`, { reason: r });
+        flash(t('pairing.revoked_msg', { name: d.name }), 'ok');
+        await refresh();
+      } catch (e) { flash(errText(e)); }
+    });
+    actions.append(btn('lock', t('pairing.revoke'), {
+      class: 'btn', 'data-testid': 'device-revoke',
+      onclick: () => { form.hidden = !form.hidden; if (!form.hidden) reason.focus(); },
+    }));
+    actions.append(form);
+  }
+  return h('li', { class: 'item pair-device', 'data-testid': 'device-row', 'data-device': d.device_id },
+    h('div', { class: 'grow' },
+      h('p', {}, h('strong', {}, d.name), ' ', statusBadge(d.status)),
+      h('dl', { class: 'pair-facts' },
+        h('dt', {}, t('pairing.device_id')), h('dd', { class: 'mono' }, d.device_id),
+        h('dt', {}, t('pairing.fingerprint')), h('dd', { class: 'mono' }, d.fingerprint),
+        h('dt', {}, t('pairing.paired_at')), h('dd', {}, `${fmtTime(d.paired_at)} · ${t('pairing.via.' + d.paired_via)}`),
+        d.last_seen ? [h('dt', {}, t('pairing.last_seen')), h('dd', {}, fmtTime(d.last_seen))] : null,
+        d.status_changed_by ? [h('dt', {}, t('pairing.changed_by')),
+          h('dd', {}, `${d.status_changed_by} · ${fmtTime(d.status_changed_at)}`)] : null,
+        d.status_note ? [h('dt', {}, t('pairing.reason')), h('dd', { 'data-testid': 'device-note' }, d.status_note)] : null),
+      actions));
+}
+
+export async function devicesView(app, _p, _q, ctx) {
+  const title = h('h1', {}, t('pairing.devices_title'));
+  if (state.mode !== 'office' || !can('clerk', 'admin')) {
+    ctx.show(h('section', {}, title, banner('warn', t('pairing.office_only'), null)));
+    return;
+  }
+  const list = h('ul', { class: 'list', 'data-testid': 'devices-list' });
+  const refresh = async () => {
+    const r = await api('GET', '/api/v1/pairing/devices');
+    const ds = r.devices || [];
+    list.replaceChildren(...(ds.length ? ds.map((d) => deviceRow(d, refresh))
+      : [h('li', { class: 'item', 'data-testid': 'devices-empty' }, t('pairing.no_devices'))]));
+  };
+  try { await refresh(); } catch (e) { ctx.show(h('section', {}, title, banner('warn', errText(e), null))); return; }
+
+  let addrs = [];
+  try { addrs = (await api('GET', '/api/v1/pairing/addresses')).addresses || []; } catch (_) { /* default address */ }
+  const addrSel = addrs.length > 1
+    ? field('pair-addr', t('pairing.address_choose'),
+      h('select', { id: 'pair-addr', 'data-testid': 'pairing-address-select' }, addrs.map((a) => h('option', { value: a }, a))),
+      t('pairing.address_hint'))
+    : null;
+  const panel = h('div', { 'aria-live': 'polite' });
+  const newBtn = btn('qr', t('pairing.new_code'), {
+    class: 'btn primary big', 'data-testid': 'pairing-new-code',
+    onclick: async () => {
+      newBtn.disabled = true;
+      try {
+        const body = addrSel ? { base_url: addrSel.querySelector('select').value } : {};
+        const c = await api('POST', '/api/v1/pairing/codes', body);
+        panel.replaceChildren(codePanel(c, () => panel.replaceChildren(banner('warn', t('pairing.expired'), t('pairing.expired_hint')))));
+      } catch (e) { flash(errText(e)); }
+      newBtn.disabled = false;
+    },
+  });
+  ctx.show(h('section', { class: 'pairing' }, title,
+    h('p', {}, t('pairing.devices_intro')),
+    h('div', { class: 'card' }, addrSel, h('div', { class: 'actions' }, newBtn,
+      btn('reload', t('pairing.refresh'), { 'data-testid': 'devices-refresh', onclick: () => refresh().catch((e) => flash(errText(e))) }))),
+    panel,
+    h('h2', {}, t('pairing.devices_list')),
+    list));
+}
+
+// ---------- field ----------
+
+function officeCard(o, extra) {
+  return h('section', { class: 'card', 'data-testid': 'pairing-office' },
+    h('h2', {}, t('pairing.office_title')),
+    h('p', { class: 'big' }, h('strong', { 'data-testid': 'pairing-office-name' }, o.name)),
+    h('dl', { class: 'pair-facts' },
+      h('dt', {}, t('pairing.device_id')), h('dd', { class: 'mono' }, o.device_id),
+      h('dt', {}, t('pairing.office_address')), h('dd', { class: 'mono' }, o.base_url || t('pairing.found_on_lan')),
+      h('dt', {}, t('pairing.fingerprint')), h('dd', { class: 'mono' }, o.fingerprint),
+      h('dt', {}, t('pairing.paired_at')), h('dd', {}, `${fmtTime(o.paired_at)} · ${t('pairing.via.' + o.paired_via)}`)),
+    extra || null,
+    h('p', {}, h('a', { href: '#/sync', class: 'btn' }, icon('cloud'), h('span', {}, t('pairing.go_sync')))));
+}
+
+// The camera scanner: a video with BarcodeDetector reading QR codes until one is a pairing QR.
+function scanner(onText) {
+  const video = h('video', { class: 'pair-video', playsinline: true, muted: true, 'aria-label': t('pairing.camera') });
+  const box = h('div', { class: 'pair-scan', hidden: true }, video,
+    btn('stop', t('pairing.stop_scan'), { onclick: () => stop() }));
+  let stream = null; let stopped = true;
+  const stop = () => {
+    stopped = true; box.hidden = true;
+    if (stream) stream.getTracks().forEach((tr) => tr.stop());
+    stream = null;
+  };
+  const start = async () => {
+    try {
+      const det = new window.BarcodeDetector({ formats: ['qr_code'] });
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
+      video.srcObject = stream; await video.play();
+      box.hidden = false; stopped = false;
+      const loop = async () => {
+        if (stopped || !box.isConnected) { stop(); return; }
+        try {
+          const found = await det.detect(video);
+          const hit = found.map((b) => b.rawValue).find((v) => v && v.startsWith('OKP1:'));
+          if (hit) { stop(); onText(hit); return; }
+        } catch (_) { /* next frame */ }
+        setTimeout(loop, 250);
+      };
+      loop();
+    } catch (_) { stop(); flash(t('pairing.camera_failed')); }
+  };
+  const canScan = 'BarcodeDetector' in window && navigator.mediaDevices && navigator.mediaDevices.getUserMedia;
+  const button = canScan ? btn('camera', t('pairing.scan'), { class: 'btn primary big', 'data-testid': 'pairing-scan', onclick: start }) : null;
+  return { button, box };
+}
+
+export async function pairingView(app, _p, _q, ctx) {
+  const title = h('h1', {}, t('pairing.title'));
+  if (state.mode !== 'field' || !can('admin', 'officer')) {
+    ctx.show(h('section', {}, title, banner('warn', t('pairing.field_only'), null)));
+    return;
+  }
+  let office = null;
+  try { office = (await api('GET', '/api/v1/pairing/office')).office; } catch (e) {
+    ctx.show(h('section', {}, title, banner('warn', errText(e), null))); return;
+  }
+  if (office) {
+    ctx.show(h('section', { class: 'pairing' }, title, officeCard(office)));
+    return;
+  }
+  if (!can('admin')) {
+    ctx.show(h('section', {}, title, banner('warn', t('pairing.not_paired'), t('pairing.ask_admin'))));
+    return;
+  }
+  const status = h('div', { role: 'status', 'aria-live': 'polite', 'data-testid': 'pairing-progress' });
+  const result = h('div', { 'data-testid': 'pairing-result' });
+  const url = h('input', { id: 'pair-url', name: 'url', inputmode: 'url', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', placeholder: 'http://192.168.1.20:8080', 'aria-describedby': 'pair-url-hint', 'data-testid': 'pairing-url' });
+  const code = h('input', { id: 'pair-code', name: 'code', autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false', class: 'mono pair-code-input', placeholder: 'XXXX-XXXX-XXXX-XXXX-X', 'aria-describedby': 'pair-code-hint', 'data-testid': 'pairing-code-input' });
+  const submit = h('button', { type: 'submit', class: 'btn primary big', 'data-testid': 'pairing-submit' }, icon('lock'), h('span', {}, t('pairing.pair')));
+  const send = async (body) => {
+    submit.disabled = true; result.replaceChildren();
+    status.replaceChildren(h('p', {}, t('pairing.connecting')));
+    try {
+      const r = await api('POST', '/api/v1/pairing/office', body, { timeout: 45000 });
+      status.replaceChildren();
+      const waiting = r.device_status === 'pending_approval'
+        ? banner('info', t('pairing.waiting_title'), t('pairing.waiting_body', { office: r.office.name }), { 'data-testid': 'pairing-waiting' })
+        : r.device_status === 'revoked'
+          ? banner('danger', t('pairing.revoked_title'), t('pairing.revoked_body'), { 'data-testid': 'pairing-revoked' })
+          : banner('ok', t('pairing.approved_title'), null, { 'data-testid': 'pairing-approved' });
+      ctx.show(h('section', { class: 'pairing' }, title,
+        banner('ok', t('pairing.done', { office: r.office.name }),
+          r.protected_now ? t('pairing.protected_now', { n: r.protected_now }) : null, { 'data-testid': 'pairing-done' }),
+        officeCard(r.office, waiting)));
+    } catch (e) {
+      status.replaceChildren();
+      result.replaceChildren(banner('danger', t('pairing.failed'), errText(e), { 'data-testid': 'pairing-error', 'data-code': e.code || '' }));
+      submit.disabled = false;
+    }
+  };
+  const form = h('form', { class: 'card form', novalidate: true, 'data-testid': 'pairing-form' },
+    h('h2', {}, t('pairing.type_title')),
+    field('pair-url', t('pairing.office_address'), url, t('pairing.url_hint')),
+    field('pair-code', t('pairing.code'), code, t('pairing.code_hint')),
+    submit);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (!url.value.trim()) { flash(t('pairing.url_needed')); url.focus(); return; }
+    if (!code.value.trim()) { flash(t('pairing.code_needed')); code.focus(); return; }
+    send({ url: url.value.trim(), code: code.value.trim() });
+  });
+  const sc = scanner((text) => send({ qr_text: text }));
+  ctx.show(h('section', { class: 'pairing' }, title,
+    h('p', {}, t('pairing.intro')),
+    sc.button ? h('div', { class: 'card' }, h('h2', {}, t('pairing.scan_title')), h('p', {}, t('pairing.scan_hint')), sc.button, sc.box) : null,
+    form, status, result));
+}

@@ -1,0 +1,393 @@
+//! Pairing routes. Office: open a code (`/api/v1/pairing/codes`), its QR, the devices list with approve and
+//! revoke, and the protocol endpoint `POST /api/v1/sync/pair` (no login; rate-limited per client IP). Field:
+//! pair with an office (`POST /api/v1/pairing/office`) and show the pinned office.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use protocol::{DeviceStatus, HubMode, PairAnswer, PairingQr, SignedPairAnswer, SignedPairRequest};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::client;
+use super::store::{self, PairOutcome, CODE_TTL_SECS};
+use crate::app::AppState;
+use crate::auth::{AuthUser, Role};
+use crate::error::{ApiError, JsonBody};
+use crate::join::{request_host, JoinInfo};
+use crate::selfservice::limit::ClientIp;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/pairing/codes", post(new_code))
+        .route("/api/v1/pairing/addresses", get(addresses))
+        .route("/api/v1/pairing/codes/{id}/qr.png", get(code_qr))
+        .route("/api/v1/pairing/devices", get(devices))
+        .route("/api/v1/pairing/devices/{id}/approve", post(approve))
+        .route("/api/v1/pairing/devices/{id}/revoke", post(revoke))
+        .route("/api/v1/pairing/office", get(office).post(pair_office))
+        .route("/api/v1/sync/pair", post(sync_pair))
+}
+
+fn office_only(st: &AppState) -> Result<(), ApiError> {
+    if st.mode == HubMode::Office {
+        Ok(())
+    } else {
+        Err(ApiError::wrong_mode())
+    }
+}
+
+fn field_only(st: &AppState) -> Result<(), ApiError> {
+    if st.mode == HubMode::Field {
+        Ok(())
+    } else {
+        Err(ApiError::wrong_mode())
+    }
+}
+
+/// The base URLs the office can be reached at: the request's own address first unless it is loopback,
+/// then the host name and every listener address (the clerk may choose). Without the join information
+/// (not served by `hub serve`), the request's Host.
+fn base_urls(info: Option<&JoinInfo>, headers: &HeaderMap) -> Vec<String> {
+    let rh = request_host(headers.get(header::HOST).and_then(|v| v.to_str().ok()));
+    let mut out: Vec<String> = match info {
+        Some(info) => {
+            let mut v = info.urls("http", &info.http, rh.as_deref());
+            if let Some(ep) = &info.https {
+                v.extend(info.urls("https", ep, rh.as_deref()));
+            }
+            v
+        }
+        None => Vec::new(),
+    };
+    if out.is_empty() {
+        if let Some(h) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) {
+            out.push(format!("http://{h}"));
+        }
+    }
+    out.iter_mut().for_each(|u| {
+        while u.ends_with('/') {
+            u.pop();
+        }
+    });
+    out
+}
+
+type Info = Option<Extension<Arc<JoinInfo>>>;
+
+async fn addresses(
+    State(st): State<AppState>,
+    user: AuthUser,
+    info: Info,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    office_only(&st)?;
+    user.require(&[Role::Admin, Role::Clerk])?;
+    let urls = base_urls(info.as_deref().map(|a| a.as_ref()), &headers);
+    Ok(Json(json!({ "addresses": urls })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCodeBody {
+    /// One of the office's addresses (or a public URL) to put in the QR; default: the first address.
+    #[serde(default)]
+    base_url: Option<String>,
+}
+
+fn qr_url_invalid(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "office_url_invalid",
+        format!("Địa chỉ văn phòng không dùng được trong mã QR ({e})."),
+        format!("This office address cannot go in the QR code ({e})."),
+    )
+    .with_field("base_url")
+}
+
+async fn new_code(
+    State(st): State<AppState>,
+    user: AuthUser,
+    info: Info,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<NewCodeBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    office_only(&st)?;
+    user.require(&[Role::Admin, Role::Clerk])?;
+    let urls = base_urls(info.as_deref().map(|a| a.as_ref()), &headers);
+    let base = match body.base_url {
+        Some(u) => u.trim().trim_end_matches('/').to_string(),
+        None => urls
+            .first()
+            .cloned()
+            .ok_or_else(|| qr_url_invalid("no address"))?,
+    };
+    // Checked before a code is drawn: a bad address opens nothing.
+    let probe = protocol::PairingCode::from_bytes([0; protocol::PAIRING_CODE_BYTES]);
+    PairingQr::new(base.clone(), probe).map_err(qr_url_invalid)?;
+    let uid = user.id.clone();
+    let new = st
+        .db
+        .call(move |c| store::open_code(c, &uid, CODE_TTL_SECS))
+        .await?;
+    let qr = PairingQr::new(base.clone(), new.code.clone()).map_err(qr_url_invalid)?;
+    tracing::info!(code_id = %new.id, "pairing code opened");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "id": new.id,
+            "code": new.code.to_string(),
+            "qr_text": qr.to_text(),
+            "base_url": base,
+            "expires_at": new.expires_at,
+            "ttl_secs": CODE_TTL_SECS,
+            "qr_png": format!("/api/v1/pairing/codes/{}/qr.png", new.id),
+            "addresses": urls,
+        })),
+    ))
+}
+
+#[derive(Deserialize)]
+struct QrQuery {
+    #[serde(default)]
+    url: Option<String>,
+}
+
+async fn code_qr(
+    State(st): State<AppState>,
+    user: AuthUser,
+    info: Info,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<QrQuery>,
+) -> Result<Response, ApiError> {
+    office_only(&st)?;
+    user.require(&[Role::Admin, Role::Clerk])?;
+    let base = match q.url {
+        Some(u) => u.trim().trim_end_matches('/').to_string(),
+        None => base_urls(info.as_deref().map(|a| a.as_ref()), &headers)
+            .into_iter()
+            .next()
+            .ok_or_else(|| qr_url_invalid("no address"))?,
+    };
+    let found = st
+        .db
+        .call(move |c| store::open_code_by_id(c, &id))
+        .await?;
+    let Some((code, _)) = found else {
+        return Err(ApiError::not_found(
+            "mã ghép nối (đã dùng hoặc hết hạn)",
+            "Pairing code (used or expired)",
+        ));
+    };
+    let qr = PairingQr::new(base, code).map_err(qr_url_invalid)?;
+    let png = crate::qr::png(&qr.to_text()).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        png,
+    )
+        .into_response())
+}
+
+fn code_invalid() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "pairing_code_invalid",
+        "Mã ghép nối sai, đã dùng hoặc đã hết hạn. Hãy tạo mã mới trên trang thiết bị của văn phòng.",
+        "The pairing code is wrong, already used or expired. Open a new code on the office's devices page.",
+    )
+    .with_field("code")
+}
+
+/// `POST /api/v1/sync/pair` (protocol §11.3, §11.9).
+async fn sync_pair(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if st.mode != HubMode::Office {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "wrong_mode",
+            "Đây là trạm hiện trường, không phải văn phòng xã: không ghép nối được với nó.",
+            "This is a field hub, not a commune office: it cannot be paired with.",
+        ));
+    }
+    // Failures are counted per client IP, in the login limiter under a key no user name can take.
+    let key = format!("\u{0}pair {ip}");
+    if !st.login_limiter.allowed(&key) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "Đã thử sai quá nhiều lần. Hãy đợi 5 phút rồi thử lại.",
+            "Too many wrong attempts. Wait 5 minutes, then try again.",
+        ));
+    }
+    let signed = match SignedPairRequest::from_bytes(&body).and_then(|s| s.verify().map(|_| s)) {
+        Ok(s) => s,
+        Err(e) => {
+            st.login_limiter.failed(&key);
+            return Err(crate::intake::routes::bad_message("pair request", e));
+        }
+    };
+    let request = signed.request.clone();
+    let me = st.keys.device_id.clone();
+    let req2 = request.clone();
+    let outcome = st
+        .db
+        .call(move |c| store::accept_pair_request(c, &me, &req2))
+        .await?;
+    let (code, status) = match outcome {
+        PairOutcome::Pinned { code, status } => (code, status),
+        PairOutcome::NoCode => {
+            st.login_limiter.failed(&key);
+            return Err(code_invalid());
+        }
+        PairOutcome::KeyChanged => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "device_key_changed",
+                "Thiết bị có mã số này đã được ghép nối với khóa khác; văn phòng không thay khóa tự động.",
+                "A device with this id is already paired with different keys; the office never replaces keys silently.",
+            ))
+        }
+        PairOutcome::NotAField => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "not_a_field_device",
+                "Thẻ khóa này không phải của một trạm hiện trường.",
+                "This key card is not a field hub's.",
+            ))
+        }
+    };
+    st.login_limiter.succeeded(&key);
+    tracing::info!(device = %request.card.device_id, %status, "field device paired by code");
+    let created_at = st
+        .db
+        .call(|c| crate::store::meta_get(c, "created_at"))
+        .await?
+        .unwrap_or_default();
+    let card = st
+        .keys
+        .key_card(HubMode::Office, &st.name, &created_at)
+        .map_err(ApiError::internal)?;
+    let answer = PairAnswer::new(card, &request, &code, status, crate::clock::now_rfc3339())
+        .map_err(ApiError::internal)?;
+    let bytes = SignedPairAnswer::sign(answer, &st.keys.device)
+        .and_then(|a| a.to_bytes())
+        .map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
+async fn devices(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
+    office_only(&st)?;
+    user.require(&[Role::Admin, Role::Clerk])?;
+    let list = st.db.call(|c| store::list_devices(c)).await?;
+    Ok(Json(json!({ "devices": list })))
+}
+
+fn no_device() -> ApiError {
+    ApiError::not_found("thiết bị hiện trường", "Field device")
+}
+
+async fn approve(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    office_only(&st)?;
+    user.require(&[Role::Admin, Role::Clerk])?;
+    let uid = user.id.clone();
+    let id2 = id.clone();
+    let ok = st
+        .db
+        .call(move |c| store::set_device_status(c, &id2, DeviceStatus::Approved, Some(&uid), None))
+        .await?;
+    if !ok {
+        return Err(no_device());
+    }
+    tracing::info!(device = %id, "field device approved");
+    Ok(Json(json!({ "device_id": id, "status": DeviceStatus::Approved })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    reason: String,
+}
+
+async fn revoke(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<RevokeBody>,
+) -> Result<Json<Value>, ApiError> {
+    office_only(&st)?;
+    user.require(&[Role::Admin, Role::Clerk])?;
+    let reason = body.reason.trim().to_string();
+    let n = reason.chars().count();
+    if n == 0 || n > 500 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reason_required",
+            "Hãy ghi lý do thu hồi (tối đa 500 ký tự).",
+            "Write the reason for revoking (at most 500 characters).",
+        )
+        .with_field("reason"));
+    }
+    let uid = user.id.clone();
+    let id2 = id.clone();
+    let ok = st
+        .db
+        .call(move |c| {
+            store::set_device_status(c, &id2, DeviceStatus::Revoked, Some(&uid), Some(&reason))
+        })
+        .await?;
+    if !ok {
+        return Err(no_device());
+    }
+    tracing::info!(device = %id, "field device revoked");
+    Ok(Json(json!({ "device_id": id, "status": DeviceStatus::Revoked })))
+}
+
+async fn office(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
+    field_only(&st)?;
+    user.require(&[Role::Admin, Role::Officer])?;
+    let o = st.db.call(|c| store::pinned_office(c)).await?;
+    Ok(Json(json!({ "office": o })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PairBody {
+    #[serde(default)]
+    qr_text: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+async fn pair_office(
+    State(st): State<AppState>,
+    user: AuthUser,
+    JsonBody(body): JsonBody<PairBody>,
+) -> Result<Json<Value>, ApiError> {
+    field_only(&st)?;
+    user.require(&[Role::Admin])?;
+    let target = client::target(
+        body.qr_text.as_deref().filter(|s| !s.trim().is_empty()),
+        body.url.as_deref().filter(|s| !s.trim().is_empty()),
+        body.code.as_deref().filter(|s| !s.trim().is_empty()),
+    )?;
+    let paired = client::pair_with_office(&st.db, &st.keys, &st.name, &target).await?;
+    Ok(Json(serde_json::to_value(paired).map_err(ApiError::internal)?))
+}
