@@ -205,7 +205,7 @@ pub async fn pair_with_office(
         .call(move |c| crate::seal::engine::protect_pending(c, &device))
         .await?;
     let office = db
-        .call(store::pinned_office)
+        .call(|c| store::pinned_office(c))
         .await?
         .ok_or_else(|| ApiError::internal("pinned office vanished"))?;
     tracing::info!(office = %office.device_id, protected_now, "paired with the office");
