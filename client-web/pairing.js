@@ -20,8 +20,9 @@ function field(id, label, input, hint) {
 
 // The code in large letters, one group per box, read aloud group by group.
 function codeLetters(code) {
-  return h('p', { class: 'pair-code', 'data-testid': 'pairing-code', 'aria-label': code.split('-').join(' - ') },
-    code.split('-').map((g) => h('span', { class: 'pair-group', 'aria-hidden': 'true' }, g)));
+  return h('p', { class: 'pair-code', 'data-testid': 'pairing-code', 'data-code': code },
+    code.split('-').map((g) => h('span', { class: 'pair-group', 'aria-hidden': 'true' }, g)),
+    h('span', { class: 'pair-sr' }, code.split('-').join(' - ')));
 }
 
 function countdown(expiresAt, onEnd) {

@@ -31,7 +31,7 @@ test('a clerk opens a code, the field admin types it, the clerk approves', async
   await op.click('[data-testid=pairing-new-code]');
   await op.waitForSelector('[data-testid=pairing-panel]');
   await op.waitForFunction(() => { const i = document.querySelector('[data-testid=pairing-qr]'); return i && i.complete && i.naturalWidth > 0; });
-  const code = (await op.getAttribute('[data-testid=pairing-code]', 'aria-label')).replace(/ /g, '');
+  const code = await op.getAttribute('[data-testid=pairing-code]', 'data-code');
   assert.match(code, /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z*~$=U]$/);
   const address = await op.textContent('[data-testid=pairing-address]');
   assert.equal(address, office.base);
