@@ -144,7 +144,7 @@ export async function devicesView(app, _p, _q, ctx) {
   });
   ctx.show(h('section', { class: 'pairing' }, title,
     h('p', {}, t('pairing.devices_intro')),
-    h('div', { class: 'card' }, addrSel, h('div', { class: 'actions' }, newBtn,
+    h('div', { class: 'card' }, addrSel, h('div', { class: 'pair-actions' }, newBtn,
       btn('reload', t('pairing.refresh'), { 'data-testid': 'devices-refresh', onclick: () => refresh().catch((e) => flash(errText(e))) }))),
     panel,
     h('h2', {}, t('pairing.devices_list')),

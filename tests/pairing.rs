@@ -35,7 +35,12 @@ async fn hello(office_base: &str, field_dir: &std::path::Path, office_id: &str) 
     )
     .unwrap();
     let signed = protocol::SignedSyncHello::sign(h, &keys.device).unwrap();
-    raw_post(office_base, "/api/v1/sync/hello", signed.to_bytes().unwrap()).await
+    raw_post(
+        office_base,
+        "/api/v1/sync/hello",
+        signed.to_bytes().unwrap(),
+    )
+    .await
 }
 
 fn set_code_expiry(office_dir: &std::path::Path, id: &str, when: &str) {
@@ -83,7 +88,8 @@ fn pairing_by_code_approval_and_revocation() {
         let officer = Client::login(&field.base, "canbo", "mat-khau-can-bo").await;
 
         // A dossier sealed before pairing is not yet protected.
-        let (receipt, _) = capture_and_seal(&officer, "Điểu Thị Hạnh", "070198001234", &photo).await;
+        let (receipt, _) =
+            capture_and_seal(&officer, "Điểu Thị Hạnh", "070198001234", &photo).await;
         assert_eq!(receipt["protected"], false, "{receipt}");
         let (_, st) = officer.get("/api/v1/status").await;
         assert_eq!(st["pending_protection"], 1, "{st}");
@@ -97,7 +103,10 @@ fn pairing_by_code_approval_and_revocation() {
         assert_eq!(b["error"]["code"], "wrong_mode");
         // Roles: a field officer cannot pair; a clerk cannot pair an office; only office staff open codes.
         let (s, _) = officer
-            .post("/api/v1/pairing/office", json!({"qr_text": "OKP1:http://x#008J-4CT4-ANK7-F24S-X"}))
+            .post(
+                "/api/v1/pairing/office",
+                json!({"qr_text": "OKP1:http://x#008J-4CT4-ANK7-F24S-X"}),
+            )
             .await;
         assert_eq!(s, 403);
         let (s, _) = fadmin.post("/api/v1/pairing/codes", json!({})).await;
@@ -109,7 +118,10 @@ fn pairing_by_code_approval_and_revocation() {
         let qr_text = code["qr_text"].as_str().unwrap().to_string();
         let qr = protocol::PairingQr::parse(&qr_text).unwrap();
         assert_eq!(qr.code.to_string(), code["code"].as_str().unwrap());
-        assert_eq!(qr.base_url, office.base, "the address the clerk reached the office at");
+        assert_eq!(
+            qr.base_url, office.base,
+            "the address the clerk reached the office at"
+        );
         let (s, png) = clerk
             .get_bytes(&format!(
                 "/api/v1/pairing/codes/{}/qr.png?url={}",
@@ -135,7 +147,10 @@ fn pairing_by_code_approval_and_revocation() {
         assert_eq!(paired["office"]["device_id"], office_id.as_str());
         assert_eq!(paired["protected_now"], 1);
         let (_, st) = officer.get("/api/v1/status").await;
-        assert_eq!(st["pending_protection"], 0, "pending dossiers protected: {st}");
+        assert_eq!(
+            st["pending_protection"], 0,
+            "pending dossiers protected: {st}"
+        );
         let (_, list) = officer.get("/api/v1/dossiers").await;
         assert!(list["dossiers"]
             .as_array()
@@ -157,7 +172,10 @@ fn pairing_by_code_approval_and_revocation() {
         assert_eq!(d["paired_via"], "code");
         assert_eq!(d["fingerprint"].as_str().unwrap().len(), 19);
         let field_id = d["device_id"].as_str().unwrap().to_string();
-        assert_eq!(field_id, hub::keys::load(&field_dir).unwrap().device_id.as_str());
+        assert_eq!(
+            field_id,
+            hub::keys::load(&field_dir).unwrap().device_id.as_str()
+        );
 
         // A sync session opens, and names the status: uploads would be refused until approved.
         let (s, hb) = hello(&office.base, &field_dir, &office_id).await;
@@ -183,7 +201,11 @@ fn pairing_by_code_approval_and_revocation() {
 
         // An expired code is refused.
         let (_, code2) = clerk.post("/api/v1/pairing/codes", json!({})).await;
-        set_code_expiry(&office_dir, code2["id"].as_str().unwrap(), "2020-01-01T00:00:00Z");
+        set_code_expiry(
+            &office_dir,
+            code2["id"].as_str().unwrap(),
+            "2020-01-01T00:00:00Z",
+        );
         let (s, b) = fadmin
             .post(
                 "/api/v1/pairing/office",
@@ -193,14 +215,20 @@ fn pairing_by_code_approval_and_revocation() {
         assert_eq!(s, 403, "{b}");
         assert_eq!(b["error"]["code"], "pairing_code_invalid");
         let (s, _) = clerk
-            .get_bytes(&format!("/api/v1/pairing/codes/{}/qr.png", code2["id"].as_str().unwrap()))
+            .get_bytes(&format!(
+                "/api/v1/pairing/codes/{}/qr.png",
+                code2["id"].as_str().unwrap()
+            ))
             .await;
         assert_eq!(s, 404, "no QR for a closed code");
 
         // Re-pairing with the same keys and a fresh code keeps the row and its status.
         let (_, code3) = clerk.post("/api/v1/pairing/codes", json!({})).await;
         let (s, again) = fadmin
-            .post("/api/v1/pairing/office", json!({"qr_text": code3["qr_text"]}))
+            .post(
+                "/api/v1/pairing/office",
+                json!({"qr_text": code3["qr_text"]}),
+            )
             .await;
         assert_eq!(s, 200, "{again}");
         assert_eq!(again["already_paired"], true);
@@ -221,7 +249,12 @@ fn pairing_by_code_approval_and_revocation() {
         let c4 = protocol::PairingCode::parse(code4["code"].as_str().unwrap()).unwrap();
         let req = protocol::PairRequest::new(card, &c4, "2026-11-23T08:00:00Z".into()).unwrap();
         let signed = protocol::SignedPairRequest::sign(req, &keys.device).unwrap();
-        let (s, b) = raw_post(&office.base, "/api/v1/sync/pair", signed.to_bytes().unwrap()).await;
+        let (s, b) = raw_post(
+            &office.base,
+            "/api/v1/sync/pair",
+            signed.to_bytes().unwrap(),
+        )
+        .await;
         assert_eq!(s, 409, "{b}");
         assert_eq!(b["error"]["code"], "device_key_changed");
         let (_, devs) = clerk.get("/api/v1/pairing/devices").await;
@@ -229,7 +262,10 @@ fn pairing_by_code_approval_and_revocation() {
 
         // Approve: the next hello says approved.
         let (s, b) = clerk
-            .post(&format!("/api/v1/pairing/devices/{field_id}/approve"), json!({}))
+            .post(
+                &format!("/api/v1/pairing/devices/{field_id}/approve"),
+                json!({}),
+            )
             .await;
         assert_eq!(s, 200, "{b}");
         let (_, hb) = hello(&office.base, &field_dir, &office_id).await;
@@ -240,7 +276,10 @@ fn pairing_by_code_approval_and_revocation() {
 
         // Revoke needs a reason; then the device is revoked at once.
         let (s, b) = clerk
-            .post(&format!("/api/v1/pairing/devices/{field_id}/revoke"), json!({"reason": "  "}))
+            .post(
+                &format!("/api/v1/pairing/devices/{field_id}/revoke"),
+                json!({"reason": "  "}),
+            )
             .await;
         assert_eq!(s, 422, "{b}");
         let (s, b) = clerk
@@ -261,7 +300,10 @@ fn pairing_by_code_approval_and_revocation() {
         // A revoked device cannot un-revoke itself by pairing again.
         let (_, code5) = clerk.post("/api/v1/pairing/codes", json!({})).await;
         let (s, again) = fadmin
-            .post("/api/v1/pairing/office", json!({"qr_text": code5["qr_text"]}))
+            .post(
+                "/api/v1/pairing/office",
+                json!({"qr_text": code5["qr_text"]}),
+            )
             .await;
         assert_eq!(s, 200, "{again}");
         assert_eq!(again["device_status"], "revoked");
@@ -274,7 +316,13 @@ fn pairing_by_code_approval_and_revocation() {
 
         // The command line, while both hubs run: a second field hub pairs with a code from `hub pairing-code`.
         let out = cli_ok(
-            &["pairing-code", "--data", office_dir.to_str().unwrap(), "--url", &office.base],
+            &[
+                "pairing-code",
+                "--data",
+                office_dir.to_str().unwrap(),
+                "--url",
+                &office.base,
+            ],
             &[],
         );
         let qr_line = out
@@ -285,16 +333,43 @@ fn pairing_by_code_approval_and_revocation() {
         assert!(out.contains('█') || out.contains('▀'), "terminal QR drawn");
         let field2 = tmp.path().join("field2");
         cli_ok(
-            &["init", "--mode", "field", "--data", field2.to_str().unwrap(), "--name", "Tổ lưu động 2"],
+            &[
+                "init",
+                "--mode",
+                "field",
+                "--data",
+                field2.to_str().unwrap(),
+                "--name",
+                "Tổ lưu động 2",
+            ],
             &[],
         );
-        let out = cli_ok(&["pair", "--data", field2.to_str().unwrap(), "--qr", &qr_line], &[]);
+        let out = cli_ok(
+            &["pair", "--data", field2.to_str().unwrap(), "--qr", &qr_line],
+            &[],
+        );
         assert!(out.contains("UBND xã Bù Gia Mập"), "{out}");
         assert!(out.contains("Waiting for a clerk"), "{out}");
         let out = cli_ok(&["devices", "--data", office_dir.to_str().unwrap()], &[]);
-        assert!(out.contains("Tổ lưu động 2") && out.contains("pending_approval"), "{out}");
-        let id2 = hub::keys::load(&field2).unwrap().device_id.as_str().to_string();
-        cli_ok(&["devices", "--data", office_dir.to_str().unwrap(), "approve", &id2], &[]);
+        assert!(
+            out.contains("Tổ lưu động 2") && out.contains("pending_approval"),
+            "{out}"
+        );
+        let id2 = hub::keys::load(&field2)
+            .unwrap()
+            .device_id
+            .as_str()
+            .to_string();
+        cli_ok(
+            &[
+                "devices",
+                "--data",
+                office_dir.to_str().unwrap(),
+                "approve",
+                &id2,
+            ],
+            &[],
+        );
         let (_, devs) = clerk.get("/api/v1/pairing/devices").await;
         let row = devs["devices"]
             .as_array()
@@ -306,7 +381,15 @@ fn pairing_by_code_approval_and_revocation() {
         assert_eq!(row["status"], "approved");
         // An unreachable office is a plain error.
         let out = cli(
-            &["pair", "--data", field2.to_str().unwrap(), "--url", "http://127.0.0.1:9", "--code", "008J-4CT4-ANK7-F24S-X"],
+            &[
+                "pair",
+                "--data",
+                field2.to_str().unwrap(),
+                "--url",
+                "http://127.0.0.1:9",
+                "--code",
+                "008J-4CT4-ANK7-F24S-X",
+            ],
             &[],
         );
         assert!(!out.status.success());
@@ -319,7 +402,16 @@ fn pairing_guesses_are_rate_limited_per_client() {
     let tmp = tempfile::tempdir().unwrap();
     let office = Hub::start("office", &tmp.path().join("office"));
     let field_dir = tmp.path().join("field");
-    cli_ok(&["init", "--mode", "field", "--data", field_dir.to_str().unwrap()], &[]);
+    cli_ok(
+        &[
+            "init",
+            "--mode",
+            "field",
+            "--data",
+            field_dir.to_str().unwrap(),
+        ],
+        &[],
+    );
     let keys = hub::keys::load(&field_dir).unwrap();
     block_on(async {
         let card = keys
@@ -328,10 +420,18 @@ fn pairing_guesses_are_rate_limited_per_client() {
         let mut codes = Vec::new();
         for i in 0..6u8 {
             let code = protocol::PairingCode::from_bytes([i; 10]);
-            let req = protocol::PairRequest::new(card.clone(), &code, "2026-11-23T08:00:00Z".into())
-                .unwrap();
+            let req =
+                protocol::PairRequest::new(card.clone(), &code, "2026-11-23T08:00:00Z".into())
+                    .unwrap();
             let signed = protocol::SignedPairRequest::sign(req, &keys.device).unwrap();
-            codes.push(raw_post(&office.base, "/api/v1/sync/pair", signed.to_bytes().unwrap()).await);
+            codes.push(
+                raw_post(
+                    &office.base,
+                    "/api/v1/sync/pair",
+                    signed.to_bytes().unwrap(),
+                )
+                .await,
+            );
         }
         for (s, b) in &codes[..5] {
             assert_eq!(*s, 403, "{b}");

@@ -362,7 +362,9 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
             url,
             code,
         } => pair(&data, qr, url, code),
-        Command::Devices { data, command } => devices(&data, command.unwrap_or(DevicesCommand::List)),
+        Command::Devices { data, command } => {
+            devices(&data, command.unwrap_or(DevicesCommand::List))
+        }
     }
 }
 
@@ -370,7 +372,10 @@ fn pairing_code(data: &std::path::Path, url: Option<String>, ttl: i64) -> anyhow
     use crate::pairing::store;
     let dir = DataDir::open_existing(data)?;
     if dir.mode != protocol::HubMode::Office {
-        bail!("only an office hub opens pairing codes; {} is a field hub", data.display());
+        bail!(
+            "only an office hub opens pairing codes; {} is a field hub",
+            data.display()
+        );
     }
     let base = match url {
         Some(u) => u.trim().trim_end_matches('/').to_string(),
@@ -379,16 +384,17 @@ fn pairing_code(data: &std::path::Path, url: Option<String>, ttl: i64) -> anyhow
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or_else(|| ([0, 0, 0, 0], 8080).into());
-            crate::terminal::urls(listen)[0].trim_end_matches('/').to_string()
+            crate::terminal::urls(listen)[0]
+                .trim_end_matches('/')
+                .to_string()
         }
     };
     let probe = protocol::PairingCode::from_bytes([0; protocol::PAIRING_CODE_BYTES]);
     protocol::PairingQr::new(base.clone(), probe)
         .with_context(|| format!("{base} cannot go in a pairing QR"))?;
-    let admin = dir
-        .db
-        .call_sync(|c| store::first_admin(c))?
-        .context("create an admin first (`hub user add --role admin`): a code is opened in an admin's name")?;
+    let admin = dir.db.call_sync(|c| store::first_admin(c))?.context(
+        "create an admin first (`hub user add --role admin`): a code is opened in an admin's name",
+    )?;
     let new = dir.db.call_sync(|c| store::open_code(c, &admin, ttl))?;
     let qr = protocol::PairingQr::new(base, new.code.clone())?;
     println!("Pairing code: {}", new.code);
@@ -410,7 +416,10 @@ fn pair(
 ) -> anyhow::Result<i32> {
     let dir = DataDir::open_existing(data)?;
     if dir.mode != protocol::HubMode::Field {
-        bail!("only a field hub pairs with an office; {} is an office hub", data.display());
+        bail!(
+            "only a field hub pairs with an office; {} is an office hub",
+            data.display()
+        );
     }
     let target = crate::pairing::client::target(qr.as_deref(), url.as_deref(), code.as_deref())
         .map_err(|e| anyhow::anyhow!(e.message_en))?;
@@ -424,10 +433,7 @@ fn pair(
         .map_err(|e| anyhow::anyhow!("{} ({})", e.message_en, e.code))?;
     println!(
         "Paired with office \"{}\" (device {}, key {}) at {}.",
-        paired.office.name,
-        paired.office.device_id,
-        paired.office.fingerprint,
-        target.base_url
+        paired.office.name, paired.office.device_id, paired.office.fingerprint, target.base_url
     );
     if paired.protected_now > 0 {
         println!(
@@ -451,7 +457,10 @@ fn devices(data: &std::path::Path, command: DevicesCommand) -> anyhow::Result<i3
     use crate::pairing::store;
     let dir = DataDir::open_existing(data)?;
     if dir.mode != protocol::HubMode::Office {
-        bail!("devices are managed on the office hub; {} is a field hub", data.display());
+        bail!(
+            "devices are managed on the office hub; {} is a field hub",
+            data.display()
+        );
     }
     match command {
         DevicesCommand::List => {

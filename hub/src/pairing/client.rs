@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use protocol::{
-    DeviceStatus, HubMode, PairRequest, PairingCode, PairingQr, SignedPairAnswer,
-    SignedPairRequest,
+    DeviceStatus, HubMode, PairRequest, PairingCode, PairingQr, SignedPairAnswer, SignedPairRequest,
 };
 use serde::Serialize;
 
@@ -118,7 +117,8 @@ pub async fn pair_with_office(
         .map_err(ApiError::internal)?;
     let request = PairRequest::new(card, &target.code, crate::clock::now_rfc3339())
         .map_err(ApiError::internal)?;
-    let signed = SignedPairRequest::sign(request.clone(), &keys.device).map_err(ApiError::internal)?;
+    let signed =
+        SignedPairRequest::sign(request.clone(), &keys.device).map_err(ApiError::internal)?;
     let body = signed.to_bytes().map_err(ApiError::internal)?;
     let url = &target.base_url;
     let http = reqwest::Client::builder()
@@ -242,7 +242,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.base_url, "http://192.168.1.20:8080");
-        let t2 = target(None, Some("192.168.1.20:8080/"), Some("008j 4ct4 ank7 f24s x")).unwrap();
+        let t2 = target(
+            None,
+            Some("192.168.1.20:8080/"),
+            Some("008j 4ct4 ank7 f24s x"),
+        )
+        .unwrap();
         assert_eq!(t2, t);
         assert_eq!(
             target(None, Some("x"), Some("008J-4CT4-ANK7-F24S-Y"))
@@ -250,7 +255,13 @@ mod tests {
                 .code,
             "pairing_code_malformed"
         );
-        assert_eq!(target(None, None, Some("x")).unwrap_err().code, "pairing_target_missing");
-        assert_eq!(target(Some("OKR1:x"), None, None).unwrap_err().code, "pairing_qr_invalid");
+        assert_eq!(
+            target(None, None, Some("x")).unwrap_err().code,
+            "pairing_target_missing"
+        );
+        assert_eq!(
+            target(Some("OKR1:x"), None, None).unwrap_err().code,
+            "pairing_qr_invalid"
+        );
     }
 }

@@ -175,10 +175,7 @@ async fn code_qr(
             .next()
             .ok_or_else(|| qr_url_invalid("no address"))?,
     };
-    let found = st
-        .db
-        .call(move |c| store::open_code_by_id(c, &id))
-        .await?;
+    let found = st.db.call(move |c| store::open_code_by_id(c, &id)).await?;
     let Some((code, _)) = found else {
         return Err(ApiError::not_found(
             "mã ghép nối (đã dùng hoặc hết hạn)",
@@ -315,7 +312,9 @@ async fn approve(
         return Err(no_device());
     }
     tracing::info!(device = %id, "field device approved");
-    Ok(Json(json!({ "device_id": id, "status": DeviceStatus::Approved })))
+    Ok(Json(
+        json!({ "device_id": id, "status": DeviceStatus::Approved }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -355,7 +354,9 @@ async fn revoke(
         return Err(no_device());
     }
     tracing::info!(device = %id, "field device revoked");
-    Ok(Json(json!({ "device_id": id, "status": DeviceStatus::Revoked })))
+    Ok(Json(
+        json!({ "device_id": id, "status": DeviceStatus::Revoked }),
+    ))
 }
 
 async fn office(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
@@ -389,5 +390,7 @@ async fn pair_office(
         body.code.as_deref().filter(|s| !s.trim().is_empty()),
     )?;
     let paired = client::pair_with_office(&st.db, &st.keys, &st.name, &target).await?;
-    Ok(Json(serde_json::to_value(paired).map_err(ApiError::internal)?))
+    Ok(Json(
+        serde_json::to_value(paired).map_err(ApiError::internal)?,
+    ))
 }

@@ -26,8 +26,7 @@ pub fn rfc3339_in(secs: i64) -> String {
 /// A short, comparable fingerprint of a hub's public keys (the same as its mDNS TXT `fp`), grouped by 4.
 pub fn fingerprint(sign_pub_hex: &str, age_recipient: &str) -> String {
     let h = protocol::sha256_hex(format!("{sign_pub_hex}{age_recipient}").as_bytes());
-    h[..16]
-        .as_bytes()
+    h.as_bytes()[..16]
         .chunks(4)
         .map(|c| String::from_utf8_lossy(c).to_uppercase())
         .collect::<Vec<_>>()
@@ -285,7 +284,9 @@ pub fn pinned_office(c: &Connection) -> StoreResult<Option<OfficeRow>> {
 /// What pinning the office's card did on a field hub.
 #[derive(Debug)]
 pub enum PinOffice {
-    Pinned { already: bool },
+    Pinned {
+        already: bool,
+    },
     /// Another office is pinned already (its name).
     OtherOffice(String),
     /// This office's device id is pinned with other keys.
