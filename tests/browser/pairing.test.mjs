@@ -75,9 +75,11 @@ test('a clerk opens a code, the field admin types it, the clerk approves', async
   await op.waitForSelector('[data-testid=device-row] [data-status=revoked]');
   assert.equal(await op.textContent('[data-testid=device-note]'), 'Máy bị mất');
 
-  // The field's page now shows the pinned office.
-  await fp.goto(field.base + '/#/');
-  await fp.goto(field.base + '/#/pairing');
+  // The field's page now shows the pinned office (reached from the admin's users page).
+  await fp.goto(field.base + '/#/users');
+  await fp.waitForSelector('[data-testid=users-pairing-link]');
+  await axeCheck(fp, 'field: users page with the pairing link');
+  await fp.click('[data-testid=users-pairing-link]');
   await fp.waitForSelector('[data-testid=pairing-office]');
   assert.equal(await fp.textContent('[data-testid=pairing-office-name]'), 'UBND xã Phước Sơn');
   await axeCheck(fp, 'field: pinned office');
