@@ -137,10 +137,12 @@ fn pairing_by_code_approval_and_revocation() {
         let grids = prep.detect_grids();
         assert_eq!(grids[0].decode().unwrap().1, qr_text);
 
-        // The field admin pairs with it.
+        // The field admin pairs with it (timed: browser → field → office and back, signatures both ways).
+        let t0 = std::time::Instant::now();
         let (s, paired) = fadmin
             .post("/api/v1/pairing/office", json!({"qr_text": qr_text}))
             .await;
+        eprintln!("pairing over HTTP took {} ms", t0.elapsed().as_millis());
         assert_eq!(s, 200, "{paired}");
         assert_eq!(paired["device_status"], "pending_approval");
         assert_eq!(paired["office"]["name"], "UBND xã Bù Gia Mập");
