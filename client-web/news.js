@@ -187,7 +187,7 @@ export async function officeNewsSection(dossierId) {
     }
   });
   sec.append(h('h2', {}, icon('cloud'), t('news.send_title')), h('p', { class: 'muted' }, t('news.send_intro')),
-    radios, Object.values(parts), field('note', t('news.note_label'), note), h('div', { class: 'row' }, send), list);
+    radios, ...Object.values(parts), field('note', t('news.note_label'), note), h('div', { class: 'row' }, send), list);
   await renderList().catch((e) => list.replaceChildren(banner('warn', errText(e), null)));
   return sec;
 }

@@ -24,15 +24,28 @@ fn pair_by_files(tmp: &Path, field_dir: &Path, office_dir: &Path) {
     .unwrap();
     std::fs::write(
         &office_card,
-        cli_ok(&["key", "show", "--data", office_dir.to_str().unwrap()], &[]),
+        cli_ok(
+            &["key", "show", "--data", office_dir.to_str().unwrap()],
+            &[],
+        ),
     )
     .unwrap();
     cli_ok(
-        &["trust", "--data", field_dir.to_str().unwrap(), office_card.to_str().unwrap()],
+        &[
+            "trust",
+            "--data",
+            field_dir.to_str().unwrap(),
+            office_card.to_str().unwrap(),
+        ],
         &[],
     );
     cli_ok(
-        &["trust", "--data", office_dir.to_str().unwrap(), field_card.to_str().unwrap()],
+        &[
+            "trust",
+            "--data",
+            office_dir.to_str().unwrap(),
+            field_card.to_str().unwrap(),
+        ],
         &[],
     );
 }
@@ -98,18 +111,29 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
     let office_dir = tmp.path().join("office");
     let photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
     cli_ok(
-        &["init", "--mode", "office", "--data", office_dir.to_str().unwrap(), "--name", "UBND xã"],
+        &[
+            "init",
+            "--mode",
+            "office",
+            "--data",
+            office_dir.to_str().unwrap(),
+            "--name",
+            "UBND xã",
+        ],
         &[],
     );
 
     // Field: one dossier sealed during an outreach session in Thôn Bù Lư, one outside any session.
-    let field = Hub::start_with("field", &field_dir, &["--mdns", "off"]);
+    let field = Hub::start("field", &field_dir);
     pair_by_files(tmp.path(), &field_dir, &office_dir);
     let (in_session, outside, field_id) = block_on(async {
         let admin = Client::setup(&field, "quantri", "mat-khau-quan-tri").await;
         for (name, role) in [("canbo", "officer"), ("tnv", "volunteer")] {
             let (s, b) = admin
-                .post("/api/v1/users", json!({"name": name, "role": role, "password": "mat-khau-12345"}))
+                .post(
+                    "/api/v1/users",
+                    json!({"name": name, "role": role, "password": "mat-khau-12345"}),
+                )
                 .await;
             assert_eq!(s, 201, "{b}");
         }
@@ -137,15 +161,28 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
 
     let batch = tmp.path().join("b.batch");
     cli_ok(
-        &["batch", "export", "--data", field_dir.to_str().unwrap(), "--out", batch.to_str().unwrap()],
+        &[
+            "batch",
+            "export",
+            "--data",
+            field_dir.to_str().unwrap(),
+            "--out",
+            batch.to_str().unwrap(),
+        ],
         &[],
     );
     cli_ok(
-        &["batch", "import", "--data", office_dir.to_str().unwrap(), batch.to_str().unwrap()],
+        &[
+            "batch",
+            "import",
+            "--data",
+            office_dir.to_str().unwrap(),
+            batch.to_str().unwrap(),
+        ],
         &[],
     );
 
-    let office = Hub::start_with("office", &office_dir, &["--mdns", "off"]);
+    let office = Hub::start("office", &office_dir);
     let office_keys = hub::keys::load_or_create(&office_dir).unwrap();
     let office_pub: DevicePublicKey = office_keys.device.public();
     let office_id = office_keys.device_id.to_string();
@@ -154,7 +191,10 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
     block_on(async {
         let admin = Client::setup(&office, "quantri", "mat-khau-van-phong").await;
         let (s, b) = admin
-            .post("/api/v1/users", json!({"name": "vanthu", "role": "clerk", "password": "mat-khau-van-thu"}))
+            .post(
+                "/api/v1/users",
+                json!({"name": "vanthu", "role": "clerk", "password": "mat-khau-van-thu"}),
+            )
             .await;
         assert_eq!(s, 201, "{b}");
         let clerk = Client::login(&office.base, "vanthu", "mat-khau-van-thu").await;
@@ -176,29 +216,71 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
         // Bad inputs are refused, naming the field.
         for (body, field) in [
             (json!({"status": {"kind": "lost"}}), "status.kind"),
-            (json!({"status": {"kind": "needs_papers", "papers": []}}), "status.papers"),
-            (json!({"status": {"kind": "needs_papers", "papers": ["Sổ hộ khẩu", " "]}}), "status.papers[1]"),
-            (json!({"status": {"kind": "registered", "result_numbers": [{"kind": "pin", "number": ""}]}}),
-             "status.result_numbers[0].number"),
-            (json!({"status": {"kind": "ready_for_pickup", "place": "UBND xã", "from_date": "30/06/2025"}}),
-             "status.from_date"),
-            (json!({"status": {"kind": "ready_for_pickup", "place": "", "from_date": "2025-07-01"}}), "status.place"),
-            (json!({"status": {"kind": "ready_for_pickup", "place": "UBND xã", "from_date": "2025-07-02",
-                               "until_date": "2025-07-01"}}), "status.until_date"),
-            (json!({"status": {"kind": "rejected", "reason": ""}}), "status.reason"),
-            (json!({"status": {"kind": "received_verified"}, "note": "x".repeat(501)}), "note"),
+            (
+                json!({"status": {"kind": "needs_papers", "papers": []}}),
+                "status.papers",
+            ),
+            (
+                json!({"status": {"kind": "needs_papers", "papers": ["Sổ hộ khẩu", " "]}}),
+                "status.papers[1]",
+            ),
+            (
+                json!({"status": {"kind": "registered", "result_numbers": [{"kind": "pin", "number": ""}]}}),
+                "status.result_numbers[0].number",
+            ),
+            (
+                json!({"status": {"kind": "ready_for_pickup", "place": "UBND xã", "from_date": "30/06/2025"}}),
+                "status.from_date",
+            ),
+            (
+                json!({"status": {"kind": "ready_for_pickup", "place": "", "from_date": "2025-07-01"}}),
+                "status.place",
+            ),
+            (
+                json!({"status": {"kind": "ready_for_pickup", "place": "UBND xã", "from_date": "2025-07-02",
+                               "until_date": "2025-07-01"}}),
+                "status.until_date",
+            ),
+            (
+                json!({"status": {"kind": "rejected", "reason": ""}}),
+                "status.reason",
+            ),
+            (
+                json!({"status": {"kind": "received_verified"}, "note": "x".repeat(501)}),
+                "note",
+            ),
         ] {
             let (s, b) = clerk.post(&news1, body.clone()).await;
             assert_eq!(s, 422, "{body} → {b}");
             assert_eq!(b["error"]["field"], field, "{b}");
-            assert!(b["error"]["details"][0]["message_vi"].as_str().unwrap().len() > 3);
-            assert!(b["error"]["details"][0]["message_en"].as_str().unwrap().len() > 3);
+            assert!(
+                b["error"]["details"][0]["message_vi"]
+                    .as_str()
+                    .unwrap()
+                    .len()
+                    > 3
+            );
+            assert!(
+                b["error"]["details"][0]["message_en"]
+                    .as_str()
+                    .unwrap()
+                    .len()
+                    > 3
+            );
         }
         // Only clerks; only received dossiers.
-        assert_eq!(admin.post(&news1, json!({"status": {"kind": "received_verified"}})).await.0, 201);
+        assert_eq!(
+            admin
+                .post(&news1, json!({"status": {"kind": "received_verified"}}))
+                .await
+                .0,
+            201
+        );
         let (s, _) = clerk
-            .post("/api/v1/office/dossiers/0193a5b2-7c4e-7d10-8f00-000000000001/news",
-                json!({"status": {"kind": "received_verified"}}))
+            .post(
+                "/api/v1/office/dossiers/0193a5b2-7c4e-7d10-8f00-000000000001/news",
+                json!({"status": {"kind": "received_verified"}}),
+            )
             .await;
         assert_eq!(s, 404);
         let (s, _) = Client::new(&office.base).get(&news1).await;
@@ -229,10 +311,23 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
 
         let (s, b) = clerk.get(&news1).await;
         assert_eq!(s, 200);
-        let kinds: Vec<&str> = b["news"].as_array().unwrap().iter()
-            .map(|n| n["status"]["kind"].as_str().unwrap()).collect();
-        assert_eq!(kinds, ["ready_for_pickup", "rejected", "registered", "needs_papers", "received_verified"],
-            "newest first");
+        let kinds: Vec<&str> = b["news"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["status"]["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "ready_for_pickup",
+                "rejected",
+                "registered",
+                "needs_papers",
+                "received_verified"
+            ],
+            "newest first"
+        );
         assert_eq!(b["news"][0]["published_by_name"], "vanthu");
 
         // The field device pulls over a real sync session.
@@ -244,7 +339,10 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
         batch.verify(&office_pub, &field_device).unwrap();
         assert_eq!(batch.items.len(), 6);
         assert!(!batch.more);
-        assert_eq!(batch.items.iter().map(|i| i.news.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6]);
+        assert_eq!(
+            batch.items.iter().map(|i| i.news.seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5, 6]
+        );
         let (_, body) = pull(&office, &token, 4).await;
         let b4 = NewsBatch::from_bytes(&body).unwrap();
         assert_eq!(b4.after, 4);
@@ -282,7 +380,10 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
         assert!(empty.items.is_empty() && !empty.more);
 
         // A pending or revoked device is refused at once (same token).
-        for (status, code) in [("pending_approval", "device_pending_approval"), ("revoked", "device_revoked")] {
+        for (status, code) in [
+            ("pending_approval", "device_pending_approval"),
+            ("revoked", "device_revoked"),
+        ] {
             set_status(&office_dir, &field_id, status);
             let (s, body) = pull(&office, &token, 0).await;
             let b: Value = serde_json::from_slice(&body).unwrap();
@@ -293,7 +394,7 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
 
         // The field stores them through the hub library (the uploader's news pull does the same).
         let db = hub::store::Db::open(&field_dir.join("hub.sqlite")).unwrap();
-        let (pk, dev) = (office_pub.clone(), field_device.clone());
+        let (pk, dev) = (office_pub, field_device.clone());
         let items = all.clone();
         let new = db
             .call_sync(move |c| {
@@ -304,7 +405,7 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
             })
             .unwrap();
         assert_eq!(new, 56);
-        let (pk, dev) = (office_pub.clone(), field_device.clone());
+        let (pk, dev) = (office_pub, field_device.clone());
         let again = db
             .call_sync(move |c| hub::news::store::save_incoming(c, &pk, &dev, &all[..6]))
             .unwrap()
@@ -318,20 +419,38 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
         assert_eq!(b["unverified"], 0);
         let hamlets = b["hamlets"].as_array().unwrap();
         assert_eq!(hamlets.len(), 2, "{b}");
-        let bu_lu = hamlets.iter().find(|g| g["hamlet"] == "Thôn Bù Lư").unwrap();
+        let bu_lu = hamlets
+            .iter()
+            .find(|g| g["hamlet"] == "Thôn Bù Lư")
+            .unwrap();
         let none = hamlets.iter().find(|g| g["hamlet"].is_null()).unwrap();
         assert_eq!(bu_lu["items"].as_array().unwrap().len(), 5);
         assert_eq!(none["items"].as_array().unwrap().len(), 51);
-        assert!(bu_lu["items"].as_array().unwrap().iter().all(|i| i["receipt_code"] == code1.as_str()));
+        assert!(bu_lu["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["receipt_code"] == code1.as_str()));
         assert_eq!(bu_lu["items"][0]["status"]["kind"], "ready_for_pickup");
-        assert_eq!(bu_lu["items"][0]["status"]["place"], "Bộ phận một cửa, UBND xã Bù Gia Mập");
-        assert_eq!(bu_lu["items"][0]["procedure"]["id"], "marital-status-certificate");
+        assert_eq!(
+            bu_lu["items"][0]["status"]["place"],
+            "Bộ phận một cửa, UBND xã Bù Gia Mập"
+        );
+        assert_eq!(
+            bu_lu["items"][0]["procedure"]["id"],
+            "marital-status-certificate"
+        );
         assert_eq!(bu_lu["items"][0]["verified"], true);
         assert_eq!(none["items"][0]["status"]["papers"][0], "Giấy tờ số 49");
 
         // By receipt code, typed leniently (lower case, no hyphens, O for 0).
         let lenient = code1.replace('-', " ").to_lowercase();
-        let (s, b) = vol.get(&format!("/api/v1/news?receipt={}", lenient.replace(' ', "%20"))).await;
+        let (s, b) = vol
+            .get(&format!(
+                "/api/v1/news?receipt={}",
+                lenient.replace(' ', "%20")
+            ))
+            .await;
         assert_eq!(s, 200, "{b}");
         assert_eq!(b["receipt"], code1.as_str());
         assert_eq!(b["hamlets"].as_array().unwrap().len(), 1);
@@ -342,10 +461,14 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
 
         // Told.
         let nid = bu_lu["items"][0]["news_id"].as_str().unwrap().to_string();
-        let (s, b) = vol.post(&format!("/api/v1/news/{nid}/told"), json!({})).await;
+        let (s, b) = vol
+            .post(&format!("/api/v1/news/{nid}/told"), json!({}))
+            .await;
         assert_eq!(s, 200, "{b}");
         let told_at = b["told_at"].as_str().unwrap().to_string();
-        let (_, b) = vol.post(&format!("/api/v1/news/{nid}/told"), json!({})).await;
+        let (_, b) = vol
+            .post(&format!("/api/v1/news/{nid}/told"), json!({}))
+            .await;
         assert_eq!(b["told_at"], told_at.as_str(), "the first time counts");
         assert_eq!(vol.post("/api/v1/news/nope/told", json!({})).await.0, 404);
         let (_, b) = vol.get(&format!("/api/v1/news?receipt={code1}")).await;
@@ -355,11 +478,21 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
         let c = rusqlite::Connection::open(field_dir.join("hub.sqlite")).unwrap();
         c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
         let signed: Vec<u8> = c
-            .query_row("SELECT signed FROM news_in WHERE news_id = ?1", [&nid], |r| r.get(0))
+            .query_row(
+                "SELECT signed FROM news_in WHERE news_id = ?1",
+                [&nid],
+                |r| r.get(0),
+            )
             .unwrap();
-        let forged = String::from_utf8(signed).unwrap().replace("2025-07-31", "2025-08-31").into_bytes();
-        c.execute("UPDATE news_in SET signed = ?2 WHERE news_id = ?1", rusqlite::params![nid, forged])
-            .unwrap();
+        let forged = String::from_utf8(signed)
+            .unwrap()
+            .replace("2025-07-31", "2025-08-31")
+            .into_bytes();
+        c.execute(
+            "UPDATE news_in SET signed = ?2 WHERE news_id = ?1",
+            rusqlite::params![nid, forged],
+        )
+        .unwrap();
         let (_, b) = vol.get(&format!("/api/v1/news?receipt={code1}")).await;
         assert_eq!(b["unverified"], 1);
         assert_eq!(b["hamlets"][0]["items"][0]["verified"], false);

@@ -45,10 +45,37 @@ struct Variant {
 
 fn pair_by_files(tmp: &Path, field_dir: &Path, office_dir: &Path) {
     let (fc, oc) = (tmp.join("field.pub"), tmp.join("office.pub"));
-    std::fs::write(&fc, cli_ok(&["key", "show", "--data", field_dir.to_str().unwrap()], &[])).unwrap();
-    std::fs::write(&oc, cli_ok(&["key", "show", "--data", office_dir.to_str().unwrap()], &[])).unwrap();
-    cli_ok(&["trust", "--data", field_dir.to_str().unwrap(), oc.to_str().unwrap()], &[]);
-    cli_ok(&["trust", "--data", office_dir.to_str().unwrap(), fc.to_str().unwrap()], &[]);
+    std::fs::write(
+        &fc,
+        cli_ok(&["key", "show", "--data", field_dir.to_str().unwrap()], &[]),
+    )
+    .unwrap();
+    std::fs::write(
+        &oc,
+        cli_ok(
+            &["key", "show", "--data", office_dir.to_str().unwrap()],
+            &[],
+        ),
+    )
+    .unwrap();
+    cli_ok(
+        &[
+            "trust",
+            "--data",
+            field_dir.to_str().unwrap(),
+            oc.to_str().unwrap(),
+        ],
+        &[],
+    );
+    cli_ok(
+        &[
+            "trust",
+            "--data",
+            office_dir.to_str().unwrap(),
+            fc.to_str().unwrap(),
+        ],
+        &[],
+    );
 }
 
 /// The bytes of the batch: every envelope header, payload ciphertext and photo ciphertext on the field.
@@ -78,31 +105,56 @@ fn run(v: Variant) {
     let tmp = tempfile::tempdir().unwrap();
     let field_dir = tmp.path().join("field");
     let office_dir = tmp.path().join("office");
-    cli_ok(&["init", "--mode", "office", "--data", office_dir.to_str().unwrap(), "--name", "UBND xã"], &[]);
-    let field = Hub::start_with("field", &field_dir, &["--mdns", "off", "--sync", "off"]);
+    cli_ok(
+        &[
+            "init",
+            "--mode",
+            "office",
+            "--data",
+            office_dir.to_str().unwrap(),
+            "--name",
+            "UBND xã",
+        ],
+        &[],
+    );
+    let field = Hub::start_with("field", &field_dir, &["--sync", "off"]);
     pair_by_files(tmp.path(), &field_dir, &office_dir);
-    let photos: Vec<Vec<u8>> = ["to-khai-xac-nhan-hon-nhan.jpg", "giay-chung-sinh.jpg", "to-khai-xac-nhan-hon-nhan.jpg"]
-        .iter()
-        .map(|n| std::fs::read(sample_photo(n)).unwrap())
-        .collect();
+    let photos: Vec<Vec<u8>> = [
+        "to-khai-xac-nhan-hon-nhan.jpg",
+        "giay-chung-sinh.jpg",
+        "to-khai-xac-nhan-hon-nhan.jpg",
+    ]
+    .iter()
+    .map(|n| std::fs::read(sample_photo(n)).unwrap())
+    .collect();
     block_on(async {
         let admin = Client::setup(&field, "quantri", "mat-khau-quan-tri").await;
         let (s, b) = admin
-            .post("/api/v1/users", json!({"name": "canbo", "role": "officer", "password": "mat-khau-12345"}))
+            .post(
+                "/api/v1/users",
+                json!({"name": "canbo", "role": "officer", "password": "mat-khau-12345"}),
+            )
             .await;
         assert_eq!(s, 201, "{b}");
         let officer = Client::login(&field.base, "canbo", "mat-khau-12345").await;
         for i in 0..v.dossiers {
-            let fields = marital_fields(&format!("Điểu Thị Hà {i}"), &format!("0701980{:05}", 10000 + i));
+            let fields = marital_fields(
+                &format!("Điểu Thị Hà {i}"),
+                &format!("0701980{:05}", 10000 + i),
+            );
             let (_, d) = officer
                 .post("/api/v1/drafts", json!({"procedure": {"id": "marital-status-certificate", "version": 1}, "fields": fields}))
                 .await;
             let id = d["id"].as_str().unwrap().to_string();
             for p in photos.iter().take(v.photos) {
-                let (s, b) = officer.upload(&id, "id_document", "giay-to.jpg", p.clone(), "image/jpeg").await;
+                let (s, b) = officer
+                    .upload(&id, "id_document", "giay-to.jpg", p.clone(), "image/jpeg")
+                    .await;
                 assert_eq!(s, 201, "{b}");
             }
-            let (s, b) = officer.post(&format!("/api/v1/drafts/{id}/seal"), json!({})).await;
+            let (s, b) = officer
+                .post(&format!("/api/v1/drafts/{id}/seal"), json!({}))
+                .await;
             assert_eq!(s, 201, "{b}");
         }
     });
@@ -138,7 +190,10 @@ fn run(v: Variant) {
         *runs += 1;
         let out = sync();
         if out.status.success()
-            && count(&field_dir, "SELECT count(*) FROM envelopes WHERE acked_at IS NULL") == 0
+            && count(
+                &field_dir,
+                "SELECT count(*) FROM envelopes WHERE acked_at IS NULL",
+            ) == 0
         {
             break;
         }
@@ -154,17 +209,41 @@ fn run(v: Variant) {
         // Office in namespace b behind the tbf-shaped veth; shaper (delay, cuts) and `hub sync` in a.
         let office_addr = format!("{}:8080", pair.addr_b);
         let office = netns::NetPair::command(&pair.ns_b, hub_bin().to_str().unwrap())
-            .args(["serve", "--mode", "office", "--data", office_dir.to_str().unwrap(), "--listen", &office_addr,
-                "--mdns", "off", "--https-listen", "off"])
+            .args([
+                "serve",
+                "--mode",
+                "office",
+                "--data",
+                office_dir.to_str().unwrap(),
+                "--listen",
+                &office_addr,
+                "--mdns",
+                "off",
+                "--https-listen",
+                "off",
+            ])
             .env("HUB_LOG", "warn")
             .spawn()
             .unwrap();
         let shaper_bin = hub_bin().with_file_name("shaper");
-        assert!(shaper_bin.exists(), "build the shaper first: cargo build -p shaper");
+        assert!(
+            shaper_bin.exists(),
+            "build the shaper first: cargo build -p shaper"
+        );
         let stats = tmp.path().join("shaper.json");
         let mut cmd = netns::NetPair::command(&pair.ns_a, shaper_bin.to_str().unwrap());
-        cmd.args(["--listen", "127.0.0.1:9000", "--upstream", &office_addr, "--rtt-ms", &v.rtt_ms.to_string(),
-            "--cut-for-s", &v.cut_for.as_secs().to_string(), "--stats", stats.to_str().unwrap()]);
+        cmd.args([
+            "--listen",
+            "127.0.0.1:9000",
+            "--upstream",
+            &office_addr,
+            "--rtt-ms",
+            &v.rtt_ms.to_string(),
+            "--cut-for-s",
+            &v.cut_for.as_secs().to_string(),
+            "--stats",
+            stats.to_str().unwrap(),
+        ]);
         for (at, _) in &cuts {
             cmd.args(["--cut-at-bytes", &at.to_string()]);
         }
@@ -172,7 +251,15 @@ fn run(v: Variant) {
         std::thread::sleep(Duration::from_secs(2));
         let sync = || {
             netns::NetPair::command(&pair.ns_a, hub_bin().to_str().unwrap())
-                .args(["sync", "--data", field_dir.to_str().unwrap(), "--mdns", "off", "--office-url", "http://127.0.0.1:9000"])
+                .args([
+                    "sync",
+                    "--data",
+                    field_dir.to_str().unwrap(),
+                    "--mdns",
+                    "off",
+                    "--office-url",
+                    "http://127.0.0.1:9000",
+                ])
                 .env("HUB_LOG", "warn")
                 .output()
                 .unwrap()
@@ -193,9 +280,14 @@ fn run(v: Variant) {
         _office = None;
         _rt = None;
     } else {
-        let office = Hub::start_with("office", &office_dir, &["--mdns", "off"]);
-        let upstream: std::net::SocketAddr = office.base.trim_start_matches("http://").parse().unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let office = Hub::start("office", &office_dir);
+        let upstream: std::net::SocketAddr =
+            office.base.trim_start_matches("http://").parse().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         let mut cfg = shaper::Config::new("127.0.0.1:0".parse().unwrap(), upstream)
             .rate_kbit(v.rate_kbit)
             .rtt(Duration::from_millis(v.rtt_ms));
@@ -203,7 +295,18 @@ fn run(v: Variant) {
         let sh = rt.block_on(shaper::Shaper::start(cfg)).unwrap();
         let url = format!("http://{}", sh.local_addr());
         let sync = || {
-            cli(&["sync", "--data", field_dir.to_str().unwrap(), "--mdns", "off", "--office-url", &url], &[])
+            cli(
+                &[
+                    "sync",
+                    "--data",
+                    field_dir.to_str().unwrap(),
+                    "--mdns",
+                    "off",
+                    "--office-url",
+                    &url,
+                ],
+                &[],
+            )
         };
         t0 = Instant::now();
         sync_ok(&mut runs, &sync, t0);
@@ -215,7 +318,10 @@ fn run(v: Variant) {
     let secs = t0.elapsed().as_secs_f64();
     let n = v.dossiers as i64;
     let held = count(&office_dir, "SELECT count(*) FROM received_dossiers");
-    let distinct = count(&office_dir, "SELECT count(DISTINCT dossier_id) FROM received_dossiers");
+    let distinct = count(
+        &office_dir,
+        "SELECT count(DISTINCT dossier_id) FROM received_dossiers",
+    );
     let photos_held = count(&office_dir, "SELECT count(*) FROM received_attachments");
     let lost = n - distinct;
     let duplicated = held - distinct;
@@ -233,7 +339,13 @@ fn run(v: Variant) {
     assert_eq!(lost, 0);
     assert_eq!(duplicated, 0);
     assert_eq!(photos_held, n * v.photos as i64);
-    assert_eq!(count(&field_dir, "SELECT count(*) FROM envelopes WHERE acked_at IS NOT NULL"), n);
+    assert_eq!(
+        count(
+            &field_dir,
+            "SELECT count(*) FROM envelopes WHERE acked_at IS NOT NULL"
+        ),
+        n
+    );
     assert!(ratio <= 1.10, "sent {:.3} × the batch", ratio);
 }
 

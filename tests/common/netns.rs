@@ -81,15 +81,36 @@ impl NetPair {
         run(&["ip", "netns", "add", &ns_a])?;
         run(&["ip", "netns", "add", &ns_b])?;
         run(&[
-            "ip", "link", "add", &va, "netns", &ns_a, "type", "veth", "peer", "name", &vb, "netns", &ns_b,
+            "ip", "link", "add", &va, "netns", &ns_a, "type", "veth", "peer", "name", &vb, "netns",
+            &ns_b,
         ])?;
         for (ns, dev, addr) in [(&ns_a, &va, addr_a), (&ns_b, &vb, addr_b)] {
-            run(&["ip", "-n", ns, "addr", "add", &format!("{addr}/30"), "dev", dev])?;
+            run(&[
+                "ip",
+                "-n",
+                ns,
+                "addr",
+                "add",
+                &format!("{addr}/30"),
+                "dev",
+                dev,
+            ])?;
             run(&["ip", "-n", ns, "link", "set", dev, "up"])?;
             run(&["ip", "-n", ns, "link", "set", "lo", "up"])?;
             if let Some(t) = tbf {
                 run(&[
-                    "ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate",
+                    "ip",
+                    "netns",
+                    "exec",
+                    ns,
+                    "tc",
+                    "qdisc",
+                    "add",
+                    "dev",
+                    dev,
+                    "root",
+                    "tbf",
+                    "rate",
                     &format!("{}kbit", t.rate_kbit),
                     "burst",
                     &t.burst_bytes.to_string(),
@@ -116,4 +137,3 @@ impl Drop for NetPair {
         let _ = run(&["ip", "netns", "del", &self.ns_b]);
     }
 }
-

@@ -57,7 +57,9 @@ fn text(
         ));
         return None;
     }
-    if s.chars().any(|c| c.is_control() && !(multiline && c == '\n')) {
+    if s.chars()
+        .any(|c| c.is_control() && !(multiline && c == '\n'))
+    {
         errs.push(detail(
             field,
             "control_chars",
@@ -180,37 +182,45 @@ pub fn parse(
                 .collect::<Option<Vec<_>>>()
                 .map(|papers| NewsStatus::NeedsPapers { papers })
         }),
-        "registered" => list(get("result_numbers"), "status.result_numbers", &mut errs).and_then(|a| {
-            let nums: Vec<Option<ResultNumber>> = a
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let k = text(
-                        r.get("kind"),
-                        &format!("status.result_numbers[{i}].kind"),
-                        MAX_NEWS_TEXT_CHARS,
-                        false,
-                        &mut errs,
-                    );
-                    let n = text(
-                        r.get("number"),
-                        &format!("status.result_numbers[{i}].number"),
-                        MAX_NEWS_TEXT_CHARS,
-                        false,
-                        &mut errs,
-                    );
-                    Some(ResultNumber {
-                        kind: k?,
-                        number: n?,
+        "registered" => {
+            list(get("result_numbers"), "status.result_numbers", &mut errs).and_then(|a| {
+                let nums: Vec<Option<ResultNumber>> = a
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        let k = text(
+                            r.get("kind"),
+                            &format!("status.result_numbers[{i}].kind"),
+                            MAX_NEWS_TEXT_CHARS,
+                            false,
+                            &mut errs,
+                        );
+                        let n = text(
+                            r.get("number"),
+                            &format!("status.result_numbers[{i}].number"),
+                            MAX_NEWS_TEXT_CHARS,
+                            false,
+                            &mut errs,
+                        );
+                        Some(ResultNumber {
+                            kind: k?,
+                            number: n?,
+                        })
                     })
-                })
-                .collect();
-            nums.into_iter()
-                .collect::<Option<Vec<_>>>()
-                .map(|result_numbers| NewsStatus::Registered { result_numbers })
-        }),
+                    .collect();
+                nums.into_iter()
+                    .collect::<Option<Vec<_>>>()
+                    .map(|result_numbers| NewsStatus::Registered { result_numbers })
+            })
+        }
         "ready_for_pickup" => {
-            let place = text(get("place"), "status.place", MAX_NEWS_TEXT_CHARS, false, &mut errs);
+            let place = text(
+                get("place"),
+                "status.place",
+                MAX_NEWS_TEXT_CHARS,
+                false,
+                &mut errs,
+            );
             let from = date(get("from_date"), "status.from_date", &mut errs);
             let until = match get("until_date") {
                 None | Some(Value::Null) => Some(None),
@@ -219,7 +229,10 @@ pub fn parse(
             };
             match (place, from, until) {
                 (Some(place), Some(from_date), Some(until_date)) => {
-                    if until_date.as_deref().is_some_and(|u| u < from_date.as_str()) {
+                    if until_date
+                        .as_deref()
+                        .is_some_and(|u| u < from_date.as_str())
+                    {
                         errs.push(detail(
                             "status.until_date",
                             "before_from",
@@ -238,8 +251,14 @@ pub fn parse(
                 _ => None,
             }
         }
-        _ => text(get("reason"), "status.reason", MAX_NOTE_CHARS, true, &mut errs)
-            .map(|reason| NewsStatus::Rejected { reason }),
+        _ => text(
+            get("reason"),
+            "status.reason",
+            MAX_NOTE_CHARS,
+            true,
+            &mut errs,
+        )
+        .map(|reason| NewsStatus::Rejected { reason }),
     };
     match st {
         Some(st) if errs.is_empty() => Ok((st, note)),
@@ -271,23 +290,43 @@ mod tests {
             assert_eq!(note, None);
         }
         let (st, _) = parse(&json!({"kind": "needs_papers", "papers": [" a "]}), None).unwrap();
-        assert_eq!(st, NewsStatus::NeedsPapers { papers: vec!["a".into()] });
+        assert_eq!(
+            st,
+            NewsStatus::NeedsPapers {
+                papers: vec!["a".into()]
+            }
+        );
     }
 
     #[test]
     fn bad_inputs_name_their_field() {
-        assert_eq!(fields(parse(&json!({"kind": "nope"}), None)), ["status.kind"]);
-        assert_eq!(fields(parse(&json!({"kind": "needs_papers", "papers": []}), None)), ["status.papers"]);
         assert_eq!(
-            fields(parse(&json!({"kind": "needs_papers", "papers": ["a", ""]}), None)),
+            fields(parse(&json!({"kind": "nope"}), None)),
+            ["status.kind"]
+        );
+        assert_eq!(
+            fields(parse(&json!({"kind": "needs_papers", "papers": []}), None)),
+            ["status.papers"]
+        );
+        assert_eq!(
+            fields(parse(
+                &json!({"kind": "needs_papers", "papers": ["a", ""]}),
+                None
+            )),
             ["status.papers[1]"]
         );
         assert_eq!(
-            fields(parse(&json!({"kind": "registered", "result_numbers": [{"kind": "pin", "number": ""}]}), None)),
+            fields(parse(
+                &json!({"kind": "registered", "result_numbers": [{"kind": "pin", "number": ""}]}),
+                None
+            )),
             ["status.result_numbers[0].number"]
         );
         assert_eq!(
-            fields(parse(&json!({"kind": "ready_for_pickup", "place": "x", "from_date": "2025-02-30"}), None)),
+            fields(parse(
+                &json!({"kind": "ready_for_pickup", "place": "x", "from_date": "2025-02-30"}),
+                None
+            )),
             ["status.from_date"]
         );
         assert_eq!(
@@ -297,13 +336,22 @@ mod tests {
             )),
             ["status.until_date"]
         );
-        assert_eq!(fields(parse(&json!({"kind": "rejected"}), None)), ["status.reason"]);
         assert_eq!(
-            fields(parse(&json!({"kind": "received_verified"}), Some(&json!("x".repeat(501))))),
+            fields(parse(&json!({"kind": "rejected"}), None)),
+            ["status.reason"]
+        );
+        assert_eq!(
+            fields(parse(
+                &json!({"kind": "received_verified"}),
+                Some(&json!("x".repeat(501)))
+            )),
             ["note"]
         );
         assert_eq!(
-            fields(parse(&json!({"kind": "received_verified", "place": "x"}), None)),
+            fields(parse(
+                &json!({"kind": "received_verified", "place": "x"}),
+                None
+            )),
             ["status.place"]
         );
     }

@@ -212,7 +212,11 @@ pub fn news_after(
         "SELECT signed FROM news_out WHERE device_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
     )?;
     let rows = st.query_map(
-        params![device.as_str(), after.min(i64::MAX as u64) as i64, limit as i64 + 1],
+        params![
+            device.as_str(),
+            after.min(i64::MAX as u64) as i64,
+            limit as i64 + 1
+        ],
         |r| r.get::<_, Vec<u8>>(0),
     )?;
     let mut items = Vec::new();
@@ -285,20 +289,25 @@ pub fn received_by_hamlet(
     })?;
     let mut groups: Vec<HamletNews> = Vec::new();
     for row in rows {
-        let (bytes, office_id, received_at, told_at, pid, pver, hamlet, sign_pub, office_name) = row?;
+        let (bytes, office_id, received_at, told_at, pid, pver, hamlet, sign_pub, office_name) =
+            row?;
         let signed = parse_signed(&bytes)?;
         // Verified again on every read: a stored item altered later, or an office key since re-pinned,
         // shows up here instead of being told to a villager.
         let verified = sign_pub
             .and_then(|k| DevicePublicKey::from_hex(&k).ok())
-            .is_some_and(|k| signed.verify(&k).is_ok() && signed.news.office_id.as_str() == office_id);
+            .is_some_and(|k| {
+                signed.verify(&k).is_ok() && signed.news.office_id.as_str() == office_id
+            });
         let n = signed.news;
         let item = ReceivedNews {
             news_id: n.news_id,
             seq: n.seq,
             receipt_code: n.receipt_code.to_string(),
             dossier_id: n.dossier_id,
-            procedure: pid.zip(pver).map(|(id, version)| protocol::ProcedureRef { id, version }),
+            procedure: pid
+                .zip(pver)
+                .map(|(id, version)| protocol::ProcedureRef { id, version }),
             status: n.status,
             note: n.note,
             published_at: n.published_at,

@@ -171,7 +171,9 @@ impl Shaper {
         let (epoch, _) = watch::channel(0u64);
         let inner = Arc::new(Inner {
             up_bucket: cfg.rate_up.map(|r| tokio::sync::Mutex::new(Bucket::new(r))),
-            down_bucket: cfg.rate_down.map(|r| tokio::sync::Mutex::new(Bucket::new(r))),
+            down_bucket: cfg
+                .rate_down
+                .map(|r| tokio::sync::Mutex::new(Bucket::new(r))),
             fired: Mutex::new(vec![false; cfg.cuts.len()]),
             cfg,
             counters: Counters::default(),
@@ -239,8 +241,13 @@ async fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
             continue;
         };
         if inner.cut.load(Ordering::SeqCst) {
-            // Refused: reset at once (linger 0), as a dead link looks to the caller.
-            inner.counters.cut_connections.fetch_add(1, Ordering::SeqCst);
+            // Refused: reset at once (linger 0), as a dead link looks to the caller. The deprecation is
+            // about a non-zero linger blocking the thread on drop; a zero linger resets without waiting.
+            inner
+                .counters
+                .cut_connections
+                .fetch_add(1, Ordering::SeqCst);
+            #[allow(deprecated)]
             let _ = client.set_linger(Some(Duration::ZERO));
             drop(client);
             continue;
@@ -341,7 +348,8 @@ async fn pipe(
             let c = &inner.counters;
             match dir {
                 Dir::Up => {
-                    let total = c.up.fetch_add(bytes.len() as u64, Ordering::SeqCst) + bytes.len() as u64;
+                    let total =
+                        c.up.fetch_add(bytes.len() as u64, Ordering::SeqCst) + bytes.len() as u64;
                     auto_cut(&inner, total);
                 }
                 Dir::Down => {
@@ -432,6 +440,7 @@ mod tests {
         let secs = t0.elapsed().as_secs_f64();
         assert_eq!(u64::from_be_bytes(n), 300_000);
         let rate = 300_000.0 / secs;
+        println!("measured {rate:.0} B/s for a setting of 100 000 B/s");
         assert!(
             (85_000.0..=115_000.0).contains(&rate),
             "measured {rate:.0} B/s for a setting of 100 000 B/s ({secs:.2} s)"
@@ -483,13 +492,18 @@ mod tests {
         s.cut();
         let mut rest = Vec::new();
         let r = tokio::time::timeout(Duration::from_secs(2), c.read_to_end(&mut rest)).await;
-        assert!(matches!(r, Ok(Ok(0)) | Ok(Err(_))), "open connection dropped: {r:?}");
+        assert!(
+            matches!(r, Ok(Ok(0)) | Ok(Err(_))),
+            "open connection dropped: {r:?}"
+        );
         // New connections are refused while cut.
-        let mut c2 = TcpStream::connect(s.local_addr()).await.unwrap();
-        let _ = c2.write_all(b"two").await;
-        let mut b2 = [0u8; 3];
-        let r = tokio::time::timeout(Duration::from_secs(2), c2.read_exact(&mut b2)).await;
-        assert!(matches!(r, Ok(Err(_))), "refused while cut: {r:?}");
+        // (reset at once: the connect itself may already fail, or the first read does.)
+        if let Ok(mut c2) = TcpStream::connect(s.local_addr()).await {
+            let _ = c2.write_all(b"two").await;
+            let mut b2 = [0u8; 3];
+            let r = tokio::time::timeout(Duration::from_secs(2), c2.read_exact(&mut b2)).await;
+            assert!(matches!(r, Ok(Err(_))), "refused while cut: {r:?}");
+        }
         s.restore();
         let mut c3 = TcpStream::connect(s.local_addr()).await.unwrap();
         c3.write_all(b"tri").await.unwrap();
@@ -509,7 +523,11 @@ mod tests {
         c.write_all(b"x").await.unwrap();
         let mut b = [0u8; 1];
         c.read_exact(&mut b).await.unwrap();
-        assert!(t0.elapsed() >= Duration::from_millis(350), "{:?}", t0.elapsed());
+        assert!(
+            t0.elapsed() >= Duration::from_millis(350),
+            "{:?}",
+            t0.elapsed()
+        );
 
         let mut cfg = Config::new(any(), up);
         cfg.cuts = vec![(1000, Duration::from_millis(500))];
