@@ -78,6 +78,7 @@ export async function officeDossier(app, [id], _q, ctx) {
     h('section', { class: 'group card' }, h('h2', {}, t('office.checks')),
       h('ul', { class: 'checks', 'data-testid': 'checks' }, (d.checks || []).map((c) => h('li', { class: c.ok ? 'ok' : 'bad' },
         icon(c.ok ? 'ok' : 'warn'), h('span', {}, h('strong', {}, checkName(c.check)), c.detail ? ` — ${c.detail}` : ''))))),
+    newsSection(id),
     h('div', { class: 'row no-print' }, printBtn)));
 }
 
@@ -107,4 +108,12 @@ export async function importsView(app, _p, _q, ctx) {
           h('span', {}, p.seq != null ? t('ui.seq', { n: p.seq }) + ': ' : '', h('strong', {}, checkName(p.check)), p.detail ? ` — ${p.detail}` : '')))))
         : null)))
       : h('p', { class: 'muted' }, t('imports.none'))));
+}
+
+// ---------- status news to the field (the form and past news live in news.js, loaded on demand) ----------
+function newsSection(id) {
+  const slot = h('div', { class: 'no-print', 'data-testid': 'news-slot' });
+  import('./news.js').then((m) => m.officeNewsSection(id)).then((sec) => slot.replaceChildren(sec))
+    .catch(() => slot.replaceChildren(banner('warn', t('news.load_failed'), null)));
+  return slot;
 }

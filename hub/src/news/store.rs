@@ -65,3 +65,358 @@ pub fn save_incoming(
     tx.commit().map_err(StoreError::classify)?;
     Ok(Ok(new))
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Office: publishing and serving news
+// ---------------------------------------------------------------------------------------------------------
+
+/// One published item as the office dossier page lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PublishedNews {
+    pub news_id: String,
+    pub seq: u64,
+    pub device_id: String,
+    pub receipt_code: String,
+    pub status: protocol::NewsStatus,
+    pub note: Option<String>,
+    pub published_at: String,
+    pub published_by: String,
+    pub published_by_name: Option<String>,
+}
+
+/// The field device and receipt code of received dossier `dossier_id`.
+pub fn dossier_target(
+    c: &Connection,
+    dossier_id: &str,
+) -> StoreResult<Option<(DeviceId, protocol::ReceiptCode)>> {
+    use rusqlite::OptionalExtension;
+    let row: Option<(String, String)> = c
+        .query_row(
+            "SELECT device_id, receipt_code FROM received_dossiers WHERE dossier_id = ?1",
+            [dossier_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match row {
+        None => Ok(None),
+        Some((d, code)) => Ok(Some((
+            DeviceId::parse(&d).map_err(StoreError::from)?,
+            protocol::ReceiptCode::parse(&code)
+                .map_err(|e| StoreError::Corrupt(format!("stored receipt code: {e}")))?,
+        ))),
+    }
+}
+
+/// Office: builds, signs (`key`) and stores one news item for received dossier `dossier_id`, its seq the
+/// next one of the dossier's field device, chosen in the same write transaction as the insert. `None` when
+/// the dossier is not held.
+pub fn publish(
+    c: &mut Connection,
+    key: &protocol::DeviceKey,
+    dossier_id: &str,
+    status: protocol::NewsStatus,
+    note: Option<String>,
+    user_id: &str,
+) -> StoreResult<Option<SignedNews>> {
+    let tx = write_tx(c)?;
+    let Some((device, code)) = dossier_target(&tx, dossier_id)? else {
+        return Ok(None);
+    };
+    let last: Option<i64> = tx.query_row(
+        "SELECT max(seq) FROM news_out WHERE device_id = ?1",
+        [device.as_str()],
+        |r| r.get(0),
+    )?;
+    let news = protocol::News {
+        kind: protocol::NEWS_KIND.into(),
+        v: protocol::PROTOCOL_VERSION,
+        office_id: key.public().device_id(),
+        news_id: uuid::Uuid::now_v7().to_string(),
+        device_id: device,
+        seq: last.unwrap_or(0) as u64 + 1,
+        receipt_code: code,
+        dossier_id: dossier_id.to_string(),
+        status,
+        note,
+        published_at: clock::now_rfc3339(),
+    };
+    news.check_form().map_err(StoreError::from)?;
+    let signed = SignedNews::sign(news, key).map_err(StoreError::from)?;
+    let n = &signed.news;
+    tx.execute(
+        "INSERT INTO news_out(news_id, device_id, seq, dossier_id, receipt_code, status_kind, signed,
+             published_at, published_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            n.news_id,
+            n.device_id.as_str(),
+            n.seq as i64,
+            n.dossier_id,
+            n.receipt_code.to_string(),
+            n.status.code(),
+            signed.to_bytes().map_err(StoreError::from)?,
+            n.published_at,
+            user_id
+        ],
+    )
+    .map_err(StoreError::classify)?;
+    tx.commit().map_err(StoreError::classify)?;
+    Ok(Some(signed))
+}
+
+fn parse_signed(bytes: &[u8]) -> StoreResult<SignedNews> {
+    SignedNews::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("stored news: {e}")))
+}
+
+/// Office: the news of one dossier, newest first.
+pub fn dossier_news(c: &Connection, dossier_id: &str) -> StoreResult<Vec<PublishedNews>> {
+    let mut st = c.prepare(
+        "SELECT o.signed, o.published_by, u.name FROM news_out o LEFT JOIN users u ON u.id = o.published_by
+         WHERE o.dossier_id = ?1 ORDER BY o.seq DESC",
+    )?;
+    let rows = st.query_map([dossier_id], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (bytes, by, name) = row?;
+        let n = parse_signed(&bytes)?.news;
+        out.push(PublishedNews {
+            news_id: n.news_id,
+            seq: n.seq,
+            device_id: n.device_id.to_string(),
+            receipt_code: n.receipt_code.to_string(),
+            status: n.status,
+            note: n.note,
+            published_at: n.published_at,
+            published_by: by,
+            published_by_name: name,
+        });
+    }
+    Ok(out)
+}
+
+/// Office: the news for field device `device` after seq `after`, at most `limit` items, ascending, and
+/// whether more follow.
+pub fn news_after(
+    c: &Connection,
+    device: &DeviceId,
+    after: u64,
+    limit: usize,
+) -> StoreResult<(Vec<SignedNews>, bool)> {
+    let mut st = c.prepare(
+        "SELECT signed FROM news_out WHERE device_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    let rows = st.query_map(
+        params![
+            device.as_str(),
+            after.min(i64::MAX as u64) as i64,
+            limit as i64 + 1
+        ],
+        |r| r.get::<_, Vec<u8>>(0),
+    )?;
+    let mut items = Vec::new();
+    for r in rows {
+        items.push(parse_signed(&r?)?);
+    }
+    let more = items.len() > limit;
+    items.truncate(limit);
+    Ok((items, more))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Field: reading received news
+// ---------------------------------------------------------------------------------------------------------
+
+/// One received item, as the field news page shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReceivedNews {
+    pub news_id: String,
+    pub seq: u64,
+    pub receipt_code: String,
+    pub dossier_id: String,
+    pub procedure: Option<protocol::ProcedureRef>,
+    pub status: protocol::NewsStatus,
+    pub note: Option<String>,
+    pub published_at: String,
+    pub received_at: String,
+    pub told_at: Option<String>,
+    /// The office's signature verified again when read (false: shown with a warning, never trusted).
+    pub verified: bool,
+    pub office_name: Option<String>,
+}
+
+/// Received news of one hamlet (`hamlet` `None`: captured outside an outreach session).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HamletNews {
+    pub hamlet: Option<String>,
+    pub items: Vec<ReceivedNews>,
+}
+
+/// Field: received news, newest first, grouped by the hamlet of the outreach session the dossier was
+/// sealed in (groups ordered by their newest item); only `receipt`'s when given.
+pub fn received_by_hamlet(
+    c: &Connection,
+    receipt: Option<&protocol::ReceiptCode>,
+) -> StoreResult<Vec<HamletNews>> {
+    let mut st = c.prepare(
+        "SELECT n.signed, n.office_id, n.received_at, n.told_at, r.procedure_id, r.procedure_version,
+                s.hamlet, p.sign_pub, p.name
+         FROM news_in n
+         LEFT JOIN receipts r ON r.code = n.receipt_code
+         LEFT JOIN outreach_sessions s ON s.id = r.session_id
+         LEFT JOIN trusted_peers p ON p.device_id = n.office_id AND p.mode = 'office'
+         WHERE (?1 IS NULL OR n.receipt_code = ?1)
+         ORDER BY n.published_at DESC, n.seq DESC",
+    )?;
+    let code = receipt.map(|r| r.to_string());
+    let rows = st.query_map([code], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<u32>>(5)?,
+            r.get::<_, Option<String>>(6)?,
+            r.get::<_, Option<String>>(7)?,
+            r.get::<_, Option<String>>(8)?,
+        ))
+    })?;
+    let mut groups: Vec<HamletNews> = Vec::new();
+    for row in rows {
+        let (bytes, office_id, received_at, told_at, pid, pver, hamlet, sign_pub, office_name) =
+            row?;
+        let signed = parse_signed(&bytes)?;
+        // Verified again on every read: a stored item altered later, or an office key since re-pinned,
+        // shows up here instead of being told to a villager.
+        let verified = sign_pub
+            .and_then(|k| DevicePublicKey::from_hex(&k).ok())
+            .is_some_and(|k| {
+                signed.verify(&k).is_ok() && signed.news.office_id.as_str() == office_id
+            });
+        let n = signed.news;
+        let item = ReceivedNews {
+            news_id: n.news_id,
+            seq: n.seq,
+            receipt_code: n.receipt_code.to_string(),
+            dossier_id: n.dossier_id,
+            procedure: pid
+                .zip(pver)
+                .map(|(id, version)| protocol::ProcedureRef { id, version }),
+            status: n.status,
+            note: n.note,
+            published_at: n.published_at,
+            received_at,
+            told_at,
+            verified,
+            office_name,
+        };
+        match groups.iter_mut().find(|g| g.hamlet == hamlet) {
+            Some(g) => g.items.push(item),
+            None => groups.push(HamletNews {
+                hamlet,
+                items: vec![item],
+            }),
+        }
+    }
+    Ok(groups)
+}
+
+/// Field: marks that a volunteer told the villager (the first time counts). False when no such item.
+pub fn mark_told(c: &mut Connection, news_id: &str) -> StoreResult<Option<String>> {
+    use rusqlite::OptionalExtension;
+    let tx = write_tx(c)?;
+    let found: Option<Option<String>> = tx
+        .query_row(
+            "SELECT told_at FROM news_in WHERE news_id = ?1",
+            [news_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let out = match found {
+        None => None,
+        Some(Some(t)) => Some(t),
+        Some(None) => {
+            let now = clock::now_rfc3339();
+            tx.execute(
+                "UPDATE news_in SET told_at = ?2 WHERE news_id = ?1",
+                params![news_id, now],
+            )
+            .map_err(StoreError::classify)?;
+            Some(now)
+        }
+    };
+    tx.commit().map_err(StoreError::classify)?;
+    Ok(out)
+}
+
+/// Field: the latest news status code and its time for receipt `code` (for the public receipt page).
+pub fn latest_for_receipt(
+    c: &Connection,
+    code: &str,
+) -> StoreResult<Option<(protocol::NewsStatus, String)>> {
+    use rusqlite::OptionalExtension;
+    let row: Option<Vec<u8>> = c
+        .query_row(
+            "SELECT signed FROM news_in WHERE receipt_code = ?1 ORDER BY published_at DESC, seq DESC LIMIT 1",
+            [code],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match row {
+        None => Ok(None),
+        Some(b) => {
+            let n = parse_signed(&b)?.news;
+            Ok(Some((n.status, n.published_at)))
+        }
+    }
+}
+
+/// What the public receipt status page may show of the latest news: the status kind and time, and where
+/// and when to pick up or which papers to bring. Never result numbers (a child's PIN), a reason or a note.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PublicNews {
+    pub kind: &'static str,
+    pub published_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub papers: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until_date: Option<String>,
+}
+
+/// Field: the public part of the latest news for receipt `code`.
+pub fn public_latest(c: &Connection, code: &str) -> StoreResult<Option<PublicNews>> {
+    Ok(latest_for_receipt(c, code)?.map(|(status, published_at)| {
+        let mut p = PublicNews {
+            kind: status.code(),
+            published_at,
+            papers: None,
+            place: None,
+            from_date: None,
+            until_date: None,
+        };
+        match status {
+            protocol::NewsStatus::NeedsPapers { papers } => p.papers = Some(papers),
+            protocol::NewsStatus::ReadyForPickup {
+                place,
+                from_date,
+                until_date,
+            } => {
+                p.place = Some(place);
+                p.from_date = Some(from_date);
+                p.until_date = until_date;
+            }
+            _ => {}
+        }
+        p
+    }))
+}

@@ -137,6 +137,7 @@ async fn public_status(
         "status": r.status,
         "protected": r.protected,
         "handed_over": r.handed_over,
+        "news": r.news,
         "authority": def.map(|d| d.authority.clone()),
         "originals": match def { Some(d) if active => slip::originals(d), _ => Vec::new() },
         "due": match def { Some(d) if active => Some(slip::due(d, &r.sealed_at)), _ => None },

@@ -80,6 +80,8 @@ pub struct PublicReceipt {
     pub status: &'static str,
     pub protected: bool,
     pub handed_over: bool,
+    /// The latest status news from the office (its public part), if any.
+    pub news: Option<crate::news::store::PublicNews>,
 }
 
 /// The villager-facing status of a receipt: its own disposition, unless a later dossier replaced it.
@@ -125,6 +127,10 @@ pub fn public_receipt(
             },
         )
         .optional()?;
+    let news = match row {
+        Some(_) => crate::news::store::public_latest(c, &code.to_string())?,
+        None => None,
+    };
     Ok(row.map(
         |(procedure, sealed_at, seq, own, replaced, acked)| PublicReceipt {
             code: code.to_string(),
@@ -133,6 +139,7 @@ pub fn public_receipt(
             status: status_of(&own, replaced.as_deref()),
             protected: seq.is_some(),
             handed_over: acked.is_some(),
+            news,
         },
     ))
 }
