@@ -59,6 +59,16 @@ pub enum Command {
         #[command(subcommand)]
         command: BatchCommand,
     },
+    /// Sync with the paired office now (field hub): one run with a progress bar; exits 1 on failure.
+    Sync {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        /// Where to look for the office over mDNS: all interfaces, loopback only (tests), or off.
+        #[arg(long, env = "HUB_MDNS", value_enum, default_value_t = crate::discovery::MdnsMode::All)]
+        mdns: crate::discovery::MdnsMode,
+        #[command(flatten)]
+        settings: crate::config::SyncSettings,
+    },
     /// Receipts given to villagers.
     Receipt {
         #[command(subcommand)]
@@ -124,6 +134,13 @@ pub enum BatchCommand {
         /// Print the report as JSON instead of text.
         #[arg(long)]
         json: bool,
+        file: PathBuf,
+    },
+    /// Import the office's acknowledgement file (ack-<batch>.json) on this field hub: verified like an ack
+    /// over the network; marks exactly the dossiers it covers as uploaded.
+    ImportAck {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
         file: PathBuf,
     },
 }
@@ -274,6 +291,44 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
             }
             Ok(if report.accepted { 0 } else { EXIT_REFUSED })
         }
+        Command::Batch {
+            command: BatchCommand::ImportAck { data, file },
+        } => {
+            let dir = DataDir::open_existing(&data)?;
+            if dir.mode != protocol::HubMode::Field {
+                bail!(
+                    "only a field hub imports acknowledgement files; {} is an office hub",
+                    data.display()
+                );
+            }
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let device = dir.keys.device_id.clone();
+            let r = dir
+                .db
+                .call_sync(|c| Ok(crate::uploader::ackfile::import(c, &device, &bytes)))?;
+            match r {
+                Ok(r) => {
+                    println!(
+                        "Acknowledgement of batch {} from {}: {} envelope(s) acknowledged, {} newly marked uploaded, {} set aside by the office, {} missing.",
+                        r.batch_id, r.office, r.acked_in_file, r.marked.newly_acked, r.quarantined, r.missing.len()
+                    );
+                    if r.marked.alarms > 0 {
+                        println!("{} new alarm(s): see the sync page.", r.marked.alarms);
+                    }
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("error: {}", e.plain().message_en);
+                    Ok(EXIT_REFUSED)
+                }
+            }
+        }
+        Command::Sync {
+            data,
+            mdns,
+            settings,
+        } => crate::uploader::cli::sync(&data, mdns, settings),
         Command::Receipt {
             command: ReceiptCommand::Verify { data, qr },
         } => {
