@@ -94,26 +94,25 @@ mod tests {
             device_id: "24f6ed6acbfe1009",
             fingerprint: "0123456789abcdef",
         };
-        let mut txt: HashMap<&str, &str> = [
+        let mut txt: HashMap<String, String> = [
             ("device_id", "24f6ed6acbfe1009"),
             ("mode", "office"),
             ("protocol", "1"),
             ("fingerprint", "0123456789abcdef"),
         ]
-        .into();
-        let get = |t: &HashMap<&str, &str>| {
-            let t = t.clone();
-            move |k: &str| t.get(k).map(|s| s.to_string())
-        };
-        assert!(txt_matches(&w, get(&txt)));
-        txt.insert("mode", "field");
-        assert!(!txt_matches(&w, get(&txt)));
-        txt.insert("mode", "office");
-        txt.insert("fingerprint", "ffffffffffffffff");
-        assert!(!txt_matches(&w, get(&txt)));
-        txt.insert("fingerprint", "0123456789abcdef");
-        txt.insert("protocol", "2");
-        assert!(!txt_matches(&w, get(&txt)));
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let check = |t: &HashMap<String, String>| txt_matches(&w, |k| t.get(k).cloned());
+        assert!(check(&txt));
+        txt.insert("mode".into(), "field".into());
+        assert!(!check(&txt));
+        txt.insert("mode".into(), "office".into());
+        txt.insert("fingerprint".into(), "ffffffffffffffff".into());
+        assert!(!check(&txt));
+        txt.insert("fingerprint".into(), "0123456789abcdef".into());
+        txt.insert("protocol".into(), "2".into());
+        assert!(!check(&txt));
         assert_eq!(
             base_url("::1".parse().unwrap(), 80),
             "http://[::1]:80".to_string()

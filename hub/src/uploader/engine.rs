@@ -222,6 +222,12 @@ impl Engine<'_> {
             .ok_or_else(|| bad("hello", "no token"))?
             .to_string();
         let client = found.client.with_token(token);
+        // The hello names the device's standing: a revoked or unapproved device stops here, in plain words.
+        match v["device_status"].as_str() {
+            Some("pending_approval") => return Err(plain_status(DeviceStatus::PendingApproval)),
+            Some("revoked") => return Err(plain_status(DeviceStatus::Revoked)),
+            _ => {}
+        }
 
         // Holdings (§11.4), verified with the pinned key.
         let b = client
