@@ -127,13 +127,17 @@ pub enum BatchCommand {
         #[arg(long, default_value_t = 1)]
         from_seq: u64,
     },
-    /// Verify a batch file completely and store it on this office hub (all or nothing).
+    /// Verify a batch file envelope by envelope and store it on this office hub (a bad envelope is
+    /// quarantined, the others stored); writes the signed acknowledgement file for the field hub.
     Import {
         #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
         data: PathBuf,
         /// Print the report as JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Where to write the acknowledgement (default: `ack-<batch_id>.json` next to the batch file).
+        #[arg(long)]
+        ack_out: Option<PathBuf>,
         file: PathBuf,
     },
     /// Import the office's acknowledgement file (ack-<batch>.json) on this field hub: verified like an ack
@@ -147,6 +151,8 @@ pub enum BatchCommand {
 
 /// Exit code of a refused batch import.
 pub const EXIT_REFUSED: i32 = 2;
+/// Exit code of an accepted batch import with envelopes quarantined or missing (the others were stored).
+pub const EXIT_PARTIAL: i32 = 3;
 
 /// Runs a command other than `serve`; returns the process exit code.
 pub fn run(command: Command) -> anyhow::Result<i32> {
@@ -271,7 +277,13 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Batch {
-            command: BatchCommand::Import { data, json, file },
+            command:
+                BatchCommand::Import {
+                    data,
+                    json,
+                    ack_out,
+                    file,
+                },
         } => {
             let dir = DataDir::open_existing(&data)?;
             if dir.mode != protocol::HubMode::Office {
@@ -281,15 +293,42 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
                 );
             }
             let identity = dir.keys.age_identity().to_string();
+            let office = &dir.keys.device;
             let report = dir
                 .db
-                .call_sync(|c| batch::import::import(c, &identity, &file))?;
+                .call_sync(|c| batch::import::import(c, &identity, office, &file))?;
+            let mut ack_path = None;
+            if let (Some(ack), Some(batch_id)) = (&report.ack, &report.batch_id) {
+                let path = ack_out.unwrap_or_else(|| {
+                    file.parent()
+                        .unwrap_or(std::path::Path::new("."))
+                        .join(format!("ack-{batch_id}.json"))
+                });
+                crate::intake::ack::write_file(&path, &ack.to_bytes()?)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                ack_path = Some(path);
+            }
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                let mut v = serde_json::to_value(&report)?;
+                v["ack_file"] =
+                    serde_json::json!(ack_path.as_ref().map(|p| p.display().to_string()));
+                println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 print!("{}", report.to_text());
+                if let Some(p) = &ack_path {
+                    println!(
+                        "Acknowledgement written to {} — import it on the field hub (`hub batch import-ack`).",
+                        p.display()
+                    );
+                }
             }
-            Ok(if report.accepted { 0 } else { EXIT_REFUSED })
+            Ok(if !report.accepted {
+                EXIT_REFUSED
+            } else if report.complete() {
+                0
+            } else {
+                EXIT_PARTIAL
+            })
         }
         Command::Batch {
             command: BatchCommand::ImportAck { data, file },
