@@ -126,6 +126,7 @@ export async function syncView(app, _p, _q, ctx) {
   // Live progress from the event stream; the counts are refreshed when a run ends.
   let es = null;
   let wasRunning = s.progress.running;
+  let lastSuccess = s.progress.last_success_at;
   const stop = () => { if (es) es.close(); };
   window.addEventListener('hashchange', stop, { once: true });
   if (window.EventSource) {
@@ -136,7 +137,8 @@ export async function syncView(app, _p, _q, ctx) {
       try { p = JSON.parse(ev.data); } catch (_) { return; }
       live.replaceChildren(progressBox(p));
       runBtn.disabled = !s.office || p.running;
-      if (wasRunning && !p.running) {
+      // A short run may start and end between two frames: a new success time also means "done".
+      if (!p.running && (wasRunning || p.last_success_at !== lastSuccess || p.last_error)) {
         try {
           const n = await load();
           counts.querySelector('[data-testid=count-acked]').textContent = String(n.counts.acked);
@@ -144,6 +146,7 @@ export async function syncView(app, _p, _q, ctx) {
         } catch (_) { /* keep the last counts */ }
       }
       wasRunning = p.running;
+      lastSuccess = p.last_success_at;
     });
   }
 }

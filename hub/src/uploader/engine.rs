@@ -575,7 +575,7 @@ impl Engine<'_> {
             if batch.after != after {
                 return Err(bad("news", "the batch answers another question"));
             }
-            let (key, dev) = (office.key.clone(), self.keys.device_id.clone());
+            let (key, dev) = (office.key, self.keys.device_id.clone());
             let items = batch.items.clone();
             new += self
                 .db

@@ -139,6 +139,11 @@ pub fn request_run(st: &AppState) -> bool {
 /// The background task of a field hub: runs on the interval (backing off with jitter after failures),
 /// outside quiet hours, whenever an office is pinned; stops when `cancel` fires.
 pub async fn background(st: AppState, cancel: CancellationToken) {
+    if let Ok(Some(t)) = st.db.call(|c| store::last_success(c)).await {
+        st.upload
+            .progress
+            .send_modify(|p| p.last_success_at = Some(t));
+    }
     if st.upload.settings.sync == OnOff::Off {
         return;
     }
