@@ -1,6 +1,7 @@
-//! A tampered, truncated, reordered, replayed, gapped or equivocating batch file: each is refused (or, for
-//! a gap, reported) with the specific check and envelope named; nothing from a bad batch is stored and
-//! nothing already stored changes.
+//! A tampered, truncated, reordered, replayed, gapped or equivocating batch file. A bad file as a whole
+//! (unreadable, bad manifest signature, unknown or unapproved device) is refused with nothing stored; a bad
+//! envelope is quarantined with the specific check named while the others are stored; a gap is reported.
+//! Never does an import corrupt or lose stored data, and every accepted import writes a signed ack file.
 
 mod common;
 
@@ -183,12 +184,13 @@ fn fingerprint(office: &Path) -> String {
     rows.join("\n")
 }
 
-/// Asserts a refusal naming `check` at `seq`, with nothing stored or changed.
+/// Asserts a refusal of the whole file naming `check` at `seq`, with nothing stored or changed.
 fn assert_refused(office: &Path, batch: &Path, check: &str, seq: Option<u64>) -> Value {
     let before = fingerprint(office);
     let (code, report) = import(office, batch);
-    assert_eq!(code, 2, "must exit non-zero: {report:#}");
+    assert_eq!(code, 2, "must exit 2: {report:#}");
     assert_eq!(report["accepted"], false);
+    assert_eq!(report["ack_file"], Value::Null, "no ack for a refused file");
     let problems = report["problems"].as_array().unwrap();
     assert!(
         problems
@@ -204,8 +206,82 @@ fn assert_refused(office: &Path, batch: &Path, check: &str, seq: Option<u64>) ->
     report
 }
 
+/// Asserts that the envelope `seq` is quarantined for `check` while the others are stored (`stored` new
+/// ones), that what was stored before is still there unchanged, and that the ack file verifies and says so.
+fn assert_quarantined(
+    fx: &Fixture,
+    office: &Path,
+    batch: &Path,
+    check: &str,
+    seq: u64,
+    stored: u64,
+) -> Value {
+    let before = fingerprint(office);
+    let (code, report) = import(office, batch);
+    assert_eq!(code, 3, "a partly quarantined import exits 3: {report:#}");
+    assert_eq!(report["accepted"], true, "{report:#}");
+    assert_eq!(report["stored"], stored, "{report:#}");
+    let q = report["quarantined"].as_array().unwrap();
+    assert!(
+        q.iter().any(|p| p["reason"] == check && p["seq"] == seq),
+        "expected quarantine `{check}` at {seq}, got {report:#}"
+    );
+    let after = fingerprint(office);
+    for line in before.lines() {
+        assert!(
+            after.contains(line),
+            "stored data must not change or vanish"
+        );
+    }
+    let held = quarantine_rows(office);
+    assert!(
+        held.iter().any(|(s, r)| *s == seq as i64 && r == check),
+        "the quarantine table keeps it: {held:?}"
+    );
+    let ack = read_ack(fx, &report);
+    assert!(
+        ack.quarantined
+            .iter()
+            .any(|e| e.seq == seq && e.reason.as_str() == check),
+        "the ack lists the quarantined envelope"
+    );
+    assert_eq!(
+        ack.acked.len() as u64,
+        stored + report["already_held"].as_u64().unwrap()
+    );
+    eprintln!(
+        "quarantined as expected ({check}): {}",
+        serde_json::to_string(&report["quarantined"]).unwrap()
+    );
+    report
+}
+
+fn quarantine_rows(office: &Path) -> Vec<(i64, String)> {
+    let c = Connection::open(office.join("hub.sqlite")).unwrap();
+    let mut st = c
+        .prepare("SELECT seq, reason FROM quarantine ORDER BY id")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The ack file an import wrote, verified with the office key.
+fn read_ack(fx: &Fixture, report: &Value) -> protocol::Ack {
+    let path = report["ack_file"].as_str().expect("an ack file is written");
+    let bytes = std::fs::read(path).unwrap();
+    let signed = protocol::SignedAck::from_bytes(&bytes).unwrap();
+    let keys = hub::keys::load(&fx.root.join("office-template")).unwrap();
+    signed
+        .verify(&keys.device.public())
+        .expect("the ack verifies with the office key");
+    assert_eq!(signed.ack.batch_id, report["batch_id"].as_str().unwrap());
+    signed.ack
+}
+
 #[test]
-fn tampering_is_refused_with_the_specific_check() {
+fn tampering_is_quarantined_per_envelope_or_refused_per_file() {
     let fx = fixture();
 
     // A byte of the second envelope's ciphertext changed.
@@ -217,8 +293,9 @@ fn tampering_is_refused_with_the_specific_check() {
         )
         .unwrap();
     });
-    assert_refused(&o, &b, "payload_hash", Some(2));
-    assert_eq!(stored_count(&o), 0);
+    let r = assert_quarantined(&fx, &o, &b, "payload_hash", 2, 2);
+    assert_eq!(stored_count(&o), 2);
+    assert_eq!(r["gaps"], serde_json::json!([{"from": 2, "to": 2}]));
 
     // A photo's ciphertext altered.
     let o = office(&fx, "o-blob");
@@ -229,7 +306,7 @@ fn tampering_is_refused_with_the_specific_check() {
         )
         .unwrap();
     });
-    assert_refused(&o, &b, "blob_hash", Some(3));
+    assert_quarantined(&fx, &o, &b, "blob_hash", 3, 2);
 
     // The header of envelope 2 edited (its time), signature kept.
     let o = office(&fx, "o-header");
@@ -252,7 +329,7 @@ fn tampering_is_refused_with_the_specific_check() {
         )
         .unwrap();
     });
-    assert_refused(&o, &b, "envelope_signature", Some(2));
+    assert_quarantined(&fx, &o, &b, "envelope_signature", 2, 2);
 
     // The manifest's signature replaced.
     let o = office(&fx, "o-manifest");
@@ -268,7 +345,11 @@ fn tampering_is_refused_with_the_specific_check() {
         c.execute("DELETE FROM envelopes WHERE seq = 2", [])
             .unwrap();
     });
-    assert_refused(&o, &b, "envelope_missing", Some(2));
+    let (code, report) = import(&o, &b);
+    assert_eq!(code, 3, "{report:#}");
+    assert_eq!(report["stored"], 2);
+    assert_eq!(report["missing"], serde_json::json!([2]));
+    assert_eq!(read_ack(&fx, &report).missing, vec![2]);
 
     // The file cut short (a copy interrupted half-way).
     let o = office(&fx, "o-cut");
@@ -286,7 +367,8 @@ fn tampering_is_refused_with_the_specific_check() {
         )
         .unwrap();
     });
-    assert_refused(&o, &b, "seq_mismatch", Some(2));
+    assert_quarantined(&fx, &o, &b, "seq_mismatch", 2, 1);
+    assert!(quarantine_rows(&o).contains(&(3, "seq_mismatch".into())));
 
     // An office that never trusted this device.
     let stranger = fx.root.join("o-stranger");
@@ -302,12 +384,38 @@ fn tampering_is_refused_with_the_specific_check() {
     );
     assert_refused(&stranger, &fx.batch, "unknown_device", None);
 
-    // Replay: the good batch is accepted once, then refused as a replay with nothing changed.
+    // A device pinned but not approved (or revoked): the whole file is refused.
+    let o = office(&fx, "o-pending");
+    for status in ["pending_approval", "revoked"] {
+        let c = Connection::open(o.join("hub.sqlite")).unwrap();
+        c.execute(
+            "UPDATE trusted_peers SET status = ?1 WHERE mode = 'field'",
+            [status],
+        )
+        .unwrap();
+        drop(c);
+        let r = assert_refused(&o, &fx.batch, "unknown_device", None);
+        assert!(r["problems"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains(status));
+    }
+    assert_eq!(stored_count(&o), 0);
+
+    // Replay: the good batch is stored once; again, it is all already held (and acknowledged again, so a
+    // lost ack file can be made anew), with nothing changed.
     let o = office(&fx, "o-replay");
     let (code, report) = import(&o, &fx.batch);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["stored"], 3);
-    assert_refused(&o, &fx.batch, "replay", None);
+    assert_eq!(read_ack(&fx, &report).acked.len(), 3);
+    let before = fingerprint(&o);
+    let (code, report) = import(&o, &fx.batch);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["stored"], 0);
+    assert_eq!(report["already_held"], 3);
+    assert_eq!(read_ack(&fx, &report).acked.len(), 3);
+    assert_eq!(fingerprint(&o), before);
     assert_eq!(stored_count(&o), 3);
 }
 
@@ -393,6 +501,34 @@ fn gaps_are_reported_and_equivocation_is_an_alarm() {
         ],
         &[],
     );
-    assert_refused(&o, &forged, "equivocation", Some(1));
+    let before = fingerprint(&o);
+    let ack_out = fx.root.join("forged-ack.json");
+    let out = cli(
+        &[
+            "batch",
+            "import",
+            "--data",
+            o.to_str().unwrap(),
+            "--ack-out",
+            ack_out.to_str().unwrap(),
+            forged.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("QUARANTINED: envelope seq 1: check `equivocation`"),
+        "{text}"
+    );
+    assert!(text.contains(ack_out.to_str().unwrap()), "{text}");
+    let signed = protocol::SignedAck::from_bytes(&std::fs::read(&ack_out).unwrap()).unwrap();
+    let keys = hub::keys::load(&fx.root.join("office-template")).unwrap();
+    signed.verify(&keys.device.public()).unwrap();
+    assert_eq!(signed.ack.equivocations.len(), 1);
+    assert_eq!(signed.ack.equivocations[0].seq, 1);
+    assert!(signed.ack.acked.is_empty());
+    assert_eq!(fingerprint(&o), before, "the held envelope 1 is kept");
     assert_eq!(stored_count(&o), 3);
+    assert!(quarantine_rows(&o).contains(&(1, "equivocation".into())));
 }

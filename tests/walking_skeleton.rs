@@ -245,7 +245,8 @@ fn capture_seal_export_import_reconcile() {
     assert_eq!(report["stored"], 2);
     assert_eq!(report["gaps"], json!([]));
 
-    // Importing the same file again is a replay: refused, exit non-zero, nothing changes.
+    // Importing the same file again is a replay: accepted, nothing new stored, nothing changes (and the ack
+    // file is written again).
     let again = cli(
         &[
             "batch",
@@ -256,8 +257,8 @@ fn capture_seal_export_import_reconcile() {
         ],
         &[],
     );
-    assert_eq!(again.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&again.stdout).contains("replay"));
+    assert_eq!(again.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("Nothing new"));
 
     // The clerk's view.
     let office = Hub::start("office", &office_dir);
@@ -316,8 +317,9 @@ fn capture_seal_export_import_reconcile() {
         let (_, imports) = clerk.get("/api/v1/office/imports").await;
         let imports = imports["imports"].as_array().unwrap();
         assert_eq!(imports.len(), 2);
-        assert_eq!(imports[0]["accepted"], false, "newest first: the replay");
-        assert_eq!(imports[1]["accepted"], true);
+        assert_eq!(imports[0]["stored"], 0, "newest first: the replay");
+        assert_eq!(imports[0]["already_held"], 2);
+        assert_eq!(imports[1]["stored"], 2);
     });
 }
 

@@ -30,6 +30,8 @@ pub struct Shared {
     pub outreach: crate::outreach::Live,
     /// Open sync challenges and session tokens (office).
     pub sync: crate::intake::session::SyncSessions,
+    /// The field uploader: settings, progress (a watch channel), one run at a time.
+    pub upload: crate::uploader::Uploader,
 }
 
 /// The catalogue with `time_limits` (procedure id → working days) applied.

@@ -59,6 +59,16 @@ pub enum Command {
         #[command(subcommand)]
         command: BatchCommand,
     },
+    /// Sync with the paired office now (field hub): one run with a progress bar; exits 1 on failure.
+    Sync {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        /// Where to look for the office over mDNS: all interfaces, loopback only (tests), or off.
+        #[arg(long, env = "HUB_MDNS", value_enum, default_value_t = crate::discovery::MdnsMode::All)]
+        mdns: crate::discovery::MdnsMode,
+        #[command(flatten)]
+        settings: crate::config::SyncSettings,
+    },
     /// Receipts given to villagers.
     Receipt {
         #[command(subcommand)]
@@ -117,19 +127,32 @@ pub enum BatchCommand {
         #[arg(long, default_value_t = 1)]
         from_seq: u64,
     },
-    /// Verify a batch file completely and store it on this office hub (all or nothing).
+    /// Verify a batch file envelope by envelope and store it on this office hub (a bad envelope is
+    /// quarantined, the others stored); writes the signed acknowledgement file for the field hub.
     Import {
         #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
         data: PathBuf,
         /// Print the report as JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Where to write the acknowledgement (default: `ack-<batch_id>.json` next to the batch file).
+        #[arg(long)]
+        ack_out: Option<PathBuf>,
+        file: PathBuf,
+    },
+    /// Import the office's acknowledgement file (ack-<batch>.json) on this field hub: verified like an ack
+    /// over the network; marks exactly the dossiers it covers as uploaded.
+    ImportAck {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
         file: PathBuf,
     },
 }
 
 /// Exit code of a refused batch import.
 pub const EXIT_REFUSED: i32 = 2;
+/// Exit code of an accepted batch import with envelopes quarantined or missing (the others were stored).
+pub const EXIT_PARTIAL: i32 = 3;
 
 /// Runs a command other than `serve`; returns the process exit code.
 pub fn run(command: Command) -> anyhow::Result<i32> {
@@ -254,7 +277,13 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Batch {
-            command: BatchCommand::Import { data, json, file },
+            command:
+                BatchCommand::Import {
+                    data,
+                    json,
+                    ack_out,
+                    file,
+                },
         } => {
             let dir = DataDir::open_existing(&data)?;
             if dir.mode != protocol::HubMode::Office {
@@ -264,16 +293,81 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
                 );
             }
             let identity = dir.keys.age_identity().to_string();
+            let office = &dir.keys.device;
             let report = dir
                 .db
-                .call_sync(|c| batch::import::import(c, &identity, &file))?;
+                .call_sync(|c| batch::import::import(c, &identity, office, &file))?;
+            let mut ack_path = None;
+            if let (Some(ack), Some(batch_id)) = (&report.ack, &report.batch_id) {
+                let path = ack_out.unwrap_or_else(|| {
+                    file.parent()
+                        .unwrap_or(std::path::Path::new("."))
+                        .join(format!("ack-{batch_id}.json"))
+                });
+                crate::intake::ack::write_file(&path, &ack.to_bytes()?)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                ack_path = Some(path);
+            }
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                let mut v = serde_json::to_value(&report)?;
+                v["ack_file"] =
+                    serde_json::json!(ack_path.as_ref().map(|p| p.display().to_string()));
+                println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 print!("{}", report.to_text());
+                if let Some(p) = &ack_path {
+                    println!(
+                        "Acknowledgement written to {} — import it on the field hub (`hub batch import-ack`).",
+                        p.display()
+                    );
+                }
             }
-            Ok(if report.accepted { 0 } else { EXIT_REFUSED })
+            Ok(if !report.accepted {
+                EXIT_REFUSED
+            } else if report.complete() {
+                0
+            } else {
+                EXIT_PARTIAL
+            })
         }
+        Command::Batch {
+            command: BatchCommand::ImportAck { data, file },
+        } => {
+            let dir = DataDir::open_existing(&data)?;
+            if dir.mode != protocol::HubMode::Field {
+                bail!(
+                    "only a field hub imports acknowledgement files; {} is an office hub",
+                    data.display()
+                );
+            }
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let device = dir.keys.device_id.clone();
+            let r = dir
+                .db
+                .call_sync(|c| Ok(crate::uploader::ackfile::import(c, &device, &bytes)))?;
+            match r {
+                Ok(r) => {
+                    println!(
+                        "Acknowledgement of batch {} from {}: {} envelope(s) acknowledged, {} newly marked uploaded, {} set aside by the office, {} missing.",
+                        r.batch_id, r.office, r.acked_in_file, r.marked.newly_acked, r.quarantined, r.missing.len()
+                    );
+                    if r.marked.alarms > 0 {
+                        println!("{} new alarm(s): see the sync page.", r.marked.alarms);
+                    }
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("error: {}", e.plain().message_en);
+                    Ok(EXIT_REFUSED)
+                }
+            }
+        }
+        Command::Sync {
+            data,
+            mdns,
+            settings,
+        } => crate::uploader::cli::sync(&data, mdns, settings),
         Command::Receipt {
             command: ReceiptCommand::Verify { data, qr },
         } => {

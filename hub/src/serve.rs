@@ -83,6 +83,7 @@ pub async fn serve(
         procedures: crate::app::procedures_with_limits(&cfg.time_limits),
         outreach: crate::outreach::Live::with_shutdown(cancel.clone()),
         sync: Default::default(),
+        upload: crate::uploader::Uploader::new(cfg.upload.clone(), cfg.mdns, cancel.clone()),
     }));
     if state.mode == HubMode::Field {
         let st = state.clone();
@@ -170,6 +171,10 @@ pub async fn serve(
             ca_fingerprint: join_info.ca.as_ref().map(|c| c.fingerprint.clone()),
             setup_link,
         });
+    }
+    if state.mode == HubMode::Field {
+        // Background sync with the office; stops when `cancel` fires.
+        tokio::spawn(crate::uploader::background(state.clone(), cancel.clone()));
     }
     let app = make_app(state).layer(axum::Extension(join_info));
     let https = async {

@@ -8,6 +8,11 @@ use rusqlite::{params, Connection};
 
 use crate::datadir::DataDir;
 
+struct ExportParts<'a> {
+    db: &'a crate::store::Db,
+    path: &'a Path,
+}
+
 /// What an export wrote.
 #[derive(Debug)]
 pub struct ExportSummary {
@@ -30,9 +35,25 @@ pub fn export(dir: &DataDir, out: &Path, from_seq: u64) -> anyhow::Result<Export
             dir.path.display()
         );
     }
-    let device = &dir.keys.device;
-    let device_id = dir.keys.device_id.clone();
-    let name = dir.name.clone();
+    export_with(&dir.db, &dir.keys, &dir.name, &dir.path, out, from_seq)
+}
+
+/// [`export`] from a running hub's parts (the field sync page's "batch file for a USB stick").
+pub fn export_with(
+    db: &crate::store::Db,
+    keys: &crate::keys::HubKeys,
+    name: &str,
+    data_path: &Path,
+    out: &Path,
+    from_seq: u64,
+) -> anyhow::Result<ExportSummary> {
+    let dir = ExportParts {
+        db,
+        path: data_path,
+    };
+    let device = &keys.device;
+    let device_id = keys.device_id.clone();
+    let name = name.to_string();
     let tmp = out.with_extension("partial");
     let _ = std::fs::remove_file(&tmp);
     let summary = dir.db.call_sync(|c| {
@@ -42,7 +63,7 @@ pub fn export(dir: &DataDir, out: &Path, from_seq: u64) -> anyhow::Result<Export
         let mut entries = Vec::new();
         {
             let mut st =
-                tx.prepare("SELECT seq, header, hash FROM envelopes WHERE seq >= ?1 ORDER BY seq")?;
+                tx.prepare("SELECT seq, header, hash FROM envelopes WHERE seq >= ?1 AND pruned_at IS NULL ORDER BY seq")?;
             let rows = st.query_map([from_seq as i64], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,

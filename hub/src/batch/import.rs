@@ -1,20 +1,23 @@
-//! Verifying and storing a batch file on an office hub. Every check runs before anything is kept: the
-//! whole batch is stored in one transaction, or — if any check fails — nothing is, and the report says
-//! which envelope failed which check. Gaps before the batch (earlier envelopes not received yet) are
-//! reported, not hidden; the dossiers themselves are authentic and are stored.
+//! Verifying and storing a batch file on an office hub, envelope by envelope (protocol §9). Problems with
+//! the file as a whole (unreadable, bad manifest signature, unknown or not-approved device) refuse it; an
+//! envelope failing a check is quarantined with its reason and the others are stored — the same per-envelope
+//! core as the network path (`intake::verify`). Gaps before the batch (earlier envelopes not received yet)
+//! are reported, not hidden. The import produces the signed acknowledgement of the batch (§11.6).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use protocol::{
-    BatchManifest, ChainHead, ChainIssue, CheckKind, DeviceId, DevicePublicKey, EnvelopeHeader,
-    Problem, Signature, SignedDossier, SignedManifest,
+    BatchManifest, CheckKind, DeviceId, DeviceKey, DeviceStatus, ManifestEntry, Problem,
+    QuarantineEntry, Signature, SignedAck, SignedManifest,
 };
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
-use crate::capture::store::title_of;
 use crate::clock;
+use crate::intake::ack;
+use crate::intake::session::field_device_status;
+use crate::intake::verify::{self, Offered, Outcome, Sender, Via};
 use crate::store::{write_tx, StoreError, StoreResult};
 use crate::trust;
 
@@ -33,22 +36,26 @@ pub struct ImportReport {
     pub device_id: Option<String>,
     pub device_name: Option<String>,
     pub imported_at: String,
+    /// The file itself was accepted (readable, signed manifest of an approved device). Its envelopes may
+    /// still be quarantined one by one.
     pub accepted: bool,
     pub envelopes_in_file: usize,
     pub stored: usize,
     pub already_held: usize,
+    /// Envelopes set aside with the check that refused them.
+    pub quarantined: Vec<QuarantineEntry>,
+    /// Seqs the manifest lists that the file does not hold.
+    pub missing: Vec<u64>,
+    /// Every problem found (file-level ones refuse the file; envelope-level ones are quarantined).
     pub problems: Vec<Problem>,
     /// Sequence numbers of this device still missing at the office after this import.
     pub gaps: Vec<Gap>,
+    /// The signed acknowledgement of the batch (not in the JSON report; written to a file).
+    #[serde(skip)]
+    pub ack: Option<SignedAck>,
 }
 
-/// One check's outcome, kept with each stored dossier.
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckResult {
-    pub check: &'static str,
-    pub ok: bool,
-    pub detail: String,
-}
+pub use crate::intake::verify::CheckResult;
 
 fn problem(seq: Option<u64>, check: CheckKind, detail: impl Into<String>) -> Problem {
     Problem {
@@ -58,10 +65,27 @@ fn problem(seq: Option<u64>, check: CheckKind, detail: impl Into<String>) -> Pro
     }
 }
 
-/// Imports the batch file at `path` into the office store `c`, decrypting with `identity`.
-pub fn import(c: &mut Connection, identity: &str, path: &Path) -> StoreResult<ImportReport> {
+/// Imports the batch file at `path` into the office store `c`, decrypting with `identity` and signing the
+/// acknowledgement with `office`.
+pub fn import(
+    c: &mut Connection,
+    identity: &str,
+    office: &DeviceKey,
+    path: &Path,
+) -> StoreResult<ImportReport> {
+    import_as(c, identity, office, path, &path.display().to_string())
+}
+
+/// [`import`], naming the file `shown` in the report (an upload's original name).
+pub fn import_as(
+    c: &mut Connection,
+    identity: &str,
+    office: &DeviceKey,
+    path: &Path,
+    shown: &str,
+) -> StoreResult<ImportReport> {
     let mut report = ImportReport {
-        file: path.display().to_string(),
+        file: shown.to_owned(),
         batch_id: None,
         device_id: None,
         device_name: None,
@@ -70,11 +94,14 @@ pub fn import(c: &mut Connection, identity: &str, path: &Path) -> StoreResult<Im
         envelopes_in_file: 0,
         stored: 0,
         already_held: 0,
+        quarantined: Vec::new(),
+        missing: Vec::new(),
         problems: Vec::new(),
         gaps: Vec::new(),
+        ack: None,
     };
     let outcome = match open_batch(path) {
-        Ok(file) => verify_and_store(c, identity, &file, &mut report),
+        Ok(file) => verify_and_store(c, identity, office, &file, &mut report),
         Err(p) => {
             report.problems.push(p);
             Ok(())
@@ -147,20 +174,15 @@ fn open_batch(path: &Path) -> Result<Connection, Problem> {
     Ok(conn)
 }
 
-struct Verified {
-    header: EnvelopeHeader,
-    header_bytes: Vec<u8>,
-    signature: String,
-    hash: String,
-}
-
 fn verify_and_store(
     c: &mut Connection,
     identity: &str,
+    office: &DeviceKey,
     file: &Connection,
     report: &mut ImportReport,
 ) -> StoreResult<()> {
-    // 1. The manifest: well-formed, from a trusted field device, correctly signed.
+    // 1. The manifest: well-formed, from a trusted and approved field device, correctly signed. A failure
+    //    here refuses the whole file.
     let row: Result<(Vec<u8>, String), _> = file.query_row(
         "SELECT body, signature FROM manifest WHERE id = 1",
         [],
@@ -192,10 +214,20 @@ fn verify_and_store(
         report.problems.push(problem(
             None,
             CheckKind::UnknownDevice,
-            format!("device {device} is not a trusted field hub of this office (run `hub trust` with its key card)"),
+            format!("device {device} is not a trusted field hub of this office (pair it, or run `hub trust` with its key card)"),
         ));
         return Ok(());
     };
+    if let Some((_, status)) = field_device_status(c, &device)? {
+        if status != DeviceStatus::Approved {
+            report.problems.push(problem(
+                None,
+                CheckKind::UnknownDevice,
+                format!("device {device} is {status} at this office: a clerk must approve it before its dossiers are accepted"),
+            ));
+            return Ok(());
+        }
+    }
     let sig = match Signature::from_hex(&sig_hex) {
         Ok(s) => s,
         Err(e) => {
@@ -207,13 +239,11 @@ fn verify_and_store(
             return Ok(());
         }
     };
-    if (SignedManifest {
+    let signed = SignedManifest {
         manifest: manifest.clone(),
         signature: sig,
-    })
-    .verify(&key)
-    .is_err()
-    {
+    };
+    if signed.verify(&key).is_err() {
         report.problems.push(problem(
             None,
             CheckKind::ManifestSignature,
@@ -229,34 +259,40 @@ fn verify_and_store(
             CheckKind::ManifestMismatch,
             "the chain head is not the last envelope",
         ));
+        return Ok(());
     }
+    report.accepted = true;
 
-    // 2. Every envelope the manifest lists, and nothing else.
+    // 2. Each envelope on its own: stored, already held, or quarantined; a bad one never blocks the rest.
+    let sender = Sender {
+        identity,
+        device: &device,
+        key: &key,
+        batch_id: &manifest.batch_id,
+        via: Via::File,
+    };
+    let fetch = |sha: &str| -> Option<Vec<u8>> {
+        file.query_row("SELECT bytes FROM blobs WHERE sha256 = ?1", [sha], |r| {
+            r.get(0)
+        })
+        .optional()
+        .unwrap_or(None)
+    };
+    let tx = write_tx(c)?;
     let listed: BTreeSet<u64> = manifest.envelopes.iter().map(|e| e.seq).collect();
-    let in_file: Vec<i64> = file
-        .prepare("SELECT seq FROM envelopes ORDER BY seq")
-        .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
-        .unwrap_or_default();
-    for s in &in_file {
-        if !listed.contains(&(*s as u64)) {
-            report.problems.push(problem(
-                Some(*s as u64),
-                CheckKind::UnexpectedEnvelope,
-                "the file holds an envelope the manifest does not list",
-            ));
-        }
-    }
-    let mut verified: Vec<Verified> = Vec::new();
-    for entry in &manifest.envelopes {
-        let row: Option<(i64, Vec<u8>, String, Vec<u8>)> = file
+    let mut entries: Vec<&ManifestEntry> = manifest.envelopes.iter().collect();
+    entries.sort_by_key(|e| e.seq);
+    for entry in entries {
+        let row: Option<(Vec<u8>, String, Vec<u8>)> = file
             .query_row(
-                "SELECT seq, header, signature, payload FROM envelopes WHERE seq = ?1",
+                "SELECT header, signature, payload FROM envelopes WHERE seq = ?1",
                 [entry.seq as i64],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
             .unwrap_or(None);
-        let Some((row_seq, header_bytes, sig_hex, payload)) = row else {
+        let Some((header, signature, payload)) = row else {
+            report.missing.push(entry.seq);
             report.problems.push(problem(
                 Some(entry.seq),
                 CheckKind::EnvelopeMissing,
@@ -264,398 +300,68 @@ fn verify_and_store(
             ));
             continue;
         };
-        let Ok(sig) = Signature::from_hex(&sig_hex) else {
-            report.problems.push(problem(
-                Some(entry.seq),
-                CheckKind::EnvelopeSignature,
-                "signature unreadable",
-            ));
-            continue;
-        };
-        let sha = protocol::sha256_hex(&payload);
-        match protocol::verify_envelope(
+        let off = Offered {
             entry,
-            row_seq as u64,
-            &header_bytes,
-            &sig,
-            &sha,
-            payload.len() as u64,
-            &key,
-            &device,
-        ) {
-            Ok(header) => {
-                let mut blobs_ok = true;
-                for (i, b) in header.blobs.iter().enumerate() {
-                    let bytes: Option<Vec<u8>> = file
-                        .query_row(
-                            "SELECT bytes FROM blobs WHERE sha256 = ?1",
-                            [&b.sha256],
-                            |r| r.get(0),
-                        )
-                        .optional()
-                        .unwrap_or(None);
-                    match bytes {
-                        None => {
-                            blobs_ok = false;
-                            report.problems.push(problem(
-                                Some(entry.seq),
-                                CheckKind::BlobMissing,
-                                format!("photo {} is missing", i + 1),
-                            ));
-                        }
-                        Some(bytes)
-                            if protocol::sha256_hex(&bytes) != b.sha256
-                                || bytes.len() as u64 != b.len =>
-                        {
-                            blobs_ok = false;
-                            report.problems.push(problem(
-                                Some(entry.seq),
-                                CheckKind::BlobHash,
-                                format!(
-                                    "photo {} does not match its hash (altered or damaged)",
-                                    i + 1
-                                ),
-                            ));
-                        }
-                        Some(_) => {}
-                    }
-                }
-                if blobs_ok {
-                    verified.push(Verified {
-                        hash: entry.hash.clone(),
-                        header,
-                        header_bytes,
-                        signature: sig_hex,
-                    });
-                }
+            seq: entry.seq,
+            header: &header,
+            signature: &signature,
+        };
+        match verify::verify_and_store(&tx, &sender, &off, &payload, &fetch)? {
+            Outcome::Stored => report.stored += 1,
+            Outcome::AlreadyHeld => report.already_held += 1,
+            Outcome::Quarantined { reason, detail, .. } => {
+                report
+                    .problems
+                    .push(problem(Some(entry.seq), reason, detail.clone()));
+                report.quarantined.push(QuarantineEntry {
+                    seq: entry.seq,
+                    hash: off.hash(),
+                    reason,
+                    detail,
+                });
             }
-            Err(problems) => report.problems.extend(problems),
         }
     }
-    if !report.problems.is_empty() {
-        return Ok(());
-    }
-
-    // 3. Against what the office already holds: duplicates, equivocation, and the chain.
-    let tx = write_tx(c)?;
-    let mut new: Vec<&Verified> = Vec::new();
-    for v in &verified {
-        let held: Option<String> = tx
-            .query_row(
-                "SELECT hash FROM received_envelopes WHERE device_id = ?1 AND seq = ?2",
-                params![device.as_str(), v.header.seq as i64],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match held {
-            Some(h) if h == v.hash => report.already_held += 1,
-            Some(_) => report.problems.push(problem(
-                Some(v.header.seq),
-                CheckKind::Equivocation,
-                "ALARM: the office already holds a DIFFERENT envelope with this device and sequence number",
-            )),
-            None => new.push(v),
+    // Rows the manifest does not list: set aside as evidence, never stored.
+    let extra: Vec<(i64, Vec<u8>, String)> = file
+        .prepare("SELECT seq, header, signature FROM envelopes ORDER BY seq")
+        .and_then(|mut st| {
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })
+        .unwrap_or_default();
+    for (seq, header, signature) in extra {
+        if seq < 1 || listed.contains(&(seq as u64)) {
+            continue;
         }
-    }
-    let links: Vec<(u64, String, String)> = verified
-        .iter()
-        .map(|v| (v.header.seq, v.header.prev.clone(), v.hash.clone()))
-        .collect();
-    let first = links.first().map(|l| l.0).unwrap_or(1);
-    let known: Option<ChainHead> = tx
-        .query_row(
-            "SELECT seq, hash FROM received_envelopes WHERE device_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT 1",
-            params![device.as_str(), first as i64],
-            |r| Ok(ChainHead { seq: r.get::<_, i64>(0)? as u64, hash: r.get(1)? }),
-        )
-        .optional()?;
-    for issue in protocol::check_chain(known.as_ref(), &links) {
-        match issue {
-            // Earlier envelopes not received yet: reported as a gap, the batch itself is fine.
-            ChainIssue::Gap { to, .. } if to < first => {}
-            other => report.problems.push(problem(
-                chain_seq(&other),
-                CheckKind::Chain,
-                other.to_string(),
-            )),
-        }
-    }
-    if let Some(last) = links.last() {
-        let next: Option<String> = tx
-            .query_row(
-                "SELECT prev FROM received_envelopes WHERE device_id = ?1 AND seq = ?2",
-                params![device.as_str(), last.0 as i64 + 1],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if next.is_some_and(|p| p != last.2) {
-            report.problems.push(problem(
-                Some(last.0 + 1),
-                CheckKind::Chain,
-                format!(
-                    "the envelope {} already held does not link to this batch's envelope {}",
-                    last.0 + 1,
-                    last.0
-                ),
-            ));
-        }
-    }
-    if report.problems.is_empty() && new.is_empty() {
-        report.problems.push(problem(
-            None,
-            CheckKind::Replay,
-            format!(
-                "every envelope in this batch (seq {}–{}) is already held; nothing new",
-                first,
-                links.last().map(|l| l.0).unwrap_or(first)
-            ),
-        ));
-    }
-    if !report.problems.is_empty() {
-        return Ok(()); // tx dropped: rolled back
-    }
-
-    // 4. Open each new envelope: decrypt, verify the dossier's own signature and its photos, store.
-    let now = clock::now_rfc3339();
-    for v in &new {
-        if let Err(p) = store_envelope(
+        let detail = "the file holds an envelope the manifest does not list";
+        let hash = protocol::sha256_hex(&header);
+        verify::quarantine(
             &tx,
-            identity,
-            file,
-            &key,
-            &device,
-            v,
-            &manifest.batch_id,
-            &now,
-        ) {
-            report.problems.push(p);
-        }
+            &sender,
+            seq as u64,
+            &hash,
+            CheckKind::UnexpectedEnvelope,
+            detail,
+            None,
+            Some(&header),
+            Some(&signature),
+        )?;
+        report.problems.push(problem(
+            Some(seq as u64),
+            CheckKind::UnexpectedEnvelope,
+            detail,
+        ));
+        report.quarantined.push(QuarantineEntry {
+            seq: seq as u64,
+            hash,
+            reason: CheckKind::UnexpectedEnvelope,
+            detail: detail.into(),
+        });
     }
-    if !report.problems.is_empty() {
-        return Ok(());
-    }
+    ack::save_manifest(&tx, &signed)?;
     tx.commit().map_err(StoreError::classify)?;
-    report.stored = new.len();
-    report.accepted = true;
-    Ok(())
-}
-
-fn chain_seq(i: &ChainIssue) -> Option<u64> {
-    match i {
-        ChainIssue::Gap { from, .. } => Some(*from),
-        ChainIssue::BrokenLink { seq }
-        | ChainIssue::OutOfOrder { seq }
-        | ChainIssue::Duplicate { seq }
-        | ChainIssue::BadStart { seq } => Some(*seq),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn store_envelope(
-    tx: &Transaction<'_>,
-    identity: &str,
-    file: &Connection,
-    key: &DevicePublicKey,
-    device: &DeviceId,
-    v: &Verified,
-    batch_id: &str,
-    now: &str,
-) -> Result<(), Problem> {
-    let seq = v.header.seq;
-    let store_err =
-        |e: StoreError| problem(Some(seq), CheckKind::Format, format!("cannot store: {e}"));
-    let payload: Vec<u8> = file
-        .query_row(
-            "SELECT payload FROM envelopes WHERE seq = ?1",
-            [seq as i64],
-            |r| r.get(0),
-        )
-        .map_err(|e| problem(Some(seq), CheckKind::Format, e.to_string()))?;
-    let plain = protocol::decrypt_with(identity, &payload).map_err(|e| {
-        problem(
-            Some(seq),
-            CheckKind::Decrypt,
-            format!("cannot decrypt with this office's key: {e}"),
-        )
-    })?;
-    let signed = SignedDossier::from_bytes(&plain).map_err(|e| {
-        problem(
-            Some(seq),
-            CheckKind::Format,
-            format!("the sealed dossier is malformed: {e}"),
-        )
-    })?;
-    if &signed.dossier.device_id != device {
-        return Err(problem(
-            Some(seq),
-            CheckKind::DeviceMismatch,
-            "the dossier names another device",
-        ));
-    }
-    signed.verify(key).map_err(|_| {
-        problem(
-            Some(seq),
-            CheckKind::DossierSignature,
-            "the dossier's signature by the device is not valid",
-        )
-    })?;
-    let d = &signed.dossier;
-    if d.attachments.len() != v.header.blobs.len() {
-        return Err(problem(
-            Some(seq),
-            CheckKind::AttachmentHash,
-            format!(
-                "the dossier lists {} photos but the envelope carries {}",
-                d.attachments.len(),
-                v.header.blobs.len()
-            ),
-        ));
-    }
-    let mut photos = Vec::with_capacity(d.attachments.len());
-    for (i, (a, b)) in d.attachments.iter().zip(&v.header.blobs).enumerate() {
-        let ct: Vec<u8> = file
-            .query_row(
-                "SELECT bytes FROM blobs WHERE sha256 = ?1",
-                [&b.sha256],
-                |r| r.get(0),
-            )
-            .map_err(|e| problem(Some(seq), CheckKind::BlobMissing, e.to_string()))?;
-        let bytes = protocol::decrypt_with(identity, &ct).map_err(|e| {
-            problem(
-                Some(seq),
-                CheckKind::Decrypt,
-                format!("photo {}: {e}", i + 1),
-            )
-        })?;
-        if protocol::sha256_hex(&bytes) != a.sha256 || bytes.len() as u64 != a.size {
-            return Err(problem(
-                Some(seq),
-                CheckKind::AttachmentHash,
-                format!("photo {} does not match the hash the device signed", i + 1),
-            ));
-        }
-        photos.push(bytes);
-    }
-    let mut checks = vec![
-        CheckResult {
-            check: "envelope_signature",
-            ok: true,
-            detail: format!("signed by device {device}"),
-        },
-        CheckResult {
-            check: "payload_hash",
-            ok: true,
-            detail: "ciphertext matches the envelope".into(),
-        },
-        CheckResult {
-            check: "dossier_signature",
-            ok: true,
-            detail: "dossier signed by the same device".into(),
-        },
-        CheckResult {
-            check: "attachment_hash",
-            ok: true,
-            detail: format!("{} photo(s) match the signed hashes", photos.len()),
-        },
-    ];
-    let roles: Vec<String> = d.attachments.iter().map(|a| a.role.clone()).collect();
-    match protocol::find_procedure(&d.procedure) {
-        Some(def) => {
-            // Judged as on the day it was sealed (in Vietnam), so a re-check gives the same answer
-            // however late the batch arrives (e.g. "under 6 on the capture date").
-            let sealed_on = protocol::parse_timestamp(&d.sealed_at)
-                .map(|t| (t + time::Duration::hours(7)).date())
-                .unwrap_or_else(|_| clock::today_vn());
-            // A refused request passes the draft-stage rules; a cancellation carries no fields.
-            let findings = match d.disposition.stage() {
-                Some(stage) => protocol::validate(def, &d.fields, &roles, sealed_on, stage),
-                None => Vec::new(),
-            };
-            let errors = protocol::blocking(&findings);
-            let detail = |list: &[protocol::FieldError]| {
-                list.iter()
-                    .map(|e| format!("{}: {}", e.field, e.message_en))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            };
-            checks.push(CheckResult {
-                check: "validation",
-                ok: errors.is_empty(),
-                detail: if !errors.is_empty() {
-                    detail(&errors)
-                } else if !findings.is_empty() {
-                    format!(
-                        "all rules of the procedure pass; warnings: {}",
-                        detail(&findings)
-                    )
-                } else {
-                    "all rules of the procedure pass".into()
-                },
-            });
-        }
-        None => checks.push(CheckResult {
-            check: "validation",
-            ok: false,
-            detail: format!(
-                "procedure {} v{} is unknown to this office",
-                d.procedure.id, d.procedure.version
-            ),
-        }),
-    }
-    checks.push(match d.check_disposition() {
-        Ok(()) => CheckResult {
-            check: "disposition",
-            ok: true,
-            detail: match d.disposition.refers_to() {
-                Some(other) => format!("{} dossier {other}", d.disposition.kind()),
-                None => d.disposition.kind().to_owned(),
-            },
-        },
-        Err(e) => CheckResult {
-            check: "disposition",
-            ok: false,
-            detail: e.to_string(),
-        },
-    });
-    let fields_json = serde_json::to_string(&d.fields)
-        .map_err(|e| problem(Some(seq), CheckKind::Format, e.to_string()))?;
-    tx.execute(
-        "INSERT INTO received_envelopes(device_id, seq, hash, prev, header, signature, dossier_id, batch_id, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![device.as_str(), seq as i64, v.hash, v.header.prev, v.header_bytes, v.signature, d.id, batch_id, now],
-    )
-    .map_err(|e| store_err(StoreError::classify(e)))?;
-    tx.execute(
-        "INSERT INTO received_dossiers(dossier_id, device_id, seq, procedure_id, procedure_version, receipt_code, title,
-             fields_json, signed_dossier, sealed_at, received_at, checks_json, disposition, refers_to, reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        params![
-            d.id,
-            device.as_str(),
-            seq as i64,
-            d.procedure.id,
-            d.procedure.version,
-            d.receipt_code.to_string(),
-            title_of(&d.fields),
-            fields_json,
-            plain,
-            d.sealed_at,
-            now,
-            serde_json::to_string(&checks).unwrap_or_default(),
-            d.disposition.kind(),
-            d.disposition.refers_to(),
-            d.disposition.reason()
-        ],
-    )
-    .map_err(|e| store_err(StoreError::classify(e)))?;
-    for (i, (a, bytes)) in d.attachments.iter().zip(&photos).enumerate() {
-        tx.execute(
-            "INSERT INTO received_attachments(dossier_id, idx, name, role, media_type, sha256, size, bytes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![d.id, i as i64, a.name, a.role, a.media_type, a.sha256, a.size as i64, bytes],
-        )
-        .map_err(|e| store_err(StoreError::classify(e)))?;
-    }
+    report.ack = Some(ack::build_ack(c, office, &manifest)?);
     Ok(())
 }
 
@@ -710,6 +416,11 @@ pub fn list_reports(c: &Connection) -> StoreResult<Vec<serde_json::Value>> {
 }
 
 impl ImportReport {
+    /// True when every envelope of an accepted file is now held (nothing quarantined or missing).
+    pub fn complete(&self) -> bool {
+        self.accepted && self.quarantined.is_empty() && self.missing.is_empty()
+    }
+
     /// The report as plain text for the terminal.
     pub fn to_text(&self) -> String {
         let mut s = String::new();
@@ -725,9 +436,31 @@ impl ImportReport {
         s.push_str(&format!("  file: {}\n", self.file));
         if self.accepted {
             s.push_str(&format!(
-                "ACCEPTED: {} envelope(s) verified and stored, {} already held.\n",
-                self.stored, self.already_held
+                "ACCEPTED: {} envelope(s) verified and stored, {} already held, {} quarantined, {} missing from the file.\n",
+                self.stored,
+                self.already_held,
+                self.quarantined.len(),
+                self.missing.len()
             ));
+            if self.stored == 0 && self.quarantined.is_empty() && self.missing.is_empty() {
+                s.push_str("  Nothing new: every envelope of this batch was already held.\n");
+            }
+            for q in &self.quarantined {
+                s.push_str(&format!(
+                    "QUARANTINED: envelope seq {}: check `{}` failed: {}\n",
+                    q.seq,
+                    q.reason.as_str(),
+                    q.detail
+                ));
+            }
+            for m in &self.missing {
+                s.push_str(&format!(
+                    "MISSING: envelope seq {m} is listed in the manifest but not in the file.\n"
+                ));
+            }
+            if !self.quarantined.is_empty() {
+                s.push_str("  Quarantined envelopes were not stored; a clerk sees them on the quarantine page. The others were stored.\n");
+            }
         } else {
             s.push_str(
                 "REFUSED: nothing from this batch was stored; nothing already stored changed.\n",

@@ -2,6 +2,8 @@
 //! (device id, mode, protocol version, key fingerprint) for other hubs. `--mdns loopback` keeps every mDNS
 //! packet on the loopback interface (tests and CI); `--mdns off` starts nothing.
 
+pub mod browse;
+
 use std::net::{IpAddr, Ipv4Addr};
 
 use mdns_sd::{IfKind, ServiceDaemon, ServiceInfo};

@@ -1,22 +1,50 @@
-//! HTTP routes of sync intake on the office hub (protocol §11.9). Handlers are thin: parsing and checks are
-//! in `protocol`, storage in this folder's modules.
+//! HTTP routes of sync intake on the office hub (protocol §11.9), the clerks' quarantine page, and the
+//! upload of a batch file through the office UI. Handlers are thin: parsing and checks are in `protocol`,
+//! storage in this folder's `store`, `ack`, `quarantine` and `verify` modules.
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::post;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use protocol::SignedSyncHello;
+use futures_util::StreamExt;
+use protocol::{DeviceStatus, SignedManifest, SignedSyncHello};
+use serde::Deserialize;
 use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
 
-use super::session::{field_device_status, CHALLENGE_TTL, TOKEN_TTL};
+use super::session::{field_device_status, SyncDevice, CHALLENGE_TTL, TOKEN_TTL};
+use super::store::{self, Device, Refusal, CHUNK_BODY_LIMIT};
 use crate::app::AppState;
-use crate::error::ApiError;
+use crate::auth::{AuthUser, Role};
+use crate::error::{ApiError, JsonBody};
+
+const CLERKS: &[Role] = &[Role::Clerk, Role::Admin];
+/// Largest batch file accepted through the office UI.
+pub const MAX_BATCH_UPLOAD: u64 = 512 * 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/sync/challenge", post(challenge))
         .route("/api/v1/sync/hello", post(hello))
+        .route("/api/v1/sync/holdings", get(holdings))
+        .route("/api/v1/sync/manifest", post(manifest))
+        .route("/api/v1/sync/envelopes/{seq}", put(envelope))
+        .route(
+            "/api/v1/sync/blobs/{sha256}",
+            put(chunk)
+                .layer(DefaultBodyLimit::max(CHUNK_BODY_LIMIT))
+                .get(blob),
+        )
+        .route("/api/v1/sync/ack", post(ack))
+        .route("/api/v1/office/quarantine", get(quarantine_list))
+        .route(
+            "/api/v1/office/quarantine/{id}/resolve",
+            post(quarantine_resolve),
+        )
+        .route("/api/v1/office/imports", post(upload_batch))
+        .route("/api/v1/office/imports/{batch_id}/ack", get(ack_file))
 }
 
 /// A malformed sync message.
@@ -27,6 +55,98 @@ pub fn bad_message(what: &str, e: impl std::fmt::Display) -> ApiError {
         format!("Thông điệp đồng bộ ({what}) không hợp lệ: {e}"),
         format!("The sync message ({what}) is not valid: {e}"),
     )
+}
+
+/// The HTTP answer of a refusal.
+fn refused(r: Refusal) -> Response {
+    let e = match r {
+        Refusal::Bad(e) => bad_message("upload", e),
+        Refusal::Signature(e) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_signature",
+            format!("Chữ ký của bản kê không xác minh được: {e}"),
+            format!("The manifest's signature does not verify: {e}"),
+        ),
+        Refusal::Mismatch(e) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "manifest_mismatch",
+            format!("Bản kê không nhất quán: {e}"),
+            format!("The manifest is inconsistent: {e}"),
+        ),
+        Refusal::UnexpectedEnvelope => ApiError::new(
+            StatusCode::CONFLICT,
+            "unexpected_envelope",
+            "Văn phòng chưa được báo trước gói hồ sơ này: hãy gửi bản kê trước.",
+            "The office was not told about this envelope: send the manifest first.",
+        ),
+        Refusal::UnexpectedBlob => ApiError::new(
+            StatusCode::CONFLICT,
+            "unexpected_blob",
+            "Văn phòng chưa được báo trước dữ liệu này: hãy gửi bản kê trước.",
+            "The office was not told about this ciphertext: send the manifest first.",
+        ),
+        Refusal::ChunkOffset { held } => {
+            return (
+                StatusCode::CONFLICT,
+                Json(json!({ "error": {
+                    "code": "chunk_offset",
+                    "message_vi": format!("Văn phòng đang giữ {held} byte; hãy gửi tiếp từ vị trí đó."),
+                    "message_en": format!("The office holds {held} bytes; resume from there."),
+                    "held": held,
+                }})),
+            )
+                .into_response()
+        }
+        Refusal::CiphertextMismatch => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ciphertext_mismatch",
+            "Dữ liệu nhận đủ nhưng không khớp mã băm; văn phòng đã bỏ và cần gửi lại từ đầu.",
+            "The complete ciphertext does not match its hash; the office discarded it: send it again from the start.",
+        ),
+        Refusal::UnknownBatch => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_batch",
+            "Văn phòng không có bản kê nào với mã lô này từ thiết bị này.",
+            "The office has no manifest with this batch id from this device.",
+        )
+        .with_field("batch_id"),
+    };
+    e.into_response()
+}
+
+fn answer<T: serde::Serialize>(r: Result<T, Refusal>) -> Response {
+    match r {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => refused(r),
+    }
+}
+
+/// Runs `f` with the calling device's pinned key and the office identity.
+async fn with_device<T: Send + 'static>(
+    st: &AppState,
+    dev: &SyncDevice,
+    f: impl FnOnce(&mut rusqlite::Connection, &Device<'_>, &AppState) -> crate::store::StoreResult<T>
+        + Send
+        + 'static,
+) -> Result<T, ApiError> {
+    let id = dev.device_id.clone();
+    let st2 = st.clone();
+    Ok(st
+        .db
+        .call(move |c| {
+            let Some((key, _)) = crate::trust::field_device(c, &id)? else {
+                return Err(crate::store::StoreError::Corrupt(
+                    "the session's device is no longer pinned".into(),
+                ));
+            };
+            let d = Device {
+                id: &id,
+                key: &key,
+                identity: st2.keys.age_identity(),
+            };
+            f(c, &d, &st2)
+        })
+        .await?)
 }
 
 async fn challenge(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
@@ -80,4 +200,312 @@ async fn hello(State(st): State<AppState>, body: Bytes) -> Result<Json<Value>, A
         "expires_in": TOKEN_TTL.as_secs(),
         "device_status": status,
     })))
+}
+
+fn canonical_json(bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+}
+
+/// What the office holds of the calling device (allowed in every status: it names the status).
+async fn holdings(State(st): State<AppState>, dev: SyncDevice) -> Result<Response, ApiError> {
+    let status = dev.status;
+    let signed = with_device(&st, &dev, move |c, d, st| {
+        super::ack::holdings(c, &st.keys.device, d.id, status)
+    })
+    .await?;
+    Ok(canonical_json(
+        signed.to_bytes().map_err(ApiError::internal)?,
+    ))
+}
+
+async fn manifest(
+    State(st): State<AppState>,
+    dev: SyncDevice,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    dev.require_approved()?;
+    let signed: SignedManifest =
+        protocol::parse_canonical(&body).map_err(|e| bad_message("manifest", e))?;
+    signed
+        .manifest
+        .check_form()
+        .map_err(|e| bad_message("manifest", e))?;
+    let r = with_device(&st, &dev, move |c, d, _| {
+        store::accept_manifest(c, d, &signed)
+    })
+    .await?;
+    Ok(answer(r))
+}
+
+async fn envelope(
+    State(st): State<AppState>,
+    dev: SyncDevice,
+    Path(seq): Path<u64>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    dev.require_approved()?;
+    let r = with_device(&st, &dev, move |c, d, _| {
+        store::put_envelope(c, d, seq, &body)
+    })
+    .await?;
+    Ok(answer(r))
+}
+
+#[derive(Deserialize)]
+struct OffsetQuery {
+    offset: u64,
+}
+
+async fn chunk(
+    State(st): State<AppState>,
+    dev: SyncDevice,
+    Path(sha): Path<String>,
+    Query(q): Query<OffsetQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    dev.require_approved()?;
+    if body.len() as u64 > protocol::MAX_CHUNK_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "chunk_too_large",
+            "Mỗi phần dữ liệu tối đa 256 KiB.",
+            "A chunk is at most 256 KiB.",
+        ));
+    }
+    let r = with_device(&st, &dev, move |c, d, _| {
+        store::put_chunk(c, d, &sha, q.offset, &body)
+    })
+    .await?;
+    Ok(answer(r))
+}
+
+async fn blob(
+    State(st): State<AppState>,
+    dev: SyncDevice,
+    Path(sha): Path<String>,
+) -> Result<Response, ApiError> {
+    dev.require_approved()?;
+    let r = with_device(&st, &dev, move |c, d, _| store::blob_state(c, d, &sha)).await?;
+    Ok(answer(r))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AckRequest {
+    batch_id: String,
+}
+
+async fn ack(
+    State(st): State<AppState>,
+    dev: SyncDevice,
+    JsonBody(req): JsonBody<AckRequest>,
+) -> Result<Response, ApiError> {
+    let approved = dev.status == DeviceStatus::Approved;
+    let r = with_device(&st, &dev, move |c, d, st| {
+        store::ack(c, d, &st.keys.device, &req.batch_id, approved)
+    })
+    .await?;
+    match r {
+        Ok(signed) => Ok(canonical_json(
+            signed.to_bytes().map_err(ApiError::internal)?,
+        )),
+        Err(r) => Ok(refused(r)),
+    }
+}
+
+fn require_office(st: &AppState) -> Result<(), ApiError> {
+    if st.mode != protocol::HubMode::Office {
+        return Err(ApiError::wrong_mode());
+    }
+    Ok(())
+}
+
+async fn quarantine_list(
+    State(st): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Value>, ApiError> {
+    require_office(&st)?;
+    user.require(CLERKS)?;
+    let (items, unresolved) = st
+        .db
+        .call(|c| {
+            Ok((
+                super::quarantine::list(c)?,
+                super::quarantine::unresolved_count(c)?,
+            ))
+        })
+        .await?;
+    Ok(Json(json!({ "items": items, "unresolved": unresolved })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveRequest {
+    note: String,
+}
+
+async fn quarantine_resolve(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    JsonBody(req): JsonBody<ResolveRequest>,
+) -> Result<Json<Value>, ApiError> {
+    require_office(&st)?;
+    user.require(CLERKS)?;
+    let note = req.note.trim().to_owned();
+    if note.is_empty() || note.chars().count() > 1000 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "note_required",
+            "Hãy ghi rõ đã kiểm tra gì và quyết định thế nào (tối đa 1000 ký tự).",
+            "Write what was checked and what was decided (at most 1000 characters).",
+        )
+        .with_field("note"));
+    }
+    let uid = user.id.clone();
+    match st
+        .db
+        .call(move |c| super::quarantine::resolve(c, id, &uid, &note))
+        .await?
+    {
+        None => Err(ApiError::not_found("mục cách ly", "Quarantine item")),
+        Some(now) => Ok(Json(json!({ "id": id, "resolved": true, "changed": now }))),
+    }
+}
+
+/// A batch file uploaded through the office UI: streamed to a temporary file in the data directory (at
+/// most 512 MiB), imported envelope by envelope like `hub batch import`, then deleted.
+async fn upload_batch(
+    State(st): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    require_office(&st)?;
+    user.require(CLERKS)?;
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let ctype = ctype.split(';').next().unwrap_or("").trim();
+    if ctype != "application/octet-stream" && ctype != "application/vnd.sqlite3" {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Hãy gửi tệp lô (.batch) nguyên dạng.",
+            "Send the batch file (.batch) as it is.",
+        ));
+    }
+    let shown: String = headers
+        .get("x-file-name")
+        .and_then(|v| v.to_str().ok())
+        .map(|n| {
+            n.chars()
+                .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
+                .take(200)
+                .collect()
+        })
+        .filter(|n: &String| !n.is_empty())
+        .unwrap_or_else(|| "uploaded.batch".into());
+    let dir = st
+        .db
+        .path()
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("uploads");
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(ApiError::internal)?;
+    let tmp = dir.join(format!("{}.batch", uuid::Uuid::now_v7()));
+    let written = receive(body, &tmp).await;
+    if let Err(e) = written {
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return Err(e);
+    }
+    let st2 = st.clone();
+    let path = tmp.clone();
+    let report = st
+        .db
+        .call(move |c| {
+            crate::batch::import::import_as(
+                c,
+                st2.keys.age_identity(),
+                &st2.keys.device,
+                &path,
+                &shown,
+            )
+        })
+        .await;
+    let _ = tokio::fs::remove_file(&tmp).await;
+    let report = report?;
+    let mut v = serde_json::to_value(&report).map_err(ApiError::internal)?;
+    v["complete"] = json!(report.complete());
+    v["ack_url"] = match (&report.ack, &report.batch_id) {
+        (Some(_), Some(b)) => json!(format!("/api/v1/office/imports/{b}/ack")),
+        _ => Value::Null,
+    };
+    Ok(Json(v))
+}
+
+/// Streams `body` into `path`, refusing more than [`MAX_BATCH_UPLOAD`] bytes; synced before returning.
+async fn receive(body: Body, path: &std::path::Path) -> Result<(), ApiError> {
+    let mut f = tokio::fs::File::create(path)
+        .await
+        .map_err(ApiError::internal)?;
+    let mut stream = body.into_data_stream();
+    let mut n: u64 = 0;
+    while let Some(part) = stream.next().await {
+        let part = part.map_err(|e| bad_message("upload", e))?;
+        n += part.len() as u64;
+        if n > MAX_BATCH_UPLOAD {
+            return Err(ApiError::too_large(
+                "Tệp lô lớn hơn 512 MiB; hãy xuất thành nhiều lô nhỏ hơn.",
+                "The batch file is larger than 512 MiB; export it as several smaller batches.",
+            ));
+        }
+        f.write_all(&part).await.map_err(ApiError::internal)?;
+    }
+    if n == 0 {
+        return Err(ApiError::bad_request(
+            "Tệp gửi lên trống.",
+            "The uploaded file is empty.",
+        ));
+    }
+    f.sync_all().await.map_err(ApiError::internal)?;
+    Ok(())
+}
+
+/// The signed acknowledgement of an imported batch, as a file for the field hub.
+async fn ack_file(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path(batch_id): Path<String>,
+) -> Result<Response, ApiError> {
+    require_office(&st)?;
+    user.require(CLERKS)?;
+    if !protocol::is_uuid(&batch_id) {
+        return Err(ApiError::not_found("lô", "Batch"));
+    }
+    let st2 = st.clone();
+    let b = batch_id.clone();
+    let signed = st
+        .db
+        .call(move |c| match super::ack::manifest_by_batch(c, &b)? {
+            Some(m) => Ok(Some(super::ack::build_ack(c, &st2.keys.device, &m)?)),
+            None => Ok(None),
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found("lô", "Batch"))?;
+    let bytes = signed.to_bytes().map_err(ApiError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"ack-{batch_id}.json\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -1,0 +1,74 @@
+//! The USB path's acknowledgement: the office writes `ack-<batch_id>.json` (a canonical `SignedAck`) after
+//! importing a batch file; the field imports it here, verified exactly as an ack received over the network
+//! (form, signature by the pinned office key, addressed to this device), and marks exactly the envelopes it
+//! covers.
+
+use protocol::{DeviceId, SignedAck};
+use rusqlite::Connection;
+
+use super::client::SyncError;
+use super::store::{self, AckMarked};
+
+/// What importing an ack file did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AckFileReport {
+    pub batch_id: String,
+    pub office: String,
+    /// Envelopes the ack names as acknowledged.
+    pub acked_in_file: usize,
+    #[serde(flatten)]
+    pub marked: AckMarked,
+    pub quarantined: usize,
+    pub missing: Vec<u64>,
+}
+
+/// Verifies `bytes` as an ack of the pinned office for `device` and applies it (one transaction).
+pub fn import(
+    c: &mut Connection,
+    device: &DeviceId,
+    bytes: &[u8],
+) -> Result<AckFileReport, SyncError> {
+    let office = store::pinned_office(c)?.ok_or_else(|| {
+        SyncError::local(
+            "no_office",
+            "Trạm chưa ghép nối với văn phòng xã nên không kiểm tra được tệp xác nhận.",
+            "This hub is not paired with a commune office, so it cannot check an acknowledgement file.",
+        )
+    })?;
+    let bad = |e: &dyn std::fmt::Display| {
+        SyncError::local(
+            "ack_file_invalid",
+            format!("Tệp xác nhận không hợp lệ hoặc không do văn phòng đã ghép nối ký: {e}. Không hồ sơ nào được đánh dấu."),
+            format!("The acknowledgement file is not valid or not signed by the paired office: {e}. No dossier was marked."),
+        )
+    };
+    let signed = SignedAck::from_bytes(bytes.trim_ascii_end()).map_err(|e| bad(&e))?;
+    signed.verify(&office.key).map_err(|e| bad(&e))?;
+    if &signed.ack.device_id != device {
+        return Err(bad(&"it acknowledges another field device"));
+    }
+    let ack = signed.ack;
+    let run = store::run_started(c, "file", None)?;
+    let marked = store::apply_ack(c, &ack)?;
+    store::run_finished(
+        c,
+        run,
+        None,
+        marked.newly_acked,
+        0,
+        if ack.missing.is_empty() {
+            "ok"
+        } else {
+            "partial"
+        },
+        None,
+    )?;
+    Ok(AckFileReport {
+        batch_id: ack.batch_id.clone(),
+        office: office.name,
+        acked_in_file: ack.acked.len(),
+        marked,
+        quarantined: ack.quarantined.len() + ack.equivocations.len(),
+        missing: ack.missing.clone(),
+    })
+}

@@ -1,0 +1,278 @@
+//! Field routes of the uploader (`/api/v1/upload/*`): status and a live event stream of the progress,
+//! "sync now", alarms, and the USB path (download a batch file of unacknowledged envelopes, import the
+//! office's ack file). Officers and admins read and run; only an admin resolves an alarm.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::client::SyncError;
+use super::{ackfile, store};
+use crate::app::AppState;
+use crate::auth::{AuthUser, Role};
+use crate::config::OnOff;
+use crate::error::ApiError;
+
+const READERS: &[Role] = &[Role::Officer, Role::Admin];
+/// Largest ack file accepted (an ack of thousands of envelopes is well under this).
+const MAX_ACK_FILE: usize = 4 * 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/upload/status", get(status))
+        .route("/api/v1/upload/events", get(events))
+        .route("/api/v1/upload/run", post(run))
+        .route("/api/v1/upload/alarms", get(alarms))
+        .route("/api/v1/upload/alarms/{id}/resolve", post(resolve))
+        .route(
+            "/api/v1/upload/ack-file",
+            post(ack_file).layer(DefaultBodyLimit::max(MAX_ACK_FILE + 64 * 1024)),
+        )
+        .route("/api/v1/upload/batch-file", get(batch_file))
+}
+
+fn sync_api_error(e: SyncError) -> ApiError {
+    let p = e.plain();
+    let status = match &e {
+        SyncError::Local { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        SyncError::Refused { status, .. } => {
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
+        }
+        _ => StatusCode::BAD_GATEWAY,
+    };
+    let code: &'static str = match &e {
+        SyncError::Local { code, .. } => code,
+        SyncError::Refused { .. } => "office_refused",
+        SyncError::Unreachable(_) => "office_unreachable",
+        SyncError::BadAnswer(_) => "office_bad_answer",
+        SyncError::Cancelled => "cancelled",
+    };
+    ApiError::new(status, code, p.message_vi, p.message_en)
+}
+
+async fn status_json(st: &AppState) -> Result<Value, ApiError> {
+    let (counts, office, last_success) = st
+        .db
+        .call(|c| {
+            Ok((
+                store::counts(c)?,
+                store::pinned_office(c)?,
+                store::last_success(c)?,
+            ))
+        })
+        .await?;
+    let mut progress = st.upload.progress.borrow().clone();
+    if progress.last_success_at.is_none() {
+        progress.last_success_at = last_success;
+    }
+    let s = &st.upload.settings;
+    Ok(json!({
+        "progress": progress,
+        "counts": counts,
+        "office": office.map(|o| json!({
+            "name": o.name,
+            "device_id": o.device_id,
+            "base_url": o.base_url,
+        })),
+        "settings": {
+            "office_url": s.office_url,
+            "background": s.sync == OnOff::On,
+            "interval_secs": s.sync_interval,
+            "concurrency": s.sync_concurrency,
+            "bandwidth_kbps": s.sync_bandwidth_kbps,
+            "quiet_hours": s.quiet_hours.map(|q| q.to_string()),
+            "in_quiet_hours": st.upload.quiet_now(),
+            "retention_days": s.retention_days,
+        },
+    }))
+}
+
+async fn status(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
+    user.require(READERS)?;
+    Ok(Json(status_json(&st).await?))
+}
+
+/// Server-Sent Events: `progress` each time it changes (a `watch`: a burst wakes a stream once).
+async fn events(State(st): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
+    user.require(READERS)?;
+    let rx = st.upload.progress.subscribe();
+    let closing = st.outreach.closing();
+    let stream = futures_util::stream::unfold((rx, true), move |(mut rx, first)| {
+        let closing = closing.clone();
+        async move {
+            if !first {
+                tokio::select! {
+                    r = rx.changed() => if r.is_err() { return None },
+                    _ = closing.cancelled() => return None,
+                }
+                // At most a few updates a second on a weak phone.
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            let p = rx.borrow_and_update().clone();
+            let ev = Event::default()
+                .event("progress")
+                .json_data(&p)
+                .unwrap_or_else(|_| Event::default().comment("progress unavailable"));
+            Some((Ok::<_, Infallible>(ev), (rx, false)))
+        }
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}
+
+async fn run(State(st): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
+    user.require(READERS)?;
+    let pinned = st.db.call(|c| store::pinned_office(c)).await?.is_some();
+    if !pinned {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "no_office",
+            "Trạm chưa ghép nối với văn phòng xã. Hãy ghép nối trước khi đồng bộ.",
+            "This hub is not paired with a commune office yet. Pair it before syncing.",
+        ));
+    }
+    let warning = super::quiet_warning(&st.upload);
+    let started = super::request_run(&st);
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "started": started, "already_running": !started, "warning": warning })),
+    )
+        .into_response())
+}
+
+async fn alarms(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
+    user.require(READERS)?;
+    let list = st.db.call(|c| store::list_alarms(c)).await?;
+    Ok(Json(json!({ "alarms": list })))
+}
+
+async fn resolve(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    user.require(&[Role::Admin])?;
+    let uid = user.id.clone();
+    if !st
+        .db
+        .call(move |c| store::resolve_alarm(c, id, &uid))
+        .await?
+    {
+        return Err(ApiError::not_found(
+            "cảnh báo chưa xử lý",
+            "unresolved alarm",
+        ));
+    }
+    Ok(Json(json!({ "resolved": id })))
+}
+
+/// The office's ack file, as the `file` field of a form (or the whole body).
+async fn ack_file(
+    State(st): State<AppState>,
+    user: AuthUser,
+    mut form: Multipart,
+) -> Result<Json<Value>, ApiError> {
+    user.require(READERS)?;
+    let mut bytes = None;
+    while let Some(field) = form.next_field().await.map_err(|e| {
+        ApiError::bad_request(
+            "Tệp gửi lên bị lỗi.",
+            format!("The upload is malformed: {e}."),
+        )
+    })? {
+        if field.name() == Some("file") {
+            let b = field.bytes().await.map_err(|_| {
+                ApiError::too_large(
+                    "Tệp xác nhận quá lớn.",
+                    "The acknowledgement file is too large.",
+                )
+            })?;
+            bytes = Some(b.to_vec());
+        }
+    }
+    let bytes = bytes.ok_or_else(|| {
+        ApiError::bad_request(
+            "Hãy chọn tệp xác nhận của văn phòng (ack-….json).",
+            "Choose the office's acknowledgement file (ack-….json).",
+        )
+        .with_field("file")
+    })?;
+    let device = st.keys.device_id.clone();
+    let report = st
+        .db
+        .call(move |c| Ok(ackfile::import(c, &device, &bytes)))
+        .await?
+        .map_err(sync_api_error)?;
+    Ok(Json(json!({ "report": report })))
+}
+
+/// A batch file of the envelopes not yet acknowledged, for a USB stick.
+async fn batch_file(State(st): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
+    user.require(READERS)?;
+    let first: Option<i64> = st
+        .db
+        .call(|c| {
+            Ok(c.query_row(
+                "SELECT min(seq) FROM envelopes WHERE acked_at IS NULL AND pruned_at IS NULL",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await?;
+    let Some(first) = first else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "nothing_to_export",
+            "Không có hồ sơ nào chờ gửi: văn phòng đã xác nhận tất cả.",
+            "Nothing is waiting: the office has acknowledged every dossier.",
+        ));
+    };
+    let st2 = st.clone();
+    let (summary, bytes) = tokio::task::spawn_blocking(move || {
+        let dir = st2
+            .db
+            .path()
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let out = dir.join(format!("sync-export-{}.batch", uuid::Uuid::now_v7()));
+        let r = crate::batch::export::export_with(
+            &st2.db,
+            &st2.keys,
+            &st2.name,
+            &dir,
+            &out,
+            first as u64,
+        )
+        .and_then(|s| Ok((std::fs::read(&out)?, s)));
+        let _ = std::fs::remove_file(&out);
+        r.map(|(b, s)| (s, b))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    let name = format!("batch-{}.batch", summary.batch_id);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vnd.sqlite3".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (
+                header::HeaderName::from_static("x-batch-envelopes"),
+                summary.envelopes.to_string(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
