@@ -139,13 +139,28 @@ fn run(v: Variant) {
         let officer = Client::login(&field.base, "canbo", "mat-khau-12345").await;
         for i in 0..v.dossiers {
             let fields = marital_fields(
-                &format!("Điểu Thị Hà {i}"),
+                &format!(
+                    "Điểu Thị {}{}",
+                    char::from(b'A' + (i / 26) as u8),
+                    char::from(b'a' + (i % 26) as u8)
+                ),
                 &format!("0701980{:05}", 10000 + i),
             );
-            let (_, d) = officer
-                .post("/api/v1/drafts", json!({"procedure": {"id": "marital-status-certificate", "version": 1}, "fields": fields}))
+            let (s, d) = officer
+                .post(
+                    "/api/v1/drafts",
+                    json!({"procedure": {"id": "marital-status-certificate", "version": 1}, "fields": {}}),
+                )
                 .await;
+            assert_eq!(s, 201, "{d}");
             let id = d["id"].as_str().unwrap().to_string();
+            let (s, b) = officer
+                .put(
+                    &format!("/api/v1/drafts/{id}"),
+                    json!({"fields": fields, "version": d["version"]}),
+                )
+                .await;
+            assert_eq!(s, 200, "{b}");
             for p in photos.iter().take(v.photos) {
                 let (s, b) = officer
                     .upload(&id, "id_document", "giay-to.jpg", p.clone(), "image/jpeg")
