@@ -459,6 +459,19 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
         assert_eq!(s, 422);
         assert_eq!(b["error"]["field"], "receipt");
 
+        // The public receipt status (villagers scan their slip's QR) shows the latest news, its public
+        // part only: where and when to pick up, never the note or result numbers.
+        let (_, slip) = vol.get(&format!("/api/v1/receipts/{code1}/slip")).await;
+        let key = slip["tracking_key"].as_str().unwrap().to_string();
+        let (s, p) = Client::new(&field.base)
+            .get(&format!("/api/v1/public/receipts/{code1}?k={key}"))
+            .await;
+        assert_eq!(s, 200, "{p}");
+        assert_eq!(p["news"]["kind"], "ready_for_pickup");
+        assert_eq!(p["news"]["place"], "Bộ phận một cửa, UBND xã Bù Gia Mập");
+        assert_eq!(p["news"]["until_date"], "2025-07-31");
+        assert!(!p.to_string().contains("070225001234"), "{p}");
+
         // Told.
         let nid = bu_lu["items"][0]["news_id"].as_str().unwrap().to_string();
         let (s, b) = vol
