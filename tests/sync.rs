@@ -524,4 +524,32 @@ fn ack_files_mark_exactly_what_they_cover_and_retention_prunes_only_acked() {
         &[],
     );
     assert!(out.contains("1 envelope(s), seq 3–3"), "{out}");
+
+    // The USB round trip with the real office: it imports the batch file and writes its signed ack file;
+    // the field imports that and the last dossier is acknowledged too.
+    let ack_path = dir.join("ack-usb.json");
+    cli_ok(
+        &[
+            "batch",
+            "import",
+            "--data",
+            p.office_dir.to_str().unwrap(),
+            "--ack-out",
+            ack_path.to_str().unwrap(),
+            out_file.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let out = cli_ok(
+        &[
+            "batch",
+            "import-ack",
+            "--data",
+            p.field_dir.to_str().unwrap(),
+            ack_path.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.contains("1 newly marked uploaded"), "{out}");
+    assert_eq!(acked_seqs(&p.field_dir), vec![1, 2, 3]);
 }
