@@ -134,6 +134,7 @@ export async function fieldHome(app, _p, _q, ctx) {
   ];
   if (sealed) {
     const list = sealed.dossiers || [];
+    const uploaded = new Set(((await api('GET', '/api/v1/upload/acked').catch(() => null)) || {}).seqs || []); // sync: acked by the office
     sec.push(h('section', { class: 'card' }, h('h2', {}, t('home.sealed'), ' ', h('span', { class: 'count' }, String(list.length))),
       list.length ? h('ul', { class: 'list', 'data-testid': 'sealed' }, list.map((d) => h('li', {},
         h('a', { class: 'item', href: '#/receipt/' + enc(d.receipt_code), 'data-testid': 'sealed-row' }, icon('lock'),
@@ -141,7 +142,8 @@ export async function fieldHome(app, _p, _q, ctx) {
             h('small', {}, [procTitle(d.procedure), fmtTime(d.sealed_at), d.seq != null ? t('ui.seq', { n: d.seq }) : null].filter(Boolean).join(' · '))),
           d.disposition && d.disposition !== 'new' ? h('span', { class: 'badge warn' }, t('disp.' + d.disposition)) : null,
           d.replaced_by ? h('span', { class: 'badge' }, t('disp.replaced_short')) : null,
-          protBadge(d.protected)))))
+          protBadge(d.protected),
+          uploaded.has(d.seq) ? h('span', { class: 'badge ok', 'data-testid': 'uploaded-badge' }, icon('cloud'), t('sync.uploaded')) : null))))
         : h('p', { class: 'muted' }, t('home.no_sealed'))));
   }
   ctx.show(h('section', {}, sec));

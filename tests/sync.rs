@@ -203,8 +203,18 @@ fn background_upload_found_by_mdns_is_acknowledged_and_resumes_after_the_office_
         assert!(Instant::now() < deadline, "no chunk reached the office");
         std::thread::sleep(Duration::from_millis(100));
     }
+    let started = Instant::now();
     drop(office);
+    // What the office holds of the new ciphertexts when it dies.
+    let held_at_cut: i64 = db(&p.office_dir)
+        .query_row(
+            "SELECT coalesce(sum(length(bytes)), 0) FROM sync_chunks",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     let out = child.wait_with_output().unwrap();
+    let gave_up_after = started.elapsed();
     assert!(
         !out.status.success(),
         "the run cannot finish without the office"
@@ -234,6 +244,31 @@ fn background_upload_found_by_mdns_is_acknowledged_and_resumes_after_the_office_
         &[],
     );
     assert!(out.contains("acked=4"), "{out}");
+    // The resumed run sends only what the office lacked: the ciphertexts of envelopes 3–6 minus what it
+    // held at the cut (chunks are appended at `held`, never resent).
+    let total: i64 = db(&p.field_dir)
+        .query_row(
+            "SELECT (SELECT sum(length(payload)) FROM envelopes WHERE seq > 2)
+                  + (SELECT coalesce(sum(length(bytes)), 0) FROM envelope_blobs WHERE seq > 2)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let resent: i64 = out
+        .split("bytes_sent=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .expect("bytes_sent in the summary");
+    eprintln!(
+        "figures: batch ciphertexts {total} B; office held {held_at_cut} B at the cut; the interrupted run gave up {:.1} s after the cut; the resumed run sent {resent} B",
+        gave_up_after.as_secs_f64()
+    );
+    assert!(held_at_cut > 0);
+    assert!(
+        resent <= total - held_at_cut,
+        "{resent} > {total} - {held_at_cut}"
+    );
     assert_eq!(acked_seqs(&p.field_dir), vec![1, 2, 3, 4, 5, 6]);
     let c = db(&p.office_dir);
     let (n, distinct): (i64, i64) = c
@@ -489,4 +524,32 @@ fn ack_files_mark_exactly_what_they_cover_and_retention_prunes_only_acked() {
         &[],
     );
     assert!(out.contains("1 envelope(s), seq 3–3"), "{out}");
+
+    // The USB round trip with the real office: it imports the batch file and writes its signed ack file;
+    // the field imports that and the last dossier is acknowledged too.
+    let ack_path = dir.join("ack-usb.json");
+    cli_ok(
+        &[
+            "batch",
+            "import",
+            "--data",
+            p.office_dir.to_str().unwrap(),
+            "--ack-out",
+            ack_path.to_str().unwrap(),
+            out_file.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let out = cli_ok(
+        &[
+            "batch",
+            "import-ack",
+            "--data",
+            p.field_dir.to_str().unwrap(),
+            ack_path.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.contains("1 newly marked uploaded"), "{out}");
+    assert_eq!(acked_seqs(&p.field_dir), vec![1, 2, 3]);
 }

@@ -76,6 +76,13 @@ test('the sync page shows the way to pairing, then a completed upload', async ()
   assert.ok(last && !/Chưa lần nào|Never/.test(last), last);
   assert.equal(await page.getAttribute('[data-testid=sync-bar]', 'aria-valuenow'), '100');
   await axeCheck(page, 'sync: completed (vi)');
+  // The field home marks both dossiers uploaded to the office.
+  await page.goto(`${field.base}/#/`);
+  await page.waitForSelector('[data-testid=sealed-row]');
+  assert.equal(await page.locator('[data-testid=uploaded-badge]').count(), 2);
+  await axeCheck(page, 'field home with uploaded dossiers');
+  await page.goto(`${field.base}/#/sync`);
+  await page.waitForSelector('[data-testid=sync-office]');
   await shot(page, 'sync-01-completed');
   await page.evaluate(async () => (await import('./lib.js')).setLang('en'));
   await page.goto(`${field.base}/#/`);

@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/upload/status", get(status))
         .route("/api/v1/upload/events", get(events))
         .route("/api/v1/upload/run", post(run))
+        .route("/api/v1/upload/acked", get(acked))
         .route("/api/v1/upload/alarms", get(alarms))
         .route("/api/v1/upload/alarms/{id}/resolve", post(resolve))
         .route(
@@ -146,6 +147,12 @@ async fn run(State(st): State<AppState>, user: AuthUser) -> Result<Response, Api
         Json(json!({ "started": started, "already_running": !started, "warning": warning })),
     )
         .into_response())
+}
+
+async fn acked(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
+    user.require(READERS)?;
+    let seqs = st.db.call(|c| store::acked_seqs(c)).await?;
+    Ok(Json(json!({ "seqs": seqs })))
 }
 
 async fn alarms(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {

@@ -403,9 +403,9 @@ pub fn prune(c: &mut Connection, cutoff: &str) -> StoreResult<usize> {
     Ok(seqs.len())
 }
 
-/// Per dossier: whether its envelope was acknowledged by the office (for the field home's outbox).
-pub fn acked_dossiers(c: &Connection) -> StoreResult<Vec<String>> {
-    let mut st = c.prepare("SELECT dossier_id FROM envelopes WHERE acked_at IS NOT NULL")?;
+/// The seqs of the envelopes the office acknowledged (the field home shows "uploaded to the office").
+pub fn acked_seqs(c: &Connection) -> StoreResult<Vec<i64>> {
+    let mut st = c.prepare("SELECT seq FROM envelopes WHERE acked_at IS NOT NULL ORDER BY seq")?;
     let rows = st.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
