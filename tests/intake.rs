@@ -51,7 +51,13 @@ fn fixture() -> Fixture {
     let field_dir = root.join("field");
     let template = root.join("office-template");
     cli_ok(
-        &["init", "--mode", "office", "--data", template.to_str().unwrap()],
+        &[
+            "init",
+            "--mode",
+            "office",
+            "--data",
+            template.to_str().unwrap(),
+        ],
         &[],
     );
     let field = Hub::start("field", &field_dir);
@@ -170,7 +176,9 @@ fn read_batch(path: &Path) -> Batch {
     }
     let mut st = c.prepare("SELECT sha256, bytes FROM blobs").unwrap();
     for r in st
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
         .unwrap()
     {
         let (k, v) = r.unwrap();
@@ -252,7 +260,12 @@ impl Session {
 
     async fn holdings(&self, office: &DevicePublicKey) -> protocol::Holdings {
         let (s, b) = self
-            .req(reqwest::Method::GET, "/api/v1/sync/holdings", vec![], "application/json")
+            .req(
+                reqwest::Method::GET,
+                "/api/v1/sync/holdings",
+                vec![],
+                "application/json",
+            )
             .await;
         assert_eq!(s, 200, "{}", String::from_utf8_lossy(&b));
         let h = SignedHoldings::from_bytes(&b).unwrap();
@@ -291,7 +304,12 @@ impl Session {
     }
 
     /// Sends every needed ciphertext from the held offset in pieces of `piece` bytes.
-    async fn send_blobs(&self, answer: &Value, blobs: &std::collections::HashMap<String, Vec<u8>>, piece: u64) -> u64 {
+    async fn send_blobs(
+        &self,
+        answer: &Value,
+        blobs: &std::collections::HashMap<String, Vec<u8>>,
+        piece: u64,
+    ) -> u64 {
         let mut sent = 0;
         for b in answer["blobs"].as_array().unwrap() {
             let sha = b["sha256"].as_str().unwrap();
@@ -309,7 +327,12 @@ impl Session {
         sent
     }
 
-    async fn ack(&self, batch_id: &str, office: &DevicePublicKey, m: &BatchManifest) -> protocol::Ack {
+    async fn ack(
+        &self,
+        batch_id: &str,
+        office: &DevicePublicKey,
+        m: &BatchManifest,
+    ) -> protocol::Ack {
         let (s, b) = self
             .req(
                 reqwest::Method::POST,
@@ -320,7 +343,8 @@ impl Session {
             .await;
         assert_eq!(s, 200, "{}", String::from_utf8_lossy(&b));
         let a = SignedAck::from_bytes(&b).unwrap();
-        a.verify_for(office, m).expect("the ack verifies with the office key");
+        a.verify_for(office, m)
+            .expect("the ack verifies with the office key");
         a.ack
     }
 }
@@ -356,15 +380,29 @@ fn a_field_uploads_over_the_network_envelope_by_envelope() {
         // Bytes before the manifest announced them are refused.
         let any_sha = m.envelopes[0].payload.sha256.clone();
         let (code, v) = s.chunk(&any_sha, 0, b"x").await;
-        assert_eq!((code, v["error"]["code"].as_str()), (409, Some("unexpected_blob")));
+        assert_eq!(
+            (code, v["error"]["code"].as_str()),
+            (409, Some("unexpected_blob"))
+        );
         let (code, v) = s.envelope(1, &batch.envelopes[0].1).await;
-        assert_eq!((code, v["error"]["code"].as_str()), (409, Some("unexpected_envelope")));
+        assert_eq!(
+            (code, v["error"]["code"].as_str()),
+            (409, Some("unexpected_envelope"))
+        );
 
         // Manifest first: everything needed, nothing held.
         let (code, ans) = s.manifest(&batch.manifest).await;
         assert_eq!(code, 200, "{ans}");
-        assert!(ans["envelopes"].as_array().unwrap().iter().all(|e| e["state"] == "needed"));
-        assert_eq!(ans["blobs"].as_array().unwrap().len(), 6, "3 payloads + 3 photos");
+        assert!(ans["envelopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["state"] == "needed"));
+        assert_eq!(
+            ans["blobs"].as_array().unwrap().len(),
+            6,
+            "3 payloads + 3 photos"
+        );
         for (seq, bytes) in &batch.envelopes {
             let (code, v) = s.envelope(*seq, bytes).await;
             assert_eq!(code, 200, "{v}");
@@ -382,9 +420,18 @@ fn a_field_uploads_over_the_network_envelope_by_envelope() {
         assert_eq!(v["error"]["code"], "chunk_offset");
         assert_eq!(v["error"]["held"], 300);
         let (code, v) = s.chunk(&first, 0, &bytes[..200]).await;
-        assert_eq!((code, v["held"].as_u64()), (200, Some(300)), "a retry of held bytes is a success");
+        assert_eq!(
+            (code, v["held"].as_u64()),
+            (200, Some(300)),
+            "a retry of held bytes is a success"
+        );
         let (code, v) = s
-            .req(reqwest::Method::GET, &format!("/api/v1/sync/blobs/{first}"), vec![], "application/json")
+            .req(
+                reqwest::Method::GET,
+                &format!("/api/v1/sync/blobs/{first}"),
+                vec![],
+                "application/json",
+            )
             .await;
         assert_eq!(code, 200);
         let v: Value = serde_json::from_slice(&v).unwrap();
@@ -395,11 +442,18 @@ fn a_field_uploads_over_the_network_envelope_by_envelope() {
 
         // The rest, resumed from what the office holds, in 700-byte pieces.
         let (_, ans) = s.manifest(&batch.manifest).await;
-        assert_eq!(ans["blobs"][0]["held"], 300, "the manifest answer says where to resume");
+        assert_eq!(
+            ans["blobs"][0]["held"], 300,
+            "the manifest answer says where to resume"
+        );
         let sent = s.send_blobs(&ans, &batch.blobs, 700).await;
         let total: u64 = batch.blobs.values().map(|b| b.len() as u64).sum();
         assert_eq!(sent + 300, total, "no byte sent twice");
-        assert_eq!(count(&dir, "SELECT count(*) FROM received_dossiers"), 3, "stored as each completes");
+        assert_eq!(
+            count(&dir, "SELECT count(*) FROM received_dossiers"),
+            3,
+            "stored as each completes"
+        );
         assert_eq!(count(&dir, "SELECT count(*) FROM sync_chunks"), 0);
         assert_eq!(count(&dir, "SELECT count(*) FROM sync_envelopes"), 0);
 
@@ -415,7 +469,11 @@ fn a_field_uploads_over_the_network_envelope_by_envelope() {
 
         // Everything again: idempotent.
         let (_, ans) = s.manifest(&batch.manifest).await;
-        assert!(ans["envelopes"].as_array().unwrap().iter().all(|e| e["state"] == "held"));
+        assert!(ans["envelopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["state"] == "held"));
         assert!(ans["blobs"].as_array().unwrap().is_empty());
         let (code, v) = s.envelope(2, &batch.envelopes[1].1).await;
         assert_eq!((code, v["result"].as_str()), (200, Some("replay")));
@@ -434,11 +492,16 @@ fn a_field_uploads_over_the_network_envelope_by_envelope() {
         fm.batch_id = "019a9f3e-9000-7000-8000-00000000e001".into();
         fm.envelopes = vec![m.envelopes[0].clone()];
         fm.envelopes[0].hash = other.hash().unwrap();
-        fm.chain_head = protocol::ChainHead { seq: 1, hash: other.hash().unwrap() };
+        fm.chain_head = protocol::ChainHead {
+            seq: 1,
+            hash: other.hash().unwrap(),
+        };
         let fsigned = fm.clone().sign(&fx.field_key).unwrap();
         let (code, ans) = s.manifest(&fsigned).await;
         assert_eq!(code, 200, "{ans}");
-        let (code, v) = s.envelope(1, &protocol::canonical_bytes(&forged).unwrap()).await;
+        let (code, v) = s
+            .envelope(1, &protocol::canonical_bytes(&forged).unwrap())
+            .await;
         assert_eq!(code, 200, "{v}");
         assert_eq!(v["result"], "quarantined");
         assert_eq!(v["reason"], "equivocation");
@@ -459,7 +522,10 @@ fn a_field_uploads_over_the_network_envelope_by_envelope() {
         assert_eq!(q["items"][0]["via"], "network");
         let id = q["items"][0]["id"].as_i64().unwrap();
         let (code, _) = admin
-            .post(&format!("/api/v1/office/quarantine/{id}/resolve"), json!({"note": ""}))
+            .post(
+                &format!("/api/v1/office/quarantine/{id}/resolve"),
+                json!({"note": ""}),
+            )
             .await;
         assert_eq!(code, 422, "a note is required");
         let (code, r) = admin
@@ -481,9 +547,17 @@ fn a_field_uploads_over_the_network_envelope_by_envelope() {
         ] {
             set_status(&dir, status);
             let (code, v) = s.manifest(&batch.manifest).await;
-            assert_eq!((code, v["error"]["code"].as_str()), (403, Some(code_name)), "{v}");
+            assert_eq!(
+                (code, v["error"]["code"].as_str()),
+                (403, Some(code_name)),
+                "{v}"
+            );
             let (code, v) = s.chunk(&first, 0, &bytes[..10]).await;
-            assert_eq!((code, v["error"]["code"].as_str()), (403, Some(code_name)), "{v}");
+            assert_eq!(
+                (code, v["error"]["code"].as_str()),
+                (403, Some(code_name)),
+                "{v}"
+            );
             let h = s.holdings(&fx.office_pub).await;
             assert_eq!(h.device_status.as_str(), status);
         }
@@ -503,6 +577,8 @@ fn a_tampered_envelope_is_quarantined_and_the_rest_acked() {
     let m = &batch.manifest.manifest;
     let dir = office_dir(&fx, "office-t");
     let office = Hub::start("office", &dir);
+    let dir2 = office_dir(&fx, "office-sig");
+    let office2 = Hub::start("office", &dir2);
     block_on(async {
         let s = Session::open(&office.base, &fx.field_key, &fx.office_pub).await;
         // A flipped payload byte of envelope 2, with the manifest re-announced for the altered bytes (and
@@ -529,32 +605,45 @@ fn a_tampered_envelope_is_quarantined_and_the_rest_acked() {
         s.send_blobs(&ans, &blobs, 4096).await;
         let ack = s.ack(&tm.batch_id, &fx.office_pub, &tm).await;
         assert!(ack.covers(1, &m.envelopes[0].hash));
-        assert!(ack.covers(3, &m.envelopes[2].hash), "envelope 3 is stored despite the gap");
+        assert!(
+            ack.covers(3, &m.envelopes[2].hash),
+            "envelope 3 is stored despite the gap"
+        );
         assert!(!ack.covers(2, &m.envelopes[1].hash));
         assert_eq!(ack.quarantined.len(), 1);
         assert_eq!(ack.quarantined[0].seq, 2);
         assert_eq!(count(&dir, "SELECT count(*) FROM received_dossiers"), 2);
         let h = s.holdings(&fx.office_pub).await;
         assert_eq!(h.held, vec![[1, 1], [3, 3]]);
-        assert_eq!(h.missing(&[1, 2, 3]), Vec::<u64>::new(), "2 is quarantined, not sent again");
+        assert_eq!(
+            h.missing(&[1, 2, 3]),
+            Vec::<u64>::new(),
+            "2 is quarantined, not sent again"
+        );
 
         // A bad envelope signature: quarantined as such.
-        let dir2 = office_dir(&fx, "office-sig");
-        let office2 = Hub::start("office", &dir2);
         let s2 = Session::open(&office2.base, &fx.field_key, &fx.office_pub).await;
         let (_, ans) = s2.manifest(&batch.manifest).await;
         let mut env: SignedEnvelope = protocol::parse_canonical(&batch.envelopes[2].1).unwrap();
         env.signature = Signature::from_hex(&"00".repeat(64)).unwrap();
-        let (code, v) = s2.envelope(3, &protocol::canonical_bytes(&env).unwrap()).await;
-        assert_eq!((code, v["reason"].as_str()), (200, Some("envelope_signature")), "{v}");
+        let (code, v) = s2
+            .envelope(3, &protocol::canonical_bytes(&env).unwrap())
+            .await;
+        assert_eq!(
+            (code, v["reason"].as_str()),
+            (200, Some("envelope_signature")),
+            "{v}"
+        );
         for (seq, bytes) in &batch.envelopes[..2] {
             s2.envelope(*seq, bytes).await;
         }
         s2.send_blobs(&ans, &batch.blobs, 100_000).await;
         let ack = s2.ack(&m.batch_id, &fx.office_pub, m).await;
         assert_eq!(ack.acked.len(), 2);
-        assert_eq!(ack.quarantined[0].reason, protocol::CheckKind::EnvelopeSignature);
-        drop(office2);
+        assert_eq!(
+            ack.quarantined[0].reason,
+            protocol::CheckKind::EnvelopeSignature
+        );
 
         // The USB path through the office UI: upload the batch file, read the report, fetch the ack.
         let admin = Client::setup(&office, "quantri", "mat-khau-van-phong").await;
@@ -573,14 +662,23 @@ fn a_tampered_envelope_is_quarantined_and_the_rest_acked() {
         assert_eq!(report["accepted"], true, "{report:#}");
         assert_eq!(report["file"], "all.batch");
         assert_eq!(report["already_held"], 2);
-        assert_eq!(report["stored"], 1, "the file's good envelope 2 fills the gap");
+        assert_eq!(
+            report["stored"], 1,
+            "the file's good envelope 2 fills the gap"
+        );
         let url = report["ack_url"].as_str().unwrap();
         let (code, bytes) = admin.get_bytes(url).await;
         assert_eq!(code, 200);
         let a = SignedAck::from_bytes(&bytes).unwrap();
         a.verify_for(&fx.office_pub, m).unwrap();
         assert_eq!(a.ack.acked.len(), 3);
-        assert!(std::fs::read_dir(dir.join("uploads")).unwrap().next().is_none(), "temp file removed");
+        assert!(
+            std::fs::read_dir(dir.join("uploads"))
+                .unwrap()
+                .next()
+                .is_none(),
+            "temp file removed"
+        );
         let (code, _) = admin
             .http
             .post(format!("{}/api/v1/office/imports", office.base))
