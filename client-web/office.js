@@ -1,5 +1,5 @@
 // Office mode: received dossiers, one dossier laid out like its form, and the import reports.
-import { h, t, txt, api, icon, btn, banner, procedures, procTitle, fmtTime, fmtSize } from './lib.js';
+import { h, t, txt, api, icon, btn, banner, procedures, procTitle, fmtTime, fmtSize, state, errText } from './lib.js';
 import { renderReadOnly } from './form.js';
 
 const enc = encodeURIComponent;
@@ -30,9 +30,12 @@ function historyNotes(d) {
 const device = (d) => `${d.device_name || t('office.device')} (${(d.device_id || '').slice(0, 8)})`;
 
 export async function officeList(app, _p, _q, ctx) {
-  const [r] = await Promise.all([api('GET', '/api/v1/office/dossiers'), procedures().catch(() => null)]);
+  const [r, q] = await Promise.all([api('GET', '/api/v1/office/dossiers'), api('GET', '/api/v1/office/quarantine').catch(() => null),
+    procedures().catch(() => null)]);
   const list = r.dossiers || [];
   ctx.show(h('section', {}, h('h1', {}, t('office.title'), ' ', h('span', { class: 'count' }, String(list.length))),
+    q && q.unresolved ? h('a', { href: '#/office/quarantine', class: 'banner-link', 'data-testid': 'quarantine-banner' },
+      banner('warn', t('intake.banner', { n: q.unresolved }), t('intake.banner_hint'))) : null,
     list.length ? h('ul', { class: 'list card', 'data-testid': 'office-dossiers' }, list.map((d) => h('li', {},
       h('a', { class: 'item', href: '#/office/dossier/' + enc(d.dossier_id), 'data-testid': 'office-row', 'data-receipt': d.receipt_code },
         icon('doc'),
@@ -88,18 +91,103 @@ function checkName(code) {
   return s === k ? code : s;
 }
 
+// ---------- Batch file upload (intake) ----------
+// Sends the file as its raw bytes with XMLHttpRequest (fetch has no upload progress), showing a progress bar.
+function sendBatch(file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const x = new XMLHttpRequest();
+    x.open('POST', '/api/v1/office/imports');
+    x.setRequestHeader('Content-Type', 'application/octet-stream');
+    x.setRequestHeader('Accept', 'application/json');
+    x.setRequestHeader('X-File-Name', encodeURIComponent(file.name).slice(0, 200));
+    if (state.csrf) x.setRequestHeader('X-CSRF-Token', state.csrf);
+    x.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
+    x.onload = () => {
+      let body = null;
+      try { body = JSON.parse(x.responseText); } catch { /* not JSON */ }
+      if (x.status >= 200 && x.status < 300 && body) resolve(body);
+      else reject(Object.assign(new Error('upload'), { status: x.status, body }));
+    };
+    x.onerror = () => reject(Object.assign(new Error('upload'), { status: 0 }));
+    x.send(file);
+  });
+}
+
+function uploadErr(e) {
+  const b = e.body && e.body.error;
+  if (b) return (state.lang === 'en' ? b.message_en : b.message_vi) || b.message_en;
+  return e.status === 0 ? t('intake.upload_offline') : errText(e);
+}
+
+// The outcome of one import in plain words: stored / already held / set aside, and the ack to take back.
+function importSummary(x) {
+  const q = x.quarantined || [];
+  const missing = x.missing || [];
+  let kind = 'ok';
+  let title = t('intake.r_ok', { stored: x.stored ?? 0, held: x.already_held ?? 0 });
+  if (!x.accepted) { kind = 'bad'; title = t('intake.r_refused'); } else if (q.length || missing.length) { kind = 'warn'; title = t('intake.r_partial', { stored: x.stored ?? 0, q: q.length, m: missing.length }); }
+  return h('div', { class: `banner ${kind === 'bad' ? 'warn' : kind}`, 'data-testid': 'import-summary', 'data-kind': kind },
+    icon(kind === 'ok' ? 'ok' : 'warn'),
+    h('div', {}, h('strong', { class: 'b-title' }, title),
+      q.length ? h('ul', { 'data-testid': 'import-quarantined' }, q.map((p) => h('li', {}, t('ui.seq', { n: p.seq }), ': ', h('strong', {}, checkName(p.reason)),
+        ' — ', t(`intake.q.${p.reason}`) === `intake.q.${p.reason}` ? p.detail : t(`intake.q.${p.reason}`, { device: device(x), seq: p.seq })))) : null,
+      missing.length ? h('p', {}, t('intake.r_missing', { list: missing.join(', ') })) : null,
+      q.length ? h('p', {}, h('a', { href: '#/office/quarantine' }, t('intake.see_quarantine'))) : null,
+      x.accepted && x.batch_id ? h('p', {}, h('a', { class: 'btn', href: `/api/v1/office/imports/${encodeURIComponent(x.batch_id)}/ack`,
+        download: `ack-${x.batch_id}.json`, 'data-testid': 'ack-download' }, icon('save'), h('span', {}, t('intake.ack_download'))),
+      ' ', h('small', {}, t('intake.ack_hint'))) : null));
+}
+
+function uploadCard(reload) {
+  const input = h('input', { type: 'file', id: 'batch-file', accept: '.batch,.sqlite,application/vnd.sqlite3,application/octet-stream', 'data-testid': 'batch-file' });
+  const bar = h('progress', { max: 100, value: 0, hidden: true, 'data-testid': 'upload-progress', 'aria-label': t('intake.upload_progress') });
+  const out = h('div', { 'aria-live': 'polite' });
+  const go = btn('box', t('intake.upload'), { class: 'btn primary', 'data-testid': 'batch-upload' });
+  go.addEventListener('click', async () => {
+    const file = input.files && input.files[0];
+    if (!file) { out.replaceChildren(banner('warn', t('intake.pick_file'), null)); return; }
+    go.disabled = true; bar.hidden = false; bar.value = 0;
+    out.replaceChildren(h('p', {}, t('intake.uploading', { name: file.name })));
+    try {
+      const report = await sendBatch(file, (f) => { bar.value = Math.round(f * 100); if (f >= 1) out.replaceChildren(h('p', {}, t('intake.checking'))); });
+      out.replaceChildren(importSummary(report));
+      reload(report);
+    } catch (e) {
+      out.replaceChildren(banner('warn', t('intake.upload_failed'), uploadErr(e), { 'data-testid': 'upload-error' }));
+    } finally { go.disabled = false; bar.hidden = true; }
+  });
+  return h('section', { class: 'card group', 'data-testid': 'batch-upload-card' }, h('h2', {}, icon('box'), t('intake.upload_title')),
+    h('p', { class: 'muted' }, t('intake.upload_intro')),
+    h('label', { for: 'batch-file' }, t('intake.file_label')), input, h('div', { class: 'row' }, go), bar, out);
+}
+
 export async function importsView(app, _p, _q, ctx) {
   const r = await api('GET', '/api/v1/office/imports');
-  const list = r.imports || [];
-  ctx.show(h('section', {}, h('h1', {}, t('imports.title'), ' ', h('span', { class: 'count' }, String(list.length))),
-    list.length ? h('ul', { class: 'list plain', 'data-testid': 'imports' }, list.map((x) => h('li', { class: 'card import', 'data-testid': 'import-row' },
+  const count = h('span', { class: 'count', 'data-testid': 'imports-count' }, String((r.imports || []).length));
+  let listEl = importList(r.imports || []);
+  const upload = uploadCard(async () => {
+    const fresh = await api('GET', '/api/v1/office/imports').catch(() => null);
+    if (!fresh) return;
+    const el = importList(fresh.imports || []);
+    listEl.replaceWith(el);
+    listEl = el;
+    count.textContent = String((fresh.imports || []).length);
+  });
+  ctx.show(h('section', {}, h('h1', {}, t('imports.title'), ' ', count), upload, listEl));
+}
+
+function importList(list) {
+  return list.length ? h('ul', { class: 'list plain', 'data-testid': 'imports' }, list.map((x) => h('li', { class: 'card import', 'data-testid': 'import-row' },
       h('div', { class: 'row' },
         x.accepted ? h('span', { class: 'badge ok' }, icon('ok'), t('imports.accepted')) : h('span', { class: 'badge bad' }, icon('warn'), t('imports.refused')),
         h('strong', {}, fmtTime(x.imported_at))),
       h('p', { class: 'muted' }, [`${t('office.device')}: ${device(x)}`, t('imports.batch', { id: (x.batch_id || '').slice(0, 13) }),
         x.file ? String(x.file).split(/[\\/]/).pop() : null].filter(Boolean).join(' · ')),
       h('p', {}, t('imports.counts', { stored: x.stored ?? 0, held: x.already_held ?? 0 }),
-        x.envelopes_in_file != null ? ` · ${t('imports.in_file', { n: x.envelopes_in_file })}` : ''),
+        x.envelopes_in_file != null ? ` · ${t('imports.in_file', { n: x.envelopes_in_file })}` : '',
+        (x.quarantined || []).length ? ` · ${t('intake.quarantined_n', { n: x.quarantined.length })}` : ''),
+      x.accepted && x.batch_id ? h('p', {}, h('a', { href: `/api/v1/office/imports/${encodeURIComponent(x.batch_id)}/ack`, download: `ack-${x.batch_id}.json` },
+        icon('save'), ' ', t('intake.ack_download'))) : null,
       (x.gaps || []).length ? h('div', {}, h('h3', {}, t('imports.gaps')),
         h('ul', {}, x.gaps.map((g) => h('li', {}, g.from === g.to ? t('imports.gap_one', { n: g.from }) : t('imports.gap', { from: g.from, to: g.to })))))
         : null,
@@ -107,7 +195,7 @@ export async function importsView(app, _p, _q, ctx) {
         h('ul', { class: 'checks' }, x.problems.map((p) => h('li', { class: 'bad' }, icon('warn'),
           h('span', {}, p.seq != null ? t('ui.seq', { n: p.seq }) + ': ' : '', h('strong', {}, checkName(p.check)), p.detail ? ` — ${p.detail}` : '')))))
         : null)))
-      : h('p', { class: 'muted' }, t('imports.none'))));
+      : h('p', { class: 'muted', 'data-testid': 'imports-none' }, t('imports.none'));
 }
 
 // ---------- status news to the field (the form and past news live in news.js, loaded on demand) ----------

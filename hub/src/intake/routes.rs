@@ -400,7 +400,8 @@ async fn upload_batch(
         .get("x-file-name")
         .and_then(|v| v.to_str().ok())
         .map(|n| {
-            n.chars()
+            percent_decode(n)
+                .chars()
                 .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
                 .take(200)
                 .collect()
@@ -508,4 +509,23 @@ async fn ack_file(
         bytes,
     )
         .into_response())
+}
+
+/// Decodes `%XX` escapes (the browser sends the file name URI-encoded); invalid UTF-8 is replaced.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() + 1 && s.is_char_boundary(i + 3) {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

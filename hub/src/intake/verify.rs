@@ -489,6 +489,19 @@ fn open_and_store(
         )
         .map_err(StoreError::classify)?;
     }
+    // An earlier copy of this very envelope set aside (e.g. damaged in transit) is settled by this one.
+    c.execute(
+        "UPDATE quarantine SET resolved_at = ?4, resolution = ?5
+         WHERE device_id = ?1 AND seq = ?2 AND hash = ?3 AND resolved_at IS NULL",
+        params![
+            s.device.as_str(),
+            seq as i64,
+            hash,
+            now,
+            format!("stored later from a good copy ({})", s.via.as_str())
+        ],
+    )
+    .map_err(StoreError::classify)?;
     Ok(Ok(()))
 }
 

@@ -1,0 +1,60 @@
+// Office mode: the quarantine — envelopes from field hubs set aside because a check failed, each in plain
+// words (what failed, what to do), unresolved first; a clerk resolves one with a note.
+import { h, t, api, icon, btn, banner, flash, errText, fmtTime } from './lib.js';
+
+// Reasons with their own explanation; any other check code falls back to `intake.q.other`.
+const KNOWN = ['equivocation', 'envelope_signature', 'manifest_mismatch', 'payload_hash', 'blob_hash', 'blob_missing',
+  'decrypt', 'dossier_signature', 'attachment_hash', 'seq_mismatch', 'device_mismatch', 'chain', 'format',
+  'envelope_format', 'unexpected_envelope', 'replay'];
+
+const explain = (reason) => (KNOWN.includes(reason) ? `intake.q.${reason}` : 'intake.q.other');
+const deviceOf = (x) => `${x.device_name || t('office.device')} (${(x.device_id || '').slice(0, 8)})`;
+
+function item(x, reload) {
+  const alarm = x.reason === 'equivocation';
+  const open = !x.resolved_at;
+  const what = t(explain(x.reason), { device: deviceOf(x), seq: x.seq });
+  const form = open ? resolveForm(x, reload) : null;
+  return h('li', { class: `card qitem${alarm && open ? ' alarm' : ''}`, 'data-testid': 'quarantine-item', 'data-reason': x.reason },
+    h('div', { class: 'row' },
+      open ? h('span', { class: alarm ? 'badge bad' : 'badge warn' }, icon('warn'), t(alarm ? 'intake.alarm' : 'intake.open'))
+        : h('span', { class: 'badge ok' }, icon('ok'), t('intake.resolved')),
+      h('strong', {}, `${deviceOf(x)} · ${t('ui.seq', { n: x.seq })}`)),
+    h('p', { class: 'qwhat' }, what),
+    h('p', { class: 'muted' }, [t('intake.via_' + (x.via === 'file' ? 'file' : 'network')), fmtTime(x.raised_at),
+      x.batch_id ? t('imports.batch', { id: x.batch_id.slice(0, 13) }) : null].filter(Boolean).join(' · ')),
+    h('details', {}, h('summary', {}, t('intake.technical')),
+      h('p', { class: 'mono small' }, `${x.reason}: ${x.detail}`),
+      h('p', { class: 'mono small' }, `hash ${x.hash}`),
+      x.held_hash ? h('p', { class: 'mono small' }, `held ${x.held_hash}`) : null),
+    x.resolution ? h('p', { 'data-testid': 'resolution' }, h('strong', {}, open ? t('intake.previous_note') : t('intake.note_by', { who: x.resolved_by || '—', when: fmtTime(x.resolved_at) })), ' ', x.resolution) : null,
+    form);
+}
+
+function resolveForm(x, reload) {
+  const id = `qnote-${x.id}`;
+  const area = h('textarea', { id, rows: 2, maxlength: 1000, 'data-testid': 'quarantine-note' });
+  const go = btn('ok', t('intake.resolve'), { class: 'btn', 'data-testid': 'quarantine-resolve' });
+  go.addEventListener('click', async () => {
+    if (!area.value.trim()) { flash(t('intake.note_needed')); area.focus(); return; }
+    go.disabled = true;
+    try {
+      await api('POST', `/api/v1/office/quarantine/${x.id}/resolve`, { note: area.value.trim() });
+      flash(t('intake.resolved_ok'), 'ok');
+      reload();
+    } catch (e) { flash(errText(e)); go.disabled = false; }
+  });
+  return h('div', { class: 'qresolve' }, h('label', { for: id }, t('intake.note_label')), area, go);
+}
+
+export async function quarantineView(app, params, query, ctx) {
+  const r = await api('GET', '/api/v1/office/quarantine');
+  const items = r.items || [];
+  const reload = () => quarantineView(app, params, query, ctx);
+  ctx.show(h('section', { 'data-testid': 'quarantine' },
+    h('h1', {}, t('intake.q_title'), ' ', h('span', { class: 'count' }, String(r.unresolved || 0))),
+    h('p', { class: 'muted' }, t('intake.q_intro')),
+    r.unresolved ? banner('warn', t('intake.banner', { n: r.unresolved }), null) : null,
+    items.length ? h('ul', { class: 'list plain' }, items.map((x) => item(x, reload)))
+      : h('p', { class: 'muted', 'data-testid': 'quarantine-empty' }, t('intake.q_none'))));
+}
