@@ -12,11 +12,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::clock;
 use crate::store::{StoreError, StoreResult};
 
-/// Unresolved quarantine items of `device`: (seq, hash, reason, detail, held_hash), by (seq, hash).
-pub fn open_quarantine(
-    c: &Connection,
-    device: &DeviceId,
-) -> StoreResult<Vec<(u64, String, CheckKind, String, Option<String>)>> {
+/// One unresolved quarantine item: (seq, hash, reason, detail, held_hash).
+pub type OpenItem = (u64, String, CheckKind, String, Option<String>);
+
+/// Unresolved quarantine items of `device`, by (seq, hash).
+pub fn open_quarantine(c: &Connection, device: &DeviceId) -> StoreResult<Vec<OpenItem>> {
     let mut st = c.prepare(
         "SELECT seq, hash, reason, detail, held_hash FROM quarantine
          WHERE device_id = ?1 AND resolved_at IS NULL ORDER BY seq, hash",
