@@ -21,7 +21,7 @@ function item(x, reload) {
         : h('span', { class: 'badge ok' }, icon('ok'), t('intake.resolved')),
       h('strong', {}, `${deviceOf(x)} · ${t('ui.seq', { n: x.seq })}`)),
     h('p', { class: 'qwhat' }, what),
-    h('p', { class: 'muted' }, [t('intake.via_' + (x.via === 'file' ? 'file' : 'network')), fmtTime(x.raised_at),
+    h('p', { class: 'muted' }, [t(x.via === 'file' ? 'intake.via_file' : 'intake.via_network'), fmtTime(x.raised_at),
       x.batch_id ? t('imports.batch', { id: x.batch_id.slice(0, 13) }) : null].filter(Boolean).join(' · ')),
     h('details', {}, h('summary', {}, t('intake.technical')),
       h('p', { class: 'mono small' }, `${x.reason}: ${x.detail}`),
