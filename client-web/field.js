@@ -83,6 +83,8 @@ export async function outboxCard() {
 export async function fieldHome(app, _p, _q, ctx) {
   const sealer = can('officer', 'admin');
   let status = null, drafts = [], sealed = null, netErr = null;
+  // Which sealed dossiers the office acknowledged (sync); fetched alongside, never blocking the screen.
+  const ackedP = sealer ? api('GET', '/api/v1/upload/acked').catch(() => null) : Promise.resolve(null);
   try {
     [status, { drafts }, sealed] = await Promise.all([
       api('GET', '/api/v1/status'),
@@ -118,10 +120,7 @@ export async function fieldHome(app, _p, _q, ctx) {
   // Villagers' pre-declarations waiting to be picked up as drafts (self-service on the Wi-Fi); loaded
   // apart so the capture path does not carry that screen's code.
   const predeclSlot = h('div', { class: 'predecl-slot' });
-  if (!netErr) {
-    import('./selfservice.js').then((m) => { if (ctx.alive() && predeclSlot.isConnected) predeclSlot.replaceWith(m.predeclarationsPanel()); })
-      .catch(() => { /* the list of drafts still works */ });
-  }
+  const predeclP = netErr ? null : import('./selfservice.js').catch(() => null); // the list of drafts still works without it
   const sec = [
     h('h1', {}, t('home.title')),
     netErr ? banner('info', null, t('home.offline_hint')) : null,
@@ -134,7 +133,7 @@ export async function fieldHome(app, _p, _q, ctx) {
   ];
   if (sealed) {
     const list = sealed.dossiers || [];
-    const uploaded = new Set(((await api('GET', '/api/v1/upload/acked').catch(() => null)) || {}).seqs || []); // sync: acked by the office
+    const uploaded = new Set(((await ackedP) || {}).seqs || []); // sync: acked by the office
     sec.push(h('section', { class: 'card' }, h('h2', {}, t('home.sealed'), ' ', h('span', { class: 'count' }, String(list.length))),
       list.length ? h('ul', { class: 'list', 'data-testid': 'sealed' }, list.map((d) => h('li', {},
         h('a', { class: 'item', href: '#/receipt/' + enc(d.receipt_code), 'data-testid': 'sealed-row' }, icon('lock'),
@@ -147,6 +146,9 @@ export async function fieldHome(app, _p, _q, ctx) {
         : h('p', { class: 'muted' }, t('home.no_sealed'))));
   }
   ctx.show(h('section', {}, sec));
+  if (predeclP) {
+    predeclP.then((m) => { if (m && ctx.alive() && predeclSlot.isConnected) predeclSlot.replaceWith(m.predeclarationsPanel()); });
+  }
   // Keep the outbox card current while this screen is shown.
   let busy = false;
   const off = onChange(async () => {
