@@ -14,42 +14,6 @@ use common::*;
 use protocol::{DevicePublicKey, NewsBatch, SignedSyncHello, SyncHello};
 use serde_json::{json, Value};
 
-fn pair_by_files(tmp: &Path, field_dir: &Path, office_dir: &Path) {
-    let field_card = tmp.join("field.pub");
-    let office_card = tmp.join("office.pub");
-    std::fs::write(
-        &field_card,
-        cli_ok(&["key", "show", "--data", field_dir.to_str().unwrap()], &[]),
-    )
-    .unwrap();
-    std::fs::write(
-        &office_card,
-        cli_ok(
-            &["key", "show", "--data", office_dir.to_str().unwrap()],
-            &[],
-        ),
-    )
-    .unwrap();
-    cli_ok(
-        &[
-            "trust",
-            "--data",
-            field_dir.to_str().unwrap(),
-            office_card.to_str().unwrap(),
-        ],
-        &[],
-    );
-    cli_ok(
-        &[
-            "trust",
-            "--data",
-            office_dir.to_str().unwrap(),
-            field_card.to_str().unwrap(),
-        ],
-        &[],
-    );
-}
-
 /// Opens a sync session as the field device whose key is in `field_dir`; returns the bearer token.
 async fn sync_session(office: &Hub, field_dir: &Path, office_id: &str) -> String {
     let keys = hub::keys::load_or_create(field_dir).unwrap();

@@ -43,41 +43,6 @@ struct Variant {
     deadline: Duration,
 }
 
-fn pair_by_files(tmp: &Path, field_dir: &Path, office_dir: &Path) {
-    let (fc, oc) = (tmp.join("field.pub"), tmp.join("office.pub"));
-    std::fs::write(
-        &fc,
-        cli_ok(&["key", "show", "--data", field_dir.to_str().unwrap()], &[]),
-    )
-    .unwrap();
-    std::fs::write(
-        &oc,
-        cli_ok(
-            &["key", "show", "--data", office_dir.to_str().unwrap()],
-            &[],
-        ),
-    )
-    .unwrap();
-    cli_ok(
-        &[
-            "trust",
-            "--data",
-            field_dir.to_str().unwrap(),
-            oc.to_str().unwrap(),
-        ],
-        &[],
-    );
-    cli_ok(
-        &[
-            "trust",
-            "--data",
-            office_dir.to_str().unwrap(),
-            fc.to_str().unwrap(),
-        ],
-        &[],
-    );
-}
-
 /// The bytes of the batch: every envelope header, payload ciphertext and photo ciphertext on the field.
 fn batch_bytes(field_dir: &Path) -> u64 {
     let c = rusqlite::Connection::open(field_dir.join("hub.sqlite")).unwrap();

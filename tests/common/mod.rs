@@ -383,3 +383,41 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .unwrap()
         .block_on(f)
 }
+
+/// Pairs a field and an office data directory by files, both ways (`hub key show` → `hub trust`): the
+/// fallback pairing, whose cards count as approved.
+pub fn pair_by_files(tmp: &Path, field_dir: &Path, office_dir: &Path) {
+    let field_card = tmp.join("field.pub");
+    let office_card = tmp.join("office.pub");
+    std::fs::write(
+        &field_card,
+        cli_ok(&["key", "show", "--data", field_dir.to_str().unwrap()], &[]),
+    )
+    .unwrap();
+    std::fs::write(
+        &office_card,
+        cli_ok(
+            &["key", "show", "--data", office_dir.to_str().unwrap()],
+            &[],
+        ),
+    )
+    .unwrap();
+    cli_ok(
+        &[
+            "trust",
+            "--data",
+            field_dir.to_str().unwrap(),
+            office_card.to_str().unwrap(),
+        ],
+        &[],
+    );
+    cli_ok(
+        &[
+            "trust",
+            "--data",
+            office_dir.to_str().unwrap(),
+            field_card.to_str().unwrap(),
+        ],
+        &[],
+    );
+}
