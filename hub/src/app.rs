@@ -52,6 +52,17 @@ pub fn procedures_with_limits(time_limits: &[(String, u32)]) -> Vec<protocol::Pr
 #[derive(Clone)]
 pub struct AppState(pub Arc<Shared>);
 
+impl AppState {
+    /// Refuses a route of the other mode (`404 wrong_mode`) for routers merged on both modes.
+    pub fn require_mode(&self, mode: HubMode) -> Result<(), ApiError> {
+        if self.mode == mode {
+            Ok(())
+        } else {
+            Err(ApiError::wrong_mode())
+        }
+    }
+}
+
 impl Deref for AppState {
     type Target = Shared;
     fn deref(&self) -> &Shared {

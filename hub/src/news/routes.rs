@@ -31,22 +31,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/news/{id}/told", post(told))
 }
 
-fn office_only(st: &AppState) -> Result<(), ApiError> {
-    if st.mode == HubMode::Office {
-        Ok(())
-    } else {
-        Err(ApiError::wrong_mode())
-    }
-}
-
-fn field_only(st: &AppState) -> Result<(), ApiError> {
-    if st.mode == HubMode::Field {
-        Ok(())
-    } else {
-        Err(ApiError::wrong_mode())
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PublishBody {
@@ -62,7 +46,7 @@ async fn publish(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PublishBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    office_only(&st)?;
+    st.require_mode(HubMode::Office)?;
     user.require(CLERKS)?;
     let (status, note) =
         form::parse(&body.status, body.note.as_ref()).map_err(ApiError::validation)?;
@@ -94,7 +78,7 @@ async fn dossier_news(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    office_only(&st)?;
+    st.require_mode(HubMode::Office)?;
     user.require(CLERKS)?;
     let list = st
         .db
@@ -190,7 +174,7 @@ async fn field_news(
     user: AuthUser,
     Query(q): Query<FieldQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    field_only(&st)?;
+    st.require_mode(HubMode::Field)?;
     user.require(FIELD_TEAM)?;
     let receipt = match q.receipt.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -217,7 +201,7 @@ async fn told(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    field_only(&st)?;
+    st.require_mode(HubMode::Field)?;
     user.require(FIELD_TEAM)?;
     let nid = id.clone();
     let at = st

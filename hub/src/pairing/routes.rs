@@ -34,22 +34,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/sync/pair", post(sync_pair))
 }
 
-fn office_only(st: &AppState) -> Result<(), ApiError> {
-    if st.mode == HubMode::Office {
-        Ok(())
-    } else {
-        Err(ApiError::wrong_mode())
-    }
-}
-
-fn field_only(st: &AppState) -> Result<(), ApiError> {
-    if st.mode == HubMode::Field {
-        Ok(())
-    } else {
-        Err(ApiError::wrong_mode())
-    }
-}
-
 /// The base URLs the office can be reached at: the request's own address first unless it is loopback,
 /// then the host name and every listener address (the clerk may choose). Without the join information
 /// (not served by `hub serve`), the request's Host.
@@ -86,7 +70,7 @@ async fn addresses(
     info: Info,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    office_only(&st)?;
+    st.require_mode(HubMode::Office)?;
     user.require(&[Role::Admin, Role::Clerk])?;
     let urls = base_urls(info.as_deref().map(|a| a.as_ref()), &headers);
     Ok(Json(json!({ "addresses": urls })))
@@ -117,7 +101,7 @@ async fn new_code(
     headers: HeaderMap,
     JsonBody(body): JsonBody<NewCodeBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    office_only(&st)?;
+    st.require_mode(HubMode::Office)?;
     user.require(&[Role::Admin, Role::Clerk])?;
     let urls = base_urls(info.as_deref().map(|a| a.as_ref()), &headers);
     let base = match body.base_url {
@@ -166,7 +150,7 @@ async fn code_qr(
     Path(id): Path<String>,
     Query(q): Query<QrQuery>,
 ) -> Result<Response, ApiError> {
-    office_only(&st)?;
+    st.require_mode(HubMode::Office)?;
     user.require(&[Role::Admin, Role::Clerk])?;
     let base = match q.url {
         Some(u) => u.trim().trim_end_matches('/').to_string(),
@@ -285,7 +269,7 @@ async fn sync_pair(
 }
 
 async fn devices(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
-    office_only(&st)?;
+    st.require_mode(HubMode::Office)?;
     user.require(&[Role::Admin, Role::Clerk])?;
     let list = st.db.call(|c| store::list_devices(c)).await?;
     Ok(Json(json!({ "devices": list })))
@@ -300,7 +284,7 @@ async fn approve(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    office_only(&st)?;
+    st.require_mode(HubMode::Office)?;
     user.require(&[Role::Admin, Role::Clerk])?;
     let uid = user.id.clone();
     let id2 = id.clone();
@@ -329,7 +313,7 @@ async fn revoke(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RevokeBody>,
 ) -> Result<Json<Value>, ApiError> {
-    office_only(&st)?;
+    st.require_mode(HubMode::Office)?;
     user.require(&[Role::Admin, Role::Clerk])?;
     let reason = body.reason.trim().to_string();
     let n = reason.chars().count();
@@ -360,7 +344,7 @@ async fn revoke(
 }
 
 async fn office(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
-    field_only(&st)?;
+    st.require_mode(HubMode::Field)?;
     user.require(&[Role::Admin, Role::Officer])?;
     let o = st.db.call(|c| store::pinned_office(c)).await?;
     Ok(Json(json!({ "office": o })))
@@ -382,7 +366,7 @@ async fn pair_office(
     user: AuthUser,
     JsonBody(body): JsonBody<PairBody>,
 ) -> Result<Json<Value>, ApiError> {
-    field_only(&st)?;
+    st.require_mode(HubMode::Field)?;
     user.require(&[Role::Admin])?;
     let target = client::target(
         body.qr_text.as_deref().filter(|s| !s.trim().is_empty()),

@@ -26,15 +26,6 @@ pub fn router() -> Router<AppState> {
 
 const TEAM: &[Role] = &[Role::Officer, Role::Volunteer, Role::Admin];
 
-/// Slips are printed at the session, by the field hub that sealed the dossier.
-fn field_only(st: &AppState) -> Result<(), ApiError> {
-    if st.mode == protocol::HubMode::Field {
-        Ok(())
-    } else {
-        Err(ApiError::wrong_mode())
-    }
-}
-
 /// One paper whose original the villager must show or bring.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Original {
@@ -269,7 +260,7 @@ async fn slip(
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Result<Json<Slip>, ApiError> {
-    field_only(&st)?;
+    st.require_mode(protocol::HubMode::Field)?;
     user.require(TEAM)?;
     let (code, r, key) = find(&st, &code).await?;
     let tracking_url = tracking_url(&headers, &uri, q.scheme.as_deref(), &code, &key)?;
@@ -305,7 +296,7 @@ async fn track_png(
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
-    field_only(&st)?;
+    st.require_mode(protocol::HubMode::Field)?;
     user.require(TEAM)?;
     let (code, _, key) = find(&st, &code).await?;
     let url = tracking_url(&headers, &uri, q.scheme.as_deref(), &code, &key)?;

@@ -61,14 +61,6 @@ pub fn router() -> Router<AppState> {
         .layer(Extension(limits))
 }
 
-fn field_only(st: &AppState) -> Result<(), ApiError> {
-    if st.mode == HubMode::Field {
-        Ok(())
-    } else {
-        Err(ApiError::wrong_mode())
-    }
-}
-
 fn no_store(body: Json<serde_json::Value>) -> Response {
     ([(header::CACHE_CONTROL, "no-store")], body).into_response()
 }
@@ -107,7 +99,7 @@ async fn public_status(
     Path(code): Path<String>,
     Query(q): Query<StatusQuery>,
 ) -> Result<Response, ApiError> {
-    field_only(&st)?;
+    st.require_mode(HubMode::Field)?;
     limits.status.hit(ip)?;
     let code = parse_code(&code, "code")?;
     let key = match q.k.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
@@ -170,7 +162,7 @@ async fn form(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    field_only(&st)?;
+    st.require_mode(HubMode::Field)?;
     let def = latest(&st, &id).ok_or_else(|| ApiError::not_found("thủ tục", "Procedure"))?;
     Ok(Json(json!({ "procedure": self_service_def(def) })))
 }
@@ -196,7 +188,7 @@ async fn predeclare(
     ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<PredeclareIn>,
 ) -> Result<(StatusCode, Response), ApiError> {
-    field_only(&st)?;
+    st.require_mode(HubMode::Field)?;
     limits.predeclare.hit(ip)?;
     let def = crate::capture::routes::procedure(&body.procedure)?;
     let allowed = self_service_def(def);
@@ -265,7 +257,7 @@ async fn list(
     State(st): State<AppState>,
     user: AuthUser,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    field_only(&st)?;
+    st.require_mode(HubMode::Field)?;
     user.require(TEAM)?;
     let list = st.db.call(|c| store::waiting(c)).await?;
     Ok(Json(json!({ "predeclarations": list })))
@@ -277,7 +269,7 @@ async fn take(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Draft>), ApiError> {
-    field_only(&st)?;
+    st.require_mode(HubMode::Field)?;
     user.require(TEAM)?;
     let uid = user.id.clone();
     match st.db.call(move |c| store::take(c, &id, &uid)).await? {
