@@ -41,6 +41,15 @@ const VIEWS = {
   sync: async (...a) => (await import('./sync.js')).syncView(...a),
   quarantine: async (...a) => (await import('./quarantine.js')).quarantineView(...a),
   news: async (...a) => (await import('./news.js')).newsView(...a),
+  // The commune office at work: reconciliation ledger and duplicates, casework lists with deadlines,
+  // exports for the downstream systems, session and period reports.
+  ledger: async (...a) => (await import('./ledger.js')).ledgerView(...a),
+  duplicates: async (...a) => (await import('./ledger.js')).duplicatesView(...a),
+  work: async (...a) => (await import('./casework.js')).workView(...a),
+  printform: async (...a) => (await import('./casework.js')).printView(...a),
+  exports: async (...a) => (await import('./exports.js')).exportsView(...a),
+  reports: async (...a) => (await import('./reports.js')).reportsView(...a),
+  sreport: async (...a) => (await import('./reports.js')).sessionReportView(...a),
 };
 
 const ROUTES = [
@@ -68,6 +77,13 @@ const ROUTES = [
   [/^\/sync$/, 'sync', true],
   [/^\/office\/quarantine$/, 'quarantine', true],
   [/^\/news$/, 'news', true],
+  [/^\/office\/ledger$/, 'ledger', true],
+  [/^\/office\/duplicates$/, 'duplicates', true],
+  [/^\/office\/work$/, 'work', true],
+  [/^\/office\/print\/([^/]+)$/, 'printform', true],
+  [/^\/office\/exports$/, 'exports', true],
+  [/^\/office\/reports$/, 'reports', true],
+  [/^\/office\/reports\/session\/([^/]+)\/([^/]+)$/, 'sreport', true],
 ];
 
 
@@ -138,7 +154,9 @@ function header(current) {
   nav.replaceChildren();
   if (!state.user) { nav.hidden = true; return; }
   const items = state.mode === 'office'
-    ? [['#/', 'nav.received', 'home', 'box'], ['#/office/imports', 'nav.imports', 'imports', 'doc'], ['#/office/devices', 'nav.devices', 'devices', 'wifi']]
+    ? [['#/', 'nav.received', 'home', 'box'], ['#/office/work', 'nav.work', 'work', 'ticket'], ['#/office/ledger', 'nav.ledger', 'ledger', 'book'],
+      ['#/office/exports', 'nav.exports', 'exports', 'save'], ['#/office/reports', 'nav.reports', 'reports', 'people'],
+      ['#/office/imports', 'nav.imports', 'imports', 'doc'], ['#/office/devices', 'nav.devices', 'devices', 'wifi']]
     : [['#/', 'nav.dossiers', 'home', 'doc'], ['#/sessions', 'nav.sessions', 'sessions', 'people'], ['#/news', 'nav.news', 'news', 'book'], ['#/sync', 'nav.sync', 'sync', 'cloud'], ['#/join', 'nav.join', 'join', 'qr']];
   if (can('admin')) items.push(['#/users', 'nav.users', 'users', 'user']);
   items.push(['#/languages', 'nav.languages', 'languages', 'globe']);

@@ -79,7 +79,12 @@ pub fn make_app(state: AppState) -> Router {
     let field = field
         .merge(crate::outreach::router())
         .merge(crate::uploader::router());
-    let office = crate::office::routes::router().merge(crate::intake::router());
+    let office = crate::office::routes::router()
+        .merge(crate::intake::router())
+        .merge(crate::ledger::router())
+        .merge(crate::casework::router())
+        .merge(crate::exports::router())
+        .merge(crate::reports::router());
     let (mine, other_paths): (Router<AppState>, &[&str]) = match state.mode {
         HubMode::Field => (field, &["/api/v1/office/{*rest}", "/api/v1/sync/{*rest}"]),
         HubMode::Office => (

@@ -47,6 +47,10 @@ pub struct BatchManifest {
     pub envelopes: Vec<ManifestEntry>,
     /// The device's chain head when the batch was made (the last envelope).
     pub chain_head: ChainHead,
+    /// Summaries of the device's recent outreach sessions (§3.5); omitted when empty, so manifests made
+    /// before summaries existed keep their bytes and signatures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sessions: Vec<crate::session::SessionSummary>,
 }
 
 /// A manifest with its device signature (context `outreach-kit/v1/batch-manifest`).
@@ -83,7 +87,7 @@ impl BatchManifest {
         if self.v != crate::PROTOCOL_VERSION {
             return Err(ProtocolError::Version { found: self.v });
         }
-        Ok(())
+        crate::session::check_sessions(&self.sessions)
     }
 }
 
@@ -479,6 +483,7 @@ mod tests {
                 seq: 1,
                 hash: f.entry.hash,
             },
+            sessions: Vec::new(),
         }
     }
 

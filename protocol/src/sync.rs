@@ -26,7 +26,7 @@ use crate::keys::{check_device, Context, DeviceId, DeviceKey, DevicePublicKey, S
 use crate::receipt::{symbol_value, ReceiptCode, CHECK_ALPHABET, DATA_ALPHABET};
 use crate::timestamp::parse_timestamp;
 
-fn sync_err(msg: impl Into<String>) -> ProtocolError {
+pub(crate) fn sync_err(msg: impl Into<String>) -> ProtocolError {
     ProtocolError::Sync(msg.into())
 }
 
@@ -43,7 +43,7 @@ fn check_kind_v(kind: &str, expected: &'static str, v: u32) -> Result<(), Protoc
     Ok(())
 }
 
-fn check_seq(what: &str, seq: u64) -> Result<(), ProtocolError> {
+pub(crate) fn check_seq(what: &str, seq: u64) -> Result<(), ProtocolError> {
     if seq == 0 || seq > crate::MAX_INTEGER {
         return Err(sync_err(format!("{what} {seq} is outside 1..=2^53-1")));
     }
@@ -61,7 +61,12 @@ fn check_hash(what: &str, h: &str) -> Result<(), ProtocolError> {
 
 /// Checks one line (or, with `multiline`, a paragraph) of human text: 1..=`max` characters, NFC, trimmed,
 /// no control characters (a paragraph may hold line breaks).
-fn check_text(what: &str, s: &str, max: usize, multiline: bool) -> Result<(), ProtocolError> {
+pub(crate) fn check_text(
+    what: &str,
+    s: &str,
+    max: usize,
+    multiline: bool,
+) -> Result<(), ProtocolError> {
     let n = s.chars().count();
     if n == 0 || n > max {
         return Err(sync_err(format!("{what} must be 1 to {max} characters")));
@@ -92,7 +97,7 @@ pub fn is_uuid(s: &str) -> bool {
         })
 }
 
-fn check_uuid(what: &str, s: &str) -> Result<(), ProtocolError> {
+pub(crate) fn check_uuid(what: &str, s: &str) -> Result<(), ProtocolError> {
     if !is_uuid(s) {
         return Err(sync_err(format!("{what} {s:?} is not a lower-case UUID")));
     }
@@ -1756,6 +1761,7 @@ mod tests {
                 seq: 1,
                 hash: h("1"),
             },
+            sessions: Vec::new(),
         };
         assert_eq!(
             manifest_blobs(&m),

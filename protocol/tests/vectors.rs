@@ -260,6 +260,7 @@ fn manifest_vector() -> Value {
             seq: last.seq,
             hash: last.hash.clone(),
         },
+        sessions: Vec::new(),
         envelopes: entries.clone(),
     };
     let canonical = canonical_bytes(&manifest).unwrap();

@@ -106,6 +106,7 @@ pub fn export_with(
             seq: last.seq,
             hash: last.hash.clone(),
         },
+        sessions: Vec::new(),
         envelopes: entries,
     };
     let signed = protocol::SignedManifest::sign(manifest.clone(), device)?;

@@ -105,7 +105,7 @@ pub fn save_manifest(c: &Connection, signed: &SignedManifest) -> StoreResult<()>
         ],
     )
     .map_err(StoreError::classify)?;
-    Ok(())
+    crate::ledger::sessions::record(c, signed)
 }
 
 /// A kept manifest of `device`.

@@ -460,8 +460,9 @@ fn open_and_store(
     .map_err(StoreError::classify)?;
     c.execute(
         "INSERT INTO received_dossiers(dossier_id, device_id, seq, procedure_id, procedure_version, receipt_code, title,
-             fields_json, signed_dossier, sealed_at, received_at, checks_json, disposition, refers_to, reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+             fields_json, signed_dossier, sealed_at, received_at, checks_json, disposition, refers_to, reason,
+             session_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         params![
             d.id,
             s.device.as_str(),
@@ -477,7 +478,8 @@ fn open_and_store(
             serde_json::to_string(&checks).unwrap_or_default(),
             d.disposition.kind(),
             d.disposition.refers_to(),
-            d.disposition.reason()
+            d.disposition.reason(),
+            d.session_id
         ],
     )
     .map_err(StoreError::classify)?;

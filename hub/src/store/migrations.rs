@@ -20,6 +20,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("0008_dossier_sessions.sql"),
     ),
     ("0009_sync", include_str!("0009_sync.sql")),
+    ("0010_office", include_str!("0010_office.sql")),
 ];
 
 #[cfg(test)]

@@ -305,6 +305,7 @@ impl Engine<'_> {
                 seq: last.seq,
                 hash: last.hash.clone(),
             },
+            sessions: Vec::new(),
             envelopes: entries.clone(),
         };
         let signed = SignedManifest::sign(manifest.clone(), &self.keys.device)

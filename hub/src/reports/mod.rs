@@ -1,0 +1,7 @@
+//! Session and period reports at the office (issue 6): villagers served, services rendered, dossiers by
+//! procedure, status, hamlet, sex, age band and consented ethnicity, time from capture to registration;
+//! SVG charts and CSV downloads.
+
+pub mod routes;
+
+pub use routes::router;
