@@ -2,6 +2,7 @@
 //! in the append-only audit log and, where the villager should know, published as status news; legal
 //! deadlines in working days (weekends and the holiday list skipped); printable filled forms.
 
+pub mod audit;
 pub mod routes;
 
 pub use routes::router;

@@ -55,15 +55,21 @@ CREATE TABLE duplicate_decisions (
     decided_by  TEXT NOT NULL REFERENCES users(id),
     decided_at  TEXT NOT NULL,
     PRIMARY KEY (dossier_a, dossier_b),
-    CHECK (dossier_a < dossier_b)
+    CHECK (dossier_a < dossier_b),
+    CHECK ((decision = 'merge') = (kept IS NOT NULL)),
+    CHECK (kept IS NULL OR kept IN (dossier_a, dossier_b))
 );
+-- Dossiers merged into another: they leave the work lists, exports and report counts.
+CREATE VIEW merged_away(dossier_id, kept) AS
+    SELECT CASE WHEN kept = dossier_a THEN dossier_b ELSE dossier_a END, kept
+    FROM duplicate_decisions WHERE decision = 'merge';
 
 -- casework/: where each received dossier stands. One row per dossier, created on first read or change
 -- (a dossier with no row is 'received'). Deadlines are computed in working days from received_on.
 CREATE TABLE dossier_status (
     dossier_id      TEXT PRIMARY KEY REFERENCES received_dossiers(dossier_id),
     status          TEXT NOT NULL CHECK (status IN ('received','in_progress','needs_papers','registered',
-                                                    'ready_for_pickup','handed_over','rejected','merged')),
+                                                    'ready_for_pickup','handed_over','rejected')),
     received_on     TEXT NOT NULL,              -- YYYY-MM-DD the legal clock starts (local time)
     due_on          TEXT NOT NULL,              -- YYYY-MM-DD last working day allowed
     extended        INTEGER NOT NULL DEFAULT 0, -- the extended limit applies (verification needed)
@@ -76,7 +82,7 @@ CREATE TABLE dossier_status (
     updated_at      TEXT NOT NULL,
     updated_by      TEXT REFERENCES users(id),
     registered_at   TEXT,                       -- first time it reached 'registered'
-    closed_at       TEXT                        -- handed over, rejected or merged
+    closed_at       TEXT                        -- handed over or rejected
 );
 CREATE INDEX dossier_status_by_status ON dossier_status(status, due_on);
 CREATE INDEX dossier_status_due ON dossier_status(due_on) WHERE closed_at IS NULL;

@@ -132,6 +132,15 @@ pub fn meta_set(conn: &Connection, key: &str, value: &str) -> StoreResult<()> {
     Ok(())
 }
 
+/// A migrated in-memory database with foreign keys on, for unit tests of the concerns' stores.
+#[cfg(test)]
+pub fn open_memory() -> StoreResult<Connection> {
+    let conn = Connection::open_in_memory()?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrations::run(&conn)?;
+    Ok(conn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
