@@ -90,7 +90,7 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
     // Field: one dossier sealed during an outreach session in Thôn Bù Lư, one outside any session.
     let field = Hub::start("field", &field_dir);
     pair_by_files(tmp.path(), &field_dir, &office_dir);
-    let (in_session, outside, field_id) = block_on(async {
+    let (in_session, outside, field_id, sid) = block_on(async {
         let admin = Client::setup(&field, "quantri", "mat-khau-quan-tri").await;
         for (name, role) in [("canbo", "officer"), ("tnv", "volunteer")] {
             let (s, b) = admin
@@ -118,7 +118,7 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
         assert_eq!(s, 200, "{b}");
         let (r2, _) = capture_and_seal(&officer, "Thị Sa Ly", "058198004567", &photo).await;
         let (_, h) = officer.get("/healthz").await;
-        (r1, r2, h["device_id"].as_str().unwrap().to_string())
+        (r1, r2, h["device_id"].as_str().unwrap().to_string(), sid)
     });
     let code1 = in_session["code"].as_str().unwrap().to_string();
     let code2 = outside["code"].as_str().unwrap().to_string();
@@ -145,6 +145,45 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
         ],
         &[],
     );
+
+    // The manifest carried the session's summary (protocol §3.5): the office knows which envelope belongs
+    // to which session, and the received dossier names its session.
+    {
+        let db = rusqlite::Connection::open(office_dir.join("hub.sqlite")).unwrap();
+        let (hamlet, json): (String, String) = db
+            .query_row(
+                "SELECT hamlet, summary_json FROM session_summaries WHERE device_id = ?1 AND session_id = ?2",
+                [&field_id, &sid],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(hamlet, "Thôn Bù Lư");
+        let summary: protocol::SessionSummary = serde_json::from_str(&json).unwrap();
+        assert_eq!(summary.dossiers.len(), 1, "{json}");
+        assert!(summary.closed_at.is_some(), "{json}");
+        let seq = summary.dossiers[0].seq as i64;
+        let (announced, received): (String, Option<String>) = db
+            .query_row(
+                "SELECT e.session_id, d.session_id FROM session_envelopes e
+                 JOIN received_dossiers d ON d.device_id = e.device_id AND d.seq = e.seq
+                 WHERE e.device_id = ?1 AND e.seq = ?2",
+                rusqlite::params![&field_id, seq],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (announced.as_str(), received.as_deref()),
+            (sid.as_str(), Some(sid.as_str()))
+        );
+        let head: i64 = db
+            .query_row(
+                "SELECT head_seq FROM device_heads WHERE device_id = ?1",
+                [&field_id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(head, 2);
+    }
 
     let office = Hub::start("office", &office_dir);
     let office_keys = hub::keys::load_or_create(&office_dir).unwrap();

@@ -82,9 +82,11 @@ pub fn export_with(
                 });
             }
         }
-        Ok((pending, entries))
+        let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
+        let sessions = crate::outreach::summary::for_manifest(&tx, &seqs)?;
+        Ok((pending, entries, sessions))
     });
-    let (pending, entries) = summary.context("cannot read the envelope chain")?;
+    let (pending, entries, sessions) = summary.context("cannot read the envelope chain")?;
     let Some(last) = entries.last() else {
         if pending > 0 {
             bail!(
@@ -106,7 +108,7 @@ pub fn export_with(
             seq: last.seq,
             hash: last.hash.clone(),
         },
-        sessions: Vec::new(),
+        sessions,
         envelopes: entries,
     };
     let signed = protocol::SignedManifest::sign(manifest.clone(), device)?;

@@ -15,6 +15,7 @@ use crate::app::AppState;
 
 pub mod routes;
 pub mod store;
+pub mod summary;
 
 pub fn router() -> Router<AppState> {
     routes::router()

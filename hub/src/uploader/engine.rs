@@ -289,9 +289,12 @@ impl Engine<'_> {
     ) -> Result<(), SyncError> {
         self.phase(Phase::Uploading);
         let s = seqs.to_vec();
-        let entries = self
+        let (entries, sessions) = self
             .db
-            .call(move |c| store::manifest_entries(c, &s))
+            .call(move |c| {
+                let entries = store::manifest_entries(c, &s)?;
+                Ok((entries, crate::outreach::summary::for_manifest(c, &s)?))
+            })
             .await?;
         let last = entries.last().expect("a batch is never empty");
         let manifest = BatchManifest {
@@ -305,7 +308,7 @@ impl Engine<'_> {
                 seq: last.seq,
                 hash: last.hash.clone(),
             },
-            sessions: Vec::new(),
+            sessions,
             envelopes: entries.clone(),
         };
         let signed = SignedManifest::sign(manifest.clone(), &self.keys.device)
