@@ -282,11 +282,61 @@ fn manifest_vector() -> Value {
         )
         .unwrap();
     }
+    // The same batch with one session summary (§3.5).
+    let mut with_sessions = manifest.clone();
+    with_sessions.sessions = vec![SessionSummary {
+        session_id: "019a9f3e-8000-7000-8000-0000000000c1".into(),
+        hamlet: "Thôn Bù Lư".into(),
+        venue_kind: "cultural_house".into(),
+        venue_name: "Nhà văn hoá thôn Bù Lư".into(),
+        commune_code: Some("25480".into()),
+        date: "2026-11-23".into(),
+        opened_at: "2026-11-23T00:30:00Z".into(),
+        closed_at: Some("2026-11-23T09:00:00Z".into()),
+        tickets_issued: 14,
+        villagers_served: 12,
+        no_show: 1,
+        median_wait_secs: Some(420),
+        services: [
+            ("dossier_captured".to_string(), 2),
+            ("sim_registered".to_string(), 5),
+        ]
+        .into(),
+        consented: 6,
+        by_sex: [("female".to_string(), 4), ("male".to_string(), 2)].into(),
+        by_age_band: [("18-35".to_string(), 5), ("60+".to_string(), 1)].into(),
+        by_ethnicity: vec![EthnicityTally {
+            system: "vn-1979".into(),
+            code: "40".into(),
+            name: "Xtiêng".into(),
+            count: 6,
+        }],
+        dossiers: hs
+            .iter()
+            .map(|h| SessionDossier {
+                seq: h.seq,
+                procedure: ProcedureRef {
+                    id: "marital-status-certificate".into(),
+                    version: 1,
+                },
+                disposition: "new".into(),
+            })
+            .collect(),
+    }];
+    let canonical2 = canonical_bytes(&with_sessions).unwrap();
+    let signed2 = SignedManifest::sign(with_sessions.clone(), &field).unwrap();
+    signed2.verify(&field.public()).unwrap();
     json!({
         "description": "The batch manifest listing both envelopes of envelope.json; signature over \"outreach-kit/v1/batch-manifest\" || LF || canonical.",
         "manifest": manifest,
         "canonical": text(&canonical),
         "signature": signed.signature.to_hex(),
+        "with_sessions": {
+            "description": "The same manifest carrying one session summary (§3.5): `sessions` sorts last-but-one among the members in canonical order.",
+            "manifest": with_sessions,
+            "canonical": text(&canonical2),
+            "signature": signed2.signature.to_hex(),
+        },
     })
 }
 
