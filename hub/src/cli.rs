@@ -115,7 +115,7 @@ pub enum Command {
     /// Office: the holiday list that deadlines skip (besides weekends). None is built in: enter the
     /// year's official list (Tết and Hùng Kings' day move with the lunar calendar).
     Holidays {
-        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data", global = true)]
         data: PathBuf,
         #[command(subcommand)]
         command: Option<HolidaysCommand>,
