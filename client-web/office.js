@@ -1,6 +1,7 @@
 // Office mode: received dossiers, one dossier laid out like its form, and the import reports.
 import { h, t, txt, api, icon, btn, banner, procedures, procTitle, fmtTime, fmtSize, state, errText } from './lib.js';
 import { renderReadOnly } from './form.js';
+import { formSections, statusPanel, statusBadge, historyList } from './casework.js';
 
 const enc = encodeURIComponent;
 
@@ -29,23 +30,66 @@ function historyNotes(d) {
 
 const device = (d) => `${d.device_name || t('office.device')} (${(d.device_id || '').slice(0, 8)})`;
 
-export async function officeList(app, _p, _q, ctx) {
-  const [r, q] = await Promise.all([api('GET', '/api/v1/office/dossiers'), api('GET', '/api/v1/office/quarantine').catch(() => null),
+// A row of the received list: what it is, where it came from, its status and deadline.
+function listRow(d) {
+  return h('li', {},
+    h('a', { class: 'item', href: '#/office/dossier/' + enc(d.dossier_id), 'data-testid': 'office-row', 'data-receipt': d.receipt_code, 'data-status': d.status || 'received' },
+      icon('doc'),
+      h('span', { class: 'grow' },
+        h('strong', {}, d.title || t('draft.untitled')), ' ', h('span', { class: 'mono' }, d.receipt_code),
+        h('small', {}, [procTitle(d.procedure), device(d), t('ui.seq', { n: d.seq }), fmtTime(d.sealed_at),
+          d.attachments ? t('draft.photos', { n: d.attachments }) : null].filter(Boolean).join(' · '))),
+      dispositionBadge(d), d.replaced_by ? h('span', { class: 'badge' }, t('disp.replaced_short')) : null,
+      d.status ? statusBadge(d.status) : null,
+      d.overdue ? h('span', { class: 'badge bad', 'data-testid': 'row-overdue' }, icon('warn'), t('work.tab.overdue')) : null,
+      verifBadge(d.verification)));
+}
+
+const LIST_STATUSES = ['received', 'in_progress', 'needs_papers', 'registered', 'ready_for_pickup', 'handed_over', 'rejected'];
+
+export async function officeList(app, _p, query, ctx) {
+  const qs = new URLSearchParams();
+  for (const k of ['status', 'procedure', 'q', 'device', 'session']) { const v = query && query.get && query.get(k); if (v) qs.set(k, v); }
+  qs.set('limit', '100');
+  const [r, q] = await Promise.all([api('GET', '/api/v1/office/dossiers?' + qs), api('GET', '/api/v1/office/quarantine').catch(() => null),
     procedures().catch(() => null)]);
   const list = r.dossiers || [];
-  ctx.show(h('section', {}, h('h1', {}, t('office.title'), ' ', h('span', { class: 'count' }, String(list.length))),
+  const ul = h('ul', { class: 'list card', 'data-testid': 'office-dossiers' }, list.map(listRow));
+  let cursor = r.next_cursor;
+  const more = btn('reload', t('dossier.list.more'), { class: 'btn', type: 'button', 'data-testid': 'office-more', hidden: !cursor });
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try {
+      const q2 = new URLSearchParams(qs); q2.set('cursor', cursor);
+      const n = await api('GET', '/api/v1/office/dossiers?' + q2);
+      (n.dossiers || []).forEach((d) => ul.append(listRow(d)));
+      cursor = n.next_cursor; more.hidden = !cursor;
+    } catch (e) { flashErr(more, e); } finally { more.disabled = false; }
+  });
+  // Filters: status and receipt code (the route's query string, so a filtered list can be linked).
+  const sel = h('select', { id: 'flt-status', name: 'status', 'data-testid': 'filter-status' },
+    h('option', { value: '' }, t('dossier.list.all')), LIST_STATUSES.map((s) => h('option', { value: s, selected: qs.get('status') === s }, t('dossier.status.' + s))));
+  const code = h('input', { id: 'flt-q', name: 'q', type: 'search', value: qs.get('q') || '', autocomplete: 'off', 'data-testid': 'filter-q' });
+  const filters = h('form', { class: 'row filters card', 'data-testid': 'office-filters', role: 'search' },
+    h('div', { class: 'field' }, h('label', { for: 'flt-status' }, t('dossier.list.status')), sel),
+    h('div', { class: 'field' }, h('label', { for: 'flt-q' }, t('dossier.list.code')), code),
+    btn('ok', t('dossier.list.apply'), { class: 'btn', type: 'submit', 'data-testid': 'filter-apply' }));
+  filters.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const n = new URLSearchParams();
+    if (sel.value) n.set('status', sel.value);
+    if (code.value.trim()) n.set('q', code.value.trim());
+    location.hash = '#/' + (n.toString() ? '?' + n : '');
+  });
+  ctx.show(h('section', {}, h('h1', {}, t('office.title'), ' ', h('span', { class: 'count', 'data-testid': 'office-total' }, String(r.total ?? list.length))),
     q && q.unresolved ? h('a', { href: '#/office/quarantine', class: 'banner-link', 'data-testid': 'quarantine-banner' },
       banner('warn', t('intake.banner', { n: q.unresolved }), t('intake.banner_hint'))) : null,
-    list.length ? h('ul', { class: 'list card', 'data-testid': 'office-dossiers' }, list.map((d) => h('li', {},
-      h('a', { class: 'item', href: '#/office/dossier/' + enc(d.dossier_id), 'data-testid': 'office-row', 'data-receipt': d.receipt_code },
-        icon('doc'),
-        h('span', { class: 'grow' },
-          h('strong', {}, d.title || t('draft.untitled')), ' ', h('span', { class: 'mono' }, d.receipt_code),
-          h('small', {}, [procTitle(d.procedure), device(d), t('ui.seq', { n: d.seq }), fmtTime(d.sealed_at),
-            d.attachments ? t('draft.photos', { n: d.attachments }) : null].filter(Boolean).join(' · '))),
-        dispositionBadge(d), d.replaced_by ? h('span', { class: 'badge' }, t('disp.replaced_short')) : null,
-        verifBadge(d.verification)))))
-      : h('p', { class: 'muted' }, t('office.none'))));
+    filters,
+    list.length ? ul : h('p', { class: 'muted' }, t('office.none')), more));
+}
+
+function flashErr(el, e) {
+  el.after(banner('warn', errText(e), null));
 }
 
 export async function officeDossier(app, [id], _q, ctx) {
@@ -55,8 +99,6 @@ export async function officeDossier(app, [id], _q, ctx) {
     const doc = def && (def.documents || []).find((x) => x.role === role);
     return doc ? txt(doc.label) : role;
   };
-  const printBtn = btn('print', t('receipt.print'), { class: 'btn' });
-  printBtn.addEventListener('click', () => window.print());
   const facts = [
     [t('receipt.code'), h('span', { class: 'mono' }, d.receipt_code)],
     [t('office.device'), device(d)],
@@ -64,25 +106,36 @@ export async function officeDossier(app, [id], _q, ctx) {
     [t('receipt.sealed_at'), fmtTime(d.sealed_at)],
     [t('office.received_at'), fmtTime(d.received_at)],
   ];
+  const reload = () => officeDossier(app, [id], _q, ctx);
+  // Photos beside the forms: thumbnails; a click opens the photo large in a dialog.
+  const big = h('dialog', { class: 'photo-dialog', 'data-testid': 'photo-dialog', 'aria-label': t('photos.title') });
+  const closeBig = btn('back', t('dossier.close'), { class: 'btn', type: 'button', 'data-testid': 'photo-close' });
+  closeBig.addEventListener('click', () => big.close());
+  const photos = h('aside', { class: 'group card photos', 'data-testid': 'photos' }, h('h2', {}, icon('camera'), t('photos.title')),
+    (d.attachments || []).length ? h('div', { class: 'thumbs' }, d.attachments.map((a) => {
+      const src = `/api/v1/office/dossiers/${enc(id)}/attachments/${a.index}`;
+      const open = h('button', { type: 'button', class: 'thumb-btn', 'aria-label': t('dossier.enlarge', { what: roleLabel(a.role) }), 'data-testid': 'photo-open' },
+        h('img', { src, alt: roleLabel(a.role), loading: 'lazy', decoding: 'async' }));
+      open.addEventListener('click', () => { big.replaceChildren(h('img', { src, alt: roleLabel(a.role) }), h('p', {}, roleLabel(a.role)), closeBig); big.showModal(); });
+      return h('figure', { class: 'thumb', 'data-testid': 'office-photo' }, open, h('figcaption', {}, `${roleLabel(a.role)} · ${fmtSize(a.size)}`));
+    }))
+      : h('p', { class: 'muted' }, t('photos.none')), big);
   ctx.show(h('section', { class: 'odossier', 'data-testid': 'office-dossier' },
     h('a', { href: '#/', class: 'back no-print' }, icon('back'), t('office.back')),
     h('h1', {}, def ? txt(def.title) : procTitle(d.procedure)),
     h('p', {}, verifBadge(d.verification), ' ', dispositionBadge(d)),
     d.verification === 'verified_gap_before' ? banner('warn', t('verif.gap_body'), null) : null,
     d.replaced_by || d.refers_to || d.reason ? h('div', { class: 'card history' }, historyNotes(d)) : null,
+    statusPanel(d, reload),
     h('div', { class: 'card' }, h('dl', {}, facts.map(([k, v]) => h('div', { class: 'kv' }, h('dt', {}, k), h('dd', {}, v))))),
-    renderReadOnly(def, d.fields || {}),
-    h('section', { class: 'group card photos' }, h('h2', {}, icon('camera'), t('photos.title')),
-      (d.attachments || []).length ? h('div', { class: 'thumbs big' }, d.attachments.map((a) => h('figure', { class: 'thumb', 'data-testid': 'office-photo' },
-        h('a', { href: `/api/v1/office/dossiers/${enc(id)}/attachments/${a.index}`, target: '_blank', rel: 'noopener' },
-          h('img', { src: `/api/v1/office/dossiers/${enc(id)}/attachments/${a.index}`, alt: roleLabel(a.role), loading: 'lazy', decoding: 'async' })),
-        h('figcaption', {}, `${roleLabel(a.role)} · ${fmtSize(a.size)}`))))
-        : h('p', { class: 'muted' }, t('photos.none'))),
+    h('div', { class: 'dossier-layout' },
+      h('div', { class: 'dossier-forms' }, def ? formSections(def, d.fields || {}, d.status && d.status.result_numbers) : renderReadOnly(def, d.fields || {})),
+      photos),
     h('section', { class: 'group card' }, h('h2', {}, t('office.checks')),
       h('ul', { class: 'checks', 'data-testid': 'checks' }, (d.checks || []).map((c) => h('li', { class: c.ok ? 'ok' : 'bad' },
         icon(c.ok ? 'ok' : 'warn'), h('span', {}, h('strong', {}, checkName(c.check)), c.detail ? ` — ${c.detail}` : ''))))),
-    newsSection(id),
-    h('div', { class: 'row no-print' }, printBtn)));
+    historyList(d),
+    h('div', { class: 'row no-print' }, h('a', { class: 'btn', href: '#/office/print/' + enc(id), 'data-testid': 'open-print' }, icon('print'), h('span', {}, t('dossier.print_forms'))))));
 }
 
 function checkName(code) {
@@ -196,12 +249,4 @@ function importList(list) {
           h('span', {}, p.seq != null ? t('ui.seq', { n: p.seq }) + ': ' : '', h('strong', {}, checkName(p.check)), p.detail ? ` — ${p.detail}` : '')))))
         : null)))
       : h('p', { class: 'muted', 'data-testid': 'imports-none' }, t('imports.none'));
-}
-
-// ---------- status news to the field (the form and past news live in news.js, loaded on demand) ----------
-function newsSection(id) {
-  const slot = h('div', { class: 'no-print', 'data-testid': 'news-slot' });
-  import('./news.js').then((m) => m.officeNewsSection(id)).then((sec) => slot.replaceChildren(sec))
-    .catch(() => slot.replaceChildren(banner('warn', t('news.load_failed'), null)));
-  return slot;
 }

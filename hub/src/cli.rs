@@ -112,6 +112,26 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<DevicesCommand>,
     },
+    /// Office: the holiday list that deadlines skip (besides weekends). None is built in: enter the
+    /// year's official list (Tết and Hùng Kings' day move with the lunar calendar).
+    Holidays {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data", global = true)]
+        data: PathBuf,
+        #[command(subcommand)]
+        command: Option<HolidaysCommand>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HolidaysCommand {
+    /// List the holidays (the default).
+    List,
+    /// Add (or rename) one day off: `hub holidays add 2027-02-06 "Tết Nguyên đán"`.
+    Add { date: String, name: String },
+    /// Remove one day off.
+    Remove { date: String },
+    /// Add every `date,name` line of a CSV file (UTF-8; a header line `date,name` is skipped).
+    Import { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -456,6 +476,9 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
             url,
             code,
         } => pair(&data, qr, url, code),
+        Command::Holidays { data, command } => {
+            holidays(&data, command.unwrap_or(HolidaysCommand::List))
+        }
         Command::Devices { data, command } => {
             devices(&data, command.unwrap_or(DevicesCommand::List))
         }
@@ -602,6 +625,94 @@ fn devices(data: &std::path::Path, command: DevicesCommand) -> anyhow::Result<i3
                 bail!("no field device {id}");
             }
             println!("Revoked {id}: its uploads are refused from now on.");
+        }
+    }
+    Ok(0)
+}
+
+/// `hub holidays …` (office): the days off deadlines skip; every change is audited as the hub (CLI) and
+/// moves the deadlines of open dossiers.
+fn holidays(data: &std::path::Path, command: HolidaysCommand) -> anyhow::Result<i32> {
+    use crate::casework::{audit::Actor, deadline, routes::parse_holiday, store};
+    let dir = DataDir::open_existing(data)?;
+    if dir.mode != protocol::HubMode::Office {
+        bail!(
+            "holidays are kept on the office hub; {} is a field hub",
+            data.display()
+        );
+    }
+    let actor = Actor {
+        id: None,
+        name: "hub holidays (CLI)",
+    };
+    let parse = |date: &str, name: &str| {
+        parse_holiday(
+            &serde_json::Value::String(date.to_owned()),
+            &serde_json::Value::String(name.to_owned()),
+        )
+        .map_err(|errs| {
+            anyhow::anyhow!(
+                "{}",
+                errs.iter()
+                    .map(|e| format!("{}: {}", e.field, e.message_en))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        })
+    };
+    match command {
+        HolidaysCommand::List => {
+            let list = dir.db.call_sync(|c| store::list_holidays(c))?;
+            if list.is_empty() {
+                println!("No holiday is listed: deadlines skip weekends only. Add the year's official days off.");
+            }
+            for h in list {
+                println!("{}  {}", h.date, h.name);
+            }
+        }
+        HolidaysCommand::Add { date, name } => {
+            let day = parse(&date, &name)?;
+            let (n, moved) = dir
+                .db
+                .call_sync(move |c| store::add_holidays(c, actor, &[day]))?;
+            println!(
+                "{} {date}; {moved} deadline(s) moved.",
+                if n == 0 { "Already listed:" } else { "Added" }
+            );
+        }
+        HolidaysCommand::Remove { date } => {
+            let day = deadline::parse_date(date.trim())
+                .ok_or_else(|| anyhow::anyhow!("{date} is not a date (YYYY-MM-DD)"))?;
+            match dir
+                .db
+                .call_sync(move |c| store::remove_holiday(c, actor, day))?
+            {
+                Some(moved) => println!("Removed {date}; {moved} deadline(s) moved."),
+                None => bail!("{date} is not in the holiday list"),
+            }
+        }
+        HolidaysCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let mut days = Vec::new();
+            for (i, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || (i == 0 && line.to_ascii_lowercase().starts_with("date")) {
+                    continue;
+                }
+                let (d, n) = line.split_once(',').ok_or_else(|| {
+                    anyhow::anyhow!("line {}: expected `date,name`", i + 1)
+                })?;
+                let n = n.trim().trim_matches('"');
+                days.push(
+                    parse(d.trim(), n).map_err(|e| anyhow::anyhow!("line {}: {e}", i + 1))?,
+                );
+            }
+            let count = days.len();
+            let (n, moved) = dir
+                .db
+                .call_sync(move |c| store::add_holidays(c, actor, &days))?;
+            println!("Read {count} day(s); {n} added or renamed; {moved} deadline(s) moved.");
         }
     }
     Ok(0)

@@ -3,6 +3,9 @@
 //! deadlines in working days (weekends and the holiday list skipped); printable filled forms.
 
 pub mod audit;
+pub mod deadline;
 pub mod routes;
+pub mod status;
+pub mod store;
 
 pub use routes::router;

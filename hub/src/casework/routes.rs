@@ -1,9 +1,208 @@
-//! HTTP routes of casework (office mode, clerks).
+//! HTTP routes of casework (office mode, clerks): status changes, work lists with deadlines, holidays.
 
-use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
 
+use super::audit::Actor;
+use super::status::{self, ChangeError, StatusBody};
+use super::{deadline, store};
 use crate::app::AppState;
+use crate::auth::{AuthUser, Role};
+use crate::error::{ApiError, FieldDetail, JsonBody};
+
+const CLERKS: &[Role] = &[Role::Clerk, Role::Admin];
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/office/dossiers/{id}/status", post(change_status))
+        .route("/api/v1/office/work", get(work))
+        .route("/api/v1/office/holidays", get(holidays).post(add_holiday))
+        .route("/api/v1/office/holidays/{date}", delete(remove_holiday))
+}
+
+fn change_error(e: ChangeError) -> ApiError {
+    match e {
+        ChangeError::NotFound => ApiError::not_found("hồ sơ", "Dossier"),
+        ChangeError::Transition { from, to } => ApiError::new(
+            StatusCode::CONFLICT,
+            "bad_transition",
+            format!("Không thể chuyển hồ sơ từ “{from}” sang “{to}”."),
+            format!("A dossier cannot go from “{from}” to “{to}”."),
+        )
+        .with_field("to"),
+        ChangeError::Stale { current } => ApiError::new(
+            StatusCode::CONFLICT,
+            "stale_version",
+            format!(
+                "Hồ sơ vừa được người khác cập nhật (phiên bản {current}). Hãy tải lại trang rồi làm lại."
+            ),
+            format!(
+                "Someone else has just updated this dossier (version {current}). Reload the page and try again."
+            ),
+        )
+        .with_field("expected_version"),
+        ChangeError::Invalid(details) => ApiError::validation(details),
+        ChangeError::Store(e) => e.into(),
+    }
+}
+
+/// `POST /api/v1/office/dossiers/{id}/status`.
+async fn change_status(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<StatusBody>,
+) -> Result<Json<Value>, ApiError> {
+    user.require(CLERKS)?;
+    let state = st.clone();
+    let result = st
+        .db
+        .call(move |c| {
+            Ok(status::change(
+                c,
+                &state.keys.device,
+                Actor::user(&user.id, &user.name),
+                &id,
+                &body,
+            ))
+        })
+        .await?;
+    let standing = result.map_err(change_error)?;
+    Ok(Json(json!({ "status": standing })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkQuery {
+    #[serde(default)]
+    view: Option<String>,
+    #[serde(default)]
+    procedure: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/office/work?view=overdue|due_soon|open|status:<s>&procedure=&limit=&cursor=`.
+async fn work(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<WorkQuery>,
+) -> Result<Json<Value>, ApiError> {
+    user.require(CLERKS)?;
+    let view_s = q.view.clone().unwrap_or_else(|| "open".into());
+    let view = store::View::parse(&view_s).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_view",
+            "Danh sách không hợp lệ (overdue, due_soon, open, status:<tình trạng>).",
+            "Unknown list (overdue, due_soon, open, status:<status>).",
+        )
+        .with_field("view")
+    })?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let procedure = q.procedure.filter(|p| !p.is_empty());
+    let cursor = q.cursor.filter(|c| !c.is_empty());
+    let (rows, next, counts) = st
+        .db
+        .call(move |c| {
+            let (rows, next) =
+                store::work(c, &view, procedure.as_deref(), limit, cursor.as_deref())?;
+            let counts = store::work_counts(c, procedure.as_deref())?;
+            Ok((rows, next, counts))
+        })
+        .await?;
+    Ok(Json(json!({
+        "view": view_s,
+        "dossiers": rows,
+        "next_cursor": next,
+        "counts": counts,
+        "today": deadline::fmt_date(crate::clock::today_vn()),
+    })))
+}
+
+/// `GET /api/v1/office/holidays`.
+async fn holidays(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
+    user.require(CLERKS)?;
+    let list = st.db.call(|c| store::list_holidays(c)).await?;
+    Ok(Json(json!({ "holidays": list })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HolidayBody {
+    date: Value,
+    name: Value,
+}
+
+/// Checks a holiday's date and name.
+pub fn parse_holiday(date: &Value, name: &Value) -> Result<(time::Date, String), Vec<FieldDetail>> {
+    let mut errs = Vec::new();
+    let d = date
+        .as_str()
+        .map(str::trim)
+        .and_then(deadline::parse_date);
+    if d.is_none() {
+        errs.push(FieldDetail {
+            field: "date".into(),
+            code: "bad_date".into(),
+            message_vi: "Ngày không hợp lệ (năm-tháng-ngày, ví dụ 2027-02-06).".into(),
+            message_en: "Not a valid date (year-month-day, e.g. 2027-02-06).".into(),
+        });
+    }
+    let n = name
+        .as_str()
+        .map(|s| unicode_normalization::UnicodeNormalization::nfc(s.trim()).collect::<String>())
+        .unwrap_or_default();
+    if n.is_empty() || n.chars().count() > 100 || n.chars().any(char::is_control) {
+        errs.push(FieldDetail {
+            field: "name".into(),
+            code: "bad_name".into(),
+            message_vi: "Hãy ghi tên ngày nghỉ (một dòng, tối đa 100 ký tự).".into(),
+            message_en: "Give the day off a name (one line, at most 100 characters).".into(),
+        });
+    }
+    match d {
+        Some(d) if errs.is_empty() => Ok((d, n)),
+        _ => Err(errs),
+    }
+}
+
+/// `POST /api/v1/office/holidays` `{date, name}` (admin).
+async fn add_holiday(
+    State(st): State<AppState>,
+    user: AuthUser,
+    JsonBody(body): JsonBody<HolidayBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    user.require(&[Role::Admin])?;
+    let (d, name) = parse_holiday(&body.date, &body.name).map_err(ApiError::validation)?;
+    let (added, moved) = st
+        .db
+        .call(move |c| store::add_holidays(c, Actor::user(&user.id, &user.name), &[(d, name)]))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "added": added, "deadlines_moved": moved })),
+    ))
+}
+
+/// `DELETE /api/v1/office/holidays/{date}` (admin).
+async fn remove_holiday(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path(date): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    user.require(&[Role::Admin])?;
+    let d = deadline::parse_date(&date).ok_or_else(|| ApiError::not_found("ngày nghỉ", "Holiday"))?;
+    let moved = st
+        .db
+        .call(move |c| store::remove_holiday(c, Actor::user(&user.id, &user.name), d))
+        .await?
+        .ok_or_else(|| ApiError::not_found("ngày nghỉ", "Holiday"))?;
+    Ok(Json(json!({ "removed": true, "deadlines_moved": moved })))
 }

@@ -119,7 +119,24 @@ pub fn publish(
     user_id: &str,
 ) -> StoreResult<Option<SignedNews>> {
     let tx = write_tx(c)?;
-    let Some((device, code)) = dossier_target(&tx, dossier_id)? else {
+    let out = publish_in(&tx, key, dossier_id, status, note, user_id)?;
+    if out.is_some() {
+        tx.commit().map_err(StoreError::classify)?;
+    }
+    Ok(out)
+}
+
+/// [`publish`] inside the caller's write transaction `tx` (e.g. casework's status change, so the status
+/// and its news are committed together or not at all). The caller commits.
+pub fn publish_in(
+    tx: &Connection,
+    key: &protocol::DeviceKey,
+    dossier_id: &str,
+    status: protocol::NewsStatus,
+    note: Option<String>,
+    user_id: &str,
+) -> StoreResult<Option<SignedNews>> {
+    let Some((device, code)) = dossier_target(tx, dossier_id)? else {
         return Ok(None);
     };
     let last: Option<i64> = tx.query_row(
@@ -160,7 +177,6 @@ pub fn publish(
         ],
     )
     .map_err(StoreError::classify)?;
-    tx.commit().map_err(StoreError::classify)?;
     Ok(Some(signed))
 }
 

@@ -95,21 +95,6 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReceivedSummary> {
     })
 }
 
-pub fn list(c: &Connection) -> StoreResult<Vec<ReceivedSummary>> {
-    let held = held_seqs(c)?;
-    let mut st = c.prepare(&format!(
-        "{SUMMARY_SQL} ORDER BY d.received_at DESC, d.device_id, d.seq DESC"
-    ))?;
-    let rows = st.query_map([], summary_row)?;
-    let mut out = Vec::new();
-    for r in rows {
-        let mut s = r?;
-        s.verification = verification(&held, &s.device_id, s.seq);
-        out.push(s);
-    }
-    Ok(out)
-}
-
 pub fn get(c: &Connection, id: &str) -> StoreResult<Option<ReceivedDossier>> {
     let held = held_seqs(c)?;
     let row = c
@@ -161,4 +146,144 @@ pub fn attachment(c: &Connection, id: &str, index: i64) -> StoreResult<Option<(S
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
     .optional()?)
+}
+
+/// Filters and page of the received list (`GET /api/v1/office/dossiers`).
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub procedure: Option<String>,
+    pub status: Option<String>,
+    pub device: Option<String>,
+    pub session: Option<String>,
+    /// A receipt code, or its beginning (hyphens and case ignored).
+    pub q: Option<String>,
+    pub limit: usize,
+    /// From the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// A row of the received list: the summary plus where it stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListRow {
+    #[serde(flatten)]
+    pub summary: ReceivedSummary,
+    pub status: String,
+    pub received_on: Option<String>,
+    pub due_on: Option<String>,
+    pub overdue: bool,
+    pub session_id: Option<String>,
+}
+
+/// The receipt code as stored (`XXXX-XXXXX`-style, upper case) from what a clerk typed, for prefix search.
+fn code_prefix(q: &str) -> String {
+    let clean: String = q
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    if let Ok(code) = protocol::ReceiptCode::parse(&clean) {
+        return code.to_string();
+    }
+    // Re-insert the hyphens as stored (`ABCD-EFGH-J`).
+    let mut out = String::new();
+    for (i, ch) in clean.chars().enumerate() {
+        if i == 4 || i == 8 {
+            out.push('-');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// One page of received dossiers, newest first (keyset on received_at, rowid), with the next cursor and
+/// the total matching the filters.
+pub fn list_page(
+    c: &mut Connection,
+    q: &ListQuery,
+) -> StoreResult<(Vec<ListRow>, Option<String>, i64)> {
+    crate::casework::store::ensure_rows(c)?;
+    let held = held_seqs(c)?;
+    let today = crate::casework::deadline::fmt_date(crate::clock::today_vn());
+    let (cur_at, cur_rowid) = q
+        .cursor
+        .as_deref()
+        .and_then(|c| c.rsplit_once('|'))
+        .and_then(|(a, b)| Some((a.to_owned(), b.parse::<i64>().ok()?)))
+        .unwrap_or((String::new(), 0));
+    let prefix = q
+        .q
+        .as_deref()
+        .map(code_prefix)
+        .filter(|p| !p.is_empty());
+    let filters = "(?1 IS NULL OR d.procedure_id = ?1)
+           AND (?2 IS NULL OR coalesce(s.status, 'received') = ?2)
+           AND (?3 IS NULL OR d.device_id = ?3)
+           AND (?4 IS NULL OR d.session_id = ?4)
+           AND (?5 IS NULL OR (d.receipt_code >= ?5 AND d.receipt_code < ?5 || '~'))";
+    let sql = format!(
+        "SELECT d.dossier_id, d.device_id, p.name, d.seq, d.procedure_id, d.procedure_version, d.title,
+            d.receipt_code, d.sealed_at, d.received_at,
+            (SELECT count(*) FROM received_attachments a WHERE a.dossier_id = d.dossier_id),
+            d.disposition, d.refers_to, d.reason,
+            (SELECT n.dossier_id FROM received_dossiers n WHERE n.refers_to = d.dossier_id ORDER BY n.seq LIMIT 1),
+            coalesce(s.status, 'received'), s.received_on, s.due_on, s.closed_at, d.session_id, d.rowid
+         FROM received_dossiers d LEFT JOIN trusted_peers p ON p.device_id = d.device_id
+              LEFT JOIN dossier_status s ON s.dossier_id = d.dossier_id
+         WHERE {filters}
+           AND (?6 = '' OR d.received_at < ?6 OR (d.received_at = ?6 AND d.rowid < ?7))
+         ORDER BY d.received_at DESC, d.rowid DESC LIMIT ?8"
+    );
+    let args = rusqlite::params![
+        q.procedure,
+        q.status,
+        q.device,
+        q.session,
+        prefix,
+        cur_at,
+        cur_rowid,
+        q.limit as i64 + 1
+    ];
+    let mut st = c.prepare(&sql)?;
+    let rows = st.query_map(args, |r| {
+        let summary = summary_row(r)?;
+        let closed: Option<String> = r.get(18)?;
+        let due: Option<String> = r.get(17)?;
+        Ok((
+            ListRow {
+                overdue: closed.is_none() && due.as_deref().is_some_and(|d| d < today.as_str()),
+                summary,
+                status: r.get(15)?,
+                received_on: r.get(16)?,
+                due_on: due,
+                session_id: r.get(19)?,
+            },
+            r.get::<_, i64>(20)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    let mut last_rowid = 0;
+    for row in rows {
+        let (mut row, rowid) = row?;
+        row.summary.verification = verification(&held, &row.summary.device_id, row.summary.seq);
+        if out.len() < q.limit {
+            last_rowid = rowid;
+        }
+        out.push(row);
+    }
+    let next = if out.len() > q.limit {
+        out.truncate(q.limit);
+        out.last()
+            .map(|r| format!("{}|{}", r.summary.received_at, last_rowid))
+    } else {
+        None
+    };
+    let total: i64 = c.query_row(
+        &format!(
+            "SELECT count(*) FROM received_dossiers d LEFT JOIN dossier_status s ON s.dossier_id = d.dossier_id
+             WHERE {filters}"
+        ),
+        rusqlite::params![q.procedure, q.status, q.device, q.session, prefix],
+        |r| r.get(0),
+    )?;
+    Ok((out, next, total))
 }

@@ -132,3 +132,9 @@ CREATE TABLE export_items (
     PRIMARY KEY (export_id, dossier_id)
 );
 CREATE INDEX export_items_system ON export_items(system, dossier_id);
+
+-- casework/ + office/: the received list pages by receipt time (newest first) and finds a receipt code by
+-- prefix; work lists page by due day.
+CREATE INDEX received_dossiers_received ON received_dossiers(received_at);
+CREATE INDEX received_dossiers_receipt_code ON received_dossiers(receipt_code);
+CREATE INDEX received_dossiers_device_received ON received_dossiers(device_id, received_at);
