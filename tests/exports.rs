@@ -103,7 +103,10 @@ fn marital_d() -> Fields {
     fields(&[
         ("addressee.commune", "Ủy ban nhân dân phường Bắc Nha Trang"),
         ("requester.full_name", "Nguyễn Văn Bình"),
-        ("requester.residence", "Số 5, đường Trần Phú, phường Bắc Nha Trang"),
+        (
+            "requester.residence",
+            "Số 5, đường Trần Phú, phường Bắc Nha Trang",
+        ),
         ("requester.id_type", "passport"),
         ("requester.passport_number", "C1234567"),
         ("requester.id_issuer", "Cục Quản lý xuất nhập cảnh"),
@@ -116,7 +119,10 @@ fn marital_d() -> Fields {
         ("subject.sex", "female"),
         ("subject.ethnicity", "Kinh"),
         ("subject.nationality", "Việt Nam"),
-        ("subject.residence", "Số 5, đường Trần Phú, phường Bắc Nha Trang"),
+        (
+            "subject.residence",
+            "Số 5, đường Trần Phú, phường Bắc Nha Trang",
+        ),
         ("subject.id_type", "can_cuoc"),
         ("subject.pin", "075195003344"),
         ("period.from", "2015-01-01"),
@@ -184,32 +190,57 @@ fn dmy(s: &str) -> String {
 /// mapping, with the derivations written out.
 fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
     let g = |k: &str| d.fields.get(k).cloned().unwrap_or_default();
-    let is_a = d.fields["child.full_name"] == "Điểu Thị Mai";
+    let is_a = d
+        .fields
+        .get("child.full_name")
+        .is_some_and(|n| n == "Điểu Thị Mai");
     let commune = if is_a { BU_GIA_MAP } else { BAC_NHA_TRANG };
     let mut out = vec![
         ("Mã biên nhận", d.receipt_code.clone()),
         ("Mã hồ sơ", d.dossier_id.clone()),
         ("Ngày tiếp nhận", d.received_on.clone()),
     ];
-    let sex = if g("child.sex") == "female" { "Nữ" } else { "Nam" };
+    let sex = if g("child.sex") == "female" {
+        "Nữ"
+    } else {
+        "Nam"
+    };
     let pin = d.pin.unwrap_or("").to_string();
-    let requester = if is_a { g("mother.full_name") } else { g("requester.full_name") };
-    let requester_pin = if is_a { g("mother.pin") } else { g("requester.pin") };
+    let requester = if is_a {
+        g("mother.full_name")
+    } else {
+        g("requester.full_name")
+    };
+    let requester_pin = if is_a {
+        g("mother.pin")
+    } else {
+        g("requester.pin")
+    };
     let mother_home = format!("{}, {commune}", g("mother.residence_detail"));
-    let phone = if is_a { g("mother.phone") } else { g("requester.phone") };
+    let phone = if is_a {
+        g("mother.phone")
+    } else {
+        g("requester.phone")
+    };
     match system {
         "birth_declaration" => out.extend([
             ("Kính gửi", commune.to_string()),
             ("Họ, chữ đệm, tên người yêu cầu", requester),
             ("Nơi cư trú của người yêu cầu", mother_home.clone()),
-            ("Giấy tờ tùy thân", "Thẻ căn cước hoặc căn cước công dân".into()),
+            (
+                "Giấy tờ tùy thân",
+                "Thẻ căn cước hoặc căn cước công dân".into(),
+            ),
             ("Số giấy tờ tùy thân", requester_pin),
             (
                 "Quan hệ với người được đăng ký khai sinh",
                 if is_a { "Mẹ" } else { "Ông, bà" }.into(),
             ),
             ("Số điện thoại", phone),
-            ("Họ, chữ đệm, tên người được đăng ký khai sinh", g("child.full_name")),
+            (
+                "Họ, chữ đệm, tên người được đăng ký khai sinh",
+                g("child.full_name"),
+            ),
             ("Ngày, tháng, năm sinh", dmy(&g("child.date_of_birth"))),
             (
                 "Ngày, tháng, năm sinh (bằng chữ)",
@@ -239,7 +270,11 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
             ("Số định danh cá nhân của người cha", g("father.pin")),
             (
                 "Nơi cư trú của người cha",
-                if is_a { mother_home.clone() } else { String::new() },
+                if is_a {
+                    mother_home.clone()
+                } else {
+                    String::new()
+                },
             ),
             ("Số bản sao đề nghị cấp", g("birth.copies")),
         ]),
@@ -253,7 +288,11 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
             ("6. Email", String::new()),
             (
                 "7. Họ, chữ đệm và tên chủ hộ",
-                if is_a { g("mother.full_name") } else { g("residence.head_full_name") },
+                if is_a {
+                    g("mother.full_name")
+                } else {
+                    g("residence.head_full_name")
+                },
             ),
             (
                 "8. Mối quan hệ với chủ hộ",
@@ -261,25 +300,44 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
             ),
             (
                 "9. Số định danh cá nhân của chủ hộ",
-                if is_a { g("mother.pin") } else { g("residence.head_pin") },
+                if is_a {
+                    g("mother.pin")
+                } else {
+                    g("residence.head_pin")
+                },
             ),
             (
                 "10. Nội dung đề nghị",
                 format!("Đăng ký thường trú tại: {mother_home}"),
             ),
-            ("11. Những thành viên trong hộ gia đình cùng thay đổi", String::new()),
+            (
+                "11. Những thành viên trong hộ gia đình cùng thay đổi",
+                String::new(),
+            ),
             (
                 "Họ, chữ đệm và tên người kê khai (cha, mẹ hoặc người giám hộ)",
-                if is_a { g("mother.full_name") } else { g("requester.full_name") },
+                if is_a {
+                    g("mother.full_name")
+                } else {
+                    g("requester.full_name")
+                },
             ),
         ]),
         "tk1_ts" => out.extend([
             (
                 "[01]. Họ và tên (viết chữ in hoa)",
-                if is_a { "ĐIỂU THỊ MAI" } else { "PINĂNG VĂN ĐỨC" }.into(),
+                if is_a {
+                    "ĐIỂU THỊ MAI"
+                } else {
+                    "PINĂNG VĂN ĐỨC"
+                }
+                .into(),
             ),
             ("[02]. Giới tính", sex.into()),
-            ("[03]. Ngày, tháng, năm sinh", dmy(&g("child.date_of_birth"))),
+            (
+                "[03]. Ngày, tháng, năm sinh",
+                dmy(&g("child.date_of_birth")),
+            ),
             ("[04]. Quốc tịch", "Việt Nam".into()),
             ("[05]. Dân tộc", g("mother.ethnicity")),
             ("[06]. Số căn cước/Số định danh cá nhân", pin),
@@ -309,16 +367,28 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
                 ("Giấy tờ tùy thân", id_label(g("requester.id_type"))),
                 (
                     "Số giấy tờ tùy thân",
-                    if passport { g("requester.passport_number") } else { g("requester.pin") },
+                    if passport {
+                        g("requester.passport_number")
+                    } else {
+                        g("requester.pin")
+                    },
                 ),
                 ("Nơi cấp", g("requester.id_issuer")),
                 ("Ngày cấp", dmy(&g("requester.id_issue_date"))),
                 ("Số điện thoại", g("requester.phone")),
                 (
                     "Quan hệ với người được cấp Giấy xác nhận tình trạng hôn nhân",
-                    if passport { "Anh trai" } else { "Chính là người được xác nhận" }.into(),
+                    if passport {
+                        "Anh trai"
+                    } else {
+                        "Chính là người được xác nhận"
+                    }
+                    .into(),
                 ),
-                ("Họ, chữ đệm, tên người được xác nhận", g("subject.full_name")),
+                (
+                    "Họ, chữ đệm, tên người được xác nhận",
+                    g("subject.full_name"),
+                ),
                 ("Ngày, tháng, năm sinh", dmy(&g("subject.date_of_birth"))),
                 ("Giới tính", "Nữ".into()),
                 ("Dân tộc", g("subject.ethnicity")),
@@ -328,9 +398,18 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
                     "Giấy tờ tùy thân của người được xác nhận",
                     id_label(g("subject.id_type")),
                 ),
-                ("Số giấy tờ tùy thân của người được xác nhận", g("subject.pin")),
-                ("Thời gian cư trú cần xác nhận: từ ngày", dmy(&g("period.from"))),
-                ("Thời gian cư trú cần xác nhận: đến ngày", dmy(&g("period.to"))),
+                (
+                    "Số giấy tờ tùy thân của người được xác nhận",
+                    g("subject.pin"),
+                ),
+                (
+                    "Thời gian cư trú cần xác nhận: từ ngày",
+                    dmy(&g("period.from")),
+                ),
+                (
+                    "Thời gian cư trú cần xác nhận: đến ngày",
+                    dmy(&g("period.to")),
+                ),
                 ("Nơi cư trú trong thời gian đó", g("period.place")),
                 (
                     "Tình trạng hôn nhân",
@@ -383,16 +462,26 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
             _ => field.push(ch),
         }
     }
-    assert!(field.is_empty() && row.is_empty(), "the last record ends with CRLF");
+    assert!(
+        field.is_empty() && row.is_empty(),
+        "the last record ends with CRLF"
+    );
     rows
 }
 
 /// Checks a table (header + rows) against the expected values of `dossiers` for `system`.
 fn check_table(system: &str, table: &[Vec<String>], dossiers: &[&Sealed]) {
     let header = &table[0];
-    let want_header: Vec<&str> = expected(system, dossiers[0]).iter().map(|(h, _)| *h).collect();
+    let want_header: Vec<&str> = expected(system, dossiers[0])
+        .iter()
+        .map(|(h, _)| *h)
+        .collect();
     assert_eq!(header, &want_header, "{system}: header");
-    assert_eq!(table.len() - 1, dossiers.len(), "{system}: one row per dossier");
+    assert_eq!(
+        table.len() - 1,
+        dossiers.len(),
+        "{system}: one row per dossier"
+    );
     for d in dossiers {
         let row = table[1..]
             .iter()
@@ -435,7 +524,15 @@ fn every_exported_value_equals_the_captured_one() {
     let birth_photo = std::fs::read(sample_photo("giay-chung-sinh.jpg")).unwrap();
     let marital_photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
     cli_ok(
-        &["init", "--mode", "office", "--data", office_dir.to_str().unwrap(), "--name", "UBND xã"],
+        &[
+            "init",
+            "--mode",
+            "office",
+            "--data",
+            office_dir.to_str().unwrap(),
+            "--name",
+            "UBND xã",
+        ],
         &[],
     );
     let field = Hub::start("field", &field_dir);
@@ -453,7 +550,14 @@ fn every_exported_value_equals_the_captured_one() {
         let p3 = "birth-residence-insurance";
         let pm = "marital-status-certificate";
         let a = birth_a();
-        let ra = seal(&officer, p3, &a, &["birth_certificate", "requester_id"], &birth_photo).await;
+        let ra = seal(
+            &officer,
+            p3,
+            &a,
+            &["birth_certificate", "requester_id"],
+            &birth_photo,
+        )
+        .await;
         let b = birth_b();
         let rb = seal(
             &officer,
@@ -480,11 +584,24 @@ fn every_exported_value_equals_the_captured_one() {
 
     let batch = tmp.path().join("b.batch");
     cli_ok(
-        &["batch", "export", "--data", field_dir.to_str().unwrap(), "--out", batch.to_str().unwrap()],
+        &[
+            "batch",
+            "export",
+            "--data",
+            field_dir.to_str().unwrap(),
+            "--out",
+            batch.to_str().unwrap(),
+        ],
         &[],
     );
     cli_ok(
-        &["batch", "import", "--data", office_dir.to_str().unwrap(), batch.to_str().unwrap()],
+        &[
+            "batch",
+            "import",
+            "--data",
+            office_dir.to_str().unwrap(),
+            batch.to_str().unwrap(),
+        ],
         &[],
     );
 
@@ -541,7 +658,12 @@ fn every_exported_value_equals_the_captured_one() {
         let (s, p) = clerk.get("/api/v1/office/exports/pending").await;
         assert_eq!(s, 200, "{p}");
         let pending = |p: &Value, sys: &str| {
-            p["systems"].as_array().unwrap().iter().find(|x| x["system"] == sys).unwrap()["pending"]
+            p["systems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["system"] == sys)
+                .unwrap()["pending"]
                 .as_i64()
                 .unwrap()
         };
@@ -551,7 +673,10 @@ fn every_exported_value_equals_the_captured_one() {
 
         // Refusals: an unknown system, a bad format, a dossier of another procedure.
         let (s, b) = clerk
-            .post("/api/v1/office/exports", json!({"system": "x", "format": "pdf"}))
+            .post(
+                "/api/v1/office/exports",
+                json!({"system": "x", "format": "pdf"}),
+            )
             .await;
         assert_eq!(s, 422, "{b}");
         let (s, b) = clerk
@@ -563,14 +688,27 @@ fn every_exported_value_equals_the_captured_one() {
         assert_eq!(s, 422, "{b}");
         assert_eq!(b["error"]["details"][0]["code"], "not_for_system");
 
-        let births: Vec<&Sealed> = sealed.iter().filter(|d| d.procedure.starts_with("birth")).collect();
-        let maritals: Vec<&Sealed> = sealed.iter().filter(|d| d.procedure.starts_with("marital")).collect();
+        let births: Vec<&Sealed> = sealed
+            .iter()
+            .filter(|d| d.procedure.starts_with("birth"))
+            .collect();
+        let maritals: Vec<&Sealed> = sealed
+            .iter()
+            .filter(|d| d.procedure.starts_with("marital"))
+            .collect();
         let mut audit_expected = 0;
         for sys in ["birth_declaration", "ct01", "tk1_ts", "marital_status"] {
-            let ds = if sys == "marital_status" { &maritals } else { &births };
+            let ds = if sys == "marital_status" {
+                &maritals
+            } else {
+                &births
+            };
             // CSV, the first time: every dossier not yet exported.
             let (s, made) = clerk
-                .post("/api/v1/office/exports", json!({"system": sys, "format": "csv"}))
+                .post(
+                    "/api/v1/office/exports",
+                    json!({"system": sys, "format": "csv"}),
+                )
                 .await;
             assert_eq!(s, 201, "{made}");
             assert_eq!(made["rows"], 2);
@@ -583,9 +721,19 @@ fn every_exported_value_equals_the_captured_one() {
                 .await
                 .unwrap();
             assert_eq!(r.status(), 200);
-            let cd = r.headers()["content-disposition"].to_str().unwrap().to_string();
-            assert!(cd.starts_with(&format!("attachment; filename=\"{sys}-")) && cd.ends_with("-1.csv\""), "{cd}");
-            assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+            let cd = r.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .to_string();
+            assert!(
+                cd.starts_with(&format!("attachment; filename=\"{sys}-"))
+                    && cd.ends_with("-1.csv\""),
+                "{cd}"
+            );
+            assert!(r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv"));
             let bytes = r.bytes().await.unwrap().to_vec();
             assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "BOM");
             let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
@@ -593,7 +741,10 @@ fn every_exported_value_equals_the_captured_one() {
 
             // Again, nothing new: no rows, nothing recorded.
             let (s, made) = clerk
-                .post("/api/v1/office/exports", json!({"system": sys, "format": "xlsx"}))
+                .post(
+                    "/api/v1/office/exports",
+                    json!({"system": sys, "format": "xlsx"}),
+                )
                 .await;
             assert_eq!(s, 200, "{made}");
             assert_eq!(made["rows"], 0);
@@ -610,7 +761,9 @@ fn every_exported_value_equals_the_captured_one() {
             assert_eq!(made["rows"], 2);
             audit_expected += 2;
             let id = made["id"].as_str().unwrap();
-            let (s, bytes) = clerk.get_bytes(&format!("/api/v1/office/exports/{id}/file")).await;
+            let (s, bytes) = clerk
+                .get_bytes(&format!("/api/v1/office/exports/{id}/file"))
+                .await;
             assert_eq!(s, 200);
             let (names, table, notes) = xlsx_tables(bytes);
             assert_eq!(names, vec![sys.to_string(), "Ghi chú - Notes".to_string()]);
@@ -663,14 +816,23 @@ fn every_exported_value_equals_the_captured_one() {
         assert_eq!(h.len(), 10);
         assert_eq!(h[0]["system"], "marital_status");
         assert!(h.iter().all(|e| e["created_by_name"] == "vanthu"));
-        assert!(h[2..].iter().all(|e| e["sha256"].as_str().is_some_and(|s| s.len() == 64)), "{h:?}");
+        assert!(
+            h[2..]
+                .iter()
+                .all(|e| e["sha256"].as_str().is_some_and(|s| s.len() == 64)),
+            "{h:?}"
+        );
         let (s, _) = clerk.get("/api/v1/office/exports/nope/file").await;
         assert_eq!(s, 404);
 
         // One `exported` audit entry per dossier exported.
         let c = rusqlite::Connection::open(office_dir.join("hub.sqlite")).unwrap();
         let n: i64 = c
-            .query_row("SELECT count(*) FROM audit_log WHERE action = 'exported'", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM audit_log WHERE action = 'exported'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(n, audit_expected);
         let again: i64 = c
@@ -682,7 +844,9 @@ fn every_exported_value_equals_the_captured_one() {
             .unwrap();
         assert_eq!(again, audit_expected - 8);
         // No temporary files are left in the data directory.
-        let left = std::fs::read_dir(office_dir.join("exports-tmp")).unwrap().count();
+        let left = std::fs::read_dir(office_dir.join("exports-tmp"))
+            .unwrap()
+            .count();
         assert_eq!(left, 0);
 
         // Only clerks and admins.

@@ -151,12 +151,20 @@ pub fn xlsx(
         })
         .unwrap_or_else(|| ex.created_at.clone());
     let lines = [
-        ("Hệ thống / System", format!("{} — {}", sys.target_vi, sys.target_en)),
-        ("Biểu mẫu / Form", format!("{} — {}", sys.form_vi, sys.form_en)),
+        (
+            "Hệ thống / System",
+            format!("{} — {}", sys.target_vi, sys.target_en),
+        ),
+        (
+            "Biểu mẫu / Form",
+            format!("{} — {}", sys.form_vi, sys.form_en),
+        ),
         ("Thời điểm xuất / Exported at", when),
         (
             "Người xuất / Exported by",
-            ex.created_by_name.clone().unwrap_or_else(|| ex.created_by.clone()),
+            ex.created_by_name
+                .clone()
+                .unwrap_or_else(|| ex.created_by.clone()),
         ),
         ("Số hồ sơ / Dossiers", ex.rows.to_string()),
         ("Mã lần xuất / Export id", ex.id.clone()),

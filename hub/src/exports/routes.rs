@@ -154,7 +154,8 @@ fn check(
     let received_from = day("filter.received_from", &filter.received_from, 0);
     let received_before = day("filter.received_to", &filter.received_to, 1);
     if let Some(ids) = &body.dossier_ids {
-        if ids.is_empty() || ids.len() > MAX_IDS || ids.iter().any(|i| i.is_empty() || i.len() > 64) {
+        if ids.is_empty() || ids.len() > MAX_IDS || ids.iter().any(|i| i.is_empty() || i.len() > 64)
+        {
             errors.push(bad(
                 "dossier_ids",
                 "bad_ids",
@@ -384,7 +385,9 @@ fn receiver_stream(
 }
 
 /// An open file read in 64 KiB pieces on the blocking pool, as a body stream.
-fn file_stream(mut file: std::fs::File) -> impl futures_util::Stream<Item = Piece> + Send + 'static {
+fn file_stream(
+    mut file: std::fs::File,
+) -> impl futures_util::Stream<Item = Piece> + Send + 'static {
     let (tx, rx) = tokio::sync::mpsc::channel::<Piece>(4);
     tokio::task::spawn_blocking(move || {
         use std::io::Read;

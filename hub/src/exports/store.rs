@@ -140,8 +140,11 @@ pub fn create(
         ],
     )
     .map_err(StoreError::classify)?;
-    tx.execute("UPDATE exports SET rows = ?2 WHERE id = ?1", params![id, rows])
-        .map_err(StoreError::classify)?;
+    tx.execute(
+        "UPDATE exports SET rows = ?2 WHERE id = ?1",
+        params![id, rows],
+    )
+    .map_err(StoreError::classify)?;
     tx.commit().map_err(StoreError::classify)?;
     Ok(Some((id, rows)))
 }
@@ -162,7 +165,8 @@ pub struct ExportOut {
     pub file_name: String,
 }
 
-const EXPORT_SQL: &str = "SELECT x.id, x.system, x.format, x.rows, x.created_by, u.name, x.created_at,
+const EXPORT_SQL: &str =
+    "SELECT x.id, x.system, x.format, x.rows, x.created_by, u.name, x.created_at,
         x.completed_at, x.sha256,
         (SELECT count(*) FROM exports y WHERE y.system = x.system AND y.id <= x.id)
     FROM exports x LEFT JOIN users u ON u.id = x.created_by";
@@ -214,9 +218,10 @@ pub fn local_time(s: &str) -> Option<time::PrimitiveDateTime> {
 
 /// One export.
 pub fn get(c: &Connection, id: &str) -> StoreResult<Option<ExportOut>> {
-    Ok(c
-        .query_row(&format!("{EXPORT_SQL} WHERE x.id = ?1"), [id], export_row)
-        .optional()?)
+    Ok(
+        c.query_row(&format!("{EXPORT_SQL} WHERE x.id = ?1"), [id], export_row)
+            .optional()?,
+    )
 }
 
 /// Past exports, newest first, `limit` at most, older than `before` (an export id) when given.
@@ -262,7 +267,8 @@ pub fn chunk(c: &Connection, id: &str, after: &str, limit: i64) -> StoreResult<V
     let mut out = Vec::new();
     for row in rows {
         let (dossier_id, receipt_code, received_at, pid, pver, fields, results) = row?;
-        let fields = serde_json::from_str(&fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let fields =
+            serde_json::from_str(&fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         out.push(Record {
             dossier_id,
             receipt_code,

@@ -207,8 +207,16 @@ const BIRTH_DECLARATION: &[Item] = &[
 ];
 
 const CT01: &[Item] = &[
-    item("Kính gửi", "To", Prefixed("Công an ", &Commune("residence.address_commune"))),
-    item("1. Họ, chữ đệm và tên", "1. Full name", Field("child.full_name")),
+    item(
+        "Kính gửi",
+        "To",
+        Prefixed("Công an ", &Commune("residence.address_commune")),
+    ),
+    item(
+        "1. Họ, chữ đệm và tên",
+        "1. Full name",
+        Field("child.full_name"),
+    ),
     item(
         "2. Ngày, tháng, năm sinh",
         "2. Date of birth",
@@ -273,7 +281,11 @@ const TK1_TS: &[Item] = &[
         "[03] Date of birth",
         Date("child.date_of_birth"),
     ),
-    item("[04]. Quốc tịch", "[04] Nationality", Field("child.nationality")),
+    item(
+        "[04]. Quốc tịch",
+        "[04] Nationality",
+        Field("child.nationality"),
+    ),
     item("[05]. Dân tộc", "[05] Ethnicity", Field("child.ethnicity")),
     item(
         "[06]. Số căn cước/Số định danh cá nhân",
@@ -295,7 +307,10 @@ const TK1_TS: &[Item] = &[
     item(
         "[11]. Địa chỉ nhận kết quả",
         "[11] Address to receive the card",
-        Address("insurance.card_address_detail", "insurance.card_address_commune"),
+        Address(
+            "insurance.card_address_detail",
+            "insurance.card_address_commune",
+        ),
     ),
     item(
         "Mã số hộ gia đình",
@@ -594,7 +609,11 @@ impl<'a, 'c> RowMaker<'a, 'c> {
 /// the unit tests for every table).
 pub fn source_fits(src: &Source, def: &ProcedureDef) -> Result<(), String> {
     use protocol::FieldKind as K;
-    let has = |k: &str| def.field(k).map(|f| f.kind).ok_or_else(|| format!("no field {k}"));
+    let has = |k: &str| {
+        def.field(k)
+            .map(|f| f.kind)
+            .ok_or_else(|| format!("no field {k}"))
+    };
     match *src {
         ReceiptCode | DossierId | ReceivedOn | NotCaptured | ResultNumber(_) => Ok(()),
         Field(k) | Upper(k) => has(k).map(|_| ()),
@@ -640,7 +659,8 @@ mod tests {
         for sys in SYSTEMS {
             let def = def_of(sys);
             for it in sys.columns() {
-                source_fits(&it.source, def).unwrap_or_else(|e| panic!("{} / {}: {e}", sys.id, it.vi));
+                source_fits(&it.source, def)
+                    .unwrap_or_else(|e| panic!("{} / {}: {e}", sys.id, it.vi));
                 assert!(!it.vi.is_empty() && !it.en.is_empty());
                 assert_eq!(
                     it.vi,
@@ -652,7 +672,10 @@ mod tests {
             let header = sys.header();
             let unique: BTreeSet<_> = header.iter().collect();
             assert_eq!(unique.len(), header.len(), "{}: unique headers", sys.id);
-            assert_eq!(&header[..3], &["Mã biên nhận", "Mã hồ sơ", "Ngày tiếp nhận"]);
+            assert_eq!(
+                &header[..3],
+                &["Mã biên nhận", "Mã hồ sơ", "Ngày tiếp nhận"]
+            );
         }
         assert!(find("ct01").is_some() && find("nope").is_none());
     }
@@ -702,6 +725,7 @@ mod tests {
                 ("mother.phone", "0912345678"),
                 ("requester.relationship", "mother"),
                 ("residence.head_is", "mother"),
+                ("residence.relationship_to_head", "child"),
             ],
             &[("pin", "070326000123"), ("birth_registration", "12/2026")],
         );
@@ -716,7 +740,11 @@ mod tests {
             "Ngày hai mươi mốt, tháng tư, năm hai nghìn không trăm hai mươi sáu"
         );
         assert_eq!(cell(bd, &row, "Giới tính"), "Nữ");
-        assert_eq!(cell(bd, &row, "Dân tộc"), "Xtiêng", "derived from the mother");
+        assert_eq!(
+            cell(bd, &row, "Dân tộc"),
+            "Xtiêng",
+            "derived from the mother"
+        );
         assert_eq!(cell(bd, &row, "Năm sinh của người mẹ"), "1998");
         assert_eq!(cell(bd, &row, "Kính gửi"), commune_label);
         assert_eq!(
@@ -728,13 +756,19 @@ mod tests {
             "Thị Hoa",
             "requester derived from the mother"
         );
-        assert_eq!(cell(bd, &row, "Quan hệ với người được đăng ký khai sinh"), "Mẹ");
+        assert_eq!(
+            cell(bd, &row, "Quan hệ với người được đăng ký khai sinh"),
+            "Mẹ"
+        );
         assert_eq!(cell(bd, &row, "Số giấy tờ tùy thân"), "070198001234");
 
         let ct = find("ct01").unwrap();
         let row = m.row(ct).unwrap();
         assert_eq!(cell(ct, &row, "4. Số định danh cá nhân"), "070326000123");
-        assert_eq!(cell(ct, &row, "Kính gửi"), format!("Công an {commune_label}"));
+        assert_eq!(
+            cell(ct, &row, "Kính gửi"),
+            format!("Công an {commune_label}")
+        );
         assert_eq!(cell(ct, &row, "8. Mối quan hệ với chủ hộ"), "Con");
         assert_eq!(
             cell(ct, &row, "10. Nội dung đề nghị"),
@@ -748,7 +782,10 @@ mod tests {
             cell(tk, &row, "[01]. Họ và tên (viết chữ in hoa)"),
             "ĐIỂU THỊ MAI"
         );
-        assert_eq!(cell(tk, &row, "[06]. Số căn cước/Số định danh cá nhân"), "070326000123");
+        assert_eq!(
+            cell(tk, &row, "[06]. Số căn cước/Số định danh cá nhân"),
+            "070326000123"
+        );
         assert_eq!(cell(tk, &row, "[07]. Điện thoại"), "0912345678");
 
         // Not registered yet: no PIN.
@@ -782,7 +819,11 @@ mod tests {
         assert_eq!(cell(ms, &row, "Giấy tờ tùy thân"), "Hộ chiếu");
         assert_eq!(cell(ms, &row, "Số giấy tờ tùy thân"), "C1234567");
         assert_eq!(
-            cell(ms, &row, "Quan hệ với người được cấp Giấy xác nhận tình trạng hôn nhân"),
+            cell(
+                ms,
+                &row,
+                "Quan hệ với người được cấp Giấy xác nhận tình trạng hôn nhân"
+            ),
             "Anh trai"
         );
         assert_eq!(cell(ms, &row, "Giới tính"), "Nam");
@@ -790,7 +831,13 @@ mod tests {
             cell(ms, &row, "Tình trạng hôn nhân"),
             "Đã ly hôn, hiện chưa kết hôn lại"
         );
-        assert_eq!(cell(ms, &row, "Thời gian cư trú cần xác nhận: từ ngày"), "05/01/2010");
-        assert_eq!(cell(ms, &row, "Thời gian cư trú cần xác nhận: đến ngày"), "");
+        assert_eq!(
+            cell(ms, &row, "Thời gian cư trú cần xác nhận: từ ngày"),
+            "05/01/2010"
+        );
+        assert_eq!(
+            cell(ms, &row, "Thời gian cư trú cần xác nhận: đến ngày"),
+            ""
+        );
     }
 }
