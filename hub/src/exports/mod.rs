@@ -1,7 +1,16 @@
 //! Exports for the downstream systems (issue 6): the selected dossiers with each system's official item
 //! names and order (birth declaration, CT01, TK1-TS, marital-status request), as CSV (UTF-8 with BOM) or
 //! XLSX, streamed; each dossier is offered once per system.
+//!
+//! - `systems`: the forms as data (item names, order, where each value comes from) and the row maker;
+//! - `words`: dates in figures and in Vietnamese words;
+//! - `store`: selection, recording an export (+ audit), listing, reading rows in chunks;
+//! - `render`: CSV and XLSX writing; `routes`: the HTTP API.
 
+pub mod render;
 pub mod routes;
+pub mod store;
+pub mod systems;
+pub mod words;
 
 pub use routes::router;

@@ -1,0 +1,857 @@
+//! Integration test: exports for the downstream systems with two real hubs. A field hub seals 3-in-1 and
+//! marital-status dossiers with rich values (diacritics, leading-zero IDs, commas, quotes and line breaks,
+//! values derived at seal); the office imports them (USB batch); one is registered with result numbers;
+//! a clerk exports each system as CSV and as XLSX over HTTP. The CSV is read with a small RFC 4180 parser
+//! and the XLSX with calamine: for every item of every dossier the exported value equals the captured
+//! value or its documented derivation (choice labels, commune labels, dates in figures and in words,
+//! capitals, the registered PIN). A second export without `again` has no rows; with `again` all.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+
+use calamine::{Data, Reader, Xlsx};
+use common::*;
+use serde_json::{json, Value};
+
+type Fields = BTreeMap<String, String>;
+
+fn fields(pairs: &[(&str, &str)]) -> Fields {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+const BU_GIA_MAP: &str = "Xã Bù Gia Mập, Thành phố Đồng Nai";
+const BAC_NHA_TRANG: &str = "Phường Bắc Nha Trang, Tỉnh Khánh Hoà";
+
+/// A 3-in-1 dossier: the mother files, father declared, registered later.
+fn birth_a() -> Fields {
+    fields(&[
+        ("child.full_name", "Điểu Thị Mai"),
+        ("child.date_of_birth", "2026-04-21"),
+        ("child.sex", "female"),
+        ("child.nationality", "Việt Nam"),
+        ("child.place_of_birth", "Trạm Y tế xã Bù Gia Mập"),
+        ("child.hometown", "Xã Bù Gia Mập, tỉnh Bình Phước (cũ)"),
+        ("birth.proof", "facility"),
+        ("birth.copies", "2"),
+        ("mother.full_name", "Thị Hoa"),
+        ("mother.date_of_birth", "1998"),
+        ("mother.ethnicity", "Xtiêng"),
+        ("mother.nationality", "Việt Nam"),
+        ("mother.pin", "070198001234"),
+        ("mother.residence_commune", "25222"),
+        ("mother.residence_detail", "Thôn Bù Khơn"),
+        ("mother.phone", "0912345678"),
+        ("father.declared", "yes"),
+        ("father.full_name", "Điểu Minh"),
+        ("father.date_of_birth", "1995-04-02"),
+        ("father.ethnicity", "Xtiêng"),
+        ("father.nationality", "Việt Nam"),
+        ("father.pin", "070095004321"),
+        ("requester.relationship", "mother"),
+        ("requester.id_type", "can_cuoc"),
+        ("residence.head_is", "mother"),
+        ("residence.relationship_to_head", "child"),
+        ("insurance.household_code", "0701234567"),
+        ("declaration.confirmed", "yes"),
+    ])
+}
+
+/// A 3-in-1 dossier: the grandfather files and heads the household, no father declared, a witness
+/// statement, a place of birth with a comma and quotes, an international phone number; not registered.
+fn birth_b() -> Fields {
+    fields(&[
+        ("child.full_name", "Pinăng Văn Đức"),
+        ("child.date_of_birth", "2025-11-05"),
+        ("child.sex", "male"),
+        ("child.nationality", "Việt Nam"),
+        (
+            "child.place_of_birth",
+            "Nhà riêng, thôn \"Suối Lớn\" (có người làm chứng)",
+        ),
+        ("birth.proof", "witness"),
+        ("birth.copies", "1"),
+        ("mother.full_name", "Pinăng Thị Hường"),
+        ("mother.date_of_birth", "1990-02-14"),
+        ("mother.ethnicity", "Ra-glai"),
+        ("mother.nationality", "Việt Nam"),
+        ("mother.pin", "056190007788"),
+        ("mother.residence_commune", "22333"),
+        ("mother.residence_detail", "Số 12, Tổ dân phố 3"),
+        ("father.declared", "no"),
+        ("requester.relationship", "grandparent"),
+        ("requester.full_name", "Pinăng Văn Tư"),
+        ("requester.id_type", "can_cuoc"),
+        ("requester.pin", "056065001122"),
+        ("requester.phone", "+84912000111"),
+        ("residence.head_is", "other"),
+        ("residence.head_full_name", "Pinăng Văn Tư"),
+        ("residence.head_pin", "056065001122"),
+        ("residence.relationship_to_head", "grandchild"),
+        ("residence.head_consent", "yes"),
+        ("declaration.confirmed", "yes"),
+    ])
+}
+
+/// A marital-status request by a brother with a passport, a period of residence, a purpose over two
+/// lines.
+fn marital_d() -> Fields {
+    fields(&[
+        ("addressee.commune", "Ủy ban nhân dân phường Bắc Nha Trang"),
+        ("requester.full_name", "Nguyễn Văn Bình"),
+        (
+            "requester.residence",
+            "Số 5, đường Trần Phú, phường Bắc Nha Trang",
+        ),
+        ("requester.id_type", "passport"),
+        ("requester.passport_number", "C1234567"),
+        ("requester.id_issuer", "Cục Quản lý xuất nhập cảnh"),
+        ("requester.id_issue_date", "2020-06-01"),
+        ("requester.phone", "0258123456"),
+        ("requester.relationship", "other"),
+        ("requester.relationship_other", "Anh trai"),
+        ("subject.full_name", "Nguyễn Thị Cúc"),
+        ("subject.date_of_birth", "1995-07-09"),
+        ("subject.sex", "female"),
+        ("subject.ethnicity", "Kinh"),
+        ("subject.nationality", "Việt Nam"),
+        (
+            "subject.residence",
+            "Số 5, đường Trần Phú, phường Bắc Nha Trang",
+        ),
+        ("subject.id_type", "can_cuoc"),
+        ("subject.pin", "075195003344"),
+        ("period.from", "2015-01-01"),
+        ("period.to", "2020-12-31"),
+        ("period.place", "Thôn Bù Lư, xã Bù Gia Mập"),
+        ("subject.marital_status", "divorced"),
+        (
+            "request.purpose",
+            "Kết hôn với người nước ngoài\nnộp tại Sở Tư pháp",
+        ),
+        ("declaration.confirmed", "yes"),
+    ])
+}
+
+/// Creates a draft with `f`, attaches a photo for each role, seals it; returns the receipt.
+async fn seal(c: &Client, procedure: &str, f: &Fields, roles: &[&str], photo: &[u8]) -> Value {
+    let (s, draft) = c
+        .post(
+            "/api/v1/drafts",
+            json!({"procedure": {"id": procedure, "version": 1}, "fields": {}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{draft}");
+    let id = draft["id"].as_str().unwrap().to_string();
+    let (s, saved) = c
+        .put(
+            &format!("/api/v1/drafts/{id}"),
+            json!({"fields": f, "version": draft["version"]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{saved}");
+    for role in roles {
+        let (s, b) = c
+            .upload(&id, role, "giay-to.jpg", photo.to_vec(), "image/jpeg")
+            .await;
+        assert_eq!(s, 201, "{role}: {b}");
+    }
+    let (s, receipt) = c
+        .post(&format!("/api/v1/drafts/{id}/seal"), json!({}))
+        .await;
+    assert_eq!(s, 201, "{receipt}");
+    receipt
+}
+
+/// A received dossier as the test knows it.
+struct Sealed {
+    procedure: &'static str,
+    fields: Fields,
+    dossier_id: String,
+    receipt_code: String,
+    received_on: String,
+    pin: Option<&'static str>,
+}
+
+/// `dd/mm/yyyy` for `YYYY-MM-DD`, a year alone as it is.
+fn dmy(s: &str) -> String {
+    if s.len() == 10 {
+        format!("{}/{}/{}", &s[8..10], &s[5..7], &s[0..4])
+    } else {
+        s.to_string()
+    }
+}
+
+/// Every item of the system's form with the value expected for `d`: an independent restatement of the
+/// mapping, with the derivations written out.
+fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
+    let g = |k: &str| d.fields.get(k).cloned().unwrap_or_default();
+    let is_a = d
+        .fields
+        .get("child.full_name")
+        .is_some_and(|n| n == "Điểu Thị Mai");
+    let commune = if is_a { BU_GIA_MAP } else { BAC_NHA_TRANG };
+    let mut out = vec![
+        ("Mã biên nhận", d.receipt_code.clone()),
+        ("Mã hồ sơ", d.dossier_id.clone()),
+        ("Ngày tiếp nhận", d.received_on.clone()),
+    ];
+    let sex = if g("child.sex") == "female" {
+        "Nữ"
+    } else {
+        "Nam"
+    };
+    let pin = d.pin.unwrap_or("").to_string();
+    let requester = if is_a {
+        g("mother.full_name")
+    } else {
+        g("requester.full_name")
+    };
+    let requester_pin = if is_a {
+        g("mother.pin")
+    } else {
+        g("requester.pin")
+    };
+    let mother_home = format!("{}, {commune}", g("mother.residence_detail"));
+    let phone = if is_a {
+        g("mother.phone")
+    } else {
+        g("requester.phone")
+    };
+    match system {
+        "birth_declaration" => out.extend([
+            ("Kính gửi", commune.to_string()),
+            ("Họ, chữ đệm, tên người yêu cầu", requester),
+            ("Nơi cư trú của người yêu cầu", mother_home.clone()),
+            (
+                "Giấy tờ tùy thân",
+                "Thẻ căn cước hoặc căn cước công dân".into(),
+            ),
+            ("Số giấy tờ tùy thân", requester_pin),
+            (
+                "Quan hệ với người được đăng ký khai sinh",
+                if is_a { "Mẹ" } else { "Ông, bà" }.into(),
+            ),
+            ("Số điện thoại", phone),
+            (
+                "Họ, chữ đệm, tên người được đăng ký khai sinh",
+                g("child.full_name"),
+            ),
+            ("Ngày, tháng, năm sinh", dmy(&g("child.date_of_birth"))),
+            (
+                "Ngày, tháng, năm sinh (bằng chữ)",
+                if is_a {
+                    "Ngày hai mươi mốt, tháng tư, năm hai nghìn không trăm hai mươi sáu"
+                } else {
+                    "Ngày năm, tháng mười một, năm hai nghìn không trăm hai mươi lăm"
+                }
+                .into(),
+            ),
+            ("Giới tính", sex.into()),
+            ("Dân tộc", g("mother.ethnicity")),
+            ("Quốc tịch", "Việt Nam".into()),
+            ("Nơi sinh", g("child.place_of_birth")),
+            ("Nơi sinh: xã, phường, đặc khu, tỉnh", commune.to_string()),
+            ("Quê quán", g("child.hometown")),
+            ("Họ, chữ đệm, tên người mẹ", g("mother.full_name")),
+            ("Năm sinh của người mẹ", dmy(&g("mother.date_of_birth"))),
+            ("Dân tộc của người mẹ", g("mother.ethnicity")),
+            ("Quốc tịch của người mẹ", g("mother.nationality")),
+            ("Số định danh cá nhân của người mẹ", g("mother.pin")),
+            ("Nơi cư trú của người mẹ", mother_home.clone()),
+            ("Họ, chữ đệm, tên người cha", g("father.full_name")),
+            ("Năm sinh của người cha", dmy(&g("father.date_of_birth"))),
+            ("Dân tộc của người cha", g("father.ethnicity")),
+            ("Quốc tịch của người cha", g("father.nationality")),
+            ("Số định danh cá nhân của người cha", g("father.pin")),
+            (
+                "Nơi cư trú của người cha",
+                if is_a {
+                    mother_home.clone()
+                } else {
+                    String::new()
+                },
+            ),
+            ("Số bản sao đề nghị cấp", g("birth.copies")),
+        ]),
+        "ct01" => out.extend([
+            ("Kính gửi", format!("Công an {commune}")),
+            ("1. Họ, chữ đệm và tên", g("child.full_name")),
+            ("2. Ngày, tháng, năm sinh", dmy(&g("child.date_of_birth"))),
+            ("3. Giới tính", sex.into()),
+            ("4. Số định danh cá nhân", pin.clone()),
+            ("5. Số điện thoại liên hệ", phone.clone()),
+            ("6. Email", String::new()),
+            (
+                "7. Họ, chữ đệm và tên chủ hộ",
+                if is_a {
+                    g("mother.full_name")
+                } else {
+                    g("residence.head_full_name")
+                },
+            ),
+            (
+                "8. Mối quan hệ với chủ hộ",
+                if is_a { "Con" } else { "Cháu" }.into(),
+            ),
+            (
+                "9. Số định danh cá nhân của chủ hộ",
+                if is_a {
+                    g("mother.pin")
+                } else {
+                    g("residence.head_pin")
+                },
+            ),
+            (
+                "10. Nội dung đề nghị",
+                format!("Đăng ký thường trú tại: {mother_home}"),
+            ),
+            (
+                "11. Những thành viên trong hộ gia đình cùng thay đổi",
+                String::new(),
+            ),
+            (
+                "Họ, chữ đệm và tên người kê khai (cha, mẹ hoặc người giám hộ)",
+                if is_a {
+                    g("mother.full_name")
+                } else {
+                    g("requester.full_name")
+                },
+            ),
+        ]),
+        "tk1_ts" => out.extend([
+            (
+                "[01]. Họ và tên (viết chữ in hoa)",
+                if is_a {
+                    "ĐIỂU THỊ MAI"
+                } else {
+                    "PINĂNG VĂN ĐỨC"
+                }
+                .into(),
+            ),
+            ("[02]. Giới tính", sex.into()),
+            (
+                "[03]. Ngày, tháng, năm sinh",
+                dmy(&g("child.date_of_birth")),
+            ),
+            ("[04]. Quốc tịch", "Việt Nam".into()),
+            ("[05]. Dân tộc", g("mother.ethnicity")),
+            ("[06]. Số căn cước/Số định danh cá nhân", pin),
+            ("[07]. Điện thoại", phone),
+            ("[08]. Email", String::new()),
+            ("[09]. Nơi đăng ký khai sinh", commune.to_string()),
+            (
+                "[10]. Họ tên cha/mẹ/người giám hộ (đối với trẻ em dưới 6 tuổi)",
+                g("mother.full_name"),
+            ),
+            ("[11]. Địa chỉ nhận kết quả", mother_home),
+            ("Mã số hộ gia đình", g("insurance.household_code")),
+        ]),
+        "marital_status" => {
+            let passport = g("requester.id_type") == "passport";
+            let id_label = |t: String| {
+                if t == "passport" {
+                    "Hộ chiếu".to_string()
+                } else {
+                    "Thẻ căn cước hoặc căn cước công dân".to_string()
+                }
+            };
+            out.extend([
+                ("Kính gửi", g("addressee.commune")),
+                ("Họ, chữ đệm, tên người yêu cầu", g("requester.full_name")),
+                ("Nơi cư trú của người yêu cầu", g("requester.residence")),
+                ("Giấy tờ tùy thân", id_label(g("requester.id_type"))),
+                (
+                    "Số giấy tờ tùy thân",
+                    if passport {
+                        g("requester.passport_number")
+                    } else {
+                        g("requester.pin")
+                    },
+                ),
+                ("Nơi cấp", g("requester.id_issuer")),
+                ("Ngày cấp", dmy(&g("requester.id_issue_date"))),
+                ("Số điện thoại", g("requester.phone")),
+                (
+                    "Quan hệ với người được cấp Giấy xác nhận tình trạng hôn nhân",
+                    if passport {
+                        "Anh trai"
+                    } else {
+                        "Chính là người được xác nhận"
+                    }
+                    .into(),
+                ),
+                (
+                    "Họ, chữ đệm, tên người được xác nhận",
+                    g("subject.full_name"),
+                ),
+                ("Ngày, tháng, năm sinh", dmy(&g("subject.date_of_birth"))),
+                ("Giới tính", "Nữ".into()),
+                ("Dân tộc", g("subject.ethnicity")),
+                ("Quốc tịch", g("subject.nationality")),
+                ("Nơi cư trú", g("subject.residence")),
+                (
+                    "Giấy tờ tùy thân của người được xác nhận",
+                    id_label(g("subject.id_type")),
+                ),
+                (
+                    "Số giấy tờ tùy thân của người được xác nhận",
+                    g("subject.pin"),
+                ),
+                (
+                    "Thời gian cư trú cần xác nhận: từ ngày",
+                    dmy(&g("period.from")),
+                ),
+                (
+                    "Thời gian cư trú cần xác nhận: đến ngày",
+                    dmy(&g("period.to")),
+                ),
+                ("Nơi cư trú trong thời gian đó", g("period.place")),
+                (
+                    "Tình trạng hôn nhân",
+                    if passport {
+                        "Đã ly hôn, hiện chưa kết hôn lại"
+                    } else {
+                        "Chưa đăng ký kết hôn với ai"
+                    }
+                    .into(),
+                ),
+                (
+                    "Mục đích sử dụng Giấy xác nhận tình trạng hôn nhân",
+                    g("request.purpose"),
+                ),
+            ])
+        }
+        other => panic!("unknown system {other}"),
+    }
+    out
+}
+
+/// A small RFC 4180 reader: records of fields, quoted fields may hold commas, quotes and line breaks.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(ch) = chars.next() {
+        if quoted {
+            match ch {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                _ => field.push(ch),
+            }
+            continue;
+        }
+        match ch {
+            '"' => quoted = true,
+            ',' => row.push(std::mem::take(&mut field)),
+            '\r' => {
+                assert_eq!(chars.next(), Some('\n'), "records end with CRLF");
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            '\n' => panic!("a bare LF outside quotes"),
+            _ => field.push(ch),
+        }
+    }
+    assert!(
+        field.is_empty() && row.is_empty(),
+        "the last record ends with CRLF"
+    );
+    rows
+}
+
+/// Checks a table (header + rows) against the expected values of `dossiers` for `system`.
+fn check_table(system: &str, table: &[Vec<String>], dossiers: &[&Sealed]) {
+    let header = &table[0];
+    let want_header: Vec<&str> = expected(system, dossiers[0])
+        .iter()
+        .map(|(h, _)| *h)
+        .collect();
+    assert_eq!(header, &want_header, "{system}: header");
+    assert_eq!(
+        table.len() - 1,
+        dossiers.len(),
+        "{system}: one row per dossier"
+    );
+    for d in dossiers {
+        let row = table[1..]
+            .iter()
+            .find(|r| r[1] == d.dossier_id)
+            .unwrap_or_else(|| panic!("{system}: row of {}", d.dossier_id));
+        assert_eq!(row.len(), header.len());
+        for (i, (item, want)) in expected(system, d).into_iter().enumerate() {
+            assert_eq!(row[i], want, "{system} / {item} / {}", d.dossier_id);
+        }
+    }
+}
+
+fn xlsx_tables(bytes: Vec<u8>) -> (Vec<String>, Vec<Vec<String>>, Vec<Vec<Data>>) {
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+    let names = wb.sheet_names().to_vec();
+    let data = wb.worksheet_range(&names[0]).unwrap();
+    let notes = wb.worksheet_range(&names[1]).unwrap();
+    let width = data.width();
+    let table = data
+        .rows()
+        .map(|r| {
+            (0..width)
+                .map(|i| match r.get(i) {
+                    Some(Data::String(s)) => s.clone(),
+                    Some(Data::Empty) | None => String::new(),
+                    Some(other) => panic!("every cell is text, got {other:?}"),
+                })
+                .collect()
+        })
+        .collect();
+    let notes = notes.rows().map(<[Data]>::to_vec).collect();
+    (names, table, notes)
+}
+
+#[test]
+fn every_exported_value_equals_the_captured_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let field_dir = tmp.path().join("field");
+    let office_dir = tmp.path().join("office");
+    let birth_photo = std::fs::read(sample_photo("giay-chung-sinh.jpg")).unwrap();
+    let marital_photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
+    cli_ok(
+        &[
+            "init",
+            "--mode",
+            "office",
+            "--data",
+            office_dir.to_str().unwrap(),
+            "--name",
+            "UBND xã",
+        ],
+        &[],
+    );
+    let field = Hub::start("field", &field_dir);
+    pair_by_files(tmp.path(), &field_dir, &office_dir);
+    let captured = block_on(async {
+        let admin = Client::setup(&field, "quantri", "mat-khau-quan-tri").await;
+        let (s, b) = admin
+            .post(
+                "/api/v1/users",
+                json!({"name": "canbo", "role": "officer", "password": "mat-khau-12345"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        let officer = Client::login(&field.base, "canbo", "mat-khau-12345").await;
+        let p3 = "birth-residence-insurance";
+        let pm = "marital-status-certificate";
+        let a = birth_a();
+        let ra = seal(
+            &officer,
+            p3,
+            &a,
+            &["birth_certificate", "requester_id"],
+            &birth_photo,
+        )
+        .await;
+        let b = birth_b();
+        let rb = seal(
+            &officer,
+            p3,
+            &b,
+            &["witness_statement", "requester_id", "head_consent"],
+            &birth_photo,
+        )
+        .await;
+        let c = marital_fields("Điểu Thị Hà", "070198001234");
+        let rc = seal(&officer, pm, &c, &["id_document"], &marital_photo).await;
+        let d = marital_d();
+        let rd = seal(
+            &officer,
+            pm,
+            &d,
+            &["id_document", "authorisation_letter", "divorce_judgment"],
+            &marital_photo,
+        )
+        .await;
+        vec![(p3, a, ra), (p3, b, rb), (pm, c, rc), (pm, d, rd)]
+    });
+    drop(field);
+
+    let batch = tmp.path().join("b.batch");
+    cli_ok(
+        &[
+            "batch",
+            "export",
+            "--data",
+            field_dir.to_str().unwrap(),
+            "--out",
+            batch.to_str().unwrap(),
+        ],
+        &[],
+    );
+    cli_ok(
+        &[
+            "batch",
+            "import",
+            "--data",
+            office_dir.to_str().unwrap(),
+            batch.to_str().unwrap(),
+        ],
+        &[],
+    );
+
+    let office = Hub::start("office", &office_dir);
+    block_on(async {
+        let admin = Client::setup(&office, "quantri", "mat-khau-van-phong").await;
+        let (s, b) = admin
+            .post(
+                "/api/v1/users",
+                json!({"name": "vanthu", "role": "clerk", "password": "mat-khau-van-thu"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        let clerk = Client::login(&office.base, "vanthu", "mat-khau-van-thu").await;
+        let (_, list) = clerk.get("/api/v1/office/dossiers").await;
+        let list = list["dossiers"].as_array().unwrap().clone();
+        assert_eq!(list.len(), 4);
+        let sealed: Vec<Sealed> = captured
+            .into_iter()
+            .enumerate()
+            .map(|(i, (procedure, fields, receipt))| {
+                let code = receipt["code"].as_str().unwrap();
+                let row = list.iter().find(|d| d["receipt_code"] == code).unwrap();
+                let received_at = row["received_at"].as_str().unwrap();
+                let day = hub::clock::vn_date_of(received_at).unwrap().to_string();
+                Sealed {
+                    procedure,
+                    fields,
+                    dossier_id: row["dossier_id"].as_str().unwrap().to_string(),
+                    receipt_code: code.to_string(),
+                    received_on: dmy(&day),
+                    pin: (i == 0).then_some("070326000123"),
+                }
+            })
+            .collect();
+
+        // Register the first 3-in-1 dossier with its result numbers (casework's table, as its status
+        // route would leave it).
+        {
+            let c = rusqlite::Connection::open(office_dir.join("hub.sqlite")).unwrap();
+            c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+            c.execute(
+                "INSERT INTO dossier_status(dossier_id, status, received_on, due_on, result_json, updated_at, registered_at)
+                 VALUES (?1, 'registered', '2026-11-20', '2026-11-25', ?2, '2026-11-21T02:00:00Z', '2026-11-21T02:00:00Z')",
+                rusqlite::params![
+                    sealed[0].dossier_id,
+                    json!([{"kind": "birth_registration", "number": "15/2026"},
+                           {"kind": "pin", "number": "070326000123"}]).to_string()
+                ],
+            )
+            .unwrap();
+        }
+
+        let (s, p) = clerk.get("/api/v1/office/exports/pending").await;
+        assert_eq!(s, 200, "{p}");
+        let pending = |p: &Value, sys: &str| {
+            p["systems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["system"] == sys)
+                .unwrap()["pending"]
+                .as_i64()
+                .unwrap()
+        };
+        for sys in ["birth_declaration", "ct01", "tk1_ts", "marital_status"] {
+            assert_eq!(pending(&p, sys), 2, "{sys}");
+        }
+
+        // Refusals: an unknown system, a bad format, a dossier of another procedure.
+        let (s, b) = clerk
+            .post(
+                "/api/v1/office/exports",
+                json!({"system": "x", "format": "pdf"}),
+            )
+            .await;
+        assert_eq!(s, 422, "{b}");
+        let (s, b) = clerk
+            .post(
+                "/api/v1/office/exports",
+                json!({"system": "ct01", "format": "csv", "dossier_ids": [sealed[2].dossier_id]}),
+            )
+            .await;
+        assert_eq!(s, 422, "{b}");
+        assert_eq!(b["error"]["details"][0]["code"], "not_for_system");
+
+        let births: Vec<&Sealed> = sealed
+            .iter()
+            .filter(|d| d.procedure.starts_with("birth"))
+            .collect();
+        let maritals: Vec<&Sealed> = sealed
+            .iter()
+            .filter(|d| d.procedure.starts_with("marital"))
+            .collect();
+        let mut audit_expected = 0;
+        for sys in ["birth_declaration", "ct01", "tk1_ts", "marital_status"] {
+            let ds = if sys == "marital_status" {
+                &maritals
+            } else {
+                &births
+            };
+            // CSV, the first time: every dossier not yet exported.
+            let (s, made) = clerk
+                .post(
+                    "/api/v1/office/exports",
+                    json!({"system": sys, "format": "csv"}),
+                )
+                .await;
+            assert_eq!(s, 201, "{made}");
+            assert_eq!(made["rows"], 2);
+            audit_expected += 2;
+            let id = made["id"].as_str().unwrap();
+            let r = clerk
+                .http
+                .get(format!("{}/api/v1/office/exports/{id}/file", office.base))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let cd = r.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .to_string();
+            assert!(
+                cd.starts_with(&format!("attachment; filename=\"{sys}-"))
+                    && cd.ends_with("-1.csv\""),
+                "{cd}"
+            );
+            assert!(r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv"));
+            let bytes = r.bytes().await.unwrap().to_vec();
+            assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "BOM");
+            let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+            check_table(sys, &parse_csv(&text), ds);
+
+            // Again, nothing new: no rows, nothing recorded.
+            let (s, made) = clerk
+                .post(
+                    "/api/v1/office/exports",
+                    json!({"system": sys, "format": "xlsx"}),
+                )
+                .await;
+            assert_eq!(s, 200, "{made}");
+            assert_eq!(made["rows"], 0);
+            assert_eq!(made["id"], Value::Null);
+
+            // Explicitly again, as XLSX: all of them.
+            let (s, made) = clerk
+                .post(
+                    "/api/v1/office/exports",
+                    json!({"system": sys, "format": "xlsx", "again": true}),
+                )
+                .await;
+            assert_eq!(s, 201, "{made}");
+            assert_eq!(made["rows"], 2);
+            audit_expected += 2;
+            let id = made["id"].as_str().unwrap();
+            let (s, bytes) = clerk
+                .get_bytes(&format!("/api/v1/office/exports/{id}/file"))
+                .await;
+            assert_eq!(s, 200);
+            let (names, table, notes) = xlsx_tables(bytes);
+            assert_eq!(names, vec![sys.to_string(), "Ghi chú - Notes".to_string()]);
+            check_table(sys, &table, ds);
+            let notes_text = format!("{notes:?}");
+            assert!(notes_text.contains("vanthu"), "{notes_text}");
+            assert!(notes_text.contains("Số hồ sơ / Dossiers"), "{notes_text}");
+        }
+
+        // Nothing pending now; filters and explicit selections still work with `again`.
+        let (_, p) = clerk.get("/api/v1/office/exports/pending").await;
+        for sys in ["birth_declaration", "ct01", "tk1_ts", "marital_status"] {
+            assert_eq!(pending(&p, sys), 0, "{sys}");
+        }
+        let (s, made) = clerk
+            .post(
+                "/api/v1/office/exports",
+                json!({"system": "ct01", "format": "csv", "again": true,
+                       "filter": {"status": "registered"}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{made}");
+        assert_eq!(made["rows"], 1, "only the registered one");
+        audit_expected += 1;
+        let (s, made) = clerk
+            .post(
+                "/api/v1/office/exports",
+                json!({"system": "marital_status", "format": "csv", "again": true,
+                       "dossier_ids": [sealed[3].dossier_id],
+                       "filter": {"received_from": "2000-01-01", "received_to": "2999-12-31"}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{made}");
+        assert_eq!(made["rows"], 1);
+        audit_expected += 1;
+        let (s, made) = clerk
+            .post(
+                "/api/v1/office/exports",
+                json!({"system": "marital_status", "format": "csv", "again": true,
+                       "filter": {"received_to": "2000-01-01"}}),
+            )
+            .await;
+        assert_eq!(s, 200, "{made}");
+        assert_eq!(made["rows"], 0);
+
+        // The history: newest first, who and what; the files' digests noted once delivered.
+        let (s, h) = clerk.get("/api/v1/office/exports?limit=200").await;
+        assert_eq!(s, 200, "{h}");
+        let h = h["exports"].as_array().unwrap();
+        assert_eq!(h.len(), 10);
+        assert_eq!(h[0]["system"], "marital_status");
+        assert!(h.iter().all(|e| e["created_by_name"] == "vanthu"));
+        assert!(
+            h[2..]
+                .iter()
+                .all(|e| e["sha256"].as_str().is_some_and(|s| s.len() == 64)),
+            "{h:?}"
+        );
+        let (s, _) = clerk.get("/api/v1/office/exports/nope/file").await;
+        assert_eq!(s, 404);
+
+        // One `exported` audit entry per dossier exported.
+        let c = rusqlite::Connection::open(office_dir.join("hub.sqlite")).unwrap();
+        let n: i64 = c
+            .query_row(
+                "SELECT count(*) FROM audit_log WHERE action = 'exported'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, audit_expected);
+        let again: i64 = c
+            .query_row(
+                "SELECT count(*) FROM audit_log WHERE action = 'exported' AND json_extract(detail_json, '$.again') = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(again, audit_expected - 8);
+        // No temporary files are left in the data directory.
+        let left = std::fs::read_dir(office_dir.join("exports-tmp"))
+            .unwrap()
+            .count();
+        assert_eq!(left, 0);
+
+        // Only clerks and admins.
+        let anon = Client::new(&office.base);
+        let (s, _) = anon.get("/api/v1/office/exports/pending").await;
+        assert_eq!(s, 401);
+    });
+}
