@@ -132,3 +132,7 @@ CREATE TABLE export_items (
     PRIMARY KEY (export_id, dossier_id)
 );
 CREATE INDEX export_items_system ON export_items(system, dossier_id);
+
+-- reports/: the Vietnamese day a dossier was sealed, so period reports read only that period's dossiers
+-- (the expression must match reports::store::DAY).
+CREATE INDEX received_dossiers_report_day ON received_dossiers(date(sealed_at, '+7 hours'));
