@@ -237,8 +237,8 @@ mod tests {
         assert!(s.starts_with("<?xml"));
         assert!(s.contains("<title>Hồ sơ theo thủ tục &amp; trạng thái</title>"), "{s}");
         assert!(s.contains("aria-label=\"Hồ sơ theo thủ tục &amp; trạng thái — Xác nhận tình trạng hôn nhân: 5; Liên thông &lt;3-in-1&gt;: 1\""), "{s}");
-        assert!(s.contains(">Xác nhận tình trạng hôn nhân</text>"), "{s}");
-        assert!(s.contains(">Đã đăng ký</text>"), "{s}");
+        assert!(s.contains("\nXác nhận tình trạng hôn nhân\n</text>"), "{s}");
+        assert!(s.contains("\nĐã đăng ký\n</text>"), "{s}");
         assert!(s.contains("Liên thông &lt;3-in-1&gt;"), "{s}");
         assert_eq!(s.matches("<svg").count(), 1);
     }
