@@ -2,6 +2,9 @@
 //! procedure, status, hamlet, sex, age band and consented ethnicity, time from capture to registration;
 //! SVG charts and CSV downloads.
 
+pub mod charts;
 pub mod routes;
+pub mod store;
+pub mod tables;
 
 pub use routes::router;

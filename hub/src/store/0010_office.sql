@@ -138,3 +138,7 @@ CREATE INDEX export_items_system ON export_items(system, dossier_id);
 CREATE INDEX received_dossiers_received ON received_dossiers(received_at);
 CREATE INDEX received_dossiers_receipt_code ON received_dossiers(receipt_code);
 CREATE INDEX received_dossiers_device_received ON received_dossiers(device_id, received_at);
+
+-- reports/: the Vietnamese day a dossier was sealed, so period reports read only that period's dossiers
+-- (the expression must match reports::store::DAY).
+CREATE INDEX received_dossiers_report_day ON received_dossiers(date(sealed_at, '+7 hours'));
