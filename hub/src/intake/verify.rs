@@ -483,6 +483,7 @@ fn open_and_store(
         ],
     )
     .map_err(StoreError::classify)?;
+    crate::ledger::duplicates::index_dossier(c, &d.id, &d.procedure.id, &d.fields)?;
     for (i, (a, bytes)) in d.attachments.iter().zip(&photos).enumerate() {
         c.execute(
             "INSERT INTO received_attachments(dossier_id, idx, name, role, media_type, sha256, size, bytes)

@@ -2,6 +2,9 @@
 //! chain head: received, missing or quarantined), expected vs received per outreach session, and duplicate
 //! dossiers for a clerk to merge or keep.
 
+pub mod devices;
+pub mod duplicates;
+pub mod expected;
 pub mod routes;
 pub mod sessions;
 

@@ -142,3 +142,17 @@ CREATE INDEX received_dossiers_device_received ON received_dossiers(device_id, r
 -- reports/: the Vietnamese day a dossier was sealed, so period reports read only that period's dossiers
 -- (the expression must match reports::store::DAY).
 CREATE INDEX received_dossiers_report_day ON received_dossiers(date(sealed_at, '+7 hours'));
+
+-- ledger/: duplicate keys of each received dossier (filled at intake, and caught up on first use for
+-- dossiers stored before): the same person's request captured twice shares a key. Keys are folded
+-- (NFC, lower case, single spaces). key1: the subject's PIN (marital certificate) or child name + date
+-- of birth + mother's name (3-in-1); key2: name + date of birth (marital certificate).
+CREATE TABLE dup_keys (
+    dossier_id    TEXT PRIMARY KEY REFERENCES received_dossiers(dossier_id),
+    procedure_id  TEXT NOT NULL,
+    key1          TEXT,
+    key2          TEXT
+);
+CREATE INDEX dup_keys_key1 ON dup_keys(procedure_id, key1, dossier_id) WHERE key1 IS NOT NULL;
+CREATE INDEX dup_keys_key2 ON dup_keys(procedure_id, key2, dossier_id) WHERE key2 IS NOT NULL;
+CREATE INDEX received_envelopes_received_at ON received_envelopes(device_id, received_at);
