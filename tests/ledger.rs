@@ -275,7 +275,7 @@ fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
         let (s, e) = clerk
             .get("/api/v1/office/ledger/sessions?from=yesterday")
             .await;
-        assert_eq!((s, e["field"].as_str()), (422, Some("from")));
+        assert_eq!((s, e["error"]["field"].as_str()), (422, Some("from")));
     });
 
     // A tampered copy of the first batch: no. 2's contents zeroed. It is set aside with its reason.
@@ -368,14 +368,14 @@ fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
                 json!({"a": id_of(1), "b": id_of(2), "decision": "keep"}),
             )
             .await;
-        assert_eq!((s, e["code"].as_str()), (409, Some("not_duplicates")));
+        assert_eq!((s, e["error"]["code"].as_str()), (409, Some("not_duplicates")));
         let (s, e) = clerk
             .post(
                 "/api/v1/office/duplicates/decision",
                 json!({"a": id_of(4), "b": id_of(5), "decision": "merge"}),
             )
             .await;
-        assert_eq!((s, e["field"].as_str()), (422, Some("kept")));
+        assert_eq!((s, e["error"]["field"].as_str()), (422, Some("kept")));
 
         // Merge the child's pair, keeping no. 4.
         let (s, b) = clerk
@@ -392,7 +392,7 @@ fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
                 json!({"a": id_of(4), "b": id_of(5), "decision": "keep"}),
             )
             .await;
-        assert_eq!((s, e["code"].as_str()), (409, Some("already_decided")));
+        assert_eq!((s, e["error"]["code"].as_str()), (409, Some("already_decided")));
         // Keep both of Thị Sa Ly's requests.
         let (s, b) = clerk
             .post(
