@@ -289,8 +289,8 @@ fn compare(procedure_id: &str, a: &Side, b: &Side) -> (Vec<FieldCmp>, Option<(St
                 }
                 out.push(FieldCmp {
                     key: f.key.clone(),
-                    label_vi: f.label.vi.clone(),
-                    label_en: f.label.en.clone(),
+                    label_vi: format!("{} — {}", g.title.vi, f.label.vi),
+                    label_en: format!("{} — {}", g.title.en, f.label.en),
                     differ: va != vb,
                     a: va,
                     b: vb,
