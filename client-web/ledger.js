@@ -222,7 +222,7 @@ function pairCard(p, i, reload) {
         h('th', { scope: 'row' }, lang() === 'en' ? f.label_en : f.label_vi, f.differ ? h('span', { class: 'sr' }, ` (${t('ledger.differs')})`) : null),
         h('td', {}, f.a ?? '—'), h('td', {}, f.b ?? '—')))))),
     h('label', { for: noteId }, t('ledger.note_label')), note,
-    h('div', { class: 'row actions' }, keepA, keepB, both));
+    h('div', { class: 'row dup-actions' }, keepA, keepB, both));
 }
 
 export async function duplicatesView(app, params, query, ctx) {

@@ -233,7 +233,9 @@ fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
         assert_eq!(all["complete"], false);
 
         let (s, l) = clerk
-            .get(&format!("/api/v1/office/ledger/{field_id}?from=1&limit=500"))
+            .get(&format!(
+                "/api/v1/office/ledger/{field_id}?from=1&limit=500"
+            ))
             .await;
         assert_eq!(s, 200, "{l}");
         assert_eq!(
@@ -242,10 +244,7 @@ fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
         );
         assert_eq!(l["runs"][0]["session_id"], sid.as_str(), "{l}");
         assert_eq!(l["runs"][0]["hamlet"], "Thôn Bù Lư");
-        assert_eq!(
-            l["runs"][0]["procedures"]["marital-status-certificate"],
-            3
-        );
+        assert_eq!(l["runs"][0]["procedures"]["marital-status-certificate"], 3);
         assert_eq!(l["rows"].as_array().unwrap().len(), 6);
         assert_eq!(l["rows"][3]["state"], "received");
         assert_eq!(l["rows"][3]["procedure_id"], "birth-residence-insurance");
@@ -267,7 +266,10 @@ fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
             2
         );
         assert_eq!(ss["by_hamlet"]["Thôn Bù Lư"]["expected"], 6);
-        assert_eq!(ss["by_procedure"]["marital-status-certificate"]["missing"], 3);
+        assert_eq!(
+            ss["by_procedure"]["marital-status-certificate"]["missing"],
+            3
+        );
 
         // Unknown device, bad parameters.
         let (s, _) = clerk.get("/api/v1/office/ledger/nope").await;
@@ -275,7 +277,7 @@ fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
         let (s, e) = clerk
             .get("/api/v1/office/ledger/sessions?from=yesterday")
             .await;
-        assert_eq!((s, e["field"].as_str()), (422, Some("from")));
+        assert_eq!((s, e["error"]["field"].as_str()), (422, Some("from")));
     });
 
     // A tampered copy of the first batch: no. 2's contents zeroed. It is set aside with its reason.
@@ -292,7 +294,9 @@ fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
     let r = import(&office_dir, &tampered);
     assert_eq!(r["stored"], 2, "{r}");
     with_office(&office_dir, async |clerk| {
-        let (_, l) = clerk.get(&format!("/api/v1/office/ledger/{field_id}")).await;
+        let (_, l) = clerk
+            .get(&format!("/api/v1/office/ledger/{field_id}"))
+            .await;
         assert_eq!(
             runs(&l),
             vec![
@@ -329,7 +333,9 @@ fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
         let (_, all) = clerk.get("/api/v1/office/ledger").await;
         assert_eq!(all["complete"], true, "{all}");
         assert_eq!(all["devices"][0]["received"], 6);
-        let (_, l) = clerk.get(&format!("/api/v1/office/ledger/{field_id}")).await;
+        let (_, l) = clerk
+            .get(&format!("/api/v1/office/ledger/{field_id}"))
+            .await;
         assert_eq!(runs(&l), vec![("received".into(), 1, 6)]);
         let (_, ss) = clerk
             .get("/api/v1/office/ledger/sessions?from=2000-01-01&to=2100-01-01")
@@ -368,14 +374,17 @@ fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
                 json!({"a": id_of(1), "b": id_of(2), "decision": "keep"}),
             )
             .await;
-        assert_eq!((s, e["code"].as_str()), (409, Some("not_duplicates")));
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (409, Some("not_duplicates"))
+        );
         let (s, e) = clerk
             .post(
                 "/api/v1/office/duplicates/decision",
                 json!({"a": id_of(4), "b": id_of(5), "decision": "merge"}),
             )
             .await;
-        assert_eq!((s, e["field"].as_str()), (422, Some("kept")));
+        assert_eq!((s, e["error"]["field"].as_str()), (422, Some("kept")));
 
         // Merge the child's pair, keeping no. 4.
         let (s, b) = clerk
@@ -392,7 +401,10 @@ fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
                 json!({"a": id_of(4), "b": id_of(5), "decision": "keep"}),
             )
             .await;
-        assert_eq!((s, e["code"].as_str()), (409, Some("already_decided")));
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (409, Some("already_decided"))
+        );
         // Keep both of Thị Sa Ly's requests.
         let (s, b) = clerk
             .post(

@@ -575,7 +575,14 @@ mod tests {
         .unwrap();
     }
 
-    fn announce(c: &Connection, dev: &str, session: &str, hamlet: &str, seqs: std::ops::RangeInclusive<u64>, head: u64) {
+    fn announce(
+        c: &Connection,
+        dev: &str,
+        session: &str,
+        hamlet: &str,
+        seqs: std::ops::RangeInclusive<u64>,
+        head: u64,
+    ) {
         c.execute(
             "INSERT INTO session_summaries(device_id, session_id, hamlet, date, summary_json, batch_id, as_of, received_at)
              VALUES (?1, ?2, ?3, '2026-03-01', '{}', 'b', 'x', 'x')",
@@ -615,7 +622,10 @@ mod tests {
         assert_eq!(all.len(), 2);
         let a = &all[0];
         assert_eq!(a.device_id, "dev-a", "incomplete first");
-        assert_eq!((a.head, a.received, a.missing, a.quarantined), (22, 14, 7, 1));
+        assert_eq!(
+            (a.head, a.received, a.missing, a.quarantined),
+            (22, 14, 7, 1)
+        );
         assert!(!a.complete);
         assert!(all[1].complete && all[1].head == 3);
 
@@ -656,7 +666,8 @@ mod tests {
         for s in (11..=15).chain(19..=19).chain(21..=22) {
             receive(&c, "dev-a", s, Some("sess-1"));
         }
-        c.execute("UPDATE quarantine SET resolved_at = 'x'", []).unwrap();
+        c.execute("UPDATE quarantine SET resolved_at = 'x'", [])
+            .unwrap();
         let a = device(&c, "dev-a").unwrap().unwrap();
         assert!(a.complete, "{a:?}");
         let l = ledger(&c, "dev-a", 1, 500).unwrap().unwrap();

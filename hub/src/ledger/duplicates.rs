@@ -57,9 +57,7 @@ pub fn keys_of(
                 field(fields, "child.date_of_birth"),
                 field(fields, "mother.full_name"),
             ) {
-                (Some(n), Some(d), Some(m)) => {
-                    Some(format!("child:{}|{}|{}", fold(n), d, fold(m)))
-                }
+                (Some(n), Some(d), Some(m)) => Some(format!("child:{}|{}|{}", fold(n), d, fold(m))),
                 _ => None,
             };
             (k, None)
@@ -291,8 +289,8 @@ fn compare(procedure_id: &str, a: &Side, b: &Side) -> (Vec<FieldCmp>, Option<(St
                 }
                 out.push(FieldCmp {
                     key: f.key.clone(),
-                    label_vi: f.label.vi.clone(),
-                    label_en: f.label.en.clone(),
+                    label_vi: format!("{} — {}", g.title.vi, f.label.vi),
+                    label_en: format!("{} — {}", g.title.en, f.label.en),
                     differ: va != vb,
                     a: va,
                     b: vb,
@@ -470,10 +468,16 @@ mod tests {
     fn folding_makes_one_key_of_differently_typed_names() {
         let nfd = "Đie\u{0302}\u{0300}u  THỊ   mai";
         let (a, _) = keys_of(THREE_IN_ONE, &child(nfd, "2026-01-02", "Thị Hoa"));
-        let (b, _) = keys_of(THREE_IN_ONE, &child(" điều thị mai ", "2026-01-02", "THỊ HOA"));
+        let (b, _) = keys_of(
+            THREE_IN_ONE,
+            &child(" điều thị mai ", "2026-01-02", "THỊ HOA"),
+        );
         assert_eq!(a, b);
         assert!(a.is_some());
-        let (c, _) = keys_of(THREE_IN_ONE, &child("Điều Thị Mai", "2026-01-03", "Thị Hoa"));
+        let (c, _) = keys_of(
+            THREE_IN_ONE,
+            &child("Điều Thị Mai", "2026-01-03", "Thị Hoa"),
+        );
         assert_ne!(a, c);
         let (none, _) = keys_of(THREE_IN_ONE, &child("Điều Thị Mai", "", "Thị Hoa"));
         assert_eq!(none, None);
@@ -497,18 +501,60 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
         };
-        store(&c, "m1", MARITAL, &m("Thị Sa Ly", "1998-03-12", "058198004567"), "new");
-        store(&c, "m2", MARITAL, &m("Thị Sa Ly", "1998-03-12", "058198004567"), "new");
+        store(
+            &c,
+            "m1",
+            MARITAL,
+            &m("Thị Sa Ly", "1998-03-12", "058198004567"),
+            "new",
+        );
+        store(
+            &c,
+            "m2",
+            MARITAL,
+            &m("Thị Sa Ly", "1998-03-12", "058198004567"),
+            "new",
+        );
         store(&c, "m3", MARITAL, &m("THỊ SA LY", "1998-03-12", ""), "new");
-        store(&c, "m4", MARITAL, &m("Ka Nga", "1990-01-01", "058198004567"), "refused");
-        store(&c, "c1", THREE_IN_ONE, &child("Điểu Thị Mai", "2026-01-02", "Thị Hoa"), "new");
-        store(&c, "c2", THREE_IN_ONE, &child("điểu thị  mai", "2026-01-02", "Thị Hoa"), "new");
-        store(&c, "c3", THREE_IN_ONE, &child("Điểu Văn Nam", "2026-01-02", "Thị Hoa"), "new");
+        store(
+            &c,
+            "m4",
+            MARITAL,
+            &m("Ka Nga", "1990-01-01", "058198004567"),
+            "refused",
+        );
+        store(
+            &c,
+            "c1",
+            THREE_IN_ONE,
+            &child("Điểu Thị Mai", "2026-01-02", "Thị Hoa"),
+            "new",
+        );
+        store(
+            &c,
+            "c2",
+            THREE_IN_ONE,
+            &child("điểu thị  mai", "2026-01-02", "Thị Hoa"),
+            "new",
+        );
+        store(
+            &c,
+            "c3",
+            THREE_IN_ONE,
+            &child("Điểu Văn Nam", "2026-01-02", "Thị Hoa"),
+            "new",
+        );
         // Keys for dossiers stored without intake are caught up on first use.
         let (total, list) = super::list(&mut c, 0, 50).unwrap();
         let shape: Vec<(String, String, Vec<&str>)> = list
             .iter()
-            .map(|p| (p.a.dossier_id.clone(), p.b.dossier_id.clone(), p.matched_on.clone()))
+            .map(|p| {
+                (
+                    p.a.dossier_id.clone(),
+                    p.b.dossier_id.clone(),
+                    p.matched_on.clone(),
+                )
+            })
             .collect();
         assert_eq!(total, 4, "{shape:?}");
         assert_eq!(
@@ -521,7 +567,11 @@ mod tests {
             ]
         );
         let c12 = &list[0];
-        let name = c12.fields.iter().find(|f| f.key == "child.full_name").unwrap();
+        let name = c12
+            .fields
+            .iter()
+            .find(|f| f.key == "child.full_name")
+            .unwrap();
         assert!(name.differ);
         assert_eq!(c12.differ_count, 1);
 
@@ -531,15 +581,27 @@ mod tests {
             decide(&mut c, "c1", "c3", "keep", None, None, clerk).unwrap(),
             Err(Refused::NotAPair)
         );
-        decide(&mut c, "c2", "c1", "merge", Some("c1"), Some("cùng một bé"), clerk)
-            .unwrap()
-            .unwrap();
+        decide(
+            &mut c,
+            "c2",
+            "c1",
+            "merge",
+            Some("c1"),
+            Some("cùng một bé"),
+            clerk,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(
             decide(&mut c, "c1", "c2", "keep", None, None, clerk).unwrap(),
             Err(Refused::AlreadyDecided)
         );
         let away: String = c
-            .query_row("SELECT dossier_id FROM merged_away WHERE kept = 'c1'", [], |r| r.get(0))
+            .query_row(
+                "SELECT dossier_id FROM merged_away WHERE kept = 'c1'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(away, "c2");
         for id in ["c1", "c2"] {
@@ -548,13 +610,17 @@ mod tests {
             assert_eq!(h[0].action, "merged");
             assert_eq!(h[0].detail["merged_away"], "c2");
         }
-        decide(&mut c, "m1", "m2", "keep", None, None, clerk).unwrap().unwrap();
+        decide(&mut c, "m1", "m2", "keep", None, None, clerk)
+            .unwrap()
+            .unwrap();
         assert_eq!(audit::for_dossier(&c, "m1").unwrap()[0].action, "kept_both");
         let (total, list) = super::list(&mut c, 0, 50).unwrap();
         assert_eq!(total, 2);
         assert!(list.iter().all(|p| p.a.dossier_id.starts_with('m')));
         // A dossier merged away pairs with nothing any more.
-        decide(&mut c, "m1", "m3", "merge", Some("m1"), None, clerk).unwrap().unwrap();
+        decide(&mut c, "m1", "m3", "merge", Some("m1"), None, clerk)
+            .unwrap()
+            .unwrap();
         let (total, _) = super::list(&mut c, 0, 50).unwrap();
         assert_eq!(total, 0);
     }

@@ -180,26 +180,24 @@ pub fn sessions(
             let date = clock::vn_date_of(&sealed)
                 .map(|d| d.to_string())
                 .unwrap_or_else(|| sealed.chars().take(10).collect());
-            let i = *index
-                .entry((dev.clone(), sid.clone()))
-                .or_insert_with(|| {
-                    rows.push(SessionRow {
-                        device_id: dev,
-                        device_name: name,
-                        session_id: sid,
-                        hamlet: None,
-                        date: date.clone(),
-                        venue_kind: None,
-                        venue_name: None,
-                        summary_received: false,
-                        counts: Counts::default(),
-                        missing_seqs: Vec::new(),
-                        quarantined_seqs: Vec::new(),
-                        by_procedure: BTreeMap::new(),
-                        complete: false,
-                    });
-                    rows.len() - 1
+            let i = *index.entry((dev.clone(), sid.clone())).or_insert_with(|| {
+                rows.push(SessionRow {
+                    device_id: dev,
+                    device_name: name,
+                    session_id: sid,
+                    hamlet: None,
+                    date: date.clone(),
+                    venue_kind: None,
+                    venue_name: None,
+                    summary_received: false,
+                    counts: Counts::default(),
+                    missing_seqs: Vec::new(),
+                    quarantined_seqs: Vec::new(),
+                    by_procedure: BTreeMap::new(),
+                    complete: false,
                 });
+                rows.len() - 1
+            });
             let s = &mut rows[i];
             if date < s.date {
                 s.date = date;

@@ -69,10 +69,7 @@ fn date(v: &Option<String>, field: &str, default: String) -> Result<String, ApiE
     }
 }
 
-async fn overview(
-    State(st): State<AppState>,
-    user: AuthUser,
-) -> Result<Json<Value>, ApiError> {
+async fn overview(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
     user.require(CLERKS)?;
     let devices = st.db.call(|c| devices::overview(c)).await?;
     let complete = devices.iter().all(|d| d.complete);
@@ -102,7 +99,11 @@ async fn sessions(
 ) -> Result<Json<expected::SessionsReport>, ApiError> {
     user.require(CLERKS)?;
     let today = clock::today_vn();
-    let from = date(&q.from, "from", (today - time::Duration::days(30)).to_string())?;
+    let from = date(
+        &q.from,
+        "from",
+        (today - time::Duration::days(30)).to_string(),
+    )?;
     let to = date(&q.to, "to", today.to_string())?;
     if from > to {
         return Err(bad(
