@@ -75,15 +75,11 @@ pub fn limit_days(procedure_id: &str, version: i64, extended: bool) -> u32 {
 
 /// The day the legal clock starts for a dossier received at `received_at` (RFC 3339).
 pub fn received_on_of(received_at: &str, procedure_id: &str, hol: &Holidays) -> Date {
-    let t = time::OffsetDateTime::parse(received_at, &time::format_description::well_known::Rfc3339)
-        .map(|t| t.to_offset(time::UtcOffset::UTC) + time::Duration::hours(7))
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc() + time::Duration::hours(7));
-    deadline::received_on(
-        t.date(),
-        t.hour(),
-        procedure_id == CUTOFF_PROCEDURE,
-        hol,
-    )
+    let t =
+        time::OffsetDateTime::parse(received_at, &time::format_description::well_known::Rfc3339)
+            .map(|t| t.to_offset(time::UtcOffset::UTC) + time::Duration::hours(7))
+            .unwrap_or_else(|_| time::OffsetDateTime::now_utc() + time::Duration::hours(7));
+    deadline::received_on(t.date(), t.hour(), procedure_id == CUTOFF_PROCEDURE, hol)
 }
 
 /// Creates the missing `received` rows (with received_on / due_on) for dossiers received since the last
@@ -92,9 +88,8 @@ pub fn ensure_rows(c: &mut Connection) -> StoreResult<usize> {
     let last: i64 = meta_get(c, CURSOR_KEY)?
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let max: Option<i64> = c.query_row("SELECT max(rowid) FROM received_dossiers", [], |r| {
-        r.get(0)
-    })?;
+    let max: Option<i64> =
+        c.query_row("SELECT max(rowid) FROM received_dossiers", [], |r| r.get(0))?;
     let Some(max) = max.filter(|m| *m > last) else {
         return Ok(0);
     };
@@ -273,7 +268,15 @@ pub fn work(
     );
     let mut st = c.prepare(&sql)?;
     let rows = st.query_map(
-        params![today_s, soon_s, status, procedure, cur_due, cur_id, limit as i64 + 1],
+        params![
+            today_s,
+            soon_s,
+            status,
+            procedure,
+            cur_due,
+            cur_id,
+            limit as i64 + 1
+        ],
         |r| {
             Ok((
                 WorkRow {

@@ -210,11 +210,7 @@ pub fn list_page(
         .and_then(|c| c.rsplit_once('|'))
         .and_then(|(a, b)| Some((a.to_owned(), b.parse::<i64>().ok()?)))
         .unwrap_or((String::new(), 0));
-    let prefix = q
-        .q
-        .as_deref()
-        .map(code_prefix)
-        .filter(|p| !p.is_empty());
+    let prefix = q.q.as_deref().map(code_prefix).filter(|p| !p.is_empty());
     let filters = "(?1 IS NULL OR d.procedure_id = ?1)
            AND (?2 IS NULL OR coalesce(s.status, 'received') = ?2)
            AND (?3 IS NULL OR d.device_id = ?3)
