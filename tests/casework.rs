@@ -208,9 +208,9 @@ fn a_three_in_one_dossier_walks_every_status_with_news_audit_and_deadlines() {
         assert_eq!(s, 200, "{list}");
         assert_eq!(list["total"], 3);
         let rows = list["dossiers"].as_array().unwrap().clone();
-        assert!(rows
-            .iter()
-            .all(|r| r["status"] == "received" && r["due_on"].is_string() && r["overdue"] == false));
+        assert!(rows.iter().all(|r| r["status"] == "received"
+            && r["due_on"].is_string()
+            && r["overdue"] == false));
         let id_of = |code: &str| {
             rows.iter().find(|d| d["receipt_code"] == code).unwrap()["dossier_id"]
                 .as_str()
@@ -309,7 +309,10 @@ fn a_three_in_one_dossier_walks_every_status_with_news_audit_and_deadlines() {
         let (s, b) = clerk.post(&status, json!({"to": "needs_papers"})).await;
         assert_eq!(s, 422, "{b}");
         let f = fields_of(&b);
-        assert!(f.contains(&"papers".to_string()) && f.contains(&"message".to_string()), "{b}");
+        assert!(
+            f.contains(&"papers".to_string()) && f.contains(&"message".to_string()),
+            "{b}"
+        );
         let (s, b) = clerk
             .post(
                 &status,
@@ -397,12 +400,17 @@ fn a_three_in_one_dossier_walks_every_status_with_news_audit_and_deadlines() {
             .await;
         assert_eq!(s, 200, "{b}");
         let (s, b) = clerk
-            .post(&status, json!({"to": "handed_over", "message": "Mẹ đã nhận"}))
+            .post(
+                &status,
+                json!({"to": "handed_over", "message": "Mẹ đã nhận"}),
+            )
             .await;
         assert_eq!(s, 200, "{b}");
         assert!(b["status"]["closed_at"].is_string());
         assert_eq!(b["status"]["next"], json!([]));
-        let (s, _) = clerk.post(&status, json!({"to": "rejected", "reason": "x"})).await;
+        let (s, _) = clerk
+            .post(&status, json!({"to": "rejected", "reason": "x"}))
+            .await;
         assert_eq!(s, 409, "handed over is final");
 
         // A marital dossier: rejected needs a reason.
@@ -419,7 +427,10 @@ fn a_three_in_one_dossier_walks_every_status_with_news_audit_and_deadlines() {
         assert_eq!(s, 200, "{b}");
         let st_m2 = format!("/api/v1/office/dossiers/{m2}/status");
         let (s, b) = clerk
-            .post(&st_m2, json!({"to": "rejected", "reason": "Hồ sơ trùng với hồ sơ đã nộp"}))
+            .post(
+                &st_m2,
+                json!({"to": "rejected", "reason": "Hồ sơ trùng với hồ sơ đã nộp"}),
+            )
             .await;
         assert_eq!(s, 200, "{b}");
         let (s, _) = clerk.post(&st_m2, json!({"to": "in_progress"})).await;
@@ -449,7 +460,9 @@ fn a_three_in_one_dossier_walks_every_status_with_news_audit_and_deadlines() {
             ]
             .map(|(a, b)| (a.to_string(), b.to_string()))
         );
-        assert!(hist.iter().all(|h| h["kind"] != "audit" || h["actor_name"] == "vanthu"));
+        assert!(hist
+            .iter()
+            .all(|h| h["kind"] != "audit" || h["actor_name"] == "vanthu"));
         assert!(hist.iter().any(|h| h["action"] == "deadline_extended"));
         assert_eq!(hist.iter().filter(|h| h["kind"] == "news").count(), 3);
 
@@ -467,7 +480,12 @@ fn a_three_in_one_dossier_walks_every_status_with_news_audit_and_deadlines() {
         let kinds: Vec<(String, String)> = nb
             .items
             .iter()
-            .map(|n| (n.news.receipt_code.to_string(), n.news.status.code().to_string()))
+            .map(|n| {
+                (
+                    n.news.receipt_code.to_string(),
+                    n.news.status.code().to_string(),
+                )
+            })
             .collect();
         assert_eq!(
             kinds,
@@ -503,17 +521,26 @@ fn a_three_in_one_dossier_walks_every_status_with_news_audit_and_deadlines() {
         let (_, dm) = clerk.get(&format!("/api/v1/office/dossiers/{m1}")).await;
         let m_due = dm["deadline"]["due_on"].as_str().unwrap().to_string();
         let (s, _) = clerk
-            .post("/api/v1/office/holidays", json!({"date": m_due, "name": "Nghỉ bù"}))
+            .post(
+                "/api/v1/office/holidays",
+                json!({"date": m_due, "name": "Nghỉ bù"}),
+            )
             .await;
         assert_eq!(s, 403);
         let (s, b) = admin
-            .post("/api/v1/office/holidays", json!({"date": "2026-13-01", "name": ""}))
+            .post(
+                "/api/v1/office/holidays",
+                json!({"date": "2026-13-01", "name": ""}),
+            )
             .await;
         assert_eq!(s, 422, "{b}");
         let f = fields_of(&b);
         assert!(f.contains(&"date".to_string()) && f.contains(&"name".to_string()));
         let (s, b) = admin
-            .post("/api/v1/office/holidays", json!({"date": m_due, "name": "Nghỉ bù"}))
+            .post(
+                "/api/v1/office/holidays",
+                json!({"date": m_due, "name": "Nghỉ bù"}),
+            )
             .await;
         assert_eq!(s, 201, "{b}");
         let (_, dm2) = clerk.get(&format!("/api/v1/office/dossiers/{m1}")).await;
@@ -559,7 +586,11 @@ fn a_three_in_one_dossier_walks_every_status_with_news_audit_and_deadlines() {
     drop(c);
     block_on(async {
         let admin = Client::login(&office.base, "quantri", "mat-khau-van-phong").await;
-        for m in [reqwest::Method::PUT, reqwest::Method::DELETE, reqwest::Method::PATCH] {
+        for m in [
+            reqwest::Method::PUT,
+            reqwest::Method::DELETE,
+            reqwest::Method::PATCH,
+        ] {
             let (s, _) = admin.send(m, "/api/v1/office/audit/1", json!({})).await;
             assert!(s == 404 || s == 405, "{s}");
         }
@@ -582,10 +613,23 @@ fn holidays_cli_lists_adds_imports_and_removes() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("office");
     let d = dir.to_str().unwrap();
-    cli_ok(&["init", "--mode", "office", "--data", d, "--name", "UBND xã"], &[]);
+    cli_ok(
+        &["init", "--mode", "office", "--data", d, "--name", "UBND xã"],
+        &[],
+    );
     let out = cli_ok(&["holidays", "list", "--data", d], &[]);
     assert!(out.contains("No holiday is listed"), "{out}");
-    let out = cli_ok(&["holidays", "add", "2027-01-01", "Tết Dương lịch", "--data", d], &[]);
+    let out = cli_ok(
+        &[
+            "holidays",
+            "add",
+            "2027-01-01",
+            "Tết Dương lịch",
+            "--data",
+            d,
+        ],
+        &[],
+    );
     assert!(out.contains("Added 2027-01-01"), "{out}");
     let csv = tmp.path().join("h.csv");
     std::fs::write(
@@ -593,7 +637,10 @@ fn holidays_cli_lists_adds_imports_and_removes() {
         "\u{feff}date,name\n2027-04-30,Ngày Chiến thắng\n2027-05-01,Quốc tế Lao động\n",
     )
     .unwrap();
-    let out = cli_ok(&["holidays", "import", csv.to_str().unwrap(), "--data", d], &[]);
+    let out = cli_ok(
+        &["holidays", "import", csv.to_str().unwrap(), "--data", d],
+        &[],
+    );
     assert!(out.contains("Read 2 day(s); 2 added"), "{out}");
     let out = cli_ok(&["holidays", "--data", d], &[]);
     assert_eq!(
@@ -611,7 +658,10 @@ fn holidays_cli_lists_adds_imports_and_removes() {
     let bad = cli(&["holidays", "remove", "2027-04-30", "--data", d], &[]);
     assert!(!bad.status.success());
     std::fs::write(&csv, "2027-09-02\n").unwrap();
-    let bad = cli(&["holidays", "import", csv.to_str().unwrap(), "--data", d], &[]);
+    let bad = cli(
+        &["holidays", "import", csv.to_str().unwrap(), "--data", d],
+        &[],
+    );
     assert!(!bad.status.success());
     // Each change is audited.
     let c = rusqlite::Connection::open(dir.join("hub.sqlite")).unwrap();
@@ -624,6 +674,11 @@ fn holidays_cli_lists_adds_imports_and_removes() {
         .collect();
     assert_eq!(
         actions,
-        vec!["holiday_added", "holiday_added", "holiday_added", "holiday_removed"]
+        vec![
+            "holiday_added",
+            "holiday_added",
+            "holiday_added",
+            "holiday_removed"
+        ]
     );
 }

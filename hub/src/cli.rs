@@ -700,13 +700,11 @@ fn holidays(data: &std::path::Path, command: HolidaysCommand) -> anyhow::Result<
                 if line.is_empty() || (i == 0 && line.to_ascii_lowercase().starts_with("date")) {
                     continue;
                 }
-                let (d, n) = line.split_once(',').ok_or_else(|| {
-                    anyhow::anyhow!("line {}: expected `date,name`", i + 1)
-                })?;
+                let (d, n) = line
+                    .split_once(',')
+                    .ok_or_else(|| anyhow::anyhow!("line {}: expected `date,name`", i + 1))?;
                 let n = n.trim().trim_matches('"');
-                days.push(
-                    parse(d.trim(), n).map_err(|e| anyhow::anyhow!("line {}: {e}", i + 1))?,
-                );
+                days.push(parse(d.trim(), n).map_err(|e| anyhow::anyhow!("line {}: {e}", i + 1))?);
             }
             let count = days.len();
             let (n, moved) = dir

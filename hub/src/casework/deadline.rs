@@ -150,10 +150,25 @@ mod tests {
     fn extended_limit_and_days_between() {
         let h = Holidays::new();
         assert_eq!(due_on(d("2026-11-23"), 5, &h), d("2026-11-27"));
-        assert_eq!(working_days_between(d("2026-11-23"), d("2026-11-27"), &h), 4);
-        assert_eq!(working_days_between(d("2026-11-27"), d("2026-11-30"), &h), 1);
-        assert_eq!(working_days_between(d("2026-11-30"), d("2026-11-27"), &h), -1);
-        assert_eq!(working_days_between(d("2026-11-28"), d("2026-11-29"), &h), 0);
-        assert_eq!(working_days_between(d("2026-11-23"), d("2026-11-23"), &h), 0);
+        assert_eq!(
+            working_days_between(d("2026-11-23"), d("2026-11-27"), &h),
+            4
+        );
+        assert_eq!(
+            working_days_between(d("2026-11-27"), d("2026-11-30"), &h),
+            1
+        );
+        assert_eq!(
+            working_days_between(d("2026-11-30"), d("2026-11-27"), &h),
+            -1
+        );
+        assert_eq!(
+            working_days_between(d("2026-11-28"), d("2026-11-29"), &h),
+            0
+        );
+        assert_eq!(
+            working_days_between(d("2026-11-23"), d("2026-11-23"), &h),
+            0
+        );
     }
 }

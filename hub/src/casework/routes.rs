@@ -143,10 +143,7 @@ struct HolidayBody {
 /// Checks a holiday's date and name.
 pub fn parse_holiday(date: &Value, name: &Value) -> Result<(time::Date, String), Vec<FieldDetail>> {
     let mut errs = Vec::new();
-    let d = date
-        .as_str()
-        .map(str::trim)
-        .and_then(deadline::parse_date);
+    let d = date.as_str().map(str::trim).and_then(deadline::parse_date);
     if d.is_none() {
         errs.push(FieldDetail {
             field: "date".into(),
@@ -198,7 +195,8 @@ async fn remove_holiday(
     Path(date): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     user.require(&[Role::Admin])?;
-    let d = deadline::parse_date(&date).ok_or_else(|| ApiError::not_found("ngày nghỉ", "Holiday"))?;
+    let d =
+        deadline::parse_date(&date).ok_or_else(|| ApiError::not_found("ngày nghỉ", "Holiday"))?;
     let moved = st
         .db
         .call(move |c| store::remove_holiday(c, Actor::user(&user.id, &user.name), d))

@@ -61,9 +61,14 @@ pub struct StatusBody {
 pub enum ChangeError {
     NotFound,
     /// The transition is not allowed from the current status.
-    Transition { from: String, to: String },
+    Transition {
+        from: String,
+        to: String,
+    },
     /// Someone changed the dossier since `expected_version`.
-    Stale { current: i64 },
+    Stale {
+        current: i64,
+    },
     Invalid(Vec<FieldDetail>),
     Store(StoreError),
 }
@@ -101,7 +106,12 @@ fn text(
         Some(Value::String(s)) => s.replace("\r\n", "\n").trim().nfc().collect::<String>(),
         Some(Value::Null) | None => String::new(),
         Some(_) => {
-            errs.push(detail(field, "not_text", "Ô này phải là chữ.", "This must be text."));
+            errs.push(detail(
+                field,
+                "not_text",
+                "Ô này phải là chữ.",
+                "This must be text.",
+            ));
             return None;
         }
     };
@@ -123,7 +133,9 @@ fn text(
         ));
         return None;
     }
-    if s.chars().any(|c| c.is_control() && !(multiline && c == '\n')) {
+    if s.chars()
+        .any(|c| c.is_control() && !(multiline && c == '\n'))
+    {
         errs.push(detail(
             field,
             "control_chars",
@@ -194,18 +206,40 @@ fn papers(v: Option<&Value>, errs: &mut Vec<FieldDetail>) -> Option<Vec<String>>
     let out: Vec<Option<String>> = items
         .iter()
         .enumerate()
-        .map(|(i, p)| text(Some(p), &format!("papers[{i}]"), MAX_NEWS_TEXT_CHARS, false, errs))
+        .map(|(i, p)| {
+            text(
+                Some(p),
+                &format!("papers[{i}]"),
+                MAX_NEWS_TEXT_CHARS,
+                false,
+                errs,
+            )
+        })
         .collect();
     out.into_iter().collect()
 }
 
 /// The result numbers a registration must record, per procedure: (kind, VI label, EN label).
-pub fn required_numbers(procedure_id: &str) -> &'static [(&'static str, &'static str, &'static str)] {
+pub fn required_numbers(
+    procedure_id: &str,
+) -> &'static [(&'static str, &'static str, &'static str)] {
     if procedure_id == CUTOFF_PROCEDURE {
         &[
-            ("pin", "Số định danh cá nhân của trẻ", "The child's personal identification number"),
-            ("birth_registration", "Số đăng ký khai sinh", "Birth registration number"),
-            ("health_insurance", "Mã số BHXH / số thẻ BHYT", "Health-insurance number"),
+            (
+                "pin",
+                "Số định danh cá nhân của trẻ",
+                "The child's personal identification number",
+            ),
+            (
+                "birth_registration",
+                "Số đăng ký khai sinh",
+                "Birth registration number",
+            ),
+            (
+                "health_insurance",
+                "Mã số BHXH / số thẻ BHYT",
+                "Health-insurance number",
+            ),
         ]
     } else {
         &[(
@@ -451,7 +485,11 @@ pub fn standing(c: &Connection, id: &str) -> StoreResult<Option<Standing>> {
         None => {
             let hol = cstore::holidays(c)?;
             let on = cstore::received_on_of(&b.received_at, &b.procedure_id, &hol);
-            let due = deadline::due_on(on, cstore::limit_days(&b.procedure_id, b.version, false), &hol);
+            let due = deadline::due_on(
+                on,
+                cstore::limit_days(&b.procedure_id, b.version, false),
+                &hol,
+            );
             Standing {
                 status: "received".into(),
                 version,
@@ -512,7 +550,9 @@ pub fn change(
 
     let mut errs = Vec::new();
     let unexpected = |name: &str, v: &Option<Value>, errs: &mut Vec<FieldDetail>| {
-        if v.as_ref().is_some_and(|v| !v.is_null() && v.as_str() != Some("")) {
+        if v.as_ref()
+            .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
+        {
             errs.push(detail(
                 name,
                 "unknown_field",
@@ -556,15 +596,33 @@ pub fn change(
                 "The dossier is settled; no extension.",
             ));
         }
-        reason = text(body.reason.as_ref(), "reason", MAX_NOTE_CHARS, true, &mut errs);
+        reason = text(
+            body.reason.as_ref(),
+            "reason",
+            MAX_NOTE_CHARS,
+            true,
+            &mut errs,
+        );
         message = optional_text(body.message.as_ref(), "message", MAX_NOTE_CHARS, &mut errs);
     } else {
         match to {
             "needs_papers" => {
                 papers_v = papers(body.papers.as_ref(), &mut errs);
-                message = text(body.message.as_ref(), "message", MAX_NOTE_CHARS, true, &mut errs);
+                message = text(
+                    body.message.as_ref(),
+                    "message",
+                    MAX_NOTE_CHARS,
+                    true,
+                    &mut errs,
+                );
                 if wants_extension {
-                    reason = text(body.reason.as_ref(), "reason", MAX_NOTE_CHARS, true, &mut errs);
+                    reason = text(
+                        body.reason.as_ref(),
+                        "reason",
+                        MAX_NOTE_CHARS,
+                        true,
+                        &mut errs,
+                    );
                 } else {
                     unexpected("reason", &body.reason, &mut errs);
                 }
@@ -573,8 +631,14 @@ pub fn change(
                 }
             }
             "registered" => {
-                message = optional_text(body.message.as_ref(), "message", MAX_NOTE_CHARS, &mut errs);
-                result = numbers(body.result_numbers.as_ref(), &b.procedure_id, &b.fields, &mut errs);
+                message =
+                    optional_text(body.message.as_ref(), "message", MAX_NOTE_CHARS, &mut errs);
+                result = numbers(
+                    body.result_numbers.as_ref(),
+                    &b.procedure_id,
+                    &b.fields,
+                    &mut errs,
+                );
                 if let Some(r) = &result {
                     news = Some(NewsStatus::Registered {
                         result_numbers: r.clone(),
@@ -582,8 +646,15 @@ pub fn change(
                 }
             }
             "ready_for_pickup" => {
-                message = optional_text(body.message.as_ref(), "message", MAX_NOTE_CHARS, &mut errs);
-                let place = text(body.place.as_ref(), "place", MAX_NEWS_TEXT_CHARS, false, &mut errs);
+                message =
+                    optional_text(body.message.as_ref(), "message", MAX_NOTE_CHARS, &mut errs);
+                let place = text(
+                    body.place.as_ref(),
+                    "place",
+                    MAX_NEWS_TEXT_CHARS,
+                    false,
+                    &mut errs,
+                );
                 let from = date(body.from_date.as_ref(), "from_date", &mut errs);
                 let until = match body.until_date.as_ref() {
                     None | Some(Value::Null) => Some(None),
@@ -591,7 +662,10 @@ pub fn change(
                     v => date(v, "until_date", &mut errs).map(Some),
                 };
                 if let (Some(place), Some(from_date), Some(until_date)) = (place, from, until) {
-                    if until_date.as_deref().is_some_and(|u| u < from_date.as_str()) {
+                    if until_date
+                        .as_deref()
+                        .is_some_and(|u| u < from_date.as_str())
+                    {
                         errs.push(detail(
                             "until_date",
                             "before_from",
@@ -599,7 +673,9 @@ pub fn change(
                             "The last day must not be before the first day.",
                         ));
                     } else {
-                        pickup = Some(json!({"place": place, "from_date": from_date, "until_date": until_date}));
+                        pickup = Some(
+                            json!({"place": place, "from_date": from_date, "until_date": until_date}),
+                        );
                         news = Some(NewsStatus::ReadyForPickup {
                             place,
                             from_date,
@@ -609,17 +685,31 @@ pub fn change(
                 }
             }
             "rejected" => {
-                message = optional_text(body.message.as_ref(), "message", MAX_NOTE_CHARS, &mut errs);
-                reason = text(body.reason.as_ref(), "reason", MAX_NOTE_CHARS, true, &mut errs);
+                message =
+                    optional_text(body.message.as_ref(), "message", MAX_NOTE_CHARS, &mut errs);
+                reason = text(
+                    body.reason.as_ref(),
+                    "reason",
+                    MAX_NOTE_CHARS,
+                    true,
+                    &mut errs,
+                );
                 if let Some(r) = &reason {
                     news = Some(NewsStatus::Rejected { reason: r.clone() });
                 }
             }
             _ => {
                 // in_progress, handed_over: office-internal; a note is allowed.
-                message = optional_text(body.message.as_ref(), "message", MAX_NOTE_CHARS, &mut errs);
+                message =
+                    optional_text(body.message.as_ref(), "message", MAX_NOTE_CHARS, &mut errs);
                 if wants_extension {
-                    reason = text(body.reason.as_ref(), "reason", MAX_NOTE_CHARS, true, &mut errs);
+                    reason = text(
+                        body.reason.as_ref(),
+                        "reason",
+                        MAX_NOTE_CHARS,
+                        true,
+                        &mut errs,
+                    );
                 } else {
                     unexpected("reason", &body.reason, &mut errs);
                 }

@@ -75,15 +75,11 @@ pub fn limit_days(procedure_id: &str, version: i64, extended: bool) -> u32 {
 
 /// The day the legal clock starts for a dossier received at `received_at` (RFC 3339).
 pub fn received_on_of(received_at: &str, procedure_id: &str, hol: &Holidays) -> Date {
-    let t = time::OffsetDateTime::parse(received_at, &time::format_description::well_known::Rfc3339)
-        .map(|t| t.to_offset(time::UtcOffset::UTC) + time::Duration::hours(7))
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc() + time::Duration::hours(7));
-    deadline::received_on(
-        t.date(),
-        t.hour(),
-        procedure_id == CUTOFF_PROCEDURE,
-        hol,
-    )
+    let t =
+        time::OffsetDateTime::parse(received_at, &time::format_description::well_known::Rfc3339)
+            .map(|t| t.to_offset(time::UtcOffset::UTC) + time::Duration::hours(7))
+            .unwrap_or_else(|_| time::OffsetDateTime::now_utc() + time::Duration::hours(7));
+    deadline::received_on(t.date(), t.hour(), procedure_id == CUTOFF_PROCEDURE, hol)
 }
 
 /// Creates the missing `received` rows (with received_on / due_on) for dossiers received since the last
@@ -92,9 +88,8 @@ pub fn ensure_rows(c: &mut Connection) -> StoreResult<usize> {
     let last: i64 = meta_get(c, CURSOR_KEY)?
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let max: Option<i64> = c.query_row("SELECT max(rowid) FROM received_dossiers", [], |r| {
-        r.get(0)
-    })?;
+    let max: Option<i64> =
+        c.query_row("SELECT max(rowid) FROM received_dossiers", [], |r| r.get(0))?;
     let Some(max) = max.filter(|m| *m > last) else {
         return Ok(0);
     };
@@ -224,10 +219,12 @@ pub struct WorkRow {
 
 /// Dossiers that need no casework: refused / voiding ones, ones replaced by a later dossier, merged-away
 /// duplicates. A SQL condition on `d` (received_dossiers) and `s` (dossier_status).
-pub const COUNTS_AS_WORK: &str = "d.disposition IN ('new', 'supersedes')
+pub const COUNTS_AS_WORK: &str = "+d.disposition IN ('new', 'supersedes')
     AND NOT EXISTS (SELECT 1 FROM received_dossiers n WHERE n.refers_to = d.dossier_id)
-    AND NOT EXISTS (SELECT 1 FROM duplicate_decisions m WHERE m.decision = 'merge'
-                    AND m.kept <> d.dossier_id AND (m.dossier_a = d.dossier_id OR m.dossier_b = d.dossier_id))";
+    AND NOT EXISTS (SELECT 1 FROM duplicate_decisions m WHERE m.dossier_a = d.dossier_id
+                    AND m.decision = 'merge' AND m.kept <> d.dossier_id)
+    AND NOT EXISTS (SELECT 1 FROM duplicate_decisions m WHERE m.dossier_b = d.dossier_id
+                    AND m.decision = 'merge' AND m.kept <> d.dossier_id)";
 
 /// Today (Vietnam) and the last day that is "due soon" (the next working day).
 pub fn today_and_soon(hol: &Holidays) -> (Date, Date) {
@@ -273,7 +270,15 @@ pub fn work(
     );
     let mut st = c.prepare(&sql)?;
     let rows = st.query_map(
-        params![today_s, soon_s, status, procedure, cur_due, cur_id, limit as i64 + 1],
+        params![
+            today_s,
+            soon_s,
+            status,
+            procedure,
+            cur_due,
+            cur_id,
+            limit as i64 + 1
+        ],
         |r| {
             Ok((
                 WorkRow {
@@ -315,6 +320,9 @@ pub fn work(
 }
 
 /// Counts for the work-list badges: `overdue`, `due_soon`, `open`, and `status:<s>` for every status.
+/// Counted over `dossier_status` (small rows, one pass), minus the few dossiers that need no casework
+/// (refused, voiding, replaced, merged away), found through their indexes — never a per-row subquery over
+/// all dossiers.
 pub fn work_counts(
     c: &mut Connection,
     procedure: Option<&str>,
@@ -322,17 +330,25 @@ pub fn work_counts(
     ensure_rows(c)?;
     let hol = holidays(c)?;
     let (today, soon) = today_and_soon(&hol);
-    let sql = format!(
-        "SELECT s.status,
-                count(*),
+    let sums = "s.status, count(*),
                 sum(s.closed_at IS NULL AND s.due_on < ?1),
                 sum(s.closed_at IS NULL AND s.due_on >= ?1 AND s.due_on <= ?2),
-                sum(s.closed_at IS NULL)
-         FROM dossier_status s JOIN received_dossiers d ON d.dossier_id = s.dossier_id
-         WHERE {COUNTS_AS_WORK} AND (?3 IS NULL OR d.procedure_id = ?3)
+                sum(s.closed_at IS NULL)";
+    // With a procedure: joined to the dossiers of that procedure; without: `?3 IS NULL` (always true).
+    let proc_join = if procedure.is_some() {
+        "JOIN received_dossiers d ON d.dossier_id = s.dossier_id AND d.procedure_id = ?3 WHERE 1"
+    } else {
+        "WHERE ?3 IS NULL"
+    };
+    let all = format!("SELECT {sums} FROM dossier_status s {proc_join} GROUP BY s.status");
+    let excluded = format!(
+        "SELECT {sums} FROM dossier_status s {proc_join}
+           AND s.dossier_id IN (
+             SELECT dossier_id FROM received_dossiers WHERE disposition IN ('refused', 'voids')
+             UNION SELECT refers_to FROM received_dossiers WHERE refers_to IS NOT NULL
+             UNION SELECT dossier_id FROM merged_away)
          GROUP BY s.status"
     );
-    let mut st = c.prepare(&sql)?;
     let mut out: BTreeMap<String, i64> = BTreeMap::new();
     for k in ["overdue", "due_soon", "open"] {
         out.insert(k.into(), 0);
@@ -340,13 +356,53 @@ pub fn work_counts(
     for s in STATUSES {
         out.insert(format!("status:{s}"), 0);
     }
-    let rows = st.query_map(
-        params![
-            deadline::fmt_date(today),
-            deadline::fmt_date(soon),
-            procedure
-        ],
-        |r| {
+    let args = params![
+        deadline::fmt_date(today),
+        deadline::fmt_date(soon),
+        procedure
+    ];
+    if procedure.is_none() {
+        // Index-only counts over dossier_status (the partial index of open rows by due day).
+        let one = |sql: &str, a: &[&dyn rusqlite::ToSql]| -> StoreResult<i64> {
+            Ok(c.query_row(sql, a, |r| r.get(0))?)
+        };
+        let (t, s2) = (deadline::fmt_date(today), deadline::fmt_date(soon));
+        out.insert(
+            "overdue".into(),
+            one(
+                "SELECT count(*) FROM dossier_status WHERE closed_at IS NULL AND due_on < ?1",
+                &[&t],
+            )?,
+        );
+        out.insert(
+            "due_soon".into(),
+            one(
+                "SELECT count(*) FROM dossier_status WHERE closed_at IS NULL AND due_on >= ?1 AND due_on <= ?2",
+                &[&t, &s2],
+            )?,
+        );
+        out.insert(
+            "open".into(),
+            one(
+                "SELECT count(*) FROM dossier_status WHERE closed_at IS NULL AND due_on > ''",
+                &[],
+            )?,
+        );
+        let mut st = c.prepare("SELECT status, count(*) FROM dossier_status GROUP BY status")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (status, n) = row?;
+            out.insert(format!("status:{status}"), n);
+        }
+    }
+    let parts = if procedure.is_none() {
+        vec![(excluded, -1i64)]
+    } else {
+        vec![(all, 1i64), (excluded, -1i64)]
+    };
+    for (sql, sign) in parts {
+        let mut st = c.prepare(&sql)?;
+        let rows = st.query_map(args, |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, i64>(1)?,
@@ -354,14 +410,14 @@ pub fn work_counts(
                 r.get::<_, Option<i64>>(3)?.unwrap_or(0),
                 r.get::<_, Option<i64>>(4)?.unwrap_or(0),
             ))
-        },
-    )?;
-    for row in rows {
-        let (status, all, overdue, soon, open) = row?;
-        *out.entry(format!("status:{status}")).or_default() += all;
-        *out.entry("overdue".into()).or_default() += overdue;
-        *out.entry("due_soon".into()).or_default() += soon;
-        *out.entry("open".into()).or_default() += open;
+        })?;
+        for row in rows {
+            let (status, all, overdue, soon, open) = row?;
+            *out.entry(format!("status:{status}")).or_default() += sign * all;
+            *out.entry("overdue".into()).or_default() += sign * overdue;
+            *out.entry("due_soon".into()).or_default() += sign * soon;
+            *out.entry("open".into()).or_default() += sign * open;
+        }
     }
     Ok(out)
 }

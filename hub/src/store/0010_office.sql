@@ -138,3 +138,7 @@ CREATE INDEX export_items_system ON export_items(system, dossier_id);
 CREATE INDEX received_dossiers_received ON received_dossiers(received_at);
 CREATE INDEX received_dossiers_receipt_code ON received_dossiers(receipt_code);
 CREATE INDEX received_dossiers_device_received ON received_dossiers(device_id, received_at);
+-- casework/: "is this dossier merged away?" looked up from either side of a decision.
+CREATE INDEX casework_duplicate_decisions_b ON duplicate_decisions(dossier_b);
+-- casework/: the few dossiers that need no casework (refused, voiding), found without a scan.
+CREATE INDEX casework_received_disposition ON received_dossiers(disposition);
