@@ -520,3 +520,52 @@ pub fn remove_holiday(
     tx.commit().map_err(StoreError::classify)?;
     Ok(Some(moved))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_3_in_1_after_15h_starts_the_next_working_day_and_other_procedures_do_not() {
+        let hol = Holidays::new();
+        // 08:30Z = 15:30 in Vietnam, Monday 2026-11-23.
+        let d = |s: &str| deadline::fmt_date(received_on_of("2026-11-23T08:30:00Z", s, &hol));
+        assert_eq!(d(CUTOFF_PROCEDURE), "2026-11-24");
+        assert_eq!(d("marital-status-certificate"), "2026-11-23");
+        // 07:59Z = 14:59: the same day.
+        assert_eq!(
+            deadline::fmt_date(received_on_of(
+                "2026-11-23T07:59:00Z",
+                CUTOFF_PROCEDURE,
+                &hol
+            )),
+            "2026-11-23"
+        );
+        // 18:00Z Sunday = 01:00 Monday local.
+        assert_eq!(
+            deadline::fmt_date(received_on_of(
+                "2026-11-22T18:00:00Z",
+                CUTOFF_PROCEDURE,
+                &hol
+            )),
+            "2026-11-23"
+        );
+        assert_eq!(limit_days(CUTOFF_PROCEDURE, 1, false), 3);
+        assert_eq!(limit_days(CUTOFF_PROCEDURE, 1, true), 5);
+        assert_eq!(limit_days("marital-status-certificate", 1, true), 23);
+    }
+
+    #[test]
+    fn views_parse_and_transitions_end_in_final_statuses() {
+        assert_eq!(
+            View::parse("status:needs_papers"),
+            Some(View::Status("needs_papers".into()))
+        );
+        assert_eq!(View::parse("status:lost"), None);
+        for s in STATUSES {
+            let next = super::super::status::next_statuses(s);
+            assert_eq!(next.is_empty(), FINAL.contains(s), "{s}");
+            assert!(!next.contains(s) && !next.contains(&"received"));
+        }
+    }
+}
