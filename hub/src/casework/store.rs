@@ -219,10 +219,12 @@ pub struct WorkRow {
 
 /// Dossiers that need no casework: refused / voiding ones, ones replaced by a later dossier, merged-away
 /// duplicates. A SQL condition on `d` (received_dossiers) and `s` (dossier_status).
-pub const COUNTS_AS_WORK: &str = "d.disposition IN ('new', 'supersedes')
+pub const COUNTS_AS_WORK: &str = "+d.disposition IN ('new', 'supersedes')
     AND NOT EXISTS (SELECT 1 FROM received_dossiers n WHERE n.refers_to = d.dossier_id)
-    AND NOT EXISTS (SELECT 1 FROM duplicate_decisions m WHERE m.decision = 'merge'
-                    AND m.kept <> d.dossier_id AND (m.dossier_a = d.dossier_id OR m.dossier_b = d.dossier_id))";
+    AND NOT EXISTS (SELECT 1 FROM duplicate_decisions m WHERE m.dossier_a = d.dossier_id
+                    AND m.decision = 'merge' AND m.kept <> d.dossier_id)
+    AND NOT EXISTS (SELECT 1 FROM duplicate_decisions m WHERE m.dossier_b = d.dossier_id
+                    AND m.decision = 'merge' AND m.kept <> d.dossier_id)";
 
 /// Today (Vietnam) and the last day that is "due soon" (the next working day).
 pub fn today_and_soon(hol: &Holidays) -> (Date, Date) {
@@ -318,6 +320,9 @@ pub fn work(
 }
 
 /// Counts for the work-list badges: `overdue`, `due_soon`, `open`, and `status:<s>` for every status.
+/// Counted over `dossier_status` (small rows, one pass), minus the few dossiers that need no casework
+/// (refused, voiding, replaced, merged away), found through their indexes — never a per-row subquery over
+/// all dossiers.
 pub fn work_counts(
     c: &mut Connection,
     procedure: Option<&str>,
@@ -325,17 +330,25 @@ pub fn work_counts(
     ensure_rows(c)?;
     let hol = holidays(c)?;
     let (today, soon) = today_and_soon(&hol);
-    let sql = format!(
-        "SELECT s.status,
-                count(*),
+    let sums = "s.status, count(*),
                 sum(s.closed_at IS NULL AND s.due_on < ?1),
                 sum(s.closed_at IS NULL AND s.due_on >= ?1 AND s.due_on <= ?2),
-                sum(s.closed_at IS NULL)
-         FROM dossier_status s JOIN received_dossiers d ON d.dossier_id = s.dossier_id
-         WHERE {COUNTS_AS_WORK} AND (?3 IS NULL OR d.procedure_id = ?3)
+                sum(s.closed_at IS NULL)";
+    // With a procedure: joined to the dossiers of that procedure; without: `?3 IS NULL` (always true).
+    let proc_join = if procedure.is_some() {
+        "JOIN received_dossiers d ON d.dossier_id = s.dossier_id AND d.procedure_id = ?3 WHERE 1"
+    } else {
+        "WHERE ?3 IS NULL"
+    };
+    let all = format!("SELECT {sums} FROM dossier_status s {proc_join} GROUP BY s.status");
+    let excluded = format!(
+        "SELECT {sums} FROM dossier_status s {proc_join}
+           AND s.dossier_id IN (
+             SELECT dossier_id FROM received_dossiers WHERE disposition IN ('refused', 'voids')
+             UNION SELECT refers_to FROM received_dossiers WHERE refers_to IS NOT NULL
+             UNION SELECT dossier_id FROM merged_away)
          GROUP BY s.status"
     );
-    let mut st = c.prepare(&sql)?;
     let mut out: BTreeMap<String, i64> = BTreeMap::new();
     for k in ["overdue", "due_soon", "open"] {
         out.insert(k.into(), 0);
@@ -343,13 +356,53 @@ pub fn work_counts(
     for s in STATUSES {
         out.insert(format!("status:{s}"), 0);
     }
-    let rows = st.query_map(
-        params![
-            deadline::fmt_date(today),
-            deadline::fmt_date(soon),
-            procedure
-        ],
-        |r| {
+    let args = params![
+        deadline::fmt_date(today),
+        deadline::fmt_date(soon),
+        procedure
+    ];
+    if procedure.is_none() {
+        // Index-only counts over dossier_status (the partial index of open rows by due day).
+        let one = |sql: &str, a: &[&dyn rusqlite::ToSql]| -> StoreResult<i64> {
+            Ok(c.query_row(sql, a, |r| r.get(0))?)
+        };
+        let (t, s2) = (deadline::fmt_date(today), deadline::fmt_date(soon));
+        out.insert(
+            "overdue".into(),
+            one(
+                "SELECT count(*) FROM dossier_status WHERE closed_at IS NULL AND due_on < ?1",
+                &[&t],
+            )?,
+        );
+        out.insert(
+            "due_soon".into(),
+            one(
+                "SELECT count(*) FROM dossier_status WHERE closed_at IS NULL AND due_on >= ?1 AND due_on <= ?2",
+                &[&t, &s2],
+            )?,
+        );
+        out.insert(
+            "open".into(),
+            one(
+                "SELECT count(*) FROM dossier_status WHERE closed_at IS NULL AND due_on > ''",
+                &[],
+            )?,
+        );
+        let mut st = c.prepare("SELECT status, count(*) FROM dossier_status GROUP BY status")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (status, n) = row?;
+            out.insert(format!("status:{status}"), n);
+        }
+    }
+    let parts = if procedure.is_none() {
+        vec![(excluded, -1i64)]
+    } else {
+        vec![(all, 1i64), (excluded, -1i64)]
+    };
+    for (sql, sign) in parts {
+        let mut st = c.prepare(&sql)?;
+        let rows = st.query_map(args, |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, i64>(1)?,
@@ -357,14 +410,14 @@ pub fn work_counts(
                 r.get::<_, Option<i64>>(3)?.unwrap_or(0),
                 r.get::<_, Option<i64>>(4)?.unwrap_or(0),
             ))
-        },
-    )?;
-    for row in rows {
-        let (status, all, overdue, soon, open) = row?;
-        *out.entry(format!("status:{status}")).or_default() += all;
-        *out.entry("overdue".into()).or_default() += overdue;
-        *out.entry("due_soon".into()).or_default() += soon;
-        *out.entry("open".into()).or_default() += open;
+        })?;
+        for row in rows {
+            let (status, all, overdue, soon, open) = row?;
+            *out.entry(format!("status:{status}")).or_default() += sign * all;
+            *out.entry("overdue".into()).or_default() += sign * overdue;
+            *out.entry("due_soon".into()).or_default() += sign * soon;
+            *out.entry("open".into()).or_default() += sign * open;
+        }
     }
     Ok(out)
 }
@@ -466,4 +519,53 @@ pub fn remove_holiday(
     let moved = recompute_open(&tx)?;
     tx.commit().map_err(StoreError::classify)?;
     Ok(Some(moved))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_3_in_1_after_15h_starts_the_next_working_day_and_other_procedures_do_not() {
+        let hol = Holidays::new();
+        // 08:30Z = 15:30 in Vietnam, Monday 2026-11-23.
+        let d = |s: &str| deadline::fmt_date(received_on_of("2026-11-23T08:30:00Z", s, &hol));
+        assert_eq!(d(CUTOFF_PROCEDURE), "2026-11-24");
+        assert_eq!(d("marital-status-certificate"), "2026-11-23");
+        // 07:59Z = 14:59: the same day.
+        assert_eq!(
+            deadline::fmt_date(received_on_of(
+                "2026-11-23T07:59:00Z",
+                CUTOFF_PROCEDURE,
+                &hol
+            )),
+            "2026-11-23"
+        );
+        // 18:00Z Sunday = 01:00 Monday local.
+        assert_eq!(
+            deadline::fmt_date(received_on_of(
+                "2026-11-22T18:00:00Z",
+                CUTOFF_PROCEDURE,
+                &hol
+            )),
+            "2026-11-23"
+        );
+        assert_eq!(limit_days(CUTOFF_PROCEDURE, 1, false), 3);
+        assert_eq!(limit_days(CUTOFF_PROCEDURE, 1, true), 5);
+        assert_eq!(limit_days("marital-status-certificate", 1, true), 23);
+    }
+
+    #[test]
+    fn views_parse_and_transitions_end_in_final_statuses() {
+        assert_eq!(
+            View::parse("status:needs_papers"),
+            Some(View::Status("needs_papers".into()))
+        );
+        assert_eq!(View::parse("status:lost"), None);
+        for s in STATUSES {
+            let next = super::super::status::next_statuses(s);
+            assert_eq!(next.is_empty(), FINAL.contains(s), "{s}");
+            assert!(!next.contains(s) && !next.contains(&"received"));
+        }
+    }
 }

@@ -1,12 +1,11 @@
 //! Queries over received dossiers.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use protocol::ProcedureRef;
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::batch::import::held_seqs;
 use crate::store::{StoreError, StoreResult};
 
 #[derive(Debug, Clone, Serialize)]
@@ -53,15 +52,19 @@ pub struct ReceivedDossier {
     pub procedure_def: Option<&'static protocol::ProcedureDef>,
 }
 
-fn verification(held: &BTreeMap<String, BTreeSet<u64>>, device: &str, seq: u64) -> &'static str {
-    let complete = held
-        .get(device)
-        .is_some_and(|s| (1..seq).all(|i| s.contains(&i)));
-    if complete {
+/// `verified`, or `verified_gap_before` while an earlier envelope of the device is missing: seqs are unique
+/// per device from 1, so all are held when `seq - 1` of them are below `seq` (one index range count).
+fn verification(c: &Connection, device: &str, seq: u64) -> StoreResult<&'static str> {
+    let n: i64 = c.query_row(
+        "SELECT count(*) FROM received_envelopes WHERE device_id = ?1 AND seq < ?2",
+        rusqlite::params![device, seq as i64],
+        |r| r.get(0),
+    )?;
+    Ok(if n as u64 == seq.saturating_sub(1) {
         "verified"
     } else {
         "verified_gap_before"
-    }
+    })
 }
 
 const SUMMARY_SQL: &str =
@@ -96,7 +99,6 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReceivedSummary> {
 }
 
 pub fn get(c: &Connection, id: &str) -> StoreResult<Option<ReceivedDossier>> {
-    let held = held_seqs(c)?;
     let row = c
         .query_row(
             &format!("{SUMMARY_SQL} WHERE d.dossier_id = ?1"),
@@ -107,7 +109,7 @@ pub fn get(c: &Connection, id: &str) -> StoreResult<Option<ReceivedDossier>> {
     let Some((mut summary, ())) = row else {
         return Ok(None);
     };
-    summary.verification = verification(&held, &summary.device_id, summary.seq);
+    summary.verification = verification(c, &summary.device_id, summary.seq)?;
     let (fields_json, checks_json): (String, String) = c.query_row(
         "SELECT fields_json, checks_json FROM received_dossiers WHERE dossier_id = ?1",
         [id],
@@ -196,26 +198,75 @@ fn code_prefix(q: &str) -> String {
 }
 
 /// One page of received dossiers, newest first (keyset on received_at, rowid), with the next cursor and
-/// the total matching the filters.
+/// the total matching the filters. Only the filters given enter the SQL, so each can use its index.
 pub fn list_page(
     c: &mut Connection,
     q: &ListQuery,
 ) -> StoreResult<(Vec<ListRow>, Option<String>, i64)> {
+    use rusqlite::types::Value as V;
     crate::casework::store::ensure_rows(c)?;
-    let held = held_seqs(c)?;
     let today = crate::casework::deadline::fmt_date(crate::clock::today_vn());
-    let (cur_at, cur_rowid) = q
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<V> = Vec::new();
+    let mut add = |clause: &str, vals: Vec<V>| {
+        let mut cl = clause.to_owned();
+        for v in vals {
+            args.push(v);
+            cl = cl.replacen('$', &format!("?{}", args.len()), 1);
+        }
+        clauses.push(cl);
+    };
+    if let Some(p) = &q.procedure {
+        add("d.procedure_id = $", vec![V::Text(p.clone())]);
+    }
+    if let Some(st) = &q.status {
+        add("s.status = $", vec![V::Text(st.clone())]);
+    }
+    if let Some(dv) = &q.device {
+        add("d.device_id = $", vec![V::Text(dv.clone())]);
+    }
+    if let Some(se) = &q.session {
+        add("d.session_id = $", vec![V::Text(se.clone())]);
+    }
+    if let Some(pre) = q.q.as_deref().map(code_prefix).filter(|p| !p.is_empty()) {
+        add(
+            "d.receipt_code >= $ AND d.receipt_code < $",
+            vec![V::Text(pre.clone()), V::Text(format!("{pre}~"))],
+        );
+    }
+    let filters = if clauses.is_empty() {
+        "1".to_owned()
+    } else {
+        clauses.join(" AND ")
+    };
+    let status_join = if q.status.is_some() {
+        "JOIN dossier_status s ON s.dossier_id = d.dossier_id"
+    } else {
+        "LEFT JOIN dossier_status s ON s.dossier_id = d.dossier_id"
+    };
+    let total: i64 = c.query_row(
+        &format!("SELECT count(*) FROM received_dossiers d {status_join} WHERE {filters}"),
+        rusqlite::params_from_iter(args.iter()),
+        |r| r.get(0),
+    )?;
+    let mut page_args = args.clone();
+    let mut page_filters = filters.clone();
+    if let Some((at, rowid)) = q
         .cursor
         .as_deref()
         .and_then(|c| c.rsplit_once('|'))
         .and_then(|(a, b)| Some((a.to_owned(), b.parse::<i64>().ok()?)))
-        .unwrap_or((String::new(), 0));
-    let prefix = q.q.as_deref().map(code_prefix).filter(|p| !p.is_empty());
-    let filters = "(?1 IS NULL OR d.procedure_id = ?1)
-           AND (?2 IS NULL OR coalesce(s.status, 'received') = ?2)
-           AND (?3 IS NULL OR d.device_id = ?3)
-           AND (?4 IS NULL OR d.session_id = ?4)
-           AND (?5 IS NULL OR (d.receipt_code >= ?5 AND d.receipt_code < ?5 || '~'))";
+    {
+        let n = page_args.len();
+        page_filters.push_str(&format!(
+            " AND (d.received_at < ?{a} OR (d.received_at = ?{a} AND d.rowid < ?{b}))",
+            a = n + 1,
+            b = n + 2
+        ));
+        page_args.push(V::Text(at));
+        page_args.push(V::Integer(rowid));
+    }
+    page_args.push(V::Integer(q.limit as i64 + 1));
     let sql = format!(
         "SELECT d.dossier_id, d.device_id, p.name, d.seq, d.procedure_id, d.procedure_version, d.title,
             d.receipt_code, d.sealed_at, d.received_at,
@@ -223,24 +274,13 @@ pub fn list_page(
             d.disposition, d.refers_to, d.reason,
             (SELECT n.dossier_id FROM received_dossiers n WHERE n.refers_to = d.dossier_id ORDER BY n.seq LIMIT 1),
             coalesce(s.status, 'received'), s.received_on, s.due_on, s.closed_at, d.session_id, d.rowid
-         FROM received_dossiers d LEFT JOIN trusted_peers p ON p.device_id = d.device_id
-              LEFT JOIN dossier_status s ON s.dossier_id = d.dossier_id
-         WHERE {filters}
-           AND (?6 = '' OR d.received_at < ?6 OR (d.received_at = ?6 AND d.rowid < ?7))
-         ORDER BY d.received_at DESC, d.rowid DESC LIMIT ?8"
+         FROM received_dossiers d LEFT JOIN trusted_peers p ON p.device_id = d.device_id {status_join}
+         WHERE {page_filters}
+         ORDER BY d.received_at DESC, d.rowid DESC LIMIT ?{}",
+        page_args.len()
     );
-    let args = rusqlite::params![
-        q.procedure,
-        q.status,
-        q.device,
-        q.session,
-        prefix,
-        cur_at,
-        cur_rowid,
-        q.limit as i64 + 1
-    ];
     let mut st = c.prepare(&sql)?;
-    let rows = st.query_map(args, |r| {
+    let rows = st.query_map(rusqlite::params_from_iter(page_args.iter()), |r| {
         let summary = summary_row(r)?;
         let closed: Option<String> = r.get(18)?;
         let due: Option<String> = r.get(17)?;
@@ -260,7 +300,7 @@ pub fn list_page(
     let mut last_rowid = 0;
     for row in rows {
         let (mut row, rowid) = row?;
-        row.summary.verification = verification(&held, &row.summary.device_id, row.summary.seq);
+        row.summary.verification = verification(c, &row.summary.device_id, row.summary.seq)?;
         if out.len() < q.limit {
             last_rowid = rowid;
         }
@@ -273,13 +313,5 @@ pub fn list_page(
     } else {
         None
     };
-    let total: i64 = c.query_row(
-        &format!(
-            "SELECT count(*) FROM received_dossiers d LEFT JOIN dossier_status s ON s.dossier_id = d.dossier_id
-             WHERE {filters}"
-        ),
-        rusqlite::params![q.procedure, q.status, q.device, q.session, prefix],
-        |r| r.get(0),
-    )?;
     Ok((out, next, total))
 }

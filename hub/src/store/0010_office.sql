@@ -156,3 +156,8 @@ CREATE TABLE dup_keys (
 CREATE INDEX dup_keys_key1 ON dup_keys(procedure_id, key1, dossier_id) WHERE key1 IS NOT NULL;
 CREATE INDEX dup_keys_key2 ON dup_keys(procedure_id, key2, dossier_id) WHERE key2 IS NOT NULL;
 CREATE INDEX received_envelopes_received_at ON received_envelopes(device_id, received_at);
+
+-- casework/: "is this dossier merged away?" looked up from either side of a decision.
+CREATE INDEX casework_duplicate_decisions_b ON duplicate_decisions(dossier_b);
+-- casework/: the few dossiers that need no casework (refused, voiding), found without a scan.
+CREATE INDEX casework_received_disposition ON received_dossiers(disposition);
