@@ -360,16 +360,12 @@ async fn file(
     })
     .await
     .map_err(ApiError::internal)??;
-    let len = file.metadata().map(|m| m.len()).ok();
-    let mut resp = (
+    // No Content-Length: the app's gzip layer may compress the body on the way out.
+    let resp = (
         headers("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         Body::from_stream(file_stream(file)),
     )
         .into_response();
-    if let Some(len) = len {
-        resp.headers_mut()
-            .insert(header::CONTENT_LENGTH, len.into());
-    }
     Ok(resp)
 }
 
@@ -379,9 +375,10 @@ type Piece = Result<Vec<u8>, std::io::Error>;
 fn receiver_stream(
     rx: tokio::sync::mpsc::Receiver<Piece>,
 ) -> impl futures_util::Stream<Item = Piece> + Send + 'static {
-    futures_util::stream::unfold(rx, |mut rx| async move {
+    // Fused: the compression layer may poll again after the end.
+    futures_util::StreamExt::fuse(futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
-    })
+    }))
 }
 
 /// An open file read in 64 KiB pieces on the blocking pool, as a body stream.
