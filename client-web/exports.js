@@ -9,14 +9,6 @@ const STATUSES = ['received', 'in_progress', 'needs_papers', 'registered', 'read
 const fileUrl = (id) => `/api/v1/office/exports/${enc(id)}/file`;
 const formName = (s) => (state.lang === 'vi' ? s.form_vi : s.form_en || s.form_vi);
 
-// Starts the browser's download of an export's file.
-function download(href) {
-  const a = h('a', { href, download: '', hidden: true });
-  document.body.append(a);
-  a.click();
-  a.remove();
-}
-
 function filtersCard(filters) {
   const status = h('select', { id: 'exp-status', 'data-testid': 'export-filter-status', onchange: (e) => { filters.status = e.target.value || null; } },
     h('option', { value: '' }, t('exports.any_status')),
@@ -62,10 +54,10 @@ function systemCard(s, filters, refresh) {
       if (!r.rows) {
         result.replaceChildren(banner('ok', t('exports.nothing'), null, { 'data-testid': `export-nothing-${id}` }));
       } else {
-        const link = h('a', { class: 'btn', href: fileUrl(r.id), download: '', 'data-testid': `export-download-${id}` },
+        const link = h('a', { class: 'btn primary big', href: fileUrl(r.id), download: '', 'data-testid': `export-download-${id}` },
           icon('doc'), h('span', {}, t('exports.download', { n: r.rows })));
         result.replaceChildren(banner('ok', t('exports.done', { n: r.rows }), null), link);
-        download(fileUrl(r.id));
+        link.focus();
         again.checked = false;
         await refresh();
       }

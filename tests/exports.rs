@@ -714,6 +714,7 @@ fn every_exported_value_equals_the_captured_one() {
             assert_eq!(made["rows"], 2);
             audit_expected += 2;
             let id = made["id"].as_str().unwrap();
+            let first_id = id.to_string();
             let r = clerk
                 .http
                 .get(format!("{}/api/v1/office/exports/{id}/file", office.base))
@@ -771,6 +772,19 @@ fn every_exported_value_equals_the_captured_one() {
             let notes_text = format!("{notes:?}");
             assert!(notes_text.contains("vanthu"), "{notes_text}");
             assert!(notes_text.contains("Số hồ sơ / Dossiers"), "{notes_text}");
+            // As a browser asks for it (gzip accepted): the compressed stream arrives whole.
+            for id in [id, first_id.as_str()] {
+                let r = clerk
+                    .http
+                    .get(format!("{}/api/v1/office/exports/{id}/file", office.base))
+                    .header("accept-encoding", "gzip")
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                let gz = r.bytes().await.expect("the whole body");
+                assert_eq!(&gz[..2], b"\x1f\x8b", "gzip");
+            }
         }
 
         // Nothing pending now; filters and explicit selections still work with `again`.

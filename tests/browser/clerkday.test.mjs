@@ -221,15 +221,16 @@ test("a clerk's day: gap → complete ledger → needs papers → news on the fi
   assert.equal(await page.getAttribute('[data-testid=export-pending-marital_status]', 'data-count'), '4');
   await axeCheck(page, 'office: exports');
   await page.selectOption('[data-testid=export-format-marital_status]', 'xlsx');
-  // The page starts the download by itself once the export is made: the file the browser saves is checked.
+  // Once the export is made the page offers its file; the file the browser saves is checked.
+  await page.click('[data-testid=export-go-marital_status]');
+  await page.waitForSelector('[data-testid=export-download-marital_status]', { timeout: 60000 });
   const [download] = await Promise.all([
     page.waitForEvent('download', { timeout: 60000 }),
-    page.click('[data-testid=export-go-marital_status]'),
+    page.click('[data-testid=export-download-marital_status]'),
   ]);
   assert.match(download.suggestedFilename(), /^marital_status-.*\.xlsx$/);
   const xlsx = path.join(office.dataDir, 'export-test.xlsx');
   await download.saveAs(xlsx);
-  await page.waitForSelector('[data-testid=export-download-marital_status]');
   const rows = readXlsx(xlsx);
   assert.equal(rows.length, 5, 'a header row and the four dossiers');
   const header = rows[0];

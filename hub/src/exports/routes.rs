@@ -360,22 +360,12 @@ async fn file(
     })
     .await
     .map_err(ApiError::internal)??;
-    // An XLSX is already a zip: `Content-Encoding: identity` keeps the compression layer off it (gzip of a
-    // streamed zip gains nothing and cost the connection in Chromium), so its exact length can be sent.
-    let len = file.metadata().map(|m| m.len()).ok();
-    let mut resp = (
+    // No Content-Length: the app's gzip layer may compress the body on the way out.
+    let resp = (
         headers("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         Body::from_stream(file_stream(file)),
     )
         .into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_ENCODING,
-        header::HeaderValue::from_static("identity"),
-    );
-    if let Some(len) = len {
-        resp.headers_mut()
-            .insert(header::CONTENT_LENGTH, len.into());
-    }
     Ok(resp)
 }
 
@@ -385,7 +375,7 @@ type Piece = Result<Vec<u8>, std::io::Error>;
 fn receiver_stream(
     rx: tokio::sync::mpsc::Receiver<Piece>,
 ) -> impl futures_util::Stream<Item = Piece> + Send + 'static {
-    // Fused: a layer (gzip) may poll again after the end, which a bare `unfold` answers with a panic.
+    // Fused: the compression layer may poll again after the end.
     futures_util::StreamExt::fuse(futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     }))
