@@ -37,7 +37,13 @@ async fn capture(c: &Client, name: &str, pin: &str, sex: &str, dob: &str, photo:
         .await;
     assert_eq!(s, 200, "{saved}");
     let (s, att) = c
-        .upload(&id, "id_document", "giay-to.jpg", photo.to_vec(), "image/jpeg")
+        .upload(
+            &id,
+            "id_document",
+            "giay-to.jpg",
+            photo.to_vec(),
+            "image/jpeg",
+        )
         .await;
     assert_eq!(s, 201, "{att}");
     let (s, receipt) = c
@@ -193,13 +199,37 @@ fn reports_count_sessions_services_and_dossiers() {
             assert_eq!(s, 201, "{b}");
         }
         // Two dossiers in the session, one after it is closed (captured outside any session).
-        let a = capture(&officer, "Điểu Thị Hà", "070198001234", "female", "1998-03-12", &photo).await;
-        let b = capture(&officer, "Điểu Văn Lợi", "070050004321", "male", "1950-01-20", &photo).await;
+        let a = capture(
+            &officer,
+            "Điểu Thị Hà",
+            "070198001234",
+            "female",
+            "1998-03-12",
+            &photo,
+        )
+        .await;
+        let b = capture(
+            &officer,
+            "Điểu Văn Lợi",
+            "070050004321",
+            "male",
+            "1950-01-20",
+            &photo,
+        )
+        .await;
         let (s, r) = officer
             .post(&format!("/api/v1/outreach/sessions/{sid}/close"), json!({}))
             .await;
         assert_eq!(s, 200, "{r}");
-        let c = capture(&officer, "Thị Sa Ly", "058170004567", "female", "1970-06-01", &photo).await;
+        let c = capture(
+            &officer,
+            "Thị Sa Ly",
+            "058170004567",
+            "female",
+            "1970-06-01",
+            &photo,
+        )
+        .await;
         let (_, h) = officer.get("/healthz").await;
         (
             a["code"].as_str().unwrap().to_string(),
@@ -244,7 +274,12 @@ fn reports_count_sessions_services_and_dossiers() {
     let period = format!("from={from}&to={to}");
     block_on(async {
         let anon = Client::new(&office.base);
-        assert_eq!(anon.get(&format!("/api/v1/office/reports?{period}")).await.0, 401);
+        assert_eq!(
+            anon.get(&format!("/api/v1/office/reports?{period}"))
+                .await
+                .0,
+            401
+        );
         let admin = Client::setup(&office, "quantri", "mat-khau-van-phong").await;
         let (s, b) = admin
             .post(
@@ -291,14 +326,22 @@ fn reports_count_sessions_services_and_dossiers() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|e| (e["code"].as_str().unwrap().to_string(), e["count"].as_i64().unwrap()))
+            .map(|e| {
+                (
+                    e["code"].as_str().unwrap().to_string(),
+                    e["count"].as_i64().unwrap(),
+                )
+            })
             .collect();
         assert_eq!(eth, [("01".to_string(), 1), ("22".to_string(), 1)]);
         // From the received dossiers.
         let d = &f["dossiers"];
         assert_eq!(d["total"], 3, "{d}");
         assert_eq!(d["refused"], 0);
-        assert_eq!(count_of(&d["by_procedure"], "marital-status-certificate"), 3);
+        assert_eq!(
+            count_of(&d["by_procedure"], "marital-status-certificate"),
+            3
+        );
         assert_eq!(count_of(&d["by_status"], "registered"), 2);
         assert_eq!(count_of(&d["by_status"], "received"), 1);
         assert_eq!(
@@ -333,11 +376,16 @@ fn reports_count_sessions_services_and_dossiers() {
         assert_eq!(sessions[0]["services"], 3);
         assert_eq!(sessions[0]["dossiers_expected"], 2);
         assert_eq!(sessions[0]["dossiers_received"], 2);
-        assert!(r["hamlets"].as_array().unwrap().contains(&json!("Thôn Bù Lư")));
+        assert!(r["hamlets"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("Thôn Bù Lư")));
 
         // One hamlet: its session's dossiers and services only.
         let (s, r) = clerk
-            .get(&format!("/api/v1/office/reports?{period}&hamlet=Th%C3%B4n%20B%C3%B9%20L%C6%B0"))
+            .get(&format!(
+                "/api/v1/office/reports?{period}&hamlet=Th%C3%B4n%20B%C3%B9%20L%C6%B0"
+            ))
             .await;
         assert_eq!(s, 200, "{r}");
         assert_eq!(r["figures"]["dossiers"]["total"], 2);
@@ -367,19 +415,26 @@ fn reports_count_sessions_services_and_dossiers() {
         assert_eq!(r["figures"]["registration"]["registered"], 1);
         assert_eq!(r["figures"]["registration"]["median_days"], 3.0);
         let (s, _) = clerk
-            .get(&format!("/api/v1/office/reports/session/{field_id}/no-such-session"))
+            .get(&format!(
+                "/api/v1/office/reports/session/{field_id}/no-such-session"
+            ))
             .await;
         assert_eq!(s, 404);
 
         // CSV: a BOM, a header, the same numbers.
         let (s, body) = clerk
-            .get_bytes(&format!("/api/v1/office/reports/dossiers-by-sex.csv?{period}"))
+            .get_bytes(&format!(
+                "/api/v1/office/reports/dossiers-by-sex.csv?{period}"
+            ))
             .await;
         assert_eq!(s, 200);
         assert_eq!(&body[..3], b"\xEF\xBB\xBF", "UTF-8 BOM");
         let text = String::from_utf8(body[3..].to_vec()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines, ["Mã,Giới tính,Số lượng", "female,Nữ,2", "male,Nam,1"]);
+        assert_eq!(
+            lines,
+            ["Mã,Giới tính,Số lượng", "female,Nữ,2", "male,Nam,1"]
+        );
         let (_, body) = clerk
             .get_bytes(&format!("/api/v1/office/reports/services.csv?{period}"))
             .await;
@@ -388,9 +443,14 @@ fn reports_count_sessions_services_and_dossiers() {
             text.contains("vneid_level2_activated,Kích hoạt định danh điện tử mức 2,2\r\n"),
             "{text}"
         );
-        assert!(text.contains("sim_registered,Chuẩn hoá thông tin thuê bao,1\r\n"), "{text}");
+        assert!(
+            text.contains("sim_registered,Chuẩn hoá thông tin thuê bao,1\r\n"),
+            "{text}"
+        );
         let (_, body) = clerk
-            .get_bytes(&format!("/api/v1/office/reports/registration-days.csv?{period}"))
+            .get_bytes(&format!(
+                "/api/v1/office/reports/registration-days.csv?{period}"
+            ))
             .await;
         assert_eq!(
             String::from_utf8(body[3..].to_vec()).unwrap(),
@@ -400,7 +460,10 @@ fn reports_count_sessions_services_and_dossiers() {
             .get_bytes(&format!("/api/v1/office/reports/sessions.csv?{period}"))
             .await;
         let text = String::from_utf8(body[3..].to_vec()).unwrap();
-        assert!(text.contains(&format!(",Thôn Bù Lư,Nhà văn hoá thôn Bù Lư,{field_id},")), "{text}");
+        assert!(
+            text.contains(&format!(",Thôn Bù Lư,Nhà văn hoá thôn Bù Lư,{field_id},")),
+            "{text}"
+        );
         assert!(text.trim_end().ends_with(",3,1,3,2,2"), "{text}");
         let (_, body) = clerk
             .get_bytes(&format!(
@@ -410,7 +473,13 @@ fn reports_count_sessions_services_and_dossiers() {
         let text = String::from_utf8(body[3..].to_vec()).unwrap();
         assert!(text.contains(",registered,Đã đăng ký,1\r\n"), "{text}");
         assert!(text.contains(",received,Đã tiếp nhận,1\r\n"), "{text}");
-        assert_eq!(clerk.get_bytes("/api/v1/office/reports/nothing.csv").await.0, 404);
+        assert_eq!(
+            clerk
+                .get_bytes("/api/v1/office/reports/nothing.csv")
+                .await
+                .0,
+            404
+        );
 
         // Charts: well-formed SVG with a title, an aria-label and Vietnamese labels.
         for name in [
@@ -426,7 +495,9 @@ fn reports_count_sessions_services_and_dossiers() {
         ] {
             let r = clerk
                 .http
-                .get(office.url(&format!("/api/v1/office/reports/charts/{name}.svg?{period}")))
+                .get(office.url(&format!(
+                    "/api/v1/office/reports/charts/{name}.svg?{period}"
+                )))
                 .send()
                 .await
                 .unwrap();
@@ -441,8 +512,14 @@ fn reports_count_sessions_services_and_dossiers() {
             match name {
                 "dossiers-by-procedure" => {
                     assert!(text.contains("Hồ sơ theo thủ tục và trạng thái"), "{text}");
-                    assert!(text.contains("Cấp Giấy xác nhận tình trạng hôn nhân"), "{text}");
-                    assert!(text.contains("Đã đăng ký") && text.contains("Đã tiếp nhận"), "{text}");
+                    assert!(
+                        text.contains("Cấp Giấy xác nhận tình trạng hôn nhân"),
+                        "{text}"
+                    );
+                    assert!(
+                        text.contains("Đã đăng ký") && text.contains("Đã tiếp nhận"),
+                        "{text}"
+                    );
                 }
                 "dossiers-by-hamlet" => assert!(text.contains("Thôn Bù Lư"), "{text}"),
                 "dossiers-by-sex" => assert!(text.contains("Nữ") && text.contains("Nam"), "{text}"),

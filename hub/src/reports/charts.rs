@@ -76,7 +76,12 @@ pub fn svg(b: &Bars) -> String {
         );
     }
     let totals: Vec<u64> = (0..n)
-        .map(|i| b.series.iter().map(|(_, v)| v.get(i).copied().unwrap_or(0)).sum())
+        .map(|i| {
+            b.series
+                .iter()
+                .map(|(_, v)| v.get(i).copied().unwrap_or(0))
+                .sum()
+        })
         .collect();
     let described: Vec<String> = b
         .labels
@@ -89,10 +94,7 @@ pub fn svg(b: &Bars) -> String {
     } else {
         format!("{} — {}", b.title, described.join("; "))
     };
-    let head = format!(
-        "<svg role=\"img\" aria-label=\"{}\" ",
-        xml_escape(&aria)
-    );
+    let head = format!("<svg role=\"img\" aria-label=\"{}\" ", xml_escape(&aria));
     let out = out.replacen("<svg ", &head, 1);
     match out.find('>') {
         Some(i) => format!(
@@ -126,7 +128,12 @@ fn draw(
         return Ok(());
     }
     let totals: Vec<u64> = (0..n)
-        .map(|i| b.series.iter().map(|(_, v)| v.get(i).copied().unwrap_or(0)).sum())
+        .map(|i| {
+            b.series
+                .iter()
+                .map(|(_, v)| v.get(i).copied().unwrap_or(0))
+                .sum()
+        })
         .collect();
     let max = totals.iter().copied().max().unwrap_or(0).max(1) as f64;
     let (top, bottom) = root.split_vertically(height - legend);
@@ -191,14 +198,16 @@ fn draw(
     chart.draw_series((0..n).map(|i| {
         Text::new(
             format!("{}", totals[i]),
-            (totals[i] as f64 + max * 0.01, SegmentValue::CenterOf(row_of(i))),
-            ("sans-serif", 13)
-                .into_font()
-                .color(&BLACK)
-                .pos(plotters::style::text_anchor::Pos::new(
+            (
+                totals[i] as f64 + max * 0.01,
+                SegmentValue::CenterOf(row_of(i)),
+            ),
+            ("sans-serif", 13).into_font().color(&BLACK).pos(
+                plotters::style::text_anchor::Pos::new(
                     plotters::style::text_anchor::HPos::Left,
                     plotters::style::text_anchor::VPos::Center,
-                )),
+                ),
+            ),
         )
     }))?;
     if legend > 0 {
@@ -227,7 +236,10 @@ mod tests {
         let b = Bars {
             title: "Hồ sơ theo thủ tục & trạng thái".into(),
             unit: "Số hồ sơ".into(),
-            labels: vec!["Xác nhận tình trạng hôn nhân".into(), "Liên thông <3-in-1>".into()],
+            labels: vec![
+                "Xác nhận tình trạng hôn nhân".into(),
+                "Liên thông <3-in-1>".into(),
+            ],
             series: vec![
                 ("Đã tiếp nhận".into(), vec![3, 1]),
                 ("Đã đăng ký".into(), vec![2, 0]),
@@ -235,7 +247,10 @@ mod tests {
         };
         let s = svg(&b);
         assert!(s.starts_with("<?xml"));
-        assert!(s.contains("<title>Hồ sơ theo thủ tục &amp; trạng thái</title>"), "{s}");
+        assert!(
+            s.contains("<title>Hồ sơ theo thủ tục &amp; trạng thái</title>"),
+            "{s}"
+        );
         assert!(s.contains("aria-label=\"Hồ sơ theo thủ tục &amp; trạng thái — Xác nhận tình trạng hôn nhân: 5; Liên thông &lt;3-in-1&gt;: 1\""), "{s}");
         assert!(s.contains("\nXác nhận tình trạng hôn nhân\n</text>"), "{s}");
         assert!(s.contains("\nĐã đăng ký\n</text>"), "{s}");

@@ -213,8 +213,8 @@ async fn chart(
     let name = figure_name(&file, ".svg")?;
     let scope = scope_of(q)?;
     let figures = st.db.call(move |c| store::figures(c, &scope)).await?;
-    let bars = tables::chart(&name, &figures)
-        .ok_or_else(|| ApiError::not_found("biểu đồ", "Chart"))?;
+    let bars =
+        tables::chart(&name, &figures).ok_or_else(|| ApiError::not_found("biểu đồ", "Chart"))?;
     let svg = tokio::task::spawn_blocking(move || charts::svg(&bars))
         .await
         .map_err(ApiError::internal)?;
@@ -241,7 +241,10 @@ async fn csv(
     let label = match &scope.session {
         Some((_, s)) => format!(
             "buoi-{}",
-            s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(8).collect::<String>()
+            s.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .take(8)
+                .collect::<String>()
         ),
         None => format!(
             "{}_{}",

@@ -38,9 +38,8 @@ fn age_band_sql(dob: &str, day: &str) -> String {
         "(CAST(substr({day},1,4) AS INTEGER) - CAST(substr({dob},1,4) AS INTEGER) \
          - (substr({day},6,5) < substr({dob},6,5)))"
     );
-    let mut case = format!(
-        "CASE WHEN {dob} IS NULL OR date({dob}) IS NULL OR {dob} > {day} THEN ''"
-    );
+    let mut case =
+        format!("CASE WHEN {dob} IS NULL OR date({dob}) IS NULL OR {dob} > {day} THEN ''");
     for (band, max) in AGE_BANDS {
         if *max == u32::MAX {
             case.push_str(&format!(" ELSE '{band}' END"));
@@ -263,7 +262,8 @@ fn dossier_from(scope: &Scope, live: bool) -> (String, Vec<SqlValue>) {
 }
 
 /// True for a dossier no later received dossier corrects or cancels.
-const REPLACED_NOT: &str = "NOT EXISTS (SELECT 1 FROM received_dossiers n WHERE n.refers_to = d.dossier_id \
+const REPLACED_NOT: &str =
+    "NOT EXISTS (SELECT 1 FROM received_dossiers n WHERE n.refers_to = d.dossier_id \
      AND n.disposition IN ('supersedes', 'voids'))";
 
 fn sorted_counts(m: BTreeMap<String, u64>) -> Vec<Count> {
@@ -566,17 +566,21 @@ mod tests {
             ("1990-01-01", "2026-12-31", 36),
         ];
         for (dob, day, age) in cases {
-            let got: String = c
-                .query_row(&sql, [dob, day], |r| r.get(0))
-                .unwrap();
+            let got: String = c.query_row(&sql, [dob, day], |r| r.get(0)).unwrap();
             assert_eq!(got, age_band(age), "{dob} on {day}");
         }
-        for (dob, day) in [("", "2026-01-01"), ("15/06/2020", "2026-01-01"), ("2027-01-01", "2026-01-01")] {
+        for (dob, day) in [
+            ("", "2026-01-01"),
+            ("15/06/2020", "2026-01-01"),
+            ("2027-01-01", "2026-01-01"),
+        ] {
             let got: String = c.query_row(&sql, [dob, day], |r| r.get(0)).unwrap();
             assert_eq!(got, "", "{dob:?}");
         }
         let got: String = c
-            .query_row(&sql, rusqlite::params![None::<String>, "2026-01-01"], |r| r.get(0))
+            .query_row(&sql, rusqlite::params![None::<String>, "2026-01-01"], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(got, "");
     }

@@ -120,7 +120,12 @@ fn counts(title: &str, what: &str, list: &[Count], label: impl Fn(&str) -> Strin
 /// The table `name` of `f` (and `sessions` for the sessions list); `None` for an unknown name.
 pub fn table(name: &str, f: &Figures, sessions: &[SessionRow]) -> Option<Table> {
     Some(match name {
-        "services" => counts("Dịch vụ đã thực hiện theo loại", "Loại dịch vụ", &f.served.services, service_vi),
+        "services" => counts(
+            "Dịch vụ đã thực hiện theo loại",
+            "Loại dịch vụ",
+            &f.served.services,
+            service_vi,
+        ),
         "consented-by-sex" => counts(
             "Người được phục vụ theo giới tính (có đồng ý)",
             "Giới tính",
@@ -135,12 +140,24 @@ pub fn table(name: &str, f: &Figures, sessions: &[SessionRow]) -> Option<Table> 
         ),
         "consented-by-ethnicity" => Table {
             title: "Người được phục vụ theo dân tộc (có đồng ý)".into(),
-            header: vec!["Hệ mã".into(), "Mã".into(), "Dân tộc".into(), "Số lượng".into()],
+            header: vec![
+                "Hệ mã".into(),
+                "Mã".into(),
+                "Dân tộc".into(),
+                "Số lượng".into(),
+            ],
             rows: f
                 .served
                 .by_ethnicity
                 .iter()
-                .map(|e| vec![e.system.clone(), e.code.clone(), e.name.clone(), e.count.to_string()])
+                .map(|e| {
+                    vec![
+                        e.system.clone(),
+                        e.code.clone(),
+                        e.name.clone(),
+                        e.count.to_string(),
+                    ]
+                })
                 .collect(),
         },
         "dossiers-by-procedure" => Table {
@@ -167,8 +184,18 @@ pub fn table(name: &str, f: &Figures, sessions: &[SessionRow]) -> Option<Table> 
                 })
                 .collect(),
         },
-        "dossiers-by-hamlet" => counts("Hồ sơ theo thôn, ấp", "Thôn, ấp", &f.dossiers.by_hamlet, hamlet_vi),
-        "dossiers-by-sex" => counts("Hồ sơ theo giới tính của người được đăng ký", "Giới tính", &f.dossiers.by_sex, sex_vi),
+        "dossiers-by-hamlet" => counts(
+            "Hồ sơ theo thôn, ấp",
+            "Thôn, ấp",
+            &f.dossiers.by_hamlet,
+            hamlet_vi,
+        ),
+        "dossiers-by-sex" => counts(
+            "Hồ sơ theo giới tính của người được đăng ký",
+            "Giới tính",
+            &f.dossiers.by_sex,
+            sex_vi,
+        ),
         "dossiers-by-age-band" => counts(
             "Hồ sơ theo nhóm tuổi khi tiếp nhận",
             "Nhóm tuổi",
@@ -234,7 +261,10 @@ fn simple(t: Table, unit: &str) -> Bars {
         labels: t.rows.iter().map(|r| r[n - 2].clone()).collect(),
         series: vec![(
             unit.to_owned(),
-            t.rows.iter().map(|r| r[n - 1].parse().unwrap_or(0)).collect(),
+            t.rows
+                .iter()
+                .map(|r| r[n - 1].parse().unwrap_or(0))
+                .collect(),
         )],
     }
 }
@@ -247,10 +277,20 @@ pub fn chart(name: &str, f: &Figures) -> Option<Bars> {
     Some(match name {
         "dossiers-by-procedure" => {
             // One bar per procedure, stacked by status in the order a dossier moves.
-            let procs: Vec<String> = f.dossiers.by_procedure.iter().map(|c| c.key.clone()).collect();
+            let procs: Vec<String> = f
+                .dossiers
+                .by_procedure
+                .iter()
+                .map(|c| c.key.clone())
+                .collect();
             let series = STATUSES
                 .iter()
-                .filter(|s| f.dossiers.by_procedure_status.iter().any(|p| p.status == **s))
+                .filter(|s| {
+                    f.dossiers
+                        .by_procedure_status
+                        .iter()
+                        .any(|p| p.status == **s)
+                })
                 .map(|s| {
                     let v: Vec<u64> = procs
                         .iter()
