@@ -263,7 +263,7 @@ fn dossier_from(scope: &Scope, live: bool) -> (String, Vec<SqlValue>) {
 
 /// True for a dossier no later received dossier corrects or cancels.
 const REPLACED_NOT: &str =
-    "NOT EXISTS (SELECT 1 FROM received_dossiers n WHERE n.refers_to = d.dossier_id \
+    "NOT EXISTS (SELECT 1 FROM received_dossiers n INDEXED BY received_dossiers_by_refers_to WHERE n.refers_to = d.dossier_id \
      AND n.disposition IN ('supersedes', 'voids'))";
 
 fn sorted_counts(m: BTreeMap<String, u64>) -> Vec<Count> {
