@@ -3,6 +3,7 @@
 //! SVG charts and CSV downloads.
 
 pub mod charts;
+pub mod memo;
 pub mod routes;
 pub mod store;
 pub mod tables;

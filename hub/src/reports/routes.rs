@@ -143,7 +143,7 @@ async fn period(
                 .query_map([], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             Ok((
-                store::figures(c, &scope)?,
+                super::memo::figures(c, &scope)?,
                 store::sessions(c, &scope)?,
                 hamlets,
             ))
@@ -177,7 +177,7 @@ async fn session(
         .call(move |c| {
             let row = store::sessions(c, &scope)?.into_iter().next();
             Ok((
-                store::figures(c, &scope)?,
+                super::memo::figures(c, &scope)?,
                 row,
                 store::session_received(c, &device, &session)?,
             ))
@@ -212,7 +212,7 @@ async fn chart(
     user.require(CLERKS)?;
     let name = figure_name(&file, ".svg")?;
     let scope = scope_of(q)?;
-    let figures = st.db.call(move |c| store::figures(c, &scope)).await?;
+    let figures = st.db.call(move |c| super::memo::figures(c, &scope)).await?;
     let bars =
         tables::chart(&name, &figures).ok_or_else(|| ApiError::not_found("biểu đồ", "Chart"))?;
     let svg = tokio::task::spawn_blocking(move || charts::svg(&bars))
@@ -254,7 +254,12 @@ async fn csv(
     };
     let (figures, sessions) = st
         .db
-        .call(move |c| Ok((store::figures(c, &scope)?, store::sessions(c, &scope)?)))
+        .call(move |c| {
+            Ok((
+                super::memo::figures(c, &scope)?,
+                store::sessions(c, &scope)?,
+            ))
+        })
         .await?;
     let table = tables::table(&name, &figures, &sessions)
         .ok_or_else(|| ApiError::not_found("bảng số liệu", "Report table"))?;
