@@ -72,35 +72,38 @@ test('the clerk sends "ready for pickup"; the field news page shows it by receip
   hubCli(['batch', 'export', '--data', field.dataDir, '--out', batch]);
   assert.equal(JSON.parse(hubCli(['batch', 'import', '--data', office.dataDir, '--json', batch])).stored, 1);
 
-  // Office: the dossier page's "Send news to the field".
+  // Office: the dossier page's status actions publish the news with the status (registered, then ready
+  // for pickup; casework replaced the separate "send news" form).
   await page.context().clearCookies();
   await login(page, office.base, CLERK);
   await page.click(`[data-testid=office-row][data-receipt="${receipt.code}"]`);
-  await page.waitForSelector('[data-testid=news-office]');
-  await page.waitForSelector('[data-testid=news-past]');
-  await page.check('[data-testid=news-kind-ready_for_pickup]');
+  await page.click('[data-testid=status-to-registered]');
+  await page.fill('[data-testid="st-result_numbers.marital_status_certificate"]', '12/2026/XNHN');
+  await page.click('[data-testid=status-submit]');
+  await page.waitForSelector('[data-testid=status-badge][data-status=registered]');
+  await page.click('[data-testid=status-to-ready_for_pickup]');
   // Refused without a place: the field says so.
-  await page.fill('[data-testid=news-place]', '');
-  await page.click('[data-testid=news-send]');
-  await page.waitForSelector('[data-testid=news-place][aria-invalid=true]');
-  await page.fill('[data-testid=news-place]', 'Bộ phận một cửa, UBND xã Phước Sơn');
-  await page.fill('[data-testid=news-from]', '2026-12-01');
-  await page.fill('[data-testid=news-until]', '2026-12-15');
-  await page.fill('[data-testid=news-note-input]', 'Mang theo giấy biên nhận.');
-  await page.click('[data-testid=news-send]');
-  await page.waitForSelector('[data-testid=news-past-item]');
-  assert.match(await page.textContent('[data-testid=news-past]'), /Bộ phận một cửa, UBND xã Phước Sơn/);
-  await axeCheck(page, 'office: dossier with the news form');
+  await page.fill('[data-testid=st-from_date]', '2026-12-01');
+  await page.click('[data-testid=status-submit]');
+  await page.waitForSelector('[data-testid=st-place][aria-invalid=true]');
+  await page.fill('[data-testid=st-place]', 'Bộ phận một cửa, UBND xã Phước Sơn');
+  await page.fill('[data-testid=st-until_date]', '2026-12-15');
+  await page.fill('[data-testid=st-message]', 'Mang theo giấy biên nhận.');
+  await page.click('[data-testid=status-submit]');
+  await page.waitForSelector('[data-testid=status-badge][data-status=ready_for_pickup]');
+  await page.waitForSelector('[data-testid=history-row][data-kind=news]');
+  assert.match(await page.textContent('[data-testid=status-panel]'), /Bộ phận một cửa, UBND xã Phước Sơn/);
+  await axeCheck(page, 'office: dossier after its status news');
   await shot(page, 'news-01-office');
 
   // Field: the device's own key opens a real sync session and the office answers its news (checked here
   // by hand, protocol §11.8–11.9); then the real `hub sync` pulls and stores it.
   const nb = await pullNews(field.dataDir, office.base, fieldId, officeId);
-  assert.equal(nb.items.length, 1);
-  assert.equal(nb.items[0].news.receipt_code, receipt.code);
-  assert.equal(nb.items[0].news.status.kind, 'ready_for_pickup');
+  assert.equal(nb.items.length, 2);
+  assert.ok(nb.items.every((i) => i.news.receipt_code === receipt.code));
+  assert.deepEqual(nb.items.map((i) => i.news.status.kind), ['registered', 'ready_for_pickup']);
   const out = hubCli(['sync', '--data', field.dataDir, '--mdns', 'off', '--office-url', office.base]);
-  assert.match(out, /1 news item/, out);
+  assert.match(out, /2 news item/, out);
 
   await page.context().clearCookies();
   await login(page, field.base, VOLUNTEER);
