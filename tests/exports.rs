@@ -638,22 +638,17 @@ fn every_exported_value_equals_the_captured_one() {
             })
             .collect();
 
-        // Register the first 3-in-1 dossier with its result numbers (casework's table, as its status
-        // route would leave it).
-        {
-            let c = rusqlite::Connection::open(office_dir.join("hub.sqlite")).unwrap();
-            c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-            c.execute(
-                "INSERT INTO dossier_status(dossier_id, status, received_on, due_on, result_json, updated_at, registered_at)
-                 VALUES (?1, 'registered', '2026-11-20', '2026-11-25', ?2, '2026-11-21T02:00:00Z', '2026-11-21T02:00:00Z')",
-                rusqlite::params![
-                    sealed[0].dossier_id,
-                    json!([{"kind": "birth_registration", "number": "15/2026"},
-                           {"kind": "pin", "number": "070326000123"}]).to_string()
-                ],
+        // Register the first 3-in-1 dossier with its result numbers, as a clerk does (casework's route).
+        let (s, b) = clerk
+            .post(
+                &format!("/api/v1/office/dossiers/{}/status", sealed[0].dossier_id),
+                json!({"to": "registered", "result_numbers": [
+                    {"kind": "pin", "number": "070326000123"},
+                    {"kind": "birth_registration", "number": "15/2026"},
+                    {"kind": "health_insurance", "number": "7026000123"}]}),
             )
-            .unwrap();
-        }
+            .await;
+        assert_eq!(s, 200, "{b}");
 
         let (s, p) = clerk.get("/api/v1/office/exports/pending").await;
         assert_eq!(s, 200, "{p}");

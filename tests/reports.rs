@@ -54,7 +54,9 @@ async fn capture(c: &Client, name: &str, pin: &str, sex: &str, dob: &str, photo:
 }
 
 /// Marks a received dossier registered `days` days after it was sealed, with the legal limit
-/// `limit_days` after sealing: the row casework keeps (dossier_status), written in the office database.
+/// `limit_days` after sealing: the row casework keeps (dossier_status), written in the office database
+/// (days in the past cannot be made through the status route, which stamps the present; the row may
+/// already exist, as casework creates rows when a list is first read).
 fn register(office_dir: &Path, receipt_code: &str, days: i64, limit_days: i64) {
     let c = rusqlite::Connection::open(office_dir.join("hub.sqlite")).unwrap();
     c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
@@ -64,7 +66,10 @@ fn register(office_dir: &Path, receipt_code: &str, days: i64, limit_days: i64) {
              SELECT dossier_id, 'registered', date(sealed_at, '+7 hours'),
                     date(sealed_at, '+7 hours', ?2), strftime('%Y-%m-%dT%H:%M:%SZ', sealed_at, ?3),
                     strftime('%Y-%m-%dT%H:%M:%SZ', sealed_at, ?3)
-             FROM received_dossiers WHERE receipt_code = ?1",
+             FROM received_dossiers WHERE receipt_code = ?1 AND true
+             ON CONFLICT(dossier_id) DO UPDATE SET status = 'registered', received_on = excluded.received_on,
+                 due_on = excluded.due_on, updated_at = excluded.updated_at,
+                 registered_at = excluded.registered_at",
             rusqlite::params![
                 receipt_code,
                 format!("+{limit_days} days"),

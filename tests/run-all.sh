@@ -32,7 +32,10 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test (unit, property, integration)"
 cargo build -p hub
-cargo test --workspace 2>&1 | tee target/cargo-test.log
+cargo test --workspace --no-fail-fast 2>&1 | tee target/cargo-test.log
+
+step "Office scale smoke (2 devices × 50 real dossiers: generate, import, serve, measure)"
+bash tests/scale/smoke.sh
 
 step "Browser tests (Debian Chromium, headless)"
 HUB_BIN="$PWD/target/debug/hub" bash tests/browser/run.sh
