@@ -51,68 +51,6 @@ fn child_born() -> String {
     hub::casework::deadline::fmt_date(d)
 }
 
-/// Creates, fills, photographs and seals a 3-in-1 dossier; returns the receipt.
-async fn seal_three_in_one(c: &Client, photo: &[u8]) -> Value {
-    let born = child_born();
-    let mut fields = serde_json::Map::new();
-    for (k, v) in [
-        ("child.full_name", "Điểu Thị Mai"),
-        ("child.date_of_birth", born.as_str()),
-        ("child.sex", "female"),
-        ("child.nationality", "Việt Nam"),
-        ("child.place_of_birth", "Trạm Y tế xã Bù Gia Mập"),
-        ("birth.proof", "facility"),
-        ("mother.full_name", "Thị Hoa"),
-        ("mother.date_of_birth", "1998"),
-        ("mother.ethnicity", "Xtiêng"),
-        ("mother.nationality", "Việt Nam"),
-        ("mother.pin", "070198001234"),
-        ("mother.residence_commune", "25222"),
-        ("mother.residence_detail", "Thôn Bù Khơn"),
-        ("mother.phone", "0912345678"),
-        ("father.declared", "yes"),
-        ("father.full_name", "Điểu Minh"),
-        ("father.date_of_birth", "1995-04-02"),
-        ("father.ethnicity", "Xtiêng"),
-        ("father.nationality", "Việt Nam"),
-        ("father.pin", "070095004321"),
-        ("requester.relationship", "mother"),
-        ("requester.id_type", "can_cuoc"),
-        ("birth.copies", "1"),
-        ("residence.head_is", "mother"),
-        ("residence.relationship_to_head", "child"),
-        ("declaration.confirmed", "yes"),
-    ] {
-        fields.insert(k.into(), json!(v));
-    }
-    let (s, draft) = c
-        .post(
-            "/api/v1/drafts",
-            json!({"procedure": {"id": "birth-residence-insurance", "version": 1}, "fields": {}}),
-        )
-        .await;
-    assert_eq!(s, 201, "{draft}");
-    let id = draft["id"].as_str().unwrap().to_string();
-    let (s, saved) = c
-        .put(
-            &format!("/api/v1/drafts/{id}"),
-            json!({"fields": fields, "version": draft["version"]}),
-        )
-        .await;
-    assert_eq!(s, 200, "{saved}");
-    for role in ["birth_certificate", "requester_id"] {
-        let (s, att) = c
-            .upload(&id, role, "giay.jpg", photo.to_vec(), "image/jpeg")
-            .await;
-        assert_eq!(s, 201, "{att}");
-    }
-    let (s, receipt) = c
-        .post(&format!("/api/v1/drafts/{id}/seal"), json!({}))
-        .await;
-    assert_eq!(s, 201, "{receipt}");
-    receipt
-}
-
 fn fields_of(b: &Value) -> Vec<String> {
     b["error"]["details"]
         .as_array()
@@ -154,7 +92,7 @@ fn a_three_in_one_dossier_walks_every_status_with_news_audit_and_deadlines() {
             .await;
         assert_eq!(s, 201, "{b}");
         let officer = Client::login(&field.base, "canbo", "mat-khau-12345").await;
-        let r3 = seal_three_in_one(&officer, &photo).await;
+        let r3 = seal_three_in_one(&officer, "Điểu Thị Mai", &child_born(), &photo).await;
         let (m1, _) = capture_and_seal(&officer, "Điểu Thị Hà", "070198001234", &photo).await;
         let (m2, _) = capture_and_seal(&officer, "Thị Sa Ly", "058198004567", &photo).await;
         (

@@ -421,3 +421,65 @@ pub fn pair_by_files(tmp: &Path, field_dir: &Path, office_dir: &Path) {
         &[],
     );
 }
+
+/// Creates, fills, photographs and seals a complete 3-in-1 dossier for `child` born on `born` (derived values
+/// left to the hub), with the papers it needs; returns the receipt JSON.
+pub async fn seal_three_in_one(c: &Client, child: &str, born: &str, photo: &[u8]) -> Value {
+    let mut fields = serde_json::Map::new();
+    for (k, v) in [
+        ("child.full_name", child),
+        ("child.date_of_birth", born),
+        ("child.sex", "female"),
+        ("child.nationality", "Việt Nam"),
+        ("child.place_of_birth", "Trạm Y tế xã Bù Gia Mập"),
+        ("birth.proof", "facility"),
+        ("mother.full_name", "Thị Hoa"),
+        ("mother.date_of_birth", "1998"),
+        ("mother.ethnicity", "Xtiêng"),
+        ("mother.nationality", "Việt Nam"),
+        ("mother.pin", "070198001234"),
+        ("mother.residence_commune", "25222"),
+        ("mother.residence_detail", "Thôn Bù Khơn"),
+        ("mother.phone", "0912345678"),
+        ("father.declared", "yes"),
+        ("father.full_name", "Điểu Minh"),
+        ("father.date_of_birth", "1995-04-02"),
+        ("father.ethnicity", "Xtiêng"),
+        ("father.nationality", "Việt Nam"),
+        ("father.pin", "070095004321"),
+        ("requester.relationship", "mother"),
+        ("requester.id_type", "can_cuoc"),
+        ("birth.copies", "1"),
+        ("residence.head_is", "mother"),
+        ("residence.relationship_to_head", "child"),
+        ("declaration.confirmed", "yes"),
+    ] {
+        fields.insert(k.into(), json!(v));
+    }
+    let (s, draft) = c
+        .post(
+            "/api/v1/drafts",
+            json!({"procedure": {"id": "birth-residence-insurance", "version": 1}, "fields": {}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{draft}");
+    let id = draft["id"].as_str().unwrap().to_string();
+    let (s, saved) = c
+        .put(
+            &format!("/api/v1/drafts/{id}"),
+            json!({"fields": fields, "version": draft["version"]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{saved}");
+    for role in ["birth_certificate", "requester_id"] {
+        let (s, att) = c
+            .upload(&id, role, "giay.jpg", photo.to_vec(), "image/jpeg")
+            .await;
+        assert_eq!(s, 201, "{att}");
+    }
+    let (s, receipt) = c
+        .post(&format!("/api/v1/drafts/{id}/seal"), json!({}))
+        .await;
+    assert_eq!(s, 201, "{receipt}");
+    receipt
+}
