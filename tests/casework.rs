@@ -102,28 +102,7 @@ fn a_three_in_one_dossier_walks_every_status_with_news_audit_and_deadlines() {
         )
     });
     drop(field);
-    let batch = tmp.path().join("b.batch");
-    cli_ok(
-        &[
-            "batch",
-            "export",
-            "--data",
-            field_dir.to_str().unwrap(),
-            "--out",
-            batch.to_str().unwrap(),
-        ],
-        &[],
-    );
-    cli_ok(
-        &[
-            "batch",
-            "import",
-            "--data",
-            office_dir.to_str().unwrap(),
-            batch.to_str().unwrap(),
-        ],
-        &[],
-    );
+    carry_batch(&tmp.path().join("b.batch"), &field_dir, &office_dir);
     let office = Hub::start("office", &office_dir);
     let office_id = hub::keys::load_or_create(&office_dir)
         .unwrap()

@@ -582,28 +582,7 @@ fn every_exported_value_equals_the_captured_one() {
     });
     drop(field);
 
-    let batch = tmp.path().join("b.batch");
-    cli_ok(
-        &[
-            "batch",
-            "export",
-            "--data",
-            field_dir.to_str().unwrap(),
-            "--out",
-            batch.to_str().unwrap(),
-        ],
-        &[],
-    );
-    cli_ok(
-        &[
-            "batch",
-            "import",
-            "--data",
-            office_dir.to_str().unwrap(),
-            batch.to_str().unwrap(),
-        ],
-        &[],
-    );
+    carry_batch(&tmp.path().join("b.batch"), &field_dir, &office_dir);
 
     let office = Hub::start("office", &office_dir);
     block_on(async {

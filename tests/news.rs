@@ -123,28 +123,7 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
     let code1 = in_session["code"].as_str().unwrap().to_string();
     let code2 = outside["code"].as_str().unwrap().to_string();
 
-    let batch = tmp.path().join("b.batch");
-    cli_ok(
-        &[
-            "batch",
-            "export",
-            "--data",
-            field_dir.to_str().unwrap(),
-            "--out",
-            batch.to_str().unwrap(),
-        ],
-        &[],
-    );
-    cli_ok(
-        &[
-            "batch",
-            "import",
-            "--data",
-            office_dir.to_str().unwrap(),
-            batch.to_str().unwrap(),
-        ],
-        &[],
-    );
+    carry_batch(&tmp.path().join("b.batch"), &field_dir, &office_dir);
 
     // The manifest carried the session's summary (protocol §3.5): the office knows which envelope belongs
     // to which session, and the received dossier names its session.

@@ -245,28 +245,7 @@ fn reports_count_sessions_services_and_dossiers() {
         )
     });
 
-    let batch = tmp.path().join("b.batch");
-    cli_ok(
-        &[
-            "batch",
-            "export",
-            "--data",
-            field_dir.to_str().unwrap(),
-            "--out",
-            batch.to_str().unwrap(),
-        ],
-        &[],
-    );
-    cli_ok(
-        &[
-            "batch",
-            "import",
-            "--data",
-            office_dir.to_str().unwrap(),
-            batch.to_str().unwrap(),
-        ],
-        &[],
-    );
+    carry_batch(&tmp.path().join("b.batch"), &field_dir, &office_dir);
     // Registered 3 days after capture within a 10-day limit, and 8 days after within a 5-day limit.
     register(&office_dir, &in_a, 3, 10);
     register(&office_dir, &outside, 8, 5);

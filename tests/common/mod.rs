@@ -483,3 +483,15 @@ pub async fn seal_three_in_one(c: &Client, child: &str, born: &str, photo: &[u8]
     assert_eq!(s, 201, "{receipt}");
     receipt
 }
+
+/// Carries the field hub's unacknowledged envelopes to the office by "USB stick": `hub batch export` into
+/// `batch`, then `hub batch import` on the office.
+pub fn carry_batch(batch: &Path, field_dir: &Path, office_dir: &Path) {
+    let (b, f, o) = (
+        batch.to_str().unwrap(),
+        field_dir.to_str().unwrap(),
+        office_dir.to_str().unwrap(),
+    );
+    cli_ok(&["batch", "export", "--data", f, "--out", b], &[]);
+    cli_ok(&["batch", "import", "--data", o, b], &[]);
+}
