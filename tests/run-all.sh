@@ -40,4 +40,7 @@ bash tests/scale/smoke.sh
 step "Browser tests (Debian Chromium, headless)"
 HUB_BIN="$PWD/target/debug/hub" bash tests/browser/run.sh
 
+# Deployment kit checks (issue 7): each part adds its step here.
+# <deploy-steps>
+
 step "All tests passed"
