@@ -42,5 +42,7 @@ HUB_BIN="$PWD/target/debug/hub" bash tests/browser/run.sh
 
 # Deployment kit checks (issue 7): each part adds its step here.
 # <deploy-steps>
+step "Deployment kit: shellcheck, systemd-analyze, install twice, the hub under the unit's restrictions, aarch64 under qemu (deploy/check.sh)"
+bash deploy/check.sh
 
 step "All tests passed"
