@@ -2,7 +2,7 @@
 //! variables (`HUB_MODE`, `HUB_DATA`, `HUB_LISTEN`, `HUB_HTTPS_LISTEN`, `HUB_MDNS`, `HUB_NAME`,
 //! `HUB_HOST_NAME`, `HUB_TIME_LIMITS`, `HUB_WIFI_SSID`, `HUB_WIFI_PASSWORD`, `HUB_WIFI_SECURITY`, and the sync
 //! settings `HUB_OFFICE_URL`, `HUB_SYNC_INTERVAL`, `HUB_SYNC_CONCURRENCY`, `HUB_SYNC_BANDWIDTH_KBPS`,
-//! `HUB_QUIET_HOURS`, `HUB_RETENTION_DAYS`, `HUB_SYNC`).
+//! `HUB_QUIET_HOURS`, `HUB_RETENTION_DAYS`, `HUB_SYNC`), and the captive portal `HUB_CAPTIVE_PORTAL`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -56,6 +56,12 @@ pub struct ServeConfig {
     /// Sync with the office (field hub).
     #[command(flatten)]
     pub upload: SyncSettings,
+    /// Captive portal for a hub that is its own Wi-Fi access point: the hub's address as phones reach it
+    /// (e.g. http://10.42.0.1/). Phones' connectivity checks and requests for foreign host names are sent
+    /// to the portal page (that address + /captive-portal) until the phone taps "Open the app"; then its
+    /// checks get their "online" answers so it stays on the Wi-Fi. Unset or empty: off.
+    #[arg(long, env = "HUB_CAPTIVE_PORTAL", value_parser = crate::captive::PortalUrl::parse)]
+    pub captive_portal: Option<crate::captive::PortalUrl>,
 }
 
 /// On or off.

@@ -15,6 +15,7 @@
 //! | `news/` | status news: published at the office, pulled and shown in the field |
 //! | `units/` | provinces and communes/wards: import, search, checks |
 //! | `discovery/` | mDNS advertisement |
+//! | `captive/` | captive portal of a hub that is its own access point: phones' connectivity checks, the portal page |
 //! | `join/` | joining the hub: Wi-Fi and app QR codes, the team's join page |
 //! | `tls/` | the hub's local certificate authority and HTTPS listener |
 //! | `outreach/` | outreach sessions, tickets, the live queue board, services rendered |
@@ -28,6 +29,7 @@
 pub mod app;
 pub mod auth;
 pub mod batch;
+pub mod captive;
 pub mod capture;
 pub mod casework;
 pub mod cli;
