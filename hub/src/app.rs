@@ -146,12 +146,20 @@ pub fn make_app(state: AppState) -> Router {
 }
 
 async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
+    // When the last `hub backup` finished (one indexed read; null if never): for `hubctl status`.
+    let last_backup_at = st
+        .db
+        .call(|c| crate::store::meta_get(c, "last_backup_at"))
+        .await
+        .ok()
+        .flatten();
     Json(json!({
         "status": "ok",
         "mode": st.mode,
         "device_id": st.keys.device_id,
         "version": env!("CARGO_PKG_VERSION"),
         "name": st.name,
+        "last_backup_at": last_backup_at,
     }))
 }
 

@@ -120,6 +120,11 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<HolidaysCommand>,
     },
+    /// Back up the data directory (database, keys, certificates) into one encrypted file, even while the
+    /// hub serves; `hub backup verify --from FILE` checks a backup file.
+    Backup(crate::backup::cli::BackupArgs),
+    /// Restore a backup into a data directory (refused while a hub serves it).
+    Restore(crate::backup::cli::RestoreArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -430,6 +435,8 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
                 }
             }
         }
+        Command::Backup(args) => crate::backup::cli::backup(args),
+        Command::Restore(args) => crate::backup::cli::restore(args),
         Command::Sync {
             data,
             mdns,

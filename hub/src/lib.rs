@@ -7,6 +7,7 @@
 //! | `media/` | photo checks (format, size, pixel limits) |
 //! | `seal/` | sealing, receipts, protecting and chaining envelopes |
 //! | `trust/` | key cards of paired hubs |
+//! | `backup/` | backups of the data directory, restore, the serve lock on the data directory |
 //! | `batch/` | batch files: export (field), verify-and-import (office) |
 //! | `office/` | received dossiers for clerks |
 //! | `pairing/` | pairing field and office hubs by one-time code; approving and revoking devices |
@@ -28,6 +29,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod backup;
 pub mod batch;
 pub mod captive;
 pub mod capture;

@@ -36,8 +36,14 @@ pub async fn serve(
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     let c2 = cfg.clone();
-    let dir = tokio::task::spawn_blocking(move || {
-        DataDir::open_or_create(&c2.data, c2.mode, c2.name.as_deref())
+    // The data-directory lock lives as long as this function: one hub per directory, and no restore
+    // under a serving hub.
+    let (_data_lock, dir) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let lock = crate::backup::lock::DirLock::acquire(&c2.data)?;
+        Ok((
+            lock,
+            DataDir::open_or_create(&c2.data, c2.mode, c2.name.as_deref())?,
+        ))
     })
     .await??;
     let wifi = cfg.wifi().map_err(|e| anyhow::anyhow!(e))?;

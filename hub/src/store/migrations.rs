@@ -23,6 +23,11 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0010_office", include_str!("0010_office.sql")),
 ];
 
+/// The names of the migrations, in order.
+pub fn names() -> Vec<&'static str> {
+    MIGRATIONS.iter().map(|(n, _)| *n).collect()
+}
+
 #[cfg(test)]
 pub fn count() -> usize {
     MIGRATIONS.len()

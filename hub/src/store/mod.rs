@@ -132,6 +132,12 @@ pub fn meta_set(conn: &Connection, key: &str, value: &str) -> StoreResult<()> {
     Ok(())
 }
 
+/// The names of the schema migrations this binary knows, in order (a backup whose database has others was
+/// made by a newer hub).
+pub fn migration_names() -> Vec<&'static str> {
+    migrations::names()
+}
+
 /// A migrated in-memory database with foreign keys on, for unit tests of the concerns' stores.
 #[cfg(test)]
 pub fn open_memory() -> StoreResult<Connection> {
