@@ -25,6 +25,7 @@
 //! | `selfservice/` | villagers' pre-declarations and the public receipt status |
 //! | `keys/` | this hub's own keys |
 //! | `store/` | SQLite connection, schema and migrations |
+//! | `service.rs` | systemd notifications: ready, watchdog while the database answers, stopping |
 //! | `web/` | the embedded web client |
 
 pub mod app;
@@ -57,6 +58,7 @@ pub mod reports;
 pub mod seal;
 pub mod selfservice;
 pub mod serve;
+pub mod service;
 pub mod store;
 pub mod terminal;
 pub mod tls;

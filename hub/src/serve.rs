@@ -178,6 +178,22 @@ pub async fn serve(
             setup_link,
         });
     }
+    // systemd (the kit's Type=notify unit): ready now, watchdog pings while the database answers.
+    crate::service::ready();
+    if let Some(every) = crate::service::watchdog_interval() {
+        tokio::spawn(crate::service::watchdog(
+            state.db.clone(),
+            every,
+            cancel.clone(),
+        ));
+    }
+    tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            cancel.cancelled().await;
+            crate::service::stopping();
+        }
+    });
     if state.mode == HubMode::Field {
         // Background sync with the office; stops when `cancel` fires.
         tokio::spawn(crate::uploader::background(state.clone(), cancel.clone()));
