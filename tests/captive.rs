@@ -133,11 +133,11 @@ fn phones_are_welcomed_once_then_their_checks_get_online_answers() {
             s, 401,
             "the API answers on the hub's own name (login needed)"
         );
-        let (s, loc, _) = get(&a, &format!("{}/generate_204", hub.base)).await;
+        let (s, loc, body) = get(&a, &format!("{}/generate_204", hub.base)).await;
         assert_eq!(
-            (s, loc),
-            (200, None),
-            "a check path on the hub's own name is the app's"
+            (s, loc, body.as_str()),
+            (404, None, "not found"),
+            "a check path on the hub's own name gets the app's answer for an unknown path"
         );
 
         // The portal page: Vietnamese first, then English; one button; the address to type.
@@ -249,18 +249,16 @@ fn without_the_flag_there_is_no_portal() {
         for (host, path, _, _) in CHECKS {
             let (s, loc, body) = get(&a, &format!("http://{host}:{p}{path}")).await;
             assert_eq!(
-                (s, loc),
-                (200, None),
-                "{host}{path} falls through to the app"
+                (s, loc, body.as_str()),
+                (404, None, "not found"),
+                "{host}{path} falls through to the app (an unknown path)"
             );
-            assert!(body.contains("<html"), "{host}{path}");
         }
-        let (s, loc, body) = get(&a, &format!("{}/captive-portal", hub.base)).await;
+        let (s, loc, body) = get(&a, &format!("http://example.com:{p}/")).await;
         assert_eq!((s, loc), (200, None));
-        assert!(
-            !body.contains("captive-portal/welcome"),
-            "the app shell, no portal"
-        );
+        assert!(body.contains("<html"), "any name reaches the app");
+        let (s, loc, _) = get(&a, &format!("{}/captive-portal", hub.base)).await;
+        assert_eq!((s, loc), (404, None), "no portal page");
         let r = a
             .post(format!("{}/captive-portal/welcome", hub.base))
             .send()

@@ -61,6 +61,7 @@ cleanup() {
   done
   ip netns del "$NS_HUB" 2>/dev/null || true
   ip netns del "$NS_PHONE" 2>/dev/null || true
+  ip netns del "$TAG-up" 2>/dev/null || true
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -164,6 +165,39 @@ if [ -d /sys/module/mac80211_hwsim ] || { command -v modprobe >/dev/null 2>&1 &&
 else
   echo "  note no mac80211_hwsim here (no modprobe or no kernel modules): hostapd is not run on a simulated radio"
 fi
+
+# ap.sh up/down on a stand-in interface (a veth named wlan1) in its own namespace, with a private /run.
+NS_UP=$TAG-up
+ip netns add "$NS_UP"
+ip -n "$NS_UP" link add wlan1 type veth peer name wlan1-peer
+ap_in_ns() {
+  # shellcheck disable=SC2016 # expanded by the inner sh
+  ip netns exec "$NS_UP" unshare -m sh -c 'mount -t tmpfs tmpfs /run && "$0" --env "$1" "$2" && ls -l /run/outreach-hub-ap' \
+    "$HERE/ap.sh" "$TMP/hub.env" "$@"
+}
+ap_up() {
+  local out
+  out=$(ap_in_ns up 2>&1) || { echo "$out"; return 1; }
+  grep -q "hostapd.conf" <<<"$out" && ip -n "$NS_UP" -4 addr show dev wlan1 | grep -q "inet $AP/24" \
+    && ip -n "$NS_UP" link show dev wlan1 | grep -q "UP"
+}
+check "ap.sh up renders into /run/outreach-hub-ap and gives wlan1 $AP/24, up" ap_up
+ap_down() {
+  ap_in_ns down >/dev/null 2>&1 || true
+  ! ip -n "$NS_UP" -4 addr show dev wlan1 | grep -q "inet " && ! ip -n "$NS_UP" link show dev wlan1 | grep -q ",UP"
+}
+check "ap.sh down removes the address and takes wlan1 down" ap_down
+ap_missing() {
+  local out rc=0
+  # shellcheck disable=SC2016 # expanded by the inner sh
+  out=$(ip netns exec "$NS_UP" unshare -m sh -c 'mount -t tmpfs tmpfs /run && "$0" --env "$1" up' \
+    "$HERE/ap.sh" "$TMP/bad.env" 2>&1) || rc=$?
+  [ "$rc" -eq 4 ] && grep -q "there is no network interface wlan9" <<<"$out"
+}
+grep -v '^AP_INTERFACE=' "$TMP/hub.env" >"$TMP/bad.env"
+echo "AP_INTERFACE=wlan9" >>"$TMP/bad.env"
+check "ap.sh up says when the interface (USB adapter) is missing (exit 4)" ap_missing
+ip netns del "$NS_UP"
 
 echo "== 3. network namespaces: DHCP, DNS, captive portal"
 ip netns add "$NS_PHONE"
