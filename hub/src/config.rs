@@ -56,6 +56,16 @@ pub struct ServeConfig {
     /// Sync with the office (field hub).
     #[command(flatten)]
     pub upload: SyncSettings,
+    /// Tests only: seconds added to the system clock, to simulate a device without a real-time clock
+    /// (e.g. -157680000: five years behind). Never set on a real kit.
+    #[arg(
+        long,
+        env = "HUB_CLOCK_SKEW_SECONDS",
+        hide = true,
+        default_value_t = 0,
+        allow_hyphen_values = true
+    )]
+    pub clock_skew_seconds: i64,
 }
 
 /// On or off.
