@@ -109,6 +109,8 @@ export async function route() {
   flash(null);
   header(m.name);
   secureNotice();
+  // The hub's clock: a banner when it looks wrong (clock.js), with the one-tap confirmation.
+  import('./clock.js').then((c) => c.clockNotice()).catch(() => {});
   if (state.user && state.mode === 'field') import('./outbox.js').then((o) => o.start()).catch(() => {});
   if (m.auth && !state.user) {
     try { sessionStorage.setItem('ok.after', '#' + raw); } catch (_) { /* ignore */ }

@@ -446,7 +446,8 @@ export async function draftView(app, [id], _q, ctx) {
       r.errors.length
         ? banner('warn', t('review.to_fix', { n: r.errors.length }), null, { 'data-testid': 'review-errors' })
         : banner('ok', t('review.ready'), can('officer', 'admin') ? t('review.ready_officer') : t('seal.volunteer_hint'), { 'data-testid': 'review-ready' }),
-      r.warnings.length ? banner('info', t('review.warnings'), r.warnings.map(detailText).join(' ')) : null,
+      // (replaceChildren is the DOM's: a null would show as the text "null")
+      r.warnings.length ? banner('info', t('review.warnings'), r.warnings.map(detailText).join(' ')) : '',
       ro, h('section', { class: 'group card' }, h('h2', {}, t('photos.title')), photoList));
     if (mode === 'steps') goStep(steps.length - 1); else reviewSec.hidden = false;
     if (r.errors.length) showErrors(r.errors, 'seal.errors_title');
@@ -467,6 +468,7 @@ export async function draftView(app, [id], _q, ctx) {
     } catch (e) {
       setState('seal.not_sealed');
       if (e.status === 422 && e.details.length) showErrors(e.details, 'seal.errors_title');
+      else if (e.code === 'clock_unconfirmed') import('./clock.js').then((c) => c.sealBlocked(clockSlot)).catch(() => showMessage(errText(e)));
       else if (isNet(e)) showMessage(t('seal.offline'));
       else showMessage(errText(e));
     } finally { sealBtn.disabled = false; }
@@ -478,7 +480,9 @@ export async function draftView(app, [id], _q, ctx) {
   sealBtn.addEventListener('click', seal);
   const reviewBtn = btn('doc', t('review.button'), { class: 'btn big', 'data-testid': 'review-open' });
   reviewBtn.addEventListener('click', async () => { goStep(steps.length - 1); await review(); });
-  const actions = h('div', { class: 'actions no-print' }, stateLine,
+  // Where the hub's clock banner appears when it refuses to seal on a wrong clock (clock.js).
+  const clockSlot = h('div', { 'data-testid': 'clock-seal-slot' });
+  const actions = h('div', { class: 'actions no-print' }, stateLine, clockSlot,
     h('div', { class: 'row' }, saveBtn, can('officer', 'admin') ? sealBtn : reviewBtn));
 
   let del = null;

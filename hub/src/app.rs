@@ -109,6 +109,7 @@ pub fn make_app(state: AppState) -> Router {
         .merge(crate::selfservice::router())
         .merge(crate::pairing::router())
         .merge(crate::news::router())
+        .merge(crate::clock::router())
         .merge(mine);
     for p in other_paths {
         router = router.route(p, any(|| async { ApiError::wrong_mode() }));
@@ -160,6 +161,7 @@ async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
         "version": env!("CARGO_PKG_VERSION"),
         "name": st.name,
         "last_backup_at": last_backup_at,
+        "clock": {"plausible": crate::clock::guard::plausibility(&crate::clock::guard::cached_facts()).is_none()},
     }))
 }
 

@@ -16,7 +16,7 @@ use crate::trust::{self, TrustOutcome};
 #[derive(Debug, Parser)]
 #[command(
     name = "hub",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (built ", env!("HUB_BUILD_DATE"), ")"),
     about = "Outreach-kit hub: capture and seal dossiers in the field, verify them at the commune office."
 )]
 pub struct Cli {

@@ -62,6 +62,16 @@ pub struct ServeConfig {
     /// checks get their "online" answers so it stays on the Wi-Fi. Unset or empty: off.
     #[arg(long, env = "HUB_CAPTIVE_PORTAL", value_parser = crate::captive::PortalUrl::parse)]
     pub captive_portal: Option<crate::captive::PortalUrl>,
+    /// Tests only: seconds added to the system clock, to simulate a device without a real-time clock
+    /// (e.g. -157680000: five years behind). Never set on a real kit.
+    #[arg(
+        long,
+        env = "HUB_CLOCK_SKEW_SECONDS",
+        hide = true,
+        default_value_t = 0,
+        allow_hyphen_values = true
+    )]
+    pub clock_skew_seconds: i64,
 }
 
 /// On or off.

@@ -35,6 +35,7 @@ pub async fn serve(
     ready: Option<oneshot::Sender<Ready>>,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
+    crate::clock::set_skew(cfg.clock_skew_seconds);
     let c2 = cfg.clone();
     // The data-directory lock lives as long as this function: one hub per directory, and no restore
     // under a serving hub.
@@ -103,6 +104,23 @@ pub async fn serve(
                 "protected dossiers sealed before the office key was trusted"
             );
         }
+    }
+    let mode = state.mode;
+    let conf = state
+        .db
+        .call(move |c| crate::clock::guard::restore(c, mode))
+        .await?;
+    let facts = crate::clock::guard::cached_facts();
+    match crate::clock::guard::plausibility(&facts) {
+        None if crate::clock::anchor().is_some() => tracing::info!(
+            correction_seconds = conf.map(|k| k.correction_s).unwrap_or(0),
+            "hub time: the time confirmed from a phone in this boot"
+        ),
+        None => {}
+        Some(reason) => tracing::warn!(
+            reason = reason.code(),
+            "the clock looks wrong: sealing waits until an officer confirms the time from a phone"
+        ),
     }
     let needs_setup = !state.db.call(|c| auth::store::admin_exists(c)).await?;
     // Everything slow happens before binding HTTP, so the banner follows the bind at once.

@@ -78,7 +78,7 @@ pub fn received_on_of(received_at: &str, procedure_id: &str, hol: &Holidays) -> 
     let t =
         time::OffsetDateTime::parse(received_at, &time::format_description::well_known::Rfc3339)
             .map(|t| t.to_offset(time::UtcOffset::UTC) + time::Duration::hours(7))
-            .unwrap_or_else(|_| time::OffsetDateTime::now_utc() + time::Duration::hours(7));
+            .unwrap_or_else(|_| crate::clock::now_utc() + time::Duration::hours(7));
     deadline::received_on(t.date(), t.hour(), procedure_id == CUTOFF_PROCEDURE, hol)
 }
 

@@ -16,10 +16,8 @@ pub const CODE_TTL_SECS: i64 = 600;
 /// RFC 3339 UTC, whole seconds, `secs` from now.
 pub fn rfc3339_in(secs: i64) -> String {
     use time::format_description::well_known::Rfc3339;
-    let t = time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
-        + time::Duration::seconds(secs);
+    let now = crate::clock::now_utc();
+    let t = now.replace_nanosecond(0).unwrap_or(now) + time::Duration::seconds(secs);
     t.format(&Rfc3339).unwrap_or_default()
 }
 

@@ -132,9 +132,24 @@ async fn run_seal(
     what: &'static str,
 ) -> Result<(StatusCode, Json<Receipt>), ApiError> {
     let st2 = st.clone();
-    let result = st.db.call(move |c| f(c, &st2.keys.device, &user)).await?;
+    let mode = st.mode;
+    let result = st
+        .db
+        .call(move |c| {
+            // No sealing on an implausible clock (a Pi without a real-time clock): an officer confirms
+            // the time from a phone first.
+            if let Err(reason) = crate::clock::guard::require_plausible(c, mode)? {
+                return Ok(Err(reason));
+            }
+            f(c, &st2.keys.device, &user).map(Ok)
+        })
+        .await?
+        .map_err(crate::clock::guard::unconfirmed_error)?;
     match result {
         Ok(r) => {
+            if let Some(t) = crate::clock::unix_of(&r.sealed_at) {
+                crate::clock::guard::note_sealed(t);
+            }
             tracing::info!(seq = ?r.seq, protected = r.protected, disposition = %r.disposition, "dossier sealed");
             Ok((StatusCode::CREATED, Json(r)))
         }

@@ -647,7 +647,7 @@ impl Engine<'_> {
 
     /// Deletes the ciphertexts of envelopes acknowledged longer ago than the retention period.
     pub async fn retention(&self) -> Result<usize, SyncError> {
-        let cutoff = time::OffsetDateTime::now_utc()
+        let cutoff = crate::clock::now_utc()
             - time::Duration::seconds(self.settings.retention_secs() as i64);
         let cutoff = cutoff
             .replace_nanosecond(0)

@@ -151,7 +151,7 @@ pub async fn background(st: AppState, cancel: CancellationToken) {
     let mut failures: u32 = 0;
     let mut wait = Duration::from_secs(2);
     loop {
-        let next = time::OffsetDateTime::now_utc() + wait;
+        let next = crate::clock::now_utc() + wait;
         let next = next
             .replace_nanosecond(0)
             .unwrap_or(next)
