@@ -422,9 +422,8 @@ pub fn pair_by_files(tmp: &Path, field_dir: &Path, office_dir: &Path) {
     );
 }
 
-/// Creates, fills, photographs and seals a complete 3-in-1 dossier for `child` born on `born` (derived values
-/// left to the hub), with the papers it needs; returns the receipt JSON.
-pub async fn seal_three_in_one(c: &Client, child: &str, born: &str, photo: &[u8]) -> Value {
+/// The fields of a complete 3-in-1 request for `child` born on `born` (derived values left to the hub).
+pub fn three_in_one_fields(child: &str, born: &str) -> serde_json::Map<String, Value> {
     let mut fields = serde_json::Map::new();
     for (k, v) in [
         ("child.full_name", child),
@@ -456,6 +455,13 @@ pub async fn seal_three_in_one(c: &Client, child: &str, born: &str, photo: &[u8]
     ] {
         fields.insert(k.into(), json!(v));
     }
+    fields
+}
+
+/// Creates, fills, photographs and seals a complete 3-in-1 dossier for `child` born on `born` (derived values
+/// left to the hub), with the papers it needs; returns the receipt JSON.
+pub async fn seal_three_in_one(c: &Client, child: &str, born: &str, photo: &[u8]) -> Value {
+    let fields = three_in_one_fields(child, born);
     let (s, draft) = c
         .post(
             "/api/v1/drafts",
