@@ -56,7 +56,28 @@ impl Hub {
 
     /// [`Hub::start`] with further `hub serve` arguments.
     pub fn start_with(mode: &str, data: &Path, extra: &[&str]) -> Hub {
+        Hub::start_logged(mode, data, extra, "warn", None)
+    }
+
+    /// [`Hub::start_with`] at log level `level` (`HUB_LOG`), its standard error appended to `log` if given.
+    pub fn start_logged(
+        mode: &str,
+        data: &Path,
+        extra: &[&str],
+        level: &str,
+        log: Option<&Path>,
+    ) -> Hub {
         let port = free_port();
+        let stderr = match log {
+            Some(p) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .expect("open the hub log"),
+            ),
+            None => Stdio::inherit(),
+        };
         let mut child = Command::new(hub_bin())
             .args(["serve", "--mode", mode, "--data"])
             .arg(data)
@@ -73,9 +94,9 @@ impl Hub {
                 &["--https-listen", "off"][..]
             })
             .args(extra)
-            .env("HUB_LOG", "warn")
+            .env("HUB_LOG", level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn hub");
         let stdout = child.stdout.take().unwrap();
