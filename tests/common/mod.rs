@@ -56,7 +56,28 @@ impl Hub {
 
     /// [`Hub::start`] with further `hub serve` arguments.
     pub fn start_with(mode: &str, data: &Path, extra: &[&str]) -> Hub {
+        Hub::start_logged(mode, data, extra, "warn", None)
+    }
+
+    /// [`Hub::start_with`] at log level `level` (`HUB_LOG`), its standard error appended to `log` if given.
+    pub fn start_logged(
+        mode: &str,
+        data: &Path,
+        extra: &[&str],
+        level: &str,
+        log: Option<&Path>,
+    ) -> Hub {
         let port = free_port();
+        let stderr = match log {
+            Some(p) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .expect("open the hub log"),
+            ),
+            None => Stdio::inherit(),
+        };
         let mut child = Command::new(hub_bin())
             .args(["serve", "--mode", mode, "--data"])
             .arg(data)
@@ -73,9 +94,9 @@ impl Hub {
                 &["--https-listen", "off"][..]
             })
             .args(extra)
-            .env("HUB_LOG", "warn")
+            .env("HUB_LOG", level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn hub");
         let stdout = child.stdout.take().unwrap();
@@ -422,9 +443,8 @@ pub fn pair_by_files(tmp: &Path, field_dir: &Path, office_dir: &Path) {
     );
 }
 
-/// Creates, fills, photographs and seals a complete 3-in-1 dossier for `child` born on `born` (derived values
-/// left to the hub), with the papers it needs; returns the receipt JSON.
-pub async fn seal_three_in_one(c: &Client, child: &str, born: &str, photo: &[u8]) -> Value {
+/// The fields of a complete 3-in-1 request for `child` born on `born` (derived values left to the hub).
+pub fn three_in_one_fields(child: &str, born: &str) -> serde_json::Map<String, Value> {
     let mut fields = serde_json::Map::new();
     for (k, v) in [
         ("child.full_name", child),
@@ -456,6 +476,13 @@ pub async fn seal_three_in_one(c: &Client, child: &str, born: &str, photo: &[u8]
     ] {
         fields.insert(k.into(), json!(v));
     }
+    fields
+}
+
+/// Creates, fills, photographs and seals a complete 3-in-1 dossier for `child` born on `born` (derived values
+/// left to the hub), with the papers it needs; returns the receipt JSON.
+pub async fn seal_three_in_one(c: &Client, child: &str, born: &str, photo: &[u8]) -> Value {
+    let fields = three_in_one_fields(child, born);
     let (s, draft) = c
         .post(
             "/api/v1/drafts",

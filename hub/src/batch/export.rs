@@ -114,61 +114,80 @@ pub fn export_with(
     let signed = protocol::SignedManifest::sign(manifest.clone(), device)?;
     let body = protocol::canonical_bytes(&manifest)?;
 
-    let file =
-        Connection::open(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    file.pragma_update(None, "journal_mode", "DELETE")?;
-    file.pragma_update(None, "synchronous", "FULL")?;
-    file.execute_batch(super::SCHEMA)?;
-    file.execute_batch("BEGIN")?;
-    for (k, v) in [
-        ("format", super::FORMAT),
-        ("format_version", super::FORMAT_VERSION),
-        ("batch_id", manifest.batch_id.as_str()),
-        ("device_id", device_id.as_str()),
-        ("created_at", manifest.created_at.as_str()),
-    ] {
-        file.execute("INSERT INTO batch_meta(key, value) VALUES (?1, ?2)", [k, v])?;
-    }
-    file.execute(
-        "INSERT INTO manifest(id, body, signature) VALUES (1, ?1, ?2)",
-        params![body, signed.signature.to_hex()],
-    )?;
-    let mut bytes = 0u64;
-    dir.db.call_sync(|c| {
-        for e in &manifest.envelopes {
-            let (header, sig, payload): (Vec<u8>, String, Vec<u8>) = c.query_row(
-                "SELECT header, signature, payload FROM envelopes WHERE seq = ?1",
-                [e.seq as i64],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?;
-            bytes += payload.len() as u64;
-            file.execute(
-                "INSERT INTO envelopes(seq, header, signature, payload) VALUES (?1, ?2, ?3, ?4)",
-                params![e.seq as i64, header, sig, payload],
-            )?;
-            let mut st =
-                c.prepare("SELECT sha256, bytes FROM envelope_blobs WHERE seq = ?1 ORDER BY idx")?;
-            let rows = st.query_map([e.seq as i64], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-            })?;
-            for row in rows {
-                let (sha, b) = row?;
-                bytes += b.len() as u64;
-                file.execute(
-                    "INSERT OR IGNORE INTO blobs(sha256, bytes) VALUES (?1, ?2)",
-                    params![sha, b],
-                )?;
-            }
+    // Written to `tmp`, synced, then renamed; on any failure (a full stick, a full disk) the partial file is
+    // removed so it takes no space and is never mistaken for a batch.
+    let write = || -> anyhow::Result<u64> {
+        let file =
+            Connection::open(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        file.pragma_update(None, "journal_mode", "DELETE")?;
+        file.pragma_update(None, "synchronous", "FULL")?;
+        file.execute_batch(super::SCHEMA)?;
+        file.execute_batch("BEGIN")?;
+        for (k, v) in [
+            ("format", super::FORMAT),
+            ("format_version", super::FORMAT_VERSION),
+            ("batch_id", manifest.batch_id.as_str()),
+            ("device_id", device_id.as_str()),
+            ("created_at", manifest.created_at.as_str()),
+        ] {
+            file.execute("INSERT INTO batch_meta(key, value) VALUES (?1, ?2)", [k, v])?;
         }
-        Ok(())
-    })?;
-    file.execute_batch("COMMIT")?;
-    drop(file);
-    std::fs::File::open(&tmp).and_then(|f| f.sync_all())?;
-    std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))?;
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::File::open(parent).and_then(|d| d.sync_all())?;
-    }
+        file.execute(
+            "INSERT INTO manifest(id, body, signature) VALUES (1, ?1, ?2)",
+            params![body, signed.signature.to_hex()],
+        )?;
+        let mut bytes = 0u64;
+        dir.db.call_sync(|c| {
+            for e in &manifest.envelopes {
+                let (header, sig, payload): (Vec<u8>, String, Vec<u8>) = c.query_row(
+                    "SELECT header, signature, payload FROM envelopes WHERE seq = ?1",
+                    [e.seq as i64],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?;
+                bytes += payload.len() as u64;
+                file.execute(
+                    "INSERT INTO envelopes(seq, header, signature, payload) VALUES (?1, ?2, ?3, ?4)",
+                    params![e.seq as i64, header, sig, payload],
+                )?;
+                let mut st =
+                    c.prepare("SELECT sha256, bytes FROM envelope_blobs WHERE seq = ?1 ORDER BY idx")?;
+                let rows = st.query_map([e.seq as i64], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+                })?;
+                for row in rows {
+                    let (sha, b) = row?;
+                    bytes += b.len() as u64;
+                    file.execute(
+                        "INSERT OR IGNORE INTO blobs(sha256, bytes) VALUES (?1, ?2)",
+                        params![sha, b],
+                    )?;
+                }
+            }
+            Ok(())
+        })?;
+        file.execute_batch("COMMIT")?;
+        drop(file);
+        std::fs::File::open(&tmp).and_then(|f| f.sync_all())?;
+        std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))?;
+        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::File::open(parent).and_then(|d| d.sync_all())?;
+        }
+        Ok(bytes)
+    };
+    let bytes = match write() {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            let _ = std::fs::remove_file(tmp.with_extension("partial-journal"));
+            if e.chain().any(crate::store::is_disk_full) {
+                return Err(e.context(format!(
+                    "the disk holding {} is full: free some space and export again",
+                    out.display()
+                )));
+            }
+            return Err(e);
+        }
+    };
     Ok(ExportSummary {
         path: out.to_path_buf(),
         batch_id: manifest.batch_id.clone(),

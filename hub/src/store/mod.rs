@@ -13,11 +13,11 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     #[error("the disk is full")]
     Full,
     #[error("data directory problem: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
     #[error("protocol error: {0}")]
@@ -36,6 +36,49 @@ impl StoreError {
         }
         StoreError::Sqlite(e)
     }
+}
+
+/// Every SQLite error is classified, so a full disk met by any statement (not only those that call
+/// [`StoreError::classify`] themselves) reaches the user as "storage full", not as an internal error.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::classify(e)
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        if is_disk_full(&e) {
+            StoreError::Full
+        } else {
+            StoreError::Io(e)
+        }
+    }
+}
+
+/// Whether `e` or one of its causes is a full disk (SQLite's SQLITE_FULL, ENOSPC, a quota exceeded).
+pub fn is_disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(e) = cur {
+        if let Some(StoreError::Full) = e.downcast_ref::<StoreError>() {
+            return true;
+        }
+        if let Some(rusqlite::Error::SqliteFailure(f, _)) = e.downcast_ref::<rusqlite::Error>() {
+            if f.code == rusqlite::ErrorCode::DiskFull {
+                return true;
+            }
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            ) {
+                return true;
+            }
+        }
+        cur = e.source();
+    }
+    false
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -265,7 +265,14 @@ async fn batch_file(State(st): State<AppState>, user: AuthUser) -> Result<Respon
     })
     .await
     .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    .map_err(|e| {
+        // The batch is written to the data directory first: a full disk is told as such.
+        if e.chain().any(crate::store::is_disk_full) {
+            ApiError::from(crate::store::StoreError::Full)
+        } else {
+            ApiError::internal(e)
+        }
+    })?;
     let name = format!("batch-{}.batch", summary.batch_id);
     Ok((
         [
