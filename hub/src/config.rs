@@ -60,8 +60,9 @@ pub struct ServeConfig {
     /// (e.g. http://10.42.0.1/). Phones' connectivity checks and requests for foreign host names are sent
     /// to the portal page (that address + /captive-portal) until the phone taps "Open the app"; then its
     /// checks get their "online" answers so it stays on the Wi-Fi. Unset or empty: off.
-    #[arg(long, env = "HUB_CAPTIVE_PORTAL", value_parser = crate::captive::PortalUrl::parse)]
-    pub captive_portal: Option<crate::captive::PortalUrl>,
+    // Boxed: rarely set, and it keeps `Command::Serve` small (clippy::large_enum_variant).
+    #[arg(long, env = "HUB_CAPTIVE_PORTAL", value_parser = crate::captive::PortalSetting::parse)]
+    pub captive_portal: Option<Box<crate::captive::PortalSetting>>,
     /// Tests only: seconds added to the system clock, to simulate a device without a real-time clock
     /// (e.g. -157680000: five years behind). Never set on a real kit.
     #[arg(
@@ -256,6 +257,11 @@ impl ServeConfig {
         }))
     }
 
+    /// The captive portal's URL, `None` when off (unset or empty).
+    pub fn captive_portal(&self) -> Option<crate::captive::PortalUrl> {
+        self.captive_portal.clone().and_then(|s| s.0)
+    }
+
     /// The mDNS host label (without `.local`): --host-name, or made from the hub's name.
     pub fn host_label(&self, hub_name: &str) -> String {
         match self.host_name.as_deref().map(str::trim) {
@@ -420,6 +426,19 @@ mod tests {
         assert!(parse_office_url("ftp://x").is_err());
         assert!(parse_office_url("http://u@x").is_err());
         assert!(parse_office_url("http://").is_err());
+    }
+
+    #[test]
+    fn the_captive_portal_is_off_unless_given_and_empty_is_off() {
+        assert!(cfg(&[]).captive_portal().is_none());
+        assert!(cfg(&["--captive-portal", ""]).captive_portal().is_none());
+        assert_eq!(
+            cfg(&["--captive-portal", "http://10.42.0.1/"])
+                .captive_portal()
+                .unwrap()
+                .page(),
+            "http://10.42.0.1/captive-portal"
+        );
     }
 
     #[test]

@@ -217,7 +217,7 @@ pub async fn serve(
         tokio::spawn(crate::uploader::background(state.clone(), cancel.clone()));
     }
     let app = make_app(state).layer(axum::Extension(join_info));
-    let app = match cfg.captive_portal.clone() {
+    let app = match cfg.captive_portal() {
         Some(portal) => {
             tracing::info!(portal = %portal.page(), "captive portal on");
             crate::captive::layer(app, Arc::new(crate::captive::Captive::new(portal, &host)))

@@ -30,6 +30,20 @@ pub const WELCOME_CAPACITY: usize = 4096;
 /// Path of the portal page; `/captive-portal/welcome` and `/captive-portal/api` sit under it.
 pub const PORTAL_PATH: &str = "/captive-portal";
 
+/// The `--captive-portal` setting: a [`PortalUrl`], or off when empty (`HUB_CAPTIVE_PORTAL=` in hub.env).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalSetting(pub Option<PortalUrl>);
+
+impl PortalSetting {
+    pub fn parse(s: &str) -> Result<Box<PortalSetting>, String> {
+        if s.trim().is_empty() {
+            Ok(Box::new(PortalSetting(None)))
+        } else {
+            PortalUrl::parse(s).map(|u| Box::new(PortalSetting(Some(u))))
+        }
+    }
+}
+
 /// The hub's address as phones on its access point reach it, e.g. `http://10.42.0.1/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortalUrl {
