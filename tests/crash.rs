@@ -218,7 +218,7 @@ impl Phone {
         born: &str,
         ledger: &Mutex<Ledger>,
     ) -> Step {
-        let three = rng.next() % 2 == 0;
+        let three = rng.next().is_multiple_of(2);
         let given = [
             "Thị Hạnh",
             "Thị Mai",
@@ -300,7 +300,7 @@ impl Phone {
 
         for role in roles {
             // Mostly a small photo; one in four a larger one that takes a while to process.
-            let photo = &photos[usize::from(rng.next() % 4 == 0)];
+            let photo = &photos[usize::from(rng.next().is_multiple_of(4))];
             let part = reqwest::multipart::Part::bytes(photo.clone())
                 .file_name("giay-to.jpg")
                 .mime_str("image/jpeg")
@@ -700,7 +700,7 @@ fn acknowledged_work_survives_sigkill_at_random_moments() {
     let mut verified_by_cli: HashSet<String> = HashSet::new();
     for round in 1..=kills {
         // Half short delays (mid-request, mid-commit, mid-upload), half long enough for whole dossiers.
-        let delay = if rng.next() % 2 == 0 {
+        let delay = if rng.next().is_multiple_of(2) {
             rng.range(500, 2500)
         } else {
             rng.range(3, 300)
