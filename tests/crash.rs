@@ -279,18 +279,40 @@ impl Phone {
             },
         );
 
-        let Some((s, d)) = answer(
-            self.req(reqwest::Method::PUT, &format!("/api/v1/drafts/{id}"))
-                .json(&json!({"fields": fields, "version": d["version"]})),
-        )
-        .await
-        else {
-            return dropped();
+        // One to three saves, as an officer edits: each later one changes a free-text value.
+        let (edited, choices): (&str, [&str; 3]) = if three {
+            (
+                "mother.residence_detail",
+                ["Thôn Bù Khơn", "Thôn Bù Lư", "Thôn Đăk Á"],
+            )
+        } else {
+            (
+                "request.purpose",
+                [
+                    "Bổ sung hồ sơ vay vốn ngân hàng chính sách xã hội",
+                    "Đăng ký kết hôn",
+                    "Bổ sung hồ sơ xin việc làm",
+                ],
+            )
         };
-        if s != 200 {
-            return unexpected("save draft", s, &d);
-        }
-        {
+        let mut fields = fields;
+        let mut version = d["version"].clone();
+        for edit in 0..rng.range(1, 3) {
+            if edit > 0 {
+                fields.insert(edited.into(), rng.pick(&choices).into());
+            }
+            let Some((s, d)) = answer(
+                self.req(reqwest::Method::PUT, &format!("/api/v1/drafts/{id}"))
+                    .json(&json!({"fields": fields, "version": version})),
+            )
+            .await
+            else {
+                return dropped();
+            };
+            if s != 200 {
+                return unexpected("save draft", s, &d);
+            }
+            version = d["version"].clone();
             let mut l = ledger.lock().unwrap();
             l.saves += 1;
             let t = l.drafts.get_mut(&id).unwrap();
