@@ -218,7 +218,7 @@ impl Phone {
         born: &str,
         ledger: &Mutex<Ledger>,
     ) -> Step {
-        let three = rng.next() % 2 == 0;
+        let three = rng.next().is_multiple_of(2);
         let given = [
             "Thị Hạnh",
             "Thị Mai",
@@ -279,18 +279,40 @@ impl Phone {
             },
         );
 
-        let Some((s, d)) = answer(
-            self.req(reqwest::Method::PUT, &format!("/api/v1/drafts/{id}"))
-                .json(&json!({"fields": fields, "version": d["version"]})),
-        )
-        .await
-        else {
-            return dropped();
+        // One to three saves, as an officer edits: each later one changes a free-text value.
+        let (edited, choices): (&str, [&str; 3]) = if three {
+            (
+                "mother.residence_detail",
+                ["Thôn Bù Khơn", "Thôn Bù Lư", "Thôn Đăk Á"],
+            )
+        } else {
+            (
+                "request.purpose",
+                [
+                    "Bổ sung hồ sơ vay vốn ngân hàng chính sách xã hội",
+                    "Đăng ký kết hôn",
+                    "Bổ sung hồ sơ xin việc làm",
+                ],
+            )
         };
-        if s != 200 {
-            return unexpected("save draft", s, &d);
-        }
-        {
+        let mut fields = fields;
+        let mut version = d["version"].clone();
+        for edit in 0..rng.range(1, 3) {
+            if edit > 0 {
+                fields.insert(edited.into(), rng.pick(&choices).into());
+            }
+            let Some((s, d)) = answer(
+                self.req(reqwest::Method::PUT, &format!("/api/v1/drafts/{id}"))
+                    .json(&json!({"fields": fields, "version": version})),
+            )
+            .await
+            else {
+                return dropped();
+            };
+            if s != 200 {
+                return unexpected("save draft", s, &d);
+            }
+            version = d["version"].clone();
             let mut l = ledger.lock().unwrap();
             l.saves += 1;
             let t = l.drafts.get_mut(&id).unwrap();
@@ -300,7 +322,7 @@ impl Phone {
 
         for role in roles {
             // Mostly a small photo; one in four a larger one that takes a while to process.
-            let photo = &photos[usize::from(rng.next() % 4 == 0)];
+            let photo = &photos[usize::from(rng.next().is_multiple_of(4))];
             let part = reqwest::multipart::Part::bytes(photo.clone())
                 .file_name("giay-to.jpg")
                 .mime_str("image/jpeg")
@@ -700,7 +722,7 @@ fn acknowledged_work_survives_sigkill_at_random_moments() {
     let mut verified_by_cli: HashSet<String> = HashSet::new();
     for round in 1..=kills {
         // Half short delays (mid-request, mid-commit, mid-upload), half long enough for whole dossiers.
-        let delay = if rng.next() % 2 == 0 {
+        let delay = if rng.next().is_multiple_of(2) {
             rng.range(500, 2500)
         } else {
             rng.range(3, 300)
