@@ -24,6 +24,7 @@
 //! | `guides/` | public procedure guides |
 //! | `selfservice/` | villagers' pre-declarations and the public receipt status |
 //! | `keys/` | this hub's own keys |
+//! | `clock/` | the hub's time: corrected by an officer's confirmation from a phone; no sealing on an implausible clock |
 //! | `store/` | SQLite connection, schema and migrations |
 //! | `service.rs` | systemd notifications: ready, watchdog while the database answers, stopping |
 //! | `web/` | the embedded web client |

@@ -33,7 +33,6 @@ use rcgen::{
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
@@ -204,7 +203,7 @@ pub fn load_or_create(
             permitted_subtrees: permitted_subtrees(),
             excluded_subtrees: vec![],
         });
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::now_utc();
         params.not_before = now - time::Duration::days(1);
         params.not_after = now + time::Duration::days(CA_DAYS);
         params.serial_number = Some(random_serial()?);
@@ -230,7 +229,7 @@ pub fn load_or_create(
         dir.join("server.key"),
         dir.join("server.json"),
     );
-    let now = OffsetDateTime::now_utc();
+    let now = crate::clock::now_utc();
     let meta: Option<ServerMeta> = fs::read(&meta_path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
