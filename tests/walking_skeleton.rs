@@ -411,7 +411,9 @@ fn roles_are_enforced_on_the_server() {
         &[("HUB_PASSWORD", "12345678")],
     );
     assert!(!out.status.success());
-    // An office cannot be served from a field directory.
+    // An office cannot be served from a field directory (stop the field hub first: while it serves, the
+    // directory's lock refuses any second hub before the mode is even read).
+    drop(field);
     let out = std::process::Command::new(hub_bin())
         .args([
             "serve",
