@@ -51,6 +51,9 @@ need_tool systemd-analyze systemd
 need_tool systemd-sysusers systemd
 need_tool setpriv util-linux
 need_tool curl curl
+need_tool bc bc
+need_tool file file
+need_tool python3 python3
 if [ "$AARCH64" = 1 ]; then
   need_tool qemu-aarch64-static qemu-user-static
   need_tool aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu

