@@ -54,6 +54,12 @@ need_tool curl curl
 need_tool bc bc
 need_tool file file
 need_tool python3 python3
+# deploy/ap/test-netns.sh: the access point's DNS/DHCP and hostapd's parser in network namespaces
+need_tool ip iproute2
+need_tool dnsmasq dnsmasq-base
+need_tool hostapd hostapd
+need_tool dig dnsutils
+need_tool unshare util-linux
 if [ "$AARCH64" = 1 ]; then
   need_tool qemu-aarch64-static qemu-user-static
   need_tool aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
