@@ -456,6 +456,76 @@ fn every_state_changing_route_needs_the_sessions_csrf_token() {
 }
 
 #[test]
+fn every_state_changing_office_route_needs_the_sessions_csrf_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start_with("office", &tmp.path().join("office"), &[]);
+    block_on(async {
+        let admin = Client::setup(&hub, "admin", ADMIN_PW).await;
+        add_user(&admin, "chi", "clerk").await;
+        let (token, _) = session(&hub.base, "chi", PW).await;
+        let (_, other_csrf) = session(&hub.base, "admin", ADMIN_PW).await;
+        let (s, holidays_before) = admin.get("/api/v1/office/holidays").await;
+        assert_eq!(s, 200, "{holidays_before}");
+        let (_, exports_before) = admin.get("/api/v1/office/exports").await;
+        let (_, users_before) = admin.get("/api/v1/users").await;
+        use reqwest::Method as M;
+        let routes: Vec<(M, &str, Value)> = vec![
+            (
+                M::POST,
+                "/api/v1/office/dossiers/x/status",
+                json!({"status": "done"}),
+            ),
+            (
+                M::POST,
+                "/api/v1/office/holidays",
+                json!({"date": "2026-12-31", "name": "x"}),
+            ),
+            (M::DELETE, "/api/v1/office/holidays/2026-01-01", json!({})),
+            (M::POST, "/api/v1/office/exports", json!({"system": "x"})),
+            (M::POST, "/api/v1/office/duplicates/decision", json!({})),
+            (M::POST, "/api/v1/office/quarantine/x/resolve", json!({})),
+            (M::POST, "/api/v1/office/imports", json!({})),
+            (M::POST, "/api/v1/office/dossiers/x/news", json!({})),
+            (
+                M::POST,
+                "/api/v1/users",
+                json!({"name": "ke-gian", "role": "admin", "password": "12345678xx"}),
+            ),
+            (M::POST, "/api/v1/logout", json!({})),
+            (M::POST, "/api/v1/pairing/codes", json!({})),
+            (M::POST, "/api/v1/pairing/devices/x/approve", json!({})),
+            (M::POST, "/api/v1/pairing/devices/x/revoke", json!({})),
+            (M::POST, "/api/v1/clock/confirm", json!({})),
+            (
+                M::POST,
+                "/api/v1/languages",
+                json!({"code": "xx", "name": "X"}),
+            ),
+        ];
+        for (m, path, body) in &routes {
+            for csrf in [None, Some("sai"), Some(other_csrf.as_str())] {
+                let (s, b) =
+                    with_cookie(&hub.base, m.clone(), path, &token, csrf, Some(body.clone())).await;
+                assert_eq!(
+                    (s, code(&b)),
+                    (403, "csrf"),
+                    "{m} {path} with CSRF {csrf:?}: {b}"
+                );
+            }
+        }
+        assert_eq!(
+            admin.get("/api/v1/office/holidays").await.1,
+            holidays_before
+        );
+        assert_eq!(admin.get("/api/v1/office/exports").await.1, exports_before);
+        assert_eq!(admin.get("/api/v1/users").await.1, users_before);
+        let (s, _) = with_cookie(&hub.base, M::GET, "/api/v1/me", &token, None, None).await;
+        assert_eq!(s, 200, "the refused logout left the session alive");
+        healthy(&admin).await;
+    });
+}
+
+#[test]
 fn the_session_cookie_is_httponly_samesite_strict_and_holds_no_csrf_token() {
     let tmp = tempfile::tempdir().unwrap();
     let hub = Hub::start_with("field", &tmp.path().join("field"), &[]);
@@ -1052,6 +1122,9 @@ async fn send_raw(
     (s, v)
 }
 
+/// One hostile body: what it is, its content type, its bytes, the expected status and code.
+type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
+
 #[test]
 fn malformed_and_hostile_json_is_refused_with_a_4xx_and_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1078,7 +1151,7 @@ fn malformed_and_hostile_json_is_refused_with_a_4xx_and_changes_nothing() {
             )
         };
         let j = "application/json";
-        let cases: Vec<(&str, Option<&str>, Vec<u8>, u16, &str)> = vec![
+        let cases: Vec<Case> = vec![
             ("truncated", Some(j), format!("{{\"fields\": {{\"{name}\": \"Lò Văn").into_bytes(), 400, "bad_request"),
             ("empty body", Some(j), vec![], 400, "bad_request"),
             ("null", Some(j), b"null".to_vec(), 400, "bad_request"),

@@ -76,8 +76,8 @@ impl LoginLimiter {
         for k in keys(name, ip) {
             match map.get(&k) {
                 Some((n, since)) if since.elapsed() < self.window => {
+                    let left = self.window.saturating_sub(since.elapsed());
                     if *n >= k.max() {
-                        let left = self.window.saturating_sub(since.elapsed());
                         wait = wait.max(left.as_secs() + u64::from(left.subsec_nanos() > 0));
                     }
                 }
