@@ -73,6 +73,15 @@ pub struct ServeConfig {
         allow_hyphen_values = true
     )]
     pub clock_skew_seconds: i64,
+    /// Tests only: the window of the login rate limits in seconds (default 300: five minutes).
+    #[arg(
+        long,
+        env = "HUB_LOGIN_LOCKOUT_SECONDS",
+        hide = true,
+        default_value_t = 300,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub login_lockout_seconds: u64,
 }
 
 /// On or off.

@@ -86,7 +86,9 @@ pub async fn serve(
         keys: dir.keys,
         mode: dir.mode,
         name: dir.name.clone(),
-        login_limiter: auth::LoginLimiter::default(),
+        login_limiter: auth::LoginLimiter::new(std::time::Duration::from_secs(
+            cfg.login_lockout_seconds,
+        )),
         procedures: crate::app::procedures_with_limits(&cfg.time_limits),
         outreach: crate::outreach::Live::with_shutdown(cancel.clone()),
         sync: Default::default(),

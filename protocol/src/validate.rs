@@ -193,6 +193,13 @@ fn not_confirmed(key: &str) -> FieldError {
     )
 }
 
+/// Unicode bidirectional embedding, override and isolate controls (and the LRM/RLM/ALM marks): no
+/// Vietnamese or minority-language text needs them, and in a name they can make a printed form show
+/// something other than what is stored.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 fn check_format(
     f: &FieldDef,
     value: &str,
@@ -202,10 +209,10 @@ fn check_format(
 ) {
     let key = f.key.as_str();
     let newline_ok = f.kind == FieldKind::LongText;
-    if value
-        .chars()
-        .any(|c| c.is_control() && !(newline_ok && (c == '\n' || c == '\r' || c == '\t')))
-    {
+    if value.chars().any(|c| {
+        (c.is_control() && !(newline_ok && (c == '\n' || c == '\r' || c == '\t')))
+            || is_bidi_control(c)
+    }) {
         errors.push(FieldError::new(
             key,
             "bad_characters",
@@ -908,6 +915,11 @@ mod tests {
         );
         assert_eq!(
             codes_with(set("subject.residence", "Dòng 1\nDòng 2"), Stage::Draft),
+            one("subject.residence", "bad_characters")
+        );
+        // A right-to-left override would make a printed name read differently from the stored one.
+        assert_eq!(
+            codes_with(set("subject.residence", "Thôn \u{202E}úB"), Stage::Draft),
             one("subject.residence", "bad_characters")
         );
     }

@@ -12,6 +12,7 @@ use super::store::{self as users, UserOut};
 use super::{hash_password, verify_password, AuthUser, Role, SESSION_COOKIE, SESSION_IDLE_SECS};
 use crate::app::AppState;
 use crate::error::{ApiError, JsonBody};
+use crate::selfservice::limit::ClientIp;
 use crate::store::write_tx;
 
 pub fn router() -> Router<AppState> {
@@ -131,17 +132,28 @@ struct LoginIn {
     password: String,
 }
 
-async fn login(
-    State(st): State<AppState>,
-    JsonBody(body): JsonBody<LoginIn>,
-) -> Result<Response, ApiError> {
-    if !st.login_limiter.allowed(&body.name) {
-        return Err(ApiError::new(
+/// `429 rate_limited` with `Retry-After`: too many failed logins (see [`super::ratelimit`]).
+fn login_locked(wait_secs: u64) -> Response {
+    let mins = wait_secs.div_ceil(60);
+    (
+        [(header::RETRY_AFTER, wait_secs.to_string())],
+        ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
-            "Đăng nhập sai quá nhiều lần. Hãy đợi 5 phút rồi thử lại.",
-            "Too many failed logins. Wait 5 minutes and try again.",
-        ));
+            format!("Đăng nhập sai quá nhiều lần. Hãy đợi khoảng {mins} phút rồi thử lại."),
+            format!("Too many failed logins. Wait about {mins} minutes and try again."),
+        ),
+    )
+        .into_response()
+}
+
+async fn login(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    JsonBody(body): JsonBody<LoginIn>,
+) -> Result<Response, ApiError> {
+    if let Err(wait) = st.login_limiter.check(&body.name, ip) {
+        return Ok(login_locked(wait));
     }
     let name = body.name.clone();
     let row = st.db.call(move |c| users::find_user(c, &name)).await?;
@@ -151,7 +163,7 @@ async fn login(
         .await
         .map_err(ApiError::internal)?;
     let Some(row) = row.filter(|_| ok) else {
-        st.login_limiter.failed(&body.name);
+        st.login_limiter.failed(&body.name, ip);
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "bad_credentials",
@@ -159,7 +171,7 @@ async fn login(
             "Wrong user name or password.",
         ));
     };
-    st.login_limiter.succeeded(&body.name);
+    st.login_limiter.succeeded(&body.name, ip);
     let uid = row.user.id.clone();
     let (tok, csrf) = st.db.call(move |c| users::create_session(c, &uid)).await?;
     Ok(logged_in(row.user, tok, csrf, StatusCode::OK))

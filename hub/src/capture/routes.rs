@@ -19,6 +19,9 @@ use crate::media::{self, MediaError};
 
 const CAPTURERS: &[Role] = &[Role::Officer, Role::Volunteer, Role::Admin];
 
+/// Most photos one draft may hold (the 3-in-1 needs a handful; a multi-page paper takes one per page).
+pub const MAX_PHOTOS_PER_DRAFT: usize = 30;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/drafts", get(list).post(create))
@@ -85,9 +88,10 @@ async fn list(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CreateIn {
     procedure: ProcedureRef,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::error::unique_string_map")]
     fields: BTreeMap<String, String>,
 }
 
@@ -167,7 +171,9 @@ async fn check(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct UpdateIn {
+    #[serde(deserialize_with = "crate::error::unique_string_map")]
     fields: BTreeMap<String, String>,
     version: i64,
 }
@@ -266,6 +272,7 @@ async fn add_photo(
     user.require(CAPTURERS)?;
     let mut role = None;
     let mut file: Option<(String, Vec<u8>)> = None;
+    let mut unexpected: Option<String> = None;
     while let Some(field) = form.next_field().await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             media_error(MediaError::TooLarge)
@@ -276,6 +283,23 @@ async fn add_photo(
             )
         }
     })? {
+        let part = field.name().unwrap_or_default().to_owned();
+        let repeated = match part.as_str() {
+            "role" => role.is_some(),
+            "file" => file.is_some(),
+            _ => true,
+        };
+        if repeated || unexpected.is_some() {
+            // Only one `role` and one `file` part: after anything else, the rest of the upload (within
+            // the route's body limit) is read and dropped, never kept, so the phone gets the answer
+            // rather than a broken connection; then the whole upload is refused.
+            unexpected.get_or_insert(if part.is_empty() {
+                "file".to_owned()
+            } else {
+                part
+            });
+            continue;
+        }
         match field.name() {
             Some("role") => {
                 role = Some(field.text().await.map_err(|_| {
@@ -296,6 +320,13 @@ async fn add_photo(
             _ => {}
         }
     }
+    if let Some(part) = unexpected {
+        return Err(ApiError::bad_request(
+            "Dữ liệu ảnh gửi lên có phần thừa.",
+            "The upload has an unexpected or repeated part (only `role` and `file`, once each).",
+        )
+        .with_field(part));
+    }
     let (name, bytes) = file.ok_or_else(|| {
         ApiError::bad_request(
             "Chưa chọn ảnh.",
@@ -311,6 +342,15 @@ async fn add_photo(
         .await?
         .ok_or_else(draft_not_found)?;
     let def = procedure(&draft.procedure)?;
+    if draft.attachments.len() >= MAX_PHOTOS_PER_DRAFT {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "too_many_photos",
+            format!("Hồ sơ đã có {MAX_PHOTOS_PER_DRAFT} ảnh, là số tối đa. Xóa bớt ảnh không cần."),
+            format!("The draft already has {MAX_PHOTOS_PER_DRAFT} photos, the most allowed. Remove some."),
+        )
+        .with_field("file"));
+    }
     if !def.documents.iter().any(|d| d.role == role) {
         return Err(ApiError::validation(vec![FieldDetail {
             field: "role".into(),

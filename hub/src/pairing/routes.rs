@@ -202,9 +202,9 @@ async fn sync_pair(
             "This is a field hub, not a commune office: it cannot be paired with.",
         ));
     }
-    // Failures are counted per client IP, in the login limiter under a key no user name can take.
-    let key = format!("\u{0}pair {ip}");
-    if !st.login_limiter.allowed(&key) {
+    // Failures are counted per client IP, in the login limiter under a name no user name can take.
+    let key = "\u{0}pair";
+    if !st.login_limiter.allowed(key, ip) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
@@ -215,7 +215,7 @@ async fn sync_pair(
     let signed = match SignedPairRequest::from_bytes(&body).and_then(|s| s.verify().map(|_| s)) {
         Ok(s) => s,
         Err(e) => {
-            st.login_limiter.failed(&key);
+            st.login_limiter.failed(key, ip);
             return Err(crate::intake::routes::bad_message("pair request", e));
         }
     };
@@ -229,7 +229,7 @@ async fn sync_pair(
     let (code, status) = match outcome {
         PairOutcome::Pinned { code, status } => (code, status),
         PairOutcome::NoCode => {
-            st.login_limiter.failed(&key);
+            st.login_limiter.failed(key, ip);
             return Err(code_invalid());
         }
         PairOutcome::KeyChanged => {
@@ -249,7 +249,7 @@ async fn sync_pair(
             ))
         }
     };
-    st.login_limiter.succeeded(&key);
+    st.login_limiter.succeeded(key, ip);
     tracing::info!(device = %request.card.device_id, %status, "field device paired by code");
     let created_at = st
         .db
