@@ -18,7 +18,7 @@
 #
 # Environment: HUB_BIN (x86_64 hub for steps 2-4 and the figures; default target/debug/hub, built if
 # missing), AARCH64_BIN (skip the cross-build and measure this binary), AARCH64_PROFILE (cargo profile of
-# the cross-build; default cross-check: optimised, no LTO, fast enough for CI — the release figures come
+# the cross-build; default cross-check: unoptimised, no LTO, fast enough for CI — the release figures come
 # from deploy/build.sh's dist profile), DEPLOY_CHECK_TMP (where throwaway roots go; default target/).
 #
 # Exit codes: 0 all passed; 1 a check failed (the message says which); 2 wrong usage; 3 a tool is missing
