@@ -45,4 +45,7 @@ HUB_BIN="$PWD/target/debug/hub" bash tests/browser/run.sh
 step "Deployment kit: shellcheck, systemd-analyze, install twice, the hub under the unit's restrictions, aarch64 under qemu (deploy/check.sh)"
 bash deploy/check.sh
 
+step "Load and footprint, quick (10 phones × 10 s, 1,000-dossier batch; figures never fail it, errors do): tests/perf/run.sh --quick --debug"
+bash tests/perf/run.sh --quick --debug
+
 step "All tests passed"

@@ -5,6 +5,7 @@
 //! | `auth/` | users, roles, passwords, sessions, CSRF, setup link |
 //! | `capture/` | drafts and their document photos |
 //! | `media/` | photo checks (format, size, pixel limits) |
+//! | `cpu.rs` | heavy work (photos, password checks) off the async threads, one job per core at a time |
 //! | `seal/` | sealing, receipts, protecting and chaining envelopes |
 //! | `trust/` | key cards of paired hubs |
 //! | `backup/` | backups of the data directory, restore, the serve lock on the data directory |
@@ -39,6 +40,7 @@ pub mod casework;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod cpu;
 pub mod datadir;
 pub mod discovery;
 pub mod error;

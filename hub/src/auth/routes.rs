@@ -52,7 +52,7 @@ pub fn check_password(pw: &str) -> Result<(), ApiError> {
 
 /// Hashes a password on the blocking pool (argon2 takes tens of milliseconds by design).
 async fn hash_off_thread(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
+    crate::cpu::run(move || hash_password(&password))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)
@@ -159,7 +159,7 @@ async fn login(
     let row = st.db.call(move |c| users::find_user(c, &name)).await?;
     let password = body.password;
     let stored = row.as_ref().map(|r| r.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, stored.as_deref()))
+    let ok = crate::cpu::run(move || verify_password(&password, stored.as_deref()))
         .await
         .map_err(ApiError::internal)?;
     let Some(row) = row.filter(|_| ok) else {

@@ -361,7 +361,7 @@ async fn add_photo(
     }
     // Only the processed copy (upright, downsized, no metadata) is ever stored; the bytes as sent, with
     // the phone's GPS position, are dropped here.
-    let processed = tokio::task::spawn_blocking(move || media::process_photo(&bytes))
+    let processed = crate::cpu::run(move || media::process_photo(&bytes))
         .await
         .map_err(ApiError::internal)?
         .map_err(media_error)?;

@@ -118,7 +118,7 @@ pub fn check_photo(bytes: &[u8]) -> Result<CheckedPhoto, MediaError> {
 }
 
 /// Checks, decodes and processes a photo into the copy that is stored; see the module doc. CPU-bound
-/// (a 12 MP photo takes a fraction of a second on a laptop, a few on a small board): call it from `spawn_blocking`.
+/// (a 12 MP photo takes a fraction of a second on a laptop, a few on a small board): call it through `crate::cpu::run`.
 pub fn process_photo(bytes: &[u8]) -> Result<ProcessedPhoto, MediaError> {
     let started = Instant::now();
     let original = check_photo(bytes)?;
