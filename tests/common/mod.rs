@@ -67,6 +67,25 @@ impl Hub {
         level: &str,
         log: Option<&Path>,
     ) -> Hub {
+        // The port is free when picked but another process may take it before the hub binds it: then the
+        // hub exits at once ("cannot listen"), and we must not mistake whoever holds the port for our hub.
+        for attempt in 1..=5 {
+            if let Some(hub) = Hub::try_start(mode, data, extra, level, log) {
+                return hub;
+            }
+            eprintln!("hub could not bind its port (attempt {attempt}); trying another");
+        }
+        panic!("hub did not start after 5 attempts (see its standard error above)");
+    }
+
+    /// One attempt of [`Hub::start_logged`]: `None` when the hub process exited before it was healthy.
+    fn try_start(
+        mode: &str,
+        data: &Path,
+        extra: &[&str],
+        level: &str,
+        log: Option<&Path>,
+    ) -> Option<Hub> {
         let port = free_port();
         let stderr = match log {
             Some(p) => Stdio::from(
@@ -113,6 +132,9 @@ impl Hub {
         let mut setup_token = None;
         let mut banner_done = false;
         while Instant::now() < deadline && !banner_done {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                return None;
+            }
             match rx.recv_timeout(Duration::from_millis(200)) {
                 Ok(line) => {
                     if let Some(i) = line.find("#/setup?token=") {
@@ -126,6 +148,9 @@ impl Hub {
                     }
                 }
                 Err(_) => {
+                    if matches!(child.try_wait(), Ok(Some(_))) {
+                        return None;
+                    }
                     if healthy(&base) {
                         // The banner is written before the hub serves: whatever it printed is in the
                         // channel now. An already set-up hub prints no setup link.
@@ -141,16 +166,22 @@ impl Hub {
             }
         }
         while !healthy(&base) {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                return None;
+            }
             assert!(Instant::now() < deadline, "hub did not become healthy");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Hub {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return None;
+        }
+        Some(Hub {
             child,
             base,
             data: data.to_path_buf(),
             setup_token,
             stdout_lines: rx,
-        }
+        })
     }
 
     pub fn url(&self, path: &str) -> String {
