@@ -242,20 +242,27 @@ pub fn add_attachment(
 ) -> StoreResult<AttachmentInfo> {
     let id = uuid::Uuid::now_v7().to_string();
     let sha = protocol::sha256_hex(a.bytes);
-    // One transaction: a full disk never leaves a stored photo the user was told failed.
-    let tx = c.unchecked_transaction().map_err(StoreError::classify)?;
-    tx.execute(
+    // One transaction (the caller's, if it has one): a full disk never leaves a stored photo the user was
+    // told failed.
+    let tx = if c.is_autocommit() {
+        Some(c.unchecked_transaction().map_err(StoreError::classify)?)
+    } else {
+        None
+    };
+    c.execute(
         "INSERT INTO draft_attachments(id, draft_id, role, name, media_type, sha256, size, bytes, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![id, draft_id, a.role, a.name, a.media_type, sha, a.bytes.len() as i64, a.bytes, clock::now_rfc3339()],
     )
     .map_err(StoreError::classify)?;
-    tx.execute(
+    c.execute(
         "UPDATE drafts SET updated_at = ?1 WHERE id = ?2",
         params![clock::now_rfc3339(), draft_id],
     )
     .map_err(StoreError::classify)?;
-    tx.commit().map_err(StoreError::classify)?;
+    if let Some(tx) = tx {
+        tx.commit().map_err(StoreError::classify)?;
+    }
     Ok(AttachmentInfo {
         id,
         role: a.role.into(),
