@@ -203,6 +203,11 @@ if [ "$FIGURES_ONLY" = 0 ]; then
     # The distribution's own units (sysinit.target, network-online.target…) for the dependencies.
     mkdir -p "$root/usr/lib/systemd"
     cp -a /usr/lib/systemd/system "$root/usr/lib/systemd/"
+    # The distribution's programs the access-point units run (installed by the pi-ap kit's packages).
+    if [ "$root" = "${RA:-}" ]; then
+      mkdir -p "$root/usr/sbin"
+      for b in dnsmasq hostapd; do cp -a "$(command -v "$b")" "$root/usr/sbin/$b"; done
+    fi
     for u in "$root"/etc/systemd/system/*.service; do
       name=${u##*/}
       case $name in *@.service) name=${name%@.service}@check.service ;; esac

@@ -37,4 +37,7 @@ Outreach hub (laptop): data in $HUB_DATA, listening on $HUB_LISTEN.
 Phones must be on the same network as this laptop (its hotspot or Wi-Fi). If a phone cannot open the
 address below, allow port ${HUB_LISTEN##*:} in the laptop's firewall. Stop with Ctrl+C.
 EOF
+# Two glibc arenas and large buffers returned at once: 77 MiB peak under 50 phones instead of 501 MiB
+# (docs/operations.md, "Load and footprint"); the systemd unit sets the same.
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}" MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}"
 exec "$bin" serve "$@"

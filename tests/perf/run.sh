@@ -85,7 +85,7 @@ kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 start_hub() {
   local port https
   port=$(free_port); https=$(free_port)
-  "$HUB" serve --data "$1" --listen "127.0.0.1:$port" --https-listen "127.0.0.1:$https" --mdns off >"$2" 2>&1 &
+  MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 "$HUB" serve --data "$1" --listen "127.0.0.1:$port" --https-listen "127.0.0.1:$https" --mdns off >"$2" 2>&1 &
   HUB_PID=$!
   PIDS+=("$HUB_PID")
   BASE="http://127.0.0.1:$port"
