@@ -21,36 +21,7 @@ async fn capture(c: &Client, name: &str, pin: &str, sex: &str, dob: &str, photo:
     let mut fields: BTreeMap<String, String> = marital_fields(name, pin);
     fields.insert("subject.sex".into(), sex.into());
     fields.insert("subject.date_of_birth".into(), dob.into());
-    let (s, draft) = c
-        .post(
-            "/api/v1/drafts",
-            json!({"procedure": {"id": "marital-status-certificate", "version": 1}, "fields": {}}),
-        )
-        .await;
-    assert_eq!(s, 201, "{draft}");
-    let id = draft["id"].as_str().unwrap().to_string();
-    let (s, saved) = c
-        .put(
-            &format!("/api/v1/drafts/{id}"),
-            json!({"fields": fields, "version": draft["version"]}),
-        )
-        .await;
-    assert_eq!(s, 200, "{saved}");
-    let (s, att) = c
-        .upload(
-            &id,
-            "id_document",
-            "giay-to.jpg",
-            photo.to_vec(),
-            "image/jpeg",
-        )
-        .await;
-    assert_eq!(s, 201, "{att}");
-    let (s, receipt) = c
-        .post(&format!("/api/v1/drafts/{id}/seal"), json!({}))
-        .await;
-    assert_eq!(s, 201, "{receipt}");
-    receipt
+    seal_marital(c, &fields, photo).await
 }
 
 /// Marks a received dossier registered `days` days after it was sealed, with the legal limit

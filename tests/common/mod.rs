@@ -394,6 +394,12 @@ pub async fn capture_and_seal(
     photo: &[u8],
 ) -> (Value, BTreeMap<String, String>) {
     let fields = marital_fields(subject, pin);
+    let receipt = seal_marital(c, &fields, photo).await;
+    (receipt, fields)
+}
+
+/// Captures a certificate of marital status with `fields` and one ID photo, seals it; returns the receipt.
+pub async fn seal_marital(c: &Client, fields: &BTreeMap<String, String>, photo: &[u8]) -> Value {
     let (s, draft) = c
         .post(
             "/api/v1/drafts",
@@ -423,7 +429,7 @@ pub async fn capture_and_seal(
         .post(&format!("/api/v1/drafts/{id}/seal"), json!({}))
         .await;
     assert_eq!(s, 201, "{receipt}");
-    (receipt, fields)
+    receipt
 }
 
 /// Runs an async block on a fresh runtime (tests are plain #[test] so they can mix CLI and HTTP).
