@@ -258,11 +258,15 @@ export async function draftView(app, [id], _q, ctx) {
   const conflictBox = h('div', { hidden: true, 'data-testid': 'conflict' });
 
   // Every change is kept on the phone at once and sent to the hub shortly after (outbox.js).
+  // data-pending counts writes to the phone's storage still under way (0: all typing is on the phone).
+  let keeping = 0;
+  stateLine.dataset.pending = '0';
   const keep = async (f) => {
+    stateLine.dataset.pending = String(++keeping);
     try {
       await keepDraft(S.id, { proc: draft.procedure, fields: f, base: S.version });
       if (stateLine.dataset.state !== 'draft.saving') setState('draft.kept');
-    } catch (_) { setState('draft.kept_failed'); }
+    } catch (_) { setState('draft.kept_failed'); } finally { stateLine.dataset.pending = String(--keeping); }
   };
   const form = renderForm(def, fields, keep);
 

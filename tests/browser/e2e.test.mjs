@@ -295,7 +295,9 @@ test('a new marital-status dossier: errors per field, Vietnamese data, reload-sa
   }
   assert.equal(await page.isVisible('[data-err-for="subject.pin"]'), false, 'editing a field clears its error');
 
-  // Typing is kept on the phone: a reload before saving loses nothing.
+  // Typing is kept on the phone: a reload before saving loses nothing (once the phone's storage has the
+  // last change, which the save line shows with data-pending="0").
+  await page.waitForSelector('[data-testid=save-state][data-pending="0"]', { state: 'attached' });
   await page.reload();
   await page.waitForSelector('[name="subject.full_name"]');
   assert.equal(await page.inputValue('[name="subject.full_name"]'), 'Điểu Thị Hạnh');
