@@ -110,6 +110,7 @@ pub fn make_app(state: AppState) -> Router {
         .merge(crate::pairing::router())
         .merge(crate::news::router())
         .merge(crate::clock::router())
+        .merge(crate::api_doc::router())
         .merge(mine);
     for p in other_paths {
         router = router.route(p, any(|| async { ApiError::wrong_mode() }));
@@ -146,6 +147,20 @@ pub fn make_app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The OpenAPI paths of the routes defined here (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(healthz, procedures))]
+pub struct ApiDoc;
+
+/// Liveness and identity of the hub: mode, device id, version, name, last backup, clock plausibility.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "meta",
+    security(()),
+    responses((status = 200, description = "The hub is up", body = Object))
+)]
 async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
     // When the last `hub backup` finished (one indexed read; null if never): for `hubctl status`.
     let last_backup_at = st
@@ -165,6 +180,18 @@ async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
     }))
 }
 
+/// The procedure catalogue as this hub serves it (forms, documents, time limits).
+#[utoipa::path(
+    get,
+    path = "/api/v1/procedures",
+    operation_id = "procedures",
+    tag = "meta",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "`{\"procedures\": [ProcedureDef]}` (see docs/protocol.md)", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn procedures(State(st): State<AppState>, _user: AuthUser) -> Json<serde_json::Value> {
     Json(json!({ "procedures": st.procedures }))
 }

@@ -138,6 +138,22 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The JSON body this error answers (as `IntoResponse` writes it).
+    pub fn body_json(&self) -> serde_json::Value {
+        serde_json::to_value(Body {
+            error: Inner {
+                code: self.code,
+                message_vi: &self.message_vi,
+                message_en: &self.message_en,
+                field: self.field.as_deref(),
+                details: &self.details,
+            },
+        })
+        .unwrap_or_default()
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Body {

@@ -2,7 +2,8 @@
 //!
 //! | folder | concern |
 //! |---|---|
-//! | `auth/` | users, roles, passwords, sessions, CSRF, setup link |
+//! | `api_doc/` | the OpenAPI document of every route (`GET /api/v1/openapi.json`) |
+//! | `auth/` | users, roles and role gates, passwords, sessions, CSRF, setup link |
 //! | `capture/` | drafts and their document photos |
 //! | `media/` | photo checks (format, size, pixel limits) |
 //! | `cpu.rs` | heavy work (photos, password checks) off the async threads, one job per core at a time |
@@ -30,6 +31,7 @@
 //! | `service.rs` | systemd notifications: ready, watchdog while the database answers, stopping |
 //! | `web/` | the embedded web client |
 
+pub mod api_doc;
 pub mod app;
 pub mod auth;
 pub mod backup;

@@ -2,6 +2,7 @@
 //! setup token, and login rate limiting. Handlers ask for an [`AuthUser`] in their signature; the
 //! extractor refuses unauthenticated calls and state-changing calls without the session's CSRF token.
 
+pub mod gates;
 mod password;
 mod ratelimit;
 pub mod routes;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::AppState;
 use crate::error::ApiError;
 
+pub use gates::{AdminOnly, Clerks, FieldTeam, Leads, Responsible};
 pub use password::{hash_password, verify_password};
 pub use ratelimit::LoginLimiter;
 

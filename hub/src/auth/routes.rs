@@ -15,6 +15,11 @@ use crate::error::{ApiError, JsonBody};
 use crate::selfservice::limit::ClientIp;
 use crate::store::write_tx;
 
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/setup", get(setup_status).post(setup))

@@ -22,6 +22,11 @@ const CAPTURERS: &[Role] = &[Role::Officer, Role::Volunteer, Role::Admin];
 /// Most photos one draft may hold (the 3-in-1 needs a handful; a multi-page paper takes one per page).
 pub const MAX_PHOTOS_PER_DRAFT: usize = 30;
 
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/drafts", get(list).post(create))

@@ -16,6 +16,11 @@ use crate::error::{ApiError, FieldDetail, JsonBody};
 
 const CLERKS: &[Role] = &[Role::Clerk, Role::Admin];
 
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/office/dossiers/{id}/status", post(change_status))

@@ -10,10 +10,15 @@ use serde_json::json;
 
 use super::guard::{self, Confirmation};
 use crate::app::AppState;
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AuthUser, Responsible, Role};
 use crate::casework::audit;
 use crate::error::{ApiError, JsonBody};
 use crate::store::write_tx;
+
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(status, confirm), components(schemas(ClockStatus, ConfirmIn)))]
+pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -21,16 +26,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/clock/confirm", post(confirm))
 }
 
-/// Who may confirm the time: officers and admins on a field hub, admins and clerks at the office.
-fn confirmers(mode: HubMode) -> &'static [Role] {
-    match mode {
-        HubMode::Field => &[Role::Officer, Role::Admin],
-        HubMode::Office => &[Role::Admin, Role::Clerk],
-    }
+/// Who may confirm the time: officers and admins on a field hub, admins and clerks at the office (the
+/// [`Responsible`] gate).
+fn may_confirm(role: Role, mode: HubMode) -> bool {
+    Responsible::ROLES.contains(&role) && role.exists_in(mode)
 }
 
 /// The hub's clock as `GET /api/v1/clock` shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ClockStatus {
     /// The hub's time (corrected when confirmed), RFC 3339 UTC, and unix milliseconds.
     pub hub_time: String,
@@ -71,19 +74,31 @@ fn status_of(facts: &guard::Facts, conf: Option<&Confirmation>, can_confirm: boo
     }
 }
 
+/// The hub's time and whether it is plausible; whether the caller may confirm it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clock",
+    operation_id = "clock_status",
+    tag = "clock",
+    security(("session" = [])),
+    responses(
+        (status = 200, body = ClockStatus),
+        (status = 401, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn status(State(st): State<AppState>, user: AuthUser) -> Result<Json<ClockStatus>, ApiError> {
     let mode = st.mode;
     let (facts, conf) = st
         .db
         .call(move |c| Ok((guard::facts(c, mode)?, guard::load(c)?)))
         .await?;
-    let can = confirmers(mode).contains(&user.role);
+    let can = may_confirm(user.role, mode);
     Ok(Json(status_of(&facts, conf.as_ref(), can)))
 }
 
 /// `{"phone_time": <unix ms, the phone's Date.now()>, "really": true}` (`really`: the second tap that
 /// takes a time behind the latest sealed dossier).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ConfirmIn {
     phone_time: i64,
@@ -91,12 +106,28 @@ struct ConfirmIn {
     really: bool,
 }
 
+/// Confirms the hub's time from a phone's clock (one tap); refused when the phone's time is implausible
+/// or, without `really`, behind the latest sealed dossier.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clock/confirm",
+    operation_id = "clock_confirm",
+    tag = "clock",
+    security(("session" = ["officer", "clerk", "admin"], "csrf" = [])),
+    request_body = ConfirmIn,
+    responses(
+        (status = 200, body = ClockStatus),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "The phone's time is refused", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn confirm(
     State(st): State<AppState>,
-    user: AuthUser,
+    Responsible(user): Responsible,
     JsonBody(body): JsonBody<ConfirmIn>,
 ) -> Result<Json<ClockStatus>, ApiError> {
-    user.require(confirmers(st.mode))?;
     let mode = st.mode;
     let role = user.role.as_str().to_owned();
     let (conf, facts) = st

@@ -35,6 +35,11 @@ const STATUSES: &[&str] = &[
     "rejected",
 ];
 
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/office/exports", post(create).get(list))

@@ -144,6 +144,11 @@ fn bring(def: &protocol::ProcedureDef, d: &protocol::DocumentDef) -> Bring {
     }
 }
 
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/guides", get(list))

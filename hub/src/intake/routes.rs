@@ -24,6 +24,11 @@ const CLERKS: &[Role] = &[Role::Clerk, Role::Admin];
 /// Largest batch file accepted through the office UI.
 pub const MAX_BATCH_UPLOAD: u64 = 512 * 1024 * 1024;
 
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/sync/challenge", post(challenge))

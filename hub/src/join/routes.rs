@@ -16,6 +16,11 @@ use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/join", get(join))

@@ -29,6 +29,11 @@ pub const MAX_TEXT_CHARS: usize = 2000;
 /// Longest language name, in characters.
 pub const MAX_NAME_CHARS: usize = 60;
 
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/languages", get(list).post(add))

@@ -20,6 +20,11 @@ use crate::intake::session::SyncDevice;
 const CLERKS: &[Role] = &[Role::Clerk, Role::Admin];
 const FIELD_TEAM: &[Role] = &[Role::Officer, Role::Volunteer, Role::Admin];
 
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(

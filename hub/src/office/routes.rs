@@ -13,6 +13,11 @@ use crate::error::ApiError;
 
 const CLERKS: &[Role] = &[Role::Clerk, Role::Admin];
 
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/office/dossiers", get(list))

@@ -28,6 +28,11 @@ const LEADS: &[Role] = &[Role::Officer, Role::Admin];
 /// Waiting numbers shown per desk on the board.
 const BOARD_NEXT: usize = 5;
 
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/board", get(board))

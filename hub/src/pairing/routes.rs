@@ -22,6 +22,11 @@ use crate::error::{ApiError, JsonBody};
 use crate::join::{request_host, JoinInfo};
 use crate::selfservice::limit::ClientIp;
 
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/pairing/codes", post(new_code))

@@ -18,6 +18,11 @@ use crate::error::{ApiError, FieldDetail};
 
 const CLERKS: &[Role] = &[Role::Clerk, Role::Admin];
 
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/office/reports", get(period))

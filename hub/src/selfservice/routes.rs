@@ -44,6 +44,11 @@ struct Limits {
     predeclare: IpLimiter,
 }
 
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     let limits = Arc::new(Limits {
         status: IpLimiter::new(STATUS_PER_WINDOW, WINDOW),

@@ -18,6 +18,11 @@ pub const DEFAULT_LIMIT: u32 = 20;
 /// Longest accepted query, in characters.
 pub const MAX_QUERY_CHARS: usize = 100;
 
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/units/provinces", get(provinces))

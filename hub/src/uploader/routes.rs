@@ -24,6 +24,11 @@ const READERS: &[Role] = &[Role::Officer, Role::Admin];
 /// Largest ack file accepted (an ack of thousands of envelopes is well under this).
 const MAX_ACK_FILE: usize = 4 * 1024 * 1024;
 
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/upload/status", get(status))
