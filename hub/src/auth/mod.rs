@@ -29,7 +29,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const SESSION_IDLE_SECS: i64 = 12 * 3600;
 
 /// A user's role. Roles are enforced on the server in every handler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::store::{self as users, UserOut};
-use super::{hash_password, verify_password, AuthUser, Role, SESSION_COOKIE, SESSION_IDLE_SECS};
+use super::{
+    hash_password, verify_password, AdminOnly, AuthUser, Role, SESSION_COOKIE, SESSION_IDLE_SECS,
+};
 use crate::app::AppState;
 use crate::error::{ApiError, JsonBody};
 use crate::selfservice::limit::ClientIp;
@@ -17,7 +19,10 @@ use crate::store::write_tx;
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(setup_status, setup, login, logout, me, list_users, add_user),
+    components(schemas(SetupIn, LoginIn, AddUserIn, UserOut, super::Role))
+)]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -78,18 +83,47 @@ fn logged_in(user: UserOut, token: String, csrf: String, status: StatusCode) -> 
         .into_response()
 }
 
+/// Whether the hub still needs its first admin (setup), and its mode.
+#[utoipa::path(
+    get,
+    path = "/api/v1/setup",
+    operation_id = "auth_setup_status",
+    tag = "auth",
+    security(()),
+    responses(
+        (status = 200, description = "`{needs_setup: bool, mode: \"field\"|\"office\"}`", body = Object),
+    )
+)]
 async fn setup_status(State(st): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let needs = !st.db.call(|c| users::admin_exists(c)).await?;
     Ok(Json(json!({ "needs_setup": needs, "mode": st.mode })))
 }
 
-#[derive(Deserialize)]
+/// The first admin account, with the one-time setup token printed by the hub at its first start.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct SetupIn {
     token: String,
     name: String,
     password: String,
 }
 
+/// Creates the first admin with the one-time setup token, and logs them in (sets the session cookie).
+#[utoipa::path(
+    post,
+    path = "/api/v1/setup",
+    operation_id = "auth_setup",
+    tag = "auth",
+    security(()),
+    request_body = SetupIn,
+    responses(
+        (status = 201, description = "Logged in: `{user: UserOut, csrf_token}`, session cookie set", body = Object),
+        (status = 400, description = "Bad JSON, name or password", body = crate::api_doc::ErrorBody),
+        (status = 403, description = "`bad_setup_token`: wrong or expired setup token", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "`setup_done`: an admin exists already", body = crate::api_doc::ErrorBody),
+        (status = 413, body = crate::api_doc::ErrorBody),
+        (status = 415, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn setup(
     State(st): State<AppState>,
     JsonBody(body): JsonBody<SetupIn>,
@@ -131,7 +165,8 @@ async fn setup(
     Ok(logged_in(out.0, out.1, out.2, StatusCode::CREATED))
 }
 
-#[derive(Deserialize)]
+/// A user name and password.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct LoginIn {
     name: String,
     password: String,
@@ -152,6 +187,23 @@ fn login_locked(wait_secs: u64) -> Response {
         .into_response()
 }
 
+/// Logs in with a user name and password (sets the session cookie); rate-limited per name and address.
+#[utoipa::path(
+    post,
+    path = "/api/v1/login",
+    operation_id = "auth_login",
+    tag = "auth",
+    security(()),
+    request_body = LoginIn,
+    responses(
+        (status = 200, description = "Logged in: `{user: UserOut, csrf_token}`, session cookie set", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 401, description = "`bad_credentials`", body = crate::api_doc::ErrorBody),
+        (status = 413, body = crate::api_doc::ErrorBody),
+        (status = 415, body = crate::api_doc::ErrorBody),
+        (status = 429, description = "`rate_limited`: too many failed logins (`Retry-After`)", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn login(
     State(st): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -182,6 +234,19 @@ async fn login(
     Ok(logged_in(row.user, tok, csrf, StatusCode::OK))
 }
 
+/// Ends the caller's session and clears its cookie.
+#[utoipa::path(
+    post,
+    path = "/api/v1/logout",
+    operation_id = "auth_logout",
+    tag = "auth",
+    security(("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "`{}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "No CSRF token", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn logout(
     State(st): State<AppState>,
     _user: AuthUser,
@@ -200,6 +265,18 @@ async fn logout(
         .into_response())
 }
 
+/// The logged-in user, their CSRF token, and the hub's mode, device id and name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    operation_id = "auth_me",
+    tag = "auth",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "`{user: UserOut, csrf_token, mode, device_id, hub_name}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn me(State(st): State<AppState>, user: AuthUser) -> Json<serde_json::Value> {
     Json(json!({
         "user": user.public(),
@@ -210,28 +287,59 @@ async fn me(State(st): State<AppState>, user: AuthUser) -> Json<serde_json::Valu
     }))
 }
 
+/// The hub's user accounts (admins only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    operation_id = "auth_list_users",
+    tag = "auth",
+    security(("session" = ["admin"])),
+    responses(
+        (status = 200, description = "`{users: [UserOut]}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn list_users(
     State(st): State<AppState>,
-    user: AuthUser,
+    _admin: AdminOnly,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(&[Role::Admin])?;
     let list = st.db.call(|c| users::list_users(c)).await?;
     Ok(Json(json!({ "users": list })))
 }
 
-#[derive(Deserialize)]
+/// A new account: name, role (`admin`, `officer`, `volunteer` on a field hub; `admin`, `clerk` at the
+/// office) and initial password.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct AddUserIn {
     name: String,
     role: String,
     password: String,
 }
 
+/// Adds a user account with a role of this hub's mode (admins only).
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    operation_id = "auth_add_user",
+    tag = "auth",
+    security(("session" = ["admin"], "csrf" = [])),
+    request_body = AddUserIn,
+    responses(
+        (status = 201, body = UserOut),
+        (status = 400, description = "Bad JSON, name, password, or a role not of this mode", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Not an admin, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "The name is taken", body = crate::api_doc::ErrorBody),
+        (status = 413, body = crate::api_doc::ErrorBody),
+        (status = 415, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn add_user(
     State(st): State<AppState>,
-    user: AuthUser,
+    _admin: AdminOnly,
     JsonBody(body): JsonBody<AddUserIn>,
 ) -> Result<(StatusCode, Json<UserOut>), ApiError> {
-    user.require(&[Role::Admin])?;
     check_name(&body.name)?;
     check_password(&body.password)?;
     let role = Role::parse(&body.role)

@@ -8,7 +8,7 @@ use crate::clock;
 use crate::store::{StoreError, StoreResult};
 
 /// A user as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserOut {
     pub id: String,
     pub name: String,

@@ -146,7 +146,7 @@ fn bring(def: &protocol::ProcedureDef, d: &protocol::DocumentDef) -> Bring {
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(list, read))]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -174,6 +174,18 @@ fn newest(procs: &[protocol::ProcedureDef]) -> Vec<&protocol::ProcedureDef> {
         .collect()
 }
 
+/// The guides of the procedures this hub serves (public, no login): id, version, title and purpose.
+#[utoipa::path(
+    get,
+    path = "/api/v1/guides",
+    operation_id = "guides_list",
+    tag = "guides",
+    security(()),
+    responses(
+        (status = 200, description = "`{guides: [{procedure: {id, version}, title, purpose}]}`; texts are \
+                                      keyed `{key, vi, en}`", body = Object),
+    )
+)]
 async fn list(State(st): State<AppState>) -> Json<serde_json::Value> {
     let items: Vec<serde_json::Value> = newest(&st.procedures)
         .into_iter()
@@ -189,6 +201,21 @@ async fn list(State(st): State<AppState>) -> Json<serde_json::Value> {
     Json(json!({ "guides": items }))
 }
 
+/// One procedure's guide (public, no login): purpose, who may ask, steps, fees, documents to bring
+/// and the time limit.
+#[utoipa::path(
+    get,
+    path = "/api/v1/guides/{procedure_id}",
+    operation_id = "guides_read",
+    tag = "guides",
+    security(()),
+    params(("procedure_id" = String, Path, description = "Procedure id, e.g. `marital-status-certificate`")),
+    responses(
+        (status = 200, description = "`{procedure, title, authority, purpose, who, steps, fees, bring, \
+                                      time_limit}`", body = Object),
+        (status = 404, description = "No such procedure or no guide for it", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn read(
     State(st): State<AppState>,
     Path(id): Path<String>,

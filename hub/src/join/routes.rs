@@ -18,7 +18,7 @@ use crate::error::ApiError;
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(join, wifi_png, app_png, ca_png, ca_crt))]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -36,6 +36,21 @@ fn host_of(headers: &HeaderMap) -> Option<String> {
     request_host(headers.get(header::HOST).and_then(|v| v.to_str().ok()))
 }
 
+/// The join page's data: Wi-Fi (with its password), the app's addresses and the CA fingerprint (any
+/// logged-in user: the team).
+#[utoipa::path(
+    get,
+    path = "/api/v1/join",
+    operation_id = "join_join",
+    tag = "join",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "`{hub_name, host_name, wifi: {ssid, security, password, qr_text, png} | null, \
+                                      app_url, app_png, app_url_https, app_https_png, urls: {http, https}, \
+                                      ca: {sha256, download_url, png} | null}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn join(
     axum::extract::State(st): axum::extract::State<AppState>,
     _user: AuthUser,
@@ -87,6 +102,19 @@ fn png_response(text: &str) -> Result<Response, ApiError> {
         .into_response())
 }
 
+/// The QR image that joins a phone to the hub's Wi-Fi (any logged-in user: it holds the password).
+#[utoipa::path(
+    get,
+    path = "/api/v1/join/wifi.png",
+    operation_id = "join_wifi_png",
+    tag = "join",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "PNG image", content_type = "image/png", body = Vec<u8>),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No Wi-Fi configured", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn wifi_png(_user: AuthUser, Extension(info): Info) -> Result<Response, ApiError> {
     let w = info.wifi.as_ref().ok_or_else(|| {
         ApiError::not_found(
@@ -97,12 +125,28 @@ async fn wifi_png(_user: AuthUser, Extension(info): Info) -> Result<Response, Ap
     png_response(&w.qr_text())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AppQuery {
+    /// `1` or `true`: the HTTPS address.
     #[serde(default)]
     https: Option<String>,
 }
 
+/// The QR image of the app's address (any logged-in user).
+#[utoipa::path(
+    get,
+    path = "/api/v1/join/app.png",
+    operation_id = "join_app_png",
+    tag = "join",
+    security(("session" = [])),
+    params(AppQuery),
+    responses(
+        (status = 200, description = "PNG image", content_type = "image/png", body = Vec<u8>),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 404, description = "HTTPS asked for while it is off", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn app_png(
     _user: AuthUser,
     Extension(info): Info,
@@ -121,6 +165,19 @@ async fn app_png(
     png_response(&url)
 }
 
+/// The QR image of the CA certificate's download address (any logged-in user).
+#[utoipa::path(
+    get,
+    path = "/api/v1/join/ca.png",
+    operation_id = "join_ca_png",
+    tag = "join",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "PNG image", content_type = "image/png", body = Vec<u8>),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 404, description = "HTTPS is off", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn ca_png(
     _user: AuthUser,
     Extension(info): Info,
@@ -141,6 +198,17 @@ fn no_ca() -> ApiError {
 
 /// The CA certificate (DER), public: a phone downloads it before anyone logs in on it. The key never
 /// leaves the data directory.
+#[utoipa::path(
+    get,
+    path = "/ca.crt",
+    operation_id = "join_ca_crt",
+    tag = "join",
+    security(()),
+    responses(
+        (status = 200, description = "The CA certificate, DER", content_type = "application/x-x509-ca-cert", body = Vec<u8>),
+        (status = 404, description = "HTTPS is off", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn ca_crt(Extension(info): Info) -> Result<Response, ApiError> {
     let ca = info.ca.as_ref().ok_or_else(no_ca)?;
     Ok((

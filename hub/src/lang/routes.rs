@@ -19,11 +19,9 @@ use super::audio::{self, MAX_AUDIO_BYTES};
 use super::keys;
 use super::store::{self, LanguageInput, BUILT_IN};
 use crate::app::AppState;
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AdminOnly, AuthUser};
 use crate::error::{ApiError, JsonBody};
 
-/// Roles that translate and record (every team member; clerks on an office hub too).
-const TEAM: &[Role] = &[Role::Admin, Role::Officer, Role::Volunteer, Role::Clerk];
 /// Longest translation, in characters (a guide step is a few sentences).
 pub const MAX_TEXT_CHARS: usize = 2000;
 /// Longest language name, in characters.
@@ -31,7 +29,22 @@ pub const MAX_NAME_CHARS: usize = 60;
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(
+        list,
+        add,
+        read,
+        edit,
+        remove,
+        strings,
+        key_list,
+        translate,
+        play,
+        upload,
+        delete_audio
+    ),
+    components(schemas(LanguageBody, TranslationBody, store::Language, store::AudioInfo))
+)]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -86,6 +99,17 @@ async fn existing(st: &AppState, code: &str) -> Result<store::Language, ApiError
         .ok_or_else(unknown_language)
 }
 
+/// The languages (built in and added) with their progress (public).
+#[utoipa::path(
+    get,
+    path = "/api/v1/languages",
+    operation_id = "lang_list",
+    tag = "lang",
+    security(()),
+    responses(
+        (status = 200, description = "`{languages: [Language], total}` (`total`: translatable texts)", body = Object),
+    )
+)]
 async fn list(State(st): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let langs = st.db.call(|c| store::list(c)).await?;
     Ok(Json(
@@ -93,6 +117,19 @@ async fn list(State(st): State<AppState>) -> Result<Json<serde_json::Value>, Api
     ))
 }
 
+/// One language with its progress (public).
+#[utoipa::path(
+    get,
+    path = "/api/v1/languages/{code}",
+    operation_id = "lang_read",
+    tag = "lang",
+    security(()),
+    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
+    responses(
+        (status = 200, body = store::Language),
+        (status = 404, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn read(
     State(st): State<AppState>,
     Path(code): Path<String>,
@@ -100,7 +137,9 @@ async fn read(
     Ok(Json(existing(&st, &code).await?))
 }
 
-#[derive(Debug, Deserialize)]
+/// A language to add or edit: `code` (BCP 47 / ISO 639-3, on add; must match the path on edit), names,
+/// whether it is written, and `direction` (`ltr`, default, or `rtl`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LanguageBody {
     #[serde(default)]
@@ -153,12 +192,29 @@ fn language_input(b: &LanguageBody) -> Result<LanguageInput, ApiError> {
     Ok(l)
 }
 
+/// Adds a language (admins only).
+#[utoipa::path(
+    post,
+    path = "/api/v1/languages",
+    operation_id = "lang_add",
+    tag = "lang",
+    security(("session" = ["admin"], "csrf" = [])),
+    request_body = LanguageBody,
+    responses(
+        (status = 201, body = store::Language),
+        (status = 400, description = "Bad JSON, code, names or direction", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Not an admin, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "Built in, or the code exists already", body = crate::api_doc::ErrorBody),
+        (status = 413, body = crate::api_doc::ErrorBody),
+        (status = 415, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn add(
     State(st): State<AppState>,
-    user: AuthUser,
+    AdminOnly(user): AdminOnly,
     JsonBody(body): JsonBody<LanguageBody>,
 ) -> Result<(StatusCode, Json<store::Language>), ApiError> {
-    user.require(&[Role::Admin])?;
     let code = body
         .code
         .as_deref()
@@ -195,13 +251,31 @@ async fn add(
     }
 }
 
+/// Edits an added language's names, script and direction (admins only; built-in ones are fixed).
+#[utoipa::path(
+    put,
+    path = "/api/v1/languages/{code}",
+    operation_id = "lang_edit",
+    tag = "lang",
+    security(("session" = ["admin"], "csrf" = [])),
+    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
+    request_body = LanguageBody,
+    responses(
+        (status = 200, body = store::Language),
+        (status = 400, description = "Bad JSON, names or direction; a built-in language; a changed code", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Not an admin, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+        (status = 413, body = crate::api_doc::ErrorBody),
+        (status = 415, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn edit(
     State(st): State<AppState>,
-    user: AuthUser,
+    _admin: AdminOnly,
     Path(code): Path<String>,
     JsonBody(body): JsonBody<LanguageBody>,
 ) -> Result<Json<store::Language>, ApiError> {
-    user.require(&[Role::Admin])?;
     if body.code.as_deref().is_some_and(|c| c != code) {
         return Err(ApiError::bad_request(
             "Không đổi được mã của một ngôn ngữ.",
@@ -228,12 +302,27 @@ fn built_in_fixed() -> ApiError {
     .with_field("code")
 }
 
+/// Removes an added language with its translations and recordings (admins only).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/languages/{code}",
+    operation_id = "lang_remove",
+    tag = "lang",
+    security(("session" = ["admin"], "csrf" = [])),
+    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
+    responses(
+        (status = 200, description = "`{}`", body = Object),
+        (status = 400, description = "A built-in language", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Not an admin, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn remove(
     State(st): State<AppState>,
-    user: AuthUser,
+    _admin: AdminOnly,
     Path(code): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(&[Role::Admin])?;
     if BUILT_IN.iter().any(|b| b.0 == code) {
         return Err(built_in_fixed());
     }
@@ -254,6 +343,20 @@ fn catalogue_keys() -> BTreeMap<&'static str, &'static str> {
         .collect()
 }
 
+/// A language's translations and recordings by key, and catalogue wording → key (public).
+#[utoipa::path(
+    get,
+    path = "/api/v1/languages/{code}/strings",
+    operation_id = "lang_strings",
+    tag = "lang",
+    security(()),
+    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
+    responses(
+        (status = 200, description = "`{language, strings: {key: text}, audio: {key: AudioInfo}, \
+                                      catalogue_keys: {vi: key}}`", body = Object),
+        (status = 404, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn strings(
     State(st): State<AppState>,
     Path(code): Path<String>,
@@ -271,12 +374,26 @@ async fn strings(
     })))
 }
 
+/// Every translatable text with its Vietnamese and English source and this language's text and
+/// recording (any team member: every role translates).
+#[utoipa::path(
+    get,
+    path = "/api/v1/languages/{code}/keys",
+    operation_id = "lang_key_list",
+    tag = "lang",
+    security(("session" = [])),
+    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
+    responses(
+        (status = 200, description = "`{language, keys: [{key, group, vi, en, context, text, audio}]}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn key_list(
     State(st): State<AppState>,
-    user: AuthUser,
+    _user: AuthUser,
     Path(code): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(TEAM)?;
     let lang = existing(&st, &code).await?;
     let (strings, audio) = st
         .db
@@ -294,7 +411,8 @@ async fn key_list(
     Ok(Json(json!({ "language": lang, "keys": list })))
 }
 
-#[derive(Debug, Deserialize)]
+/// A translation; empty clears it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TranslationBody {
     pub text: String,
@@ -321,13 +439,31 @@ pub fn clean_text(s: &str) -> Result<String, ApiError> {
     Ok(t)
 }
 
+/// Sets or clears one text's translation in an added, written language (any team member).
+#[utoipa::path(
+    put,
+    path = "/api/v1/languages/{code}/strings/{key}",
+    operation_id = "lang_translate",
+    tag = "lang",
+    security(("session" = [], "csrf" = [])),
+    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`"), ("key" = String, Path, description = "Text key from the translation inventory, e.g. `guide.<procedure>.purpose`")),
+    request_body = TranslationBody,
+    responses(
+        (status = 200, description = "`{key, text}` (`text` null when cleared)", body = Object),
+        (status = 400, description = "Bad JSON or text; a built-in or unwritten language", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "No CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such language or key", body = crate::api_doc::ErrorBody),
+        (status = 413, body = crate::api_doc::ErrorBody),
+        (status = 415, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn translate(
     State(st): State<AppState>,
     user: AuthUser,
     Path((code, key)): Path<(String, String)>,
     JsonBody(body): JsonBody<TranslationBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(TEAM)?;
     if BUILT_IN.iter().any(|b| b.0 == code) {
         return Err(built_in_fixed());
     }
@@ -368,13 +504,36 @@ fn audio_error(status: StatusCode, code: &'static str) -> ApiError {
     ApiError::new(status, code, vi, en).with_field("file")
 }
 
+/// Stores one text's audio prompt in a language (any team member): WebM, Ogg or MP4 audio, at most
+/// 1 MB; the type is sniffed from the bytes.
+#[utoipa::path(
+    put,
+    path = "/api/v1/languages/{code}/audio/{key}",
+    operation_id = "lang_upload",
+    tag = "lang",
+    security(("session" = [], "csrf" = [])),
+    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`"), ("key" = String, Path, description = "Text key from the translation inventory, e.g. `guide.<procedure>.purpose`")),
+    request_body(
+        content = Vec<u8>,
+        content_type = "audio/webm",
+        description = "The recording's bytes (WebM, Ogg or MP4 audio; the type is sniffed)"
+    ),
+    responses(
+        (status = 201, body = store::AudioInfo),
+        (status = 400, description = "Broken upload", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "No CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such language or key", body = crate::api_doc::ErrorBody),
+        (status = 413, description = "More than 1 MB", body = crate::api_doc::ErrorBody),
+        (status = 415, description = "Not WebM, Ogg or MP4 audio", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn upload(
     State(st): State<AppState>,
     user: AuthUser,
     Path((code, key)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<store::AudioInfo>), ApiError> {
-    user.require(TEAM)?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             audio_error(StatusCode::PAYLOAD_TOO_LARGE, "too_large")
@@ -402,12 +561,28 @@ async fn upload(
     Ok((StatusCode::CREATED, Json(info)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PlayParams {
     /// The SHA-256 the client expects; when it matches, the answer may be cached for good.
     pub v: Option<String>,
 }
 
+/// One text's audio prompt in a language (public), with an ETag; cached for good when `v` is its
+/// SHA-256.
+#[utoipa::path(
+    get,
+    path = "/api/v1/languages/{code}/audio/{key}",
+    operation_id = "lang_play",
+    tag = "lang",
+    security(()),
+    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`"), ("key" = String, Path, description = "Text key from the translation inventory, e.g. `guide.<procedure>.purpose`"), PlayParams),
+    responses(
+        (status = 200, description = "The recording (its stored audio type)", content_type = "audio/webm", body = Vec<u8>),
+        (status = 304, description = "Matches `If-None-Match`"),
+        (status = 404, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn play(
     State(st): State<AppState>,
     Path((code, key)): Path<(String, String)>,
@@ -442,12 +617,26 @@ async fn play(
     Ok((h, bytes).into_response())
 }
 
+/// Deletes one text's audio prompt in a language (any team member).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/languages/{code}/audio/{key}",
+    operation_id = "lang_delete_audio",
+    tag = "lang",
+    security(("session" = [], "csrf" = [])),
+    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`"), ("key" = String, Path, description = "Text key from the translation inventory, e.g. `guide.<procedure>.purpose`")),
+    responses(
+        (status = 200, description = "`{}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "No CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn delete_audio(
     State(st): State<AppState>,
-    user: AuthUser,
+    _user: AuthUser,
     Path((code, key)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(TEAM)?;
     if st
         .db
         .call(move |c| store::delete_audio(c, &code, &key))

@@ -15,7 +15,7 @@ pub const BUILT_IN: &[(&str, &str, &str, &str)] = &[
 ];
 
 /// A language as the API shows it, with its progress.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Language {
     pub code: String,
     pub native_name: String,
@@ -43,7 +43,7 @@ pub struct LanguageInput {
 }
 
 /// A stored audio prompt's description.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AudioInfo {
     pub lang: String,
     pub key: String,

@@ -13,16 +13,16 @@ use serde_json::{json, Value};
 
 use super::{form, store};
 use crate::app::AppState;
-use crate::auth::{AuthUser, Role};
+use crate::auth::{Clerks, FieldTeam};
 use crate::error::{ApiError, JsonBody};
 use crate::intake::session::SyncDevice;
 
-const CLERKS: &[Role] = &[Role::Clerk, Role::Admin];
-const FIELD_TEAM: &[Role] = &[Role::Officer, Role::Volunteer, Role::Admin];
-
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(publish, dossier_news, pull, field_news, told),
+    components(schemas(PublishBody))
+)]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -36,23 +36,46 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/news/{id}/told", post(told))
 }
 
-#[derive(Debug, Deserialize)]
+/// A news item: `status` (a news status code, see docs/protocol.md) and an optional `note` (`{vi, en}`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PublishBody {
+    #[schema(value_type = Object)]
     status: Value,
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     note: Option<Value>,
 }
 
 /// `POST /api/v1/office/dossiers/{id}/news`: sign and store one news item for the dossier's field device.
+#[utoipa::path(
+    post,
+    path = "/api/v1/office/dossiers/{id}/news",
+    operation_id = "news_publish",
+    tag = "news",
+    summary = "Signs and stores a status news item for a received dossier's field device (office)",
+    security(("session" = ["clerk", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Dossier id")),
+    request_body = PublishBody,
+    responses(
+        (status = 201, description = "`{news_id, seq, device_id, receipt_code, status, note, published_at}`", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+        (status = 413, body = crate::api_doc::ErrorBody),
+        (status = 415, body = crate::api_doc::ErrorBody),
+        (status = 422, description = "`validation_failed`: status or note", body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["office"])))
+)]
 async fn publish(
     State(st): State<AppState>,
-    user: AuthUser,
+    Clerks(user): Clerks,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PublishBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     st.require_mode(HubMode::Office)?;
-    user.require(CLERKS)?;
     let (status, note) =
         form::parse(&body.status, body.note.as_ref()).map_err(ApiError::validation)?;
     let state = st.clone();
@@ -78,13 +101,28 @@ async fn publish(
 }
 
 /// `GET /api/v1/office/dossiers/{id}/news`: the dossier's news, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/dossiers/{id}/news",
+    operation_id = "news_dossier_news",
+    tag = "news",
+    summary = "A received dossier's published news, newest first (office)",
+    security(("session" = ["clerk", "admin"])),
+    params(("id" = String, Path, description = "Dossier id")),
+    responses(
+        (status = 200, description = "`{news: [...]}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["office"])))
+)]
 async fn dossier_news(
     State(st): State<AppState>,
-    user: AuthUser,
+    _clerk: Clerks,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     st.require_mode(HubMode::Office)?;
-    user.require(CLERKS)?;
     let list = st
         .db
         .call(move |c| {
@@ -98,12 +136,30 @@ async fn dossier_news(
     Ok(Json(json!({ "news": list })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PullQuery {
+    /// The last news sequence number the device has (default 0).
     after: Option<String>,
 }
 
 /// `GET /api/v1/sync/news?after=N`: a `NewsBatch` of at most 50 items (approved devices only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/sync/news",
+    operation_id = "news_pull",
+    tag = "news",
+    summary = "A paired field device pulls its news after a sequence number (office, sync session)",
+    security(("sync_token" = [])),
+    params(PullQuery),
+    responses(
+        (status = 200, description = "A NewsBatch of at most 50 items (docs/protocol.md §11.9)", content_type = "application/json", body = Object),
+        (status = 400, description = "`after` is not a non-negative integer", body = crate::api_doc::ErrorBody),
+        (status = 401, description = "No or unknown sync session", body = crate::api_doc::ErrorBody),
+        (status = 403, description = "The device is not approved", body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["office"])))
+)]
 async fn pull(
     State(st): State<AppState>,
     device: SyncDevice,
@@ -148,8 +204,10 @@ async fn pull(
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct FieldQuery {
+    /// Only this receipt's news (a receipt code, typed leniently).
     receipt: Option<String>,
 }
 
@@ -174,13 +232,28 @@ fn parse_receipt(s: &str) -> Result<ReceiptCode, ApiError> {
 }
 
 /// `GET /api/v1/news[?receipt=CODE]`: received news by hamlet, newest first, each re-verified.
+#[utoipa::path(
+    get,
+    path = "/api/v1/news",
+    operation_id = "news_field_news",
+    tag = "news",
+    summary = "Received news by hamlet, newest first, each re-verified (field team)",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    params(FieldQuery),
+    responses(
+        (status = 200, description = "`{receipt, hamlets: [{hamlet, items}], unverified}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+        (status = 422, description = "`bad_code` or `bad_check_symbol`", body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
 async fn field_news(
     State(st): State<AppState>,
-    user: AuthUser,
+    _team: FieldTeam,
     Query(q): Query<FieldQuery>,
 ) -> Result<Json<Value>, ApiError> {
     st.require_mode(HubMode::Field)?;
-    user.require(FIELD_TEAM)?;
     let receipt = match q.receipt.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(s) => Some(parse_receipt(s)?),
@@ -201,13 +274,28 @@ async fn field_news(
 }
 
 /// `POST /api/v1/news/{id}/told`: a volunteer told the villager.
+#[utoipa::path(
+    post,
+    path = "/api/v1/news/{id}/told",
+    operation_id = "news_told",
+    tag = "news",
+    summary = "Marks a news item as told to the villager (field team)",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "News item id")),
+    responses(
+        (status = 200, description = "`{news_id, told_at}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
 async fn told(
     State(st): State<AppState>,
-    user: AuthUser,
+    _team: FieldTeam,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     st.require_mode(HubMode::Field)?;
-    user.require(FIELD_TEAM)?;
     let nid = id.clone();
     let at = st
         .db

@@ -17,14 +17,27 @@ use serde_json::{json, Value};
 use super::client;
 use super::store::{self, PairOutcome, CODE_TTL_SECS};
 use crate::app::AppState;
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AdminOnly, Clerks, Leads};
 use crate::error::{ApiError, JsonBody};
 use crate::join::{request_host, JoinInfo};
 use crate::selfservice::limit::ClientIp;
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(
+        new_code,
+        addresses,
+        code_qr,
+        devices,
+        approve,
+        revoke,
+        office,
+        pair_office,
+        sync_pair
+    ),
+    components(schemas(NewCodeBody, RevokeBody, PairBody))
+)]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -69,19 +82,33 @@ fn base_urls(info: Option<&JoinInfo>, headers: &HeaderMap) -> Vec<String> {
 
 type Info = Option<Extension<Arc<JoinInfo>>>;
 
+/// The addresses the office can be reached at, to choose the one put in a pairing QR (office).
+#[utoipa::path(
+    get,
+    path = "/api/v1/pairing/addresses",
+    operation_id = "pairing_addresses",
+    tag = "pairing",
+    security(("session" = ["clerk", "admin"])),
+    responses(
+        (status = 200, description = "`{addresses: [base URL]}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["office"])))
+)]
 async fn addresses(
     State(st): State<AppState>,
-    user: AuthUser,
+    _clerk: Clerks,
     info: Info,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     st.require_mode(HubMode::Office)?;
-    user.require(&[Role::Admin, Role::Clerk])?;
     let urls = base_urls(info.as_deref().map(|a| a.as_ref()), &headers);
     Ok(Json(json!({ "addresses": urls })))
 }
 
-#[derive(Deserialize)]
+/// Options of a new pairing code.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewCodeBody {
     /// One of the office's addresses (or a public URL) to put in the QR; default: the first address.
@@ -99,15 +126,33 @@ fn qr_url_invalid(e: impl std::fmt::Display) -> ApiError {
     .with_field("base_url")
 }
 
+/// Opens a one-time pairing code (10 minutes) and its QR text for a field hub to pair with (office).
+#[utoipa::path(
+    post,
+    path = "/api/v1/pairing/codes",
+    operation_id = "pairing_new_code",
+    tag = "pairing",
+    security(("session" = ["clerk", "admin"], "csrf" = [])),
+    request_body = NewCodeBody,
+    responses(
+        (status = 201, description = "`{id, code, qr_text, base_url, expires_at, ttl_secs, qr_png, addresses}`", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 413, body = crate::api_doc::ErrorBody),
+        (status = 415, body = crate::api_doc::ErrorBody),
+        (status = 422, description = "`office_url_invalid`: the address cannot go in a QR", body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["office"])))
+)]
 async fn new_code(
     State(st): State<AppState>,
-    user: AuthUser,
+    Clerks(user): Clerks,
     info: Info,
     headers: HeaderMap,
     JsonBody(body): JsonBody<NewCodeBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     st.require_mode(HubMode::Office)?;
-    user.require(&[Role::Admin, Role::Clerk])?;
     let urls = base_urls(info.as_deref().map(|a| a.as_ref()), &headers);
     let base = match body.base_url {
         Some(u) => u.trim().trim_end_matches('/').to_string(),
@@ -141,22 +186,40 @@ async fn new_code(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct QrQuery {
+    /// The office address to put in the QR (default: the first address).
     #[serde(default)]
     url: Option<String>,
 }
 
+/// The QR image of an open pairing code (office).
+#[utoipa::path(
+    get,
+    path = "/api/v1/pairing/codes/{id}/qr.png",
+    operation_id = "pairing_code_qr",
+    tag = "pairing",
+    security(("session" = ["clerk", "admin"])),
+    params(("id" = String, Path, description = "Pairing code id"), QrQuery),
+    responses(
+        (status = 200, description = "PNG image of the pairing QR", content_type = "image/png", body = Vec<u8>),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No open code with this id (used or expired)", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "`office_url_invalid`", body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["office"])))
+)]
 async fn code_qr(
     State(st): State<AppState>,
-    user: AuthUser,
+    _clerk: Clerks,
     info: Info,
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(q): Query<QrQuery>,
 ) -> Result<Response, ApiError> {
     st.require_mode(HubMode::Office)?;
-    user.require(&[Role::Admin, Role::Clerk])?;
     let base = match q.url {
         Some(u) => u.trim().trim_end_matches('/').to_string(),
         None => base_urls(info.as_deref().map(|a| a.as_ref()), &headers)
@@ -194,6 +257,27 @@ fn code_invalid() -> ApiError {
 }
 
 /// `POST /api/v1/sync/pair` (protocol §11.3, §11.9).
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync/pair",
+    operation_id = "pairing_sync_pair",
+    tag = "pairing",
+    summary = "A field hub's signed pair request with a pairing code (no login; failures rate-limited per address)",
+    security(()),
+    request_body(
+        content = Object,
+        content_type = "application/json",
+        description = "A SignedPairRequest (docs/protocol.md §11.3)"
+    ),
+    responses(
+        (status = 200, description = "A SignedPairAnswer (docs/protocol.md §11.3)", content_type = "application/json", body = Object),
+        (status = 400, description = "`bad_message`: not a valid signed pair request", body = crate::api_doc::ErrorBody),
+        (status = 403, description = "`pairing_code_invalid`", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "`device_key_changed`, `not_a_field_device`", body = crate::api_doc::ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["office"])))
+)]
 async fn sync_pair(
     State(st): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -273,9 +357,22 @@ async fn sync_pair(
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
-async fn devices(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
+/// The field devices known to the office, with their status (office).
+#[utoipa::path(
+    get,
+    path = "/api/v1/pairing/devices",
+    operation_id = "pairing_devices",
+    tag = "pairing",
+    security(("session" = ["clerk", "admin"])),
+    responses(
+        (status = 200, description = "`{devices: [...]}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["office"])))
+)]
+async fn devices(State(st): State<AppState>, _clerk: Clerks) -> Result<Json<Value>, ApiError> {
     st.require_mode(HubMode::Office)?;
-    user.require(&[Role::Admin, Role::Clerk])?;
     let list = st.db.call(|c| store::list_devices(c)).await?;
     Ok(Json(json!({ "devices": list })))
 }
@@ -284,13 +381,28 @@ fn no_device() -> ApiError {
     ApiError::not_found("thiết bị hiện trường", "Field device")
 }
 
+/// Approves a paired field device: its uploads are accepted from now on (office).
+#[utoipa::path(
+    post,
+    path = "/api/v1/pairing/devices/{id}/approve",
+    operation_id = "pairing_approve",
+    tag = "pairing",
+    security(("session" = ["clerk", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Field device id")),
+    responses(
+        (status = 200, description = "`{device_id, status}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["office"])))
+)]
 async fn approve(
     State(st): State<AppState>,
-    user: AuthUser,
+    Clerks(user): Clerks,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     st.require_mode(HubMode::Office)?;
-    user.require(&[Role::Admin, Role::Clerk])?;
     let uid = user.id.clone();
     let id2 = id.clone();
     let ok = st
@@ -306,20 +418,41 @@ async fn approve(
     ))
 }
 
-#[derive(Deserialize)]
+/// Why a device is revoked (1–500 characters).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RevokeBody {
     reason: String,
 }
 
+/// Revokes a field device with a reason: its uploads are refused from now on (office).
+#[utoipa::path(
+    post,
+    path = "/api/v1/pairing/devices/{id}/revoke",
+    operation_id = "pairing_revoke",
+    tag = "pairing",
+    security(("session" = ["clerk", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Field device id")),
+    request_body = RevokeBody,
+    responses(
+        (status = 200, description = "`{device_id, status}`", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+        (status = 413, body = crate::api_doc::ErrorBody),
+        (status = 415, body = crate::api_doc::ErrorBody),
+        (status = 422, description = "`reason_required`", body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["office"])))
+)]
 async fn revoke(
     State(st): State<AppState>,
-    user: AuthUser,
+    Clerks(user): Clerks,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RevokeBody>,
 ) -> Result<Json<Value>, ApiError> {
     st.require_mode(HubMode::Office)?;
-    user.require(&[Role::Admin, Role::Clerk])?;
     let reason = body.reason.trim().to_string();
     let n = reason.chars().count();
     if n == 0 || n > 500 {
@@ -348,14 +481,28 @@ async fn revoke(
     ))
 }
 
-async fn office(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
+/// The office this field hub is paired with, if any (field).
+#[utoipa::path(
+    get,
+    path = "/api/v1/pairing/office",
+    operation_id = "pairing_office",
+    tag = "pairing",
+    security(("session" = ["officer", "admin"])),
+    responses(
+        (status = 200, description = "`{office: {device_id, name, url, ...} | null}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
+async fn office(State(st): State<AppState>, _lead: Leads) -> Result<Json<Value>, ApiError> {
     st.require_mode(HubMode::Field)?;
-    user.require(&[Role::Admin, Role::Officer])?;
     let o = st.db.call(|c| store::pinned_office(c)).await?;
     Ok(Json(json!({ "office": o })))
 }
 
-#[derive(Deserialize)]
+/// The office to pair with: the scanned QR text, or its address and code typed separately.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PairBody {
     #[serde(default)]
@@ -366,13 +513,34 @@ struct PairBody {
     code: Option<String>,
 }
 
+/// Pairs this field hub with an office by its pairing code, pinning the office's keys (field, admins).
+#[utoipa::path(
+    post,
+    path = "/api/v1/pairing/office",
+    operation_id = "pairing_pair_office",
+    tag = "pairing",
+    security(("session" = ["admin"], "csrf" = [])),
+    request_body = PairBody,
+    responses(
+        (status = 200, description = "`{office, device_status, already_paired, protected_now}`", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Not an admin, no CSRF token, or `pairing_code_invalid` at the office", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "Another office or changed keys are pinned", body = crate::api_doc::ErrorBody),
+        (status = 413, body = crate::api_doc::ErrorBody),
+        (status = 415, body = crate::api_doc::ErrorBody),
+        (status = 422, description = "No usable office address or code", body = crate::api_doc::ErrorBody),
+        (status = 429, description = "`too_many_attempts` at the office", body = crate::api_doc::ErrorBody),
+        (status = 502, description = "The office cannot be reached or its answer does not verify", body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
 async fn pair_office(
     State(st): State<AppState>,
-    user: AuthUser,
+    _admin: AdminOnly,
     JsonBody(body): JsonBody<PairBody>,
 ) -> Result<Json<Value>, ApiError> {
     st.require_mode(HubMode::Field)?;
-    user.require(&[Role::Admin])?;
     let target = client::target(
         body.qr_text.as_deref().filter(|s| !s.trim().is_empty()),
         body.url.as_deref().filter(|s| !s.trim().is_empty()),

@@ -19,7 +19,7 @@ use serde_json::json;
 use super::limit::{ClientIp, IpLimiter};
 use super::store::{self, Take};
 use crate::app::AppState;
-use crate::auth::{AuthUser, Role};
+use crate::auth::FieldTeam;
 use crate::capture::store::Draft;
 use crate::error::{ApiError, FieldDetail, JsonBody};
 use crate::seal::slip;
@@ -33,8 +33,6 @@ pub const WINDOW: Duration = Duration::from_secs(600);
 /// Largest pre-declaration body.
 pub const MAX_PREDECLARATION_BODY: usize = 32 * 1024;
 
-const TEAM: &[Role] = &[Role::Officer, Role::Volunteer, Role::Admin];
-
 /// Groups the officer fills at the session, not the villager: whom the request is addressed to, and the
 /// declaration, which is made in front of the officer.
 const OFFICE_ONLY_GROUPS: &[&str] = &["addressee", "declaration"];
@@ -46,7 +44,10 @@ struct Limits {
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(public_status, form, predeclare, list, take),
+    components(schemas(PredeclareIn))
+)]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -70,7 +71,8 @@ fn no_store(body: Json<serde_json::Value>) -> Response {
     ([(header::CACHE_CONTROL, "no-store")], body).into_response()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct StatusQuery {
     /// The receipt's tracking key (printed on the slip, carried by the tracking QR).
     k: Option<String>,
@@ -97,6 +99,26 @@ fn parse_code(s: &str, field: &str) -> Result<ReceiptCode, ApiError> {
 }
 
 /// `GET /api/v1/public/receipts/{code}?k=<tracking key>`: one receipt's status, nothing personal.
+#[utoipa::path(
+    get,
+    path = "/api/v1/public/receipts/{code}",
+    operation_id = "selfservice_public_status",
+    tag = "selfservice",
+    summary = "One receipt's status for a villager (public, rate-limited per address), nothing personal",
+    security(()),
+    params(
+        ("code" = String, Path, description = "Receipt code, e.g. `ABCD-EFGH-J` (typed leniently)"),
+        StatusQuery,
+    ),
+    responses(
+        (status = 200, description = "`{code, procedure, procedure_title, sealed_on, status, protected, \
+                                      handed_over, news, authority, originals, due}`", body = Object),
+        (status = 404, description = "No receipt with this code and key", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "`bad_code`, `bad_check_symbol` or `key_required`", body = crate::api_doc::ErrorBody),
+        (status = 429, description = "Too many lookups from this address", body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
 async fn public_status(
     State(st): State<AppState>,
     Extension(limits): Extension<Arc<Limits>>,
@@ -163,6 +185,21 @@ fn latest<'a>(st: &'a AppState, id: &str) -> Option<&'a ProcedureDef> {
 }
 
 /// `GET /api/v1/public/predeclare/{procedure}`: the self-service form (catalogue data, nothing personal).
+#[utoipa::path(
+    get,
+    path = "/api/v1/public/predeclare/{procedure}",
+    operation_id = "selfservice_form",
+    tag = "selfservice",
+    summary = "The villager's self-service form of a procedure (public, catalogue data)",
+    security(()),
+    params(("procedure" = String, Path, description = "Procedure id, e.g. `marital-status-certificate`")),
+    responses(
+        (status = 200, description = "`{procedure: ProcedureDef}` without office-only groups and commune \
+                                      pickers (see docs/protocol.md)", body = Object),
+        (status = 404, body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
 async fn form(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -172,9 +209,12 @@ async fn form(
     Ok(Json(json!({ "procedure": self_service_def(def) })))
 }
 
-#[derive(Debug, Deserialize)]
+/// A villager's answers: the procedure (`{id, version}`, see docs/protocol.md), field values by key, and
+/// the language they used.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PredeclareIn {
+    #[schema(value_type = Object)]
     procedure: ProcedureRef,
     fields: BTreeMap<String, String>,
     #[serde(default)]
@@ -187,6 +227,25 @@ fn valid_lang(s: &str) -> bool {
 
 /// `POST /api/v1/public/predeclarations`: stores a villager's answers for the team; answers a pickup
 /// number (and, when an outreach session is open, a queue ticket).
+#[utoipa::path(
+    post,
+    path = "/api/v1/public/predeclarations",
+    operation_id = "selfservice_predeclare",
+    tag = "selfservice",
+    summary = "Stores a villager's pre-declaration (public, rate-limited per address)",
+    security(()),
+    request_body = PredeclareIn,
+    responses(
+        (status = 201, description = "`{pickup_number, ticket}` (`ticket` when a session is open)", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "Unknown procedure", body = crate::api_doc::ErrorBody),
+        (status = 413, description = "More than 32 KiB", body = crate::api_doc::ErrorBody),
+        (status = 415, body = crate::api_doc::ErrorBody),
+        (status = 422, description = "`validation_failed`, one detail per field", body = crate::api_doc::ErrorBody),
+        (status = 429, description = "Too many pre-declarations from this address", body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
 async fn predeclare(
     State(st): State<AppState>,
     Extension(limits): Extension<Arc<Limits>>,
@@ -258,24 +317,53 @@ async fn predeclare(
 }
 
 /// `GET /api/v1/predeclarations`: the waiting pre-declarations (team).
+#[utoipa::path(
+    get,
+    path = "/api/v1/predeclarations",
+    operation_id = "selfservice_list",
+    tag = "selfservice",
+    summary = "The waiting pre-declarations (field team)",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    responses(
+        (status = 200, description = "`{predeclarations: [...]}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
 async fn list(
     State(st): State<AppState>,
-    user: AuthUser,
+    _team: FieldTeam,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     st.require_mode(HubMode::Field)?;
-    user.require(TEAM)?;
     let list = st.db.call(|c| store::waiting(c)).await?;
     Ok(Json(json!({ "predeclarations": list })))
 }
 
 /// `POST /api/v1/predeclarations/{id}/take`: creates a draft with the pre-declaration's answers.
+#[utoipa::path(
+    post,
+    path = "/api/v1/predeclarations/{id}/take",
+    operation_id = "selfservice_take",
+    tag = "selfservice",
+    summary = "Takes a waiting pre-declaration as the caller's draft (field team)",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Pre-declaration id")),
+    responses(
+        (status = 201, description = "The new draft (see the capture routes)", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+        (status = 409, description = "Someone took it already", body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
 async fn take(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(user): FieldTeam,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Draft>), ApiError> {
     st.require_mode(HubMode::Field)?;
-    user.require(TEAM)?;
     let uid = user.id.clone();
     match st.db.call(move |c| store::take(c, &id, &uid)).await? {
         Take::Taken(d) => Ok((StatusCode::CREATED, Json(*d))),

@@ -20,7 +20,10 @@ pub const MAX_QUERY_CHARS: usize = 100;
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(provinces, search, read),
+    components(schemas(store::UnitOut, store::ProvinceRef))
+)]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -30,6 +33,18 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/units/{code}", get(read))
 }
 
+/// The administrative units dataset in use and its provinces (any logged-in user).
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/provinces",
+    operation_id = "units_provinces",
+    tag = "units",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "`{dataset, provinces: [{code, name, ...}]}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn provinces(
     State(st): State<AppState>,
     _user: AuthUser,
@@ -44,10 +59,14 @@ async fn provinces(
     Ok(Json(json!({ "dataset": dataset, "provinces": provinces })))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
+    /// Name of a commune or ward, with or without diacritics (at most 100 characters).
     pub q: Option<String>,
+    /// Province code (2 digits) to search in.
     pub province: Option<String>,
+    /// Results, 1–100 (default 20).
     pub limit: Option<String>,
 }
 
@@ -107,6 +126,21 @@ pub fn check_search(p: SearchParams) -> Result<SearchRequest, ApiError> {
     Ok(SearchRequest { q, province, limit })
 }
 
+/// Searches communes and wards by name (diacritics optional) and/or province (any logged-in user).
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/search",
+    operation_id = "units_search",
+    tag = "units",
+    security(("session" = [])),
+    params(SearchParams),
+    responses(
+        (status = 200, description = "`{units: [UnitOut]}`", body = Object),
+        (status = 400, description = "Bad `q`, `province` or `limit`, or neither `q` nor `province`", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such province", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn search(
     State(st): State<AppState>,
     _user: AuthUser,
@@ -142,6 +176,21 @@ async fn search(
     }
 }
 
+/// One commune or ward by its 5-digit code (any logged-in user).
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{code}",
+    operation_id = "units_read",
+    tag = "units",
+    security(("session" = [])),
+    params(("code" = String, Path, description = "Commune or ward code, 5 digits, e.g. `25222`")),
+    responses(
+        (status = 200, body = store::UnitOut),
+        (status = 400, description = "Not 5 digits", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn read(
     State(st): State<AppState>,
     _user: AuthUser,

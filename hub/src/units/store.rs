@@ -50,14 +50,15 @@ pub struct ProvinceOut {
     pub units: i64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ProvinceRef {
     pub code: String,
     pub name: String,
     pub full_name: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// A commune or ward.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct UnitOut {
     pub code: String,
     pub name: String,
