@@ -13,18 +13,29 @@ use serde_json::json;
 
 use super::store::{self as drafts, AttachmentInfo, Draft, NewAttachment, Update};
 use crate::app::AppState;
-use crate::auth::{AuthUser, Role};
+use crate::auth::{FieldTeam, Leads};
 use crate::error::{ApiError, FieldDetail, JsonBody};
 use crate::media::{self, MediaError};
-
-const CAPTURERS: &[Role] = &[Role::Officer, Role::Volunteer, Role::Admin];
 
 /// Most photos one draft may hold (the 3-in-1 needs a handful; a multi-page paper takes one per page).
 pub const MAX_PHOTOS_PER_DRAFT: usize = 30;
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(
+        list,
+        create,
+        read,
+        update,
+        remove,
+        check,
+        add_photo,
+        photo,
+        remove_photo
+    ),
+    components(schemas(CreateIn, UpdateIn, Draft, AttachmentInfo, PhotoForm))
+)]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -83,30 +94,61 @@ fn draft_not_found() -> ApiError {
     ApiError::not_found("hồ sơ nháp", "Draft")
 }
 
+/// The drafts on this hub, newest first (summaries).
+#[utoipa::path(
+    get,
+    path = "/api/v1/drafts",
+    operation_id = "capture_list",
+    tag = "capture",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    responses(
+        (status = 200, description = "`{\"drafts\": [{id, procedure: {id, version}, title, updated_at, attachments}]}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn list(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(_user): FieldTeam,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(CAPTURERS)?;
     let list = st.db.call(|c| drafts::list(c)).await?;
     Ok(Json(json!({ "drafts": list })))
 }
 
-#[derive(Deserialize)]
+/// A new draft: the procedure (`{"id", "version"}` of the catalogue) and the fields typed so far.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateIn {
+    /// `{"id": "<procedure id>", "version": <n>}` (see docs/protocol.md).
+    #[schema(value_type = Object)]
     procedure: ProcedureRef,
     #[serde(default, deserialize_with = "crate::error::unique_string_map")]
     fields: BTreeMap<String, String>,
 }
 
+/// Starts a draft; an `Idempotency-Key` header makes a retried create return the same draft.
+#[utoipa::path(
+    post,
+    path = "/api/v1/drafts",
+    operation_id = "capture_create",
+    tag = "capture",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "At most 128 characters; a retry with the same key returns the draft first created")),
+    request_body = CreateIn,
+    responses(
+        (status = 201, body = Draft),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Unknown procedure or invalid fields", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn create(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(user): FieldTeam,
     headers: HeaderMap,
     JsonBody(body): JsonBody<CreateIn>,
 ) -> Result<(StatusCode, Json<Draft>), ApiError> {
-    user.require(CAPTURERS)?;
     let def = procedure(&body.procedure)?;
     let fields = checked_fields(&st, def, body.fields, Vec::new()).await?;
     let key = headers
@@ -122,12 +164,26 @@ async fn create(
     Ok((StatusCode::CREATED, Json(draft)))
 }
 
+/// One draft with its fields and photos.
+#[utoipa::path(
+    get,
+    path = "/api/v1/drafts/{id}",
+    operation_id = "capture_read",
+    tag = "capture",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    params(("id" = String, Path, description = "Draft id")),
+    responses(
+        (status = 200, body = Draft),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn read(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(_user): FieldTeam,
     Path(id): Path<String>,
 ) -> Result<Json<Draft>, ApiError> {
-    user.require(CAPTURERS)?;
     let d = st
         .db
         .call(move |c| drafts::get(c, &id))
@@ -138,12 +194,26 @@ async fn read(
 
 /// The review before sealing: every value the sealed dossier would carry (typed and derived) and every
 /// finding at the sealing stage, without sealing. Sealing runs the same checks again.
+#[utoipa::path(
+    get,
+    path = "/api/v1/drafts/{id}/check",
+    operation_id = "capture_check",
+    tag = "capture",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    params(("id" = String, Path, description = "Draft id")),
+    responses(
+        (status = 200, description = "`{id, version, fields, derived, errors: [FieldDetail], warnings: [FieldDetail], ready}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+        (status = 422, description = "The draft's procedure is not in the catalogue", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn check(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(_user): FieldTeam,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(CAPTURERS)?;
     let d = st
         .db
         .call(move |c| drafts::get(c, &id))
@@ -175,7 +245,8 @@ async fn check(
     })))
 }
 
-#[derive(Deserialize)]
+/// The draft's fields as now typed, and the version they were typed on (optimistic concurrency).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateIn {
     #[serde(deserialize_with = "crate::error::unique_string_map")]
@@ -183,13 +254,31 @@ struct UpdateIn {
     version: i64,
 }
 
+/// Saves a draft's fields; refused with 409 when another phone saved a later version first.
+#[utoipa::path(
+    put,
+    path = "/api/v1/drafts/{id}",
+    operation_id = "capture_update",
+    tag = "capture",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Draft id")),
+    request_body = UpdateIn,
+    responses(
+        (status = 200, body = Draft),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+        (status = 409, description = "A later version was saved first (`field`: version)", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Invalid fields", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn update(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(_user): FieldTeam,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateIn>,
 ) -> Result<Json<Draft>, ApiError> {
-    user.require(CAPTURERS)?;
     let id2 = id.clone();
     let current = st
         .db
@@ -216,12 +305,26 @@ async fn update(
     }
 }
 
+/// Deletes a draft and its photos.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/drafts/{id}",
+    operation_id = "capture_remove",
+    tag = "capture",
+    security(("session" = ["officer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Draft id")),
+    responses(
+        (status = 200, description = "`{}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn remove(
     State(st): State<AppState>,
-    user: AuthUser,
+    Leads(_user): Leads,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(&[Role::Officer, Role::Admin])?;
     if st.db.call(move |c| drafts::delete(c, &id)).await? {
         Ok(Json(json!({})))
     } else {
@@ -268,13 +371,44 @@ fn clean_name(name: Option<&str>) -> String {
     }
 }
 
+/// The multipart form of a photo upload (documentation only: the handler reads the parts itself).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct PhotoForm {
+    /// The document role in the draft's procedure (e.g. `id_document`).
+    role: String,
+    /// The photo: JPEG, PNG or WebP, at most 10 MB and 40 megapixels.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// Adds a photo of a paper to a draft; only the processed copy (upright, downsized, no metadata) is kept.
+#[utoipa::path(
+    post,
+    path = "/api/v1/drafts/{id}/attachments",
+    operation_id = "capture_add_photo",
+    tag = "capture",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Draft id")),
+    request_body(content = PhotoForm, content_type = "multipart/form-data", description = "One `role` part and one `file` part"),
+    responses(
+        (status = 201, body = AttachmentInfo),
+        (status = 400, description = "Malformed upload, missing or extra part", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+        (status = 409, description = "The draft already has the most photos allowed", body = crate::api_doc::ErrorBody),
+        (status = 413, description = "Photo too large", body = crate::api_doc::ErrorBody),
+        (status = 415, description = "Not JPEG, PNG or WebP", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Unknown document role, undecodable photo", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn add_photo(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(_user): FieldTeam,
     Path(id): Path<String>,
     mut form: Multipart,
 ) -> Result<(StatusCode, Json<AttachmentInfo>), ApiError> {
-    user.require(CAPTURERS)?;
     let mut role = None;
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut unexpected: Option<String> = None;
@@ -399,12 +533,29 @@ async fn add_photo(
     Ok((StatusCode::CREATED, Json(info)))
 }
 
+/// A draft's stored photo (JPEG).
+#[utoipa::path(
+    get,
+    path = "/api/v1/drafts/{id}/attachments/{att}",
+    operation_id = "capture_photo",
+    tag = "capture",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    params(
+        ("id" = String, Path, description = "Draft id"),
+        ("att" = String, Path, description = "Attachment id"),
+    ),
+    responses(
+        (status = 200, description = "The processed photo", content_type = "image/jpeg", body = Vec<u8>),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn photo(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(_user): FieldTeam,
     Path((id, att)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    user.require(CAPTURERS)?;
     let found = st
         .db
         .call(move |c| drafts::attachment_bytes(c, &id, &att))
@@ -412,12 +563,29 @@ async fn photo(
     crate::media::photo_response(found)
 }
 
+/// Removes a photo from a draft.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/drafts/{id}/attachments/{att}",
+    operation_id = "capture_remove_photo",
+    tag = "capture",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    params(
+        ("id" = String, Path, description = "Draft id"),
+        ("att" = String, Path, description = "Attachment id"),
+    ),
+    responses(
+        (status = 200, description = "`{}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn remove_photo(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(_user): FieldTeam,
     Path((id, att)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(CAPTURERS)?;
     if st
         .db
         .call(move |c| drafts::delete_attachment(c, &id, &att))

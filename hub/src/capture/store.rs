@@ -11,7 +11,7 @@ use crate::auth::Role;
 use crate::clock;
 use crate::store::{StoreError, StoreResult};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AttachmentInfo {
     pub id: String,
     pub role: String,
@@ -21,15 +21,20 @@ pub struct AttachmentInfo {
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Draft {
     pub id: String,
+    /// `{"id", "version"}` of the catalogue procedure (see docs/protocol.md).
+    #[schema(value_type = Object)]
     pub procedure: ProcedureRef,
     pub fields: BTreeMap<String, String>,
     pub attachments: Vec<AttachmentInfo>,
+    /// Increases with each save; an update names the version it was typed on.
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
+    /// `{id, name, role}` of the author.
+    #[schema(value_type = Object)]
     pub created_by: UserOut,
     /// The outreach session that was open when the draft was started, if any.
     pub session_id: Option<String>,

@@ -18,19 +18,37 @@ use super::store::{
     TicketAction, TicketSource, VenueKind,
 };
 use crate::app::AppState;
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AuthUser, FieldTeam, Leads};
 use crate::error::{ApiError, FieldDetail, JsonBody};
 
-/// Who works at the desks: volunteers guide villagers, so they issue tickets, call and record services.
-const TEAM: &[Role] = &[Role::Officer, Role::Volunteer, Role::Admin];
-/// Who opens and closes sessions.
-const LEADS: &[Role] = &[Role::Officer, Role::Admin];
+// Who works at the desks: volunteers guide villagers, so they issue tickets, call and record services
+// (the `FieldTeam` gate); officers and admins open and close sessions (`Leads`).
 /// Waiting numbers shown per desk on the board.
 const BOARD_NEXT: usize = 5;
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(
+        board,
+        board_events,
+        team_candidates,
+        list_sessions,
+        open_session,
+        current,
+        read_session,
+        close_session,
+        list_tickets,
+        issue_ticket,
+        call_next,
+        ticket_action,
+        list_services,
+        record_service,
+        undo_service,
+        report
+    ),
+    components(schemas(OpenIn, IssueIn, ActionIn, ServiceIn))
+)]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -242,12 +260,34 @@ async fn board_now(st: &AppState, version: u64) -> Result<Board, ApiError> {
     })
 }
 
+/// The public queue board: the open session's place and each desk's waiting numbers (no names).
+#[utoipa::path(
+    get,
+    path = "/api/v1/board",
+    operation_id = "outreach_board",
+    tag = "outreach",
+    security(()),
+    responses(
+        (status = 200, description = "`{hub_name, session: {hamlet, venue_kind, venue_name, commune, date} | null, desks: [{desk, serving, recalls, next: [number]}], version}`", body = Object),
+    )
+)]
 async fn board(State(st): State<AppState>) -> Result<Json<Board>, ApiError> {
     let v = *st.outreach.subscribe().borrow();
     Ok(Json(board_now(&st, v).await?))
 }
 
 /// `event: board` with the board JSON now and after every change; keep-alive comments in between.
+#[utoipa::path(
+    get,
+    path = "/api/v1/board/events",
+    operation_id = "outreach_board_events",
+    tag = "outreach",
+    security(()),
+    responses(
+        (status = 200, description = "An event stream: `event: board` with the board JSON (as GET /api/v1/board) now and on each change", content_type = "text/event-stream", body = String),
+        (status = 503, description = "Too many screens follow the board", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn board_events(State(st): State<AppState>) -> Result<Response, ApiError> {
     let Some(guard) = st.outreach.open_stream() else {
         return Err(ApiError::new(
@@ -287,25 +327,51 @@ async fn board_events(State(st): State<AppState>) -> Result<Response, ApiError> 
 
 // ---------- sessions ----------
 
+/// The active users a lead may put on a session's team.
+#[utoipa::path(
+    get,
+    path = "/api/v1/outreach/team-candidates",
+    operation_id = "outreach_team_candidates",
+    tag = "outreach",
+    security(("session" = ["officer", "admin"])),
+    responses(
+        (status = 200, description = "`{\"users\": [{id, name, role}]}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn team_candidates(
     State(st): State<AppState>,
-    user: AuthUser,
+    Leads(_user): Leads,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(LEADS)?;
     let users = st.db.call(|c| store::team_candidates(c)).await?;
     Ok(Json(json!({ "users": users })))
 }
 
+/// The outreach sessions, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/outreach/sessions",
+    operation_id = "outreach_list_sessions",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    responses(
+        (status = 200, description = "`{\"sessions\": [Session]}` (id, hamlet, venue_kind, venue_name, commune_code, date, opened_by, opened_at, closed_at, open, team)", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn list_sessions(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(_user): FieldTeam,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(TEAM)?;
     let list = st.db.call(|c| store::list_sessions(c)).await?;
     Ok(Json(json!({ "sessions": list })))
 }
 
-#[derive(Deserialize)]
+/// A session to open: where (hamlet, venue), optionally the commune, the date (today by default) and
+/// the team's user ids. All but `team` are strings checked by the handler (422 per field).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OpenIn {
     hamlet: Option<String>,
@@ -418,12 +484,28 @@ fn check_open(body: OpenIn) -> Result<NewSession, ApiError> {
     })
 }
 
+/// Opens an outreach session; one session is open at a time.
+#[utoipa::path(
+    post,
+    path = "/api/v1/outreach/sessions",
+    operation_id = "outreach_open_session",
+    tag = "outreach",
+    security(("session" = ["officer", "admin"], "csrf" = [])),
+    request_body = OpenIn,
+    responses(
+        (status = 201, description = "The session (id, hamlet, venue_kind, venue_name, commune_code, date, opened_by, opened_at, closed_at, open, team)", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "A session is already open", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Invalid fields, unknown commune or team member", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn open_session(
     State(st): State<AppState>,
-    user: AuthUser,
+    Leads(user): Leads,
     JsonBody(body): JsonBody<OpenIn>,
 ) -> Result<(StatusCode, Json<store::Session>), ApiError> {
-    user.require(LEADS)?;
     let new = check_open(body)?;
     let uid = user.id.clone();
     let s = st
@@ -436,12 +518,27 @@ async fn open_session(
     Ok((StatusCode::CREATED, Json(s)))
 }
 
+/// Closes an outreach session (no body).
+#[utoipa::path(
+    post,
+    path = "/api/v1/outreach/sessions/{id}/close",
+    operation_id = "outreach_close_session",
+    tag = "outreach",
+    security(("session" = ["officer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Outreach session id")),
+    responses(
+        (status = 200, description = "The closed session", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such session", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "Already closed", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn close_session(
     State(st): State<AppState>,
-    user: AuthUser,
+    Leads(user): Leads,
     Path(id): Path<String>,
 ) -> Result<Json<store::Session>, ApiError> {
-    user.require(LEADS)?;
     let uid = user.id.clone();
     let s = st
         .db
@@ -454,22 +551,46 @@ async fn close_session(
 }
 
 /// The open session (`null` when none), for the team's start screen.
+#[utoipa::path(
+    get,
+    path = "/api/v1/outreach/current",
+    operation_id = "outreach_current",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    responses(
+        (status = 200, description = "`{\"session\": Session | null}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn current(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(_user): FieldTeam,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(TEAM)?;
     let s = st.db.call(|c| store::current_session(c)).await?;
     Ok(Json(json!({ "session": s })))
 }
 
 /// A session with its ticket counts and desks (team view: includes ticket ids for desk actions).
+#[utoipa::path(
+    get,
+    path = "/api/v1/outreach/sessions/{id}",
+    operation_id = "outreach_read_session",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    params(("id" = String, Path, description = "Outreach session id")),
+    responses(
+        (status = 200, description = "`{session, commune, tickets: {status: count}, services, desks}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such session", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn read_session(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(_user): FieldTeam,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(TEAM)?;
     let out = st
         .db
         .call(move |c| {
@@ -502,32 +623,69 @@ async fn read_session(
 
 // ---------- tickets ----------
 
+/// A session's tickets (queue numbers) in issue order.
+#[utoipa::path(
+    get,
+    path = "/api/v1/outreach/sessions/{id}/tickets",
+    operation_id = "outreach_list_tickets",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    params(("id" = String, Path, description = "Outreach session id")),
+    responses(
+        (status = 200, description = "`{\"tickets\": [Ticket]}` (id, session_id, number, name, source, status, desk, created_at, called_at, finished_at, recalls)", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such session", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn list_tickets(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(_user): FieldTeam,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(TEAM)?;
     session_or_404(&st, id.clone()).await?;
     let list = st.db.call(move |c| store::list_tickets(c, &id)).await?;
     Ok(Json(json!({ "tickets": list })))
 }
 
-#[derive(Deserialize, Default)]
+/// A ticket to issue: optionally the villager's name (at most 80 characters).
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct IssueIn {
     #[serde(default)]
     name: Option<String>,
 }
 
+/// Issues the next queue number in a session.
+#[utoipa::path(
+    post,
+    path = "/api/v1/outreach/sessions/{id}/tickets",
+    operation_id = "outreach_issue_ticket",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    params(
+        ("id" = String, Path, description = "Outreach session id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "At most 128 characters; a retry with the same key answers the first result"),
+    ),
+    request_body = IssueIn,
+    responses(
+        (status = 201, description = "The new ticket", body = Object),
+        (status = 200, description = "The ticket first issued with this Idempotency-Key", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such session", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "The session is closed", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Invalid name", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn issue_ticket(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(user): FieldTeam,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<IssueIn>,
 ) -> Result<(StatusCode, Json<store::Ticket>), ApiError> {
-    user.require(TEAM)?;
     let mut errs = Vec::new();
     let name = short_text(body.name, "name", 80, &mut errs);
     if !errs.is_empty() {
@@ -552,13 +710,33 @@ async fn issue_ticket(
     Ok((status, Json(t)))
 }
 
+/// Calls the next waiting number to a desk (no body).
+#[utoipa::path(
+    post,
+    path = "/api/v1/outreach/sessions/{id}/desks/{desk}/call-next",
+    operation_id = "outreach_call_next",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    params(
+        ("id" = String, Path, description = "Outreach session id"),
+        ("desk" = String, Path, description = "civil_status, police, telecom or guidance"),
+        ("Idempotency-Key" = Option<String>, Header, description = "At most 128 characters; a retry with the same key answers the first result"),
+    ),
+    responses(
+        (status = 200, description = "`{desk, ticket: Ticket | null}` (null: nobody waiting)", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such session", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "The session is closed", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Unknown desk", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn call_next(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(user): FieldTeam,
     Path((id, desk)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(TEAM)?;
     let desk = parse_desk(&desk)?;
     let key = idem_key(&headers, &user, "call");
     let t = st
@@ -570,7 +748,8 @@ async fn call_next(
     Ok(Json(json!({ "desk": desk, "ticket": t })))
 }
 
-#[derive(Deserialize)]
+/// `action`: `recall`, `move` (with `desk`), `done` or `no_show`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ActionIn {
     action: String,
@@ -578,13 +757,31 @@ struct ActionIn {
     desk: Option<String>,
 }
 
+/// Acts on a ticket at a desk: recall, move to another desk, done, no-show.
+#[utoipa::path(
+    post,
+    path = "/api/v1/outreach/tickets/{id}/action",
+    operation_id = "outreach_ticket_action",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Ticket id")),
+    request_body = ActionIn,
+    responses(
+        (status = 200, description = "The ticket after the action", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such ticket", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "The ticket's status does not allow it, or the session is closed", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Unknown action or desk", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn ticket_action(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(_user): FieldTeam,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ActionIn>,
 ) -> Result<Json<store::Ticket>, ApiError> {
-    user.require(TEAM)?;
     let action = match body.action.as_str() {
         "recall" => TicketAction::Recall,
         "done" => TicketAction::Done,
@@ -610,7 +807,9 @@ async fn ticket_action(
 
 // ---------- services rendered ----------
 
-#[derive(Deserialize)]
+/// A service rendered at a desk: `desk`, `kind` and a short `note` (required for `other`); optional
+/// link to a ticket; sex, age band and ethnicity only with the villager's `consent`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ServiceIn {
     desk: String,
@@ -729,14 +928,36 @@ fn check_service(b: ServiceIn) -> Result<NewService, ApiError> {
     })
 }
 
+/// Records a service rendered in a session (one tap at a desk).
+#[utoipa::path(
+    post,
+    path = "/api/v1/outreach/sessions/{id}/services",
+    operation_id = "outreach_record_service",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    params(
+        ("id" = String, Path, description = "Outreach session id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "At most 128 characters; a retry with the same key answers the first result"),
+    ),
+    request_body = ServiceIn,
+    responses(
+        (status = 201, description = "The recorded service", body = Object),
+        (status = 200, description = "The service first recorded with this Idempotency-Key", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such session or ticket", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "The session is closed", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Invalid fields, missing consent, ticket of another session", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn record_service(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(user): FieldTeam,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<ServiceIn>,
 ) -> Result<(StatusCode, Json<store::Service>), ApiError> {
-    user.require(TEAM)?;
     let new = check_service(body)?;
     let key = idem_key(&headers, &user, "service");
     let uid = user.id.clone();
@@ -753,12 +974,26 @@ async fn record_service(
     Ok((status, Json(s)))
 }
 
+/// The latest services recorded in a session (at most 50, newest first).
+#[utoipa::path(
+    get,
+    path = "/api/v1/outreach/sessions/{id}/services",
+    operation_id = "outreach_list_services",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    params(("id" = String, Path, description = "Outreach session id")),
+    responses(
+        (status = 200, description = "`{\"services\": [Service]}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such session", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn list_services(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(_user): FieldTeam,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(TEAM)?;
     session_or_404(&st, id.clone()).await?;
     let list = st
         .db
@@ -767,12 +1002,27 @@ async fn list_services(
     Ok(Json(json!({ "services": list })))
 }
 
+/// Undoes a recorded service. Only the caller's own latest tap can be undone (checked on the record).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/outreach/services/{id}",
+    operation_id = "outreach_undo_service",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Service record id")),
+    responses(
+        (status = 200, description = "The service as it was, now undone", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such service record", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "Not the caller's latest tap, or the session is closed", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn undo_service(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(user): FieldTeam,
     Path(id): Path<String>,
 ) -> Result<Json<store::Service>, ApiError> {
-    user.require(TEAM)?;
     let uid = user.id.clone();
     let s = st
         .db
@@ -782,12 +1032,26 @@ async fn undo_service(
     Ok(Json(s))
 }
 
+/// A session's report: ticket counts, waiting time, services by desk and kind, consented facts in aggregate.
+#[utoipa::path(
+    get,
+    path = "/api/v1/outreach/sessions/{id}/report",
+    operation_id = "outreach_report",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    params(("id" = String, Path, description = "Outreach session id")),
+    responses(
+        (status = 200, description = "The session report (see `outreach::store::Report`)", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such session", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn report(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(_user): FieldTeam,
     Path(id): Path<String>,
 ) -> Result<Json<store::Report>, ApiError> {
-    user.require(TEAM)?;
     let r = st
         .db
         .call(move |c| store::report(c, &id))

@@ -16,7 +16,7 @@ use crate::store::{write_tx, StoreError, StoreResult};
 use crate::trust;
 
 /// What the officer gets back: the receipt.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Receipt {
     pub code: String,
     /// `<device id>-<receipt seq>`: unique across hubs with no coordination (absent on receipts sealed
@@ -25,7 +25,11 @@ pub struct Receipt {
     /// The signed receipt QR payload (`OKR1:…`, protocol §6).
     pub qr: Option<String>,
     pub dossier_id: String,
+    /// `{"id", "version"}` of the catalogue procedure (see docs/protocol.md).
+    #[schema(value_type = Object)]
     pub procedure: ProcedureRef,
+    /// `{"vi", "en", …}`: the procedure's title in every language the catalogue has.
+    #[schema(value_type = Object)]
     pub procedure_title: protocol::Text,
     pub sealed_at: String,
     pub protected: bool,
@@ -567,7 +571,7 @@ pub fn receipt(c: &Connection, code: &ReceiptCode) -> StoreResult<Option<Receipt
 }
 
 /// Counts for the field status banner.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FieldStatus {
     pub paired: bool,
     pub office_name: Option<String>,

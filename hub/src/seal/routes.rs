@@ -12,12 +12,15 @@ use serde::Deserialize;
 
 use super::engine::{self, Receipt, Refusal, SealAs};
 use crate::app::AppState;
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AuthUser, Leads};
 use crate::error::{ApiError, JsonBody};
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(seal, refuse, void, sealed, receipt, receipt_qr, status),
+    components(schemas(SealIn, CorrectsIn, ReasonIn, Receipt, engine::FieldStatus))
+)]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -34,14 +37,15 @@ pub fn router() -> Router<AppState> {
 
 /// Optional body of a seal: `{"corrects": {"dossier_id", "reason"}}` seals the draft as the complete
 /// corrected version of an earlier dossier of this hub.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SealIn {
     #[serde(default)]
     corrects: Option<CorrectsIn>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The earlier dossier of this hub that a seal corrects, and why.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CorrectsIn {
     dossier_id: String,
@@ -49,19 +53,37 @@ struct CorrectsIn {
 }
 
 /// `{"reason": "…"}` for refusals and cancellations.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReasonIn {
     reason: String,
 }
 
+/// Seals a draft into a signed dossier (or, with `corrects`, the corrected version of an earlier one).
+#[utoipa::path(
+    post,
+    path = "/api/v1/drafts/{id}/seal",
+    operation_id = "seal_seal",
+    tag = "seal",
+    security(("session" = ["officer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Draft id")),
+    request_body = SealIn,
+    responses(
+        (status = 201, body = Receipt),
+        (status = 400, description = "Bad JSON, or the procedure is no longer in the catalogue", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+        (status = 409, description = "The hub's clock is not confirmed", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "The draft does not pass the sealing checks", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn seal(
     State(st): State<AppState>,
-    user: AuthUser,
+    Leads(user): Leads,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<SealIn>,
 ) -> Result<(StatusCode, Json<Receipt>), ApiError> {
-    user.require(&[Role::Officer, Role::Admin])?;
     let how = match body.corrects {
         Some(c) => SealAs::Correction {
             dossier_id: c.dossier_id,
@@ -72,13 +94,31 @@ async fn seal(
     seal_draft_as(st, user, id, how).await
 }
 
+/// Seals a draft as a refused application, with the reason (the villager gets a receipt saying so).
+#[utoipa::path(
+    post,
+    path = "/api/v1/drafts/{id}/refuse",
+    operation_id = "seal_refuse",
+    tag = "seal",
+    security(("session" = ["officer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Draft id")),
+    request_body = ReasonIn,
+    responses(
+        (status = 201, body = Receipt),
+        (status = 400, description = "Bad JSON, or the procedure is no longer in the catalogue", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+        (status = 409, description = "The hub's clock is not confirmed", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Missing reason or failing checks", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn refuse(
     State(st): State<AppState>,
-    user: AuthUser,
+    Leads(user): Leads,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ReasonIn>,
 ) -> Result<(StatusCode, Json<Receipt>), ApiError> {
-    user.require(&[Role::Officer, Role::Admin])?;
     let how = SealAs::Refused {
         reason: normalize_reason(&body.reason),
     };
@@ -101,13 +141,31 @@ async fn seal_draft_as(
     .await
 }
 
+/// Cancels a sealed dossier of this hub: seals a `voids` record with the reason.
+#[utoipa::path(
+    post,
+    path = "/api/v1/dossiers/{id}/void",
+    operation_id = "seal_void",
+    tag = "seal",
+    security(("session" = ["officer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Sealed dossier id")),
+    request_body = ReasonIn,
+    responses(
+        (status = 201, body = Receipt),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+        (status = 409, description = "The hub's clock is not confirmed", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Missing reason, or the dossier cannot be cancelled", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn void(
     State(st): State<AppState>,
-    user: AuthUser,
+    Leads(user): Leads,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ReasonIn>,
 ) -> Result<(StatusCode, Json<Receipt>), ApiError> {
-    user.require(&[Role::Officer, Role::Admin])?;
     let reason = normalize_reason(&body.reason);
     run_seal(
         st,
@@ -172,11 +230,23 @@ async fn run_seal(
     }
 }
 
+/// The dossiers sealed on this hub, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dossiers",
+    operation_id = "seal_sealed",
+    tag = "seal",
+    security(("session" = ["officer", "admin"])),
+    responses(
+        (status = 200, description = "`{\"dossiers\": [..]}`: one summary per sealed dossier (receipt code, procedure, disposition, sealed_at, upload state)", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn sealed(
     State(st): State<AppState>,
-    user: AuthUser,
+    Leads(_user): Leads,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(&[Role::Officer, Role::Admin])?;
     let list = st.db.call(|c| engine::list_sealed(c)).await?;
     Ok(Json(json!({ "dossiers": list })))
 }
@@ -199,6 +269,21 @@ async fn find_receipt(st: &AppState, code: &str) -> Result<Receipt, ApiError> {
         .ok_or_else(|| ApiError::not_found("biên nhận", "Receipt"))
 }
 
+/// A receipt by its code.
+#[utoipa::path(
+    get,
+    path = "/api/v1/receipts/{code}",
+    operation_id = "seal_receipt",
+    tag = "seal",
+    security(("session" = [])),
+    params(("code" = String, Path, description = "Receipt code, e.g. ABCD-EFGH-J (hyphens optional)")),
+    responses(
+        (status = 200, body = Receipt),
+        (status = 400, description = "Not a receipt code", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn receipt(
     State(st): State<AppState>,
     _user: AuthUser,
@@ -208,6 +293,20 @@ async fn receipt(
 }
 
 /// The receipt's signed QR (protocol §6.1) as a PNG, for the screen and the printed slip.
+#[utoipa::path(
+    get,
+    path = "/api/v1/receipts/{code}/qr.png",
+    operation_id = "seal_receipt_qr",
+    tag = "seal",
+    security(("session" = [])),
+    params(("code" = String, Path, description = "Receipt code, e.g. ABCD-EFGH-J")),
+    responses(
+        (status = 200, description = "The signed QR", content_type = "image/png", body = Vec<u8>),
+        (status = 400, description = "Not a receipt code", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such receipt, or it has no QR", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn receipt_qr(
     State(st): State<AppState>,
     _user: AuthUser,
@@ -227,6 +326,18 @@ async fn receipt_qr(
         .into_response())
 }
 
+/// The field status banner: pairing with the office, sealed dossiers, those awaiting protection.
+#[utoipa::path(
+    get,
+    path = "/api/v1/status",
+    operation_id = "seal_status",
+    tag = "seal",
+    security(("session" = [])),
+    responses(
+        (status = 200, body = engine::FieldStatus),
+        (status = 401, body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn status(
     State(st): State<AppState>,
     _user: AuthUser,

@@ -15,12 +15,12 @@ use time::{Date, Duration, OffsetDateTime, Weekday};
 
 use super::engine::{self, Receipt};
 use crate::app::AppState;
-use crate::auth::{AuthUser, Role};
+use crate::auth::FieldTeam;
 use crate::error::ApiError;
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(slip, track_png))]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -28,8 +28,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/receipts/{code}/slip", get(slip))
         .route("/api/v1/receipts/{code}/track.png", get(track_png))
 }
-
-const TEAM: &[Role] = &[Role::Officer, Role::Volunteer, Role::Admin];
 
 /// One paper whose original the villager must show or bring.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -257,16 +255,35 @@ async fn find(st: &AppState, code: &str) -> Result<(ReceiptCode, Receipt, Receip
     Ok((code, r, key))
 }
 
+/// Everything the printed receipt slip shows (receipt, tracking URL and key, originals, due date).
+#[utoipa::path(
+    get,
+    path = "/api/v1/receipts/{code}/slip",
+    operation_id = "seal_slip",
+    tag = "seal",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    params(
+        ("code" = String, Path, description = "Receipt code, e.g. ABCD-EFGH-J"),
+        ("scheme" = Option<String>, Query, description = "`https` when the page was served over HTTPS (the tracking URL's scheme)"),
+    ),
+    responses(
+        (status = 200, description = "The receipt's keys plus `hub_name, code_compact, tracking_key, tracking_url, authority, originals, due, next_session, languages`", body = Object),
+        (status = 400, description = "Not a receipt code, or an unusable Host header", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such receipt, or its procedure is unknown", body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
 async fn slip(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(_user): FieldTeam,
     Path(code): Path<String>,
     Query(q): Query<SlipQuery>,
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Result<Json<Slip>, ApiError> {
     st.require_mode(protocol::HubMode::Field)?;
-    user.require(TEAM)?;
     let (code, r, key) = find(&st, &code).await?;
     let tracking_url = tracking_url(&headers, &uri, q.scheme.as_deref(), &code, &key)?;
     let def = definition(&st, &r.procedure)
@@ -293,16 +310,34 @@ async fn slip(
 }
 
 /// PNG of the tracking URL's QR.
+#[utoipa::path(
+    get,
+    path = "/api/v1/receipts/{code}/track.png",
+    operation_id = "seal_track_png",
+    tag = "seal",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    params(
+        ("code" = String, Path, description = "Receipt code, e.g. ABCD-EFGH-J"),
+        ("scheme" = Option<String>, Query, description = "`https` when the page was served over HTTPS (the tracking URL's scheme)"),
+    ),
+    responses(
+        (status = 200, description = "QR of the tracking URL", content_type = "image/png", body = Vec<u8>),
+        (status = 400, description = "Not a receipt code, or an unusable Host header", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+        (status = 404, body = crate::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
 async fn track_png(
     State(st): State<AppState>,
-    user: AuthUser,
+    FieldTeam(_user): FieldTeam,
     Path(code): Path<String>,
     Query(q): Query<SlipQuery>,
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
     st.require_mode(protocol::HubMode::Field)?;
-    user.require(TEAM)?;
     let (code, _, key) = find(&st, &code).await?;
     let url = tracking_url(&headers, &uri, q.scheme.as_deref(), &code, &key)?;
     let png = crate::qr::png(&url).map_err(|e| ApiError::internal(e.to_string()))?;

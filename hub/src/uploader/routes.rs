@@ -16,17 +16,19 @@ use serde_json::{json, Value};
 use super::client::SyncError;
 use super::{ackfile, store};
 use crate::app::AppState;
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AdminOnly, Leads};
 use crate::config::OnOff;
 use crate::error::ApiError;
 
-const READERS: &[Role] = &[Role::Officer, Role::Admin];
 /// Largest ack file accepted (an ack of thousands of envelopes is well under this).
 const MAX_ACK_FILE: usize = 4 * 1024 * 1024;
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(status, events, run, acked, alarms, resolve, ack_file, batch_file),
+    components(schemas(AckForm))
+)]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -100,14 +102,37 @@ async fn status_json(st: &AppState) -> Result<Value, ApiError> {
     }))
 }
 
-async fn status(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
-    user.require(READERS)?;
+/// The uploader's progress, counts of envelopes by state, the paired office and the sync settings.
+#[utoipa::path(
+    get,
+    path = "/api/v1/upload/status",
+    operation_id = "uploader_status",
+    tag = "uploader",
+    security(("session" = ["officer", "admin"])),
+    responses(
+        (status = 200, description = "`{progress, counts, office: {name, device_id, base_url} | null, settings: {office_url, background, interval_secs, concurrency, bandwidth_kbps, quiet_hours, in_quiet_hours, retention_days}}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+    )
+)]
+async fn status(State(st): State<AppState>, Leads(_user): Leads) -> Result<Json<Value>, ApiError> {
     Ok(Json(status_json(&st).await?))
 }
 
 /// Server-Sent Events: `progress` each time it changes (a `watch`: a burst wakes a stream once).
-async fn events(State(st): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
-    user.require(READERS)?;
+#[utoipa::path(
+    get,
+    path = "/api/v1/upload/events",
+    operation_id = "uploader_events",
+    tag = "uploader",
+    security(("session" = ["officer", "admin"])),
+    responses(
+        (status = 200, description = "An event stream: `event: progress` with the progress JSON now and on each change; keep-alive comments every 15 s", content_type = "text/event-stream", body = String),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+    )
+)]
+async fn events(State(st): State<AppState>, Leads(_user): Leads) -> Result<Response, ApiError> {
     let rx = st.upload.progress.subscribe();
     let closing = st.outreach.closing();
     let stream = futures_util::stream::unfold((rx, true), move |(mut rx, first)| {
@@ -134,8 +159,21 @@ async fn events(State(st): State<AppState>, user: AuthUser) -> Result<Response, 
         .into_response())
 }
 
-async fn run(State(st): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
-    user.require(READERS)?;
+/// "Sync now": starts an upload run to the paired office (no body).
+#[utoipa::path(
+    post,
+    path = "/api/v1/upload/run",
+    operation_id = "uploader_run",
+    tag = "uploader",
+    security(("session" = ["officer", "admin"], "csrf" = [])),
+    responses(
+        (status = 202, description = "`{started, already_running, warning}` (`warning`: quiet hours, or null)", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "Not paired with an office", body = crate::api_doc::ErrorBody),
+    )
+)]
+async fn run(State(st): State<AppState>, Leads(_user): Leads) -> Result<Response, ApiError> {
     let pinned = st.db.call(|c| store::pinned_office(c)).await?.is_some();
     if !pinned {
         return Err(ApiError::new(
@@ -154,24 +192,63 @@ async fn run(State(st): State<AppState>, user: AuthUser) -> Result<Response, Api
         .into_response())
 }
 
-async fn acked(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
-    user.require(READERS)?;
+/// The sequence numbers of the envelopes the office has acknowledged.
+#[utoipa::path(
+    get,
+    path = "/api/v1/upload/acked",
+    operation_id = "uploader_acked",
+    tag = "uploader",
+    security(("session" = ["officer", "admin"])),
+    responses(
+        (status = 200, description = "`{\"seqs\": [integer]}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+    )
+)]
+async fn acked(State(st): State<AppState>, Leads(_user): Leads) -> Result<Json<Value>, ApiError> {
     let seqs = st.db.call(|c| store::acked_seqs(c)).await?;
     Ok(Json(json!({ "seqs": seqs })))
 }
 
-async fn alarms(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
-    user.require(READERS)?;
+/// The uploader's alarms (e.g. the office refused an envelope), resolved or not.
+#[utoipa::path(
+    get,
+    path = "/api/v1/upload/alarms",
+    operation_id = "uploader_alarms",
+    tag = "uploader",
+    security(("session" = ["officer", "admin"])),
+    responses(
+        (status = 200, description = "`{\"alarms\": [{id, kind, detail, raised_at, resolved_at, …}]}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+    )
+)]
+async fn alarms(State(st): State<AppState>, Leads(_user): Leads) -> Result<Json<Value>, ApiError> {
     let list = st.db.call(|c| store::list_alarms(c)).await?;
     Ok(Json(json!({ "alarms": list })))
 }
 
+/// Marks an alarm resolved (admin only).
+#[utoipa::path(
+    post,
+    path = "/api/v1/upload/alarms/{id}/resolve",
+    operation_id = "uploader_resolve",
+    tag = "uploader",
+    security(("session" = ["admin"], "csrf" = [])),
+    params(("id" = i64, Path, description = "Alarm id")),
+    responses(
+        (status = 200, description = "`{\"resolved\": <id>}`", body = Object),
+        (status = 400, description = "The id is not a number", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Not an admin, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No unresolved alarm with this id", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn resolve(
     State(st): State<AppState>,
-    user: AuthUser,
+    AdminOnly(user): AdminOnly,
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    user.require(&[Role::Admin])?;
     let uid = user.id.clone();
     if !st
         .db
@@ -186,13 +263,37 @@ async fn resolve(
     Ok(Json(json!({ "resolved": id })))
 }
 
-/// The office's ack file, as the `file` field of a form (or the whole body).
+/// The multipart form of an ack file import (documentation only: the handler reads the parts itself).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct AckForm {
+    /// The office's acknowledgement file (`ack-….json`), at most 4 MiB.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// Imports the office's ack file (the USB path), as the `file` field of a form.
+#[utoipa::path(
+    post,
+    path = "/api/v1/upload/ack-file",
+    operation_id = "uploader_ack_file",
+    tag = "uploader",
+    security(("session" = ["officer", "admin"], "csrf" = [])),
+    request_body(content = AckForm, content_type = "multipart/form-data", description = "A `file` part"),
+    responses(
+        (status = 200, description = "`{\"report\": {..}}`: what the import acknowledged", body = Object),
+        (status = 400, description = "Malformed upload or no `file` part", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 413, description = "File too large", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Not a valid ack file for this hub (bad signature, other hub, unknown office)", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn ack_file(
     State(st): State<AppState>,
-    user: AuthUser,
+    Leads(_user): Leads,
     mut form: Multipart,
 ) -> Result<Json<Value>, ApiError> {
-    user.require(READERS)?;
     let mut bytes = None;
     while let Some(field) = form.next_field().await.map_err(|e| {
         ApiError::bad_request(
@@ -227,8 +328,21 @@ async fn ack_file(
 }
 
 /// A batch file of the envelopes not yet acknowledged, for a USB stick.
-async fn batch_file(State(st): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
-    user.require(READERS)?;
+#[utoipa::path(
+    get,
+    path = "/api/v1/upload/batch-file",
+    operation_id = "uploader_batch_file",
+    tag = "uploader",
+    security(("session" = ["officer", "admin"])),
+    responses(
+        (status = 200, description = "The batch file (SQLite, see docs/protocol.md) as an attachment; `X-Batch-Envelopes` tells how many envelopes it holds", content_type = "application/vnd.sqlite3", body = Vec<u8>),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, body = crate::api_doc::ErrorBody),
+        (status = 409, description = "Nothing is waiting for the office", body = crate::api_doc::ErrorBody),
+        (status = 507, description = "The disk is full", body = crate::api_doc::ErrorBody),
+    )
+)]
+async fn batch_file(State(st): State<AppState>, Leads(_user): Leads) -> Result<Response, ApiError> {
     let first: Option<i64> = st
         .db
         .call(|c| {
