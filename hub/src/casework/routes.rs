@@ -11,14 +11,15 @@ use super::audit::Actor;
 use super::status::{self, ChangeError, StatusBody};
 use super::{deadline, store};
 use crate::app::AppState;
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AdminOnly, Clerks};
 use crate::error::{ApiError, FieldDetail, JsonBody};
-
-const CLERKS: &[Role] = &[Role::Clerk, Role::Admin];
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(change_status, work, holidays, add_holiday, remove_holiday),
+    components(schemas(StatusBody, HolidayBody))
+)]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -55,14 +56,32 @@ fn change_error(e: ChangeError) -> ApiError {
     }
 }
 
-/// `POST /api/v1/office/dossiers/{id}/status`.
+/// Changes a dossier's casework status (audited; signed status news where the villager should know).
+#[utoipa::path(
+    post,
+    path = "/api/v1/office/dossiers/{id}/status",
+    operation_id = "casework_change_status",
+    tag = "casework",
+    security(("session" = ["clerk", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Dossier id")),
+    request_body = StatusBody,
+    responses(
+        (status = 200, description = "`{\"status\": standing}`: the dossier's new status row (status, version, \
+            received_on, due_on, extended, …)", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such dossier", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "Transition not allowed, or `expected_version` is stale", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "A field of the status form is invalid", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn change_status(
     State(st): State<AppState>,
-    user: AuthUser,
+    Clerks(user): Clerks,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<StatusBody>,
 ) -> Result<Json<Value>, ApiError> {
-    user.require(CLERKS)?;
     let state = st.clone();
     let result = st
         .db
@@ -80,26 +99,47 @@ async fn change_status(
     Ok(Json(json!({ "status": standing })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct WorkQuery {
+    /// `overdue`, `due_soon`, `open` (default) or `status:<status>`.
     #[serde(default)]
     view: Option<String>,
+    /// Only dossiers of this procedure id.
     #[serde(default)]
     procedure: Option<String>,
+    /// Page size, 1 to 200 (default 50).
     #[serde(default)]
     limit: Option<usize>,
+    /// `next_cursor` of the previous page.
     #[serde(default)]
     cursor: Option<String>,
 }
 
+/// The clerks' work list: open dossiers with their deadlines, by view, with counts per view.
+///
 /// `GET /api/v1/office/work?view=overdue|due_soon|open|status:<s>&procedure=&limit=&cursor=`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/work",
+    operation_id = "casework_work",
+    tag = "casework",
+    security(("session" = ["clerk", "admin"])),
+    params(WorkQuery),
+    responses(
+        (status = 200, description = "`{view, dossiers, next_cursor, counts, today}`", body = Object),
+        (status = 400, description = "Bad query string (plain text)"),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Unknown `view`", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn work(
     State(st): State<AppState>,
-    user: AuthUser,
+    _user: Clerks,
     Query(q): Query<WorkQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    user.require(CLERKS)?;
     let view_s = q.view.clone().unwrap_or_else(|| "open".into());
     let view = store::View::parse(&view_s).ok_or_else(|| {
         ApiError::new(
@@ -131,17 +171,33 @@ async fn work(
     })))
 }
 
-/// `GET /api/v1/office/holidays`.
-async fn holidays(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
-    user.require(CLERKS)?;
+/// The public holidays and days off that deadlines skip.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/holidays",
+    operation_id = "casework_holidays",
+    tag = "casework",
+    security(("session" = ["clerk", "admin"])),
+    responses(
+        (status = 200, description = "`{\"holidays\": [{date, name, added_at}]}`, by date", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+    )
+)]
+async fn holidays(State(st): State<AppState>, _user: Clerks) -> Result<Json<Value>, ApiError> {
     let list = st.db.call(|c| store::list_holidays(c)).await?;
     Ok(Json(json!({ "holidays": list })))
 }
 
-#[derive(Debug, Deserialize)]
+/// A day off to add.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct HolidayBody {
+    /// `YYYY-MM-DD`.
+    #[schema(value_type = String)]
     date: Value,
+    /// One line, at most 100 characters.
+    #[schema(value_type = String)]
     name: Value,
 }
 
@@ -175,13 +231,29 @@ pub fn parse_holiday(date: &Value, name: &Value) -> Result<(time::Date, String),
     }
 }
 
-/// `POST /api/v1/office/holidays` `{date, name}` (admin).
+/// Adds a day off (admin); open dossiers' deadlines move accordingly.
+///
+/// `POST /api/v1/office/holidays` `{date, name}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/office/holidays",
+    operation_id = "casework_add_holiday",
+    tag = "casework",
+    security(("session" = ["admin"], "csrf" = [])),
+    request_body = HolidayBody,
+    responses(
+        (status = 201, description = "`{\"added\": number, \"deadlines_moved\": number}`", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Invalid date or name", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn add_holiday(
     State(st): State<AppState>,
-    user: AuthUser,
+    AdminOnly(user): AdminOnly,
     JsonBody(body): JsonBody<HolidayBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    user.require(&[Role::Admin])?;
     let (d, name) = parse_holiday(&body.date, &body.name).map_err(ApiError::validation)?;
     let (added, moved) = st
         .db
@@ -193,13 +265,26 @@ async fn add_holiday(
     ))
 }
 
-/// `DELETE /api/v1/office/holidays/{date}` (admin).
+/// Removes a day off (admin); open dossiers' deadlines move accordingly.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/office/holidays/{date}",
+    operation_id = "casework_remove_holiday",
+    tag = "casework",
+    security(("session" = ["admin"], "csrf" = [])),
+    params(("date" = String, Path, description = "The day off, `YYYY-MM-DD`")),
+    responses(
+        (status = 200, description = "`{\"removed\": true, \"deadlines_moved\": number}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such day off", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn remove_holiday(
     State(st): State<AppState>,
-    user: AuthUser,
+    AdminOnly(user): AdminOnly,
     Path(date): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    user.require(&[Role::Admin])?;
     let d =
         deadline::parse_date(&date).ok_or_else(|| ApiError::not_found("ngày nghỉ", "Holiday"))?;
     let moved = st

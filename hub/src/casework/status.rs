@@ -30,22 +30,32 @@ pub fn next_statuses(from: &str) -> &'static [&'static str] {
 }
 
 /// What a clerk sends to change a status (`POST /api/v1/office/dossiers/{id}/status`).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The fields each target status needs are checked by `change` (one error per field).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
+    /// The new status (`in_progress`, `needs_papers`, `registered`, `ready_for_pickup`, `handed_over`,
+    /// `rejected`), reachable from the current one.
     pub to: String,
+    /// `needs_papers`, `ready_for_pickup`: the papers to bring (a list of strings).
     #[serde(default)]
     pub papers: Option<Value>,
+    /// A message for the villager (status news).
     #[serde(default)]
     pub message: Option<Value>,
+    /// `registered`: the register's numbers (e.g. book and entry).
     #[serde(default)]
     pub result_numbers: Option<Value>,
+    /// `ready_for_pickup`: where to collect the result.
     #[serde(default)]
     pub place: Option<Value>,
+    /// `ready_for_pickup`: from which day (`YYYY-MM-DD`).
     #[serde(default)]
     pub from_date: Option<Value>,
+    /// `ready_for_pickup`: until which day (`YYYY-MM-DD`).
     #[serde(default)]
     pub until_date: Option<Value>,
+    /// `rejected`, or with `extended`: why.
     #[serde(default)]
     pub reason: Option<Value>,
     /// Apply the procedure's extended limit (verification needed); needs `reason`.

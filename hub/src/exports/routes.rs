@@ -17,10 +17,8 @@ use sha2::{Digest, Sha256};
 
 use super::{render, store, systems};
 use crate::app::AppState;
-use crate::auth::{AuthUser, Role};
+use crate::auth::Clerks;
 use crate::error::{ApiError, FieldDetail, JsonBody};
-
-const CLERKS: &[Role] = &[Role::Clerk, Role::Admin];
 
 /// Most dossier ids one request may name.
 pub const MAX_IDS: usize = 5_000;
@@ -37,7 +35,10 @@ const STATUSES: &[&str] = &[
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(create, list, pending, file),
+    components(schemas(CreateBody, Filter))
+)]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -47,11 +48,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/office/exports/{id}/file", get(file))
 }
 
-#[derive(Debug, Deserialize, Default)]
+/// Which dossiers to export when no ids are given.
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Filter {
+    /// Must be the system's procedure id.
     #[serde(default)]
     procedure: Option<String>,
+    /// A casework status (`received`, `in_progress`, …).
     #[serde(default)]
     status: Option<String>,
     /// `YYYY-MM-DD`, Vietnam's local day, inclusive.
@@ -62,15 +66,20 @@ struct Filter {
     received_to: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// An export to record: the target system, the file format, and the dossiers (by id or by filter).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
+    /// A system id of `GET /api/v1/office/exports/pending`.
     system: String,
+    /// `csv` or `xlsx`.
     format: String,
+    /// 1 to 5,000 dossier ids, all of the system's procedure.
     #[serde(default)]
     dossier_ids: Option<Vec<String>>,
     #[serde(default)]
     filter: Option<Filter>,
+    /// Include dossiers already exported to this system.
     #[serde(default)]
     again: bool,
 }
@@ -186,13 +195,30 @@ fn check(
     ))
 }
 
+/// Records an export of dossiers to a national system; its file is then fetched from `file`.
+///
 /// `POST /api/v1/office/exports`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/office/exports",
+    operation_id = "exports_create",
+    tag = "exports",
+    security(("session" = ["clerk", "admin"], "csrf" = [])),
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "`{\"id\": string, \"rows\": number, \"file\": url}`", body = Object),
+        (status = 200, description = "Nothing to export: `{\"id\": null, \"rows\": 0}`", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Unknown system, format, status, date or dossier list", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn create(
     State(st): State<AppState>,
-    user: AuthUser,
+    Clerks(user): Clerks,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    user.require(CLERKS)?;
     let (sys, format, sel) = check(body)?;
     let (uid, uname) = (user.id.clone(), user.name.clone());
     let made = st
@@ -240,22 +266,40 @@ async fn create(
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Exports made before this one (its id), for the next page.
     #[serde(default)]
     before: Option<String>,
+    /// Page size, 1 to 200 (default 50).
     #[serde(default)]
     limit: Option<i64>,
 }
 
-/// `GET /api/v1/office/exports?before=&limit=`: past exports, newest first.
+/// Past exports, newest first.
+///
+/// `GET /api/v1/office/exports?before=&limit=`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/exports",
+    operation_id = "exports_list",
+    tag = "exports",
+    security(("session" = ["clerk", "admin"])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "`{\"exports\": [export], \"more\": bool}`", body = Object),
+        (status = 400, description = "Bad query string (plain text)"),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn list(
     State(st): State<AppState>,
-    user: AuthUser,
+    _user: Clerks,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    user.require(CLERKS)?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let before = q.before;
     let list = st
@@ -267,9 +311,21 @@ async fn list(
     Ok(Json(json!({ "exports": list, "more": more })))
 }
 
-/// `GET /api/v1/office/exports/pending`: per system, its form and how many dossiers wait for it.
-async fn pending(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
-    user.require(CLERKS)?;
+/// Per national system: its form and how many dossiers wait to be exported there.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/exports/pending",
+    operation_id = "exports_pending",
+    tag = "exports",
+    security(("session" = ["clerk", "admin"])),
+    responses(
+        (status = 200, description = "`{\"systems\": [{system, procedure, form_vi, form_en, target_vi, target_en, \
+            pending}]}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+    )
+)]
+async fn pending(State(st): State<AppState>, _user: Clerks) -> Result<Json<Value>, ApiError> {
     let counts = st.db.call(|c| store::pending(c)).await?;
     let systems: Vec<Value> = counts
         .into_iter()
@@ -288,13 +344,28 @@ async fn pending(State(st): State<AppState>, user: AuthUser) -> Result<Json<Valu
     Ok(Json(json!({ "systems": systems })))
 }
 
-/// `GET /api/v1/office/exports/{id}/file`: the export's file, streamed.
+/// An export's file (CSV or XLSX), streamed as an attachment.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/exports/{id}/file",
+    operation_id = "exports_file",
+    tag = "exports",
+    security(("session" = ["clerk", "admin"])),
+    params(("id" = String, Path, description = "Export id")),
+    responses(
+        (status = 200, description = "The file, as an attachment", content(
+            (String = "text/csv; charset=utf-8"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such export", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn file(
     State(st): State<AppState>,
-    user: AuthUser,
+    _user: Clerks,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    user.require(CLERKS)?;
     let ex = st
         .db
         .call(move |c| store::get(c, &id))

@@ -17,16 +17,31 @@ use tokio::io::AsyncWriteExt;
 use super::session::{field_device_status, SyncDevice, CHALLENGE_TTL, TOKEN_TTL};
 use super::store::{self, Device, Refusal, CHUNK_BODY_LIMIT};
 use crate::app::AppState;
-use crate::auth::{AuthUser, Role};
+use crate::auth::Clerks;
 use crate::error::{ApiError, JsonBody};
 
-const CLERKS: &[Role] = &[Role::Clerk, Role::Admin];
 /// Largest batch file accepted through the office UI.
 pub const MAX_BATCH_UPLOAD: u64 = 512 * 1024 * 1024;
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(
+        challenge,
+        hello,
+        holdings,
+        manifest,
+        envelope,
+        chunk,
+        blob,
+        ack,
+        quarantine_list,
+        quarantine_resolve,
+        upload_batch,
+        ack_file
+    ),
+    components(schemas(AckRequest, ResolveRequest))
+)]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -154,6 +169,17 @@ async fn with_device<T: Send + 'static>(
         .await?)
 }
 
+/// Starts a sync handshake: a fresh one-time challenge for a field hub to sign in its hello.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync/challenge",
+    operation_id = "intake_challenge",
+    tag = "intake",
+    security(()),
+    responses(
+        (status = 200, description = "`{\"challenge\": 64 hex digits, \"expires_in\": seconds}`", body = Object),
+    )
+)]
 async fn challenge(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
     let c = st.sync.challenge()?;
     Ok(Json(
@@ -161,6 +187,23 @@ async fn challenge(State(st): State<AppState>) -> Result<Json<Value>, ApiError> 
     ))
 }
 
+/// Ends the handshake: a paired field hub's signed hello (with the challenge) opens a sync session.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync/hello",
+    operation_id = "intake_hello",
+    tag = "intake",
+    security(()),
+    request_body(content = Object, content_type = "application/json",
+        description = "A `SignedSyncHello` in canonical JSON (see docs/protocol.md)"),
+    responses(
+        (status = 200, description = "`{\"token\": bearer token, \"expires_in\": seconds, \"device_status\": \
+            approved|pending_approval|revoked}`", body = Object),
+        (status = 400, description = "Malformed hello, or its signature does not verify", body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Device not paired (`unknown_device`), or challenge spent, expired or \
+            unknown (`challenge_invalid`)", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn hello(State(st): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
     let signed = SignedSyncHello::from_bytes(&body).map_err(|e| bad_message("hello", e))?;
     let device = signed.hello.device_id.clone();
@@ -212,6 +255,17 @@ fn canonical_json(bytes: Vec<u8>) -> Response {
 }
 
 /// What the office holds of the calling device (allowed in every status: it names the status).
+#[utoipa::path(
+    get,
+    path = "/api/v1/sync/holdings",
+    operation_id = "intake_holdings",
+    tag = "intake",
+    security(("sync_token" = [])),
+    responses(
+        (status = 200, description = "Signed holdings in canonical JSON (see docs/protocol.md)", body = Object),
+        (status = 401, description = "No live sync session", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn holdings(State(st): State<AppState>, dev: SyncDevice) -> Result<Response, ApiError> {
     let status = dev.status;
     let signed = with_device(&st, &dev, move |c, d, st| {
@@ -223,6 +277,22 @@ async fn holdings(State(st): State<AppState>, dev: SyncDevice) -> Result<Respons
     ))
 }
 
+/// Announces a batch: the signed manifest of the envelopes and ciphertexts the field hub will send.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync/manifest",
+    operation_id = "intake_manifest",
+    tag = "intake",
+    security(("sync_token" = [])),
+    request_body(content = Object, content_type = "application/json",
+        description = "A `SignedManifest` in canonical JSON (see docs/protocol.md)"),
+    responses(
+        (status = 200, description = "What the office still needs of the batch (envelopes, blobs)", body = Object),
+        (status = 400, description = "Malformed manifest, bad signature or inconsistent", body = crate::api_doc::ErrorBody),
+        (status = 401, description = "No live sync session", body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Device pending approval or revoked", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn manifest(
     State(st): State<AppState>,
     dev: SyncDevice,
@@ -242,6 +312,24 @@ async fn manifest(
     Ok(answer(r))
 }
 
+/// Delivers one announced envelope (a signed, sealed dossier) by its sequence number.
+#[utoipa::path(
+    put,
+    path = "/api/v1/sync/envelopes/{seq}",
+    operation_id = "intake_envelope",
+    tag = "intake",
+    security(("sync_token" = [])),
+    params(("seq" = u64, Path, description = "The envelope's sequence number on its device")),
+    request_body(content = Object, content_type = "application/json",
+        description = "A `SignedEnvelope` in canonical JSON (see docs/protocol.md)"),
+    responses(
+        (status = 200, description = "The envelope's intake result", body = Object),
+        (status = 400, description = "Malformed envelope or path", body = crate::api_doc::ErrorBody),
+        (status = 401, description = "No live sync session", body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Device pending approval or revoked", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "Not announced in a manifest", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn envelope(
     State(st): State<AppState>,
     dev: SyncDevice,
@@ -256,11 +344,33 @@ async fn envelope(
     Ok(answer(r))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct OffsetQuery {
+    /// Where this chunk starts in the ciphertext (the bytes the office holds).
     offset: u64,
 }
 
+/// Delivers one chunk (at most 256 KiB) of an announced ciphertext, resumable at the held offset.
+#[utoipa::path(
+    put,
+    path = "/api/v1/sync/blobs/{sha256}",
+    operation_id = "intake_chunk",
+    tag = "intake",
+    security(("sync_token" = [])),
+    params(("sha256" = String, Path, description = "The ciphertext's SHA-256, hex"), OffsetQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses(
+        (status = 200, description = "`{held, size, complete}`-style chunk state", body = Object),
+        (status = 400, description = "Bad query string (plain text)"),
+        (status = 401, description = "No live sync session", body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Device pending approval or revoked", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "Not announced (`unexpected_blob`), or wrong offset (`chunk_offset`, with \
+            `held` in the error object)", body = crate::api_doc::ErrorBody),
+        (status = 413, description = "Chunk over 256 KiB", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "The complete ciphertext does not match its hash (discarded)", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn chunk(
     State(st): State<AppState>,
     dev: SyncDevice,
@@ -284,6 +394,21 @@ async fn chunk(
     Ok(answer(r))
 }
 
+/// How much of an announced ciphertext the office holds (to resume an interrupted upload).
+#[utoipa::path(
+    get,
+    path = "/api/v1/sync/blobs/{sha256}",
+    operation_id = "intake_blob",
+    tag = "intake",
+    security(("sync_token" = [])),
+    params(("sha256" = String, Path, description = "The ciphertext's SHA-256, hex")),
+    responses(
+        (status = 200, description = "The chunk state (bytes held, complete)", body = Object),
+        (status = 401, description = "No live sync session", body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Device pending approval or revoked", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "Not announced in a manifest", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn blob(
     State(st): State<AppState>,
     dev: SyncDevice,
@@ -294,12 +419,29 @@ async fn blob(
     Ok(answer(r))
 }
 
-#[derive(Deserialize)]
+/// Asks for the acknowledgement of a batch.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AckRequest {
+    /// The manifest's batch id (a UUID).
     batch_id: String,
 }
 
+/// The office's signed acknowledgement of a batch: what it received and accepted (any device status).
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync/ack",
+    operation_id = "intake_ack",
+    tag = "intake",
+    security(("sync_token" = [])),
+    request_body = AckRequest,
+    responses(
+        (status = 200, description = "A signed `SyncAck` in canonical JSON (see docs/protocol.md)", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 401, description = "No live sync session", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No manifest with this batch id from this device", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn ack(
     State(st): State<AppState>,
     dev: SyncDevice,
@@ -325,12 +467,24 @@ fn require_office(st: &AppState) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Envelopes set aside at intake (bad signature, unknown sender, …), for a clerk to look at.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/quarantine",
+    operation_id = "intake_quarantine_list",
+    tag = "intake",
+    security(("session" = ["clerk", "admin"])),
+    responses(
+        (status = 200, description = "`{\"items\": [item], \"unresolved\": number}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn quarantine_list(
     State(st): State<AppState>,
-    user: AuthUser,
+    _user: Clerks,
 ) -> Result<Json<Value>, ApiError> {
     require_office(&st)?;
-    user.require(CLERKS)?;
     let (items, unresolved) = st
         .db
         .call(|c| {
@@ -343,20 +497,40 @@ async fn quarantine_list(
     Ok(Json(json!({ "items": items, "unresolved": unresolved })))
 }
 
-#[derive(Deserialize)]
+/// A clerk's resolution of a quarantine item.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResolveRequest {
+    /// What was checked and decided, 1 to 1000 characters.
     note: String,
 }
 
+/// Marks a quarantine item resolved, with the clerk's note (audited).
+#[utoipa::path(
+    post,
+    path = "/api/v1/office/quarantine/{id}/resolve",
+    operation_id = "intake_quarantine_resolve",
+    tag = "intake",
+    security(("session" = ["clerk", "admin"], "csrf" = [])),
+    params(("id" = i64, Path, description = "Quarantine item id")),
+    request_body = ResolveRequest,
+    responses(
+        (status = 200, description = "`{\"id\": number, \"resolved\": true, \"changed\": bool}` (`changed`: \
+            false when it was already resolved)", body = Object),
+        (status = 400, description = "Bad JSON or id", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such item", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Note missing or too long", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn quarantine_resolve(
     State(st): State<AppState>,
-    user: AuthUser,
+    Clerks(user): Clerks,
     Path(id): Path<i64>,
     JsonBody(req): JsonBody<ResolveRequest>,
 ) -> Result<Json<Value>, ApiError> {
     require_office(&st)?;
-    user.require(CLERKS)?;
     let note = req.note.trim().to_owned();
     if note.is_empty() || note.chars().count() > 1000 {
         return Err(ApiError::new(
@@ -378,16 +552,39 @@ async fn quarantine_resolve(
     }
 }
 
-/// A batch file uploaded through the office UI: streamed to a temporary file in the data directory (at
-/// most 512 MiB), imported envelope by envelope like `hub batch import`, then deleted.
+/// Imports a batch file uploaded through the office UI.
+///
+/// Streamed to a temporary file in the data directory (at most 512 MiB), imported envelope by envelope
+/// like `hub batch import`, then deleted.
+#[utoipa::path(
+    post,
+    path = "/api/v1/office/imports",
+    operation_id = "intake_upload_batch",
+    tag = "intake",
+    security(("session" = ["clerk", "admin"], "csrf" = [])),
+    params(("x-file-name" = Option<String>, Header, description = "The file's name, URI-encoded (shown in the \
+        import report)")),
+    request_body(content(
+        (Vec<u8> = "application/octet-stream"),
+        (Vec<u8> = "application/vnd.sqlite3")),
+        description = "The `.batch` file as it is (at most 512 MiB)"),
+    responses(
+        (status = 200, description = "The import report with `complete` and `ack_url` (the signed \
+            acknowledgement's file, or null)", body = Object),
+        (status = 400, description = "Empty file, or a file that is not a batch", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 413, description = "Larger than 512 MiB", body = crate::api_doc::ErrorBody),
+        (status = 415, description = "Not sent as a raw file", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn upload_batch(
     State(st): State<AppState>,
-    user: AuthUser,
+    _user: Clerks,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     require_office(&st)?;
-    user.require(CLERKS)?;
     let ctype = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -482,13 +679,27 @@ async fn receive(body: Body, path: &std::path::Path) -> Result<(), ApiError> {
 }
 
 /// The signed acknowledgement of an imported batch, as a file for the field hub.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/imports/{batch_id}/ack",
+    operation_id = "intake_ack_file",
+    tag = "intake",
+    security(("session" = ["clerk", "admin"])),
+    params(("batch_id" = String, Path, description = "The batch id (a UUID)")),
+    responses(
+        (status = 200, description = "A signed `SyncAck` in canonical JSON, as an attachment (see \
+            docs/protocol.md)", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such batch", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn ack_file(
     State(st): State<AppState>,
-    user: AuthUser,
+    _user: Clerks,
     Path(batch_id): Path<String>,
 ) -> Result<Response, ApiError> {
     require_office(&st)?;
-    user.require(CLERKS)?;
     if !protocol::is_uuid(&batch_id) {
         return Err(ApiError::not_found("lô", "Batch"));
     }

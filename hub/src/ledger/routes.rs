@@ -10,16 +10,17 @@ use serde_json::{json, Value};
 
 use super::{devices, duplicates, expected};
 use crate::app::AppState;
-use crate::auth::{AuthUser, Role};
+use crate::auth::Clerks;
 use crate::casework::audit::Actor;
 use crate::clock;
 use crate::error::{ApiError, FieldDetail, JsonBody};
 
-const CLERKS: &[Role] = &[Role::Clerk, Role::Admin];
-
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(overview, sessions, device, duplicates_list, decision),
+    components(schemas(Decision))
+)]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -32,11 +33,17 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Query parameters, parsed by hand so that a bad value gets the usual JSON error.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Params {
+    /// Device ledger: first seq of the page (default 1). Sessions: first day, `YYYY-MM-DD` (default 30
+    /// days ago).
     from: Option<String>,
+    /// Sessions: last day, `YYYY-MM-DD` (default today, Vietnam's day).
     to: Option<String>,
+    /// Page size.
     limit: Option<String>,
+    /// Sessions and duplicates: rows to skip (default 0).
     offset: Option<String>,
 }
 
@@ -74,20 +81,48 @@ fn date(v: &Option<String>, field: &str, default: String) -> Result<String, ApiE
     }
 }
 
-async fn overview(State(st): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
-    user.require(CLERKS)?;
+/// The ledger of every paired field device: envelopes expected, received, missing, set aside.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/ledger",
+    operation_id = "ledger_overview",
+    tag = "ledger",
+    security(("session" = ["clerk", "admin"])),
+    responses(
+        (status = 200, description = "`{\"devices\": [device row], \"complete\": bool}` (`complete`: every \
+            device's envelopes all received)", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+    )
+)]
+async fn overview(State(st): State<AppState>, _user: Clerks) -> Result<Json<Value>, ApiError> {
     let devices = st.db.call(|c| devices::overview(c)).await?;
     let complete = devices.iter().all(|d| d.complete);
     Ok(Json(json!({ "devices": devices, "complete": complete })))
 }
 
+/// One device's ledger: its overview row, runs of seqs, and a page of per-seq rows.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/ledger/{device}",
+    operation_id = "ledger_device",
+    tag = "ledger",
+    security(("session" = ["clerk", "admin"])),
+    params(("device" = String, Path, description = "Field device id"), Params),
+    responses(
+        (status = 200, description = "`{device, runs, from, limit, rows, next_from}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such device", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "`from` or `limit` not a whole number", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn device(
     State(st): State<AppState>,
-    user: AuthUser,
+    _user: Clerks,
     Path(device): Path<String>,
     Query(q): Query<Params>,
 ) -> Result<Json<devices::DeviceLedger>, ApiError> {
-    user.require(CLERKS)?;
     let from = number(&q.from, "from", 1)?;
     let limit = number(&q.limit, "limit", devices::MAX_PAGE)?;
     st.db
@@ -97,12 +132,27 @@ async fn device(
         .ok_or_else(|| ApiError::not_found("thiết bị", "Device"))
 }
 
+/// Outreach sessions in a period: dossiers expected (from the field's summaries) against received.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/ledger/sessions",
+    operation_id = "ledger_sessions",
+    tag = "ledger",
+    security(("session" = ["clerk", "admin"])),
+    params(Params),
+    responses(
+        (status = 200, description = "`{from, to, total_sessions, offset, limit, sessions, totals, by_procedure, \
+            by_hamlet}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Bad date, period or number", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn sessions(
     State(st): State<AppState>,
-    user: AuthUser,
+    _user: Clerks,
     Query(q): Query<Params>,
 ) -> Result<Json<expected::SessionsReport>, ApiError> {
-    user.require(CLERKS)?;
     let today = clock::today_vn();
     let from = date(
         &q.from,
@@ -126,12 +176,26 @@ async fn sessions(
     Ok(Json(r))
 }
 
+/// Pairs of dossiers that look like duplicates, with any decision taken.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/duplicates",
+    operation_id = "ledger_duplicates_list",
+    tag = "ledger",
+    security(("session" = ["clerk", "admin"])),
+    params(Params),
+    responses(
+        (status = 200, description = "`{\"total\": number, \"offset\": number, \"pairs\": [pair]}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "`offset` or `limit` not a whole number", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn duplicates_list(
     State(st): State<AppState>,
-    user: AuthUser,
+    _user: Clerks,
     Query(q): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
-    user.require(CLERKS)?;
     let offset = number(&q.offset, "offset", 0)? as usize;
     let limit = number(&q.limit, "limit", 50)? as usize;
     let (total, pairs) = st
@@ -143,24 +207,46 @@ async fn duplicates_list(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// A decision on a duplicate pair: `merge` (keeping `kept`, one of the two) or `keep` (both).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Decision {
+    /// The two dossier ids of the pair.
     a: String,
     b: String,
+    /// `merge` or `keep`.
     decision: String,
+    /// With `merge`: the dossier that stays (`a` or `b`).
     #[serde(default)]
     kept: Option<String>,
+    /// At most 1000 characters.
     #[serde(default)]
     note: Option<String>,
 }
 
+/// Records a clerk's decision on a duplicate pair (once per pair; audited).
+#[utoipa::path(
+    post,
+    path = "/api/v1/office/duplicates/decision",
+    operation_id = "ledger_decision",
+    tag = "ledger",
+    security(("session" = ["clerk", "admin"], "csrf" = [])),
+    request_body = Decision,
+    responses(
+        (status = 201, description = "`{a, b, decision, kept}` as recorded", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such dossier", body = crate::api_doc::ErrorBody),
+        (status = 409, description = "Already decided, or not a listed pair", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Invalid decision, `kept` or note", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn decision(
     State(st): State<AppState>,
-    user: AuthUser,
+    Clerks(user): Clerks,
     JsonBody(d): JsonBody<Decision>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    user.require(CLERKS)?;
     let note = d
         .note
         .as_deref()

@@ -8,14 +8,12 @@ use serde_json::json;
 
 use super::store;
 use crate::app::AppState;
-use crate::auth::{AuthUser, Role};
+use crate::auth::Clerks;
 use crate::error::ApiError;
-
-const CLERKS: &[Role] = &[Role::Clerk, Role::Admin];
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(list, read, photo, imports))]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -29,33 +27,57 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/office/imports", get(imports))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
+    /// Only dossiers of this procedure id.
     #[serde(default)]
     procedure: Option<String>,
+    /// Only dossiers in this casework status (`received`, `in_progress`, …).
     #[serde(default)]
     status: Option<String>,
+    /// Only dossiers sealed on this field device.
     #[serde(default)]
     device: Option<String>,
+    /// Only dossiers of this outreach session.
     #[serde(default)]
     session: Option<String>,
+    /// Free-text search (applicant name, receipt number).
     #[serde(default)]
     q: Option<String>,
+    /// Page size, 1 to 200 (default 200).
     #[serde(default)]
     limit: Option<usize>,
+    /// `next_cursor` of the previous page.
     #[serde(default)]
     cursor: Option<String>,
 }
 
+/// Received dossiers, newest first, filtered and paged.
+///
 /// `GET /api/v1/office/dossiers?procedure=&status=&device=&session=&q=&limit=&cursor=`: newest first, at
 /// most `limit` (≤ 200, default 200) per page; `next_cursor` for the next page; `total` matching.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/dossiers",
+    operation_id = "office_list",
+    tag = "office",
+    security(("session" = ["clerk", "admin"])),
+    params(ListParams),
+    responses(
+        (status = 200, description = "`{\"dossiers\": [dossier summary], \"next_cursor\": string|null, \"total\": number}`", body = Object),
+        (status = 400, description = "Bad query string (plain text)"),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Unknown `status`", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn list(
     State(st): State<AppState>,
-    user: AuthUser,
+    Clerks(_user): Clerks,
     Query(p): Query<ListParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(CLERKS)?;
     let empty = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     let status = empty(p.status);
     if let Some(s) = &status {
@@ -84,13 +106,30 @@ async fn list(
     ))
 }
 
+/// One received dossier with its casework status, deadline and history.
+///
 /// `GET /api/v1/office/dossiers/{id}`: the dossier, its `status`, `deadline` and `history` (audit + news).
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/dossiers/{id}",
+    operation_id = "office_read",
+    tag = "office",
+    security(("session" = ["clerk", "admin"])),
+    params(("id" = String, Path, description = "Dossier id")),
+    responses(
+        (status = 200, description = "The dossier (see docs/protocol.md) with `status`, `deadline` \
+            (`received_on`, `due_on`, `extended`, `working_days_left`, `overdue`, `limit_working_days`) and \
+            `history` (audit entries and news, oldest first, each with `kind` and `at`)", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such dossier", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn read(
     State(st): State<AppState>,
-    user: AuthUser,
+    Clerks(_user): Clerks,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(CLERKS)?;
     let found = st
         .db
         .call(move |c| {
@@ -139,12 +178,30 @@ async fn read(
     Ok(Json(out))
 }
 
+/// A photo attached to a received dossier, as stored (JPEG, PNG or WebP).
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/dossiers/{id}/attachments/{index}",
+    operation_id = "office_photo",
+    tag = "office",
+    security(("session" = ["clerk", "admin"])),
+    params(
+        ("id" = String, Path, description = "Dossier id"),
+        ("index" = i64, Path, description = "Attachment index in the dossier"),
+    ),
+    responses(
+        (status = 200, description = "The photo's bytes, with its media type", content(
+            (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/webp"))),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such dossier or photo", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn photo(
     State(st): State<AppState>,
-    user: AuthUser,
+    Clerks(_user): Clerks,
     Path((id, index)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    user.require(CLERKS)?;
     let index: i64 = index
         .parse()
         .map_err(|_| ApiError::not_found("ảnh", "Photo"))?;
@@ -155,11 +212,23 @@ async fn photo(
     crate::media::photo_response(found)
 }
 
+/// Reports of the batch imports done at this office, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/imports",
+    operation_id = "office_imports",
+    tag = "office",
+    security(("session" = ["clerk", "admin"])),
+    responses(
+        (status = 200, description = "`{\"imports\": [import report]}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn imports(
     State(st): State<AppState>,
-    user: AuthUser,
+    Clerks(_user): Clerks,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(CLERKS)?;
     let list = st
         .db
         .call(|c| crate::batch::import::list_reports(c))

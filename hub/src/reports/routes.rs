@@ -12,15 +12,13 @@ use serde_json::json;
 use super::store::{self, Scope};
 use super::{charts, tables};
 use crate::app::AppState;
-use crate::auth::{AuthUser, Role};
+use crate::auth::Clerks;
 use crate::clock;
 use crate::error::{ApiError, FieldDetail};
 
-const CLERKS: &[Role] = &[Role::Clerk, Role::Admin];
-
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(period, session, chart, csv))]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -35,12 +33,18 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `?from=&to=&hamlet=` for a period (default: this month), or `?device=&session=` for one session.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
+    /// First day of the period, `YYYY-MM-DD` (default: the first of this month).
     from: Option<String>,
+    /// Last day of the period, `YYYY-MM-DD` (default: the end of this month); at most 5 years.
     to: Option<String>,
+    /// Only sessions held in this hamlet.
     hamlet: Option<String>,
+    /// With `session`: one session's figures instead of a period's (field device id).
     device: Option<String>,
+    /// With `device`: the session id.
     session: Option<String>,
 }
 
@@ -133,12 +137,28 @@ fn scope_of(q: ReportQuery) -> Result<Scope, ApiError> {
     })
 }
 
+/// A period's figures (or one session's with `device` and `session`), its sessions and the hamlets.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/reports",
+    operation_id = "reports_period",
+    tag = "reports",
+    security(("session" = ["clerk", "admin"])),
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "`{figures, sessions, sessions_limit, hamlets, charts}`", body = Object),
+        (status = 400, description = "Bad query string (plain text)"),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "Session ids too long", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Bad date, period or hamlet", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn period(
     State(st): State<AppState>,
-    user: AuthUser,
+    _user: Clerks,
     Query(q): Query<ReportQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(CLERKS)?;
     let scope = scope_of(q)?;
     let (figures, sessions, hamlets) = st
         .db
@@ -163,12 +183,29 @@ async fn period(
     })))
 }
 
+/// One outreach session's figures, with dossiers expected (field summary) and received.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/reports/session/{device}/{session}",
+    operation_id = "reports_session",
+    tag = "reports",
+    security(("session" = ["clerk", "admin"])),
+    params(
+        ("device" = String, Path, description = "Field device id"),
+        ("session" = String, Path, description = "Outreach session id"),
+    ),
+    responses(
+        (status = 200, description = "`{figures, session, dossiers_expected, dossiers_received, charts}`", body = Object),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such session", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn session(
     State(st): State<AppState>,
-    user: AuthUser,
+    _user: Clerks,
     Path((device, session)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    user.require(CLERKS)?;
     let scope = scope_of(ReportQuery {
         device: Some(device),
         session: Some(session),
@@ -208,13 +245,29 @@ fn figure_name(file: &str, ext: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::not_found("bảng số liệu", "Report table"))
 }
 
+/// A report figure drawn as an SVG bar chart, for a period or one session.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/reports/charts/{file}",
+    operation_id = "reports_chart",
+    tag = "reports",
+    security(("session" = ["clerk", "admin"])),
+    params(("file" = String, Path, description = "`<chart>.svg`, a chart named in `charts`"), ReportQuery),
+    responses(
+        (status = 200, description = "The chart", content_type = "image/svg+xml; charset=utf-8", body = String),
+        (status = 400, description = "Bad query string (plain text)"),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such chart", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Bad date, period or hamlet", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn chart(
     State(st): State<AppState>,
-    user: AuthUser,
+    _user: Clerks,
     Path(file): Path<String>,
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
-    user.require(CLERKS)?;
     let name = figure_name(&file, ".svg")?;
     let scope = scope_of(q)?;
     let figures = st.db.call(move |c| super::memo::figures(c, &scope)).await?;
@@ -234,13 +287,29 @@ async fn chart(
         .into_response())
 }
 
+/// A report table as a CSV attachment, for a period or one session.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/reports/{file}",
+    operation_id = "reports_csv",
+    tag = "reports",
+    security(("session" = ["clerk", "admin"])),
+    params(("file" = String, Path, description = "`<table>.csv`, a report table's name"), ReportQuery),
+    responses(
+        (status = 200, description = "The table", content_type = "text/csv; charset=utf-8", body = String),
+        (status = 400, description = "Bad query string (plain text)"),
+        (status = 401, body = crate::api_doc::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        (status = 404, description = "No such table", body = crate::api_doc::ErrorBody),
+        (status = 422, description = "Bad date, period or hamlet", body = crate::api_doc::ErrorBody),
+    )
+)]
 async fn csv(
     State(st): State<AppState>,
-    user: AuthUser,
+    _user: Clerks,
     Path(file): Path<String>,
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
-    user.require(CLERKS)?;
     let name = figure_name(&file, ".csv")?;
     let scope = scope_of(q)?;
     let label = match &scope.session {
