@@ -121,6 +121,7 @@ pub fn make_app(state: AppState) -> Router {
             any(|| async { ApiError::not_found("đường dẫn API", "API route") }),
         )
         .fallback(get(crate::web::asset))
+        .layer(axum::middleware::map_response(json_errors))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         // gzip for text (the app shell, JSON) on slow Wi-Fi; images and event streams are left alone.
         .layer(tower_http::compression::CompressionLayer::new())
@@ -145,6 +146,40 @@ pub fn make_app(state: AppState) -> Router {
             )
         })
         .with_state(state)
+}
+
+/// Turns axum's own plain-text rejections (a bad path parameter or query string, a malformed multipart
+/// body…) into the JSON error every other failure answers: a stable code, Vietnamese and English.
+async fn json_errors(res: axum::response::Response) -> axum::response::Response {
+    let status = res.status();
+    let plain = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !plain || !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let text = axum::body::to_bytes(res.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let code = match status.as_u16() {
+        400 | 422 => "bad_request",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        413 => "too_large",
+        415 => "unsupported_media",
+        s if s >= 500 => "internal",
+        _ => "bad_request",
+    };
+    ApiError::new(
+        status,
+        code,
+        format!("Yêu cầu không hợp lệ: {text}"),
+        format!("The request is not valid: {text}"),
+    )
+    .into_response()
 }
 
 /// The OpenAPI paths of the routes defined here (merged by `api_doc`).

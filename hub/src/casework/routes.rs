@@ -129,7 +129,7 @@ struct WorkQuery {
     params(WorkQuery),
     responses(
         (status = 200, description = "`{view, dossiers, next_cursor, counts, today}`", body = Object),
-        (status = 400, description = "Bad query string (plain text)"),
+        (status = 400, description = "Bad query string", body = crate::api_doc::ErrorBody),
         (status = 401, body = crate::api_doc::ErrorBody),
         (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
         (status = 422, description = "Unknown `view`", body = crate::api_doc::ErrorBody),

@@ -290,7 +290,7 @@ struct ListQuery {
     params(ListQuery),
     responses(
         (status = 200, description = "`{\"exports\": [export], \"more\": bool}`", body = Object),
-        (status = 400, description = "Bad query string (plain text)"),
+        (status = 400, description = "Bad query string", body = crate::api_doc::ErrorBody),
         (status = 401, body = crate::api_doc::ErrorBody),
         (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
     )

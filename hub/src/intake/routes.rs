@@ -362,7 +362,7 @@ struct OffsetQuery {
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses(
         (status = 200, description = "`{held, size, complete}`-style chunk state", body = Object),
-        (status = 400, description = "Bad query string (plain text)"),
+        (status = 400, description = "Bad query string", body = crate::api_doc::ErrorBody),
         (status = 401, description = "No live sync session", body = crate::api_doc::ErrorBody),
         (status = 403, description = "Device pending approval or revoked", body = crate::api_doc::ErrorBody),
         (status = 409, description = "Not announced (`unexpected_blob`), or wrong offset (`chunk_offset`, with \

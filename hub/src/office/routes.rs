@@ -67,7 +67,7 @@ struct ListParams {
     params(ListParams),
     responses(
         (status = 200, description = "`{\"dossiers\": [dossier summary], \"next_cursor\": string|null, \"total\": number}`", body = Object),
-        (status = 400, description = "Bad query string (plain text)"),
+        (status = 400, description = "Bad query string", body = crate::api_doc::ErrorBody),
         (status = 401, body = crate::api_doc::ErrorBody),
         (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
         (status = 422, description = "Unknown `status`", body = crate::api_doc::ErrorBody),

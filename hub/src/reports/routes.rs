@@ -147,7 +147,7 @@ fn scope_of(q: ReportQuery) -> Result<Scope, ApiError> {
     params(ReportQuery),
     responses(
         (status = 200, description = "`{figures, sessions, sessions_limit, hamlets, charts}`", body = Object),
-        (status = 400, description = "Bad query string (plain text)"),
+        (status = 400, description = "Bad query string", body = crate::api_doc::ErrorBody),
         (status = 401, body = crate::api_doc::ErrorBody),
         (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
         (status = 404, description = "Session ids too long", body = crate::api_doc::ErrorBody),
@@ -255,7 +255,7 @@ fn figure_name(file: &str, ext: &str) -> Result<String, ApiError> {
     params(("file" = String, Path, description = "`<chart>.svg`, a chart named in `charts`"), ReportQuery),
     responses(
         (status = 200, description = "The chart", content_type = "image/svg+xml; charset=utf-8", body = String),
-        (status = 400, description = "Bad query string (plain text)"),
+        (status = 400, description = "Bad query string", body = crate::api_doc::ErrorBody),
         (status = 401, body = crate::api_doc::ErrorBody),
         (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such chart", body = crate::api_doc::ErrorBody),
@@ -297,7 +297,7 @@ async fn chart(
     params(("file" = String, Path, description = "`<table>.csv`, a report table's name"), ReportQuery),
     responses(
         (status = 200, description = "The table", content_type = "text/csv; charset=utf-8", body = String),
-        (status = 400, description = "Bad query string (plain text)"),
+        (status = 400, description = "Bad query string", body = crate::api_doc::ErrorBody),
         (status = 401, body = crate::api_doc::ErrorBody),
         (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such table", body = crate::api_doc::ErrorBody),
