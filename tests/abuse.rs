@@ -1240,3 +1240,44 @@ fn malformed_and_hostile_json_is_refused_with_a_4xx_and_changes_nothing() {
         healthy(&admin).await;
     });
 }
+
+// ---------------------------------------------------------------------------------------------------
+// axum's own rejections answer JSON too
+// ---------------------------------------------------------------------------------------------------
+
+#[test]
+fn a_bad_query_string_or_path_parameter_answers_the_json_error_body() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start_with("office", &tmp.path().join("office"), &[]);
+    block_on(async {
+        let admin = Client::setup(&hub, "admin", ADMIN_PW).await;
+        // A page size that is not a number, and an unknown query parameter (deny_unknown_fields).
+        for q in ["limit=abc", "nosuch=1"] {
+            let (s, b) = admin.get(&format!("/api/v1/office/dossiers?{q}")).await;
+            assert_eq!(s, 400, "{q}: {b}");
+            assert_eq!(code(&b), "bad_request", "{q}: {b}");
+            let e = &b["error"];
+            assert!(
+                e["message_vi"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Yêu cầu không hợp lệ"),
+                "{b}"
+            );
+            assert!(
+                e["message_en"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("The request is not valid"),
+                "{b}"
+            );
+        }
+        // A quarantine entry id that is not a number (Path<i64>).
+        let (s, b) = admin
+            .post("/api/v1/office/quarantine/not-a-number/resolve", json!({}))
+            .await;
+        assert_eq!(s, 400, "{b}");
+        assert_eq!(code(&b), "bad_request", "{b}");
+        healthy(&admin).await;
+    });
+}
