@@ -47,7 +47,10 @@ fn clean(src: &str) -> (Vec<char>, Vec<char>) {
         let c = s[i];
         let next = s.get(i + 1).copied();
         if c == '/' && next == Some('/') {
-            let end = s[i..].iter().position(|&c| c == '\n').map_or(s.len(), |p| i + p);
+            let end = s[i..]
+                .iter()
+                .position(|&c| c == '\n')
+                .map_or(s.len(), |p| i + p);
             blank(&mut code, i, end);
             blank(&mut masked, i, end);
             i = end;
@@ -165,8 +168,8 @@ fn split_args(m: &[char], a: usize, b: usize) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut depth = 0i32;
     let mut start = a;
-    for k in a..b {
-        match m[k] {
+    for (k, &ch) in m.iter().enumerate().take(b).skip(a) {
+        match ch {
             '(' | '[' | '{' => depth += 1,
             ')' | ']' | '}' => depth -= 1,
             ',' if depth == 0 => {
@@ -230,9 +233,16 @@ fn chain_calls(m: &[char], a: usize, b: usize) -> Result<Vec<String>, String> {
     Ok(calls)
 }
 
+/// (routes as (path, METHOD), errors naming file:line, exempt `any(` calls as (file, first argument)).
+type Scan = (
+    BTreeSet<(String, String)>,
+    Vec<String>,
+    Vec<(String, String)>,
+);
+
 /// Every (path, METHOD) registered with `.route(` under `hub/src`, `{*x}` written `{x}`; errors name
 /// file:line. Also the exempt `any(` calls found.
-fn scan_routes(root: &Path) -> (BTreeSet<(String, String)>, Vec<String>, Vec<(String, String)>) {
+fn scan_routes(root: &Path) -> Scan {
     let mut files = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -320,7 +330,9 @@ fn scan_routes(root: &Path) -> (BTreeSet<(String, String)>, Vec<String>, Vec<(St
                         routes.insert((path.clone(), c.to_uppercase()));
                         any_method = true;
                     } else if !NOT_METHODS.contains(&c.as_str()) {
-                        errors.push(format!("{at}: unknown call `{c}(` in the method router of {path}"));
+                        errors.push(format!(
+                            "{at}: unknown call `{c}(` in the method router of {path}"
+                        ));
                     }
                 }
                 if !any_method {
@@ -400,7 +412,10 @@ fn the_document_covers_every_registered_route_and_every_operation_answers() {
     let (scanned, errors, exempt_seen) = scan_routes(&src_root());
     let mut failures: Vec<String> = errors;
     for e in EXEMPT_ANY {
-        if !exempt_seen.iter().any(|(f, a)| (f.as_str(), a.as_str()) == *e) {
+        if !exempt_seen
+            .iter()
+            .any(|(f, a)| (f.as_str(), a.as_str()) == *e)
+        {
             failures.push(format!(
                 "EXEMPT_ANY lists {e:?} but no such `any(` route was found: update the list"
             ));
@@ -489,7 +504,9 @@ fn hygiene(mode: &str, doc: &Value, out: &mut Vec<String>) {
         .unwrap_or_default();
     for s in ["session", "csrf", "sync_token"] {
         if !schemes.contains_key(s) {
-            out.push(format!("{mode}: security scheme {s} missing from components"));
+            out.push(format!(
+                "{mode}: security scheme {s} missing from components"
+            ));
         }
     }
     let roles = oa::roles_of(mode);

@@ -72,7 +72,11 @@ impl Expect {
                 session = true;
                 let list: Vec<String> = s
                     .as_array()
-                    .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 if list.is_empty() {
                     any_scopeless_session = true;
@@ -113,9 +117,7 @@ impl Expect {
             (Expect::Session(_) | Expect::Sync, None) => {
                 (a.status != 401).then(|| "401 (no login)".into())
             }
-            (Expect::Sync, Some(_)) => {
-                (a.status != 401).then(|| "401 (sync token only)".into())
-            }
+            (Expect::Sync, Some(_)) => (a.status != 401).then(|| "401 (sync token only)".into()),
             (Expect::Session(scopes), Some(r)) => {
                 if scopes.is_empty() || scopes.iter().any(|s| s == r) {
                     let allowed_403 = a.status == 403
@@ -242,8 +244,7 @@ fn run(mode: &'static str) {
         for op in &ops {
             let expect = Expect::of(op);
             let mut cells = Vec::new();
-            for i in 0..callers.len() {
-                let c = &callers[i];
+            for c in callers.iter_mut() {
                 let a = oa::call(&c.http, &hub.base, op, c.csrf.as_deref()).await;
                 let bad = expect.check(op, c.role, &a);
                 let mut cell = a.cell();
@@ -274,7 +275,7 @@ fn run(mode: &'static str) {
                             op.method, op.path
                         ));
                         let name = c.name.clone();
-                        callers[i] = login(&hub.base, role, &name, password_of(role)).await;
+                        *c = login(&hub.base, role, &name, password_of(role)).await;
                     }
                 }
             }
@@ -329,7 +330,14 @@ fn run(mode: &'static str) {
                 }
                 cells.push(cell);
             }
-            writeln!(md, "| `{} {}` | {} |", op.method, op.path, cells.join(" | ")).unwrap();
+            writeln!(
+                md,
+                "| `{} {}` | {} |",
+                op.method,
+                op.path,
+                cells.join(" | ")
+            )
+            .unwrap();
         }
         if auth_first > 0 {
             writeln!(
@@ -394,17 +402,29 @@ fn the_expectations_catch_what_they_should() {
     };
     let leads = op(json!([{"session": ["officer", "admin"], "csrf": []}]));
     let e = Expect::of(&leads);
-    assert!(e.check(&leads, None, &ans(401, "unauthenticated")).is_none());
-    assert!(e.check(&leads, None, &ans(422, "validation_failed")).is_some());
+    assert!(e
+        .check(&leads, None, &ans(401, "unauthenticated"))
+        .is_none());
+    assert!(e
+        .check(&leads, None, &ans(422, "validation_failed"))
+        .is_some());
     assert!(e.check(&leads, Some("officer"), &ans(422, "x")).is_none());
-    assert!(e.check(&leads, Some("officer"), &ans(403, "forbidden")).is_some());
-    assert!(e.check(&leads, Some("officer"), &ans(403, "record_locked")).is_some());
-    assert!(e.check(&leads, Some("volunteer"), &ans(403, "forbidden")).is_none());
+    assert!(e
+        .check(&leads, Some("officer"), &ans(403, "forbidden"))
+        .is_some());
+    assert!(e
+        .check(&leads, Some("officer"), &ans(403, "record_locked"))
+        .is_some());
+    assert!(e
+        .check(&leads, Some("volunteer"), &ans(403, "forbidden"))
+        .is_none());
     assert!(e.check(&leads, Some("volunteer"), &ans(200, "")).is_some());
     let public = op(json!([{}]));
     let e = Expect::of(&public);
     assert!(e.check(&public, None, &ans(429, "rate_limited")).is_none());
-    assert!(e.check(&public, None, &ans(401, "unauthenticated")).is_some());
+    assert!(e
+        .check(&public, None, &ans(401, "unauthenticated"))
+        .is_some());
     let sync = op(json!([{"sync_token": []}]));
     let e = Expect::of(&sync);
     assert!(e.check(&sync, Some("admin"), &ans(401, "sync")).is_none());
@@ -413,5 +433,7 @@ fn the_expectations_catch_what_they_should() {
         op: json!({}),
         ..public.clone()
     };
-    assert!(Expect::of(&none).check(&none, None, &ans(200, "")).is_some());
+    assert!(Expect::of(&none)
+        .check(&none, None, &ans(200, ""))
+        .is_some());
 }

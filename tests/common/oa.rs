@@ -218,9 +218,7 @@ pub async fn call(http: &reqwest::Client, base: &str, op: &Op, csrf: Option<&str
         ..Default::default()
     };
     if status >= 400 {
-        if let Ok(Ok(b)) =
-            tokio::time::timeout(Duration::from_secs(10), r.json::<Value>()).await
-        {
+        if let Ok(Ok(b)) = tokio::time::timeout(Duration::from_secs(10), r.json::<Value>()).await {
             a.code = b["error"]["code"].as_str().unwrap_or("").to_owned();
             a.message_en = b["error"]["message_en"].as_str().unwrap_or("").to_owned();
         }
