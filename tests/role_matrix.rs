@@ -34,7 +34,10 @@ const PW: &str = "mật-khẩu-đúng-123";
 const ALLOWED_403: &[(&str, &str, &str, &str)] = &[];
 
 /// Operations that end the caller's session (or may): called last. After any state-changing call the
-/// caller's session is checked anyway (`GET /api/v1/me`) and renewed if it is gone.
+/// caller's session is checked anyway (`GET /api/v1/me`) and renewed if it is gone. The login rate limit
+/// (`auth/ratelimit.rs`) counts failed logins only: the renewals succeed, and the matrix's own
+/// `POST /api/v1/login` with `{}` is refused as malformed (400) before the limiter counts anything, so no
+/// `--login-lockout-seconds` is needed.
 fn ends_session(op: &Op) -> bool {
     let p = op.path.as_str();
     p == "/api/v1/logout"
