@@ -99,7 +99,7 @@ fn pairing_by_code_approval_and_revocation() {
         assert_eq!(s, 200, "{b}");
         assert!(b["office"].is_null());
         let (s, b) = raw_post(&field.base, "/api/v1/sync/pair", b"{}".to_vec()).await;
-        assert_eq!(s, 409, "{b}");
+        assert_eq!(s, 404, "{b}");
         assert_eq!(b["error"]["code"], "wrong_mode");
         // Roles: a field officer cannot pair; a clerk cannot pair an office; only office staff open codes.
         let (s, _) = officer

@@ -63,6 +63,36 @@ impl AppState {
     }
 }
 
+/// A route of a router merged on both modes that only the field hub serves: the extractor answers
+/// `404 wrong_mode` on an office hub before the login, the role gate or the body are looked at (put it
+/// first in the handler's signature, after `State`).
+pub struct FieldOnly;
+
+/// As [`FieldOnly`], for a route only the office hub serves.
+pub struct OfficeOnly;
+
+impl axum::extract::FromRequestParts<AppState> for FieldOnly {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        _: &mut axum::http::request::Parts,
+        st: &AppState,
+    ) -> Result<Self, ApiError> {
+        st.require_mode(HubMode::Field).map(|_| FieldOnly)
+    }
+}
+
+impl axum::extract::FromRequestParts<AppState> for OfficeOnly {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        _: &mut axum::http::request::Parts,
+        st: &AppState,
+    ) -> Result<Self, ApiError> {
+        st.require_mode(HubMode::Office).map(|_| OfficeOnly)
+    }
+}
+
 impl Deref for AppState {
     type Target = Shared;
     fn deref(&self) -> &Shared {

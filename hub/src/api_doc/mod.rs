@@ -10,7 +10,9 @@
 //!   OpenAPI 3.1 allows for non-OAuth schemes); state-changing calls add `"csrf" = []` in the same
 //!   requirement. `security(("sync_token" = []))`: a field hub's sync session (office only).
 //! - `extensions(("x-hub-modes" = json!(["field"])))` on an operation of a router merged in both modes
-//!   that answers only in one (`404 wrong_mode` in the other); it is left out of the other mode's document.
+//!   that answers only in one: its handler takes `crate::app::FieldOnly` (or `OfficeOnly`) first, so the
+//!   other mode answers `404 wrong_mode` to every caller before login, role or body are looked at; it is
+//!   left out of the other mode's document.
 //! - Errors are [`ErrorBody`].
 
 use std::sync::OnceLock;

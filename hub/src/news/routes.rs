@@ -7,7 +7,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use protocol::{HubMode, NewsBatch, ReceiptCode, ReceiptCodeError, MAX_NEWS_LIST, NEWS_BATCH_KIND};
+use protocol::{NewsBatch, ReceiptCode, ReceiptCodeError, MAX_NEWS_LIST, NEWS_BATCH_KIND};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -71,11 +71,11 @@ struct PublishBody {
 )]
 async fn publish(
     State(st): State<AppState>,
+    _: crate::app::OfficeOnly,
     Clerks(user): Clerks,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PublishBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    st.require_mode(HubMode::Office)?;
     let (status, note) =
         form::parse(&body.status, body.note.as_ref()).map_err(ApiError::validation)?;
     let state = st.clone();
@@ -119,10 +119,10 @@ async fn publish(
 )]
 async fn dossier_news(
     State(st): State<AppState>,
+    _: crate::app::OfficeOnly,
     _clerk: Clerks,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    st.require_mode(HubMode::Office)?;
     let list = st
         .db
         .call(move |c| {
@@ -250,10 +250,10 @@ fn parse_receipt(s: &str) -> Result<ReceiptCode, ApiError> {
 )]
 async fn field_news(
     State(st): State<AppState>,
+    _: crate::app::FieldOnly,
     _team: FieldTeam,
     Query(q): Query<FieldQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    st.require_mode(HubMode::Field)?;
     let receipt = match q.receipt.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(s) => Some(parse_receipt(s)?),
@@ -292,10 +292,10 @@ async fn field_news(
 )]
 async fn told(
     State(st): State<AppState>,
+    _: crate::app::FieldOnly,
     _team: FieldTeam,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    st.require_mode(HubMode::Field)?;
     let nid = id.clone();
     let at = st
         .db

@@ -97,12 +97,11 @@ type Info = Option<Extension<Arc<JoinInfo>>>;
     extensions(("x-hub-modes" = json!(["office"])))
 )]
 async fn addresses(
-    State(st): State<AppState>,
+    _: crate::app::OfficeOnly,
     _clerk: Clerks,
     info: Info,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    st.require_mode(HubMode::Office)?;
     let urls = base_urls(info.as_deref().map(|a| a.as_ref()), &headers);
     Ok(Json(json!({ "addresses": urls })))
 }
@@ -147,12 +146,12 @@ fn qr_url_invalid(e: impl std::fmt::Display) -> ApiError {
 )]
 async fn new_code(
     State(st): State<AppState>,
+    _: crate::app::OfficeOnly,
     Clerks(user): Clerks,
     info: Info,
     headers: HeaderMap,
     JsonBody(body): JsonBody<NewCodeBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    st.require_mode(HubMode::Office)?;
     let urls = base_urls(info.as_deref().map(|a| a.as_ref()), &headers);
     let base = match body.base_url {
         Some(u) => u.trim().trim_end_matches('/').to_string(),
@@ -213,13 +212,13 @@ struct QrQuery {
 )]
 async fn code_qr(
     State(st): State<AppState>,
+    _: crate::app::OfficeOnly,
     _clerk: Clerks,
     info: Info,
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(q): Query<QrQuery>,
 ) -> Result<Response, ApiError> {
-    st.require_mode(HubMode::Office)?;
     let base = match q.url {
         Some(u) => u.trim().trim_end_matches('/').to_string(),
         None => base_urls(info.as_deref().map(|a| a.as_ref()), &headers)
@@ -285,7 +284,7 @@ async fn sync_pair(
 ) -> Result<Response, ApiError> {
     if st.mode != HubMode::Office {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
+            StatusCode::NOT_FOUND,
             "wrong_mode",
             "Đây là trạm hiện trường, không phải văn phòng xã: không ghép nối được với nó.",
             "This is a field hub, not a commune office: it cannot be paired with.",
@@ -371,8 +370,11 @@ async fn sync_pair(
     ),
     extensions(("x-hub-modes" = json!(["office"])))
 )]
-async fn devices(State(st): State<AppState>, _clerk: Clerks) -> Result<Json<Value>, ApiError> {
-    st.require_mode(HubMode::Office)?;
+async fn devices(
+    State(st): State<AppState>,
+    _: crate::app::OfficeOnly,
+    _clerk: Clerks,
+) -> Result<Json<Value>, ApiError> {
     let list = st.db.call(|c| store::list_devices(c)).await?;
     Ok(Json(json!({ "devices": list })))
 }
@@ -399,10 +401,10 @@ fn no_device() -> ApiError {
 )]
 async fn approve(
     State(st): State<AppState>,
+    _: crate::app::OfficeOnly,
     Clerks(user): Clerks,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    st.require_mode(HubMode::Office)?;
     let uid = user.id.clone();
     let id2 = id.clone();
     let ok = st
@@ -448,11 +450,11 @@ struct RevokeBody {
 )]
 async fn revoke(
     State(st): State<AppState>,
+    _: crate::app::OfficeOnly,
     Clerks(user): Clerks,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RevokeBody>,
 ) -> Result<Json<Value>, ApiError> {
-    st.require_mode(HubMode::Office)?;
     let reason = body.reason.trim().to_string();
     let n = reason.chars().count();
     if n == 0 || n > 500 {
@@ -495,8 +497,11 @@ async fn revoke(
     ),
     extensions(("x-hub-modes" = json!(["field"])))
 )]
-async fn office(State(st): State<AppState>, _lead: Leads) -> Result<Json<Value>, ApiError> {
-    st.require_mode(HubMode::Field)?;
+async fn office(
+    State(st): State<AppState>,
+    _: crate::app::FieldOnly,
+    _lead: Leads,
+) -> Result<Json<Value>, ApiError> {
     let o = st.db.call(|c| store::pinned_office(c)).await?;
     Ok(Json(json!({ "office": o })))
 }
@@ -537,10 +542,10 @@ struct PairBody {
 )]
 async fn pair_office(
     State(st): State<AppState>,
+    _: crate::app::FieldOnly,
     _admin: AdminOnly,
     JsonBody(body): JsonBody<PairBody>,
 ) -> Result<Json<Value>, ApiError> {
-    st.require_mode(HubMode::Field)?;
     let target = client::target(
         body.qr_text.as_deref().filter(|s| !s.trim().is_empty()),
         body.url.as_deref().filter(|s| !s.trim().is_empty()),

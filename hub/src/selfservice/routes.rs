@@ -10,9 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use protocol::{
-    FieldKind, HubMode, ProcedureDef, ProcedureRef, ReceiptCode, ReceiptCodeError, Stage,
-};
+use protocol::{FieldKind, ProcedureDef, ProcedureRef, ReceiptCode, ReceiptCodeError, Stage};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -121,12 +119,12 @@ fn parse_code(s: &str, field: &str) -> Result<ReceiptCode, ApiError> {
 )]
 async fn public_status(
     State(st): State<AppState>,
+    _: crate::app::FieldOnly,
     Extension(limits): Extension<Arc<Limits>>,
     ClientIp(ip): ClientIp,
     Path(code): Path<String>,
     Query(q): Query<StatusQuery>,
 ) -> Result<Response, ApiError> {
-    st.require_mode(HubMode::Field)?;
     limits.status.hit(ip)?;
     let code = parse_code(&code, "code")?;
     let key = match q.k.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
@@ -202,9 +200,9 @@ fn latest<'a>(st: &'a AppState, id: &str) -> Option<&'a ProcedureDef> {
 )]
 async fn form(
     State(st): State<AppState>,
+    _: crate::app::FieldOnly,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    st.require_mode(HubMode::Field)?;
     let def = latest(&st, &id).ok_or_else(|| ApiError::not_found("thủ tục", "Procedure"))?;
     Ok(Json(json!({ "procedure": self_service_def(def) })))
 }
@@ -248,11 +246,11 @@ fn valid_lang(s: &str) -> bool {
 )]
 async fn predeclare(
     State(st): State<AppState>,
+    _: crate::app::FieldOnly,
     Extension(limits): Extension<Arc<Limits>>,
     ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<PredeclareIn>,
 ) -> Result<(StatusCode, Response), ApiError> {
-    st.require_mode(HubMode::Field)?;
     limits.predeclare.hit(ip)?;
     let def = crate::capture::routes::procedure(&body.procedure)?;
     let allowed = self_service_def(def);
@@ -333,9 +331,9 @@ async fn predeclare(
 )]
 async fn list(
     State(st): State<AppState>,
+    _: crate::app::FieldOnly,
     _team: FieldTeam,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    st.require_mode(HubMode::Field)?;
     let list = st.db.call(|c| store::waiting(c)).await?;
     Ok(Json(json!({ "predeclarations": list })))
 }
@@ -360,10 +358,10 @@ async fn list(
 )]
 async fn take(
     State(st): State<AppState>,
+    _: crate::app::FieldOnly,
     FieldTeam(user): FieldTeam,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Draft>), ApiError> {
-    st.require_mode(HubMode::Field)?;
     let uid = user.id.clone();
     match st.db.call(move |c| store::take(c, &id, &uid)).await? {
         Take::Taken(d) => Ok((StatusCode::CREATED, Json(*d))),
