@@ -10,10 +10,12 @@
 #     photos by the OCR tool of ../shared/tools (not in --quick);
 #   - office verification rate: `hub batch import` of a 10,000-dossier batch (office-load generate) → dossiers/s.
 #
-#   tests/perf/run.sh [--quick] [--debug] [--no-build] [--phones N] [--duration S] [--batch N] [--keep DIR]
+#   tests/perf/run.sh [--quick] [--debug | --dist] [--no-build] [--phones N] [--duration S] [--batch N] [--keep DIR]
 #
 # --quick: 10 phones × 10 s, a 1,000-dossier batch, no OCR (what tests/run-all.sh runs).
 # --debug: use the debug build (figures are then not comparable); release is the default.
+# --dist: the hub of the `dist` profile, as deploy/build.sh ships it (size-tuned, fat LTO: a smaller binary,
+#   so fewer file-backed pages in the idle RSS; the build takes ~10-20 min); the load tools stay release.
 # Figures that miss a target are marked "MISSED" but do not fail the run.
 # Exit codes: 0 figures taken; 1 an error (a hub did not start, a load request failed, a batch was refused
 # or an envelope quarantined, a tool missing); 2 bad arguments.
@@ -30,6 +32,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1; shift ;;
     --debug) PROFILE=debug; shift ;;
+    --dist) PROFILE=dist; shift ;;
     --no-build) BUILD=0; shift ;;
     --phones) PHONES="$2"; shift 2 ;;
     --duration) DURATION="$2"; shift 2 ;;
@@ -57,11 +60,17 @@ done
 PHOTOS="$ROOT/../shared/data/photos"
 [ -f "$PHOTOS/giay-chung-sinh.jpg" ] || { echo "sample photos missing in $PHOTOS (../shared/data/photos)" >&2; exit 1; }
 if [ "$BUILD" = 1 ]; then
-  if [ "$PROFILE" = release ]; then cargo build --release -p hub -p loadgen; else cargo build -p hub -p loadgen; fi
+  case "$PROFILE" in
+    release) cargo build --release -p hub -p loadgen ;;
+    dist) cargo build --profile dist -p hub && cargo build --release -p loadgen ;;
+    *) cargo build -p hub -p loadgen ;;
+  esac
 fi
 HUB="$ROOT/target/$PROFILE/hub"
-FIELD_LOAD="$ROOT/target/$PROFILE/field-load"
-OFFICE_LOAD="$ROOT/target/$PROFILE/office-load"
+TOOLS=$PROFILE
+[ "$PROFILE" = dist ] && TOOLS=release
+FIELD_LOAD="$ROOT/target/$TOOLS/field-load"
+OFFICE_LOAD="$ROOT/target/$TOOLS/office-load"
 for b in "$HUB" "$FIELD_LOAD" "$OFFICE_LOAD"; do
   [ -x "$b" ] || { echo "$b is missing: run without --no-build" >&2; exit 1; }
 done
