@@ -195,11 +195,20 @@ function protBadge(p) {
 
 // ---------- photos ----------
 const MAX_SIDE = 1600; // long side; the hub makes the stored copy (upright, no metadata, small)
+// The hub's budget for a stored photo (hub/src/media MAX_STORED_BYTES). An upright baseline JPEG within it
+// and within MAX_SIDE is kept as sent (metadata dropped): the phone's encoder does the work once, instead of
+// the hub's, which is shared by every phone of the session, encoding it again (up to five times).
+const MAX_BYTES = 100 * 1024;
+// JPEG qualities the hub would pick from (hub/src/media QUALITIES), highest first; 0.45 is its legibility
+// floor at this size.
+const QUALITIES = [0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.45];
 
 // Shrink a camera photo before upload: less radio time on a weak Wi-Fi, and the EXIF block (GPS,
-// camera) is dropped here already. Falls back to the original file whenever anything goes wrong.
+// camera) is dropped here already. The highest quality whose JPEG fits MAX_BYTES is sent (a binary
+// search, as the hub does); when even 0.45 does not fit, the 0.85 copy goes and the hub makes it smaller.
+// Falls back to the original file whenever anything goes wrong.
 async function shrink(file) {
-  if (!/^image\/(jpeg|png|webp)$/.test(file.type) || file.size < 700 * 1024 || !window.createImageBitmap) return file;
+  if (!/^image\/(jpeg|png|webp)$/.test(file.type) || file.size <= MAX_BYTES || !window.createImageBitmap) return file;
   try {
     const bmp = await createImageBitmap(file, { imageOrientation: 'from-image' });
     const k = Math.min(1, MAX_SIDE / Math.max(bmp.width, bmp.height));
@@ -207,7 +216,21 @@ async function shrink(file) {
     c.width = Math.round(bmp.width * k); c.height = Math.round(bmp.height * k);
     c.getContext('2d').drawImage(bmp, 0, 0, c.width, c.height);
     if (bmp.close) bmp.close();
-    const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.85));
+    const enc = (q) => new Promise((r) => c.toBlob(r, 'image/jpeg', q));
+    let blob = await enc(QUALITIES[0]);
+    if (blob && blob.size > MAX_BYTES) {
+      const floor = await enc(QUALITIES[QUALITIES.length - 1]);
+      if (floor && floor.size <= MAX_BYTES) {
+        // QUALITIES[hi] fits (best is its copy), QUALITIES[lo] does not.
+        let lo = 0, hi = QUALITIES.length - 1, best = floor;
+        while (hi - lo > 1) {
+          const mid = (lo + hi) >> 1;
+          const b = await enc(QUALITIES[mid]);
+          if (b && b.size <= MAX_BYTES) { hi = mid; best = b; } else lo = mid;
+        }
+        blob = best;
+      }
+    }
     c.width = 0; c.height = 0;
     return blob && blob.size < file.size ? blob : file;
   } catch (_) { return file; }
