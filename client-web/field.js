@@ -200,40 +200,47 @@ const MAX_SIDE = 1600; // long side; the hub makes the stored copy (upright, no 
 // the hub's, which is shared by every phone of the session, encoding it again (up to five times).
 const MAX_BYTES = 100 * 1024;
 // JPEG qualities the hub would pick from (hub/src/media QUALITIES), highest first; 0.45 is its legibility
-// floor at this size.
+// floor. Long sides tried in turn when even 0.45 does not fit at the larger one (hub LONG_SIDES).
 const QUALITIES = [0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.45];
+const SIDES = [MAX_SIDE, 1500, 1400, 1200, 1000, 800];
 
 // Shrink a camera photo before upload: less radio time on a weak Wi-Fi, and the EXIF block (GPS,
-// camera) is dropped here already. The highest quality whose JPEG fits MAX_BYTES is sent (a binary
-// search, as the hub does); when even 0.45 does not fit, the 0.85 copy goes and the hub makes it smaller.
-// Falls back to the original file whenever anything goes wrong.
+// camera) is dropped here already. As the hub would: the largest of SIDES at which quality 0.45 fits
+// MAX_BYTES, at the highest quality that fits there (a binary search); the hub then keeps it as sent. When
+// nothing fits, the MAX_SIDE copy at 0.85 goes and the hub decides. Falls back to the original file
+// whenever anything goes wrong.
 async function shrink(file) {
   if (!/^image\/(jpeg|png|webp)$/.test(file.type) || file.size <= MAX_BYTES || !window.createImageBitmap) return file;
+  const c = document.createElement('canvas');
   try {
     const bmp = await createImageBitmap(file, { imageOrientation: 'from-image' });
-    const k = Math.min(1, MAX_SIDE / Math.max(bmp.width, bmp.height));
-    const c = document.createElement('canvas');
-    c.width = Math.round(bmp.width * k); c.height = Math.round(bmp.height * k);
-    c.getContext('2d').drawImage(bmp, 0, 0, c.width, c.height);
-    if (bmp.close) bmp.close();
+    const long = Math.max(bmp.width, bmp.height);
+    const draw = (side) => {
+      const k = Math.min(1, side / long);
+      c.width = Math.round(bmp.width * k); c.height = Math.round(bmp.height * k);
+      c.getContext('2d').drawImage(bmp, 0, 0, c.width, c.height);
+    };
     const enc = (q) => new Promise((r) => c.toBlob(r, 'image/jpeg', q));
-    let blob = await enc(QUALITIES[0]);
-    if (blob && blob.size > MAX_BYTES) {
+    let blob = null;
+    for (const side of SIDES) {
+      if (side > long && side !== MAX_SIDE) continue;
+      draw(side);
       const floor = await enc(QUALITIES[QUALITIES.length - 1]);
-      if (floor && floor.size <= MAX_BYTES) {
-        // QUALITIES[hi] fits (best is its copy), QUALITIES[lo] does not.
-        let lo = 0, hi = QUALITIES.length - 1, best = floor;
-        while (hi - lo > 1) {
-          const mid = (lo + hi) >> 1;
-          const b = await enc(QUALITIES[mid]);
-          if (b && b.size <= MAX_BYTES) { hi = mid; best = b; } else lo = mid;
-        }
-        blob = best;
+      if (!floor || floor.size > MAX_BYTES) continue;
+      // QUALITIES[hi] fits (best is its copy), QUALITIES[lo] does not (or is not tried: -1).
+      let lo = -1, hi = QUALITIES.length - 1, best = floor;
+      while (hi - lo > 1) {
+        const mid = (lo + hi + 1) >> 1;
+        const b = await enc(QUALITIES[mid]);
+        if (b && b.size <= MAX_BYTES) { hi = mid; best = b; } else lo = mid;
       }
+      blob = best;
+      break;
     }
-    c.width = 0; c.height = 0;
+    if (!blob) { draw(MAX_SIDE); blob = await enc(QUALITIES[0]); }
+    if (bmp.close) bmp.close();
     return blob && blob.size < file.size ? blob : file;
-  } catch (_) { return file; }
+  } catch (_) { return file; } finally { c.width = 0; c.height = 0; }
 }
 
 // ---------- draft editor ----------

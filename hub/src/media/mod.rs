@@ -206,6 +206,8 @@ const BAND_STRIDE: u32 = 4;
 /// A prediction must leave this share of the budget free to be tried first (the sample's error on the
 /// sample papers was within 3 %).
 const PREDICTION_MARGIN: f64 = 0.96;
+/// A size predicted over this many budgets at the lowest quality is taken as not fitting.
+const CLEARLY_OVER: f64 = 1.06;
 
 /// The highest of [`QUALITIES`] whose encoding of `image` fits [`MAX_STORED_BYTES`], with that encoding;
 /// `None` when even the lowest does not fit. Each encoding of a large picture costs tens of milliseconds,
@@ -213,7 +215,8 @@ const PREDICTION_MARGIN: f64 = 0.96;
 /// [`BAND`] rows, scaled up: JPEG size grows with the number of blocks of like content), searched at a
 /// quarter of the cost; the predicted quality is then encoded whole and, when it does not fit, the
 /// next lower one, and so on. A prediction can make the kept quality one step lower than the highest that
-/// would have fitted, never a copy over budget: every kept encoding is measured.
+/// would have fitted, never a copy over budget: every kept encoding is measured; a size predicted over
+/// [`CLEARLY_OVER`] budgets even at the lowest quality is given up without a full encoding.
 fn best_fitting_quality(image: &DynamicImage) -> Result<Option<(u8, Vec<u8>)>, MediaError> {
     let owned;
     let rgb = match image.as_rgb8() {
@@ -249,6 +252,11 @@ fn best_fitting_quality(image: &DynamicImage) -> Result<Option<(u8, Vec<u8>)>, M
         Ok((jpeg.len() as f64 - header) * scale + header)
     };
     let budget = MAX_STORED_BYTES as f64 * PREDICTION_MARGIN;
+    // Clearly over even at the lowest quality: the next smaller size, without a full encoding. (Near
+    // the budget the full encoding decides.)
+    if predict(QUALITIES[0])? > MAX_STORED_BYTES as f64 * CLEARLY_OVER {
+        return Ok(None);
+    }
     // Highest index predicted to fit (binary search on the sample; 0 when none is predicted to).
     let (mut lo, mut hi) = (0, QUALITIES.len());
     while lo + 1 < hi {
