@@ -93,7 +93,8 @@ fn upright(original: &[u8]) -> anyhow::Result<image::DynamicImage> {
     Ok(img)
 }
 
-/// `img` resized (triangle filter) to a long side of at most `side`, as `shrink()` draws it on its canvas.
+/// `img` resized to a long side of at most `side`, as `shrink()` draws it on its canvas with
+/// `imageSmoothingQuality = 'high'`: area averaging (`thumbnail_exact`, as the hub downsizes).
 fn at_side(img: &image::DynamicImage, side: u32) -> image::RgbImage {
     let (w, h) = (img.width(), img.height());
     let k = (f64::from(side) / f64::from(w.max(h))).min(1.0);
@@ -101,8 +102,7 @@ fn at_side(img: &image::DynamicImage, side: u32) -> image::RgbImage {
         (f64::from(w) * k).round() as u32,
         (f64::from(h) * k).round() as u32,
     );
-    img.resize_exact(nw, nh, image::imageops::FilterType::Triangle)
-        .to_rgb8()
+    img.thumbnail_exact(nw, nh).to_rgb8()
 }
 
 /// The photo as the web app sent it before it aimed at the byte budget (upright, 1600 px, quality 85
