@@ -313,7 +313,7 @@ fn page(w: u32, h: u32) -> RgbImage {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let noise = u8::from(seed % 8 == 0);
+        let noise = u8::from(seed.is_multiple_of(8));
         let on_line =
             y % 40 < 10 && (w / 10..w * 9 / 10).contains(&x) && (x / 40 + y / 40) % 5 != 0;
         if on_line && (x / 4) % 3 != 0 {
