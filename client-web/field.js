@@ -195,22 +195,56 @@ function protBadge(p) {
 
 // ---------- photos ----------
 const MAX_SIDE = 1600; // long side; the hub makes the stored copy (upright, no metadata, small)
+// The hub's budget for a stored photo (hub/src/media MAX_STORED_BYTES). An upright baseline JPEG within it
+// and within MAX_SIDE is kept as sent (metadata dropped): the phone's encoder does the work once, instead of
+// the hub's, which is shared by every phone of the session, encoding it again (up to five times).
+const MAX_BYTES = 100 * 1024;
+// JPEG qualities the hub would pick from (hub/src/media QUALITIES), highest first; 0.45 is its legibility
+// floor. Long sides tried in turn when even 0.45 does not fit at the larger one (hub LONG_SIDES).
+const QUALITIES = [0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.45];
+const SIDES = [MAX_SIDE, 1500, 1400, 1200, 1000, 800];
 
 // Shrink a camera photo before upload: less radio time on a weak Wi-Fi, and the EXIF block (GPS,
-// camera) is dropped here already. Falls back to the original file whenever anything goes wrong.
+// camera) is dropped here already. As the hub would: the largest of SIDES at which quality 0.45 fits
+// MAX_BYTES, at the highest quality that fits there (a binary search); the hub then keeps it as sent. When
+// nothing fits, the MAX_SIDE copy at 0.85 goes and the hub decides. Falls back to the original file
+// whenever anything goes wrong.
 async function shrink(file) {
-  if (!/^image\/(jpeg|png|webp)$/.test(file.type) || file.size < 700 * 1024 || !window.createImageBitmap) return file;
+  if (!/^image\/(jpeg|png|webp)$/.test(file.type) || file.size <= MAX_BYTES || !window.createImageBitmap) return file;
+  const c = document.createElement('canvas');
   try {
     const bmp = await createImageBitmap(file, { imageOrientation: 'from-image' });
-    const k = Math.min(1, MAX_SIDE / Math.max(bmp.width, bmp.height));
-    const c = document.createElement('canvas');
-    c.width = Math.round(bmp.width * k); c.height = Math.round(bmp.height * k);
-    c.getContext('2d').drawImage(bmp, 0, 0, c.width, c.height);
+    const long = Math.max(bmp.width, bmp.height);
+    const draw = (side) => {
+      const k = Math.min(1, side / long);
+      c.width = Math.round(bmp.width * k); c.height = Math.round(bmp.height * k);
+      const g = c.getContext('2d');
+      // 'high': an area-averaging-like downscale (Chromium: mipmaps), not plain bilinear, which drops
+      // pixels at a 2.5× reduction and blurs the small print of a form (the hub area-averages too).
+      g.imageSmoothingEnabled = true; g.imageSmoothingQuality = 'high';
+      g.drawImage(bmp, 0, 0, c.width, c.height);
+    };
+    const enc = (q) => new Promise((r) => c.toBlob(r, 'image/jpeg', q));
+    let blob = null;
+    for (const side of SIDES) {
+      if (side > long && side !== MAX_SIDE) continue;
+      draw(side);
+      const floor = await enc(QUALITIES[QUALITIES.length - 1]);
+      if (!floor || floor.size > MAX_BYTES) continue;
+      // QUALITIES[hi] fits (best is its copy), QUALITIES[lo] does not (or is not tried: -1).
+      let lo = -1, hi = QUALITIES.length - 1, best = floor;
+      while (hi - lo > 1) {
+        const mid = (lo + hi + 1) >> 1;
+        const b = await enc(QUALITIES[mid]);
+        if (b && b.size <= MAX_BYTES) { hi = mid; best = b; } else lo = mid;
+      }
+      blob = best;
+      break;
+    }
+    if (!blob) { draw(MAX_SIDE); blob = await enc(QUALITIES[0]); }
     if (bmp.close) bmp.close();
-    const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.85));
-    c.width = 0; c.height = 0;
     return blob && blob.size < file.size ? blob : file;
-  } catch (_) { return file; }
+  } catch (_) { return file; } finally { c.width = 0; c.height = 0; }
 }
 
 // ---------- draft editor ----------

@@ -35,7 +35,7 @@ fn main() {
         let p = last.expect("at least one round");
         totals.sort_by(f64::total_cmp);
         println!(
-            "{profile} {}: {} B {}x{} -> {} B {}x{} q{}; decode {} ms; total median {:.0} ms (min {:.0}, max {:.0}, {} rounds)",
+            "{profile} {}: {} B {}x{} -> {} B {}x{} {}; decode {} ms; total median {:.0} ms (min {:.0}, max {:.0}, {} rounds)",
             path.file_name().unwrap().to_string_lossy(),
             bytes.len(),
             p.original.width,
@@ -43,7 +43,7 @@ fn main() {
             p.bytes.len(),
             p.width,
             p.height,
-            p.quality,
+            p.quality.map_or("kept as sent".to_owned(), |q| format!("q{q}")),
             p.decode_ms,
             totals[totals.len() / 2],
             totals[0],

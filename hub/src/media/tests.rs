@@ -199,7 +199,7 @@ fn a_small_png_becomes_a_jpeg_of_the_same_size() {
     );
     assert_eq!((p.width, p.height), (20, 10), "never enlarged");
     assert_eq!(image::guess_format(&p.bytes).unwrap(), ImageFormat::Jpeg);
-    assert_eq!(p.quality, *QUALITIES.last().unwrap());
+    assert_eq!(p.quality, QUALITIES.last().copied());
 }
 
 #[test]
@@ -235,7 +235,7 @@ fn a_plain_large_photo_is_downsized_to_the_target_size_at_a_high_quality() {
     });
     let p = process_photo(&encode(&img, ImageFormat::Png)).unwrap();
     assert_eq!((p.width, p.height), (TARGET_LONG_SIDE, 1200));
-    assert!(p.quality >= 60, "quality {}", p.quality);
+    assert!(p.quality >= Some(60), "quality {:?}", p.quality);
     assert!(p.bytes.len() <= MAX_STORED_BYTES);
 }
 
@@ -258,7 +258,7 @@ fn accepts_the_sample_document_photo_and_stores_it_upright_and_small() {
         );
         assert!(p.bytes.len() <= MAX_STORED_BYTES, "{} bytes", p.bytes.len());
         assert!(
-            p.quality < *QUALITIES.last().unwrap() || p.height < TARGET_LONG_SIDE,
+            p.quality < QUALITIES.last().copied() || p.height < TARGET_LONG_SIDE,
             "a 12 MP phone photo needs the quality or size stepped down"
         );
         assert!(!contains(&p.bytes, b"Exif"));
@@ -303,6 +303,162 @@ fn stored_names_end_in_jpg() {
     assert_eq!(stored_name("giay.to.jpeg"), "giay.to.jpg");
     assert_eq!(stored_name("photo"), "photo.jpg");
     assert_eq!(stored_name(".hidden"), ".hidden.jpg");
+}
+
+/// A document-like page: uneven light, printed lines of dark "glyphs" (noise-textured so that JPEG has
+/// real work), a red stamp.
+fn page(w: u32, h: u32) -> RgbImage {
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    RgbImage::from_fn(w, h, |x, y| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let noise = u8::from(seed.is_multiple_of(8));
+        let on_line =
+            y % 40 < 10 && (w / 10..w * 9 / 10).contains(&x) && (x / 40 + y / 40) % 5 != 0;
+        if on_line && (x / 4) % 3 != 0 {
+            Rgb([30 + noise, 30 + noise, 40 + noise])
+        } else if (x as i64 - i64::from(w) * 3 / 4).pow(2)
+            + (y as i64 - i64::from(h) * 4 / 5).pow(2)
+            < i64::from(w / 12).pow(2)
+        {
+            Rgb([200, 40 + noise, 40])
+        } else {
+            let v = 190 + (x * 40 / w) as u8 + noise;
+            Rgb([v, v, v - 12])
+        }
+    })
+}
+
+/// The image data (from the start of scan to the end) of a JPEG.
+fn scan_data(jpeg: &[u8]) -> &[u8] {
+    let sos = jpeg
+        .windows(2)
+        .position(|w| w == [0xFF, 0xDA])
+        .expect("SOS");
+    &jpeg[sos..]
+}
+
+#[test]
+fn an_upright_jpeg_within_the_limits_is_kept_as_sent_without_its_metadata() {
+    // What client-web's shrink() sends: upright pixels, at most 1600 px, within the budget; as a phone
+    // browser could write it, with an EXIF block (orientation 1, GPS, camera model) and a comment.
+    let img = page(1200, 900);
+    let mut jpeg = Vec::new();
+    JpegEncoder::new_with_quality(&mut jpeg, 60)
+        .encode_image(&img)
+        .unwrap();
+    let mut sent = jpeg[..2].to_vec();
+    sent.extend_from_slice(&exif_app1(1));
+    sent.extend_from_slice(&[0xFF, 0xFE, 0x00, 0x0A]);
+    sent.extend_from_slice(b"SM-A135F");
+    sent.extend_from_slice(&jpeg[2..]);
+    sent.extend_from_slice(b"trailer after the end SM-A135F");
+    assert!(
+        sent.len() <= MAX_STORED_BYTES,
+        "fixture: {} bytes",
+        sent.len()
+    );
+    let p = process_photo(&sent).unwrap();
+    assert_eq!(p.quality, None, "kept, not re-encoded");
+    assert_eq!((p.width, p.height), (1200, 900));
+    assert_eq!(
+        scan_data(&p.bytes),
+        scan_data(&jpeg),
+        "image data byte for byte"
+    );
+    assert!(!contains(&p.bytes, b"SM-A135F"));
+    assert!(!contains(&p.bytes, b"Exif"));
+    for m in header_markers(&p.bytes) {
+        assert!(
+            !(0xE1..=0xEF).contains(&m) && m != 0xFE,
+            "metadata FF{m:02X}"
+        );
+    }
+    let back = image::load_from_memory_with_format(&p.bytes, ImageFormat::Jpeg)
+        .unwrap()
+        .into_rgb8();
+    let direct = image::load_from_memory_with_format(&jpeg, ImageFormat::Jpeg)
+        .unwrap()
+        .into_rgb8();
+    assert!(back == direct, "the same pixels as sent");
+}
+
+#[test]
+fn a_jpeg_over_the_budget_turned_or_too_large_is_re_encoded() {
+    let img = page(1200, 900);
+    let mut high = Vec::new();
+    JpegEncoder::new_with_quality(&mut high, 98)
+        .encode_image(&img)
+        .unwrap();
+    assert!(
+        high.len() > MAX_STORED_BYTES,
+        "fixture: {} bytes",
+        high.len()
+    );
+    let p = process_photo(&high).unwrap();
+    assert!(p.quality.is_some() && p.bytes.len() <= MAX_STORED_BYTES);
+    assert_eq!((p.width, p.height), (1200, 900));
+
+    let turned = phone_jpeg(&stored_for(&upright_pattern(), 6), 6);
+    assert!(process_photo(&turned).unwrap().quality.is_some());
+
+    let big = page(1800, 600);
+    let mut jpeg = Vec::new();
+    JpegEncoder::new_with_quality(&mut jpeg, 30)
+        .encode_image(&big)
+        .unwrap();
+    let p = process_photo(&jpeg).unwrap();
+    assert!(p.quality.is_some());
+    assert_eq!(p.width, TARGET_LONG_SIDE);
+}
+
+#[test]
+fn strip_metadata_refuses_what_is_not_a_whole_baseline_jpeg() {
+    let mut jpeg = Vec::new();
+    JpegEncoder::new_with_quality(&mut jpeg, 80)
+        .encode_image(&upright_pattern())
+        .unwrap();
+    assert!(strip_metadata(&jpeg).is_some());
+    // Progressive (SOF2) in place of baseline.
+    let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    let mut progressive = jpeg.clone();
+    progressive[sof + 1] = 0xC2;
+    assert_eq!(strip_metadata(&progressive), None);
+    // Cut before the end of image.
+    assert_eq!(strip_metadata(&jpeg[..jpeg.len() - 10]), None);
+    assert_eq!(strip_metadata(b"\xFF\xD8"), None);
+    assert_eq!(strip_metadata(&png(4, 4)), None);
+}
+
+#[test]
+fn the_predicted_quality_is_the_best_fitting_or_one_step_below_and_never_over_budget() {
+    let mut compared = 0;
+    for (w, h) in [(1600, 1200), (1200, 1600), (1000, 750), (800, 600)] {
+        let image = DynamicImage::ImageRgb8(page(w, h));
+        let predicted = best_fitting_quality(&image).unwrap();
+        let searched = search_quality(&image).unwrap();
+        match (predicted, searched) {
+            (Some((qp, bp)), Some((qs, _))) => {
+                assert!(bp.len() <= MAX_STORED_BYTES);
+                let (ip, is) = (
+                    QUALITIES.iter().position(|&q| q == qp).unwrap(),
+                    QUALITIES.iter().position(|&q| q == qs).unwrap(),
+                );
+                assert!(
+                    ip <= is && is - ip <= 1,
+                    "{w}×{h}: predicted {qp}, best {qs}"
+                );
+                compared += 1;
+            }
+            (None, None) => {}
+            other => panic!("{w}×{h}: {other:?}"),
+        }
+    }
+    assert!(
+        compared >= 2,
+        "the fixture must fit at some sizes: {compared}"
+    );
 }
 
 fn crc32(data: &[u8]) -> u32 {

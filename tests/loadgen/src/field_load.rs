@@ -11,15 +11,18 @@
 
 #[allow(dead_code)]
 mod data;
+#[allow(dead_code)]
+mod photos;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Parser;
 use data::Rng;
+use photos::{prepare_photo, Photo};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
@@ -106,54 +109,6 @@ struct Sample {
     kind: &'static str,
     ms: f64,
     status: u16,
-}
-
-/// A prepared document photo, as client-web sends it.
-struct Photo {
-    name: String,
-    bytes: Vec<u8>,
-}
-
-/// The client-web `shrink()` of field.js: upright by EXIF, long side at most 1600 px, JPEG quality 85;
-/// the original is kept when it is small (< 700 KB) or the result would not be smaller.
-fn prepare_photo(path: &Path) -> anyhow::Result<Photo> {
-    use image::ImageDecoder;
-    let original =
-        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let name = path
-        .file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned();
-    if original.len() < 700 * 1024 {
-        return Ok(Photo {
-            name,
-            bytes: original,
-        });
-    }
-    let mut dec = image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(&original))?;
-    let orientation = dec.orientation()?;
-    let mut img = image::DynamicImage::from_decoder(dec)?;
-    img.apply_orientation(orientation);
-    let (w, h) = (img.width(), img.height());
-    let k = (1600.0 / f64::from(w.max(h))).min(1.0);
-    let (nw, nh) = (
-        (f64::from(w) * k).round() as u32,
-        (f64::from(h) * k).round() as u32,
-    );
-    let small = img
-        .resize_exact(nw, nh, image::imageops::FilterType::Triangle)
-        .to_rgb8();
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(&small)?;
-    Ok(Photo {
-        name,
-        bytes: if out.len() < original.len() {
-            out
-        } else {
-            original
-        },
-    })
 }
 
 struct Phone {
