@@ -4,7 +4,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderValue, Method};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{any, get};
 use axum::{Json, Router};
@@ -187,7 +187,11 @@ async fn json_errors(res: axum::response::Response) -> axum::response::Response 
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/plain"));
-    if !plain || !(status.is_client_error() || status.is_server_error()) {
+    // A plain 404 is the web app's own "not found" for an unknown file (API routes answer JSON already).
+    if !plain
+        || status == StatusCode::NOT_FOUND
+        || !(status.is_client_error() || status.is_server_error())
+    {
         return res;
     }
     let text = axum::body::to_bytes(res.into_body(), 4096)
@@ -196,7 +200,6 @@ async fn json_errors(res: axum::response::Response) -> axum::response::Response 
         .unwrap_or_default();
     let code = match status.as_u16() {
         400 | 422 => "bad_request",
-        404 => "not_found",
         405 => "method_not_allowed",
         413 => "too_large",
         415 => "unsupported_media",

@@ -107,11 +107,15 @@ const KINDS: &[&str] = &[
 /// One timed request: its kind, latency and status (0: no answer).
 struct Sample {
     kind: &'static str,
+    /// When the request was sent, ms since the run's start.
+    at_ms: f64,
     ms: f64,
     status: u16,
 }
 
 struct Phone {
+    /// The run's start (for [`Sample::at_ms`]).
+    start: Instant,
     http: reqwest::Client,
     base: String,
     csrf: String,
@@ -139,6 +143,7 @@ impl Phone {
         rb: reqwest::RequestBuilder,
     ) -> Option<(u16, bytes_body::Body)> {
         let t0 = Instant::now();
+        let at_ms = t0.duration_since(self.start).as_secs_f64() * 1000.0;
         let res = async {
             let r = rb.timeout(Duration::from_secs(30)).send().await?;
             let s = r.status().as_u16();
@@ -149,7 +154,12 @@ impl Phone {
         let ms = t0.elapsed().as_secs_f64() * 1000.0;
         match res {
             Ok((status, body)) => {
-                self.samples.push(Sample { kind, ms, status });
+                self.samples.push(Sample {
+                    kind,
+                    at_ms,
+                    ms,
+                    status,
+                });
                 if status >= 400 {
                     self.errors.push(format!(
                         "{kind}: {status} {}",
@@ -162,6 +172,7 @@ impl Phone {
             Err(e) => {
                 self.samples.push(Sample {
                     kind,
+                    at_ms,
                     ms,
                     status: 0,
                 });
@@ -220,6 +231,8 @@ struct Shared {
     communes: Vec<data::Commune>,
     today: time::Date,
     deadline: Instant,
+    /// The run's start.
+    start: Instant,
     think: (u64, u64),
     three_pct: u64,
     max_dossiers: usize,
@@ -264,6 +277,7 @@ async fn phone_run(
     ramp_ms: u64,
 ) -> (Phone, Tally) {
     let mut p = Phone {
+        start: sh.start,
         http: reqwest::Client::builder()
             .cookie_store(true)
             .build()
@@ -595,6 +609,7 @@ async fn run(cli: Cli, photos: Vec<Photo>, volunteers_on: bool) -> anyhow::Resul
     let start = Instant::now();
     let deadline = start + Duration::from_millis(cli.ramp_ms) + Duration::from_secs(cli.duration);
     let sh = Arc::new(Shared {
+        start,
         base: cli.base.trim_end_matches('/').to_string(),
         password: cli.password.clone(),
         photos,
@@ -705,6 +720,33 @@ async fn run(cli: Cli, photos: Vec<Photo>, volunteers_on: bool) -> anyhow::Resul
         *errors.entry("phone stuck".into()).or_default() += stuck;
     }
     let error_count: usize = errors.values().sum();
+    // After the login storm: the last login's answer, then every request sent later. Each login is a
+    // 19 MiB argon2id check (~0.1-0.2 s of CPU), all 50 within the ramp-up, on the same one-job-per-core
+    // CPU pool as the photos; the figures after it show what a session's steady pace costs.
+    let logins_done_ms = phones
+        .iter()
+        .flat_map(|p| &p.samples)
+        .filter(|s| s.kind == "login")
+        .map(|s| s.at_ms + s.ms)
+        .fold(0.0, f64::max);
+    let after: Vec<&Sample> = phones
+        .iter()
+        .flat_map(|p| &p.samples)
+        .filter(|s| s.at_ms > logins_done_ms)
+        .collect();
+    let steady_window = (elapsed - logins_done_ms / 1000.0).max(1e-3);
+    let steady = stats(
+        &mut after.iter().map(|s| s.ms).collect::<Vec<_>>(),
+        steady_window,
+    );
+    let steady_photo = stats(
+        &mut after
+            .iter()
+            .filter(|s| s.kind == "photo")
+            .map(|s| s.ms)
+            .collect::<Vec<_>>(),
+        steady_window,
+    );
     let overall = stats(&mut all, window);
     let but_photo = stats(&mut waited, window);
     let mut kinds = BTreeMap::new();
@@ -745,6 +787,16 @@ async fn run(cli: Cli, photos: Vec<Photo>, volunteers_on: bool) -> anyhow::Resul
         row("ALL-photo", s);
     }
     if let Some(s) = &overall {
+        row("ALL", s);
+    }
+    println!(
+        "after the logins (the last answered at {:.1} s):",
+        logins_done_ms / 1000.0
+    );
+    if let Some(s) = &steady_photo {
+        row("photo", s);
+    }
+    if let Some(s) = &steady {
         row("ALL", s);
     }
     println!(
@@ -794,6 +846,9 @@ async fn run(cli: Cli, photos: Vec<Photo>, volunteers_on: bool) -> anyhow::Resul
             "window_s": window,
             "overall": overall,
             "overall_but_photo_uploads": but_photo,
+            "logins_done_s": logins_done_ms / 1000.0,
+            "after_logins": steady,
+            "photo_uploads_after_logins": steady_photo,
             "kinds": kinds,
             "errors": errors,
             "error_count": error_count,
