@@ -214,15 +214,6 @@ pub async fn serve(
             crate::service::stopping();
         }
     });
-    // WAL checkpoints from a connection of their own, off the request path (store/checkpoint.rs).
-    state
-        .db
-        .call(|c| crate::store::checkpoint::disable_auto(c))
-        .await?;
-    tokio::spawn(crate::store::checkpoint::run(
-        state.db.path().to_path_buf(),
-        cancel.clone(),
-    ));
     if state.mode == HubMode::Field {
         // Background sync with the office; stops when `cancel` fires.
         tokio::spawn(crate::uploader::background(state.clone(), cancel.clone()));

@@ -2,7 +2,6 @@
 //! blocking database work off the async executor. Each concern's own tables and queries live in its folder;
 //! this module only owns the connection and the schema history.
 
-pub mod checkpoint;
 mod migrations;
 
 use std::path::{Path, PathBuf};
