@@ -277,13 +277,13 @@ async fn find(st: &AppState, code: &str) -> Result<(ReceiptCode, Receipt, Receip
 )]
 async fn slip(
     State(st): State<AppState>,
+    _: crate::app::FieldOnly,
     FieldTeam(_user): FieldTeam,
     Path(code): Path<String>,
     Query(q): Query<SlipQuery>,
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Result<Json<Slip>, ApiError> {
-    st.require_mode(protocol::HubMode::Field)?;
     let (code, r, key) = find(&st, &code).await?;
     let tracking_url = tracking_url(&headers, &uri, q.scheme.as_deref(), &code, &key)?;
     let def = definition(&st, &r.procedure)
@@ -331,13 +331,13 @@ async fn slip(
 )]
 async fn track_png(
     State(st): State<AppState>,
+    _: crate::app::FieldOnly,
     FieldTeam(_user): FieldTeam,
     Path(code): Path<String>,
     Query(q): Query<SlipQuery>,
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
-    st.require_mode(protocol::HubMode::Field)?;
     let (code, _, key) = find(&st, &code).await?;
     let url = tracking_url(&headers, &uri, q.scheme.as_deref(), &code, &key)?;
     let png = crate::qr::png(&url).map_err(|e| ApiError::internal(e.to_string()))?;
