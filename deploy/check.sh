@@ -91,18 +91,18 @@ if [ ! -x "$HUB_BIN" ]; then
   cargo build -p hub
 fi
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# measure LABEL PORT CMD...: spawn CMD (a hub serving 127.0.0.1:PORT), print start time to /healthz 200
-# and the idle RSS after 5 s; leaves the process stopped.
+# measure LABEL CMD...: spawn CMD (a hub serving 127.0.0.1:0: the kernel picks the port and the hub's banner
+# names it, so no other process can take it in between), print start time to /healthz 200 and the idle RSS
+# after 5 s; leaves the process stopped.
 measure() {
-  local label=$1 port=$2 t0 t1 pid rss i=0
-  shift 2
+  local label=$1 base="" t0 t1 pid rss i=0
+  shift
   t0=$(date +%s%N)
   "$@" >"$WORK/measure.log" 2>&1 &
   pid=$!
   PIDS+=("$pid")
-  until curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz" 2>/dev/null; do
+  until [ -n "$base" ] && curl -fsS -o /dev/null --max-time 2 "$base/healthz" 2>/dev/null; do
+    [ -n "$base" ] || base=$(grep -m1 -o 'http://127\.0\.0\.1:[0-9]*' "$WORK/measure.log" || true)
     i=$((i + 1))
     kill -0 "$pid" 2>/dev/null || { cat "$WORK/measure.log" >&2; fail "$label: the hub exited before answering /healthz"; }
     [ $i -lt 3000 ] || fail "$label: no /healthz answer within 60 s"
@@ -322,12 +322,10 @@ if [ "$AARCH64" = 1 ]; then
   v=$("${QEMU[@]}" "$AARCH64_BIN" --version) || fail "hub --version under qemu"
   echo "under qemu: $v"
   step "Start time and idle RSS (spawn → /healthz 200; VmRSS 5 s later)"
-  p=$(free_port)
-  measure "x86_64 native ($(basename "$(dirname "$HUB_BIN")"))" "$p" \
-    "$HUB_BIN" serve --data "$WORK/fig-x86" --listen "127.0.0.1:$p" --mdns off --https-listen off
-  p=$(free_port)
-  measure "aarch64 under qemu-aarch64-static" "$p" \
-    "${QEMU[@]}" "$AARCH64_BIN" serve --data "$WORK/fig-arm" --listen "127.0.0.1:$p" --mdns off --https-listen off
+  measure "x86_64 native ($(basename "$(dirname "$HUB_BIN")"))" \
+    "$HUB_BIN" serve --data "$WORK/fig-x86" --listen 127.0.0.1:0 --mdns off --https-listen off
+  measure "aarch64 under qemu-aarch64-static" \
+    "${QEMU[@]}" "$AARCH64_BIN" serve --data "$WORK/fig-arm" --listen 127.0.0.1:0 --mdns off --https-listen off
   echo "(under qemu, RSS includes the emulator and its code cache; start includes creating the data directory and keys)"
 fi
 

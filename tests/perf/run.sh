@@ -86,20 +86,21 @@ trap cleanup EXIT INT TERM
 
 export HUB_LOG=warn
 PASSWORD="mat-khau-do-tai-perf"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# banner_url LOG → the hub's plain-HTTP address from its start banner ("  http://127.0.0.1:PORT/"), or nothing yet.
+banner_url() { grep -m1 -o 'http://127\.0\.0\.1:[0-9]*' "$1" 2>/dev/null || true; }
 now_ns() { date +%s%N; }
 kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
-# start_hub DATA LOG → sets HUB_PID and BASE; waits for /healthz.
+# start_hub DATA LOG → sets HUB_PID and BASE; waits for /healthz. The hub binds port 0 and its banner
+# names the port the kernel gave it: a port picked here and bound later could be taken in between.
 start_hub() {
-  local port https
-  port=$(free_port); https=$(free_port)
-  MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 "$HUB" serve --data "$1" --listen "127.0.0.1:$port" --https-listen "127.0.0.1:$https" --mdns off >"$2" 2>&1 &
+  MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 "$HUB" serve --data "$1" --listen 127.0.0.1:0 --https-listen 127.0.0.1:0 --mdns off >"$2" 2>&1 &
   HUB_PID=$!
   PIDS+=("$HUB_PID")
-  BASE="http://127.0.0.1:$port"
+  BASE=""
   for _ in $(seq 1 1500); do
-    curl -fs -o /dev/null "$BASE/healthz" && return 0
+    [ -n "$BASE" ] || BASE=$(banner_url "$2")
+    [ -n "$BASE" ] && curl -fs -o /dev/null "$BASE/healthz" && return 0
     kill -0 "$HUB_PID" 2>/dev/null || break
     sleep 0.01
   done

@@ -66,17 +66,22 @@ tail -n 1 "$WORK/import.log"
 t2=$(date +%s.%N)
 DB_SIZE=$(du -sh "$OFFICE" | cut -f1)
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$HUB" serve --mode office --data "$OFFICE" --listen "127.0.0.1:$PORT" --https-listen off --mdns off \
+# Port 0: the kernel picks a free port and the hub's banner names it (no window for another process).
+"$HUB" serve --mode office --data "$OFFICE" --listen 127.0.0.1:0 --https-listen off --mdns off \
   > "$WORK/hub.log" 2>&1 &
 HUB_PID=$!
+BASE=""
 for _ in $(seq 1 300); do
-  curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+  [ -n "$BASE" ] || BASE=$(grep -m1 -o 'http://127\.0\.0\.1:[0-9]*' "$WORK/hub.log" || true)
+  [ -n "$BASE" ] && curl -fs "$BASE/healthz" >/dev/null 2>&1 && break
+  kill -0 "$HUB_PID" 2>/dev/null || break
   sleep 0.2
 done
-curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "the office hub did not start:"; cat "$WORK/hub.log"; exit 1; }
+if [ -z "$BASE" ] || ! curl -fs "$BASE/healthz" >/dev/null; then
+  echo "the office hub did not start:"; cat "$WORK/hub.log"; exit 1
+fi
 
-OFFICE_LOAD_PASSWORD="$PASSWORD" "$LOAD" measure --base "http://127.0.0.1:$PORT" --user clerk \
+OFFICE_LOAD_PASSWORD="$PASSWORD" "$LOAD" measure --base "$BASE" --user clerk \
   --runs "$RUNS" --paths "$ROOT/tests/scale/paths.txt" --hub-pid "$HUB_PID" --json-out "$WORK/measure.json" \
   | tee "$WORK/measure.log"
 
