@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
@@ -16,14 +16,6 @@ const SSID: &str = r#"Trạm;1,"A":\"#;
 const PASSWORD: &str = r#"p;a,s:s"w\rd"#;
 const WIFI_QR: &str = r#"WIFI:T:WPA;S:Trạm\;1\,\"A\"\:\\;P:p\;a\,s\:s\"w\\rd;;"#;
 const HOST: &str = "tram-phuoc-minh.local";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The text of the single QR code in a PNG.
 fn decode_qr(png: &[u8]) -> String {
@@ -57,8 +49,9 @@ fn https_client(root: Option<&[u8]>, resolve: Option<(&str, SocketAddr)>) -> req
     b.build().unwrap()
 }
 
-fn start(dir: &std::path::Path, https_port: u16) -> Hub {
-    Hub::start_with(
+/// Starts the hub with HTTPS on a port the kernel picks; returns it and that port (from its banner).
+fn start(dir: &std::path::Path) -> (Hub, u16) {
+    let hub = Hub::start_with(
         "field",
         dir,
         &[
@@ -69,17 +62,19 @@ fn start(dir: &std::path::Path, https_port: u16) -> Hub {
             "--wifi-password",
             PASSWORD,
             "--https-listen",
-            &format!("127.0.0.1:{https_port}"),
+            "127.0.0.1:0",
         ],
-    )
+    );
+    let https = hub.https_base().expect("the banner names the HTTPS address");
+    let port = https.rsplit(':').next().unwrap().parse().unwrap();
+    (hub, port)
 }
 
 #[test]
 fn join_qr_codes_the_ca_and_https() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("hub");
-    let https_port = free_port();
-    let hub = start(&dir, https_port);
+    let (hub, https_port) = start(&dir);
     let http_port: u16 = hub.base.rsplit(':').next().unwrap().parse().unwrap();
     let https_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, https_port));
 
@@ -234,7 +229,8 @@ fn join_qr_codes_the_ca_and_https() {
 
     // A restart keeps the CA (phones installed it) and the still-valid server certificate.
     drop(hub);
-    let hub = start(&dir, https_port);
+    let (hub, https_port) = start(&dir);
+    let https_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, https_port));
     block_on(async {
         let (s, der) = Client::new(&hub.base).get_bytes("/ca.crt").await;
         assert_eq!(s, 200);

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -23,20 +22,14 @@ pub fn sample_photo(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A running hub process; killed when dropped.
 pub struct Hub {
     pub child: Child,
     pub base: String,
     pub data: PathBuf,
     pub setup_token: Option<String>,
+    /// The start banner's lines (addresses, QR code, setup link).
+    pub banner: Vec<String>,
     pub stdout_lines: mpsc::Receiver<String>,
 }
 
@@ -67,15 +60,15 @@ impl Hub {
         level: &str,
         log: Option<&Path>,
     ) -> Hub {
-        // The port is free when picked but another process may take it before the hub binds it: then the
-        // hub exits at once ("cannot listen"), and we must not mistake whoever holds the port for our hub.
-        for attempt in 1..=5 {
+        // The hub binds port 0 and its banner names the port the kernel gave it, so no other process can
+        // take the port in between. A hub that exits before it is healthy is tried again.
+        for attempt in 1..=3 {
             if let Some(hub) = Hub::try_start(mode, data, extra, level, log) {
                 return hub;
             }
-            eprintln!("hub could not bind its port (attempt {attempt}); trying another");
+            eprintln!("hub exited before it was healthy (attempt {attempt}); trying again");
         }
-        panic!("hub did not start after 5 attempts (see its standard error above)");
+        panic!("hub did not start after 3 attempts (see its standard error above)");
     }
 
     /// One attempt of [`Hub::start_logged`]: `None` when the hub process exited before it was healthy.
@@ -86,7 +79,6 @@ impl Hub {
         level: &str,
         log: Option<&Path>,
     ) -> Option<Hub> {
-        let port = free_port();
         let stderr = match log {
             Some(p) => Stdio::from(
                 std::fs::OpenOptions::new()
@@ -100,12 +92,7 @@ impl Hub {
         let mut child = Command::new(hub_bin())
             .args(["serve", "--mode", mode, "--data"])
             .arg(data)
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--mdns",
-                "loopback",
-            ])
+            .args(["--listen", "127.0.0.1:0", "--mdns", "loopback"])
             // No HTTPS unless a test asks for it: the default port would be shared by every test hub.
             .args(if extra.contains(&"--https-listen") {
                 &[][..]
@@ -127,66 +114,71 @@ impl Hub {
                 }
             }
         });
-        let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
+        let mut banner = Vec::new();
+        let mut base: Option<String> = None;
         let mut setup_token = None;
-        let mut banner_done = false;
-        while Instant::now() < deadline && !banner_done {
+        loop {
             if matches!(child.try_wait(), Ok(Some(_))) {
                 return None;
             }
-            match rx.recv_timeout(Duration::from_millis(200)) {
+            assert!(
+                Instant::now() < deadline,
+                "hub did not become healthy within 30 s; its banner so far: {banner:#?}"
+            );
+            match rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(line) => {
+                    if base.is_none() {
+                        base = banner_url(&line, "http");
+                    }
                     if let Some(i) = line.find("#/setup?token=") {
                         setup_token = Some(line[i + "#/setup?token=".len()..].trim().to_string());
                     }
-                    if line.contains("First-time setup") || line.contains("is running") {
-                        // keep reading: the link follows the first-time line
-                    }
-                    if setup_token.is_some() {
-                        banner_done = true;
-                    }
+                    banner.push(line);
                 }
+                // The banner is written before the hub serves: once it is healthy, whatever it printed
+                // is in the channel (an already set-up hub prints no setup link).
                 Err(_) => {
-                    if matches!(child.try_wait(), Ok(Some(_))) {
-                        return None;
-                    }
-                    if healthy(&base) {
-                        // The banner is written before the hub serves: whatever it printed is in the
-                        // channel now. An already set-up hub prints no setup link.
-                        while let Ok(line) = rx.try_recv() {
-                            if let Some(i) = line.find("#/setup?token=") {
-                                setup_token =
-                                    Some(line[i + "#/setup?token=".len()..].trim().to_string());
+                    if let Some(b) = &base {
+                        if healthy(b) {
+                            while let Ok(line) = rx.try_recv() {
+                                if let Some(i) = line.find("#/setup?token=") {
+                                    setup_token =
+                                        Some(line[i + "#/setup?token=".len()..].trim().to_string());
+                                }
+                                banner.push(line);
                             }
+                            break;
                         }
-                        banner_done = true;
                     }
                 }
             }
-        }
-        while !healthy(&base) {
-            if matches!(child.try_wait(), Ok(Some(_))) {
-                return None;
-            }
-            assert!(Instant::now() < deadline, "hub did not become healthy");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        if matches!(child.try_wait(), Ok(Some(_))) {
-            return None;
         }
         Some(Hub {
             child,
-            base,
+            base: base.expect("the banner named the address"),
             data: data.to_path_buf(),
             setup_token,
+            banner,
             stdout_lines: rx,
         })
+    }
+
+    /// The HTTPS address (`https://127.0.0.1:PORT`) the banner named, when the hub serves HTTPS.
+    pub fn https_base(&self) -> Option<String> {
+        self.banner.iter().find_map(|l| banner_url(l, "https"))
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
+}
+
+/// `scheme://127.0.0.1:PORT` when `line` is a banner address line of that scheme ("  http://127.0.0.1:PORT/").
+fn banner_url(line: &str, scheme: &str) -> Option<String> {
+    let rest = line.trim().strip_prefix(&format!("{scheme}://127.0.0.1:"))?;
+    let port: u16 = rest.trim_end_matches('/').parse().ok()?;
+    Some(format!("{scheme}://127.0.0.1:{port}"))
 }
 
 fn healthy(base: &str) -> bool {
