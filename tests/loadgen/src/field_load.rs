@@ -1,8 +1,8 @@
 //! `field-load`: the issue-8 field load check. N virtual phones (default 50) do the real capture flow
 //! against one running field hub over HTTP for D seconds (default 60): log in, fetch the app shell and the
 //! procedures as the web app does, create a draft (3-in-1 or marital-status certificate), save its fields
-//! in a few autosave steps, upload document photos prepared as client-web prepares them (EXIF-upright,
-//! long side 1600 px, JPEG quality 85), review, seal and fetch the receipt, with seeded random think time
+//! in a few autosave steps, upload document photos prepared as client-web's `shrink()` prepares them
+//! (EXIF-upright, long side 1600 px, within the hub's 100 KiB budget: `photos.rs`), review, seal and fetch the receipt, with seeded random think time
 //! between steps. Volunteer phones capture only and hand their drafts to the officer phones, which review
 //! and seal them (volunteers may not seal). Prints per request kind and overall requests/s and latency
 //! percentiles, errors by status, dossiers sealed and the hub's memory (VmRSS sampled every 100 ms, VmHWM);
@@ -242,13 +242,14 @@ struct Shared {
 }
 
 impl Shared {
-    /// The pause of a person between two steps; past the end of the load the phone finishes the dossier
-    /// in hand without pausing (the caller starts no new one).
+    /// The pause of a person between two steps. Past the end of the load the phone finishes the dossier
+    /// in hand at the same pace (the caller starts no new one): people do not type faster when the
+    /// measured minute ends, and 50 phones firing their remaining steps back to back at that moment would
+    /// measure a stampede no outreach session makes (every photo of every phone queued at once).
     async fn think(&self, rng: &mut Rng) {
         let (lo, hi) = self.think;
         let ms = lo + rng.below(hi.saturating_sub(lo) + 1);
-        let wake = (Instant::now() + Duration::from_millis(ms)).min(self.deadline);
-        tokio::time::sleep_until(wake.into()).await;
+        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
 }
 
