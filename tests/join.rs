@@ -65,7 +65,9 @@ fn start(dir: &std::path::Path) -> (Hub, u16) {
             "127.0.0.1:0",
         ],
     );
-    let https = hub.https_base().expect("the banner names the HTTPS address");
+    let https = hub
+        .https_base()
+        .expect("the banner names the HTTPS address");
     let port = https.rsplit(':').next().unwrap().parse().unwrap();
     (hub, port)
 }

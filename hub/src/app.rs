@@ -257,7 +257,7 @@ async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
     security(("session" = [])),
     responses(
         (status = 200, description = "`{\"procedures\": [ProcedureDef]}` (see docs/protocol.md)", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
     )
 )]
 async fn procedures(State(st): State<AppState>, _user: AuthUser) -> Json<serde_json::Value> {

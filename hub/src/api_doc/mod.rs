@@ -13,7 +13,8 @@
 //!   that answers only in one: its handler takes `crate::app::FieldOnly` (or `OfficeOnly`) first, so the
 //!   other mode answers `404 wrong_mode` to every caller before login, role or body are looked at; it is
 //!   left out of the other mode's document.
-//! - Errors are [`ErrorBody`].
+//! - Errors are [`ErrorBody`]; the sets many routes share are named once ([`JsonWriteErrors`],
+//!   [`GatedReadErrors`], [`Unauthenticated`]) and listed in `responses(...)` next to the route's own.
 
 use std::sync::OnceLock;
 
@@ -48,6 +49,68 @@ pub struct ErrorInner {
     pub field: Option<String>,
     #[schema(value_type = Option<Vec<Object>>)]
     pub details: Option<Vec<()>>,
+}
+
+/// Error answers shared by many routes, named once: list one in a route's `responses(...)` next to its own
+/// tuples (e.g. `responses((status = 201, ...), crate::api_doc::JsonWriteErrors, (status = 404, ...))`).
+/// Each is documented exactly as the tuple `(status = N, description = "...", body = ErrorBody)` would be.
+fn error_responses(
+    list: &[(u16, &str)],
+) -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::response::Response>>
+{
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    list.iter()
+        .map(|&(status, description)| {
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(description)
+                .content("application/json", content)
+                .build();
+            (status.to_string(), response.into())
+        })
+        .collect()
+}
+
+/// `401` without a valid session.
+pub struct Unauthenticated;
+impl utoipa::IntoResponses for Unauthenticated {
+    fn responses() -> std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    > {
+        error_responses(&[(401, "")])
+    }
+}
+
+/// A role-gated read: `401` without a session, `403` for a role the route does not serve.
+pub struct GatedReadErrors;
+impl utoipa::IntoResponses for GatedReadErrors {
+    fn responses() -> std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    > {
+        error_responses(&[(401, ""), (403, "Role not allowed")])
+    }
+}
+
+/// A role-gated JSON write: `400` bad JSON, `401`, `403` (role or missing CSRF token), `413` body too
+/// large, `415` not JSON.
+pub struct JsonWriteErrors;
+impl utoipa::IntoResponses for JsonWriteErrors {
+    fn responses() -> std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    > {
+        error_responses(&[
+            (400, "Bad JSON"),
+            (401, ""),
+            (403, "Role not allowed, or no CSRF token"),
+            (413, ""),
+            (415, ""),
+        ])
+    }
 }
 
 struct SecuritySchemes;

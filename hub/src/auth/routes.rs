@@ -243,7 +243,7 @@ async fn login(
     security(("session" = [], "csrf" = [])),
     responses(
         (status = 200, description = "`{}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "No CSRF token", body = crate::api_doc::ErrorBody),
     )
 )]
@@ -274,7 +274,7 @@ async fn logout(
     security(("session" = [])),
     responses(
         (status = 200, description = "`{user: UserOut, csrf_token, mode, device_id, hub_name}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
     )
 )]
 async fn me(State(st): State<AppState>, user: AuthUser) -> Json<serde_json::Value> {
@@ -296,7 +296,7 @@ async fn me(State(st): State<AppState>, user: AuthUser) -> Json<serde_json::Valu
     security(("session" = ["admin"])),
     responses(
         (status = 200, description = "`{users: [UserOut]}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
     )
 )]
@@ -328,7 +328,7 @@ struct AddUserIn {
     responses(
         (status = 201, body = UserOut),
         (status = 400, description = "Bad JSON, name, password, or a role not of this mode", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Not an admin, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 409, description = "The name is taken", body = crate::api_doc::ErrorBody),
         (status = 413, body = crate::api_doc::ErrorBody),

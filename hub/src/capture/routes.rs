@@ -103,7 +103,7 @@ fn draft_not_found() -> ApiError {
     security(("session" = ["officer", "volunteer", "admin"])),
     responses(
         (status = 200, description = "`{\"drafts\": [{id, procedure: {id, version}, title, updated_at, attachments}]}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
     )
 )]
@@ -138,7 +138,7 @@ struct CreateIn {
     responses(
         (status = 201, body = Draft),
         (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 422, description = "Unknown procedure or invalid fields", body = crate::api_doc::ErrorBody),
     )
@@ -174,7 +174,7 @@ async fn create(
     params(("id" = String, Path, description = "Draft id")),
     responses(
         (status = 200, body = Draft),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
         (status = 404, body = crate::api_doc::ErrorBody),
     )
@@ -203,7 +203,7 @@ async fn read(
     params(("id" = String, Path, description = "Draft id")),
     responses(
         (status = 200, description = "`{id, version, fields, derived, errors: [FieldDetail], warnings: [FieldDetail], ready}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
         (status = 404, body = crate::api_doc::ErrorBody),
         (status = 422, description = "The draft's procedure is not in the catalogue", body = crate::api_doc::ErrorBody),
@@ -266,7 +266,7 @@ struct UpdateIn {
     responses(
         (status = 200, body = Draft),
         (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, body = crate::api_doc::ErrorBody),
         (status = 409, description = "A later version was saved first (`field`: version)", body = crate::api_doc::ErrorBody),
@@ -315,7 +315,7 @@ async fn update(
     params(("id" = String, Path, description = "Draft id")),
     responses(
         (status = 200, description = "`{}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, body = crate::api_doc::ErrorBody),
     )
@@ -394,7 +394,7 @@ struct PhotoForm {
     responses(
         (status = 201, body = AttachmentInfo),
         (status = 400, description = "Malformed upload, missing or extra part", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, body = crate::api_doc::ErrorBody),
         (status = 409, description = "The draft already has the most photos allowed", body = crate::api_doc::ErrorBody),
@@ -546,7 +546,7 @@ async fn add_photo(
     ),
     responses(
         (status = 200, description = "The processed photo", content_type = "image/jpeg", body = Vec<u8>),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
         (status = 404, body = crate::api_doc::ErrorBody),
     )
@@ -576,7 +576,7 @@ async fn photo(
     ),
     responses(
         (status = 200, description = "`{}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, body = crate::api_doc::ErrorBody),
     )

@@ -69,7 +69,7 @@ fn change_error(e: ChangeError) -> ApiError {
         (status = 200, description = "`{\"status\": standing}`: the dossier's new status row (status, version, \
             received_on, due_on, extended, …)", body = Object),
         (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such dossier", body = crate::api_doc::ErrorBody),
         (status = 409, description = "Transition not allowed, or `expected_version` is stale", body = crate::api_doc::ErrorBody),
@@ -130,8 +130,7 @@ struct WorkQuery {
     responses(
         (status = 200, description = "`{view, dossiers, next_cursor, counts, today}`", body = Object),
         (status = 400, description = "Bad query string", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
         (status = 422, description = "Unknown `view`", body = crate::api_doc::ErrorBody),
     )
 )]
@@ -180,8 +179,7 @@ async fn work(
     security(("session" = ["clerk", "admin"])),
     responses(
         (status = 200, description = "`{\"holidays\": [{date, name, added_at}]}`, by date", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
     )
 )]
 async fn holidays(State(st): State<AppState>, _user: Clerks) -> Result<Json<Value>, ApiError> {
@@ -244,7 +242,7 @@ pub fn parse_holiday(date: &Value, name: &Value) -> Result<(time::Date, String),
     responses(
         (status = 201, description = "`{\"added\": number, \"deadlines_moved\": number}`", body = Object),
         (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 422, description = "Invalid date or name", body = crate::api_doc::ErrorBody),
     )
@@ -275,7 +273,7 @@ async fn add_holiday(
     params(("date" = String, Path, description = "The day off, `YYYY-MM-DD`")),
     responses(
         (status = 200, description = "`{\"removed\": true, \"deadlines_moved\": number}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such day off", body = crate::api_doc::ErrorBody),
     )

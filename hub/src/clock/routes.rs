@@ -83,7 +83,7 @@ fn status_of(facts: &guard::Facts, conf: Option<&Confirmation>, can_confirm: boo
     security(("session" = [])),
     responses(
         (status = 200, body = ClockStatus),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
     )
 )]
 async fn status(State(st): State<AppState>, user: AuthUser) -> Result<Json<ClockStatus>, ApiError> {
@@ -118,7 +118,7 @@ struct ConfirmIn {
     responses(
         (status = 200, body = ClockStatus),
         (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 409, description = "The phone's time is refused", body = crate::api_doc::ErrorBody),
     )

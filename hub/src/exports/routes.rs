@@ -209,7 +209,7 @@ fn check(
         (status = 201, description = "`{\"id\": string, \"rows\": number, \"file\": url}`", body = Object),
         (status = 200, description = "Nothing to export: `{\"id\": null, \"rows\": 0}`", body = Object),
         (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 422, description = "Unknown system, format, status, date or dossier list", body = crate::api_doc::ErrorBody),
     )
@@ -291,8 +291,7 @@ struct ListQuery {
     responses(
         (status = 200, description = "`{\"exports\": [export], \"more\": bool}`", body = Object),
         (status = 400, description = "Bad query string", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
     )
 )]
 async fn list(
@@ -321,8 +320,7 @@ async fn list(
     responses(
         (status = 200, description = "`{\"systems\": [{system, procedure, form_vi, form_en, target_vi, target_en, \
             pending}]}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
     )
 )]
 async fn pending(State(st): State<AppState>, _user: Clerks) -> Result<Json<Value>, ApiError> {
@@ -356,8 +354,7 @@ async fn pending(State(st): State<AppState>, _user: Clerks) -> Result<Json<Value
         (status = 200, description = "The file, as an attachment", content(
             (String = "text/csv; charset=utf-8"),
             (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
         (status = 404, description = "No such export", body = crate::api_doc::ErrorBody),
     )
 )]

@@ -476,8 +476,7 @@ fn require_office(st: &AppState) -> Result<(), ApiError> {
     security(("session" = ["clerk", "admin"])),
     responses(
         (status = 200, description = "`{\"items\": [item], \"unresolved\": number}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
     )
 )]
 async fn quarantine_list(
@@ -518,7 +517,7 @@ struct ResolveRequest {
         (status = 200, description = "`{\"id\": number, \"resolved\": true, \"changed\": bool}` (`changed`: \
             false when it was already resolved)", body = Object),
         (status = 400, description = "Bad JSON or id", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such item", body = crate::api_doc::ErrorBody),
         (status = 422, description = "Note missing or too long", body = crate::api_doc::ErrorBody),
@@ -572,7 +571,7 @@ async fn quarantine_resolve(
         (status = 200, description = "The import report with `complete` and `ack_url` (the signed \
             acknowledgement's file, or null)", body = Object),
         (status = 400, description = "Empty file, or a file that is not a batch", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 413, description = "Larger than 512 MiB", body = crate::api_doc::ErrorBody),
         (status = 415, description = "Not sent as a raw file", body = crate::api_doc::ErrorBody),
@@ -689,8 +688,7 @@ async fn receive(body: Body, path: &std::path::Path) -> Result<(), ApiError> {
     responses(
         (status = 200, description = "A signed `SyncAck` in canonical JSON, as an attachment (see \
             docs/protocol.md)", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
         (status = 404, description = "No such batch", body = crate::api_doc::ErrorBody),
     )
 )]

@@ -48,7 +48,7 @@ fn host_of(headers: &HeaderMap) -> Option<String> {
         (status = 200, description = "`{hub_name, host_name, wifi: {ssid, security, password, qr_text, png} | null, \
                                       app_url, app_png, app_url_https, app_https_png, urls: {http, https}, \
                                       ca: {sha256, download_url, png} | null}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
     )
 )]
 async fn join(
@@ -111,7 +111,7 @@ fn png_response(text: &str) -> Result<Response, ApiError> {
     security(("session" = [])),
     responses(
         (status = 200, description = "PNG image", content_type = "image/png", body = Vec<u8>),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 404, description = "No Wi-Fi configured", body = crate::api_doc::ErrorBody),
     )
 )]
@@ -143,7 +143,7 @@ struct AppQuery {
     params(AppQuery),
     responses(
         (status = 200, description = "PNG image", content_type = "image/png", body = Vec<u8>),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 404, description = "HTTPS asked for while it is off", body = crate::api_doc::ErrorBody),
     )
 )]
@@ -174,7 +174,7 @@ async fn app_png(
     security(("session" = [])),
     responses(
         (status = 200, description = "PNG image", content_type = "image/png", body = Vec<u8>),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 404, description = "HTTPS is off", body = crate::api_doc::ErrorBody),
     )
 )]

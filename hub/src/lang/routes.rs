@@ -203,7 +203,7 @@ fn language_input(b: &LanguageBody) -> Result<LanguageInput, ApiError> {
     responses(
         (status = 201, body = store::Language),
         (status = 400, description = "Bad JSON, code, names or direction", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Not an admin, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 409, description = "Built in, or the code exists already", body = crate::api_doc::ErrorBody),
         (status = 413, body = crate::api_doc::ErrorBody),
@@ -263,7 +263,7 @@ async fn add(
     responses(
         (status = 200, body = store::Language),
         (status = 400, description = "Bad JSON, names or direction; a built-in language; a changed code", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Not an admin, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, body = crate::api_doc::ErrorBody),
         (status = 413, body = crate::api_doc::ErrorBody),
@@ -313,7 +313,7 @@ fn built_in_fixed() -> ApiError {
     responses(
         (status = 200, description = "`{}`", body = Object),
         (status = 400, description = "A built-in language", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Not an admin, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, body = crate::api_doc::ErrorBody),
     )
@@ -385,7 +385,7 @@ async fn strings(
     params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
     responses(
         (status = 200, description = "`{language, keys: [{key, group, vi, en, context, text, audio}]}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 404, body = crate::api_doc::ErrorBody),
     )
 )]
@@ -451,7 +451,7 @@ pub fn clean_text(s: &str) -> Result<String, ApiError> {
     responses(
         (status = 200, description = "`{key, text}` (`text` null when cleared)", body = Object),
         (status = 400, description = "Bad JSON or text; a built-in or unwritten language", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "No CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such language or key", body = crate::api_doc::ErrorBody),
         (status = 413, body = crate::api_doc::ErrorBody),
@@ -521,7 +521,7 @@ fn audio_error(status: StatusCode, code: &'static str) -> ApiError {
     responses(
         (status = 201, body = store::AudioInfo),
         (status = 400, description = "Broken upload", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "No CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such language or key", body = crate::api_doc::ErrorBody),
         (status = 413, description = "More than 1 MB", body = crate::api_doc::ErrorBody),
@@ -627,7 +627,7 @@ async fn play(
     params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`"), ("key" = String, Path, description = "Text key from the translation inventory, e.g. `guide.<procedure>.purpose`")),
     responses(
         (status = 200, description = "`{}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "No CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, body = crate::api_doc::ErrorBody),
     )

@@ -91,8 +91,7 @@ fn date(v: &Option<String>, field: &str, default: String) -> Result<String, ApiE
     responses(
         (status = 200, description = "`{\"devices\": [device row], \"complete\": bool}` (`complete`: every \
             device's envelopes all received)", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
     )
 )]
 async fn overview(State(st): State<AppState>, _user: Clerks) -> Result<Json<Value>, ApiError> {
@@ -111,8 +110,7 @@ async fn overview(State(st): State<AppState>, _user: Clerks) -> Result<Json<Valu
     params(("device" = String, Path, description = "Field device id"), Params),
     responses(
         (status = 200, description = "`{device, runs, from, limit, rows, next_from}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
         (status = 404, description = "No such device", body = crate::api_doc::ErrorBody),
         (status = 422, description = "`from` or `limit` not a whole number", body = crate::api_doc::ErrorBody),
     )
@@ -143,8 +141,7 @@ async fn device(
     responses(
         (status = 200, description = "`{from, to, total_sessions, offset, limit, sessions, totals, by_procedure, \
             by_hamlet}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
         (status = 422, description = "Bad date, period or number", body = crate::api_doc::ErrorBody),
     )
 )]
@@ -186,8 +183,7 @@ async fn sessions(
     params(Params),
     responses(
         (status = 200, description = "`{\"total\": number, \"offset\": number, \"pairs\": [pair]}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
         (status = 422, description = "`offset` or `limit` not a whole number", body = crate::api_doc::ErrorBody),
     )
 )]
@@ -235,7 +231,7 @@ struct Decision {
     responses(
         (status = 201, description = "`{a, b, decision, kept}` as recorded", body = Object),
         (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such dossier", body = crate::api_doc::ErrorBody),
         (status = 409, description = "Already decided, or not a listed pair", body = crate::api_doc::ErrorBody),

@@ -59,12 +59,8 @@ struct PublishBody {
     request_body = PublishBody,
     responses(
         (status = 201, description = "`{news_id, seq, device_id, receipt_code, status, note, published_at}`", body = Object),
-        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        crate::api_doc::JsonWriteErrors,
         (status = 404, body = crate::api_doc::ErrorBody),
-        (status = 413, body = crate::api_doc::ErrorBody),
-        (status = 415, body = crate::api_doc::ErrorBody),
         (status = 422, description = "`validation_failed`: status or note", body = crate::api_doc::ErrorBody),
     ),
     extensions(("x-hub-modes" = json!(["office"])))
@@ -111,7 +107,7 @@ async fn publish(
     params(("id" = String, Path, description = "Dossier id")),
     responses(
         (status = 200, description = "`{news: [...]}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
         (status = 404, body = crate::api_doc::ErrorBody),
     ),
@@ -242,7 +238,7 @@ fn parse_receipt(s: &str) -> Result<ReceiptCode, ApiError> {
     params(FieldQuery),
     responses(
         (status = 200, description = "`{receipt, hamlets: [{hamlet, items}], unverified}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
         (status = 422, description = "`bad_code` or `bad_check_symbol`", body = crate::api_doc::ErrorBody),
     ),
@@ -284,7 +280,7 @@ async fn field_news(
     params(("id" = String, Path, description = "News item id")),
     responses(
         (status = 200, description = "`{news_id, told_at}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, body = crate::api_doc::ErrorBody),
     ),

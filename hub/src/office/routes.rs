@@ -68,8 +68,7 @@ struct ListParams {
     responses(
         (status = 200, description = "`{\"dossiers\": [dossier summary], \"next_cursor\": string|null, \"total\": number}`", body = Object),
         (status = 400, description = "Bad query string", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
         (status = 422, description = "Unknown `status`", body = crate::api_doc::ErrorBody),
     )
 )]
@@ -120,8 +119,7 @@ async fn list(
         (status = 200, description = "The dossier (see docs/protocol.md) with `status`, `deadline` \
             (`received_on`, `due_on`, `extended`, `working_days_left`, `overdue`, `limit_working_days`) and \
             `history` (audit entries and news, oldest first, each with `kind` and `at`)", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
         (status = 404, description = "No such dossier", body = crate::api_doc::ErrorBody),
     )
 )]
@@ -192,8 +190,7 @@ async fn read(
     responses(
         (status = 200, description = "The photo's bytes, with its media type", content(
             (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/webp"))),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
         (status = 404, description = "No such dossier or photo", body = crate::api_doc::ErrorBody),
     )
 )]
@@ -221,8 +218,7 @@ async fn photo(
     security(("session" = ["clerk", "admin"])),
     responses(
         (status = 200, description = "`{\"imports\": [import report]}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
     )
 )]
 async fn imports(

@@ -336,7 +336,7 @@ async fn board_events(State(st): State<AppState>) -> Result<Response, ApiError> 
     security(("session" = ["officer", "admin"])),
     responses(
         (status = 200, description = "`{\"users\": [{id, name, role}]}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
     )
 )]
@@ -357,7 +357,7 @@ async fn team_candidates(
     security(("session" = ["officer", "volunteer", "admin"])),
     responses(
         (status = 200, description = "`{\"sessions\": [Session]}` (id, hamlet, venue_kind, venue_name, commune_code, date, opened_by, opened_at, closed_at, open, team)", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
     )
 )]
@@ -495,7 +495,7 @@ fn check_open(body: OpenIn) -> Result<NewSession, ApiError> {
     responses(
         (status = 201, description = "The session (id, hamlet, venue_kind, venue_name, commune_code, date, opened_by, opened_at, closed_at, open, team)", body = Object),
         (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 409, description = "A session is already open", body = crate::api_doc::ErrorBody),
         (status = 422, description = "Invalid fields, unknown commune or team member", body = crate::api_doc::ErrorBody),
@@ -528,7 +528,7 @@ async fn open_session(
     params(("id" = String, Path, description = "Outreach session id")),
     responses(
         (status = 200, description = "The closed session", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such session", body = crate::api_doc::ErrorBody),
         (status = 409, description = "Already closed", body = crate::api_doc::ErrorBody),
@@ -559,7 +559,7 @@ async fn close_session(
     security(("session" = ["officer", "volunteer", "admin"])),
     responses(
         (status = 200, description = "`{\"session\": Session | null}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
     )
 )]
@@ -581,7 +581,7 @@ async fn current(
     params(("id" = String, Path, description = "Outreach session id")),
     responses(
         (status = 200, description = "`{session, commune, tickets: {status: count}, services, desks}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such session", body = crate::api_doc::ErrorBody),
     )
@@ -633,7 +633,7 @@ async fn read_session(
     params(("id" = String, Path, description = "Outreach session id")),
     responses(
         (status = 200, description = "`{\"tickets\": [Ticket]}` (id, session_id, number, name, source, status, desk, created_at, called_at, finished_at, recalls)", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such session", body = crate::api_doc::ErrorBody),
     )
@@ -672,7 +672,7 @@ struct IssueIn {
         (status = 201, description = "The new ticket", body = Object),
         (status = 200, description = "The ticket first issued with this Idempotency-Key", body = Object),
         (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such session", body = crate::api_doc::ErrorBody),
         (status = 409, description = "The session is closed", body = crate::api_doc::ErrorBody),
@@ -724,7 +724,7 @@ async fn issue_ticket(
     ),
     responses(
         (status = 200, description = "`{desk, ticket: Ticket | null}` (null: nobody waiting)", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such session", body = crate::api_doc::ErrorBody),
         (status = 409, description = "The session is closed", body = crate::api_doc::ErrorBody),
@@ -769,7 +769,7 @@ struct ActionIn {
     responses(
         (status = 200, description = "The ticket after the action", body = Object),
         (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such ticket", body = crate::api_doc::ErrorBody),
         (status = 409, description = "The ticket's status does not allow it, or the session is closed", body = crate::api_doc::ErrorBody),
@@ -944,7 +944,7 @@ fn check_service(b: ServiceIn) -> Result<NewService, ApiError> {
         (status = 201, description = "The recorded service", body = Object),
         (status = 200, description = "The service first recorded with this Idempotency-Key", body = Object),
         (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such session or ticket", body = crate::api_doc::ErrorBody),
         (status = 409, description = "The session is closed", body = crate::api_doc::ErrorBody),
@@ -984,7 +984,7 @@ async fn record_service(
     params(("id" = String, Path, description = "Outreach session id")),
     responses(
         (status = 200, description = "`{\"services\": [Service]}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such session", body = crate::api_doc::ErrorBody),
     )
@@ -1012,7 +1012,7 @@ async fn list_services(
     params(("id" = String, Path, description = "Service record id")),
     responses(
         (status = 200, description = "The service as it was, now undone", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such service record", body = crate::api_doc::ErrorBody),
         (status = 409, description = "Not the caller's latest tap, or the session is closed", body = crate::api_doc::ErrorBody),
@@ -1042,7 +1042,7 @@ async fn undo_service(
     params(("id" = String, Path, description = "Outreach session id")),
     responses(
         (status = 200, description = "The session report (see `outreach::store::Report`)", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such session", body = crate::api_doc::ErrorBody),
     )

@@ -91,7 +91,7 @@ type Info = Option<Extension<Arc<JoinInfo>>>;
     security(("session" = ["clerk", "admin"])),
     responses(
         (status = 200, description = "`{addresses: [base URL]}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
     ),
     extensions(("x-hub-modes" = json!(["office"])))
@@ -135,11 +135,7 @@ fn qr_url_invalid(e: impl std::fmt::Display) -> ApiError {
     request_body = NewCodeBody,
     responses(
         (status = 201, description = "`{id, code, qr_text, base_url, expires_at, ttl_secs, qr_png, addresses}`", body = Object),
-        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
-        (status = 413, body = crate::api_doc::ErrorBody),
-        (status = 415, body = crate::api_doc::ErrorBody),
+        crate::api_doc::JsonWriteErrors,
         (status = 422, description = "`office_url_invalid`: the address cannot go in a QR", body = crate::api_doc::ErrorBody),
     ),
     extensions(("x-hub-modes" = json!(["office"])))
@@ -203,7 +199,7 @@ struct QrQuery {
     params(("id" = String, Path, description = "Pairing code id"), QrQuery),
     responses(
         (status = 200, description = "PNG image of the pairing QR", content_type = "image/png", body = Vec<u8>),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
         (status = 404, description = "No open code with this id (used or expired)", body = crate::api_doc::ErrorBody),
         (status = 422, description = "`office_url_invalid`", body = crate::api_doc::ErrorBody),
@@ -365,7 +361,7 @@ async fn sync_pair(
     security(("session" = ["clerk", "admin"])),
     responses(
         (status = 200, description = "`{devices: [...]}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
     ),
     extensions(("x-hub-modes" = json!(["office"])))
@@ -393,7 +389,7 @@ fn no_device() -> ApiError {
     params(("id" = String, Path, description = "Field device id")),
     responses(
         (status = 200, description = "`{device_id, status}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, body = crate::api_doc::ErrorBody),
     ),
@@ -438,12 +434,8 @@ struct RevokeBody {
     request_body = RevokeBody,
     responses(
         (status = 200, description = "`{device_id, status}`", body = Object),
-        (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
+        crate::api_doc::JsonWriteErrors,
         (status = 404, body = crate::api_doc::ErrorBody),
-        (status = 413, body = crate::api_doc::ErrorBody),
-        (status = 415, body = crate::api_doc::ErrorBody),
         (status = 422, description = "`reason_required`", body = crate::api_doc::ErrorBody),
     ),
     extensions(("x-hub-modes" = json!(["office"])))
@@ -492,7 +484,7 @@ async fn revoke(
     security(("session" = ["officer", "admin"])),
     responses(
         (status = 200, description = "`{office: {device_id, name, url, ...} | null}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
     ),
     extensions(("x-hub-modes" = json!(["field"])))
@@ -529,7 +521,7 @@ struct PairBody {
     responses(
         (status = 200, description = "`{office, device_status, already_paired, protected_now}`", body = Object),
         (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Not an admin, no CSRF token, or `pairing_code_invalid` at the office", body = crate::api_doc::ErrorBody),
         (status = 409, description = "Another office or changed keys are pinned", body = crate::api_doc::ErrorBody),
         (status = 413, body = crate::api_doc::ErrorBody),

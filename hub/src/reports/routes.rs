@@ -148,8 +148,7 @@ fn scope_of(q: ReportQuery) -> Result<Scope, ApiError> {
     responses(
         (status = 200, description = "`{figures, sessions, sessions_limit, hamlets, charts}`", body = Object),
         (status = 400, description = "Bad query string", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
         (status = 404, description = "Session ids too long", body = crate::api_doc::ErrorBody),
         (status = 422, description = "Bad date, period or hamlet", body = crate::api_doc::ErrorBody),
     )
@@ -196,8 +195,7 @@ async fn period(
     ),
     responses(
         (status = 200, description = "`{figures, session, dossiers_expected, dossiers_received, charts}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
         (status = 404, description = "No such session", body = crate::api_doc::ErrorBody),
     )
 )]
@@ -256,8 +254,7 @@ fn figure_name(file: &str, ext: &str) -> Result<String, ApiError> {
     responses(
         (status = 200, description = "The chart", content_type = "image/svg+xml; charset=utf-8", body = String),
         (status = 400, description = "Bad query string", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
         (status = 404, description = "No such chart", body = crate::api_doc::ErrorBody),
         (status = 422, description = "Bad date, period or hamlet", body = crate::api_doc::ErrorBody),
     )
@@ -298,8 +295,7 @@ async fn chart(
     responses(
         (status = 200, description = "The table", content_type = "text/csv; charset=utf-8", body = String),
         (status = 400, description = "Bad query string", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
-        (status = 403, description = "Role not allowed", body = crate::api_doc::ErrorBody),
+        crate::api_doc::GatedReadErrors,
         (status = 404, description = "No such table", body = crate::api_doc::ErrorBody),
         (status = 422, description = "Bad date, period or hamlet", body = crate::api_doc::ErrorBody),
     )

@@ -71,7 +71,7 @@ struct ReasonIn {
     responses(
         (status = 201, body = Receipt),
         (status = 400, description = "Bad JSON, or the procedure is no longer in the catalogue", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, body = crate::api_doc::ErrorBody),
         (status = 409, description = "The hub's clock is not confirmed", body = crate::api_doc::ErrorBody),
@@ -106,7 +106,7 @@ async fn seal(
     responses(
         (status = 201, body = Receipt),
         (status = 400, description = "Bad JSON, or the procedure is no longer in the catalogue", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, body = crate::api_doc::ErrorBody),
         (status = 409, description = "The hub's clock is not confirmed", body = crate::api_doc::ErrorBody),
@@ -153,7 +153,7 @@ async fn seal_draft_as(
     responses(
         (status = 201, body = Receipt),
         (status = 400, description = "Bad JSON", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, body = crate::api_doc::ErrorBody),
         (status = 409, description = "The hub's clock is not confirmed", body = crate::api_doc::ErrorBody),
@@ -239,7 +239,7 @@ async fn run_seal(
     security(("session" = ["officer", "admin"])),
     responses(
         (status = 200, description = "`{\"dossiers\": [..]}`: one summary per sealed dossier (receipt code, procedure, disposition, sealed_at, upload state)", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
     )
 )]
@@ -280,7 +280,7 @@ async fn find_receipt(st: &AppState, code: &str) -> Result<Receipt, ApiError> {
     responses(
         (status = 200, body = Receipt),
         (status = 400, description = "Not a receipt code", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 404, body = crate::api_doc::ErrorBody),
     )
 )]
@@ -303,7 +303,7 @@ async fn receipt(
     responses(
         (status = 200, description = "The signed QR", content_type = "image/png", body = Vec<u8>),
         (status = 400, description = "Not a receipt code", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 404, description = "No such receipt, or it has no QR", body = crate::api_doc::ErrorBody),
     )
 )]
@@ -335,7 +335,7 @@ async fn receipt_qr(
     security(("session" = [])),
     responses(
         (status = 200, body = engine::FieldStatus),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
     )
 )]
 async fn status(

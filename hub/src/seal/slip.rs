@@ -269,7 +269,7 @@ async fn find(st: &AppState, code: &str) -> Result<(ReceiptCode, Receipt, Receip
     responses(
         (status = 200, description = "The receipt's keys plus `hub_name, code_compact, tracking_key, tracking_url, authority, originals, due, next_session, languages`", body = Object),
         (status = 400, description = "Not a receipt code, or an unusable Host header", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
         (status = 404, description = "No such receipt, or its procedure is unknown", body = crate::api_doc::ErrorBody),
     ),
@@ -323,7 +323,7 @@ async fn slip(
     responses(
         (status = 200, description = "QR of the tracking URL", content_type = "image/png", body = Vec<u8>),
         (status = 400, description = "Not a receipt code, or an unusable Host header", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
         (status = 404, body = crate::api_doc::ErrorBody),
     ),

@@ -324,7 +324,7 @@ async fn predeclare(
     security(("session" = ["officer", "volunteer", "admin"])),
     responses(
         (status = 200, description = "`{predeclarations: [...]}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
     ),
     extensions(("x-hub-modes" = json!(["field"])))
@@ -349,7 +349,7 @@ async fn list(
     params(("id" = String, Path, description = "Pre-declaration id")),
     responses(
         (status = 201, description = "The new draft (see the capture routes)", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, body = crate::api_doc::ErrorBody),
         (status = 409, description = "Someone took it already", body = crate::api_doc::ErrorBody),

@@ -42,7 +42,7 @@ pub fn router() -> Router<AppState> {
     security(("session" = [])),
     responses(
         (status = 200, description = "`{dataset, provinces: [{code, name, ...}]}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
     )
 )]
 async fn provinces(
@@ -137,7 +137,7 @@ pub fn check_search(p: SearchParams) -> Result<SearchRequest, ApiError> {
     responses(
         (status = 200, description = "`{units: [UnitOut]}`", body = Object),
         (status = 400, description = "Bad `q`, `province` or `limit`, or neither `q` nor `province`", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 404, description = "No such province", body = crate::api_doc::ErrorBody),
     )
 )]
@@ -187,7 +187,7 @@ async fn search(
     responses(
         (status = 200, body = store::UnitOut),
         (status = 400, description = "Not 5 digits", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 404, body = crate::api_doc::ErrorBody),
     )
 )]

@@ -111,7 +111,7 @@ async fn status_json(st: &AppState) -> Result<Value, ApiError> {
     security(("session" = ["officer", "admin"])),
     responses(
         (status = 200, description = "`{progress, counts, office: {name, device_id, base_url} | null, settings: {office_url, background, interval_secs, concurrency, bandwidth_kbps, quiet_hours, in_quiet_hours, retention_days}}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
     )
 )]
@@ -128,7 +128,7 @@ async fn status(State(st): State<AppState>, Leads(_user): Leads) -> Result<Json<
     security(("session" = ["officer", "admin"])),
     responses(
         (status = 200, description = "An event stream: `event: progress` with the progress JSON now and on each change; keep-alive comments every 15 s", content_type = "text/event-stream", body = String),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
     )
 )]
@@ -168,7 +168,7 @@ async fn events(State(st): State<AppState>, Leads(_user): Leads) -> Result<Respo
     security(("session" = ["officer", "admin"], "csrf" = [])),
     responses(
         (status = 202, description = "`{started, already_running, warning}` (`warning`: quiet hours, or null)", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 409, description = "Not paired with an office", body = crate::api_doc::ErrorBody),
     )
@@ -201,7 +201,7 @@ async fn run(State(st): State<AppState>, Leads(_user): Leads) -> Result<Response
     security(("session" = ["officer", "admin"])),
     responses(
         (status = 200, description = "`{\"seqs\": [integer]}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
     )
 )]
@@ -219,7 +219,7 @@ async fn acked(State(st): State<AppState>, Leads(_user): Leads) -> Result<Json<V
     security(("session" = ["officer", "admin"])),
     responses(
         (status = 200, description = "`{\"alarms\": [{id, kind, detail, raised_at, resolved_at, …}]}`", body = Object),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
     )
 )]
@@ -239,7 +239,7 @@ async fn alarms(State(st): State<AppState>, Leads(_user): Leads) -> Result<Json<
     responses(
         (status = 200, description = "`{\"resolved\": <id>}`", body = Object),
         (status = 400, description = "The id is not a number", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Not an admin, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 404, description = "No unresolved alarm with this id", body = crate::api_doc::ErrorBody),
     )
@@ -283,7 +283,7 @@ struct AckForm {
     responses(
         (status = 200, description = "`{\"report\": {..}}`: what the import acknowledged", body = Object),
         (status = 400, description = "Malformed upload or no `file` part", body = crate::api_doc::ErrorBody),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::api_doc::ErrorBody),
         (status = 413, description = "File too large", body = crate::api_doc::ErrorBody),
         (status = 422, description = "Not a valid ack file for this hub (bad signature, other hub, unknown office)", body = crate::api_doc::ErrorBody),
@@ -336,7 +336,7 @@ async fn ack_file(
     security(("session" = ["officer", "admin"])),
     responses(
         (status = 200, description = "The batch file (SQLite, see docs/protocol.md) as an attachment; `X-Batch-Envelopes` tells how many envelopes it holds", content_type = "application/vnd.sqlite3", body = Vec<u8>),
-        (status = 401, body = crate::api_doc::ErrorBody),
+        crate::api_doc::Unauthenticated,
         (status = 403, body = crate::api_doc::ErrorBody),
         (status = 409, description = "Nothing is waiting for the office", body = crate::api_doc::ErrorBody),
         (status = 507, description = "The disk is full", body = crate::api_doc::ErrorBody),
