@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+T0=$(date +%s)
+# step TITLE: prints the title with the minutes and seconds since the start (where CI time goes).
+step() { local t=$(($(date +%s) - T0)); printf '\n==> [%d:%02d] %s\n' $((t / 60)) $((t % 60)) "$*"; }
 
 step "Checking ../shared (test data)"
 if [ ! -d ../shared/data ]; then
