@@ -73,45 +73,40 @@ fn error_responses(
         .collect()
 }
 
-/// `401` without a valid session.
-pub struct Unauthenticated;
-impl utoipa::IntoResponses for Unauthenticated {
-    fn responses() -> std::collections::BTreeMap<
-        String,
-        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
-    > {
-        error_responses(&[(401, "")])
-    }
+/// Declares a named error set: a unit struct whose `IntoResponses` lists `(status, description)` pairs.
+macro_rules! error_set {
+    ($(#[$doc:meta])* $name:ident: $($status:literal => $description:literal),+ $(,)?) => {
+        $(#[$doc])*
+        pub struct $name;
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> std::collections::BTreeMap<
+                String,
+                utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+            > {
+                error_responses(&[$(($status, $description)),+])
+            }
+        }
+    };
 }
 
-/// A role-gated read: `401` without a session, `403` for a role the route does not serve.
-pub struct GatedReadErrors;
-impl utoipa::IntoResponses for GatedReadErrors {
-    fn responses() -> std::collections::BTreeMap<
-        String,
-        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
-    > {
-        error_responses(&[(401, ""), (403, "Role not allowed")])
-    }
-}
-
-/// A role-gated JSON write: `400` bad JSON, `401`, `403` (role or missing CSRF token), `413` body too
-/// large, `415` not JSON.
-pub struct JsonWriteErrors;
-impl utoipa::IntoResponses for JsonWriteErrors {
-    fn responses() -> std::collections::BTreeMap<
-        String,
-        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
-    > {
-        error_responses(&[
-            (400, "Bad JSON"),
-            (401, ""),
-            (403, "Role not allowed, or no CSRF token"),
-            (413, ""),
-            (415, ""),
-        ])
-    }
-}
+error_set!(
+    /// `401` without a valid session.
+    Unauthenticated: 401 => ""
+);
+error_set!(
+    /// A role-gated read: `401` without a session, `403` for a role the route does not serve.
+    GatedReadErrors: 401 => "", 403 => "Role not allowed"
+);
+error_set!(
+    /// A role-gated JSON write: `400` bad JSON, `401`, `403` (role or missing CSRF token), `413` body too
+    /// large, `415` not JSON.
+    JsonWriteErrors:
+        400 => "Bad JSON",
+        401 => "",
+        403 => "Role not allowed, or no CSRF token",
+        413 => "",
+        415 => "",
+);
 
 struct SecuritySchemes;
 
