@@ -71,14 +71,14 @@ impl FieldHub {
     }
 
     /// Starts `hub serve` and waits until `/healthz` answers; returns the time that took.
-    fn start(&mut self, http: &reqwest::Client, rt: &tokio::runtime::Runtime) -> Duration {
-        let t0 = Instant::now();
+    /// Spawns `hub serve` on the hub's port, its standard error appended to the log.
+    fn spawn(&self) -> Child {
         let log = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)
             .unwrap();
-        let mut child = Command::new(hub_bin())
+        Command::new(hub_bin())
             .args(["serve", "--mode", "field", "--data"])
             .arg(&self.dir)
             .args(["--listen", &format!("127.0.0.1:{}", self.port)])
@@ -87,7 +87,12 @@ impl FieldHub {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .expect("spawn hub");
+            .expect("spawn hub")
+    }
+
+    fn start(&mut self, http: &reqwest::Client, rt: &tokio::runtime::Runtime) -> Duration {
+        let t0 = Instant::now();
+        let mut child = self.spawn();
         let url = format!("{}/healthz", self.base());
         loop {
             let up = rt.block_on(async {
@@ -102,6 +107,16 @@ impl FieldHub {
                 break;
             }
             if let Some(status) = child.try_wait().unwrap() {
+                // The port is the same on every restart (the phones keep their address). In the moment
+                // it was free, a client connection of this test may have been given it as its local
+                // port: that is the machine, not the hub; wait for it to go and start again.
+                if tail(&self.log).contains("cannot listen")
+                    && t0.elapsed() < Duration::from_secs(30)
+                {
+                    std::thread::sleep(Duration::from_millis(50));
+                    child = self.spawn();
+                    continue;
+                }
                 panic!(
                     "the hub exited ({status}) while restarting after a kill; its log:\n{}",
                     tail(&self.log)

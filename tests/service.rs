@@ -4,18 +4,28 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The port of the banner's first `http://127.0.0.1:PORT/` line (the hub binds port 0: no other process
+/// can take a port picked in advance). The rest of the output is drained by a thread, so the hub never
+/// writes into a closed pipe.
+fn banner_port(out: std::process::ChildStdout) -> u16 {
+    let mut lines = BufReader::new(out).lines();
+    let port = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("http://127.0.0.1:")
+                .and_then(|p| p.trim_end_matches('/').parse().ok())
+        })
+        .expect("the banner names the address");
+    std::thread::spawn(move || lines.for_each(drop));
+    port
 }
 
 fn healthz(port: u16) -> String {
@@ -43,22 +53,23 @@ fn ready_then_watchdog_pings_then_stopping() {
     let sock = UnixDatagram::bind(&sock_path).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let port = free_port();
     let mut child = Command::new(common::hub_bin())
         .args(["serve", "--mode", "field", "--data"])
         .arg(dir.path().join("data"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--listen", "127.0.0.1:0"])
         .args(["--mdns", "off", "--https-listen", "off"])
         .env("NOTIFY_SOCKET", &sock_path)
         // 400 ms watchdog: a ping every 200 ms.
         .env("WATCHDOG_USEC", "400000")
         .env_remove("WATCHDOG_PID")
         .env("HUB_LOG", "warn")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .spawn()
         .expect("spawn hub");
 
     assert_eq!(recv(&sock).trim(), "READY=1", "first notification");
+    // The banner is written before the hub serves.
+    let port = banner_port(child.stdout.take().unwrap());
     let answer = healthz(port);
     assert!(answer.starts_with("HTTP/1.1 200"), "healthz: {answer}");
 
