@@ -46,6 +46,11 @@ after(async () => {
 async function qrOf(page, testid) {
   const img = page.locator(`[data-testid=${testid}]`);
   await img.waitFor();
+  // The element comes before its picture: wait until the browser is done with it (loaded or failed).
+  await page.waitForFunction((id) => {
+    const el = document.querySelector(`[data-testid=${id}]`);
+    return el && el.complete;
+  }, testid, { timeout: 20000 });
   const loaded = await img.evaluate((el) => el.complete && el.naturalWidth > 0 ? el.naturalWidth : 0);
   assert.ok(loaded >= 200, `${testid} shown, ${loaded} px wide`);
   const b64 = await img.evaluate(async (el) => {
