@@ -15,17 +15,13 @@ use std::time::{Duration, Instant};
 /// writes into a closed pipe.
 fn banner_port(out: std::process::ChildStdout) -> u16 {
     let mut lines = BufReader::new(out).lines();
-    let port = lines
+    let base = lines
         .by_ref()
         .map_while(Result::ok)
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("http://127.0.0.1:")
-                .and_then(|p| p.trim_end_matches('/').parse().ok())
-        })
+        .find_map(|l| common::banner_url(&l, "http"))
         .expect("the banner names the address");
     std::thread::spawn(move || lines.for_each(drop));
-    port
+    base.rsplit(':').next().unwrap().parse().unwrap()
 }
 
 fn healthz(port: u16) -> String {

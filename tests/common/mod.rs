@@ -175,7 +175,7 @@ impl Hub {
 }
 
 /// `scheme://127.0.0.1:PORT` when `line` is a banner address line of that scheme ("  http://127.0.0.1:PORT/").
-fn banner_url(line: &str, scheme: &str) -> Option<String> {
+pub fn banner_url(line: &str, scheme: &str) -> Option<String> {
     let rest = line
         .trim()
         .strip_prefix(&format!("{scheme}://127.0.0.1:"))?;
