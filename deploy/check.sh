@@ -231,6 +231,10 @@ set -euo pipefail
 R=$1 uid=$2 gid=$3
 ip link set lo up
 mount --make-rprivate /
+# The throwaway root may live under /tmp (a checkout cloned there): see it at /mnt first, so the private
+# /tmp mounted below does not hide it.
+mount --rbind "$R" /mnt
+R=/mnt
 awk '{print $5}' /proc/self/mountinfo | sort -u | while read -r m; do
   case $m in /proc | /proc/* | /sys | /sys/* | /dev | /dev/*) continue ;; esac
   mount -o remount,bind,ro "$m" 2>/dev/null || true

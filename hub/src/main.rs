@@ -3,7 +3,7 @@
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
-use hub::cli::{self, Cli, Command};
+use hub::app::cli::{self, Cli, Command};
 
 fn main() {
     tracing_subscriber::fmt()
@@ -27,7 +27,7 @@ fn main() {
     std::process::exit(code);
 }
 
-fn run_server(cfg: hub::config::ServeConfig) -> i32 {
+fn run_server(cfg: hub::app::config::ServeConfig) -> i32 {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -46,7 +46,7 @@ fn run_server(cfg: hub::config::ServeConfig) -> i32 {
             shutdown_signal().await;
             c2.cancel();
         });
-        match hub::serve::serve(cfg, None, cancel).await {
+        match hub::app::serve::serve(cfg, None, cancel).await {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("error: {e:#}");

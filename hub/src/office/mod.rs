@@ -1,5 +1,22 @@
-//! The office side: what arrived from field hubs, for commune clerks. Batches are verified and stored by
-//! `batch::import`; this module lists and shows the received dossiers and the import reports.
+//! What only the office hub runs, for commune clerks. Imports `shared/` and other office concerns, never
+//! `field/` or `app/`.
+//!
+//! | module | concern |
+//! |---|---|
+//! | `devices/` | pairing codes, paired field devices, approving and revoking them |
+//! | `intake/` | sync sessions, per-envelope intake of uploads and batch files, acks, quarantine |
+//! | `ledger/` | reconciliation per device and session, duplicates |
+//! | `received/` | received dossiers and import reports for clerks |
+//! | `casework/` | statuses, deadlines in working days, holidays |
+//! | `news/` | status news published to the field |
+//! | `exports/` | exports once per downstream system (CSV, XLSX) |
+//! | `reports/` | reports per period, hamlet and session, with charts |
 
-pub mod routes;
-pub mod store;
+pub mod casework;
+pub mod devices;
+pub mod exports;
+pub mod intake;
+pub mod ledger;
+pub mod news;
+pub mod received;
+pub mod reports;

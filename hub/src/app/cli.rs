@@ -1,0 +1,725 @@
+//! The `hub` command line: `serve` and the administration commands. Every command except `serve` works
+//! while a hub is serving the same data directory (SQLite WAL with a busy timeout).
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+
+use crate::app::config::ServeConfig;
+use crate::shared::auth::{self, Role};
+use crate::shared::datadir::DataDir;
+use crate::shared::store::write_tx;
+use crate::shared::trust::{self, TrustOutcome};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hub",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (built ", env!("HUB_BUILD_DATE"), ")"),
+    about = "Outreach-kit hub: capture and seal dossiers in the field, verify them at the commune office."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the hub (web app and API).
+    Serve(ServeConfig),
+    /// Create a data directory (keys, database) without serving; prints the device id.
+    Init {
+        #[arg(long, env = "HUB_MODE", value_parser = crate::app::config::parse_mode)]
+        mode: Option<protocol::HubMode>,
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        #[arg(long, env = "HUB_NAME")]
+        name: Option<String>,
+    },
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Show this hub's keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Trust another hub's key card (field hubs trust their office; the office trusts its field hubs).
+    Trust {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        /// The key card file written by `hub key show` on the other hub.
+        file: PathBuf,
+    },
+    /// Batch files for carrying sealed dossiers on a USB stick.
+    Batch {
+        #[command(subcommand)]
+        command: BatchCommand,
+    },
+    /// Sync with the paired office now (field hub): one run with a progress bar; exits 1 on failure.
+    Sync {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        /// Where to look for the office over mDNS: all interfaces, loopback only (tests), or off.
+        #[arg(long, env = "HUB_MDNS", value_enum, default_value_t = crate::shared::discovery::MdnsMode::All)]
+        mdns: crate::shared::discovery::MdnsMode,
+        #[command(flatten)]
+        settings: crate::field::uploader::settings::SyncSettings,
+    },
+    /// Receipts given to villagers.
+    Receipt {
+        #[command(subcommand)]
+        command: ReceiptCommand,
+    },
+    /// The list of provinces and communes/wards (import a dataset file, list, search).
+    Units {
+        #[command(subcommand)]
+        command: crate::shared::units::cli::UnitsCommand,
+    },
+    /// Office: open a one-time pairing code (10 minutes) and print it with its QR for a field hub to scan.
+    PairingCode {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        /// The office address the field hub will call (default: this machine's first LAN address, port of
+        /// HUB_LISTEN or 8080).
+        #[arg(long)]
+        url: Option<String>,
+        /// How long the code stays open, in seconds (tests).
+        #[arg(long, default_value_t = crate::office::devices::store::CODE_TTL_SECS, hide = true)]
+        ttl: i64,
+    },
+    /// Field: pair with the office by its QR text or its address and code (works while the hub runs).
+    Pair {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        /// The office's QR text (`OKP1:http://…#XXXX-XXXX-XXXX-XXXX-X`).
+        #[arg(long, conflicts_with_all = ["url", "code"])]
+        qr: Option<String>,
+        /// The office address, e.g. http://192.168.1.20:8080 (with --code).
+        #[arg(long, requires = "code")]
+        url: Option<String>,
+        /// The pairing code shown by the office (with --url).
+        #[arg(long, requires = "url")]
+        code: Option<String>,
+    },
+    /// Office: the paired field devices; approve or revoke one.
+    Devices {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        #[command(subcommand)]
+        command: Option<DevicesCommand>,
+    },
+    /// Office: the holiday list that deadlines skip (besides weekends). None is built in: enter the
+    /// year's official list (Tết and Hùng Kings' day move with the lunar calendar).
+    Holidays {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data", global = true)]
+        data: PathBuf,
+        #[command(subcommand)]
+        command: Option<HolidaysCommand>,
+    },
+    /// Back up the data directory (database, keys, certificates) into one encrypted file, even while the
+    /// hub serves; `hub backup verify --from FILE` checks a backup file.
+    Backup(crate::shared::backup::cli::BackupArgs),
+    /// Restore a backup into a data directory (refused while a hub serves it).
+    Restore(crate::shared::backup::cli::RestoreArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HolidaysCommand {
+    /// List the holidays (the default).
+    List,
+    /// Add (or rename) one day off: `hub holidays add 2027-02-06 "Tết Nguyên đán"`.
+    Add { date: String, name: String },
+    /// Remove one day off.
+    Remove { date: String },
+    /// Add every `date,name` line of a CSV file (UTF-8; a header line `date,name` is skipped).
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevicesCommand {
+    /// List the field devices and their status (the default).
+    List,
+    /// Approve a device (its uploads are accepted from now on).
+    Approve { id: String },
+    /// Revoke a device (its uploads are refused from now on, at once).
+    Revoke {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password comes from HUB_PASSWORD or is asked for.
+    Add {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        /// admin, officer or volunteer on a field hub; admin or clerk on an office hub.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Print this hub's public key card (safe to share; another hub reads it with `hub trust`).
+    Show {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCommand {
+    /// Check a receipt QR offline (signed by this hub or by a hub it trusts); exits 2 if it does not verify.
+    Verify {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        /// The QR text (`OKR1:{…}`), or `-` to read it from standard input.
+        qr: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BatchCommand {
+    /// Write the sealed envelopes of this field hub to a batch file.
+    Export {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// First sequence number to include (default: all).
+        #[arg(long, default_value_t = 1)]
+        from_seq: u64,
+    },
+    /// Verify a batch file envelope by envelope and store it on this office hub (a bad envelope is
+    /// quarantined, the others stored); writes the signed acknowledgement file for the field hub.
+    Import {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        /// Print the report as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Where to write the acknowledgement (default: `ack-<batch_id>.json` next to the batch file).
+        #[arg(long)]
+        ack_out: Option<PathBuf>,
+        file: PathBuf,
+    },
+    /// Import the office's acknowledgement file (ack-<batch>.json) on this field hub: verified like an ack
+    /// over the network; marks exactly the dossiers it covers as uploaded.
+    ImportAck {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        file: PathBuf,
+    },
+}
+
+/// Exit code of a refused batch import.
+pub const EXIT_REFUSED: i32 = 2;
+/// Exit code of an accepted batch import with envelopes quarantined or missing (the others were stored).
+pub const EXIT_PARTIAL: i32 = 3;
+
+/// Runs a command other than `serve`; returns the process exit code.
+pub fn run(command: Command) -> anyhow::Result<i32> {
+    match command {
+        Command::Serve(_) => unreachable!("serve is run by main"),
+        Command::Init { mode, data, name } => {
+            let dir = DataDir::open_or_create(&data, mode, name.as_deref())?;
+            println!(
+                "{} hub \"{}\" ready in {} (device {}).",
+                dir.mode,
+                dir.name,
+                dir.path.display(),
+                dir.keys.device_id
+            );
+            Ok(0)
+        }
+        Command::User {
+            command: UserCommand::Add { data, role, name },
+        } => {
+            let dir = DataDir::open_existing(&data)?;
+            let role = Role::parse(&role)
+                .filter(|r| r.exists_in(dir.mode))
+                .with_context(|| format!("role `{role}` does not exist on a {} hub", dir.mode))?;
+            auth::routes::check_name(&name).map_err(|e| anyhow::anyhow!(e.message_en))?;
+            let password = match std::env::var("HUB_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let p = rpassword::prompt_password(format!("Password for {name}: "))?;
+                    let again = rpassword::prompt_password("Repeat it: ")?;
+                    if p != again {
+                        bail!("the two passwords differ; nothing was changed");
+                    }
+                    p
+                }
+            };
+            auth::routes::check_password(&password).map_err(|e| anyhow::anyhow!(e.message_en))?;
+            let hash = auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
+            let created = dir.db.call_sync(|c| {
+                let tx = write_tx(c)?;
+                if auth::store::user_exists(&tx, &name)? {
+                    return Ok(None);
+                }
+                let u = auth::store::insert_user(&tx, &name, role, &hash)?;
+                tx.commit()?;
+                Ok(Some(u))
+            })?;
+            match created {
+                Some(u) => println!("Added {} `{}` ({}).", u.role.as_str(), u.name, u.id),
+                None => bail!("a user named `{name}` already exists; nothing was changed"),
+            }
+            Ok(0)
+        }
+        Command::Key {
+            command: KeyCommand::Show { data },
+        } => {
+            let dir = DataDir::open_existing(&data)?;
+            print!("{}", dir.key_card()?.to_text());
+            Ok(0)
+        }
+        Command::Trust { data, file } => {
+            let dir = DataDir::open_existing(&data)?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let card = protocol::KeyCard::parse(&text).with_context(|| {
+                format!(
+                    "{} is not a valid key card (or it was altered)",
+                    file.display()
+                )
+            })?;
+            let outcome = dir.db.call_sync(|c| {
+                let tx = write_tx(c)?;
+                let r = trust::trust_card(&tx, dir.mode, &dir.keys.device_id, &card, &text);
+                if r.is_ok() {
+                    tx.commit()?;
+                }
+                Ok(r)
+            })??;
+            match outcome {
+                TrustOutcome::Added => println!(
+                    "Trusted {} hub \"{}\" (device {}).",
+                    card.mode, card.name, card.device_id
+                ),
+                TrustOutcome::AlreadyTrusted => {
+                    println!("{} hub \"{}\" was already trusted.", card.mode, card.name)
+                }
+            }
+            if dir.mode == protocol::HubMode::Field {
+                let n = dir.db.call_sync(|c| {
+                    crate::field::seal::engine::protect_pending(c, &dir.keys.device)
+                })?;
+                if n > 0 {
+                    println!("Protected {n} dossier(s) sealed before this office key was known: they are now encrypted to the office.");
+                }
+            }
+            Ok(0)
+        }
+        Command::Batch {
+            command:
+                BatchCommand::Export {
+                    data,
+                    out,
+                    from_seq,
+                },
+        } => {
+            let dir = DataDir::open_existing(&data)?;
+            let s = crate::field::uploader::batch_file::export(&dir, &out, from_seq)?;
+            println!(
+                "Wrote batch {} to {}: {} envelope(s), seq {}–{}, {} bytes of sealed data.",
+                s.batch_id,
+                s.path.display(),
+                s.envelopes,
+                s.first_seq,
+                s.last_seq,
+                s.bytes
+            );
+            if s.not_yet_protected > 0 {
+                println!(
+                    "Note: {} sealed dossier(s) are not in the file because they are not yet protected (no office key trusted).",
+                    s.not_yet_protected
+                );
+            }
+            Ok(0)
+        }
+        Command::Batch {
+            command:
+                BatchCommand::Import {
+                    data,
+                    json,
+                    ack_out,
+                    file,
+                },
+        } => {
+            let dir = DataDir::open_existing(&data)?;
+            if dir.mode != protocol::HubMode::Office {
+                bail!(
+                    "only an office hub imports batches; {} is a field hub",
+                    data.display()
+                );
+            }
+            let identity = dir.keys.age_identity().to_string();
+            let office = &dir.keys.device;
+            let report = dir.db.call_sync(|c| {
+                crate::office::intake::batch_import::import(c, &identity, office, &file)
+            })?;
+            let mut ack_path = None;
+            if let (Some(ack), Some(batch_id)) = (&report.ack, &report.batch_id) {
+                let path = ack_out.unwrap_or_else(|| {
+                    file.parent()
+                        .unwrap_or(std::path::Path::new("."))
+                        .join(format!("ack-{batch_id}.json"))
+                });
+                crate::office::intake::ack::write_file(&path, &ack.to_bytes()?)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                ack_path = Some(path);
+            }
+            if json {
+                let mut v = serde_json::to_value(&report)?;
+                v["ack_file"] =
+                    serde_json::json!(ack_path.as_ref().map(|p| p.display().to_string()));
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print!("{}", report.to_text());
+                if let Some(p) = &ack_path {
+                    println!(
+                        "Acknowledgement written to {} — import it on the field hub (`hub batch import-ack`).",
+                        p.display()
+                    );
+                }
+            }
+            Ok(if !report.accepted {
+                EXIT_REFUSED
+            } else if report.complete() {
+                0
+            } else {
+                EXIT_PARTIAL
+            })
+        }
+        Command::Batch {
+            command: BatchCommand::ImportAck { data, file },
+        } => {
+            let dir = DataDir::open_existing(&data)?;
+            if dir.mode != protocol::HubMode::Field {
+                bail!(
+                    "only a field hub imports acknowledgement files; {} is an office hub",
+                    data.display()
+                );
+            }
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let device = dir.keys.device_id.clone();
+            let r = dir
+                .db
+                .call_sync(|c| Ok(crate::field::uploader::ackfile::import(c, &device, &bytes)))?;
+            match r {
+                Ok(r) => {
+                    println!(
+                        "Acknowledgement of batch {} from {}: {} envelope(s) acknowledged, {} newly marked uploaded, {} set aside by the office, {} missing.",
+                        r.batch_id, r.office, r.acked_in_file, r.marked.newly_acked, r.quarantined, r.missing.len()
+                    );
+                    if r.marked.alarms > 0 {
+                        println!("{} new alarm(s): see the sync page.", r.marked.alarms);
+                    }
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("error: {}", e.plain().message_en);
+                    Ok(EXIT_REFUSED)
+                }
+            }
+        }
+        Command::Backup(args) => crate::shared::backup::cli::backup(args),
+        Command::Restore(args) => crate::shared::backup::cli::restore(args),
+        Command::Sync {
+            data,
+            mdns,
+            settings,
+        } => crate::field::uploader::cli::sync(&data, mdns, settings),
+        Command::Receipt {
+            command: ReceiptCommand::Verify { data, qr },
+        } => {
+            let dir = DataDir::open_existing(&data)?;
+            let text = if qr == "-" {
+                std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
+            } else {
+                qr
+            };
+            let keys = &dir.keys;
+            match dir
+                .db
+                .call_sync(|c| crate::field::seal::receipt_check::verify(c, keys, &text))?
+            {
+                Ok(v) => {
+                    let r = &v.receipt;
+                    println!(
+                        "VALID receipt {} — tracking number {}, signed by {}, procedure {} v{}, sealed on {}.",
+                        r.code,
+                        r.tracking_number(),
+                        v.signer,
+                        r.procedure.id,
+                        r.procedure.version,
+                        r.date
+                    );
+                    Ok(0)
+                }
+                Err(why) => {
+                    println!("NOT VALID: {why}");
+                    Ok(2)
+                }
+            }
+        }
+        Command::Units { command } => crate::shared::units::cli::run(command),
+        Command::PairingCode { data, url, ttl } => pairing_code(&data, url, ttl),
+        Command::Pair {
+            data,
+            qr,
+            url,
+            code,
+        } => pair(&data, qr, url, code),
+        Command::Holidays { data, command } => {
+            holidays(&data, command.unwrap_or(HolidaysCommand::List))
+        }
+        Command::Devices { data, command } => {
+            devices(&data, command.unwrap_or(DevicesCommand::List))
+        }
+    }
+}
+
+fn pairing_code(data: &std::path::Path, url: Option<String>, ttl: i64) -> anyhow::Result<i32> {
+    use crate::office::devices::store;
+    let dir = DataDir::open_existing(data)?;
+    if dir.mode != protocol::HubMode::Office {
+        bail!(
+            "only an office hub opens pairing codes; {} is a field hub",
+            data.display()
+        );
+    }
+    let base = match url {
+        Some(u) => u.trim().trim_end_matches('/').to_string(),
+        None => {
+            let listen: std::net::SocketAddr = std::env::var("HUB_LISTEN")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| ([0, 0, 0, 0], 8080).into());
+            crate::shared::terminal::urls(listen)[0]
+                .trim_end_matches('/')
+                .to_string()
+        }
+    };
+    let probe = protocol::PairingCode::from_bytes([0; protocol::PAIRING_CODE_BYTES]);
+    protocol::PairingQr::new(base.clone(), probe)
+        .with_context(|| format!("{base} cannot go in a pairing QR"))?;
+    let admin = dir.db.call_sync(|c| store::first_admin(c))?.context(
+        "create an admin first (`hub user add --role admin`): a code is opened in an admin's name",
+    )?;
+    let new = dir.db.call_sync(|c| store::open_code(c, &admin, ttl))?;
+    let qr = protocol::PairingQr::new(base, new.code.clone())?;
+    println!("Pairing code: {}", new.code);
+    println!("Office address: {}", qr.base_url);
+    println!("Valid until {} (one use).", new.expires_at);
+    println!();
+    print!("{}", crate::shared::terminal::qr(&qr.to_text()));
+    println!();
+    println!("QR text: {}", qr.to_text());
+    println!("On the field hub: Pairing page → scan this QR, or type the address and the code (or `hub pair --qr '…'`).");
+    Ok(0)
+}
+
+fn pair(
+    data: &std::path::Path,
+    qr: Option<String>,
+    url: Option<String>,
+    code: Option<String>,
+) -> anyhow::Result<i32> {
+    let dir = DataDir::open_existing(data)?;
+    if dir.mode != protocol::HubMode::Field {
+        bail!(
+            "only a field hub pairs with an office; {} is an office hub",
+            data.display()
+        );
+    }
+    let target =
+        crate::field::pairing::client::target(qr.as_deref(), url.as_deref(), code.as_deref())
+            .map_err(|e| anyhow::anyhow!(e.message_en))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let paired = rt
+        .block_on(crate::field::pairing::client::pair_with_office(
+            &dir.db, &dir.keys, &dir.name, &target,
+        ))
+        .map_err(|e| anyhow::anyhow!("{} ({})", e.message_en, e.code))?;
+    println!(
+        "Paired with office \"{}\" (device {}, key {}) at {}.",
+        paired.office.name, paired.office.device_id, paired.office.fingerprint, target.base_url
+    );
+    if paired.protected_now > 0 {
+        println!(
+            "Protected {} dossier(s) sealed before this office key was known: they are now encrypted to the office.",
+            paired.protected_now
+        );
+    }
+    match paired.device_status {
+        protocol::DeviceStatus::PendingApproval => {
+            println!("Waiting for a clerk at the office to approve this device (Devices page).")
+        }
+        protocol::DeviceStatus::Approved => println!("This device is approved by the office."),
+        protocol::DeviceStatus::Revoked => {
+            println!("The office has REVOKED this device: uploads will be refused.")
+        }
+    }
+    Ok(0)
+}
+
+fn devices(data: &std::path::Path, command: DevicesCommand) -> anyhow::Result<i32> {
+    use crate::office::devices::store;
+    let dir = DataDir::open_existing(data)?;
+    if dir.mode != protocol::HubMode::Office {
+        bail!(
+            "devices are managed on the office hub; {} is a field hub",
+            data.display()
+        );
+    }
+    match command {
+        DevicesCommand::List => {
+            let list = dir.db.call_sync(|c| store::list_devices(c))?;
+            if list.is_empty() {
+                println!("No field device is paired.");
+            }
+            for d in list {
+                println!(
+                    "{}  {:<17} {:<20} key {}  paired {} by {}{}",
+                    d.device_id,
+                    d.status.as_str(),
+                    d.name,
+                    d.fingerprint,
+                    d.paired_at,
+                    d.paired_via,
+                    d.status_note
+                        .map(|n| format!("  ({n})"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        DevicesCommand::Approve { id } => {
+            if !dir.db.call_sync(|c| {
+                store::set_device_status(c, &id, protocol::DeviceStatus::Approved, None, None)
+            })? {
+                bail!("no field device {id}");
+            }
+            println!("Approved {id}.");
+        }
+        DevicesCommand::Revoke { id, reason } => {
+            let reason = reason.trim().to_string();
+            if reason.is_empty() || reason.chars().count() > 500 {
+                bail!("give a reason (1 to 500 characters) with --reason");
+            }
+            if !dir.db.call_sync(|c| {
+                store::set_device_status(
+                    c,
+                    &id,
+                    protocol::DeviceStatus::Revoked,
+                    None,
+                    Some(&reason),
+                )
+            })? {
+                bail!("no field device {id}");
+            }
+            println!("Revoked {id}: its uploads are refused from now on.");
+        }
+    }
+    Ok(0)
+}
+
+/// `hub holidays …` (office): the days off deadlines skip; every change is audited as the hub (CLI) and
+/// moves the deadlines of open dossiers.
+fn holidays(data: &std::path::Path, command: HolidaysCommand) -> anyhow::Result<i32> {
+    use crate::office::casework::{deadline, routes::parse_holiday, store};
+    use crate::shared::audit::Actor;
+    let dir = DataDir::open_existing(data)?;
+    if dir.mode != protocol::HubMode::Office {
+        bail!(
+            "holidays are kept on the office hub; {} is a field hub",
+            data.display()
+        );
+    }
+    let actor = Actor {
+        id: None,
+        name: "hub holidays (CLI)",
+    };
+    let parse = |date: &str, name: &str| {
+        parse_holiday(
+            &serde_json::Value::String(date.to_owned()),
+            &serde_json::Value::String(name.to_owned()),
+        )
+        .map_err(|errs| {
+            anyhow::anyhow!(
+                "{}",
+                errs.iter()
+                    .map(|e| format!("{}: {}", e.field, e.message_en))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        })
+    };
+    match command {
+        HolidaysCommand::List => {
+            let list = dir.db.call_sync(|c| store::list_holidays(c))?;
+            if list.is_empty() {
+                println!("No holiday is listed: deadlines skip weekends only. Add the year's official days off.");
+            }
+            for h in list {
+                println!("{}  {}", h.date, h.name);
+            }
+        }
+        HolidaysCommand::Add { date, name } => {
+            let day = parse(&date, &name)?;
+            let (n, moved) = dir
+                .db
+                .call_sync(move |c| store::add_holidays(c, actor, &[day]))?;
+            println!(
+                "{} {date}; {moved} deadline(s) moved.",
+                if n == 0 { "Already listed:" } else { "Added" }
+            );
+        }
+        HolidaysCommand::Remove { date } => {
+            let day = deadline::parse_date(date.trim())
+                .ok_or_else(|| anyhow::anyhow!("{date} is not a date (YYYY-MM-DD)"))?;
+            match dir
+                .db
+                .call_sync(move |c| store::remove_holiday(c, actor, day))?
+            {
+                Some(moved) => println!("Removed {date}; {moved} deadline(s) moved."),
+                None => bail!("{date} is not in the holiday list"),
+            }
+        }
+        HolidaysCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let mut days = Vec::new();
+            for (i, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || (i == 0 && line.to_ascii_lowercase().starts_with("date")) {
+                    continue;
+                }
+                let (d, n) = line
+                    .split_once(',')
+                    .ok_or_else(|| anyhow::anyhow!("line {}: expected `date,name`", i + 1))?;
+                let n = n.trim().trim_matches('"');
+                days.push(parse(d.trim(), n).map_err(|e| anyhow::anyhow!("line {}: {e}", i + 1))?);
+            }
+            let count = days.len();
+            let (n, moved) = dir
+                .db
+                .call_sync(move |c| store::add_holidays(c, actor, &days))?;
+            println!("Read {count} day(s); {n} added or renamed; {moved} deadline(s) moved.");
+        }
+    }
+    Ok(0)
+}

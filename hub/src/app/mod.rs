@@ -1,0 +1,184 @@
+//! The top of the hub: the router assembled from every concern's routes (this file), the OpenAPI document
+//! (`openapi`), the configuration (`config`), `hub serve` (`serve`) and the other commands (`cli`). Only
+//! this folder imports concerns of both hubs; nothing below imports it.
+
+pub mod cli;
+pub mod config;
+pub mod openapi;
+pub mod serve;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use protocol::HubMode;
+use serde_json::json;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::shared::auth::{self, AuthUser};
+use crate::shared::error::ApiError;
+use crate::shared::state::{AppState, MAX_JSON_BODY};
+
+/// Builds the router for `state.mode`. Routes of the other mode answer `404 wrong_mode`.
+pub fn make_app(state: AppState) -> Router {
+    let field = crate::field::capture::routes::router().merge(crate::field::seal::routes::router());
+    let field = field
+        .merge(crate::field::outreach::router())
+        .merge(crate::field::uploader::router());
+    let office = crate::office::received::routes::router()
+        .merge(crate::office::intake::router())
+        .merge(crate::office::ledger::router())
+        .merge(crate::office::casework::router())
+        .merge(crate::office::exports::router())
+        .merge(crate::office::reports::router());
+    let (mine, other_paths): (Router<AppState>, &[&str]) = match state.mode {
+        HubMode::Field => (field, &["/api/v1/office/{*rest}", "/api/v1/sync/{*rest}"]),
+        HubMode::Office => (
+            office,
+            &[
+                "/api/v1/drafts",
+                "/api/v1/drafts/{*rest}",
+                "/api/v1/dossiers",
+                "/api/v1/receipts/{*rest}",
+                "/api/v1/status",
+            ],
+        ),
+    };
+    let mut router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/v1/procedures", get(procedures))
+        .merge(auth::routes::router())
+        .merge(crate::shared::units::routes::router())
+        .merge(crate::shared::join::router())
+        .merge(crate::shared::guides::router())
+        .merge(crate::shared::lang::router())
+        .merge(crate::field::selfservice::router())
+        .merge(crate::office::devices::router())
+        .merge(crate::field::pairing::router())
+        .merge(crate::office::news::router())
+        .merge(crate::field::news::router())
+        .merge(crate::shared::clock_guard::router())
+        .merge(openapi::router())
+        .merge(mine);
+    for p in other_paths {
+        router = router.route(p, any(|| async { ApiError::wrong_mode() }));
+    }
+    router
+        .route(
+            "/api/{*rest}",
+            any(|| async { ApiError::not_found("đường dẫn API", "API route") }),
+        )
+        .fallback(get(crate::shared::web::asset))
+        .layer(axum::middleware::map_response(json_errors))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        // gzip for text (the app shell, JSON) on slow Wi-Fi; images and event streams are left alone.
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .method_not_allowed_fallback(|m: Method| async move {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("Phương thức {m} không dùng được ở đây."),
+                format!("Method {m} is not allowed here."),
+            )
+        })
+        .with_state(state)
+}
+
+/// Turns axum's own plain-text rejections (a bad path parameter or query string, a malformed multipart
+/// body…) into the JSON error every other failure answers: a stable code, Vietnamese and English.
+async fn json_errors(res: axum::response::Response) -> axum::response::Response {
+    let status = res.status();
+    let plain = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    // A plain 404 is the web app's own "not found" for an unknown file (API routes answer JSON already).
+    if !plain
+        || status == StatusCode::NOT_FOUND
+        || !(status.is_client_error() || status.is_server_error())
+    {
+        return res;
+    }
+    let text = axum::body::to_bytes(res.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let code = match status.as_u16() {
+        400 | 422 => "bad_request",
+        405 => "method_not_allowed",
+        413 => "too_large",
+        415 => "unsupported_media",
+        s if s >= 500 => "internal",
+        _ => "bad_request",
+    };
+    ApiError::new(
+        status,
+        code,
+        format!("Yêu cầu không hợp lệ: {text}"),
+        format!("The request is not valid: {text}"),
+    )
+    .into_response()
+}
+
+/// The OpenAPI paths of the routes defined here (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(healthz, procedures))]
+pub struct ApiDoc;
+
+/// Liveness and identity of the hub: mode, device id, version, name, last backup, clock plausibility.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "meta",
+    security(()),
+    responses((status = 200, description = "The hub is up", body = Object))
+)]
+async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
+    // When the last `hub backup` finished (one indexed read; null if never): for `hubctl status`.
+    let last_backup_at = st
+        .db
+        .call(|c| crate::shared::store::meta_get(c, "last_backup_at"))
+        .await
+        .ok()
+        .flatten();
+    Json(json!({
+        "status": "ok",
+        "mode": st.mode,
+        "device_id": st.keys.device_id,
+        "version": env!("CARGO_PKG_VERSION"),
+        "name": st.name,
+        "last_backup_at": last_backup_at,
+        "clock": {"plausible": crate::shared::clock_guard::plausibility(&crate::shared::clock_guard::cached_facts()).is_none()},
+    }))
+}
+
+/// The procedure catalogue as this hub serves it (forms, documents, time limits).
+#[utoipa::path(
+    get,
+    path = "/api/v1/procedures",
+    operation_id = "procedures",
+    tag = "meta",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "`{\"procedures\": [ProcedureDef]}` (see docs/protocol.md)", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+    )
+)]
+async fn procedures(State(st): State<AppState>, _user: AuthUser) -> Json<serde_json::Value> {
+    Json(json!({ "procedures": st.procedures }))
+}

@@ -1,0 +1,212 @@
+//! The OpenAPI 3.1 document of the hub's HTTP API, served at `GET /api/v1/openapi.json` for this hub's
+//! mode (field or office), so external API fuzzers and independent clients can be pointed at it. Each
+//! concern's `ApiDoc` is merged here, at the top, in the order the routers are merged by [`super::make_app`];
+//! the conventions they follow are in `shared::api_doc`.
+
+use std::sync::OnceLock;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use protocol::HubMode;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::shared::api_doc::{ErrorBody, ErrorInner};
+use crate::shared::state::AppState;
+
+/// The security schemes of the document: the session cookie, the CSRF header, a field hub's sync token.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::shared::auth::SESSION_COOKIE,
+                "The session cookie set by POST /api/v1/auth/login. Scopes list the roles allowed.",
+            ))),
+        );
+        c.add_security_scheme(
+            "csrf",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                crate::shared::auth::CSRF_HEADER,
+                "The session's CSRF token (csrf_token of GET /api/v1/me), on every state-changing call.",
+            ))),
+        );
+        c.add_security_scheme(
+            "sync_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A field hub's sync session token from POST /api/v1/sync/hello (office only).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Outreach hub API",
+        description = "HTTP API of the commune outreach hub (field and office modes). Messages are \
+                       Vietnamese first, English second. See docs/protocol.md for the signed formats.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    paths(openapi_json),
+    components(schemas(ErrorBody, ErrorInner)),
+    modifiers(&SecuritySchemes)
+)]
+struct Base;
+
+/// The routers merged on both modes (see `app::make_app`).
+fn common() -> Vec<utoipa::openapi::OpenApi> {
+    vec![
+        crate::app::ApiDoc::openapi(),
+        crate::shared::auth::routes::ApiDoc::openapi(),
+        crate::shared::units::routes::ApiDoc::openapi(),
+        crate::shared::join::routes::ApiDoc::openapi(),
+        crate::shared::guides::ApiDoc::openapi(),
+        crate::shared::lang::routes::ApiDoc::openapi(),
+        crate::field::selfservice::routes::ApiDoc::openapi(),
+        crate::office::devices::routes::ApiDoc::openapi(),
+        crate::field::pairing::routes::ApiDoc::openapi(),
+        crate::office::news::routes::ApiDoc::openapi(),
+        crate::field::news::routes::ApiDoc::openapi(),
+        crate::shared::clock_guard::routes::ApiDoc::openapi(),
+    ]
+}
+
+fn field() -> Vec<utoipa::openapi::OpenApi> {
+    vec![
+        crate::field::capture::routes::ApiDoc::openapi(),
+        crate::field::seal::routes::ApiDoc::openapi(),
+        crate::field::seal::slip::ApiDoc::openapi(),
+        crate::field::outreach::routes::ApiDoc::openapi(),
+        crate::field::uploader::routes::ApiDoc::openapi(),
+    ]
+}
+
+fn office() -> Vec<utoipa::openapi::OpenApi> {
+    vec![
+        crate::office::received::routes::ApiDoc::openapi(),
+        crate::office::intake::routes::ApiDoc::openapi(),
+        crate::office::ledger::routes::ApiDoc::openapi(),
+        crate::office::casework::routes::ApiDoc::openapi(),
+        crate::office::exports::routes::ApiDoc::openapi(),
+        crate::office::reports::routes::ApiDoc::openapi(),
+    ]
+}
+
+/// The document for a hub of `mode`: every route it serves, none of the other mode's.
+pub fn document(mode: HubMode) -> utoipa::openapi::OpenApi {
+    let mut doc = Base::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    let own = match mode {
+        HubMode::Field => field(),
+        HubMode::Office => office(),
+    };
+    for part in common().into_iter().chain(own) {
+        doc.merge(part);
+    }
+    let name = match mode {
+        HubMode::Field => "field",
+        HubMode::Office => "office",
+    };
+    // Operations marked for the other mode only are left out; a path left with none goes too.
+    doc.paths.paths.retain(|_, item| {
+        for op in operations_mut(item) {
+            if let Some(o) = op.as_ref() {
+                if !serves(o, name) {
+                    *op = None;
+                }
+            }
+        }
+        operations_mut(item).into_iter().any(|o| o.is_some())
+    });
+    doc
+}
+
+fn operations_mut(
+    item: &mut utoipa::openapi::path::PathItem,
+) -> [&mut Option<utoipa::openapi::path::Operation>; 8] {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+}
+
+/// Whether an operation's `x-hub-modes` (absent: both) names `mode`.
+fn serves(op: &utoipa::openapi::path::Operation, mode: &str) -> bool {
+    let Some(ext) = op.extensions.as_ref() else {
+        return true;
+    };
+    match ext.get("x-hub-modes") {
+        Some(serde_json::Value::Array(modes)) => modes.iter().any(|m| m == mode),
+        _ => true,
+    }
+}
+
+/// The served document, rendered once per process.
+fn rendered(mode: HubMode) -> &'static str {
+    static FIELD: OnceLock<String> = OnceLock::new();
+    static OFFICE: OnceLock<String> = OnceLock::new();
+    let cell = match mode {
+        HubMode::Field => &FIELD,
+        HubMode::Office => &OFFICE,
+    };
+    cell.get_or_init(|| {
+        document(mode)
+            .to_json()
+            .expect("the OpenAPI document serializes")
+    })
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/openapi.json", get(openapi_json))
+}
+
+/// The OpenAPI document of this hub (its mode's routes).
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    operation_id = "openapi",
+    tag = "meta",
+    security(()),
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json"))
+)]
+async fn openapi_json(State(st): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        rendered(st.mode),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_render_and_differ_by_mode() {
+        let f = document(HubMode::Field);
+        let o = document(HubMode::Office);
+        assert!(f.paths.paths.contains_key("/api/v1/openapi.json"));
+        assert!(o.paths.paths.contains_key("/api/v1/openapi.json"));
+        assert!(f.to_json().unwrap().contains("\"session\""));
+        let c = f.components.as_ref().unwrap();
+        assert!(c.security_schemes.contains_key("csrf"));
+        assert!(c.schemas.contains_key("ErrorBody"));
+    }
+}

@@ -1,0 +1,127 @@
+//! HTTP routes of status news on the field hub: the news page (by hamlet, by receipt code) and "told the
+//! villager".
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use protocol::{ReceiptCode, ReceiptCodeError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::store;
+use crate::shared::auth::FieldTeam;
+use crate::shared::error::ApiError;
+use crate::shared::state::AppState;
+
+/// The OpenAPI paths of this concern's routes (merged by `app::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(field_news, told))]
+pub struct ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/news", get(field_news))
+        .route("/api/v1/news/{id}/told", post(told))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct FieldQuery {
+    /// Only this receipt's news (a receipt code, typed leniently).
+    receipt: Option<String>,
+}
+
+/// A receipt code typed or scanned by a volunteer, parsed leniently (spaces, hyphens, case, I/L/O).
+fn parse_receipt(s: &str) -> Result<ReceiptCode, ApiError> {
+    ReceiptCode::parse(s).map_err(|e| match e {
+        ReceiptCodeError::Check { .. } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_check_symbol",
+            "Mã biên nhận có một ký tự bị gõ sai (ký tự kiểm tra cuối không khớp). Hãy xem lại từng ký tự.",
+            "The receipt code has a typo (its last, check symbol does not match). Check each symbol.",
+        )
+        .with_field("receipt"),
+        _ => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_code",
+            "Mã biên nhận không đúng dạng: 9 ký tự, ví dụ ABCD-EFGH-J.",
+            "The receipt code is not valid: 9 symbols, e.g. ABCD-EFGH-J.",
+        )
+        .with_field("receipt"),
+    })
+}
+
+/// `GET /api/v1/news[?receipt=CODE]`: received news by hamlet, newest first, each re-verified.
+#[utoipa::path(
+    get,
+    path = "/api/v1/news",
+    operation_id = "news_field_news",
+    tag = "news",
+    summary = "Received news by hamlet, newest first, each re-verified (field team)",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    params(FieldQuery),
+    responses(
+        (status = 200, description = "`{receipt, hamlets: [{hamlet, items}], unverified}`", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "`bad_code` or `bad_check_symbol`", body = crate::shared::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
+async fn field_news(
+    State(st): State<AppState>,
+    _: crate::shared::state::FieldOnly,
+    _team: FieldTeam,
+    Query(q): Query<FieldQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let receipt = match q.receipt.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => Some(parse_receipt(s)?),
+    };
+    let code = receipt.as_ref().map(|r| r.to_string());
+    let groups = st
+        .db
+        .call(move |c| store::received_by_hamlet(c, receipt.as_ref()))
+        .await?;
+    let unverified = groups
+        .iter()
+        .flat_map(|g| &g.items)
+        .filter(|i| !i.verified)
+        .count();
+    Ok(Json(
+        json!({ "receipt": code, "hamlets": groups, "unverified": unverified }),
+    ))
+}
+
+/// `POST /api/v1/news/{id}/told`: a volunteer told the villager.
+#[utoipa::path(
+    post,
+    path = "/api/v1/news/{id}/told",
+    operation_id = "news_told",
+    tag = "news",
+    summary = "Marks a news item as told to the villager (field team)",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "News item id")),
+    responses(
+        (status = 200, description = "`{news_id, told_at}`", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, body = crate::shared::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
+async fn told(
+    State(st): State<AppState>,
+    _: crate::shared::state::FieldOnly,
+    _team: FieldTeam,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let nid = id.clone();
+    let at = st
+        .db
+        .call(move |c| store::mark_told(c, &nid))
+        .await?
+        .ok_or_else(|| ApiError::not_found("tin", "News item"))?;
+    Ok(Json(json!({ "news_id": id, "told_at": at })))
+}

@@ -1,0 +1,1062 @@
+//! HTTP routes for outreach sessions, tickets, desks, services rendered, the report, and the public
+//! queue board (JSON and Server-Sent Events). Handlers check input and roles, then call `store`.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::store::{
+    self, AgeBand, Desk, DeskState, Facts, NewService, NewSession, Refused, ServiceKind, Sex,
+    TicketAction, TicketSource, VenueKind,
+};
+use crate::field::outreach::Live;
+use crate::shared::auth::{AuthUser, FieldTeam, Leads};
+use crate::shared::error::{ApiError, FieldDetail, JsonBody};
+use crate::shared::state::AppState;
+
+// Who works at the desks: volunteers guide villagers, so they issue tickets, call and record services
+// (the `FieldTeam` gate); officers and admins open and close sessions (`Leads`).
+/// Waiting numbers shown per desk on the board.
+const BOARD_NEXT: usize = 5;
+
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        board,
+        board_events,
+        team_candidates,
+        list_sessions,
+        open_session,
+        current,
+        read_session,
+        close_session,
+        list_tickets,
+        issue_ticket,
+        call_next,
+        ticket_action,
+        list_services,
+        record_service,
+        undo_service,
+        report
+    ),
+    components(schemas(OpenIn, IssueIn, ActionIn, ServiceIn))
+)]
+pub struct ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/board", get(board))
+        .route("/api/v1/board/events", get(board_events))
+        .route("/api/v1/outreach/team-candidates", get(team_candidates))
+        .route(
+            "/api/v1/outreach/sessions",
+            get(list_sessions).post(open_session),
+        )
+        .route("/api/v1/outreach/current", get(current))
+        .route("/api/v1/outreach/sessions/{id}", get(read_session))
+        .route("/api/v1/outreach/sessions/{id}/close", post(close_session))
+        .route(
+            "/api/v1/outreach/sessions/{id}/tickets",
+            get(list_tickets).post(issue_ticket),
+        )
+        .route(
+            "/api/v1/outreach/sessions/{id}/desks/{desk}/call-next",
+            post(call_next),
+        )
+        .route("/api/v1/outreach/tickets/{id}/action", post(ticket_action))
+        .route(
+            "/api/v1/outreach/sessions/{id}/services",
+            get(list_services).post(record_service),
+        )
+        .route("/api/v1/outreach/services/{id}", delete(undo_service))
+        .route("/api/v1/outreach/sessions/{id}/report", get(report))
+}
+
+// ---------- helpers ----------
+
+fn refused(r: Refused) -> ApiError {
+    match r {
+        Refused::AlreadyOpen(s) => ApiError::new(
+            StatusCode::CONFLICT,
+            "session_already_open",
+            format!(
+                "Đang có một buổi lưu động mở ({}, {}, ngày {}). Hãy đóng buổi đó trước khi mở buổi mới: mỗi lúc chỉ mở một buổi.",
+                s.hamlet, s.venue_name, s.date
+            ),
+            format!(
+                "An outreach session is already open ({}, {}, {}). Close it before opening a new one: one session is open at a time.",
+                s.hamlet, s.venue_name, s.date
+            ),
+        ),
+        Refused::SessionNotFound => ApiError::not_found("buổi lưu động", "Outreach session"),
+        Refused::SessionClosed => ApiError::new(
+            StatusCode::CONFLICT,
+            "session_closed",
+            "Buổi lưu động này đã đóng.",
+            "This outreach session is closed.",
+        ),
+        Refused::TicketNotFound => ApiError::not_found("số thứ tự", "Ticket"),
+        Refused::ServiceNotFound => ApiError::not_found("lượt phục vụ", "Service record"),
+        Refused::UnknownCommune => ApiError::validation(vec![detail(
+            "commune_code",
+            "unknown_unit",
+            "Không có xã/phường với mã này trong danh mục của trạm.",
+            "There is no commune with this code in the hub's list.",
+        )]),
+        Refused::UnknownUser(_) => ApiError::validation(vec![detail(
+            "team",
+            "unknown_user",
+            "Một thành viên tổ công tác không phải là người dùng đang hoạt động của trạm.",
+            "A team member is not an active user of this hub.",
+        )]),
+        Refused::WrongStatus(s) => ApiError::new(
+            StatusCode::CONFLICT,
+            "wrong_ticket_status",
+            format!(
+                "Số thứ tự đang ở trạng thái \"{}\"; không làm được việc này.",
+                s.as_str()
+            ),
+            format!(
+                "The ticket is \"{}\"; this cannot be done now.",
+                s.as_str()
+            ),
+        ),
+        Refused::TicketOfOtherSession => ApiError::validation(vec![detail(
+            "ticket_id",
+            "other_session",
+            "Số thứ tự này thuộc buổi lưu động khác.",
+            "This ticket belongs to another session.",
+        )]),
+        Refused::NotLatestTap => ApiError::new(
+            StatusCode::CONFLICT,
+            "not_latest_tap",
+            "Chỉ hoàn tác được lượt bấm gần nhất của bạn.",
+            "Only your latest tap can be undone.",
+        ),
+    }
+}
+
+fn detail(field: &str, code: &str, vi: &str, en: &str) -> FieldDetail {
+    FieldDetail {
+        field: field.into(),
+        code: code.into(),
+        message_vi: vi.into(),
+        message_en: en.into(),
+    }
+}
+
+/// The request's `Idempotency-Key`, scoped to the caller and the action.
+fn idem_key(headers: &HeaderMap, user: &AuthUser, action: &str) -> Option<String> {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty() && k.len() <= 128)
+        .map(|k| format!("{}:{action}:{k}", user.id))
+}
+
+/// A short free text: trimmed, at most `max` characters, no control characters; `None` when blank.
+fn short_text(
+    v: Option<String>,
+    field: &str,
+    max: usize,
+    errs: &mut Vec<FieldDetail>,
+) -> Option<String> {
+    let v = v?;
+    let t = v.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if t.chars().count() > max || t.chars().any(char::is_control) {
+        errs.push(detail(
+            field,
+            "invalid_text",
+            &format!("Tối đa {max} ký tự, không có ký tự điều khiển."),
+            &format!("At most {max} characters, without control characters."),
+        ));
+        return None;
+    }
+    use unicode_normalization::UnicodeNormalization;
+    Some(t.nfc().collect())
+}
+
+fn parse_desk(s: &str) -> Result<Desk, ApiError> {
+    Desk::parse(s).ok_or_else(|| {
+        ApiError::validation(vec![detail(
+            "desk",
+            "unknown_desk",
+            "Bàn không hợp lệ (civil_status, police, telecom, guidance).",
+            "Unknown desk (civil_status, police, telecom, guidance).",
+        )])
+    })
+}
+
+async fn session_or_404(st: &AppState, id: String) -> Result<store::Session, ApiError> {
+    st.db
+        .call(move |c| store::get_session(c, &id))
+        .await?
+        .ok_or_else(|| refused(Refused::SessionNotFound))
+}
+
+// ---------- the public board ----------
+
+/// The queue board as anyone on the Wi-Fi sees it: no names, no ticket ids.
+#[derive(Serialize)]
+struct Board {
+    hub_name: String,
+    session: Option<BoardSession>,
+    desks: Vec<DeskState>,
+    version: u64,
+}
+
+#[derive(Serialize)]
+struct BoardSession {
+    hamlet: String,
+    venue_kind: VenueKind,
+    venue_name: String,
+    commune: Option<String>,
+    date: String,
+}
+
+async fn board_now(st: &AppState, version: u64) -> Result<Board, ApiError> {
+    let (session, desks) = st
+        .db
+        .call(|c| {
+            let Some(s) = store::current_session(c)? else {
+                return Ok((None, Vec::new()));
+            };
+            let commune = match &s.commune_code {
+                Some(code) => crate::shared::units::store::unit_label(c, code)?,
+                None => None,
+            };
+            let mut desks = store::desks(c, &s.id, BOARD_NEXT)?;
+            for d in &mut desks {
+                d.serving_ticket = None;
+            }
+            Ok((
+                Some(BoardSession {
+                    hamlet: s.hamlet,
+                    venue_kind: s.venue_kind,
+                    venue_name: s.venue_name,
+                    commune,
+                    date: s.date,
+                }),
+                desks,
+            ))
+        })
+        .await?;
+    Ok(Board {
+        hub_name: st.name.clone(),
+        session,
+        desks,
+        version,
+    })
+}
+
+/// The public queue board: the open session's place and each desk's waiting numbers (no names).
+#[utoipa::path(
+    get,
+    path = "/api/v1/board",
+    operation_id = "outreach_board",
+    tag = "outreach",
+    security(()),
+    responses(
+        (status = 200, description = "`{hub_name, session: {hamlet, venue_kind, venue_name, commune, date} | null, desks: [{desk, serving, recalls, next: [number]}], version}`", body = Object),
+    )
+)]
+async fn board(State(st): State<AppState>) -> Result<Json<Board>, ApiError> {
+    let v = *st.part::<Live>().subscribe().borrow();
+    Ok(Json(board_now(&st, v).await?))
+}
+
+/// `event: board` with the board JSON now and after every change; keep-alive comments in between.
+#[utoipa::path(
+    get,
+    path = "/api/v1/board/events",
+    operation_id = "outreach_board_events",
+    tag = "outreach",
+    security(()),
+    responses(
+        (status = 200, description = "An event stream: `event: board` with the board JSON (as GET /api/v1/board) now and on each change", content_type = "text/event-stream", body = String),
+        (status = 503, description = "Too many screens follow the board", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn board_events(State(st): State<AppState>) -> Result<Response, ApiError> {
+    let Some(guard) = st.part::<Live>().open_stream() else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_boards",
+            "Có quá nhiều màn hình đang theo dõi bảng số thứ tự.",
+            "Too many screens are following the queue board.",
+        ));
+    };
+    let rx = st.part::<Live>().subscribe();
+    let closing = st.part::<Live>().closing();
+    let stream =
+        futures_util::stream::unfold((st, rx, guard, true), move |(st, mut rx, guard, first)| {
+            let closing = closing.clone();
+            async move {
+                if !first {
+                    tokio::select! {
+                        r = rx.changed() => if r.is_err() { return None },
+                        _ = closing.cancelled() => return None, // the hub is stopping
+                    }
+                }
+                let version = *rx.borrow_and_update();
+                let ev = match board_now(&st, version).await {
+                    Ok(b) => Event::default()
+                        .event("board")
+                        .json_data(&b)
+                        .unwrap_or_else(|_| Event::default().comment("board unavailable")),
+                    Err(_) => Event::default().comment("board unavailable"),
+                };
+                Some((Ok::<_, Infallible>(ev), (st, rx, guard, false)))
+            }
+        });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}
+
+// ---------- sessions ----------
+
+/// The active users a lead may put on a session's team.
+#[utoipa::path(
+    get,
+    path = "/api/v1/outreach/team-candidates",
+    operation_id = "outreach_team_candidates",
+    tag = "outreach",
+    security(("session" = ["officer", "admin"])),
+    responses(
+        (status = 200, description = "`{\"users\": [{id, name, role}]}`", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn team_candidates(
+    State(st): State<AppState>,
+    Leads(_user): Leads,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let users = st.db.call(|c| store::team_candidates(c)).await?;
+    Ok(Json(json!({ "users": users })))
+}
+
+/// The outreach sessions, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/outreach/sessions",
+    operation_id = "outreach_list_sessions",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    responses(
+        (status = 200, description = "`{\"sessions\": [Session]}` (id, hamlet, venue_kind, venue_name, commune_code, date, opened_by, opened_at, closed_at, open, team)", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn list_sessions(
+    State(st): State<AppState>,
+    FieldTeam(_user): FieldTeam,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let list = st.db.call(|c| store::list_sessions(c)).await?;
+    Ok(Json(json!({ "sessions": list })))
+}
+
+/// A session to open: where (hamlet, venue), optionally the commune, the date (today by default) and
+/// the team's user ids. All but `team` are strings checked by the handler (422 per field).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct OpenIn {
+    hamlet: Option<String>,
+    venue_kind: Option<String>,
+    venue_name: Option<String>,
+    #[serde(default)]
+    commune_code: Option<String>,
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    team: Vec<String>,
+}
+
+fn check_open(body: OpenIn) -> Result<NewSession, ApiError> {
+    let mut errs = Vec::new();
+    let hamlet = short_text(body.hamlet, "hamlet", 100, &mut errs);
+    if hamlet.is_none() && !errs.iter().any(|e| e.field == "hamlet") {
+        errs.push(detail(
+            "hamlet",
+            "required",
+            "Hãy nhập tên thôn/ấp/bản.",
+            "Enter the hamlet or village name.",
+        ));
+    }
+    let venue_kind = body.venue_kind.as_deref().and_then(VenueKind::parse);
+    if venue_kind.is_none() {
+        errs.push(detail(
+            "venue_kind",
+            "required",
+            "Hãy chọn nơi tổ chức: nhà văn hoá, trường học hoặc nơi khác.",
+            "Choose the venue: cultural house, school or other.",
+        ));
+    }
+    let venue_name = short_text(body.venue_name, "venue_name", 100, &mut errs);
+    if venue_name.is_none() && !errs.iter().any(|e| e.field == "venue_name") {
+        errs.push(detail(
+            "venue_name",
+            "required",
+            "Hãy nhập tên nơi tổ chức.",
+            "Enter the venue's name.",
+        ));
+    }
+    let commune_code = body
+        .commune_code
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
+    if let Some(c) = &commune_code {
+        if c.len() != 5 || !c.bytes().all(|b| b.is_ascii_digit()) {
+            errs.push(detail(
+                "commune_code",
+                "invalid_code",
+                "Mã xã/phường gồm 5 chữ số.",
+                "A commune code has 5 digits.",
+            ));
+        }
+    }
+    let date = match body
+        .date
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty())
+    {
+        None => Some(crate::shared::clock::today_vn()),
+        Some(d) => {
+            let fmt = time::macros::format_description!("[year]-[month]-[day]");
+            match time::Date::parse(&d, fmt) {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    errs.push(detail(
+                        "date",
+                        "invalid_date",
+                        "Ngày phải có dạng NNNN-TT-NN.",
+                        "The date must be YYYY-MM-DD.",
+                    ));
+                    None
+                }
+            }
+        }
+    };
+    if body.team.len() > 50 || body.team.iter().any(|u| u.len() > 64) {
+        errs.push(detail(
+            "team",
+            "too_many",
+            "Tổ công tác tối đa 50 người.",
+            "A team has at most 50 members.",
+        ));
+    }
+    if !errs.is_empty() {
+        return Err(ApiError::validation(errs));
+    }
+    let (Some(hamlet), Some(venue_kind), Some(venue_name), Some(date)) =
+        (hamlet, venue_kind, venue_name, date)
+    else {
+        return Err(ApiError::bad_request("Thiếu dữ liệu.", "Missing data."));
+    };
+    let mut team = body.team;
+    team.sort();
+    team.dedup();
+    Ok(NewSession {
+        hamlet,
+        venue_kind,
+        venue_name,
+        commune_code,
+        date: format!(
+            "{:04}-{:02}-{:02}",
+            date.year(),
+            u8::from(date.month()),
+            date.day()
+        ),
+        team,
+    })
+}
+
+/// Opens an outreach session; one session is open at a time.
+#[utoipa::path(
+    post,
+    path = "/api/v1/outreach/sessions",
+    operation_id = "outreach_open_session",
+    tag = "outreach",
+    security(("session" = ["officer", "admin"], "csrf" = [])),
+    request_body = OpenIn,
+    responses(
+        (status = 201, description = "The session (id, hamlet, venue_kind, venue_name, commune_code, date, opened_by, opened_at, closed_at, open, team)", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "A session is already open", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "Invalid fields, unknown commune or team member", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn open_session(
+    State(st): State<AppState>,
+    Leads(user): Leads,
+    JsonBody(body): JsonBody<OpenIn>,
+) -> Result<(StatusCode, Json<store::Session>), ApiError> {
+    let new = check_open(body)?;
+    let uid = user.id.clone();
+    let s = st
+        .db
+        .call(move |c| store::open_session(c, &new, &uid))
+        .await?
+        .map_err(refused)?;
+    tracing::info!(session = %s.id, "outreach session opened");
+    st.part::<Live>().changed();
+    Ok((StatusCode::CREATED, Json(s)))
+}
+
+/// Closes an outreach session (no body).
+#[utoipa::path(
+    post,
+    path = "/api/v1/outreach/sessions/{id}/close",
+    operation_id = "outreach_close_session",
+    tag = "outreach",
+    security(("session" = ["officer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Outreach session id")),
+    responses(
+        (status = 200, description = "The closed session", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, description = "No such session", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "Already closed", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn close_session(
+    State(st): State<AppState>,
+    Leads(user): Leads,
+    Path(id): Path<String>,
+) -> Result<Json<store::Session>, ApiError> {
+    let uid = user.id.clone();
+    let s = st
+        .db
+        .call(move |c| store::close_session(c, &id, &uid))
+        .await?
+        .map_err(refused)?;
+    tracing::info!(session = %s.id, "outreach session closed");
+    st.part::<Live>().changed();
+    Ok(Json(s))
+}
+
+/// The open session (`null` when none), for the team's start screen.
+#[utoipa::path(
+    get,
+    path = "/api/v1/outreach/current",
+    operation_id = "outreach_current",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    responses(
+        (status = 200, description = "`{\"session\": Session | null}`", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn current(
+    State(st): State<AppState>,
+    FieldTeam(_user): FieldTeam,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let s = st.db.call(|c| store::current_session(c)).await?;
+    Ok(Json(json!({ "session": s })))
+}
+
+/// A session with its ticket counts and desks (team view: includes ticket ids for desk actions).
+#[utoipa::path(
+    get,
+    path = "/api/v1/outreach/sessions/{id}",
+    operation_id = "outreach_read_session",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    params(("id" = String, Path, description = "Outreach session id")),
+    responses(
+        (status = 200, description = "`{session, commune, tickets: {status: count}, services, desks}`", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, body = crate::shared::api_doc::ErrorBody),
+        (status = 404, description = "No such session", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn read_session(
+    State(st): State<AppState>,
+    FieldTeam(_user): FieldTeam,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let out = st
+        .db
+        .call(move |c| {
+            let Some(s) = store::get_session(c, &id)? else {
+                return Ok(None);
+            };
+            let commune = match &s.commune_code {
+                Some(code) => crate::shared::units::store::unit_label(c, code)?,
+                None => None,
+            };
+            let counts = store::ticket_counts(c, &id)?;
+            let desks = store::desks(c, &id, BOARD_NEXT)?;
+            let services: i64 = c.query_row(
+                "SELECT count(*) FROM outreach_services WHERE session_id = ?1",
+                [&id],
+                |r| r.get(0),
+            )?;
+            Ok(Some(json!({
+                "session": s,
+                "commune": commune,
+                "tickets": counts,
+                "services": services,
+                "desks": desks,
+            })))
+        })
+        .await?
+        .ok_or_else(|| refused(Refused::SessionNotFound))?;
+    Ok(Json(out))
+}
+
+// ---------- tickets ----------
+
+/// A session's tickets (queue numbers) in issue order.
+#[utoipa::path(
+    get,
+    path = "/api/v1/outreach/sessions/{id}/tickets",
+    operation_id = "outreach_list_tickets",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    params(("id" = String, Path, description = "Outreach session id")),
+    responses(
+        (status = 200, description = "`{\"tickets\": [Ticket]}` (id, session_id, number, name, source, status, desk, created_at, called_at, finished_at, recalls)", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, body = crate::shared::api_doc::ErrorBody),
+        (status = 404, description = "No such session", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn list_tickets(
+    State(st): State<AppState>,
+    FieldTeam(_user): FieldTeam,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    session_or_404(&st, id.clone()).await?;
+    let list = st.db.call(move |c| store::list_tickets(c, &id)).await?;
+    Ok(Json(json!({ "tickets": list })))
+}
+
+/// A ticket to issue: optionally the villager's name (at most 80 characters).
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct IssueIn {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// Issues the next queue number in a session.
+#[utoipa::path(
+    post,
+    path = "/api/v1/outreach/sessions/{id}/tickets",
+    operation_id = "outreach_issue_ticket",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    params(
+        ("id" = String, Path, description = "Outreach session id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "At most 128 characters; a retry with the same key answers the first result"),
+    ),
+    request_body = IssueIn,
+    responses(
+        (status = 201, description = "The new ticket", body = Object),
+        (status = 200, description = "The ticket first issued with this Idempotency-Key", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, description = "No such session", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "The session is closed", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "Invalid name", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn issue_ticket(
+    State(st): State<AppState>,
+    FieldTeam(user): FieldTeam,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<IssueIn>,
+) -> Result<(StatusCode, Json<store::Ticket>), ApiError> {
+    let mut errs = Vec::new();
+    let name = short_text(body.name, "name", 80, &mut errs);
+    if !errs.is_empty() {
+        return Err(ApiError::validation(errs));
+    }
+    let key = idem_key(&headers, &user, "ticket");
+    let (t, created) = st
+        .db
+        .call(move |c| {
+            store::issue_ticket_once(c, &id, name.as_deref(), TicketSource::Desk, key.as_deref())
+        })
+        .await?
+        .map_err(refused)?;
+    if created {
+        st.part::<Live>().changed();
+    }
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(t)))
+}
+
+/// Calls the next waiting number to a desk (no body).
+#[utoipa::path(
+    post,
+    path = "/api/v1/outreach/sessions/{id}/desks/{desk}/call-next",
+    operation_id = "outreach_call_next",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    params(
+        ("id" = String, Path, description = "Outreach session id"),
+        ("desk" = String, Path, description = "civil_status, police, telecom or guidance"),
+        ("Idempotency-Key" = Option<String>, Header, description = "At most 128 characters; a retry with the same key answers the first result"),
+    ),
+    responses(
+        (status = 200, description = "`{desk, ticket: Ticket | null}` (null: nobody waiting)", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, description = "No such session", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "The session is closed", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "Unknown desk", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn call_next(
+    State(st): State<AppState>,
+    FieldTeam(user): FieldTeam,
+    Path((id, desk)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let desk = parse_desk(&desk)?;
+    let key = idem_key(&headers, &user, "call");
+    let t = st
+        .db
+        .call(move |c| store::call_next(c, &id, desk, key.as_deref()))
+        .await?
+        .map_err(refused)?;
+    st.part::<Live>().changed();
+    Ok(Json(json!({ "desk": desk, "ticket": t })))
+}
+
+/// `action`: `recall`, `move` (with `desk`), `done` or `no_show`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ActionIn {
+    action: String,
+    #[serde(default)]
+    desk: Option<String>,
+}
+
+/// Acts on a ticket at a desk: recall, move to another desk, done, no-show.
+#[utoipa::path(
+    post,
+    path = "/api/v1/outreach/tickets/{id}/action",
+    operation_id = "outreach_ticket_action",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Ticket id")),
+    request_body = ActionIn,
+    responses(
+        (status = 200, description = "The ticket after the action", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, description = "No such ticket", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "The ticket's status does not allow it, or the session is closed", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "Unknown action or desk", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn ticket_action(
+    State(st): State<AppState>,
+    FieldTeam(_user): FieldTeam,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ActionIn>,
+) -> Result<Json<store::Ticket>, ApiError> {
+    let action = match body.action.as_str() {
+        "recall" => TicketAction::Recall,
+        "done" => TicketAction::Done,
+        "no_show" => TicketAction::NoShow,
+        "move" => TicketAction::Move(parse_desk(body.desk.as_deref().unwrap_or(""))?),
+        _ => {
+            return Err(ApiError::validation(vec![detail(
+                "action",
+                "unknown_action",
+                "Thao tác không hợp lệ (recall, move, done, no_show).",
+                "Unknown action (recall, move, done, no_show).",
+            )]))
+        }
+    };
+    let t = st
+        .db
+        .call(move |c| store::act_on_ticket(c, &id, action))
+        .await?
+        .map_err(refused)?;
+    st.part::<Live>().changed();
+    Ok(Json(t))
+}
+
+// ---------- services rendered ----------
+
+/// A service rendered at a desk: `desk`, `kind` and a short `note` (required for `other`); optional
+/// link to a ticket; sex, age band and ethnicity only with the villager's `consent`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ServiceIn {
+    desk: String,
+    kind: String,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    ticket_id: Option<String>,
+    #[serde(default)]
+    consent: bool,
+    #[serde(default)]
+    sex: Option<String>,
+    #[serde(default)]
+    age_band: Option<String>,
+    /// Code in the 1979 list, e.g. "22" (Xtiêng).
+    #[serde(default)]
+    ethnicity: Option<String>,
+}
+
+fn check_service(b: ServiceIn) -> Result<NewService, ApiError> {
+    let mut errs = Vec::new();
+    let desk = Desk::parse(&b.desk);
+    if desk.is_none() {
+        errs.push(detail(
+            "desk",
+            "unknown_desk",
+            "Bàn không hợp lệ.",
+            "Unknown desk.",
+        ));
+    }
+    let kind = ServiceKind::parse(&b.kind);
+    if kind.is_none() {
+        errs.push(detail(
+            "kind",
+            "unknown_kind",
+            "Loại dịch vụ không hợp lệ.",
+            "Unknown service kind.",
+        ));
+    }
+    let note = short_text(b.note, "note", 200, &mut errs);
+    if kind == Some(ServiceKind::Other) && note.is_none() && !errs.iter().any(|e| e.field == "note")
+    {
+        errs.push(detail(
+            "note",
+            "required",
+            "Hãy ghi ngắn gọn dịch vụ khác là gì.",
+            "Write briefly what the other service was.",
+        ));
+    }
+    let blank = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let (sex_in, age_in, eth_in) = (blank(b.sex), blank(b.age_band), blank(b.ethnicity));
+    let any_fact = sex_in.is_some() || age_in.is_some() || eth_in.is_some();
+    if any_fact && !b.consent {
+        errs.push(detail(
+            "consent",
+            "consent_required",
+            "Chỉ ghi giới tính, nhóm tuổi, dân tộc khi người dân đồng ý.",
+            "Record sex, age band or ethnicity only when the villager agrees.",
+        ));
+    }
+    let mut facts = Facts::default();
+    if let Some(s) = sex_in {
+        facts.sex = Sex::parse(&s);
+        if facts.sex.is_none() {
+            errs.push(detail(
+                "sex",
+                "invalid",
+                "Giới tính: male, female hoặc other.",
+                "Sex: male, female or other.",
+            ));
+        }
+    }
+    if let Some(a) = age_in {
+        facts.age_band = AgeBand::parse(&a);
+        if facts.age_band.is_none() {
+            errs.push(detail(
+                "age_band",
+                "invalid",
+                "Nhóm tuổi: 0-5, 6-14, 15-17, 18-35, 36-59 hoặc 60+.",
+                "Age band: 0-5, 6-14, 15-17, 18-35, 36-59 or 60+.",
+            ));
+        }
+    }
+    if let Some(e) = eth_in {
+        facts.ethnicity = protocol::ethnic_groups().iter().find(|g| g.code == e);
+        if facts.ethnicity.is_none() {
+            errs.push(detail(
+                "ethnicity",
+                "unknown_ethnicity",
+                "Mã dân tộc không có trong danh mục 1979.",
+                "The ethnicity code is not in the 1979 list.",
+            ));
+        }
+    }
+    if b.ticket_id.as_ref().is_some_and(|t| t.len() > 64) {
+        errs.push(detail(
+            "ticket_id",
+            "invalid",
+            "Mã số thứ tự không hợp lệ.",
+            "Invalid ticket id.",
+        ));
+    }
+    if !errs.is_empty() {
+        return Err(ApiError::validation(errs));
+    }
+    let (Some(desk), Some(kind)) = (desk, kind) else {
+        return Err(ApiError::bad_request("Thiếu dữ liệu.", "Missing data."));
+    };
+    Ok(NewService {
+        desk,
+        kind,
+        note,
+        ticket_id: b.ticket_id.filter(|t| !t.is_empty()),
+        consent: b.consent,
+        facts,
+    })
+}
+
+/// Records a service rendered in a session (one tap at a desk).
+#[utoipa::path(
+    post,
+    path = "/api/v1/outreach/sessions/{id}/services",
+    operation_id = "outreach_record_service",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    params(
+        ("id" = String, Path, description = "Outreach session id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "At most 128 characters; a retry with the same key answers the first result"),
+    ),
+    request_body = ServiceIn,
+    responses(
+        (status = 201, description = "The recorded service", body = Object),
+        (status = 200, description = "The service first recorded with this Idempotency-Key", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, description = "No such session or ticket", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "The session is closed", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "Invalid fields, missing consent, ticket of another session", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn record_service(
+    State(st): State<AppState>,
+    FieldTeam(user): FieldTeam,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ServiceIn>,
+) -> Result<(StatusCode, Json<store::Service>), ApiError> {
+    let new = check_service(body)?;
+    let key = idem_key(&headers, &user, "service");
+    let uid = user.id.clone();
+    let (s, created) = st
+        .db
+        .call(move |c| store::record_service(c, &id, &new, &uid, key.as_deref()))
+        .await?
+        .map_err(refused)?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(s)))
+}
+
+/// The latest services recorded in a session (at most 50, newest first).
+#[utoipa::path(
+    get,
+    path = "/api/v1/outreach/sessions/{id}/services",
+    operation_id = "outreach_list_services",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    params(("id" = String, Path, description = "Outreach session id")),
+    responses(
+        (status = 200, description = "`{\"services\": [Service]}`", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, body = crate::shared::api_doc::ErrorBody),
+        (status = 404, description = "No such session", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn list_services(
+    State(st): State<AppState>,
+    FieldTeam(_user): FieldTeam,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    session_or_404(&st, id.clone()).await?;
+    let list = st
+        .db
+        .call(move |c| store::list_services(c, &id, 50))
+        .await?;
+    Ok(Json(json!({ "services": list })))
+}
+
+/// Undoes a recorded service. Only the caller's own latest tap can be undone (checked on the record).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/outreach/services/{id}",
+    operation_id = "outreach_undo_service",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Service record id")),
+    responses(
+        (status = 200, description = "The service as it was, now undone", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, description = "No such service record", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "Not the caller's latest tap, or the session is closed", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn undo_service(
+    State(st): State<AppState>,
+    FieldTeam(user): FieldTeam,
+    Path(id): Path<String>,
+) -> Result<Json<store::Service>, ApiError> {
+    let uid = user.id.clone();
+    let s = st
+        .db
+        .call(move |c| store::undo_service(c, &id, &uid))
+        .await?
+        .map_err(refused)?;
+    Ok(Json(s))
+}
+
+/// A session's report: ticket counts, waiting time, services by desk and kind, consented facts in aggregate.
+#[utoipa::path(
+    get,
+    path = "/api/v1/outreach/sessions/{id}/report",
+    operation_id = "outreach_report",
+    tag = "outreach",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    params(("id" = String, Path, description = "Outreach session id")),
+    responses(
+        (status = 200, description = "The session report (see `outreach::store::Report`)", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, body = crate::shared::api_doc::ErrorBody),
+        (status = 404, description = "No such session", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn report(
+    State(st): State<AppState>,
+    FieldTeam(_user): FieldTeam,
+    Path(id): Path<String>,
+) -> Result<Json<store::Report>, ApiError> {
+    let r = st
+        .db
+        .call(move |c| store::report(c, &id))
+        .await?
+        .ok_or_else(|| refused(Refused::SessionNotFound))?;
+    Ok(Json(r))
+}

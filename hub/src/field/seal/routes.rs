@@ -1,0 +1,346 @@
+//! HTTP routes for sealing, the sealed list, receipts and the field status banner.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use protocol::ReceiptCode;
+use serde_json::json;
+
+use serde::Deserialize;
+
+use super::engine::{self, Receipt, Refusal, SealAs};
+use crate::shared::auth::{AuthUser, Leads};
+use crate::shared::error::{ApiError, JsonBody};
+use crate::shared::state::AppState;
+
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(seal, refuse, void, sealed, receipt, receipt_qr, status),
+    components(schemas(SealIn, CorrectsIn, ReasonIn, Receipt, engine::FieldStatus))
+)]
+pub struct ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/drafts/{id}/seal", post(seal))
+        .route("/api/v1/drafts/{id}/refuse", post(refuse))
+        .route("/api/v1/dossiers/{id}/void", post(void))
+        .route("/api/v1/dossiers", get(sealed))
+        .route("/api/v1/receipts/{code}", get(receipt))
+        .route("/api/v1/receipts/{code}/qr.png", get(receipt_qr))
+        .route("/api/v1/status", get(status))
+        .merge(super::slip::router())
+}
+
+/// Optional body of a seal: `{"corrects": {"dossier_id", "reason"}}` seals the draft as the complete
+/// corrected version of an earlier dossier of this hub.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SealIn {
+    #[serde(default)]
+    corrects: Option<CorrectsIn>,
+}
+
+/// The earlier dossier of this hub that a seal corrects, and why.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CorrectsIn {
+    dossier_id: String,
+    reason: String,
+}
+
+/// `{"reason": "…"}` for refusals and cancellations.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ReasonIn {
+    reason: String,
+}
+
+/// Seals a draft into a signed dossier (or, with `corrects`, the corrected version of an earlier one).
+#[utoipa::path(
+    post,
+    path = "/api/v1/drafts/{id}/seal",
+    operation_id = "seal_seal",
+    tag = "seal",
+    security(("session" = ["officer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Draft id")),
+    request_body = SealIn,
+    responses(
+        (status = 201, body = Receipt),
+        (status = 400, description = "Bad JSON, or the procedure is no longer in the catalogue", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "The hub's clock is not confirmed", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "The draft does not pass the sealing checks", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn seal(
+    State(st): State<AppState>,
+    Leads(user): Leads,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<SealIn>,
+) -> Result<(StatusCode, Json<Receipt>), ApiError> {
+    let how = match body.corrects {
+        Some(c) => SealAs::Correction {
+            dossier_id: c.dossier_id,
+            reason: normalize_reason(&c.reason),
+        },
+        None => SealAs::New,
+    };
+    seal_draft_as(st, user, id, how).await
+}
+
+/// Seals a draft as a refused application, with the reason (the villager gets a receipt saying so).
+#[utoipa::path(
+    post,
+    path = "/api/v1/drafts/{id}/refuse",
+    operation_id = "seal_refuse",
+    tag = "seal",
+    security(("session" = ["officer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Draft id")),
+    request_body = ReasonIn,
+    responses(
+        (status = 201, body = Receipt),
+        (status = 400, description = "Bad JSON, or the procedure is no longer in the catalogue", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "The hub's clock is not confirmed", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "Missing reason or failing checks", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn refuse(
+    State(st): State<AppState>,
+    Leads(user): Leads,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ReasonIn>,
+) -> Result<(StatusCode, Json<Receipt>), ApiError> {
+    let how = SealAs::Refused {
+        reason: normalize_reason(&body.reason),
+    };
+    seal_draft_as(st, user, id, how).await
+}
+
+/// Seals draft `id` as `how` (new, correction or refused).
+async fn seal_draft_as(
+    st: AppState,
+    user: AuthUser,
+    id: String,
+    how: SealAs,
+) -> Result<(StatusCode, Json<Receipt>), ApiError> {
+    run_seal(
+        st,
+        user,
+        move |c, key, u| engine::seal_draft(c, key, u, &id, how),
+        "draft",
+    )
+    .await
+}
+
+/// Cancels a sealed dossier of this hub: seals a `voids` record with the reason.
+#[utoipa::path(
+    post,
+    path = "/api/v1/dossiers/{id}/void",
+    operation_id = "seal_void",
+    tag = "seal",
+    security(("session" = ["officer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Sealed dossier id")),
+    request_body = ReasonIn,
+    responses(
+        (status = 201, body = Receipt),
+        (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "The hub's clock is not confirmed", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "Missing reason, or the dossier cannot be cancelled", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn void(
+    State(st): State<AppState>,
+    Leads(user): Leads,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ReasonIn>,
+) -> Result<(StatusCode, Json<Receipt>), ApiError> {
+    let reason = normalize_reason(&body.reason);
+    run_seal(
+        st,
+        user,
+        move |c, key, u| engine::void_dossier(c, key, u, &id, reason),
+        "dossier",
+    )
+    .await
+}
+
+fn normalize_reason(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfc().collect::<String>().trim().to_owned()
+}
+
+/// Runs one sealing operation on the blocking pool and maps its refusals to HTTP.
+async fn run_seal(
+    st: AppState,
+    user: AuthUser,
+    f: impl FnOnce(
+            &mut rusqlite::Connection,
+            &protocol::DeviceKey,
+            &AuthUser,
+        ) -> crate::shared::store::StoreResult<Result<Receipt, Refusal>>
+        + Send
+        + 'static,
+    what: &'static str,
+) -> Result<(StatusCode, Json<Receipt>), ApiError> {
+    let st2 = st.clone();
+    let mode = st.mode;
+    let result = st
+        .db
+        .call(move |c| {
+            // No sealing on an implausible clock (a Pi without a real-time clock): an officer confirms
+            // the time from a phone first.
+            if let Err(reason) = crate::shared::clock_guard::require_plausible(c, mode)? {
+                return Ok(Err(reason));
+            }
+            f(c, &st2.keys.device, &user).map(Ok)
+        })
+        .await?
+        .map_err(crate::shared::clock_guard::unconfirmed_error)?;
+    match result {
+        Ok(r) => {
+            if let Some(t) = crate::shared::clock::unix_of(&r.sealed_at) {
+                crate::shared::clock_guard::note_sealed(t);
+            }
+            tracing::info!(seq = ?r.seq, protected = r.protected, disposition = %r.disposition, "dossier sealed");
+            Ok((StatusCode::CREATED, Json(r)))
+        }
+        Err(Refusal::NotFound) if what == "dossier" => {
+            Err(ApiError::not_found("hồ sơ đã niêm phong", "Sealed dossier"))
+        }
+        Err(Refusal::NotFound) => Err(ApiError::not_found("hồ sơ nháp", "Draft")),
+        Err(Refusal::UnknownProcedure) => Err(ApiError::bad_request(
+            "Thủ tục của hồ sơ này không còn trong danh mục.",
+            "This draft's procedure is not in the catalogue.",
+        )),
+        Err(Refusal::Invalid(errors)) => Err(ApiError::validation(
+            errors.into_iter().map(Into::into).collect(),
+        )),
+    }
+}
+
+/// The dossiers sealed on this hub, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dossiers",
+    operation_id = "seal_sealed",
+    tag = "seal",
+    security(("session" = ["officer", "admin"])),
+    responses(
+        (status = 200, description = "`{\"dossiers\": [..]}`: one summary per sealed dossier (receipt code, procedure, disposition, sealed_at, upload state)", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn sealed(
+    State(st): State<AppState>,
+    Leads(_user): Leads,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let list = st.db.call(|c| engine::list_sealed(c)).await?;
+    Ok(Json(json!({ "dossiers": list })))
+}
+
+fn parse_code(code: &str) -> Result<ReceiptCode, ApiError> {
+    ReceiptCode::parse(code).map_err(|_| {
+        ApiError::bad_request(
+            "Mã biên nhận không đúng dạng (ví dụ ABCD-EFGH-J).",
+            "The receipt code is not valid (e.g. ABCD-EFGH-J).",
+        )
+        .with_field("code")
+    })
+}
+
+async fn find_receipt(st: &AppState, code: &str) -> Result<Receipt, ApiError> {
+    let code = parse_code(code)?;
+    st.db
+        .call(move |c| engine::receipt(c, &code))
+        .await?
+        .ok_or_else(|| ApiError::not_found("biên nhận", "Receipt"))
+}
+
+/// A receipt by its code.
+#[utoipa::path(
+    get,
+    path = "/api/v1/receipts/{code}",
+    operation_id = "seal_receipt",
+    tag = "seal",
+    security(("session" = [])),
+    params(("code" = String, Path, description = "Receipt code, e.g. ABCD-EFGH-J (hyphens optional)")),
+    responses(
+        (status = 200, body = Receipt),
+        (status = 400, description = "Not a receipt code", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 404, body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn receipt(
+    State(st): State<AppState>,
+    _user: AuthUser,
+    Path(code): Path<String>,
+) -> Result<Json<Receipt>, ApiError> {
+    find_receipt(&st, &code).await.map(Json)
+}
+
+/// The receipt's signed QR (protocol §6.1) as a PNG, for the screen and the printed slip.
+#[utoipa::path(
+    get,
+    path = "/api/v1/receipts/{code}/qr.png",
+    operation_id = "seal_receipt_qr",
+    tag = "seal",
+    security(("session" = [])),
+    params(("code" = String, Path, description = "Receipt code, e.g. ABCD-EFGH-J")),
+    responses(
+        (status = 200, description = "The signed QR", content_type = "image/png", body = Vec<u8>),
+        (status = 400, description = "Not a receipt code", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 404, description = "No such receipt, or it has no QR", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn receipt_qr(
+    State(st): State<AppState>,
+    _user: AuthUser,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    let r = find_receipt(&st, &code).await?;
+    let text =
+        r.qr.ok_or_else(|| ApiError::not_found("mã QR của biên nhận", "Receipt QR"))?;
+    let png = crate::shared::qr::png(&text).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "private, max-age=86400"),
+        ],
+        png,
+    )
+        .into_response())
+}
+
+/// The field status banner: pairing with the office, sealed dossiers, those awaiting protection.
+#[utoipa::path(
+    get,
+    path = "/api/v1/status",
+    operation_id = "seal_status",
+    tag = "seal",
+    security(("session" = [])),
+    responses(
+        (status = 200, body = engine::FieldStatus),
+        crate::shared::api_doc::Unauthenticated,
+    )
+)]
+async fn status(
+    State(st): State<AppState>,
+    _user: AuthUser,
+) -> Result<Json<engine::FieldStatus>, ApiError> {
+    Ok(Json(st.db.call(|c| engine::status(c)).await?))
+}

@@ -1,0 +1,402 @@
+//! HTTP routes: the public receipt status, the self-service form and pre-declarations (public, rate-limited
+//! per IP), and the team's list of waiting pre-declarations with "take as draft". Field mode only.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use protocol::{FieldKind, ProcedureDef, ProcedureRef, ReceiptCode, ReceiptCodeError, Stage};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::store::{self, Take};
+use crate::field::capture::store::Draft;
+use crate::field::outreach::Live;
+use crate::field::seal::slip;
+use crate::shared::auth::FieldTeam;
+use crate::shared::error::{ApiError, FieldDetail, JsonBody};
+use crate::shared::ip_limit::{ClientIp, IpLimiter};
+use crate::shared::state::AppState;
+
+/// Receipt status lookups per client IP per window (hits and misses alike).
+pub const STATUS_PER_WINDOW: u32 = 30;
+/// Pre-declarations per client IP per window.
+pub const PREDECLARE_PER_WINDOW: u32 = 10;
+/// The window of both limits.
+pub const WINDOW: Duration = Duration::from_secs(600);
+/// Largest pre-declaration body.
+pub const MAX_PREDECLARATION_BODY: usize = 32 * 1024;
+
+/// Groups the officer fills at the session, not the villager: whom the request is addressed to, and the
+/// declaration, which is made in front of the officer.
+const OFFICE_ONLY_GROUPS: &[&str] = &["addressee", "declaration"];
+
+struct Limits {
+    status: IpLimiter,
+    predeclare: IpLimiter,
+}
+
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(public_status, form, predeclare, list, take),
+    components(schemas(PredeclareIn))
+)]
+pub struct ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    let limits = Arc::new(Limits {
+        status: IpLimiter::new(STATUS_PER_WINDOW, WINDOW),
+        predeclare: IpLimiter::new(PREDECLARE_PER_WINDOW, WINDOW),
+    });
+    Router::new()
+        .route("/api/v1/public/receipts/{code}", get(public_status))
+        .route("/api/v1/public/predeclare/{procedure}", get(form))
+        .route(
+            "/api/v1/public/predeclarations",
+            post(predeclare).layer(DefaultBodyLimit::max(MAX_PREDECLARATION_BODY)),
+        )
+        .route("/api/v1/predeclarations", get(list))
+        .route("/api/v1/predeclarations/{id}/take", post(take))
+        .layer(Extension(limits))
+}
+
+fn no_store(body: Json<serde_json::Value>) -> Response {
+    ([(header::CACHE_CONTROL, "no-store")], body).into_response()
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct StatusQuery {
+    /// The receipt's tracking key (printed on the slip, carried by the tracking QR).
+    k: Option<String>,
+}
+
+/// A receipt code or tracking key typed by a villager, parsed leniently; a clear 422 when it is not one.
+fn parse_code(s: &str, field: &str) -> Result<ReceiptCode, ApiError> {
+    ReceiptCode::parse(s).map_err(|e| match e {
+        ReceiptCodeError::Check { .. } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_check_symbol",
+            "Mã có một ký tự bị gõ sai (ký tự kiểm tra cuối không khớp). Hãy xem lại từng ký tự.",
+            "The code has a typo (its last, check symbol does not match). Check each symbol.",
+        )
+        .with_field(field),
+        _ => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_code",
+            "Mã không đúng dạng: 9 ký tự, ví dụ ABCD-EFGH-J.",
+            "The code is not valid: 9 symbols, e.g. ABCD-EFGH-J.",
+        )
+        .with_field(field),
+    })
+}
+
+/// `GET /api/v1/public/receipts/{code}?k=<tracking key>`: one receipt's status, nothing personal.
+#[utoipa::path(
+    get,
+    path = "/api/v1/public/receipts/{code}",
+    operation_id = "selfservice_public_status",
+    tag = "selfservice",
+    summary = "One receipt's status for a villager (public, rate-limited per address), nothing personal",
+    security(()),
+    params(
+        ("code" = String, Path, description = "Receipt code, e.g. `ABCD-EFGH-J` (typed leniently)"),
+        StatusQuery,
+    ),
+    responses(
+        (status = 200, description = "`{code, procedure, procedure_title, sealed_on, status, protected, \
+                                      handed_over, news, authority, originals, due}`", body = Object),
+        (status = 404, description = "No receipt with this code and key", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "`bad_code`, `bad_check_symbol` or `key_required`", body = crate::shared::api_doc::ErrorBody),
+        (status = 429, description = "Too many lookups from this address", body = crate::shared::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
+async fn public_status(
+    State(st): State<AppState>,
+    _: crate::shared::state::FieldOnly,
+    Extension(limits): Extension<Arc<Limits>>,
+    ClientIp(ip): ClientIp,
+    Path(code): Path<String>,
+    Query(q): Query<StatusQuery>,
+) -> Result<Response, ApiError> {
+    limits.status.hit(ip)?;
+    let code = parse_code(&code, "code")?;
+    let key = match q.k.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        Some(k) => parse_code(k, "k")?,
+        None => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "key_required",
+                "Hãy gõ cả mã tra cứu in dưới mã QR trên giấy biên nhận.",
+                "Also type the lookup key printed under the QR code on the receipt slip.",
+            )
+            .with_field("k"))
+        }
+    };
+    let r = st
+        .db
+        .call(move |c| store::public_receipt(c, &code, &key))
+        .await?
+        .ok_or_else(|| ApiError::not_found("biên nhận với mã này", "A receipt with this code"))?;
+    let def = slip::definition(&st, &r.procedure);
+    let active = r.status == "new";
+    Ok(no_store(Json(json!({
+        "code": r.code,
+        "procedure": r.procedure,
+        "procedure_title": def.map(|d| d.title.clone()),
+        "sealed_on": slip::vn_date(&r.sealed_at).map(|d| d.to_string()),
+        "status": r.status,
+        "protected": r.protected,
+        "handed_over": r.handed_over,
+        "news": r.news,
+        "authority": def.map(|d| d.authority.clone()),
+        "originals": match def { Some(d) if active => slip::originals(d), _ => Vec::new() },
+        "due": match def { Some(d) if active => Some(slip::due(d, &r.sealed_at)), _ => None },
+    }))))
+}
+
+/// The villager's version of a procedure's form: every group and field but the office-only ones and the
+/// commune pickers (the team picks communes from the hub's list when taking the draft).
+pub fn self_service_def(def: &ProcedureDef) -> ProcedureDef {
+    let mut d = def.clone();
+    d.groups
+        .retain(|g| !OFFICE_ONLY_GROUPS.contains(&g.id.as_str()));
+    for g in &mut d.groups {
+        g.fields.retain(|f| f.kind != FieldKind::Commune);
+    }
+    d.groups.retain(|g| !g.fields.is_empty());
+    d
+}
+
+/// The latest version of procedure `id` on this hub.
+fn latest<'a>(st: &'a AppState, id: &str) -> Option<&'a ProcedureDef> {
+    st.procedures
+        .iter()
+        .filter(|d| d.id == id)
+        .max_by_key(|d| d.version)
+}
+
+/// `GET /api/v1/public/predeclare/{procedure}`: the self-service form (catalogue data, nothing personal).
+#[utoipa::path(
+    get,
+    path = "/api/v1/public/predeclare/{procedure}",
+    operation_id = "selfservice_form",
+    tag = "selfservice",
+    summary = "The villager's self-service form of a procedure (public, catalogue data)",
+    security(()),
+    params(("procedure" = String, Path, description = "Procedure id, e.g. `marital-status-certificate`")),
+    responses(
+        (status = 200, description = "`{procedure: ProcedureDef}` without office-only groups and commune \
+                                      pickers (see docs/protocol.md)", body = Object),
+        (status = 404, body = crate::shared::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
+async fn form(
+    State(st): State<AppState>,
+    _: crate::shared::state::FieldOnly,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let def = latest(&st, &id).ok_or_else(|| ApiError::not_found("thủ tục", "Procedure"))?;
+    Ok(Json(json!({ "procedure": self_service_def(def) })))
+}
+
+/// A villager's answers: the procedure (`{id, version}`, see docs/protocol.md), field values by key, and
+/// the language they used.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PredeclareIn {
+    #[schema(value_type = Object)]
+    procedure: ProcedureRef,
+    fields: BTreeMap<String, String>,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+fn valid_lang(s: &str) -> bool {
+    (2..=16).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// `POST /api/v1/public/predeclarations`: stores a villager's answers for the team; answers a pickup
+/// number (and, when an outreach session is open, a queue ticket).
+#[utoipa::path(
+    post,
+    path = "/api/v1/public/predeclarations",
+    operation_id = "selfservice_predeclare",
+    tag = "selfservice",
+    summary = "Stores a villager's pre-declaration (public, rate-limited per address)",
+    security(()),
+    request_body = PredeclareIn,
+    responses(
+        (status = 201, description = "`{pickup_number, ticket}` (`ticket` when a session is open)", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, description = "Unknown procedure", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, description = "More than 32 KiB", body = crate::shared::api_doc::ErrorBody),
+        (status = 415, body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "`validation_failed`, one detail per field", body = crate::shared::api_doc::ErrorBody),
+        (status = 429, description = "Too many pre-declarations from this address", body = crate::shared::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
+async fn predeclare(
+    State(st): State<AppState>,
+    _: crate::shared::state::FieldOnly,
+    Extension(limits): Extension<Arc<Limits>>,
+    ClientIp(ip): ClientIp,
+    JsonBody(body): JsonBody<PredeclareIn>,
+) -> Result<(StatusCode, Response), ApiError> {
+    limits.predeclare.hit(ip)?;
+    let def = crate::field::capture::routes::procedure(&body.procedure)?;
+    let allowed = self_service_def(def);
+    let mut problems: Vec<FieldDetail> = body
+        .fields
+        .keys()
+        .filter(|k| allowed.field(k).is_none())
+        .map(|k| FieldDetail {
+            field: k.clone(),
+            code: "not_self_service".into(),
+            message_vi: "Cán bộ sẽ điền thông tin này tại buổi làm việc.".into(),
+            message_en: "The officer fills this in at the session.".into(),
+        })
+        .collect();
+    let fields: BTreeMap<String, String> = protocol::normalize_fields(&body.fields)
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect();
+    if problems.is_empty() && fields.is_empty() {
+        let first = allowed.fields().next().map(|f| f.key.clone());
+        problems.push(FieldDetail {
+            field: first.unwrap_or_default(),
+            code: "required".into(),
+            message_vi: "Hãy điền ít nhất họ tên trước khi gửi.".into(),
+            message_en: "Fill in at least a name before sending.".into(),
+        });
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::validation(problems));
+    }
+    let checked = fields.clone();
+    let findings = st
+        .db
+        .call(move |c| crate::field::capture::rules::check(c, def, &checked, &[], Stage::Draft))
+        .await?;
+    let errors = protocol::blocking(&findings);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(
+            errors.into_iter().map(Into::into).collect(),
+        ));
+    }
+    let lang = body
+        .lang
+        .filter(|l| valid_lang(l))
+        .unwrap_or_else(|| "vi".into());
+    let procedure = def.reference();
+    let stored = st
+        .db
+        .call(move |c| store::insert(c, &procedure, &fields, &lang))
+        .await?;
+    tracing::info!("pre-declaration stored");
+    if stored.ticket.is_some() {
+        st.part::<Live>().changed();
+    }
+    Ok((
+        StatusCode::CREATED,
+        no_store(Json(json!({
+            "pickup_number": stored.pickup_number,
+            "ticket": stored.ticket,
+        }))),
+    ))
+}
+
+/// `GET /api/v1/predeclarations`: the waiting pre-declarations (team).
+#[utoipa::path(
+    get,
+    path = "/api/v1/predeclarations",
+    operation_id = "selfservice_list",
+    tag = "selfservice",
+    summary = "The waiting pre-declarations (field team)",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    responses(
+        (status = 200, description = "`{predeclarations: [...]}`", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, body = crate::shared::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
+async fn list(
+    State(st): State<AppState>,
+    _: crate::shared::state::FieldOnly,
+    _team: FieldTeam,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let list = st.db.call(|c| store::waiting(c)).await?;
+    Ok(Json(json!({ "predeclarations": list })))
+}
+
+/// `POST /api/v1/predeclarations/{id}/take`: creates a draft with the pre-declaration's answers.
+#[utoipa::path(
+    post,
+    path = "/api/v1/predeclarations/{id}/take",
+    operation_id = "selfservice_take",
+    tag = "selfservice",
+    summary = "Takes a waiting pre-declaration as the caller's draft (field team)",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    params(("id" = String, Path, description = "Pre-declaration id")),
+    responses(
+        (status = 201, description = "The new draft (see the capture routes)", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "Someone took it already", body = crate::shared::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
+async fn take(
+    State(st): State<AppState>,
+    _: crate::shared::state::FieldOnly,
+    FieldTeam(user): FieldTeam,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Draft>), ApiError> {
+    let uid = user.id.clone();
+    match st.db.call(move |c| store::take(c, &id, &uid)).await? {
+        Take::Taken(d) => Ok((StatusCode::CREATED, Json(*d))),
+        Take::NotFound => Err(ApiError::not_found("bản khai trước", "Pre-declaration")),
+        Take::AlreadyTaken { .. } => Err(ApiError::conflict(
+            "Bản khai này đã được một người khác trong nhóm nhận làm hồ sơ nháp.",
+            "Someone in the team already took this pre-declaration as a draft.",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_self_service_form_leaves_out_office_fields_and_commune_pickers() {
+        for def in protocol::catalogue() {
+            let d = self_service_def(def);
+            assert!(d.field("addressee.commune").is_none());
+            assert!(d.field("declaration.confirmed").is_none());
+            assert!(d.fields().all(|f| f.kind != FieldKind::Commune));
+            assert!(d.fields().count() > 5, "{}", def.id);
+        }
+        let m = protocol::catalogue()
+            .iter()
+            .find(|d| d.id == "marital-status-certificate")
+            .unwrap();
+        assert!(self_service_def(m).field("subject.full_name").is_some());
+    }
+
+    #[test]
+    fn language_tags() {
+        assert!(valid_lang("vi") && valid_lang("en") && valid_lang("cmo-Latn"));
+        assert!(!valid_lang("x") && !valid_lang("<script>") && !valid_lang(&"a".repeat(20)));
+    }
+}

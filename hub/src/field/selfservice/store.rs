@@ -1,0 +1,258 @@
+//! Storage for the public receipt status (read from `receipts`, no personal data there) and for
+//! villagers' pre-declarations.
+
+use std::collections::BTreeMap;
+
+use protocol::{ProcedureRef, ReceiptCode};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::field::capture::store::{self as drafts, Draft};
+use crate::field::outreach::store as outreach;
+use crate::field::seal::tracking::tracking_key;
+use crate::shared::clock;
+use crate::shared::store::{write_tx, StoreError, StoreResult};
+
+/// What the public may know about one receipt.
+#[derive(Debug, Clone)]
+pub struct PublicReceipt {
+    pub code: String,
+    pub procedure: ProcedureRef,
+    pub sealed_at: String,
+    /// `new`, `refused`, `voided` or `superseded`.
+    pub status: &'static str,
+    pub protected: bool,
+    pub handed_over: bool,
+    /// The latest status news from the office (its public part), if any.
+    pub news: Option<crate::field::news::store::PublicNews>,
+}
+
+/// The villager-facing status of a receipt: its own disposition, unless a later dossier replaced it.
+fn status_of(own: &str, replaced_by_kind: Option<&str>) -> &'static str {
+    match (own, replaced_by_kind) {
+        (_, Some("voids")) => "voided",
+        (_, Some(_)) => "superseded",
+        ("refused", None) => "refused",
+        // The receipt of a cancellation records that the earlier request was cancelled.
+        ("voids", None) => "voided",
+        _ => "new",
+    }
+}
+
+/// The public view of receipt `code`, if it exists and `key` is its tracking key.
+pub fn public_receipt(
+    c: &Connection,
+    code: &ReceiptCode,
+    key: &ReceiptCode,
+) -> StoreResult<Option<PublicReceipt>> {
+    if tracking_key(c, code)? != *key {
+        return Ok(None);
+    }
+    let row = c
+        .query_row(
+            "SELECT r.procedure_id, r.procedure_version, r.sealed_at, r.seq, r.disposition,
+                    (SELECT r2.disposition FROM receipts r2 WHERE r2.dossier_id = r.replaced_by),
+                    (SELECT e.acked_at FROM envelopes e WHERE e.dossier_id = r.dossier_id)
+             FROM receipts r WHERE r.code = ?1",
+            [code.to_string()],
+            |r| {
+                Ok((
+                    ProcedureRef {
+                        id: r.get(0)?,
+                        version: r.get(1)?,
+                    },
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                ))
+            },
+        )
+        .optional()?;
+    let news = match row {
+        Some(_) => crate::field::news::store::public_latest(c, &code.to_string())?,
+        None => None,
+    };
+    Ok(row.map(
+        |(procedure, sealed_at, seq, own, replaced, acked)| PublicReceipt {
+            code: code.to_string(),
+            procedure,
+            sealed_at,
+            status: status_of(&own, replaced.as_deref()),
+            protected: seq.is_some(),
+            handed_over: acked.is_some(),
+            news,
+        },
+    ))
+}
+
+/// A stored pre-declaration, as the team lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Waiting {
+    pub id: String,
+    pub pickup_number: i64,
+    pub procedure: ProcedureRef,
+    /// The name the villager typed (the team sees it; the public never does).
+    pub title: String,
+    pub lang: String,
+    pub created_at: String,
+    /// The queue ticket number issued with it, if an outreach session was open.
+    pub ticket: Option<i64>,
+}
+
+/// What the villager gets back.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stored {
+    pub id: String,
+    pub pickup_number: i64,
+    /// The queue ticket number, when an outreach session was open.
+    pub ticket: Option<i64>,
+}
+
+pub fn insert(
+    c: &mut Connection,
+    procedure: &ProcedureRef,
+    fields: &BTreeMap<String, String>,
+    lang: &str,
+) -> StoreResult<Stored> {
+    let tx = write_tx(c)?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let n: i64 = tx.query_row(
+        "SELECT coalesce(max(pickup_number), 0) + 1 FROM predeclarations",
+        [],
+        |r| r.get(0),
+    )?;
+    let json = serde_json::to_string(fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO predeclarations(id, pickup_number, procedure_id, procedure_version, fields_json, lang, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![id, n, procedure.id, procedure.version, json, lang, clock::now_rfc3339()],
+    )
+    .map_err(StoreError::classify)?;
+    // When an outreach session is open, the villager also gets a place in its queue (in the same
+    // transaction). The ticket carries no name: the pre-declaration already holds it.
+    let ticket = match outreach::current_session(&tx)? {
+        Some(s) => {
+            let t = outreach::issue_ticket(&tx, &s.id, None, outreach::TicketSource::SelfService)?;
+            tx.execute(
+                "UPDATE predeclarations SET ticket_id = ?1, ticket_number = ?2 WHERE id = ?3",
+                params![t.id, t.number, id],
+            )
+            .map_err(StoreError::classify)?;
+            Some(t.number)
+        }
+        None => None,
+    };
+    tx.commit().map_err(StoreError::classify)?;
+    Ok(Stored {
+        id,
+        pickup_number: n,
+        ticket,
+    })
+}
+
+/// Pre-declarations not yet taken, oldest first.
+pub fn waiting(c: &Connection) -> StoreResult<Vec<Waiting>> {
+    let mut st = c.prepare(
+        "SELECT id, pickup_number, procedure_id, procedure_version, fields_json, lang, created_at, ticket_number
+         FROM predeclarations WHERE taken_at IS NULL ORDER BY created_at, pickup_number",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            ProcedureRef {
+                id: r.get(2)?,
+                version: r.get(3)?,
+            },
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, Option<i64>>(7)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, pickup_number, procedure, fj, lang, created_at, ticket) = row?;
+        let fields: BTreeMap<String, String> = fj
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("pre-declaration fields: {e}")))?
+            .unwrap_or_default();
+        out.push(Waiting {
+            id,
+            pickup_number,
+            procedure,
+            title: crate::shared::procedures::title_of(&fields),
+            lang,
+            created_at,
+            ticket,
+        });
+    }
+    Ok(out)
+}
+
+/// Outcome of taking a pre-declaration.
+pub enum Take {
+    Taken(Box<Draft>),
+    NotFound,
+    AlreadyTaken { draft_id: Option<String> },
+}
+
+/// In one transaction: creates a draft with the pre-declaration's fields (by `user_id`), marks the
+/// pre-declaration taken and clears its answers.
+pub fn take(c: &mut Connection, id: &str, user_id: &str) -> StoreResult<Take> {
+    let tx = write_tx(c)?;
+    let row = tx
+        .query_row(
+            "SELECT procedure_id, procedure_version, fields_json, taken_at, draft_id
+             FROM predeclarations WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    ProcedureRef {
+                        id: r.get(0)?,
+                        version: r.get(1)?,
+                    },
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((procedure, fj, taken_at, draft_id)) = row else {
+        return Ok(Take::NotFound);
+    };
+    let (Some(fj), None) = (fj, taken_at) else {
+        return Ok(Take::AlreadyTaken { draft_id });
+    };
+    let fields: BTreeMap<String, String> = serde_json::from_str(&fj)
+        .map_err(|e| StoreError::Corrupt(format!("pre-declaration fields: {e}")))?;
+    let draft = drafts::create(&tx, &procedure, &fields, user_id, None)?;
+    tx.execute(
+        "UPDATE predeclarations SET fields_json = NULL, taken_at = ?1, taken_by = ?2, draft_id = ?3
+         WHERE id = ?4",
+        params![clock::now_rfc3339(), user_id, draft.id, id],
+    )
+    .map_err(StoreError::classify)?;
+    tx.commit().map_err(StoreError::classify)?;
+    Ok(Take::Taken(Box::new(draft)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn villager_facing_status() {
+        assert_eq!(status_of("new", None), "new");
+        assert_eq!(status_of("supersedes", None), "new");
+        assert_eq!(status_of("refused", None), "refused");
+        assert_eq!(status_of("new", Some("voids")), "voided");
+        assert_eq!(status_of("new", Some("supersedes")), "superseded");
+        assert_eq!(status_of("voids", None), "voided");
+    }
+}

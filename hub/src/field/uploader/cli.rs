@@ -1,0 +1,160 @@
+//! `hub sync`: one sync run in this process, with an indicatif progress bar (dossiers, bytes, rate, time
+//! left) on a terminal, or plain progress lines otherwise, then a plain summary. Exit code 1 on failure,
+//! with the reason.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::engine::Engine;
+use super::progress::{Phase, Progress};
+use crate::field::uploader::settings::SyncSettings;
+use crate::shared::datadir::DataDir;
+use crate::shared::discovery::MdnsMode;
+
+fn human_bytes(n: u64) -> String {
+    indicatif::HumanBytes(n).to_string()
+}
+
+/// Runs `hub sync`; returns the exit code.
+pub fn sync(data: &Path, mdns: MdnsMode, settings: SyncSettings) -> anyhow::Result<i32> {
+    let dir = DataDir::open_existing(data)?;
+    if dir.mode != protocol::HubMode::Field {
+        bail!(
+            "only a field hub syncs with an office; {} is an office hub",
+            data.display()
+        );
+    }
+    if let Some(q) = settings.quiet_hours {
+        if q.contains_unix(crate::shared::clock::now_unix()) {
+            eprintln!("Warning: these are quiet hours ({q}, Vietnam time); the commune link is often congested.");
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let (tx, rx) = watch::channel(Progress::default());
+        let cancel = CancellationToken::new();
+        let c2 = cancel.clone();
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            c2.cancel();
+        });
+        let printer = tokio::spawn(show_progress(rx));
+        let engine = Engine {
+            db: &dir.db,
+            keys: &dir.keys,
+            device_name: &dir.name,
+            settings: &settings,
+            mdns,
+            cancel,
+            progress: &tx,
+        };
+        let r = engine.run().await;
+        drop(tx);
+        let _ = printer.await;
+        match r {
+            Ok(rep) => {
+                println!(
+                    "Synced with the office at {} (found by {}): {} dossier(s) newly acknowledged, {} sent, {} news item(s).",
+                    rep.office_url,
+                    rep.found_by,
+                    rep.newly_acked,
+                    human_bytes(rep.bytes_sent),
+                    rep.news_new
+                );
+                println!("bytes_sent={} acked={} offered={}", rep.bytes_sent, rep.newly_acked, rep.offered);
+                if rep.offered == 0 {
+                    println!("Nothing to send: the office already acknowledged every dossier.");
+                }
+                if !rep.still_missing.is_empty() {
+                    println!(
+                        "The office still lacks {} envelope(s); run `hub sync` again.",
+                        rep.still_missing.len()
+                    );
+                }
+                if rep.alarms > 0 {
+                    println!("{} new alarm(s): the office set envelopes aside; see the sync page.", rep.alarms);
+                }
+                if let Some(e) = rep.news_error {
+                    println!("News could not be pulled: {e}");
+                }
+                if rep.pruned > 0 {
+                    println!("Retention: deleted the sealed data of {} acknowledged dossier(s).", rep.pruned);
+                }
+                Ok(if rep.still_missing.is_empty() { 0 } else { 1 })
+            }
+            Err(e) => {
+                let p = e.plain();
+                eprintln!("Sync failed ({}): {}", p.code, p.message_en);
+                eprintln!("Đồng bộ không thành công: {}", p.message_vi);
+                Ok(1)
+            }
+        }
+    })
+}
+
+/// Draws the progress until the sender is dropped.
+async fn show_progress(mut rx: watch::Receiver<Progress>) {
+    let tty = std::io::stderr().is_terminal();
+    let bar = if tty {
+        let b = ProgressBar::new(0);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        b.enable_steady_tick(Duration::from_millis(200));
+        Some(b)
+    } else {
+        None
+    };
+    let mut last_line = Instant::now() - Duration::from_secs(10);
+    let mut last_phase = None;
+    loop {
+        let p = rx.borrow_and_update().clone();
+        let msg = format!(
+            "{:?} {}/{} dossiers",
+            p.phase, p.dossiers_done, p.dossiers_total
+        );
+        match &bar {
+            Some(b) => {
+                b.set_length(p.bytes_total);
+                b.set_position(p.bytes_done);
+                b.set_message(msg);
+            }
+            None => {
+                if last_phase != Some(p.phase) || last_line.elapsed() >= Duration::from_secs(2) {
+                    if p.phase != Phase::Idle {
+                        eprintln!(
+                            "progress: {}; {} of {}; {}/s; {}",
+                            msg,
+                            human_bytes(p.bytes_done),
+                            human_bytes(p.bytes_total),
+                            human_bytes(p.rate_bps as u64),
+                            p.eta_secs
+                                .map(|s| format!("{s} s left"))
+                                .unwrap_or_else(|| "time left unknown".into())
+                        );
+                    }
+                    last_line = Instant::now();
+                    last_phase = Some(p.phase);
+                }
+            }
+        }
+        if rx.changed().await.is_err() {
+            break;
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+}

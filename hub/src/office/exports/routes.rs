@@ -1,0 +1,484 @@
+//! HTTP routes of exports (office mode, clerks):
+//! - `POST /api/v1/office/exports` records an export of a system's dossiers → `{id, rows}`;
+//! - `GET /api/v1/office/exports/{id}/file` streams its file (CSV through a channel, XLSX built into a
+//!   temporary file in the data directory, then streamed);
+//! - `GET /api/v1/office/exports` lists past exports; `GET /api/v1/office/exports/pending` counts, per
+//!   system, the dossiers not yet exported there.
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::{render, store, systems};
+use crate::shared::auth::Clerks;
+use crate::shared::error::{ApiError, FieldDetail, JsonBody};
+use crate::shared::state::AppState;
+
+/// Most dossier ids one request may name.
+pub const MAX_IDS: usize = 5_000;
+
+const STATUSES: &[&str] = &[
+    "received",
+    "in_progress",
+    "needs_papers",
+    "registered",
+    "ready_for_pickup",
+    "handed_over",
+    "rejected",
+];
+
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(create, list, pending, file),
+    components(schemas(CreateBody, Filter))
+)]
+pub struct ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/office/exports", post(create).get(list))
+        .route("/api/v1/office/exports/pending", get(pending))
+        .route("/api/v1/office/exports/{id}/file", get(file))
+}
+
+/// Which dossiers to export when no ids are given.
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Filter {
+    /// Must be the system's procedure id.
+    #[serde(default)]
+    procedure: Option<String>,
+    /// A casework status (`received`, `in_progress`, …).
+    #[serde(default)]
+    status: Option<String>,
+    /// `YYYY-MM-DD`, Vietnam's local day, inclusive.
+    #[serde(default)]
+    received_from: Option<String>,
+    /// `YYYY-MM-DD`, Vietnam's local day, inclusive.
+    #[serde(default)]
+    received_to: Option<String>,
+}
+
+/// An export to record: the target system, the file format, and the dossiers (by id or by filter).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    /// A system id of `GET /api/v1/office/exports/pending`.
+    system: String,
+    /// `csv` or `xlsx`.
+    format: String,
+    /// 1 to 5,000 dossier ids, all of the system's procedure.
+    #[serde(default)]
+    dossier_ids: Option<Vec<String>>,
+    #[serde(default)]
+    filter: Option<Filter>,
+    /// Include dossiers already exported to this system.
+    #[serde(default)]
+    again: bool,
+}
+
+fn bad(field: &str, code: &str, vi: &str, en: &str) -> FieldDetail {
+    FieldDetail {
+        field: field.into(),
+        code: code.into(),
+        message_vi: vi.into(),
+        message_en: en.into(),
+    }
+}
+
+/// The UTC instant at which Vietnam's local day `d` (+ `plus_days`) starts.
+fn vn_day_start(d: &str, plus_days: i64) -> Option<String> {
+    let day = protocol::parse_date(d)?.checked_add(time::Duration::days(plus_days))?;
+    let t = day
+        .midnight()
+        .assume_offset(time::UtcOffset::from_hms(7, 0, 0).ok()?);
+    crate::shared::clock::to_utc_rfc3339(
+        &t.format(&time::format_description::well_known::Rfc3339)
+            .ok()?,
+    )
+}
+
+fn check(
+    body: CreateBody,
+) -> Result<(&'static systems::SystemDef, &'static str, store::Selection), ApiError> {
+    let mut errors = Vec::new();
+    let sys = systems::find(&body.system);
+    if sys.is_none() {
+        errors.push(bad(
+            "system",
+            "unknown_system",
+            "Không có hệ thống này.",
+            "No such system.",
+        ));
+    }
+    let format = match body.format.as_str() {
+        "csv" => "csv",
+        "xlsx" => "xlsx",
+        _ => {
+            errors.push(bad(
+                "format",
+                "bad_format",
+                "Chọn định dạng CSV hoặc XLSX.",
+                "Choose CSV or XLSX.",
+            ));
+            "csv"
+        }
+    };
+    let filter = body.filter.unwrap_or_default();
+    if let (Some(p), Some(s)) = (&filter.procedure, sys) {
+        if p != s.procedure_id {
+            errors.push(bad(
+                "filter.procedure",
+                "not_for_system",
+                "Thủ tục này không được xuất sang hệ thống đã chọn.",
+                "This procedure does not go to the chosen system.",
+            ));
+        }
+    }
+    if let Some(s) = &filter.status {
+        if !STATUSES.contains(&s.as_str()) {
+            errors.push(bad(
+                "filter.status",
+                "bad_status",
+                "Trạng thái không hợp lệ.",
+                "Unknown status.",
+            ));
+        }
+    }
+    let mut day = |key: &str, v: &Option<String>, plus: i64| -> Option<String> {
+        let v = v.as_deref()?;
+        let t = vn_day_start(v, plus);
+        if t.is_none() {
+            errors.push(bad(
+                key,
+                "bad_date",
+                "Ngày ghi theo dạng năm-tháng-ngày, ví dụ 2026-11-20.",
+                "Use YYYY-MM-DD, e.g. 2026-11-20.",
+            ));
+        }
+        t
+    };
+    let received_from = day("filter.received_from", &filter.received_from, 0);
+    let received_before = day("filter.received_to", &filter.received_to, 1);
+    if let Some(ids) = &body.dossier_ids {
+        if ids.is_empty() || ids.len() > MAX_IDS || ids.iter().any(|i| i.is_empty() || i.len() > 64)
+        {
+            errors.push(bad(
+                "dossier_ids",
+                "bad_ids",
+                "Danh sách hồ sơ không hợp lệ (1 đến 5.000 mã hồ sơ).",
+                "Invalid dossier list (1 to 5,000 dossier ids).",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let sys = sys.ok_or_else(|| ApiError::internal("system checked above"))?;
+    Ok((
+        sys,
+        format,
+        store::Selection {
+            dossier_ids: body.dossier_ids,
+            status: filter.status,
+            received_from,
+            received_before,
+            again: body.again,
+        },
+    ))
+}
+
+/// Records an export of dossiers to a national system; its file is then fetched from `file`.
+///
+/// `POST /api/v1/office/exports`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/office/exports",
+    operation_id = "exports_create",
+    tag = "exports",
+    security(("session" = ["clerk", "admin"], "csrf" = [])),
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "`{\"id\": string, \"rows\": number, \"file\": url}`", body = Object),
+        (status = 200, description = "Nothing to export: `{\"id\": null, \"rows\": 0}`", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "Unknown system, format, status, date or dossier list", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn create(
+    State(st): State<AppState>,
+    Clerks(user): Clerks,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (sys, format, sel) = check(body)?;
+    let (uid, uname) = (user.id.clone(), user.name.clone());
+    let made = st
+        .db
+        .call(move |c| {
+            if let Some(ids) = &sel.dossier_ids {
+                let mut unique = ids.clone();
+                unique.sort();
+                unique.dedup();
+                if store::count_of_procedure(c, sys, &unique)? != unique.len() as i64 {
+                    return Ok(Err(()));
+                }
+            }
+            let made = store::create(
+                c,
+                sys,
+                format,
+                &sel,
+                store::Maker {
+                    id: &uid,
+                    name: &uname,
+                },
+            )?;
+            Ok(Ok(made))
+        })
+        .await?
+        .map_err(|()| {
+            ApiError::validation(vec![bad(
+                "dossier_ids",
+                "not_for_system",
+                "Có hồ sơ không thuộc thủ tục của hệ thống này, hoặc không tồn tại.",
+                "Some dossiers are not of this system's procedure, or do not exist.",
+            )])
+        })?;
+    Ok(match made {
+        Some((id, rows)) => (
+            StatusCode::CREATED,
+            Json(json!({
+                "id": id,
+                "rows": rows,
+                "file": format!("/api/v1/office/exports/{id}/file"),
+            })),
+        ),
+        None => (StatusCode::OK, Json(json!({ "id": null, "rows": 0 }))),
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ListQuery {
+    /// Exports made before this one (its id), for the next page.
+    #[serde(default)]
+    before: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// Past exports, newest first.
+///
+/// `GET /api/v1/office/exports?before=&limit=`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/exports",
+    operation_id = "exports_list",
+    tag = "exports",
+    security(("session" = ["clerk", "admin"])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "`{\"exports\": [export], \"more\": bool}`", body = Object),
+        (status = 400, description = "Bad query string", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::GatedReadErrors,
+    )
+)]
+async fn list(
+    State(st): State<AppState>,
+    _user: Clerks,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let before = q.before;
+    let list = st
+        .db
+        .call(move |c| store::list(c, before.as_deref(), limit + 1))
+        .await?;
+    let more = list.len() as i64 > limit;
+    let list: Vec<_> = list.into_iter().take(limit as usize).collect();
+    Ok(Json(json!({ "exports": list, "more": more })))
+}
+
+/// Per national system: its form and how many dossiers wait to be exported there.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/exports/pending",
+    operation_id = "exports_pending",
+    tag = "exports",
+    security(("session" = ["clerk", "admin"])),
+    responses(
+        (status = 200, description = "`{\"systems\": [{system, procedure, form_vi, form_en, target_vi, target_en, \
+            pending}]}`", body = Object),
+        crate::shared::api_doc::GatedReadErrors,
+    )
+)]
+async fn pending(State(st): State<AppState>, _user: Clerks) -> Result<Json<Value>, ApiError> {
+    let counts = st.db.call(|c| store::pending(c)).await?;
+    let systems: Vec<Value> = counts
+        .into_iter()
+        .map(|(s, n)| {
+            json!({
+                "system": s.id,
+                "procedure": s.procedure_id,
+                "form_vi": s.form_vi,
+                "form_en": s.form_en,
+                "target_vi": s.target_vi,
+                "target_en": s.target_en,
+                "pending": n,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "systems": systems })))
+}
+
+/// An export's file (CSV or XLSX), streamed as an attachment.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/exports/{id}/file",
+    operation_id = "exports_file",
+    tag = "exports",
+    security(("session" = ["clerk", "admin"])),
+    params(("id" = String, Path, description = "Export id")),
+    responses(
+        (status = 200, description = "The file, as an attachment", content(
+            (String = "text/csv; charset=utf-8"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        crate::shared::api_doc::GatedReadErrors,
+        (status = 404, description = "No such export", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn file(
+    State(st): State<AppState>,
+    _user: Clerks,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let ex = st
+        .db
+        .call(move |c| store::get(c, &id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("lần xuất", "Export"))?;
+    let sys = systems::find(&ex.system)
+        .ok_or_else(|| ApiError::internal(format!("unknown system {}", ex.system)))?;
+    let db_path = st.db.path().to_path_buf();
+    let disposition = format!("attachment; filename=\"{}\"", ex.file_name);
+    let headers = |ct: &'static str| {
+        [
+            (header::CONTENT_TYPE, ct.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition.clone()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ]
+    };
+    if ex.format == "csv" {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+        tokio::task::spawn_blocking(move || {
+            let run = || -> crate::shared::store::StoreResult<()> {
+                let c = crate::shared::store::open_connection(&db_path)?;
+                let mut hash = Sha256::new();
+                let whole = render::csv(&c, sys, &ex, |piece| {
+                    hash.update(&piece);
+                    tx.blocking_send(Ok(piece)).is_ok()
+                })?;
+                if whole {
+                    store::completed(&c, &ex.id, &hex::encode(hash.finalize()))?;
+                }
+                Ok(())
+            };
+            if let Err(e) = run() {
+                tracing::error!(error = %e, "csv export failed");
+                let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
+            }
+        });
+        return Ok((
+            headers("text/csv; charset=utf-8"),
+            Body::from_stream(receiver_stream(rx)),
+        )
+            .into_response());
+    }
+    // XLSX: built off the executor into a temporary file in the data directory, then streamed.
+    let file = tokio::task::spawn_blocking(
+        move || -> crate::shared::store::StoreResult<std::fs::File> {
+            let data_dir = db_path
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default();
+            let tmp = data_dir.join("exports-tmp");
+            std::fs::create_dir_all(&tmp)?;
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o700))?;
+            }
+            let path = tmp.join(format!("{}-{}.xlsx", ex.id, uuid::Uuid::now_v7()));
+            let c = crate::shared::store::open_connection(&db_path)?;
+            let built = render::xlsx(&c, sys, &ex, &tmp, &path);
+            let opened = built.and_then(|()| {
+                let mut f = std::fs::File::open(&path)?;
+                let mut hash = Sha256::new();
+                std::io::copy(&mut f, &mut hash)?;
+                store::completed(&c, &ex.id, &hex::encode(hash.finalize()))?;
+                Ok(std::fs::File::open(&path)?)
+            });
+            // The open file stays readable after its name is removed; nothing is left behind.
+            let _ = std::fs::remove_file(&path);
+            opened
+        },
+    )
+    .await
+    .map_err(ApiError::internal)??;
+    // No Content-Length: the app's gzip layer may compress the body on the way out.
+    let resp = (
+        headers("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        Body::from_stream(file_stream(file)),
+    )
+        .into_response();
+    Ok(resp)
+}
+
+type Piece = Result<Vec<u8>, std::io::Error>;
+
+/// The pieces sent on `rx`, as a body stream.
+fn receiver_stream(
+    rx: tokio::sync::mpsc::Receiver<Piece>,
+) -> impl futures_util::Stream<Item = Piece> + Send + 'static {
+    // Fused: the compression layer may poll again after the end.
+    futures_util::StreamExt::fuse(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
+}
+
+/// An open file read in 64 KiB pieces on the blocking pool, as a body stream.
+fn file_stream(
+    mut file: std::fs::File,
+) -> impl futures_util::Stream<Item = Piece> + Send + 'static {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Piece>(4);
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        loop {
+            let mut buf = vec![0u8; 64 * 1024];
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    buf.truncate(n);
+                    if tx.blocking_send(Ok(buf)).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    break;
+                }
+            }
+        }
+    });
+    receiver_stream(rx)
+}

@@ -1,0 +1,311 @@
+//! Exports in the store: which dossiers a system still waits for, recording an export (the export, its
+//! items and an `exported` audit entry per dossier, in one transaction of set-based inserts), the list of
+//! past exports, and reading an export's dossiers back in chunks to write the file.
+
+use rusqlite::{named_params, params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use super::systems::{Record, SystemDef, SYSTEMS};
+use crate::shared::store::{write_tx, StoreError, StoreResult};
+
+/// Which dossiers to export, besides the system's procedure.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Only these dossiers (still subject to the other rules).
+    pub dossier_ids: Option<Vec<String>>,
+    /// Only dossiers with this casework status (`received` when no status row).
+    pub status: Option<String>,
+    /// Received at or after this instant (RFC 3339 UTC).
+    pub received_from: Option<String>,
+    /// Received before this instant (RFC 3339 UTC).
+    pub received_before: Option<String>,
+    /// Include dossiers already exported to the system.
+    pub again: bool,
+}
+
+/// The dossiers of the system's procedure that may go to it: not merged into another, not refused, not a
+/// cancellation, not replaced by a later correction or cancellation, not rejected (unless that status is
+/// asked for), and — unless `again` — not yet exported to this system. `:p`-named parameters are bound by
+/// [`bind`].
+const SELECT_SQL: &str = "
+    SELECT d.dossier_id FROM received_dossiers d
+    LEFT JOIN dossier_status s ON s.dossier_id = d.dossier_id
+    WHERE d.procedure_id = :procedure
+      AND d.disposition NOT IN ('refused', 'voids')
+      AND NOT EXISTS (SELECT 1 FROM received_dossiers n WHERE n.refers_to = d.dossier_id)
+      AND NOT EXISTS (SELECT 1 FROM merged_away m WHERE m.dossier_id = d.dossier_id)
+      AND (:again OR NOT EXISTS
+            (SELECT 1 FROM export_items e WHERE e.system = :system AND e.dossier_id = d.dossier_id))
+      AND (CASE WHEN :status IS NULL THEN COALESCE(s.status, 'received') <> 'rejected'
+                ELSE COALESCE(s.status, 'received') = :status END)
+      AND (:from IS NULL OR d.received_at >= :from)
+      AND (:before IS NULL OR d.received_at < :before)
+      AND (:ids IS NULL OR d.dossier_id IN (SELECT value FROM json_each(:ids)))";
+
+fn ids_json(sel: &Selection) -> Option<String> {
+    sel.dossier_ids
+        .as_ref()
+        .map(|ids| serde_json::Value::from(ids.clone()).to_string())
+}
+
+/// How many dossiers `sel` picks for `sys` now.
+pub fn count(c: &Connection, sys: &SystemDef, sel: &Selection) -> StoreResult<i64> {
+    let ids = ids_json(sel);
+    Ok(c.query_row(
+        &format!("SELECT count(*) FROM ({SELECT_SQL})"),
+        named_params! {
+            ":procedure": sys.procedure_id,
+            ":system": sys.id,
+            ":again": sel.again,
+            ":status": sel.status,
+            ":from": sel.received_from,
+            ":before": sel.received_before,
+            ":ids": ids,
+        },
+        |r| r.get(0),
+    )?)
+}
+
+/// Of `ids`, how many are dossiers of the system's procedure (to refuse a selection naming others).
+pub fn count_of_procedure(c: &Connection, sys: &SystemDef, ids: &[String]) -> StoreResult<i64> {
+    let ids = serde_json::Value::from(ids.to_vec()).to_string();
+    Ok(c.query_row(
+        "SELECT count(DISTINCT d.dossier_id) FROM received_dossiers d
+         WHERE d.procedure_id = ?1 AND d.dossier_id IN (SELECT value FROM json_each(?2))",
+        params![sys.procedure_id, ids],
+        |r| r.get(0),
+    )?)
+}
+
+/// Who made an export.
+pub struct Maker<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+}
+
+/// Records an export of the dossiers `sel` picks: the export, its items and one `exported` audit entry
+/// per dossier, in one transaction. `None` when nothing is picked (nothing is recorded).
+pub fn create(
+    c: &mut Connection,
+    sys: &SystemDef,
+    format: &str,
+    sel: &Selection,
+    by: Maker<'_>,
+) -> StoreResult<Option<(String, i64)>> {
+    let tx = write_tx(c)?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let now = crate::shared::clock::now_rfc3339();
+    tx.execute(
+        "INSERT INTO exports(id, system, format, rows, created_by, created_at) VALUES (?1, ?2, ?3, 0, ?4, ?5)",
+        params![id, sys.id, format, by.id, now],
+    )
+    .map_err(StoreError::classify)?;
+    let ids = ids_json(sel);
+    let rows = tx
+        .execute(
+            &format!(
+                "INSERT INTO export_items(export_id, dossier_id, system)
+                 SELECT :export, dossier_id, :system FROM ({SELECT_SQL})"
+            ),
+            named_params! {
+                ":export": id,
+                ":procedure": sys.procedure_id,
+                ":system": sys.id,
+                ":again": sel.again,
+                ":status": sel.status,
+                ":from": sel.received_from,
+                ":before": sel.received_before,
+                ":ids": ids,
+            },
+        )
+        .map_err(StoreError::classify)? as i64;
+    if rows == 0 {
+        // Nothing to export: record nothing.
+        return Ok(None);
+    }
+    // The audit log (casework's table, append-only): one entry per dossier, set-based.
+    tx.execute(
+        "INSERT INTO audit_log(at, actor_id, actor_name, dossier_id, action, detail_json)
+         SELECT ?1, ?2, ?3, dossier_id, 'exported',
+                json_object('export_id', ?4, 'system', ?5, 'format', ?6, 'again', json(?7))
+         FROM export_items WHERE export_id = ?4",
+        params![
+            now,
+            by.id,
+            by.name,
+            id,
+            sys.id,
+            format,
+            if sel.again { "true" } else { "false" }
+        ],
+    )
+    .map_err(StoreError::classify)?;
+    tx.execute(
+        "UPDATE exports SET rows = ?2 WHERE id = ?1",
+        params![id, rows],
+    )
+    .map_err(StoreError::classify)?;
+    tx.commit().map_err(StoreError::classify)?;
+    Ok(Some((id, rows)))
+}
+
+/// A past export as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportOut {
+    pub id: String,
+    pub system: String,
+    pub format: String,
+    pub rows: i64,
+    pub created_by: String,
+    pub created_by_name: Option<String>,
+    pub created_at: String,
+    pub completed_at: Option<String>,
+    pub sha256: Option<String>,
+    /// The file name it downloads as.
+    pub file_name: String,
+}
+
+const EXPORT_SQL: &str =
+    "SELECT x.id, x.system, x.format, x.rows, x.created_by, u.name, x.created_at,
+        x.completed_at, x.sha256,
+        (SELECT count(*) FROM exports y WHERE y.system = x.system AND y.id <= x.id)
+    FROM exports x LEFT JOIN users u ON u.id = x.created_by";
+
+fn export_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ExportOut> {
+    let system: String = r.get(1)?;
+    let format: String = r.get(2)?;
+    let created_at: String = r.get(6)?;
+    let n: i64 = r.get(9)?;
+    let file_name = file_name(&system, &created_at, n, &format);
+    Ok(ExportOut {
+        id: r.get(0)?,
+        system,
+        format,
+        rows: r.get(3)?,
+        created_by: r.get(4)?,
+        created_by_name: r.get(5)?,
+        created_at,
+        completed_at: r.get(7)?,
+        sha256: r.get(8)?,
+        file_name,
+    })
+}
+
+/// `<system>-<YYYYMMDD-HHMM>-<n>.<format>`: the local (Vietnam) time of the export and its ordinal among
+/// the system's exports.
+pub fn file_name(system: &str, created_at: &str, n: i64, format: &str) -> String {
+    let stamp = local_time(created_at)
+        .map(|t| {
+            format!(
+                "{:04}{:02}{:02}-{:02}{:02}",
+                t.year(),
+                t.month() as u8,
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        })
+        .unwrap_or_else(|| "00000000-0000".into());
+    format!("{system}-{stamp}-{n}.{format}")
+}
+
+/// An RFC 3339 time in Vietnam's local time (UTC+7).
+pub fn local_time(s: &str) -> Option<time::PrimitiveDateTime> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    let t = t.to_offset(time::UtcOffset::from_hms(7, 0, 0).ok()?);
+    Some(time::PrimitiveDateTime::new(t.date(), t.time()))
+}
+
+/// One export.
+pub fn get(c: &Connection, id: &str) -> StoreResult<Option<ExportOut>> {
+    Ok(
+        c.query_row(&format!("{EXPORT_SQL} WHERE x.id = ?1"), [id], export_row)
+            .optional()?,
+    )
+}
+
+/// Past exports, newest first, `limit` at most, older than `before` (an export id) when given.
+pub fn list(c: &Connection, before: Option<&str>, limit: i64) -> StoreResult<Vec<ExportOut>> {
+    let mut st = c.prepare(&format!(
+        "{EXPORT_SQL} WHERE (?1 IS NULL OR x.id < ?1) ORDER BY x.id DESC LIMIT ?2"
+    ))?;
+    let rows = st.query_map(params![before, limit], export_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Per system: how many dossiers are not yet exported there.
+pub fn pending(c: &Connection) -> StoreResult<Vec<(&'static SystemDef, i64)>> {
+    SYSTEMS
+        .iter()
+        .map(|s| Ok((s, count(c, s, &Selection::default())?)))
+        .collect()
+}
+
+/// Up to `limit` dossiers of export `id` after `after` (by dossier id), with their fields and result
+/// numbers.
+pub fn chunk(c: &Connection, id: &str, after: &str, limit: i64) -> StoreResult<Vec<Record>> {
+    let mut st = c.prepare_cached(
+        "SELECT e.dossier_id, d.receipt_code, d.received_at, d.procedure_id, d.procedure_version,
+                d.fields_json, s.result_json
+         FROM export_items e
+         JOIN received_dossiers d ON d.dossier_id = e.dossier_id
+         LEFT JOIN dossier_status s ON s.dossier_id = e.dossier_id
+         WHERE e.export_id = ?1 AND e.dossier_id > ?2
+         ORDER BY e.dossier_id LIMIT ?3",
+    )?;
+    let rows = st.query_map(params![id, after, limit], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, u32>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, Option<String>>(6)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (dossier_id, receipt_code, received_at, pid, pver, fields, results) = row?;
+        let fields =
+            serde_json::from_str(&fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        out.push(Record {
+            dossier_id,
+            receipt_code,
+            received_at,
+            procedure: protocol::ProcedureRef {
+                id: pid,
+                version: pver,
+            },
+            fields,
+            results: results.as_deref().map(parse_results).unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// `[{"kind": …, "number": …}]` → pairs; anything else is no numbers.
+fn parse_results(json: &str) -> Vec<(String, String)> {
+    let Ok(serde_json::Value::Array(items)) = serde_json::from_str(json) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|i| {
+            Some((
+                i.get("kind")?.as_str()?.to_owned(),
+                i.get("number")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// Notes the file's digest the first time it is delivered whole.
+pub fn completed(c: &Connection, id: &str, sha256: &str) -> StoreResult<()> {
+    c.execute(
+        "UPDATE exports SET sha256 = ?2, completed_at = ?3 WHERE id = ?1 AND completed_at IS NULL",
+        params![id, sha256, crate::shared::clock::now_rfc3339()],
+    )
+    .map_err(StoreError::classify)?;
+    Ok(())
+}

@@ -1,0 +1,753 @@
+//! HTTP routes of sync intake on the office hub (protocol §11.9), the clerks' quarantine page, and the
+//! upload of a batch file through the office UI. Handlers are thin: parsing and checks are in `protocol`,
+//! storage in this folder's `store`, `ack`, `quarantine` and `verify` modules.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use protocol::{DeviceStatus, SignedManifest, SignedSyncHello};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+
+use super::session::{field_device_status, SyncDevice, CHALLENGE_TTL, TOKEN_TTL};
+use super::store::{self, Device, Refusal, CHUNK_BODY_LIMIT};
+use crate::office::intake::session::SyncSessions;
+use crate::shared::auth::Clerks;
+use crate::shared::error::{ApiError, JsonBody};
+use crate::shared::state::AppState;
+
+/// Largest batch file accepted through the office UI.
+pub const MAX_BATCH_UPLOAD: u64 = 512 * 1024 * 1024;
+
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        challenge,
+        hello,
+        holdings,
+        manifest,
+        envelope,
+        chunk,
+        blob,
+        ack,
+        quarantine_list,
+        quarantine_resolve,
+        upload_batch,
+        ack_file
+    ),
+    components(schemas(AckRequest, ResolveRequest))
+)]
+pub struct ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/sync/challenge", post(challenge))
+        .route("/api/v1/sync/hello", post(hello))
+        .route("/api/v1/sync/holdings", get(holdings))
+        .route("/api/v1/sync/manifest", post(manifest))
+        .route("/api/v1/sync/envelopes/{seq}", put(envelope))
+        .route(
+            "/api/v1/sync/blobs/{sha256}",
+            put(chunk)
+                .layer(DefaultBodyLimit::max(CHUNK_BODY_LIMIT))
+                .get(blob),
+        )
+        .route("/api/v1/sync/ack", post(ack))
+        .route("/api/v1/office/quarantine", get(quarantine_list))
+        .route(
+            "/api/v1/office/quarantine/{id}/resolve",
+            post(quarantine_resolve),
+        )
+        .route("/api/v1/office/imports", post(upload_batch))
+        .route("/api/v1/office/imports/{batch_id}/ack", get(ack_file))
+}
+
+/// A malformed sync message.
+pub fn bad_message(what: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad_message",
+        format!("Thông điệp đồng bộ ({what}) không hợp lệ: {e}"),
+        format!("The sync message ({what}) is not valid: {e}"),
+    )
+}
+
+/// The HTTP answer of a refusal.
+fn refused(r: Refusal) -> Response {
+    let e = match r {
+        Refusal::Bad(e) => bad_message("upload", e),
+        Refusal::Signature(e) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_signature",
+            format!("Chữ ký của bản kê không xác minh được: {e}"),
+            format!("The manifest's signature does not verify: {e}"),
+        ),
+        Refusal::Mismatch(e) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "manifest_mismatch",
+            format!("Bản kê không nhất quán: {e}"),
+            format!("The manifest is inconsistent: {e}"),
+        ),
+        Refusal::UnexpectedEnvelope => ApiError::new(
+            StatusCode::CONFLICT,
+            "unexpected_envelope",
+            "Văn phòng chưa được báo trước gói hồ sơ này: hãy gửi bản kê trước.",
+            "The office was not told about this envelope: send the manifest first.",
+        ),
+        Refusal::UnexpectedBlob => ApiError::new(
+            StatusCode::CONFLICT,
+            "unexpected_blob",
+            "Văn phòng chưa được báo trước dữ liệu này: hãy gửi bản kê trước.",
+            "The office was not told about this ciphertext: send the manifest first.",
+        ),
+        Refusal::ChunkOffset { held } => {
+            return (
+                StatusCode::CONFLICT,
+                Json(json!({ "error": {
+                    "code": "chunk_offset",
+                    "message_vi": format!("Văn phòng đang giữ {held} byte; hãy gửi tiếp từ vị trí đó."),
+                    "message_en": format!("The office holds {held} bytes; resume from there."),
+                    "held": held,
+                }})),
+            )
+                .into_response()
+        }
+        Refusal::CiphertextMismatch => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ciphertext_mismatch",
+            "Dữ liệu nhận đủ nhưng không khớp mã băm; văn phòng đã bỏ và cần gửi lại từ đầu.",
+            "The complete ciphertext does not match its hash; the office discarded it: send it again from the start.",
+        ),
+        Refusal::UnknownBatch => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_batch",
+            "Văn phòng không có bản kê nào với mã lô này từ thiết bị này.",
+            "The office has no manifest with this batch id from this device.",
+        )
+        .with_field("batch_id"),
+    };
+    e.into_response()
+}
+
+fn answer<T: serde::Serialize>(r: Result<T, Refusal>) -> Response {
+    match r {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => refused(r),
+    }
+}
+
+/// Runs `f` with the calling device's pinned key and the office identity.
+async fn with_device<T: Send + 'static>(
+    st: &AppState,
+    dev: &SyncDevice,
+    f: impl FnOnce(
+            &mut rusqlite::Connection,
+            &Device<'_>,
+            &AppState,
+        ) -> crate::shared::store::StoreResult<T>
+        + Send
+        + 'static,
+) -> Result<T, ApiError> {
+    let id = dev.device_id.clone();
+    let st2 = st.clone();
+    Ok(st
+        .db
+        .call(move |c| {
+            let Some((key, _)) = crate::shared::trust::field_device(c, &id)? else {
+                return Err(crate::shared::store::StoreError::Corrupt(
+                    "the session's device is no longer pinned".into(),
+                ));
+            };
+            let d = Device {
+                id: &id,
+                key: &key,
+                identity: st2.keys.age_identity(),
+            };
+            f(c, &d, &st2)
+        })
+        .await?)
+}
+
+/// Starts a sync handshake: a fresh one-time challenge for a field hub to sign in its hello.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync/challenge",
+    operation_id = "intake_challenge",
+    tag = "intake",
+    security(()),
+    responses(
+        (status = 200, description = "`{\"challenge\": 64 hex digits, \"expires_in\": seconds}`", body = Object),
+    )
+)]
+async fn challenge(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let c = st.part::<SyncSessions>().challenge()?;
+    Ok(Json(
+        json!({ "challenge": c, "expires_in": CHALLENGE_TTL.as_secs() }),
+    ))
+}
+
+/// Ends the handshake: a paired field hub's signed hello (with the challenge) opens a sync session.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync/hello",
+    operation_id = "intake_hello",
+    tag = "intake",
+    security(()),
+    request_body(content = Object, content_type = "application/json",
+        description = "A `SignedSyncHello` in canonical JSON (see docs/protocol.md)"),
+    responses(
+        (status = 200, description = "`{\"token\": bearer token, \"expires_in\": seconds, \"device_status\": \
+            approved|pending_approval|revoked}`", body = Object),
+        (status = 400, description = "Malformed hello, or its signature does not verify", body = crate::shared::api_doc::ErrorBody),
+        (status = 403, description = "Device not paired (`unknown_device`), or challenge spent, expired or \
+            unknown (`challenge_invalid`)", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn hello(State(st): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let signed = SignedSyncHello::from_bytes(&body).map_err(|e| bad_message("hello", e))?;
+    let device = signed.hello.device_id.clone();
+    let id = device.clone();
+    let found = st
+        .db
+        .call(move |c| {
+            Ok(match crate::shared::trust::field_device(c, &id)? {
+                Some((key, _)) => Some((key, field_device_status(c, &id)?)),
+                None => None,
+            })
+        })
+        .await?;
+    let Some((key, Some((_name, status)))) = found else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "unknown_device",
+            "Văn phòng này chưa ghép nối với thiết bị này. Hãy ghép nối bằng mã ghép nối của văn phòng.",
+            "This office is not paired with this device. Pair it with the office's pairing code.",
+        ));
+    };
+    signed.verify(&key, &st.keys.device_id).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_signature",
+            format!("Lời chào đồng bộ không xác minh được: {e}"),
+            format!("The sync hello does not verify: {e}"),
+        )
+    })?;
+    if !st
+        .part::<SyncSessions>()
+        .spend_challenge(&signed.hello.challenge)
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "challenge_invalid",
+            "Mã thử thách đã dùng, hết hạn hoặc không do văn phòng này cấp; hãy bắt đầu lại.",
+            "The challenge was already used, has expired or was not issued by this office; start again.",
+        )
+        .with_field("challenge"));
+    }
+    let token = st.part::<SyncSessions>().open(device)?;
+    Ok(Json(json!({
+        "token": token,
+        "expires_in": TOKEN_TTL.as_secs(),
+        "device_status": status,
+    })))
+}
+
+fn canonical_json(bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+}
+
+/// What the office holds of the calling device (allowed in every status: it names the status).
+#[utoipa::path(
+    get,
+    path = "/api/v1/sync/holdings",
+    operation_id = "intake_holdings",
+    tag = "intake",
+    security(("sync_token" = [])),
+    responses(
+        (status = 200, description = "Signed holdings in canonical JSON (see docs/protocol.md)", body = Object),
+        (status = 401, description = "No live sync session", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn holdings(State(st): State<AppState>, dev: SyncDevice) -> Result<Response, ApiError> {
+    let status = dev.status;
+    let signed = with_device(&st, &dev, move |c, d, st| {
+        super::ack::holdings(c, &st.keys.device, d.id, status)
+    })
+    .await?;
+    Ok(canonical_json(
+        signed.to_bytes().map_err(ApiError::internal)?,
+    ))
+}
+
+/// Announces a batch: the signed manifest of the envelopes and ciphertexts the field hub will send.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync/manifest",
+    operation_id = "intake_manifest",
+    tag = "intake",
+    security(("sync_token" = [])),
+    request_body(content = Object, content_type = "application/json",
+        description = "A `SignedManifest` in canonical JSON (see docs/protocol.md)"),
+    responses(
+        (status = 200, description = "What the office still needs of the batch (envelopes, blobs)", body = Object),
+        (status = 400, description = "Malformed manifest, bad signature or inconsistent", body = crate::shared::api_doc::ErrorBody),
+        (status = 401, description = "No live sync session", body = crate::shared::api_doc::ErrorBody),
+        (status = 403, description = "Device pending approval or revoked", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn manifest(
+    State(st): State<AppState>,
+    dev: SyncDevice,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    dev.require_approved()?;
+    let signed: SignedManifest =
+        protocol::parse_canonical(&body).map_err(|e| bad_message("manifest", e))?;
+    signed
+        .manifest
+        .check_form()
+        .map_err(|e| bad_message("manifest", e))?;
+    let r = with_device(&st, &dev, move |c, d, _| {
+        store::accept_manifest(c, d, &signed)
+    })
+    .await?;
+    Ok(answer(r))
+}
+
+/// Delivers one announced envelope (a signed, sealed dossier) by its sequence number.
+#[utoipa::path(
+    put,
+    path = "/api/v1/sync/envelopes/{seq}",
+    operation_id = "intake_envelope",
+    tag = "intake",
+    security(("sync_token" = [])),
+    params(("seq" = u64, Path, description = "The envelope's sequence number on its device")),
+    request_body(content = Object, content_type = "application/json",
+        description = "A `SignedEnvelope` in canonical JSON (see docs/protocol.md)"),
+    responses(
+        (status = 200, description = "The envelope's intake result", body = Object),
+        (status = 400, description = "Malformed envelope or path", body = crate::shared::api_doc::ErrorBody),
+        (status = 401, description = "No live sync session", body = crate::shared::api_doc::ErrorBody),
+        (status = 403, description = "Device pending approval or revoked", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "Not announced in a manifest", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn envelope(
+    State(st): State<AppState>,
+    dev: SyncDevice,
+    Path(seq): Path<u64>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    dev.require_approved()?;
+    let r = with_device(&st, &dev, move |c, d, _| {
+        store::put_envelope(c, d, seq, &body)
+    })
+    .await?;
+    Ok(answer(r))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct OffsetQuery {
+    /// Where this chunk starts in the ciphertext (the bytes the office holds).
+    offset: u64,
+}
+
+/// Delivers one chunk (at most 256 KiB) of an announced ciphertext, resumable at the held offset.
+#[utoipa::path(
+    put,
+    path = "/api/v1/sync/blobs/{sha256}",
+    operation_id = "intake_chunk",
+    tag = "intake",
+    security(("sync_token" = [])),
+    params(("sha256" = String, Path, description = "The ciphertext's SHA-256, hex"), OffsetQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses(
+        (status = 200, description = "`{held, size, complete}`-style chunk state", body = Object),
+        (status = 400, description = "Bad query string", body = crate::shared::api_doc::ErrorBody),
+        (status = 401, description = "No live sync session", body = crate::shared::api_doc::ErrorBody),
+        (status = 403, description = "Device pending approval or revoked", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "Not announced (`unexpected_blob`), or wrong offset (`chunk_offset`, with \
+            `held` in the error object)", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, description = "Chunk over 256 KiB", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "The complete ciphertext does not match its hash (discarded)", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn chunk(
+    State(st): State<AppState>,
+    dev: SyncDevice,
+    Path(sha): Path<String>,
+    Query(q): Query<OffsetQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    dev.require_approved()?;
+    if body.len() as u64 > protocol::MAX_CHUNK_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "chunk_too_large",
+            "Mỗi phần dữ liệu tối đa 256 KiB.",
+            "A chunk is at most 256 KiB.",
+        ));
+    }
+    let r = with_device(&st, &dev, move |c, d, _| {
+        store::put_chunk(c, d, &sha, q.offset, &body)
+    })
+    .await?;
+    Ok(answer(r))
+}
+
+/// How much of an announced ciphertext the office holds (to resume an interrupted upload).
+#[utoipa::path(
+    get,
+    path = "/api/v1/sync/blobs/{sha256}",
+    operation_id = "intake_blob",
+    tag = "intake",
+    security(("sync_token" = [])),
+    params(("sha256" = String, Path, description = "The ciphertext's SHA-256, hex")),
+    responses(
+        (status = 200, description = "The chunk state (bytes held, complete)", body = Object),
+        (status = 401, description = "No live sync session", body = crate::shared::api_doc::ErrorBody),
+        (status = 403, description = "Device pending approval or revoked", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "Not announced in a manifest", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn blob(
+    State(st): State<AppState>,
+    dev: SyncDevice,
+    Path(sha): Path<String>,
+) -> Result<Response, ApiError> {
+    dev.require_approved()?;
+    let r = with_device(&st, &dev, move |c, d, _| store::blob_state(c, d, &sha)).await?;
+    Ok(answer(r))
+}
+
+/// Asks for the acknowledgement of a batch.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AckRequest {
+    /// The manifest's batch id (a UUID).
+    batch_id: String,
+}
+
+/// The office's signed acknowledgement of a batch: what it received and accepted (any device status).
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync/ack",
+    operation_id = "intake_ack",
+    tag = "intake",
+    security(("sync_token" = [])),
+    request_body = AckRequest,
+    responses(
+        (status = 200, description = "A signed `SyncAck` in canonical JSON (see docs/protocol.md)", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
+        (status = 401, description = "No live sync session", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, description = "No manifest with this batch id from this device", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn ack(
+    State(st): State<AppState>,
+    dev: SyncDevice,
+    JsonBody(req): JsonBody<AckRequest>,
+) -> Result<Response, ApiError> {
+    let approved = dev.status == DeviceStatus::Approved;
+    let r = with_device(&st, &dev, move |c, d, st| {
+        store::ack(c, d, &st.keys.device, &req.batch_id, approved)
+    })
+    .await?;
+    match r {
+        Ok(signed) => Ok(canonical_json(
+            signed.to_bytes().map_err(ApiError::internal)?,
+        )),
+        Err(r) => Ok(refused(r)),
+    }
+}
+
+fn require_office(st: &AppState) -> Result<(), ApiError> {
+    if st.mode != protocol::HubMode::Office {
+        return Err(ApiError::wrong_mode());
+    }
+    Ok(())
+}
+
+/// Envelopes set aside at intake (bad signature, unknown sender, …), for a clerk to look at.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/quarantine",
+    operation_id = "intake_quarantine_list",
+    tag = "intake",
+    security(("session" = ["clerk", "admin"])),
+    responses(
+        (status = 200, description = "`{\"items\": [item], \"unresolved\": number}`", body = Object),
+        crate::shared::api_doc::GatedReadErrors,
+    )
+)]
+async fn quarantine_list(
+    State(st): State<AppState>,
+    _user: Clerks,
+) -> Result<Json<Value>, ApiError> {
+    require_office(&st)?;
+    let (items, unresolved) = st
+        .db
+        .call(|c| {
+            Ok((
+                super::quarantine::list(c)?,
+                super::quarantine::unresolved_count(c)?,
+            ))
+        })
+        .await?;
+    Ok(Json(json!({ "items": items, "unresolved": unresolved })))
+}
+
+/// A clerk's resolution of a quarantine item.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ResolveRequest {
+    /// What was checked and decided, 1 to 1000 characters.
+    note: String,
+}
+
+/// Marks a quarantine item resolved, with the clerk's note (audited).
+#[utoipa::path(
+    post,
+    path = "/api/v1/office/quarantine/{id}/resolve",
+    operation_id = "intake_quarantine_resolve",
+    tag = "intake",
+    security(("session" = ["clerk", "admin"], "csrf" = [])),
+    params(("id" = i64, Path, description = "Quarantine item id")),
+    request_body = ResolveRequest,
+    responses(
+        (status = 200, description = "`{\"id\": number, \"resolved\": true, \"changed\": bool}` (`changed`: \
+            false when it was already resolved)", body = Object),
+        (status = 400, description = "Bad JSON or id", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, description = "No such item", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "Note missing or too long", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn quarantine_resolve(
+    State(st): State<AppState>,
+    Clerks(user): Clerks,
+    Path(id): Path<i64>,
+    JsonBody(req): JsonBody<ResolveRequest>,
+) -> Result<Json<Value>, ApiError> {
+    require_office(&st)?;
+    let note = req.note.trim().to_owned();
+    if note.is_empty() || note.chars().count() > 1000 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "note_required",
+            "Hãy ghi rõ đã kiểm tra gì và quyết định thế nào (tối đa 1000 ký tự).",
+            "Write what was checked and what was decided (at most 1000 characters).",
+        )
+        .with_field("note"));
+    }
+    let uid = user.id.clone();
+    match st
+        .db
+        .call(move |c| super::quarantine::resolve(c, id, &uid, &note))
+        .await?
+    {
+        None => Err(ApiError::not_found("mục cách ly", "Quarantine item")),
+        Some(now) => Ok(Json(json!({ "id": id, "resolved": true, "changed": now }))),
+    }
+}
+
+/// Imports a batch file uploaded through the office UI.
+///
+/// Streamed to a temporary file in the data directory (at most 512 MiB), imported envelope by envelope
+/// like `hub batch import`, then deleted.
+#[utoipa::path(
+    post,
+    path = "/api/v1/office/imports",
+    operation_id = "intake_upload_batch",
+    tag = "intake",
+    security(("session" = ["clerk", "admin"], "csrf" = [])),
+    params(("x-file-name" = Option<String>, Header, description = "The file's name, URI-encoded (shown in the \
+        import report)")),
+    request_body(content(
+        (Vec<u8> = "application/octet-stream"),
+        (Vec<u8> = "application/vnd.sqlite3")),
+        description = "The `.batch` file as it is (at most 512 MiB)"),
+    responses(
+        (status = 200, description = "The import report with `complete` and `ack_url` (the signed \
+            acknowledgement's file, or null)", body = Object),
+        (status = 400, description = "Empty file, or a file that is not a batch", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, description = "Larger than 512 MiB", body = crate::shared::api_doc::ErrorBody),
+        (status = 415, description = "Not sent as a raw file", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn upload_batch(
+    State(st): State<AppState>,
+    _user: Clerks,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    require_office(&st)?;
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let ctype = ctype.split(';').next().unwrap_or("").trim();
+    if ctype != "application/octet-stream" && ctype != "application/vnd.sqlite3" {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Hãy gửi tệp lô (.batch) nguyên dạng.",
+            "Send the batch file (.batch) as it is.",
+        ));
+    }
+    let shown: String = headers
+        .get("x-file-name")
+        .and_then(|v| v.to_str().ok())
+        .map(|n| {
+            percent_decode(n)
+                .chars()
+                .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
+                .take(200)
+                .collect()
+        })
+        .filter(|n: &String| !n.is_empty())
+        .unwrap_or_else(|| "uploaded.batch".into());
+    let dir = st
+        .db
+        .path()
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("uploads");
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(ApiError::internal)?;
+    let tmp = dir.join(format!("{}.batch", uuid::Uuid::now_v7()));
+    let written = receive(body, &tmp).await;
+    if let Err(e) = written {
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return Err(e);
+    }
+    let st2 = st.clone();
+    let path = tmp.clone();
+    let report = st
+        .db
+        .call(move |c| {
+            crate::office::intake::batch_import::import_as(
+                c,
+                st2.keys.age_identity(),
+                &st2.keys.device,
+                &path,
+                &shown,
+            )
+        })
+        .await;
+    let _ = tokio::fs::remove_file(&tmp).await;
+    let report = report?;
+    let mut v = serde_json::to_value(&report).map_err(ApiError::internal)?;
+    v["complete"] = json!(report.complete());
+    v["ack_url"] = match (&report.ack, &report.batch_id) {
+        (Some(_), Some(b)) => json!(format!("/api/v1/office/imports/{b}/ack")),
+        _ => Value::Null,
+    };
+    Ok(Json(v))
+}
+
+/// Streams `body` into `path`, refusing more than [`MAX_BATCH_UPLOAD`] bytes; synced before returning.
+async fn receive(body: Body, path: &std::path::Path) -> Result<(), ApiError> {
+    let mut f = tokio::fs::File::create(path)
+        .await
+        .map_err(ApiError::internal)?;
+    let mut stream = body.into_data_stream();
+    let mut n: u64 = 0;
+    while let Some(part) = stream.next().await {
+        let part = part.map_err(|e| bad_message("upload", e))?;
+        n += part.len() as u64;
+        if n > MAX_BATCH_UPLOAD {
+            return Err(ApiError::too_large(
+                "Tệp lô lớn hơn 512 MiB; hãy xuất thành nhiều lô nhỏ hơn.",
+                "The batch file is larger than 512 MiB; export it as several smaller batches.",
+            ));
+        }
+        f.write_all(&part).await.map_err(ApiError::internal)?;
+    }
+    if n == 0 {
+        return Err(ApiError::bad_request(
+            "Tệp gửi lên trống.",
+            "The uploaded file is empty.",
+        ));
+    }
+    f.sync_all().await.map_err(ApiError::internal)?;
+    Ok(())
+}
+
+/// The signed acknowledgement of an imported batch, as a file for the field hub.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/imports/{batch_id}/ack",
+    operation_id = "intake_ack_file",
+    tag = "intake",
+    security(("session" = ["clerk", "admin"])),
+    params(("batch_id" = String, Path, description = "The batch id (a UUID)")),
+    responses(
+        (status = 200, description = "A signed `SyncAck` in canonical JSON, as an attachment (see \
+            docs/protocol.md)", body = Object),
+        crate::shared::api_doc::GatedReadErrors,
+        (status = 404, description = "No such batch", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn ack_file(
+    State(st): State<AppState>,
+    _user: Clerks,
+    Path(batch_id): Path<String>,
+) -> Result<Response, ApiError> {
+    require_office(&st)?;
+    if !protocol::is_uuid(&batch_id) {
+        return Err(ApiError::not_found("lô", "Batch"));
+    }
+    let st2 = st.clone();
+    let b = batch_id.clone();
+    let signed = st
+        .db
+        .call(move |c| match super::ack::manifest_by_batch(c, &b)? {
+            Some(m) => Ok(Some(super::ack::build_ack(c, &st2.keys.device, &m)?)),
+            None => Ok(None),
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found("lô", "Batch"))?;
+    let bytes = signed.to_bytes().map_err(ApiError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"ack-{batch_id}.json\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// Decodes `%XX` escapes (the browser sends the file name URI-encoded); invalid UTF-8 is replaced.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() + 1 && s.is_char_boundary(i + 3) {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

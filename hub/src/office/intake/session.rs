@@ -1,0 +1,211 @@
+//! Sync sessions on the office (protocol §11.8): a paired field device asks for a challenge, answers with a
+//! signed `SyncHello`, and gets a short-lived bearer token. [`SyncDevice`] is the axum extractor every later
+//! sync request uses: it refuses a missing, unknown or expired token, and re-reads the device's status on
+//! each request so a revocation takes effect at once.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use protocol::{DeviceId, DeviceStatus};
+
+use crate::shared::error::ApiError;
+use crate::shared::state::AppState;
+
+/// How long a challenge may be answered.
+pub const CHALLENGE_TTL: Duration = Duration::from_secs(300);
+/// How long a session token lives.
+pub const TOKEN_TTL: Duration = Duration::from_secs(3600);
+/// Open challenges and tokens kept at most (oldest dropped first): bounds memory under a flood.
+const MAX_OPEN: usize = 1024;
+
+/// Open challenges and live session tokens (in memory: a restart only means a new hello).
+#[derive(Default)]
+pub struct SyncSessions {
+    challenges: Mutex<HashMap<String, Instant>>,
+    /// token hash → (device, expiry)
+    tokens: Mutex<HashMap<String, (DeviceId, Instant)>>,
+}
+
+fn prune<V>(map: &mut HashMap<String, V>, expiry: impl Fn(&V) -> Instant) {
+    let now = Instant::now();
+    map.retain(|_, v| expiry(v) > now);
+    while map.len() >= MAX_OPEN {
+        let Some(oldest) = map
+            .iter()
+            .min_by_key(|(_, v)| expiry(v))
+            .map(|(k, _)| k.clone())
+        else {
+            break;
+        };
+        map.remove(&oldest);
+    }
+}
+
+impl SyncSessions {
+    /// A fresh challenge: 32 random bytes as lower-case hex.
+    pub fn challenge(&self) -> Result<String, ApiError> {
+        let mut b = [0u8; protocol::SYNC_CHALLENGE_BYTES];
+        crate::shared::keys::random_bytes(&mut b).map_err(ApiError::internal)?;
+        let c = hex::encode(b);
+        let mut map = self.challenges.lock().expect("challenges lock");
+        prune(&mut map, |e| *e);
+        map.insert(c.clone(), Instant::now() + CHALLENGE_TTL);
+        Ok(c)
+    }
+
+    /// Spends `challenge`: true when it was issued here, is unexpired and was not spent before.
+    pub fn spend_challenge(&self, challenge: &str) -> bool {
+        let mut map = self.challenges.lock().expect("challenges lock");
+        match map.remove(challenge) {
+            Some(exp) => exp > Instant::now(),
+            None => false,
+        }
+    }
+
+    /// Opens a session for `device`: a new random token (only its hash is kept).
+    pub fn open(&self, device: DeviceId) -> Result<String, ApiError> {
+        let mut b = [0u8; 32];
+        crate::shared::keys::random_bytes(&mut b).map_err(ApiError::internal)?;
+        let token = hex::encode(b);
+        let mut map = self.tokens.lock().expect("tokens lock");
+        prune(&mut map, |(_, e)| *e);
+        map.insert(
+            crate::shared::auth::token_hash(&token),
+            (device, Instant::now() + TOKEN_TTL),
+        );
+        Ok(token)
+    }
+
+    /// The device a live token belongs to.
+    pub fn device_of(&self, token: &str) -> Option<DeviceId> {
+        let map = self.tokens.lock().expect("tokens lock");
+        // Looked up by hash: the comparison never runs over the secret itself.
+        map.get(&crate::shared::auth::token_hash(token))
+            .filter(|(_, exp)| *exp > Instant::now())
+            .map(|(d, _)| d.clone())
+    }
+}
+
+/// A field device calling with a live sync token. Its status is read from the store on every request.
+#[derive(Debug, Clone)]
+pub struct SyncDevice {
+    pub device_id: DeviceId,
+    pub name: String,
+    pub status: DeviceStatus,
+}
+
+impl SyncDevice {
+    /// Refuses the call unless the device is approved: `device_pending_approval` or `device_revoked`.
+    pub fn require_approved(&self) -> Result<(), ApiError> {
+        crate::shared::trust::status_gate(self.status)
+    }
+}
+
+/// Parses a stored status.
+pub fn parse_status(s: &str) -> DeviceStatus {
+    match s {
+        "approved" => DeviceStatus::Approved,
+        "pending_approval" => DeviceStatus::PendingApproval,
+        _ => DeviceStatus::Revoked,
+    }
+}
+
+/// A pinned field device's name and status, if it is one.
+pub fn field_device_status(
+    c: &rusqlite::Connection,
+    id: &DeviceId,
+) -> crate::shared::store::StoreResult<Option<(String, DeviceStatus)>> {
+    use rusqlite::OptionalExtension;
+    Ok(c.query_row(
+        "SELECT name, status FROM trusted_peers WHERE device_id = ?1 AND mode = 'field'",
+        [id.as_str()],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                parse_status(&r.get::<_, String>(1)?),
+            ))
+        },
+    )
+    .optional()?)
+}
+
+fn no_session() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "sync_session_required",
+        "Phiên đồng bộ không hợp lệ hoặc đã hết hạn; hãy bắt đầu lại.",
+        "The sync session is missing or has expired; start again.",
+    )
+    .with_field("authorization")
+}
+
+impl FromRequestParts<AppState> for SyncDevice {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if state.mode != protocol::HubMode::Office {
+            return Err(ApiError::wrong_mode());
+        }
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(no_session)?;
+        let device = state
+            .part::<SyncSessions>()
+            .device_of(token.trim())
+            .ok_or_else(no_session)?;
+        let id = device.clone();
+        let (name, status) = state
+            .db
+            .call(move |c| field_device_status(c, &id))
+            .await?
+            .ok_or_else(no_session)?;
+        Ok(SyncDevice {
+            device_id: device,
+            name,
+            status,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_challenge_opens_at_most_one_session() {
+        let s = SyncSessions::default();
+        let c = s.challenge().unwrap();
+        assert_eq!(c.len(), 64);
+        assert!(s.spend_challenge(&c));
+        assert!(!s.spend_challenge(&c), "spent");
+        assert!(!s.spend_challenge(&"00".repeat(32)), "never issued");
+    }
+
+    #[test]
+    fn tokens_name_their_device() {
+        let s = SyncSessions::default();
+        let dev = protocol::DeviceKey::from_seed([3; 32]).public().device_id();
+        let t = s.open(dev.clone()).unwrap();
+        assert_eq!(s.device_of(&t), Some(dev));
+        assert_eq!(s.device_of("nope"), None);
+    }
+
+    #[test]
+    fn flooding_keeps_memory_bounded() {
+        let s = SyncSessions::default();
+        for _ in 0..(MAX_OPEN + 50) {
+            s.challenge().unwrap();
+        }
+        assert!(s.challenges.lock().unwrap().len() <= MAX_OPEN);
+    }
+}

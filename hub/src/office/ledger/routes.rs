@@ -1,0 +1,326 @@
+//! HTTP routes of reconciliation (office mode, clerks): the ledger per device, expected vs received per
+//! session, and duplicates with their decisions.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{devices, duplicates, expected};
+use crate::shared::audit::Actor;
+use crate::shared::auth::Clerks;
+use crate::shared::clock;
+use crate::shared::error::{ApiError, FieldDetail, JsonBody};
+use crate::shared::state::AppState;
+
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(overview, sessions, device, duplicates_list, decision),
+    components(schemas(Decision))
+)]
+pub struct ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/office/ledger", get(overview))
+        .route("/api/v1/office/ledger/sessions", get(sessions))
+        .route("/api/v1/office/ledger/{device}", get(device))
+        .route("/api/v1/office/duplicates", get(duplicates_list))
+        .route("/api/v1/office/duplicates/decision", post(decision))
+}
+
+/// Query parameters, parsed by hand so that a bad value gets the usual JSON error.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct Params {
+    /// Device ledger: first seq of the page (default 1). Sessions: first day, `YYYY-MM-DD` (default 30
+    /// days ago).
+    from: Option<String>,
+    /// Sessions: last day, `YYYY-MM-DD` (default today, Vietnam's day).
+    to: Option<String>,
+    /// Page size.
+    limit: Option<String>,
+    /// Sessions and duplicates: rows to skip (default 0).
+    offset: Option<String>,
+}
+
+fn bad(field: &str, vi: &str, en: &str) -> ApiError {
+    ApiError::validation(vec![FieldDetail {
+        field: field.into(),
+        code: "invalid".into(),
+        message_vi: vi.into(),
+        message_en: en.into(),
+    }])
+}
+
+fn number(v: &Option<String>, field: &str, default: u64) -> Result<u64, ApiError> {
+    match v.as_deref() {
+        None | Some("") => Ok(default),
+        Some(s) => s.parse().map_err(|_| {
+            bad(
+                field,
+                "Phải là một số nguyên không âm.",
+                "Must be a whole number, 0 or more.",
+            )
+        }),
+    }
+}
+
+fn date(v: &Option<String>, field: &str, default: String) -> Result<String, ApiError> {
+    match v.as_deref() {
+        None | Some("") => Ok(default),
+        Some(s) if protocol::validate::parse_date(s).is_some() => Ok(s.to_string()),
+        Some(_) => Err(bad(
+            field,
+            "Ngày phải có dạng NNNN-TT-NN.",
+            "The date must be YYYY-MM-DD.",
+        )),
+    }
+}
+
+/// The ledger of every paired field device: envelopes expected, received, missing, set aside.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/ledger",
+    operation_id = "ledger_overview",
+    tag = "ledger",
+    security(("session" = ["clerk", "admin"])),
+    responses(
+        (status = 200, description = "`{\"devices\": [device row], \"complete\": bool}` (`complete`: every \
+            device's envelopes all received)", body = Object),
+        crate::shared::api_doc::GatedReadErrors,
+    )
+)]
+async fn overview(State(st): State<AppState>, _user: Clerks) -> Result<Json<Value>, ApiError> {
+    let devices = st.db.call(|c| devices::overview(c)).await?;
+    let complete = devices.iter().all(|d| d.complete);
+    Ok(Json(json!({ "devices": devices, "complete": complete })))
+}
+
+/// One device's ledger: its overview row, runs of seqs, and a page of per-seq rows.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/ledger/{device}",
+    operation_id = "ledger_device",
+    tag = "ledger",
+    security(("session" = ["clerk", "admin"])),
+    params(("device" = String, Path, description = "Field device id"), Params),
+    responses(
+        (status = 200, description = "`{device, runs, from, limit, rows, next_from}`", body = Object),
+        crate::shared::api_doc::GatedReadErrors,
+        (status = 404, description = "No such device", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "`from` or `limit` not a whole number", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn device(
+    State(st): State<AppState>,
+    _user: Clerks,
+    Path(device): Path<String>,
+    Query(q): Query<Params>,
+) -> Result<Json<devices::DeviceLedger>, ApiError> {
+    let from = number(&q.from, "from", 1)?;
+    let limit = number(&q.limit, "limit", devices::MAX_PAGE)?;
+    st.db
+        .call(move |c| devices::ledger(c, &device, from, limit))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("thiết bị", "Device"))
+}
+
+/// Outreach sessions in a period: dossiers expected (from the field's summaries) against received.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/ledger/sessions",
+    operation_id = "ledger_sessions",
+    tag = "ledger",
+    security(("session" = ["clerk", "admin"])),
+    params(Params),
+    responses(
+        (status = 200, description = "`{from, to, total_sessions, offset, limit, sessions, totals, by_procedure, \
+            by_hamlet}`", body = Object),
+        crate::shared::api_doc::GatedReadErrors,
+        (status = 422, description = "Bad date, period or number", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn sessions(
+    State(st): State<AppState>,
+    _user: Clerks,
+    Query(q): Query<Params>,
+) -> Result<Json<expected::SessionsReport>, ApiError> {
+    let today = clock::today_vn();
+    let from = date(
+        &q.from,
+        "from",
+        (today - time::Duration::days(30)).to_string(),
+    )?;
+    let to = date(&q.to, "to", today.to_string())?;
+    if from > to {
+        return Err(bad(
+            "to",
+            "Ngày kết thúc phải sau ngày bắt đầu.",
+            "The end date must not be before the start date.",
+        ));
+    }
+    let offset = number(&q.offset, "offset", 0)? as usize;
+    let limit = number(&q.limit, "limit", expected::MAX_SESSIONS as u64)? as usize;
+    let r = st
+        .db
+        .call(move |c| expected::sessions(c, &from, &to, offset, limit))
+        .await?;
+    Ok(Json(r))
+}
+
+/// Pairs of dossiers that look like duplicates, with any decision taken.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/duplicates",
+    operation_id = "ledger_duplicates_list",
+    tag = "ledger",
+    security(("session" = ["clerk", "admin"])),
+    params(Params),
+    responses(
+        (status = 200, description = "`{\"total\": number, \"offset\": number, \"pairs\": [pair]}`", body = Object),
+        crate::shared::api_doc::GatedReadErrors,
+        (status = 422, description = "`offset` or `limit` not a whole number", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn duplicates_list(
+    State(st): State<AppState>,
+    _user: Clerks,
+    Query(q): Query<Params>,
+) -> Result<Json<Value>, ApiError> {
+    let offset = number(&q.offset, "offset", 0)? as usize;
+    let limit = number(&q.limit, "limit", 50)? as usize;
+    let (total, pairs) = st
+        .db
+        .call(move |c| duplicates::list(c, offset, limit))
+        .await?;
+    Ok(Json(
+        json!({ "total": total, "offset": offset, "pairs": pairs }),
+    ))
+}
+
+/// A decision on a duplicate pair: `merge` (keeping `kept`, one of the two) or `keep` (both).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Decision {
+    /// The two dossier ids of the pair.
+    a: String,
+    b: String,
+    /// `merge` or `keep`.
+    decision: String,
+    /// With `merge`: the dossier that stays (`a` or `b`).
+    #[serde(default)]
+    kept: Option<String>,
+    /// At most 1000 characters.
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// Records a clerk's decision on a duplicate pair (once per pair; audited).
+#[utoipa::path(
+    post,
+    path = "/api/v1/office/duplicates/decision",
+    operation_id = "ledger_decision",
+    tag = "ledger",
+    security(("session" = ["clerk", "admin"], "csrf" = [])),
+    request_body = Decision,
+    responses(
+        (status = 201, description = "`{a, b, decision, kept}` as recorded", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, description = "No such dossier", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "Already decided, or not a listed pair", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "Invalid decision, `kept` or note", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn decision(
+    State(st): State<AppState>,
+    Clerks(user): Clerks,
+    JsonBody(d): JsonBody<Decision>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let note = d
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
+    if note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
+        return Err(bad(
+            "note",
+            "Ghi chú tối đa 1000 ký tự.",
+            "The note is at most 1000 characters.",
+        ));
+    }
+    if d.a == d.b {
+        return Err(bad(
+            "b",
+            "Hãy chọn hai hồ sơ khác nhau.",
+            "Choose two different dossiers.",
+        ));
+    }
+    let kept = match (d.decision.as_str(), d.kept.as_deref()) {
+        ("merge", Some(k)) if k == d.a || k == d.b => Some(k.to_string()),
+        ("merge", _) => {
+            return Err(bad(
+                "kept",
+                "Hãy chọn hồ sơ được giữ lại (một trong hai hồ sơ).",
+                "Choose which dossier stays (one of the two).",
+            ))
+        }
+        ("keep", None) => None,
+        ("keep", Some(_)) => {
+            return Err(bad(
+                "kept",
+                "\"Giữ cả hai\" không chọn hồ sơ nào.",
+                "\"Keep both\" takes no dossier to keep.",
+            ))
+        }
+        _ => {
+            return Err(bad(
+                "decision",
+                "Quyết định phải là \"merge\" hoặc \"keep\".",
+                "The decision must be \"merge\" or \"keep\".",
+            ))
+        }
+    };
+    let (uid, uname) = (user.id.clone(), user.name.clone());
+    let (a, b, decision) = (d.a.clone(), d.b.clone(), d.decision.clone());
+    let r = st
+        .db
+        .call(move |c| {
+            duplicates::decide(
+                c,
+                &a,
+                &b,
+                &decision,
+                kept.as_deref(),
+                note.as_deref(),
+                Actor::user(&uid, &uname),
+            )
+        })
+        .await?;
+    match r {
+        Ok(()) => Ok((
+            StatusCode::CREATED,
+            Json(json!({ "a": d.a, "b": d.b, "decision": d.decision, "kept": d.kept })),
+        )),
+        Err(duplicates::Refused::Unknown(_)) => Err(ApiError::not_found("hồ sơ", "Dossier")),
+        Err(duplicates::Refused::AlreadyDecided) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_decided",
+            "Cặp hồ sơ này đã được quyết định rồi.",
+            "This pair has already been decided.",
+        )),
+        Err(duplicates::Refused::NotAPair) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_duplicates",
+            "Hai hồ sơ này không nằm trong danh sách hồ sơ trùng.",
+            "These two dossiers are not a listed duplicate pair.",
+        )),
+    }
+}

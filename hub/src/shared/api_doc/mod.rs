@@ -1,0 +1,112 @@
+//! What every concern's OpenAPI annotations share: the error body and the named error sets. The document
+//! itself (`GET /api/v1/openapi.json`, one per mode, with its security schemes) is assembled at the top, in
+//! `app::openapi`, from the `ApiDoc` each concern keeps next to its routes.
+//!
+//! Conventions, checked by the integration tests `openapi` (every registered route is documented, every
+//! documented route answers) and `role_matrix`
+//! (every route × every role and no login → allowed or refused as documented here):
+//! - `security(())`: no login. `security(("session" = []))`: any logged-in user.
+//!   `security(("session" = ["officer", "admin"]))`: only those roles (the scopes are role names, as
+//!   OpenAPI 3.1 allows for non-OAuth schemes); state-changing calls add `"csrf" = []` in the same
+//!   requirement. `security(("sync_token" = []))`: a field hub's sync session (office only).
+//! - `extensions(("x-hub-modes" = json!(["field"])))` on an operation of a router merged in both modes
+//!   that answers only in one: its handler takes `crate::shared::state::FieldOnly` (or `OfficeOnly`) first, so the
+//!   other mode answers `404 wrong_mode` to every caller before login, role or body are looked at; it is
+//!   left out of the other mode's document.
+//! - Errors are [`ErrorBody`]; the sets many routes share are named once ([`JsonWriteErrors`],
+//!   [`GatedReadErrors`], [`Unauthenticated`]) and listed in `responses(...)` next to the route's own.
+
+use utoipa::ToSchema;
+
+/// The error body every failing call answers (see `error.rs`).
+#[derive(ToSchema)]
+#[allow(dead_code)] // documentation only: `ApiError` serializes the same shape
+pub struct ErrorBody {
+    pub error: ErrorInner,
+}
+
+/// A stable code, a plain-language message in Vietnamese and English, the offending field and, for
+/// validation errors, one detail per field.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorInner {
+    /// Stable machine-readable code, e.g. `forbidden`, `validation_failed`, `csrf`.
+    pub code: String,
+    pub message_vi: String,
+    pub message_en: String,
+    /// The offending field (a form key, a header or a parameter name), when there is one.
+    pub field: Option<String>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub details: Option<Vec<()>>,
+}
+
+/// Error answers shared by many routes, named once: list one in a route's `responses(...)` next to its own
+/// tuples (e.g. `responses((status = 201, ...), crate::shared::api_doc::JsonWriteErrors, (status = 404, ...))`).
+/// Each is documented exactly as the tuple `(status = N, description = "...", body = ErrorBody)` would be.
+fn error_responses(
+    list: &[(u16, &str)],
+) -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::response::Response>>
+{
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    list.iter()
+        .map(|&(status, description)| {
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(description)
+                .content("application/json", content)
+                .build();
+            (status.to_string(), response.into())
+        })
+        .collect()
+}
+
+/// Declares a named error set: a unit struct whose `IntoResponses` lists `(status, description)` pairs.
+macro_rules! error_set {
+    ($(#[$doc:meta])* $name:ident: $($status:literal => $description:literal),+ $(,)?) => {
+        $(#[$doc])*
+        pub struct $name;
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> std::collections::BTreeMap<
+                String,
+                utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+            > {
+                error_responses(&[$(($status, $description)),+])
+            }
+        }
+    };
+}
+
+error_set!(
+    /// `401` without a valid session.
+    Unauthenticated: 401 => ""
+);
+error_set!(
+    /// A role-gated read: `401` without a session, `403` for a role the route does not serve.
+    GatedReadErrors: 401 => "", 403 => "Role not allowed"
+);
+error_set!(
+    /// A role-gated JSON write: `400` bad JSON, `401`, `403` (role or missing CSRF token), `413` body too
+    /// large, `415` not JSON.
+    JsonWriteErrors:
+        400 => "Bad JSON",
+        401 => "",
+        403 => "Role not allowed, or no CSRF token",
+        413 => "",
+        415 => "",
+);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_body_schema_matches_api_error() {
+        // The documented shape is the one ApiError writes.
+        let e = crate::shared::error::ApiError::forbidden().with_field("x");
+        let body = e.body_json();
+        let inner = body["error"].as_object().unwrap();
+        for k in ["code", "message_vi", "message_en", "field"] {
+            assert!(inner.contains_key(k), "{k}");
+        }
+    }
+}

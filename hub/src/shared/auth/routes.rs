@@ -1,0 +1,377 @@
+//! HTTP routes for setup, login, logout, the current user, and user management.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::store::{self as users, UserOut};
+use super::{
+    hash_password, verify_password, AdminOnly, AuthUser, Role, SESSION_COOKIE, SESSION_IDLE_SECS,
+};
+use crate::shared::auth::LoginLimiter;
+use crate::shared::error::{ApiError, JsonBody};
+use crate::shared::ip_limit::ClientIp;
+use crate::shared::state::AppState;
+use crate::shared::store::write_tx;
+
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(setup_status, setup, login, logout, me, list_users, add_user),
+    components(schemas(SetupIn, LoginIn, AddUserIn, UserOut, super::Role))
+)]
+pub struct ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/setup", get(setup_status).post(setup))
+        .route("/api/v1/login", post(login))
+        .route("/api/v1/logout", post(logout))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/users", get(list_users).post(add_user))
+}
+
+/// Checks a user name: 1–64 characters, no control characters, no leading/trailing spaces.
+pub fn check_name(name: &str) -> Result<(), ApiError> {
+    let n = name.chars().count();
+    if n == 0 || n > 64 || name.trim() != name || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "Tên đăng nhập phải có 1–64 ký tự, không có ký tự điều khiển hay khoảng trắng ở đầu/cuối.",
+            "The user name must be 1–64 characters, without control characters or surrounding spaces.",
+        )
+        .with_field("name"));
+    }
+    Ok(())
+}
+
+/// Checks a new password: at least 8 and at most 256 characters.
+pub fn check_password(pw: &str) -> Result<(), ApiError> {
+    let n = pw.chars().count();
+    if !(8..=256).contains(&n) {
+        return Err(ApiError::bad_request(
+            "Mật khẩu phải có từ 8 đến 256 ký tự.",
+            "The password must have 8 to 256 characters.",
+        )
+        .with_field("password"));
+    }
+    Ok(())
+}
+
+/// Hashes a password on the blocking pool (argon2 takes tens of milliseconds by design).
+async fn hash_off_thread(password: String) -> Result<String, ApiError> {
+    crate::shared::cpu::run(move || hash_password(&password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+}
+
+fn session_cookie(token: &str) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_IDLE_SECS}"
+    )
+}
+
+fn logged_in(user: UserOut, token: String, csrf: String, status: StatusCode) -> Response {
+    (
+        status,
+        [(header::SET_COOKIE, session_cookie(&token))],
+        Json(json!({ "user": user, "csrf_token": csrf })),
+    )
+        .into_response()
+}
+
+/// Whether the hub still needs its first admin (setup), and its mode.
+#[utoipa::path(
+    get,
+    path = "/api/v1/setup",
+    operation_id = "auth_setup_status",
+    tag = "auth",
+    security(()),
+    responses(
+        (status = 200, description = "`{needs_setup: bool, mode: \"field\"|\"office\"}`", body = Object),
+    )
+)]
+async fn setup_status(State(st): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let needs = !st.db.call(|c| users::admin_exists(c)).await?;
+    Ok(Json(json!({ "needs_setup": needs, "mode": st.mode })))
+}
+
+/// The first admin account, with the one-time setup token printed by the hub at its first start.
+#[derive(Deserialize, utoipa::ToSchema)]
+struct SetupIn {
+    token: String,
+    name: String,
+    password: String,
+}
+
+/// Creates the first admin with the one-time setup token, and logs them in (sets the session cookie).
+#[utoipa::path(
+    post,
+    path = "/api/v1/setup",
+    operation_id = "auth_setup",
+    tag = "auth",
+    security(()),
+    request_body = SetupIn,
+    responses(
+        (status = 201, description = "Logged in: `{user: UserOut, csrf_token}`, session cookie set", body = Object),
+        (status = 400, description = "Bad JSON, name or password", body = crate::shared::api_doc::ErrorBody),
+        (status = 403, description = "`bad_setup_token`: wrong or expired setup token", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "`setup_done`: an admin exists already", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, body = crate::shared::api_doc::ErrorBody),
+        (status = 415, body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn setup(
+    State(st): State<AppState>,
+    JsonBody(body): JsonBody<SetupIn>,
+) -> Result<Response, ApiError> {
+    check_name(&body.name)?;
+    check_password(&body.password)?;
+    let hash = hash_off_thread(body.password).await?;
+    let name = body.name;
+    let token = body.token;
+    let out = st
+        .db
+        .call(move |c| {
+            let tx = write_tx(c)?;
+            if users::admin_exists(&tx)? {
+                return Ok(Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "setup_done",
+                    "Trạm đã được thiết lập. Hãy đăng nhập.",
+                    "This hub is already set up. Please log in.",
+                )));
+            }
+            if !users::setup_token_valid(&tx, &token)? {
+                return Ok(Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "bad_setup_token",
+                    "Liên kết thiết lập không đúng hoặc đã hết hạn. Khởi động lại trạm để có liên kết mới.",
+                    "The setup link is wrong or expired. Restart the hub to get a new link.",
+                )
+                .with_field("token")));
+            }
+            let user = users::insert_user(&tx, &name, Role::Admin, &hash)?;
+            users::clear_setup_tokens(&tx)?;
+            let (tok, csrf) = users::create_session(&tx, &user.id)?;
+            tx.commit()?;
+            Ok(Ok((user, tok, csrf)))
+        })
+        .await??;
+    tracing::info!("first admin account created");
+    Ok(logged_in(out.0, out.1, out.2, StatusCode::CREATED))
+}
+
+/// A user name and password.
+#[derive(Deserialize, utoipa::ToSchema)]
+struct LoginIn {
+    name: String,
+    password: String,
+}
+
+/// `429 rate_limited` with `Retry-After`: too many failed logins (see [`super::ratelimit`]).
+fn login_locked(wait_secs: u64) -> Response {
+    let mins = wait_secs.div_ceil(60);
+    (
+        [(header::RETRY_AFTER, wait_secs.to_string())],
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("Đăng nhập sai quá nhiều lần. Hãy đợi khoảng {mins} phút rồi thử lại."),
+            format!("Too many failed logins. Wait about {mins} minutes and try again."),
+        ),
+    )
+        .into_response()
+}
+
+/// Logs in with a user name and password (sets the session cookie); rate-limited per name and address.
+#[utoipa::path(
+    post,
+    path = "/api/v1/login",
+    operation_id = "auth_login",
+    tag = "auth",
+    security(()),
+    request_body = LoginIn,
+    responses(
+        (status = 200, description = "Logged in: `{user: UserOut, csrf_token}`, session cookie set", body = Object),
+        (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
+        (status = 401, description = "`bad_credentials`", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, body = crate::shared::api_doc::ErrorBody),
+        (status = 415, body = crate::shared::api_doc::ErrorBody),
+        (status = 429, description = "`rate_limited`: too many failed logins (`Retry-After`)", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn login(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    JsonBody(body): JsonBody<LoginIn>,
+) -> Result<Response, ApiError> {
+    if let Err(wait) = st.part::<LoginLimiter>().check(&body.name, ip) {
+        return Ok(login_locked(wait));
+    }
+    let name = body.name.clone();
+    let row = st.db.call(move |c| users::find_user(c, &name)).await?;
+    let password = body.password;
+    let stored = row.as_ref().map(|r| r.password_hash.clone());
+    let ok = crate::shared::cpu::run(move || verify_password(&password, stored.as_deref()))
+        .await
+        .map_err(ApiError::internal)?;
+    let Some(row) = row.filter(|_| ok) else {
+        st.part::<LoginLimiter>().failed(&body.name, ip);
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "Tên đăng nhập hoặc mật khẩu không đúng.",
+            "Wrong user name or password.",
+        ));
+    };
+    st.part::<LoginLimiter>().succeeded(&body.name, ip);
+    let uid = row.user.id.clone();
+    let (tok, csrf) = st.db.call(move |c| users::create_session(c, &uid)).await?;
+    Ok(logged_in(row.user, tok, csrf, StatusCode::OK))
+}
+
+/// Ends the caller's session and clears its cookie.
+#[utoipa::path(
+    post,
+    path = "/api/v1/logout",
+    operation_id = "auth_logout",
+    tag = "auth",
+    security(("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "`{}`", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "No CSRF token", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn logout(
+    State(st): State<AppState>,
+    _user: AuthUser,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(tok) = super::session_token(&headers) {
+        st.db.call(move |c| users::delete_session(c, &tok)).await?;
+    }
+    Ok((
+        [(
+            header::SET_COOKIE,
+            format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+        )],
+        Json(json!({})),
+    )
+        .into_response())
+}
+
+/// The logged-in user, their CSRF token, and the hub's mode, device id and name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    operation_id = "auth_me",
+    tag = "auth",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "`{user: UserOut, csrf_token, mode, device_id, hub_name}`", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+    )
+)]
+async fn me(State(st): State<AppState>, user: AuthUser) -> Json<serde_json::Value> {
+    Json(json!({
+        "user": user.public(),
+        "csrf_token": user.csrf,
+        "mode": st.mode,
+        "device_id": st.keys.device_id,
+        "hub_name": st.name,
+    }))
+}
+
+/// The hub's user accounts (admins only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    operation_id = "auth_list_users",
+    tag = "auth",
+    security(("session" = ["admin"])),
+    responses(
+        (status = 200, description = "`{users: [UserOut]}`", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn list_users(
+    State(st): State<AppState>,
+    _admin: AdminOnly,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let list = st.db.call(|c| users::list_users(c)).await?;
+    Ok(Json(json!({ "users": list })))
+}
+
+/// A new account: name, role (`admin`, `officer`, `volunteer` on a field hub; `admin`, `clerk` at the
+/// office) and initial password.
+#[derive(Deserialize, utoipa::ToSchema)]
+struct AddUserIn {
+    name: String,
+    role: String,
+    password: String,
+}
+
+/// Adds a user account with a role of this hub's mode (admins only).
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    operation_id = "auth_add_user",
+    tag = "auth",
+    security(("session" = ["admin"], "csrf" = [])),
+    request_body = AddUserIn,
+    responses(
+        (status = 201, body = UserOut),
+        (status = 400, description = "Bad JSON, name, password, or a role not of this mode", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Not an admin, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "The name is taken", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, body = crate::shared::api_doc::ErrorBody),
+        (status = 415, body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn add_user(
+    State(st): State<AppState>,
+    _admin: AdminOnly,
+    JsonBody(body): JsonBody<AddUserIn>,
+) -> Result<(StatusCode, Json<UserOut>), ApiError> {
+    check_name(&body.name)?;
+    check_password(&body.password)?;
+    let role = Role::parse(&body.role)
+        .filter(|r| r.exists_in(st.mode))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                format!("Vai trò \"{}\" không có trên trạm {}.", body.role, st.mode),
+                format!(
+                    "Role \"{}\" does not exist on a {} hub.",
+                    body.role, st.mode
+                ),
+            )
+            .with_field("role")
+        })?;
+    let hash = hash_off_thread(body.password).await?;
+    let name = body.name;
+    let created = st
+        .db
+        .call(move |c| {
+            let tx = write_tx(c)?;
+            if users::user_exists(&tx, &name)? {
+                return Ok(None);
+            }
+            let u = users::insert_user(&tx, &name, role, &hash)?;
+            tx.commit()?;
+            Ok(Some(u))
+        })
+        .await?
+        .ok_or_else(|| {
+            ApiError::conflict("Tên đăng nhập này đã có.", "This user name already exists.")
+                .with_field("name")
+        })?;
+    Ok((StatusCode::CREATED, Json(created)))
+}

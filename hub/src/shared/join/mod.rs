@@ -1,0 +1,206 @@
+//! Joining the hub: the Wi-Fi and app-URL QR codes, the local CA's certificate for team phones, and what
+//! the team's join page shows. `serve` computes a [`JoinInfo`] once at start (from the configuration, the
+//! listeners and the CA) and hands it to these routes as a request extension; the URLs are then shaped
+//! per request from its `Host`, so the QR shows an address that works on the viewer's network.
+
+pub mod routes;
+pub mod wifi;
+
+use std::net::IpAddr;
+
+use crate::shared::tls::LocalCa;
+use wifi::WifiConfig;
+
+pub use routes::router;
+
+/// One listener as a phone may reach it.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub port: u16,
+    /// The addresses to offer, phone-reachable (non-loopback) ones first.
+    pub ips: Vec<IpAddr>,
+}
+
+/// What the join routes need, fixed at start.
+#[derive(Debug, Clone)]
+pub struct JoinInfo {
+    /// The mDNS host name, e.g. `tram-phuoc-minh.local`.
+    pub host: String,
+    /// Whether the host name is advertised (mDNS not off).
+    pub host_advertised: bool,
+    pub http: Endpoint,
+    /// `None` when HTTPS is off.
+    pub https: Option<Endpoint>,
+    /// `None` when no Wi-Fi SSID is configured.
+    pub wifi: Option<WifiConfig>,
+    /// The local certificate authority, when HTTPS is on.
+    pub ca: Option<LocalCa>,
+}
+
+/// The addresses a listener bound to `ip` is reachable on: itself, or every address of the machine when
+/// unspecified (IPv4 non-loopback first, then loopback).
+pub fn endpoint_ips(ip: IpAddr) -> Vec<IpAddr> {
+    if !ip.is_unspecified() {
+        return vec![ip];
+    }
+    let mut ips: Vec<IpAddr> = crate::shared::tls::machine_ips()
+        .into_iter()
+        .filter(|i| i.is_ipv4() && !i.is_loopback())
+        .collect();
+    ips.push(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    ips
+}
+
+/// `http://host:port/` with IPv6 addresses in brackets.
+pub fn url(scheme: &str, host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("{scheme}://[{host}]:{port}/")
+    } else {
+        format!("{scheme}://{host}:{port}/")
+    }
+}
+
+/// The host name part of a `Host` header, if it is a plain host name or IP address (anything else is
+/// ignored rather than echoed into a QR code).
+pub fn request_host(header: Option<&str>) -> Option<String> {
+    let h = header?.trim();
+    let host = if let Some(rest) = h.strip_prefix('[') {
+        let (v6, _) = rest.split_once(']')?;
+        v6.parse::<std::net::Ipv6Addr>().ok()?;
+        return Some(v6.to_string());
+    } else {
+        match h.rsplit_once(':') {
+            Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+            Some(_) => return None,
+            None => h,
+        }
+    };
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && !host.starts_with(['.', '-']);
+    ok.then(|| host.to_ascii_lowercase())
+}
+
+fn is_loopback_host(h: &str) -> bool {
+    h == "localhost"
+        || h.ends_with(".localhost")
+        || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+impl JoinInfo {
+    /// The host to put in a QR code for a request that came with `req_host`: that host unless it is
+    /// loopback (a phone cannot use the hub laptop's `localhost`), else the first phone-reachable address.
+    pub fn primary_host(&self, req_host: Option<&str>) -> String {
+        if let Some(h) = req_host.filter(|h| !is_loopback_host(h)) {
+            return h.to_string();
+        }
+        if let Some(ip) = self.http.ips.iter().find(|ip| !ip.is_loopback()) {
+            return ip.to_string();
+        }
+        req_host.unwrap_or("127.0.0.1").to_string()
+    }
+
+    /// Every URL of `ep`: the primary one first, then the host name (when advertised), then each address.
+    pub fn urls(&self, scheme: &str, ep: &Endpoint, req_host: Option<&str>) -> Vec<String> {
+        let mut out = vec![url(scheme, &self.primary_host(req_host), ep.port)];
+        if self.host_advertised {
+            out.push(url(scheme, &self.host, ep.port));
+        }
+        for ip in &ep.ips {
+            out.push(url(scheme, &ip.to_string(), ep.port));
+        }
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|u| seen.insert(u.clone()));
+        out
+    }
+
+    /// The app URL for the QR code (HTTP, or HTTPS when `https` and it is on).
+    pub fn app_url(&self, https: bool, req_host: Option<&str>) -> Option<String> {
+        let host = self.primary_host(req_host);
+        if https {
+            self.https.as_ref().map(|e| url("https", &host, e.port))
+        } else {
+            Some(url("http", &host, self.http.port))
+        }
+    }
+
+    /// Where a team phone downloads the CA certificate: over plain HTTP, as it does not trust HTTPS yet.
+    pub fn ca_url(&self, req_host: Option<&str>) -> Option<String> {
+        self.ca.as_ref()?;
+        Some(format!(
+            "{}ca.crt",
+            url("http", &self.primary_host(req_host), self.http.port)
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info() -> JoinInfo {
+        JoinInfo {
+            host: "tram.local".into(),
+            host_advertised: true,
+            http: Endpoint {
+                port: 8080,
+                ips: vec!["192.168.4.1".parse().unwrap(), "127.0.0.1".parse().unwrap()],
+            },
+            https: Some(Endpoint {
+                port: 8443,
+                ips: vec!["192.168.4.1".parse().unwrap()],
+            }),
+            wifi: None,
+            ca: None,
+        }
+    }
+
+    #[test]
+    fn request_hosts_are_parsed_and_odd_ones_refused() {
+        assert_eq!(
+            request_host(Some("Tram.local:8080")).as_deref(),
+            Some("tram.local")
+        );
+        assert_eq!(
+            request_host(Some("192.168.4.1")).as_deref(),
+            Some("192.168.4.1")
+        );
+        assert_eq!(
+            request_host(Some("[fd00::1]:8443")).as_deref(),
+            Some("fd00::1")
+        );
+        assert_eq!(request_host(Some("evil;WIFI:x")), None);
+        assert_eq!(request_host(Some("a b:80")), None);
+        assert_eq!(request_host(None), None);
+    }
+
+    #[test]
+    fn qr_urls_use_the_request_host_unless_it_is_loopback() {
+        let j = info();
+        assert_eq!(
+            j.app_url(false, Some("tram.test")).unwrap(),
+            "http://tram.test:8080/"
+        );
+        assert_eq!(
+            j.app_url(true, Some("tram.test")).unwrap(),
+            "https://tram.test:8443/"
+        );
+        assert_eq!(
+            j.app_url(false, Some("127.0.0.1")).unwrap(),
+            "http://192.168.4.1:8080/"
+        );
+        assert_eq!(
+            j.app_url(false, Some("localhost")).unwrap(),
+            "http://192.168.4.1:8080/"
+        );
+        assert_eq!(url("http", "fd00::1", 80), "http://[fd00::1]:80/");
+        let u = j.urls("https", j.https.as_ref().unwrap(), Some("localhost"));
+        assert_eq!(
+            u,
+            vec!["https://192.168.4.1:8443/", "https://tram.local:8443/"]
+        );
+    }
+}

@@ -1,0 +1,222 @@
+//! Join routes: the join page's data and its QR PNGs (team only: the Wi-Fi password is in them), and the
+//! public CA certificate that team phones install.
+
+use std::sync::Arc;
+
+use axum::extract::Query;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{request_host, JoinInfo};
+use crate::shared::auth::AuthUser;
+use crate::shared::error::ApiError;
+use crate::shared::state::AppState;
+
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(join, wifi_png, app_png, ca_png, ca_crt))]
+pub struct ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/join", get(join))
+        .route("/api/v1/join/wifi.png", get(wifi_png))
+        .route("/api/v1/join/app.png", get(app_png))
+        .route("/api/v1/join/ca.png", get(ca_png))
+        .route("/ca.crt", get(ca_crt))
+}
+
+type Info = Extension<Arc<JoinInfo>>;
+
+fn host_of(headers: &HeaderMap) -> Option<String> {
+    request_host(headers.get(header::HOST).and_then(|v| v.to_str().ok()))
+}
+
+/// The join page's data: Wi-Fi (with its password), the app's addresses and the CA fingerprint (any
+/// logged-in user: the team).
+#[utoipa::path(
+    get,
+    path = "/api/v1/join",
+    operation_id = "join_join",
+    tag = "join",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "`{hub_name, host_name, wifi: {ssid, security, password, qr_text, png} | null, \
+                                      app_url, app_png, app_url_https, app_https_png, urls: {http, https}, \
+                                      ca: {sha256, download_url, png} | null}`", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+    )
+)]
+async fn join(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    _user: AuthUser,
+    Extension(info): Info,
+    headers: HeaderMap,
+) -> Json<Value> {
+    let rh = host_of(&headers);
+    let rh = rh.as_deref();
+    let wifi = info.wifi.as_ref().map(|w| {
+        json!({
+            "ssid": w.ssid,
+            "security": w.security.as_str(),
+            "password": w.password,
+            "qr_text": w.qr_text(),
+            "png": "/api/v1/join/wifi.png",
+        })
+    });
+    let https_urls = info
+        .https
+        .as_ref()
+        .map(|e| info.urls("https", e, rh))
+        .unwrap_or_default();
+    Json(json!({
+        "hub_name": st.name,
+        "host_name": info.host,
+        "wifi": wifi,
+        "app_url": info.app_url(false, rh),
+        "app_png": "/api/v1/join/app.png",
+        "app_url_https": info.app_url(true, rh),
+        "app_https_png": info.https.as_ref().map(|_| "/api/v1/join/app.png?https=1"),
+        "urls": { "http": info.urls("http", &info.http, rh), "https": https_urls },
+        "ca": info.ca.as_ref().map(|ca| json!({
+            "sha256": ca.fingerprint,
+            "download_url": info.ca_url(rh),
+            "png": "/api/v1/join/ca.png",
+        })),
+    }))
+}
+
+fn png_response(text: &str) -> Result<Response, ApiError> {
+    let png = crate::shared::qr::png(text).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "private, no-cache"),
+        ],
+        png,
+    )
+        .into_response())
+}
+
+/// The QR image that joins a phone to the hub's Wi-Fi (any logged-in user: it holds the password).
+#[utoipa::path(
+    get,
+    path = "/api/v1/join/wifi.png",
+    operation_id = "join_wifi_png",
+    tag = "join",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "PNG image", content_type = "image/png", body = Vec<u8>),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 404, description = "No Wi-Fi configured", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn wifi_png(_user: AuthUser, Extension(info): Info) -> Result<Response, ApiError> {
+    let w = info.wifi.as_ref().ok_or_else(|| {
+        ApiError::not_found(
+            "mạng Wi-Fi (chưa cấu hình --wifi-ssid)",
+            "Wi-Fi network (--wifi-ssid is not configured)",
+        )
+    })?;
+    png_response(&w.qr_text())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct AppQuery {
+    /// `1` or `true`: the HTTPS address.
+    #[serde(default)]
+    https: Option<String>,
+}
+
+/// The QR image of the app's address (any logged-in user).
+#[utoipa::path(
+    get,
+    path = "/api/v1/join/app.png",
+    operation_id = "join_app_png",
+    tag = "join",
+    security(("session" = [])),
+    params(AppQuery),
+    responses(
+        (status = 200, description = "PNG image", content_type = "image/png", body = Vec<u8>),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 404, description = "HTTPS asked for while it is off", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn app_png(
+    _user: AuthUser,
+    Extension(info): Info,
+    headers: HeaderMap,
+    Query(q): Query<AppQuery>,
+) -> Result<Response, ApiError> {
+    let https = matches!(q.https.as_deref(), Some("1" | "true"));
+    let url = info
+        .app_url(https, host_of(&headers).as_deref())
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "địa chỉ HTTPS (HTTPS đang tắt)",
+                "HTTPS address (HTTPS is off)",
+            )
+        })?;
+    png_response(&url)
+}
+
+/// The QR image of the CA certificate's download address (any logged-in user).
+#[utoipa::path(
+    get,
+    path = "/api/v1/join/ca.png",
+    operation_id = "join_ca_png",
+    tag = "join",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "PNG image", content_type = "image/png", body = Vec<u8>),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 404, description = "HTTPS is off", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn ca_png(
+    _user: AuthUser,
+    Extension(info): Info,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let url = info
+        .ca_url(host_of(&headers).as_deref())
+        .ok_or_else(no_ca)?;
+    png_response(&url)
+}
+
+fn no_ca() -> ApiError {
+    ApiError::not_found(
+        "chứng chỉ của trạm (HTTPS đang tắt)",
+        "hub certificate (HTTPS is off)",
+    )
+}
+
+/// The CA certificate (DER), public: a phone downloads it before anyone logs in on it. The key never
+/// leaves the data directory.
+#[utoipa::path(
+    get,
+    path = "/ca.crt",
+    operation_id = "join_ca_crt",
+    tag = "join",
+    security(()),
+    responses(
+        (status = 200, description = "The CA certificate, DER", content_type = "application/x-x509-ca-cert", body = Vec<u8>),
+        (status = 404, description = "HTTPS is off", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn ca_crt(Extension(info): Info) -> Result<Response, ApiError> {
+    let ca = info.ca.as_ref().ok_or_else(no_ca)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/x-x509-ca-cert"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        ca.der.clone(),
+    )
+        .into_response())
+}

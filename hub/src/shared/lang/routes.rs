@@ -1,0 +1,683 @@
+//! HTTP routes for languages, translations and audio prompts. Reading is public (nothing personal is
+//! here: a villager's phone plays the guides); writing needs a logged-in team member and the CSRF token;
+//! adding, editing and removing a language is for admins.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use unicode_normalization::UnicodeNormalization;
+
+use super::audio::{self, MAX_AUDIO_BYTES};
+use super::keys;
+use super::store::{self, LanguageInput, BUILT_IN};
+use crate::shared::auth::{AdminOnly, AuthUser};
+use crate::shared::error::{ApiError, JsonBody};
+use crate::shared::state::AppState;
+
+/// Longest translation, in characters (a guide step is a few sentences).
+pub const MAX_TEXT_CHARS: usize = 2000;
+/// Longest language name, in characters.
+pub const MAX_NAME_CHARS: usize = 60;
+
+/// The OpenAPI paths of this concern's routes (merged by `api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        list,
+        add,
+        read,
+        edit,
+        remove,
+        strings,
+        key_list,
+        translate,
+        play,
+        upload,
+        delete_audio
+    ),
+    components(schemas(LanguageBody, TranslationBody, store::Language, store::AudioInfo))
+)]
+pub struct ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/languages", get(list).post(add))
+        .route(
+            "/api/v1/languages/{code}",
+            get(read).put(edit).delete(remove),
+        )
+        .route("/api/v1/languages/{code}/strings", get(strings))
+        .route("/api/v1/languages/{code}/keys", get(key_list))
+        .route("/api/v1/languages/{code}/strings/{key}", put(translate))
+        .route(
+            "/api/v1/languages/{code}/audio/{key}",
+            get(play)
+                .put(upload)
+                .delete(delete_audio)
+                .layer(DefaultBodyLimit::max(MAX_AUDIO_BYTES)),
+        )
+}
+
+fn unknown_language() -> ApiError {
+    ApiError::not_found("ngôn ngữ này", "Language").with_field("code")
+}
+
+fn unknown_key() -> ApiError {
+    ApiError::not_found("nội dung cần dịch này", "Text to translate").with_field("key")
+}
+
+/// Whether `code` has the shape of a BCP 47 tag we accept: a 2–3 letter language subtag (ISO 639-1 or
+/// 639-3), then up to two subtags of 2–8 letters or digits; lower case.
+pub fn valid_code(code: &str) -> bool {
+    let mut parts = code.split('-');
+    let first = parts.next().unwrap_or("");
+    let ok_first = (2..=3).contains(&first.len()) && first.bytes().all(|b| b.is_ascii_lowercase());
+    let rest: Vec<&str> = parts.collect();
+    ok_first
+        && rest.len() <= 2
+        && rest.iter().all(|p| {
+            (2..=8).contains(&p.len())
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+/// Loads an existing language (built in or added) or answers 404.
+async fn existing(st: &AppState, code: &str) -> Result<store::Language, ApiError> {
+    let c = code.to_string();
+    st.db
+        .call(move |db| store::get(db, &c))
+        .await?
+        .ok_or_else(unknown_language)
+}
+
+/// The languages (built in and added) with their progress (public).
+#[utoipa::path(
+    get,
+    path = "/api/v1/languages",
+    operation_id = "lang_list",
+    tag = "lang",
+    security(()),
+    responses(
+        (status = 200, description = "`{languages: [Language], total}` (`total`: translatable texts)", body = Object),
+    )
+)]
+async fn list(State(st): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let langs = st.db.call(|c| store::list(c)).await?;
+    Ok(Json(
+        json!({ "languages": langs, "total": keys::all().len() }),
+    ))
+}
+
+/// One language with its progress (public).
+#[utoipa::path(
+    get,
+    path = "/api/v1/languages/{code}",
+    operation_id = "lang_read",
+    tag = "lang",
+    security(()),
+    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
+    responses(
+        (status = 200, body = store::Language),
+        (status = 404, body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn read(
+    State(st): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<store::Language>, ApiError> {
+    Ok(Json(existing(&st, &code).await?))
+}
+
+/// A language to add or edit: `code` (BCP 47 / ISO 639-3, on add; must match the path on edit), names,
+/// whether it is written, and `direction` (`ltr`, default, or `rtl`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageBody {
+    #[serde(default)]
+    pub code: Option<String>,
+    pub native_name: String,
+    pub vi_name: String,
+    #[serde(default)]
+    pub en_name: String,
+    pub has_script: bool,
+    #[serde(default)]
+    pub direction: Option<String>,
+}
+
+fn clean_line(s: &str) -> String {
+    s.nfc().collect::<String>().trim().to_string()
+}
+
+fn check_name(field: &str, v: &str, required: bool) -> Result<(), ApiError> {
+    let bad = |vi: &str, en: &str| Err(ApiError::bad_request(vi, en).with_field(field));
+    if required && v.is_empty() {
+        return bad("Cần nhập tên.", "A name is needed.");
+    }
+    if v.chars().count() > MAX_NAME_CHARS || v.chars().any(char::is_control) {
+        return bad(
+            "Tên quá dài hoặc có ký tự không hợp lệ (tối đa 60 ký tự).",
+            "The name is too long or has invalid characters (at most 60).",
+        );
+    }
+    Ok(())
+}
+
+fn language_input(b: &LanguageBody) -> Result<LanguageInput, ApiError> {
+    let l = LanguageInput {
+        native_name: clean_line(&b.native_name),
+        vi_name: clean_line(&b.vi_name),
+        en_name: clean_line(&b.en_name),
+        has_script: b.has_script,
+        direction: b.direction.clone().unwrap_or_else(|| "ltr".into()),
+    };
+    check_name("native_name", &l.native_name, true)?;
+    check_name("vi_name", &l.vi_name, true)?;
+    check_name("en_name", &l.en_name, false)?;
+    if l.direction != "ltr" && l.direction != "rtl" {
+        return Err(ApiError::bad_request(
+            "Hướng chữ phải là ltr hoặc rtl.",
+            "The direction must be ltr or rtl.",
+        )
+        .with_field("direction"));
+    }
+    Ok(l)
+}
+
+/// Adds a language (admins only).
+#[utoipa::path(
+    post,
+    path = "/api/v1/languages",
+    operation_id = "lang_add",
+    tag = "lang",
+    security(("session" = ["admin"], "csrf" = [])),
+    request_body = LanguageBody,
+    responses(
+        (status = 201, body = store::Language),
+        (status = 400, description = "Bad JSON, code, names or direction", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Not an admin, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "Built in, or the code exists already", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, body = crate::shared::api_doc::ErrorBody),
+        (status = 415, body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn add(
+    State(st): State<AppState>,
+    AdminOnly(user): AdminOnly,
+    JsonBody(body): JsonBody<LanguageBody>,
+) -> Result<(StatusCode, Json<store::Language>), ApiError> {
+    let code = body
+        .code
+        .as_deref()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if !valid_code(&code) {
+        return Err(ApiError::bad_request(
+            "Mã ngôn ngữ phải theo chuẩn BCP 47 / ISO 639-3, ví dụ stg (Xtiêng), rog (Raglai), cjm (Chăm), km (Khmer).",
+            "The language code must follow BCP 47 / ISO 639-3, e.g. stg (Xtiêng), rog (Raglai), cjm (Cham), km (Khmer).",
+        )
+        .with_field("code"));
+    }
+    if BUILT_IN.iter().any(|b| b.0 == code) {
+        return Err(ApiError::conflict(
+            "Tiếng Việt và tiếng Anh đã có sẵn.",
+            "Vietnamese and English are built in.",
+        )
+        .with_field("code"));
+    }
+    let input = language_input(&body)?;
+    let by = user.id.clone();
+    let c2 = code.clone();
+    match st.db.call(move |c| store::add(c, &c2, &input, &by)).await? {
+        Some(l) => {
+            tracing::info!(code = %code, "language added");
+            Ok((StatusCode::CREATED, Json(l)))
+        }
+        None => Err(ApiError::conflict(
+            format!("Đã có ngôn ngữ mã {code}."),
+            format!("A language with code {code} exists already."),
+        )
+        .with_field("code")),
+    }
+}
+
+/// Edits an added language's names, script and direction (admins only; built-in ones are fixed).
+#[utoipa::path(
+    put,
+    path = "/api/v1/languages/{code}",
+    operation_id = "lang_edit",
+    tag = "lang",
+    security(("session" = ["admin"], "csrf" = [])),
+    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
+    request_body = LanguageBody,
+    responses(
+        (status = 200, body = store::Language),
+        (status = 400, description = "Bad JSON, names or direction; a built-in language; a changed code", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Not an admin, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, body = crate::shared::api_doc::ErrorBody),
+        (status = 413, body = crate::shared::api_doc::ErrorBody),
+        (status = 415, body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn edit(
+    State(st): State<AppState>,
+    _admin: AdminOnly,
+    Path(code): Path<String>,
+    JsonBody(body): JsonBody<LanguageBody>,
+) -> Result<Json<store::Language>, ApiError> {
+    if body.code.as_deref().is_some_and(|c| c != code) {
+        return Err(ApiError::bad_request(
+            "Không đổi được mã của một ngôn ngữ.",
+            "A language's code cannot be changed.",
+        )
+        .with_field("code"));
+    }
+    if BUILT_IN.iter().any(|b| b.0 == code) {
+        return Err(built_in_fixed());
+    }
+    let input = language_input(&body)?;
+    st.db
+        .call(move |c| store::update(c, &code, &input))
+        .await?
+        .map(Json)
+        .ok_or_else(unknown_language)
+}
+
+fn built_in_fixed() -> ApiError {
+    ApiError::bad_request(
+        "Tiếng Việt và tiếng Anh có sẵn; chữ giao diện của chúng nằm trong ứng dụng.",
+        "Vietnamese and English are built in; their interface text ships with the app.",
+    )
+    .with_field("code")
+}
+
+/// Removes an added language with its translations and recordings (admins only).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/languages/{code}",
+    operation_id = "lang_remove",
+    tag = "lang",
+    security(("session" = ["admin"], "csrf" = [])),
+    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
+    responses(
+        (status = 200, description = "`{}`", body = Object),
+        (status = 400, description = "A built-in language", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "Not an admin, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn remove(
+    State(st): State<AppState>,
+    _admin: AdminOnly,
+    Path(code): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if BUILT_IN.iter().any(|b| b.0 == code) {
+        return Err(built_in_fixed());
+    }
+    if st.db.call(move |c| store::remove(c, &code)).await? {
+        Ok(Json(json!({})))
+    } else {
+        Err(unknown_language())
+    }
+}
+
+/// Catalogue texts by their Vietnamese wording → key, so a client holding a catalogue `Text` finds its
+/// translation and recording.
+fn catalogue_keys() -> BTreeMap<&'static str, &'static str> {
+    keys::all()
+        .iter()
+        .filter(|s| s.group == keys::Group::Catalogue)
+        .map(|s| (s.vi.as_str(), s.key.as_str()))
+        .collect()
+}
+
+/// A language's translations and recordings by key, and catalogue wording → key (public).
+#[utoipa::path(
+    get,
+    path = "/api/v1/languages/{code}/strings",
+    operation_id = "lang_strings",
+    tag = "lang",
+    security(()),
+    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
+    responses(
+        (status = 200, description = "`{language, strings: {key: text}, audio: {key: AudioInfo}, \
+                                      catalogue_keys: {vi: key}}`", body = Object),
+        (status = 404, body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn strings(
+    State(st): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let lang = existing(&st, &code).await?;
+    let (strings, audio) = st
+        .db
+        .call(move |c| Ok((store::strings(c, &code)?, store::audio_index(c, &code)?)))
+        .await?;
+    Ok(Json(json!({
+        "language": lang,
+        "strings": strings,
+        "audio": audio,
+        "catalogue_keys": catalogue_keys(),
+    })))
+}
+
+/// Every translatable text with its Vietnamese and English source and this language's text and
+/// recording (any team member: every role translates).
+#[utoipa::path(
+    get,
+    path = "/api/v1/languages/{code}/keys",
+    operation_id = "lang_key_list",
+    tag = "lang",
+    security(("session" = [])),
+    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
+    responses(
+        (status = 200, description = "`{language, keys: [{key, group, vi, en, context, text, audio}]}`", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 404, body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn key_list(
+    State(st): State<AppState>,
+    _user: AuthUser,
+    Path(code): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let lang = existing(&st, &code).await?;
+    let (strings, audio) = st
+        .db
+        .call(move |c| Ok((store::strings(c, &code)?, store::audio_index(c, &code)?)))
+        .await?;
+    let list: Vec<serde_json::Value> = keys::all()
+        .iter()
+        .map(|s| {
+            json!({
+                "key": s.key, "group": s.group, "vi": s.vi, "en": s.en, "context": s.context,
+                "text": strings.get(&s.key), "audio": audio.get(&s.key),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "language": lang, "keys": list })))
+}
+
+/// A translation; empty clears it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TranslationBody {
+    pub text: String,
+}
+
+/// NFC, trimmed, line ends as `\n`; no other control characters.
+pub fn clean_text(s: &str) -> Result<String, ApiError> {
+    let t: String = s.replace("\r\n", "\n").nfc().collect();
+    let t = t.trim().to_string();
+    if t.chars().count() > MAX_TEXT_CHARS {
+        return Err(ApiError::bad_request(
+            format!("Bản dịch quá dài (tối đa {MAX_TEXT_CHARS} ký tự)."),
+            format!("The translation is too long (at most {MAX_TEXT_CHARS} characters)."),
+        )
+        .with_field("text"));
+    }
+    if t.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ApiError::bad_request(
+            "Bản dịch có ký tự điều khiển không hợp lệ.",
+            "The translation has invalid control characters.",
+        )
+        .with_field("text"));
+    }
+    Ok(t)
+}
+
+/// Sets or clears one text's translation in an added, written language (any team member).
+#[utoipa::path(
+    put,
+    path = "/api/v1/languages/{code}/strings/{key}",
+    operation_id = "lang_translate",
+    tag = "lang",
+    security(("session" = [], "csrf" = [])),
+    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`"), ("key" = String, Path, description = "Text key from the translation inventory, e.g. `guide.<procedure>.purpose`")),
+    request_body = TranslationBody,
+    responses(
+        (status = 200, description = "`{key, text}` (`text` null when cleared)", body = Object),
+        (status = 400, description = "Bad JSON or text; a built-in or unwritten language", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "No CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, description = "No such language or key", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, body = crate::shared::api_doc::ErrorBody),
+        (status = 415, body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn translate(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path((code, key)): Path<(String, String)>,
+    JsonBody(body): JsonBody<TranslationBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if BUILT_IN.iter().any(|b| b.0 == code) {
+        return Err(built_in_fixed());
+    }
+    let lang = existing(&st, &code).await?;
+    if keys::find(&key).is_none() {
+        return Err(unknown_key());
+    }
+    if !lang.has_script {
+        return Err(ApiError::bad_request(
+            "Ngôn ngữ này không dùng chữ viết: chỉ ghi âm được.",
+            "This language has no written script: record audio instead.",
+        )
+        .with_field("text"));
+    }
+    let text = clean_text(&body.text)?;
+    let (k, t, by) = (key.clone(), text.clone(), user.id.clone());
+    st.db
+        .call(move |c| {
+            store::set_translation(c, &code, &k, (!t.is_empty()).then_some(t.as_str()), &by)
+        })
+        .await?;
+    let text = (!text.is_empty()).then_some(text);
+    Ok(Json(json!({ "key": key, "text": text })))
+}
+
+fn audio_error(status: StatusCode, code: &'static str) -> ApiError {
+    let (vi, en) = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        (
+            "Bản ghi âm quá lớn (tối đa 1 MB, khoảng một phút).",
+            "The recording is too large (at most 1 MB, about a minute).",
+        )
+    } else {
+        (
+            "Tệp không phải bản ghi âm WebM, Ogg hay MP4.",
+            "The file is not a WebM, Ogg or MP4 audio recording.",
+        )
+    };
+    ApiError::new(status, code, vi, en).with_field("file")
+}
+
+/// Stores one text's audio prompt in a language (any team member): WebM, Ogg or MP4 audio, at most
+/// 1 MB; the type is sniffed from the bytes.
+#[utoipa::path(
+    put,
+    path = "/api/v1/languages/{code}/audio/{key}",
+    operation_id = "lang_upload",
+    tag = "lang",
+    security(("session" = [], "csrf" = [])),
+    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`"), ("key" = String, Path, description = "Text key from the translation inventory, e.g. `guide.<procedure>.purpose`")),
+    request_body(
+        content = Vec<u8>,
+        content_type = "audio/webm",
+        description = "The recording's bytes (WebM, Ogg or MP4 audio; the type is sniffed)"
+    ),
+    responses(
+        (status = 201, body = store::AudioInfo),
+        (status = 400, description = "Broken upload", body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "No CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, description = "No such language or key", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, description = "More than 1 MB", body = crate::shared::api_doc::ErrorBody),
+        (status = 415, description = "Not WebM, Ogg or MP4 audio", body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn upload(
+    State(st): State<AppState>,
+    user: AuthUser,
+    Path((code, key)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<store::AudioInfo>), ApiError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            audio_error(StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+        } else {
+            ApiError::bad_request(
+                "Bản ghi âm gửi lên bị lỗi.",
+                "The uploaded recording is broken.",
+            )
+        }
+    })?;
+    existing(&st, &code).await?;
+    if keys::find(&key).is_none() {
+        return Err(unknown_key());
+    }
+    if body.len() > MAX_AUDIO_BYTES {
+        return Err(audio_error(StatusCode::PAYLOAD_TOO_LARGE, "too_large"));
+    }
+    let media_type = audio::sniff(&body)
+        .ok_or_else(|| audio_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media"))?;
+    let by = user.id.clone();
+    let info = st
+        .db
+        .call(move |c| store::put_audio(c, &code, &key, media_type, &body, &by))
+        .await?;
+    Ok((StatusCode::CREATED, Json(info)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PlayParams {
+    /// The SHA-256 the client expects; when it matches, the answer may be cached for good.
+    pub v: Option<String>,
+}
+
+/// One text's audio prompt in a language (public), with an ETag; cached for good when `v` is its
+/// SHA-256.
+#[utoipa::path(
+    get,
+    path = "/api/v1/languages/{code}/audio/{key}",
+    operation_id = "lang_play",
+    tag = "lang",
+    security(()),
+    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`"), ("key" = String, Path, description = "Text key from the translation inventory, e.g. `guide.<procedure>.purpose`"), PlayParams),
+    responses(
+        (status = 200, description = "The recording (its stored audio type)", content_type = "audio/webm", body = Vec<u8>),
+        (status = 304, description = "Matches `If-None-Match`"),
+        (status = 404, body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn play(
+    State(st): State<AppState>,
+    Path((code, key)): Path<(String, String)>,
+    Query(q): Query<PlayParams>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let found = st
+        .db
+        .call(move |c| store::get_audio(c, &code, &key))
+        .await?;
+    let Some((media_type, sha, bytes)) = found else {
+        return Err(ApiError::not_found("bản ghi âm", "Recording"));
+    };
+    let etag = format!("\"{sha}\"");
+    let cache = if q.v.as_deref() == Some(sha.as_str()) {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, no-cache"
+    };
+    let hv = |s: &str| HeaderValue::from_str(s).map_err(ApiError::internal);
+    let mut h = HeaderMap::new();
+    h.insert(header::ETAG, hv(&etag)?);
+    h.insert(header::CACHE_CONTROL, hv(cache)?);
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
+    }
+    h.insert(header::CONTENT_TYPE, hv(&media_type)?);
+    Ok((h, bytes).into_response())
+}
+
+/// Deletes one text's audio prompt in a language (any team member).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/languages/{code}/audio/{key}",
+    operation_id = "lang_delete_audio",
+    tag = "lang",
+    security(("session" = [], "csrf" = [])),
+    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`"), ("key" = String, Path, description = "Text key from the translation inventory, e.g. `guide.<procedure>.purpose`")),
+    responses(
+        (status = 200, description = "`{}`", body = Object),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 403, description = "No CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, body = crate::shared::api_doc::ErrorBody),
+    )
+)]
+async fn delete_audio(
+    State(st): State<AppState>,
+    _user: AuthUser,
+    Path((code, key)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if st
+        .db
+        .call(move |c| store::delete_audio(c, &code, &key))
+        .await?
+    {
+        Ok(Json(json!({})))
+    } else {
+        Err(ApiError::not_found("bản ghi âm", "Recording"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_codes() {
+        for ok in ["stg", "rog", "cjm", "km", "km-kh", "cjm-cham"] {
+            assert!(valid_code(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "x",
+            "abcd",
+            "STG",
+            "st g",
+            "km-",
+            "km-k",
+            "a1",
+            "km-kh-x1-y2",
+            "../",
+        ] {
+            assert!(!valid_code(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn translations_are_cleaned() {
+        assert_eq!(clean_text("  Xin cha\u{300}o\r\n ").unwrap(), "Xin chào");
+        assert!(clean_text("a\u{7}b").is_err());
+        assert!(clean_text(&"a".repeat(MAX_TEXT_CHARS + 1)).is_err());
+        assert_eq!(clean_text("hai\ndòng").unwrap(), "hai\ndòng");
+    }
+}
