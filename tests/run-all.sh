@@ -32,12 +32,18 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "cargo test (unit, property, integration)"
-cargo build -p hub
+# One build for everything below: every binary and test of the workspace in one cargo invocation, so the
+# dependencies are resolved with one feature set and compiled once (a separate `cargo build -p hub` resolves
+# without the tests' dev-dependencies and compiled reqwest, zip and the whole hub a second time). The
+# scripts below are told not to build again (--no-build).
+step "cargo build --workspace --all-targets (the hub, the load tools, every test binary)"
+cargo build --workspace --all-targets
+
+step "cargo test (unit, property, integration: tests/it is one binary)"
 cargo test --workspace --no-fail-fast 2>&1 | tee target/cargo-test.log
 
 step "Office scale smoke (2 devices × 50 real dossiers: generate, import, serve, measure)"
-bash tests/scale/smoke.sh
+bash tests/scale/smoke.sh --no-build
 
 step "Browser tests (Debian Chromium, headless)"
 HUB_BIN="$PWD/target/debug/hub" bash tests/browser/run.sh
@@ -48,6 +54,6 @@ step "Deployment kit: shellcheck, systemd-analyze, install twice, the hub under 
 bash deploy/check.sh
 
 step "Load and footprint, quick (10 phones × 10 s, 1,000-dossier batch; figures never fail it, errors do): tests/perf/run.sh --quick --debug"
-bash tests/perf/run.sh --quick --debug
+bash tests/perf/run.sh --quick --debug --no-build
 
 step "All tests passed"

@@ -28,7 +28,7 @@ fn main() {
         let mut last = None;
         for _ in 0..rounds {
             let started = Instant::now();
-            let p = hub::media::process_photo(&bytes).expect("sample photo processes");
+            let p = hub::shared::media::process_photo(&bytes).expect("sample photo processes");
             totals.push(started.elapsed().as_secs_f64() * 1000.0);
             last = Some(p);
         }

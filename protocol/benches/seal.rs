@@ -1,6 +1,6 @@
 //! Sealing and verification cost, with the protocol API only (`cargo bench -p protocol`).
 //!
-//! - `seal/dossier_200k_photo`: what the field hub does per dossier (hub/src/seal/engine.rs): sign the
+//! - `seal/dossier_200k_photo`: what the field hub does per dossier (hub/src/field/seal/engine.rs): sign the
 //!   dossier, age-encrypt the sealed plaintext and the 200 KB photo, build, hash and sign the chained header.
 //! - `verify/envelope_signature_chain`: one envelope at the office, before decrypting: header parse and
 //!   form, seq/device/manifest checks, Ed25519 signature, header hash, and the chain link (`check_chain`).

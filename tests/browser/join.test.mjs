@@ -28,7 +28,7 @@ before(async () => {
     args: ['--wifi-ssid', SSID, '--wifi-password', PASSWORD, '--https-listen', `127.0.0.1:${httpsPort}`],
   });
   // Chromium trusts exactly this server key (standing in for a phone that installed the hub's CA; that the
-  // chain verifies against the CA for the hub's names is checked in tests/join.rs), and resolves the test
+  // chain verifies against the CA for the hub's names is checked in tests/it/join.rs), and resolves the test
   // name to loopback.
   const pem = fs.readFileSync(path.join(hub.dataDir, 'tls', 'server.pem'), 'utf8');
   const spki = new crypto.X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });

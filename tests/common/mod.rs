@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+pub mod batch;
+pub mod netns;
+pub mod oa;
+
 pub fn hub_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_hub"))
 }
@@ -265,6 +269,17 @@ impl Client {
         c
     }
 
+    /// Adds a user through `POST /api/v1/users` (as this admin); asserts it was created (201).
+    pub async fn add_user(&self, name: &str, role: &str, password: &str) {
+        let (s, b) = self
+            .post(
+                "/api/v1/users",
+                json!({"name": name, "role": role, "password": password}),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let r = self
             .http
@@ -394,10 +409,41 @@ pub async fn capture_and_seal(
 
 /// Captures a certificate of marital status with `fields` and one ID photo, seals it; returns the receipt.
 pub async fn seal_marital(c: &Client, fields: &BTreeMap<String, String>, photo: &[u8]) -> Value {
+    let id = fill_draft(
+        c,
+        "marital-status-certificate",
+        fields,
+        &["id_document"],
+        "giay-to.jpg",
+        photo,
+    )
+    .await;
+    seal_draft(c, &id).await
+}
+
+/// Seals the ready draft `id`; asserts it was sealed (201) and returns the receipt.
+pub async fn seal_draft(c: &Client, id: &str) -> Value {
+    let (s, receipt) = c
+        .post(&format!("/api/v1/drafts/{id}/seal"), json!({}))
+        .await;
+    assert_eq!(s, 201, "{receipt}");
+    receipt
+}
+
+/// Creates a draft of `procedure` (version 1), saves `fields`, attaches `photo` (as `file_name`) once for
+/// each of `roles`; asserts each step and returns the id of the draft, ready to seal ([`seal_draft`]).
+pub async fn fill_draft(
+    c: &Client,
+    procedure: &str,
+    fields: &impl serde::Serialize,
+    roles: &[&str],
+    file_name: &str,
+    photo: &[u8],
+) -> String {
     let (s, draft) = c
         .post(
             "/api/v1/drafts",
-            json!({"procedure": {"id": "marital-status-certificate", "version": 1}, "fields": {}}),
+            json!({"procedure": {"id": procedure, "version": 1}, "fields": {}}),
         )
         .await;
     assert_eq!(s, 201, "{draft}");
@@ -409,21 +455,13 @@ pub async fn seal_marital(c: &Client, fields: &BTreeMap<String, String>, photo: 
         )
         .await;
     assert_eq!(s, 200, "{saved}");
-    let (s, att) = c
-        .upload(
-            &id,
-            "id_document",
-            "giay-to.jpg",
-            photo.to_vec(),
-            "image/jpeg",
-        )
-        .await;
-    assert_eq!(s, 201, "{att}");
-    let (s, receipt) = c
-        .post(&format!("/api/v1/drafts/{id}/seal"), json!({}))
-        .await;
-    assert_eq!(s, 201, "{receipt}");
-    receipt
+    for role in roles {
+        let (s, att) = c
+            .upload(&id, role, file_name, photo.to_vec(), "image/jpeg")
+            .await;
+        assert_eq!(s, 201, "{role}: {att}");
+    }
+    id
 }
 
 /// Runs an async block on a fresh runtime (tests are plain #[test] so they can mix CLI and HTTP).
@@ -436,42 +474,222 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
+/// Writes the key card of the hub whose data directory is `dir` (`hub key show`) to the file `card`.
+pub fn key_card(dir: &Path, card: &Path) {
+    std::fs::write(
+        card,
+        cli_ok(&["key", "show", "--data", dir.to_str().unwrap()], &[]),
+    )
+    .unwrap();
+}
+
+/// Makes the hub whose data directory is `dir` trust the key card in the file `card` (`hub trust`); returns
+/// what the command printed.
+pub fn trust_card(dir: &Path, card: &Path) -> String {
+    cli_ok(
+        &[
+            "trust",
+            "--data",
+            dir.to_str().unwrap(),
+            card.to_str().unwrap(),
+        ],
+        &[],
+    )
+}
+
 /// Pairs a field and an office data directory by files, both ways (`hub key show` → `hub trust`): the
-/// fallback pairing, whose cards count as approved.
-pub fn pair_by_files(tmp: &Path, field_dir: &Path, office_dir: &Path) {
+/// fallback pairing, whose cards count as approved. The cards are `tmp/field.pub` and `tmp/office.pub`;
+/// returns what the field's and the office's `hub trust` printed.
+pub fn pair_by_files(tmp: &Path, field_dir: &Path, office_dir: &Path) -> (String, String) {
     let field_card = tmp.join("field.pub");
     let office_card = tmp.join("office.pub");
-    std::fs::write(
-        &field_card,
-        cli_ok(&["key", "show", "--data", field_dir.to_str().unwrap()], &[]),
-    )
-    .unwrap();
-    std::fs::write(
-        &office_card,
-        cli_ok(
-            &["key", "show", "--data", office_dir.to_str().unwrap()],
-            &[],
-        ),
-    )
-    .unwrap();
-    cli_ok(
+    key_card(field_dir, &field_card);
+    key_card(office_dir, &office_card);
+    let field_out = trust_card(field_dir, &office_card);
+    let office_out = trust_card(office_dir, &field_card);
+    (field_out, office_out)
+}
+
+/// Initialises a data directory for a hub of `mode` (`hub init`), named `name` if given; returns what the
+/// command printed.
+pub fn init_hub(mode: &str, dir: &Path, name: Option<&str>) -> String {
+    let mut args = vec!["init", "--mode", mode, "--data", dir.to_str().unwrap()];
+    if let Some(name) = name {
+        args.extend(["--name", name]);
+    }
+    cli_ok(&args, &[])
+}
+
+/// Initialises an office data directory named "UBND xã" ([`init_hub`]); returns what the command printed.
+pub fn init_office(office_dir: &Path) -> String {
+    init_hub("office", office_dir, Some("UBND xã"))
+}
+
+/// `hub batch export` of the field hub in `field_dir` into the file `out`, with `extra` arguments (such as
+/// `--from-seq N`); the command must succeed; returns what it printed.
+pub fn batch_export(field_dir: &Path, out: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "batch",
+        "export",
+        "--data",
+        field_dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    cli_ok(&args, &[])
+}
+
+/// `hub batch import --json` of the file `batch` into the office in `office_dir`: the command's exit code
+/// and its JSON report (panics, showing its standard error, when it printed no report).
+pub fn batch_import_json(office_dir: &Path, batch: &Path) -> (i32, Value) {
+    let out = cli(
         &[
-            "trust",
-            "--data",
-            field_dir.to_str().unwrap(),
-            office_card.to_str().unwrap(),
-        ],
-        &[],
-    );
-    cli_ok(
-        &[
-            "trust",
+            "batch",
+            "import",
             "--data",
             office_dir.to_str().unwrap(),
-            field_card.to_str().unwrap(),
+            "--json",
+            batch.to_str().unwrap(),
         ],
         &[],
     );
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("no JSON report: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), report)
+}
+
+/// Opens an outreach session in Thôn Bù Lư at its cultural house (as `c`); asserts 201 and returns its id.
+pub async fn open_bu_lu_session(c: &Client) -> String {
+    let (s, b) = c
+        .post(
+            "/api/v1/outreach/sessions",
+            json!({"hamlet": "Thôn Bù Lư", "venue_kind": "cultural_house",
+                   "venue_name": "Nhà văn hoá thôn Bù Lư"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    b["id"].as_str().unwrap().to_string()
+}
+
+/// A temporary directory with a running field hub (data in `field`, started with `extra` `hub serve`
+/// arguments) paired by files ([`pair_by_files`]) with an office data directory (`office`, initialised by
+/// [`init_office`], not started): returns `(tmp, field_dir, office_dir, field)`. Bind them in this order so
+/// the hub is stopped before the directory is removed.
+pub fn paired_field(extra: &[&str]) -> (tempfile::TempDir, PathBuf, PathBuf, Hub) {
+    let tmp = tempfile::tempdir().unwrap();
+    let field_dir = tmp.path().join("field");
+    let office_dir = tmp.path().join("office");
+    init_office(&office_dir);
+    let field = Hub::start_with("field", &field_dir, extra);
+    pair_by_files(tmp.path(), &field_dir, &office_dir);
+    (tmp, field_dir, office_dir, field)
+}
+
+/// Sets up the field hub's admin (`quantri`), adds the officer `canbo` with `password` and returns the
+/// officer's logged-in client.
+pub async fn field_officer(field: &Hub, password: &str) -> Client {
+    let admin = Client::setup(field, "quantri", "mat-khau-quan-tri").await;
+    admin.add_user("canbo", "officer", password).await;
+    Client::login(&field.base, "canbo", password).await
+}
+
+/// Sets up the field hub's admin (`quantri`), adds the officer `canbo` and the volunteer `tinhnguyen`
+/// (each with the password `mat-khau-<name>`); returns the admin's, the officer's and the volunteer's
+/// logged-in clients.
+pub async fn field_team(field: &Hub) -> (Client, Client, Client) {
+    let admin = Client::setup(field, "quantri", "mat-khau-quan-tri").await;
+    for (name, role) in [("canbo", "officer"), ("tinhnguyen", "volunteer")] {
+        admin
+            .add_user(name, role, &format!("mat-khau-{name}"))
+            .await;
+    }
+    let officer = Client::login(&field.base, "canbo", "mat-khau-canbo").await;
+    let volunteer = Client::login(&field.base, "tinhnguyen", "mat-khau-tinhnguyen").await;
+    (admin, officer, volunteer)
+}
+
+/// Sets up the office hub's admin (`quantri`), adds the clerk `vanthu` and returns the admin's and the
+/// clerk's logged-in clients.
+pub async fn office_clerk(office: &Hub) -> (Client, Client) {
+    let admin = Client::setup(office, "quantri", "mat-khau-van-phong").await;
+    admin.add_user("vanthu", "clerk", "mat-khau-van-thu").await;
+    let clerk = Client::login(&office.base, "vanthu", "mat-khau-van-thu").await;
+    (admin, clerk)
+}
+
+/// Copies the files of directory `from` (not its subdirectories) into `to`, creating it.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+/// A JPEG of `w`×`h` pixels whose colour at (x, y) is `pixel(x, y)`: a small photo made here.
+pub fn jpeg_of(w: u32, h: u32, pixel: impl Fn(u32, u32) -> [u8; 3]) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb(pixel(x, y)));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+/// Opens a sync session at the office at `base` as the device holding `key`: asks a challenge, sends a
+/// `SyncHello` to `office` dated `sent_at`, signed with `key`; asserts 200 and returns the bearer token.
+pub async fn sync_token(
+    http: &reqwest::Client,
+    base: &str,
+    key: &protocol::DeviceKey,
+    office: protocol::DeviceId,
+    sent_at: &str,
+) -> String {
+    let ch: Value = http
+        .post(format!("{base}/api/v1/sync/challenge"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hello = protocol::SyncHello::new(
+        key.public().device_id(),
+        office,
+        ch["challenge"].as_str().unwrap().to_string(),
+        sent_at.into(),
+    )
+    .unwrap();
+    let signed = protocol::SignedSyncHello::sign(hello, key).unwrap();
+    let r = http
+        .post(format!("{base}/api/v1/sync/hello"))
+        .header("content-type", "application/json")
+        .body(signed.to_bytes().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "{b}");
+    b["token"].as_str().unwrap().to_string()
+}
+
+/// [`sync_token`] as the field device whose keys are in `field_dir`, at `office` whose device id is
+/// `office_id`.
+pub async fn field_sync_token(
+    office: &Hub,
+    field_dir: &Path,
+    office_id: &str,
+    sent_at: &str,
+) -> String {
+    let keys = hub::shared::keys::load_or_create(field_dir).unwrap();
+    sync_token(
+        &reqwest::Client::new(),
+        &office.base,
+        &keys.device,
+        protocol::DeviceId::parse(office_id).unwrap(),
+        sent_at,
+    )
+    .await
 }
 
 /// The fields of a complete 3-in-1 request for `child` born on `born` (derived values left to the hub).
@@ -514,32 +732,16 @@ pub fn three_in_one_fields(child: &str, born: &str) -> serde_json::Map<String, V
 /// left to the hub), with the papers it needs; returns the receipt JSON.
 pub async fn seal_three_in_one(c: &Client, child: &str, born: &str, photo: &[u8]) -> Value {
     let fields = three_in_one_fields(child, born);
-    let (s, draft) = c
-        .post(
-            "/api/v1/drafts",
-            json!({"procedure": {"id": "birth-residence-insurance", "version": 1}, "fields": {}}),
-        )
-        .await;
-    assert_eq!(s, 201, "{draft}");
-    let id = draft["id"].as_str().unwrap().to_string();
-    let (s, saved) = c
-        .put(
-            &format!("/api/v1/drafts/{id}"),
-            json!({"fields": fields, "version": draft["version"]}),
-        )
-        .await;
-    assert_eq!(s, 200, "{saved}");
-    for role in ["birth_certificate", "requester_id"] {
-        let (s, att) = c
-            .upload(&id, role, "giay.jpg", photo.to_vec(), "image/jpeg")
-            .await;
-        assert_eq!(s, 201, "{att}");
-    }
-    let (s, receipt) = c
-        .post(&format!("/api/v1/drafts/{id}/seal"), json!({}))
-        .await;
-    assert_eq!(s, 201, "{receipt}");
-    receipt
+    let id = fill_draft(
+        c,
+        "birth-residence-insurance",
+        &fields,
+        &["birth_certificate", "requester_id"],
+        "giay.jpg",
+        photo,
+    )
+    .await;
+    seal_draft(c, &id).await
 }
 
 /// Carries the field hub's unacknowledged envelopes to the office by "USB stick": `hub batch export` into

@@ -1,4 +1,4 @@
-//! Helpers shared by `tests/openapi.rs` and `tests/role_matrix.rs`: reading a hub's OpenAPI document
+//! Helpers shared by `tests/it/openapi.rs` and `tests/it/role_matrix.rs`: reading a hub's OpenAPI document
 //! (`GET /api/v1/openapi.json`), listing its operations, and calling an operation with placeholder
 //! parameters and an empty body of its documented content type.
 #![allow(dead_code)]

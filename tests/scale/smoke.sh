@@ -2,10 +2,11 @@
 # CI smoke of the scale check (< 2 min): 2 devices × 50 dossiers through the whole driver (generate through
 # the hub library, import, serve, measure) on the debug build. Fails if a batch is refused, an envelope is
 # quarantined, the office did not receive every dossier outside the held-back batch, or a timed path fails.
+# --no-build: use the debug binaries already in target/debug (tests/run-all.sh builds everything once).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
-cargo build -p hub -p loadgen
+[ "${1:-}" = --no-build ] || cargo build -p hub -p loadgen
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/office-scale-smoke.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 "$ROOT/tests/scale/office-scale.sh" --debug --no-build --devices 2 --per-device 50 --runs 3 --keep "$WORK/run" \

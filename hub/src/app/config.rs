@@ -209,6 +209,7 @@ pub fn parse_mode(s: &str) -> Result<HubMode, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::field::uploader::settings::{parse_office_url, OnOff};
 
     #[test]
     fn time_limits_name_a_known_procedure_and_a_sensible_number_of_days() {

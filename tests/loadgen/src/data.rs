@@ -110,7 +110,7 @@ impl Commune {
 /// Every commune of the admin-unit sample the hub ships (what a field hub checks commune codes against).
 pub fn communes() -> Vec<Commune> {
     let mut out = Vec::new();
-    for p in &hub::units::sample::dataset().provinces {
+    for p in &hub::shared::units::sample::dataset().provinces {
         for u in &p.units {
             if u.full_name.starts_with("Xã") {
                 out.push(Commune {

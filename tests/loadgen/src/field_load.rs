@@ -615,7 +615,7 @@ async fn run(cli: Cli, photos: Vec<Photo>, volunteers_on: bool) -> anyhow::Resul
         password: cli.password.clone(),
         photos,
         communes: data::communes(),
-        today: hub::clock::today_vn(),
+        today: hub::shared::clock::today_vn(),
         deadline,
         think: (cli.think_min_ms, cli.think_max_ms),
         three_pct: cli.three_in_one_pct,

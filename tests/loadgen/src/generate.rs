@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use hub::auth::{AuthUser, Role};
-use hub::capture::store as drafts;
-use hub::datadir::DataDir;
-use hub::outreach::store::{self as outreach, NewSession, VenueKind};
-use hub::seal::engine::{seal_draft, SealAs};
+use hub::field::capture::store as drafts;
+use hub::field::outreach::store::{self as outreach, NewSession, VenueKind};
+use hub::field::seal::engine::{seal_draft, SealAs};
+use hub::shared::auth::{AuthUser, Role};
+use hub::shared::datadir::DataDir;
 use protocol::{HubMode, ProcedureRef};
 
 use crate::data::{self, Commune, Rng};
@@ -161,11 +161,11 @@ fn device(
         // Generation only: the field hub's durability setting is not what is measured here, and a sync per
         // sealed dossier would make the 100,000 take hours on a shared disk.
         c.pragma_update(None, "synchronous", "OFF")?;
-        let hash = hub::auth::hash_password("mat-khau-can-bo-ho-tich")
-            .map_err(|e| hub::store::StoreError::Corrupt(e.to_string()))?;
-        let u = hub::auth::store::insert_user(c, "canbo", Role::Officer, &hash)?;
-        hub::trust::trust_card(c, HubMode::Field, &me, &card, card_text)
-            .map_err(|e| hub::store::StoreError::Corrupt(e.to_string()))?;
+        let hash = hub::shared::auth::hash_password("mat-khau-can-bo-ho-tich")
+            .map_err(|e| hub::shared::store::StoreError::Corrupt(e.to_string()))?;
+        let u = hub::shared::auth::store::insert_user(c, "canbo", Role::Officer, &hash)?;
+        hub::shared::trust::trust_card(c, HubMode::Field, &me, &card, card_text)
+            .map_err(|e| hub::shared::store::StoreError::Corrupt(e.to_string()))?;
         Ok(u)
     })?;
     let officer = AuthUser {
@@ -175,7 +175,7 @@ fn device(
         csrf: String::new(),
     };
     let mut r = Rng::new(0xC0FFEE + i as u64 * 7919);
-    let today = hub::clock::today_vn();
+    let today = hub::shared::clock::today_vn();
     let (nb, held) = batches_of(i);
     let mut done = DeviceDone {
         dossiers: 0,
@@ -257,7 +257,7 @@ fn device(
             .out
             .join(folder)
             .join(format!("dev-{i:02}-b{}.batch", b + 1));
-        let s = hub::batch::export::export(&dir, &out, from_seq)?;
+        let s = hub::field::uploader::batch_file::export(&dir, &out, from_seq)?;
         from_seq = s.last_seq + 1;
         done.batches += 1;
     }
@@ -282,7 +282,7 @@ fn seal_one(
         &["id_document"]
     };
     let receipt = dir.db.call_sync(|c| {
-        let tx = hub::store::write_tx(c)?;
+        let tx = hub::shared::store::write_tx(c)?;
         let draft = drafts::create(&tx, procedure, fields, &officer.id, None)?;
         for role in roles {
             drafts::add_attachment(

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use hub::datadir::DataDir;
-use hub::store::write_tx;
+use hub::shared::datadir::DataDir;
+use hub::shared::store::write_tx;
 use protocol::HubMode;
 
 pub struct Options {
@@ -44,7 +44,7 @@ pub fn run(o: Options) -> anyhow::Result<()> {
         let me = dir.keys.device_id.clone();
         dir.db.call_sync(|c| {
             let tx = write_tx(c)?;
-            let r = hub::trust::trust_card(&tx, dir.mode, &me, &card, &text);
+            let r = hub::shared::trust::trust_card(&tx, dir.mode, &me, &card, &text);
             tx.commit()?;
             Ok(r)
         })??;
@@ -63,7 +63,7 @@ pub fn run(o: Options) -> anyhow::Result<()> {
         let t = Instant::now();
         let report = dir
             .db
-            .call_sync(|c| hub::batch::import::import(c, &identity, office, f))?;
+            .call_sync(|c| hub::office::intake::batch_import::import(c, &identity, office, f))?;
         let secs = t.elapsed().as_secs_f64();
         stored += report.stored;
         quarantined += report.quarantined.len();

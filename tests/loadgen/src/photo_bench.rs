@@ -1,4 +1,4 @@
-//! `photo-bench`: the CPU the hub spends on one uploaded photo (`hub::media::process_photo`, the work of
+//! `photo-bench`: the CPU the hub spends on one uploaded photo (`hub::shared::media::process_photo`, the work of
 //! `POST /api/v1/drafts/{id}/attachments`), on the sample photos of ../shared/data/photos, both as the web
 //! app sends them (client-web `shrink()`, see `photos.rs`), as it sent them before it aimed at the byte
 //! budget (upright, 1600 px, quality 85: `q85`), and as the camera wrote them (a phone whose browser
@@ -64,7 +64,7 @@ fn main() -> anyhow::Result<()> {
             let (mut cpu, mut wall, mut last) = (Vec::new(), Vec::new(), None);
             for _ in 0..runs {
                 let (c0, w0) = (thread_cpu_ms(), Instant::now());
-                let p = hub::media::process_photo(&bytes)?;
+                let p = hub::shared::media::process_photo(&bytes)?;
                 cpu.push(thread_cpu_ms() - c0);
                 wall.push(w0.elapsed().as_secs_f64() * 1e3);
                 last = Some(p);

@@ -6,11 +6,9 @@
 //! makes the exports. Then every log is searched for every captured value, as typed (NFC), decomposed (NFD)
 //! and folded to ASCII without diacritics, case-insensitively; any hit fails the test with the line.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use unicode_normalization::UnicodeNormalization;
 
@@ -95,7 +93,9 @@ fn debug_logs_of_a_whole_run_carry_no_personal_data() {
     let mother_address = "Tổ 9, ấp Đắk Xuyên Lộc";
     let father = "Điểu Văn Brông";
     let father_pin = "070095006627";
-    let born = hub::casework::deadline::fmt_date(hub::clock::today_vn() - time::Duration::days(20));
+    let born = hub::office::casework::deadline::fmt_date(
+        hub::shared::clock::today_vn() - time::Duration::days(20),
+    );
     let photo = {
         let img = image::RgbImage::from_fn(320, 240, |x, y| {
             image::Rgb([(x % 200) as u8, (y % 180) as u8, 90])

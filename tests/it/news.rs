@@ -6,46 +6,11 @@
 //! items, a pending or revoked device is refused; then the field stores them through the hub library and
 //! its news page shows them by hamlet and by receipt code, re-verified, and "told" is recorded.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
-use protocol::{DevicePublicKey, NewsBatch, SignedSyncHello, SyncHello};
+use crate::common::*;
+use protocol::{DevicePublicKey, NewsBatch};
 use serde_json::{json, Value};
-
-/// Opens a sync session as the field device whose key is in `field_dir`; returns the bearer token.
-async fn sync_session(office: &Hub, field_dir: &Path, office_id: &str) -> String {
-    let keys = hub::keys::load_or_create(field_dir).unwrap();
-    let http = reqwest::Client::new();
-    let ch: Value = http
-        .post(office.url("/api/v1/sync/challenge"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let hello = SyncHello::new(
-        keys.device_id.clone(),
-        protocol::DeviceId::parse(office_id).unwrap(),
-        ch["challenge"].as_str().unwrap().to_string(),
-        "2025-06-30T08:00:00+07:00".into(),
-    )
-    .unwrap();
-    let signed = SignedSyncHello::sign(hello, &keys.device).unwrap();
-    let r = http
-        .post(office.url("/api/v1/sync/hello"))
-        .header("content-type", "application/json")
-        .body(signed.to_bytes().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let b: Value = r.json().await.unwrap();
-    assert_eq!(status, 200, "{b}");
-    b["token"].as_str().unwrap().to_string()
-}
 
 /// `GET /api/v1/sync/news?after=N` with the session token: status and raw body.
 async fn pull(office: &Hub, token: &str, after: u64) -> (u16, Vec<u8>) {
@@ -70,47 +35,16 @@ fn set_status(office_dir: &Path, device: &str, status: &str) {
 
 #[test]
 fn office_publishes_field_pulls_and_shows_by_hamlet() {
-    let tmp = tempfile::tempdir().unwrap();
-    let field_dir = tmp.path().join("field");
-    let office_dir = tmp.path().join("office");
-    let photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
-    cli_ok(
-        &[
-            "init",
-            "--mode",
-            "office",
-            "--data",
-            office_dir.to_str().unwrap(),
-            "--name",
-            "UBND xã",
-        ],
-        &[],
-    );
-
     // Field: one dossier sealed during an outreach session in Thôn Bù Lư, one outside any session.
-    let field = Hub::start("field", &field_dir);
-    pair_by_files(tmp.path(), &field_dir, &office_dir);
+    let (tmp, field_dir, office_dir, field) = paired_field(&[]);
+    let photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
     let (in_session, outside, field_id, sid) = block_on(async {
         let admin = Client::setup(&field, "quantri", "mat-khau-quan-tri").await;
         for (name, role) in [("canbo", "officer"), ("tnv", "volunteer")] {
-            let (s, b) = admin
-                .post(
-                    "/api/v1/users",
-                    json!({"name": name, "role": role, "password": "mat-khau-12345"}),
-                )
-                .await;
-            assert_eq!(s, 201, "{b}");
+            admin.add_user(name, role, "mat-khau-12345").await;
         }
         let officer = Client::login(&field.base, "canbo", "mat-khau-12345").await;
-        let (s, b) = officer
-            .post(
-                "/api/v1/outreach/sessions",
-                json!({"hamlet": "Thôn Bù Lư", "venue_kind": "cultural_house",
-                       "venue_name": "Nhà văn hoá thôn Bù Lư"}),
-            )
-            .await;
-        assert_eq!(s, 201, "{b}");
-        let sid = b["id"].as_str().unwrap().to_string();
+        let sid = open_bu_lu_session(&officer).await;
         let (r1, _) = capture_and_seal(&officer, "Điểu Thị Hà", "070198001234", &photo).await;
         let (s, b) = officer
             .post(&format!("/api/v1/outreach/sessions/{sid}/close"), json!({}))
@@ -165,21 +99,13 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
     }
 
     let office = Hub::start("office", &office_dir);
-    let office_keys = hub::keys::load_or_create(&office_dir).unwrap();
+    let office_keys = hub::shared::keys::load_or_create(&office_dir).unwrap();
     let office_pub: DevicePublicKey = office_keys.device.public();
     let office_id = office_keys.device_id.to_string();
     let field_device = protocol::DeviceId::parse(&field_id).unwrap();
 
     block_on(async {
-        let admin = Client::setup(&office, "quantri", "mat-khau-van-phong").await;
-        let (s, b) = admin
-            .post(
-                "/api/v1/users",
-                json!({"name": "vanthu", "role": "clerk", "password": "mat-khau-van-thu"}),
-            )
-            .await;
-        assert_eq!(s, 201, "{b}");
-        let clerk = Client::login(&office.base, "vanthu", "mat-khau-van-thu").await;
+        let (admin, clerk) = office_clerk(&office).await;
         let (_, list) = clerk.get("/api/v1/office/dossiers").await;
         let id_of = |code: &str| {
             list["dossiers"]
@@ -314,7 +240,8 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
 
         // The field device pulls over a real sync session.
         assert_eq!(pull(&office, "not-a-token", 0).await.0, 401);
-        let token = sync_session(&office, &field_dir, &office_id).await;
+        let token =
+            field_sync_token(&office, &field_dir, &office_id, "2025-06-30T08:00:00+07:00").await;
         let (s, body) = pull(&office, &token, 0).await;
         assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
         let batch = NewsBatch::from_bytes(&body).unwrap();
@@ -375,21 +302,24 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
         set_status(&office_dir, &field_id, "approved");
 
         // The field stores them through the hub library (the uploader's news pull does the same).
-        let db = hub::store::Db::open(&field_dir.join("hub.sqlite")).unwrap();
+        let db = hub::shared::store::Db::open(&field_dir.join("hub.sqlite")).unwrap();
         let (pk, dev) = (office_pub, field_device.clone());
         let items = all.clone();
         let new = db
             .call_sync(move |c| {
-                assert_eq!(hub::news::store::last_seq_in(c, &pk.device_id())?, 0);
-                let n = hub::news::store::save_incoming(c, &pk, &dev, &items)?.unwrap();
-                assert_eq!(hub::news::store::last_seq_in(c, &pk.device_id())?, 56);
+                assert_eq!(hub::field::news::store::last_seq_in(c, &pk.device_id())?, 0);
+                let n = hub::field::news::store::save_incoming(c, &pk, &dev, &items)?.unwrap();
+                assert_eq!(
+                    hub::field::news::store::last_seq_in(c, &pk.device_id())?,
+                    56
+                );
                 Ok(n)
             })
             .unwrap();
         assert_eq!(new, 56);
         let (pk, dev) = (office_pub, field_device.clone());
         let again = db
-            .call_sync(move |c| hub::news::store::save_incoming(c, &pk, &dev, &all[..6]))
+            .call_sync(move |c| hub::field::news::store::save_incoming(c, &pk, &dev, &all[..6]))
             .unwrap()
             .unwrap();
         assert_eq!(again, 0, "idempotent");

@@ -2,11 +2,9 @@
 //! field hub. Roles, ticket numbering under concurrent requests, idempotent retries, a board without
 //! names, the Server-Sent Events stream after a call, the consent rule, undo, and the session report.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 async fn post_keyed(c: &Client, path: &str, key: &str, body: Value) -> (u16, Value) {

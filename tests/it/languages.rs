@@ -2,9 +2,7 @@
 //! round trip (NFC); audio uploads are sniffed and size-limited, played publicly with an ETag; guides are
 //! public and list the documents to bring from the catalogue; both hub modes serve them.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 /// A minimal WebM header (EBML, DocType "webm") followed by filler: what the sniffer looks at.

@@ -6,53 +6,18 @@
 //! same PIN are listed as duplicates; merge and keep decisions take them off the list, with the merge in
 //! merged_away and both decisions in the audit log.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
 fn small_jpeg() -> Vec<u8> {
-    let img = image::RgbImage::from_fn(64, 48, |x, y| {
-        image::Rgb([(x * 4) as u8, (y * 5) as u8, 90])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
-    out.into_inner()
+    jpeg_of(64, 48, |x, y| [(x * 4) as u8, (y * 5) as u8, 90])
 }
 
 fn export(field_dir: &Path, out: &Path, from_seq: u64) {
-    cli_ok(
-        &[
-            "batch",
-            "export",
-            "--data",
-            field_dir.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--from-seq",
-            &from_seq.to_string(),
-        ],
-        &[],
-    );
-}
-
-fn import(office_dir: &Path, batch: &Path) -> Value {
-    let out = cli(
-        &[
-            "batch",
-            "import",
-            "--data",
-            office_dir.to_str().unwrap(),
-            "--json",
-            batch.to_str().unwrap(),
-        ],
-        &[],
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("no JSON report: {}", String::from_utf8_lossy(&out.stderr)))
+    batch_export(field_dir, out, &["--from-seq", &from_seq.to_string()]);
 }
 
 /// Starts the office, signs the clerk in, runs `f`, stops the office.
@@ -81,21 +46,8 @@ fn runs(l: &Value) -> Vec<(String, u64, u64)> {
 
 #[test]
 fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
-    let tmp = tempfile::tempdir().unwrap();
-    let field_dir = tmp.path().join("field");
-    let office_dir = tmp.path().join("office");
-    cli_ok(
-        &[
-            "init",
-            "--mode",
-            "office",
-            "--data",
-            office_dir.to_str().unwrap(),
-            "--name",
-            "UBND xã",
-        ],
-        &[],
-    );
+    // Field: six dossiers in one outreach session, exported as 1–3 then 4–6.
+    let (tmp, field_dir, office_dir, field) = paired_field(&[]);
     cli_ok(
         &[
             "user",
@@ -113,31 +65,11 @@ fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
     let born = (time::OffsetDateTime::now_utc() - time::Duration::days(20))
         .date()
         .to_string();
-
-    // Field: six dossiers in one outreach session, exported as 1–3 then 4–6.
-    let field = Hub::start("field", &field_dir);
-    pair_by_files(tmp.path(), &field_dir, &office_dir);
     let batch_a = tmp.path().join("a.batch");
     let batch_b = tmp.path().join("b.batch");
     let (field_id, sid) = block_on(async {
-        let admin = Client::setup(&field, "quantri", "mat-khau-quan-tri").await;
-        let (s, b) = admin
-            .post(
-                "/api/v1/users",
-                json!({"name": "canbo", "role": "officer", "password": "mat-khau-12345"}),
-            )
-            .await;
-        assert_eq!(s, 201, "{b}");
-        let officer = Client::login(&field.base, "canbo", "mat-khau-12345").await;
-        let (s, b) = officer
-            .post(
-                "/api/v1/outreach/sessions",
-                json!({"hamlet": "Thôn Bù Lư", "venue_kind": "cultural_house",
-                       "venue_name": "Nhà văn hoá thôn Bù Lư"}),
-            )
-            .await;
-        assert_eq!(s, 201, "{b}");
-        let sid = b["id"].as_str().unwrap().to_string();
+        let officer = field_officer(&field, "mat-khau-12345").await;
+        let sid = open_bu_lu_session(&officer).await;
         capture_and_seal(&officer, "Điểu Thị Hạnh", "070198001111", &photo).await;
         capture_and_seal(&officer, "Ka Thị Nga", "070198009876", &photo).await;
         capture_and_seal(&officer, "Thị Sa Ly", "058198004567", &photo).await;
@@ -152,7 +84,7 @@ fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
     drop(field);
 
     // The office gets the second batch only: 1–3 are missing, named by their session.
-    let r = import(&office_dir, &batch_b);
+    let (_, r) = batch_import_json(&office_dir, &batch_b);
     assert_eq!(r["stored"], 3, "{r}");
     with_office(&office_dir, async |clerk| {
         let (s, all) = clerk.get("/api/v1/office/ledger").await;
@@ -229,7 +161,7 @@ fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
         )
         .unwrap();
     }
-    let r = import(&office_dir, &tampered);
+    let (_, r) = batch_import_json(&office_dir, &tampered);
     assert_eq!(r["stored"], 2, "{r}");
     with_office(&office_dir, async |clerk| {
         let (_, l) = clerk
@@ -254,7 +186,7 @@ fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
     });
 
     // The good first batch: the set-aside copy is settled by the good one, and the ledger is complete.
-    let r = import(&office_dir, &batch_a);
+    let (_, r) = batch_import_json(&office_dir, &batch_a);
     assert_eq!(r["stored"], 1, "{r}");
     let dossiers: Vec<(u64, String)> = {
         let c = Connection::open(office_dir.join("hub.sqlite")).unwrap();

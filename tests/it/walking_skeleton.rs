@@ -2,9 +2,7 @@
 //! directories. Setup link → users → capture with a photo → seal (unprotected, then protected on pairing)
 //! → batch export → office verifies and imports → clerk reads byte-identical values and photo bytes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 #[test]
@@ -42,13 +40,7 @@ fn capture_seal_export_import_reconcile() {
         assert_eq!(s, 409, "{b}");
         assert_eq!(b["error"]["code"], "setup_done");
 
-        let (s, b) = admin
-            .post(
-                "/api/v1/users",
-                json!({"name": "canbo", "role": "officer", "password": "mat-khau-can-bo"}),
-            )
-            .await;
-        assert_eq!(s, 201, "{b}");
+        admin.add_user("canbo", "officer", "mat-khau-can-bo").await;
         let (s, b) = admin
             .post(
                 "/api/v1/users",
@@ -114,53 +106,10 @@ fn capture_seal_export_import_reconcile() {
         assert_eq!(s, 404);
 
         // Pairing by files while both hubs could be running.
-        let office_init = cli_ok(
-            &[
-                "init",
-                "--mode",
-                "office",
-                "--data",
-                office_dir.to_str().unwrap(),
-                "--name",
-                "UBND xã",
-            ],
-            &[],
-        );
+        let office_init = init_office(&office_dir);
         assert!(office_init.contains("office"));
-        let field_card = tmp.path().join("field.pub");
-        let office_card = tmp.path().join("office.pub");
-        std::fs::write(
-            &field_card,
-            cli_ok(&["key", "show", "--data", field_dir.to_str().unwrap()], &[]),
-        )
-        .unwrap();
-        std::fs::write(
-            &office_card,
-            cli_ok(
-                &["key", "show", "--data", office_dir.to_str().unwrap()],
-                &[],
-            ),
-        )
-        .unwrap();
-        let out = cli_ok(
-            &[
-                "trust",
-                "--data",
-                field_dir.to_str().unwrap(),
-                office_card.to_str().unwrap(),
-            ],
-            &[],
-        );
+        let (out, _) = pair_by_files(tmp.path(), &field_dir, &office_dir);
         assert!(out.contains("Protected 1 dossier"), "{out}");
-        cli_ok(
-            &[
-                "trust",
-                "--data",
-                office_dir.to_str().unwrap(),
-                field_card.to_str().unwrap(),
-            ],
-            &[],
-        );
 
         let (_, st) = officer.get("/api/v1/status").await;
         assert_eq!(st["paired"], true);
@@ -212,35 +161,10 @@ fn capture_seal_export_import_reconcile() {
 
     // USB path: export on the field, import on the office.
     let batch = tmp.path().join("lan-1.batch");
-    let out = cli_ok(
-        &[
-            "batch",
-            "export",
-            "--data",
-            field_dir.to_str().unwrap(),
-            "--out",
-            batch.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = batch_export(&field_dir, &batch, &[]);
     assert!(out.contains("2 envelope(s)"), "{out}");
-    let out = cli(
-        &[
-            "batch",
-            "import",
-            "--data",
-            office_dir.to_str().unwrap(),
-            "--json",
-            batch.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, report) = batch_import_json(&office_dir, &batch);
+    assert_eq!(code, 0, "{report}");
     assert_eq!(report["accepted"], true);
     assert_eq!(report["stored"], 2);
     assert_eq!(report["gaps"], json!([]));
@@ -263,14 +187,7 @@ fn capture_seal_export_import_reconcile() {
     // The clerk's view.
     let office = Hub::start("office", &office_dir);
     block_on(async {
-        let admin = Client::setup(&office, "quantri", "mat-khau-van-phong").await;
-        let (s, b) = admin
-            .post(
-                "/api/v1/users",
-                json!({"name": "vanthu", "role": "clerk", "password": "mat-khau-van-thu"}),
-            )
-            .await;
-        assert_eq!(s, 201, "{b}");
+        let (admin, clerk) = office_clerk(&office).await;
         let (s, _) = admin
             .post(
                 "/api/v1/users",
@@ -278,7 +195,6 @@ fn capture_seal_export_import_reconcile() {
             )
             .await;
         assert_eq!(s, 400, "no officers at the office");
-        let clerk = Client::login(&office.base, "vanthu", "mat-khau-van-thu").await;
         // Field routes do not exist at the office.
         let (s, b) = clerk.get("/api/v1/drafts").await;
         assert_eq!((s, b["error"]["code"].as_str()), (404, Some("wrong_mode")));

@@ -2,8 +2,6 @@
 //! this test binds and a `WATCHDOG_USEC`, must send `READY=1` once it listens, then `WATCHDOG=1`
 //! repeatedly while its database answers, and `STOPPING=1` when asked to stop.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixDatagram;
@@ -18,7 +16,7 @@ fn banner_port(out: std::process::ChildStdout) -> u16 {
     let base = lines
         .by_ref()
         .map_while(Result::ok)
-        .find_map(|l| common::banner_url(&l, "http"))
+        .find_map(|l| crate::common::banner_url(&l, "http"))
         .expect("the banner names the address");
     std::thread::spawn(move || lines.for_each(drop));
     base.rsplit(':').next().unwrap().parse().unwrap()
@@ -49,7 +47,7 @@ fn ready_then_watchdog_pings_then_stopping() {
     let sock = UnixDatagram::bind(&sock_path).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let mut child = Command::new(common::hub_bin())
+    let mut child = Command::new(crate::common::hub_bin())
         .args(["serve", "--mode", "field", "--data"])
         .arg(dir.path().join("data"))
         .args(["--listen", "127.0.0.1:0"])

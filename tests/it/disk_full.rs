@@ -9,13 +9,11 @@
 //! Needs root (mount). When not root, or when the loop mount is impossible (no loop devices in a container),
 //! the test prints why and passes without checking anything; CI runs as root, where it must really run.
 
-mod common;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
 
@@ -171,7 +169,9 @@ fn a_full_disk_refuses_writes_clearly_damages_nothing_and_recovers_without_resta
     let hub = Hub::start("field", &field_dir);
     let db = field_dir.join("hub.sqlite");
     let photo = photo();
-    let born = hub::casework::deadline::fmt_date(hub::clock::today_vn() - time::Duration::days(20));
+    let born = hub::office::casework::deadline::fmt_date(
+        hub::shared::clock::today_vn() - time::Duration::days(20),
+    );
     let filler = mnt.join("filler");
     let usb = mnt.join("usb.batch");
 

@@ -13,16 +13,14 @@
 //! All mismatches are collected and reported at once; the full matrix is written as a Markdown table to
 //! `target/role-matrix-<mode>.md`.
 
-mod common;
-#[path = "common/oa.rs"]
-mod oa;
+use crate::common::oa;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use common::*;
+use crate::common::*;
 use oa::{Answer, Op};
 use serde_json::json;
 
@@ -237,7 +235,7 @@ fn run(mode: &'static str) {
         writeln!(
             md,
             "Every operation of the {mode} hub's OpenAPI document called by each caller with placeholder \
-             parameters (`tests/role_matrix.rs`). A cell is the status and error code; ✗ marks a \
+             parameters (`tests/it/role_matrix.rs`). A cell is the status and error code; ✗ marks a \
              mismatch with the documented security.\n"
         )
         .unwrap();

@@ -3,14 +3,12 @@
 //! from a backup still decrypts the batches it holds and the ones that arrive after; and every refusal
 //! (wrong passphrase, truncated or altered file, a served or non-empty directory) leaves the data untouched.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const PASS: &str = "bốn con voi đi qua cầu";
@@ -372,18 +370,7 @@ fn office_restore_keeps_the_keys_that_decrypt_batches() {
     let tmp = tempfile::tempdir().unwrap();
     let (field_dir, office_dir) = (tmp.path().join("field"), tmp.path().join("office"));
     let photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
-    cli_ok(
-        &[
-            "init",
-            "--mode",
-            "office",
-            "--data",
-            s(&office_dir),
-            "--name",
-            "UBND xã",
-        ],
-        &[],
-    );
+    init_office(&office_dir);
     cli_ok(&["init", "--mode", "field", "--data", s(&field_dir)], &[]);
     pair_by_files(tmp.path(), &field_dir, &office_dir);
     for (dir, role, name, pw) in [

@@ -4,9 +4,7 @@
 //! a pinned device id is refused; dossiers sealed before pairing get protected; the CLI commands work while
 //! the hubs run.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 async fn raw_post(base: &str, path: &str, body: Vec<u8>) -> (u16, Value) {
@@ -24,7 +22,7 @@ async fn raw_post(base: &str, path: &str, body: Vec<u8>) -> (u16, Value) {
 /// Opens a sync session as the field hub (its key read from its data directory) and returns the office's
 /// answer to the hello.
 async fn hello(office_base: &str, field_dir: &std::path::Path, office_id: &str) -> (u16, Value) {
-    let keys = hub::keys::load(field_dir).unwrap();
+    let keys = hub::shared::keys::load(field_dir).unwrap();
     let (s, ch) = raw_post(office_base, "/api/v1/sync/challenge", vec![]).await;
     assert_eq!(s, 200, "{ch}");
     let h = protocol::SyncHello::new(
@@ -176,7 +174,10 @@ fn pairing_by_code_approval_and_revocation() {
         let field_id = d["device_id"].as_str().unwrap().to_string();
         assert_eq!(
             field_id,
-            hub::keys::load(&field_dir).unwrap().device_id.as_str()
+            hub::shared::keys::load(&field_dir)
+                .unwrap()
+                .device_id
+                .as_str()
         );
 
         // A sync session opens, and names the status: uploads would be refused until approved.
@@ -237,7 +238,7 @@ fn pairing_by_code_approval_and_revocation() {
         assert_eq!(again["device_status"], "pending_approval");
 
         // A different card (same device key, another encryption key) for the pinned device id: 409.
-        let keys = hub::keys::load(&field_dir).unwrap();
+        let keys = hub::shared::keys::load(&field_dir).unwrap();
         let other_age = age::x25519::Identity::generate().to_public().to_string();
         let card = protocol::KeyCard::new(
             &keys.device,
@@ -297,7 +298,7 @@ fn pairing_by_code_approval_and_revocation() {
         assert_eq!(devs["devices"][0]["status"], "revoked");
         assert_eq!(devs["devices"][0]["status_note"], "Máy bị mất");
         // The gate every upload route applies (intake's `status_gate`) refuses it as `device_revoked`.
-        let gate = hub::intake::session::status_gate(protocol::DeviceStatus::Revoked).unwrap_err();
+        let gate = hub::shared::trust::status_gate(protocol::DeviceStatus::Revoked).unwrap_err();
         assert_eq!(gate.code, "device_revoked");
         // A revoked device cannot un-revoke itself by pairing again.
         let (_, code5) = clerk.post("/api/v1/pairing/codes", json!({})).await;
@@ -357,7 +358,7 @@ fn pairing_by_code_approval_and_revocation() {
             out.contains("Tổ lưu động 2") && out.contains("pending_approval"),
             "{out}"
         );
-        let id2 = hub::keys::load(&field2)
+        let id2 = hub::shared::keys::load(&field2)
             .unwrap()
             .device_id
             .as_str()
@@ -404,17 +405,8 @@ fn pairing_guesses_are_rate_limited_per_client() {
     let tmp = tempfile::tempdir().unwrap();
     let office = Hub::start("office", &tmp.path().join("office"));
     let field_dir = tmp.path().join("field");
-    cli_ok(
-        &[
-            "init",
-            "--mode",
-            "field",
-            "--data",
-            field_dir.to_str().unwrap(),
-        ],
-        &[],
-    );
-    let keys = hub::keys::load(&field_dir).unwrap();
+    init_hub("field", &field_dir, None);
+    let keys = hub::shared::keys::load(&field_dir).unwrap();
     block_on(async {
         let card = keys
             .key_card(protocol::HubMode::Field, "guesser", "2026-11-23T08:00:00Z")

@@ -2,27 +2,15 @@
 //! limits, decompression bombs and hostile JSON, each against real `hub` processes. Every refusal must be
 //! a 4xx JSON error with a stable code, leave the stored state as it was, and leave the hub healthy.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{IpAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const ADMIN_PW: &str = "Quản-trị-viên-2024";
 const PW: &str = "mật-khẩu-đúng-123";
-
-async fn add_user(admin: &Client, name: &str, role: &str) {
-    let (s, b) = admin
-        .post(
-            "/api/v1/users",
-            json!({"name": name, "role": role, "password": PW}),
-        )
-        .await;
-    assert_eq!(s, 201, "{b}");
-}
 
 /// A client without a cookie jar whose requests leave from `ip` (any 127.0.0.0/8 address reaches the hub).
 fn http_from(ip: [u8; 4]) -> reqwest::Client {
@@ -197,8 +185,8 @@ fn failed_logins_lock_the_account_on_that_phone_and_a_spraying_phone_everywhere(
     );
     block_on(async {
         let admin = Client::setup(&hub, "admin", ADMIN_PW).await;
-        add_user(&admin, "an", "volunteer").await;
-        add_user(&admin, "binh", "officer").await;
+        admin.add_user("an", "volunteer", PW).await;
+        admin.add_user("binh", "officer", PW).await;
         let attacker = http_from([127, 0, 0, 1]);
         let owner_phone = http_from([127, 0, 0, 2]);
         let sprayer = http_from([127, 0, 0, 3]);
@@ -300,7 +288,7 @@ fn every_state_changing_route_needs_the_sessions_csrf_token() {
     let hub = Hub::start_with("field", &tmp.path().join("field"), &[]);
     block_on(async {
         let admin = Client::setup(&hub, "admin", ADMIN_PW).await;
-        add_user(&admin, "binh", "officer").await;
+        admin.add_user("binh", "officer", PW).await;
         let draft = new_draft(&admin).await;
         let (s, att) = admin
             .upload(&draft, "id_document", "a.jpg", small_jpeg(), "image/jpeg")
@@ -452,7 +440,7 @@ fn every_state_changing_office_route_needs_the_sessions_csrf_token() {
     let hub = Hub::start_with("office", &tmp.path().join("office"), &[]);
     block_on(async {
         let admin = Client::setup(&hub, "admin", ADMIN_PW).await;
-        add_user(&admin, "chi", "clerk").await;
+        admin.add_user("chi", "clerk", PW).await;
         let (token, _) = session(&hub.base, "chi", PW).await;
         let (_, other_csrf) = session(&hub.base, "admin", ADMIN_PW).await;
         let (s, holidays_before) = admin.get("/api/v1/office/holidays").await;

@@ -6,13 +6,11 @@
 //! value or its documented derivation (choice labels, commune labels, dates in figures and in words,
 //! capitals, the registered PIN). A second export without `again` has no rows; with `again` all.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::Cursor;
 
+use crate::common::*;
 use calamine::{Data, Reader, Xlsx};
-use common::*;
 use serde_json::{json, Value};
 
 type Fields = BTreeMap<String, String>;
@@ -139,32 +137,8 @@ fn marital_d() -> Fields {
 
 /// Creates a draft with `f`, attaches a photo for each role, seals it; returns the receipt.
 async fn seal(c: &Client, procedure: &str, f: &Fields, roles: &[&str], photo: &[u8]) -> Value {
-    let (s, draft) = c
-        .post(
-            "/api/v1/drafts",
-            json!({"procedure": {"id": procedure, "version": 1}, "fields": {}}),
-        )
-        .await;
-    assert_eq!(s, 201, "{draft}");
-    let id = draft["id"].as_str().unwrap().to_string();
-    let (s, saved) = c
-        .put(
-            &format!("/api/v1/drafts/{id}"),
-            json!({"fields": f, "version": draft["version"]}),
-        )
-        .await;
-    assert_eq!(s, 200, "{saved}");
-    for role in roles {
-        let (s, b) = c
-            .upload(&id, role, "giay-to.jpg", photo.to_vec(), "image/jpeg")
-            .await;
-        assert_eq!(s, 201, "{role}: {b}");
-    }
-    let (s, receipt) = c
-        .post(&format!("/api/v1/drafts/{id}/seal"), json!({}))
-        .await;
-    assert_eq!(s, 201, "{receipt}");
-    receipt
+    let id = fill_draft(c, procedure, f, roles, "giay-to.jpg", photo).await;
+    seal_draft(c, &id).await
 }
 
 /// A received dossier as the test knows it.
@@ -518,35 +492,11 @@ fn xlsx_tables(bytes: Vec<u8>) -> (Vec<String>, Vec<Vec<String>>, Vec<Vec<Data>>
 
 #[test]
 fn every_exported_value_equals_the_captured_one() {
-    let tmp = tempfile::tempdir().unwrap();
-    let field_dir = tmp.path().join("field");
-    let office_dir = tmp.path().join("office");
+    let (tmp, field_dir, office_dir, field) = paired_field(&[]);
     let birth_photo = std::fs::read(sample_photo("giay-chung-sinh.jpg")).unwrap();
     let marital_photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
-    cli_ok(
-        &[
-            "init",
-            "--mode",
-            "office",
-            "--data",
-            office_dir.to_str().unwrap(),
-            "--name",
-            "UBND xã",
-        ],
-        &[],
-    );
-    let field = Hub::start("field", &field_dir);
-    pair_by_files(tmp.path(), &field_dir, &office_dir);
     let captured = block_on(async {
-        let admin = Client::setup(&field, "quantri", "mat-khau-quan-tri").await;
-        let (s, b) = admin
-            .post(
-                "/api/v1/users",
-                json!({"name": "canbo", "role": "officer", "password": "mat-khau-12345"}),
-            )
-            .await;
-        assert_eq!(s, 201, "{b}");
-        let officer = Client::login(&field.base, "canbo", "mat-khau-12345").await;
+        let officer = field_officer(&field, "mat-khau-12345").await;
         let p3 = "birth-residence-insurance";
         let pm = "marital-status-certificate";
         let a = birth_a();
@@ -586,15 +536,7 @@ fn every_exported_value_equals_the_captured_one() {
 
     let office = Hub::start("office", &office_dir);
     block_on(async {
-        let admin = Client::setup(&office, "quantri", "mat-khau-van-phong").await;
-        let (s, b) = admin
-            .post(
-                "/api/v1/users",
-                json!({"name": "vanthu", "role": "clerk", "password": "mat-khau-van-thu"}),
-            )
-            .await;
-        assert_eq!(s, 201, "{b}");
-        let clerk = Client::login(&office.base, "vanthu", "mat-khau-van-thu").await;
+        let (_admin, clerk) = office_clerk(&office).await;
         let (_, list) = clerk.get("/api/v1/office/dossiers").await;
         let list = list["dossiers"].as_array().unwrap().clone();
         assert_eq!(list.len(), 4);
@@ -605,7 +547,9 @@ fn every_exported_value_equals_the_captured_one() {
                 let code = receipt["code"].as_str().unwrap();
                 let row = list.iter().find(|d| d["receipt_code"] == code).unwrap();
                 let received_at = row["received_at"].as_str().unwrap();
-                let day = hub::clock::vn_date_of(received_at).unwrap().to_string();
+                let day = hub::shared::clock::vn_date_of(received_at)
+                    .unwrap()
+                    .to_string();
                 Sealed {
                     procedure,
                     fields,

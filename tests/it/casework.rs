@@ -6,49 +6,14 @@
 //! office-internal ones publish nothing; every change is in the audit log, which SQL cannot edit; the work
 //! lists and the received list page and filter; holidays (API and CLI) move open deadlines.
 
-mod common;
-
-use std::path::Path;
-
-use common::*;
-use protocol::{NewsBatch, SignedSyncHello, SyncHello};
+use crate::common::*;
+use protocol::NewsBatch;
 use serde_json::{json, Value};
-
-async fn sync_session(office: &Hub, field_dir: &Path, office_id: &str) -> String {
-    let keys = hub::keys::load_or_create(field_dir).unwrap();
-    let http = reqwest::Client::new();
-    let ch: Value = http
-        .post(office.url("/api/v1/sync/challenge"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let hello = SyncHello::new(
-        keys.device_id.clone(),
-        protocol::DeviceId::parse(office_id).unwrap(),
-        ch["challenge"].as_str().unwrap().to_string(),
-        "2026-11-23T08:00:00+07:00".into(),
-    )
-    .unwrap();
-    let signed = SignedSyncHello::sign(hello, &keys.device).unwrap();
-    let r = http
-        .post(office.url("/api/v1/sync/hello"))
-        .header("content-type", "application/json")
-        .body(signed.to_bytes().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let b: Value = r.json().await.unwrap();
-    b["token"].as_str().unwrap().to_string()
-}
 
 /// A child born 20 days ago (Vietnam time), female.
 fn child_born() -> String {
-    let d = hub::clock::today_vn() - time::Duration::days(20);
-    hub::casework::deadline::fmt_date(d)
+    let d = hub::shared::clock::today_vn() - time::Duration::days(20);
+    hub::office::casework::deadline::fmt_date(d)
 }
 
 fn fields_of(b: &Value) -> Vec<String> {
@@ -64,34 +29,10 @@ fn fields_of(b: &Value) -> Vec<String> {
 
 #[test]
 fn a_three_in_one_dossier_walks_every_status_with_news_audit_and_deadlines() {
-    let tmp = tempfile::tempdir().unwrap();
-    let field_dir = tmp.path().join("field");
-    let office_dir = tmp.path().join("office");
+    let (tmp, field_dir, office_dir, field) = paired_field(&[]);
     let photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
-    cli_ok(
-        &[
-            "init",
-            "--mode",
-            "office",
-            "--data",
-            office_dir.to_str().unwrap(),
-            "--name",
-            "UBND xã",
-        ],
-        &[],
-    );
-    let field = Hub::start("field", &field_dir);
-    pair_by_files(tmp.path(), &field_dir, &office_dir);
     let (code3, code_m1, code_m2) = block_on(async {
-        let admin = Client::setup(&field, "quantri", "mat-khau-quan-tri").await;
-        let (s, b) = admin
-            .post(
-                "/api/v1/users",
-                json!({"name": "canbo", "role": "officer", "password": "mat-khau-12345"}),
-            )
-            .await;
-        assert_eq!(s, 201, "{b}");
-        let officer = Client::login(&field.base, "canbo", "mat-khau-12345").await;
+        let officer = field_officer(&field, "mat-khau-12345").await;
         let r3 = seal_three_in_one(&officer, "Điểu Thị Mai", &child_born(), &photo).await;
         let (m1, _) = capture_and_seal(&officer, "Điểu Thị Hà", "070198001234", &photo).await;
         let (m2, _) = capture_and_seal(&officer, "Thị Sa Ly", "058198004567", &photo).await;
@@ -104,21 +45,13 @@ fn a_three_in_one_dossier_walks_every_status_with_news_audit_and_deadlines() {
     drop(field);
     carry_batch(&tmp.path().join("b.batch"), &field_dir, &office_dir);
     let office = Hub::start("office", &office_dir);
-    let office_id = hub::keys::load_or_create(&office_dir)
+    let office_id = hub::shared::keys::load_or_create(&office_dir)
         .unwrap()
         .device_id
         .to_string();
 
     block_on(async {
-        let admin = Client::setup(&office, "quantri", "mat-khau-van-phong").await;
-        let (s, b) = admin
-            .post(
-                "/api/v1/users",
-                json!({"name": "vanthu", "role": "clerk", "password": "mat-khau-van-thu"}),
-            )
-            .await;
-        assert_eq!(s, 201, "{b}");
-        let clerk = Client::login(&office.base, "vanthu", "mat-khau-van-thu").await;
+        let (admin, clerk) = office_clerk(&office).await;
 
         // The received list: every row with its status and deadline; filters and pages.
         let (s, list) = clerk.get("/api/v1/office/dossiers").await;
@@ -181,10 +114,12 @@ fn a_three_in_one_dossier_walks_every_status_with_news_audit_and_deadlines() {
         assert_eq!(d["deadline"]["limit_working_days"], 3);
         let received_on = d["deadline"]["received_on"].as_str().unwrap().to_string();
         let due_on = d["deadline"]["due_on"].as_str().unwrap().to_string();
-        let hol = hub::casework::deadline::Holidays::new();
-        let on = hub::casework::deadline::parse_date(&received_on).unwrap();
+        let hol = hub::office::casework::deadline::Holidays::new();
+        let on = hub::office::casework::deadline::parse_date(&received_on).unwrap();
         assert_eq!(
-            hub::casework::deadline::fmt_date(hub::casework::deadline::due_on(on, 3, &hol)),
+            hub::office::casework::deadline::fmt_date(hub::office::casework::deadline::due_on(
+                on, 3, &hol
+            )),
             due_on
         );
         assert_eq!(d["history"], json!([]));
@@ -252,7 +187,9 @@ fn a_three_in_one_dossier_walks_every_status_with_news_audit_and_deadlines() {
         assert_eq!(b["status"]["extended"], true);
         let due_ext = b["status"]["due_on"].as_str().unwrap().to_string();
         assert_eq!(
-            hub::casework::deadline::fmt_date(hub::casework::deadline::due_on(on, 5, &hol)),
+            hub::office::casework::deadline::fmt_date(hub::office::casework::deadline::due_on(
+                on, 5, &hol
+            )),
             due_ext,
             "the extended limit (5 working days) applies"
         );
@@ -385,7 +322,8 @@ fn a_three_in_one_dossier_walks_every_status_with_news_audit_and_deadlines() {
 
         // The field device pulls the villager-facing news: needs_papers, registered, ready_for_pickup for
         // the 3-in-1; registered and rejected for the marital ones. Nothing for in_progress/handed_over.
-        let token = sync_session(&office, &field_dir, &office_id).await;
+        let token =
+            field_sync_token(&office, &field_dir, &office_id, "2026-11-23T08:00:00+07:00").await;
         let r = reqwest::Client::new()
             .get(office.url("/api/v1/sync/news?after=0"))
             .bearer_auth(&token)
@@ -461,13 +399,13 @@ fn a_three_in_one_dossier_walks_every_status_with_news_audit_and_deadlines() {
             .await;
         assert_eq!(s, 201, "{b}");
         let (_, dm2) = clerk.get(&format!("/api/v1/office/dossiers/{m1}")).await;
-        let moved = hub::casework::deadline::next_working_day(
-            hub::casework::deadline::parse_date(&m_due).unwrap(),
+        let moved = hub::office::casework::deadline::next_working_day(
+            hub::office::casework::deadline::parse_date(&m_due).unwrap(),
             &hol,
         );
         assert_eq!(
             dm2["deadline"]["due_on"],
-            hub::casework::deadline::fmt_date(moved),
+            hub::office::casework::deadline::fmt_date(moved),
             "{dm2}"
         );
         let (s, h) = clerk.get("/api/v1/office/holidays").await;

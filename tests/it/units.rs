@@ -2,12 +2,10 @@
 //! of the full 2026 dataset while the hub is serving replaces it (34 provinces, 3,321 units); the HTTP
 //! search finds communes with or without diacritics; a bad file is refused and changes nothing.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::Instant;
 
-use common::*;
+use crate::common::*;
 
 fn dataset_file() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

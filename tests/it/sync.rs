@@ -4,12 +4,10 @@
 //! mid-upload loses and duplicates nothing; a revoked device is told so in plain words; an office ack file
 //! marks exactly what it covers; retention prunes only acknowledged envelopes.
 
-mod common;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 /// A field hub (running, with an officer) and an office data directory, paired both ways by key cards.
@@ -23,64 +21,18 @@ fn pair_dirs() -> Pair {
     let tmp = tempfile::tempdir().unwrap();
     let field_dir = tmp.path().join("field");
     let office_dir = tmp.path().join("office");
-    cli_ok(
-        &[
-            "init",
-            "--mode",
-            "field",
-            "--data",
-            field_dir.to_str().unwrap(),
-            "--name",
-            "Trạm Bù Gia Mập",
-        ],
-        &[],
-    );
-    cli_ok(
-        &[
-            "init",
-            "--mode",
-            "office",
-            "--data",
-            office_dir.to_str().unwrap(),
-            "--name",
-            "UBND xã Bù Gia Mập",
-        ],
-        &[],
-    );
+    init_hub("field", &field_dir, Some("Trạm Bù Gia Mập"));
+    init_hub("office", &office_dir, Some("UBND xã Bù Gia Mập"));
     for (from, to) in [(&field_dir, &office_dir), (&office_dir, &field_dir)] {
         let card = tmp.path().join("card.pub");
-        std::fs::write(
-            &card,
-            cli_ok(&["key", "show", "--data", from.to_str().unwrap()], &[]),
-        )
-        .unwrap();
-        cli_ok(
-            &[
-                "trust",
-                "--data",
-                to.to_str().unwrap(),
-                card.to_str().unwrap(),
-            ],
-            &[],
-        );
+        key_card(from, &card);
+        trust_card(to, &card);
     }
     Pair {
         tmp,
         field_dir,
         office_dir,
     }
-}
-
-async fn officer(field: &Hub) -> Client {
-    let admin = Client::setup(field, "quantri", "mat-khau-quan-tri").await;
-    let (s, b) = admin
-        .post(
-            "/api/v1/users",
-            json!({"name": "canbo", "role": "officer", "password": "mat-khau-can-bo"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{b}");
-    Client::login(&field.base, "canbo", "mat-khau-can-bo").await
 }
 
 const NAMES: [&str; 8] = ["An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Khánh", "Lan"];
@@ -131,7 +83,7 @@ fn background_upload_found_by_mdns_is_acknowledged_and_resumes_after_the_office_
     // No office URL: the field must find the office by mDNS (loopback).
     let field = Hub::start_with("field", &p.field_dir, &["--sync-interval", "5"]);
     block_on(async {
-        let c = officer(&field).await;
+        let c = field_officer(&field, "mat-khau-can-bo").await;
         seal_n(&c, 2).await;
         let st = wait_status(&c, 90, |b| b["counts"]["acked"] == 2).await;
         assert_eq!(st["counts"]["waiting"], 0);
@@ -322,7 +274,7 @@ fn a_revoked_device_is_told_in_plain_words() {
         &["--sync", "off", "--office-url", &office.base],
     );
     block_on(async {
-        let c = officer(&field).await;
+        let c = field_officer(&field, "mat-khau-can-bo").await;
         let (s, b) = c.post("/api/v1/upload/run", json!({})).await;
         assert_eq!(s, 202, "{b}");
         let st = wait_status(&c, 30, |b| {
@@ -354,8 +306,8 @@ fn no_office_paired_is_a_plain_failure() {
 
 /// An ack signed with the key in `signer_dir` for the envelopes `(seq, hash)` of `field_dir`.
 fn ack_file(signer_dir: &Path, field_dir: &Path, acked: &[(u64, String)]) -> Vec<u8> {
-    let office = hub::keys::load(signer_dir).unwrap();
-    let field = hub::keys::load(field_dir).unwrap();
+    let office = hub::shared::keys::load(signer_dir).unwrap();
+    let field = hub::shared::keys::load(field_dir).unwrap();
     let ack = protocol::Ack {
         kind: protocol::ACK_KIND.into(),
         v: 1,
@@ -385,7 +337,7 @@ fn ack_files_mark_exactly_what_they_cover_and_retention_prunes_only_acked() {
     let p = pair_dirs();
     let field = Hub::start_with("field", &p.field_dir, &["--sync", "off"]);
     let c = block_on(async {
-        let c = officer(&field).await;
+        let c = field_officer(&field, "mat-khau-can-bo").await;
         seal_n(&c, 3).await;
         c
     });

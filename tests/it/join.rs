@@ -3,13 +3,11 @@
 //! against that CA for the mDNS host name and loopback (and not without it), key files are 0600, the
 //! certificates survive a restart, and mDNS advertises `_http._tcp` with the right host name.
 
-mod common;
-
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 const SSID: &str = r#"Trạm;1,"A":\"#;

@@ -2,24 +2,22 @@
 //! `hub/src` are read from the source, and the union of the field and office hubs' documents
 //! (`GET /api/v1/openapi.json`) must list exactly those (path, method) pairs; every documented operation
 //! answers on its mode's hub (not the unknown-route fallback, not `405`, not `404 wrong_mode`); and the
-//! documents follow the conventions of `hub/src/api_doc/mod.rs` (OpenAPI 3.1, unique operationIds, a tag
+//! documents follow the conventions of `hub/src/shared/api_doc/mod.rs` (OpenAPI 3.1, unique operationIds, a tag
 //! and an explicit `security` on every operation, CSRF with every session write, scopes that are role
 //! names of the mode, every `$ref` resolving).
 
-mod common;
-#[path = "common/oa.rs"]
-mod oa;
+use crate::common::oa;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// `.route(` calls whose method router is `any(`: the app's catch-alls, exempt from the document. Keyed
 /// by file (relative to `hub/src`) and the first argument as written: the other mode's paths registered
 /// in a loop (`404 wrong_mode`) and the unknown-API-route fallback.
-const EXEMPT_ANY: &[(&str, &str)] = &[("app.rs", "p"), ("app.rs", "\"/api/{*rest}\"")];
+const EXEMPT_ANY: &[(&str, &str)] = &[("app/mod.rs", "p"), ("app/mod.rs", "\"/api/{*rest}\"")];
 
 /// Calls in a method-router chain that add no method.
 const NOT_METHODS: &[&str] = &["layer", "route_layer", "with_state"];
@@ -492,7 +490,7 @@ fn the_document_covers_every_registered_route_and_every_operation_answers() {
     );
 }
 
-/// Conventions of `hub/src/api_doc/mod.rs` for one mode's document; problems pushed to `out`.
+/// Conventions of `hub/src/shared/api_doc/mod.rs` for one mode's document; problems pushed to `out`.
 fn hygiene(mode: &str, doc: &Value, out: &mut Vec<String>) {
     let version = doc["openapi"].as_str().unwrap_or("");
     if !version.starts_with("3.1.") {

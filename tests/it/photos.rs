@@ -3,14 +3,12 @@
 //! attachment; the copy the hub stores must be upright, carry no metadata, weigh at most 100 KB and be as
 //! legible as the original: its OCR accuracy (Tesseract, Vietnamese) at most 0.01 below the original's.
 
-mod common;
-
 use std::io::Cursor;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use common::*;
+use crate::common::*;
 use image::{ImageDecoder, ImageFormat, ImageReader};
 use serde_json::json;
 

@@ -18,8 +18,6 @@
 //! acknowledged dossier arrives, nothing is quarantined. `CRASH_KILLS=N` sets the number of kills (default
 //! 100, about three and a half minutes on the 2-core build machine).
 
-mod common;
-
 use std::collections::{BTreeMap, HashSet};
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
@@ -28,7 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde_json::{json, Value};
 
@@ -713,7 +711,9 @@ fn acknowledged_work_survives_sigkill_at_random_moments() {
     };
     hub.start(&http, &rt);
     let base = hub.base();
-    let born = hub::casework::deadline::fmt_date(hub::clock::today_vn() - time::Duration::days(20));
+    let born = hub::office::casework::deadline::fmt_date(
+        hub::shared::clock::today_vn() - time::Duration::days(20),
+    );
     let photos = Arc::new([document_photo(320, 240), document_photo(800, 600)]);
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let stop = Arc::new(AtomicBool::new(false));

@@ -3,22 +3,20 @@
 //! batch completes after the link returns with zero lost, zero duplicated, and the bytes the field sent at
 //! most 1.10 × the bytes of the batch.
 //!
-//! `cargo test -p hub --test sync_weak_link` runs the CI variant (10 dossiers × 3 photos, 1 Mbit/s, 100 ms
-//! round trip, one 5 s cut). `WEAK_LINK_FULL=1 cargo test -p hub --test sync_weak_link -- --ignored
+//! `cargo test -p hub --test it sync_weak_link::` runs the CI variant (10 dossiers × 3 photos, 1 Mbit/s, 100 ms
+//! round trip, one 5 s cut). `WEAK_LINK_FULL=1 cargo test -p hub --test it sync_weak_link:: -- --ignored
 //! --nocapture` runs the full one (50 × 3, 100 kbit/s, 600 ms, two 20 s cuts; tens of minutes), which
 //! `tests/weak-link.sh` wraps (with `tc tbf` in network namespaces when root). Both print time, goodput
 //! against the link's capacity, the bytes ratio, lost and duplicated.
 //!
 //! The upload is the real `hub sync` (h/uploader) against the real office intake (h/intake).
 
-mod common;
-#[path = "common/netns.rs"]
-mod netns;
+use crate::common::netns;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 /// Child processes killed (then reaped) when dropped.
@@ -67,23 +65,7 @@ fn run(v: Variant) {
         help.status.success(),
         "`hub sync` is missing: this test needs the uploader (h/uploader) and intake (h/intake) merged"
     );
-    let tmp = tempfile::tempdir().unwrap();
-    let field_dir = tmp.path().join("field");
-    let office_dir = tmp.path().join("office");
-    cli_ok(
-        &[
-            "init",
-            "--mode",
-            "office",
-            "--data",
-            office_dir.to_str().unwrap(),
-            "--name",
-            "UBND xã",
-        ],
-        &[],
-    );
-    let field = Hub::start_with("field", &field_dir, &["--sync", "off"]);
-    pair_by_files(tmp.path(), &field_dir, &office_dir);
+    let (tmp, field_dir, office_dir, field) = paired_field(&["--sync", "off"]);
     let photos: Vec<Vec<u8>> = [
         "to-khai-xac-nhan-hon-nhan.jpg",
         "giay-chung-sinh.jpg",
@@ -93,15 +75,7 @@ fn run(v: Variant) {
     .map(|n| std::fs::read(sample_photo(n)).unwrap())
     .collect();
     block_on(async {
-        let admin = Client::setup(&field, "quantri", "mat-khau-quan-tri").await;
-        let (s, b) = admin
-            .post(
-                "/api/v1/users",
-                json!({"name": "canbo", "role": "officer", "password": "mat-khau-12345"}),
-            )
-            .await;
-        assert_eq!(s, 201, "{b}");
-        let officer = Client::login(&field.base, "canbo", "mat-khau-12345").await;
+        let officer = field_officer(&field, "mat-khau-12345").await;
         for i in 0..v.dossiers {
             let fields = marital_fields(
                 &format!(

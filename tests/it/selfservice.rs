@@ -2,9 +2,7 @@
 //! slip's data (originals, due date skipping weekends, tracking URL and QR), and villagers'
 //! pre-declarations taken by the team as drafts — all on a real hub process.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use time::{Date, Duration, Weekday};
 

@@ -2,46 +2,8 @@
 //! each change is a sealed dossier of its own that names the earlier one, so the chain has no hole and the
 //! office receives the whole history (protocol §3.1.1).
 
-mod common;
-
-use std::path::Path;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// Pairs a running field hub's data dir with a new office data dir, both ways, by key-card files.
-fn pair(tmp: &Path, field_dir: &Path, office_dir: &Path) {
-    cli_ok(
-        &[
-            "init",
-            "--mode",
-            "office",
-            "--data",
-            s(office_dir),
-            "--name",
-            "UBND xã",
-        ],
-        &[],
-    );
-    let field_card = tmp.join("field.pub");
-    let office_card = tmp.join("office.pub");
-    std::fs::write(
-        &field_card,
-        cli_ok(&["key", "show", "--data", s(field_dir)], &[]),
-    )
-    .unwrap();
-    std::fs::write(
-        &office_card,
-        cli_ok(&["key", "show", "--data", s(office_dir)], &[]),
-    )
-    .unwrap();
-    cli_ok(&["trust", "--data", s(field_dir), s(&office_card)], &[]);
-    cli_ok(&["trust", "--data", s(office_dir), s(&field_card)], &[]);
-}
 
 async fn new_draft(c: &Client, fields: Value) -> String {
     let (st, d) = c
@@ -56,30 +18,13 @@ async fn new_draft(c: &Client, fields: Value) -> String {
 
 #[test]
 fn refusals_corrections_and_cancellations_reach_the_office_as_history() {
-    let tmp = tempfile::tempdir().unwrap();
-    let field_dir = tmp.path().join("field");
-    let office_dir = tmp.path().join("office");
-    let photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
     // This commune counts 5 working days for the certificate (a configured time limit).
-    let field = Hub::start_with(
-        "field",
-        &field_dir,
-        &["--time-limit", "marital-status-certificate=5"],
-    );
-    pair(tmp.path(), &field_dir, &office_dir);
+    let (tmp, field_dir, office_dir, field) =
+        paired_field(&["--time-limit", "marital-status-certificate=5"]);
+    let photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
 
     let (original, correction, refused, void) = block_on(async {
-        let admin = Client::setup(&field, "quantri", "mat-khau-quan-tri").await;
-        for (name, role) in [("canbo", "officer"), ("tinhnguyen", "volunteer")] {
-            let (st, b) = admin
-                .post(
-                    "/api/v1/users",
-                    json!({"name": name, "role": role, "password": format!("mat-khau-{name}")}),
-                )
-                .await;
-            assert_eq!(st, 201, "{b}");
-        }
-        let officer = Client::login(&field.base, "canbo", "mat-khau-canbo").await;
+        let (_admin, officer, volunteer) = field_team(&field).await;
         let (_, procs) = officer.get("/api/v1/procedures").await;
         let limit = |id: &str| {
             procs["procedures"]
@@ -92,7 +37,6 @@ fn refusals_corrections_and_cancellations_reach_the_office_as_history() {
         };
         assert_eq!(limit("marital-status-certificate"), 5, "configured");
         assert_eq!(limit("birth-residence-insurance"), 3, "catalogue default");
-        let volunteer = Client::login(&field.base, "tinhnguyen", "mat-khau-tinhnguyen").await;
 
         let (original, _) =
             capture_and_seal(&officer, "Điểu Thị Hạnh", "070198001234", &photo).await;
@@ -200,44 +144,15 @@ fn refusals_corrections_and_cancellations_reach_the_office_as_history() {
 
     // The chain has no hole: four dossiers, four envelopes; the office stores all four with their links.
     let batch = tmp.path().join("lan-1.batch");
-    let out = cli_ok(
-        &[
-            "batch",
-            "export",
-            "--data",
-            s(&field_dir),
-            "--out",
-            s(&batch),
-        ],
-        &[],
-    );
+    let out = batch_export(&field_dir, &batch, &[]);
     assert!(out.contains("4 envelope(s)"), "{out}");
-    let out = cli(
-        &[
-            "batch",
-            "import",
-            "--data",
-            s(&office_dir),
-            "--json",
-            s(&batch),
-        ],
-        &[],
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_, report) = batch_import_json(&office_dir, &batch);
     assert_eq!(report["accepted"], true, "{report:#}");
     assert_eq!(report["stored"], 4);
 
     let office = Hub::start("office", &office_dir);
     block_on(async {
-        let admin = Client::setup(&office, "quantri", "mat-khau-van-phong").await;
-        let (st, _) = admin
-            .post(
-                "/api/v1/users",
-                json!({"name": "vanthu", "role": "clerk", "password": "mat-khau-van-thu"}),
-            )
-            .await;
-        assert_eq!(st, 201);
-        let clerk = Client::login(&office.base, "vanthu", "mat-khau-van-thu").await;
+        let (_admin, clerk) = office_clerk(&office).await;
         let get = |r: &Value| {
             let id = r["dossier_id"].as_str().unwrap().to_owned();
             let clerk = &clerk;

@@ -6,14 +6,12 @@
 //! alarmed; unannounced bytes are refused; a pending or revoked device is refused with the right code; a
 //! batch file uploaded through the office UI gives a report and an ack that verifies.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use protocol::{
     BatchManifest, DeviceKey, DevicePublicKey, EnvelopeHeader, Signature, SignedAck,
-    SignedEnvelope, SignedHoldings, SignedManifest, SignedSyncHello, SyncHello,
+    SignedEnvelope, SignedHoldings, SignedManifest,
 };
 use rusqlite::Connection;
 use serde_json::{json, Value};
@@ -27,92 +25,27 @@ struct Fixture {
     office_pub: DevicePublicKey,
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
-}
-
 fn small_jpeg() -> Vec<u8> {
-    let img = image::RgbImage::from_fn(120, 90, |x, y| {
-        image::Rgb([(x * 2) as u8, (y * 3) as u8, ((x * y) % 251) as u8])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
-    out.into_inner()
+    jpeg_of(120, 90, |x, y| {
+        [(x * 2) as u8, (y * 3) as u8, ((x * y) % 251) as u8]
+    })
 }
 
 /// A field hub with three sealed dossiers (one photo each), paired by files with an office key; exported.
 fn fixture() -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().to_path_buf();
-    let field_dir = root.join("field");
-    let template = root.join("office-template");
-    cli_ok(
-        &[
-            "init",
-            "--mode",
-            "office",
-            "--data",
-            template.to_str().unwrap(),
-        ],
-        &[],
-    );
-    let field = Hub::start("field", &field_dir);
-    let office_card = root.join("office.pub");
-    std::fs::write(
-        &office_card,
-        cli_ok(&["key", "show", "--data", template.to_str().unwrap()], &[]),
-    )
-    .unwrap();
-    cli_ok(
-        &[
-            "trust",
-            "--data",
-            field_dir.to_str().unwrap(),
-            office_card.to_str().unwrap(),
-        ],
-        &[],
-    );
-    let photo = small_jpeg();
-    block_on(async {
-        let admin = Client::setup(&field, "quantri", "mat-khau-quan-tri").await;
-        for (name, pin) in [
-            ("Điểu Thị Hạnh", "070198001234"),
-            ("Thị Sa Ly", "058198004567"),
-            ("Ka Thị Nga", "070198009876"),
-        ] {
-            capture_and_seal(&admin, name, pin, &photo).await;
-        }
-    });
-    drop(field);
-    let field_card = root.join("field.pub");
-    std::fs::write(
-        &field_card,
-        cli_ok(&["key", "show", "--data", field_dir.to_str().unwrap()], &[]),
-    )
-    .unwrap();
-    let batch = root.join("all.batch");
-    cli_ok(
-        &[
-            "batch",
-            "export",
-            "--data",
-            field_dir.to_str().unwrap(),
-            "--out",
-            batch.to_str().unwrap(),
-        ],
-        &[],
-    );
-    let field_key = hub::keys::load(&field_dir).unwrap().device;
-    let office_pub = hub::keys::load(&template).unwrap().device.public();
+    let sealed = batch::sealed_field_batch(&root, &small_jpeg(), |_| {});
+    let field_key = hub::shared::keys::load(&sealed.field_dir).unwrap().device;
+    let office_pub = hub::shared::keys::load(&sealed.template)
+        .unwrap()
+        .device
+        .public();
     Fixture {
         _tmp: tmp,
         root,
-        field_card,
-        batch,
+        field_card: sealed.field_card,
+        batch: sealed.batch,
         field_key,
         office_pub,
     }
@@ -120,22 +53,7 @@ fn fixture() -> Fixture {
 
 /// A fresh office (the template's keys) that trusts the field hub by file (status approved).
 fn office_dir(fx: &Fixture, name: &str) -> PathBuf {
-    let dir = fx.root.join(name);
-    copy_dir(&fx.root.join("office-template/keys"), &dir.join("keys"));
-    cli_ok(
-        &["init", "--mode", "office", "--data", dir.to_str().unwrap()],
-        &[],
-    );
-    cli_ok(
-        &[
-            "trust",
-            "--data",
-            dir.to_str().unwrap(),
-            fx.field_card.to_str().unwrap(),
-        ],
-        &[],
-    );
-    dir
+    batch::office_from_template(&fx.root, name, &fx.field_card)
 }
 
 /// What the batch file holds, as the field would send it.
@@ -201,35 +119,11 @@ struct Session {
 impl Session {
     async fn open(base: &str, key: &DeviceKey, office: &DevicePublicKey) -> Session {
         let http = reqwest::Client::new();
-        let ch: Value = http
-            .post(format!("{base}/api/v1/sync/challenge"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let hello = SyncHello::new(
-            key.public().device_id(),
-            office.device_id(),
-            ch["challenge"].as_str().unwrap().to_string(),
-            "2026-11-23T10:00:00Z".into(),
-        )
-        .unwrap();
-        let signed = SignedSyncHello::sign(hello, key).unwrap();
-        let r = http
-            .post(format!("{base}/api/v1/sync/hello"))
-            .header("content-type", "application/json")
-            .body(signed.to_bytes().unwrap())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let v: Value = r.json().await.unwrap();
+        let token = sync_token(&http, base, key, office.device_id(), "2026-11-23T10:00:00Z").await;
         Session {
             http,
             base: base.into(),
-            token: v["token"].as_str().unwrap().into(),
+            token,
         }
     }
 

@@ -3,11 +3,9 @@
 //! envelope is quarantined with the specific check named while the others are stored; a gap is reported.
 //! Never does an import corrupt or lose stored data, and every accepted import writes a signed ack file.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use rusqlite::Connection;
 use serde_json::Value;
 
@@ -23,114 +21,27 @@ struct Fixture {
 fn fixture() -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().to_path_buf();
-    let field_dir = root.join("field");
-    let office_dir = root.join("office-template");
-    cli_ok(
-        &[
-            "init",
-            "--mode",
-            "office",
-            "--data",
-            office_dir.to_str().unwrap(),
-        ],
-        &[],
-    );
-    let field = Hub::start("field", &field_dir);
-    let office_card = root.join("office.pub");
-    std::fs::write(
-        &office_card,
-        cli_ok(
-            &["key", "show", "--data", office_dir.to_str().unwrap()],
-            &[],
-        ),
-    )
-    .unwrap();
-    cli_ok(
-        &[
-            "trust",
-            "--data",
-            field_dir.to_str().unwrap(),
-            office_card.to_str().unwrap(),
-        ],
-        &[],
-    );
     // Keep a copy of the field's keys before anything is sealed (for the equivocation case).
-    copy_dir(&field_dir.join("keys"), &root.join("cloned-keys"));
-    let photo = small_jpeg();
-    block_on(async {
-        let admin = Client::setup(&field, "quantri", "mat-khau-quan-tri").await;
-        for (name, pin) in [
-            ("Điểu Thị Hạnh", "070198001234"),
-            ("Thị Sa Ly", "058198004567"),
-            ("Ka Thị Nga", "070198009876"),
-        ] {
-            capture_and_seal(&admin, name, pin, &photo).await;
-        }
+    let sealed = batch::sealed_field_batch(&root, &small_jpeg(), |field_dir| {
+        copy_dir(&field_dir.join("keys"), &root.join("cloned-keys"))
     });
-    drop(field);
-    let field_card = root.join("field.pub");
-    std::fs::write(
-        &field_card,
-        cli_ok(&["key", "show", "--data", field_dir.to_str().unwrap()], &[]),
-    )
-    .unwrap();
-    let batch = root.join("all.batch");
-    cli_ok(
-        &[
-            "batch",
-            "export",
-            "--data",
-            field_dir.to_str().unwrap(),
-            "--out",
-            batch.to_str().unwrap(),
-        ],
-        &[],
-    );
     Fixture {
         _tmp: tmp,
         root,
-        field_dir,
-        field_card,
-        batch,
+        field_dir: sealed.field_dir,
+        field_card: sealed.field_card,
+        batch: sealed.batch,
     }
 }
 
 fn small_jpeg() -> Vec<u8> {
-    let img = image::RgbImage::from_fn(64, 48, |x, y| {
-        image::Rgb([(x * 4) as u8, (y * 5) as u8, 128])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
-    out.into_inner()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
+    jpeg_of(64, 48, |x, y| [(x * 4) as u8, (y * 5) as u8, 128])
 }
 
 /// A fresh office hub that trusts the fixture's field hub.
 fn office(fx: &Fixture, name: &str) -> PathBuf {
-    let dir = fx.root.join(name);
     // The office key must be the one the field encrypted to: copy the template office's keys.
-    copy_dir(&fx.root.join("office-template/keys"), &dir.join("keys"));
-    cli_ok(
-        &["init", "--mode", "office", "--data", dir.to_str().unwrap()],
-        &[],
-    );
-    cli_ok(
-        &[
-            "trust",
-            "--data",
-            dir.to_str().unwrap(),
-            fx.field_card.to_str().unwrap(),
-        ],
-        &[],
-    );
-    dir
+    batch::office_from_template(&fx.root, name, &fx.field_card)
 }
 
 /// A copy of the good batch, altered by `f`.
@@ -141,23 +52,6 @@ fn altered(fx: &Fixture, name: &str, f: impl FnOnce(&Connection)) -> PathBuf {
     f(&c);
     drop(c);
     p
-}
-
-fn import(office: &Path, batch: &Path) -> (i32, Value) {
-    let out = cli(
-        &[
-            "batch",
-            "import",
-            "--data",
-            office.to_str().unwrap(),
-            "--json",
-            batch.to_str().unwrap(),
-        ],
-        &[],
-    );
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("no JSON report: {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap(), report)
 }
 
 fn stored_count(office: &Path) -> i64 {
@@ -187,7 +81,7 @@ fn fingerprint(office: &Path) -> String {
 /// Asserts a refusal of the whole file naming `check` at `seq`, with nothing stored or changed.
 fn assert_refused(office: &Path, batch: &Path, check: &str, seq: Option<u64>) -> Value {
     let before = fingerprint(office);
-    let (code, report) = import(office, batch);
+    let (code, report) = batch_import_json(office, batch);
     assert_eq!(code, 2, "must exit 2: {report:#}");
     assert_eq!(report["accepted"], false);
     assert_eq!(report["ack_file"], Value::Null, "no ack for a refused file");
@@ -217,7 +111,7 @@ fn assert_quarantined(
     stored: u64,
 ) -> Value {
     let before = fingerprint(office);
-    let (code, report) = import(office, batch);
+    let (code, report) = batch_import_json(office, batch);
     assert_eq!(code, 3, "a partly quarantined import exits 3: {report:#}");
     assert_eq!(report["accepted"], true, "{report:#}");
     assert_eq!(report["stored"], stored, "{report:#}");
@@ -272,7 +166,7 @@ fn read_ack(fx: &Fixture, report: &Value) -> protocol::Ack {
     let path = report["ack_file"].as_str().expect("an ack file is written");
     let bytes = std::fs::read(path).unwrap();
     let signed = protocol::SignedAck::from_bytes(&bytes).unwrap();
-    let keys = hub::keys::load(&fx.root.join("office-template")).unwrap();
+    let keys = hub::shared::keys::load(&fx.root.join("office-template")).unwrap();
     signed
         .verify(&keys.device.public())
         .expect("the ack verifies with the office key");
@@ -345,7 +239,7 @@ fn tampering_is_quarantined_per_envelope_or_refused_per_file() {
         c.execute("DELETE FROM envelopes WHERE seq = 2", [])
             .unwrap();
     });
-    let (code, report) = import(&o, &b);
+    let (code, report) = batch_import_json(&o, &b);
     assert_eq!(code, 3, "{report:#}");
     assert_eq!(report["stored"], 2);
     assert_eq!(report["missing"], serde_json::json!([2]));
@@ -405,12 +299,12 @@ fn tampering_is_quarantined_per_envelope_or_refused_per_file() {
     // Replay: the good batch is stored once; again, it is all already held (and acknowledged again, so a
     // lost ack file can be made anew), with nothing changed.
     let o = office(&fx, "o-replay");
-    let (code, report) = import(&o, &fx.batch);
+    let (code, report) = batch_import_json(&o, &fx.batch);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["stored"], 3);
     assert_eq!(read_ack(&fx, &report).acked.len(), 3);
     let before = fingerprint(&o);
-    let (code, report) = import(&o, &fx.batch);
+    let (code, report) = batch_import_json(&o, &fx.batch);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["stored"], 0);
     assert_eq!(report["already_held"], 3);
@@ -424,21 +318,9 @@ fn gaps_are_reported_and_equivocation_is_an_alarm() {
     let fx = fixture();
     // Only seq 2–3 arrive first: stored (they are authentic) but the gap is reported.
     let tail = fx.root.join("tail.batch");
-    cli_ok(
-        &[
-            "batch",
-            "export",
-            "--data",
-            fx.field_dir.to_str().unwrap(),
-            "--out",
-            tail.to_str().unwrap(),
-            "--from-seq",
-            "2",
-        ],
-        &[],
-    );
+    batch_export(&fx.field_dir, &tail, &["--from-seq", "2"]);
     let o = office(&fx, "o-gap");
-    let (code, report) = import(&o, &tail);
+    let (code, report) = batch_import_json(&o, &tail);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["stored"], 2);
     assert_eq!(report["gaps"], serde_json::json!([{"from": 1, "to": 1}]));
@@ -454,7 +336,7 @@ fn gaps_are_reported_and_equivocation_is_an_alarm() {
     );
     assert!(String::from_utf8_lossy(&text.stdout).contains("GAP: envelope seq 1"));
     // Then the full batch fills the gap: seq 1 is stored, 2–3 already held, no gap left.
-    let (code, report) = import(&o, &fx.batch);
+    let (code, report) = batch_import_json(&o, &fx.batch);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["stored"], 1);
     assert_eq!(report["already_held"], 2);
@@ -490,17 +372,7 @@ fn gaps_are_reported_and_equivocation_is_an_alarm() {
     });
     drop(clone);
     let forged = fx.root.join("forged.batch");
-    cli_ok(
-        &[
-            "batch",
-            "export",
-            "--data",
-            clone_dir.to_str().unwrap(),
-            "--out",
-            forged.to_str().unwrap(),
-        ],
-        &[],
-    );
+    batch_export(&clone_dir, &forged, &[]);
     let before = fingerprint(&o);
     let ack_out = fx.root.join("forged-ack.json");
     let out = cli(
@@ -523,7 +395,7 @@ fn gaps_are_reported_and_equivocation_is_an_alarm() {
     );
     assert!(text.contains(ack_out.to_str().unwrap()), "{text}");
     let signed = protocol::SignedAck::from_bytes(&std::fs::read(&ack_out).unwrap()).unwrap();
-    let keys = hub::keys::load(&fx.root.join("office-template")).unwrap();
+    let keys = hub::shared::keys::load(&fx.root.join("office-template")).unwrap();
     signed.verify(&keys.device.public()).unwrap();
     assert_eq!(signed.ack.equivocations.len(), 1);
     assert_eq!(signed.ack.equivocations[0].seq, 1);

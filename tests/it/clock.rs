@@ -3,11 +3,9 @@
 //! officer confirms the time from a phone; the sealed time is then the confirmed time; the confirmation
 //! survives a hub restart in the same boot; a clock behind an existing seal is refused too.
 
-mod common;
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{block_on, marital_fields, sample_photo, Client, Hub};
+use crate::common::{block_on, field_team, fill_draft, marital_fields, sample_photo, Client, Hub};
 use serde_json::{json, Value};
 
 /// Five years (of 365 days) behind.
@@ -29,26 +27,15 @@ fn unix_of(rfc3339: &str) -> i64 {
 /// A complete marital-status draft with its photo, ready to seal; returns its id.
 async fn ready_draft(c: &Client, subject: &str, pin: &str) -> String {
     let photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
-    let (s, draft) = c
-        .post(
-            "/api/v1/drafts",
-            json!({"procedure": {"id": "marital-status-certificate", "version": 1}, "fields": {}}),
-        )
-        .await;
-    assert_eq!(s, 201, "{draft}");
-    let id = draft["id"].as_str().unwrap().to_string();
-    let (s, saved) = c
-        .put(
-            &format!("/api/v1/drafts/{id}"),
-            json!({"fields": marital_fields(subject, pin), "version": draft["version"]}),
-        )
-        .await;
-    assert_eq!(s, 200, "{saved}");
-    let (s, att) = c
-        .upload(&id, "id_document", "giay-to.jpg", photo, "image/jpeg")
-        .await;
-    assert_eq!(s, 201, "{att}");
-    id
+    fill_draft(
+        c,
+        "marital-status-certificate",
+        &marital_fields(subject, pin),
+        &["id_document"],
+        "giay-to.jpg",
+        &photo,
+    )
+    .await
 }
 
 async fn seal(c: &Client, id: &str) -> (u16, Value) {
@@ -67,30 +54,13 @@ async fn healthz_plausible(base: &str) -> bool {
     v["clock"]["plausible"].as_bool().unwrap()
 }
 
-/// Creates the admin, an officer and a volunteer; returns (admin, officer, volunteer) clients.
-async fn team(hub: &Hub) -> (Client, Client, Client) {
-    let admin = Client::setup(hub, "quantri", "mat-khau-quan-tri").await;
-    for (name, role) in [("canbo", "officer"), ("tinhnguyen", "volunteer")] {
-        let (st, b) = admin
-            .post(
-                "/api/v1/users",
-                json!({"name": name, "role": role, "password": format!("mat-khau-{name}")}),
-            )
-            .await;
-        assert_eq!(st, 201, "{b}");
-    }
-    let officer = Client::login(&hub.base, "canbo", "mat-khau-canbo").await;
-    let volunteer = Client::login(&hub.base, "tinhnguyen", "mat-khau-tinhnguyen").await;
-    (admin, officer, volunteer)
-}
-
 #[test]
 fn a_hub_booted_years_behind_seals_only_after_an_officer_confirms_the_time() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("field");
     let hub = Hub::start_with("field", &dir, &[FIVE_YEARS_BEHIND]);
     let confirmed_at = block_on(async {
-        let (_admin, officer, volunteer) = team(&hub).await;
+        let (_admin, officer, volunteer) = field_team(&hub).await;
 
         // The hub knows its clock is wrong: before this binary's build date.
         let (s, clock) = officer.get("/api/v1/clock").await;
@@ -202,7 +172,7 @@ fn a_clock_behind_the_last_seal_is_refused_until_confirmed() {
     let dir = tmp.path().join("field");
     let hub = Hub::start_with("field", &dir, &["--clock-skew-seconds=86400"]);
     let first_seal = block_on(async {
-        let (_admin, officer, _volunteer) = team(&hub).await;
+        let (_admin, officer, _volunteer) = field_team(&hub).await;
         let (_, clock) = officer.get("/api/v1/clock").await;
         assert_eq!(clock["plausible"], true, "{clock}");
         assert_eq!(clock["reason"], Value::Null);

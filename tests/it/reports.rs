@@ -7,12 +7,10 @@
 //! dossiers; the CSV files have a BOM and the same numbers; the charts are well-formed SVG with
 //! Vietnamese labels; the session report shows expected vs received.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 /// Creates, fills, photographs and seals one marital-status dossier for a subject of `sex` born on
@@ -100,47 +98,16 @@ fn svg_text(svg: &str) -> String {
 
 #[test]
 fn reports_count_sessions_services_and_dossiers() {
-    let tmp = tempfile::tempdir().unwrap();
-    let field_dir = tmp.path().join("field");
-    let office_dir = tmp.path().join("office");
+    let (tmp, field_dir, office_dir, field) = paired_field(&[]);
     let photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
-    cli_ok(
-        &[
-            "init",
-            "--mode",
-            "office",
-            "--data",
-            office_dir.to_str().unwrap(),
-            "--name",
-            "UBND xã",
-        ],
-        &[],
-    );
-
-    let field = Hub::start("field", &field_dir);
-    pair_by_files(tmp.path(), &field_dir, &office_dir);
     let (in_a, in_b, outside, sid, field_id) = block_on(async {
         let admin = Client::setup(&field, "quantri", "mat-khau-quan-tri").await;
         for (name, role) in [("canbo", "officer"), ("tnv", "volunteer")] {
-            let (s, b) = admin
-                .post(
-                    "/api/v1/users",
-                    json!({"name": name, "role": role, "password": "mat-khau-12345"}),
-                )
-                .await;
-            assert_eq!(s, 201, "{b}");
+            admin.add_user(name, role, "mat-khau-12345").await;
         }
         let officer = Client::login(&field.base, "canbo", "mat-khau-12345").await;
         let vol = Client::login(&field.base, "tnv", "mat-khau-12345").await;
-        let (s, b) = officer
-            .post(
-                "/api/v1/outreach/sessions",
-                json!({"hamlet": "Thôn Bù Lư", "venue_kind": "cultural_house",
-                       "venue_name": "Nhà văn hoá thôn Bù Lư"}),
-            )
-            .await;
-        assert_eq!(s, 201, "{b}");
-        let sid = b["id"].as_str().unwrap().to_string();
+        let sid = open_bu_lu_session(&officer).await;
         // Three tickets; the first is called and served to the end.
         let tickets = format!("/api/v1/outreach/sessions/{sid}/tickets");
         for _ in 0..3 {
@@ -223,7 +190,7 @@ fn reports_count_sessions_services_and_dossiers() {
     let _ = in_b;
 
     let office = Hub::start("office", &office_dir);
-    let today = hub::clock::today_vn();
+    let today = hub::shared::clock::today_vn();
     let from = (today - time::Duration::days(1)).to_string();
     let to = (today + time::Duration::days(1)).to_string();
     let period = format!("from={from}&to={to}");
@@ -235,15 +202,7 @@ fn reports_count_sessions_services_and_dossiers() {
                 .0,
             401
         );
-        let admin = Client::setup(&office, "quantri", "mat-khau-van-phong").await;
-        let (s, b) = admin
-            .post(
-                "/api/v1/users",
-                json!({"name": "vanthu", "role": "clerk", "password": "mat-khau-van-thu"}),
-            )
-            .await;
-        assert_eq!(s, 201, "{b}");
-        let clerk = Client::login(&office.base, "vanthu", "mat-khau-van-thu").await;
+        let (_admin, clerk) = office_clerk(&office).await;
 
         // Bad periods are refused, naming the field.
         let (s, b) = clerk

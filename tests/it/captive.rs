@@ -4,12 +4,10 @@
 //! gets each check's exact "online" answer. Foreign host names go to the portal, the hub's own names
 //! reach the app untouched, and without the flag none of this exists.
 
-mod common;
-
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use reqwest::redirect::Policy;
 use serde_json::Value;
 

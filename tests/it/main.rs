@@ -1,0 +1,38 @@
+//! The integration tests, as one test binary: each module is one concern's tests (the file it lives in),
+//! all sharing `tests/common` (spawning real `hub` processes on loopback, logins, fixtures). One binary
+//! links once instead of once per file, and its tests share the two cores as one pool.
+//!
+//! Run one concern with a filter: `cargo test -p hub --test it abuse::` (or any test name substring).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod abuse;
+mod architecture;
+mod backup;
+mod batch_tamper;
+mod captive;
+mod casework;
+mod clock;
+mod crash;
+mod disk_full;
+mod dispositions;
+mod exports;
+mod intake;
+mod join;
+mod languages;
+mod ledger;
+mod news;
+mod no_pii_logs;
+mod openapi;
+mod outreach;
+mod pairing;
+mod photos;
+mod reports;
+mod role_matrix;
+mod selfservice;
+mod sync;
+mod sync_weak_link;
+mod systemd_notify;
+mod units;
+mod walking_skeleton;
