@@ -2,7 +2,7 @@
 // steps (small forms: papers and message, result numbers, pickup place, reason), the deadline badge and the
 // history; the work lists (overdue, due soon, by status) and the printable filled forms (A4).
 import { h, t, txt, api, icon, btn, banner, procedures, procTitle, fmtTime, fmtDate, errText, detailText, ApiError } from './lib.js';
-import { valueText } from './form.js';
+import { valueNode } from './form.js';
 
 const enc = encodeURIComponent;
 
@@ -84,8 +84,9 @@ export function formSections(def, fields, results, opts = {}) {
     const derived = !!(f.derive && f.derive.length);
     return h('div', { class: 'kv' + (derived ? ' derived' : ''), 'data-key': key },
       h('dt', {}, `${n}. ${txt(f.label)}`),
-      h('dd', { class: v ? '' : 'empty' }, v ? valueText(f, v) : '—',
-        derived && v ? h('small', { class: 'derived-mark', 'data-testid': 'derived-mark' }, ' ', t('dossier.derived')) : null));
+      h('dd', { class: v ? '' : 'empty' }, v ? valueNode(f, v) : '—',
+        // On paper the form is the villager's to sign: no note about how a value was filled.
+        derived && v && !opts.print ? h('small', { class: 'derived-mark', 'data-testid': 'derived-mark' }, ' ', t('dossier.derived')) : null));
   };
   const out = forms.map((form) => {
     let n = 0;
@@ -100,7 +101,7 @@ export function formSections(def, fields, results, opts = {}) {
   const extra = Object.keys(fields || {}).filter((k) => !fieldDef(def, k));
   if (rest.length || extra.length) {
     out.push(h('section', { class: 'group card', 'data-testid': 'form-other' }, h('h2', {}, t('office.other_fields')),
-      h('dl', {}, rest.map((f) => h('div', { class: 'kv', 'data-key': f.key }, h('dt', {}, txt(f.label)), h('dd', {}, valueText(f, fields[f.key])))),
+      h('dl', {}, rest.map((f) => h('div', { class: 'kv', 'data-key': f.key }, h('dt', {}, txt(f.label)), h('dd', {}, valueNode(f, fields[f.key])))),
         extra.map((k) => h('div', { class: 'kv', 'data-key': k }, h('dt', {}, k), h('dd', {}, fields[k]))))));
   }
   return out;

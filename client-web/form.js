@@ -98,6 +98,18 @@ export function deriveAll(def, values) {
 }
 
 // Plain-words display of a stored value.
+// A value as shown to people: like valueText, but a commune/ward is shown by its name, never its code
+// (looked up once per code; `data-unit-pending` is set until the name arrives, the code stays only if the
+// hub does not know it).
+export function valueNode(f, v) {
+  if (f && f.kind === 'commune' && v) {
+    const el = h('span', { class: 'unit', 'data-unit': v, 'data-unit-pending': '' }, '…');
+    unitLabel(v).then((l) => { el.textContent = l; el.removeAttribute('data-unit-pending'); });
+    return el;
+  }
+  return valueText(f, v);
+}
+
 export function valueText(f, v) {
   if (v == null || v === '') return '';
   if (f.kind === 'confirm') return v === 'yes' ? t('form.confirmed') : v;
@@ -297,7 +309,7 @@ export function renderReadOnly(def, values) {
       seen.add(f.key);
       const v = values[f.key];
       dl.append(h('div', { class: 'kv', 'data-key': f.key }, h('dt', {}, txt(f.label)),
-        h('dd', { class: v ? '' : 'empty' }, v ? valueText(f, v) : '—')));
+        h('dd', { class: v ? '' : 'empty' }, v ? valueNode(f, v) : '—')));
     }
     el.append(h('section', { class: 'group card' }, h('h2', {}, txt(g.title)), dl));
   }

@@ -126,3 +126,64 @@ test('a clerk works a dossier: form layout, needs papers, registered with its nu
   await axeCheck(page, 'print page');
   await shot(page, 'casework-3-print');
 });
+
+// A complete 3-in-1 (the same facts as the Rust tests' `three_in_one_fields`): its communes and wards are
+// stored as codes (25222 = xã Bù Gia Mập).
+const bornDaysAgo = (n) => new Date(Date.now() - n * 86400e3).toISOString().slice(0, 10);
+const THREE_IN_ONE = {
+  'child.full_name': 'Điểu Thị Mai', 'child.date_of_birth': bornDaysAgo(20), 'child.sex': 'female',
+  'child.nationality': 'Việt Nam', 'child.place_of_birth': 'Trạm Y tế xã Bù Gia Mập', 'birth.proof': 'facility',
+  'mother.full_name': 'Thị Hoa', 'mother.date_of_birth': '1998', 'mother.ethnicity': 'Xtiêng', 'mother.nationality': 'Việt Nam',
+  'mother.pin': '070198001234', 'mother.residence_commune': '25222', 'mother.residence_detail': 'Thôn Bù Khơn',
+  'mother.phone': '0912345678', 'father.declared': 'yes', 'father.full_name': 'Điểu Minh', 'father.date_of_birth': '1995-04-02',
+  'father.ethnicity': 'Xtiêng', 'father.nationality': 'Việt Nam', 'father.pin': '070095004321',
+  'requester.relationship': 'mother', 'requester.id_type': 'can_cuoc', 'birth.copies': '1',
+  'residence.head_is': 'mother', 'residence.relationship_to_head': 'child', 'declaration.confirmed': 'yes',
+};
+
+test('a 3-in-1 names its communes and wards, never their codes, on the office page and on paper', async () => {
+  const page = b.page;
+  await page.context().clearCookies();
+  await login(page, field.base, OFFICER);
+  const d = await call(page, 'POST', '/api/v1/drafts', { procedure: { id: 'birth-residence-insurance', version: 1 }, fields: {} });
+  assert.ok(await call(page, 'PUT', `/api/v1/drafts/${d.id}`, { fields: THREE_IN_ONE, version: d.version }));
+  const photo = fs.readFileSync(path.join(SHARED, 'data/photos/giay-chung-sinh.jpg')).toString('base64');
+  for (const role of ['birth_certificate', 'requester_id']) {
+    assert.ok(await page.evaluate(async ([id, b64, r]) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const fd = new FormData();
+      fd.append('role', r);
+      fd.append('file', new Blob([bytes], { type: 'image/jpeg' }), 'giay.jpg');
+      return (await import('./lib.js')).api('POST', `/api/v1/drafts/${id}/attachments`, fd);
+    }, [d.id, photo, role]));
+  }
+  const receipt = await call(page, 'POST', `/api/v1/drafts/${d.id}/seal`, {});
+  const batch = path.join(field.dataDir, 'usb-2.batch');
+  hubCli(['batch', 'export', '--data', field.dataDir, '--out', batch]);
+  hubCli(['batch', 'import', '--data', office.dataDir, '--json', batch]);
+
+  await page.context().clearCookies();
+  await login(page, office.base, CLERK);
+  await page.click(`[data-testid=office-row][data-receipt="${receipt.code}"]`);
+  await page.waitForSelector('[data-testid=form-birth] .unit');
+  await page.waitForFunction(() => !document.querySelector('[data-unit-pending]'));
+  const shown = await page.textContent('[data-testid=office-dossier]');
+  assert.match(shown, /Bù Gia Mập/, 'the mother\'s commune by its name');
+  assert.doesNotMatch(shown, /\b25222\b/, 'no unit code on the dossier page');
+
+  await page.click('[data-testid=open-print]');
+  await page.waitForSelector('[data-testid=print-view] .unit');
+  await page.waitForFunction(() => !document.querySelector('[data-unit-pending]'));
+  const paper = await page.textContent('[data-testid=print-view]');
+  assert.match(paper, /Bù Gia Mập/);
+  assert.doesNotMatch(paper, /\b25222\b/, 'no unit code on paper');
+  assert.doesNotMatch(paper, /tự điền/, 'no note about derived values on the form to sign');
+  await shot(page, 'casework-4-print-three-in-one');
+  // As a clerk's phone shows it.
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.reload();
+  await page.waitForSelector('[data-testid=print-view] .unit');
+  await page.waitForFunction(() => !document.querySelector('[data-unit-pending]'));
+  await shot(page, 'casework-5-print-three-in-one-phone');
+  await page.setViewportSize({ width: 1200, height: 900 });
+});
