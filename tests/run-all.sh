@@ -55,19 +55,26 @@ else
   cargo build --workspace --all-targets
 fi
 
-# The browser tests run beside the Rust tests and the scale smoke: they need only the hub binary, and
-# both wait on hubs and browsers more than they compute (two cores were 70 % busy with them one after the
-# other). Their output goes to target/browser-tests.log and is printed when they end.
+# The browser tests run beside the Rust tests, the scale smoke and the deployment checks: they need only the
+# hub binary, and all of them wait on hubs, browsers and processes more than they compute (two cores were
+# 70 % busy with them one after the other). Their output goes to target/browser-tests.log and is printed
+# when they end. The load figures (last step) are measured alone.
 step "Browser tests (Debian Chromium, headless), in the background: target/browser-tests.log"
-HUB_BIN="$PWD/target/debug/hub" bash tests/browser/run.sh >target/browser-tests.log 2>&1 &
+# Its own process group (setsid), so a failure elsewhere stops it with its browsers and hubs.
+HUB_BIN="$PWD/target/debug/hub" setsid bash tests/browser/run.sh >target/browser-tests.log 2>&1 &
 BROWSER_PID=$!
-trap 'kill "$BROWSER_PID" 2>/dev/null || true' EXIT
+trap 'kill -- "-$BROWSER_PID" 2>/dev/null || true' EXIT
 
 step "cargo test (unit, property, integration: tests/it is one binary)"
 linted cargo test --workspace --no-fail-fast 2>&1 | tee target/cargo-test.log
 
 step "Office scale smoke (2 devices × 50 real dossiers: generate, import, serve, measure)"
 bash tests/scale/smoke.sh --no-build
+
+# Deployment kit checks (issue 7): each part adds its step here.
+# <deploy-steps>
+step "Deployment kit: shellcheck, systemd-analyze, install twice, the hub under the unit's restrictions, aarch64 under qemu (deploy/check.sh; beside the browser tests' last minutes: its figures are printed, never judged)"
+bash deploy/check.sh
 
 step "Waiting for the browser tests"
 BROWSER_RC=0
@@ -79,11 +86,6 @@ if [ "$BROWSER_RC" != 0 ]; then
   exit "$BROWSER_RC"
 fi
 step "Browser tests passed"
-
-# Deployment kit checks (issue 7): each part adds its step here.
-# <deploy-steps>
-step "Deployment kit: shellcheck, systemd-analyze, install twice, the hub under the unit's restrictions, aarch64 under qemu (deploy/check.sh)"
-bash deploy/check.sh
 
 step "Load and footprint, quick (10 phones × 10 s, 1,000-dossier batch; figures never fail it, errors do): tests/perf/run.sh --quick --debug"
 bash tests/perf/run.sh --quick --debug --no-build
