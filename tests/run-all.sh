@@ -37,12 +37,13 @@ cargo fmt --all -- --check
 # the same settings, so it compiles nothing. Without clippy-driver on this machine: `cargo clippy`, then the
 # build. The scripts below are told not to build again (--no-build).
 CLIPPY_DRIVER=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver || true)
-# linted CMD...: runs a cargo command with clippy-driver as the workspace wrapper and warnings as errors.
+# linted CMD...: runs a cargo command with clippy-driver as the workspace wrapper and warnings as errors,
+# without incremental compilation (a build from scratch is faster without writing its caches).
 linted() {
   if [ -n "$CLIPPY_DRIVER" ]; then
-    RUSTC_WORKSPACE_WRAPPER="$CLIPPY_DRIVER" RUSTFLAGS="${RUSTFLAGS:-} -D warnings" "$@"
+    CARGO_INCREMENTAL=0 RUSTC_WORKSPACE_WRAPPER="$CLIPPY_DRIVER" RUSTFLAGS="${RUSTFLAGS:-} -D warnings" "$@"
   else
-    "$@"
+    CARGO_INCREMENTAL=0 "$@"
   fi
 }
 if [ -n "$CLIPPY_DRIVER" ]; then
@@ -52,7 +53,7 @@ else
   step "cargo clippy -D warnings (clippy-driver not found for the one-pass build)"
   cargo clippy --workspace --all-targets -- -D warnings
   step "cargo build --workspace --all-targets (the hub, the load tools, every test binary)"
-  cargo build --workspace --all-targets
+  linted cargo build --workspace --all-targets
 fi
 
 # The browser tests run beside the Rust tests, the scale smoke and the deployment checks: they need only the
