@@ -1,7 +1,7 @@
 // Field mode: home (status, drafts, sealed dossiers), the draft editor with photos, and the receipt.
 import {
   state, h, t, txt, api, errText, detailText, flash, btn, icon, banner, ask, can, uuid,
-  procedures, findProc, procTitle, fmtTime, fmtSize, go,
+  procedures, findProc, procTitle, fmtTime, fmtSize, go, fill,
 } from './lib.js';
 import { renderForm, placeErrors, renderReadOnly } from './form.js';
 import { drafts as localDrafts, photos as localPhotos } from './store.js';
@@ -372,7 +372,11 @@ export async function draftView(app, [id], _q, ctx) {
   }
 
   // ----- messages -----
+  // What the summary box shows: '' (nothing or a message), 'draft.errors_title' (a save the hub refused)
+  // or 'seal.errors_title' (what sealing still needs).
+  let summaryKind = '';
   const showMessage = (msg) => {
+    summaryKind = '';
     summary.replaceChildren(h('strong', {}, icon('warn'), msg));
     summary.hidden = false;
     summary.scrollIntoView({ block: 'start' });
@@ -383,7 +387,8 @@ export async function draftView(app, [id], _q, ctx) {
     photosSec.querySelectorAll('[data-err-for]').forEach((e) => { e.hidden = true; });
     placeErrors(view, details);
     const SHOWN = 6;
-    summary.replaceChildren(h('strong', {}, icon('warn'), t(titleKey, { n: details.length })),
+    summaryKind = titleKey;
+    fill(summary, h('strong', {}, icon('warn'), t(titleKey, { n: details.length })),
       h('ul', {}, details.slice(0, SHOWN).map((d) => {
         const lab = d.field && d.field.startsWith('documents.') ? docLabel(d.field.slice(10)) : (form.labelOf(d.field) || d.field || '');
         const text = `${lab ? lab + ': ' : ''}${detailText(d)}`;
@@ -422,6 +427,13 @@ export async function draftView(app, [id], _q, ctx) {
         setState('draft.saved', { time: fmtTime(r.draft.updated_at || new Date().toISOString()) });
       } else if (!S.isLocal) setState('draft.saved', { time: fmtTime(new Date().toISOString()) });
       if (noteEl) noteEl.hidden = true;
+      // The hub took this version: the errors of a refused save are fixed, their box goes (what sealing
+      // still needs stays until the next review).
+      if (r.draft && summaryKind === 'draft.errors_title') {
+        form.clearErrors();
+        summary.hidden = true;
+        summaryKind = '';
+      }
       return true;
     }
     const e = r.error;

@@ -23,6 +23,13 @@ export function h(tag, attrs, ...kids) {
   return el;
 }
 
+// Replaces el's children with kids, skipping null and false as h() does (the DOM's own replaceChildren
+// writes a null as the text "null").
+export function fill(el, ...kids) {
+  el.replaceChildren();
+  return add(el, kids);
+}
+
 export function add(el, kids) {
   for (const k of kids.flat(Infinity)) {
     if (k == null || k === false) continue;

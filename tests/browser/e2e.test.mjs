@@ -298,6 +298,16 @@ test('a new marital-status dossier: errors per field, Vietnamese data, reload-sa
   await page.click('[data-testid=save]');
   await page.waitForSelector('[data-err-for="subject.pin"]:not([hidden])');
   assert.equal(await page.getAttribute('[data-testid=save-state]', 'data-state'), 'draft.not_saved');
+  const box = await page.textContent('[data-testid=errors]');
+  assert.match(box, /Số định danh/, 'the summary names the field');
+  assert.doesNotMatch(box, /null|undefined/, 'no "null" in the error list');
+  await shot('04b-save-error', { fullPage: false });
+  // The PIN fixed and saved by itself (the phone sends 1.2 s after the last keystroke): the refused save's
+  // error box goes beside "saved".
+  await page.fill('[name="subject.pin"]', '070190012345');
+  await page.waitForSelector('[data-testid=save-state][data-state="draft.saved"]');
+  assert.equal(await page.isVisible('[data-testid=errors]'), false, 'no stale error box beside "saved"');
+  assert.equal(await page.isVisible('[data-err-for="subject.pin"]'), false);
 
   // Fill the form from the catalogue the hub serves (not from a list hard-coded here).
   const def = await page.evaluate(async (id) => {
