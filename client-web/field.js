@@ -657,10 +657,11 @@ export async function receiptView(app, [code], _q, ctx) {
         ? banner('warn', t('disp.' + r.disposition), r.refers_to ? t('receipt.refers_to') : null, { 'data-testid': 'receipt-disposition' })
         : null,
       h('p', { class: 'keep' }, t('receipt.keep'))),
-    can('officer', 'admin') && r.disposition !== 'voids' ? reasonAction('void', async (reason) => {
-      showReceipt(await api('POST', `/api/v1/dossiers/${enc(r.dossier_id)}/void`, { reason }, { timeout: 60000 }));
-    }) : null,
     h('div', { class: 'row no-print' }, printBtn,
       r.disposition !== 'voids' ? h('a', { class: 'btn big', href: '#/slip/' + enc(r.code), 'data-testid': 'slip-link' }, icon('ticket'), h('span', {}, t('receipt.slip'))) : null,
-      h('a', { class: 'btn primary big', href: '#/', 'data-testid': 'home' }, icon('back'), h('span', {}, t('ui.back_home'))))));
+      h('a', { class: 'btn primary big', href: '#/', 'data-testid': 'home' }, icon('back'), h('span', {}, t('ui.back_home')))),
+    // The destructive action last, set apart: what the officer does next is print the slip and go home.
+    can('officer', 'admin') && r.disposition !== 'voids' ? h('div', { class: 'danger-zone no-print' }, reasonAction('void', async (reason) => {
+      showReceipt(await api('POST', `/api/v1/dossiers/${enc(r.dossier_id)}/void`, { reason }, { timeout: 60000 }));
+    })) : null));
 }

@@ -426,6 +426,11 @@ test('sealing gives a receipt with a valid code and the not-yet-protected notice
     return img && img.complete && img.naturalWidth >= 200;
   });
   assert.match(await page.textContent('[data-testid=tracking-number]'), /[0-9a-f]{16}-1$/);
+  // Print, the slip and home come before the destructive "cancel the sealed dossier", which stands apart.
+  assert.ok(await page.evaluate(() => {
+    const [p, v] = ['[data-testid=print]', '[data-testid=void-open]'].map((q) => document.querySelector(q));
+    return !!(p && v && (p.compareDocumentPosition(v) & Node.DOCUMENT_POSITION_FOLLOWING) && v.closest('.danger-zone'));
+  }), 'the cancel button follows Print, in the danger zone');
   await shot('08-receipt');
   await page.emulateMedia({ media: 'print' });
   assert.equal(await page.isVisible('[data-testid=print]'), false, 'buttons are not printed');
