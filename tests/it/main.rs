@@ -8,6 +8,7 @@
 mod common;
 
 mod abuse;
+mod accounts;
 mod architecture;
 mod backup;
 mod batch_tamper;

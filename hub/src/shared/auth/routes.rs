@@ -210,7 +210,9 @@ async fn login(
     ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<LoginIn>,
 ) -> Result<Response, ApiError> {
-    if let Err(wait) = st.part::<LoginLimiter>().check(&body.name, ip) {
+    // The limits count per user, whatever letter case or Unicode form the name was typed in.
+    let key = users::name_key(&body.name);
+    if let Err(wait) = st.part::<LoginLimiter>().check(&key, ip) {
         return Ok(login_locked(wait));
     }
     let name = body.name.clone();
@@ -221,7 +223,7 @@ async fn login(
         .await
         .map_err(ApiError::internal)?;
     let Some(row) = row.filter(|_| ok) else {
-        st.part::<LoginLimiter>().failed(&body.name, ip);
+        st.part::<LoginLimiter>().failed(&key, ip);
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "bad_credentials",
@@ -229,7 +231,7 @@ async fn login(
             "Wrong user name or password.",
         ));
     };
-    st.part::<LoginLimiter>().succeeded(&body.name, ip);
+    st.part::<LoginLimiter>().succeeded(&key, ip);
     let uid = row.user.id.clone();
     let (tok, csrf) = st.db.call(move |c| users::create_session(c, &uid)).await?;
     Ok(logged_in(row.user, tok, csrf, StatusCode::OK))

@@ -2,10 +2,17 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
+use unicode_normalization::UnicodeNormalization;
 
 use super::{token_hash, AuthUser, Role, SESSION_IDLE_SECS};
 use crate::shared::clock;
 use crate::shared::store::{StoreError, StoreResult};
+
+/// What two user names are compared by: NFC, then lower case. "Nguyễn Văn An" typed with decomposed
+/// diacritics, or as "nguyễn văn an", names the same user.
+pub fn name_key(name: &str) -> String {
+    name.nfc().collect::<String>().to_lowercase()
+}
 
 /// A user as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -33,24 +40,27 @@ pub fn insert_user(
     password_hash: &str,
 ) -> StoreResult<UserOut> {
     let id = uuid::Uuid::now_v7().to_string();
+    // Stored as NFC, as typed otherwise (the letter case is the user's).
+    let name: String = name.nfc().collect();
     c.execute(
         "INSERT INTO users(id, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, name, role.as_str(), password_hash, clock::now_rfc3339()],
     )
     .map_err(StoreError::classify)?;
-    Ok(UserOut {
-        id,
-        name: name.to_string(),
-        role,
-    })
+    Ok(UserOut { id, name, role })
 }
 
+/// Whether a user with this name exists, whatever its letter case or Unicode form ([`name_key`]).
 pub fn user_exists(c: &Connection, name: &str) -> StoreResult<bool> {
-    Ok(c.query_row(
-        "SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1)",
-        [name],
-        |r| r.get(0),
-    )?)
+    let key = name_key(name);
+    let mut st = c.prepare("SELECT name FROM users")?;
+    let names = st.query_map([], |r| r.get::<_, String>(0))?;
+    for n in names {
+        if name_key(&n?) == key {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 pub fn admin_exists(c: &Connection) -> StoreResult<bool> {
@@ -61,22 +71,39 @@ pub fn admin_exists(c: &Connection) -> StoreResult<bool> {
     )?)
 }
 
+/// The enabled user `name` names: the exact name, else the one user whose name has the same [`name_key`]
+/// (a phone's keyboard may send decomposed diacritics; people capitalise names differently). Two users
+/// whose names differ only so (created before names were compared this way) are not guessed between.
 pub fn find_user(c: &Connection, name: &str) -> StoreResult<Option<UserRow>> {
-    Ok(c.query_row(
-        "SELECT id, name, role, password_hash FROM users WHERE name = ?1 AND disabled = 0",
-        [name],
-        |r| {
-            Ok(UserRow {
-                user: UserOut {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    role: role_of(r.get(2)?)?,
-                },
-                password_hash: r.get(3)?,
-            })
-        },
-    )
-    .optional()?)
+    let key = name_key(name);
+    let mut st = c.prepare(
+        "SELECT id, name, role, password_hash FROM users WHERE disabled = 0 ORDER BY id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(UserRow {
+            user: UserOut {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                role: role_of(r.get(2)?)?,
+            },
+            password_hash: r.get(3)?,
+        })
+    })?;
+    let mut same_key = Vec::new();
+    for row in rows {
+        let row = row?;
+        if row.user.name == name {
+            return Ok(Some(row));
+        }
+        if name_key(&row.user.name) == key {
+            same_key.push(row);
+        }
+    }
+    Ok(if same_key.len() == 1 {
+        same_key.pop()
+    } else {
+        None
+    })
 }
 
 pub fn list_users(c: &Connection) -> StoreResult<Vec<UserOut>> {
