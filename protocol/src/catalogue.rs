@@ -18,6 +18,14 @@ const SOURCES: &[(&str, &str)] = &[
         "birth-residence-insurance.v1.json",
         include_str!("../catalogue/birth-residence-insurance.v1.json"),
     ),
+    (
+        "marital-status-certificate.v2.json",
+        include_str!("../catalogue/marital-status-certificate.v2.json"),
+    ),
+    (
+        "birth-residence-insurance.v2.json",
+        include_str!("../catalogue/birth-residence-insurance.v2.json"),
+    ),
 ];
 
 /// Which procedure, and which version of its definition, a dossier follows.
@@ -54,6 +62,14 @@ pub struct ProcedureDef {
     pub id: String,
     /// Definition version.
     pub version: u32,
+    /// The first day (`YYYY-MM-DD`, Vietnam local date) this version applies: a new draft captured on or
+    /// after it uses this version, until a later version's day comes (see [`in_force`]). Sealed dossiers
+    /// keep the version they were sealed with.
+    pub effective_from: String,
+    /// The legal texts this version follows, in plain words with article numbers (shown to officers; the
+    /// item-by-item sources are in docs/domain.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<Text>,
     /// Procedure name.
     pub title: Text,
     /// Authority that decides.
@@ -83,6 +99,10 @@ pub struct FieldGroup {
     pub id: String,
     /// Section title.
     pub title: Text,
+    /// The whole group is skipped when this holds: every field of it then follows from other answers
+    /// (its `derive` rules), e.g. "the person certified" when the requester is that person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_if: Option<Condition>,
     /// Fields in form order.
     pub fields: Vec<FieldDef>,
 }
@@ -112,9 +132,17 @@ pub struct FieldDef {
     /// Required at seal when another field has a given value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required_if: Option<Condition>,
+    /// An optional field asked only when this holds (the form folds it away otherwise, unless it has a
+    /// value), e.g. "why the earlier certificate cannot be handed in" only when one was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown_if: Option<Condition>,
     /// A value the form starts with (the person confirms or changes it), e.g. `Việt Nam`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
+    /// A value the form starts with that the hub knows, not the catalogue (e.g. the hub's own commune as
+    /// the addressee). Like `default`, the person confirms or changes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_from: Option<HubValue>,
     /// How the value follows from other answers when left empty: the first rule whose condition holds and
     /// whose source has a value gives it (see [`crate::derive`]). "Capture once, derive the rest."
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -135,7 +163,17 @@ pub struct FieldDef {
     pub late_after_days: Option<u32>,
 }
 
-/// "When `field` equals `equals`" (or, with `not_equals`, holds a value other than that).
+/// A value a hub supplies to a form (see [`FieldDef::default_from`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HubValue {
+    /// The 5-digit code of the commune the hub serves (`--commune`), when configured.
+    HubCommune,
+}
+
+/// "When `field` equals `equals`" (or, with `not_equals`, holds a value other than that; with `empty`, is
+/// empty (`true`) or has a value (`false`); with `one_of`, holds one of those values). Exactly one of the
+/// four is given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
@@ -147,14 +185,26 @@ pub struct Condition {
     /// The condition holds when the field has a value other than this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_equals: Option<String>,
+    /// The condition holds when the field is empty (`true`) or has any value (`false`), e.g. "the place of
+    /// residence is required when no PIN is given".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empty: Option<bool>,
+    /// The condition holds when the field has one of these values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Vec<String>>,
 }
 
 impl Condition {
     /// Whether the condition holds for `value` (the other field's value, `None` when empty).
     pub fn holds(&self, value: Option<&str>) -> bool {
-        match (&self.equals, &self.not_equals, value) {
-            (Some(e), _, Some(v)) => v == e,
-            (None, Some(n), Some(v)) => v != n,
+        match (&self.equals, &self.not_equals, self.empty, value) {
+            (Some(e), _, _, Some(v)) => v == e,
+            (None, Some(n), _, Some(v)) => v != n,
+            (None, None, Some(empty), v) => v.is_none() == empty,
+            (None, None, None, Some(v)) => self
+                .one_of
+                .as_ref()
+                .is_some_and(|l| l.iter().any(|x| x == v)),
             _ => false,
         }
     }
@@ -185,6 +235,29 @@ pub struct Derivation {
 pub enum Transform {
     /// Capital letters, diacritics kept (the TK1-TS form writes names so).
     Uppercase,
+    /// The year of birth a PIN carries (digit 4 gives the century, digits 5–6 the year), e.g.
+    /// `070190001234` → `1990`. Nothing when the source is not a valid PIN.
+    PinBirthYear,
+    /// The sex a PIN carries (digit 4 even: `male`, odd: `female`). Nothing when the source is not a
+    /// valid PIN.
+    PinSex,
+}
+
+impl Transform {
+    /// The source value changed by this transform, or `None` when it does not apply to that value.
+    pub fn apply(self, src: &str) -> Option<String> {
+        match self {
+            Transform::Uppercase => Some(src.to_uppercase()),
+            Transform::PinBirthYear => crate::pin::Pin::parse(src)
+                .ok()
+                .and_then(|p| p.birth_year())
+                .map(|y| y.to_string()),
+            Transform::PinSex => crate::pin::Pin::parse(src)
+                .ok()
+                .and_then(|p| p.sex())
+                .map(|s| s.as_str().to_string()),
+        }
+    }
 }
 
 /// A rule across fields, checked at seal.
@@ -371,6 +444,24 @@ impl ProcedureDef {
                 self.id, self.version
             )))
         };
+        if crate::validate::parse_date(&self.effective_from).is_none() {
+            return err(format!(
+                "effective_from {:?} is not a YYYY-MM-DD date",
+                self.effective_from
+            ));
+        }
+        for g in &self.groups {
+            if let Some(c) = &g.skip_if {
+                self.check_condition(c)
+                    .or_else(|m| err(format!("group {}: {m}", g.id)))?;
+                if g.fields.iter().any(|f| f.required && f.derive.is_empty()) {
+                    return err(format!(
+                        "group {}: a skipped group's required fields must derive from others",
+                        g.id
+                    ));
+                }
+            }
+        }
         let mut keys = BTreeSet::new();
         for f in self.fields() {
             if !keys.insert(f.key.as_str()) {
@@ -389,7 +480,7 @@ impl ProcedureDef {
                     return err(format!("field {}: sex options must be male, female", f.key));
                 }
             }
-            if let Some(c) = &f.required_if {
+            for c in f.required_if.iter().chain(f.shown_if.iter()) {
                 self.check_condition(c)
                     .or_else(|m| err(format!("field {}: {m}", f.key)))?;
             }
@@ -452,6 +543,7 @@ impl ProcedureDef {
             }
         }
         let mut texts: Vec<&Text> = vec![&self.title, &self.authority];
+        texts.extend(self.legal_basis.iter());
         for g in &self.groups {
             texts.push(&g.title);
             for f in &g.fields {
@@ -478,11 +570,39 @@ impl ProcedureDef {
     /// A condition names an existing field, exactly one of `equals`/`not_equals`, and, on a choice or sex
     /// field, one of its options.
     fn check_condition(&self, c: &Condition) -> Result<(), String> {
-        let Some(value) = (match (&c.equals, &c.not_equals) {
-            (Some(_), Some(_)) | (None, None) => None,
-            _ => c.named_value(),
-        }) else {
-            return Err("a condition needs exactly one of equals, not_equals".into());
+        let given = [
+            c.equals.is_some(),
+            c.not_equals.is_some(),
+            c.empty.is_some(),
+            c.one_of.is_some(),
+        ]
+        .iter()
+        .filter(|x| **x)
+        .count();
+        if given != 1 {
+            return Err(
+                "a condition needs exactly one of equals, not_equals, empty, one_of".into(),
+            );
+        }
+        if let (Some(list), Some(other)) = (&c.one_of, self.field(&c.field)) {
+            if list.is_empty() {
+                return Err("one_of lists no value".into());
+            }
+            if !other.options.is_empty() {
+                if let Some(v) = list
+                    .iter()
+                    .find(|v| !other.options.iter().any(|o| &o.value == *v))
+                {
+                    return Err(format!("condition value {v} is no option"));
+                }
+            }
+        }
+        let Some(value) = c.named_value() else {
+            // `empty`: any field may be empty or not.
+            return match self.field(&c.field) {
+                None => Err(format!("condition names unknown field {}", c.field)),
+                Some(_) => Ok(()),
+            };
         };
         match self.field(&c.field) {
             None => Err(format!("condition names unknown field {}", c.field)),
@@ -546,6 +666,32 @@ pub fn catalogue() -> &'static [ProcedureDef] {
             .filter_map(|(_, json)| parse_procedure(json).ok())
             .collect()
     })
+}
+
+/// The version of procedure `id` in force on `on` (a Vietnam local date): the one with the latest
+/// `effective_from` not after `on`; before the first version's day, the first version (a hub whose clock
+/// is wrong still captures, and the office sees the date).
+pub fn in_force(id: &str, on: time::Date) -> Option<&'static ProcedureDef> {
+    let mut versions: Vec<&ProcedureDef> = catalogue().iter().filter(|d| d.id == id).collect();
+    versions.sort_by(|a, b| (&a.effective_from, a.version).cmp(&(&b.effective_from, b.version)));
+    let day = on.to_string();
+    versions
+        .iter()
+        .rev()
+        .find(|d| d.effective_from <= day)
+        .or(versions.first())
+        .copied()
+}
+
+/// Every procedure's version in force on `on`, in catalogue order.
+pub fn in_force_all(on: time::Date) -> Vec<&'static ProcedureDef> {
+    let mut ids: Vec<&str> = Vec::new();
+    for d in catalogue() {
+        if !ids.contains(&d.id.as_str()) {
+            ids.push(&d.id);
+        }
+    }
+    ids.into_iter().filter_map(|id| in_force(id, on)).collect()
 }
 
 /// The built-in definition `r` refers to.
@@ -669,9 +815,75 @@ mod tests {
             field: "subject.id_type".into(),
             equals: Some("nope".into()),
             not_equals: None,
+            empty: None,
+            one_of: None,
         });
         assert!(d.check().is_err());
         assert!(parse_procedure(r#"{"id":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn conditions_on_emptiness_and_lists() {
+        let c: Condition =
+            serde_json::from_str(r#"{"field":"requester.pin","empty":true}"#).unwrap();
+        assert!(c.holds(None) && !c.holds(Some("070090001234")));
+        let c: Condition = serde_json::from_str(
+            r#"{"field":"subject.marital_status","one_of":["married","divorced"]}"#,
+        )
+        .unwrap();
+        assert!(c.holds(Some("divorced")) && !c.holds(Some("widowed")) && !c.holds(None));
+        let mut d = marital().clone();
+        let f = d
+            .groups
+            .iter_mut()
+            .flat_map(|g| g.fields.iter_mut())
+            .find(|f| f.key == "subject.pin")
+            .unwrap();
+        // Two ways at once, or a listed value that is no option, is a catalogue defect.
+        f.required_if = Some(Condition {
+            field: "subject.id_type".into(),
+            equals: Some("can_cuoc".into()),
+            not_equals: None,
+            empty: Some(true),
+            one_of: None,
+        });
+        assert!(d.check().is_err());
+        let f = d
+            .groups
+            .iter_mut()
+            .flat_map(|g| g.fields.iter_mut())
+            .find(|f| f.key == "subject.pin")
+            .unwrap();
+        f.required_if = Some(Condition {
+            field: "subject.id_type".into(),
+            equals: None,
+            not_equals: None,
+            empty: None,
+            one_of: Some(vec!["can_cuoc".into(), "nope".into()]),
+        });
+        assert!(d.check().is_err());
+    }
+
+    #[test]
+    fn pin_transforms() {
+        assert_eq!(
+            Transform::PinBirthYear.apply("070190001234").as_deref(),
+            Some("1990")
+        );
+        assert_eq!(
+            Transform::PinBirthYear.apply("070326001234").as_deref(),
+            Some("2026")
+        );
+        assert_eq!(
+            Transform::PinSex.apply("070190001234").as_deref(),
+            Some("female")
+        );
+        assert_eq!(
+            Transform::PinSex.apply("070090001234").as_deref(),
+            Some("male")
+        );
+        assert_eq!(Transform::PinSex.apply("0700"), None);
+        assert_eq!(Transform::PinBirthYear.apply("070890001234"), None);
     }
 
     #[test]
@@ -681,7 +893,7 @@ mod tests {
         assert_eq!(back, catalogue());
         assert!(find_procedure(&ProcedureRef {
             id: "marital-status-certificate".into(),
-            version: 2
+            version: 9
         })
         .is_none());
     }

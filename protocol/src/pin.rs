@@ -95,6 +95,26 @@ impl Pin {
         (b[4] - b'0') * 10 + (b[5] - b'0')
     }
 
+    /// The full year of birth digits 4–6 give (1900–2199), `None` for a century digit above 5.
+    pub fn birth_year(&self) -> Option<i32> {
+        let century = match self.century_sex_digit() {
+            0 | 1 => 1900,
+            2 | 3 => 2000,
+            4 | 5 => 2100,
+            _ => return None,
+        };
+        Some(century + i32::from(self.birth_year_two_digits()))
+    }
+
+    /// The sex digit 4 gives (even: male, odd: female), `None` for a century digit above 5.
+    pub fn sex(&self) -> Option<Sex> {
+        match self.century_sex_digit() {
+            0 | 2 | 4 => Some(Sex::Male),
+            1 | 3 | 5 => Some(Sex::Female),
+            _ => None,
+        }
+    }
+
     /// Whether digits 4–6 agree with `sex` and `birth_year` (only years 1900–2199 can agree).
     pub fn consistent_with(&self, sex: Sex, birth_year: i32) -> bool {
         let century = match birth_year {

@@ -303,8 +303,8 @@ fn check_format(
             None => errors.push(FieldError::new(
                 key,
                 "bad_date",
-                "Ghi năm-tháng-ngày (ví dụ 1990-05-31) hoặc chỉ năm sinh (ví dụ 1990).",
-                "Use YYYY-MM-DD (e.g. 1990-05-31) or the year alone (e.g. 1990).",
+                "Ghi ngày/tháng/năm (ví dụ 31/05/1990) hoặc chỉ năm sinh (ví dụ 1990).",
+                "Use day/month/year (e.g. 31/05/1990) or the year alone (e.g. 1990).",
             )),
             Some(YearOrDate::Year(y)) if y > today.year() => errors.push(future(key)),
             Some(YearOrDate::Date(d)) if d > today => errors.push(future(key)),
@@ -324,8 +324,8 @@ fn check_format(
             None => errors.push(FieldError::new(
                 key,
                 "bad_date",
-                "Ngày không hợp lệ; ghi theo dạng năm-tháng-ngày, ví dụ 1990-05-31.",
-                "Invalid date; use YYYY-MM-DD, e.g. 1990-05-31.",
+                "Ngày không hợp lệ; ghi ngày/tháng/năm, ví dụ 31/05/1990.",
+                "Invalid date; use day/month/year, e.g. 31/05/1990.",
             )),
             Some(d) if d > today => errors.push(future(key)),
             Some(d) => date_rules(f, d, today, errors),
