@@ -108,6 +108,9 @@ export async function route() {
   if (!m) { location.replace('#/'); return; }
   flash(null);
   header(m.name);
+  // Who is signed in, for the few things only some roles can act on (app.css: a volunteer is not shown
+  // the red "not protected" warnings, which only the hub's admin or officer can resolve by pairing).
+  document.documentElement.dataset.role = (state.user && state.user.role) || '';
   secureNotice();
   // The hub's clock: a banner when it looks wrong (clock.js), with the one-tap confirmation.
   import('./clock.js').then((c) => c.clockNotice()).catch(() => {});
@@ -140,12 +143,15 @@ export async function route() {
 }
 
 // ---------- header ----------
+// One slim bar on a phone: the menu button, the hub's name with who is signed in, the language. The pages
+// and "log out" open from the menu button; wider screens show them as a row under the bar (app.css).
 function header(current) {
   document.title = `${state.hubName || t('app.name')} — ${t('app.name')}`;
   $('#hub-name').textContent = state.hubName || t('app.name');
   $('#hub-mode').textContent = state.mode ? t('mode.' + state.mode) : '';
   resetMissing();
   langChooser();
+  menu(false);
   const who = $('#who');
   who.replaceChildren();
   if (state.user) who.append(icon('user'), h('span', { 'data-testid': 'who' }, `${state.user.name} · ${roleName(state.user.role)}`));
@@ -154,6 +160,10 @@ function header(current) {
   lo.replaceChildren(icon('out'), h('span', {}, t('auth.logout')));
   const nav = $('#nav');
   nav.replaceChildren();
+  nav.setAttribute('aria-label', t('nav.menu'));
+  const toggle = $('#menu-toggle');
+  toggle.hidden = !state.user;
+  $('#menu-label').textContent = t('nav.menu');
   if (!state.user) { nav.hidden = true; return; }
   const items = state.mode === 'office'
     ? [['#/', 'nav.received', 'home', 'box'], ['#/office/work', 'nav.work', 'work', 'ticket'], ['#/office/ledger', 'nav.ledger', 'ledger', 'book'],
@@ -168,6 +178,28 @@ function header(current) {
   nav.hidden = false;
 }
 
+// Opens or closes the phone's menu (a drop-down under the bar; on wider screens CSS always shows it).
+function menu(open) {
+  $('#menu').classList.toggle('open', open);
+  $('#menu-toggle').setAttribute('aria-expanded', String(open));
+}
+function menuWiring() {
+  const toggle = $('#menu-toggle');
+  const isOpen = () => $('#menu').classList.contains('open');
+  toggle.addEventListener('click', () => {
+    menu(!isOpen());
+    if (isOpen()) ($('#nav [aria-current=page]') || $('#nav a') || toggle).focus({ preventScroll: true });
+  });
+  // A tap on a page closes it, even on the page already shown; so do Escape and a tap outside.
+  $('#nav').addEventListener('click', (ev) => { if (ev.target.closest('a')) menu(false); });
+  document.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape' && isOpen()) { menu(false); toggle.focus(); }
+  });
+  document.addEventListener('click', (ev) => {
+    if (isOpen() && !ev.target.closest('#menu, #menu-toggle')) menu(false);
+  });
+}
+
 // Two languages: one tap switches. More (added on the hub): a menu (native <select>: keyboard and screen
 // reader friendly, a big native picker on phones) listing every language by its own name.
 function langChooser() {
@@ -178,9 +210,11 @@ function langChooser() {
     if (menu) menu.hidden = true;
     lt.hidden = false;
     const next = LANGS[(LANGS.indexOf(state.lang) + 1) % LANGS.length];
-    lt.replaceChildren(icon('globe'), h('span', { lang: next }, langName(next)));
+    // A phone shows the language's code (EN) in its slim header, a wider screen its name.
+    const short = window.matchMedia('(max-width: 47.99rem)').matches ? next.toUpperCase() : '';
+    lt.replaceChildren(icon('globe'), h('span', { lang: next }, short || langName(next)));
     // The accessible name contains the visible text (WCAG 2.5.3 "label in name").
-    lt.setAttribute('aria-label', `${t('lang.label')}: ${langName(next)}`);
+    lt.setAttribute('aria-label', `${t('lang.label')}: ${langName(next)}${short ? `, ${short}` : ''}`);
     return;
   }
   lt.hidden = true;
@@ -414,15 +448,21 @@ async function usersView(app, _p, _q, ctx) {
       roles.map((x) => h('option', { value: x }, `${roleName(x)} — ${t('role_help.' + x)}`)))),
     passwordFields('user'),
     h('button', { type: 'submit', class: 'btn primary big', 'data-testid': 'user-submit' }, icon('plus'), h('span', {}, t('users.add_button'))));
+  // "Added" is said beside the button just tapped, not at the top of the page a screen away.
+  const added = h('p', { class: 'form-ok', role: 'status', 'data-testid': 'user-added', hidden: true });
+  form.append(added);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const name = form.name.value.normalize('NFC').trim();
     const bad = !name ? t('auth.name_needed') : checkPasswords(form);
     if (bad) { formError(form, bad); return; }
     formError(form, null);
+    added.hidden = true;
     try {
       const u = await api('POST', '/api/v1/users', { name, role: form.role.value, password: form.password.value });
-      flash(t('users.added', { name: u.name || name, role: roleName(u.role || form.role.value) }), 'ok');
+      added.replaceChildren(icon('ok'), h('span', {}, t('users.added', { name: u.name || name, role: roleName(u.role || form.role.value) })));
+      added.hidden = false;
+      added.scrollIntoView({ block: 'nearest' });
       form.reset();
       await fill().catch((e) => flash(errText(e)));
     } catch (e) { formError(form, errText(e)); }
@@ -457,7 +497,8 @@ async function boot() {
     try { await setLang(LANGS[(LANGS.indexOf(state.lang) + 1) % LANGS.length]); } catch (e) { flash(errText(e)); return; }
     route();
   });
-  $('#logout').addEventListener('click', logout);
+  $('#logout').addEventListener('click', () => { menu(false); logout(); });
+  menuWiring();
   window.addEventListener('hashchange', route);
   if ('serviceWorker' in navigator && window.isSecureContext) {
     navigator.serviceWorker.register('sw.js').catch(() => { /* the app still works online */ });

@@ -2,7 +2,7 @@
 // steps (small forms: papers and message, result numbers, pickup place, reason), the deadline badge and the
 // history; the work lists (overdue, due soon, by status) and the printable filled forms (A4).
 import { h, t, txt, api, icon, btn, banner, procedures, procTitle, fmtTime, fmtDate, errText, detailText, ApiError } from './lib.js';
-import { valueNode } from './form.js';
+import { valueNode, fieldDef } from './values.js';
 
 const enc = encodeURIComponent;
 
@@ -57,11 +57,6 @@ export function deadlineBadge(dl, status) {
   else if (dl.working_days_left <= 1) { kind = 'warn'; text = dl.working_days_left === 0 ? t('dossier.deadline.today') : t('dossier.deadline.tomorrow', { date: fmtDate(dl.due_on) }); }
   else text = t('dossier.deadline.left', { n: dl.working_days_left, date: fmtDate(dl.due_on) });
   return h('span', { class: `badge ${kind}`, 'data-testid': 'deadline-badge', 'data-overdue': String(!!dl.overdue) }, icon(dl.overdue ? 'warn' : 'book'), text);
-}
-
-function fieldDef(def, key) {
-  for (const g of (def && def.groups) || []) for (const f of g.fields || []) if (f.key === key) return f;
-  return null;
 }
 
 // The filled forms: one section per official form, each item with its captured value; derived values
@@ -124,7 +119,7 @@ function input(name, label, attrs = {}) {
   const el = attrs.multiline ? h('textarea', { id, name, rows: 3, 'data-testid': 'st-' + name })
     : h('input', { id, name, type: attrs.type || 'text', 'data-testid': 'st-' + name, autocomplete: 'off', inputmode: attrs.inputmode || null });
   return h('div', { class: 'field', 'data-field': name }, h('label', { for: id }, label), el,
-    h('p', { class: 'err', id: id + '-err', hidden: true, 'aria-live': 'polite' }));
+    h('p', { class: 'err', id: id.replace(/\./g, '-') + '-err', hidden: true }));
 }
 
 // The small form for moving to `to`; resolves the body to send.
@@ -161,7 +156,7 @@ function statusForm(to, d, onDone, onCancel) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     form.querySelectorAll('.err').forEach((x) => { x.hidden = true; x.textContent = ''; });
-    form.querySelectorAll('[aria-invalid]').forEach((x) => x.removeAttribute('aria-invalid'));
+    form.querySelectorAll('[aria-invalid]').forEach((x) => { x.removeAttribute('aria-invalid'); x.removeAttribute('aria-describedby'); });
     const body = { to, expected_version: d.status ? d.status.version : 0 };
     if (to === 'needs_papers') { body.papers = val('papers').split('\n').map((s) => s.trim()).filter(Boolean); body.message = val('message'); }
     else if (to === 'registered') {
@@ -179,14 +174,25 @@ function statusForm(to, d, onDone, onCancel) {
       await api('POST', `/api/v1/office/dossiers/${enc(d.dossier_id)}/status`, body);
       onDone();
     } catch (err) {
+      // Each message beside its input, the input marked (red border, aria-invalid, described by the
+      // message), and the first one focused so the clerk is where the fix is.
       const details = err instanceof ApiError ? err.details : [];
-      let placed = false;
+      let first = null;
       for (const x of details) {
-        const name = x.field.replace(/\[\d+\]$/, '');
-        const box = form.querySelector(`[data-field="${name}"] .err`);
-        if (box) { box.textContent = detailText(x); box.hidden = false; placed = true; const inp = form.querySelector(`[name="${name}"]`); if (inp) inp.setAttribute('aria-invalid', 'true'); }
+        const name = (x.field || '').replace(/\[\d+\]$/, '');
+        const box = form.querySelector(`[data-field="${CSS.escape(name)}"] .err`);
+        if (!box) continue;
+        box.textContent = box.hidden ? detailText(x) : `${box.textContent} ${detailText(x)}`;
+        box.hidden = false;
+        const inp = form.querySelector(`[name="${CSS.escape(name)}"]`);
+        if (inp) {
+          inp.setAttribute('aria-invalid', 'true');
+          inp.setAttribute('aria-describedby', box.id);
+          if (!first) first = inp;
+        }
       }
-      msg.replaceChildren(banner('warn', errText(err), placed ? t('dossier.form.fix') : null, { 'data-testid': 'status-error', 'data-code': err.code || '' }));
+      msg.replaceChildren(banner('warn', errText(err), first ? t('dossier.form.fix') : null, { 'data-testid': 'status-error', 'data-code': err.code || '' }));
+      if (first) first.focus();
     } finally { ok.disabled = false; }
   });
   return form;
@@ -220,7 +226,7 @@ export function statusPanel(d, reload) {
       st.extended ? h('span', { class: 'badge warn', 'data-testid': 'extended-badge' }, t('dossier.extended')) : null),
     d.deadline ? h('p', { class: 'muted' }, t('dossier.deadline.rule', { on: fmtDate(d.deadline.received_on), n: d.deadline.limit_working_days, due: fmtDate(d.deadline.due_on) })) : null,
     facts,
-    next.length ? h('div', { class: 'row actions', 'data-testid': 'status-actions' }, buttons) : h('p', { class: 'muted' }, t('dossier.final')),
+    next.length ? h('div', { class: 'row status-actions', 'data-testid': 'status-actions' }, buttons) : h('p', { class: 'muted' }, t('dossier.final')),
     slot);
 }
 

@@ -1,9 +1,9 @@
 // Field mode: home (status, drafts, sealed dossiers), the draft editor with photos, and the receipt.
 import {
   state, h, t, txt, api, errText, detailText, flash, btn, icon, banner, ask, can, uuid,
-  procedures, findProc, procTitle, fmtTime, fmtSize, go, fill,
+  procedures, currentProcedures, findProc, procTitle, fmtTime, fmtSize, go, fill,
 } from './lib.js';
-import { renderForm, placeErrors, renderReadOnly } from './form.js';
+import { renderForm, placeErrors, renderReadOnly, holds } from './form.js';
 import { drafts as localDrafts, photos as localPhotos } from './store.js';
 import {
   keepDraft, remember, syncDraft, syncAll, overwrite, discard, keepPhoto, pending, onChange, isNet,
@@ -97,7 +97,7 @@ export async function fieldHome(app, _p, _q, ctx) {
     netErr = e;
     await procedures().catch(() => null);
   }
-  const procs = state.procedures || [];
+  const procs = currentProcedures();
   const locals = await localDrafts.list();
   const localById = Object.fromEntries(locals.map((l) => [l.id, l]));
 
@@ -302,7 +302,7 @@ export async function draftView(app, [id], _q, ctx) {
       if (stateLine.dataset.state !== 'draft.saving') setState('draft.kept');
     } catch (_) { setState('draft.kept_failed'); } finally { stateLine.dataset.pending = String(--keeping); }
   };
-  const form = renderForm(def, fields, keep);
+  const form = renderForm(def, fields, (f) => { keep(f); showApplicableDocs(f); });
 
   // ----- document photos -----
   const docs = (def.documents || []).slice();
@@ -351,12 +351,26 @@ export async function draftView(app, [id], _q, ctx) {
       for (const f of files) await addPhoto(role, f, b, err);
     });
     return h('div', { class: 'doc', 'data-doc': role },
-      h('h3', {}, labelText, required ? h('span', { class: 'req' }, ' *') : null),
+      h('h3', {}, labelText, h('span', { class: 'req', hidden: !required }, ' *')),
       thumbs, err, msgEl,
       input, h('label', { for: inputId, class: 'btn big photo-btn' }, icon('camera'), h('span', {}, t('photos.take'))));
   };
   for (const d of docs) photosSec.append(docBlock(d.role, txt(d.label), d.required));
+  // Only the papers this dossier needs are offered: the always-required ones, those whose condition holds,
+  // and optional ones without a condition ("if you have it"); a paper already photographed stays.
+  const applies = (d, vals) => d.required || (d.required_if ? holds(d.required_if, vals) : true);
+  function showApplicableDocs(vals) {
+    for (const d of docs) {
+      const el = photosSec.querySelector(`.doc[data-doc="${CSS.escape(d.role)}"]`);
+      if (!el) continue;
+      const on = applies(d, vals) || S.attachments.some((a) => a.role === d.role);
+      el.classList.toggle('not-applicable', !on);
+      const mark = el.querySelector('h3 .req');
+      if (mark) mark.hidden = !(d.required || (d.required_if && holds(d.required_if, vals)));
+    }
+  }
   for (const r of [...new Set(S.attachments.map((a) => a.role))].filter((x) => !docBlocks[x])) photosSec.append(docBlock(r, r, false));
+  showApplicableDocs(form.collect());
 
   // A photo goes to the phone's outbox first; it is sent at once when the hub is reachable, later if not.
   async function addPhoto(role, file, b, err) {
@@ -476,6 +490,7 @@ export async function draftView(app, [id], _q, ctx) {
 
   // ----- review: every fact in plain words, derived values marked, what is left to fix -----
   const reviewSec = h('section', { class: 'group review', 'data-group': 'review', 'data-testid': 'review' });
+  let slipLang = null; // the villager's language picker for the slip (slip.js), made with the first review
   async function review() {
     if (!(await save())) return null;
     if (S.isLocal) { showMessage(t('seal.offline')); return null; }
@@ -487,32 +502,89 @@ export async function draftView(app, [id], _q, ctx) {
     ro.querySelectorAll('.kv[data-key]').forEach((kv) => {
       if (derived.has(kv.dataset.key)) { kv.classList.add('derived-kv'); kv.querySelector('dd').append(' ', h('span', { class: 'badge' }, t('review.derived'))); }
     });
-    const photoList = h('ul', { class: 'plain' }, docs.map((d) => {
+    const vals = r.fields || {};
+    const photoList = h('ul', { class: 'plain' }, docs.filter((d) => applies(d, vals) || S.attachments.some((a) => a.role === d.role)).map((d) => {
       const n = S.attachments.filter((a) => a.role === d.role).length;
       return h('li', {}, icon(n ? 'ok' : 'warn'), ` ${txt(d.label)}: ${n ? t('draft.photos', { n }) : t('photos.none')}`);
     }));
     reviewSec.replaceChildren(
-      h('h2', {}, t('review.title')),
+      h('h2', { tabindex: '-1' }, t('review.title')),
       r.errors.length
         ? banner('warn', t('review.to_fix', { n: r.errors.length }), null, { 'data-testid': 'review-errors' })
         : banner('ok', t('review.ready'), can('officer', 'admin') ? t('review.ready_officer') : t('seal.volunteer_hint'), { 'data-testid': 'review-ready' }),
       // (replaceChildren is the DOM's: a null would show as the text "null")
       r.warnings.length ? banner('info', t('review.warnings'), r.warnings.map(detailText).join(' ')) : '',
-      ro, h('section', { class: 'group card' }, h('h2', {}, t('photos.title')), photoList));
+      ro, h('section', { class: 'group card' }, h('h2', {}, t('photos.title')), photoList),
+      // The villager's language for the printed slip (recorded with the receipt when sealing).
+      (slipLang = slipLang || (await import('./slip.js')).slipLangPicker(S.id)).el);
+    // Below the review, nothing over it: the officer's read-back and the seal button.
+    if (can('officer', 'admin') && !r.errors.length) reviewSec.append(sealConfirm());
     if (mode === 'steps') goStep(steps.length - 1); else reviewSec.hidden = false;
     if (r.errors.length) showErrors(r.errors, 'seal.errors_title');
     return r;
   }
 
+  // ----- sealing: the officer reads the whole review aloud to the villager, then confirms below it -----
+  // "Niêm phong" in the bar brings up the review from its top; the read-back box and "Niêm phong hồ sơ"
+  // follow the review, so nothing covers what is read aloud. The hub seals what the review showed: a
+  // change after it (typing, a photo) draws the review again and asks for the read-back again.
+  const readback = h('input', { type: 'checkbox', id: 'seal-readback', 'data-testid': 'seal-readback', 'aria-describedby': 'seal-readback-error' });
+  const readbackErr = h('p', { class: 'ferr', id: 'seal-readback-error', 'data-testid': 'seal-readback-error', role: 'alert', hidden: true });
+  const sealNowBtn = btn('lock', t('seal.confirm_button'), { class: 'btn seal big', 'data-testid': 'seal-confirm' });
+  // Where the hub's clock banner appears when it refuses to seal on a wrong clock (clock.js).
+  const clockSlot = h('div', { 'data-testid': 'clock-seal-slot' });
+  const confirmBox = h('section', { class: 'card seal-confirm no-print', 'data-testid': 'seal-confirm-box', 'aria-labelledby': 'seal-confirm-title' },
+    h('h2', { id: 'seal-confirm-title' }, icon('lock'), t('seal.confirm_title')),
+    h('label', { class: 'check', for: 'seal-readback' }, readback, h('span', {}, t('seal.readback'))),
+    readbackErr, h('p', { class: 'help' }, t('seal.confirm')), clockSlot, sealNowBtn);
+  readback.addEventListener('change', () => { if (readback.checked) readbackErr.hidden = true; });
+  const reviewedNow = () => JSON.stringify([form.collect(), S.attachments.map((a) => a.id)]);
+  let reviewed = null;
+  function sealConfirm() {
+    const now = reviewedNow();
+    if (now !== reviewed) readback.checked = false;
+    reviewed = now;
+    readbackErr.hidden = true;
+    clockSlot.replaceChildren();
+    return confirmBox;
+  }
+  const confirmShown = () => confirmBox.isConnected && !reviewSec.hidden && reviewedNow() === reviewed;
+
   async function seal() {
+    if (confirmShown()) {
+      // The review is on screen already: to the confirmation at its end.
+      confirmBox.scrollIntoView({ block: 'center' });
+      (readback.checked ? sealNowBtn : readback).focus({ preventScroll: true });
+      return;
+    }
     const r = await review();
     if (!r || r.errors.length) { setState('seal.not_sealed'); return; }
-    if (!(await ask(t('seal.confirm'), t('seal.yes'), t('ui.cancel')))) return;
+    reviewSec.scrollIntoView({ block: 'start' });
+    const head = reviewSec.querySelector('h2');
+    if (head) head.focus({ preventScroll: true });
+  }
+
+  async function sealNow() {
+    if (!confirmShown()) {
+      const r = await review();
+      if (!r || r.errors.length) { setState('seal.not_sealed'); return; }
+      readbackErr.textContent = t('seal.review_changed');
+      readbackErr.hidden = false;
+      reviewSec.scrollIntoView({ block: 'start' });
+      return;
+    }
+    if (!readback.checked) {
+      readbackErr.textContent = t('seal.readback_required');
+      readbackErr.hidden = false;
+      readback.focus();
+      return;
+    }
     hideMessages();
+    clockSlot.replaceChildren();
     setState('seal.sealing');
-    sealBtn.disabled = true;
+    sealBtn.disabled = true; sealNowBtn.disabled = true;
     try {
-      const rc = await api('POST', `/api/v1/drafts/${enc(S.id)}/seal`, {}, { timeout: 60000 });
+      const rc = await api('POST', `/api/v1/drafts/${enc(S.id)}/seal`, { slip_lang: slipLang ? slipLang.value() : 'vi' }, { timeout: 60000 });
       await discard(S.id);
       showReceipt(rc);
     } catch (e) {
@@ -521,8 +593,9 @@ export async function draftView(app, [id], _q, ctx) {
       else if (e.code === 'clock_unconfirmed') import('./clock.js').then((c) => c.sealBlocked(clockSlot)).catch(() => showMessage(errText(e)));
       else if (isNet(e)) showMessage(t('seal.offline'));
       else showMessage(errText(e));
-    } finally { sealBtn.disabled = false; }
+    } finally { sealBtn.disabled = false; sealNowBtn.disabled = false; }
   }
+  sealNowBtn.addEventListener('click', sealNow);
 
   const saveBtn = btn('save', t('draft.save'), { class: 'btn primary big', id: 'save', 'data-testid': 'save' });
   saveBtn.addEventListener('click', save);
@@ -530,9 +603,9 @@ export async function draftView(app, [id], _q, ctx) {
   sealBtn.addEventListener('click', seal);
   const reviewBtn = btn('doc', t('review.button'), { class: 'btn big', 'data-testid': 'review-open' });
   reviewBtn.addEventListener('click', async () => { goStep(steps.length - 1); await review(); });
-  // Where the hub's clock banner appears when it refuses to seal on a wrong clock (clock.js).
-  const clockSlot = h('div', { 'data-testid': 'clock-seal-slot' });
-  const actions = h('div', { class: 'actions no-print' }, stateLine, clockSlot,
+  // The slim bar at the bottom of the screen: how the saving goes, "Lưu", and "Niêm phong" (officer) or
+  // "Xem lại" (volunteer).
+  const actions = h('div', { class: 'actions no-print' }, stateLine,
     h('div', { class: 'row' }, saveBtn, can('officer', 'admin') ? sealBtn : reviewBtn));
 
   let del = null;
@@ -545,7 +618,7 @@ export async function draftView(app, [id], _q, ctx) {
   }
   const refuse = can('officer', 'admin') && !S.isLocal ? reasonAction('refuse', async (reason) => {
     if (!(await save())) return;
-    const r = await api('POST', `/api/v1/drafts/${enc(S.id)}/refuse`, { reason }, { timeout: 60000 });
+    const r = await api('POST', `/api/v1/drafts/${enc(S.id)}/refuse`, { reason, slip_lang: slipLang ? slipLang.value() : 'vi' }, { timeout: 60000 });
     await discard(S.id);
     showReceipt(r);
   }) : null;
@@ -562,13 +635,19 @@ export async function draftView(app, [id], _q, ctx) {
   const next = btn('play', t('step.next'), { class: 'btn primary big', 'data-testid': 'step-next' });
   const toggle = btn('doc', '', { class: 'btn small ghost', 'data-testid': 'layout-toggle' });
   const stepNav = h('div', { class: 'row step-nav no-print' }, prev, next);
-  function goStep(i) {
+  // A group skipped by its condition (e.g. "the person certified" when the requester is that person) is no
+  // step: Next and Back pass over it, and the count leaves it out.
+  const skipped = (j) => steps[j].classList.contains('skipped');
+  function goStep(i, dir = 1) {
     cur = Math.max(0, Math.min(steps.length - 1, i));
+    while (skipped(cur) && cur > 0 && cur < steps.length - 1) cur += dir;
     const steps_ = mode === 'steps';
     steps.forEach((el, j) => { el.hidden = steps_ && j !== cur; });
     reviewSec.hidden = steps_ ? cur !== steps.length - 1 : !reviewSec.childElementCount;
-    progress.value = cur + 1;
-    stepLabel.textContent = steps_ ? t('step.of', { i: cur + 1, n: steps.length, title: titles[cur] }) : '';
+    const shown = steps.map((_, j) => j).filter((j) => !skipped(j));
+    progress.max = String(shown.length);
+    progress.value = shown.indexOf(cur) + 1;
+    stepLabel.textContent = steps_ ? t('step.of', { i: shown.indexOf(cur) + 1, n: shown.length, title: titles[cur] }) : '';
     stepLabel.hidden = !steps_; progress.hidden = !steps_; stepNav.hidden = !steps_;
     prev.disabled = cur === 0;
     next.hidden = cur === steps.length - 1;
@@ -576,9 +655,9 @@ export async function draftView(app, [id], _q, ctx) {
     toggle.dataset.mode = mode;
     try { sessionStorage.setItem(STEP_KEY + S.id, String(cur)); } catch (_) { /* ignore */ }
   }
-  prev.addEventListener('click', () => { goStep(cur - 1); stepLabel.scrollIntoView({ block: 'start' }); });
+  prev.addEventListener('click', () => { goStep(cur - 1, -1); stepLabel.scrollIntoView({ block: 'start' }); });
   next.addEventListener('click', async () => {
-    goStep(cur + 1);
+    goStep(cur + 1, 1);
     stepLabel.scrollIntoView({ block: 'start' });
     if (cur === steps.length - 1) await review();
   });

@@ -1,6 +1,6 @@
 // Forms rendered from the procedure catalogue (ProcedureDef): an editable form for drafts and a
 // read-only layout for the office. Nothing here is specific to one procedure.
-import { h, t, txt, todayISO, fmtDate, detailText, api } from './lib.js';
+import { h, t, txt, todayISO, fmtDate, detailText, api, state } from './lib.js';
 
 const TEXT_KINDS = { text: 200, name: 200, ethnicity: 200, nationality: 200, address: 200, pin: 12, phone: 15, health_insurance: 15, year_or_date: 10, number: 9 };
 const RADIO_MAX = 6; // choices with more options than this become a drop-down list
@@ -62,6 +62,37 @@ function communeControl(f, id, val, describedBy) {
     }, 200);
   });
   search.addEventListener('change', (ev) => ev.stopPropagation());
+  // A name typed without tapping a suggestion: take it when it names exactly one unit (or exactly matches
+  // one suggestion's name), else say so beside the field at once, not at the review.
+  const say = (key) => {
+    const wrap = search.closest('.field');
+    const err = wrap && wrap.querySelector('[data-err-for]');
+    if (!err) return;
+    err.textContent = key ? t(key) : '';
+    err.hidden = !key;
+    if (key) search.setAttribute('aria-invalid', 'true'); else search.removeAttribute('aria-invalid');
+  };
+  const pick = (u) => {
+    hidden.value = u.code;
+    search.value = u.label;
+    unitLabels.set(u.code, Promise.resolve(u.label));
+    say(null);
+    hidden.dispatchEvent(new Event('input', { bubbles: true }));
+  };
+  const fold = (x) => x.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/đ/g, 'd').replace(/Đ/g, 'D').toLowerCase().trim();
+  search.addEventListener('blur', () => {
+    const q = search.value.trim();
+    if (hidden.value || !q) { if (!q) say(null); return; }
+    api('GET', '/api/v1/units/search?limit=15&q=' + encodeURIComponent(q)).then((r) => {
+      if (hidden.value || search.value.trim() !== q) return;
+      const units = r.units || [];
+      const bare = (l) => fold(l.split(',')[0]).replace(/^(xa|phuong|dac khu|thi tran)\s+/, '');
+      const exact = units.filter((u) => [fold(u.label), fold(u.label.split(',')[0]), bare(u.label)].includes(fold(q)));
+      if (units.length === 1) pick(units[0]);
+      else if (exact.length === 1) pick(exact[0]);
+      else say(units.length ? 'form.commune_pick' : 'form.commune_none');
+    }).catch(() => {});
+  });
   return h('div', { class: 'commune' }, search, list, hidden);
 }
 
@@ -70,8 +101,23 @@ function communeControl(f, id, val, describedBy) {
 // them at seal.
 export function holds(c, vals) {
   const v = vals[c.field];
+  if (c.empty != null) return !v === c.empty;
   if (!v) return false;
+  if (c.one_of) return c.one_of.includes(v);
   return c.equals != null ? v === c.equals : v !== c.not_equals;
+}
+
+// The catalogue's transforms (protocol/src/catalogue.rs Transform::apply); null when it does not apply.
+const PIN_RE = /^\d{12}$/;
+function transform(kind, src) {
+  if (!kind) return src;
+  if (kind === 'uppercase') return src.toLocaleUpperCase('vi');
+  if (!PIN_RE.test(src)) return null;
+  const d = Number(src[3]);
+  if (d > 5) return null;
+  if (kind === 'pin_birth_year') return String(1900 + 100 * Math.floor(d / 2) + Number(src.slice(4, 6)));
+  if (kind === 'pin_sex') return d % 2 ? 'female' : 'male';
+  return null;
 }
 
 export function deriveAll(def, values) {
@@ -86,7 +132,9 @@ export function deriveAll(def, values) {
         if (d.when && !holds(d.when, out)) continue;
         const src = out[d.from];
         if (!src) continue;
-        out[f.key] = d.transform === 'uppercase' ? src.toLocaleUpperCase('vi') : src;
+        const v = transform(d.transform, src);
+        if (v == null) continue;
+        out[f.key] = v;
         from[f.key] = d.from;
         changed = true;
         break;
@@ -96,6 +144,32 @@ export function deriveAll(def, values) {
   }
   return { values: out, from };
 }
+
+// Dates are typed day first, as printed on the ID card (31/05/1990; also 31-05-1990, 31.05.1990, 31051990
+// or 1990-05-31), and stored as YYYY-MM-DD, the protocol's form. Returns the stored form, or null when the
+// text is no date of the calendar.
+export function parseDayFirst(text) {
+  const s = (text || '').trim();
+  let d, m, y;
+  let r = /^(\d{1,2})[/.\-\s](\d{1,2})[/.\-\s](\d{4})$/.exec(s);
+  if (r) [, d, m, y] = r;
+  else if ((r = /^(\d{2})(\d{2})(\d{4})$/.exec(s))) [, d, m, y] = r;
+  else if ((r = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s))) [, y, m, d] = r;
+  else return null;
+  const dt = new Date(Date.UTC(+y, +m - 1, +d));
+  if (dt.getUTCFullYear() !== +y || dt.getUTCMonth() !== +m - 1 || dt.getUTCDate() !== +d) return null;
+  return `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}
+
+// A year alone (1990) or a day-first date, as stored; null when neither.
+export function parseYearOrDate(text) {
+  const s = (text || '').trim();
+  if (/^\d{4}$/.test(s)) return s;
+  return parseDayFirst(s);
+}
+
+// The stored form (YYYY-MM-DD or YYYY) as typed back into a date box.
+const showDate = (v) => fmtDate(v || '');
 
 // Plain-words display of a stored value.
 // A value as shown to people: like valueText, but a commune/ward is shown by its name, never its code
@@ -113,7 +187,7 @@ export function valueNode(f, v) {
 export function valueText(f, v) {
   if (v == null || v === '') return '';
   if (f.kind === 'confirm') return v === 'yes' ? t('form.confirmed') : v;
-  if (f.kind === 'date') return fmtDate(v);
+  if (f.kind === 'date' || f.kind === 'year_or_date') return fmtDate(v);
   const o = options(f).find((x) => x.value === v);
   return o ? o.label : v;
 }
@@ -147,14 +221,17 @@ function control(f, id, val, describedBy) {
     return h('textarea', { ...common, rows: '3', maxlength: String(f.max_len || 1000) }, val || '');
   }
   if (kind === 'date') {
-    return h('input', { ...common, type: 'date', value: val || '', max: todayISO() });
+    // A text box, not the browser's date picker: its format follows the phone's language, and a birth
+    // date 30 years back is many taps away. Typed as on the ID card: 31/05/1990.
+    return h('input', { ...common, type: 'text', inputmode: 'numeric', autocomplete: 'off', spellcheck: 'false',
+      maxlength: '10', value: showDate(val), placeholder: t('form.date_placeholder'), 'data-max': todayISO() });
   }
   if (kind === 'commune') return communeControl(f, id, val, describedBy);
   const a = { ...common, type: 'text', value: val || '', maxlength: String(f.max_len || TEXT_KINDS[kind] || 200), autocomplete: 'off', spellcheck: 'false' };
   if (kind === 'pin') Object.assign(a, { inputmode: 'numeric', pattern: '[0-9]{12}', maxlength: '12', placeholder: '0xxxxxxxxxxx' });
   if (kind === 'phone') Object.assign(a, { type: 'tel', inputmode: 'numeric', placeholder: '09xxxxxxxx' });
   if (kind === 'name') a.autocapitalize = 'words';
-  if (kind === 'year_or_date') Object.assign(a, { inputmode: 'numeric', pattern: '[0-9]{4}(-[0-9]{2}-[0-9]{2})?', placeholder: t('form.year_or_date_placeholder') });
+  if (kind === 'year_or_date') Object.assign(a, { inputmode: 'numeric', value: showDate(val), placeholder: t('form.year_or_date_placeholder') });
   if (kind === 'number') Object.assign(a, { inputmode: 'numeric', pattern: '[0-9]+', min: f.min, max: f.max });
   if (kind === 'health_insurance') Object.assign(a, { pattern: '[0-9]{10}|[A-Z]{2}[0-9]{13}', autocapitalize: 'characters' });
   if (kind === 'ethnicity') a.list = 'dl-ethnic';
@@ -185,13 +262,22 @@ export function renderForm(def, values, onChange) {
   // A new draft starts from the catalogue's defaults (e.g. nationality Việt Nam); the person confirms them.
   if (!Object.keys(values || {}).length) {
     values = {};
-    for (const g of def.groups || []) for (const f of g.fields || []) if (f.default) values[f.key] = f.default;
+    for (const g of def.groups || []) {
+      for (const f of g.fields || []) {
+        if (f.default) values[f.key] = f.default;
+        // Values the hub supplies (its own commune as the addressee, or a birth's place).
+        if (f.default_from === 'hub_commune' && state.hubCommune) values[f.key] = state.hubCommune;
+      }
+    }
   }
   const fields = [];
   const groupOf = {};
+  // Groups the form skips while their condition holds (every field of them follows from other answers).
+  const skips = [];
   let needEthnic = false;
   for (const g of def.groups || []) {
     const sec = h('section', { class: 'group card', 'data-group': g.id }, h('h2', {}, txt(g.title)));
+    if (g.skip_if) skips.push([sec, g.skip_if]);
     for (const f of g.fields || []) {
       fields.push(f);
       groupOf[f.key] = txt(g.title);
@@ -209,6 +295,8 @@ export function renderForm(def, values, onChange) {
     const first = els[0];
     if (first.type === 'radio') { const c = [...els].find((x) => x.checked); return c ? c.value : ''; }
     if (first.type === 'checkbox') return first.checked ? 'yes' : '';
+    if (f.kind === 'date') return parseDayFirst(first.value) || first.value;
+    if (f.kind === 'year_or_date') return parseYearOrDate(first.value) || first.value;
     return first.value;
   };
 
@@ -228,6 +316,7 @@ export function renderForm(def, values, onChange) {
   const refresh = () => {
     const vals = collect();
     const derived = deriveAll(def, vals);
+    for (const [sec, c] of skips) sec.classList.toggle('skipped', holds(c, vals));
     for (const f of fields) {
       const w = el.querySelector(`.field[data-key="${CSS.escape(f.key)}"]`);
       if (!w) continue;
@@ -244,11 +333,14 @@ export function renderForm(def, values, onChange) {
           if (input && f.kind !== 'commune') input.placeholder = v;
         }
       }
+      if (f.shown_if) { w.hidden = !holds(f.shown_if, vals) && !vals[f.key]; continue; }
       if (!f.required_if) continue;
       const other = vals[f.required_if.field];
       const on = holds(f.required_if, vals);
       w.querySelectorAll('.req,[data-req]').forEach((x) => { x.hidden = !on; });
-      w.hidden = !!other && !on && !vals[f.key];
+      // Folded away while empty and its condition does not hold (a condition on emptiness, e.g. "the
+      // residence when no PIN is given", folds as soon as the other field has a value).
+      w.hidden = (!!other || f.required_if.empty != null) && !on && !vals[f.key];
     }
   };
 
@@ -261,11 +353,20 @@ export function renderForm(def, values, onChange) {
   el.addEventListener('input', (ev) => {
     const n = ev.target.name;
     if (n) clearErr(n);
+    if (ev.target.setCustomValidity) ev.target.setCustomValidity('');
     refresh();
     onChange && onChange(collect());
   });
   el.addEventListener('change', (ev) => {
     const c = ev.target;
+    // Dates: shown back day first once understood (31051990 → 31/05/1990); a text that is no date, or a
+    // date after today, is said at once, in the words of the expected form.
+    const dk = c.dataset && c.dataset.kind;
+    if (c.name && (dk === 'date' || dk === 'year_or_date') && c.value.trim()) {
+      const v = dk === 'date' ? parseDayFirst(c.value) : parseYearOrDate(c.value);
+      const late = v && v.length === 10 && v > todayISO();
+      if (v && !late) { c.value = showDate(v); c.setCustomValidity(''); } else c.setCustomValidity(t('form.check_format.' + dk));
+    } else if (c.setCustomValidity && (dk === 'date' || dk === 'year_or_date')) c.setCustomValidity('');
     // Instant format hint from the HTML constraints; the hub has the final word.
     if (c.name && c.checkValidity && !c.checkValidity()) {
       const e = el.querySelector(`[data-err-for="${CSS.escape(c.name)}"]`);

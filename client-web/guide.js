@@ -20,7 +20,10 @@ export async function guidesView(app, _p, _q, ctx) {
       audioButton(g.title),
       said(g.purpose),
       h('a', { class: 'btn primary big', href: `#/guides/${enc(g.procedure.id)}` }, icon('book'), h('span', {}, t('guides.open'))))));
-  ctx.show(h('section', { class: 'guide' }, h('h1', {}, t('guides.title')), h('p', { class: 'lead' }, t('guides.intro')), list));
+  // "Tap Listen" only where a recording can be played (a Listen button without one stays hidden).
+  const canListen = !!list.querySelector('[data-testid=audio-play]:not([hidden])');
+  ctx.show(h('section', { class: 'guide' }, h('h1', {}, t('guides.title')),
+    h('p', { class: 'lead', 'data-testid': 'guides-intro' }, t('guides.intro'), canListen ? [' ', t('guides.listen_hint')] : null), list));
 }
 
 function docLine(d) {

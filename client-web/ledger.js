@@ -3,7 +3,9 @@
 // missing with the session and hamlet / set aside with the reason); a second section compares what each
 // outreach session announced with what arrived, per procedure and per hamlet. `duplicatesView`
 // (#/office/duplicates): pairs of dossiers for the same person side by side, to merge or keep both.
-import { h, t, api, icon, btn, banner, flash, errText, fmtTime, fmtDate, go, state } from './lib.js';
+import { h, t, api, icon, btn, banner, flash, errText, fmtTime, fmtDate, go, state, procedures } from './lib.js';
+import { scrollBox } from './wide.js';
+import { valueText, fieldDef } from './values.js';
 
 const short = (id) => (id || '').slice(0, 8);
 const devName = (d) => d.name || d.device_name || t('ledger.unknown_device');
@@ -93,10 +95,10 @@ async function deviceView(app, id, query, ctx) {
       : h('p', { class: 'muted' }, t('ledger.nothing_yet')),
     r.rows.length ? h('details', { class: 'ledger-rows', open: query.get('from') ? true : null },
       h('summary', {}, t('ledger.each_number', { from: r.from, to: r.rows[r.rows.length - 1].seq })),
-      h('table', { class: 'ltable' },
+      scrollBox(h('table', { class: 'ltable' },
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('ledger.col_seq')), h('th', { scope: 'col' }, t('ledger.col_state')),
           h('th', { scope: 'col' }, t('ledger.col_what')))),
-        h('tbody', {}, r.rows.map(seqRow))),
+        h('tbody', {}, r.rows.map(seqRow))), t('ledger.runs')),
       h('div', { class: 'row' },
         r.from > 1 ? pageLink(Math.max(1, r.from - r.limit), t('ledger.prev'), 'ledger-prev') : null,
         r.next_from ? pageLink(r.next_from, t('ledger.next'), 'ledger-next') : null)) : null));
@@ -116,8 +118,8 @@ function totalsTable(title, map, label, tid) {
   const keys = Object.keys(map || {});
   if (!keys.length) return null;
   return h('div', { class: 'ledger-totals' }, h('h3', {}, title),
-    h('table', { class: 'ltable', 'data-testid': tid }, countHead(t('ledger.col_name')),
-      h('tbody', {}, keys.map((k) => h('tr', { 'data-key': k }, h('th', { scope: 'row' }, label(k)), ...countsCells(map[k]))))));
+    scrollBox(h('table', { class: 'ltable', 'data-testid': tid }, countHead(t('ledger.col_name')),
+      h('tbody', {}, keys.map((k) => h('tr', { 'data-key': k }, h('th', { scope: 'row' }, label(k)), ...countsCells(map[k]))))), title));
 }
 
 async function sessionsSection(query) {
@@ -147,11 +149,11 @@ async function sessionsSection(query) {
     h('h2', {}, t('ledger.sessions_title')),
     h('p', { class: 'muted' }, t('ledger.sessions_intro')),
     form,
-    r.sessions.length ? h('div', { class: 'ltable-wrap' }, h('table', { class: 'ltable ledger-sessions' },
+    r.sessions.length ? scrollBox(h('table', { class: 'ltable ledger-sessions' },
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('ledger.col_session')),
         ...['expected', 'received', 'missing', 'quarantined'].map((k) => h('th', { scope: 'col' }, t(`ledger.col_${k}`))),
         h('th', { scope: 'col' }, t('ledger.col_state')), h('th', { scope: 'col' }, t('ledger.col_by_procedure')))),
-      h('tbody', {}, r.sessions.map(row)))) : h('p', { class: 'muted', 'data-testid': 'ledger-no-sessions' }, t('ledger.no_sessions')),
+      h('tbody', {}, r.sessions.map(row))), t('ledger.sessions_title')) : h('p', { class: 'muted', 'data-testid': 'ledger-no-sessions' }, t('ledger.no_sessions')),
     r.total_sessions > r.sessions.length ? h('p', { class: 'muted' }, t('ledger.more_sessions', { n: r.total_sessions - r.sessions.length })) : null,
     h('div', { class: 'ledger-totals-wrap' },
       totalsTable(t('ledger.by_procedure'), r.by_procedure, procName, 'ledger-by-procedure'),
@@ -211,22 +213,26 @@ function pairCard(p, i, reload) {
   const both = btn('people', t('ledger.keep_both'), { class: 'btn ghost', 'data-testid': 'dup-keep-both' });
   both.addEventListener('click', () => decide(both, { decision: 'keep' }));
   const proc = lang() === 'en' ? p.procedure_en : p.procedure_vi;
+  // A choice shows its label ("Căn cước", "Chưa kết hôn"), not its stored value.
+  const def = (state.procedures || []).find((x) => x.id === p.procedure_id);
+  const fdef = (key) => fieldDef(def, key);
   return h('li', { class: 'card dup-pair', 'data-testid': 'dup-pair', 'data-a': p.a.dossier_id, 'data-b': p.b.dossier_id },
     h('h2', {}, proc || p.procedure_id),
     h('p', {}, icon('warn'), ' ', t('ledger.matched_on'), ' ', p.matched_on.map((m) => t(`ledger.match.${m}`)).join(', '),
       ' · ', t('ledger.n_differ', { n: p.differ_count })),
-    h('div', { class: 'ltable-wrap' }, h('table', { class: 'ltable dup-table' },
+    scrollBox(h('table', { class: 'ltable dup-table' },
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('ledger.col_field')),
         h('th', { scope: 'col' }, sideHead(p.a, t('ledger.left'))), h('th', { scope: 'col' }, sideHead(p.b, t('ledger.right'))))),
       h('tbody', {}, p.fields.map((f) => h('tr', { class: f.differ ? 'differ' : null, 'data-key': f.key, 'data-differ': f.differ ? 'yes' : 'no' },
         h('th', { scope: 'row' }, lang() === 'en' ? f.label_en : f.label_vi, f.differ ? h('span', { class: 'sr' }, ` (${t('ledger.differs')})`) : null),
-        h('td', {}, f.a ?? '—'), h('td', {}, f.b ?? '—')))))),
+        h('td', {}, f.a == null ? '—' : valueText(fdef(f.key), f.a)), h('td', {}, f.b == null ? '—' : valueText(fdef(f.key), f.b)))))),
+      t('ledger.dup_title')),
     h('label', { for: noteId }, t('ledger.note_label')), note,
     h('div', { class: 'row dup-actions' }, keepA, keepB, both));
 }
 
 export async function duplicatesView(app, params, query, ctx) {
-  const r = await api('GET', '/api/v1/office/duplicates?limit=50');
+  const [r] = await Promise.all([api('GET', '/api/v1/office/duplicates?limit=50'), procedures().catch(() => null)]);
   const reload = () => duplicatesView(app, params, query, ctx);
   const pairs = r.pairs || [];
   ctx.show(h('section', { 'data-testid': 'duplicates' },

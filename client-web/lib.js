@@ -296,14 +296,31 @@ export async function procedures() {
   try {
     const r = await api('GET', '/api/v1/procedures');
     state.procedures = r.procedures || [];
-    try { localStorage.setItem('ok.procedures', JSON.stringify(state.procedures)); } catch (_) { /* full */ }
+    state.inForce = r.in_force || null;
+    state.hubCommune = r.hub_commune || null;
+    try {
+      localStorage.setItem('ok.procedures', JSON.stringify({ procedures: state.procedures, in_force: state.inForce, hub_commune: state.hubCommune }));
+    } catch (_) { /* full */ }
   } catch (e) {
     // Offline: the catalogue holds no personal data, a cached copy is fine.
     const c = localStorage.getItem('ok.procedures');
     if (!c) throw e;
-    state.procedures = JSON.parse(c);
+    const cached = JSON.parse(c);
+    state.procedures = Array.isArray(cached) ? cached : cached.procedures || [];
+    state.inForce = Array.isArray(cached) ? null : cached.in_force || null;
+    state.hubCommune = Array.isArray(cached) ? null : cached.hub_commune || null;
   }
   return state.procedures;
+}
+
+// The procedures a new draft can start: per procedure, the version in force today (the hub says which;
+// without that word, the highest version).
+export function currentProcedures() {
+  const all = state.procedures || [];
+  if (state.inForce) return state.inForce.map((r) => findProc(r)).filter(Boolean);
+  const best = new Map();
+  for (const p of all) if (!best.has(p.id) || best.get(p.id).version < p.version) best.set(p.id, p);
+  return [...best.values()];
 }
 
 export function findProc(ref) {
@@ -379,3 +396,34 @@ export function go(hash) {
 
 export const roleName = (r) => t('role.' + r);
 export const can = (...roles) => !!state.user && roles.includes(state.user.role);
+
+// ---------- receipt codes ----------
+// A receipt code or tracking key as typed: 14 digits in groups of four (issued now), or, on slips printed
+// before digit codes, 9 letters and digits (e.g. GRW7-M2JC-F). The hub reads both leniently (spaces,
+// hyphens, dots, full-width characters, case, O for 0 and I/L for 1: docs/protocol.md §6). The pattern
+// lets through 9 or 14 such symbols among separators and stops anything else before it is sent.
+const CODE_SEP = '[\\s.\\-\\u2010-\\u2015\\u2212\\uff0d\\uff0e]*';
+const CODE_SYM = '[0-9A-Za-z\\uff10-\\uff19\\uff21-\\uff3a\\uff41-\\uff5a]';
+export const CODE_PATTERN = `${CODE_SEP}(?:${CODE_SYM}${CODE_SEP}){9}(?:(?:${CODE_SYM}${CODE_SEP}){5})?`;
+export const CODE_EXAMPLE = '0576 4731 3978 80';
+
+// An input for a receipt code or tracking key: the phone's numeric keypad, the pattern above.
+export function codeInput(attrs) {
+  return h('input', { type: 'text', inputmode: 'numeric', pattern: CODE_PATTERN, autocomplete: 'off',
+    autocapitalize: 'characters', spellcheck: 'false', placeholder: CODE_EXAMPLE, ...attrs });
+}
+
+// For a slip printed before digit codes: its codes have letters, which the numeric keypad cannot type.
+// The button gives `inputs` the full keyboard, and back; its words say what a tap does next.
+export function lettersToggle(inputs, attrs = {}) {
+  const label = h('span', {}, t('receipt.code_letters'));
+  const b = h('button', { type: 'button', class: 'btn small', 'data-letters': 'off', ...attrs }, label);
+  b.addEventListener('click', () => {
+    const on = b.dataset.letters !== 'on';
+    b.dataset.letters = on ? 'on' : 'off';
+    label.textContent = t(on ? 'receipt.code_digits' : 'receipt.code_letters');
+    for (const i of inputs) i.setAttribute('inputmode', on ? 'text' : 'numeric');
+    if (inputs[0]) inputs[0].focus();
+  });
+  return b;
+}

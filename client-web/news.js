@@ -1,16 +1,20 @@
 // Status news from the commune office (protocol §11.7). Field: the news page (#/news) — search by receipt
 // code, then the news by hamlet, each card with the status in plain words and "Told ✓". The office
 // publishes news through a dossier's status actions (casework.js).
-import { h, t, api, btn, icon, banner, flash, errText, go, procTitle, procedures, fmtTime, fmtDate } from './lib.js';
+import { h, t, api, btn, icon, banner, flash, errText, go, procTitle, procedures, fmtTime, fmtDate, codeInput, lettersToggle } from './lib.js';
 
 const enc = encodeURIComponent;
 export const NEWS_KINDS = ['received_verified', 'needs_papers', 'registered', 'ready_for_pickup', 'rejected'];
 
-// A result number's kind in words (unknown kinds as written).
+// A result number's kind in words: its own name, else the office's name for it, else the procedure it
+// belongs to ("Số kết quả — Cấp Giấy xác nhận tình trạng hôn nhân"), never the raw key.
 function resultKind(k) {
-  const key = 'news.rk.' + k;
-  const s = t(key);
-  return s === key ? k : s;
+  for (const key of ['news.rk.' + k, 'dossier.result.' + k]) {
+    const s = t(key);
+    if (s !== key) return s;
+  }
+  const proc = procTitle({ id: String(k).replace(/_/g, '-') });
+  return proc && proc !== String(k).replace(/_/g, '-') ? `${t('news.result_numbers')} — ${proc}` : t('news.result_numbers');
 }
 
 // The status in plain words, with its details (papers, numbers, place and days, reason).
@@ -61,9 +65,10 @@ function newsCard(n, rerender) {
 
 export async function newsView(app, _p, query, ctx) {
   const receipt = (query.get('receipt') || '').trim();
-  const input = h('input', {
-    id: 'news-code', type: 'search', class: 'big-input mono', value: receipt, autocomplete: 'off', autocapitalize: 'characters',
-    spellcheck: 'false', placeholder: 'ABCD-EFGH-J', 'data-testid': 'news-search', 'aria-describedby': 'news-code-help',
+  // Digits on the numeric keypad; a tap gives letters, for codes on slips printed before digit codes.
+  const input = codeInput({
+    id: 'news-code', type: 'search', class: 'big-input mono', value: receipt,
+    title: t('news.search_help'), 'data-testid': 'news-search', 'aria-describedby': 'news-code-help',
   });
   const search = h('form', { class: 'card news-search', role: 'search', onsubmit: (ev) => {
     ev.preventDefault();
@@ -73,6 +78,7 @@ export async function newsView(app, _p, query, ctx) {
   h('label', { for: 'news-code' }, t('news.search')),
   h('p', { id: 'news-code-help', class: 'muted' }, t('news.search_help')),
   h('div', { class: 'row' }, input, h('button', { type: 'submit', class: 'btn primary' }, icon('qr'), h('span', {}, t('news.find')))),
+  lettersToggle([input], { 'data-testid': 'news-letters' }),
   receipt ? h('a', { href: '#/news', class: 'btn' }, icon('back'), t('news.all')) : null);
   let r;
   let err = null;

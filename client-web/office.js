@@ -1,6 +1,6 @@
 // Office mode: received dossiers, one dossier laid out like its form, and the import reports.
 import { h, t, txt, api, icon, btn, banner, procedures, procTitle, fmtTime, fmtSize, state, errText } from './lib.js';
-import { renderReadOnly } from './form.js';
+import { renderReadOnly } from './values.js';
 import { formSections, statusPanel, statusBadge, historyList } from './casework.js';
 
 const enc = encodeURIComponent;
@@ -133,9 +133,16 @@ export async function officeDossier(app, [id], _q, ctx) {
       photos),
     h('section', { class: 'group card' }, h('h2', {}, t('office.checks')),
       h('ul', { class: 'checks', 'data-testid': 'checks' }, (d.checks || []).map((c) => h('li', { class: c.ok ? 'ok' : 'bad' },
-        icon(c.ok ? 'ok' : 'warn'), h('span', {}, h('strong', {}, checkName(c.check)), c.detail ? ` — ${c.detail}` : ''))))),
+        icon(c.ok ? 'ok' : 'warn'), h('span', {}, h('strong', {}, checkName(c.check)), checkDetail(c) ? ` — ${checkDetail(c)}` : ''))))),
     historyList(d),
     h('div', { class: 'row no-print' }, h('a', { class: 'btn', href: '#/office/print/' + enc(id), 'data-testid': 'open-print' }, icon('print'), h('span', {}, t('dossier.print_forms'))))));
+}
+
+// What a check found, in the chosen language (Vietnamese unless English is chosen); dossiers received before
+// the hub wrote both languages carry only the English `detail`.
+function checkDetail(c) {
+  const own = state.lang === 'en' ? c.detail_en : c.detail_vi;
+  return own || c.detail_vi || c.detail_en || c.detail || '';
 }
 
 function checkName(code) {

@@ -1,5 +1,6 @@
-// Outreach sessions (team): open a session, issue tickets, call villagers to the desks, record the
-// services rendered with one tap each (optional, consented facts), undo, the session report.
+// Outreach sessions (team): open a session, issue tickets, call villagers to the desks (each desk shows
+// who holds the number being served and the next ones: names are for the team only, never the board),
+// record the services rendered with one tap each (optional, consented facts), undo, the session report.
 import {
   h, t, api, go, errText, flash, btn, icon, banner, can, roleName, uuid, fmtDate, todayISO, ask, detailText,
   procedures, procTitle,
@@ -169,6 +170,7 @@ export async function sessionView(app, [id], query, ctx) {
   // Tickets
   const nameIn = h('input', { id: 't-name', type: 'text', maxlength: '80', autocomplete: 'off', 'aria-describedby': 't-name-help' });
   const issued = h('p', { class: 'ticket-big', 'data-testid': 'issued-number', 'aria-live': 'polite' });
+  const issuedName = h('p', { class: 'ticket-name', 'data-testid': 'issued-name' });
   const issueBtn = btn('ticket', t('outreach.issue_btn'), { class: 'btn primary big', 'data-testid': 'issue-ticket' });
   issueBtn.addEventListener('click', async () => {
     issueBtn.disabled = true;
@@ -178,6 +180,7 @@ export async function sessionView(app, [id], query, ctx) {
       done('ticket');
       nameIn.value = '';
       issued.replaceChildren(h('span', { class: 'sr' }, t('outreach.issued_sr')), String(tk.number));
+      issuedName.textContent = tk.name || '';
       flash(t('outreach.issued', { n: tk.number }), 'ok');
       refreshDesks();
     } catch (e) { flash(errText(e)); } finally { issueBtn.disabled = false; }
@@ -185,7 +188,7 @@ export async function sessionView(app, [id], query, ctx) {
   const ticketCard = h('section', { class: 'card' }, h('h2', {}, icon('ticket'), t('outreach.tickets')),
     h('div', { class: 'field' }, h('label', { for: 't-name' }, t('outreach.ticket_name')),
       h('p', { class: 'help', id: 't-name-help' }, t('outreach.ticket_name_help')), nameIn),
-    issueBtn, issued);
+    issueBtn, issued, issuedName);
 
   // Desks
   const deskBox = h('div', { class: 'desk-grid' });
@@ -197,8 +200,10 @@ export async function sessionView(app, [id], query, ctx) {
         try {
           const r = await api('POST', `${base}/desks/${d.desk}/call-next`, {}, { headers: { 'Idempotency-Key': keyFor('call-' + d.desk) } });
           done('call-' + d.desk);
-          flash(r.ticket ? t('outreach.called', { n: r.ticket.number, desk: t('outreach.desk.' + d.desk) }) : t('outreach.nobody_waiting'), r.ticket ? 'ok' : 'err');
           await refreshDesks();
+          const who = r.ticket ? (desks.find((x) => x.desk === d.desk) || {}).serving_name : null;
+          flash(r.ticket ? t(who ? 'outreach.called_name' : 'outreach.called', { n: r.ticket.number, name: who, desk: t('outreach.desk.' + d.desk) })
+            : t('outreach.nobody_waiting'), r.ticket ? 'ok' : 'err');
         } catch (e) { flash(errText(e)); } finally { call.disabled = false; }
       });
       const act = (action, extra) => async () => {
@@ -209,11 +214,28 @@ export async function sessionView(app, [id], query, ctx) {
       };
       const moveSel = h('select', { 'aria-label': t('outreach.move_to'), 'data-testid': `move-to-${d.desk}` },
         DESKS.filter((x) => x !== d.desk).map((x) => h('option', { value: x }, t('outreach.desk.' + x))));
+      // Who holds each number (team only; never on the board), so the officer calls the right person.
+      const queue = d.queue || d.next.map((number) => ({ number }));
+      const take = d.serving_predeclaration ? btn('doc', t('outreach.take_predeclaration'), {
+        class: 'btn small', 'data-testid': `take-${d.desk}`, onclick: async (e) => {
+          const b = e.currentTarget;
+          b.disabled = true;
+          try {
+            const dr = await api('POST', `/api/v1/predeclarations/${encodeURIComponent(d.serving_predeclaration)}/take`, {});
+            go('#/draft/' + encodeURIComponent(dr.id));
+          } catch (err) { b.disabled = false; flash(errText(err)); }
+        } }) : null;
       return h('div', { class: 'desk', 'data-desk': d.desk },
         h('h3', {}, icon(DESK_ICONS[d.desk]), t('outreach.desk.' + d.desk)),
         h('p', { class: 'muted small' }, t('outreach.serving')),
         h('p', { class: 'desk-num', 'data-testid': `serving-${d.desk}` }, d.serving == null ? '—' : String(d.serving)),
-        h('p', { class: 'small' }, t('outreach.next'), ': ', d.next.length ? d.next.join(', ') : '—'),
+        d.serving_name ? h('p', { class: 'desk-name', 'data-testid': `serving-name-${d.desk}` }, d.serving_name) : null,
+        d.serving_predeclaration ? h('p', { class: 'small' }, icon('doc'), ' ', t('outreach.predeclared')) : null,
+        take,
+        h('div', { class: 'small desk-next', 'data-testid': `next-${d.desk}` }, h('span', {}, t('outreach.next'), ': '),
+          queue.length ? h('ol', {}, queue.map((q) => h('li', {}, h('strong', {}, String(q.number)),
+            q.name ? ` ${q.name}` : null, q.predeclaration ? h('span', { class: 'muted' }, ` (${t('outreach.predeclared_short')})`) : null)))
+            : '—'),
         call,
         d.serving_ticket ? h('div', { class: 'row' },
           btn('reload', t('outreach.recall'), { class: 'btn small', onclick: act('recall') }),
@@ -357,15 +379,21 @@ function countList(items, label) {
 
 function renderReport(box, r) {
   const tk = r.tickets;
+  const vg = r.villagers;
   const wait = r.median_wait_secs == null ? '—' : t('outreach.minutes', { n: Math.round(r.median_wait_secs / 60) });
+  // Villagers served, each once: with a ticket (called, or with a service or a dossier for them) and
+  // without one (dossiers and taps not linked to a ticket); the hub counts them (see the field guide).
   box.replaceChildren(
     h('h2', {}, icon('doc'), t('outreach.report')),
     h('dl', {},
-      [['outreach.r_issued', tk.issued, 'r-issued'], ['outreach.r_served', tk.done + tk.called, 'r-served'],
-        ['outreach.r_waiting', tk.waiting, 'r-waiting'], ['outreach.r_no_show', tk.no_show, 'r-no-show'],
-        ['outreach.r_wait', wait, 'r-wait'], ['outreach.r_services', r.services_total, 'r-services'],
-        ['outreach.r_consented', r.consented, 'r-consented']]
-        .map(([k, v, tid]) => h('div', { class: 'kv' }, h('dt', {}, t(k)), h('dd', { 'data-testid': tid }, String(v))))),
+      [['outreach.r_served', vg.served, 'r-served',
+        vg.without_ticket ? t('outreach.r_served_split', { with: vg.with_ticket, without: vg.without_ticket }) : null],
+      ['outreach.r_issued', tk.issued, 'r-issued'],
+      ['outreach.r_waiting', vg.waiting, 'r-waiting'], ['outreach.r_no_show', vg.no_show, 'r-no-show'],
+      ['outreach.r_wait', wait, 'r-wait'], ['outreach.r_services', r.services_total, 'r-services'],
+      ['outreach.r_consented', r.consented, 'r-consented']]
+        .map(([k, v, tid, note]) => h('div', { class: 'kv' }, h('dt', {}, t(k)),
+          h('dd', {}, h('span', { 'data-testid': tid }, String(v)), note ? h('span', { class: 'muted small' }, ` (${note})`) : null)))),
     h('h3', {}, t('outreach.by_kind')), countList(r.by_kind, (c) => t('outreach.kind.' + c.key)),
     h('h3', {}, t('outreach.by_desk')), countList(r.by_desk, (c) => t('outreach.desk.' + c.key)),
     h('h3', {}, t('outreach.by_sex')), countList(r.by_sex, (c) => t('outreach.sex.' + c.key)),

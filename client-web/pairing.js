@@ -25,23 +25,41 @@ function codeLetters(code) {
     h('span', { class: 'pair-sr' }, code.split('-').join(' - ')));
 }
 
-function countdown(expiresAt, onEnd) {
+// The time left, each second; every few seconds `used()` asks whether the code was spent meanwhile (then
+// the countdown stops for good: a used code is not "still valid for 7:12").
+function countdown(expiresAt, onEnd, used) {
   const el = h('p', { class: 'pair-countdown', role: 'timer', 'aria-live': 'off', 'data-testid': 'pairing-countdown' });
   const end = new Date(expiresAt).getTime();
+  let n = 0; let asking = false; let over = false;
+  const stop = () => { over = true; clearInterval(timer); };
   const tick = () => {
+    if (over) return;
     const left = Math.max(0, Math.round((end - Date.now()) / 1000));
     el.textContent = left > 0
       ? t('pairing.expires_in', { time: `${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}` })
       : t('pairing.expired');
-    if (left <= 0 || !el.isConnected && el.dataset.started) { clearInterval(timer); if (left <= 0) onEnd(); }
+    if (left <= 0 || !el.isConnected && el.dataset.started) { stop(); if (left <= 0) onEnd(); return; }
     el.dataset.started = '1';
+    if (used && !asking && ++n % 2 === 0) {
+      asking = true;
+      used().then((yes) => { if (yes && !over) stop(); }).finally(() => { asking = false; });
+    }
   };
   const timer = setInterval(tick, 1000);
   tick();
   return el;
 }
 
-function codePanel(c, onEnd) {
+// The office's QR of a code answers 404 once the code is spent or expired: before its time is up, that
+// means a field hub has just used it.
+async function codeSpent(c) {
+  try {
+    const r = await fetch(c.qr_png, { method: 'HEAD', cache: 'no-store', credentials: 'same-origin' });
+    return r.status === 404 && Date.now() < new Date(c.expires_at).getTime();
+  } catch (_) { return false; }
+}
+
+function codePanel(c, onEnd, onUsed) {
   const src = `${c.qr_png}?url=${encodeURIComponent(c.base_url)}`;
   return h('section', { class: 'card pair-panel', 'data-testid': 'pairing-panel' },
     h('h2', {}, t('pairing.code_title')),
@@ -51,12 +69,12 @@ function codePanel(c, onEnd) {
       h('div', {},
         codeLetters(c.code),
         h('p', {}, t('pairing.office_address'), ' ', h('strong', { class: 'mono', 'data-testid': 'pairing-address' }, c.base_url)),
-        countdown(c.expires_at, onEnd),
+        countdown(c.expires_at, onEnd, async () => { const yes = await codeSpent(c); if (yes) onUsed(); return yes; }),
         h('p', { class: 'hint' }, t('pairing.one_use')))));
 }
 
 function deviceRow(d, refresh) {
-  const actions = h('div', { class: 'actions' });
+  const actions = h('div', { class: 'row pair-device-actions' });
   if (d.status !== 'approved') {
     actions.append(btn('ok', t('pairing.approve'), {
       class: 'btn primary', 'data-testid': 'device-approve',
@@ -137,7 +155,12 @@ export async function devicesView(app, _p, _q, ctx) {
       try {
         const body = addrSel ? { base_url: addrSel.querySelector('select').value } : {};
         const c = await api('POST', '/api/v1/pairing/codes', body);
-        panel.replaceChildren(codePanel(c, () => panel.replaceChildren(banner('warn', t('pairing.expired'), t('pairing.expired_hint')))));
+        panel.replaceChildren(codePanel(c, () => panel.replaceChildren(banner('warn', t('pairing.expired'), t('pairing.expired_hint'))),
+          async () => {
+            // Used: say so instead of counting down, and show the device that used it (waiting for approval).
+            panel.replaceChildren(banner('ok', t('pairing.code_used'), t('pairing.code_used_hint'), { 'data-testid': 'pairing-code-used' }));
+            await refresh().catch(() => {});
+          }));
       } catch (e) { flash(errText(e)); }
       newBtn.disabled = false;
     },

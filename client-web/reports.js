@@ -2,6 +2,7 @@
 // or one outreach session. Headline tiles, SVG charts from the hub (each with the same numbers as a text
 // table beneath, for screen readers and for print), CSV downloads, and the sessions of the period.
 import { h, t, api, icon, btn, banner, procedures, procTitle, fmtDate, fmtTime, go } from './lib.js';
+import { scrollBox } from './wide.js';
 
 const enc = encodeURIComponent;
 const BASE = '/api/v1/office/reports';
@@ -124,7 +125,7 @@ export async function reportsView(app, _p, query, ctx) {
 
   const sessions = r.sessions || [];
   const sessionTable = sessions.length
-    ? h('table', { class: 'rtable rsessions', 'data-testid': 'report-sessions' },
+    ? scrollBox(h('table', { class: 'rtable rsessions', 'data-testid': 'report-sessions' },
       h('caption', {}, t('reports.sessions_caption', { n: sessions.length })),
       h('thead', {}, h('tr', {}, ['date', 'hamlet', 'served', 'services', 'expected', 'received'].map((c) =>
         h('th', { scope: 'col', class: c === 'date' || c === 'hamlet' ? null : 'num' }, t('reports.s.' + c))))),
@@ -134,7 +135,8 @@ export async function reportsView(app, _p, query, ctx) {
           s.hamlet), h('small', {}, ' ', s.venue_name)),
         h('td', { class: 'num' }, num(s.villagers_served)), h('td', { class: 'num' }, num(s.services)),
         h('td', { class: 'num' }, num(s.dossiers_expected)),
-        h('td', { class: 'num' + (s.dossiers_received < s.dossiers_expected ? ' warn' : '') }, num(s.dossiers_received))))))
+        h('td', { class: 'num' + (s.dossiers_received < s.dossiers_expected ? ' warn' : '') }, num(s.dossiers_received)))))),
+    t('reports.sessions'))
     : h('p', { class: 'muted', 'data-testid': 'report-no-sessions' }, t('reports.no_sessions'));
 
   ctx.show(h('section', { class: 'reports', 'data-testid': 'reports' },

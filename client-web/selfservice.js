@@ -1,7 +1,7 @@
 // Villagers' own screens, no login: a receipt's status by its tracking QR (#/r/<CODE>) and the
 // self-service pre-declaration (#/predeclare/<procedure-id>). Plus the team's small list of waiting
 // pre-declarations with "take as draft" (predeclarationsPanel), for the field home.
-import { h, t, txt, api, state, btn, icon, banner, errText, fmtDate, fmtTime, setLang, LANGS, go, flash, procTitle, procedures } from './lib.js';
+import { h, t, txt, api, state, btn, icon, banner, errText, fmtDate, fmtTime, setLang, LANGS, go, flash, procTitle, procedures, codeInput, lettersToggle } from './lib.js';
 import { renderForm, placeErrors } from './form.js';
 
 const enc = encodeURIComponent;
@@ -28,6 +28,11 @@ export async function statusView(app, [code], query, ctx) {
     if (!e || e.status == null || e.status === 0) throw e;
     err = e;
   }
+  // Typed from the slip: digits on the numeric keypad (a tap gives letters, for slips printed before).
+  const codeIn = codeInput({ id: 'status-code', name: 'code', required: true, value: err ? code : '',
+    title: t('self.code_help'), 'aria-describedby': 'status-code-help' });
+  const keyIn = codeInput({ id: 'status-key', name: 'k', value: err ? key : '',
+    title: t('self.key_help'), 'aria-describedby': 'status-key-help' });
   const lookup = h('form', { class: 'card no-print', 'data-testid': 'status-lookup',
     onsubmit: (e) => {
       e.preventDefault();
@@ -37,13 +42,11 @@ export async function statusView(app, [code], query, ctx) {
     } },
   h('p', {}, t('self.type_code')),
   h('div', { class: 'field' }, h('label', { for: 'status-code' }, t('receipt.code')),
-    h('input', { id: 'status-code', name: 'code', autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false',
-      placeholder: 'ABCD-EFGH-J', value: err ? code : '' })),
+    codeIn, h('p', { id: 'status-code-help', class: 'muted small' }, t('self.code_help'))),
   h('div', { class: 'field' }, h('label', { for: 'status-key' }, t('self.key')),
-    h('input', { id: 'status-key', name: 'k', autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false',
-      placeholder: 'ABCD-EFGH-J', value: err ? key : '', 'aria-describedby': 'status-key-help' }),
-    h('p', { id: 'status-key-help', class: 'muted small' }, t('self.key_help'))),
-  h('button', { type: 'submit', class: 'btn' }, icon('doc'), h('span', {}, t('self.look_up'))));
+    keyIn, h('p', { id: 'status-key-help', class: 'muted small' }, t('self.key_help'))),
+  h('div', { class: 'row' }, h('button', { type: 'submit', class: 'btn' }, icon('doc'), h('span', {}, t('self.look_up'))),
+    lettersToggle([codeIn, keyIn], { 'data-testid': 'status-letters' })));
   if (err) {
     const msg = err.status === 404 ? t('self.status_unknown') : errText(err);
     ctx.show(h('section', { class: 'self' }, langMenu(rerender), h('h1', {}, t('self.status_title')),
@@ -59,22 +62,35 @@ export async function statusView(app, [code], query, ctx) {
       t('self.due_rule', { n: d.time_limit_working_days }))] : null,
     r.authority ? [t('self.where'), txt(r.authority)] : null,
   ].filter(Boolean);
+  // The current state first and alone in large type: the office's latest news once there is some (e.g.
+  // "Registered"), else the state at capture ("Received — waiting"). What came before follows, small.
+  const current = r.news && r.status === 'new';
+  const n = r.news || {};
+  const said = n.published_at ? h('p', { class: 'muted', 'data-testid': 'status-news-date' }, t('self.news_on', { date: fmtTime(n.published_at).slice(0, 10) })) : null;
+  const details = !!((n.papers && n.papers.length) || n.place || n.from_date);
+  const newsBlock = !r.news ? null : (current && !details ? said : h('section', { class: 'card', 'data-testid': 'status-news' },
+    h('h2', {}, current ? t('self.news_details') : t('news.latest')),
+    current ? null : h('p', { class: 'big-plain' }, h('strong', {}, t('news.status.' + n.kind))),
+    said,
+    n.papers ? h('ul', { class: 'big-list' }, n.papers.map((p) => h('li', {}, p))) : null,
+    n.place ? h('p', {}, `${t('news.where')}: ${n.place}`) : null,
+    n.from_date ? h('p', {}, `${t('news.when')}: ${n.until_date ? t('news.from_until', { from: fmtDate(n.from_date), until: fmtDate(n.until_date) }) : t('news.from_on', { from: fmtDate(n.from_date) })}`) : null));
+  const atCapture = t(r.handed_over ? 'self.handed_over' : (r.protected ? 'self.protected' : 'self.not_yet_protected'));
   ctx.show(h('section', { class: 'self status' },
     langMenu(rerender),
     h('h1', {}, t('self.status_title')),
-    h('p', { class: `status-word s-${r.status}`, 'data-testid': 'status-word', 'data-status': r.status }, t('self.status.' + r.status)),
-    h('p', { class: 'big-plain' }, t(r.handed_over ? 'self.handed_over' : (r.protected ? 'self.protected' : 'self.not_yet_protected'))),
-    r.news ? h('section', { class: 'card', 'data-testid': 'status-news' }, h('h2', {}, t('news.latest')),
-      h('p', { class: 'big-plain' }, h('strong', {}, t('news.status.' + r.news.kind))),
-      r.news.papers ? h('ul', { class: 'big-list' }, r.news.papers.map((p) => h('li', {}, p))) : null,
-      r.news.place ? h('p', {}, `${t('news.where')}: ${r.news.place}`) : null,
-      r.news.from_date ? h('p', {}, `${t('news.when')}: ${r.news.until_date ? t('news.from_until', { from: fmtDate(r.news.from_date), until: fmtDate(r.news.until_date) }) : t('news.from_on', { from: fmtDate(r.news.from_date) })}`) : null) : null,
+    current
+      ? h('p', { class: `status-word s-news-${r.news.kind}`, 'data-testid': 'status-word', 'data-status': r.status, 'data-news': r.news.kind }, t('news.status.' + r.news.kind))
+      : h('p', { class: `status-word s-${r.status}`, 'data-testid': 'status-word', 'data-status': r.status }, t('self.status.' + r.status)),
+    current ? newsBlock : h('p', { class: 'big-plain' }, atCapture),
+    current ? null : newsBlock,
+    current ? h('p', { class: 'muted', 'data-testid': 'status-earlier' }, t('self.earlier', { when: fmtDate(r.sealed_on) }), ' ', atCapture) : null,
     h('dl', { class: 'card' }, facts.map(([k, v]) => h('div', { class: 'kv' }, h('dt', {}, k), h('dd', {}, v)))),
     r.originals && r.originals.length ? h('section', { class: 'card' }, h('h2', {}, t('self.originals')),
       h('ul', { class: 'big-list' }, r.originals.map((o) => h('li', { 'data-testid': 'status-original' },
         h('strong', {}, txt(o.label)), ' — ', t(o.visit === 'pickup' ? 'self.at_pickup' : 'self.at_capture'),
         o.only_if ? h('span', { class: 'muted' }, ` (${txt(o.only_if)})`) : null)))) : null,
-    d ? h('p', { class: 'muted' }, t('slip.holidays_note')) : null,
+    d && d.holidays_known === false ? h('p', { class: 'muted', 'data-testid': 'status-holidays-note' }, t('slip.holidays_note')) : null,
     lookup));
 }
 
@@ -117,14 +133,19 @@ export async function predeclareView(app, [procId], _q, ctx) {
   ctx.show(el);
 }
 
+// One number to remember: the queue ticket when an outreach session is open (the number the desks call and
+// the board shows), else the pre-declaration's own number. The team's list shows the same one.
 function showNumber(ctx, def, r) {
+  const queued = r.number_kind === 'ticket';
+  const n = h('span', { class: 'n' }, String(r.number));
   ctx.show(h('section', { class: 'self done' },
     h('h1', {}, t('self.done_title')),
     h('p', { class: 'big-plain' }, t('self.done_show')),
-    r.ticket ? h('div', { class: 'huge-number', 'data-testid': 'predeclare-ticket' }, h('span', { class: 'label' }, t('self.ticket')), h('span', { class: 'n' }, r.ticket)) : null,
-    h('div', { class: 'huge-number', 'data-testid': 'predeclare-number' }, h('span', { class: 'label' }, t('self.pickup_number')), h('span', { class: 'n' }, String(r.pickup_number))),
+    h('div', { class: 'huge-number', 'data-testid': 'predeclare-number', 'data-kind': r.number_kind },
+      queued ? h('div', { 'data-testid': 'predeclare-ticket' }, h('span', { class: 'label' }, t('self.ticket')), n)
+        : [h('span', { class: 'label' }, t('self.pickup_number')), n]),
     h('p', { class: 'muted' }, txt(def.title)),
-    h('p', {}, t('self.done_next'))));
+    h('p', {}, t(queued ? 'self.done_next_queue' : 'self.done_next'))));
 }
 
 // ---------- team: waiting pre-declarations ----------
@@ -139,7 +160,9 @@ export function predeclarationsPanel() {
     // Nothing waiting: the home screen stays short.
     if (!items.length) { box.hidden = true; return; }
     list.replaceChildren(...items.map((p) => h('li', { class: 'row', 'data-testid': 'predeclaration' },
-      h('span', { class: 'pickup' }, '#', String(p.pickup_number)),
+      // The number the villager was told (their queue ticket, else the pre-declaration's number), named.
+      h('span', { class: 'pickup', 'data-testid': 'predeclaration-number', 'data-kind': p.number_kind },
+        h('small', {}, t(p.number_kind === 'ticket' ? 'self.ticket' : 'self.pickup_number')), ' ', h('strong', {}, String(p.number))),
       h('span', { class: 'grow' }, h('strong', {}, p.title || t('self.no_name')), h('br'),
         h('span', { class: 'muted small' }, procTitle(p.procedure), ' · ', fmtTime(p.created_at))),
       btn('plus', t('self.take'), { class: 'btn', 'data-testid': 'predeclaration-take', onclick: async (e) => {

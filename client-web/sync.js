@@ -55,11 +55,14 @@ export async function syncView(app, _p, _q, ctx) {
   const pairLink = s.office ? null : h('p', {}, h('a', { href: '#/pairing', class: 'btn big', 'data-testid': 'sync-pair-link' }, icon('qr'), h('span', {}, t('sync.go_pair'))));
 
   const c = s.counts;
-  const counts = h('ul', { class: 'sync-counts', 'data-testid': 'sync-counts' },
-    h('li', {}, h('strong', { 'data-testid': 'count-acked' }, String(c.acked)), ' ', t('sync.count_acked')),
-    h('li', {}, h('strong', { 'data-testid': 'count-waiting' }, String(c.waiting)), ' ', t('sync.count_waiting')),
-    c.not_yet_protected ? h('li', {}, h('strong', {}, String(c.not_yet_protected)), ' ', t('sync.count_unprotected')) : null,
-    c.alarms ? h('li', { class: 'warn' }, h('strong', {}, String(c.alarms)), ' ', t('sync.count_alarms')) : null);
+  const counts = h('ul', { class: 'sync-counts', 'data-testid': 'sync-counts' });
+  // The counts as the hub has them now (after a run, or an acknowledgement file imported by hand).
+  const showCounts = (n) => counts.replaceChildren(
+    h('li', {}, h('strong', { 'data-testid': 'count-acked' }, String(n.acked)), ' ', t('sync.count_acked')),
+    h('li', {}, h('strong', { 'data-testid': 'count-waiting' }, String(n.waiting)), ' ', t('sync.count_waiting')),
+    ...[n.not_yet_protected ? h('li', {}, h('strong', { 'data-testid': 'count-unprotected' }, String(n.not_yet_protected)), ' ', t('sync.count_unprotected')) : null,
+      n.alarms ? h('li', { class: 'warn' }, h('strong', {}, String(n.alarms)), ' ', t('sync.count_alarms')) : null].filter(Boolean));
+  showCounts(c);
 
   const runBtn = btn('reload', t('sync.run'), { class: 'btn primary big', 'data-testid': 'sync-run', disabled: !s.office || s.progress.running });
   runBtn.addEventListener('click', async () => {
@@ -103,16 +106,21 @@ export async function syncView(app, _p, _q, ctx) {
   const ackForm = h('form', { class: 'form', 'data-testid': 'sync-ack-form' },
     h('label', { for: 'ack-file' }, t('sync.ack_file')), fileIn,
     h('button', { type: 'submit', class: 'btn', 'data-testid': 'sync-ack-submit' }, icon('ok'), h('span', {}, t('sync.import_ack'))));
+  // The outcome beside the form (the top of the page is a screen away on a phone).
+  const ackMsg = h('div', { role: 'status' });
+  ackForm.append(ackMsg);
   ackForm.addEventListener('submit', async (ev) => {
+    ackMsg.replaceChildren();
     ev.preventDefault();
-    if (!fileIn.files.length) { flash(t('sync.choose_ack')); return; }
+    if (!fileIn.files.length) { ackMsg.replaceChildren(banner('warn', t('sync.choose_ack'), null)); fileIn.focus(); return; }
     const fd = new FormData();
     fd.append('file', fileIn.files[0]);
     try {
       const r = (await api('POST', '/api/v1/upload/ack-file', fd)).report;
-      flash(t('sync.ack_imported', { n: r.newly_acked, total: r.acked_in_file }), 'ok');
-      s = await load(); live.replaceChildren(progressBox(s.progress));
-    } catch (e) { flash(errText(e)); }
+      s = await load(); live.replaceChildren(progressBox(s.progress)); showCounts(s.counts);
+      ackForm.reset();
+      ackMsg.replaceChildren(banner('ok', t('sync.ack_imported', { n: r.newly_acked, total: r.acked_in_file }), null, { 'data-testid': 'sync-ack-done' }));
+    } catch (e) { ackMsg.replaceChildren(banner('warn', errText(e), null, { 'data-testid': 'sync-ack-error' })); }
   });
   const usb = h('section', { class: 'card', 'data-testid': 'sync-usb' }, h('h2', {}, icon('box'), t('sync.usb')),
     h('p', {}, t('sync.usb_hint')),
@@ -141,8 +149,7 @@ export async function syncView(app, _p, _q, ctx) {
       if (!p.running && (wasRunning || p.last_success_at !== lastSuccess || p.last_error)) {
         try {
           const n = await load();
-          counts.querySelector('[data-testid=count-acked]').textContent = String(n.counts.acked);
-          counts.querySelector('[data-testid=count-waiting]').textContent = String(n.counts.waiting);
+          showCounts(n.counts);
         } catch (_) { /* keep the last counts */ }
       }
       wasRunning = p.running;

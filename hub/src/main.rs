@@ -15,7 +15,7 @@ fn main() {
         .init();
     let args = Cli::parse();
     let code = match args.command {
-        Command::Serve(cfg) => run_server(cfg),
+        Command::Serve(cfg) => run_server(*cfg),
         other => match cli::run(other) {
             Ok(code) => code,
             Err(e) => {

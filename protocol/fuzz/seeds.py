@@ -51,6 +51,7 @@ def main():
     r = load("receipt-codes.json")
     for v in r["valid"]:
         add("receipt_code", v["code"])
+        add("receipt_code", v["crockford_code"])
         add("receipt_code", bytes.fromhex(v["entropy"]))
     for v in r["lenient_inputs"] + r["invalid_inputs"]:
         add("receipt_code", v["input"])
@@ -58,6 +59,7 @@ def main():
     t = load("receipt-tokens.json")
     add("receipt_qr", t["qr_text"])
     add("receipt_qr", t["qr_text"].replace('"seq":42', '"seq":43'))
+    add("receipt_qr", t["before_digit_codes"]["qr_text"])
     add("canonical_json", t["canonical"])
 
     # chain: a genesis run 1,2,3; a known head at 5 continued by 6,7; a duplicate and a large seq.

@@ -20,13 +20,56 @@ fn sample_card_text() -> String {
 proptest! {
     #[test]
     fn receipt_display_parse_round_trip(bytes in any::<[u8; 5]>()) {
+        // Digit form (issued now): DDDD-DDDD-DDDD-DD, digits and hyphens only.
         let code = ReceiptCode::from_entropy(bytes);
         let shown = code.to_string();
-        prop_assert_eq!(shown.len(), 11);
+        prop_assert_eq!(shown.len(), 17);
+        prop_assert!(shown.chars().all(|c| c.is_ascii_digit() || c == '-'), "{}", shown);
         prop_assert_eq!(ReceiptCode::parse(&shown), Ok(code.clone()));
-        prop_assert_eq!(ReceiptCode::parse(&shown.to_lowercase().replace('-', " ")), Ok(code.clone()));
+        prop_assert_eq!(ReceiptCode::parse(&shown.replace('-', " ")), Ok(code.clone()));
+        prop_assert_eq!(ReceiptCode::parse(&code.compact()), Ok(code.clone()));
         let json = serde_json::to_string(&code).unwrap();
         prop_assert_eq!(serde_json::from_str::<ReceiptCode>(&json).unwrap(), code);
+    }
+
+    #[test]
+    fn receipt_codes_issued_before_digit_codes_still_parse(bytes in any::<[u8; 5]>()) {
+        // Crockford form: XXXX-XXXX-C, parsed back in its own form, also lower case and spaced.
+        let code = ReceiptCode::from_entropy(bytes).in_form(ReceiptCodeForm::Crockford);
+        let shown = code.to_string();
+        prop_assert_eq!(shown.len(), 11);
+        let back = ReceiptCode::parse(&shown).unwrap();
+        prop_assert_eq!(back.form(), ReceiptCodeForm::Crockford);
+        prop_assert_eq!(&back, &code);
+        prop_assert_eq!(back.to_string(), shown.clone());
+        prop_assert_eq!(ReceiptCode::parse(&shown.to_lowercase().replace('-', " ")), Ok(code.clone()));
+        let json = serde_json::to_string(&code).unwrap();
+        prop_assert_eq!(serde_json::from_str::<ReceiptCode>(&json).unwrap(), code.clone());
+        // Its digit form is another code with the same value.
+        let digits = ReceiptCode::parse(&code.in_form(ReceiptCodeForm::Digits).to_string()).unwrap();
+        prop_assert_ne!(&digits, &code);
+        prop_assert_eq!(digits.value(), code.value());
+    }
+
+    #[test]
+    fn every_single_digit_error_of_a_digit_code_is_refused(
+        bytes in any::<[u8; 5]>(), pos in 0usize..14, delta in 1u8..10,
+    ) {
+        let code = ReceiptCode::from_entropy(bytes);
+        let mut s = code.compact().into_bytes();
+        s[pos] = b'0' + (s[pos] - b'0' + delta) % 10;
+        let typo = String::from_utf8(s).unwrap();
+        prop_assert!(ReceiptCode::parse(&typo).is_err(), "{} accepted for {}", typo, code);
+    }
+
+    #[test]
+    fn every_adjacent_swap_in_a_digit_code_is_refused(bytes in any::<[u8; 5]>(), pos in 0usize..13) {
+        let code = ReceiptCode::from_entropy(bytes);
+        let mut s = code.compact().into_bytes();
+        prop_assume!(s[pos] != s[pos + 1]);
+        s.swap(pos, pos + 1);
+        let typo = String::from_utf8(s).unwrap();
+        prop_assert!(ReceiptCode::parse(&typo).is_err(), "{} accepted for {}", typo, code);
     }
 
     #[test]
@@ -39,6 +82,20 @@ proptest! {
         if let Ok(code) = ReceiptCode::parse(&s) {
             // Whatever parses re-parses to itself from its display form.
             prop_assert_eq!(ReceiptCode::parse(&code.to_string()), Ok(code));
+        }
+    }
+
+    #[test]
+    fn receipt_parse_of_digit_strings_round_trips(s in "[0-9 .-]{12,22}") {
+        if let Ok(code) = ReceiptCode::parse(&s) {
+            // 14 digits are a digit-form code, 9 a Crockford one (all-digit codes exist in that form).
+            let typed: String = s.chars().filter(char::is_ascii_digit).collect();
+            let form = if typed.len() == 14 { ReceiptCodeForm::Digits } else { ReceiptCodeForm::Crockford };
+            prop_assert_eq!(typed.len() == 14 || typed.len() == 9, true);
+            prop_assert_eq!(code.form(), form);
+            prop_assert!(code.value() < 1 << 40);
+            prop_assert_eq!(ReceiptCode::parse(&code.to_string()), Ok(code.clone()));
+            prop_assert_eq!(code.compact(), typed);
         }
     }
 

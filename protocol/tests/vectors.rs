@@ -145,7 +145,9 @@ fn dossier() -> Dossier {
             role: "officer".into(),
         },
         session_id: Some("019a9f3e-0000-7000-8000-0000000000aa".into()),
-        receipt_code: ReceiptCode::from_entropy([0x01, 0x23, 0x45, 0x67, 0x89]),
+        // A dossier sealed before digit codes: its code keeps the Crockford form it was issued in.
+        receipt_code: ReceiptCode::from_entropy([0x01, 0x23, 0x45, 0x67, 0x89])
+            .in_form(ReceiptCodeForm::Crockford),
         disposition: Disposition::New,
     }
 }
@@ -340,6 +342,29 @@ fn manifest_vector() -> Value {
     })
 }
 
+/// Damm check digit, written here from the published table (independent of the crate's copy).
+fn damm(digits: &str) -> (u8, String) {
+    const T: [[u8; 10]; 10] = [
+        [0, 3, 1, 7, 5, 9, 8, 6, 4, 2],
+        [7, 0, 9, 2, 1, 5, 4, 8, 6, 3],
+        [4, 2, 0, 6, 8, 7, 1, 3, 5, 9],
+        [1, 7, 5, 0, 9, 8, 3, 4, 2, 6],
+        [6, 1, 2, 3, 0, 4, 5, 9, 7, 8],
+        [3, 6, 7, 4, 2, 0, 9, 5, 8, 1],
+        [5, 8, 6, 9, 7, 2, 0, 1, 3, 4],
+        [8, 9, 4, 5, 3, 6, 2, 0, 1, 7],
+        [9, 4, 3, 8, 6, 1, 7, 2, 0, 5],
+        [2, 5, 8, 1, 4, 3, 6, 7, 9, 0],
+    ];
+    let mut interim = 0u8;
+    let mut steps = String::new();
+    for d in digits.bytes() {
+        interim = T[interim as usize][(d - b'0') as usize];
+        steps.push(char::from(b'0' + interim));
+    }
+    (interim, steps)
+}
+
 fn receipt_vector() -> Value {
     let entropies: [[u8; 5]; 6] = [
         [0x00, 0x00, 0x00, 0x00, 0x00],
@@ -353,19 +378,51 @@ fn receipt_vector() -> Value {
         .iter()
         .map(|e| {
             let c = ReceiptCode::from_entropy(*e);
+            let value_digits = format!("{:013}", c.value());
+            let (check, interim) = damm(&value_digits);
+            assert_eq!(c.compact(), format!("{value_digits}{check}"));
             json!({
                 "entropy": hex::encode(e),
                 "value": c.value(),
-                "check_value": c.value() % 37,
+                "value_digits": value_digits,
+                "damm_interim": interim,
+                "check_digit": check,
                 "code": c.to_string(),
+                "crockford_check_value": c.value() % 37,
+                "crockford_code": c.in_form(ReceiptCodeForm::Crockford).to_string(),
             })
         })
         .collect();
-    let lenient: Vec<Value> = ["04hm-asw9-x", "O4HM ASW9 X", "04HMASW9X", "oooo-oooi-l"]
-        .iter()
-        .map(|s| json!({ "input": s, "code": ReceiptCode::parse(s).unwrap().to_string() }))
-        .collect();
+    let lenient: Vec<Value> = [
+        "0004 8867 1834 59",
+        "00048867183459",
+        "0004.8867.1834.59",
+        "0004–8867–1834–59",
+        "OOO4-8867-l834-59",
+        "０００４－８８６７－１８３４－５９",
+        "04hm-asw9-x",
+        "O4HM ASW9 X",
+        "04HMASW9X",
+        "oooo-oooi-l",
+    ]
+    .iter()
+    .map(|s| {
+        let c = ReceiptCode::parse(s).unwrap();
+        let form = match c.form() {
+            ReceiptCodeForm::Digits => "digits",
+            ReceiptCodeForm::Crockford => "crockford",
+        };
+        json!({ "input": s, "code": c.to_string(), "form": form })
+    })
+    .collect();
     let invalid: Vec<Value> = [
+        "0004-8867-1834-58",
+        "0004-8867-1834-95",
+        "0040-8867-1834-59",
+        "0004-8867-1834-5",
+        "0004-8867-1834-5A",
+        "9999-9999-9999-92",
+        "1099-5116-2777-60",
         "04HM-ASW9-Y",
         "04HM-ASW9",
         "04HM-ASW9-XX",
@@ -377,7 +434,7 @@ fn receipt_vector() -> Value {
     .map(|s| json!({ "input": s, "error": ReceiptCode::parse(s).unwrap_err().to_string() }))
     .collect();
     json!({
-        "description": "Receipt codes: 5 entropy bytes as a big-endian 40-bit value, 8 Crockford base-32 symbols, then the check symbol for value mod 37.",
+        "description": "Receipt codes: 5 entropy bytes as a big-endian 40-bit value. Digit form (issued now): the value as 13 decimal digits, then the Damm check digit (the last interim digit), shown DDDD-DDDD-DDDD-DD. Crockford form (issued before digit codes, still valid): 8 Crockford base-32 symbols, then the check symbol for value mod 37, shown XXXX-XXXX-C. The same value in the two forms is two different codes.",
         "valid": valid,
         "lenient_inputs": lenient,
         "invalid_inputs": invalid,
@@ -391,11 +448,13 @@ fn receipt_token_vector() -> Value {
         .iter()
         .map(|seq| {
             let msg = format!("outreach-kit/v1/receipt-code\n{}\n{seq}", device.as_str());
+            let code = ReceiptCode::derive(&device, *seq);
             json!({
                 "seq": seq,
                 "digest_input": msg,
                 "sha256": sha256_hex(msg.as_bytes()),
-                "code": ReceiptCode::derive(&device, *seq).to_string(),
+                "code": code.to_string(),
+                "code_before_digit_codes": code.in_form(ReceiptCodeForm::Crockford).to_string(),
             })
         })
         .collect();
@@ -415,8 +474,18 @@ fn receipt_token_vector() -> Value {
     signed.verify(&field.public()).unwrap();
     let qr = signed.to_qr_text().unwrap();
     assert_eq!(SignedReceipt::from_qr_text(&qr).unwrap(), signed);
+    // The same receipt as issued before digit codes: its QR still verifies.
+    let old = Receipt {
+        code: receipt.code.in_form(ReceiptCodeForm::Crockford),
+        ..receipt.clone()
+    };
+    let old_signed = old.clone().sign(&field).unwrap();
+    let old_qr = old_signed.to_qr_text().unwrap();
+    let old_back = SignedReceipt::from_qr_text(&old_qr).unwrap();
+    old_back.verify(&field.public()).unwrap();
+    assert_eq!(old_back.to_qr_text().unwrap(), old_qr);
     json!({
-        "description": "Receipts made offline by the field hub of keys.json: the code of receipt number seq is the first 5 bytes of SHA-256(digest_input) encoded as in receipt-codes.json; the QR text is \"OKR1:\" followed by the canonical JSON of {receipt, signature}, the signature being over \"outreach-kit/v1/receipt\" || LF || canonical(receipt).",
+        "description": "Receipts made offline by the field hub of keys.json: the code of receipt number seq is the first 5 bytes of SHA-256(digest_input) encoded as in receipt-codes.json (digit form; code_before_digit_codes is the Crockford form hubs issued before); the QR text is \"OKR1:\" followed by the canonical JSON of {receipt, signature}, the signature being over \"outreach-kit/v1/receipt\" || LF || canonical(receipt). before_digit_codes is the same receipt as issued before digit codes: it still verifies.",
         "device_id": device.as_str(),
         "derived_codes": derived,
         "receipt": receipt,
@@ -424,6 +493,12 @@ fn receipt_token_vector() -> Value {
         "signature": signed.signature.to_hex(),
         "tracking_number": receipt.tracking_number(),
         "qr_text": qr,
+        "before_digit_codes": {
+            "receipt": old,
+            "canonical": text(&canonical_bytes(&old).unwrap()),
+            "signature": old_signed.signature.to_hex(),
+            "qr_text": old_qr,
+        },
     })
 }
 
@@ -610,7 +685,9 @@ fn sync_vector() -> Value {
         news_id: format!("019aa3c0-0000-7000-8000-00000000000{seq}"),
         device_id: field.public().device_id(),
         seq,
-        receipt_code: ReceiptCode::derive(&field.public().device_id(), 42),
+        // News about a receipt issued before digit codes: the code as issued, Crockford form.
+        receipt_code: ReceiptCode::derive(&field.public().device_id(), 42)
+            .in_form(ReceiptCodeForm::Crockford),
         dossier_id: "019a9f3e-6c00-7000-8000-000000000001".into(),
         status,
         note: note.map(str::to_string),
@@ -807,6 +884,25 @@ fn vector_files_verify_independently() {
         let sig = EdSig::from_bytes(&hex::decode(sig_hex).unwrap().try_into().unwrap());
         pk.verify_strict(msg.as_bytes(), &sig).unwrap();
     };
+    // Receipt codes: the digit form's check digit, recomputed with Damm's table from the file alone.
+    let rc = read("receipt-codes.json");
+    for v in rc["valid"].as_array().unwrap() {
+        let digits = v["value_digits"].as_str().unwrap();
+        assert_eq!(digits.parse::<u64>().unwrap(), v["value"].as_u64().unwrap());
+        let (check, interim) = damm(digits);
+        assert_eq!(v["damm_interim"].as_str().unwrap(), interim);
+        assert_eq!(v["check_digit"].as_u64().unwrap(), u64::from(check));
+        let all = format!("{digits}{check}");
+        assert_eq!(damm(&all).0, 0);
+        let shown = format!(
+            "{}-{}-{}-{}",
+            &all[..4],
+            &all[4..8],
+            &all[8..12],
+            &all[12..]
+        );
+        assert_eq!(v["code"].as_str().unwrap(), shown);
+    }
     let d = read("dossier.json");
     verify(
         "outreach-kit/v1/dossier",

@@ -88,7 +88,8 @@ test('the officer sees the banner, confirms the time in one tap, and seals with 
   await page.goto(`${hub.base}/#/draft/${d.id}`);
   await page.waitForSelector('[data-testid=seal]');
   await page.click('[data-testid=seal]');
-  await page.click('[data-testid=confirm-yes]');
+  await page.check('[data-testid=seal-readback]');
+  await page.click('[data-testid=seal-confirm]');
   // Refused on the wrong clock: the seal step shows both times and the one-tap confirmation.
   await page.waitForSelector('[data-testid=clock-seal-banner] [data-testid=clock-confirm]', { timeout: 30000 });
   assert.equal(await page.locator('#receipt-code').count(), 0, 'not sealed');
@@ -104,8 +105,7 @@ test('the officer sees the banner, confirms the time in one tap, and seals with 
   assert.ok(Math.abs(clock.hub_unix_ms - Date.now()) < 60000, JSON.stringify(clock));
 
   // Seal again: the receipt carries today's time.
-  await page.click('[data-testid=seal]');
-  await page.click('[data-testid=confirm-yes]');
+  await page.click('[data-testid=seal-confirm]');
   await page.waitForSelector('#receipt-code', { timeout: 60000 });
   const code = (await page.textContent('#receipt-code')).trim();
   const r = await call(page, 'GET', `/api/v1/receipts/${code}`);

@@ -112,6 +112,23 @@ export async function login(page, base, { name, password }) {
   await page.waitForSelector('[data-testid=who]');
 }
 
+/**
+ * Opens a page from the header's menu: on a phone the pages sit behind the menu button
+ * ([data-testid=menu-toggle]); on a wider screen they stand in a row.
+ */
+export async function navTo(page, name) {
+  const link = page.locator(`#nav [data-testid=nav-${name}]`);
+  if (!(await link.isVisible())) await page.click('[data-testid=menu-toggle]');
+  await link.click();
+}
+
+/** Logs out through the header (behind the menu button on a phone). */
+export async function logout(page) {
+  const out = page.locator('[data-testid=logout]');
+  if (!(await out.isVisible())) await page.click('[data-testid=menu-toggle]');
+  await out.click();
+}
+
 /** Saves a full-page screenshot in artifacts/. */
 export async function shot(page, name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });

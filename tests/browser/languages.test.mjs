@@ -4,7 +4,7 @@
 // button really plays the recording; the public guide pages work without logging in. axe on every page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, launch, login, axeCheck, shot, sleep } from './harness.mjs';
+import { startHub, launch, login, axeCheck, shot, sleep, navTo } from './harness.mjs';
 
 const ADMIN = { name: 'quantri', role: 'admin', password: 'mat-khau-quan-tri' };
 const TITLE_VI = 'Cấp Giấy xác nhận tình trạng hôn nhân';
@@ -39,7 +39,7 @@ async function playedThrough() {
 
 test('an added language with a recorded prompt plays back, with a visible Vietnamese fallback', async () => {
   await login(page, hub.base, ADMIN);
-  await page.click('[data-testid=nav-languages]');
+  await navTo(page, 'languages');
   await page.waitForSelector('[data-testid=language-form]');
   assert.equal(await page.$$eval('[data-testid=language-row]', (r) => r.length), 2, 'vi and en are built in');
   await axeCheck(page, 'languages list');

@@ -3,7 +3,7 @@
 // a draft started offline, everything submitted when back online, and a shared phone cleared at logout.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, launch, login, axeCheck, shot } from './harness.mjs';
+import { startHub, launch, login, axeCheck, shot, logout } from './harness.mjs';
 
 const OFFICER = { name: 'canbo.hoa', role: 'officer', password: 'Can-bo-2026!' };
 const VOLUNTEER = { name: 'tinhnguyen.lan', role: 'volunteer', password: 'Tinh-nguyen-2026!' };
@@ -59,17 +59,16 @@ test('step by step: one question group per screen, progress, numeric keyboards',
   const visibleGroups = await page.$$eval('section.group', (gs) => gs.filter((g) => !g.hidden && g.offsetParent !== null).length);
   assert.equal(visibleGroups, 1, 'one group on screen');
   await axeCheck(page, 'draft step 1');
-  // Step 2 is the requester's group: the PIN field brings up the numeric keyboard.
-  await page.click('[data-testid=step-next]');
-  assert.match(await page.textContent('[data-testid=step-label]'), /^Bước 2\//);
-  assert.equal(await page.isVisible('[name="addressee.commune"]'), false, 'step 1 is off screen');
+  // Step 1 is the requester's group (with the addressee, which starts as the hub's commune): the PIN field
+  // brings up the numeric keyboard.
+  assert.equal(await page.isVisible('[name="request.purpose_kind"]'), false, 'later steps are off screen');
   await page.fill('[name="requester.full_name"]', 'Điểu Thị Hạnh');
   await page.fill('[name="requester.pin"]', '070190012345');
   assert.equal(await page.getAttribute('[name="requester.pin"]', 'inputmode'), 'numeric');
   await page.waitForSelector('[data-testid=save-state][data-state="draft.saved"]', { timeout: 15000 });
   await shot(page, 'offline-01-step2');
   // Jump to the end: the review screen lists every fact and what is left to fix.
-  for (let i = 2; i < n; i++) await page.click('[data-testid=step-next]');
+  for (let i = 1; i < n; i++) await page.click('[data-testid=step-next]');
   await page.waitForSelector('[data-testid=review] [data-testid=review-errors]');
   assert.match(await page.textContent('[data-testid=review]'), /Điểu Thị Hạnh/);
   assert.match(await page.textContent('[data-testid=step-label]'), new RegExp(`^Bước ${n}/${n}`));
@@ -80,14 +79,14 @@ test('step by step: one question group per screen, progress, numeric keyboards',
 test('a draft survives going offline mid-form and a reload without Wi-Fi, and is sent when back online', async () => {
   const id = draftId();
   // Back from the review to the requester's step.
-  while (!/^Bước 2\//.test(await page.textContent('[data-testid=step-label]'))) await page.click('[data-testid=step-back]');
+  while (!/^Bước 1\//.test(await page.textContent('[data-testid=step-label]'))) await page.click('[data-testid=step-back]');
   await b.context.setOffline(true);
   await page.fill('[name="requester.phone"]', '0912345678');
   await page.waitForSelector('[data-testid=save-state][data-state="draft.offline_kept"]', { timeout: 15000 });
   // The Wi-Fi is gone and the page is reloaded: the app opens from the phone and the typing is there.
   await page.reload();
   await page.waitForSelector('[name="requester.phone"]');
-  assert.match(await page.textContent('[data-testid=step-label]'), /^Bước 2\//, 'the reload comes back to the same step');
+  assert.match(await page.textContent('[data-testid=step-label]'), /^Bước 1\//, 'the reload comes back to the same step');
   assert.equal(await page.inputValue('[name="requester.phone"]'), '0912345678');
   assert.equal(await page.inputValue('[name="requester.full_name"]'), 'Điểu Thị Hạnh');
   await page.waitForSelector('[data-testid=offline-bar]');
@@ -120,7 +119,7 @@ test('a draft survives going offline mid-form and a reload without Wi-Fi, and is
 
 test('a shared phone: logout clears what the hub has; the next user sees nothing of it', async () => {
   assert.ok((await idbCount()).drafts >= 1, 'drafts read or typed are kept on the phone while signed in');
-  await page.click('[data-testid=logout]');
+  await logout(page);
   await page.waitForSelector('[data-testid=login-name]');
   assert.deepEqual(await idbCount(), { drafts: 0, photos: 0 }, 'nothing of the volunteer stays on the phone');
   await login(page, hub.base, OFFICER);

@@ -1,12 +1,37 @@
 // Outreach sessions in a real browser: an officer opens a session and issues tickets on a phone while a
 // TV shows the public queue board (#/board, no login); calling a ticket at a desk makes the board show
 // that number without a reload. A consented service tap reaches the report. axe-core on every page.
+// On a 360×740 phone in Vietnamese (issue 17, item 9): the desk shows the name typed with a ticket, a
+// pre-declaration has one number (the villager's, the team's list's, the desk's and the board's), the
+// report counts the villagers whose dossiers were sealed, and no outreach page or the board scrolls
+// sideways.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { startHub, launch, login, axeCheck, shot, HUB_BIN } from './harness.mjs';
 
 const OFFICER = { name: 'canbo', role: 'officer', password: 'mat-khau-can-bo' };
+const PHONE = { viewport: { width: 360, height: 740 } };
+
+// The page never scrolls sideways (what does not fit wraps or scrolls in its own box).
+async function noSideScroll(page, label) {
+  const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+  assert.ok(w.scroll <= w.inner, `${label} scrolls sideways at ${w.inner} px: scrollWidth ${w.scroll}`);
+}
+
+// A tiny logged-in API client (cookie + CSRF) for node.
+async function apiLogin(base, user) {
+  const r = await fetch(base + '/api/v1/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: user.name, password: user.password }) });
+  assert.equal(r.status, 200);
+  const cookie = r.headers.get('set-cookie').split(';')[0];
+  const { csrf_token: csrf } = await r.json();
+  return async (method, p, body) => {
+    const res = await fetch(base + p, { method, headers: { Cookie: cookie, 'X-CSRF-Token': csrf, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: res.status, body: await res.json() };
+  };
+}
 let hub; let phone; let tv; let again;
 
 before(async () => {
@@ -116,3 +141,105 @@ test('the board follows the desks live', async (t) => {
   assert.equal(await b.evaluate(() => window.__noReload), 'still-here');
 });
 
+
+test('at 360×740 in Vietnamese: names at the desk, one number per villager, every villager served counted, no sideways scroll', async () => {
+  const hub2 = await startHub({ mode: 'field', users: [OFFICER] });
+  const officer = await launch(PHONE);
+  const villager = await launch(PHONE);
+  try {
+    const p = officer.page;
+    await login(p, hub2.base, OFFICER);
+    await p.goto(hub2.base + '/#/sessions');
+    await p.waitForSelector('[data-testid=open-form]');
+    await noSideScroll(p, 'sessions (open form)');
+    await p.fill('#o-hamlet', 'Thôn Bù Lư');
+    await p.fill('#o-venue', 'Nhà văn hoá thôn Bù Lư');
+    await p.click('[data-testid=open-session-btn]');
+    await p.waitForSelector('[data-testid=issue-ticket]');
+    const session = p.url();
+    for (const [n, name] of [['1', 'Điểu Thị Lan'], ['2', ''], ['3', "K'Brơi"]]) {
+      await p.fill('#t-name', name);
+      await p.click('[data-testid=issue-ticket]');
+      await p.waitForFunction((n) => document.querySelector('[data-testid=issued-number]').textContent.endsWith(n), n);
+    }
+
+    // A villager pre-declares on their own phone: told one number, 4, the next in the queue.
+    const v = villager.page;
+    await v.goto(`${hub2.base}/#/predeclare/marital-status-certificate`);
+    await v.waitForSelector('[data-testid=predeclare-send]');
+    await noSideScroll(v, 'pre-declaration form');
+    await v.fill('[name="requester.full_name"]', 'Lâm Thị Hoa');
+    await v.fill('[name="requester.pin"]', '070190012345');
+    await v.click('[data-testid=predeclare-send]');
+    await v.waitForSelector('[data-testid=predeclare-number]');
+    assert.equal((await v.textContent('[data-testid=predeclare-number] .n')).trim(), '4');
+    assert.equal(await v.locator('.huge-number').count(), 1, 'one number to remember');
+    assert.match(await v.textContent('[data-testid=predeclare-number]'), /Số thứ tự/);
+    await noSideScroll(v, 'pre-declaration number');
+    await axeCheck(v, 'pre-declaration number');
+    await shot(v, 'outreach-predeclared-360');
+
+    // The team's list shows that number, not the pre-declaration's own counter.
+    await p.goto(hub2.base + '/#/');
+    const row = p.locator('[data-testid=predeclaration]', { hasText: 'Lâm Thị Hoa' });
+    await row.waitFor();
+    assert.match(await row.locator('[data-testid=predeclaration-number]').textContent(), /^\D*4$/);
+
+    // Two dossiers sealed in the session with nobody called: the pre-declared villager's (taken from the
+    // list) and a walk-in's. The report counts both villagers served.
+    const api = await apiLogin(hub2.base, OFFICER);
+    const list = await api('GET', '/api/v1/predeclarations');
+    const taken = await api('POST', `/api/v1/predeclarations/${list.body.predeclarations[0].id}/take`, {});
+    assert.equal(taken.status, 201, JSON.stringify(taken.body));
+    const walkIn = await api('POST', '/api/v1/drafts', { procedure: { id: 'marital-status-certificate', version: 1 },
+      fields: { 'requester.full_name': 'Thị Sa Ly' } });
+    assert.equal(walkIn.status, 201, JSON.stringify(walkIn.body));
+    for (const id of [taken.body.id, walkIn.body.id]) {
+      const r = await api('POST', `/api/v1/drafts/${id}/refuse`, { reason: 'Thiếu giấy tờ gốc' });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    }
+    await p.goto(session);
+    await p.waitForFunction(() => document.querySelector('[data-testid=r-served]')?.textContent.trim() === '2');
+    assert.equal((await p.textContent('[data-testid=r-waiting]')).trim(), '3');
+
+    // The desk: calling ticket 1 shows the name typed with it, so the officer calls the right person.
+    await p.click('[data-testid=call-civil_status]');
+    await p.waitForFunction(() => document.querySelector('[data-testid=serving-civil_status]').textContent === '1');
+    assert.equal((await p.textContent('[data-testid=serving-name-civil_status]')).trim(), 'Điểu Thị Lan');
+    assert.match(await p.textContent('[data-testid=next-civil_status]'), /2.*3.*K'Brơi/s);
+    await noSideScroll(p, 'session (desks, names)');
+    await axeCheck(p, 'session (desks, names)');
+    await shot(p, 'outreach-session-360');
+
+    // The board, on a phone too: numbers only, no sideways scroll.
+    await v.goto(hub2.base + '/#/board');
+    await v.waitForSelector('[data-testid=board-status][data-state=live]');
+    assert.equal(await v.textContent('[data-testid=board-civil_status]'), '1');
+    const board = await v.textContent('body');
+    for (const name of ['Điểu', 'Lâm', "K'Brơi"]) assert.ok(!board.includes(name), `the board shows ${name}`);
+    await noSideScroll(v, 'board');
+    await shot(v, 'outreach-board-360');
+
+    // Closed: the report still counts them; the closed session and the list do not scroll sideways.
+    await p.click('[data-testid=close-session]');
+    await p.click('#ask-yes');
+    await p.waitForFunction(() => !document.querySelector('[data-testid=issue-ticket]'));
+    await p.waitForTimeout(1500);
+    { const sid = decodeURIComponent(session.split('/').pop()); const r = await api('GET', `/api/v1/outreach/sessions/${sid}/report`); const tk = await api('GET', `/api/v1/outreach/sessions/${sid}/tickets`);
+      console.log('DBG', JSON.stringify(r.body.villagers), JSON.stringify(tk.body.tickets.map((x) => [x.number, x.status, x.desk, x.called_at, x.finished_at]))); }
+    await p.waitForFunction(() => document.querySelector('[data-testid=r-served]')?.textContent.trim() === '3');
+    assert.equal((await p.textContent('[data-testid=r-no-show]')).trim(), '2');
+    await noSideScroll(p, 'closed session (report)');
+    await axeCheck(p, 'closed session (report)');
+    await shot(p, 'outreach-report-360');
+    await p.goto(hub2.base + '/#/sessions');
+    await p.waitForSelector('[data-testid=session-list]');
+    await noSideScroll(p, 'sessions (list)');
+    assert.deepEqual(officer.errors, []);
+    assert.deepEqual(villager.errors, []);
+  } finally {
+    await officer.close();
+    await villager.close();
+    await hub2.stop();
+  }
+});

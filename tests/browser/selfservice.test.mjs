@@ -133,15 +133,46 @@ test("a villager's phone sees one receipt's status and cannot read anyone's doss
     await page.goto(`${hub.base}/#/r/${r2.code}?k=${slip1.tracking_key}`);
     await page.waitForSelector('[data-testid=status-error]');
     assert.equal(await page.locator('[data-testid=status-word]').count(), 0);
-    // A mistyped code: a plain message and boxes to type it again.
-    await page.goto(`${hub.base}/#/r/${r1.code.slice(0, -1)}${r1.code.endsWith('A') ? 'B' : 'A'}?k=${slip1.tracking_key}`);
+    // Codes are digits (read aloud in any language, typed on the numeric keypad), grouped in fours.
+    assert.match(r1.code, /^\d{4}-\d{4}-\d{4}-\d{2}$/);
+    assert.match(slip1.tracking_key, /^\d{4}-\d{4}-\d{4}-\d{2}$/);
+    // A mistyped code (one digit wrong): a plain message and boxes to type it again.
+    const last = Number(r1.code.slice(-1));
+    await page.goto(`${hub.base}/#/r/${r1.code.slice(0, -1)}${(last + 1) % 10}?k=${slip1.tracking_key}`);
     await page.waitForSelector('[data-testid=status-error]');
     assert.match(await page.textContent('[data-testid=status-error]'), /typo|gõ sai/);
     await axeCheck(page, 'public status, wrong code');
-    await page.fill('#status-code', r1.code);
-    await page.fill('#status-key', slip1.tracking_key.toLowerCase());
+    // The boxes bring up the numeric keypad, and accept both forms (old slips have letters) and nothing else.
+    assert.equal(await page.getAttribute('#status-code', 'inputmode'), 'numeric');
+    assert.equal(await page.getAttribute('#status-key', 'inputmode'), 'numeric');
+    const mismatch = await page.evaluate((values) => values.map((v) => {
+      const i = document.querySelector('#status-code');
+      i.value = v;
+      return [v, i.validity.patternMismatch];
+    }), ['0576 4731 3978 80', '05764731397880', '0576-4731-3978-80', ' 0576.4731.3978.80 ', 'GRW7-M2JC-F', 'grw7m2jcf',
+      '０５７６ ４７３１ ３９７８ ８０', '0576 4731 3978 8', '0576 4731 3978 800', 'GRW7-M2JC', 'abc', '0576/4731']);
+    assert.deepEqual(mismatch.filter(([, bad]) => bad).map(([v]) => v),
+      ['0576 4731 3978 8', '0576 4731 3978 800', 'GRW7-M2JC', 'abc', '0576/4731'], 'the pattern accepts both forms only');
+    // A code on an old slip has letters: one tap gives the letter keyboard, another the keypad again.
+    await page.click('[data-testid=status-letters]');
+    assert.equal(await page.getAttribute('#status-code', 'inputmode'), 'text');
+    assert.equal(await page.getAttribute('#status-key', 'inputmode'), 'text');
+    await page.click('[data-testid=status-letters]');
+    assert.equal(await page.getAttribute('#status-code', 'inputmode'), 'numeric');
+    // Typed as read aloud: groups of digits with spaces.
+    await page.fill('#status-code', r1.code.replace(/-/g, ' '));
+    await page.fill('#status-key', slip1.tracking_key.replace(/-/g, ' '));
     await page.click('[data-testid=status-lookup] button[type=submit]');
     await page.waitForSelector('[data-testid=status-word]');
+    assert.equal(await page.textContent('[data-testid=status-code]'), r1.code);
+    // In Vietnamese on a small phone: the lookup boxes, their help, and the letters switch.
+    await page.setViewportSize({ width: 360, height: 740 });
+    await page.selectOption('[data-testid=self-lang]', 'vi');
+    await page.waitForFunction(() => document.documentElement.lang === 'vi');
+    assert.match(await page.textContent('#status-code-help'), /14 chữ số/);
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scroll');
+    await page.locator('[data-testid=status-lookup]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(path.dirname(new URL(import.meta.url).pathname), 'artifacts', 'selfservice-status-lookup-vi-360.png') });
     assert.deepEqual(phone.errors, []);
   } finally { await phone.close(); }
 });
@@ -223,7 +254,8 @@ test('the slip prints in the 58 mm and A5 layouts with a tracking QR that opens 
     assert.ok(await page.locator('[data-testid=slip-original][data-role=id_document]').count() === 1);
     assert.match(await page.textContent('[data-testid=slip-due]'), /\d{2}\/\d{2}\/\d{4}/);
     assert.match(await page.textContent('[data-testid=slip]'), /ngày lễ|public holiday/);
-    assert.match(await page.textContent('[data-testid=slip-procedure]'), /marital status/i, 'second language English');
+    assert.match(await page.textContent('[data-testid=slip-procedure]'), /tình trạng hôn nhân/i);
+    assert.doesNotMatch(await page.textContent('[data-testid=slip-procedure]'), /marital status/i, 'sealed with no villager language: Vietnamese only');
     await axeCheck(page, 'slip screen');
 
     await page.emulateMedia({ media: 'print' });
@@ -234,7 +266,7 @@ test('the slip prints in the 58 mm and A5 layouts with a tracking QR that opens 
         headerShown: getComputedStyle(document.querySelector('#top')).display !== 'none' };
     });
     assert.ok(w58.width <= 58 * MM + 0.5 && w58.scroll <= 58 * MM + 0.5, `58 mm layout is ${(w58.width / MM).toFixed(1)} mm wide, content ${(w58.scroll / MM).toFixed(1)} mm`);
-    assert.ok(Math.abs(w58.qr / MM - 40) < 1.5, `tracking QR ${(w58.qr / MM).toFixed(1)} mm`);
+    assert.ok(Math.abs(w58.qr / MM - 22) < 1.5, `tracking QR ${(w58.qr / MM).toFixed(1)} mm`);
     assert.equal(w58.headerShown, false);
     await shot(page, 'selfservice-slip-58mm-print');
 

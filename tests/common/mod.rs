@@ -440,10 +440,23 @@ pub async fn fill_draft(
     file_name: &str,
     photo: &[u8],
 ) -> String {
+    fill_draft_version(c, procedure, 1, fields, roles, file_name, photo).await
+}
+
+/// As [`fill_draft`], for version `version` of the procedure's catalogue.
+pub async fn fill_draft_version(
+    c: &Client,
+    procedure: &str,
+    version: u32,
+    fields: &impl serde::Serialize,
+    roles: &[&str],
+    file_name: &str,
+    photo: &[u8],
+) -> String {
     let (s, draft) = c
         .post(
             "/api/v1/drafts",
-            json!({"procedure": {"id": procedure, "version": 1}, "fields": {}}),
+            json!({"procedure": {"id": procedure, "version": version}, "fields": {}}),
         )
         .await;
     assert_eq!(s, 201, "{draft}");

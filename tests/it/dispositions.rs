@@ -183,6 +183,45 @@ fn refusals_corrections_and_cancellations_reach_the_office_as_history() {
                 d["disposition"],
                 d["checks"]
             );
+            // What each check found reads in Vietnamese (and in English apart), fields by their label,
+            // never an English sentence or a raw key on the clerk's Vietnamese page.
+            for c in d["checks"].as_array().unwrap() {
+                let vi = c["detail_vi"].as_str().unwrap_or_default();
+                let en = c["detail_en"].as_str().unwrap_or_default();
+                assert!(!vi.is_empty() && !en.is_empty(), "{c}");
+                assert_eq!(c["detail"], c["detail_en"], "{c}");
+                for english in [
+                    "signed by",
+                    "ciphertext",
+                    "photo(s)",
+                    "rules",
+                    "dossier",
+                    "new",
+                    "refused",
+                ] {
+                    assert!(!vi.contains(english), "English in {c}");
+                }
+                assert!(
+                    !vi.contains("subject.") && !vi.contains("requester."),
+                    "a raw key in {c}"
+                );
+            }
+            let disposition = d["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["check"] == "disposition")
+                .unwrap()["detail_vi"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let want = match d["disposition"].as_str().unwrap() {
+                "new" => "Hồ sơ mới".to_owned(),
+                "refused" => "Từ chối tại buổi lưu động".to_owned(),
+                "supersedes" => format!("Bản sửa cho hồ sơ {}", d["refers_to"].as_str().unwrap()),
+                _ => format!("Huỷ hồ sơ {}", d["refers_to"].as_str().unwrap()),
+            };
+            assert_eq!(disposition, want);
         }
     });
 }

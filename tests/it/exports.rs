@@ -229,6 +229,7 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
             ("Dân tộc", g("mother.ethnicity")),
             ("Quốc tịch", "Việt Nam".into()),
             ("Nơi sinh", g("child.place_of_birth")),
+            ("Mã giấy chứng sinh", g("birth.certificate_code")),
             ("Nơi sinh: xã, phường, đặc khu, tỉnh", commune.to_string()),
             ("Quê quán", g("child.hometown")),
             ("Họ, chữ đệm, tên người mẹ", g("mother.full_name")),
@@ -254,7 +255,7 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
         ]),
         "ct01" => out.extend([
             ("Kính gửi", format!("Công an {commune}")),
-            ("1. Họ, chữ đệm và tên", g("child.full_name")),
+            ("1. Họ, chữ đệm và tên khai sinh", g("child.full_name")),
             ("2. Ngày, tháng, năm sinh", dmy(&g("child.date_of_birth"))),
             ("3. Giới tính", sex.into()),
             ("4. Số định danh cá nhân", pin.clone()),
@@ -323,7 +324,6 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
                 g("mother.full_name"),
             ),
             ("[11]. Địa chỉ nhận kết quả", mother_home),
-            ("Mã số hộ gia đình", g("insurance.household_code")),
         ]),
         "marital_status" => {
             let passport = g("requester.id_type") == "passport";
@@ -368,6 +368,11 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
                 ("Dân tộc", g("subject.ethnicity")),
                 ("Quốc tịch", g("subject.nationality")),
                 ("Nơi cư trú", g("subject.residence")),
+                ("Nơi cấp giấy tờ tùy thân", g("subject.id_issuer")),
+                (
+                    "Ngày cấp giấy tờ tùy thân",
+                    dmy(&g("subject.id_issue_date")),
+                ),
                 (
                     "Giấy tờ tùy thân của người được xác nhận",
                     id_label(g("subject.id_type")),
@@ -394,10 +399,40 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
                     }
                     .into(),
                 ),
+                ("Họ, chữ đệm, tên vợ/chồng", g("spouse.full_name")),
+                ("Giấy chứng nhận kết hôn: số", g("marriage.cert_number")),
+                (
+                    "Giấy chứng nhận kết hôn: nơi cấp",
+                    g("marriage.cert_issuer"),
+                ),
+                (
+                    "Giấy chứng nhận kết hôn: ngày cấp",
+                    dmy(&g("marriage.cert_date")),
+                ),
+                ("Bản án/quyết định ly hôn: số", g("divorce.decision_number")),
+                (
+                    "Bản án/quyết định ly hôn: ngày",
+                    dmy(&g("divorce.decision_date")),
+                ),
+                ("Bản án/quyết định ly hôn: tòa án", g("divorce.court")),
+                (
+                    "Giấy chứng tử/trích lục khai tử: số",
+                    g("death.record_number"),
+                ),
+                (
+                    "Giấy chứng tử/trích lục khai tử: nơi cấp",
+                    g("death.record_issuer"),
+                ),
+                (
+                    "Giấy chứng tử/trích lục khai tử: ngày cấp",
+                    dmy(&g("death.record_date")),
+                ),
+                ("Đã được cấp Giấy xác nhận trước đây", g("previous.issued")),
                 (
                     "Mục đích sử dụng Giấy xác nhận tình trạng hôn nhân",
                     g("request.purpose"),
                 ),
+                ("Số bản đề nghị cấp", g("request.copies")),
             ])
         }
         other => panic!("unknown system {other}"),
@@ -785,5 +820,200 @@ fn every_exported_value_equals_the_captured_one() {
         let anon = Client::new(&office.base);
         let (s, _) = anon.get("/api/v1/office/exports/pending").await;
         assert_eq!(s, 401);
+    });
+}
+
+/// The CSV export of `system` (every dossier not yet exported) as a table, header first.
+async fn export_csv(clerk: &Client, system: &str) -> Vec<Vec<String>> {
+    let (s, made) = clerk
+        .post(
+            "/api/v1/office/exports",
+            json!({"system": system, "format": "csv"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{made}");
+    let id = made["id"].as_str().unwrap();
+    let (s, bytes) = clerk
+        .get_bytes(&format!("/api/v1/office/exports/{id}/file"))
+        .await;
+    assert_eq!(s, 200);
+    parse_csv(std::str::from_utf8(&bytes[3..]).unwrap())
+}
+
+/// The cell of `row` under the header `name`.
+fn cell<'t>(table: &'t [Vec<String>], row: usize, name: &str) -> &'t str {
+    let i = table[0]
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name:?} in {:?}", table[0]));
+    &table[row][i]
+}
+
+/// Catalogue v2 dossiers (issue 16): sealed with the values typed on the typical path only, they carry
+/// what the forms need (derived at seal), verify at the office, and export with names, not codes.
+#[test]
+fn catalogue_v2_dossiers_verify_and_export_what_the_forms_need() {
+    let (tmp, field_dir, office_dir, field) = paired_field(&[]);
+    let photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
+    block_on(async {
+        let officer = field_officer(&field, "mat-khau-12345").await;
+        // A marital-status request by the person certified, who is married.
+        let marital = fields(&[
+            ("addressee.commune", "25222"),
+            ("requester.relationship", "self"),
+            ("requester.full_name", "Điểu Thị Hạnh"),
+            ("requester.id_type", "can_cuoc"),
+            ("requester.pin", "070190012345"),
+            ("requester.id_issuer", "Bộ Công an"),
+            ("requester.id_issue_date", "2024-08-01"),
+            ("subject.date_of_birth", "1990-05-14"),
+            ("subject.ethnicity", "Xtiêng"),
+            ("subject.nationality", "Việt Nam"),
+            ("subject.marital_status", "married"),
+            ("spouse.full_name", "Điểu Minh"),
+            ("marriage.cert_number", "12/2015"),
+            ("marriage.cert_issuer", "UBND xã Bù Gia Mập"),
+            ("marriage.cert_date", "2015-03-08"),
+            ("previous.issued", "no"),
+            ("request.purpose_kind", "other"),
+            ("request.purpose", "Vay vốn ngân hàng chính sách"),
+            ("request.copies", "2"),
+            ("declaration.confirmed", "yes"),
+            ("declaration.method", "read_aloud"),
+        ]);
+        let id = fill_draft_version(
+            &officer,
+            "marital-status-certificate",
+            2,
+            &marital,
+            &["id_document"],
+            "giay-to.jpg",
+            &photo,
+        )
+        .await;
+        seal_draft(&officer, &id).await;
+        // A 3-in-1 with an electronic birth certificate: no birth paper photographed.
+        let birth = fields(&[
+            ("mother.declared", "yes"),
+            ("mother.full_name", "Thị Hoa"),
+            ("mother.pin", "070198001234"),
+            ("mother.ethnicity", "Xtiêng"),
+            ("mother.nationality", "Việt Nam"),
+            ("mother.residence_commune", "25222"),
+            ("mother.residence_detail", "Thôn Bù Khơn"),
+            ("father.declared", "yes"),
+            ("father.full_name", "Điểu Minh"),
+            ("father.pin", "070095004321"),
+            ("father.ethnicity", "Xtiêng"),
+            ("father.nationality", "Việt Nam"),
+            ("child.full_name", "Điểu Thị Mai"),
+            ("child.date_of_birth", "2026-11-20"),
+            ("child.sex", "female"),
+            ("child.ethnicity_from", "mother"),
+            ("child.nationality", "Việt Nam"),
+            ("child.hometown", "Bình Phước"),
+            ("birth.proof", "e_certificate"),
+            ("birth.certificate_code", "79123.GCS.00456.26"),
+            ("child.place_of_birth_commune", "25222"),
+            ("requester.relationship", "mother"),
+            ("requester.id_type", "can_cuoc"),
+            ("birth.copies", "1"),
+            ("addressee.commune", "25222"),
+            ("residence.head_is", "mother"),
+            ("residence.relationship_to_head", "child_biological"),
+            ("declaration.confirmed", "yes"),
+            ("declaration.method", "signed"),
+        ]);
+        let id = fill_draft_version(
+            &officer,
+            "birth-residence-insurance",
+            2,
+            &birth,
+            &["requester_id"],
+            "giay-to.jpg",
+            &photo,
+        )
+        .await;
+        seal_draft(&officer, &id).await;
+    });
+    drop(field);
+    carry_batch(&tmp.path().join("b.batch"), &field_dir, &office_dir);
+
+    let office = Hub::start("office", &office_dir);
+    block_on(async {
+        let (_admin, clerk) = office_clerk(&office).await;
+        let (_, list) = clerk.get("/api/v1/office/dossiers").await;
+        let list = list["dossiers"].as_array().unwrap();
+        assert_eq!(list.len(), 2, "both verified and listed: {list:?}");
+
+        let m = export_csv(&clerk, "marital_status").await;
+        assert_eq!(m.len(), 2);
+        assert_eq!(
+            cell(&m, 1, "Kính gửi"),
+            BU_GIA_MAP,
+            "the commune's name, not its code"
+        );
+        assert_eq!(
+            cell(&m, 1, "Họ, chữ đệm, tên người được xác nhận"),
+            "Điểu Thị Hạnh",
+            "the person certified follows the requester"
+        );
+        assert_eq!(cell(&m, 1, "Giới tính"), "Nữ", "read from the PIN");
+        assert_eq!(
+            cell(&m, 1, "Nơi cư trú"),
+            "",
+            "no residence asked with a PIN"
+        );
+        assert_eq!(cell(&m, 1, "Họ, chữ đệm, tên vợ/chồng"), "Điểu Minh");
+        assert_eq!(cell(&m, 1, "Giấy chứng nhận kết hôn: số"), "12/2015");
+        assert_eq!(
+            cell(&m, 1, "Giấy chứng nhận kết hôn: ngày cấp"),
+            "08/03/2015"
+        );
+        assert_eq!(cell(&m, 1, "Ngày cấp giấy tờ tùy thân"), "01/08/2024");
+        assert_eq!(
+            cell(&m, 1, "Mục đích sử dụng Giấy xác nhận tình trạng hôn nhân"),
+            "Vay vốn ngân hàng chính sách"
+        );
+        assert_eq!(cell(&m, 1, "Số bản đề nghị cấp"), "2");
+
+        let b = export_csv(&clerk, "birth_declaration").await;
+        assert_eq!(cell(&b, 1, "Mã giấy chứng sinh"), "79123.GCS.00456.26");
+        assert_eq!(
+            cell(&b, 1, "Năm sinh của người mẹ"),
+            "1998",
+            "read from her PIN"
+        );
+        assert_eq!(
+            cell(&b, 1, "Dân tộc"),
+            "Xtiêng",
+            "the parents' choice: the mother's"
+        );
+        assert_eq!(
+            cell(&b, 1, "Nơi sinh: xã, phường, đặc khu, tỉnh"),
+            BU_GIA_MAP
+        );
+        assert_eq!(cell(&b, 1, "Kính gửi"), BU_GIA_MAP);
+        assert_eq!(cell(&b, 1, "Họ, chữ đệm, tên người yêu cầu"), "Thị Hoa");
+        let c = export_csv(&clerk, "ct01").await;
+        assert_eq!(
+            cell(&c, 1, "1. Họ, chữ đệm và tên khai sinh"),
+            "Điểu Thị Mai"
+        );
+        let t = export_csv(&clerk, "tk1_ts").await;
+        assert!(
+            !t[0].iter().any(|h| h.contains("hộ gia đình")),
+            "no household code on TK1-TS: {:?}",
+            t[0]
+        );
+        for table in [&m, &b, &c, &t] {
+            for v in &table[1] {
+                assert!(
+                    !(v.len() == 5 && v.bytes().all(|x| x.is_ascii_digit())),
+                    "a raw unit code in an export: {:?}",
+                    table[1]
+                );
+            }
+        }
     });
 }

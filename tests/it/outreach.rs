@@ -560,3 +560,335 @@ fn dossiers_belong_to_the_session_they_were_started_in() {
         assert_eq!(session_of(r0["dossier_id"].as_str().unwrap()), Value::Null);
     });
 }
+
+/// A villager's pre-declaration answers (what the self-service form asks: no office-only fields).
+fn predeclared_fields(name: &str, pin: &str) -> Value {
+    let mut f = marital_fields(name, pin);
+    f.remove("addressee.commune");
+    f.remove("declaration.confirmed");
+    json!(f)
+}
+
+/// Posts a pre-declaration as a villager's phone would (no login); asserts 201 and returns the answer.
+async fn predeclare(hub: &Hub, fields: Value) -> Value {
+    let r = reqwest::Client::new()
+        .post(hub.url("/api/v1/public/predeclarations"))
+        .json(
+            &json!({"procedure": {"id": "marital-status-certificate", "version": 1},
+                      "fields": fields, "lang": "vi"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(s, 201, "{b}");
+    b
+}
+
+/// Issue 17, item 9: the name typed when issuing a ticket reaches the desk (team views only: never the
+/// public board, never the log, erased at close), and a pre-declaration has one number: the queue number
+/// the villager was told is the number the team's list, the desk and the board show.
+#[test]
+fn the_desk_sees_who_holds_each_number_and_predeclarations_keep_theirs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("hub.log");
+    let hub = Hub::start_logged("field", &tmp.path().join("data"), &[], "debug", Some(&log));
+    block_on(async {
+        let admin = Client::setup(&hub, "quantri", "mat-khau-quan-tri").await;
+        admin.add_user("tnv", "volunteer", "mat-khau-dai-du").await;
+        let vol = Client::login(&hub.base, "tnv", "mat-khau-dai-du").await;
+        let anon = Client::new(&hub.base);
+        let sid = open_bu_lu_session(&admin).await;
+        let tickets = format!("/api/v1/outreach/sessions/{sid}/tickets");
+        for name in [Some("Điểu Thị Lan"), None, Some("K'Brơi")] {
+            let body = name.map_or(json!({}), |n| json!({ "name": n }));
+            let (s, t) = vol.post(&tickets, body).await;
+            assert_eq!(s, 201, "{t}");
+        }
+
+        // The villager pre-declares on their phone while the session is open: told one number, 4.
+        let told = predeclare(&hub, predeclared_fields("Lâm Thị Hoa", "070190012345")).await;
+        assert_eq!(told["number"], 4, "{told}");
+        assert_eq!(told["number_kind"], "ticket", "{told}");
+        assert_eq!(told["ticket"], 4, "{told}");
+        // The team's list shows that same number.
+        let (s, list) = vol.get("/api/v1/predeclarations").await;
+        assert_eq!(s, 200, "{list}");
+        let p = &list["predeclarations"][0];
+        assert_eq!(
+            (&p["number"], &p["number_kind"]),
+            (&json!(4), &json!("ticket")),
+            "{p}"
+        );
+        let pid = p["id"].as_str().unwrap().to_string();
+
+        // The desk view (team) says who holds each waiting number, the pre-declared one included.
+        let (s, view) = vol.get(&format!("/api/v1/outreach/sessions/{sid}")).await;
+        assert_eq!(s, 200, "{view}");
+        let civil = desk(&view, "civil_status");
+        assert_eq!(civil["next"], json!([1, 2, 3, 4]));
+        let queue = civil["queue"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{civil}"));
+        let holders: Vec<(i64, Value, Value)> = queue
+            .iter()
+            .map(|q| {
+                (
+                    q["number"].as_i64().unwrap(),
+                    q["name"].clone(),
+                    q["predeclaration"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            holders,
+            [
+                (1, json!("Điểu Thị Lan"), Value::Null),
+                (2, Value::Null, Value::Null),
+                (3, json!("K'Brơi"), Value::Null),
+                (4, json!("Lâm Thị Hoa"), json!(pid)),
+            ]
+        );
+        // Calling: the desk shows the number and the name of the villager to call.
+        let call = format!("/api/v1/outreach/sessions/{sid}/desks/civil_status/call-next");
+        let (_, b) = vol.post(&call, json!({})).await;
+        assert_eq!(b["ticket"]["number"], 1, "{b}");
+        let (_, view) = vol.get(&format!("/api/v1/outreach/sessions/{sid}")).await;
+        let civil = desk(&view, "civil_status");
+        assert_eq!(
+            (&civil["serving"], &civil["serving_name"]),
+            (&json!(1), &json!("Điểu Thị Lan")),
+            "{civil}"
+        );
+        // The pre-declared villager, moved ahead to the police desk and called there: their name, and
+        // their pre-declaration to take, at that desk.
+        let t4 = queue[3]["ticket_id"].as_str().unwrap();
+        let (s, r) = vol
+            .post(
+                &format!("/api/v1/outreach/tickets/{t4}/action"),
+                json!({"action": "move", "desk": "police"}),
+            )
+            .await;
+        assert_eq!(s, 200, "{r}");
+        let (_, b) = vol
+            .post(
+                &format!("/api/v1/outreach/sessions/{sid}/desks/police/call-next"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            b["ticket"]["number"], 2,
+            "the lowest number waiting for any desk first"
+        );
+        let (_, b) = vol
+            .post(
+                &format!("/api/v1/outreach/sessions/{sid}/desks/police/call-next"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(b["ticket"]["number"], 3);
+        let (_, b) = vol
+            .post(
+                &format!("/api/v1/outreach/sessions/{sid}/desks/police/call-next"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(b["ticket"]["number"], 4);
+        let (_, view) = vol.get(&format!("/api/v1/outreach/sessions/{sid}")).await;
+        let police = desk(&view, "police");
+        assert_eq!(
+            (
+                &police["serving"],
+                &police["serving_name"],
+                &police["serving_predeclaration"]
+            ),
+            (&json!(4), &json!("Lâm Thị Hoa"), &json!(pid)),
+            "{police}"
+        );
+        // The board everyone sees: numbers, no names, no ticket or pre-declaration ids.
+        let (_, board) = anon.get("/api/v1/board").await;
+        assert_eq!(desk(&board, "police")["serving"], 4);
+        let text = board.to_string();
+        for secret in [
+            "Điểu",
+            "K'Brơi",
+            "Lâm",
+            &pid,
+            t4,
+            "\"name\"",
+            "serving_",
+            "ticket_id",
+            "queue",
+            "predeclaration",
+        ] {
+            assert!(!text.contains(secret), "the board shows {secret}: {text}");
+        }
+
+        // Without a session, the villager is told their pre-declaration's own number, and the list shows it.
+        let (s, _) = admin
+            .post(&format!("/api/v1/outreach/sessions/{sid}/close"), json!({}))
+            .await;
+        assert_eq!(s, 200);
+        let (_, view) = vol.get(&format!("/api/v1/outreach/sessions/{sid}")).await;
+        assert!(
+            !view.to_string().contains("Lâm Thị Hoa"),
+            "no name after close: {view}"
+        );
+        let told = predeclare(&hub, predeclared_fields("Thị Sa Ly", "058170004567")).await;
+        assert!(told["ticket"].is_null(), "{told}");
+        assert_eq!(
+            (&told["number"], &told["number_kind"]),
+            (&told["pickup_number"], &json!("pickup"))
+        );
+        let (_, list) = vol.get("/api/v1/predeclarations").await;
+        let p = list["predeclarations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["title"] == "Thị Sa Ly")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (&p["number"], &p["number_kind"]),
+            (&told["number"], &json!("pickup"))
+        );
+    });
+    drop(hub);
+    // Names are personal data: never in the log, even at debug level.
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.is_empty());
+    for name in ["Điểu Thị Lan", "K'Brơi", "Lâm Thị Hoa", "Thị Sa Ly"] {
+        assert!(!text.contains(name), "the log names {name}");
+    }
+}
+
+/// Refuses draft `id` (a sealed dossier with the disposition `refused`); asserts 201, returns the receipt.
+async fn refuse(c: &Client, id: &str) -> Value {
+    let (s, r) = c
+        .post(
+            &format!("/api/v1/drafts/{id}/refuse"),
+            json!({"reason": "Thiếu giấy tờ gốc"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    r
+}
+
+/// A new draft started now (so in the open session, if any); returns its id.
+async fn new_draft(c: &Client, name: &str) -> String {
+    let (s, d) = c
+        .post(
+            "/api/v1/drafts",
+            json!({"procedure": {"id": "marital-status-certificate", "version": 1},
+                   "fields": {"requester.full_name": name}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{d}");
+    d["id"].as_str().unwrap().to_string()
+}
+
+/// Issue 17, item 9: the session report counts every villager served once: tickets that reached a desk
+/// or had work done for them (a service, a dossier from their pre-declaration, a dossier sealed at the
+/// civil-status desk while they were served there) and villagers served without a ticket (a dossier, or
+/// taps not linked to a ticket); a pre-declared villager whose dossier was sealed is no no-show.
+#[test]
+fn the_session_report_counts_each_villager_served_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start("field", tmp.path());
+    block_on(async {
+        let admin = Client::setup(&hub, "quantri", "mat-khau-quan-tri").await;
+        let sid = open_bu_lu_session(&admin).await;
+        let base = format!("/api/v1/outreach/sessions/{sid}");
+        for _ in 0..3 {
+            let (s, t) = admin.post(&format!("{base}/tickets"), json!({})).await;
+            assert_eq!(s, 201, "{t}");
+        }
+        let told = predeclare(&hub, predeclared_fields("Lâm Thị Hoa", "070190012345")).await;
+        assert_eq!(told["ticket"], 4);
+
+        // Ticket 1 at the civil-status desk: a dossier is sealed while it is served there.
+        let (_, b) = admin
+            .post(&format!("{base}/desks/civil_status/call-next"), json!({}))
+            .await;
+        assert_eq!(b["ticket"]["number"], 1);
+        let t1 = b["ticket"]["id"].as_str().unwrap().to_string();
+        let d1 = new_draft(&admin, "Điểu Thị Lan").await;
+        refuse(&admin, &d1).await;
+        let (s, _) = admin
+            .post(
+                &format!("/api/v1/outreach/tickets/{t1}/action"),
+                json!({"action": "done"}),
+            )
+            .await;
+        assert_eq!(s, 200);
+        // Ticket 4 is never called: the team takes the pre-declaration and seals its dossier.
+        let (_, list) = admin.get("/api/v1/predeclarations").await;
+        let pid = list["predeclarations"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, d4) = admin
+            .post(&format!("/api/v1/predeclarations/{pid}/take"), json!({}))
+            .await;
+        assert_eq!(s, 201, "{d4}");
+        // A villager with no ticket: a dossier sealed with nobody at the civil-status desk (after a
+        // second, so it cannot fall in the second ticket 1 was finished).
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        refuse(&admin, d4["id"].as_str().unwrap()).await;
+        let d5 = new_draft(&admin, "Thị Sa Ly").await;
+        refuse(&admin, &d5).await;
+        // Ticket 2 at the police desk, with a tap linked to it.
+        let (_, b) = admin
+            .post(&format!("{base}/desks/police/call-next"), json!({}))
+            .await;
+        assert_eq!(b["ticket"]["number"], 2);
+        let t2 = b["ticket"]["id"].as_str().unwrap().to_string();
+        let (s, b) = admin
+            .post(
+                &format!("{base}/services"),
+                json!({"desk": "police", "kind": "vneid_level2_activated", "ticket_id": t2}),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        // Two villagers shown how to use the public-service portal at the guidance desk, no tickets.
+        for _ in 0..2 {
+            let (s, b) = admin
+                .post(
+                    &format!("{base}/services"),
+                    json!({"desk": "guidance", "kind": "guidance_given"}),
+                )
+                .await;
+            assert_eq!(s, 201, "{b}");
+        }
+
+        // Served: tickets 1 (dossier), 2 (at a desk, a tap), 4 (pre-declared dossier); without a ticket
+        // at least 2 (two taps of one kind at one desk; one dossier). Ticket 3 still waits.
+        let (s, r) = admin.get(&format!("{base}/report")).await;
+        assert_eq!(s, 200, "{r}");
+        assert_eq!(
+            r["villagers"],
+            json!({"served": 5, "with_ticket": 3, "without_ticket": 2, "waiting": 1, "no_show": 0}),
+            "{r}"
+        );
+        assert_eq!(
+            r["dossiers_by_disposition"],
+            json!([{"key": "refused", "count": 3}])
+        );
+
+        // Closing: ticket 4's holder was served (their dossier is sealed), not a no-show; ticket 3 is.
+        let (s, _) = admin.post(&format!("{base}/close"), json!({})).await;
+        assert_eq!(s, 200);
+        let (_, r) = admin.get(&format!("{base}/report")).await;
+        assert_eq!(
+            r["villagers"],
+            json!({"served": 5, "with_ticket": 3, "without_ticket": 2, "waiting": 0, "no_show": 1}),
+            "{r}"
+        );
+        assert_eq!(
+            (&r["tickets"]["done"], &r["tickets"]["no_show"]),
+            (&json!(3), &json!(1)),
+            "{r}"
+        );
+    });
+}

@@ -9,13 +9,17 @@ use time::{Date, Duration, Weekday};
 const NAME: &str = "Điểu Thị Lan";
 const PIN: &str = "075198001234";
 
-/// Sealing date + `n` working days, weekends skipped (independent of the hub's code).
+/// Sealing date + `n` working days, counted from the next day, weekends and the built-in holiday list
+/// skipped (the counting independent of the hub's code; the list is the hub's data).
 fn plus_working_days(from: Date, n: u32) -> Date {
+    let cal = hub::shared::deadline::Calendar::builtin();
     let mut d = from;
     let mut k = 0;
     while k < n {
         d += Duration::days(1);
-        if d.weekday() != Weekday::Saturday && d.weekday() != Weekday::Sunday {
+        if d.weekday() != Weekday::Saturday && d.weekday() != Weekday::Sunday && !cal.is_day_off(d)
+            || cal.is_working_day(d) && matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday)
+        {
             k += 1;
         }
     }
@@ -48,6 +52,18 @@ fn fresh_hub(mode: &str, dir: &std::path::Path) -> Hub {
         }
     }
     hub
+}
+
+/// `DDDD-DDDD-DDDD-DD`: the digit form of receipt codes and tracking keys.
+fn is_digit_code(s: &str) -> bool {
+    s.len() == 17
+        && s.char_indices().all(|(i, c)| {
+            if [4, 9, 14].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
 }
 
 fn json_of(b: &[u8]) -> Value {
@@ -119,7 +135,11 @@ fn public_status_shows_one_receipt_and_nothing_personal_and_the_slip_has_what_to
             plus_working_days(sealed_on, 3).to_string()
         );
 
-        // Lenient parsing: lower case, no hyphens, O for 0 and I/L for 1.
+        // A receipt sealed now has a digit code and a digit key (read aloud in any language, typed on a
+        // phone's numeric keypad).
+        assert!(is_digit_code(&code), "{code}");
+        assert!(is_digit_code(&key), "{key}");
+        // Lenient parsing: no hyphens, O for 0 and I/L for 1.
         let compact = code.replace('-', "");
         let sloppy = compact.to_lowercase().replace('0', "o").replace('1', "l");
         let sloppy_key = kc.to_lowercase().replace('0', "o").replace('1', "l");
@@ -165,9 +185,9 @@ fn public_status_shows_one_receipt_and_nothing_personal_and_the_slip_has_what_to
         .await;
         assert_eq!(s, 404);
 
-        // A wrong check symbol is a clear 422; a malformed code too; an unknown valid code is 404.
-        let last = compact.chars().last().unwrap();
-        let wrong = format!("{}{}", &compact[..8], if last == 'A' { 'B' } else { 'A' });
+        // A wrong check digit is a clear 422; a malformed code too; an unknown valid code is 404.
+        let last = compact.chars().last().unwrap().to_digit(10).unwrap();
+        let wrong = format!("{}{}", &compact[..13], (last + 1) % 10);
         let (s, b) = public_get(
             &hub.base,
             &format!("/api/v1/public/receipts/{wrong}?k={key}"),
@@ -221,19 +241,10 @@ fn public_status_shows_one_receipt_and_nothing_personal_and_the_slip_has_what_to
             .iter()
             .map(|o| o["role"].as_str().unwrap())
             .collect();
-        assert_eq!(
-            roles,
-            [
-                "id_document",
-                "previous_certificate",
-                "authorisation_letter"
-            ]
-        );
+        // Only the papers this dossier needs (asked for oneself, no earlier certificate), no conditions.
+        assert_eq!(roles, ["id_document"]);
+        assert_eq!(slip["originals_apply"], true);
         assert!(slip["originals"][0]["only_if"].is_null());
-        assert!(slip["originals"][2]["only_if"]["vi"]
-            .as_str()
-            .unwrap()
-            .starts_with("nếu "));
         assert_eq!(slip["due"]["time_limit_working_days"], 3);
         assert_eq!(slip["due"]["excludes_public_holidays"], true);
         assert_eq!(
@@ -544,5 +555,250 @@ fn pre_declarations_are_rate_limited_and_field_only() {
                 "{path}"
             );
         }
+    });
+}
+
+/// Rewrites receipt `dossier_id` of the stopped field hub in `dir` as the hub's previous version issued
+/// it: the same value (derived from the device id and receipt number) in the Crockford form `XXXX-XXXX-C`,
+/// its QR and its signed dossier re-signed with the hub's own device key. Returns the old-form code.
+fn make_receipt_as_issued_before_digit_codes(dir: &std::path::Path, dossier_id: &str) -> String {
+    use protocol::{DeviceKey, ReceiptCode, ReceiptCodeForm, SignedDossier, SignedReceipt};
+    let seed = std::fs::read_to_string(dir.join("keys/device.ed25519")).unwrap();
+    let seed: [u8; 32] = hex::decode(seed.trim()).unwrap().try_into().unwrap();
+    let key = DeviceKey::from_seed(seed);
+    let db = rusqlite::Connection::open(dir.join("hub.sqlite")).unwrap();
+    let (code, qr): (String, String) = db
+        .query_row(
+            "SELECT code, qr FROM receipts WHERE dossier_id = ?1",
+            [dossier_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let old = ReceiptCode::parse(&code)
+        .unwrap()
+        .in_form(ReceiptCodeForm::Crockford);
+    let mut receipt = SignedReceipt::from_qr_text(&qr).unwrap().receipt;
+    assert!(old.is_derived_from(&receipt.device_id, receipt.seq));
+    receipt.code = old.clone();
+    let old_qr = receipt.sign(&key).unwrap().to_qr_text().unwrap();
+    let signed: Vec<u8> = db
+        .query_row(
+            "SELECT signed_dossier FROM pending_protection WHERE dossier_id = ?1",
+            [dossier_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut dossier = SignedDossier::from_bytes(&signed).unwrap().dossier;
+    dossier.receipt_code = old.clone();
+    let resigned = dossier.sign(&key).unwrap().to_bytes().unwrap();
+    db.execute(
+        "UPDATE receipts SET code = ?1, qr = ?2 WHERE dossier_id = ?3",
+        rusqlite::params![old.to_string(), old_qr, dossier_id],
+    )
+    .unwrap();
+    db.execute(
+        "UPDATE pending_protection SET signed_dossier = ?1 WHERE dossier_id = ?2",
+        rusqlite::params![resigned, dossier_id],
+    )
+    .unwrap();
+    old.to_string()
+}
+
+#[test]
+fn a_dossier_sealed_now_gets_a_digit_code_and_codes_issued_before_still_resolve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
+    let hub = fresh_hub("field", tmp.path());
+    let (old_dossier, new_code, new_key) = block_on(async {
+        let admin = Client::setup(&hub, "quantri", "mat-khau-quan-tri").await;
+        // Sealed "before digit codes" (rewritten below, hub stopped), and sealed now.
+        let (old, _) = capture_and_seal(&admin, "Thị Mai", "075198005678", &photo).await;
+        let (receipt, _) = capture_and_seal(&admin, NAME, PIN, &photo).await;
+        let code = receipt["code"].as_str().unwrap().to_owned();
+        assert!(
+            is_digit_code(&code),
+            "a dossier sealed now gets digits: {code}"
+        );
+        let (s, slip) = admin.get(&format!("/api/v1/receipts/{code}/slip")).await;
+        assert_eq!(s, 200, "{slip}");
+        let key = slip["tracking_key"].as_str().unwrap().to_owned();
+        assert!(is_digit_code(&key), "{key}");
+        assert_eq!(slip["code_compact"], code.replace('-', ""));
+        // The QR carries the digit code, and verifies offline.
+        let qr = receipt["qr"].as_str().unwrap();
+        assert!(qr.contains(&format!("\"code\":\"{code}\"")), "{qr}");
+        let out = cli_ok(
+            &[
+                "receipt",
+                "verify",
+                "--data",
+                tmp.path().to_str().unwrap(),
+                qr,
+            ],
+            &[],
+        );
+        assert!(!out.is_empty());
+
+        // The villager types it as read aloud: groups of digits with spaces (as the status page sends
+        // them), the key likewise.
+        let spaced = code.replace('-', " ");
+        let spaced_key = format!(" {} ", key.replace('-', "  "));
+        let (s, b) = public_get(
+            &hub.base,
+            &format!(
+                "/api/v1/public/receipts/{}?k={}",
+                spaced.replace(' ', "%20"),
+                spaced_key.replace(' ', "%20")
+            ),
+        )
+        .await;
+        assert_eq!(s, 200, "{}", String::from_utf8_lossy(&b));
+        assert_eq!(json_of(&b)["code"], code.as_str());
+        // One digit wrong, or two neighbouring digits swapped: a clear 422, not "no such receipt".
+        let digits: Vec<char> = code.replace('-', "").chars().collect();
+        let pos = (0..13).find(|&i| digits[i] != digits[i + 1]).unwrap();
+        let mut swapped = digits.clone();
+        swapped.swap(pos, pos + 1);
+        let swapped: String = swapped.into_iter().collect();
+        let (s, b) = public_get(
+            &hub.base,
+            &format!("/api/v1/public/receipts/{swapped}?k={key}"),
+        )
+        .await;
+        let e = json_of(&b);
+        assert_eq!(
+            (s, e["error"]["code"].clone()),
+            (422, json!("bad_check_symbol"))
+        );
+        assert_eq!(e["error"]["field"], "code");
+        // 13 digits: the 422 says what a code looks like.
+        let (s, b) = public_get(
+            &hub.base,
+            &format!("/api/v1/public/receipts/{}?k={key}", &swapped[..13]),
+        )
+        .await;
+        let e = json_of(&b);
+        assert_eq!((s, e["error"]["code"].clone()), (422, json!("bad_code")));
+        assert!(
+            e["error"]["message_vi"]
+                .as_str()
+                .unwrap()
+                .contains("14 chữ số"),
+            "{e}"
+        );
+        (old["dossier_id"].as_str().unwrap().to_owned(), code, key)
+    });
+    drop(hub);
+
+    let old_code = make_receipt_as_issued_before_digit_codes(tmp.path(), &old_dossier);
+    assert_eq!(old_code.len(), 11, "{old_code}");
+    let hub = Hub::start("field", tmp.path());
+    block_on(async {
+        let admin = Client::login(&hub.base, "quantri", "mat-khau-quan-tri").await;
+        // The team finds the old receipt by its old code, typed leniently, and its slip keeps the old form.
+        let sloppy = old_code.to_lowercase().replace('-', " ");
+        let (s, r) = admin
+            .get(&format!("/api/v1/receipts/{}", sloppy.replace(' ', "%20")))
+            .await;
+        assert_eq!(s, 200, "{r}");
+        assert_eq!(r["code"], old_code.as_str());
+        assert_eq!(r["dossier_id"], old_dossier.as_str());
+        let old_qr = r["qr"].as_str().unwrap().to_owned();
+        assert!(old_qr.contains(&format!("\"code\":\"{old_code}\"")));
+        // Its signed QR (old form) still verifies offline.
+        cli_ok(
+            &[
+                "receipt",
+                "verify",
+                "--data",
+                tmp.path().to_str().unwrap(),
+                &old_qr,
+            ],
+            &[],
+        );
+        let (s, slip) = admin
+            .get(&format!("/api/v1/receipts/{old_code}/slip"))
+            .await;
+        assert_eq!(s, 200, "{slip}");
+        let old_key = slip["tracking_key"].as_str().unwrap().to_owned();
+        assert_eq!(
+            old_key.len(),
+            11,
+            "an old receipt's key is in the old form: {old_key}"
+        );
+        assert_eq!(slip["code_compact"], old_code.replace('-', ""));
+
+        // The villager with the old slip: old code and old key, typed in lower case with spaces.
+        let (s, b) = public_get(
+            &hub.base,
+            &format!(
+                "/api/v1/public/receipts/{}?k={}",
+                sloppy.replace(' ', "%20"),
+                old_key.to_lowercase()
+            ),
+        )
+        .await;
+        assert_eq!(s, 200, "{}", String::from_utf8_lossy(&b));
+        assert_eq!(json_of(&b)["code"], old_code.as_str());
+        assert_eq!(json_of(&b)["status"], "new");
+        // A key is a secret, not a name: the same key written in digits works too.
+        let key_digits = protocol::ReceiptCode::parse(&old_key)
+            .unwrap()
+            .in_form(protocol::ReceiptCodeForm::Digits)
+            .to_string();
+        let (s, _) = public_get(
+            &hub.base,
+            &format!("/api/v1/public/receipts/{old_code}?k={key_digits}"),
+        )
+        .await;
+        assert_eq!(s, 200);
+        // The digit form of the old receipt's value is another code, never issued: it names nothing.
+        let old_as_digits = protocol::ReceiptCode::parse(&old_code)
+            .unwrap()
+            .in_form(protocol::ReceiptCodeForm::Digits)
+            .to_string();
+        for k in [&old_key, &key_digits] {
+            let (s, _) = public_get(
+                &hub.base,
+                &format!("/api/v1/public/receipts/{old_as_digits}?k={k}"),
+            )
+            .await;
+            assert_eq!(s, 404, "{old_as_digits}");
+        }
+        let (s, _) = admin
+            .get(&format!("/api/v1/receipts/{old_as_digits}"))
+            .await;
+        assert_eq!(s, 404);
+        // And the new receipt still answers by its digits, not by its Crockford twin.
+        let (s, _) = public_get(
+            &hub.base,
+            &format!("/api/v1/public/receipts/{new_code}?k={new_key}"),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let twin = protocol::ReceiptCode::parse(&new_code)
+            .unwrap()
+            .in_form(protocol::ReceiptCodeForm::Crockford)
+            .to_string();
+        let (s, _) = public_get(
+            &hub.base,
+            &format!("/api/v1/public/receipts/{twin}?k={new_key}"),
+        )
+        .await;
+        assert_eq!(s, 404, "{twin}");
+        // Both are listed as issued; a receipt sealed after the restart is digits again.
+        let (_, list) = admin.get("/api/v1/dossiers").await;
+        let codes: Vec<&str> = list["dossiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["receipt_code"].as_str().unwrap())
+            .collect();
+        assert!(
+            codes.contains(&old_code.as_str()) && codes.contains(&new_code.as_str()),
+            "{codes:?}"
+        );
+        let (third, _) = capture_and_seal(&admin, "Điểu Thị Hoa", "075198004321", &photo).await;
+        assert!(is_digit_code(third["code"].as_str().unwrap()), "{third}");
     });
 }

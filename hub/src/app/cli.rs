@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the hub (web app and API).
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Create a data directory (keys, database) without serving; prints the device id.
     Init {
         #[arg(long, env = "HUB_MODE", value_parser = crate::app::config::parse_mode)]

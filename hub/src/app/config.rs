@@ -1,6 +1,6 @@
 //! The hub's configuration: one typed struct with defaults, read from the command line or environment
 //! variables (`HUB_MODE`, `HUB_DATA`, `HUB_LISTEN`, `HUB_HTTPS_LISTEN`, `HUB_MDNS`, `HUB_NAME`,
-//! `HUB_HOST_NAME`, `HUB_TIME_LIMITS`, `HUB_WIFI_SSID`, `HUB_WIFI_PASSWORD`, `HUB_WIFI_SECURITY`, and the sync
+//! `HUB_HOST_NAME`, `HUB_TIME_LIMITS`, `HUB_HOLIDAYS`, `HUB_WIFI_SSID`, `HUB_WIFI_PASSWORD`, `HUB_WIFI_SECURITY`, and the sync
 //! settings `HUB_OFFICE_URL`, `HUB_SYNC_INTERVAL`, `HUB_SYNC_CONCURRENCY`, `HUB_SYNC_BANDWIDTH_KBPS`,
 //! `HUB_QUIET_HOURS`, `HUB_RETENTION_DAYS`, `HUB_SYNC`), and the captive portal `HUB_CAPTIVE_PORTAL`.
 
@@ -38,6 +38,19 @@ pub struct ServeConfig {
     /// comma-separated list in HUB_TIME_LIMITS, e.g. `marital-status-certificate=5`.
     #[arg(long = "time-limit", env = "HUB_TIME_LIMITS", value_delimiter = ',', value_parser = parse_time_limit)]
     pub time_limits: Vec<(String, u32)>,
+    /// Days off that deadlines skip besides weekends, replacing the built-in list year by year: a JSON file
+    /// in the format of the built-in list (`{"years": {"2027": {"off": [{"date": "2027-02-11", "name":
+    /// "…"}], "work": [{"date": "…", "name": "…"}]}}}`; `work` = a Saturday or Sunday worked instead of a
+    /// swapped day). Each year the file lists replaces that year of the built-in list; other years are
+    /// kept. Give every hub (field and office) the same file, so the slip and the office agree.
+    // Boxed: rarely set, and it keeps `Command::Serve` small (clippy::large_enum_variant).
+    #[arg(long, env = "HUB_HOLIDAYS", value_parser = parse_path)]
+    pub holidays: Option<Box<PathBuf>>,
+    /// The commune (or ward, special zone) this hub serves: its 5-digit official code, e.g. 25222. New
+    /// dossiers are addressed to it unless the team picks another ("Kính gửi"), and a birth's place
+    /// starts there. Checked against the administrative-units list at start.
+    #[arg(long, env = "HUB_COMMUNE", value_parser = parse_commune_code)]
+    pub commune: Option<String>,
     /// HTTPS listener (certificate from the hub's local certificate authority): `ADDR:PORT` or `off`.
     /// Default: the IP of --listen, port 8443 (a busy default port only disables HTTPS, with a warning).
     #[arg(long, env = "HUB_HTTPS_LISTEN", value_parser = parse_https_listen)]
@@ -150,6 +163,24 @@ impl ServeConfig {
         }))
     }
 
+    /// The deadline rules of this hub: `--time-limit` and the built-in holiday list with `--holidays`
+    /// applied. An unreadable or invalid holidays file is an error (the hub does not start).
+    pub fn deadline_rules(&self) -> Result<crate::shared::deadline::Rules, String> {
+        use crate::shared::deadline::{Calendar, Rules};
+        let mut calendar = Calendar::builtin().clone();
+        if let Some(path) = &self.holidays {
+            let text = std::fs::read_to_string(path.as_path())
+                .map_err(|e| format!("cannot read the holidays file {}: {e}", path.display()))?;
+            let over = Calendar::parse(&text)
+                .map_err(|e| format!("the holidays file {} is not valid: {e}", path.display()))?;
+            calendar = calendar.overridden_by(&over);
+        }
+        Ok(Rules {
+            time_limits: self.time_limits.clone(),
+            calendar,
+        })
+    }
+
     /// The captive portal's URL, `None` when off (unset or empty).
     pub fn captive_portal(&self) -> Option<crate::field::captive::PortalUrl> {
         self.captive_portal.clone().and_then(|s| s.0)
@@ -178,6 +209,18 @@ impl ServeConfig {
 }
 
 /// `PROCEDURE=DAYS` for a procedure of the catalogue and 1–365 working days.
+/// A 5-digit administrative-unit code (its existence is checked against the units list at start).
+pub fn parse_commune_code(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.len() == 5 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not a commune code: give the 5-digit official code (see `hub units list --search NAME`)"
+        ))
+    }
+}
+
 pub fn parse_time_limit(s: &str) -> Result<(String, u32), String> {
     let (id, days) = s.split_once('=').ok_or_else(|| {
         format!("expected PROCEDURE=DAYS, e.g. marital-status-certificate=5, not `{s}`")
@@ -199,6 +242,14 @@ pub fn parse_time_limit(s: &str) -> Result<(String, u32), String> {
             "`{days}` is not a number of working days from 1 to 365"
         )),
     }
+}
+
+/// A file path (boxed, see `ServeConfig::holidays`).
+pub fn parse_path(s: &str) -> Result<Box<PathBuf>, String> {
+    if s.is_empty() {
+        return Err("expected a file path".into());
+    }
+    Ok(Box::new(PathBuf::from(s)))
 }
 
 pub fn parse_mode(s: &str) -> Result<HubMode, String> {
@@ -333,6 +384,46 @@ mod tests {
                 .page(),
             "http://10.42.0.1/captive-portal"
         );
+    }
+
+    #[test]
+    fn the_holidays_file_replaces_built_in_years_and_a_bad_one_is_refused() {
+        let d = |s: &str| crate::shared::deadline::parse_date(s).unwrap();
+        let r = cfg(&["--time-limit", "marital-status-certificate=5"])
+            .deadline_rules()
+            .unwrap();
+        assert_eq!(
+            r.time_limits,
+            [("marital-status-certificate".to_owned(), 5)]
+        );
+        assert!(r.calendar.is_day_off(d("2027-01-01")));
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("h.json");
+        std::fs::write(
+            &good,
+            r#"{"years": {"2027": {"off": [{"date": "2027-02-11", "name": "Tết"}]}}}"#,
+        )
+        .unwrap();
+        let r = cfg(&["--holidays", good.to_str().unwrap()])
+            .deadline_rules()
+            .unwrap();
+        assert!(r.calendar.is_day_off(d("2027-02-11")));
+        assert!(!r.calendar.is_day_off(d("2027-01-01")));
+        assert!(r.calendar.is_day_off(d("2026-01-01")));
+        let bad = dir.path().join("bad.json");
+        std::fs::write(
+            &bad,
+            r#"{"years": {"2027": {"off": [{"date": "2027-05-01", "name": "x"}]}}}"#,
+        )
+        .unwrap();
+        let e = cfg(&["--holidays", bad.to_str().unwrap()])
+            .deadline_rules()
+            .unwrap_err();
+        assert!(e.contains("bad.json") && e.contains("Saturday"), "{e}");
+        let e = cfg(&["--holidays", "/nonexistent/h.json"])
+            .deadline_rules()
+            .unwrap_err();
+        assert!(e.contains("cannot read"), "{e}");
     }
 
     #[test]

@@ -175,10 +175,20 @@ async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
     tag = "meta",
     security(("session" = [])),
     responses(
-        (status = 200, description = "`{\"procedures\": [ProcedureDef]}` (see docs/protocol.md)", body = Object),
+        (status = 200, description = "`{\"procedures\": [ProcedureDef], \"in_force\": [{id, version}], \"hub_commune\": \"25222\"|null}`: every version (old drafts and dossiers keep theirs), which version a new draft uses today, and the hub's commune for `default_from` (see docs/protocol.md)", body = Object),
         crate::shared::api_doc::Unauthenticated,
     )
 )]
 async fn procedures(State(st): State<AppState>, _user: AuthUser) -> Json<serde_json::Value> {
-    Json(json!({ "procedures": st.procedures }))
+    let today = crate::shared::clock::today_vn();
+    let in_force: Vec<protocol::ProcedureRef> = protocol::in_force_all(today)
+        .into_iter()
+        .map(|d| d.reference())
+        .collect();
+    let ctx = st.part::<crate::shared::procedures::HubContext>();
+    Json(json!({
+        "procedures": st.procedures,
+        "in_force": in_force,
+        "hub_commune": ctx.commune,
+    }))
 }

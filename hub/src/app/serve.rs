@@ -50,6 +50,7 @@ pub async fn serve(
     })
     .await??;
     let wifi = cfg.wifi().map_err(|e| anyhow::anyhow!(e))?;
+    let deadline_rules = cfg.deadline_rules().map_err(|e| anyhow::anyhow!(e))?;
     let label = cfg.host_label(&dir.name);
     let host = format!("{label}.local");
     let https_listener = match cfg.https_addr() {
@@ -92,10 +93,14 @@ pub async fn serve(
         // Every concern's live part, on both modes (a route of the other mode answers 404 before it
         // would look its part up).
         parts: Parts::new()
+            .with(deadline_rules.clone())
             .with(auth::LoginLimiter::new(std::time::Duration::from_secs(
                 cfg.login_lockout_seconds,
             )))
             .with(crate::field::outreach::Live::with_shutdown(cancel.clone()))
+            .with(crate::shared::procedures::HubContext {
+                commune: cfg.commune.clone(),
+            })
             .with(crate::office::intake::session::SyncSessions::default())
             .with(crate::field::uploader::Uploader::new(
                 cfg.upload.clone(),
@@ -113,6 +118,36 @@ pub async fn serve(
             tracing::info!(
                 count = n,
                 "protected dossiers sealed before the office key was trusted"
+            );
+        }
+    }
+    if let Some(code) = cfg.commune.clone() {
+        let known = state
+            .db
+            .call(move |c| {
+                crate::shared::units::store::ensure_loaded(c)?;
+                crate::shared::units::store::unit_exists(c, &code)
+            })
+            .await?;
+        if !known {
+            anyhow::bail!(
+                "--commune {}: no such commune, ward or special zone in the administrative-units list \
+                 (find the code with `hub units list --search NAME`)",
+                cfg.commune.as_deref().unwrap_or_default()
+            );
+        }
+    }
+    if state.mode == HubMode::Office {
+        // The office counts with this serve's limits and calendar from now on, and open deadlines follow.
+        let rules = deadline_rules.clone();
+        let moved = state
+            .db
+            .call(move |c| crate::office::casework::store::apply_rules(c, &rules))
+            .await?;
+        if moved > 0 {
+            tracing::info!(
+                count = moved,
+                "deadline rules changed (--time-limit, --holidays): open deadlines recomputed"
             );
         }
     }

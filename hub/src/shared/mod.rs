@@ -6,6 +6,7 @@
 //! | `store/` | SQLite connection, schema and migrations |
 //! | `error` | the JSON error every failing call answers (code, Vietnamese, English, field) |
 //! | `procedures` | the procedure catalogue as this hub serves it (time limits applied) |
+//! | `deadline/` | the legal due date of a dossier (working days, the 15:00 rule, the holiday list) |
 //! | `auth/` | users, roles and role gates, passwords, sessions, CSRF, setup link, login limits |
 //! | `ip_limit` | per-client-IP rate limits of the public routes, the client-address extractor |
 //! | `keys/` | this hub's own keys |
@@ -40,6 +41,7 @@ pub mod clock;
 pub mod clock_guard;
 pub mod cpu;
 pub mod datadir;
+pub mod deadline;
 pub mod discovery;
 pub mod error;
 pub mod guides;

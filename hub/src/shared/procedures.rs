@@ -2,6 +2,14 @@
 
 use std::collections::BTreeMap;
 
+/// What this hub adds to the catalogue's forms: values the catalogue names with `default_from` (a live
+/// part of the hub's state, set by `app::serve` from the configuration).
+#[derive(Debug, Clone, Default)]
+pub struct HubContext {
+    /// The 5-digit code of the commune the hub serves (`--commune`), when configured.
+    pub commune: Option<String>,
+}
+
 /// The catalogue with `time_limits` (procedure id → working days) applied.
 pub fn with_limits(time_limits: &[(String, u32)]) -> Vec<protocol::ProcedureDef> {
     protocol::catalogue()

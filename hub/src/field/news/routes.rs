@@ -2,14 +2,14 @@
 //! villager".
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use protocol::{ReceiptCode, ReceiptCodeError};
+use protocol::ReceiptCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::store;
+use crate::field::seal::codes::{self, Typed};
 use crate::shared::auth::FieldTeam;
 use crate::shared::error::ApiError;
 use crate::shared::state::AppState;
@@ -32,24 +32,9 @@ struct FieldQuery {
     receipt: Option<String>,
 }
 
-/// A receipt code typed or scanned by a volunteer, parsed leniently (spaces, hyphens, case, I/L/O).
+/// A receipt code typed or scanned by a volunteer, parsed leniently (either form; see `seal::codes`).
 fn parse_receipt(s: &str) -> Result<ReceiptCode, ApiError> {
-    ReceiptCode::parse(s).map_err(|e| match e {
-        ReceiptCodeError::Check { .. } => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "bad_check_symbol",
-            "Mã biên nhận có một ký tự bị gõ sai (ký tự kiểm tra cuối không khớp). Hãy xem lại từng ký tự.",
-            "The receipt code has a typo (its last, check symbol does not match). Check each symbol.",
-        )
-        .with_field("receipt"),
-        _ => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "bad_code",
-            "Mã biên nhận không đúng dạng: 9 ký tự, ví dụ ABCD-EFGH-J.",
-            "The receipt code is not valid: 9 symbols, e.g. ABCD-EFGH-J.",
-        )
-        .with_field("receipt"),
-    })
+    codes::parse_typed(s, Typed::Code, "receipt")
 }
 
 /// `GET /api/v1/news[?receipt=CODE]`: received news by hamlet, newest first, each re-verified.

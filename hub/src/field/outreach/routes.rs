@@ -213,8 +213,29 @@ async fn session_or_404(st: &AppState, id: String) -> Result<store::Session, Api
 struct Board {
     hub_name: String,
     session: Option<BoardSession>,
-    desks: Vec<DeskState>,
+    desks: Vec<BoardDesk>,
     version: u64,
+}
+
+/// One desk on the public board: numbers only. A type of its own, so nothing the team sees (names,
+/// ticket and pre-declaration ids) can reach the board by accident.
+#[derive(Serialize)]
+struct BoardDesk {
+    desk: Desk,
+    serving: Option<i64>,
+    recalls: i64,
+    next: Vec<i64>,
+}
+
+impl From<DeskState> for BoardDesk {
+    fn from(d: DeskState) -> Self {
+        Self {
+            desk: d.desk,
+            serving: d.serving,
+            recalls: d.recalls,
+            next: d.next,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -237,10 +258,10 @@ async fn board_now(st: &AppState, version: u64) -> Result<Board, ApiError> {
                 Some(code) => crate::shared::units::store::unit_label(c, code)?,
                 None => None,
             };
-            let mut desks = store::desks(c, &s.id, BOARD_NEXT)?;
-            for d in &mut desks {
-                d.serving_ticket = None;
-            }
+            let desks = store::desks(c, &s.id, BOARD_NEXT)?
+                .into_iter()
+                .map(BoardDesk::from)
+                .collect();
             Ok((
                 Some(BoardSession {
                     hamlet: s.hamlet,

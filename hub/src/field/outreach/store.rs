@@ -283,7 +283,8 @@ pub fn open_session(c: &Connection, new: &NewSession, user_id: &str) -> Outcome<
     })
 }
 
-/// Closes a session: tickets still at a desk count as served, tickets still waiting as no-shows, and the
+/// Closes a session: tickets still at a desk count as served, and so do waiting tickets whose holder had
+/// work done (see [`Villagers::with_ticket`]); the other waiting tickets count as no-shows, and the
 /// villagers' names on tickets are erased.
 pub fn close_session(c: &Connection, id: &str, user_id: &str) -> Outcome<Session> {
     in_tx(c, |c| {
@@ -298,6 +299,15 @@ pub fn close_session(c: &Connection, id: &str, user_id: &str) -> Outcome<Session
             "UPDATE outreach_tickets SET status = 'done', finished_at = ?2 WHERE session_id = ?1 AND status = 'called'",
             params![id, now],
         )?;
+        // A villager still waiting whose work is done (e.g. the dossier of their pre-declaration) was
+        // served, not a no-show.
+        let (served, _) = served_tickets(c, id)?;
+        for t in &served {
+            c.execute(
+                "UPDATE outreach_tickets SET status = 'done', finished_at = ?2 WHERE id = ?1 AND status = 'waiting'",
+                params![t, now],
+            )?;
+        }
         c.execute(
             "UPDATE outreach_tickets SET status = 'no_show', finished_at = ?2 WHERE session_id = ?1 AND status = 'waiting'",
             params![id, now],
@@ -554,28 +564,95 @@ pub fn act_on_ticket(c: &Connection, ticket_id: &str, action: TicketAction) -> O
     })
 }
 
-/// One desk on the board: the ticket being served and the next numbers waiting for it.
+/// A place in the queue as the team sees it: the number and who holds it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct QueueEntry {
+    pub number: i64,
+    pub ticket_id: String,
+    /// The villager's name (personal data, team views only): typed when the ticket was issued, else the
+    /// name in their pre-declaration, or in the draft it became.
+    pub name: Option<String>,
+    /// The villager's pre-declaration, while it waits to be taken as a draft.
+    pub predeclaration: Option<String>,
+}
+
+/// One desk as the team sees it: the ticket being served, who holds it, and the next tickets waiting
+/// for it. The public board shows only the numbers (`routes::BoardDesk`).
 #[derive(Debug, Clone, Serialize)]
 pub struct DeskState {
     pub desk: Desk,
     pub serving: Option<i64>,
-    /// Id of the ticket being served (team views only; the public board leaves it out).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Id of the ticket being served.
     pub serving_ticket: Option<String>,
+    /// Name of the villager being served (see [`QueueEntry::name`]).
+    pub serving_name: Option<String>,
+    /// Their pre-declaration, while it waits to be taken.
+    pub serving_predeclaration: Option<String>,
     pub recalls: i64,
+    /// The next numbers waiting for this desk (or for any desk), lowest first.
     pub next: Vec<i64>,
+    /// The same tickets, with who holds them.
+    pub queue: Vec<QueueEntry>,
 }
 
-/// The state of every desk of a session; `next_n` waiting numbers per desk.
+/// The name to call a villager by, from a procedure's answers: the requester (the person at the desk),
+/// else the subject.
+fn caller_name(fields_json: Option<&str>) -> Option<String> {
+    let fields: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(fields_json?).ok()?;
+    [
+        "requester.full_name",
+        "subject.full_name",
+        "child.full_name",
+    ]
+    .iter()
+    .filter_map(|k| fields.get(*k))
+    .map(|v| v.trim())
+    .find(|v| !v.is_empty())
+    .map(str::to_owned)
+}
+
+/// Who holds each waiting or called ticket of a session: ticket id → (name, waiting pre-declaration).
+/// Names are read where they are kept (the ticket, the pre-declaration, its draft), never copied.
+fn holders(
+    c: &Connection,
+    session_id: &str,
+) -> StoreResult<std::collections::HashMap<String, (Option<String>, Option<String>)>> {
+    let mut st = c.prepare_cached(
+        "SELECT t.id, t.name, p.id, p.taken_at IS NULL, p.fields_json, d.fields_json
+         FROM outreach_tickets t
+         LEFT JOIN predeclarations p ON p.ticket_id = t.id
+         LEFT JOIN drafts d ON d.id = p.draft_id
+         WHERE t.session_id = ?1 AND t.status IN ('waiting', 'called')",
+    )?;
+    let rows = st.query_map([session_id], |r| {
+        let id: String = r.get(0)?;
+        let typed: Option<String> = r.get(1)?;
+        let pid: Option<String> = r.get(2)?;
+        let waiting: Option<bool> = r.get(3)?;
+        let pre: Option<String> = r.get(4)?;
+        let draft: Option<String> = r.get(5)?;
+        let name = typed
+            .or_else(|| caller_name(pre.as_deref()))
+            .or_else(|| caller_name(draft.as_deref()));
+        let pid = pid.filter(|_| waiting == Some(true));
+        Ok((id, (name, pid)))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The state of every desk of a session (team view); `next_n` waiting tickets per desk.
 pub fn desks(c: &Connection, session_id: &str, next_n: usize) -> StoreResult<Vec<DeskState>> {
     let mut serving = c.prepare_cached(
         "SELECT id, number, recalls FROM outreach_tickets WHERE session_id = ?1 AND desk = ?2 AND status = 'called'
          ORDER BY called_unix DESC, number DESC LIMIT 1",
     )?;
     let mut next = c.prepare_cached(
-        "SELECT number FROM outreach_tickets WHERE session_id = ?1 AND status = 'waiting'
+        "SELECT number, id FROM outreach_tickets WHERE session_id = ?1 AND status = 'waiting'
            AND (desk IS NULL OR desk = ?2) ORDER BY number LIMIT ?3",
     )?;
+    let who = holders(c, session_id)?;
+    let holder = |id: &str| who.get(id).cloned().unwrap_or((None, None));
     let mut out = Vec::new();
     for &d in Desk::ALL {
         let s: Option<(String, i64, i64)> = serving
@@ -583,15 +660,35 @@ pub fn desks(c: &Connection, session_id: &str, next_n: usize) -> StoreResult<Vec
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .optional()?;
-        let n = next
-            .query_map(params![session_id, d, next_n as i64], |r| r.get(0))?
-            .collect::<Result<Vec<i64>, _>>()?;
+        let queue = next
+            .query_map(params![session_id, d, next_n as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .map(|(number, ticket_id)| {
+                let (name, predeclaration) = holder(&ticket_id);
+                QueueEntry {
+                    number,
+                    ticket_id,
+                    name,
+                    predeclaration,
+                }
+            })
+            .collect::<Vec<_>>();
+        let (serving_name, serving_predeclaration) = match &s {
+            Some((id, _, _)) => holder(id),
+            None => (None, None),
+        };
         out.push(DeskState {
             desk: d,
             serving: s.as_ref().map(|x| x.1),
             serving_ticket: s.as_ref().map(|x| x.0.clone()),
+            serving_name,
+            serving_predeclaration,
             recalls: s.map(|x| x.2).unwrap_or(0),
-            next: n,
+            next: queue.iter().map(|q| q.number).collect(),
+            queue,
         });
     }
     Ok(out)
@@ -805,6 +902,163 @@ pub fn undo_service(c: &Connection, id: &str, user_id: &str) -> Outcome<Service>
 
 // ---------- the session report ----------
 
+/// The villagers of a session, each counted once. A villager with a ticket is counted by the ticket; work
+/// recorded without one is counted as the fewest villagers it can be.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Villagers {
+    /// Villagers served: `with_ticket + without_ticket`.
+    pub served: i64,
+    /// Tickets whose holder was served: called to a desk (`called`, `done`), or with work done for them
+    /// (a service tap linked to the ticket, a sealed dossier from their pre-declaration, or a dossier
+    /// sealed at the civil-status desk while the ticket was served there).
+    pub with_ticket: i64,
+    /// Villagers served without a ticket, at least: each sealed dossier not linked to a ticket is one
+    /// villager (a correction or cancellation of a dossier of the same session is that dossier's
+    /// villager), and a villager gets a service once, so N unlinked taps of one kind at one desk are N
+    /// villagers; work of different kinds or desks may be for the same villagers, so this is the
+    /// largest of these counts.
+    pub without_ticket: i64,
+    /// Tickets waiting, with nothing done yet for their holder.
+    pub waiting: i64,
+    /// Tickets not answered (`no_show`), with nothing done for their holder.
+    pub no_show: i64,
+}
+
+/// Who a sealed dossier of a session was for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Holder {
+    Ticket(String),
+    /// A villager without a ticket, named by their first dossier of the session.
+    NoTicket(String),
+}
+
+/// The tickets of a session whose holder was served (see [`Villagers::with_ticket`]), and the number
+/// of villagers whose dossiers were sealed without a ticket.
+fn served_tickets(
+    c: &Connection,
+    session_id: &str,
+) -> StoreResult<(std::collections::HashSet<String>, i64)> {
+    use std::collections::{HashMap, HashSet};
+    struct T {
+        id: String,
+        status: TicketStatus,
+        desk: Option<Desk>,
+        first_called: Option<i64>,
+        finished: Option<i64>,
+    }
+    let tickets = {
+        let mut st = c.prepare_cached(
+            "SELECT id, status, desk, first_called_unix, finished_at FROM outreach_tickets WHERE session_id = ?1",
+        )?;
+        let rows = st.query_map([session_id], |r| {
+            Ok(T {
+                id: r.get(0)?,
+                status: r.get(1)?,
+                desk: r.get(2)?,
+                first_called: r.get(3)?,
+                finished: r
+                    .get::<_, Option<String>>(4)?
+                    .as_deref()
+                    .and_then(clock::unix_of),
+            })
+        })?;
+        rows.collect::<Result<Vec<_>, _>>()?
+    };
+    let mut served: HashSet<String> = tickets
+        .iter()
+        .filter(|t| matches!(t.status, TicketStatus::Called | TicketStatus::Done))
+        .map(|t| t.id.clone())
+        .collect();
+    {
+        let mut st = c.prepare_cached(
+            "SELECT DISTINCT ticket_id FROM outreach_services WHERE session_id = ?1 AND ticket_id IS NOT NULL",
+        )?;
+        for id in st.query_map([session_id], |r| r.get::<_, String>(0))? {
+            served.insert(id?);
+        }
+    }
+    let ours: HashSet<&str> = tickets.iter().map(|t| t.id.as_str()).collect();
+    // The ticket being served at the civil-status desk at unix time `at`, if any (the latest called).
+    let at_civil_status = |at: i64| {
+        tickets
+            .iter()
+            .filter(|t| t.desk == Some(Desk::CivilStatus))
+            .filter(|t| t.first_called.is_some_and(|f| f <= at))
+            .filter(|t| t.finished.is_none_or(|f| f > at))
+            .max_by_key(|t| t.first_called)
+            .map(|t| t.id.clone())
+    };
+    let mut holder_of: HashMap<String, Holder> = HashMap::new();
+    let mut no_ticket = 0;
+    let mut st = c.prepare_cached(
+        "SELECT r.dossier_id, r.sealed_at, r.refers_to, p.ticket_id FROM receipts r
+         LEFT JOIN predeclarations p ON p.draft_id = r.dossier_id
+         WHERE r.session_id = ?1 ORDER BY r.sealed_at, r.dossier_id",
+    )?;
+    let rows = st.query_map([session_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
+    })?;
+    for row in rows {
+        let (dossier, sealed_at, refers_to, predeclared) = row?;
+        let holder = predeclared
+            .filter(|t| ours.contains(t.as_str()))
+            .map(Holder::Ticket)
+            .or_else(|| refers_to.as_ref().and_then(|r| holder_of.get(r)).cloned())
+            .or_else(|| {
+                clock::unix_of(&sealed_at)
+                    .and_then(at_civil_status)
+                    .map(Holder::Ticket)
+            })
+            .unwrap_or_else(|| {
+                no_ticket += 1;
+                Holder::NoTicket(dossier.clone())
+            });
+        if let Holder::Ticket(t) = &holder {
+            served.insert(t.clone());
+        }
+        holder_of.insert(dossier, holder);
+    }
+    Ok((served, no_ticket))
+}
+
+/// Counts the villagers of a session (see [`Villagers`]).
+pub fn villagers(c: &Connection, session_id: &str) -> StoreResult<Villagers> {
+    let (served, dossiers_without_ticket) = served_tickets(c, session_id)?;
+    let taps_without_ticket: i64 = c.query_row(
+        "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM outreach_services
+         WHERE session_id = ?1 AND ticket_id IS NULL GROUP BY desk, kind)",
+        [session_id],
+        |r| r.get(0),
+    )?;
+    let mut v = Villagers {
+        with_ticket: served.len() as i64,
+        without_ticket: dossiers_without_ticket.max(taps_without_ticket),
+        ..Villagers::default()
+    };
+    v.served = v.with_ticket + v.without_ticket;
+    let mut st = c.prepare_cached(
+        "SELECT id, status FROM outreach_tickets WHERE session_id = ?1 AND status IN ('waiting', 'no_show')",
+    )?;
+    for row in st.query_map([session_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, TicketStatus>(1)?))
+    })? {
+        let (id, status) = row?;
+        if served.contains(&id) {
+            continue;
+        }
+        match status {
+            TicketStatus::Waiting => v.waiting += 1,
+            _ => v.no_show += 1,
+        }
+    }
+    Ok(v)
+}
+
 /// A count under a key (a service kind, desk, sex, age band or ethnic group).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Count {
@@ -816,7 +1070,10 @@ pub struct Count {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub session: Session,
+    /// Tickets by status, as they stand.
     pub tickets: TicketCounts,
+    /// The villagers served, each once (tickets and work without a ticket), still waiting, not answered.
+    pub villagers: Villagers,
     /// Median seconds between a ticket's issue and its first call, over called tickets.
     pub median_wait_secs: Option<i64>,
     pub services_total: i64,
@@ -915,6 +1172,7 @@ pub fn report(c: &Connection, session_id: &str) -> StoreResult<Option<Report>> {
     };
     Ok(Some(Report {
         tickets: ticket_counts(c, session_id)?,
+        villagers: villagers(c, session_id)?,
         median_wait_secs: median(waits),
         services_total: total,
         by_kind: counts(c, session_id, "kind", false)?,
@@ -1023,6 +1281,107 @@ mod tests {
             // A new session starts again at 1.
             let s2 = open_session(c, &new_session(), &uid)?.unwrap();
             assert_eq!(issue_ticket(c, &s2.id, None, TicketSource::Desk)?.number, 1);
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    /// A receipt row as sealing writes it (the columns the counts read).
+    fn sealed(
+        c: &Connection,
+        session_id: &str,
+        dossier: &str,
+        at: &str,
+        disposition: &str,
+        refers_to: Option<&str>,
+    ) -> StoreResult<()> {
+        c.execute(
+            "INSERT INTO receipts(dossier_id, code, procedure_id, procedure_version, sealed_at, sealed_by,
+                disposition, refers_to, session_id)
+             VALUES (?1, ?1, 'marital-status-certificate', 1, ?2, 'u', ?3, ?4, ?5)",
+            params![dossier, at, disposition, refers_to, session_id],
+        )?;
+        Ok(())
+    }
+
+    #[test]
+    fn villagers_are_counted_once_whatever_was_recorded_for_them() {
+        let (_d, db, uid) = db();
+        db.call_sync(|c| {
+            let s = open_session(c, &new_session(), &uid)?.unwrap();
+            let t1 = issue_ticket(c, &s.id, None, TicketSource::Desk)?;
+            let t2 = issue_ticket(c, &s.id, None, TicketSource::Desk)?;
+            // Ticket 1 at the civil-status desk from 08:00 to 08:20.
+            c.execute(
+                "UPDATE outreach_tickets SET status = 'done', desk = 'civil_status',
+                    first_called_unix = ?2, finished_at = '2026-11-23T08:20:00Z' WHERE id = ?1",
+                params![t1.id, clock::unix_of("2026-11-23T08:00:00Z").unwrap()],
+            )?;
+            // Sealed while ticket 1 was served: its dossier, then a correction of it (same villager).
+            sealed(c, &s.id, "d1", "2026-11-23T08:10:00Z", "new", None)?;
+            sealed(
+                c,
+                &s.id,
+                "d2",
+                "2026-11-23T08:15:00Z",
+                "supersedes",
+                Some("d1"),
+            )?;
+            // Sealed as ticket 1 finished, and later: two villagers without a ticket; the cancellation of
+            // the second one's dossier is the same villager.
+            sealed(c, &s.id, "d3", "2026-11-23T08:20:00Z", "refused", None)?;
+            sealed(c, &s.id, "d4", "2026-11-23T09:00:00Z", "new", None)?;
+            sealed(c, &s.id, "d5", "2026-11-23T09:05:00Z", "voids", Some("d4"))?;
+            // A correction, in this session, of a dossier sealed elsewhere: one more villager.
+            sealed(
+                c,
+                &s.id,
+                "d6",
+                "2026-11-23T09:10:00Z",
+                "supersedes",
+                Some("elsewhere"),
+            )?;
+            let v = villagers(c, &s.id)?;
+            assert_eq!(
+                v,
+                Villagers {
+                    served: 4,
+                    with_ticket: 1,
+                    without_ticket: 3,
+                    waiting: 1,
+                    no_show: 0
+                }
+            );
+            // Taps without a ticket: at least as many villagers as taps of one kind at one desk.
+            let tap = |desk, kind| NewService {
+                desk,
+                kind,
+                note: None,
+                ticket_id: None,
+                consent: false,
+                facts: Facts::default(),
+            };
+            for (d, k) in [
+                (Desk::Police, ServiceKind::Vneid),
+                (Desk::Police, ServiceKind::Account),
+                (Desk::Telecom, ServiceKind::Sim),
+                (Desk::Telecom, ServiceKind::Sim),
+                (Desk::Telecom, ServiceKind::Sim),
+                (Desk::Telecom, ServiceKind::Sim),
+            ] {
+                record_service(c, &s.id, &tap(d, k), &uid, None)?.unwrap();
+            }
+            assert_eq!(villagers(c, &s.id)?.without_ticket, 4);
+            // A tap linked to ticket 2: its holder was served, though never called.
+            let mut linked = tap(Desk::Guidance, ServiceKind::Guidance);
+            linked.ticket_id = Some(t2.id.clone());
+            record_service(c, &s.id, &linked, &uid, None)?.unwrap();
+            let v = villagers(c, &s.id)?;
+            assert_eq!((v.served, v.with_ticket, v.waiting), (6, 2, 0));
+            // Closing makes it done, not a no-show.
+            close_session(c, &s.id, &uid)?.unwrap();
+            assert_eq!(get_ticket(c, &t2.id)?.unwrap().status, TicketStatus::Done);
+            assert_eq!(villagers(c, &s.id)?.no_show, 0);
             Ok(())
         })
         .unwrap();

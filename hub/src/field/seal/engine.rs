@@ -59,13 +59,26 @@ pub enum SealAs {
     Refused { reason: String },
 }
 
-/// Seals draft `draft_id` on behalf of `user`. See the module doc.
+/// Seals draft `draft_id` on behalf of `user`, for a villager who reads Vietnamese. See the module doc.
 pub fn seal_draft(
     c: &mut Connection,
     device: &DeviceKey,
     user: &AuthUser,
     draft_id: &str,
     how: SealAs,
+) -> StoreResult<Result<Receipt, Refusal>> {
+    seal_draft_for(c, device, user, draft_id, how, "vi")
+}
+
+/// As [`seal_draft`], recording the slip (`super::slip::SlipRecord`) in the same transaction: the
+/// villager's language `slip_lang` and the papers whose original applies to these answers.
+pub fn seal_draft_for(
+    c: &mut Connection,
+    device: &DeviceKey,
+    user: &AuthUser,
+    draft_id: &str,
+    how: SealAs,
+    slip_lang: &str,
 ) -> StoreResult<Result<Receipt, Refusal>> {
     let tx = write_tx(c)?;
     let Some(draft) = drafts::get(&tx, draft_id)? else {
@@ -89,6 +102,10 @@ pub fn seal_draft(
     // Capture once, derive the rest: the sealed dossier carries every value the official forms need.
     let (fields, _derived) =
         protocol::derive_fields(def, &protocol::normalize_fields(&draft.fields));
+    let slip = super::slip::SlipRecord {
+        lang: slip_lang.to_owned(),
+        originals: super::slip::applicable_originals(def, &fields, &roles),
+    };
     let stage = disposition.stage().unwrap_or(Stage::Draft);
     let findings = crate::field::capture::rules::check(&tx, def, &fields, &roles, stage)?;
     let errors = protocol::blocking(&findings);
@@ -118,6 +135,7 @@ pub fn seal_draft(
         Ok(r) => r,
         Err(e) => return Ok(Err(Refusal::Invalid(vec![e]))),
     };
+    super::slip::record(&tx, &receipt.dossier_id, &slip)?;
     drafts::delete(&tx, draft_id)?;
     tx.commit().map_err(StoreError::classify)?;
     Ok(Ok(receipt))

@@ -19,7 +19,7 @@ use crate::shared::state::AppState;
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(seal, refuse, void, sealed, receipt, receipt_qr, status),
-    components(schemas(SealIn, CorrectsIn, ReasonIn, Receipt, engine::FieldStatus))
+    components(schemas(SealIn, CorrectsIn, ReasonIn, RefuseIn, Receipt, engine::FieldStatus))
 )]
 pub struct ApiDoc;
 
@@ -36,12 +36,15 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Optional body of a seal: `{"corrects": {"dossier_id", "reason"}}` seals the draft as the complete
-/// corrected version of an earlier dossier of this hub.
+/// corrected version of an earlier dossier of this hub; `slip_lang` is the villager's language for the
+/// printed slip (a written language of this hub; Vietnamese when absent).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SealIn {
     #[serde(default)]
     corrects: Option<CorrectsIn>,
+    #[serde(default)]
+    slip_lang: Option<String>,
 }
 
 /// The earlier dossier of this hub that a seal corrects, and why.
@@ -52,11 +55,20 @@ struct CorrectsIn {
     reason: String,
 }
 
-/// `{"reason": "…"}` for refusals and cancellations.
+/// `{"reason": "…"}` for cancellations.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReasonIn {
     reason: String,
+}
+
+/// `{"reason": "…", "slip_lang": "…"}` for refusals (`slip_lang` as in a seal: the slip's language).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RefuseIn {
+    reason: String,
+    #[serde(default)]
+    slip_lang: Option<String>,
 }
 
 /// Seals a draft into a signed dossier (or, with `corrects`, the corrected version of an earlier one).
@@ -70,7 +82,7 @@ struct ReasonIn {
     request_body = SealIn,
     responses(
         (status = 201, body = Receipt),
-        (status = 400, description = "Bad JSON, or the procedure is no longer in the catalogue", body = crate::shared::api_doc::ErrorBody),
+        (status = 400, description = "Bad JSON, the procedure is no longer in the catalogue, or `unknown_language` (`slip_lang`)", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
@@ -84,6 +96,7 @@ async fn seal(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<SealIn>,
 ) -> Result<(StatusCode, Json<Receipt>), ApiError> {
+    let lang = super::slip::slip_lang(&st, body.slip_lang).await?;
     let how = match body.corrects {
         Some(c) => SealAs::Correction {
             dossier_id: c.dossier_id,
@@ -91,7 +104,7 @@ async fn seal(
         },
         None => SealAs::New,
     };
-    seal_draft_as(st, user, id, how).await
+    seal_draft_as(st, user, id, how, lang).await
 }
 
 /// Seals a draft as a refused application, with the reason (the villager gets a receipt saying so).
@@ -102,10 +115,10 @@ async fn seal(
     tag = "seal",
     security(("session" = ["officer", "admin"], "csrf" = [])),
     params(("id" = String, Path, description = "Draft id")),
-    request_body = ReasonIn,
+    request_body = RefuseIn,
     responses(
         (status = 201, body = Receipt),
-        (status = 400, description = "Bad JSON, or the procedure is no longer in the catalogue", body = crate::shared::api_doc::ErrorBody),
+        (status = 400, description = "Bad JSON, the procedure is no longer in the catalogue, or `unknown_language` (`slip_lang`)", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
@@ -117,25 +130,27 @@ async fn refuse(
     State(st): State<AppState>,
     Leads(user): Leads,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<ReasonIn>,
+    JsonBody(body): JsonBody<RefuseIn>,
 ) -> Result<(StatusCode, Json<Receipt>), ApiError> {
+    let lang = super::slip::slip_lang(&st, body.slip_lang).await?;
     let how = SealAs::Refused {
         reason: normalize_reason(&body.reason),
     };
-    seal_draft_as(st, user, id, how).await
+    seal_draft_as(st, user, id, how, lang).await
 }
 
-/// Seals draft `id` as `how` (new, correction or refused).
+/// Seals draft `id` as `how` (new, correction or refused), the slip in `lang` (see `slip::slip_lang`).
 async fn seal_draft_as(
     st: AppState,
     user: AuthUser,
     id: String,
     how: SealAs,
+    lang: String,
 ) -> Result<(StatusCode, Json<Receipt>), ApiError> {
     run_seal(
         st,
         user,
-        move |c, key, u| engine::seal_draft(c, key, u, &id, how),
+        move |c, key, u| engine::seal_draft_for(c, key, u, &id, how, &lang),
         "draft",
     )
     .await
@@ -254,8 +269,8 @@ async fn sealed(
 fn parse_code(code: &str) -> Result<ReceiptCode, ApiError> {
     ReceiptCode::parse(code).map_err(|_| {
         ApiError::bad_request(
-            "Mã biên nhận không đúng dạng (ví dụ ABCD-EFGH-J).",
-            "The receipt code is not valid (e.g. ABCD-EFGH-J).",
+            "Mã biên nhận không đúng dạng: 14 chữ số, ví dụ 0576-4731-3978-80 (mã cũ: 9 ký tự, ví dụ GRW7-M2JC-F).",
+            "The receipt code is not valid: 14 digits, e.g. 0576-4731-3978-80 (older codes: 9 symbols, e.g. GRW7-M2JC-F).",
         )
         .with_field("code")
     })
@@ -276,7 +291,7 @@ async fn find_receipt(st: &AppState, code: &str) -> Result<Receipt, ApiError> {
     operation_id = "seal_receipt",
     tag = "seal",
     security(("session" = [])),
-    params(("code" = String, Path, description = "Receipt code, e.g. ABCD-EFGH-J (hyphens optional)")),
+    params(("code" = String, Path, description = "Receipt code, e.g. 0576-4731-3978-80 or, issued before digit codes, GRW7-M2JC-F (hyphens optional)")),
     responses(
         (status = 200, body = Receipt),
         (status = 400, description = "Not a receipt code", body = crate::shared::api_doc::ErrorBody),
@@ -299,7 +314,7 @@ async fn receipt(
     operation_id = "seal_receipt_qr",
     tag = "seal",
     security(("session" = [])),
-    params(("code" = String, Path, description = "Receipt code, e.g. ABCD-EFGH-J")),
+    params(("code" = String, Path, description = "Receipt code, e.g. 0576-4731-3978-80 or, issued before digit codes, GRW7-M2JC-F")),
     responses(
         (status = 200, description = "The signed QR", content_type = "image/png", body = Vec<u8>),
         (status = 400, description = "Not a receipt code", body = crate::shared::api_doc::ErrorBody),

@@ -1,7 +1,13 @@
 //! The printed receipt slip: everything a slip needs (hub name, procedure title in every language the
 //! catalogue has, receipt code, tracking number and tracking URL, the originals to bring, the due date
 //! counted in working days), and the tracking QR — a phone camera opens URLs, not `OKR1:` text, so the
-//! slip carries a second QR with `<scheme>://<host>/#/r/<CODE>` leading to the public receipt status.
+//! slip's one QR is `<scheme>://<host>/#/r/<CODE>?k=<KEY>`, leading to the public receipt status (the
+//! signed `OKR1:` QR stays on the receipt screen and the A5 layout, for officers to verify offline).
+//!
+//! What a slip needs beyond the receipt is recorded when sealing (table `receipt_slips`, no personal
+//! data): the villager's language chosen at capture, and the roles of the papers whose original applies
+//! to this dossier, worked out from the answers while the hub still holds them. A receipt sealed before
+//! that record existed prints every paper with its condition, as before.
 //! The due date and the originals list are shared with the public status (`selfservice`).
 
 use axum::extract::{Path, Query, State};
@@ -10,13 +16,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use protocol::{Condition, ProcedureDef, ReceiptCode, Text, Visit};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
-use time::{Date, Duration, OffsetDateTime, Weekday};
+use std::collections::BTreeMap;
+use time::{Date, Duration, OffsetDateTime};
 
 use super::engine::{self, Receipt};
 use crate::shared::auth::FieldTeam;
+use crate::shared::deadline;
 use crate::shared::error::ApiError;
 use crate::shared::state::AppState;
+use crate::shared::store::{StoreError, StoreResult};
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
@@ -42,11 +52,50 @@ pub struct Original {
     pub only_if: Option<Text>,
 }
 
-/// The papers of `def` whose original is needed (`original: true`) or that are brought at pickup.
+/// Whether the villager shows or brings `d`'s original: it is needed (`original: true`) or brought at
+/// pickup.
+fn is_original(d: &protocol::DocumentDef) -> bool {
+    d.original || d.visit == Visit::Pickup
+}
+
+/// The roles of the papers of `def` whose original applies to a dossier with these answers (`fields`,
+/// derived values included) and photos (`photo_roles`): a paper always needed, one whose condition holds
+/// for these answers, and an optional one ("if you have it") the team photographed. Catalogue order.
+pub fn applicable_originals(
+    def: &ProcedureDef,
+    fields: &BTreeMap<String, String>,
+    photo_roles: &[String],
+) -> Vec<String> {
+    def.documents
+        .iter()
+        .filter(|d| is_original(d))
+        .filter(|d| d.required_for(fields) || photo_roles.contains(&d.role))
+        .map(|d| d.role.clone())
+        .collect()
+}
+
+/// The papers named by `roles` (as recorded at sealing, see [`applicable_originals`]), in catalogue
+/// order, with no condition: they apply to this dossier.
+pub fn originals_of(def: &ProcedureDef, roles: &[String]) -> Vec<Original> {
+    def.documents
+        .iter()
+        .filter(|d| is_original(d) && roles.contains(&d.role))
+        .map(|d| Original {
+            role: d.role.clone(),
+            label: d.label.clone(),
+            visit: d.visit,
+            help: d.help.clone(),
+            only_if: None,
+        })
+        .collect()
+}
+
+/// Every paper of `def` whose original may be needed, a conditional one with its condition: what a slip
+/// shows when the answers are not known (a receipt sealed before the slip record existed).
 pub fn originals(def: &ProcedureDef) -> Vec<Original> {
     def.documents
         .iter()
-        .filter(|d| d.original || d.visit == Visit::Pickup)
+        .filter(|d| is_original(d))
         .map(|d| Original {
             role: d.role.clone(),
             label: d.label.clone(),
@@ -111,18 +160,89 @@ fn condition_text(def: &ProcedureDef, c: &Condition) -> Text {
     }
 }
 
-/// `from` plus `days` working days: counting starts the day after `from`; Saturdays and Sundays are
-/// skipped. Public holidays are not known to the hub yet (the slip says so).
-pub fn add_working_days(from: Date, days: u32) -> Date {
-    let mut d = from;
-    let mut left = days;
-    while left > 0 {
-        d += Duration::days(1);
-        if !matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday) {
-            left -= 1;
-        }
+/// What the slip of one sealed dossier records beyond its receipt (table `receipt_slips`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlipRecord {
+    /// The villager's language, chosen at capture (`vi`: the slip is in Vietnamese only).
+    pub lang: String,
+    /// The roles of the papers whose original applies to this dossier.
+    pub originals: Vec<String>,
+}
+
+/// Records the slip of the dossier `dossier_id` (inside the sealing transaction).
+pub fn record(c: &Connection, dossier_id: &str, r: &SlipRecord) -> StoreResult<()> {
+    let roles = serde_json::to_string(&r.originals)
+        .map_err(|e| StoreError::Corrupt(format!("slip originals: {e}")))?;
+    c.execute(
+        "INSERT INTO receipt_slips(dossier_id, lang, originals) VALUES (?1, ?2, ?3)",
+        params![dossier_id, r.lang, roles],
+    )
+    .map_err(StoreError::classify)?;
+    Ok(())
+}
+
+/// The slip record of the dossier `dossier_id`; `None` for a receipt sealed before records existed.
+pub fn slip_record(c: &Connection, dossier_id: &str) -> StoreResult<Option<SlipRecord>> {
+    let row: Option<(String, String)> = c
+        .query_row(
+            "SELECT lang, originals FROM receipt_slips WHERE dossier_id = ?1",
+            [dossier_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    row.map(|(lang, roles)| {
+        let originals = serde_json::from_str(&roles)
+            .map_err(|e| StoreError::Corrupt(format!("slip originals of {dossier_id}: {e}")))?;
+        Ok(SlipRecord { lang, originals })
+    })
+    .transpose()
+}
+
+/// The slip record of the receipt `code` (display form, as in `receipts.code`).
+pub fn slip_record_of_code(c: &Connection, code: &str) -> StoreResult<Option<SlipRecord>> {
+    let id: Option<String> = c
+        .query_row(
+            "SELECT dossier_id FROM receipts WHERE code = ?1",
+            [code],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match id {
+        Some(id) => slip_record(c, &id),
+        None => Ok(None),
     }
-    d
+}
+
+/// The papers a slip or the public status lists: those recorded for this dossier at sealing, else
+/// (older receipts) every one that may be needed, with its condition.
+pub fn originals_for(def: &ProcedureDef, rec: Option<&SlipRecord>) -> Vec<Original> {
+    match rec {
+        Some(rec) => originals_of(def, &rec.originals),
+        None => originals(def),
+    }
+}
+
+/// The villager's language for a slip as a request names it (`slip_lang`): a written language this hub
+/// carries (Vietnamese, English, or one an admin added with a script). `None` (not given) is Vietnamese.
+pub async fn slip_lang(st: &AppState, lang: Option<String>) -> Result<String, ApiError> {
+    let Some(code) = lang.map(|l| l.trim().to_ascii_lowercase()) else {
+        return Ok("vi".into());
+    };
+    let c2 = code.clone();
+    let known = st
+        .db
+        .call(move |c| crate::shared::lang::store::get(c, &c2))
+        .await?;
+    match known {
+        Some(l) if l.has_script => Ok(code),
+        _ => Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "unknown_language",
+            "Ngôn ngữ in trên phiếu hẹn không có trên trạm này (hoặc chưa có chữ viết).",
+            "The slip's language is not one this hub carries (or it has no script).",
+        )
+        .with_field("slip_lang")),
+    }
 }
 
 /// The Vietnam (UTC+7) calendar date of an RFC 3339 instant.
@@ -131,35 +251,60 @@ pub fn vn_date(rfc3339: &str) -> Option<Date> {
     Some((t + Duration::hours(7)).date())
 }
 
-/// When and where the result is due: the legal time limit counted in working days from the sealing date.
+/// When and where the result is due: the legal time limit in working days from the sealing time, counted
+/// by `shared::deadline` (the same function as the office's casework).
 #[derive(Debug, Clone, Serialize)]
 pub struct Due {
-    /// The Vietnam calendar date the dossier was sealed.
+    /// The Vietnam calendar date the dossier was sealed (received by the officer).
     pub sealed_on: String,
+    /// Day 1 of the count: the next working day, or — for the 3-in-1 received on a working day before
+    /// 15:00 — the sealing day.
+    pub counted_from: String,
     pub time_limit_working_days: u32,
     pub time_limit_extended_working_days: Option<u32>,
-    /// `sealed_on` + the time limit in working days (weekends skipped, public holidays not).
+    /// The last working day of the limit (weekends and the hub's holiday list skipped).
     pub due_by: String,
     /// The later date if the case needs verification (the extended limit), when the law has one.
     pub due_by_extended: Option<String>,
-    /// Always true for now: public holidays are not yet known to the hub and are not skipped.
+    /// Public holidays are not counted: always true (the hub's holiday list, `--holidays`).
     pub excludes_public_holidays: bool,
+    /// Whether the hub's holiday list covers every year up to the due date; when not, a holiday there is
+    /// unknown and the date may move later (the slip and the status page say so).
+    pub holidays_known: bool,
     /// Where: the deciding authority (the commune office).
     pub authority: Text,
     pub note: Option<Text>,
 }
 
-pub fn due(def: &ProcedureDef, sealed_at: &str) -> Due {
-    let on = vn_date(sealed_at).unwrap_or_else(crate::shared::clock::today_vn);
+/// The due date of a dossier of `def` (this hub's definition, time limits applied) sealed at `sealed_at`,
+/// with this hub's holiday calendar.
+pub fn due(st: &AppState, def: &ProcedureDef, sealed_at: &str) -> Due {
+    let default_rules;
+    let rules = match st.parts.get::<deadline::Rules>() {
+        Some(r) => r,
+        None => {
+            default_rules = deadline::Rules::default();
+            &default_rules
+        }
+    };
+    due_with(def, sealed_at, &rules.calendar)
+}
+
+/// [`due`] with calendar `cal`.
+pub fn due_with(def: &ProcedureDef, sealed_at: &str, cal: &deadline::Calendar) -> Due {
+    let limit = deadline::Limit::of(def);
+    let t = OffsetDateTime::parse(sealed_at, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| crate::shared::clock::now_utc());
+    let dl = deadline::deadline(&def.id, limit, t, cal);
     Due {
-        sealed_on: on.to_string(),
-        time_limit_working_days: def.time_limit_working_days,
-        time_limit_extended_working_days: def.time_limit_extended_working_days,
-        due_by: add_working_days(on, def.time_limit_working_days).to_string(),
-        due_by_extended: def
-            .time_limit_extended_working_days
-            .map(|n| add_working_days(on, n).to_string()),
+        sealed_on: dl.received_on.to_string(),
+        counted_from: dl.first_day.to_string(),
+        time_limit_working_days: limit.working_days,
+        time_limit_extended_working_days: limit.extended_working_days,
+        due_by: dl.due_on.to_string(),
+        due_by_extended: dl.due_on_extended.map(|d| d.to_string()),
         excludes_public_holidays: true,
+        holidays_known: dl.holidays_known,
         authority: def.authority.clone(),
         note: def.time_limit_note.clone(),
     }
@@ -225,34 +370,48 @@ struct Slip {
     tracking_key: String,
     tracking_url: String,
     authority: Text,
+    /// The papers to show or bring: those that apply to this dossier when `originals_apply`, else
+    /// every one that may be needed, a conditional one with its condition (`only_if`).
     originals: Vec<Original>,
+    /// Whether `originals` are the papers worked out for this dossier when it was sealed.
+    originals_apply: bool,
+    /// The villager's language chosen at capture, printed first (`vi`: Vietnamese only); `null` for a
+    /// receipt sealed before the choice was recorded.
+    lang: Option<String>,
     due: Due,
     /// Where to go: the commune office; the next outreach session when one is known (none yet).
     next_session: Option<serde_json::Value>,
-    /// The languages the slip can be printed in besides Vietnamese (procedure title and labels).
+    /// The written languages this hub carries, Vietnamese first: what the slip can be printed in.
     languages: Vec<String>,
 }
 
-async fn find(st: &AppState, code: &str) -> Result<(ReceiptCode, Receipt, ReceiptCode), ApiError> {
+/// The receipt, its tracking key, and its slip record if it has one.
+type Found = (ReceiptCode, Receipt, ReceiptCode, Option<SlipRecord>);
+
+async fn find(st: &AppState, code: &str) -> Result<Found, ApiError> {
     let code = ReceiptCode::parse(code).map_err(|_| {
         ApiError::bad_request(
-            "Mã biên nhận không đúng dạng (ví dụ ABCD-EFGH-J).",
-            "The receipt code is not valid (e.g. ABCD-EFGH-J).",
+            "Mã biên nhận không đúng dạng: 14 chữ số, ví dụ 0576-4731-3978-80 (mã cũ: 9 ký tự, ví dụ GRW7-M2JC-F).",
+            "The receipt code is not valid: 14 digits, e.g. 0576-4731-3978-80 (older codes: 9 symbols, e.g. GRW7-M2JC-F).",
         )
         .with_field("code")
     })?;
     let c2 = code.clone();
-    let (r, key) = st
+    let (r, key, rec) = st
         .db
         .call(move |c| {
             Ok(match engine::receipt(c, &c2)? {
-                Some(r) => Some((r, super::tracking::tracking_key(c, &c2)?)),
+                Some(r) => {
+                    let key = super::tracking::tracking_key(c, &c2)?;
+                    let rec = slip_record(c, &r.dossier_id)?;
+                    Some((r, key, rec))
+                }
                 None => None,
             })
         })
         .await?
         .ok_or_else(|| ApiError::not_found("biên nhận", "Receipt"))?;
-    Ok((code, r, key))
+    Ok((code, r, key, rec))
 }
 
 /// Everything the printed receipt slip shows (receipt, tracking URL and key, originals, due date).
@@ -263,11 +422,11 @@ async fn find(st: &AppState, code: &str) -> Result<(ReceiptCode, Receipt, Receip
     tag = "seal",
     security(("session" = ["officer", "volunteer", "admin"])),
     params(
-        ("code" = String, Path, description = "Receipt code, e.g. ABCD-EFGH-J"),
+        ("code" = String, Path, description = "Receipt code, e.g. 0576-4731-3978-80 or, issued before digit codes, GRW7-M2JC-F"),
         ("scheme" = Option<String>, Query, description = "`https` when the page was served over HTTPS (the tracking URL's scheme)"),
     ),
     responses(
-        (status = 200, description = "The receipt's keys plus `hub_name, code_compact, tracking_key, tracking_url, authority, originals, due, next_session, languages`", body = Object),
+        (status = 200, description = "The receipt's keys plus `hub_name, code_compact, tracking_key, tracking_url, authority, originals, originals_apply, lang, due, next_session, languages`", body = Object),
         (status = 400, description = "Not a receipt code, or an unusable Host header", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
@@ -284,12 +443,18 @@ async fn slip(
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Result<Json<Slip>, ApiError> {
-    let (code, r, key) = find(&st, &code).await?;
+    let (code, r, key, rec) = find(&st, &code).await?;
     let tracking_url = tracking_url(&headers, &uri, q.scheme.as_deref(), &code, &key)?;
     let def = definition(&st, &r.procedure)
         .ok_or_else(|| ApiError::not_found("thủ tục của biên nhận", "Receipt's procedure"))?;
-    let mut languages = vec!["en".to_owned()];
-    languages.extend(def.title.more.keys().cloned());
+    let languages = st
+        .db
+        .call(|c| crate::shared::lang::store::list(c))
+        .await?
+        .into_iter()
+        .filter(|l| l.has_script)
+        .map(|l| l.code)
+        .collect();
     Ok(Json(Slip {
         hub_name: st.name.clone(),
         code_compact: code.compact(),
@@ -300,9 +465,11 @@ async fn slip(
         originals: if matches!(r.disposition.as_str(), "refused" | "voids") {
             Vec::new()
         } else {
-            originals(def)
+            originals_for(def, rec.as_ref())
         },
-        due: due(def, &r.sealed_at),
+        originals_apply: rec.is_some(),
+        lang: rec.map(|r| r.lang),
+        due: due(&st, def, &r.sealed_at),
         next_session: None,
         languages,
         receipt: r,
@@ -317,7 +484,7 @@ async fn slip(
     tag = "seal",
     security(("session" = ["officer", "volunteer", "admin"])),
     params(
-        ("code" = String, Path, description = "Receipt code, e.g. ABCD-EFGH-J"),
+        ("code" = String, Path, description = "Receipt code, e.g. 0576-4731-3978-80 or, issued before digit codes, GRW7-M2JC-F"),
         ("scheme" = Option<String>, Query, description = "`https` when the page was served over HTTPS (the tracking URL's scheme)"),
     ),
     responses(
@@ -338,7 +505,7 @@ async fn track_png(
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
-    let (code, _, key) = find(&st, &code).await?;
+    let (code, _, key, _) = find(&st, &code).await?;
     let url = tracking_url(&headers, &uri, q.scheme.as_deref(), &code, &key)?;
     let png = crate::shared::qr::png(&url).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok((
@@ -357,30 +524,38 @@ mod tests {
     use time::macros::date;
 
     #[test]
-    fn working_days_skip_weekends() {
-        // Friday + 3 working days = Wednesday.
+    fn the_slip_counts_with_the_shared_rule_and_the_configured_limit() {
+        let cal = deadline::Calendar::builtin();
+        let applied =
+            crate::shared::procedures::with_limits(&[("marital-status-certificate".to_owned(), 5)]);
+        let marital = applied
+            .iter()
+            .find(|d| d.id == "marital-status-certificate")
+            .unwrap();
+        // Wednesday 30/12/2026 10:00 in Vietnam: day 1 is Thursday; New Year's Day is skipped.
+        let d = due_with(marital, "2026-12-30T03:00:00Z", cal);
         assert_eq!(
-            add_working_days(date!(2026 - 11 - 20), 3),
-            date!(2026 - 11 - 25)
+            (
+                d.sealed_on.as_str(),
+                d.counted_from.as_str(),
+                d.due_by.as_str()
+            ),
+            ("2026-12-30", "2026-12-31", "2027-01-07")
         );
-        // Saturday + 1 = Monday; Sunday + 5 = next Friday.
+        assert_eq!(d.time_limit_working_days, 5);
+        assert!(d.holidays_known);
+        let three = protocol::catalogue()
+            .iter()
+            .find(|d| d.id == "birth-residence-insurance")
+            .unwrap();
+        // 14:30 and 15:30 local the same day: the 15:00 rule.
+        let before = due_with(three, "2026-12-30T07:30:00Z", cal);
+        let after = due_with(three, "2026-12-30T08:30:00Z", cal);
         assert_eq!(
-            add_working_days(date!(2026 - 11 - 21), 1),
-            date!(2026 - 11 - 23)
+            (before.due_by.as_str(), after.due_by.as_str()),
+            ("2027-01-04", "2027-01-05")
         );
-        assert_eq!(
-            add_working_days(date!(2026 - 11 - 22), 5),
-            date!(2026 - 11 - 27)
-        );
-        // Monday + 23 = 4 weeks and 3 days later (Thursday).
-        assert_eq!(
-            add_working_days(date!(2026 - 11 - 23), 23),
-            date!(2026 - 12 - 24)
-        );
-        assert_eq!(
-            add_working_days(date!(2026 - 11 - 23), 0),
-            date!(2026 - 11 - 23)
-        );
+        assert_eq!(before.due_by_extended.as_deref(), Some("2027-01-06"));
     }
 
     #[test]
@@ -417,6 +592,86 @@ mod tests {
             cond.en.starts_with("if ") && cond.en.contains("not "),
             "{}",
             cond.en
+        );
+    }
+
+    fn def_of(id: &str) -> &'static ProcedureDef {
+        protocol::catalogue().iter().find(|d| d.id == id).unwrap()
+    }
+
+    fn answers(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn only_the_papers_that_apply_to_the_answers() {
+        let m = def_of("marital-status-certificate");
+        // Asking for oneself, never married, no earlier certificate: the identity document only.
+        let own = answers(&[
+            ("requester.relationship", "self"),
+            ("subject.marital_status", "never_married"),
+        ]);
+        assert_eq!(applicable_originals(m, &own, &[]), ["id_document"]);
+        // For someone else: the letter of authorisation too; an earlier certificate the team
+        // photographed ("if you have it") is handed in as well.
+        let other = answers(&[
+            ("requester.relationship", "other"),
+            ("subject.marital_status", "divorced"),
+        ]);
+        assert_eq!(
+            applicable_originals(m, &other, &["previous_certificate".to_string()]),
+            [
+                "id_document",
+                "previous_certificate",
+                "authorisation_letter"
+            ]
+        );
+        // 3-in-1 born at a health facility: its birth certificate, and the filer's ID at pickup; not
+        // the witness statement, the other proof, the letter of authorisation or the head's consent.
+        let b = def_of("birth-residence-insurance");
+        let facility = answers(&[
+            ("birth.proof", "facility"),
+            ("requester.relationship", "mother"),
+            ("residence.head_is", "mother"),
+        ]);
+        let roles = applicable_originals(b, &facility, &[]);
+        assert_eq!(roles, ["birth_certificate", "requester_id"]);
+        let shown = originals_of(b, &roles);
+        assert_eq!(shown.len(), 2);
+        assert!(shown.iter().all(|o| o.only_if.is_none()));
+        assert_eq!(shown[1].visit, Visit::Pickup);
+        // Without the record (older receipts): every paper that may be needed, with its condition.
+        let all = originals(b);
+        assert_eq!(all.len(), 6);
+        assert_eq!(all.iter().filter(|o| o.only_if.is_some()).count(), 5);
+    }
+
+    #[test]
+    fn the_slip_record_is_kept_per_dossier() {
+        let c = crate::shared::store::open_memory().unwrap();
+        c.execute(
+            "INSERT INTO receipts(dossier_id, code, procedure_id, procedure_version, sealed_at, sealed_by)
+             VALUES ('d1', 'C1', 'marital-status-certificate', 1, '2026-11-20T03:00:00Z', 'u1')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(
+            slip_record(&c, "d1").unwrap(),
+            None,
+            "no record: older receipt"
+        );
+        let rec = SlipRecord {
+            lang: "stg".into(),
+            originals: vec!["id_document".into(), "authorisation_letter".into()],
+        };
+        record(&c, "d1", &rec).unwrap();
+        assert_eq!(slip_record(&c, "d1").unwrap(), Some(rec.clone()));
+        assert!(record(&c, "d1", &rec).is_err(), "one record per dossier");
+        assert!(
+            record(&c, "nope", &rec).is_err(),
+            "only for a sealed dossier"
         );
     }
 

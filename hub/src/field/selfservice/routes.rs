@@ -10,13 +10,14 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use protocol::{FieldKind, ProcedureDef, ProcedureRef, ReceiptCode, ReceiptCodeError, Stage};
+use protocol::{FieldKind, ProcedureDef, ProcedureRef, Stage};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::store::{self, Take};
 use crate::field::capture::store::Draft;
 use crate::field::outreach::Live;
+use crate::field::seal::codes::{self, Typed};
 use crate::field::seal::slip;
 use crate::shared::auth::FieldTeam;
 use crate::shared::error::{ApiError, FieldDetail, JsonBody};
@@ -77,26 +78,6 @@ struct StatusQuery {
     k: Option<String>,
 }
 
-/// A receipt code or tracking key typed by a villager, parsed leniently; a clear 422 when it is not one.
-fn parse_code(s: &str, field: &str) -> Result<ReceiptCode, ApiError> {
-    ReceiptCode::parse(s).map_err(|e| match e {
-        ReceiptCodeError::Check { .. } => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "bad_check_symbol",
-            "Mã có một ký tự bị gõ sai (ký tự kiểm tra cuối không khớp). Hãy xem lại từng ký tự.",
-            "The code has a typo (its last, check symbol does not match). Check each symbol.",
-        )
-        .with_field(field),
-        _ => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "bad_code",
-            "Mã không đúng dạng: 9 ký tự, ví dụ ABCD-EFGH-J.",
-            "The code is not valid: 9 symbols, e.g. ABCD-EFGH-J.",
-        )
-        .with_field(field),
-    })
-}
-
 /// `GET /api/v1/public/receipts/{code}?k=<tracking key>`: one receipt's status, nothing personal.
 #[utoipa::path(
     get,
@@ -106,7 +87,7 @@ fn parse_code(s: &str, field: &str) -> Result<ReceiptCode, ApiError> {
     summary = "One receipt's status for a villager (public, rate-limited per address), nothing personal",
     security(()),
     params(
-        ("code" = String, Path, description = "Receipt code, e.g. `ABCD-EFGH-J` (typed leniently)"),
+        ("code" = String, Path, description = "Receipt code, e.g. `0576-4731-3978-80` (or, issued before digit codes, `GRW7-M2JC-F`); typed leniently"),
         StatusQuery,
     ),
     responses(
@@ -127,9 +108,9 @@ async fn public_status(
     Query(q): Query<StatusQuery>,
 ) -> Result<Response, ApiError> {
     limits.status.hit(ip)?;
-    let code = parse_code(&code, "code")?;
+    let code = codes::parse_typed(&code, Typed::Code, "code")?;
     let key = match q.k.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
-        Some(k) => parse_code(k, "k")?,
+        Some(k) => codes::parse_typed(k, Typed::Key, "k")?,
         None => {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -147,6 +128,12 @@ async fn public_status(
         .ok_or_else(|| ApiError::not_found("biên nhận với mã này", "A receipt with this code"))?;
     let def = slip::definition(&st, &r.procedure);
     let active = r.status == "new";
+    // The papers recorded for this dossier when it was sealed, as on its slip.
+    let code = r.code.clone();
+    let slip_rec = st
+        .db
+        .call(move |c| slip::slip_record_of_code(c, &code))
+        .await?;
     Ok(no_store(Json(json!({
         "code": r.code,
         "procedure": r.procedure,
@@ -157,8 +144,8 @@ async fn public_status(
         "handed_over": r.handed_over,
         "news": r.news,
         "authority": def.map(|d| d.authority.clone()),
-        "originals": match def { Some(d) if active => slip::originals(d), _ => Vec::new() },
-        "due": match def { Some(d) if active => Some(slip::due(d, &r.sealed_at)), _ => None },
+        "originals": match def { Some(d) if active => slip::originals_for(d, slip_rec.as_ref()), _ => Vec::new() },
+        "due": match def { Some(d) if active => Some(slip::due(&st, d, &r.sealed_at)), _ => None },
     }))))
 }
 
@@ -175,12 +162,12 @@ pub fn self_service_def(def: &ProcedureDef) -> ProcedureDef {
     d
 }
 
-/// The latest version of procedure `id` on this hub.
+/// The version of procedure `id` a new dossier uses today on this hub (the one in force).
 fn latest<'a>(st: &'a AppState, id: &str) -> Option<&'a ProcedureDef> {
+    let current = protocol::in_force(id, crate::shared::clock::today_vn())?;
     st.procedures
         .iter()
-        .filter(|d| d.id == id)
-        .max_by_key(|d| d.version)
+        .find(|d| d.id == id && d.version == current.version)
 }
 
 /// `GET /api/v1/public/predeclare/{procedure}`: the self-service form (catalogue data, nothing personal).
@@ -235,7 +222,7 @@ fn valid_lang(s: &str) -> bool {
     security(()),
     request_body = PredeclareIn,
     responses(
-        (status = 201, description = "`{pickup_number, ticket}` (`ticket` when a session is open)", body = Object),
+        (status = 201, description = "`{number, number_kind, pickup_number, ticket}`: `number` is the one number to tell the villager, their queue `ticket` when a session is open (`number_kind` `ticket`), else the `pickup_number` (`pickup`)", body = Object),
         (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
         (status = 404, description = "Unknown procedure", body = crate::shared::api_doc::ErrorBody),
         (status = 413, description = "More than 32 KiB", body = crate::shared::api_doc::ErrorBody),
@@ -309,6 +296,8 @@ async fn predeclare(
     Ok((
         StatusCode::CREATED,
         no_store(Json(json!({
+            "number": stored.number,
+            "number_kind": stored.number_kind,
             "pickup_number": stored.pickup_number,
             "ticket": stored.ticket,
         }))),

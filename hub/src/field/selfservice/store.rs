@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::field::capture::store::{self as drafts, Draft};
 use crate::field::outreach::store as outreach;
-use crate::field::seal::tracking::tracking_key;
+use crate::field::seal::tracking::key_matches;
 use crate::shared::clock;
 use crate::shared::store::{write_tx, StoreError, StoreResult};
 
@@ -45,7 +45,7 @@ pub fn public_receipt(
     code: &ReceiptCode,
     key: &ReceiptCode,
 ) -> StoreResult<Option<PublicReceipt>> {
-    if tracking_key(c, code)? != *key {
+    if !key_matches(c, code, key)? {
         return Ok(None);
     }
     let row = c
@@ -87,10 +87,30 @@ pub fn public_receipt(
     ))
 }
 
+/// Which number a villager was told for their pre-declaration: its queue ticket when an outreach session
+/// was open (the number the desks call and the board shows), else its pickup number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberKind {
+    Ticket,
+    Pickup,
+}
+
+/// The one number of a pre-declaration (see [`NumberKind`]).
+fn told(pickup_number: i64, ticket: Option<i64>) -> (i64, NumberKind) {
+    match ticket {
+        Some(t) => (t, NumberKind::Ticket),
+        None => (pickup_number, NumberKind::Pickup),
+    }
+}
+
 /// A stored pre-declaration, as the team lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Waiting {
     pub id: String,
+    /// The number the villager was told, and which one it is.
+    pub number: i64,
+    pub number_kind: NumberKind,
     pub pickup_number: i64,
     pub procedure: ProcedureRef,
     /// The name the villager typed (the team sees it; the public never does).
@@ -105,6 +125,9 @@ pub struct Waiting {
 #[derive(Debug, Clone, Serialize)]
 pub struct Stored {
     pub id: String,
+    /// The one number the villager is told, and which one it is.
+    pub number: i64,
+    pub number_kind: NumberKind,
     pub pickup_number: i64,
     /// The queue ticket number, when an outreach session was open.
     pub ticket: Option<i64>,
@@ -145,8 +168,11 @@ pub fn insert(
         None => None,
     };
     tx.commit().map_err(StoreError::classify)?;
+    let (number, number_kind) = told(n, ticket);
     Ok(Stored {
         id,
+        number,
+        number_kind,
         pickup_number: n,
         ticket,
     })
@@ -181,8 +207,11 @@ pub fn waiting(c: &Connection) -> StoreResult<Vec<Waiting>> {
             .transpose()
             .map_err(|e| StoreError::Corrupt(format!("pre-declaration fields: {e}")))?
             .unwrap_or_default();
+        let (number, number_kind) = told(pickup_number, ticket);
         out.push(Waiting {
             id,
+            number,
+            number_kind,
             pickup_number,
             procedure,
             title: crate::shared::procedures::title_of(&fields),

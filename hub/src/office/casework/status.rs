@@ -407,26 +407,27 @@ pub fn version_of(c: &Connection, dossier_id: &str) -> StoreResult<i64> {
 struct Base {
     procedure_id: String,
     version: i64,
-    received_at: String,
+    /// The sealing time: the receipt the legal clock counts from (`shared::deadline`).
+    sealed_at: String,
     fields: BTreeMap<String, String>,
 }
 
 fn base(c: &Connection, id: &str) -> StoreResult<Option<Base>> {
     let row: Option<(String, i64, String, String)> = c
         .query_row(
-            "SELECT procedure_id, procedure_version, received_at, fields_json FROM received_dossiers
+            "SELECT procedure_id, procedure_version, sealed_at, fields_json FROM received_dossiers
              WHERE dossier_id = ?1",
             [id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-    let Some((procedure_id, version, received_at, fields)) = row else {
+    let Some((procedure_id, version, sealed_at, fields)) = row else {
         return Ok(None);
     };
     Ok(Some(Base {
         procedure_id,
         version,
-        received_at,
+        sealed_at,
         fields: serde_json::from_str(&fields).map_err(|e| StoreError::Corrupt(e.to_string()))?,
     }))
 }
@@ -493,12 +494,13 @@ pub fn standing(c: &Connection, id: &str) -> StoreResult<Option<Standing>> {
             }
         }
         None => {
-            let hol = cstore::holidays(c)?;
-            let on = cstore::received_on_of(&b.received_at, &b.procedure_id, &hol);
+            let rules = cstore::rules(c)?;
+            let hol = &rules.calendar;
+            let on = cstore::received_on_of(&b.sealed_at, &b.procedure_id, hol);
             let due = deadline::due_on(
                 on,
-                cstore::limit_days(&b.procedure_id, b.version, false),
-                &hol,
+                cstore::limit_days(&rules, &b.procedure_id, b.version, false),
+                hol,
             );
             Standing {
                 status: "received".into(),
@@ -749,13 +751,14 @@ pub fn change(
     // The row, created with its deadline if missing.
     let now = clock::now_rfc3339();
     let extended = current.extended || wants_extension;
-    let hol = cstore::holidays(&tx)?;
+    let rules = cstore::rules(&tx)?;
+    let hol = &rules.calendar;
     let on = deadline::parse_date(&current.received_on)
-        .unwrap_or_else(|| cstore::received_on_of(&b.received_at, &b.procedure_id, &hol));
+        .unwrap_or_else(|| cstore::received_on_of(&b.sealed_at, &b.procedure_id, hol));
     let due = deadline::fmt_date(deadline::due_on(
         on,
-        cstore::limit_days(&b.procedure_id, b.version, extended),
-        &hol,
+        cstore::limit_days(&rules, &b.procedure_id, b.version, extended),
+        hol,
     ));
     tx.execute(
         "INSERT OR IGNORE INTO dossier_status(dossier_id, status, received_on, due_on, updated_at)

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Connection, OptionalExtension};
 use time::Date;
 
-use super::deadline::{self, Holidays};
+use super::deadline::{self, Holidays, Rules};
 use crate::shared::clock;
 use crate::shared::store::{meta_get, meta_set, StoreError, StoreResult};
 
@@ -28,7 +28,8 @@ pub const STATUSES: &[&str] = &[
 /// Statuses after which nothing more happens.
 pub const FINAL: &[&str] = &["handed_over", "rejected"];
 
-/// The procedure whose receipts after 15:00 count from the next working day (DOMAIN.md, the 3-in-1).
+/// The 3-in-1's procedure id (its receipts after 15:00 count from the next working day: the rule is
+/// `shared::deadline::counting`).
 pub const CUTOFF_PROCEDURE: &str = "birth-residence-insurance";
 
 const CURSOR_KEY: &str = "casework.status_rows_rowid";
@@ -44,42 +45,64 @@ pub fn status_of(c: &Connection, dossier_id: &str) -> StoreResult<String> {
     .unwrap_or_else(|| "received".to_owned()))
 }
 
-/// The holiday list as a set of days.
-pub fn holidays(c: &Connection) -> StoreResult<Holidays> {
-    let mut st = c.prepare("SELECT date FROM holidays")?;
-    let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-    let mut out = Holidays::new();
-    for r in rows {
-        if let Some(d) = deadline::parse_date(&r?) {
-            out.insert(d);
+/// Where the office keeps the deadline rules it was last served with (`--time-limit`, the calendar with
+/// `--holidays` applied), so every request and the command line count alike.
+const RULES_KEY: &str = "casework.deadline_rules";
+
+/// The office's deadline rules: those it was last served with (the built-in calendar and the
+/// catalogue's limits before the first serve), with the `holidays` table's days off added.
+pub fn rules(c: &Connection) -> StoreResult<Rules> {
+    let mut r = meta_get(c, RULES_KEY)?
+        .and_then(|s| Rules::from_json(&s).ok())
+        .unwrap_or_default();
+    let mut st = c.prepare("SELECT date, name FROM holidays")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut days = Vec::new();
+    for row in rows {
+        let (d, name) = row?;
+        if let Some(d) = deadline::parse_date(&d) {
+            days.push((d, name));
         }
     }
-    Ok(out)
+    r.calendar = r.calendar.with_days_off(days);
+    Ok(r)
 }
 
-/// The legal limit in working days of a procedure (the catalogue's defaults), normal or extended.
-pub fn limit_days(procedure_id: &str, version: i64, extended: bool) -> u32 {
-    let def = protocol::find_procedure(&protocol::ProcedureRef {
-        id: procedure_id.to_owned(),
-        version: version as u32,
-    });
-    match def {
-        Some(d) if extended => d
-            .time_limit_extended_working_days
-            .unwrap_or(d.time_limit_working_days),
-        Some(d) => d.time_limit_working_days,
-        // A dossier of an unknown procedure version: the shortest common limit, so it is not forgotten.
-        None => 3,
+/// The calendar deadlines are counted with: the served rules' calendar plus the holiday list.
+pub fn holidays(c: &Connection) -> StoreResult<Holidays> {
+    Ok(rules(c)?.calendar)
+}
+
+/// Keeps `served` (this serve's `--time-limit` and calendar) as the office's rules; when they differ from
+/// the ones kept, recomputes the deadlines of every open dossier. Returns how many deadlines moved.
+pub fn apply_rules(c: &mut Connection, served: &Rules) -> StoreResult<usize> {
+    let json = served.to_json();
+    if meta_get(c, RULES_KEY)?.as_deref() == Some(json.as_str()) {
+        return Ok(0);
     }
+    let tx = crate::shared::store::write_tx(c)?;
+    meta_set(&tx, RULES_KEY, &json)?;
+    let moved = recompute_open(&tx)?;
+    tx.commit().map_err(StoreError::classify)?;
+    Ok(moved)
 }
 
-/// The day the legal clock starts for a dossier received at `received_at` (RFC 3339).
+/// The limit in working days of a procedure version under `rules` (the catalogue's limits with the
+/// office's `--time-limit` applied), normal or extended.
+pub fn limit_days(rules: &Rules, procedure_id: &str, version: i64, extended: bool) -> u32 {
+    rules
+        .limit(procedure_id, u32::try_from(version).unwrap_or(0))
+        .days(extended)
+}
+
+/// Day 1 of the count of a dossier of `procedure_id` received at `received_at` (RFC 3339): the sealing
+/// time carried in the sealed dossier — at an outreach session the officer receives the dossier there,
+/// not at the office's import (`shared::deadline`).
 pub fn received_on_of(received_at: &str, procedure_id: &str, hol: &Holidays) -> Date {
     let t =
         time::OffsetDateTime::parse(received_at, &time::format_description::well_known::Rfc3339)
-            .map(|t| t.to_offset(time::UtcOffset::UTC) + time::Duration::hours(7))
-            .unwrap_or_else(|_| crate::shared::clock::now_utc() + time::Duration::hours(7));
-    deadline::received_on(t.date(), t.hour(), procedure_id == CUTOFF_PROCEDURE, hol)
+            .unwrap_or_else(|_| clock::now_utc());
+    deadline::first_day(t, deadline::counting(procedure_id), hol)
 }
 
 /// Creates the missing `received` rows (with received_on / due_on) for dossiers received since the last
@@ -94,12 +117,13 @@ pub fn ensure_rows(c: &mut Connection) -> StoreResult<usize> {
         return Ok(0);
     };
     let tx = crate::shared::store::write_tx(c)?;
-    let hol = holidays(&tx)?;
+    let rules = rules(&tx)?;
+    let hol = &rules.calendar;
     let now = clock::now_rfc3339();
     let mut n = 0;
     {
         let mut sel = tx.prepare(
-            "SELECT dossier_id, procedure_id, procedure_version, received_at FROM received_dossiers
+            "SELECT dossier_id, procedure_id, procedure_version, sealed_at FROM received_dossiers
              WHERE rowid > ?1 AND rowid <= ?2",
         )?;
         let mut ins = tx.prepare(
@@ -115,9 +139,9 @@ pub fn ensure_rows(c: &mut Connection) -> StoreResult<usize> {
             ))
         })?;
         for row in rows {
-            let (id, proc_id, version, received_at) = row?;
-            let on = received_on_of(&received_at, &proc_id, &hol);
-            let due = deadline::due_on(on, limit_days(&proc_id, version, false), &hol);
+            let (id, proc_id, version, sealed_at) = row?;
+            let on = received_on_of(&sealed_at, &proc_id, hol);
+            let due = deadline::due_on(on, limit_days(&rules, &proc_id, version, false), hol);
             n += ins.execute(params![
                 id,
                 deadline::fmt_date(on),
@@ -134,9 +158,10 @@ pub fn ensure_rows(c: &mut Connection) -> StoreResult<usize> {
 /// Recomputes received_on / due_on of every dossier not yet closed (after the holiday list changed).
 /// Runs inside the caller's transaction. Returns how many rows changed.
 pub fn recompute_open(c: &Connection) -> StoreResult<usize> {
-    let hol = holidays(c)?;
+    let rules = rules(c)?;
+    let hol = &rules.calendar;
     let mut sel = c.prepare(
-        "SELECT s.dossier_id, d.procedure_id, d.procedure_version, d.received_at, s.extended, s.due_on
+        "SELECT s.dossier_id, d.procedure_id, d.procedure_version, d.sealed_at, s.extended, s.due_on
          FROM dossier_status s JOIN received_dossiers d ON d.dossier_id = s.dossier_id
          WHERE s.closed_at IS NULL",
     )?;
@@ -154,12 +179,12 @@ pub fn recompute_open(c: &Connection) -> StoreResult<usize> {
     })?;
     let mut n = 0;
     for row in rows {
-        let (id, proc_id, version, received_at, extended, old_due) = row?;
-        let on = received_on_of(&received_at, &proc_id, &hol);
+        let (id, proc_id, version, sealed_at, extended, old_due) = row?;
+        let on = received_on_of(&sealed_at, &proc_id, hol);
         let due = deadline::fmt_date(deadline::due_on(
             on,
-            limit_days(&proc_id, version, extended),
-            &hol,
+            limit_days(&rules, &proc_id, version, extended),
+            hol,
         ));
         if due != old_due {
             n += 1;
@@ -526,13 +551,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_3_in_1_after_15h_starts_the_next_working_day_and_other_procedures_do_not() {
+    fn day_one_follows_the_15h_rule_for_the_3_in_1_only_and_limits_are_the_configured_ones() {
         let hol = Holidays::new();
         // 08:30Z = 15:30 in Vietnam, Monday 2026-11-23.
         let d = |s: &str| deadline::fmt_date(received_on_of("2026-11-23T08:30:00Z", s, &hol));
         assert_eq!(d(CUTOFF_PROCEDURE), "2026-11-24");
-        assert_eq!(d("marital-status-certificate"), "2026-11-23");
-        // 07:59Z = 14:59: the same day.
+        // Other procedures: the receipt day is not counted, whatever the hour.
+        assert_eq!(d("marital-status-certificate"), "2026-11-24");
+        // 07:59Z = 14:59: the 3-in-1's receipt day is day 1.
         assert_eq!(
             deadline::fmt_date(received_on_of(
                 "2026-11-23T07:59:00Z",
@@ -550,9 +576,21 @@ mod tests {
             )),
             "2026-11-23"
         );
-        assert_eq!(limit_days(CUTOFF_PROCEDURE, 1, false), 3);
-        assert_eq!(limit_days(CUTOFF_PROCEDURE, 1, true), 5);
-        assert_eq!(limit_days("marital-status-certificate", 1, true), 23);
+        let rules = Rules::default();
+        assert_eq!(limit_days(&rules, CUTOFF_PROCEDURE, 1, false), 3);
+        assert_eq!(limit_days(&rules, CUTOFF_PROCEDURE, 1, true), 5);
+        assert_eq!(
+            limit_days(&rules, "marital-status-certificate", 1, true),
+            23
+        );
+        let rules = Rules {
+            time_limits: vec![("marital-status-certificate".into(), 5)],
+            ..Rules::default()
+        };
+        assert_eq!(
+            limit_days(&rules, "marital-status-certificate", 1, false),
+            5
+        );
     }
 
     #[test]

@@ -134,6 +134,11 @@ const BIRTH_DECLARATION: &[Item] = &[
     item("Quốc tịch", "Nationality", Field("child.nationality")),
     item("Nơi sinh", "Place of birth", Field("child.place_of_birth")),
     item(
+        "Mã giấy chứng sinh",
+        "Birth certificate code",
+        Field("birth.certificate_code"),
+    ),
+    item(
         "Nơi sinh: xã, phường, đặc khu, tỉnh",
         "Place of birth: commune, province",
         Commune("child.place_of_birth_commune"),
@@ -213,8 +218,8 @@ const CT01: &[Item] = &[
         Prefixed("Công an ", &Commune("residence.address_commune")),
     ),
     item(
-        "1. Họ, chữ đệm và tên",
-        "1. Full name",
+        "1. Họ, chữ đệm và tên khai sinh",
+        "1. Full name at birth",
         Field("child.full_name"),
     ),
     item(
@@ -312,15 +317,11 @@ const TK1_TS: &[Item] = &[
             "insurance.card_address_commune",
         ),
     ),
-    item(
-        "Mã số hộ gia đình",
-        "Household code",
-        Field("insurance.household_code"),
-    ),
 ];
 
 const MARITAL_STATUS: &[Item] = &[
-    item("Kính gửi", "To", Field("addressee.commune")),
+    // A commune code since catalogue v2; v1 dossiers carry free text, given as typed.
+    item("Kính gửi", "To", Commune("addressee.commune")),
     item(
         "Họ, chữ đệm, tên người yêu cầu",
         "Requester's full name",
@@ -367,6 +368,16 @@ const MARITAL_STATUS: &[Item] = &[
     item("Quốc tịch", "Nationality", Field("subject.nationality")),
     item("Nơi cư trú", "Residence", Field("subject.residence")),
     item(
+        "Nơi cấp giấy tờ tùy thân",
+        "ID issued by",
+        Field("subject.id_issuer"),
+    ),
+    item(
+        "Ngày cấp giấy tờ tùy thân",
+        "ID date of issue",
+        Date("subject.id_issue_date"),
+    ),
+    item(
         "Giấy tờ tùy thân của người được xác nhận",
         "Identity document of the person certified",
         Choice("subject.id_type"),
@@ -396,10 +407,71 @@ const MARITAL_STATUS: &[Item] = &[
         "Marital status",
         Choice("subject.marital_status"),
     ),
+    // The details behind the status (TT 04/2020 art. 33.1; catalogue v2).
+    item(
+        "Họ, chữ đệm, tên vợ/chồng",
+        "Spouse's full name",
+        Field("spouse.full_name"),
+    ),
+    item(
+        "Giấy chứng nhận kết hôn: số",
+        "Marriage certificate: number",
+        Field("marriage.cert_number"),
+    ),
+    item(
+        "Giấy chứng nhận kết hôn: nơi cấp",
+        "Marriage certificate: issued by",
+        Field("marriage.cert_issuer"),
+    ),
+    item(
+        "Giấy chứng nhận kết hôn: ngày cấp",
+        "Marriage certificate: date",
+        Date("marriage.cert_date"),
+    ),
+    item(
+        "Bản án/quyết định ly hôn: số",
+        "Divorce judgment/decision: number",
+        Field("divorce.decision_number"),
+    ),
+    item(
+        "Bản án/quyết định ly hôn: ngày",
+        "Divorce judgment/decision: date",
+        Date("divorce.decision_date"),
+    ),
+    item(
+        "Bản án/quyết định ly hôn: tòa án",
+        "Divorce judgment/decision: court",
+        Field("divorce.court"),
+    ),
+    item(
+        "Giấy chứng tử/trích lục khai tử: số",
+        "Death record: number",
+        Field("death.record_number"),
+    ),
+    item(
+        "Giấy chứng tử/trích lục khai tử: nơi cấp",
+        "Death record: issued by",
+        Field("death.record_issuer"),
+    ),
+    item(
+        "Giấy chứng tử/trích lục khai tử: ngày cấp",
+        "Death record: date",
+        Date("death.record_date"),
+    ),
+    item(
+        "Đã được cấp Giấy xác nhận trước đây",
+        "Certificate issued before",
+        Choice("previous.issued"),
+    ),
     item(
         "Mục đích sử dụng Giấy xác nhận tình trạng hôn nhân",
         "Purpose of use",
-        Field("request.purpose"),
+        FirstOf(&[Field("request.purpose"), Choice("request.purpose_kind")]),
+    ),
+    item(
+        "Số bản đề nghị cấp",
+        "Copies asked for",
+        Field("request.copies"),
     ),
 ];
 

@@ -84,12 +84,51 @@ fn problem(seq: u64, check: CheckKind, detail: impl Into<String>) -> Problem {
     }
 }
 
-/// One check's outcome, kept with each stored dossier.
+/// One check's outcome, kept with each stored dossier: what was found, in Vietnamese and in English (the
+/// clerk's page shows the chosen language). `detail` is the English text, as before `detail_vi` existed.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
     pub check: &'static str,
     pub ok: bool,
     pub detail: String,
+    pub detail_vi: String,
+    pub detail_en: String,
+}
+
+impl CheckResult {
+    fn new(check: &'static str, ok: bool, vi: impl Into<String>, en: impl Into<String>) -> Self {
+        let en = en.into();
+        CheckResult {
+            check,
+            ok,
+            detail: en.clone(),
+            detail_vi: vi.into(),
+            detail_en: en,
+        }
+    }
+}
+
+/// A finding in plain words for the clerk: the field by its label (never its key), then the message.
+fn findings_text(def: &protocol::ProcedureDef, list: &[protocol::FieldError]) -> (String, String) {
+    let label = |key: &str| -> (String, String) {
+        let text = match key.strip_prefix("documents.") {
+            Some(role) => def
+                .documents
+                .iter()
+                .find(|d| d.role == role)
+                .map(|d| &d.label),
+            None => def.field(key).map(|f| &f.label),
+        };
+        text.map(|t| (t.vi.clone(), t.en.clone()))
+            .unwrap_or_else(|| (key.to_owned(), key.to_owned()))
+    };
+    let (mut vi, mut en) = (Vec::new(), Vec::new());
+    for e in list {
+        let (lv, le) = label(&e.field);
+        vi.push(format!("{lv}: {}", e.message_vi));
+        en.push(format!("{le}: {}", e.message_en));
+    }
+    (vi.join("; "), en.join("; "))
 }
 
 /// §9 step 6, before decrypting anything: header form, seq, device, signature, the manifest entry, and the
@@ -512,26 +551,30 @@ fn open_and_store(
 /// disposition are recorded for the clerk, they do not refuse).
 fn checks_of(device: &DeviceId, d: &protocol::Dossier, photos: usize) -> Vec<CheckResult> {
     let mut checks = vec![
-        CheckResult {
-            check: "envelope_signature",
-            ok: true,
-            detail: format!("signed by device {device}"),
-        },
-        CheckResult {
-            check: "payload_hash",
-            ok: true,
-            detail: "ciphertext matches the envelope".into(),
-        },
-        CheckResult {
-            check: "dossier_signature",
-            ok: true,
-            detail: "dossier signed by the same device".into(),
-        },
-        CheckResult {
-            check: "attachment_hash",
-            ok: true,
-            detail: format!("{photos} photo(s) match the signed hashes"),
-        },
+        CheckResult::new(
+            "envelope_signature",
+            true,
+            format!("Trạm {device} đã ký phong bì"),
+            format!("signed by device {device}"),
+        ),
+        CheckResult::new(
+            "payload_hash",
+            true,
+            "Nội dung mã hoá khớp với phong bì",
+            "ciphertext matches the envelope",
+        ),
+        CheckResult::new(
+            "dossier_signature",
+            true,
+            "Hồ sơ do chính trạm đó ký",
+            "dossier signed by the same device",
+        ),
+        CheckResult::new(
+            "attachment_hash",
+            true,
+            format!("{photos} ảnh khớp với mã băm đã ký"),
+            format!("{photos} photo(s) match the signed hashes"),
+        ),
     ];
     let roles: Vec<String> = d.attachments.iter().map(|a| a.role.clone()).collect();
     match protocol::find_procedure(&d.procedure) {
@@ -547,50 +590,64 @@ fn checks_of(device: &DeviceId, d: &protocol::Dossier, photos: usize) -> Vec<Che
                 None => Vec::new(),
             };
             let errors = protocol::blocking(&findings);
-            let detail = |list: &[protocol::FieldError]| {
-                list.iter()
-                    .map(|e| format!("{}: {}", e.field, e.message_en))
-                    .collect::<Vec<_>>()
-                    .join("; ")
+            let (vi, en) = if !errors.is_empty() {
+                findings_text(def, &errors)
+            } else if !findings.is_empty() {
+                let (vi, en) = findings_text(def, &findings);
+                (
+                    format!("Đạt mọi quy định của thủ tục; lưu ý: {vi}"),
+                    format!("all rules of the procedure pass; warnings: {en}"),
+                )
+            } else {
+                (
+                    "Đạt mọi quy định của thủ tục".to_owned(),
+                    "all rules of the procedure pass".to_owned(),
+                )
             };
-            checks.push(CheckResult {
-                check: "validation",
-                ok: errors.is_empty(),
-                detail: if !errors.is_empty() {
-                    detail(&errors)
-                } else if !findings.is_empty() {
-                    format!(
-                        "all rules of the procedure pass; warnings: {}",
-                        detail(&findings)
-                    )
-                } else {
-                    "all rules of the procedure pass".into()
-                },
-            });
+            checks.push(CheckResult::new("validation", errors.is_empty(), vi, en));
         }
-        None => checks.push(CheckResult {
-            check: "validation",
-            ok: false,
-            detail: format!(
+        None => checks.push(CheckResult::new(
+            "validation",
+            false,
+            format!(
+                "Văn phòng không biết thủ tục {} phiên bản {}",
+                d.procedure.id, d.procedure.version
+            ),
+            format!(
                 "procedure {} v{} is unknown to this office",
                 d.procedure.id, d.procedure.version
             ),
-        }),
+        )),
     }
-    checks.push(match d.check_disposition() {
-        Ok(()) => CheckResult {
-            check: "disposition",
-            ok: true,
-            detail: match d.disposition.refers_to() {
-                Some(other) => format!("{} dossier {other}", d.disposition.kind()),
-                None => d.disposition.kind().to_owned(),
-            },
-        },
-        Err(e) => CheckResult {
-            check: "disposition",
-            ok: false,
-            detail: e.to_string(),
-        },
+    let other = d.disposition.refers_to().unwrap_or_default();
+    checks.push(match (d.check_disposition(), &d.disposition) {
+        (Ok(()), protocol::Disposition::New) => {
+            CheckResult::new("disposition", true, "Hồ sơ mới", "a new request")
+        }
+        (Ok(()), protocol::Disposition::Refused { .. }) => CheckResult::new(
+            "disposition",
+            true,
+            "Từ chối tại buổi lưu động",
+            "refused at the outreach session",
+        ),
+        (Ok(()), protocol::Disposition::Supersedes { .. }) => CheckResult::new(
+            "disposition",
+            true,
+            format!("Bản sửa cho hồ sơ {other}"),
+            format!("corrects dossier {other}"),
+        ),
+        (Ok(()), protocol::Disposition::Voids { .. }) => CheckResult::new(
+            "disposition",
+            true,
+            format!("Huỷ hồ sơ {other}"),
+            format!("cancels dossier {other}"),
+        ),
+        (Err(e), _) => CheckResult::new(
+            "disposition",
+            false,
+            "Thông tin xử lý hồ sơ (mới, từ chối, sửa, huỷ) không hợp lệ",
+            e.to_string(),
+        ),
     });
     checks
 }

@@ -137,12 +137,13 @@ async fn read(
             let standing = crate::office::casework::status::standing(c, &id)?;
             let audit = crate::shared::audit::for_dossier(c, &id)?;
             let news = crate::office::news::store::dossier_news(c, &id)?;
-            let hol = crate::office::casework::store::holidays(c)?;
-            Ok(Some((d, standing, audit, news, hol)))
+            let rules = crate::office::casework::store::rules(c)?;
+            Ok(Some((d, standing, audit, news, rules)))
         })
         .await?
         .ok_or_else(|| ApiError::not_found("hồ sơ", "Dossier"))?;
-    let (d, standing, audit, news, hol) = found;
+    let (d, standing, audit, news, rules) = found;
+    let hol = &rules.calendar;
     let mut out = serde_json::to_value(&d).map_err(ApiError::internal)?;
     let mut history: Vec<serde_json::Value> = Vec::new();
     for a in audit {
@@ -165,10 +166,10 @@ async fn read(
             "received_on": s.received_on,
             "due_on": s.due_on,
             "extended": s.extended,
-            "working_days_left": due.map(|d| dl::working_days_between(today, d, &hol)),
+            "working_days_left": due.map(|d| dl::working_days_between(today, d, hol)),
             "overdue": s.closed_at.is_none() && due.is_some_and(|d| d < today),
             "limit_working_days": crate::office::casework::store::limit_days(
-                &d.summary.procedure.id, d.summary.procedure.version as i64, s.extended),
+                &rules, &d.summary.procedure.id, d.summary.procedure.version as i64, s.extended),
         });
         out["status"] = serde_json::to_value(&s).map_err(ApiError::internal)?;
     }

@@ -176,20 +176,21 @@ pub struct ListRow {
     pub session_id: Option<String>,
 }
 
-/// The receipt code as stored (`XXXX-XXXXX`-style, upper case) from what a clerk typed, for prefix search.
+/// The receipt code as stored (display form, upper case) from what a clerk typed, for prefix search: a
+/// whole code (either form, typed leniently) as its display form, else the beginning of one with the
+/// hyphens re-inserted where both forms have them (`0576-4731-3978-80`, `GRW7-M2JC-F`: after 4, 8 and 12).
 fn code_prefix(q: &str) -> String {
+    if let Ok(code) = protocol::ReceiptCode::parse(q) {
+        return code.to_string();
+    }
     let clean: String = q
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    if let Ok(code) = protocol::ReceiptCode::parse(&clean) {
-        return code.to_string();
-    }
-    // Re-insert the hyphens as stored (`ABCD-EFGH-J`).
     let mut out = String::new();
     for (i, ch) in clean.chars().enumerate() {
-        if i == 4 || i == 8 {
+        if i == 4 || i == 8 || i == 12 {
             out.push('-');
         }
         out.push(ch);
@@ -314,4 +315,23 @@ pub fn list_page(
         None
     };
     Ok((out, next, total))
+}
+
+#[cfg(test)]
+mod code_search_tests {
+    use super::code_prefix;
+
+    #[test]
+    fn a_typed_code_or_its_beginning_becomes_the_stored_form() {
+        // Whole codes, either form, typed leniently.
+        assert_eq!(code_prefix("0576 4731 3978 80"), "0576-4731-3978-80");
+        assert_eq!(code_prefix("05764731397880"), "0576-4731-3978-80");
+        assert_eq!(code_prefix("grw7 m2jc f"), "GRW7-M2JC-F");
+        // Beginnings: hyphens where the stored codes have them.
+        assert_eq!(code_prefix("0576"), "0576");
+        assert_eq!(code_prefix("057647"), "0576-47");
+        assert_eq!(code_prefix("0576 4731 3978"), "0576-4731-3978");
+        assert_eq!(code_prefix("0576473139788"), "0576-4731-3978-8");
+        assert_eq!(code_prefix("grw7m2"), "GRW7-M2");
+    }
 }

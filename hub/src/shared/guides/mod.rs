@@ -155,22 +155,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/guides/{procedure_id}", get(read))
 }
 
-/// The newest version of each procedure this hub serves.
+/// The version of each procedure this hub serves that is in force today (the one a new dossier uses).
 fn newest(procs: &[protocol::ProcedureDef]) -> Vec<&protocol::ProcedureDef> {
-    let mut by_id: BTreeMap<&str, &protocol::ProcedureDef> = BTreeMap::new();
-    for p in procs {
-        let e = by_id.entry(&p.id).or_insert(p);
-        if p.version > e.version {
-            *e = p;
-        }
-    }
+    let today = crate::shared::clock::today_vn();
     procs
         .iter()
-        .filter(|p| {
-            by_id
-                .get(p.id.as_str())
-                .is_some_and(|n| std::ptr::eq(*n, *p))
-        })
+        .filter(|p| protocol::in_force(&p.id, today).is_some_and(|n| n.version == p.version))
         .collect()
 }
 

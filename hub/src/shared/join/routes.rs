@@ -118,8 +118,8 @@ fn png_response(text: &str) -> Result<Response, ApiError> {
 async fn wifi_png(_user: AuthUser, Extension(info): Info) -> Result<Response, ApiError> {
     let w = info.wifi.as_ref().ok_or_else(|| {
         ApiError::not_found(
-            "mạng Wi-Fi (chưa cấu hình --wifi-ssid)",
-            "Wi-Fi network (--wifi-ssid is not configured)",
+            "mạng Wi-Fi (tên và mật khẩu Wi-Fi chưa được cài cho trạm)",
+            "Wi-Fi network (the Wi-Fi name and password are not set on this hub)",
         )
     })?;
     png_response(&w.qr_text())
