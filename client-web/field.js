@@ -498,7 +498,7 @@ export async function draftView(app, [id], _q, ctx) {
     let r;
     try { r = await api('GET', `/api/v1/drafts/${enc(S.id)}/check`); } catch (e) { reviewSec.replaceChildren(banner('warn', errText(e), null)); return null; }
     const derived = new Set(r.derived || []);
-    const ro = renderReadOnly(def, r.fields || {});
+    const ro = renderReadOnly(def, r.fields || {}, { compact: true });
     ro.querySelectorAll('.kv[data-key]').forEach((kv) => {
       if (derived.has(kv.dataset.key)) { kv.classList.add('derived-kv'); kv.querySelector('dd').append(' ', h('span', { class: 'badge' }, t('review.derived'))); }
     });

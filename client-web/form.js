@@ -401,7 +401,8 @@ export function placeErrors(root, details) {
 }
 
 // Read-only layout of a dossier's fields, grouped as the procedure's form.
-export function renderReadOnly(def, values) {
+// `compact`: only the facts given (the review read aloud to the villager); a group with none is left out.
+export function renderReadOnly(def, values, { compact = false } = {}) {
   const el = h('div', { class: 'pform ro' });
   const seen = new Set();
   for (const g of (def && def.groups) || []) {
@@ -409,9 +410,11 @@ export function renderReadOnly(def, values) {
     for (const f of g.fields || []) {
       seen.add(f.key);
       const v = values[f.key];
+      if (compact && !v) continue;
       dl.append(h('div', { class: 'kv', 'data-key': f.key }, h('dt', {}, txt(f.label)),
         h('dd', { class: v ? '' : 'empty' }, v ? valueNode(f, v) : '—')));
     }
+    if (compact && !dl.childElementCount) continue;
     el.append(h('section', { class: 'group card' }, h('h2', {}, txt(g.title)), dl));
   }
   const rest = Object.keys(values || {}).filter((k) => !seen.has(k));

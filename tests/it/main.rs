@@ -14,6 +14,7 @@ mod backup;
 mod batch_tamper;
 mod captive;
 mod casework;
+mod catalogue;
 mod clock;
 mod crash;
 mod deadlines;
