@@ -46,7 +46,8 @@ const VIEWS = {
   ledger: async (...a) => (await import('./ledger.js')).ledgerView(...a),
   duplicates: async (...a) => (await import('./ledger.js')).duplicatesView(...a),
   work: async (...a) => (await import('./casework.js')).workView(...a),
-  printform: async (...a) => (await import('./casework.js')).printView(...a),
+  // The official forms on A4, filled in (print.js).
+  printform: async (...a) => (await import('./print.js')).printView(...a),
   exports: async (...a) => (await import('./exports.js')).exportsView(...a),
   reports: async (...a) => (await import('./reports.js')).reportsView(...a),
   sreport: async (...a) => (await import('./reports.js')).sessionReportView(...a),
@@ -500,11 +501,15 @@ async function boot() {
   $('#logout').addEventListener('click', () => { menu(false); logout(); });
   menuWiring();
   window.addEventListener('hashchange', route);
-  if ('serviceWorker' in navigator && window.isSecureContext) {
-    navigator.serviceWorker.register('sw.js').catch(() => { /* the app still works online */ });
-  }
+  // The service worker keeps the shell of this hub's kind of app: an office's never fetches the capture
+  // modules (sw.js?mode=office).
+  const worker = (mode) => {
+    if (!('serviceWorker' in navigator) || !window.isSecureContext) return;
+    navigator.serviceWorker.register(mode === 'office' ? 'sw.js?mode=office' : 'sw.js').catch(() => { /* the app still works online */ });
+  };
   try {
     await loadHub();
+    worker(state.mode);
   } catch (e) {
     await langReady;
     // Out of reach, but this phone knows who was signed in: open the app on what the phone keeps.
@@ -512,6 +517,7 @@ async function boot() {
     try { me = JSON.parse(localStorage.getItem(ME_KEY)); } catch (_) { /* none */ }
     if (me && me.user && (e.code === 'offline' || e.code === 'timeout')) {
       state.user = me.user; state.mode = me.mode; state.hubName = me.hub_name || ''; state.deviceId = me.device_id || '';
+      worker(state.mode);
       offlineBar(true);
       recheckTimer = setInterval(recheck, 15000);
       route();

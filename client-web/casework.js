@@ -1,6 +1,6 @@
 // Casework at the office: a dossier laid out like the official forms, its status with the allowed next
 // steps (small forms: papers and message, result numbers, pickup place, reason), the deadline badge and the
-// history; the work lists (overdue, due soon, by status) and the printable filled forms (A4).
+// history; the work lists (overdue, due soon, by status). The forms on A4 are print.js.
 import { h, t, txt, api, icon, btn, banner, procedures, procTitle, fmtTime, fmtDate, errText, detailText, ApiError } from './lib.js';
 import { valueNode, fieldDef } from './values.js';
 
@@ -61,7 +61,7 @@ export function deadlineBadge(dl, status) {
 
 // The filled forms: one section per official form, each item with its captured value; derived values
 // (filled by the hub from other answers) are marked.
-export function formSections(def, fields, results, opts = {}) {
+export function formSections(def, fields, results) {
   const forms = (def && FORMS[def.id]) || [];
   const placed = new Set();
   const numbers = Object.fromEntries((results || []).map((r) => [r.kind, r.number]));
@@ -80,15 +80,13 @@ export function formSections(def, fields, results, opts = {}) {
     return h('div', { class: 'kv' + (derived ? ' derived' : ''), 'data-key': key },
       h('dt', {}, `${n}. ${txt(f.label)}`),
       h('dd', { class: v ? '' : 'empty' }, v ? valueNode(f, v) : '—',
-        // On paper the form is the villager's to sign: no note about how a value was filled.
-        derived && v && !opts.print ? h('small', { class: 'derived-mark', 'data-testid': 'derived-mark' }, ' ', t('dossier.derived')) : null));
+        derived && v ? h('small', { class: 'derived-mark', 'data-testid': 'derived-mark' }, ' ', t('dossier.derived')) : null));
   };
   const out = forms.map((form) => {
     let n = 0;
     const items = form.keys.map((k) => { const el = item(k, n + 1); if (el) n += 1; return el; }).filter(Boolean);
     return h('section', { class: 'group card official-form', 'data-testid': 'form-' + form.id, 'data-form': form.id },
-      h('h2', {}, form.title), h('dl', {}, items),
-      opts.print ? signatures() : null);
+      h('h2', {}, form.title), h('dl', {}, items));
   });
   // Anything the catalogue has that no form lists, so nothing captured is hidden.
   const rest = [];
@@ -100,12 +98,6 @@ export function formSections(def, fields, results, opts = {}) {
         extra.map((k) => h('div', { class: 'kv', 'data-key': k }, h('dt', {}, k), h('dd', {}, fields[k]))))));
   }
   return out;
-}
-
-function signatures() {
-  return h('div', { class: 'signatures' },
-    h('div', { class: 'sigbox' }, h('strong', {}, 'Người đi đăng ký ký tên'), h('small', {}, '(Ký, ghi rõ họ, chữ đệm, tên)')),
-    h('div', { class: 'sigbox' }, h('strong', {}, 'Cán bộ tư pháp – hộ tịch'), h('small', {}, '(Ký, ghi rõ họ, chữ đệm, tên)')));
 }
 
 // ---------- status actions ----------
@@ -271,17 +263,4 @@ export async function workView(app, _p, query, ctx) {
         statusBadge(d.status), deadlineBadge({ due_on: d.due_on, overdue: d.overdue, working_days_left: d.working_days_left }, d.status)))))
       : h('p', { class: 'muted', 'data-testid': 'work-none' }, t('work.none')),
     r.next_cursor ? h('p', {}, h('a', { class: 'btn', href: `#/office/work?view=${enc(view)}&cursor=${enc(r.next_cursor)}`, 'data-testid': 'work-more' }, t('work.more'))) : null));
-}
-
-// ---------- printable filled forms ----------
-export async function printView(app, [id], _q, ctx) {
-  const [d] = await Promise.all([api('GET', `/api/v1/office/dossiers/${enc(id)}`), procedures().catch(() => null)]);
-  const def = d.procedure_def || null;
-  const printBtn = btn('print', t('dossier.print'), { class: 'btn primary', type: 'button', 'data-testid': 'print-now' });
-  printBtn.addEventListener('click', () => window.print());
-  ctx.show(h('section', { class: 'print-forms', 'data-testid': 'print-view' },
-    h('div', { class: 'row no-print' }, h('a', { href: '#/office/dossier/' + enc(id), class: 'btn' }, icon('back'), t('dossier.back_to_dossier')), printBtn),
-    h('h1', {}, def ? txt(def.title) : procTitle(d.procedure)),
-    h('p', {}, t('receipt.code'), ': ', h('strong', { class: 'mono' }, d.receipt_code), ' · ', t('office.received_at'), ': ', fmtTime(d.received_at)),
-    formSections(def, d.fields || {}, d.status && d.status.result_numbers, { print: true })));
 }

@@ -120,7 +120,10 @@ export async function fieldHome(app, _p, _q, ctx) {
   // Villagers' pre-declarations waiting to be picked up as drafts (self-service on the Wi-Fi); loaded
   // apart so the capture path does not carry that screen's code.
   const predeclSlot = h('div', { class: 'predecl-slot' });
-  const predeclP = netErr ? null : import('./selfservice.js').catch(() => null); // the list of drafts still works without it
+  // That screen's code is fetched only when something waits (most sessions have none): the capture path
+  // stays small on a weak Wi-Fi. The list of drafts works without it.
+  const predeclP = netErr ? null : api('GET', '/api/v1/predeclarations')
+    .then((r) => ((r.predeclarations || []).length ? import('./selfservice.js') : null)).catch(() => null);
   const sec = [
     h('h1', {}, t('home.title')),
     netErr ? banner('info', null, t('home.offline_hint')) : null,
@@ -503,7 +506,9 @@ export async function draftView(app, [id], _q, ctx) {
       if (derived.has(kv.dataset.key)) { kv.classList.add('derived-kv'); kv.querySelector('dd').append(' ', h('span', { class: 'badge' }, t('review.derived'))); }
     });
     const vals = r.fields || {};
-    const photoList = h('ul', { class: 'plain' }, docs.filter((d) => applies(d, vals) || S.attachments.some((a) => a.role === d.role)).map((d) => {
+    // The papers this dossier needs, and any photographed; an optional paper not taken is not "missing".
+    const needed = (d) => d.required || (d.required_if && holds(d.required_if, vals));
+    const photoList = h('ul', { class: 'plain' }, docs.filter((d) => needed(d) || S.attachments.some((a) => a.role === d.role)).map((d) => {
       const n = S.attachments.filter((a) => a.role === d.role).length;
       return h('li', {}, icon(n ? 'ok' : 'warn'), ` ${txt(d.label)}: ${n ? t('draft.photos', { n }) : t('photos.none')}`);
     }));
@@ -515,6 +520,8 @@ export async function draftView(app, [id], _q, ctx) {
       // (replaceChildren is the DOM's: a null would show as the text "null")
       r.warnings.length ? banner('info', t('review.warnings'), r.warnings.map(detailText).join(' ')) : '',
       ro, h('section', { class: 'group card' }, h('h2', {}, t('photos.title')), photoList),
+      // The official forms on A4, filled in: the field prints them here, before sealing (print.js).
+      r.errors.length ? '' : (await import('./print.js')).reviewPrintButton(S.id),
       // The villager's language for the printed slip (recorded with the receipt when sealing).
       (slipLang = slipLang || (await import('./slip.js')).slipLangPicker(S.id)).el);
     // Below the review, nothing over it: the officer's read-back and the seal button.
@@ -586,7 +593,7 @@ export async function draftView(app, [id], _q, ctx) {
     try {
       const rc = await api('POST', `/api/v1/drafts/${enc(S.id)}/seal`, { slip_lang: slipLang ? slipLang.value() : 'vi' }, { timeout: 60000 });
       await discard(S.id);
-      showReceipt(rc);
+      import('./print.js').then((p) => p.keepForReceipt(S.id, rc.code)).catch(() => null).finally(() => showReceipt(rc));
     } catch (e) {
       setState('seal.not_sealed');
       if (e.status === 422 && e.details.length) showErrors(e.details, 'seal.errors_title');
@@ -739,6 +746,7 @@ export async function receiptView(app, [code], _q, ctx) {
     h('div', { class: 'row no-print' }, printBtn,
       r.disposition !== 'voids' ? h('a', { class: 'btn big', href: '#/slip/' + enc(r.code), 'data-testid': 'slip-link' }, icon('ticket'), h('span', {}, t('receipt.slip'))) : null,
       h('a', { class: 'btn primary big', href: '#/', 'data-testid': 'home' }, icon('back'), h('span', {}, t('ui.back_home')))),
+    !['refused', 'voids'].includes(r.disposition) ? (await import('./print.js')).receiptPrintButton(r.code) : null,
     // The destructive action last, set apart: what the officer does next is print the slip and go home.
     can('officer', 'admin') && r.disposition !== 'voids' ? h('div', { class: 'danger-zone no-print' }, reasonAction('void', async (reason) => {
       showReceipt(await api('POST', `/api/v1/dossiers/${enc(r.dossier_id)}/void`, { reason }, { timeout: 60000 }));

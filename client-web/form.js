@@ -1,6 +1,10 @@
 // Forms rendered from the procedure catalogue (ProcedureDef): an editable form for drafts and a
 // read-only layout for the office. Nothing here is specific to one procedure.
 import { h, t, txt, todayISO, fmtDate, detailText, api, state } from './lib.js';
+import { options, unitLabel, rememberUnit, valueText, valueNode, renderReadOnly } from './values.js';
+
+// The display of values lives in values.js (the office loads only that); the capture screens use it too.
+export { valueText, valueNode, renderReadOnly };
 
 const TEXT_KINDS = { text: 200, name: 200, ethnicity: 200, nationality: 200, address: 200, pin: 12, phone: 15, health_insurance: 15, year_or_date: 10, number: 9 };
 const RADIO_MAX = 6; // choices with more options than this become a drop-down list
@@ -14,21 +18,9 @@ function ethnicDatalist() {
   return dl;
 }
 
-function options(f) {
-  if (f.options && f.options.length) return f.options.map((o) => ({ value: o.value, label: txt(o.label) }));
-  if (f.kind === 'sex') return ['male', 'female'].map((v) => ({ value: v, label: t('sex.' + v) }));
-  return [];
-}
 
 // Commune picker: the person types a name (with or without diacritics), picks from the hub's list of
 // administrative units; the field's value is the unit's 5-digit code (a hidden input named after the key).
-const unitLabels = new Map();
-async function unitLabel(code) {
-  if (!unitLabels.has(code)) {
-    unitLabels.set(code, api('GET', '/api/v1/units/' + encodeURIComponent(code)).then((u) => u.label).catch(() => code));
-  }
-  return unitLabels.get(code);
-}
 
 function communeControl(f, id, val, describedBy) {
   const hidden = h('input', { type: 'hidden', name: f.key, value: val || '', 'data-kind': 'commune' });
@@ -45,7 +37,7 @@ function communeControl(f, id, val, describedBy) {
     const hit = found.get(search.value);
     if (hit) {
       hidden.value = hit;
-      unitLabels.set(hit, Promise.resolve(search.value));
+      rememberUnit(hit, search.value);
       hidden.dispatchEvent(new Event('input', { bubbles: true }));
       return;
     }
@@ -75,7 +67,7 @@ function communeControl(f, id, val, describedBy) {
   const pick = (u) => {
     hidden.value = u.code;
     search.value = u.label;
-    unitLabels.set(u.code, Promise.resolve(u.label));
+    rememberUnit(u.code, u.label);
     say(null);
     hidden.dispatchEvent(new Event('input', { bubbles: true }));
   };
@@ -170,27 +162,6 @@ export function parseYearOrDate(text) {
 
 // The stored form (YYYY-MM-DD or YYYY) as typed back into a date box.
 const showDate = (v) => fmtDate(v || '');
-
-// Plain-words display of a stored value.
-// A value as shown to people: like valueText, but a commune/ward is shown by its name, never its code
-// (looked up once per code; `data-unit-pending` is set until the name arrives, the code stays only if the
-// hub does not know it).
-export function valueNode(f, v) {
-  if (f && f.kind === 'commune' && v) {
-    const el = h('span', { class: 'unit', 'data-unit': v, 'data-unit-pending': '' }, '…');
-    unitLabel(v).then((l) => { el.textContent = l; el.removeAttribute('data-unit-pending'); });
-    return el;
-  }
-  return valueText(f, v);
-}
-
-export function valueText(f, v) {
-  if (v == null || v === '') return '';
-  if (f.kind === 'confirm') return v === 'yes' ? t('form.confirmed') : v;
-  if (f.kind === 'date' || f.kind === 'year_or_date') return fmtDate(v);
-  const o = options(f).find((x) => x.value === v);
-  return o ? o.label : v;
-}
 
 function label(f, id, tag = 'label') {
   return h(tag, tag === 'label' ? { for: id } : {}, txt(f.label),
@@ -335,12 +306,11 @@ export function renderForm(def, values, onChange) {
       }
       if (f.shown_if) { w.hidden = !holds(f.shown_if, vals) && !vals[f.key]; continue; }
       if (!f.required_if) continue;
-      const other = vals[f.required_if.field];
       const on = holds(f.required_if, vals);
       w.querySelectorAll('.req,[data-req]').forEach((x) => { x.hidden = !on; });
-      // Folded away while empty and its condition does not hold (a condition on emptiness, e.g. "the
-      // residence when no PIN is given", folds as soon as the other field has a value).
-      w.hidden = (!!other || f.required_if.empty != null) && !on && !vals[f.key];
+      // Folded away while empty and its condition does not hold, also while the answer it depends on is
+      // not given yet (the marriage certificate's number waits for the status "married").
+      w.hidden = !on && !vals[f.key];
     }
   };
 
@@ -398,29 +368,4 @@ export function placeErrors(root, details) {
     root.querySelectorAll(`[name="${CSS.escape(d.field)}"]`).forEach((c) => c.setAttribute('aria-invalid', 'true'));
   }
   return loose;
-}
-
-// Read-only layout of a dossier's fields, grouped as the procedure's form.
-// `compact`: only the facts given (the review read aloud to the villager); a group with none is left out.
-export function renderReadOnly(def, values, { compact = false } = {}) {
-  const el = h('div', { class: 'pform ro' });
-  const seen = new Set();
-  for (const g of (def && def.groups) || []) {
-    const dl = h('dl', {});
-    for (const f of g.fields || []) {
-      seen.add(f.key);
-      const v = values[f.key];
-      if (compact && !v) continue;
-      dl.append(h('div', { class: 'kv', 'data-key': f.key }, h('dt', {}, txt(f.label)),
-        h('dd', { class: v ? '' : 'empty' }, v ? valueNode(f, v) : '—')));
-    }
-    if (compact && !dl.childElementCount) continue;
-    el.append(h('section', { class: 'group card' }, h('h2', {}, txt(g.title)), dl));
-  }
-  const rest = Object.keys(values || {}).filter((k) => !seen.has(k));
-  if (rest.length) {
-    el.append(h('section', { class: 'group card' }, h('h2', {}, def ? t('office.other_fields') : t('office.fields')),
-      h('dl', {}, rest.map((k) => h('div', { class: 'kv', 'data-key': k }, h('dt', {}, k), h('dd', {}, values[k]))))));
-  }
-  return el;
 }

@@ -2,7 +2,7 @@
 // who holds the number being served and the next ones: names are for the team only, never the board),
 // record the services rendered with one tap each (optional, consented facts), undo, the session report.
 import {
-  h, t, api, go, errText, flash, btn, icon, banner, can, roleName, uuid, fmtDate, todayISO, ask, detailText,
+  h, t, api, go, errText, flash, btn, icon, banner, can, roleName, uuid, fmtDate, fmtTime, todayISO, ask, detailText,
   procedures, procTitle,
 } from './lib.js';
 
@@ -162,7 +162,7 @@ export async function sessionView(app, [id], query, ctx) {
 
   if (!s.open) {
     ctx.show(h('section', {}, backLink(), title, sub, team,
-      banner('info', t('outreach.closed_banner', { at: fmtDate((s.closed_at || '').slice(0, 10)) })), reportBox));
+      banner('info', t('outreach.closed_banner', { at: fmtTime(s.closed_at) })), reportBox));
     await refreshReport();
     return;
   }
@@ -389,11 +389,11 @@ function renderReport(box, r) {
       [['outreach.r_served', vg.served, 'r-served',
         vg.without_ticket ? t('outreach.r_served_split', { with: vg.with_ticket, without: vg.without_ticket }) : null],
       ['outreach.r_issued', tk.issued, 'r-issued'],
-      ['outreach.r_waiting', vg.waiting, 'r-waiting'], ['outreach.r_no_show', vg.no_show, 'r-no-show'],
+      ['outreach.r_waiting', tk.waiting, 'r-waiting'], ['outreach.r_no_show', vg.no_show, 'r-no-show'],
       ['outreach.r_wait', wait, 'r-wait'], ['outreach.r_services', r.services_total, 'r-services'],
       ['outreach.r_consented', r.consented, 'r-consented']]
         .map(([k, v, tid, note]) => h('div', { class: 'kv' }, h('dt', {}, t(k)),
-          h('dd', {}, h('span', { 'data-testid': tid }, String(v)), note ? h('span', { class: 'muted small' }, ` (${note})`) : null)))),
+          h('dd', {}, h('span', { 'data-testid': tid }, String(v)), note ? h('span', { class: 'muted small report-note' }, ` (${note})`) : null)))),
     h('h3', {}, t('outreach.by_kind')), countList(r.by_kind, (c) => t('outreach.kind.' + c.key)),
     h('h3', {}, t('outreach.by_desk')), countList(r.by_desk, (c) => t('outreach.desk.' + c.key)),
     h('h3', {}, t('outreach.by_sex')), countList(r.by_sex, (c) => t('outreach.sex.' + c.key)),

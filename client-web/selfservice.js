@@ -142,7 +142,7 @@ function showNumber(ctx, def, r) {
     h('h1', {}, t('self.done_title')),
     h('p', { class: 'big-plain' }, t('self.done_show')),
     h('div', { class: 'huge-number', 'data-testid': 'predeclare-number', 'data-kind': r.number_kind },
-      queued ? h('div', { 'data-testid': 'predeclare-ticket' }, h('span', { class: 'label' }, t('self.ticket')), n)
+      queued ? h('div', { class: 'stack', 'data-testid': 'predeclare-ticket' }, h('span', { class: 'label' }, t('self.ticket')), n)
         : [h('span', { class: 'label' }, t('self.pickup_number')), n]),
     h('p', { class: 'muted' }, txt(def.title)),
     h('p', {}, t(queued ? 'self.done_next_queue' : 'self.done_next'))));

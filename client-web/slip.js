@@ -74,7 +74,7 @@ const MM = 96 / 25.4; // CSS pixels per millimetre
 // The printed page: A5 portrait, or a 58 mm roll cut to the slip's own length (`lengthMm`), so the
 // printer feeds no more paper than the slip takes (a fixed 297 mm page would feed 29.7 cm every time).
 function pageStyle(layout, lengthMm) {
-  const page = layout === 'a5' ? 'size: A5 portrait; margin: 10mm;' : `size: 58mm ${lengthMm || 297}mm; margin: 0;`;
+  const page = layout === 'a5' ? 'size: A5 portrait; margin: 8mm;' : `size: 58mm ${lengthMm || 297}mm; margin: 0;`;
   return `@media print { @page { ${page} } }`;
 }
 
@@ -130,10 +130,16 @@ export async function slipView(app, [code], query, ctx) {
       !w58 && s.tracking_number ? h('p', { class: 'small' }, both('slip.tracking'), ' ', h('span', { class: 'mono', 'data-testid': 'slip-tracking' }, s.tracking_number)) : null,
       // The QR with what it is for and the key to type by hand beside it; the status URL (breaking
       // anywhere) under both, across the paper's width.
+      // On A5 the signed receipt QR stands beside them, for an officer to verify the receipt offline (the
+      // 58 mm roll carries only the QR a villager's phone opens; the receipt screen shows the signed one).
       h('div', { class: 'track-box' }, trackQr,
         h('p', { class: 'track-cap' }, both(w58 ? 'slip.track_short' : 'slip.track_caption')),
         h('p', { class: 'key-line' }, both('slip.key'), ' ', h('strong', { class: 'key', 'data-testid': 'slip-key' }, s.tracking_key)),
-        h('p', { class: 'url', 'data-testid': 'slip-url' }, s.tracking_url)),
+        h('p', { class: 'url', 'data-testid': 'slip-url' }, s.tracking_url),
+        !w58 && s.qr ? h('figure', { class: 'signed-box' },
+          h('img', { class: 'qr signed', 'data-testid': 'slip-signed-qr', src: `/api/v1/receipts/${enc(s.code)}/qr.png`,
+            alt: t('receipt.qr_alt'), width: '160', height: '160' }),
+          h('figcaption', {}, both('slip.signed_caption'))) : null),
       h('dl', {},
         w58 ? null : h('div', { class: 'kv' }, h('dt', {}, both('slip.sealed_on')), h('dd', { 'data-testid': 'slip-sealed-on' }, fmtDate(d.sealed_on))),
         active && d.due_by ? h('div', { class: 'kv' }, h('dt', {}, both('slip.due_by')),
@@ -144,12 +150,6 @@ export async function slipView(app, [code], query, ctx) {
         h('div', { class: 'kv' }, h('dt', {}, both(w58 ? 'slip.where_short' : 'slip.where')), h('dd', { 'data-testid': 'slip-where' }, bothText(s.authority)))),
       active && originals.length ? h('section', { class: 'originals' }, h('h3', {}, both(w58 ? 'slip.originals_short' : 'slip.originals')), h('ul', {}, originals)) : null,
       active ? null : h('p', { class: 'disp', 'data-testid': 'slip-disposition' }, both('disp.' + s.disposition)),
-      // The signed receipt QR, for an officer to verify the receipt offline: on A5 only (the 58 mm roll
-      // carries the one QR a villager's phone opens; the receipt screen shows the signed one too).
-      !w58 && s.qr ? h('figure', { class: 'signed-box' },
-        h('img', { class: 'qr signed', 'data-testid': 'slip-signed-qr', src: `/api/v1/receipts/${enc(s.code)}/qr.png`,
-          alt: t('receipt.qr_alt'), width: '160', height: '160' }),
-        h('figcaption', {}, both('slip.signed_caption'))) : null,
       h('p', { class: 'keep' }, both(w58 ? 'slip.keep_short' : 'slip.keep'))));
     fit();
   };

@@ -2,10 +2,12 @@
 // opens and drafts can be typed with no Wi-Fi. The shell is answered from the cache at once and refreshed
 // from the hub in the background (stale-while-revalidate), so a new hub version reaches the phone on the
 // next start. API calls and photos are never cached here: personal data stays in IndexedDB, per user.
-const CACHE = 'shell-v1';
+// An office hub registers `sw.js?mode=office`: its shell holds the office's modules, not the capture path's.
+const OFFICE = new URL(self.location.href).searchParams.get('mode') === 'office';
+const CACHE = OFFICE ? 'shell-office-v1' : 'shell-v2';
 const SHELL = [
-  './', 'index.html', 'app.css', 'app.js', 'lib.js', 'field.js', 'form.js', 'store.js', 'outbox.js',
-  'i18n/vi.json', 'i18n/en.json', 'data/ethnic-groups.json', 'manifest.webmanifest', 'icons/icon-192.png',
+  './', 'index.html', 'app.css', 'app.js', 'lib.js', 'i18n/vi.json', 'i18n/en.json', 'manifest.webmanifest', 'icons/icon-192.png',
+  ...(OFFICE ? ['office.js', 'casework.js', 'values.js'] : ['field.js', 'form.js', 'values.js', 'store.js', 'outbox.js', 'data/ethnic-groups.json']),
 ];
 
 self.addEventListener('install', (ev) => {

@@ -4,7 +4,7 @@
 // capture screens.
 import { h, t, txt, fmtDate, api } from './lib.js';
 
-function options(f) {
+export function options(f) {
   if (f.options && f.options.length) return f.options.map((o) => ({ value: o.value, label: txt(o.label) }));
   if (f.kind === 'sex') return ['male', 'female'].map((v) => ({ value: v, label: t('sex.' + v) }));
   return [];
@@ -12,11 +12,16 @@ function options(f) {
 
 // A commune/ward's name by its 5-digit code, asked once per code (the code stays if the hub does not know it).
 const unitLabels = new Map();
-function unitLabel(code) {
+export function unitLabel(code) {
   if (!unitLabels.has(code)) {
     unitLabels.set(code, api('GET', '/api/v1/units/' + encodeURIComponent(code)).then((u) => u.label).catch(() => code));
   }
   return unitLabels.get(code);
+}
+
+// A name the page already knows (a suggestion the person picked), so it is not asked again.
+export function rememberUnit(code, label) {
+  unitLabels.set(code, Promise.resolve(label));
 }
 
 // Plain words for a stored value.
@@ -24,7 +29,7 @@ export function valueText(f, v) {
   if (v == null || v === '') return '';
   if (!f) return v;
   if (f.kind === 'confirm') return v === 'yes' ? t('form.confirmed') : v;
-  if (f.kind === 'date') return fmtDate(v);
+  if (f.kind === 'date' || f.kind === 'year_or_date') return fmtDate(v);
   const o = options(f).find((x) => x.value === v);
   return o ? o.label : v;
 }
@@ -47,8 +52,9 @@ export function fieldDef(def, key) {
 }
 
 // Read-only layout of a dossier's fields, grouped as the procedure's form (a procedure the office has no
-// form layout for).
-export function renderReadOnly(def, values) {
+// form layout for; the capture review). `compact`: only the facts given (the review read aloud to the
+// villager); a group with none is left out.
+export function renderReadOnly(def, values, { compact = false } = {}) {
   const el = h('div', { class: 'pform ro' });
   const seen = new Set();
   for (const g of (def && def.groups) || []) {
@@ -56,9 +62,11 @@ export function renderReadOnly(def, values) {
     for (const f of g.fields || []) {
       seen.add(f.key);
       const v = values[f.key];
+      if (compact && !v) continue;
       dl.append(h('div', { class: 'kv', 'data-key': f.key }, h('dt', {}, txt(f.label)),
         h('dd', { class: v ? '' : 'empty' }, v ? valueNode(f, v) : '—')));
     }
+    if (compact && !dl.childElementCount) continue;
     el.append(h('section', { class: 'group card' }, h('h2', {}, txt(g.title)), dl));
   }
   const rest = Object.keys(values || {}).filter((k) => !seen.has(k));

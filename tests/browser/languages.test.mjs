@@ -122,10 +122,14 @@ test('the public guide works without logging in, in Vietnamese, with the documen
     assert.equal((await p.textContent('h1')).trim(), TITLE_VI);
     assert.match(p.url(), new RegExp(`#/guides/${PROC}$`), 'not sent to the login page');
     const docs = await p.$$eval('[data-testid=guide-doc]', (els) => els.map((e) => e.dataset.role));
-    assert.deepEqual(docs.sort(), ['authorisation_letter', 'divorce_judgment', 'id_document', 'previous_certificate']);
-    assert.match(await p.textContent('[data-testid=guide-doc][data-role=divorce_judgment] [data-testid=guide-doc-need]'),
-      /Chỉ cần khi: Tình trạng hôn nhân là “Đã ly hôn, hiện chưa kết hôn lại”\./);
-    assert.match(await p.textContent('[data-testid=guide-time]'), /3 ngày làm việc; tối đa 23 ngày/);
+    // The papers of the version in force (catalogue v2: divorce and death papers are references the office
+    // looks up; an earlier certificate comes back).
+    assert.deepEqual(docs.sort(), ['authorisation_letter', 'id_document', 'other_papers', 'previous_certificate']);
+    assert.match(await p.textContent('[data-testid=guide-doc][data-role=previous_certificate] [data-testid=guide-doc-need]'),
+      /Chỉ cần khi: Giấy xác nhận tình trạng hôn nhân đã cấp trước đây là “Đã được cấp”\./);
+    const time = await p.textContent('[data-testid=guide-time]');
+    assert.match(time, /3 ngày làm việc/);
+    assert.doesNotMatch(time, /23 ngày/, 'no 23-day limit: no legal source');
     assert.ok(await p.$$eval('[data-testid=guide-steps] li', (l) => l.length) >= 4);
     assert.equal(await p.getAttribute('[data-testid=guide-predeclare]', 'href'), `#/predeclare/${PROC}`);
     assert.equal(await p.isVisible('[data-testid=lang-fallback-note]'), false, 'Vietnamese needs no fallback note');

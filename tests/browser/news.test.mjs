@@ -109,7 +109,9 @@ test('the clerk sends "ready for pickup"; the field news page shows it by receip
   await login(page, field.base, VOLUNTEER);
   await page.goto(field.base + '/#/news');
   await page.waitForSelector('[data-testid=news-search]');
-  // Typed the forgiving way: lower case, spaces instead of hyphens.
+  // A digit code, typed the forgiving way on the numeric keypad: spaces instead of hyphens.
+  assert.match(receipt.code, /^\d{4}-\d{4}-\d{4}-\d{2}$/);
+  assert.equal(await page.getAttribute('[data-testid=news-search]', 'inputmode'), 'numeric');
   await page.fill('[data-testid=news-search]', receipt.code.toLowerCase().replace(/-/g, ' '));
   await page.press('[data-testid=news-search]', 'Enter');
   await page.waitForSelector(`[data-testid=news-card][data-code="${receipt.code}"]`);

@@ -305,6 +305,16 @@ test('the office app loads no field capture module (network log of the home page
     const files = js.map((r) => r.file);
     for (const m of FIELD_MODULES) assert.ok(!files.includes(m), `the office home loaded the field's ${m}: ${files.join(', ')}`);
     assert.ok(files.includes('office.js') && files.includes('app.js'));
+    // Nor does its service worker (loopback is a secure context): the shell it keeps is the office's.
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    const cached = await page.evaluate(async () => {
+      const out = [];
+      for (const k of await caches.keys()) for (const r of await (await caches.open(k)).keys()) out.push(new URL(r.url).pathname.slice(1));
+      return out;
+    });
+    console.log(`office service worker keeps: ${cached.join(', ')}`);
+    for (const m of FIELD_MODULES) assert.ok(!cached.includes(m), `the office's service worker keeps the field's ${m}: ${cached.join(', ')}`);
+    assert.ok(cached.includes('office.js'));
   } finally { await phone.close(); }
 });
 

@@ -97,7 +97,6 @@ test('a draft survives going offline mid-form and a reload without Wi-Fi, and is
   await page.click(`[data-testid=new-${PROC}]`);
   await page.waitForSelector('[name="requester.full_name"]', { state: 'attached' });
   assert.match(page.url(), /#\/draft\/local-/);
-  await page.click('[data-testid=step-next]');
   await page.fill('[name="requester.full_name"]', 'Ka Thị Bình');
   await page.waitForTimeout(300);
   await page.goto(hub.base + '/#/');

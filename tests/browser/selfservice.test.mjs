@@ -190,13 +190,14 @@ test('a villager fills a pre-declaration on their phone and gets a number (and a
     assert.equal(await page.locator('[name="addressee.commune"]').count(), 0, 'office-only field hidden');
     assert.equal(await page.locator('[name="declaration.confirmed"]').count(), 0);
     await axeCheck(page, 'pre-declaration form');
-    await page.fill('[name="subject.full_name"]', 'Lâm Thị Hoa');
+    // The villager asks for themself (the default): their name and PIN are asked once, as the requester's.
+    assert.equal(await page.isVisible('[name="subject.full_name"]'), false);
     await page.fill('[name="requester.full_name"]', 'Lâm Thị Hoa');
-    await page.fill('[name="subject.pin"]', '123');
+    await page.fill('[name="requester.pin"]', '123');
     await page.click('[data-testid=predeclare-send]');
     await page.waitForSelector('[data-testid=predeclare-error]');
-    await page.waitForSelector('[data-err-for="subject.pin"]:not([hidden])');
-    await page.fill('[name="subject.pin"]', '070190012345');
+    await page.waitForSelector('[data-err-for="requester.pin"]:not([hidden])');
+    await page.fill('[name="requester.pin"]', '070190012345');
     await page.click('[data-testid=predeclare-send]');
     await page.waitForSelector('[data-testid=predeclare-number]');
     const n = (await page.textContent('[data-testid=predeclare-number] .n')).trim();
@@ -222,8 +223,9 @@ test('a villager fills a pre-declaration on their phone and gets a number (and a
     await page.waitForFunction(() => /^#\/draft\//.test(location.hash));
     const draftId = await page.evaluate(() => decodeURIComponent(location.hash.split('/')[2]));
     const d = await api.call('GET', `/api/v1/drafts/${draftId}`);
-    assert.equal(d.body.fields['subject.pin'], '070190012345');
-    assert.equal(d.body.fields['subject.full_name'], 'Lâm Thị Hoa');
+    assert.equal(d.body.fields['requester.pin'], '070190012345');
+    assert.equal(d.body.fields['requester.full_name'], 'Lâm Thị Hoa');
+    assert.equal(d.body.procedure.version, 2, 'the version in force');
     const list = await api.call('GET', '/api/v1/predeclarations');
     assert.ok(!list.body.predeclarations.some((p) => p.title === 'Lâm Thị Hoa'), 'no longer waiting');
     assert.deepEqual(officer.errors, []);

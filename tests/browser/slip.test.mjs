@@ -106,7 +106,7 @@ async function printedLength(page, name) {
   assert.ok(Math.abs(boxes[0].w - 58) < 0.5, `58 mm wide paper (${boxes[0].w.toFixed(1)} mm)`);
   await page.emulateMedia({ media: 'print' });
   const dom = await page.evaluate((mm) => document.querySelector('.slip-print').getBoundingClientRect().height / mm, MM);
-  await page.emulateMedia({ media: 'screen' });
+  await page.emulateMedia({ media: null });
   assert.ok(dom <= boxes[0].h, `the slip (${dom.toFixed(1)} mm) fits its page (${boxes[0].h.toFixed(1)} mm)`);
   return { pdf: boxes[0].h, dom };
 }
@@ -198,7 +198,7 @@ test('marital status, picked at capture: English then Vietnamese, only the ID, o
     assert.ok(len.pdf <= MAX_CM * 10, `the marital-status slip takes ${(len.pdf / 10).toFixed(1)} cm of 58 mm paper (≤ ${MAX_CM} cm)`);
     await page.emulateMedia({ media: 'print' });
     await shot(page, 'slip-03-marital-print');
-    await page.emulateMedia({ media: 'screen' });
+    await page.emulateMedia({ media: null });
     assert.deepEqual(phone.errors, []);
   } finally { await phone.close(); }
 });
@@ -230,6 +230,11 @@ test('3-in-1 (birth at a health facility): two originals, ≤ 15 cm; the A5 layo
     const a5 = await slipFacts(page);
     assert.equal(a5.qrs, 2);
     assert.ok(a5.scrollWidth <= a5.innerWidth, `A5 preview: no sideways scroll: ${a5.scrollWidth} px (${a5.wider.join(', ')})`);
+    await page.waitForFunction(() => [...document.querySelectorAll('.slip-print img')].every((i) => i.complete && i.naturalWidth > 0));
+    const sheet = await printPdf(page);
+    fs.writeFileSync(path.join(ARTIFACTS, 'slip-three-in-one-a5.pdf'), sheet.pdf);
+    assert.equal(sheet.pages, 1, 'the A5 slip prints on one sheet');
+    assert.ok(Math.abs(sheet.boxes[0].w - 148) < 1 && Math.abs(sheet.boxes[0].h - 210) < 1, JSON.stringify(sheet.boxes));
     assert.deepEqual(phone.errors, []);
   } finally { await phone.close(); }
 });

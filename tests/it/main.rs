@@ -38,5 +38,6 @@ mod slip;
 mod sync;
 mod sync_weak_link;
 mod systemd_notify;
+mod unit_history;
 mod units;
 mod walking_skeleton;

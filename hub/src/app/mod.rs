@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod openapi;
+pub mod print;
 pub mod serve;
 
 use axum::extract::{DefaultBodyLimit, State};
@@ -25,12 +26,14 @@ pub fn make_app(state: AppState) -> Router {
     let field = crate::field::capture::routes::router().merge(crate::field::seal::routes::router());
     let field = field
         .merge(crate::field::outreach::router())
-        .merge(crate::field::uploader::router());
+        .merge(crate::field::uploader::router())
+        .merge(print::router());
     let office = crate::office::received::routes::router()
         .merge(crate::office::intake::router())
         .merge(crate::office::ledger::router())
         .merge(crate::office::casework::router())
         .merge(crate::office::exports::router())
+        .merge(crate::office::forms::router())
         .merge(crate::office::reports::router());
     let (mine, other_paths): (Router<AppState>, &[&str]) = match state.mode {
         HubMode::Field => (field, &["/api/v1/office/{*rest}", "/api/v1/sync/{*rest}"]),

@@ -90,6 +90,7 @@ fn field() -> Vec<utoipa::openapi::OpenApi> {
         crate::field::seal::slip::ApiDoc::openapi(),
         crate::field::outreach::routes::ApiDoc::openapi(),
         crate::field::uploader::routes::ApiDoc::openapi(),
+        crate::app::print::ApiDoc::openapi(),
     ]
 }
 
@@ -100,6 +101,7 @@ fn office() -> Vec<utoipa::openapi::OpenApi> {
         crate::office::ledger::routes::ApiDoc::openapi(),
         crate::office::casework::routes::ApiDoc::openapi(),
         crate::office::exports::routes::ApiDoc::openapi(),
+        crate::office::forms::routes::ApiDoc::openapi(),
         crate::office::reports::routes::ApiDoc::openapi(),
     ]
 }

@@ -10,11 +10,13 @@
 //! | `casework/` | statuses, deadlines in working days, holidays |
 //! | `news/` | status news published to the field |
 //! | `exports/` | exports once per downstream system (CSV, XLSX) |
+//! | `forms/` | the official forms on A4, filled in (layouts as data, values as the exports give them) |
 //! | `reports/` | reports per period, hamlet and session, with charts |
 
 pub mod casework;
 pub mod devices;
 pub mod exports;
+pub mod forms;
 pub mod intake;
 pub mod ledger;
 pub mod news;

@@ -32,7 +32,10 @@ fuzz_target!(|data: &[u8]| {
     let key = field_key().public();
     if signed.verify(&key).is_ok() {
         let r = &signed.receipt;
-        assert_eq!(ReceiptCode::derive(&r.device_id, r.seq).value(), r.code.value());
+        assert_eq!(
+            ReceiptCode::derive(&r.device_id, r.seq).value(),
+            r.code.value()
+        );
         assert!(r.code.is_derived_from(&r.device_id, r.seq));
         let again = SignedReceipt::from_qr_text(&signed.to_qr_text().unwrap()).unwrap();
         assert!(again.verify(&key).is_ok());

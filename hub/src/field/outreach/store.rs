@@ -612,12 +612,12 @@ fn caller_name(fields_json: Option<&str>) -> Option<String> {
     .map(str::to_owned)
 }
 
+/// Ticket id → (the holder's name, their pre-declaration while it waits to be taken).
+type Holders = std::collections::HashMap<String, (Option<String>, Option<String>)>;
+
 /// Who holds each waiting or called ticket of a session: ticket id → (name, waiting pre-declaration).
 /// Names are read where they are kept (the ticket, the pre-declaration, its draft), never copied.
-fn holders(
-    c: &Connection,
-    session_id: &str,
-) -> StoreResult<std::collections::HashMap<String, (Option<String>, Option<String>)>> {
+fn holders(c: &Connection, session_id: &str) -> StoreResult<Holders> {
     let mut st = c.prepare_cached(
         "SELECT t.id, t.name, p.id, p.taken_at IS NULL, p.fields_json, d.fields_json
          FROM outreach_tickets t
@@ -918,9 +918,9 @@ pub struct Villagers {
     /// villagers; work of different kinds or desks may be for the same villagers, so this is the
     /// largest of these counts.
     pub without_ticket: i64,
-    /// Tickets waiting, with nothing done yet for their holder.
-    pub waiting: i64,
-    /// Tickets not answered (`no_show`), with nothing done for their holder.
+    /// Tickets not answered (`no_show`), with nothing done for their holder. (Tickets still waiting to be
+    /// called are `tickets.waiting`: a waiting ticket may already count as served, e.g. when the team took
+    /// its pre-declaration and sealed the dossier; it is not a no-show when the session closes.)
     pub no_show: i64,
 }
 
@@ -978,13 +978,15 @@ fn served_tickets(
         }
     }
     let ours: HashSet<&str> = tickets.iter().map(|t| t.id.as_str()).collect();
-    // The ticket being served at the civil-status desk at unix time `at`, if any (the latest called).
+    // The ticket being served at the civil-status desk at unix time `at`, if any (the latest called). Times
+    // are whole seconds: a dossier sealed in the second a ticket was called is the previous villager's,
+    // one sealed in the second it was finished is its holder's (sealing comes before calling the next).
     let at_civil_status = |at: i64| {
         tickets
             .iter()
             .filter(|t| t.desk == Some(Desk::CivilStatus))
-            .filter(|t| t.first_called.is_some_and(|f| f <= at))
-            .filter(|t| t.finished.is_none_or(|f| f > at))
+            .filter(|t| t.first_called.is_some_and(|f| f < at))
+            .filter(|t| t.finished.is_none_or(|f| f >= at))
             .max_by_key(|t| t.first_called)
             .map(|t| t.id.clone())
     };
@@ -1042,18 +1044,11 @@ pub fn villagers(c: &Connection, session_id: &str) -> StoreResult<Villagers> {
     };
     v.served = v.with_ticket + v.without_ticket;
     let mut st = c.prepare_cached(
-        "SELECT id, status FROM outreach_tickets WHERE session_id = ?1 AND status IN ('waiting', 'no_show')",
+        "SELECT id FROM outreach_tickets WHERE session_id = ?1 AND status = 'no_show'",
     )?;
-    for row in st.query_map([session_id], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, TicketStatus>(1)?))
-    })? {
-        let (id, status) = row?;
-        if served.contains(&id) {
-            continue;
-        }
-        match status {
-            TicketStatus::Waiting => v.waiting += 1,
-            _ => v.no_show += 1,
+    for id in st.query_map([session_id], |r| r.get::<_, String>(0))? {
+        if !served.contains(&id?) {
+            v.no_show += 1;
         }
     }
     Ok(v)
@@ -1072,7 +1067,7 @@ pub struct Report {
     pub session: Session,
     /// Tickets by status, as they stand.
     pub tickets: TicketCounts,
-    /// The villagers served, each once (tickets and work without a ticket), still waiting, not answered.
+    /// The villagers served, each once (tickets and work without a ticket), and those not answered.
     pub villagers: Villagers,
     /// Median seconds between a ticket's issue and its first call, over called tickets.
     pub median_wait_secs: Option<i64>,
@@ -1327,9 +1322,11 @@ mod tests {
                 "supersedes",
                 Some("d1"),
             )?;
-            // Sealed as ticket 1 finished, and later: two villagers without a ticket; the cancellation of
-            // the second one's dossier is the same villager.
+            // Sealed in the second ticket 1 finished: still its villager's. Sealed in the second it was
+            // called, and later: villagers without a ticket; the cancellation of one's dossier is the same
+            // villager.
             sealed(c, &s.id, "d3", "2026-11-23T08:20:00Z", "refused", None)?;
+            sealed(c, &s.id, "d0", "2026-11-23T08:00:00Z", "refused", None)?;
             sealed(c, &s.id, "d4", "2026-11-23T09:00:00Z", "new", None)?;
             sealed(c, &s.id, "d5", "2026-11-23T09:05:00Z", "voids", Some("d4"))?;
             // A correction, in this session, of a dossier sealed elsewhere: one more villager.
@@ -1348,7 +1345,6 @@ mod tests {
                     served: 4,
                     with_ticket: 1,
                     without_ticket: 3,
-                    waiting: 1,
                     no_show: 0
                 }
             );
@@ -1377,7 +1373,7 @@ mod tests {
             linked.ticket_id = Some(t2.id.clone());
             record_service(c, &s.id, &linked, &uid, None)?.unwrap();
             let v = villagers(c, &s.id)?;
-            assert_eq!((v.served, v.with_ticket, v.waiting), (6, 2, 0));
+            assert_eq!((v.served, v.with_ticket), (6, 2));
             // Closing makes it done, not a no-show.
             close_session(c, &s.id, &uid)?.unwrap();
             assert_eq!(get_ticket(c, &t2.id)?.unwrap().status, TicketStatus::Done);

@@ -156,7 +156,13 @@ pub fn self_service_def(def: &ProcedureDef) -> ProcedureDef {
     d.groups
         .retain(|g| !OFFICE_ONLY_GROUPS.contains(&g.id.as_str()));
     for g in &mut d.groups {
-        g.fields.retain(|f| f.kind != FieldKind::Commune);
+        // The declaration's fields too where a version keeps them in another group (catalogue v2).
+        g.fields.retain(|f| {
+            f.kind != FieldKind::Commune
+                && !OFFICE_ONLY_GROUPS
+                    .iter()
+                    .any(|p| f.key.strip_prefix(p).is_some_and(|r| r.starts_with('.')))
+        });
     }
     d.groups.retain(|g| !g.fields.is_empty());
     d
@@ -373,6 +379,7 @@ mod tests {
             let d = self_service_def(def);
             assert!(d.field("addressee.commune").is_none());
             assert!(d.field("declaration.confirmed").is_none());
+            assert!(d.field("declaration.method").is_none());
             assert!(d.fields().all(|f| f.kind != FieldKind::Commune));
             assert!(d.fields().count() > 5, "{}", def.id);
         }

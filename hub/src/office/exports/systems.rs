@@ -546,10 +546,10 @@ pub struct Record {
     pub results: Vec<(String, String)>,
 }
 
-/// Commune labels, looked up once per export.
+/// Commune labels, looked up once per export and day.
 pub struct UnitLabels<'c> {
     c: &'c Connection,
-    cache: HashMap<String, String>,
+    cache: HashMap<(String, Option<time::Date>), String>,
 }
 
 impl<'c> UnitLabels<'c> {
@@ -560,13 +560,24 @@ impl<'c> UnitLabels<'c> {
         }
     }
 
-    /// "Xã …, Tỉnh …" for a unit code; an unknown code is given as it is.
+    /// "Xã …, Tỉnh …" for a unit code (a former unit marked "(cũ)"); an unknown code is given as it is.
     pub fn label(&mut self, code: &str) -> StoreResult<String> {
-        if let Some(l) = self.cache.get(code) {
+        self.label_on(code, None)
+    }
+
+    /// Like [`Self::label`], as named on day `on` when given, so a unit renamed or retired since keeps the
+    /// name it had then.
+    pub fn label_on(&mut self, code: &str, on: Option<time::Date>) -> StoreResult<String> {
+        let key = (code.to_owned(), on);
+        if let Some(l) = self.cache.get(&key) {
             return Ok(l.clone());
         }
-        let l = crate::shared::units::unit_label(self.c, code)?.unwrap_or_else(|| code.to_owned());
-        self.cache.insert(code.to_owned(), l.clone());
+        let l = match on {
+            Some(d) => crate::shared::units::unit_label_on(self.c, code, d)?,
+            None => crate::shared::units::unit_label(self.c, code)?,
+        }
+        .unwrap_or_else(|| code.to_owned());
+        self.cache.insert(key, l.clone());
         Ok(l)
     }
 }
@@ -620,7 +631,10 @@ impl<'a, 'c> RowMaker<'a, 'c> {
                 if code.is_empty() {
                     String::new()
                 } else {
-                    self.units.label(&code)?
+                    // Named as on the day the office received it (the record does not carry its capture
+                    // day; it comes from the field hub soon after).
+                    let on = crate::shared::clock::vn_date_of(&self.rec.received_at);
+                    self.units.label_on(&code, on)?
                 }
             }
             Date(k) => {

@@ -22,6 +22,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0009_sync", include_str!("0009_sync.sql")),
     ("0010_office", include_str!("0010_office.sql")),
     ("0011_receipt_slips", include_str!("0011_receipt_slips.sql")),
+    (
+        "0012_admin_unit_history",
+        include_str!("0012_admin_unit_history.sql"),
+    ),
 ];
 
 /// The names of the migrations, in order.

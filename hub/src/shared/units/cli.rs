@@ -22,6 +22,10 @@ pub enum UnitsCommand {
         /// Print the summary as JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// The day the list took effect (YYYY-MM-DD): what it retires or renames is kept as valid until
+        /// then. Default: the date in the file name, else today.
+        #[arg(long, value_parser = parse_day)]
+        effective: Option<time::Date>,
         /// A JSON list of provinces with their `Wards`, e.g. units-2026-07-25.json.
         file: PathBuf,
     },
@@ -38,12 +42,23 @@ pub enum UnitsCommand {
     },
 }
 
+fn parse_day(s: &str) -> Result<time::Date, String> {
+    protocol::parse_date(s).ok_or_else(|| format!("{s:?} is not a date YYYY-MM-DD"))
+}
+
 pub fn run(command: UnitsCommand) -> anyhow::Result<i32> {
     match command {
-        UnitsCommand::Import { data, json, file } => {
+        UnitsCommand::Import {
+            data,
+            json,
+            effective,
+            file,
+        } => {
             let dir = DataDir::open_existing(&data)?;
             let started = Instant::now();
-            let result = dir.db.call_sync(|c| Ok(super::import_file(c, &file)))?;
+            let result = dir
+                .db
+                .call_sync(|c| Ok(super::import_file(c, &file, effective)))?;
             let elapsed = started.elapsed();
             match result {
                 Ok(summary) => {

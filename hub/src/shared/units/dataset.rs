@@ -8,8 +8,12 @@
 //!             "FullNameEn":"Bu Gia Map Commune","CodeName":"bu_gia_map","ProvinceCode":"75"}]}]
 //! ```
 //!
-//! Checks: province codes are 2 ASCII digits and unit codes 5; every unit's `ProvinceCode` is its parent's
-//! code; no code appears twice; every name is present, non-empty, at most [`MAX_NAME_CHARS`] characters and
+//! A unit may also carry `"Replaces": ["26251", ...]`, the codes of units it took over (not in the public
+//! export; a list the office edits by hand may add it): an import records it as the successor of those codes
+//! when they leave the list.
+//!
+//! Checks: province codes are 2 ASCII digits and unit codes 5 (also in `Replaces`, which must not name the
+//! unit itself); every unit's `ProvinceCode` is its parent's code; no code appears twice; every name is present, non-empty, at most [`MAX_NAME_CHARS`] characters and
 //! free of control characters. Names are stored NFC-normalised and trimmed, and a full name's first letter is
 //! capitalised (the 2026-07-25 file has one `xã Bắc Sơn`).
 
@@ -44,6 +48,8 @@ pub struct Unit {
     pub full_name_en: String,
     pub code_name: String,
     pub province_code: String,
+    /// Codes of the units this one took over (`Replaces`), if the file says.
+    pub replaces: Vec<String>,
 }
 
 /// A validated dataset.
@@ -99,6 +105,8 @@ struct RawUnit {
     full_name_en: String,
     code_name: String,
     province_code: String,
+    #[serde(default)]
+    replaces: Vec<String>,
 }
 
 /// How an entry is named in errors before it is known to be well-formed: its position and, if readable,
@@ -220,6 +228,12 @@ pub fn parse(bytes: &[u8]) -> Result<Dataset, DatasetError> {
                     format!("unit code {} appears twice (also {first})", raw.code),
                 ));
             }
+            for r in &raw.replaces {
+                check_code(&uentry, "Replaces", r, 5)?;
+                if *r == raw.code {
+                    return Err(invalid(&uentry, "Replaces names the unit itself"));
+                }
+            }
             unit_at.insert(raw.code.clone(), uentry.clone());
             p.units.push(Unit {
                 name: check_name(&uentry, "Name", &raw.name, false, n)?,
@@ -229,6 +243,7 @@ pub fn parse(bytes: &[u8]) -> Result<Dataset, DatasetError> {
                 code_name: raw.code_name.trim().to_string(),
                 code: raw.code,
                 province_code: raw.province_code,
+                replaces: raw.replaces,
             });
         }
         if p.units.is_empty() {
@@ -332,6 +347,20 @@ mod tests {
             vec![unit("25222", " ", "75")],
         )]));
         assert!(e.contains("Name is empty"), "{e}");
+    }
+
+    #[test]
+    fn replaces_is_optional_and_checked() {
+        let mut u = unit("26249", "Trảng Bom", "75");
+        u["Replaces"] = json!(["26248", "26251"]);
+        let ds = parse(&file(vec![province("75", "Đồng Nai", vec![u.clone()])])).unwrap();
+        assert_eq!(ds.provinces[0].units[0].replaces, ["26248", "26251"]);
+        u["Replaces"] = json!(["2624"]);
+        let e = err(&file(vec![province("75", "Đồng Nai", vec![u.clone()])]));
+        assert!(e.contains("Replaces \"2624\" is not 5 digits"), "{e}");
+        u["Replaces"] = json!(["26249"]);
+        let e = err(&file(vec![province("75", "Đồng Nai", vec![u])]));
+        assert!(e.contains("Replaces names the unit itself"), "{e}");
     }
 
     #[test]

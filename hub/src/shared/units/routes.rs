@@ -22,7 +22,7 @@ pub const MAX_QUERY_CHARS: usize = 100;
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(provinces, search, read),
-    components(schemas(store::UnitOut, store::ProvinceRef))
+    components(schemas(store::UnitOut, store::ProvinceRef, store::UnitRef))
 )]
 pub struct ApiDoc;
 
@@ -176,17 +176,25 @@ async fn search(
     }
 }
 
-/// One commune or ward by its 5-digit code (any logged-in user).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReadParams {
+    /// A day, YYYY-MM-DD (e.g. a dossier's capture date): the names that applied that day.
+    pub on: Option<String>,
+}
+
+/// One commune or ward by its 5-digit code, also one no longer in the list (`former`, named as it last
+/// was with "(cũ)", and its `successor` if known), optionally as named on a given day (any logged-in user).
 #[utoipa::path(
     get,
     path = "/api/v1/units/{code}",
     operation_id = "units_read",
     tag = "units",
     security(("session" = [])),
-    params(("code" = String, Path, description = "Commune or ward code, 5 digits, e.g. `25222`")),
+    params(("code" = String, Path, description = "Commune or ward code, 5 digits, e.g. `25222`"), ReadParams),
     responses(
         (status = 200, body = store::UnitOut),
-        (status = 400, description = "Not 5 digits", body = crate::shared::api_doc::ErrorBody),
+        (status = 400, description = "Not 5 digits, or `on` not a date", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 404, body = crate::shared::api_doc::ErrorBody),
     )
@@ -195,6 +203,7 @@ async fn read(
     State(st): State<AppState>,
     _user: AuthUser,
     Path(code): Path<String>,
+    params: Result<Query<ReadParams>, QueryRejection>,
 ) -> Result<Json<store::UnitOut>, ApiError> {
     if !is_code(&code, 5) {
         return Err(ApiError::bad_request(
@@ -203,10 +212,21 @@ async fn read(
         )
         .with_field("code"));
     }
+    let on = match params.ok().and_then(|Query(p)| p.on) {
+        None => None,
+        Some(s) if s.trim().is_empty() => None,
+        Some(s) => Some(protocol::parse_date(s.trim()).ok_or_else(|| {
+            ApiError::bad_request(
+                "Ngày (on) phải có dạng YYYY-MM-DD, ví dụ 2026-03-15.",
+                "The day (on) must be YYYY-MM-DD, e.g. 2026-03-15.",
+            )
+            .with_field("on")
+        })?),
+    };
     st.db
         .call(move |c| {
             store::ensure_loaded(c)?;
-            store::get(c, &code)
+            store::lookup(c, &code, on)
         })
         .await?
         .map(Json)

@@ -28,6 +28,7 @@ pub fn info() -> DatasetInfo {
         date: Some("2026-07-25".to_string()),
         source: "sample",
         sha256: protocol::sha256_hex(SAMPLE_JSON.as_bytes()),
+        effective: "2026-07-25".to_string(),
     }
 }
 

@@ -1,12 +1,15 @@
-//! Storage of the administrative units: replacing the whole list in one transaction, loading the built-in
-//! sample while nothing is stored, and the queries (provinces, search, one unit, exists, label).
+//! Storage of the administrative units: replacing the whole list in one transaction (keeping what it retires
+//! or renames in the history tables), loading the built-in sample while nothing is stored, and the queries
+//! (provinces, search and exists over the current list; one unit and its label also for a former code, and
+//! as of a date).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::dataset::Dataset;
+use super::history::{self, ProvinceEntry, UnitEntry};
 use super::key::search_key;
 use super::sample;
 use crate::shared::clock;
@@ -25,6 +28,8 @@ pub struct DatasetInfo {
     /// `sample` or `import`.
     pub source: &'static str,
     pub sha256: String,
+    /// YYYY-MM-DD: the day the list took effect; what it retires or renames applied until the day before.
+    pub effective: String,
 }
 
 /// The dataset currently stored.
@@ -37,6 +42,15 @@ pub struct DatasetRow {
     pub provinces: i64,
     pub units: i64,
     pub imported_at: String,
+    /// The day the list took effect (`None` for a list stored before effective dates were recorded).
+    pub effective_date: Option<String>,
+}
+
+impl DatasetRow {
+    /// The day the list took effect: its recorded effective date, else the date in its file name.
+    pub fn effective(&self) -> Option<&str> {
+        self.effective_date.as_deref().or(self.date.as_deref())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -66,7 +80,23 @@ pub struct UnitOut {
     pub full_name: String,
     pub full_name_en: String,
     pub province: ProvinceRef,
-    /// For display: "Xã Bù Gia Mập, Thành phố Đồng Nai".
+    /// For display: "Xã Bù Gia Mập, Thành phố Đồng Nai"; a former unit named as it last was, marked
+    /// "(cũ)": "Xã Trảng Bom (cũ), Tỉnh Đồng Nai".
+    pub label: String,
+    /// The code is no longer in the current list (a new capture cannot use it; search never returns it).
+    pub former: bool,
+    /// Set when the names given are not the current ones: the first day they no longer applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+    /// For a former code: the unit that took it over, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub successor: Option<UnitRef>,
+}
+
+/// Another unit, by code and current label.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct UnitRef {
+    pub code: String,
     pub label: String,
 }
 
@@ -88,11 +118,28 @@ pub struct ImportSummary {
     pub provinces_removed: usize,
     /// Names changed by normalisation (NFC, trimming, capitalisation).
     pub normalised: usize,
+    /// The day the new list took effect: what it retires or renames is kept as valid until then.
+    pub effective_date: String,
+    /// Removed units kept in the history as former units (their dossiers still name them).
+    pub retired: usize,
+    /// Of those, how many have a known successor (the file's `Replaces`, or one new unit of the same name
+    /// in the same province).
+    pub successors: usize,
+    /// Rows added to the history (retired and renamed units and provinces).
+    pub history_added: usize,
+    /// The file is the stored list already: nothing was written.
+    pub unchanged: bool,
 }
 
 impl ImportSummary {
     pub fn to_text(&self) -> String {
         let d = &self.dataset;
+        if self.unchanged {
+            return format!(
+                "{} is the stored list already ({} provinces, {} units, stored {}): nothing was changed.\n",
+                d.name, d.provinces, d.units, d.imported_at
+            );
+        }
         let mut s = format!(
             "Imported {}{}: {} provinces, {} units (communes, wards, special zones).\n",
             d.name,
@@ -120,6 +167,17 @@ impl ImportSummary {
             )),
             None => s.push_str("No list was stored before: all units are new.\n"),
         }
+        if self.history_added > 0 {
+            s.push_str(&format!(
+                "Kept in the history, valid until {}: {} entr{} ({} former unit(s), {} with a known successor); \
+                 dossiers that name them still show those names.\n",
+                self.effective_date,
+                self.history_added,
+                if self.history_added == 1 { "y" } else { "ies" },
+                self.retired,
+                self.successors
+            ));
+        }
         if self.normalised > 0 {
             s.push_str(&format!(
                 "{} name(s) were normalised (Unicode NFC, spaces, capital first letter).\n",
@@ -133,7 +191,7 @@ impl ImportSummary {
 /// The dataset currently stored, if any.
 pub fn dataset(c: &Connection) -> StoreResult<Option<DatasetRow>> {
     Ok(c.query_row(
-        "SELECT name, dataset_date, source, sha256, provinces, units, imported_at
+        "SELECT name, dataset_date, source, sha256, provinces, units, imported_at, effective_date
          FROM admin_unit_dataset WHERE id = 1",
         [],
         |r| {
@@ -145,6 +203,7 @@ pub fn dataset(c: &Connection) -> StoreResult<Option<DatasetRow>> {
                 provinces: r.get(4)?,
                 units: r.get(5)?,
                 imported_at: r.get(6)?,
+                effective_date: r.get(7)?,
             })
         },
     )
@@ -159,26 +218,12 @@ pub fn replace(c: &mut Connection, ds: &Dataset, info: &DatasetInfo) -> StoreRes
     Ok(summary)
 }
 
-/// Replaces the stored list inside the caller's transaction.
+/// Replaces the stored list inside the caller's transaction. Every unit and province the new list drops or
+/// renames is kept in the history as valid until `info.effective`; nothing is written when the file is the
+/// stored list already (same SHA-256).
 pub fn replace_in(c: &Connection, ds: &Dataset, info: &DatasetInfo) -> StoreResult<ImportSummary> {
     let before = dataset(c)?;
-    let mut old_units: HashMap<String, (String, String, String)> = HashMap::new();
-    {
-        let mut st = c.prepare("SELECT code, name, full_name, province_code FROM admin_units")?;
-        let rows = st.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
-        })?;
-        for row in rows {
-            let (code, v) = row?;
-            old_units.insert(code, v);
-        }
-    }
-    let old_provinces: HashSet<String> = {
-        let mut st = c.prepare("SELECT code FROM admin_provinces")?;
-        let rows = st.query_map([], |r| r.get(0))?;
-        rows.collect::<Result<_, _>>()?
-    };
-
+    let now = clock::now_rfc3339();
     let mut s = ImportSummary {
         dataset: DatasetRow {
             name: info.name.clone(),
@@ -187,7 +232,8 @@ pub fn replace_in(c: &Connection, ds: &Dataset, info: &DatasetInfo) -> StoreResu
             sha256: info.sha256.clone(),
             provinces: ds.provinces.len() as i64,
             units: ds.unit_count() as i64,
-            imported_at: clock::now_rfc3339(),
+            imported_at: now.clone(),
+            effective_date: Some(info.effective.clone()),
         },
         before,
         provinces: ds.provinces.len(),
@@ -199,34 +245,173 @@ pub fn replace_in(c: &Connection, ds: &Dataset, info: &DatasetInfo) -> StoreResu
         provinces_added: 0,
         provinces_removed: 0,
         normalised: ds.normalised,
+        effective_date: info.effective.clone(),
+        retired: 0,
+        successors: 0,
+        history_added: 0,
+        unchanged: false,
     };
-    let new_codes: HashSet<&str> = ds.units().map(|(_, u)| u.code.as_str()).collect();
-    s.removed = old_units
-        .keys()
-        .filter(|k| !new_codes.contains(k.as_str()))
-        .count();
+    if let Some(b) = s.before.as_ref().filter(|b| b.sha256 == info.sha256) {
+        s.dataset = b.clone();
+        s.effective_date = b.effective().unwrap_or(&info.effective).to_string();
+        s.unchanged = true;
+        return Ok(s);
+    }
+
+    // The stored list, as history entries should it be retired or renamed.
+    let mut old_units: HashMap<String, (UnitEntry, String)> = HashMap::new();
+    {
+        let mut st = c.prepare(
+            "SELECT code, province_code, name, name_en, full_name, full_name_en, code_name FROM admin_units",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                UnitEntry {
+                    code: r.get(0)?,
+                    valid_until: info.effective.clone(),
+                    province_code: r.get(1)?,
+                    name: r.get(2)?,
+                    name_en: r.get(3)?,
+                    full_name: r.get(4)?,
+                    full_name_en: r.get(5)?,
+                    retired: false,
+                    successor: None,
+                },
+                r.get::<_, String>(6)?,
+            ))
+        })?;
+        for row in rows {
+            let (e, code_name) = row?;
+            old_units.insert(e.code.clone(), (e, code_name));
+        }
+    }
+    let mut old_provinces: HashMap<String, ProvinceEntry> = HashMap::new();
+    {
+        let mut st =
+            c.prepare("SELECT code, name, name_en, full_name, full_name_en FROM admin_provinces")?;
+        let rows = st.query_map([], |r| {
+            Ok(ProvinceEntry {
+                code: r.get(0)?,
+                valid_until: info.effective.clone(),
+                name: r.get(1)?,
+                name_en: r.get(2)?,
+                full_name: r.get(3)?,
+                full_name_en: r.get(4)?,
+                retired: false,
+            })
+        })?;
+        for row in rows {
+            let p = row?;
+            old_provinces.insert(p.code.clone(), p);
+        }
+    }
+
+    let new_units: HashMap<&str, &super::dataset::Unit> =
+        ds.units().map(|(_, u)| (u.code.as_str(), u)).collect();
+    // Successors: a unit's `Replaces` first (a code claimed by two units has none), else the one new unit
+    // (a code not in the stored list) of the same name in the same province.
+    let mut claimed: HashMap<&str, Option<&str>> = HashMap::new();
     for (_, u) in ds.units() {
-        match old_units.get(&u.code) {
-            None => s.added += 1,
-            Some((name, full_name, province)) => {
-                if *name != u.name || *full_name != u.full_name {
+        for r in &u.replaces {
+            claimed
+                .entry(r.as_str())
+                .and_modify(|x| *x = None)
+                .or_insert(Some(u.code.as_str()));
+        }
+    }
+    let mut by_name: HashMap<(&str, String), Vec<&str>> = HashMap::new();
+    for (_, u) in ds.units() {
+        if !old_units.contains_key(&u.code) {
+            by_name
+                .entry((u.province_code.as_str(), search_key(&u.name)))
+                .or_default()
+                .push(u.code.as_str());
+        }
+    }
+
+    let mut kept_units: Vec<(UnitEntry, String)> = Vec::new();
+    for (code, (old, code_name)) in &old_units {
+        match new_units.get(code.as_str()) {
+            None => {
+                s.removed += 1;
+                let successor = match claimed.get(code.as_str()) {
+                    Some(x) => x.map(str::to_string),
+                    None => match by_name.get(&(old.province_code.as_str(), search_key(&old.name)))
+                    {
+                        Some(v) if v.len() == 1 => Some(v[0].to_string()),
+                        _ => None,
+                    },
+                };
+                let mut e = old.clone();
+                e.retired = true;
+                e.successor = successor;
+                kept_units.push((e, code_name.clone()));
+            }
+            Some(u) => {
+                if old.name != u.name || old.full_name != u.full_name {
                     s.renamed += 1;
                 }
-                if *province != u.province_code {
+                if old.province_code != u.province_code {
                     s.moved += 1;
+                }
+                if old.name != u.name
+                    || old.full_name != u.full_name
+                    || old.name_en != u.name_en
+                    || old.full_name_en != u.full_name_en
+                    || old.province_code != u.province_code
+                {
+                    kept_units.push((old.clone(), code_name.clone()));
                 }
             }
         }
     }
-    let new_provinces: HashSet<&str> = ds.provinces.iter().map(|p| p.code.as_str()).collect();
-    s.provinces_added = new_provinces
-        .iter()
-        .filter(|p| !old_provinces.contains(**p))
+    s.added = ds
+        .units()
+        .filter(|(_, u)| !old_units.contains_key(&u.code))
         .count();
-    s.provinces_removed = old_provinces
+    let new_provinces: HashMap<&str, &super::dataset::Province> =
+        ds.provinces.iter().map(|p| (p.code.as_str(), p)).collect();
+    s.provinces_added = ds
+        .provinces
         .iter()
-        .filter(|p| !new_provinces.contains(p.as_str()))
+        .filter(|p| !old_provinces.contains_key(&p.code))
         .count();
+    let mut kept_provinces: Vec<ProvinceEntry> = Vec::new();
+    for (code, old) in &old_provinces {
+        match new_provinces.get(code.as_str()) {
+            None => {
+                s.provinces_removed += 1;
+                let mut e = old.clone();
+                e.retired = true;
+                kept_provinces.push(e);
+            }
+            Some(p) => {
+                if old.name != p.name
+                    || old.full_name != p.full_name
+                    || old.name_en != p.name_en
+                    || old.full_name_en != p.full_name_en
+                {
+                    kept_provinces.push(old.clone());
+                }
+            }
+        }
+    }
+    kept_units.sort_by(|a, b| a.0.code.cmp(&b.0.code));
+    kept_provinces.sort_by(|a, b| a.code.cmp(&b.code));
+    for (e, code_name) in &kept_units {
+        if history::keep_unit(c, e, code_name, &info.name, &now)? {
+            s.history_added += 1;
+            if e.retired {
+                s.retired += 1;
+                s.successors += usize::from(e.successor.is_some());
+            }
+        }
+    }
+    for e in &kept_provinces {
+        if history::keep_province(c, e, &info.name, &now)? {
+            s.history_added += 1;
+        }
+    }
 
     c.execute("DELETE FROM admin_units", [])
         .map_err(StoreError::classify)?;
@@ -279,11 +464,13 @@ pub fn replace_in(c: &Connection, ds: &Dataset, info: &DatasetInfo) -> StoreResu
     }
     let d = &s.dataset;
     c.execute(
-        "INSERT INTO admin_unit_dataset(id, name, dataset_date, source, sha256, provinces, units, imported_at)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        "INSERT INTO admin_unit_dataset(id, name, dataset_date, source, sha256, provinces, units, imported_at,
+                                        effective_date)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, dataset_date = excluded.dataset_date,
             source = excluded.source, sha256 = excluded.sha256, provinces = excluded.provinces,
-            units = excluded.units, imported_at = excluded.imported_at",
+            units = excluded.units, imported_at = excluded.imported_at,
+            effective_date = excluded.effective_date",
         params![
             d.name,
             d.date,
@@ -291,7 +478,8 @@ pub fn replace_in(c: &Connection, ds: &Dataset, info: &DatasetInfo) -> StoreResu
             d.sha256,
             d.provinces,
             d.units,
-            d.imported_at
+            d.imported_at,
+            d.effective_date
         ],
     )
     .map_err(StoreError::classify)?;
@@ -327,20 +515,169 @@ pub fn unit_exists(c: &Connection, code: &str) -> StoreResult<bool> {
     )?)
 }
 
-/// The display label of a unit, "Xã Bù Gia Mập, Thành phố Đồng Nai", or `None` if it is not a unit.
-/// While no dataset is stored, the built-in sample answers.
+/// The display label of a unit, "Xã Bù Gia Mập, Thành phố Đồng Nai"; a former unit as it last was, marked
+/// "(cũ)" ([`lookup`]); `None` for a code never listed. While no dataset is stored, the built-in sample
+/// answers.
 pub fn unit_label(c: &Connection, code: &str) -> StoreResult<Option<String>> {
-    if dataset(c)?.is_none() {
-        return Ok(sample::dataset()
-            .units()
-            .find(|(_, u)| u.code == code)
-            .map(|(p, u)| label(&u.full_name, &p.full_name)));
-    }
-    Ok(get(c, code)?.map(|u| u.label))
+    Ok(lookup(c, code, None)?.map(|u| u.label))
+}
+
+/// The label of a unit as of day `on` (e.g. a dossier's capture date): the names in force that day, not
+/// marked even if the code has been retired since.
+pub fn unit_label_on(c: &Connection, code: &str, on: time::Date) -> StoreResult<Option<String>> {
+    Ok(lookup(c, code, Some(on))?.map(|u| u.label))
 }
 
 fn label(unit_full_name: &str, province_full_name: &str) -> String {
     format!("{unit_full_name}, {province_full_name}")
+}
+
+/// How a former unit's name is marked in its label.
+pub const FORMER_MARK: &str = "(cũ)";
+
+fn ymd(d: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// The current entry of a unit: the stored list, or the built-in sample while none is stored.
+fn current(c: &Connection, code: &str) -> StoreResult<Option<UnitOut>> {
+    if dataset(c)?.is_none() {
+        return Ok(sample::dataset()
+            .units()
+            .find(|(_, u)| u.code == code)
+            .map(|(p, u)| UnitOut {
+                code: u.code.clone(),
+                name: u.name.clone(),
+                name_en: u.name_en.clone(),
+                full_name: u.full_name.clone(),
+                full_name_en: u.full_name_en.clone(),
+                province: ProvinceRef {
+                    code: p.code.clone(),
+                    name: p.name.clone(),
+                    full_name: p.full_name.clone(),
+                },
+                label: label(&u.full_name, &p.full_name),
+                former: false,
+                valid_until: None,
+                successor: None,
+            }));
+    }
+    get(c, code)
+}
+
+fn current_province(c: &Connection, code: &str) -> StoreResult<Option<ProvinceRef>> {
+    if dataset(c)?.is_none() {
+        return Ok(sample::dataset()
+            .provinces
+            .iter()
+            .find(|p| p.code == code)
+            .map(|p| ProvinceRef {
+                code: p.code.clone(),
+                name: p.name.clone(),
+                full_name: p.full_name.clone(),
+            }));
+    }
+    Ok(c.query_row(
+        "SELECT code, name, full_name FROM admin_provinces WHERE code = ?1",
+        [code],
+        |r| {
+            Ok(ProvinceRef {
+                code: r.get(0)?,
+                name: r.get(1)?,
+                full_name: r.get(2)?,
+            })
+        },
+    )
+    .optional()?)
+}
+
+/// Province `code` as named on day `on` (YYYY-MM-DD): its history entry in force that day, else the current
+/// list, else its last entry; a code known nowhere is given as it is.
+fn province_at(c: &Connection, code: &str, on: &str) -> StoreResult<ProvinceRef> {
+    let hist = history::province_entries(c, code)?;
+    let from = |e: &ProvinceEntry| ProvinceRef {
+        code: e.code.clone(),
+        name: e.name.clone(),
+        full_name: e.full_name.clone(),
+    };
+    if let Some(e) = history::in_force(&hist, on) {
+        return Ok(from(e));
+    }
+    if let Some(p) = current_province(c, code)? {
+        return Ok(p);
+    }
+    Ok(hist.last().map(from).unwrap_or_else(|| ProvinceRef {
+        code: code.to_string(),
+        name: code.to_string(),
+        full_name: code.to_string(),
+    }))
+}
+
+/// One unit by code, also a former one, optionally as of day `on`:
+///
+/// - with `on`: the names in force that day (history entry, else the current list), unmarked;
+/// - else, or when nothing else applies: the current entry; for a code no longer listed, its last entry
+///   with the unit's name marked "(cũ)", `former` set and the `successor` if known.
+///
+/// The province is named as of the same day (or, for a former unit, the day before it left the list).
+/// `None`: a code never listed (nor in the compiled-in history).
+pub fn lookup(c: &Connection, code: &str, on: Option<time::Date>) -> StoreResult<Option<UnitOut>> {
+    let now = current(c, code)?;
+    let hist = history::unit_entries(c, code)?;
+    let on = on.map(ymd);
+    let chosen = match on.as_deref().and_then(|d| history::in_force(&hist, d)) {
+        Some(e) => Some((e, false)),
+        None if now.is_some() => None,
+        None => hist.last().map(|e| (e, true)),
+    };
+    let Some((e, marked)) = chosen else {
+        let Some(mut u) = now else {
+            return Ok(None);
+        };
+        if let Some(d) = &on {
+            let p = province_at(c, &u.province.code, d)?;
+            if p != u.province {
+                u.label = label(&u.full_name, &p.full_name);
+                u.province = p;
+            }
+        }
+        return Ok(Some(u));
+    };
+    let as_of = if marked {
+        protocol::parse_date(&e.valid_until)
+            .and_then(|d| d.previous_day())
+            .map(ymd)
+            .unwrap_or_else(|| e.valid_until.clone())
+    } else {
+        on.clone().unwrap_or_default()
+    };
+    let province = province_at(c, &e.province_code, &as_of)?;
+    let shown = if marked {
+        format!("{} {FORMER_MARK}", e.full_name)
+    } else {
+        e.full_name.clone()
+    };
+    let successor = match (&now, hist.last().and_then(|l| l.successor.as_deref())) {
+        (None, Some(s)) => Some(UnitRef {
+            code: s.to_string(),
+            label: current(c, s)?
+                .map(|u| u.label)
+                .unwrap_or_else(|| s.to_string()),
+        }),
+        _ => None,
+    };
+    Ok(Some(UnitOut {
+        code: e.code.clone(),
+        name: e.name.clone(),
+        name_en: e.name_en.clone(),
+        full_name: e.full_name.clone(),
+        full_name_en: e.full_name_en.clone(),
+        label: label(&shown, &province.full_name),
+        province,
+        former: now.is_none(),
+        valid_until: Some(e.valid_until.clone()),
+        successor,
+    }))
 }
 
 /// Every province with its number of units, by code.
@@ -390,6 +727,9 @@ fn unit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UnitOut> {
         full_name,
         full_name_en: r.get(4)?,
         province,
+        former: false,
+        valid_until: None,
+        successor: None,
     })
 }
 
@@ -402,7 +742,7 @@ pub fn units_of(c: &Connection, province: &str) -> StoreResult<Vec<UnitOut>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// One unit by code.
+/// One unit of the current list by code (see [`lookup`] for former units).
 pub fn get(c: &Connection, code: &str) -> StoreResult<Option<UnitOut>> {
     Ok(c.query_row(
         &format!("SELECT {UNIT_COLUMNS} WHERE u.code = ?1"),
