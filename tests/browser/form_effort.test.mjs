@@ -83,6 +83,9 @@ async function scanScreen(label) {
   assert.doesNotMatch(text, /\b(null|undefined|NaN)\b/, `${label}: null/undefined shown`);
   assert.doesNotMatch(text, /\b[a-z]+(_[a-z]+)+\b/, `${label}: an internal key is shown`);
   assert.doesNotMatch(text, /\b\d{4}-\d{2}-\d{2}\b/, `${label}: a date not written day first`);
+  // An English sentence on a Vietnamese screen (words Vietnamese never uses).
+  const english = /\b(the|and|with|your|please|this|that|from|will|must)\b/i.exec(text);
+  assert.equal(english, null, `${label}: English on a Vietnamese screen: …${english && text.slice(Math.max(0, english.index - 40), english.index + 40)}…`);
 }
 
 async function walk(proc) {
