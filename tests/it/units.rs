@@ -1,6 +1,8 @@
 //! Administrative units on a real hub process: the built-in sample answers on first run; `hub units import`
 //! of the full 2026 dataset while the hub is serving replaces it (34 provinces, 3,321 units); the HTTP
-//! search finds communes with or without diacritics; a bad file is refused and changes nothing.
+//! search finds communes with or without diacritics; a bad file is refused and changes nothing, and so does
+//! the same file imported again; a unit is named as of a day (the Đồng Nai wards that were communes before
+//! 30 April 2026). Former units after a newer list: `unit_history.rs`.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -56,7 +58,19 @@ fn import_full_dataset_while_serving_then_search() {
         "{out}"
     );
     assert!(out.contains("3161 added, 0 removed, 0 renamed"), "{out}");
+    // Nothing of the sample was dropped or renamed: nothing goes to the history.
+    assert!(!out.contains("Kept in the history"), "{out}");
     eprintln!("hub units import (process, full file): {took:?}\n{out}");
+    // The same file again changes nothing (exit 0).
+    let again = cli_ok(
+        &["units", "import", "--data", data_s, file.to_str().unwrap()],
+        &[],
+    );
+    assert!(
+        again.contains("units-2026-07-25.json is the stored list already")
+            && again.contains("nothing was changed"),
+        "{again}"
+    );
 
     // A refused file exits 2, names the entry and changes nothing.
     let bad = tmp.path().join("bad.json");
@@ -153,6 +167,23 @@ fn import_full_dataset_while_serving_then_search() {
         let (s, b) = admin.get("/api/v1/units/00004").await;
         assert_eq!(s, 200, "{b}");
         assert_eq!(b["label"], "Phường Ba Đình, Thành phố Hà Nội");
+        assert_eq!(b["former"], false);
+        assert!(
+            b.get("valid_until").is_none() && b.get("successor").is_none(),
+            "{b}"
+        );
+        // The compiled-in history: a commune of Đồng Nai that became a ward on 30/04/2026, by day.
+        let (s, b) = admin.get("/api/v1/units/26248?on=2026-04-29").await;
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(b["label"], "Xã Trảng Bom, Tỉnh Đồng Nai");
+        assert_eq!(
+            (b["former"].as_bool(), b["valid_until"].as_str()),
+            (Some(false), Some("2026-04-30"))
+        );
+        let (_, b) = admin.get("/api/v1/units/26248?on=2026-04-30").await;
+        assert_eq!(b["label"], "Phường Trảng Bom, Thành phố Đồng Nai");
+        let (_, b) = admin.get("/api/v1/units/26248").await;
+        assert_eq!(b["label"], "Phường Trảng Bom, Thành phố Đồng Nai");
 
         // Rough latency of a search over the full list through HTTP (loopback, debug build).
         let n = 50;

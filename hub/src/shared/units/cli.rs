@@ -93,13 +93,19 @@ pub fn run(command: UnitsCommand) -> anyhow::Result<i32> {
                 let mut out = String::new();
                 if let Some(d) = store::dataset(c)? {
                     out.push_str(&format!(
-                        "Dataset: {} ({}{}), {} provinces, {} units, stored {}.\n",
+                        "Dataset: {} ({}{}), {} provinces, {} units, stored {}{}.\n",
                         d.name,
                         d.source,
-                        d.date.map(|x| format!(", {x}")).unwrap_or_default(),
+                        d.date
+                            .as_deref()
+                            .map(|x| format!(", {x}"))
+                            .unwrap_or_default(),
                         d.provinces,
                         d.units,
-                        d.imported_at
+                        d.imported_at,
+                        d.effective()
+                            .map(|x| format!(", in effect from {x}"))
+                            .unwrap_or_default()
                     ));
                 }
                 if let Some(p) = &province {
