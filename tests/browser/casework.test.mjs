@@ -108,13 +108,14 @@ test('a clerk works a dossier: form layout, needs papers, registered with its nu
   assert.equal((await page.textContent('[data-testid=work-count-needs_papers]')).trim(), '0');
   await axeCheck(page, 'work list');
 
-  // The printable form: filled items, signature boxes, A4 print CSS.
+  // The printable form: the official layout with its signature block, A4 print CSS (the PDF itself is
+  // checked by print_forms.test.mjs).
   await page.click(`[data-testid=work-row][data-receipt="${receipt.code}"]`);
   await page.click('[data-testid=open-print]');
-  await page.waitForSelector('[data-testid=print-view] [data-testid=form-marital]');
-  const sig = await page.textContent('[data-testid=print-view] .signatures');
-  assert.match(sig, /Người đi đăng ký ký tên/);
-  assert.match(sig, /Cán bộ tư pháp – hộ tịch/);
+  await page.waitForSelector('[data-testid=print-view] [data-testid=a4-form-marital]');
+  const sig = await page.textContent('[data-testid=print-view] .a4-signs');
+  assert.match(sig, /Người yêu cầu/);
+  assert.match(sig, /Ký, ghi rõ họ, chữ đệm, tên/);
   await page.waitForSelector('[data-testid=print-now]');
   const hasA4 = await page.evaluate(() => [...document.styleSheets].some((s) => {
     try { return [...s.cssRules].some((r) => r.cssText.includes('@page') || (r.cssRules && [...r.cssRules].some((x) => /size: A4/.test(x.cssText)))); } catch (_) { return false; }
@@ -172,8 +173,7 @@ test('a 3-in-1 names its communes and wards, never their codes, on the office pa
   assert.doesNotMatch(shown, /\b25222\b/, 'no unit code on the dossier page');
 
   await page.click('[data-testid=open-print]');
-  await page.waitForSelector('[data-testid=print-view] .unit');
-  await page.waitForFunction(() => !document.querySelector('[data-unit-pending]'));
+  await page.waitForSelector('[data-testid=print-view] [data-testid=a4-forms]');
   const paper = await page.textContent('[data-testid=print-view]');
   assert.match(paper, /Bù Gia Mập/);
   assert.doesNotMatch(paper, /\b25222\b/, 'no unit code on paper');
@@ -182,8 +182,7 @@ test('a 3-in-1 names its communes and wards, never their codes, on the office pa
   // As a clerk's phone shows it.
   await page.setViewportSize({ width: 360, height: 740 });
   await page.reload();
-  await page.waitForSelector('[data-testid=print-view] .unit');
-  await page.waitForFunction(() => !document.querySelector('[data-unit-pending]'));
+  await page.waitForSelector('[data-testid=print-view] [data-testid=a4-forms]');
   await shot(page, 'casework-5-print-three-in-one-phone');
   await page.setViewportSize({ width: 1200, height: 900 });
 });

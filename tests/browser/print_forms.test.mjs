@@ -204,9 +204,12 @@ test('the official forms print on A4 from the field review, the receipt screen a
   await page.goto(`${field.base}/#/draft/${marital}`);
   await page.click('[data-testid=seal]');
   await page.waitForSelector('[data-testid=review-print-forms]');
+  await page.locator('[data-testid=review-print-forms]').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(ARTIFACTS, 'print-forms-0-field-review-button.png') });
   await page.click('[data-testid=review-print-forms]');
   await page.waitForSelector('[data-testid=a4-preview] [data-testid=a4-form-marital]');
-  await shot(page, 'print-forms-1-field-review-preview');
+  // The preview covers the screen (a viewport shot: the review stays under it).
+  await page.screenshot({ path: path.join(ARTIFACTS, 'print-forms-1-field-review-preview.png') });
   await axeCheck(page, 'field preview of the forms');
   let pages = await printPdf(page, 'print-forms-field-review-marital-v2');
   checkPaper(pages, served.forms, 'field review');
@@ -230,7 +233,8 @@ test('the official forms print on A4 from the field review, the receipt screen a
   checkPaper(pages, served.forms, 'field receipt');
   assert.doesNotMatch(flat(pages.join('\n')), new RegExp(maritalCode.replace(/\W/g, '.')), 'the slip is not printed with the forms');
   await page.click('[data-testid=a4-close]');
-  await shot(page, 'print-forms-2-field-receipt');
+  await page.locator('[data-testid=receipt-print-forms]').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(ARTIFACTS, 'print-forms-2-field-receipt.png') });
   // After a reload the field hub holds only the encrypted dossier: the screen says where forms print.
   await page.reload();
   await page.waitForSelector('[data-testid=receipt-forms-gone]');
@@ -254,9 +258,7 @@ test('the official forms print on A4 from the field review, the receipt screen a
     const id = decodeURIComponent(page.url().split('/').pop());
     const out = await call(page, 'GET', `/api/v1/office/dossiers/${id}/forms`);
     assert.deepEqual(out.forms.map((f) => f.form), forms, name);
-    if (process.env.DUMP_HTML) fs.writeFileSync(`/tmp/print-${name}.html`, await page.content());
     pages = await printPdf(page, 'print-forms-office-' + name);
-    if (process.env.DUMP_HTML) continue;
     checkPaper(pages, out.forms, 'office ' + name);
     text = flat(pages.join('\n'));
     if (name.startsWith('3in1')) {
