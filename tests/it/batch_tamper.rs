@@ -404,3 +404,6 @@ fn gaps_are_reported_and_equivocation_is_an_alarm() {
     assert_eq!(stored_count(&o), 3);
     assert!(quarantine_rows(&o).contains(&(1, "equivocation".into())));
 }
+
+/// Hostile batch files (recursive views, triggers, huge values, bad headers…) built with rusqlite.
+mod hostile;

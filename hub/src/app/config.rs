@@ -2,7 +2,9 @@
 //! variables (`HUB_MODE`, `HUB_DATA`, `HUB_LISTEN`, `HUB_HTTPS_LISTEN`, `HUB_MDNS`, `HUB_NAME`,
 //! `HUB_HOST_NAME`, `HUB_TIME_LIMITS`, `HUB_HOLIDAYS`, `HUB_WIFI_SSID`, `HUB_WIFI_PASSWORD`, `HUB_WIFI_SECURITY`, and the sync
 //! settings `HUB_OFFICE_URL`, `HUB_SYNC_INTERVAL`, `HUB_SYNC_CONCURRENCY`, `HUB_SYNC_BANDWIDTH_KBPS`,
-//! `HUB_QUIET_HOURS`, `HUB_RETENTION_DAYS`, `HUB_SYNC`), and the captive portal `HUB_CAPTIVE_PORTAL`.
+//! `HUB_QUIET_HOURS`, `HUB_RETENTION_DAYS`, `HUB_SYNC`), the captive portal `HUB_CAPTIVE_PORTAL`, and the
+//! connection limits `HUB_HEADER_READ_TIMEOUT`, `HUB_BODY_READ_TIMEOUT`, `HUB_MAX_CONNECTIONS`,
+//! `HUB_MAX_CONNECTIONS_PER_ADDRESS`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -97,6 +99,75 @@ pub struct ServeConfig {
         value_parser = clap::value_parser!(u64).range(1..=86_400)
     )]
     pub login_lockout_seconds: u64,
+    /// Connection limits of the HTTP and HTTPS listeners (header and body read timeouts, caps).
+    #[command(flatten)]
+    pub connections: ConnectionLimits,
+}
+
+/// How long a client may take and how many connections it may hold (issue 18: one laptop on the open
+/// Wi-Fi must not take the hub down by opening connections and sending nothing, or half a request).
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionLimits {
+    /// Seconds a client has to send a request's complete header (also how long an idle kept-alive
+    /// connection stays open); slower connections are closed.
+    #[arg(
+        long,
+        env = "HUB_HEADER_READ_TIMEOUT",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub header_read_timeout: u64,
+    /// Seconds a request body may stall (no byte received while the hub waits for one); the request then
+    /// fails and its connection is closed. A slow but moving upload is not cut.
+    #[arg(
+        long,
+        env = "HUB_BODY_READ_TIMEOUT",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub body_read_timeout: u64,
+    /// Most connections open at once, HTTP and HTTPS together; at the cap a new one sheds the oldest
+    /// connection that has not sent a complete request yet, or is closed when every one is busy. Default
+    /// (0): derived from the open-file limit (RLIMIT_NOFILE), leaving room for the database and files.
+    #[arg(long, env = "HUB_MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
+    /// Most connections open at once from one client address (an IPv6 client: its /64); further ones are
+    /// closed at once. Loopback clients (the hub's own machine) count only towards --max-connections.
+    #[arg(
+        long,
+        env = "HUB_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 32,
+        value_parser = clap::value_parser!(u64).range(1..=100_000)
+    )]
+    pub max_connections_per_address: u64,
+    /// Tests only: apply --max-connections-per-address to loopback clients too.
+    #[arg(
+        long,
+        env = "HUB_CONNECTION_CAP_ON_LOOPBACK",
+        hide = true,
+        default_value_t = false
+    )]
+    pub connection_cap_on_loopback: bool,
+}
+
+/// Open-file descriptors kept out of the global connection cap: the database (and its WAL and journal),
+/// photos and exports being written, backups, the TLS and key files, mDNS sockets, logs.
+pub const FD_RESERVE_MIN: u64 = 128;
+/// The automatic global connection cap never exceeds this (memory on a Raspberry Pi).
+pub const AUTO_MAX_CONNECTIONS: u64 = 4096;
+
+impl ConnectionLimits {
+    /// The global connection cap for a process that may open `nofile` files: `--max-connections` when set,
+    /// else `nofile` minus a reserve of a quarter (at least 128), between 16 and 4096.
+    pub fn global_cap(&self, nofile: u64) -> usize {
+        if self.max_connections > 0 {
+            return self.max_connections;
+        }
+        let reserve = (nofile / 4).max(FD_RESERVE_MIN);
+        nofile
+            .saturating_sub(reserve)
+            .clamp(16, AUTO_MAX_CONNECTIONS) as usize
+    }
 }
 
 /// Where to serve HTTPS.
@@ -424,6 +495,24 @@ mod tests {
             .deadline_rules()
             .unwrap_err();
         assert!(e.contains("cannot read"), "{e}");
+    }
+
+    #[test]
+    fn connection_limits_default_for_a_pi_and_leave_room_for_files() {
+        let c = cfg(&[]).connections;
+        assert_eq!(c.header_read_timeout, 10);
+        assert_eq!(c.body_read_timeout, 30);
+        assert_eq!(c.max_connections_per_address, 32);
+        assert!(!c.connection_cap_on_loopback);
+        // ulimit -n 1024 (a Pi's usual default): 256 descriptors stay for the database and files.
+        assert_eq!(c.global_cap(1024), 768);
+        assert_eq!(c.global_cap(4096), 3072);
+        assert_eq!(c.global_cap(256), 128);
+        assert_eq!(c.global_cap(64), 16);
+        assert_eq!(c.global_cap(1 << 20), 4096);
+        let c = cfg(&["--max-connections", "50", "--header-read-timeout", "3"]).connections;
+        assert_eq!(c.global_cap(1024), 50);
+        assert_eq!(c.header_read_timeout, 3);
     }
 
     #[test]

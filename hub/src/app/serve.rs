@@ -1,6 +1,7 @@
 //! `hub serve`: opens the data directory, binds HTTP and HTTPS (certificate from the hub's local CA),
-//! prints how to reach the hub, advertises it, and serves until cancelled. Tests boot this same function: it reports the bound address through `ready` and stops
-//! gracefully when `cancel` fires.
+//! prints how to reach the hub, advertises it, and serves until cancelled, under connection limits
+//! (header and body read timeouts, per-address and global caps: `serve/conn.rs`). Tests boot this same
+//! function: it reports the bound address through `ready` and stops gracefully when `cancel` fires.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +18,8 @@ use crate::shared::datadir::DataDir;
 use crate::shared::join::{self, JoinInfo};
 use crate::shared::state::{AppState, Parts, Shared};
 use crate::shared::{auth, discovery, terminal, tls};
+
+mod conn;
 
 /// What a started hub reports once it accepts connections.
 #[derive(Debug, Clone)]
@@ -276,34 +279,24 @@ pub async fn serve(
         }
         None => app,
     };
+    // Both listeners share one connection gate: the global cap counts HTTP and HTTPS together (file
+    // descriptors are the process's), the per-address cap a client's connections on both.
+    let gate = conn::Gate::new(conn::Limits::resolve(&cfg.connections));
     let https = async {
         let (Some(l), Some(m)) = (https_listener, tls_material) else {
-            return Ok(());
+            return anyhow::Ok(());
         };
-        // `tap_io` (a no-op here) wraps the listener in axum's `TapIo`, which gives it the
-        // `Connected<SocketAddr>` impl that `into_make_service_with_connect_info` needs.
-        use axum::serve::ListenerExt;
-        let tls_listener = tls::TlsListener::new(l, tls::server_config(&m)?, cancel.clone())?;
-        axum::serve(
-            tls_listener.tap_io(|_| {}),
-            app.clone()
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(cancel.clone().cancelled_owned())
-        .await
-        .context("HTTPS server error")
+        let acceptor = tls::acceptor(tls::server_config(&m)?);
+        conn::run(l, Some(acceptor), app.clone(), gate.clone(), cancel.clone()).await;
+        Ok(())
     };
     let http = async {
-        axum::serve(
-            listener,
-            app.clone()
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(cancel.clone().cancelled_owned())
-        .await
-        .context("server error")
+        conn::run(listener, None, app.clone(), gate.clone(), cancel.clone()).await;
+        anyhow::Ok(())
     };
     tokio::try_join!(http, https)?;
+    // Stopped accepting: let the open connections finish their requests.
+    gate.drained().await;
     tracing::info!("hub stopped");
     Ok(())
 }

@@ -275,20 +275,21 @@ async fn sync_pair(
             "This is a field hub, not a commune office: it cannot be paired with.",
         ));
     }
-    // Failures are counted per client IP, in the login limiter under a name no user name can take.
+    // Attempts are counted per client IP, in the login limiter under a name no user name can take, before
+    // the code is checked (a success or an unrelated refusal gives the slot back).
     let key = "\u{0}pair";
-    if !st.part::<LoginLimiter>().allowed(key, ip) {
+    let Ok(attempt) = st.part::<LoginLimiter>().reserve(key, ip) else {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
             "Đã thử sai quá nhiều lần. Hãy đợi 5 phút rồi thử lại.",
             "Too many wrong attempts. Wait 5 minutes, then try again.",
         ));
-    }
+    };
     let signed = match SignedPairRequest::from_bytes(&body).and_then(|s| s.verify().map(|_| s)) {
         Ok(s) => s,
         Err(e) => {
-            st.part::<LoginLimiter>().failed(key, ip);
+            drop(attempt); // counted: a failure
             return Err(crate::office::intake::routes::bad_message(
                 "pair request",
                 e,
@@ -305,27 +306,29 @@ async fn sync_pair(
     let (code, status) = match outcome {
         PairOutcome::Pinned { code, status } => (code, status),
         PairOutcome::NoCode => {
-            st.part::<LoginLimiter>().failed(key, ip);
+            drop(attempt); // counted: a failure
             return Err(code_invalid());
         }
         PairOutcome::KeyChanged => {
+            attempt.release();
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "device_key_changed",
                 "Thiết bị có mã số này đã được ghép nối với khóa khác; văn phòng không thay khóa tự động.",
                 "A device with this id is already paired with different keys; the office never replaces keys silently.",
-            ))
+            ));
         }
         PairOutcome::NotAField => {
+            attempt.release();
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "not_a_field_device",
                 "Thẻ khóa này không phải của một trạm hiện trường.",
                 "This key card is not a field hub's.",
-            ))
+            ));
         }
     };
-    st.part::<LoginLimiter>().succeeded(key, ip);
+    attempt.succeeded();
     tracing::info!(device = %request.card.device_id, %status, "field device paired by code");
     let created_at = st
         .db

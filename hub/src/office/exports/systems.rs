@@ -733,13 +733,6 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
-    fn def_of(sys: &SystemDef) -> &'static ProcedureDef {
-        protocol::catalogue()
-            .iter()
-            .find(|d| d.id == sys.procedure_id)
-            .expect("the system's procedure is in the catalogue")
-    }
-
     /// Every catalogue version of the system's procedure (a column may read a field one version has).
     fn versions_of(sys: &SystemDef) -> Vec<&'static ProcedureDef> {
         protocol::catalogue()

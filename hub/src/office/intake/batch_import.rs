@@ -3,20 +3,26 @@
 //! envelope failing a check is quarantined with its reason and the others are stored — the same per-envelope
 //! core as the network path (`intake::verify`). Gaps before the batch (earlier envelopes not received yet)
 //! are reported, not hidden. The import produces the signed acknowledgement of the batch (§11.6).
+//!
+//! The file is hostile until proven otherwise (protocol §8): it is read first, on its own connection and
+//! without the office database, by [`read_batch`] — opened as untrusted SQLite
+//! ([`crate::shared::batch_file::UntrustedBatch`]), its schema checked, every step bounded in time — and
+//! only what was read is then verified and stored with the office database by [`import_read`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use protocol::{
     BatchManifest, CheckKind, DeviceId, DeviceKey, DeviceStatus, ManifestEntry, Problem,
     QuarantineEntry, Signature, SignedAck, SignedManifest,
 };
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use crate::office::intake::ack;
 use crate::office::intake::session::field_device_status;
 use crate::office::intake::verify::{self, Offered, Outcome, Sender, Via};
+use crate::shared::batch_file::{Refusal, UntrustedBatch};
 use crate::shared::clock;
 use crate::shared::store::{write_tx, StoreError, StoreResult};
 use crate::shared::trust;
@@ -50,6 +56,10 @@ pub struct ImportReport {
     pub problems: Vec<Problem>,
     /// Sequence numbers of this device still missing at the office after this import.
     pub gaps: Vec<Gap>,
+    /// Why the file itself was refused before anything in it was trusted (unreadable, not SQLite, an
+    /// unexpected schema, a value too large, too slow to read…): a stable code, Vietnamese and English.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Refusal>,
     /// The signed acknowledgement of the batch (not in the JSON report; written to a file).
     #[serde(skip)]
     pub ack: Option<SignedAck>,
@@ -65,23 +75,93 @@ fn problem(seq: Option<u64>, check: CheckKind, detail: impl Into<String>) -> Pro
     }
 }
 
+/// What a batch file holds, read without the office database: the manifest row, the envelope rows (those
+/// whose columns have the expected types) and the blobs by hash.
+pub struct BatchContents {
+    manifest: Option<(Vec<u8>, String)>,
+    envelopes: BTreeMap<i64, (Vec<u8>, String, Vec<u8>)>,
+    blobs: HashMap<String, Vec<u8>>,
+}
+
+/// Reads the batch file at `path` as untrusted input (protocol §8): a refusal says why it is not read.
+/// Touches no office data, so a caller runs it on its own thread, outside the office database's lock.
+pub fn read_batch(path: &Path) -> Result<BatchContents, Refusal> {
+    let file = UntrustedBatch::open(path)?;
+    let meta: HashMap<String, String> = file
+        .rows("SELECT key, value FROM batch_meta", |r| {
+            Ok((r.get::<_, String>(0).ok(), r.get::<_, String>(1).ok()))
+        })?
+        .into_iter()
+        .filter_map(|(k, v)| Some((k?, v?)))
+        .collect();
+    if meta.get("format").map(String::as_str) != Some(crate::shared::batch_file::FORMAT) {
+        return Err(Refusal::not_outreach(
+            "not an outreach-kit batch file (batch_meta.format)",
+        ));
+    }
+    if meta.get("format_version").map(String::as_str)
+        != Some(crate::shared::batch_file::FORMAT_VERSION)
+    {
+        return Err(Refusal::not_outreach(format!(
+            "unsupported batch format version {:?}",
+            meta.get("format_version")
+        )));
+    }
+    let manifest = file
+        .rows("SELECT body, signature FROM manifest WHERE id = 1", |r| {
+            Ok((r.get::<_, Vec<u8>>(0).ok(), r.get::<_, String>(1).ok()))
+        })?
+        .into_iter()
+        .find_map(|(b, s)| Some((b?, s?)));
+    let envelopes = file
+        .rows(
+            "SELECT seq, header, signature, payload FROM envelopes ORDER BY seq",
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1).ok(),
+                    r.get::<_, String>(2).ok(),
+                    r.get::<_, Vec<u8>>(3).ok(),
+                ))
+            },
+        )?
+        .into_iter()
+        .filter_map(|(seq, h, s, p)| Some((seq, (h?, s?, p?))))
+        .collect();
+    let mut blobs = HashMap::new();
+    for (sha, bytes) in file.rows("SELECT sha256, bytes FROM blobs ORDER BY rowid", |r| {
+        Ok((r.get::<_, String>(0).ok(), r.get::<_, Vec<u8>>(1).ok()))
+    })? {
+        if let (Some(sha), Some(bytes)) = (sha, bytes) {
+            blobs.entry(sha).or_insert(bytes);
+        }
+    }
+    Ok(BatchContents {
+        manifest,
+        envelopes,
+        blobs,
+    })
+}
+
 /// Imports the batch file at `path` into the office store `c`, decrypting with `identity` and signing the
-/// acknowledgement with `office`.
+/// acknowledgement with `office`. The file is read before `c` is used (see [`read_batch`]).
 pub fn import(
     c: &mut Connection,
     identity: &str,
     office: &DeviceKey,
     path: &Path,
 ) -> StoreResult<ImportReport> {
-    import_as(c, identity, office, path, &path.display().to_string())
+    let read = read_batch(path);
+    import_read(c, identity, office, read, &path.display().to_string())
 }
 
-/// [`import`], naming the file `shown` in the report (an upload's original name).
-pub fn import_as(
+/// [`import`] of what [`read_batch`] read, naming the file `shown` in the report (an upload's original
+/// name). A refused file is recorded in the import history with nothing else stored.
+pub fn import_read(
     c: &mut Connection,
     identity: &str,
     office: &DeviceKey,
-    path: &Path,
+    read: Result<BatchContents, Refusal>,
     shown: &str,
 ) -> StoreResult<ImportReport> {
     let mut report = ImportReport {
@@ -98,16 +178,21 @@ pub fn import_as(
         missing: Vec::new(),
         problems: Vec::new(),
         gaps: Vec::new(),
+        error: None,
         ack: None,
     };
-    let outcome = match open_batch(path) {
-        Ok(file) => verify_and_store(c, identity, office, &file, &mut report),
-        Err(p) => {
-            report.problems.push(p);
-            Ok(())
+    match read {
+        Ok(file) => verify_and_store(c, identity, office, &file, &mut report)?,
+        Err(r) => {
+            tracing::warn!(code = r.code, detail = ?r.detail, "batch file refused");
+            report.problems.push(problem(
+                None,
+                CheckKind::Format,
+                format!("{} ({})", r.message_en, r.detail),
+            ));
+            report.error = Some(r);
         }
-    };
-    outcome?;
+    }
     if let Some(dev) = &report.device_id {
         report.gaps = gaps_for(c, dev)?;
     }
@@ -115,80 +200,16 @@ pub fn import_as(
     Ok(report)
 }
 
-fn open_batch(path: &Path) -> Result<Connection, Problem> {
-    if !path.is_file() {
-        return Err(problem(
-            None,
-            CheckKind::Format,
-            format!("{} is not a readable file", path.display()),
-        ));
-    }
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| problem(None, CheckKind::Format, format!("not a batch file: {e}")))?;
-    let check: Result<Vec<String>, _> = conn
-        .prepare("PRAGMA quick_check")
-        .and_then(|mut st| st.query_map([], |r| r.get::<_, String>(0))?.collect());
-    match check {
-        Ok(rows) if rows.len() == 1 && rows[0] == "ok" => {}
-        Ok(rows) => {
-            return Err(problem(
-                None,
-                CheckKind::Format,
-                format!("the file is damaged or truncated: {}", rows.join("; ")),
-            ))
-        }
-        Err(e) => {
-            return Err(problem(
-                None,
-                CheckKind::Format,
-                format!("the file is damaged or truncated: {e}"),
-            ))
-        }
-    }
-    let meta = |k: &str| -> Option<String> {
-        conn.query_row("SELECT value FROM batch_meta WHERE key = ?1", [k], |r| {
-            r.get(0)
-        })
-        .ok()
-    };
-    if meta("format").as_deref() != Some(crate::shared::batch_file::FORMAT) {
-        return Err(problem(
-            None,
-            CheckKind::Format,
-            "not an outreach-kit batch file (batch_meta.format)",
-        ));
-    }
-    if meta("format_version").as_deref() != Some(crate::shared::batch_file::FORMAT_VERSION) {
-        return Err(problem(
-            None,
-            CheckKind::Format,
-            format!(
-                "unsupported batch format version {:?}",
-                meta("format_version")
-            ),
-        ));
-    }
-    Ok(conn)
-}
-
 fn verify_and_store(
     c: &mut Connection,
     identity: &str,
     office: &DeviceKey,
-    file: &Connection,
+    file: &BatchContents,
     report: &mut ImportReport,
 ) -> StoreResult<()> {
     // 1. The manifest: well-formed, from a trusted and approved field device, correctly signed. A failure
     //    here refuses the whole file.
-    let row: Result<(Vec<u8>, String), _> = file.query_row(
-        "SELECT body, signature FROM manifest WHERE id = 1",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    );
-    let Ok((body, sig_hex)) = row else {
+    let Some((body, sig_hex)) = file.manifest.clone() else {
         report
             .problems
             .push(problem(None, CheckKind::Format, "the manifest is missing"));
@@ -271,26 +292,15 @@ fn verify_and_store(
         batch_id: &manifest.batch_id,
         via: Via::File,
     };
-    let fetch = |sha: &str| -> Option<Vec<u8>> {
-        file.query_row("SELECT bytes FROM blobs WHERE sha256 = ?1", [sha], |r| {
-            r.get(0)
-        })
-        .optional()
-        .unwrap_or(None)
-    };
+    let fetch = |sha: &str| -> Option<Vec<u8>> { file.blobs.get(sha).cloned() };
     let tx = write_tx(c)?;
     let listed: BTreeSet<u64> = manifest.envelopes.iter().map(|e| e.seq).collect();
     let mut entries: Vec<&ManifestEntry> = manifest.envelopes.iter().collect();
     entries.sort_by_key(|e| e.seq);
     for entry in entries {
-        let row: Option<(Vec<u8>, String, Vec<u8>)> = file
-            .query_row(
-                "SELECT header, signature, payload FROM envelopes WHERE seq = ?1",
-                [entry.seq as i64],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .unwrap_or(None);
+        let row = i64::try_from(entry.seq)
+            .ok()
+            .and_then(|s| file.envelopes.get(&s));
         let Some((header, signature, payload)) = row else {
             report.missing.push(entry.seq);
             report.problems.push(problem(
@@ -303,10 +313,10 @@ fn verify_and_store(
         let off = Offered {
             entry,
             seq: entry.seq,
-            header: &header,
-            signature: &signature,
+            header,
+            signature,
         };
-        match verify::verify_and_store(&tx, &sender, &off, &payload, &fetch)? {
+        match verify::verify_and_store(&tx, &sender, &off, payload, &fetch)? {
             Outcome::Stored => report.stored += 1,
             Outcome::AlreadyHeld => report.already_held += 1,
             Outcome::Quarantined { reason, detail, .. } => {
@@ -323,19 +333,12 @@ fn verify_and_store(
         }
     }
     // Rows the manifest does not list: set aside as evidence, never stored.
-    let extra: Vec<(i64, Vec<u8>, String)> = file
-        .prepare("SELECT seq, header, signature FROM envelopes ORDER BY seq")
-        .and_then(|mut st| {
-            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect()
-        })
-        .unwrap_or_default();
-    for (seq, header, signature) in extra {
+    for (&seq, (header, signature, _)) in &file.envelopes {
         if seq < 1 || listed.contains(&(seq as u64)) {
             continue;
         }
         let detail = "the file holds an envelope the manifest does not list";
-        let hash = protocol::sha256_hex(&header);
+        let hash = protocol::sha256_hex(header);
         verify::quarantine(
             &tx,
             &sender,
@@ -344,8 +347,8 @@ fn verify_and_store(
             CheckKind::UnexpectedEnvelope,
             detail,
             None,
-            Some(&header),
-            Some(&signature),
+            Some(header),
+            Some(signature),
         )?;
         report.problems.push(problem(
             Some(seq as u64),

@@ -578,7 +578,10 @@ async fn quarantine_resolve(
     responses(
         (status = 200, description = "The import report with `complete` and `ack_url` (the signed \
             acknowledgement's file, or null)", body = Object),
-        (status = 400, description = "Empty file, or a file that is not a batch", body = crate::shared::api_doc::ErrorBody),
+        (status = 400, description = "Empty file, or a file refused before anything in it is trusted \
+            (`field` = `file`; codes `batch_not_sqlite`, `batch_bad_header`, `batch_damaged`, \
+            `batch_unexpected_schema`, `batch_value_too_large`, `batch_too_slow`, `batch_too_large`, \
+            `batch_wrong_format`; see docs/protocol.md §8). The refusal is kept in the import history.", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 413, description = "Larger than 512 MiB", body = crate::shared::api_doc::ErrorBody),
@@ -632,22 +635,36 @@ async fn upload_batch(
         let _ = tokio::fs::remove_file(&tmp).await;
         return Err(e);
     }
-    let st2 = st.clone();
+    // The file is read as untrusted input on a blocking thread with its own connection to it, never
+    // inside the office database's connection: a hostile file cannot hold the lock every request needs.
     let path = tmp.clone();
+    let read =
+        tokio::task::spawn_blocking(move || crate::office::intake::batch_import::read_batch(&path))
+            .await;
+    let _ = tokio::fs::remove_file(&tmp).await;
+    let read = read.map_err(ApiError::internal)?;
+    let st2 = st.clone();
     let report = st
         .db
         .call(move |c| {
-            crate::office::intake::batch_import::import_as(
+            crate::office::intake::batch_import::import_read(
                 c,
                 st2.keys.age_identity(),
                 &st2.keys.device,
-                &path,
+                read,
                 &shown,
             )
         })
-        .await;
-    let _ = tokio::fs::remove_file(&tmp).await;
-    let report = report?;
+        .await?;
+    if let Some(r) = &report.error {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            r.code,
+            r.message_vi.clone(),
+            r.message_en.clone(),
+        )
+        .with_field("file"));
+    }
     let mut v = serde_json::to_value(&report).map_err(ApiError::internal)?;
     v["complete"] = json!(report.complete());
     v["ack_url"] = match (&report.ack, &report.batch_id) {

@@ -212,9 +212,12 @@ async fn login(
 ) -> Result<Response, ApiError> {
     // The limits count per user, whatever letter case or Unicode form the name was typed in.
     let key = users::name_key(&body.name);
-    if let Err(wait) = st.part::<LoginLimiter>().check(&key, ip) {
-        return Ok(login_locked(wait));
-    }
+    // The attempt is counted before the password is checked (a success gives it back), so simultaneous
+    // guesses cannot all pass the limit while the slow hashes run.
+    let attempt = match st.part::<LoginLimiter>().reserve(&key, ip) {
+        Ok(attempt) => attempt,
+        Err(wait) => return Ok(login_locked(wait)),
+    };
     let name = body.name.clone();
     let row = st.db.call(move |c| users::find_user(c, &name)).await?;
     let password = body.password;
@@ -223,7 +226,8 @@ async fn login(
         .await
         .map_err(ApiError::internal)?;
     let Some(row) = row.filter(|_| ok) else {
-        st.part::<LoginLimiter>().failed(&key, ip);
+        // The reservation stays counted: a failed attempt.
+        drop(attempt);
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "bad_credentials",
@@ -231,7 +235,7 @@ async fn login(
             "Wrong user name or password.",
         ));
     };
-    st.part::<LoginLimiter>().succeeded(&key, ip);
+    attempt.succeeded();
     let uid = row.user.id.clone();
     let (tok, csrf) = st.db.call(move |c| users::create_session(c, &uid)).await?;
     Ok(logged_in(row.user, tok, csrf, StatusCode::OK))
