@@ -336,10 +336,10 @@ fn languages_translations_audio_and_guides() {
         );
         let (s, g) = anon.get("/api/v1/guides/marital-status-certificate").await;
         assert_eq!(s, 200, "{g}");
-        let def = protocol::catalogue()
-            .iter()
-            .find(|p| p.id == "marital-status-certificate")
+        // The guide follows the version in force today (catalogue v2).
+        let def = protocol::in_force("marital-status-certificate", hub::shared::clock::today_vn())
             .unwrap();
+        assert_eq!(g["procedure"]["version"], def.version);
         let bring = g["bring"].as_array().unwrap();
         assert_eq!(bring.len(), def.documents.len());
         for d in &def.documents {
@@ -348,17 +348,21 @@ fn languages_translations_audio_and_guides() {
             assert_eq!(b["original"], d.original);
             assert!(b["label"]["key"].as_str().unwrap().starts_with("cat."));
         }
-        let divorce = bring
+        let previous = bring
             .iter()
-            .find(|b| b["role"] == "divorce_judgment")
+            .find(|b| b["role"] == "previous_certificate")
             .unwrap();
-        assert_eq!(divorce["when"]["field"]["vi"], "Tình trạng hôn nhân");
         assert_eq!(
-            divorce["when"]["value"]["vi"],
-            "Đã ly hôn, hiện chưa kết hôn lại"
+            previous["when"]["field"]["vi"],
+            "Giấy xác nhận tình trạng hôn nhân đã cấp trước đây"
         );
+        assert_eq!(previous["when"]["value"]["vi"], "Đã được cấp");
         assert_eq!(g["time_limit"]["working_days"], 3);
-        assert_eq!(g["time_limit"]["extended_working_days"], 23);
+        assert_eq!(
+            g["time_limit"]["extended_working_days"],
+            serde_json::Value::Null,
+            "no 23-day limit: no legal source"
+        );
         assert_eq!(g["title"]["key"], title_key.as_str());
         assert!(g["steps"].as_array().unwrap().len() >= 4);
         assert_eq!(
