@@ -21,7 +21,7 @@ fn http_from(ip: [u8; 4]) -> reqwest::Client {
 }
 
 /// A login attempt: (status, error code, Retry-After, Set-Cookie, body).
-async fn try_login(
+pub(crate) async fn try_login(
     http: &reqwest::Client,
     base: &str,
     name: &str,

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const ADMIN_PW: &str = "Quản-trị-viên-2024";
 const PW: &str = "mật-khẩu-đúng-123";
@@ -25,27 +25,14 @@ fn http_from(ip: [u8; 4]) -> reqwest::Client {
         .unwrap()
 }
 
-/// A login attempt: (status, error code, Retry-After).
+/// A login attempt: (status, error code, Retry-After) — the abuse tests' attempt, without cookie and body.
 async fn try_login(
     http: &reqwest::Client,
     base: &str,
     name: &str,
     pw: &str,
 ) -> (u16, String, Option<u64>) {
-    let r = http
-        .post(format!("{base}/api/v1/login"))
-        .json(&json!({"name": name, "password": pw}))
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let retry = r
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    let body: Value = r.json().await.unwrap_or(Value::Null);
-    let code = body["error"]["code"].as_str().unwrap_or("").to_owned();
+    let (status, code, retry, _, _) = crate::abuse::try_login(http, base, name, pw).await;
     (status, code, retry)
 }
 
