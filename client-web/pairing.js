@@ -132,11 +132,30 @@ export async function devicesView(app, _p, _q, ctx) {
     return;
   }
   const list = h('ul', { class: 'list', 'data-testid': 'devices-list' });
+  // A refresh (the clerk's button, or a code just used) rebuilds the rows; a revoke form the clerk has
+  // open keeps its place, its typed reason and its focus.
   const refresh = async () => {
     const r = await api('GET', '/api/v1/pairing/devices');
     const ds = r.devices || [];
+    const open = new Map();
+    for (const li of list.querySelectorAll('[data-device]')) {
+      const f = li.querySelector('form.pair-revoke');
+      if (f && !f.hidden) {
+        const input = f.querySelector('input[name=reason]');
+        open.set(li.dataset.device, { value: input.value, focused: document.activeElement === input });
+      }
+    }
     list.replaceChildren(...(ds.length ? ds.map((d) => deviceRow(d, refresh))
       : [h('li', { class: 'item', 'data-testid': 'devices-empty' }, t('pairing.no_devices'))]));
+    for (const li of list.querySelectorAll('[data-device]')) {
+      const kept = open.get(li.dataset.device);
+      const f = li.querySelector('form.pair-revoke');
+      if (!kept || !f) continue;
+      f.hidden = false;
+      const input = f.querySelector('input[name=reason]');
+      input.value = kept.value;
+      if (kept.focused) input.focus();
+    }
   };
   try { await refresh(); } catch (e) { ctx.show(h('section', {}, title, banner('warn', errText(e), null))); return; }
 

@@ -70,6 +70,11 @@ test('a clerk opens a code, the field admin types it, the clerk approves', async
   // Revoking asks for a reason, then for confirmation.
   await op.click('[data-testid=device-revoke]');
   await op.fill('[data-testid=device-reason]', 'Máy bị mất');
+  // A refresh meanwhile (the clerk's button, or the page noticing the code was used) keeps the open form
+  // and the typed reason: it once rebuilt the row under the clerk's hands.
+  await op.click('[data-testid=devices-refresh]');
+  await op.waitForFunction(() => !document.querySelector('form.pair-revoke').hidden
+    && document.querySelector('[data-testid=device-reason]').value === 'Máy bị mất');
   await op.click('[data-testid=device-revoke-confirm]');
   await op.click('#ask-yes');
   await op.waitForSelector('[data-testid=device-row] [data-status=revoked]');
