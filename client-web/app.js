@@ -15,6 +15,8 @@ const VIEWS = {
   setup: setupView,
   login: loginView,
   users: usersView,
+  // My account: change my password, log out everywhere (account.js).
+  account: async (...a) => (await import('./account.js')).accountView(...a),
   home: async (...a) => (state.mode === 'office' ? (await office()).officeList(...a) : (await field()).fieldHome(...a)),
   draft: async (...a) => (await field()).draftView(...a),
   receipt: async (...a) => (await field()).receiptView(...a),
@@ -62,6 +64,7 @@ const ROUTES = [
   [/^\/office\/dossier\/([^/]+)$/, 'odossier', true],
   [/^\/office\/imports$/, 'imports', true],
   [/^\/users$/, 'users', true],
+  [/^\/account$/, 'account', true],
   [/^\/join$/, 'join', true],
   [/^\/sessions$/, 'sessions', true],
   [/^\/sessions\/([^/]+)$/, 'session', true],
@@ -115,10 +118,15 @@ export async function route() {
   secureNotice();
   // The hub's clock: a banner when it looks wrong (clock.js), with the one-tap confirmation.
   import('./clock.js').then((c) => c.clockNotice()).catch(() => {});
-  if (state.user && state.mode === 'field') import('./outbox.js').then((o) => o.start()).catch(() => {});
+  if (state.user && !state.mustChange && state.mode === 'field') import('./outbox.js').then((o) => o.start()).catch(() => {});
   if (m.auth && !state.user) {
     try { sessionStorage.setItem('ok.after', '#' + raw); } catch (_) { /* ignore */ }
     location.replace('#/login');
+    return;
+  }
+  // An admin reset this user's password: a new one first (account.js).
+  if (state.user && state.mustChange && m.name !== 'account') {
+    location.replace('#/account');
     return;
   }
   if (state.mode === 'office' && (m.name === 'draft' || m.name === 'receipt')) {
@@ -173,6 +181,7 @@ function header(current) {
     : [['#/', 'nav.dossiers', 'home', 'doc'], ['#/sessions', 'nav.sessions', 'sessions', 'people'], ['#/news', 'nav.news', 'news', 'book'], ['#/sync', 'nav.sync', 'sync', 'cloud'], ['#/join', 'nav.join', 'join', 'qr']];
   if (can('admin')) items.push(['#/users', 'nav.users', 'users', 'user']);
   items.push(['#/languages', 'nav.languages', 'languages', 'globe']);
+  items.push(['#/account', 'nav.account', 'account', 'lock']);
   for (const [href, key, name, ic] of items) {
     nav.append(h('a', { href, 'aria-current': name === current ? 'page' : null, 'data-testid': 'nav-' + name }, icon(ic), h('span', {}, t(key))));
   }
@@ -238,6 +247,7 @@ function langChooser() {
 function applyMe(me) {
   state.user = me.user;
   state.csrf = me.csrf_token;
+  state.mustChange = !!me.must_change_password;
   state.mode = me.mode || state.mode;
   state.hubName = me.hub_name || state.hubName;
   state.deviceId = me.device_id || state.deviceId;
@@ -253,7 +263,7 @@ async function loadMe() {
   try {
     applyMe(await api('GET', '/api/v1/me', undefined, { quiet401: true }));
   } catch (e) {
-    if (e.status !== 401) throw e;
+    if (e.status !== 401 && e.code !== 'https_required') throw e;
     state.user = null; state.csrf = null;
   }
 }
@@ -261,7 +271,8 @@ async function loadMe() {
 // The hub, the setup state and who is signed in, asked all at once (one round trip on a slow Wi-Fi).
 async function loadHub() {
   const who = api('GET', '/api/v1/me', undefined, { quiet401: true }).catch((e) => {
-    if (e.status === 401) return null;
+    // Plain HTTP from another machine: the villagers' side; team work is on the HTTPS address.
+    if (e.status === 401 || e.code === 'https_required') return null;
     throw e;
   });
   const [hz, s, me] = await Promise.all([api('GET', '/healthz'), api('GET', '/api/v1/setup'), who]);
@@ -269,6 +280,8 @@ async function loadHub() {
   state.deviceId = hz.device_id || '';
   state.mode = s.mode || hz.mode;
   state.needsSetup = !!s.needs_setup;
+  state.secure = s.secure !== false;
+  state.httpsUrl = s.https_url || null;
   // Users added on the command line can log in before any admin exists.
   if (me) applyMe(me);
   else { state.user = null; state.csrf = null; }
@@ -350,6 +363,10 @@ async function setupView(app, _p, q, ctx) {
     return;
   }
   if (!token) { ctx.show(setupNeeded()); return; }
+  if (s.secure === false) {
+    ctx.show(h('section', { class: 'narrow' }, h('h1', {}, t('setup.title')), secureLoginCard(`#/setup?token=${encodeURIComponent(token)}`, s.https_url)));
+    return;
+  }
   const form = h('form', { class: 'card form', 'data-testid': 'setup-form', novalidate: true },
     fieldRow('setup-name', t('auth.admin_name'),
       h('input', { id: 'setup-name', name: 'name', required: true, autocomplete: 'username', autocapitalize: 'none', 'data-testid': 'setup-name' }),
@@ -377,6 +394,12 @@ async function setupView(app, _p, q, ctx) {
 // ---------- login ----------
 async function loginView(app, _p, _q, ctx) {
   if (state.user) { location.replace('#/'); return; }
+  if (state.secure === false) {
+    let after = '#/';
+    try { after = sessionStorage.getItem('ok.after') || '#/'; } catch (_) { /* ignore */ }
+    ctx.show(h('section', { class: 'narrow' }, h('h1', {}, t('auth.login_title')), secureLoginCard(after, state.httpsUrl)));
+    return;
+  }
   const form = h('form', { class: 'card form', 'data-testid': 'login-form', novalidate: true },
     fieldRow('login-name', t('auth.name'),
       h('input', { id: 'login-name', name: 'name', required: true, autocomplete: 'username', autocapitalize: 'none', 'data-testid': 'login-name' })),
@@ -420,6 +443,21 @@ async function logout() {
   go('#/login');
 }
 
+// Plain HTTP from another machine (the wall QR, the villagers' address): passwords and session cookies
+// never travel here. The team goes to the hub's HTTPS address, carrying where they were going; a phone's
+// first time, it takes the hub's certificate (/ca.crt), checked against the fingerprint on the hub's
+// poster or screen.
+function secureLoginCard(after, httpsUrl) {
+  if (!httpsUrl) return banner('warn', t('secure.https_off'), t('secure.https_off_hint'), { 'data-testid': 'secure-login-off' });
+  const target = httpsUrl.replace(/\/$/, '') + '/' + (after.startsWith('#') ? after : '#/');
+  return h('div', { class: 'card', 'data-testid': 'secure-login' },
+    h('p', { class: 'lead' }, t('secure.login_https')),
+    h('a', { class: 'btn primary big', href: target, 'data-testid': 'secure-login-go' }, icon('lock'), h('span', {}, t('secure.login_go'))),
+    h('p', { class: 'mono', 'data-testid': 'secure-login-url' }, httpsUrl),
+    h('p', { class: 'hint' }, t('secure.first_time'), ' ',
+      h('a', { href: '/ca.crt', download: 'hub-ca.crt', 'data-testid': 'secure-login-ca' }, t('secure.get_ca'))));
+}
+
 // Plain HTTP (villagers' phones, or a team phone without the hub's certificate): no offline app, camera
 // and microphone only through the phone's own apps. Say so; never fail silently.
 function secureNotice() {
@@ -436,10 +474,16 @@ async function usersView(app, _p, _q, ctx) {
   if (!can('admin')) { ctx.show(h('section', {}, h('h1', {}, t('users.title')), banner('warn', t('err.admin_only'), null))); return; }
   const roles = ROLES[state.mode] || ROLES.field;
   const list = h('ul', { class: 'list', 'data-testid': 'users-list' });
-  const fill = async () => {
+  // Each account with its state and the admin's actions (account.js); `msg` says what was just done.
+  const acc = await import('./account.js');
+  const done = h('p', { class: 'form-ok', role: 'status', 'data-testid': 'users-done', hidden: true });
+  const history = h('div');
+  const fill = async (msg) => {
     const r = await api('GET', '/api/v1/users');
-    list.replaceChildren(...(r.users || []).map((u) => h('li', { class: 'item', 'data-testid': 'user-row' }, icon('user'),
-      h('span', { class: 'grow' }, h('strong', {}, u.name)), h('span', { class: 'badge' }, roleName(u.role)))));
+    list.replaceChildren(...(r.users || []).map((u) => acc.userRow(u, fill)));
+    done.hidden = !msg;
+    if (msg) done.replaceChildren(icon('ok'), h('span', {}, msg));
+    history.replaceChildren(await acc.historyList().catch(() => ''));
   };
   await fill();
   const form = h('form', { class: 'card form', 'data-testid': 'user-form', novalidate: true },
@@ -472,7 +516,7 @@ async function usersView(app, _p, _q, ctx) {
   const pairLink = state.mode === 'field'
     ? h('p', {}, h('a', { href: '#/pairing', class: 'btn', 'data-testid': 'users-pairing-link' }, icon('lock'), h('span', {}, t('pairing.link'))))
     : null;
-  ctx.show(h('section', {}, h('h1', {}, t('users.title')), list, form, pairLink));
+  ctx.show(h('section', {}, h('h1', {}, t('users.title')), done, list, form, history, pairLink));
 }
 
 // ---------- boot ----------

@@ -1,6 +1,9 @@
 // The queue board for a TV or laptop (public, no login): per desk the number being served, huge, and the
-// next numbers; Vietnamese and English side by side. Live via Server-Sent Events, reconnecting by itself.
-// Shows numbers only: never a villager's name.
+// next numbers; Vietnamese and English side by side. Live via Server-Sent Events; when the hub refuses a
+// stream (too many open from this address or in all: 429/503) or the stream drops or falls silent, it
+// polls the plain JSON board every few seconds and asks for the stream again later. The status line says
+// which (live, refreshing, reconnecting) and the time of the last update, so a stale board never looks
+// live. Shows numbers only: never a villager's name.
 import { h, t, icon, fmtDate } from './lib.js';
 
 const DESKS = ['civil_status', 'police', 'telecom', 'guidance'];
@@ -24,6 +27,8 @@ export async function boardView(app, params, query, ctx) {
 
   document.body.classList.add('board-mode');
   const status = h('p', { class: 'board-status', 'data-testid': 'board-status', role: 'status', 'data-state': 'connecting' }, pair('board.connecting'));
+  // The time of the last update, outside the live region (it changes every few seconds).
+  const updated = h('p', { class: 'board-updated', 'data-testid': 'board-updated' });
   const head = h('div', { class: 'board-head' });
   const grid = h('div', { class: 'board-grid', 'data-testid': 'board-grid' });
   // Announces each newly called number once (screen readers), without reading the whole board again.
@@ -31,8 +36,17 @@ export async function boardView(app, params, query, ctx) {
   const last = {};
 
   function setStatus(state) {
+    if (status.dataset.state === state) return;
     status.dataset.state = state;
     status.replaceChildren(icon(state === 'live' ? 'ok' : 'reload'), ...pair('board.' + state));
+  }
+  // The board was brought up to date now.
+  function fresh() {
+    const d = new Date();
+    const p2 = (n) => String(n).padStart(2, '0');
+    const time = `${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
+    updated.dataset.time = time;
+    updated.replaceChildren(...pair('board.updated', { time }));
   }
 
   function render(b) {
@@ -60,33 +74,96 @@ export async function boardView(app, params, query, ctx) {
     if (news.length) live.textContent = news.join('. ');
   }
 
+  // Polling while there is no live stream: every POLL_MS; the stream is asked for again after
+  // streamDelay (5 s, doubling up to a minute; the hub's Retry-After is 30 s); a stream with no event
+  // (board or the 15 s ping) for SILENT_MS is taken as lost.
+  const POLL_MS = 3000;
+  const SILENT_MS = 45000;
   let es = null;
   let retry = null;
-  let delay = 1000;
+  let poller = null;
+  let watchdog = null;
+  let streamDelay = 5000;
+  let stopped = false;
+
+  async function poll() {
+    if (!ctx.alive()) { stop(); return; }
+    try {
+      const r = await fetch('/api/v1/board', { cache: 'no-store' });
+      if (!r.ok) throw new Error(String(r.status));
+      const b = await r.json();
+      if (!poller) return; // the stream came back meanwhile
+      render(b);
+      fresh();
+      setStatus('polling');
+    } catch (_) {
+      setStatus('reconnecting');
+    }
+  }
+  function startPolling() {
+    if (poller || stopped) return;
+    poller = setInterval(poll, POLL_MS);
+    poll();
+  }
+  function stopPolling() {
+    clearInterval(poller);
+    poller = null;
+  }
+  function retryStream() {
+    clearTimeout(retry);
+    retry = setTimeout(connect, streamDelay);
+    streamDelay = Math.min(streamDelay * 2, 60000);
+  }
+  // An event came on the stream: it is live.
+  function streamAlive() {
+    streamDelay = 5000;
+    stopPolling();
+    setStatus('live');
+    fresh();
+    clearTimeout(watchdog);
+    watchdog = setTimeout(streamLost, SILENT_MS);
+  }
+  // No event for three pings: the stream died without telling (a Wi-Fi drop).
+  function streamLost() {
+    if (es) es.close();
+    es = null;
+    setStatus('reconnecting');
+    startPolling();
+    retryStream();
+  }
   function connect() {
-    if (!ctx.alive()) return;
+    if (!ctx.alive() || stopped) { stop(); return; }
     es = new EventSource('/api/v1/board/events');
     es.addEventListener('board', (ev) => {
       if (!ctx.alive()) { stop(); return; }
-      delay = 1000;
-      setStatus('live');
+      streamAlive();
       try { render(JSON.parse(ev.data)); } catch (_) { /* a bad frame: keep the last board */ }
+    });
+    es.addEventListener('ping', () => {
+      if (!ctx.alive()) { stop(); return; }
+      streamAlive();
     });
     es.addEventListener('error', () => {
       if (!ctx.alive()) { stop(); return; }
-      setStatus('reconnecting');
-      // The browser retries by itself while the stream is CONNECTING; if it gave up, start again later.
-      if (es.readyState === EventSource.CLOSED) {
+      clearTimeout(watchdog);
+      // Refused at the hub's caps, or the hub is gone: poll meanwhile, so the numbers keep moving.
+      if (status.dataset.state !== 'polling') setStatus('reconnecting');
+      startPolling();
+      // The browser retries by itself while the stream is CONNECTING; a refused stream is CLOSED.
+      if (es && es.readyState === EventSource.CLOSED) {
         es.close();
-        clearTimeout(retry);
-        retry = setTimeout(connect, delay);
-        delay = Math.min(delay * 2, 15000);
+        es = null;
+        retryStream();
       }
     });
   }
   function stop() {
+    stopped = true;
     if (es) es.close();
+    es = null;
+    stopPolling();
     clearTimeout(retry);
+    clearTimeout(watchdog);
     document.body.classList.remove('board-mode');
   }
   window.addEventListener('hashchange', stop, { once: true });
@@ -94,10 +171,10 @@ export async function boardView(app, params, query, ctx) {
   // The first frame from plain JSON, so the board shows at once even where streams are slow to start.
   try {
     const r = await fetch('/api/v1/board', { cache: 'no-store' });
-    if (r.ok) render(await r.json());
+    if (r.ok) { render(await r.json()); fresh(); }
   } catch (_) { /* the stream will bring it */ }
   if (!head.childNodes.length) head.append(h('h1', {}, icon('tv'), h('span', {}, pair('board.title'))));
-  ctx.show(h('div', { class: 'board', 'data-testid': 'board' }, head, status, grid, live));
+  ctx.show(h('div', { class: 'board', 'data-testid': 'board' }, head, h('div', { class: 'board-bar' }, status, updated), grid, live));
   connect();
 }
 

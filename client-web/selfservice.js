@@ -116,6 +116,14 @@ export async function predeclareView(app, [procId], _q, ctx) {
     } catch (err) {
       send.disabled = false;
       if (err.status == null || err.status === 0) { status.replaceChildren(banner('warn', errText(err), t('err.offline_hint'))); return; }
+      // Refusals for the whole phone or session (too many from this phone, the session's ceiling reached):
+      // Vietnamese and English both, whatever the chosen language (the message says what to do instead).
+      if (err.code === 'predeclarations_full' || err.code === 'rate_limited') {
+        status.replaceChildren(banner('warn', err.vi || errText(err), h('span', { lang: 'en' }, err.en || ''),
+          { 'data-testid': 'predeclare-error', 'data-code': err.code }));
+        status.scrollIntoView({ block: 'center' });
+        return;
+      }
       const loose = placeErrors(el, err.details || []);
       status.replaceChildren(banner('warn', errText(err), loose.map((x) => x.message_vi && state.lang === 'vi' ? x.message_vi : x.message_en).join(' ') || null,
         { 'data-testid': 'predeclare-error' }));
@@ -127,10 +135,19 @@ export async function predeclareView(app, [procId], _q, ctx) {
   h('h1', {}, txt(def.title)),
   h('p', { class: 'lead' }, t('self.intro')),
   banner('ok', t('self.privacy')),
+  secureOffer(`#/predeclare/${enc(procId)}`),
   form.el,
   status,
   h('div', { class: 'row' }, send));
   ctx.show(el);
+}
+
+// On plain HTTP from a phone, what is typed here can be read by others on the open Wi-Fi (docs/security.md).
+// A phone that installed the hub's certificate can send it over the secure address instead.
+function secureOffer(hash) {
+  if (state.secure !== false || !state.httpsUrl) return null;
+  return h('p', { class: 'hint', 'data-testid': 'predeclare-secure' }, t('self.secure_offer'), ' ',
+    h('a', { href: `${state.httpsUrl.replace(/\/$/, '')}/${hash}`, 'data-testid': 'predeclare-secure-link' }, t('self.secure_link')));
 }
 
 // One number to remember: the queue ticket when an outreach session is open (the number the desks call and

@@ -13,6 +13,16 @@ use crate::keys::{check_device, Context, DeviceId, DeviceKey, DevicePublicKey, S
 /// The `kind` member of every batch manifest.
 pub const MANIFEST_KIND: &str = "outreach-kit/batch-manifest";
 
+/// The `kind` member of the sealed session summaries of a manifest (§3.5).
+pub const SESSION_SUMMARIES_KIND: &str = "outreach-kit/session-summaries";
+
+/// Batch file format 1 (`batch_meta.format_version = '1'`): session summaries in plaintext in the manifest.
+/// Still read by the office; never written since format 2.
+pub const BATCH_FORMAT_V1: &str = "1";
+/// Batch file format 2: session summaries sealed to the office (`sealed_sessions`); plaintext `sessions`
+/// are refused.
+pub const BATCH_FORMAT_V2: &str = "2";
+
 /// One envelope listed in a manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +61,26 @@ pub struct BatchManifest {
     /// before summaries existed keep their bytes and signatures.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sessions: Vec<crate::session::SessionSummary>,
+    /// The session summaries sealed to the office (§3.5): lower-case hex of the age ciphertext of the
+    /// canonical [`SessionSummaries`]; omitted when there is none. Never together with `sessions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_sessions: Option<String>,
+}
+
+/// The plaintext of a manifest's `sealed_sessions`: the summaries, bound to their batch and device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSummaries {
+    /// Always [`SESSION_SUMMARIES_KIND`].
+    pub kind: String,
+    /// Protocol version, 1.
+    pub v: u32,
+    /// The manifest's `batch_id`.
+    pub batch_id: String,
+    /// The manifest's `device_id`.
+    pub device_id: DeviceId,
+    /// The summaries (§3.5), each `session_id` at most once.
+    pub sessions: Vec<crate::session::SessionSummary>,
 }
 
 /// A manifest with its device signature (context `outreach-kit/v1/batch-manifest`).
@@ -81,6 +111,132 @@ impl BatchManifest {
         if self.kind != MANIFEST_KIND {
             return Err(ProtocolError::Kind {
                 expected: MANIFEST_KIND,
+                found: self.kind.clone(),
+            });
+        }
+        if self.v != crate::PROTOCOL_VERSION {
+            return Err(ProtocolError::Version { found: self.v });
+        }
+        if let Some(hex) = &self.sealed_sessions {
+            if !self.sessions.is_empty() {
+                return Err(ProtocolError::Sync(
+                    "a manifest carries sessions or sealed_sessions, never both".into(),
+                ));
+            }
+            if hex.is_empty()
+                || hex.len() % 2 != 0
+                || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            {
+                return Err(ProtocolError::Sync(
+                    "sealed_sessions is not lower-case hex".into(),
+                ));
+            }
+        }
+        crate::session::check_sessions(&self.sessions)
+    }
+
+    /// The rules between the members of a well-formed manifest (§3.4), checked after its signature: at
+    /// least one envelope, `seq` ≥ 1 and strictly ascending (never re-sorted by the receiver), and
+    /// `chain_head` the last entry. A failure is the batch-level `manifest_mismatch`.
+    pub fn check_entries(&self) -> Result<(), ProtocolError> {
+        let Some(last) = self.envelopes.last() else {
+            return Err(ProtocolError::Sync("the manifest lists no envelope".into()));
+        };
+        if self.envelopes[0].seq == 0 || self.envelopes.windows(2).any(|w| w[0].seq >= w[1].seq) {
+            return Err(ProtocolError::Sync(
+                "the envelopes are not listed in strictly ascending seq".into(),
+            ));
+        }
+        if (last.seq, last.hash.as_str()) != (self.chain_head.seq, self.chain_head.hash.as_str()) {
+            return Err(ProtocolError::Sync(
+                "the chain head is not the last envelope".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks the unsigned copies a batch file keeps in `batch_meta` (§8) against this signed manifest:
+    /// `batch_id`, `device_id` and `created_at` MUST be present and equal. `meta` is every `(key, value)`
+    /// row of `batch_meta`. A failure is the batch-level `manifest_mismatch`.
+    pub fn check_batch_meta<'a>(
+        &self,
+        meta: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<(), ProtocolError> {
+        let meta: std::collections::BTreeMap<&str, &str> = meta.into_iter().collect();
+        for (key, signed) in [
+            ("batch_id", self.batch_id.as_str()),
+            ("device_id", self.device_id.as_str()),
+            ("created_at", self.created_at.as_str()),
+        ] {
+            match meta.get(key) {
+                Some(v) if *v == signed => {}
+                Some(v) => {
+                    return Err(ProtocolError::Sync(format!(
+                        "batch_meta.{key} is {v:?} but the signed manifest says {signed:?}"
+                    )))
+                }
+                None => return Err(ProtocolError::Sync(format!("batch_meta.{key} is missing"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// Seals `sessions` to the office `recipients` into this manifest's `sealed_sessions` (none when there
+    /// is no summary), binding them to `batch_id` and `device_id`. Call before signing.
+    pub fn seal_sessions(
+        &mut self,
+        recipients: &[String],
+        sessions: Vec<crate::session::SessionSummary>,
+    ) -> Result<(), ProtocolError> {
+        self.sessions.clear();
+        self.sealed_sessions = None;
+        if sessions.is_empty() {
+            return Ok(());
+        }
+        let body = SessionSummaries {
+            kind: SESSION_SUMMARIES_KIND.into(),
+            v: crate::PROTOCOL_VERSION,
+            batch_id: self.batch_id.clone(),
+            device_id: self.device_id.clone(),
+            sessions,
+        };
+        body.check_form()?;
+        let plain = crate::canonical::canonical_bytes(&body)?;
+        self.sealed_sessions = Some(hex::encode(crate::seal::encrypt_to(recipients, &plain)?));
+        Ok(())
+    }
+
+    /// The session summaries of a verified manifest: the plaintext `sessions` of a format-1 manifest, or
+    /// its `sealed_sessions` decrypted with the office `identity`, parsed canonically and checked to name
+    /// this manifest's batch and device. The error is a `decrypt` problem (`ProtocolError::Crypto`) or a
+    /// `format` one.
+    pub fn open_sessions(
+        &self,
+        identity: &str,
+    ) -> Result<Vec<crate::session::SessionSummary>, ProtocolError> {
+        let Some(hex_ct) = &self.sealed_sessions else {
+            return Ok(self.sessions.clone());
+        };
+        let ct = hex::decode(hex_ct)
+            .map_err(|e| ProtocolError::Sync(format!("sealed_sessions: {e}")))?;
+        let plain = crate::seal::decrypt_with(identity, &ct)?;
+        let body: SessionSummaries = parse_canonical(&plain)?;
+        body.check_form()?;
+        if body.batch_id != self.batch_id || body.device_id != self.device_id {
+            return Err(ProtocolError::Sync(
+                "the sealed session summaries belong to another batch or device".into(),
+            ));
+        }
+        Ok(body.sessions)
+    }
+}
+
+impl SessionSummaries {
+    /// Kind, version and the summaries' own rules (§3.5).
+    pub fn check_form(&self) -> Result<(), ProtocolError> {
+        if self.kind != SESSION_SUMMARIES_KIND {
+            return Err(ProtocolError::Kind {
+                expected: SESSION_SUMMARIES_KIND,
                 found: self.kind.clone(),
             });
         }
@@ -484,6 +640,7 @@ mod tests {
                 hash: f.entry.hash,
             },
             sessions: Vec::new(),
+            sealed_sessions: None,
         }
     }
 
@@ -502,6 +659,97 @@ mod tests {
         ));
         let bytes = crate::canonical::canonical_bytes(&signed.manifest).unwrap();
         assert_eq!(BatchManifest::from_bytes(&bytes).unwrap(), signed.manifest);
+    }
+
+    #[test]
+    fn entries_must_ascend_and_end_at_the_head() {
+        let key = DeviceKey::from_seed([9; 32]);
+        let m = manifest(&key);
+        m.check_entries().unwrap();
+        let mut two = m.clone();
+        let mut e2 = two.envelopes[0].clone();
+        e2.seq = 2;
+        two.envelopes.push(e2.clone());
+        two.chain_head.seq = 2;
+        two.check_entries().unwrap();
+        let mut rev = two.clone();
+        rev.envelopes.reverse();
+        assert!(rev.check_entries().is_err(), "out of order is refused");
+        let mut dup = two.clone();
+        dup.envelopes[1].seq = 1;
+        dup.chain_head.seq = 1;
+        assert!(dup.check_entries().is_err(), "a repeated seq is refused");
+        let mut empty = m.clone();
+        empty.envelopes.clear();
+        assert!(empty.check_entries().is_err());
+        let mut head = m;
+        head.chain_head.seq = 5;
+        assert!(head.check_entries().is_err());
+    }
+
+    #[test]
+    fn batch_meta_copies_must_equal_the_manifest() {
+        let key = DeviceKey::from_seed([9; 32]);
+        let m = manifest(&key);
+        let device = m.device_id.to_string();
+        let good = [
+            ("format", "outreach-kit-batch"),
+            ("batch_id", m.batch_id.as_str()),
+            ("device_id", device.as_str()),
+            ("created_at", m.created_at.as_str()),
+        ];
+        m.check_batch_meta(good).unwrap();
+        for i in 1..4 {
+            let mut bad = good;
+            bad[i].1 = "x";
+            assert!(m.check_batch_meta(bad).is_err(), "{}", bad[i].0);
+            let missing: Vec<_> = good.iter().copied().filter(|r| r.0 != good[i].0).collect();
+            assert!(m.check_batch_meta(missing).is_err());
+        }
+    }
+
+    #[test]
+    fn sessions_seal_to_the_office_and_open_bound_to_the_batch() {
+        use age::secrecy::ExposeSecret;
+        let id = age::x25519::Identity::generate();
+        let sk = id.to_string().expose_secret().to_string();
+        let pk = id.to_public().to_string();
+        let key = DeviceKey::from_seed([9; 32]);
+        let s = crate::session::tests::sample();
+        let mut m = manifest(&key);
+        m.seal_sessions(std::slice::from_ref(&pk), vec![s.clone()])
+            .unwrap();
+        assert!(m.sessions.is_empty());
+        let hex_ct = m.sealed_sessions.clone().unwrap();
+        assert!(!hex_ct.contains(&hex::encode(s.hamlet.as_bytes())));
+        m.check_form().unwrap();
+        let bytes = crate::canonical::canonical_bytes(&m).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains(&s.hamlet));
+        assert_eq!(m.open_sessions(&sk).unwrap(), vec![s.clone()]);
+        // Another batch's ciphertext does not open as this one's.
+        let mut other = m.clone();
+        other.batch_id = "0193a5b2-7c4e-7d10-8f00-0000000000b2".into();
+        assert!(matches!(
+            other.open_sessions(&sk),
+            Err(ProtocolError::Sync(_))
+        ));
+        // Another office cannot read them.
+        let stranger = age::x25519::Identity::generate();
+        assert!(matches!(
+            m.open_sessions(stranger.to_string().expose_secret()),
+            Err(ProtocolError::Crypto(_))
+        ));
+        // Never both forms; hex only.
+        let mut both = m.clone();
+        both.sessions = vec![s];
+        assert!(both.check_form().is_err());
+        let mut upper = m.clone();
+        upper.sealed_sessions = Some(hex_ct.to_uppercase());
+        assert!(upper.check_form().is_err());
+        // No summary, no member: the bytes of a manifest without sessions do not change.
+        let mut none = manifest(&key);
+        none.seal_sessions(&[pk], Vec::new()).unwrap();
+        assert_eq!(none, manifest(&key));
     }
 
     #[test]

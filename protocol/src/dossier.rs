@@ -181,6 +181,65 @@ impl Dossier {
     }
 }
 
+impl Dossier {
+    /// Every rule a receiver MUST check on a dossier besides its signature (§1, §3.1, §3.1.1): the
+    /// disposition's rules ([`Dossier::check_disposition`]), and text in Unicode NFC — field keys, and field
+    /// values NFC, trimmed and not empty (the form [`crate::validate::normalize_fields`] gives), photo names
+    /// and roles, the receipt code aside (its own grammar).
+    pub fn check_form(&self) -> Result<(), ProtocolError> {
+        self.check_disposition()?;
+        for (k, v) in &self.fields {
+            if !is_nfc(k) {
+                return Err(ProtocolError::BadDossier(format!(
+                    "field key {k:?} is not Unicode NFC"
+                )));
+            }
+            if !is_nfc(v) {
+                return Err(ProtocolError::BadDossier(format!(
+                    "the value of {k} is not Unicode NFC"
+                )));
+            }
+            if v.is_empty() || v.trim() != v {
+                return Err(ProtocolError::BadDossier(format!(
+                    "the value of {k} is empty or not trimmed"
+                )));
+            }
+        }
+        for a in &self.attachments {
+            if !is_nfc(&a.name) || !is_nfc(&a.role) {
+                return Err(ProtocolError::BadDossier(
+                    "a photo's name or role is not Unicode NFC".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that an envelope `header` carrying this dossier says the same (§3.2): its `sealed_at` is the
+    /// dossier's, byte for byte, and its `device_id` the dossier's.
+    pub fn check_header(
+        &self,
+        header: &crate::envelope::EnvelopeHeader,
+    ) -> Result<(), ProtocolError> {
+        if header.sealed_at != self.sealed_at {
+            return Err(ProtocolError::BadDossier(format!(
+                "the envelope header says sealed_at {} but the dossier says {}",
+                header.sealed_at, self.sealed_at
+            )));
+        }
+        if header.device_id != self.device_id {
+            return Err(ProtocolError::BadDossier(
+                "the envelope header and the dossier name different devices".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn is_nfc(s: &str) -> bool {
+    unicode_normalization::is_nfc(s)
+}
+
 /// A dossier with its device signature (context `outreach-kit/v1/dossier`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -233,6 +292,55 @@ impl SignedDossier {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn check_form_refuses_decomposed_or_untrimmed_text_and_a_void_with_fields() {
+        use unicode_normalization::UnicodeNormalization;
+        let key = DeviceKey::from_seed([3u8; 32]);
+        let d = sample(&key);
+        d.check_form().unwrap();
+        let (k, v) = d
+            .fields
+            .iter()
+            .find(|(_, v)| v.nfd().collect::<String>() != **v)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .expect("the sample has a Vietnamese value");
+        let mut nfd = d.clone();
+        nfd.fields.insert(k.clone(), v.nfd().collect());
+        assert!(matches!(
+            nfd.check_form(),
+            Err(ProtocolError::BadDossier(_))
+        ));
+        let mut padded = d.clone();
+        padded.fields.insert(k, format!(" {v}"));
+        assert!(padded.check_form().is_err());
+        let mut void = d.clone();
+        void.disposition = Disposition::Voids {
+            dossier_id: "019a9f3e-6c00-7000-8000-0000000000ff".into(),
+            reason: "Trùng hồ sơ".into(),
+        };
+        assert!(matches!(
+            void.check_form(),
+            Err(ProtocolError::Disposition(_))
+        ));
+        void.fields.clear();
+        void.attachments.clear();
+        void.check_form().unwrap();
+    }
+
+    #[test]
+    fn the_header_must_say_the_dossier_s_sealed_at() {
+        let key = DeviceKey::from_seed([3u8; 32]);
+        let d = sample(&key);
+        let mut h = crate::envelope::tests::header(&key, 1, crate::envelope::GENESIS_PREV);
+        h.sealed_at = d.sealed_at.clone();
+        d.check_header(&h).unwrap();
+        h.sealed_at = "2026-11-23T08:15:01Z".into();
+        assert!(matches!(
+            d.check_header(&h),
+            Err(ProtocolError::BadDossier(_))
+        ));
+    }
 
     #[test]
     fn dispositions_have_their_own_rules() {

@@ -67,6 +67,9 @@ pub enum ProtocolError {
     /// A dossier's disposition breaks its rules (reason, reference, a cancellation with content).
     #[error("bad disposition: {0}")]
     Disposition(String),
+    /// A dossier breaks a rule of §1 or §3.1 (text not NFC or not trimmed, a header that disagrees with it).
+    #[error("bad dossier: {0}")]
+    BadDossier(String),
     /// A pairing code failed to parse (length, symbol, or check symbol: a typo).
     #[error("bad pairing code: {0}")]
     BadPairingCode(String),

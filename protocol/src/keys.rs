@@ -34,6 +34,8 @@ pub enum Context {
     News,
     /// A field hub's answer to the office's sync challenge ([`crate::sync::SyncHello`]).
     SyncHello,
+    /// The office's HTTPS certificate authority, for the field to pin ([`crate::sync::OfficeTls`]).
+    OfficeTls,
 }
 
 impl Context {
@@ -51,6 +53,7 @@ impl Context {
             Context::Ack => "outreach-kit/v1/ack",
             Context::News => "outreach-kit/v1/news",
             Context::SyncHello => "outreach-kit/v1/sync-hello",
+            Context::OfficeTls => "outreach-kit/v1/office-tls",
         }
     }
 }

@@ -196,7 +196,7 @@ pub fn check_sessions(sessions: &[SessionSummary]) -> Result<(), ProtocolError> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn sample() -> SessionSummary {

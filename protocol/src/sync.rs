@@ -741,6 +741,84 @@ impl SignedHoldings {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Office TLS: the office's HTTPS certificate authority, signed with the office key
+// ---------------------------------------------------------------------------------------------------------
+
+/// `kind` of an [`OfficeTls`].
+pub const OFFICE_TLS_KIND: &str = "outreach-kit/office-tls";
+
+/// Largest certificate an [`OfficeTls`] carries (DER bytes).
+pub const MAX_TLS_CERT_BYTES: usize = 8192;
+
+/// Office → field: "my HTTPS listener is on this port, and its certificates chain to this CA". Signed by the
+/// office key (context `outreach-kit/v1/office-tls`), so a field hub that pinned the office key at pairing
+/// pins exactly this CA, whichever address answered; a fake office cannot substitute its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfficeTls {
+    /// Always [`OFFICE_TLS_KIND`].
+    pub kind: String,
+    /// Protocol version, 1.
+    pub v: u32,
+    /// The office (signer).
+    pub office_id: DeviceId,
+    /// DER of the office's CA certificate, lower-case hex.
+    pub ca_cert: String,
+    /// The port of the office's HTTPS listener, or `null` when it serves no HTTPS.
+    pub https_port: Option<u16>,
+    /// RFC 3339 time of the statement.
+    pub issued_at: String,
+}
+
+impl OfficeTls {
+    /// Kind, version, a certificate of 1..=8192 bytes in lower-case hex, a non-zero port, time.
+    pub fn check_form(&self) -> Result<(), ProtocolError> {
+        check_kind_v(&self.kind, OFFICE_TLS_KIND, self.v)?;
+        let der = self.ca_der()?;
+        if der.is_empty() || der.len() > MAX_TLS_CERT_BYTES {
+            return Err(sync_err(format!(
+                "ca_cert must hold 1 to {MAX_TLS_CERT_BYTES} bytes"
+            )));
+        }
+        if self.https_port == Some(0) {
+            return Err(sync_err("https_port must not be 0"));
+        }
+        parse_timestamp(&self.issued_at)?;
+        Ok(())
+    }
+
+    /// The CA certificate's DER bytes.
+    pub fn ca_der(&self) -> Result<Vec<u8>, ProtocolError> {
+        if self.ca_cert.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(sync_err("ca_cert must be lower-case hex"));
+        }
+        hex::decode(&self.ca_cert).map_err(|_| sync_err("ca_cert is not hex"))
+    }
+
+    /// SHA-256 of the CA certificate's DER, lower-case hex.
+    pub fn ca_sha256(&self) -> Result<String, ProtocolError> {
+        Ok(crate::sha256_hex(&self.ca_der()?))
+    }
+}
+
+signed_message!(
+    /// [`OfficeTls`] with the office signature (context `outreach-kit/v1/office-tls`).
+    SignedOfficeTls,
+    tls,
+    OfficeTls,
+    Context::OfficeTls
+);
+
+impl SignedOfficeTls {
+    /// Form, `office_id` is the id of `office`, signature.
+    pub fn verify(&self, office: &DevicePublicKey) -> Result<(), ProtocolError> {
+        self.tls.check_form()?;
+        check_device(&self.tls.office_id, office)?;
+        office.verify_value(Context::OfficeTls, &self.tls, &self.signature)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Sync hello: a paired device proves itself to open a sync session
 // ---------------------------------------------------------------------------------------------------------
 
@@ -1553,6 +1631,49 @@ mod tests {
         ));
     }
 
+    // ---- office TLS
+
+    #[test]
+    fn office_tls_is_pinned_only_under_the_office_key() {
+        let office = office_key();
+        let tls = OfficeTls {
+            kind: OFFICE_TLS_KIND.into(),
+            v: 1,
+            office_id: office.public().device_id(),
+            ca_cert: hex::encode([0x30u8, 0x82, 0x01, 0x0a]),
+            https_port: Some(8443),
+            issued_at: "2026-12-07T02:00:00Z".into(),
+        };
+        let signed = SignedOfficeTls::sign(tls.clone(), &office).unwrap();
+        let bytes = signed.to_bytes().unwrap();
+        let back = SignedOfficeTls::from_bytes(&bytes).unwrap();
+        back.verify(&office.public()).unwrap();
+        assert_eq!(back.tls.ca_der().unwrap(), vec![0x30, 0x82, 0x01, 0x0a]);
+        // A fake office signs its own CA with its own key: the pinned office key refuses it.
+        let fake = SignedOfficeTls::sign(tls.clone(), &field_key()).unwrap();
+        assert!(fake.verify(&office.public()).is_err());
+        // Swapping the certificate under the real signature breaks it.
+        let mut swapped = signed.clone();
+        swapped.tls.ca_cert = hex::encode([0x30u8, 0x82, 0x01, 0x0b]);
+        assert!(swapped.verify(&office.public()).is_err());
+        for bad in [
+            OfficeTls {
+                ca_cert: String::new(),
+                ..tls.clone()
+            },
+            OfficeTls {
+                ca_cert: "3082010A".into(),
+                ..tls.clone()
+            },
+            OfficeTls {
+                https_port: Some(0),
+                ..tls.clone()
+            },
+        ] {
+            assert!(SignedOfficeTls::sign(bad, &office).is_err());
+        }
+    }
+
     // ---- pairing messages
 
     #[test]
@@ -1762,6 +1883,7 @@ mod tests {
                 hash: h("1"),
             },
             sessions: Vec::new(),
+            sealed_sessions: None,
         };
         assert_eq!(
             manifest_blobs(&m),

@@ -263,6 +263,7 @@ fn manifest_vector() -> Value {
             hash: last.hash.clone(),
         },
         sessions: Vec::new(),
+        sealed_sessions: None,
         envelopes: entries.clone(),
     };
     let canonical = canonical_bytes(&manifest).unwrap();
@@ -325,6 +326,28 @@ fn manifest_vector() -> Value {
             })
             .collect(),
     }];
+    // Batch format 2: the same summary sealed to the office; the plaintext age encrypts (the ciphertext,
+    // random, goes hex-encoded in `sealed_sessions`).
+    let summaries = SessionSummaries {
+        kind: SESSION_SUMMARIES_KIND.into(),
+        v: 1,
+        batch_id: manifest.batch_id.clone(),
+        device_id: manifest.device_id.clone(),
+        sessions: with_sessions.sessions.clone(),
+    };
+    summaries.check_form().unwrap();
+    let summaries_plain = canonical_bytes(&summaries).unwrap();
+    let mut sealed = manifest.clone();
+    sealed
+        .seal_sessions(
+            &[OFFICE_AGE_RECIPIENT.to_string()],
+            with_sessions.sessions.clone(),
+        )
+        .unwrap();
+    assert_eq!(
+        sealed.open_sessions(OFFICE_AGE_IDENTITY).unwrap(),
+        with_sessions.sessions
+    );
     let canonical2 = canonical_bytes(&with_sessions).unwrap();
     let signed2 = SignedManifest::sign(with_sessions.clone(), &field).unwrap();
     signed2.verify(&field.public()).unwrap();
@@ -338,6 +361,10 @@ fn manifest_vector() -> Value {
             "manifest": with_sessions,
             "canonical": text(&canonical2),
             "signature": signed2.signature.to_hex(),
+        },
+        "sealed_sessions_plaintext": {
+            "description": "Batch format 2 (§3.5): the same summary sealed to the office. This canonical SessionSummaries is age-encrypted to the office recipient (keys.json) and written hex-encoded as the manifest's `sealed_sessions` (the ciphertext is random, so only the plaintext is recorded).",
+            "canonical": text(&summaries_plain),
         },
     })
 }
@@ -931,4 +958,221 @@ fn vector_files_verify_independently() {
         m["canonical"].as_str().unwrap(),
         m["signature"].as_str().unwrap(),
     );
+    // rejections.json: every signature verifies, and the broken rule is visible from the file alone.
+    let r = read("rejections.json");
+    let case = |name: &str| -> Value {
+        r["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("case {name}"))
+            .clone()
+    };
+    let sealed = |c: &Value| -> Value {
+        let v: Value = serde_json::from_str(c["sealed_plaintext"].as_str().unwrap()).unwrap();
+        let canonical = String::from_utf8(canonical_bytes(&v["dossier"]).unwrap()).unwrap();
+        verify(
+            "outreach-kit/v1/dossier",
+            &canonical,
+            v["signature"].as_str().unwrap(),
+        );
+        v["dossier"].clone()
+    };
+    let voids = sealed(&case("voids_with_fields"));
+    assert_eq!(voids["disposition"]["kind"], "voids");
+    assert!(!voids["fields"].as_object().unwrap().is_empty());
+    let c = case("manifest_out_of_order");
+    let canonical = c["manifest_canonical"].as_str().unwrap();
+    verify(
+        "outreach-kit/v1/batch-manifest",
+        canonical,
+        c["signature"].as_str().unwrap(),
+    );
+    let listed: Vec<u64> = serde_json::from_str::<Value>(canonical).unwrap()["envelopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert!(listed.windows(2).any(|w| w[0] >= w[1]), "{listed:?}");
+    let c = case("sealed_at_differs");
+    let canonical = c["header_canonical"].as_str().unwrap();
+    verify(
+        "outreach-kit/v1/envelope",
+        canonical,
+        c["header_signature"].as_str().unwrap(),
+    );
+    let header: Value = serde_json::from_str(canonical).unwrap();
+    assert_ne!(header["sealed_at"], d["dossier"]["sealed_at"]);
+    let c = case("batch_meta_differs");
+    let signed: Value = serde_json::from_str(m["canonical"].as_str().unwrap()).unwrap();
+    assert_ne!(c["batch_meta"]["batch_id"], signed["batch_id"]);
+    assert_eq!(c["batch_meta"]["device_id"], signed["device_id"]);
+    let nfd = sealed(&case("nfd_value"));
+    let name = nfd["fields"]["subject.full_name"].as_str().unwrap();
+    assert_eq!(hex::encode(name.as_bytes()), case("nfd_value")["value_hex"]);
+    assert!(!unicode_normalization::is_nfc(name));
+}
+
+/// The manifest of `manifest_vector` with its entries in the order given, signed.
+fn manifest_with(entries: Vec<ManifestEntry>, head: &ManifestEntry) -> BatchManifest {
+    let field = DeviceKey::from_seed(field_seed());
+    BatchManifest {
+        kind: "outreach-kit/batch-manifest".into(),
+        v: 1,
+        batch_id: "019a9f3e-9000-7000-8000-0000000000b1".into(),
+        device_id: field.public().device_id(),
+        device_name: "Trạm lưu động xã Bù Đăng 1".into(),
+        created_at: "2026-11-23T09:30:00Z".into(),
+        chain_head: ChainHead {
+            seq: head.seq,
+            hash: head.hash.clone(),
+        },
+        sessions: Vec::new(),
+        sealed_sessions: None,
+        envelopes: entries,
+    }
+}
+
+/// Inputs a receiver MUST refuse (issue 18, finding 10), each beside the rule it breaks and the check code
+/// the office reports. Every signature is valid: only the rule is broken.
+fn rejections_vector() -> Value {
+    let field = DeviceKey::from_seed(field_seed());
+    let mut cases = Vec::new();
+
+    // (a) §3.1.1: a cancellation carrying fields.
+    let mut voids = dossier();
+    voids.id = "019a9f3e-6c00-7000-8000-000000000002".into();
+    voids.attachments.clear();
+    voids.fields = [("subject.full_name".to_string(), "Điểu Thị Lan".to_string())].into();
+    voids.disposition = Disposition::Voids {
+        dossier_id: "019a9f3e-6c00-7000-8000-000000000001".into(),
+        reason: "Người dân rút hồ sơ".into(),
+    };
+    let signed = voids.clone().sign(&field).unwrap();
+    signed.verify(&field.public()).unwrap();
+    let plain = signed.to_bytes().unwrap();
+    let parsed = SignedDossier::from_bytes(&plain).unwrap();
+    assert!(matches!(
+        parsed.dossier.check_form(),
+        Err(ProtocolError::Disposition(_))
+    ));
+    let mut ok = parsed.dossier.clone();
+    ok.fields.clear();
+    ok.check_form().unwrap();
+    cases.push(json!({
+        "name": "voids_with_fields",
+        "rule": "§3.1.1: a cancellation (voids) carries fields {} and attachments []",
+        "check": "format",
+        "sealed_plaintext": text(&plain),
+    }));
+
+    // (b) §3.4: manifest entries out of seq order (a receiver MUST NOT sort them).
+    let hs = headers();
+    let entries: Vec<ManifestEntry> = hs
+        .iter()
+        .map(|h| ManifestEntry {
+            seq: h.seq,
+            hash: h.hash().unwrap(),
+            payload: h.payload.clone(),
+            blobs: h.blobs.clone(),
+        })
+        .collect();
+    let reversed: Vec<ManifestEntry> = entries.iter().rev().cloned().collect();
+    let m = manifest_with(reversed, &entries[1]);
+    let signed = SignedManifest::sign(m.clone(), &field).unwrap();
+    signed.verify(&field.public()).unwrap();
+    assert!(m.check_entries().is_err());
+    manifest_with(entries.clone(), &entries[1])
+        .check_entries()
+        .unwrap();
+    cases.push(json!({
+        "name": "manifest_out_of_order",
+        "rule": "§3.4: envelopes in strictly ascending seq",
+        "check": "manifest_mismatch",
+        "manifest_canonical": text(&canonical_bytes(&m).unwrap()),
+        "signature": signed.signature.to_hex(),
+    }));
+
+    // (c) §3.2: the header's sealed_at differs from the dossier's (envelope 1 carries dossier.json).
+    let d = dossier();
+    let mut h = hs[0].clone();
+    assert_eq!(h.sealed_at, d.sealed_at);
+    d.check_header(&h).unwrap();
+    h.sealed_at = "2026-11-23T02:16:00Z".into();
+    let sh = h.clone().sign(&field).unwrap();
+    sh.verify(&field.public()).unwrap();
+    assert!(matches!(
+        d.check_header(&h),
+        Err(ProtocolError::BadDossier(_))
+    ));
+    cases.push(json!({
+        "name": "sealed_at_differs",
+        "rule": "§3.2: the header's sealed_at is the dossier's (dossier.json, sealed_at 2026-11-23T02:15:00Z)",
+        "check": "format",
+        "header_canonical": text(&h.to_bytes().unwrap()),
+        "header_signature": sh.signature.to_hex(),
+    }));
+
+    // (d) §8: batch_meta's unsigned copies differ from the signed manifest (manifest.json).
+    let good = manifest_with(entries.clone(), &entries[1]);
+    let meta = [
+        ("format", "outreach-kit-batch"),
+        ("format_version", BATCH_FORMAT_V2),
+        ("batch_id", "019a9f3e-9000-7000-8000-0000000000b2"),
+        ("device_id", good.device_id.as_str()),
+        ("created_at", good.created_at.as_str()),
+    ];
+    assert!(good.check_batch_meta(meta).is_err());
+    let mut fixed = meta;
+    fixed[2].1 = good.batch_id.as_str();
+    good.check_batch_meta(fixed).unwrap();
+    let meta_json: serde_json::Map<String, Value> = meta
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    cases.push(json!({
+        "name": "batch_meta_differs",
+        "rule": "§8: batch_meta's batch_id, device_id and created_at equal the signed manifest's (manifest.json)",
+        "check": "manifest_mismatch",
+        "batch_meta": meta_json,
+    }));
+
+    // (e) §1: a field value in NFD (decomposed) rather than NFC.
+    let mut nfd = dossier();
+    nfd.id = "019a9f3e-6c00-7000-8000-000000000003".into();
+    let decomposed: String = {
+        use unicode_normalization::UnicodeNormalization;
+        "Điểu Thị Lan".nfd().collect()
+    };
+    assert_ne!(decomposed, "Điểu Thị Lan");
+    nfd.fields
+        .insert("subject.full_name".into(), decomposed.clone());
+    let signed = nfd.clone().sign(&field).unwrap();
+    signed.verify(&field.public()).unwrap();
+    let plain = signed.to_bytes().unwrap();
+    let parsed = SignedDossier::from_bytes(&plain).unwrap();
+    assert!(matches!(
+        parsed.dossier.check_form(),
+        Err(ProtocolError::BadDossier(_))
+    ));
+    dossier().check_form().unwrap();
+    cases.push(json!({
+        "name": "nfd_value",
+        "rule": "§1: text is Unicode NFC (subject.full_name is written decomposed, NFD)",
+        "check": "format",
+        "sealed_plaintext": text(&plain),
+        "value_hex": hex::encode(decomposed.as_bytes()),
+    }));
+
+    json!({
+        "description": "Inputs a receiver MUST refuse although every signature verifies (keys.json field key); `check` is the code the office reports (§9): a dossier case quarantines its envelope, a manifest or batch_meta case refuses the batch.",
+        "cases": cases,
+    })
+}
+
+#[test]
+fn rejections() {
+    check("rejections.json", rejections_vector());
 }

@@ -58,7 +58,7 @@ async fn session(base: &str, name: &str, pw: &str) -> (String, String) {
         .split(';')
         .next()
         .unwrap()
-        .strip_prefix("hub_session=")
+        .strip_prefix("__Host-hub_session=")
         .unwrap()
         .to_owned();
     (token, body["csrf_token"].as_str().unwrap().to_owned())
@@ -75,7 +75,7 @@ async fn with_cookie(
 ) -> (u16, Value) {
     let mut rq = reqwest::Client::new()
         .request(method, format!("{base}{path}"))
-        .header("cookie", format!("hub_session={token}"));
+        .header("cookie", format!("__Host-hub_session={token}"));
     if let Some(c) = csrf {
         rq = rq.header("x-csrf-token", c);
     }
@@ -410,7 +410,7 @@ fn every_state_changing_route_needs_the_sessions_csrf_token() {
         // Reads need no token, but a cross-site page cannot read the token: no CORS grant at all.
         let r = reqwest::Client::new()
             .get(hub.url("/api/v1/me"))
-            .header("cookie", format!("hub_session={token}"))
+            .header("cookie", format!("__Host-hub_session={token}"))
             .header("origin", "http://evil.example")
             .send()
             .await
@@ -505,7 +505,7 @@ fn every_state_changing_office_route_needs_the_sessions_csrf_token() {
 }
 
 #[test]
-fn the_session_cookie_is_httponly_samesite_strict_and_holds_no_csrf_token() {
+fn the_session_cookie_is_host_prefixed_secure_httponly_samesite_strict_and_holds_no_csrf_token() {
     let tmp = tempfile::tempdir().unwrap();
     let hub = Hub::start_with("field", &tmp.path().join("field"), &[]);
     block_on(async {
@@ -516,10 +516,16 @@ fn the_session_cookie_is_httponly_samesite_strict_and_holds_no_csrf_token() {
         let cookie = cookie.unwrap();
         let attrs: Vec<&str> = cookie.split(';').map(str::trim).collect();
         assert!(
-            attrs[0].starts_with("hub_session=") && attrs[0].len() > 40,
+            attrs[0].starts_with("__Host-hub_session=") && attrs[0].len() > 40,
             "{cookie}"
         );
-        for want in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        for want in [
+            "Secure",
+            "HttpOnly",
+            "SameSite=Strict",
+            "Path=/",
+            "Max-Age=43200",
+        ] {
             assert!(attrs.contains(&want), "{want} missing in {cookie}");
         }
         let csrf = body["csrf_token"].as_str().unwrap();
@@ -532,7 +538,7 @@ fn the_session_cookie_is_httponly_samesite_strict_and_holds_no_csrf_token() {
 // ---------------------------------------------------------------------------------------------------
 
 #[test]
-fn logout_revokes_the_session_on_the_server_and_idle_sessions_expire_after_12_hours() {
+fn logout_revokes_the_session_on_the_server_idle_sessions_expire_after_12_hours_and_all_after_24() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("field");
     let hub = Hub::start_with("field", &dir, &[]);
@@ -547,7 +553,7 @@ fn logout_revokes_the_session_on_the_server_and_idle_sessions_expire_after_12_ho
         assert_eq!(get(tok.clone()).await.0, 200);
         let r = reqwest::Client::new()
             .post(hub.url("/api/v1/logout"))
-            .header("cookie", format!("hub_session={tok}"))
+            .header("cookie", format!("__Host-hub_session={tok}"))
             .header("x-csrf-token", &csrf)
             .send()
             .await
@@ -599,10 +605,20 @@ fn logout_revokes_the_session_on_the_server_and_idle_sessions_expire_after_12_ho
         let hub = Hub::start_with("field", &dir, &[]);
         assert_eq!(me(&hub, &idle.0).0, 401, "an expired session stays expired");
     }
-    // 12 h 2 min + 12 h + 2 min: the used session expires too, 12 hours after its last use.
+    // 23 hours after login, used 11 hours ago: alive, and used again.
     {
-        let hub = Hub::start_with("field", &dir, &["--clock-skew-seconds", "86640"]);
-        assert_eq!(me(&hub, &used.0).0, 401);
+        let hub = Hub::start_with("field", &dir, &["--clock-skew-seconds", "82800"]);
+        assert_eq!(me(&hub, &used.0).0, 200, "used within 12 h, under 24 h old");
+    }
+    // 24 h 1 min after login, used 1 hour ago: ended all the same (the absolute lifetime, issue 18 #4).
+    {
+        let hub = Hub::start_with("field", &dir, &["--clock-skew-seconds", "86460"]);
+        let (s, b) = me(&hub, &used.0);
+        assert_eq!(
+            (s, code(&b)),
+            (401, "unauthenticated"),
+            "24 h after login: {b}"
+        );
     }
 }
 
@@ -678,7 +694,7 @@ fn no_path_traversal_in_static_photo_and_receipt_routes() {
         let att = att["id"].as_str().unwrap().to_owned();
         let cookie = {
             let (t, _) = session(&hub.base, "admin", ADMIN_PW).await;
-            format!("hub_session={t}")
+            format!("__Host-hub_session={t}")
         };
         let h = [("cookie", cookie.as_str())];
 
@@ -744,7 +760,7 @@ fn no_path_traversal_in_office_export_report_and_photo_routes() {
     block_on(async {
         let admin = Client::setup(&hub, "admin", ADMIN_PW).await;
         let (t, _) = session(&hub.base, "admin", ADMIN_PW).await;
-        let cookie = format!("hub_session={t}");
+        let cookie = format!("__Host-hub_session={t}");
         let h = [("cookie", cookie.as_str())];
         let prefixes = [
             "/api/v1/office/exports/",

@@ -407,3 +407,9 @@ fn gaps_are_reported_and_equivocation_is_an_alarm() {
 
 /// Hostile batch files (recursive views, triggers, huge values, bad headers…) built with rusqlite.
 mod hostile;
+
+/// Finding 10 of issue 18: the office enforces what docs/protocol.md says (cases of vectors/rejections.json).
+mod spec;
+
+/// Finding 9 of issue 18: a batch file says nothing about sessions or procedures without the office key.
+mod plaintext;

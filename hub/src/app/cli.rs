@@ -164,6 +164,49 @@ pub enum UserCommand {
         #[arg(long)]
         name: String,
     },
+    /// List the accounts with their state (disabled, must change password).
+    List {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+    },
+    /// Disable an account: it cannot log in, and every session of it ends at once (also on a running
+    /// hub). The last enabled admin cannot be disabled.
+    Disable {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+    /// Re-enable a disabled account (its password is unchanged).
+    Enable {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+    /// Set an account's password (e.g. an admin who forgot theirs); the password comes from HUB_PASSWORD
+    /// or is asked for. Every session of the account ends.
+    Passwd {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+    /// Reset an account's password to a temporary one (HUB_PASSWORD or asked for) that the user must
+    /// change at the next login. Every session of the account ends.
+    Reset {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+    /// End every session of an account ("log out everywhere"), also on a running hub.
+    Logout {
+        #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
+        data: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -248,25 +291,16 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
                 .filter(|r| r.exists_in(dir.mode))
                 .with_context(|| format!("role `{role}` does not exist on a {} hub", dir.mode))?;
             auth::routes::check_name(&name).map_err(|e| anyhow::anyhow!(e.message_en))?;
-            let password = match std::env::var("HUB_PASSWORD") {
-                Ok(p) => p,
-                Err(_) => {
-                    let p = rpassword::prompt_password(format!("Password for {name}: "))?;
-                    let again = rpassword::prompt_password("Repeat it: ")?;
-                    if p != again {
-                        bail!("the two passwords differ; nothing was changed");
-                    }
-                    p
-                }
-            };
-            auth::routes::check_password(&password).map_err(|e| anyhow::anyhow!(e.message_en))?;
-            let hash = auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
+            let hash = new_password_hash(&name)?;
             let created = dir.db.call_sync(|c| {
                 let tx = write_tx(c)?;
                 if auth::store::user_exists(&tx, &name)? {
                     return Ok(None);
                 }
                 let u = auth::store::insert_user(&tx, &name, role, &hash)?;
+                if let Some(acc) = auth::store::account(&tx, &u.id)? {
+                    auth::store::audit_account(&tx, CLI_ACTOR, "user_created", &acc, 0)?;
+                }
                 tx.commit()?;
                 Ok(Some(u))
             })?;
@@ -276,6 +310,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+        Command::User { command } => user_lifecycle(command),
         Command::Key {
             command: KeyCommand::Show { data },
         } => {
@@ -721,5 +756,135 @@ fn holidays(data: &std::path::Path, command: HolidaysCommand) -> anyhow::Result<
             println!("Read {count} day(s); {n} added or renamed; {moved} deadline(s) moved.");
         }
     }
+    Ok(0)
+}
+
+/// Who the audit trail names for account changes made on the command line.
+const CLI_ACTOR: crate::shared::audit::Actor<'static> = crate::shared::audit::Actor {
+    id: None,
+    name: "hub user (CLI)",
+};
+
+/// A new password for `name` from HUB_PASSWORD, or asked for twice; checked like the app's (8–256
+/// characters) and hashed with argon2id.
+fn new_password_hash(name: &str) -> anyhow::Result<String> {
+    let password = match std::env::var("HUB_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let p = rpassword::prompt_password(format!("Password for {name}: "))?;
+            let again = rpassword::prompt_password("Repeat it: ")?;
+            if p != again {
+                bail!("the two passwords differ; nothing was changed");
+            }
+            p
+        }
+    };
+    auth::routes::check_password(&password).map_err(|e| anyhow::anyhow!(e.message_en))?;
+    auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))
+}
+
+/// `hub user list|disable|enable|passwd|reset|logout`: account lifecycle on the data directory, also
+/// while the hub serves it (sessions are read from the store on every request, so ended sessions are
+/// refused by the running hub at once). Each change is in the audit trail as `hub user (CLI)`.
+fn user_lifecycle(command: UserCommand) -> anyhow::Result<i32> {
+    use auth::store::{self as users, AccountOut, Refusal};
+    let (data, name) = match &command {
+        UserCommand::Add { .. } => unreachable!("handled in run"),
+        UserCommand::List { data } => (data, None),
+        UserCommand::Disable { data, name }
+        | UserCommand::Enable { data, name }
+        | UserCommand::Passwd { data, name }
+        | UserCommand::Reset { data, name }
+        | UserCommand::Logout { data, name } => (data, Some(name.as_str())),
+    };
+    let dir = DataDir::open_existing(data)?;
+    let Some(name) = name else {
+        let list = dir.db.call_sync(|c| users::list_accounts(c))?;
+        for a in list {
+            let mut state = Vec::new();
+            if a.disabled {
+                state.push("disabled");
+            }
+            if a.must_change_password {
+                state.push("must change password");
+            }
+            let state = if state.is_empty() {
+                String::new()
+            } else {
+                format!("  [{}]", state.join(", "))
+            };
+            println!("{:<10} {}{state}", a.role.as_str(), a.name);
+        }
+        return Ok(0);
+    };
+    let find = |c: &mut rusqlite::Connection| users::account_by_name(c, name);
+    let Some(acc) = dir.db.call_sync(find)? else {
+        bail!("no account is named `{name}`; nothing was changed (see `hub user list`)");
+    };
+    let hash = match &command {
+        UserCommand::Passwd { .. } | UserCommand::Reset { .. } => {
+            Some(new_password_hash(&acc.name)?)
+        }
+        _ => None,
+    };
+    let id = acc.id.clone();
+    let done: Result<(AccountOut, usize, &str), Refusal> = dir.db.call_sync(|c| {
+        let tx = write_tx(c)?;
+        let r = match &command {
+            UserCommand::Disable { .. } | UserCommand::Enable { .. } => {
+                let off = matches!(command, UserCommand::Disable { .. });
+                users::set_disabled(&tx, &id, off, None)?
+                    .map(|(a, n)| (a, n, if off { "user_disabled" } else { "user_enabled" }))
+            }
+            UserCommand::Passwd { .. } | UserCommand::Reset { .. } => {
+                let reset = matches!(command, UserCommand::Reset { .. });
+                users::set_password(&tx, &id, hash.as_deref().unwrap_or_default(), reset)?;
+                let n = users::end_sessions(&tx, &id, None)?;
+                let a = AccountOut {
+                    must_change_password: reset,
+                    ..acc.clone()
+                };
+                Ok((
+                    a,
+                    n,
+                    if reset {
+                        "password_reset"
+                    } else {
+                        "password_changed"
+                    },
+                ))
+            }
+            _ => Ok((
+                acc.clone(),
+                users::end_sessions(&tx, &id, None)?,
+                "sessions_ended",
+            )),
+        };
+        if let Ok((a, n, action)) = &r {
+            users::audit_account(&tx, CLI_ACTOR, action, a, *n)?;
+            tx.commit()?;
+        }
+        Ok(r)
+    })?;
+    let (a, n, action) = match done {
+        Ok(d) => d,
+        Err(Refusal::LastAdmin) => bail!(
+            "`{}` is the last enabled admin: disabled, nobody could manage the hub; nothing was changed",
+            acc.name
+        ),
+        Err(r) => bail!("refused ({r:?}); nothing was changed"),
+    };
+    let what = match action {
+        "user_disabled" => "disabled",
+        "user_enabled" => "enabled",
+        "password_reset" => "password reset (to be changed at the next login)",
+        "password_changed" => "password set",
+        _ => "logged out everywhere",
+    };
+    println!(
+        "`{}` ({}): {what}; {n} session(s) ended.",
+        a.name,
+        a.role.as_str()
+    );
     Ok(0)
 }

@@ -4,7 +4,8 @@
 //! settings `HUB_OFFICE_URL`, `HUB_SYNC_INTERVAL`, `HUB_SYNC_CONCURRENCY`, `HUB_SYNC_BANDWIDTH_KBPS`,
 //! `HUB_QUIET_HOURS`, `HUB_RETENTION_DAYS`, `HUB_SYNC`), the captive portal `HUB_CAPTIVE_PORTAL`, and the
 //! connection limits `HUB_HEADER_READ_TIMEOUT`, `HUB_BODY_READ_TIMEOUT`, `HUB_MAX_CONNECTIONS`,
-//! `HUB_MAX_CONNECTIONS_PER_ADDRESS`.
+//! `HUB_MAX_CONNECTIONS_PER_ADDRESS`, the queue board's `HUB_BOARD_STREAMS_PER_ADDRESS`,
+//! `HUB_MAX_BOARD_STREAMS`, and `HUB_PREDECLARATIONS_PER_SESSION`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -102,6 +103,12 @@ pub struct ServeConfig {
     /// Connection limits of the HTTP and HTTPS listeners (header and body read timeouts, caps).
     #[command(flatten)]
     pub connections: ConnectionLimits,
+    /// Caps on live queue-board streams (field hub).
+    #[command(flatten)]
+    pub board: crate::field::outreach::BoardLimits,
+    /// Ceiling on villagers' pre-declarations per outreach session (field hub).
+    #[command(flatten)]
+    pub predeclarations: crate::field::selfservice::PredeclareLimits,
 }
 
 /// How long a client may take and how many connections it may hold (issue 18: one laptop on the open

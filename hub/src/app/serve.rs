@@ -100,7 +100,11 @@ pub async fn serve(
             .with(auth::LoginLimiter::new(std::time::Duration::from_secs(
                 cfg.login_lockout_seconds,
             )))
-            .with(crate::field::outreach::Live::with_shutdown(cancel.clone()))
+            .with(crate::field::outreach::Live::new(
+                cancel.clone(),
+                &cfg.board,
+            ))
+            .with(cfg.predeclarations.clone())
             .with(crate::shared::procedures::HubContext {
                 commune: cfg.commune.clone(),
             })
@@ -206,7 +210,15 @@ pub async fn serve(
         Some(ep) => join_info.urls("https", ep, None),
         None => Vec::new(),
     };
-    let setup_link = setup_token.map(|token| format!("{}#/setup?token={token}", urls[0]));
+    // The admin's password is typed there: over HTTPS when the hub has it, unless the hub listens on
+    // loopback only (plain HTTP works from this machine itself).
+    let setup_link = setup_token.map(|token| {
+        let base = match https_urls.first() {
+            Some(u) if !addr.ip().is_loopback() => u,
+            _ => &urls[0],
+        };
+        format!("{}/#/setup?token={token}", base.trim_end_matches('/'))
+    });
     print_banner(
         &state,
         &urls,
@@ -287,11 +299,29 @@ pub async fn serve(
             return anyhow::Ok(());
         };
         let acceptor = tls::acceptor(tls::server_config(&m)?);
-        conn::run(l, Some(acceptor), app.clone(), gate.clone(), cancel.clone()).await;
+        let port = l.local_addr().ok().map(|a| a.port());
+        conn::run(
+            l,
+            Some(acceptor),
+            port,
+            app.clone(),
+            gate.clone(),
+            cancel.clone(),
+        )
+        .await;
         Ok(())
     };
     let http = async {
-        conn::run(listener, None, app.clone(), gate.clone(), cancel.clone()).await;
+        let https_port = https_addr.map(|a| a.port());
+        conn::run(
+            listener,
+            None,
+            https_port,
+            app.clone(),
+            gate.clone(),
+            cancel.clone(),
+        )
+        .await;
         anyhow::Ok(())
     };
     tokio::try_join!(http, https)?;
@@ -336,7 +366,8 @@ fn print_banner(
     }
     if let Some(link) = setup_link {
         out.push_str(&format!(
-            "First-time setup: open this one-time link to create the admin account (valid 24 h):\n  {link}\n"
+            "First-time setup: open this one-time link to create the admin account (valid 24 h; over HTTPS, or\n\
+             over http://127.0.0.1 on this machine):\n  {link}\n"
         ));
     }
     let mut stdout = std::io::stdout().lock();

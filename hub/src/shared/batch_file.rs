@@ -2,8 +2,9 @@
 //! USB stick. The file is an SQLite database (robust, inspectable with `sqlite3`) with this layout:
 //!
 //! ```sql
-//! batch_meta(key TEXT PRIMARY KEY, value TEXT)   -- format = 'outreach-kit-batch', format_version = '1',
-//!                                                -- batch_id, device_id, created_at
+//! batch_meta(key TEXT PRIMARY KEY, value TEXT)   -- format = 'outreach-kit-batch', format_version = '2'
+//!                                                -- ('1' still read), batch_id, device_id, created_at
+//!                                                -- (unsigned copies, checked against the manifest)
 //! manifest(id INTEGER PRIMARY KEY CHECK (id = 1), body BLOB, signature TEXT)
 //!                                                -- body: canonical JSON of the BatchManifest
 //! envelopes(seq INTEGER PRIMARY KEY, header BLOB, signature TEXT, payload BLOB)
@@ -19,7 +20,10 @@
 //! a schema proven identical to [`SCHEMA`] before any row is read.
 
 pub const FORMAT: &str = "outreach-kit-batch";
-pub const FORMAT_VERSION: &str = "1";
+/// The version this hub writes (2: session summaries sealed to the office, protocol §3.5, §8).
+pub const FORMAT_VERSION: &str = protocol::BATCH_FORMAT_V2;
+/// Every version this hub reads: 1 (summaries in plaintext, written by field hubs before format 2) and 2.
+pub const READABLE_VERSIONS: [&str; 2] = [protocol::BATCH_FORMAT_V1, protocol::BATCH_FORMAT_V2];
 
 pub(crate) const SCHEMA: &str = "
 CREATE TABLE batch_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -23,7 +23,11 @@ pub struct ApiError {
     pub message_vi: String,
     pub message_en: String,
     pub field: Option<String>,
-    pub details: Vec<FieldDetail>,
+    /// A boxed slice, not a `Vec`: `ApiError` stays small enough to return by value everywhere.
+    pub details: Box<[FieldDetail]>,
+    /// Where to go instead (e.g. the hub's HTTPS address for `https_required`): the JSON `location`.
+    /// Boxed: errors are returned by value everywhere, and this one is rare.
+    pub location: Option<Box<String>>,
 }
 
 #[derive(Serialize)]
@@ -38,8 +42,10 @@ struct Inner<'a> {
     message_en: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    details: &'a Vec<FieldDetail>,
+    #[serde(skip_serializing_if = "<[FieldDetail]>::is_empty")]
+    details: &'a [FieldDetail],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<&'a str>,
 }
 
 impl ApiError {
@@ -55,8 +61,15 @@ impl ApiError {
             message_vi: vi.into(),
             message_en: en.into(),
             field: None,
-            details: Vec::new(),
+            details: Box::default(),
+            location: None,
         }
+    }
+
+    /// With a place to go instead (the JSON `location`).
+    pub fn with_location(mut self, location: impl Into<String>) -> Self {
+        self.location = Some(Box::new(location.into()));
+        self
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -122,7 +135,8 @@ impl ApiError {
                 .into(),
             message_en: "Some information is missing or wrong. See each marked field.".into(),
             field,
-            details,
+            details: details.into_boxed_slice(),
+            location: None,
         }
     }
 
@@ -148,6 +162,7 @@ impl ApiError {
                 message_en: &self.message_en,
                 field: self.field.as_deref(),
                 details: &self.details,
+                location: self.location.as_deref().map(String::as_str),
             },
         })
         .unwrap_or_default()
@@ -163,6 +178,7 @@ impl IntoResponse for ApiError {
                 message_en: &self.message_en,
                 field: self.field.as_deref(),
                 details: &self.details,
+                location: self.location.as_deref().map(String::as_str),
             },
         };
         (self.status, Json(body)).into_response()

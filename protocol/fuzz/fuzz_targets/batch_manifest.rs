@@ -1,6 +1,7 @@
 //! Batch manifest bytes (`BatchManifest::from_bytes`) and the signed manifest form (`SignedManifest`).
 //!
-//! Properties: no panic; anything that decodes re-encodes to the identical bytes and passes `check_form`.
+//! Properties: no panic (`check_entries`, `check_batch_meta` included); anything that decodes re-encodes to
+//! the identical bytes and passes `check_form`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -13,6 +14,9 @@ fuzz_target!(|data: &[u8]| {
         m.check_form()
             .expect("a decoded manifest passes check_form");
         assert_eq!(BatchManifest::from_bytes(&again).as_ref(), Ok(&m));
+        // The rules between members (§3.4) and the batch_meta comparison (§8) never panic.
+        let _ = m.check_entries();
+        let _ = m.check_batch_meta([("batch_id", m.batch_id.as_str())]);
     }
     if let Ok(s) = parse_canonical::<SignedManifest>(data) {
         let again = canonical_bytes(&s).expect("a decoded signed manifest re-encodes");

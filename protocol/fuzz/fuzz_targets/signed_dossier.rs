@@ -21,4 +21,6 @@ fuzz_target!(|data: &[u8]| {
     let d: Dossier =
         parse_canonical(&body).expect("the dossier inside a canonical SignedDossier is canonical");
     assert_eq!(d, s.dossier);
+    // The receiver's rules (§1 NFC, §3.1.1 dispositions) never panic.
+    let _ = s.dossier.check_form();
 });

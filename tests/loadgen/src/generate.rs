@@ -173,6 +173,7 @@ fn device(
         name: user.name.clone(),
         role: Role::Officer,
         csrf: String::new(),
+        must_change_password: false,
     };
     let mut r = Rng::new(0xC0FFEE + i as u64 * 7919);
     let today = hub::shared::clock::today_vn();

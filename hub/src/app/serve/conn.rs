@@ -19,7 +19,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,6 +37,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::config::ConnectionLimits;
+use crate::shared::auth::channel::Channel;
 
 /// The limits in force, resolved from the configuration and the process's open-file limit.
 #[derive(Debug, Clone, Copy)]
@@ -267,10 +268,12 @@ impl Gate {
 }
 
 /// Accepts connections on `listener` until `cancel` fires, and serves each admitted one (through TLS
-/// when `tls` is given) in its own task.
+/// when `tls` is given) in its own task. Every request carries its [`Channel`]; `https_port` is the hub's
+/// HTTPS listener, where plain-HTTP team calls are sent.
 pub async fn run(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    https_port: Option<u16>,
     app: Router,
     gate: Arc<Gate>,
     cancel: CancellationToken,
@@ -302,11 +305,16 @@ pub async fn run(
         tokio::spawn(async move {
             let (shed, started) = (permit.shed(), permit.started());
             let serve = async move {
+                let channel = Channel {
+                    peer,
+                    tls: tls.is_some(),
+                    https_port,
+                };
                 match tls {
-                    None => serve_io(stream, peer, app, limits, started, cancel).await,
+                    None => serve_io(stream, channel, app, limits, started, cancel).await,
                     Some(acceptor) => {
                         if let Some(s) = crate::shared::tls::handshake(&acceptor, stream).await {
-                            serve_io(s, peer, app, limits, started, cancel).await;
+                            serve_io(s, channel, app, limits, started, cancel).await;
                         }
                     }
                 }
@@ -324,7 +332,7 @@ pub async fn run(
 /// Serves HTTP/1.1 on one connection, with the header-read and body-read timeouts.
 async fn serve_io<I>(
     io: I,
-    peer: SocketAddr,
+    channel: Channel,
     app: Router,
     limits: Limits,
     started: Started,
@@ -336,7 +344,8 @@ async fn serve_io<I>(
     let body_timeout = limits.body_read_timeout;
     let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         started.mark();
-        req.extensions_mut().insert(ConnectInfo(peer));
+        req.extensions_mut().insert(ConnectInfo(channel.peer));
+        req.extensions_mut().insert(channel);
         let req = req.map(|b| Body::new(IdleTimeoutBody::new(b, body_timeout)));
         hyper::service::Service::call(&inner, req)
     });

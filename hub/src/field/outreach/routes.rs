@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -17,9 +17,10 @@ use super::store::{
     self, AgeBand, Desk, DeskState, Facts, NewService, NewSession, Refused, ServiceKind, Sex,
     TicketAction, TicketSource, VenueKind,
 };
-use crate::field::outreach::Live;
+use crate::field::outreach::{Live, StreamRefused};
 use crate::shared::auth::{AuthUser, FieldTeam, Leads};
 use crate::shared::error::{ApiError, FieldDetail, JsonBody};
+use crate::shared::ip_limit::ClientIp;
 use crate::shared::state::AppState;
 
 // Who works at the desks: volunteers guide villagers, so they issue tickets, call and record services
@@ -298,7 +299,40 @@ async fn board(State(st): State<AppState>) -> Result<Json<Board>, ApiError> {
     Ok(Json(board_now(&st, v).await?))
 }
 
-/// `event: board` with the board JSON now and after every change; keep-alive comments in between.
+/// Seconds a refused board is told to wait before asking for a stream again (`Retry-After`); it polls
+/// `GET /api/v1/board` meanwhile.
+pub const STREAM_RETRY_AFTER_SECS: u64 = 30;
+/// A `ping` event this often, so a screen notices a stream that died silently (the board treats a
+/// stream with no event for three of these as lost and polls).
+const PING_EVERY: Duration = Duration::from_secs(15);
+
+fn stream_refused(why: StreamRefused) -> Response {
+    let err = match why {
+        StreamRefused::PerAddress => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_streams",
+            "Máy này đã mở quá nhiều bảng số thứ tự trực tiếp. Bảng sẽ tự cập nhật vài giây một lần.",
+            "This device has too many live queue boards open. The board will refresh every few seconds instead.",
+        ),
+        StreamRefused::Global => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_boards",
+            "Có quá nhiều màn hình đang theo dõi bảng số thứ tự. Bảng sẽ tự cập nhật vài giây một lần.",
+            "Too many screens are following the queue board. The board will refresh every few seconds instead.",
+        ),
+    };
+    (
+        [
+            (header::RETRY_AFTER, STREAM_RETRY_AFTER_SECS.to_string()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        err,
+    )
+        .into_response()
+}
+
+/// `event: board` with the board JSON now and after every change, `event: ping` (the board's version)
+/// every 15 s in between. Capped per client address and in all (see [`crate::field::outreach`]).
 #[utoipa::path(
     get,
     path = "/api/v1/board/events",
@@ -306,29 +340,36 @@ async fn board(State(st): State<AppState>) -> Result<Json<Board>, ApiError> {
     tag = "outreach",
     security(()),
     responses(
-        (status = 200, description = "An event stream: `event: board` with the board JSON (as GET /api/v1/board) now and on each change", content_type = "text/event-stream", body = String),
-        (status = 503, description = "Too many screens follow the board", body = crate::shared::api_doc::ErrorBody),
+        (status = 200, description = "An event stream: `event: board` with the board JSON (as GET /api/v1/board) now and on each change; `event: ping` with the board's version every 15 s", content_type = "text/event-stream", body = String),
+        (status = 429, description = "`too_many_streams`: this client address has --board-streams-per-address streams open (`Retry-After`); poll GET /api/v1/board meanwhile", body = crate::shared::api_doc::ErrorBody),
+        (status = 503, description = "`too_many_boards`: --max-board-streams are open (`Retry-After`); poll GET /api/v1/board meanwhile", body = crate::shared::api_doc::ErrorBody),
     )
 )]
-async fn board_events(State(st): State<AppState>) -> Result<Response, ApiError> {
-    let Some(guard) = st.part::<Live>().open_stream() else {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too_many_boards",
-            "Có quá nhiều màn hình đang theo dõi bảng số thứ tự.",
-            "Too many screens are following the queue board.",
-        ));
+async fn board_events(State(st): State<AppState>, ClientIp(ip): ClientIp) -> Response {
+    let guard = match st.part::<Live>().open_stream(ip) {
+        Ok(g) => g,
+        Err(why) => return stream_refused(why),
     };
     let rx = st.part::<Live>().subscribe();
     let closing = st.part::<Live>().closing();
-    let stream =
-        futures_util::stream::unfold((st, rx, guard, true), move |(st, mut rx, guard, first)| {
-            let closing = closing.clone();
+    let ended = guard.ended();
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stream = futures_util::stream::unfold(
+        (st, rx, guard, ping, true),
+        move |(st, mut rx, guard, mut ping, first)| {
+            let (closing, ended) = (closing.clone(), ended.clone());
             async move {
                 if !first {
                     tokio::select! {
                         r = rx.changed() => if r.is_err() { return None },
+                        _ = ping.tick() => {
+                            let v = *rx.borrow();
+                            let ev = Event::default().event("ping").data(v.to_string());
+                            return Some((Ok::<_, Infallible>(ev), (st, rx, guard, ping, false)));
+                        }
                         _ = closing.cancelled() => return None, // the hub is stopping
+                        _ = ended.cancelled() => return None, // made room for another address
                     }
                 }
                 let version = *rx.borrow_and_update();
@@ -339,12 +380,13 @@ async fn board_events(State(st): State<AppState>) -> Result<Response, ApiError> 
                         .unwrap_or_else(|_| Event::default().comment("board unavailable")),
                     Err(_) => Event::default().comment("board unavailable"),
                 };
-                Some((Ok::<_, Infallible>(ev), (st, rx, guard, false)))
+                Some((Ok::<_, Infallible>(ev), (st, rx, guard, ping, false)))
             }
-        });
-    Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-        .into_response())
+        },
+    );
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(PING_EVERY))
+        .into_response()
 }
 
 // ---------- sessions ----------

@@ -3,8 +3,6 @@
 //! protect the dossiers sealed while no office key was trusted (as `hub trust` does). Used by the field
 //! admin's page and by `hub pair`.
 
-use std::time::Duration;
-
 use axum::http::StatusCode;
 use protocol::{
     DeviceStatus, HubMode, PairRequest, PairingCode, PairingQr, SignedPairAnswer, SignedPairRequest,
@@ -12,14 +10,21 @@ use protocol::{
 use serde::Serialize;
 
 use super::store::{self, PinOffice};
+use crate::field::uploader::client::{http_client, read_body, BodyFail, SyncError};
+use crate::field::uploader::policy::limits::{self, Reply};
 use crate::shared::error::ApiError;
 use crate::shared::keys::HubKeys;
 use crate::shared::store::Db;
 
-/// Time to open a connection to the office.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(8);
-/// Time for the whole exchange (weak links: the request and answer are a few kB).
-const TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// A broken read limit as the API's error (502, the limit's code, plain words).
+fn limit_error(e: SyncError) -> ApiError {
+    let p = e.plain();
+    let code = match e.code() {
+        "office_answer_too_large" => "office_answer_too_large",
+        _ => "office_answer_too_slow",
+    };
+    ApiError::new(StatusCode::BAD_GATEWAY, code, p.message_vi, p.message_en)
+}
 
 /// What a successful pairing tells the field admin.
 #[derive(Debug, Serialize)]
@@ -121,24 +126,31 @@ pub async fn pair_with_office(
         SignedPairRequest::sign(request.clone(), &keys.device).map_err(ApiError::internal)?;
     let body = signed.to_bytes().map_err(ApiError::internal)?;
     let url = &target.base_url;
-    let http = reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(TOTAL_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(ApiError::internal)?;
-    let resp = http
-        .post(format!("{url}/api/v1/sync/pair"))
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| unreachable(url, without_url(&e)))?;
+    let http = http_client(None).map_err(ApiError::internal)?;
+    let deadline = tokio::time::Instant::now() + Reply::Pair.deadline();
+    let mut resp = tokio::time::timeout_at(
+        deadline,
+        http.post(format!("{url}/api/v1/sync/pair"))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send(),
+    )
+    .await
+    .map_err(|_| unreachable(url, "timeout"))?
+    .map_err(|e| unreachable(url, without_url(&e)))?;
     let status = resp.status();
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| unreachable(url, without_url(&e)))?;
+    let max = if status.is_success() {
+        Reply::Pair.max_bytes()
+    } else {
+        limits::ERROR_BYTES
+    };
+    let bytes = match read_body(&mut resp, max, deadline).await {
+        Ok(b) => b,
+        Err(BodyFail::TooLarge) => return Err(limit_error(SyncError::too_large(Reply::Pair))),
+        Err(BodyFail::Deadline) => return Err(limit_error(SyncError::too_slow(Reply::Pair))),
+        Err(BodyFail::Idle) => return Err(unreachable(url, "timeout")),
+        Err(BodyFail::Net(e)) => return Err(unreachable(url, e)),
+    };
     if !status.is_success() {
         let code = serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
@@ -200,6 +212,25 @@ pub async fn pair_with_office(
             ))
         }
     };
+    // The office's HTTPS CA, signed with the key just pinned: from now on the sync session goes over HTTPS
+    // trusting exactly it. Not fatal: the next sync fetches it again (and refuses plain HTTP meanwhile).
+    let office_key = answer.answer.card.sign_pub;
+    match crate::field::uploader::office_tls::fetch(
+        url,
+        &office_key,
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    {
+        Ok((signed, pin)) => {
+            db.call(move |c| crate::field::uploader::office_tls::save(c, &signed))
+                .await?;
+            tracing::info!(ca = %pin.ca_sha256, "pinned the office's HTTPS certificate authority");
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the office's HTTPS certificate was not pinned at pairing")
+        }
+    }
     let device = keys.device.clone();
     let protected_now = db
         .call(move |c| crate::field::seal::engine::protect_pending(c, &device))

@@ -1,5 +1,5 @@
 //! HTTP routes: the public receipt status, the self-service form and pre-declarations (public, rate-limited
-//! per IP), and the team's list of waiting pre-declarations with "take as draft". Field mode only.
+//! per IP, and at most `--predeclarations-per-session` per outreach session), and the team's list of waiting pre-declarations with "take as draft". Field mode only.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -235,6 +235,7 @@ fn valid_lang(s: &str) -> bool {
         (status = 415, body = crate::shared::api_doc::ErrorBody),
         (status = 422, description = "`validation_failed`, one detail per field", body = crate::shared::api_doc::ErrorBody),
         (status = 429, description = "Too many pre-declarations from this address", body = crate::shared::api_doc::ErrorBody),
+        (status = 503, description = "`predeclarations_full`: the open session already has --predeclarations-per-session pre-declarations (with no session open: that many are waiting)", body = crate::shared::api_doc::ErrorBody),
     ),
     extensions(("x-hub-modes" = json!(["field"])))
 )]
@@ -291,10 +292,14 @@ async fn predeclare(
         .filter(|l| valid_lang(l))
         .unwrap_or_else(|| "vi".into());
     let procedure = def.reference();
+    let ceiling = st
+        .part::<super::PredeclareLimits>()
+        .predeclarations_per_session;
     let stored = st
         .db
-        .call(move |c| store::insert(c, &procedure, &fields, &lang))
-        .await?;
+        .call(move |c| store::insert(c, &procedure, &fields, &lang, ceiling))
+        .await?
+        .map_err(full)?;
     tracing::info!("pre-declaration stored");
     if stored.ticket.is_some() {
         st.part::<Live>().changed();
@@ -308,6 +313,42 @@ async fn predeclare(
             "ticket": stored.ticket,
         }))),
     ))
+}
+
+/// `503 predeclarations_full`: the session's ceiling is reached; the villager goes to the desk instead.
+fn full(f: store::Full) -> ApiError {
+    tracing::warn!(
+        ceiling = f.ceiling,
+        in_session = f.in_session,
+        "pre-declaration refused: the ceiling is reached"
+    );
+    if f.in_session {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "predeclarations_full",
+            format!(
+                "Buổi làm việc này đã nhận đủ {} bản khai trước qua điện thoại. Xin mời đến bàn hướng dẫn để lấy số thứ tự và khai trực tiếp với cán bộ.",
+                f.ceiling
+            ),
+            format!(
+                "This session has already received {} pre-declarations from phones. Please go to the guidance desk to get a queue number and declare in person.",
+                f.ceiling
+            ),
+        )
+    } else {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "predeclarations_full",
+            format!(
+                "Trạm đang giữ {} bản khai trước chưa được xử lý. Xin mời khai trực tiếp với cán bộ tại buổi làm việc tới.",
+                f.ceiling
+            ),
+            format!(
+                "The hub already holds {} pre-declarations not yet handled. Please declare in person with the team at the next session.",
+                f.ceiling
+            ),
+        )
+    }
 }
 
 /// `GET /api/v1/predeclarations`: the waiting pre-declarations (team).

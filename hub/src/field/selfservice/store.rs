@@ -133,13 +133,48 @@ pub struct Stored {
     pub ticket: Option<i64>,
 }
 
+/// A pre-declaration refused because its session already has `ceiling` of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Full {
+    pub ceiling: u32,
+    /// Whether an outreach session is open (else the ceiling counts waiting ones without a session).
+    pub in_session: bool,
+}
+
+/// Pre-declarations counted against the ceiling: those of the open session `session` (every one sent
+/// while it was open, taken or not), or, with no session open, the waiting ones without a session.
+fn counted(c: &Connection, session: Option<&str>) -> StoreResult<i64> {
+    Ok(match session {
+        Some(id) => c.query_row(
+            "SELECT count(*) FROM outreach_tickets WHERE session_id = ?1 AND source = 'self_service'",
+            [id],
+            |r| r.get(0),
+        )?,
+        None => c.query_row(
+            "SELECT count(*) FROM predeclarations WHERE taken_at IS NULL AND ticket_id IS NULL",
+            [],
+            |r| r.get(0),
+        )?,
+    })
+}
+
+/// Stores a pre-declaration unless its session (or, with none open, the waiting list) already holds
+/// `ceiling` of them; the count and the insert are one write transaction.
 pub fn insert(
     c: &mut Connection,
     procedure: &ProcedureRef,
     fields: &BTreeMap<String, String>,
     lang: &str,
-) -> StoreResult<Stored> {
+    ceiling: u32,
+) -> StoreResult<Result<Stored, Full>> {
     let tx = write_tx(c)?;
+    let session = outreach::current_session(&tx)?;
+    if counted(&tx, session.as_ref().map(|s| s.id.as_str()))? >= i64::from(ceiling) {
+        return Ok(Err(Full {
+            ceiling,
+            in_session: session.is_some(),
+        }));
+    }
     let id = uuid::Uuid::now_v7().to_string();
     let n: i64 = tx.query_row(
         "SELECT coalesce(max(pickup_number), 0) + 1 FROM predeclarations",
@@ -155,7 +190,7 @@ pub fn insert(
     .map_err(StoreError::classify)?;
     // When an outreach session is open, the villager also gets a place in its queue (in the same
     // transaction). The ticket carries no name: the pre-declaration already holds it.
-    let ticket = match outreach::current_session(&tx)? {
+    let ticket = match session {
         Some(s) => {
             let t = outreach::issue_ticket(&tx, &s.id, None, outreach::TicketSource::SelfService)?;
             tx.execute(
@@ -169,13 +204,13 @@ pub fn insert(
     };
     tx.commit().map_err(StoreError::classify)?;
     let (number, number_kind) = told(n, ticket);
-    Ok(Stored {
+    Ok(Ok(Stored {
         id,
         number,
         number_kind,
         pickup_number: n,
         ticket,
-    })
+    }))
 }
 
 /// Pre-declarations not yet taken, oldest first.

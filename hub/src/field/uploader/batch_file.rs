@@ -13,6 +13,28 @@ struct ExportParts<'a> {
     path: &'a Path,
 }
 
+/// Seals the session summaries of `manifest` to the office `recipients` (protocol §3.5, batch format 2):
+/// nothing about a session travels in plaintext, on a USB stick or over the network. Without a trusted
+/// office key (never the case while there are envelopes to send) the summaries are left out and logged.
+pub(crate) fn seal_sessions(
+    manifest: &mut BatchManifest,
+    recipients: &[String],
+    sessions: Vec<protocol::SessionSummary>,
+) -> anyhow::Result<()> {
+    if recipients.is_empty() && !sessions.is_empty() {
+        tracing::warn!(
+            sessions = sessions.len(),
+            "no office key is trusted: session summaries left out of the batch"
+        );
+        manifest.sessions.clear();
+        manifest.sealed_sessions = None;
+        return Ok(());
+    }
+    manifest
+        .seal_sessions(recipients, sessions)
+        .context("cannot seal the session summaries to the office")
+}
+
 /// What an export wrote.
 #[derive(Debug)]
 pub struct ExportSummary {
@@ -84,9 +106,11 @@ pub fn export_with(
         }
         let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
         let sessions = crate::field::outreach::summary::for_manifest(&tx, &seqs)?;
-        Ok((pending, entries, sessions))
+        let recipients = crate::shared::trust::office_recipients(&tx)?;
+        Ok((pending, entries, sessions, recipients))
     });
-    let (pending, entries, sessions) = summary.context("cannot read the envelope chain")?;
+    let (pending, entries, sessions, recipients) =
+        summary.context("cannot read the envelope chain")?;
     let Some(last) = entries.last() else {
         if pending > 0 {
             bail!(
@@ -97,7 +121,7 @@ pub fn export_with(
         }
         bail!("nothing to export: no sealed dossier from seq {from_seq} on");
     };
-    let manifest = BatchManifest {
+    let mut manifest = BatchManifest {
         kind: "outreach-kit/batch-manifest".into(),
         v: 1,
         batch_id: uuid::Uuid::now_v7().to_string(),
@@ -108,9 +132,11 @@ pub fn export_with(
             seq: last.seq,
             hash: last.hash.clone(),
         },
-        sessions,
+        sessions: Vec::new(),
+        sealed_sessions: None,
         envelopes: entries,
     };
+    seal_sessions(&mut manifest, &recipients, sessions)?;
     let signed = protocol::SignedManifest::sign(manifest.clone(), device)?;
     let body = protocol::canonical_bytes(&manifest)?;
 

@@ -126,6 +126,11 @@ impl Engine<'_> {
     async fn locate(&self, office: &PinnedOffice) -> Result<Located, SyncError> {
         let mut tried: Vec<String> = Vec::new();
         let mut last: Option<SyncError> = None;
+        let (id, key) = (office.device_id.clone(), office.key);
+        let mut pin = self
+            .db
+            .call(move |c| super::office_tls::pinned(c, &id, &key))
+            .await?;
         for source in ["configured", "mdns", "paired"] {
             let url = match source {
                 "configured" => self.settings.office_url.clone(),
@@ -156,11 +161,19 @@ impl Engine<'_> {
                 continue;
             }
             tried.push(url.clone());
+            // The session token goes over HTTPS with the pinned office CA, or stays on this machine.
+            let (url, ca) = match self.secure_url(office, &url, &mut pin).await {
+                Ok(x) => x,
+                Err(e) => {
+                    last = Some(e);
+                    continue;
+                }
+            };
             self.progress.send_modify(|p| {
                 p.office_url = Some(url.clone());
                 p.found_by = Some(source.into());
             });
-            let client = OfficeClient::new(&url, self.cancel.clone())?;
+            let client = OfficeClient::new(&url, ca.as_deref(), self.cancel.clone())?;
             match client
                 .request(Method::POST, "/api/v1/sync/challenge", &Body::None, 2)
                 .await
@@ -178,6 +191,12 @@ impl Engine<'_> {
                     });
                 }
                 Err(e @ SyncError::Unreachable(_)) => last = Some(e),
+                Err(
+                    e @ SyncError::Local {
+                        code: "office_certificate_mismatch",
+                        ..
+                    },
+                ) => last = Some(e),
                 Err(e) => return Err(e),
             }
         }
@@ -188,6 +207,48 @@ impl Engine<'_> {
                 "The commune office was not found: no configured address (--office-url), not seen on the local network (mDNS), and no address known from pairing.",
             )
         }))
+    }
+
+    /// The address to open a session at for `url`, and the CA to trust there: an `https://` URL with the
+    /// pinned office CA; a loopback `http://` URL as it is (nothing leaves the machine); any other
+    /// `http://` URL upgraded to `https://` on the office's pinned HTTPS port — pinning it first, from the
+    /// office's signed statement fetched at `url`, when this hub has no pin yet. The token is never sent
+    /// over plain HTTP to another machine.
+    async fn secure_url(
+        &self,
+        office: &PinnedOffice,
+        url: &str,
+        pin: &mut Option<super::office_tls::OfficeTlsPin>,
+    ) -> Result<(String, Option<Vec<u8>>), SyncError> {
+        use super::client::{cleartext_refused, https_url, is_https, is_loopback_url};
+        if is_https(url) {
+            return Ok((url.to_string(), pin.as_ref().map(|p| p.ca_der.clone())));
+        }
+        if is_loopback_url(url) {
+            return Ok((url.to_string(), None));
+        }
+        if pin.is_none() {
+            let (signed, fetched) = super::office_tls::fetch(url, &office.key, self.cancel.clone())
+                .await
+                .map_err(|e| match e {
+                    SyncError::Refused { code, .. } if code == "office_https_off" => {
+                        cleartext_refused()
+                    }
+                    SyncError::Refused { .. } => cleartext_refused(),
+                    e => e,
+                })?;
+            self.db
+                .call(move |c| super::office_tls::save(c, &signed))
+                .await?;
+            tracing::info!(ca = %fetched.ca_sha256, "pinned the office's HTTPS certificate authority");
+            *pin = Some(fetched);
+        }
+        let p = pin.as_ref().expect("pinned above");
+        let Some(port) = p.https_port else {
+            return Err(cleartext_refused());
+        };
+        let https = https_url(url, port).ok_or_else(cleartext_refused)?;
+        Ok((https, Some(p.ca_der.clone())))
     }
 
     /// One full run; progress goes to the watch channel. The caller records it (see [`Engine::run`]).
@@ -289,18 +350,19 @@ impl Engine<'_> {
     ) -> Result<(), SyncError> {
         self.phase(Phase::Uploading);
         let s = seqs.to_vec();
-        let (entries, sessions) = self
+        let (entries, sessions, recipients) = self
             .db
             .call(move |c| {
                 let entries = store::manifest_entries(c, &s)?;
                 Ok((
                     entries,
                     crate::field::outreach::summary::for_manifest(c, &s)?,
+                    crate::shared::trust::office_recipients(c)?,
                 ))
             })
             .await?;
         let last = entries.last().expect("a batch is never empty");
-        let manifest = BatchManifest {
+        let mut manifest = BatchManifest {
             kind: "outreach-kit/batch-manifest".into(),
             v: 1,
             batch_id: uuid::Uuid::now_v7().to_string(),
@@ -311,9 +373,18 @@ impl Engine<'_> {
                 seq: last.seq,
                 hash: last.hash.clone(),
             },
-            sessions,
+            sessions: Vec::new(),
+            sealed_sessions: None,
             envelopes: entries.clone(),
         };
+        // Session summaries travel sealed to the office (§3.5): a fake office or a LAN listener sees none.
+        super::batch_file::seal_sessions(&mut manifest, &recipients, sessions).map_err(|e| {
+            SyncError::local(
+                "seal",
+                format!("Không niêm phong được bản tóm tắt buổi lưu động: {e}"),
+                e.to_string(),
+            )
+        })?;
         let signed = SignedManifest::sign(manifest.clone(), &self.keys.device)
             .map_err(|e| SyncError::local("sign", e.to_string(), e.to_string()))?;
         let manifest_bytes = protocol::canonical_bytes(&signed).map_err(|e| bad("manifest", e))?;

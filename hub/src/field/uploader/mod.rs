@@ -21,6 +21,7 @@ pub mod batch_file;
 pub mod cli;
 pub mod client;
 pub mod engine;
+pub mod office_tls;
 pub mod policy;
 pub mod progress;
 pub mod routes;

@@ -170,9 +170,162 @@ impl TokenBucket {
     }
 }
 
+/// How much and how long the field hub reads from an office (or whatever answers at its address: a fake
+/// office found by a spoofed mDNS record may answer anything). Every client read of the field hub —
+/// pairing, the sync session, holdings, manifest, envelope and chunk answers, acks, news — goes through
+/// these limits (docs/protocol.md §11.9, "Limits of the field's reads").
+pub mod limits {
+    use std::time::Duration;
+
+    /// Time to open a TCP connection (and finish the TLS handshake) to the office.
+    pub const CONNECT: Duration = Duration::from_secs(10);
+    /// Longest silence while waiting for the answer's head or for the next bytes of its body.
+    pub const IDLE: Duration = Duration::from_secs(30);
+    /// Longest time for a whole request: sending it, then reading the whole answer. A 256 KiB chunk on a
+    /// 20 kbit/s link takes about 105 s.
+    pub const REQUEST: Duration = Duration::from_secs(120);
+    /// Longest time for a challenge or a pairing answer (a few hundred bytes).
+    pub const SMALL_REQUEST: Duration = Duration::from_secs(30);
+    /// Largest error body (`{"error": …}`) read from a refusal.
+    pub const ERROR_BYTES: u64 = 64 * 1024;
+
+    /// What a field hub asks an office for, each with its own limits.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Reply {
+        Pair,
+        OfficeTls,
+        Challenge,
+        Hello,
+        Holdings,
+        Manifest,
+        Envelope,
+        Chunk,
+        BlobState,
+        Ack,
+        News,
+        Other,
+    }
+
+    impl Reply {
+        /// The kind of answer a request to `path` (`/api/v1/sync/…`, query included) gets.
+        pub fn of(path: &str) -> Reply {
+            let p = path.split('?').next().unwrap_or(path);
+            let Some(rest) = p.strip_prefix("/api/v1/sync/") else {
+                return Reply::Other;
+            };
+            match rest.split('/').next().unwrap_or("") {
+                "pair" => Reply::Pair,
+                "tls" => Reply::OfficeTls,
+                "challenge" => Reply::Challenge,
+                "hello" => Reply::Hello,
+                "holdings" => Reply::Holdings,
+                "manifest" => Reply::Manifest,
+                "envelopes" => Reply::Envelope,
+                "blobs" if path.contains("offset=") => Reply::Chunk,
+                "blobs" => Reply::BlobState,
+                "ack" => Reply::Ack,
+                "news" => Reply::News,
+                _ => Reply::Other,
+            }
+        }
+
+        /// The most bytes of a successful answer the field reads; beyond that it stops and refuses the
+        /// answer. Each is far above what an honest office sends for that kind.
+        pub fn max_bytes(self) -> u64 {
+            const KIB: u64 = 1024;
+            match self {
+                // A key card, proofs, a status: about 1 KiB.
+                Reply::Pair => 64 * KIB,
+                // A signed certificate (about 600 bytes of DER) in hex: about 2 KiB.
+                Reply::OfficeTls => 64 * KIB,
+                // 64 hex characters and a number.
+                Reply::Challenge => 4 * KIB,
+                // A 64-character token, a number, a status.
+                Reply::Hello => 4 * KIB,
+                // Seq ranges and unresolved quarantine items (a few dozen bytes each).
+                Reply::Holdings => 4 * 1024 * KIB,
+                // 200 envelopes and their ciphertexts, about 120 bytes each.
+                Reply::Manifest => 1024 * KIB,
+                Reply::Envelope | Reply::Chunk | Reply::BlobState => 16 * KIB,
+                // 200 envelopes acked, quarantined (detail up to 500 characters) or missing.
+                Reply::Ack => 2 * 1024 * KIB,
+                // 50 items; an item may list 50 papers or numbers of 200 characters.
+                Reply::News => 8 * 1024 * KIB,
+                Reply::Other => 64 * KIB,
+            }
+        }
+
+        /// The longest the whole request may take.
+        pub fn deadline(self) -> Duration {
+            let d = match self {
+                Reply::Challenge | Reply::Pair | Reply::OfficeTls | Reply::Hello => SMALL_REQUEST,
+                _ => REQUEST,
+            };
+            match test_deadline() {
+                Some(t) => t.min(d),
+                None => d,
+            }
+        }
+
+        /// In plain words, for error messages: (Vietnamese, English).
+        pub fn what(self) -> (&'static str, &'static str) {
+            match self {
+                Reply::Pair => ("câu trả lời ghép nối", "the pairing answer"),
+                Reply::OfficeTls => (
+                    "chứng chỉ HTTPS của văn phòng",
+                    "the office's HTTPS certificate",
+                ),
+                Reply::Challenge => ("mã thử thách", "the challenge"),
+                Reply::Hello => ("câu trả lời mở phiên", "the session answer"),
+                Reply::Holdings => ("danh sách hồ sơ văn phòng đã có", "the holdings"),
+                Reply::Manifest => ("câu trả lời cho bản kê", "the manifest answer"),
+                Reply::Envelope => ("câu trả lời cho phong bì", "the envelope answer"),
+                Reply::Chunk => ("câu trả lời cho một phần dữ liệu", "the chunk answer"),
+                Reply::BlobState => ("trạng thái dữ liệu", "the blob state"),
+                Reply::Ack => ("xác nhận đã nhận", "the acknowledgement"),
+                Reply::News => ("tin từ văn phòng", "the news"),
+                Reply::Other => ("câu trả lời", "the answer"),
+            }
+        }
+    }
+
+    /// `HUB_SYNC_REQUEST_TIMEOUT_SECS`: a shorter whole-request limit, for tests of slow fake offices.
+    fn test_deadline() -> Option<Duration> {
+        std::env::var("HUB_SYNC_REQUEST_TIMEOUT_SECS")
+            .ok()?
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_sync_path_has_its_own_reply_limit() {
+        use limits::Reply;
+        for (path, want) in [
+            ("/api/v1/sync/pair", Reply::Pair),
+            ("/api/v1/sync/challenge", Reply::Challenge),
+            ("/api/v1/sync/hello", Reply::Hello),
+            ("/api/v1/sync/holdings", Reply::Holdings),
+            ("/api/v1/sync/manifest", Reply::Manifest),
+            ("/api/v1/sync/envelopes/3", Reply::Envelope),
+            ("/api/v1/sync/blobs/ab12?offset=0", Reply::Chunk),
+            ("/api/v1/sync/blobs/ab12", Reply::BlobState),
+            ("/api/v1/sync/ack", Reply::Ack),
+            ("/api/v1/sync/news?after=4", Reply::News),
+            ("/api/v1/sync/tls", Reply::OfficeTls),
+            ("/healthz", Reply::Other),
+        ] {
+            assert_eq!(Reply::of(path), want, "{path}");
+            assert!(want.max_bytes() <= 8 * 1024 * 1024, "{path}");
+        }
+        assert!(Reply::Hello.max_bytes() < Reply::News.max_bytes());
+    }
 
     #[test]
     fn backoff_stays_within_full_jitter_bounds() {

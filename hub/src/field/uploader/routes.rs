@@ -58,7 +58,7 @@ fn sync_api_error(e: SyncError) -> ApiError {
         _ => StatusCode::BAD_GATEWAY,
     };
     let code: &'static str = match &e {
-        SyncError::Local { code, .. } => code,
+        SyncError::Local { code, .. } | SyncError::Limit { code, .. } => code,
         SyncError::Refused { .. } => "office_refused",
         SyncError::Unreachable(_) => "office_unreachable",
         SyncError::BadAnswer(_) => "office_bad_answer",

@@ -24,7 +24,9 @@ use crate::shared::state::AppState;
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(new_code, addresses, code_qr, devices, approve, revoke, sync_pair),
+    paths(
+        new_code, addresses, code_qr, devices, approve, revoke, sync_pair, sync_tls
+    ),
     components(schemas(NewCodeBody, RevokeBody))
 )]
 pub struct ApiDoc;
@@ -38,6 +40,56 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/pairing/devices/{id}/approve", post(approve))
         .route("/api/v1/pairing/devices/{id}/revoke", post(revoke))
         .route("/api/v1/sync/pair", post(sync_pair))
+        .route("/api/v1/sync/tls", get(sync_tls))
+}
+
+/// `GET /api/v1/sync/tls` (protocol §11.9): the office's HTTPS CA and port, signed with the office key, for
+/// a paired field hub to pin (right after pairing, or at the next sync of a hub paired before this
+/// existed). No login: it says nothing secret, and its signature makes it useless to a fake office.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sync/tls",
+    operation_id = "pairing_sync_tls",
+    tag = "pairing",
+    summary = "The office's HTTPS certificate authority and port, signed with the office key (no login)",
+    security(()),
+    responses(
+        (status = 200, description = "A SignedOfficeTls (docs/protocol.md §11.9)", content_type = "application/json", body = Object),
+        (status = 404, description = "`office_https_off`: this office serves no HTTPS; `wrong_mode`", body = crate::shared::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["office"])))
+)]
+async fn sync_tls(
+    State(st): State<AppState>,
+    info: Option<Extension<Arc<JoinInfo>>>,
+) -> Result<Response, ApiError> {
+    if st.mode != HubMode::Office {
+        return Err(ApiError::wrong_mode());
+    }
+    let info = info.map(|Extension(i)| i);
+    let (Some(ca), Some(port)) = (
+        info.as_ref().and_then(|i| i.ca.clone()),
+        info.as_ref().and_then(|i| i.https.as_ref().map(|e| e.port)),
+    ) else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "office_https_off",
+            "Văn phòng đang tắt HTTPS nên trạm hiện trường không thể đồng bộ an toàn qua mạng nội bộ. Hãy bật HTTPS (--https-listen) ở văn phòng.",
+            "HTTPS is off at the office, so field hubs cannot sync safely over the local network. Turn HTTPS on (--https-listen) at the office.",
+        ));
+    };
+    let tls = protocol::OfficeTls {
+        kind: protocol::OFFICE_TLS_KIND.into(),
+        v: 1,
+        office_id: st.keys.device_id.clone(),
+        ca_cert: hex::encode(&ca.der),
+        https_port: Some(port),
+        issued_at: crate::shared::clock::now_rfc3339(),
+    };
+    let signed =
+        protocol::SignedOfficeTls::sign(tls, &st.keys.device).map_err(ApiError::internal)?;
+    let bytes = signed.to_bytes().map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
 /// The base URLs the office can be reached at: the request's own address first unless it is loopback,

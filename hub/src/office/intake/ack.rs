@@ -90,8 +90,14 @@ pub fn holdings(
     Ok(SignedHoldings::sign(body, office)?)
 }
 
-/// Keeps a verified manifest (idempotent: the same batch id again replaces it).
-pub fn save_manifest(c: &Connection, signed: &SignedManifest) -> StoreResult<()> {
+/// Keeps a verified manifest as signed (idempotent: the same batch id again replaces it), and records the
+/// device's chain head and `sessions`, the manifest's summaries as opened by
+/// [`protocol::BatchManifest::open_sessions`] (sealed to the office since batch format 2).
+pub fn save_manifest(
+    c: &Connection,
+    signed: &SignedManifest,
+    sessions: Vec<protocol::SessionSummary>,
+) -> StoreResult<()> {
     let m = &signed.manifest;
     c.execute(
         "INSERT INTO sync_manifests(device_id, batch_id, body, signature, received_at) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -105,7 +111,10 @@ pub fn save_manifest(c: &Connection, signed: &SignedManifest) -> StoreResult<()>
         ],
     )
     .map_err(StoreError::classify)?;
-    crate::office::ledger::sessions::record(c, signed)
+    let mut opened = signed.clone();
+    opened.manifest.sessions = sessions;
+    opened.manifest.sealed_sessions = None;
+    crate::office::ledger::sessions::record(c, &opened)
 }
 
 /// A kept manifest of `device`.

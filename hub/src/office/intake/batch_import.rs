@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use protocol::{
-    BatchManifest, CheckKind, DeviceId, DeviceKey, DeviceStatus, ManifestEntry, Problem,
-    QuarantineEntry, Signature, SignedAck, SignedManifest,
+    BatchManifest, CheckKind, DeviceId, DeviceKey, DeviceStatus, Problem, QuarantineEntry,
+    Signature, SignedAck, SignedManifest,
 };
 use rusqlite::{params, Connection};
 use serde::Serialize;
@@ -78,6 +78,10 @@ fn problem(seq: Option<u64>, check: CheckKind, detail: impl Into<String>) -> Pro
 /// What a batch file holds, read without the office database: the manifest row, the envelope rows (those
 /// whose columns have the expected types) and the blobs by hash.
 pub struct BatchContents {
+    /// `batch_meta.format_version` (one of [`crate::shared::batch_file::READABLE_VERSIONS`]).
+    version: String,
+    /// Every `batch_meta` row: unsigned copies, checked against the signed manifest.
+    meta: HashMap<String, String>,
     manifest: Option<(Vec<u8>, String)>,
     envelopes: BTreeMap<i64, (Vec<u8>, String, Vec<u8>)>,
     blobs: HashMap<String, Vec<u8>>,
@@ -99,14 +103,14 @@ pub fn read_batch(path: &Path) -> Result<BatchContents, Refusal> {
             "not an outreach-kit batch file (batch_meta.format)",
         ));
     }
-    if meta.get("format_version").map(String::as_str)
-        != Some(crate::shared::batch_file::FORMAT_VERSION)
-    {
-        return Err(Refusal::not_outreach(format!(
-            "unsupported batch format version {:?}",
-            meta.get("format_version")
-        )));
-    }
+    let version = match meta.get("format_version") {
+        Some(v) if crate::shared::batch_file::READABLE_VERSIONS.contains(&v.as_str()) => v.clone(),
+        other => {
+            return Err(Refusal::not_outreach(format!(
+                "unsupported batch format version {other:?}"
+            )))
+        }
+    };
     let manifest = file
         .rows("SELECT body, signature FROM manifest WHERE id = 1", |r| {
             Ok((r.get::<_, Vec<u8>>(0).ok(), r.get::<_, String>(1).ok()))
@@ -137,6 +141,8 @@ pub fn read_batch(path: &Path) -> Result<BatchContents, Refusal> {
         }
     }
     Ok(BatchContents {
+        version,
+        meta,
         manifest,
         envelopes,
         blobs,
@@ -226,6 +232,14 @@ fn verify_and_store(
             return Ok(());
         }
     };
+    if let Err(e) = manifest.check_form() {
+        report.problems.push(problem(
+            None,
+            CheckKind::Format,
+            format!("the manifest is malformed: {e}"),
+        ));
+        return Ok(());
+    }
     report.batch_id = Some(manifest.batch_id.clone());
     report.device_id = Some(manifest.device_id.to_string());
     report.device_name = Some(manifest.device_name.clone());
@@ -272,16 +286,44 @@ fn verify_and_store(
         ));
         return Ok(());
     }
-    if manifest.envelopes.last().map(|e| (e.seq, e.hash.as_str()))
-        != Some((manifest.chain_head.seq, manifest.chain_head.hash.as_str()))
-    {
+    // §3.4: entries strictly ascending (never re-sorted here), the chain head last; §8: the unsigned
+    // copies in batch_meta equal the signed manifest's.
+    if let Err(e) = manifest.check_entries().and_then(|()| {
+        manifest.check_batch_meta(file.meta.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }) {
+        report
+            .problems
+            .push(problem(None, CheckKind::ManifestMismatch, e.to_string()));
+        return Ok(());
+    }
+    // §3.5, §8: a format-2 file carries its session summaries sealed to the office, never in plaintext.
+    if file.version != protocol::BATCH_FORMAT_V1 && !manifest.sessions.is_empty() {
         report.problems.push(problem(
             None,
-            CheckKind::ManifestMismatch,
-            "the chain head is not the last envelope",
+            CheckKind::Format,
+            format!(
+                "a batch of format {} must not carry session summaries in plaintext",
+                file.version
+            ),
         ));
         return Ok(());
     }
+    let sessions = match manifest.open_sessions(identity) {
+        Ok(s) => s,
+        Err(e) => {
+            let check = if matches!(e, protocol::ProtocolError::Crypto(_)) {
+                CheckKind::Decrypt
+            } else {
+                CheckKind::Format
+            };
+            report.problems.push(problem(
+                None,
+                check,
+                format!("the sealed session summaries cannot be opened: {e}"),
+            ));
+            return Ok(());
+        }
+    };
     report.accepted = true;
 
     // 2. Each envelope on its own: stored, already held, or quarantined; a bad one never blocks the rest.
@@ -295,9 +337,7 @@ fn verify_and_store(
     let fetch = |sha: &str| -> Option<Vec<u8>> { file.blobs.get(sha).cloned() };
     let tx = write_tx(c)?;
     let listed: BTreeSet<u64> = manifest.envelopes.iter().map(|e| e.seq).collect();
-    let mut entries: Vec<&ManifestEntry> = manifest.envelopes.iter().collect();
-    entries.sort_by_key(|e| e.seq);
-    for entry in entries {
+    for entry in &manifest.envelopes {
         let row = i64::try_from(entry.seq)
             .ok()
             .and_then(|s| file.envelopes.get(&s));
@@ -362,7 +402,7 @@ fn verify_and_store(
             detail: detail.into(),
         });
     }
-    ack::save_manifest(&tx, &signed)?;
+    ack::save_manifest(&tx, &signed, sessions)?;
     tx.commit().map_err(StoreError::classify)?;
     report.ack = Some(ack::build_ack(c, office, &manifest)?);
     Ok(())

@@ -209,7 +209,11 @@ async fn challenge(State(st): State<AppState>) -> Result<Json<Value>, ApiError> 
             unknown (`challenge_invalid`)", body = crate::shared::api_doc::ErrorBody),
     )
 )]
-async fn hello(State(st): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+async fn hello(
+    State(st): State<AppState>,
+    _channel: super::session::SyncChannel,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let signed = SignedSyncHello::from_bytes(&body).map_err(|e| bad_message("hello", e))?;
     let device = signed.hello.device_id.clone();
     let id = device.clone();

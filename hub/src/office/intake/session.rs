@@ -143,6 +143,37 @@ fn no_session() -> ApiError {
     .with_field("authorization")
 }
 
+/// Refuses a sync call that would carry a session token (the hello that issues it, every call that presents
+/// it) over plain HTTP from another machine: the token is bound to TLS (or to this machine's loopback),
+/// so a listener on the LAN never sees one, and a token seen nowhere cannot be replayed.
+pub fn require_sync_channel(parts: &Parts) -> Result<(), ApiError> {
+    let ch = parts
+        .extensions
+        .get::<crate::shared::auth::channel::Channel>()
+        .copied();
+    if ch.is_some_and(|c| c.secure()) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "sync_https_required",
+        "Văn phòng chỉ nhận phiên đồng bộ qua HTTPS (hoặc từ chính máy này). Trạm hiện trường cần cập nhật và đồng bộ qua địa chỉ HTTPS của văn phòng.",
+        "The office accepts sync sessions over HTTPS only (or from this machine). The field hub must be updated and sync through the office's HTTPS address.",
+    )
+    .with_field("authorization"))
+}
+
+/// Extractor form of [`require_sync_channel`] (for the hello, which issues the token).
+pub struct SyncChannel;
+
+impl<S: Send + Sync> FromRequestParts<S> for SyncChannel {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        require_sync_channel(parts).map(|()| SyncChannel)
+    }
+}
+
 impl FromRequestParts<AppState> for SyncDevice {
     type Rejection = ApiError;
 
@@ -153,6 +184,7 @@ impl FromRequestParts<AppState> for SyncDevice {
         if state.mode != protocol::HubMode::Office {
             return Err(ApiError::wrong_mode());
         }
+        require_sync_channel(parts)?;
         let token = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

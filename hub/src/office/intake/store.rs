@@ -159,24 +159,22 @@ pub fn accept_manifest(
     if let Err(e) = signed.verify(dev.key) {
         return Ok(Err(Refusal::Signature(e.to_string())));
     }
-    if m.envelopes.is_empty() {
-        return Ok(Err(Refusal::Mismatch(
-            "the manifest lists no envelope".into(),
-        )));
+    // §3.4: at least one envelope, strictly ascending seqs, the chain head last (the same rule as a file).
+    if let Err(e) = m.check_entries() {
+        return Ok(Err(Refusal::Mismatch(e.to_string())));
     }
-    if m.envelopes.windows(2).any(|w| w[0].seq >= w[1].seq) || m.envelopes[0].seq == 0 {
-        return Ok(Err(Refusal::Mismatch(
-            "the envelopes are not in ascending seq order".into(),
-        )));
-    }
-    let last = m.envelopes.last().expect("not empty");
-    if (last.seq, last.hash.as_str()) != (m.chain_head.seq, m.chain_head.hash.as_str()) {
-        return Ok(Err(Refusal::Mismatch(
-            "the chain head is not the last envelope".into(),
-        )));
-    }
+    // §3.5: the session summaries, sealed to this office (or in plaintext from a field hub made before
+    // batch format 2).
+    let sessions = match m.open_sessions(dev.identity) {
+        Ok(s) => s,
+        Err(e) => {
+            return Ok(Err(Refusal::Bad(format!(
+                "the sealed session summaries cannot be opened: {e}"
+            ))))
+        }
+    };
     let tx = write_tx(c)?;
-    super::ack::save_manifest(&tx, signed)?;
+    super::ack::save_manifest(&tx, signed, sessions)?;
     for e in &m.envelopes {
         tx.execute(
             "INSERT INTO sync_announced(device_id, batch_id, seq, hash, entry_json) VALUES (?1, ?2, ?3, ?4, ?5)

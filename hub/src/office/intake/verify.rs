@@ -440,6 +440,15 @@ fn open_and_store(
         )));
     }
     let d = &signed.dossier;
+    // §1 and §3.1.1 (text in NFC, a cancellation without content) and §3.2 (the header's sealed_at is the
+    // dossier's): a dossier breaking them is set aside, never stored with a failed check beside it.
+    if let Err(e) = d.check_form().and_then(|()| d.check_header(header)) {
+        return Ok(Err(problem(
+            seq,
+            CheckKind::Format,
+            format!("the sealed dossier breaks the protocol: {e}"),
+        )));
+    }
     if d.attachments.len() != blobs.len() {
         return Ok(Err(problem(
             seq,

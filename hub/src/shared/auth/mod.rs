@@ -2,7 +2,9 @@
 //! setup token, and login rate limiting. Handlers ask for an [`AuthUser`] in their signature; the
 //! extractor refuses unauthenticated calls and state-changing calls without the session's CSRF token.
 
+pub mod channel;
 pub mod gates;
+mod lifecycle;
 mod password;
 mod ratelimit;
 pub mod routes;
@@ -21,12 +23,17 @@ pub use gates::{AdminOnly, Clerks, FieldTeam, Leads, Responsible};
 pub use password::{hash_password, verify_password};
 pub use ratelimit::LoginLimiter;
 
-/// Name of the session cookie.
-pub const SESSION_COOKIE: &str = "hub_session";
+/// Name of the session cookie. The `__Host-` prefix makes browsers keep it only when it is `Secure`, for
+/// this host alone, on path `/`: no other site and no plain-HTTP page can plant or read it.
+pub const SESSION_COOKIE: &str = "__Host-hub_session";
+/// The cookie's name before it became `__Host-`: cleared at login and logout, never accepted.
+pub const OLD_SESSION_COOKIE: &str = "hub_session";
 /// Header carrying the CSRF token on state-changing requests.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Sessions end after this long without use.
 pub const SESSION_IDLE_SECS: i64 = 12 * 3600;
+/// Sessions end this long after the login, used or not: a phone left logged in does not stay so for days.
+pub const SESSION_ABSOLUTE_SECS: i64 = 24 * 3600;
 
 /// A user's role. Roles are enforced on the server in every handler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -75,7 +82,17 @@ pub struct AuthUser {
     pub name: String,
     pub role: Role,
     pub csrf: String,
+    /// An admin reset the password: until the user picks a new one, only [`PASSWORD_CHANGE_PATHS`] answer.
+    pub must_change_password: bool,
 }
+
+/// What a user whose password an admin reset may still call: who am I, change my password, log out.
+pub const PASSWORD_CHANGE_PATHS: &[&str] = &[
+    "/api/v1/me",
+    "/api/v1/users/me/password",
+    "/api/v1/users/me/sessions",
+    "/api/v1/logout",
+];
 
 impl AuthUser {
     /// Refuses the call unless the caller has one of `roles`.
@@ -109,6 +126,8 @@ impl FromRequestParts<AppState> for AuthUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Session cookies are read only over TLS or from this machine (loopback).
+        channel::require_secure(parts)?;
         let token = session_token(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
         let user = state
             .db
@@ -131,6 +150,14 @@ impl FromRequestParts<AppState> for AuthUser {
                 )
                 .with_field(CSRF_HEADER));
             }
+        }
+        if user.must_change_password && !PASSWORD_CHANGE_PATHS.contains(&parts.uri.path()) {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "password_change_required",
+                "Mật khẩu của bạn vừa được đặt lại. Hãy đổi mật khẩu (Tài khoản của tôi) trước khi làm việc tiếp.",
+                "Your password was reset. Choose a new one (My account) before anything else.",
+            ));
         }
         Ok(user)
     }

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -10,8 +10,10 @@ use serde_json::json;
 
 use super::store::{self as users, UserOut};
 use super::{
-    hash_password, verify_password, AdminOnly, AuthUser, Role, SESSION_COOKIE, SESSION_IDLE_SECS,
+    hash_password, verify_password, AdminOnly, AuthUser, Role, OLD_SESSION_COOKIE, SESSION_COOKIE,
+    SESSION_IDLE_SECS,
 };
+use crate::shared::auth::channel::{self, Channel, SecureChannel};
 use crate::shared::auth::LoginLimiter;
 use crate::shared::error::{ApiError, JsonBody};
 use crate::shared::ip_limit::ClientIp;
@@ -21,8 +23,23 @@ use crate::shared::store::write_tx;
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(setup_status, setup, login, logout, me, list_users, add_user),
-    components(schemas(SetupIn, LoginIn, AddUserIn, UserOut, super::Role))
+    paths(
+        setup_status,
+        setup,
+        login,
+        logout,
+        me,
+        list_users,
+        add_user,
+        super::lifecycle::disable_user,
+        super::lifecycle::enable_user,
+        super::lifecycle::reset_password,
+        super::lifecycle::end_user_sessions,
+        super::lifecycle::change_own_password,
+        super::lifecycle::end_own_sessions,
+        super::lifecycle::account_history
+    ),
+    components(schemas(SetupIn, LoginIn, AddUserIn, UserOut, super::Role, users::AccountOut))
 )]
 pub struct ApiDoc;
 
@@ -33,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/logout", post(logout))
         .route("/api/v1/me", get(me))
         .route("/api/v1/users", get(list_users).post(add_user))
+        .merge(super::lifecycle::router())
 }
 
 /// Checks a user name: 1–64 characters, no control characters, no leading/trailing spaces.
@@ -62,29 +80,47 @@ pub fn check_password(pw: &str) -> Result<(), ApiError> {
 }
 
 /// Hashes a password on the blocking pool (argon2 takes tens of milliseconds by design).
-async fn hash_off_thread(password: String) -> Result<String, ApiError> {
+pub(super) async fn hash_off_thread(password: String) -> Result<String, ApiError> {
     crate::shared::cpu::run(move || hash_password(&password))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)
 }
 
+/// The session cookie: `__Host-` prefixed, `Secure`, HttpOnly, SameSite=Strict (browsers treat loopback as
+/// secure, so a hub used on its own machine over `http://127.0.0.1` keeps working).
 fn session_cookie(token: &str) -> String {
     format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_IDLE_SECS}"
+        "{SESSION_COOKIE}={token}; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_IDLE_SECS}"
     )
 }
 
+/// Clears the session cookie, and the pre-`__Host-` one a browser may still hold.
+pub(super) fn clear_cookies() -> AppendHeaders<[(header::HeaderName, String); 2]> {
+    AppendHeaders([
+        (
+            header::SET_COOKIE,
+            format!("{SESSION_COOKIE}=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+        ),
+        (
+            header::SET_COOKIE,
+            format!("{OLD_SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+        ),
+    ])
+}
+
 fn logged_in(user: UserOut, token: String, csrf: String, status: StatusCode) -> Response {
+    let AppendHeaders([_, old]) = clear_cookies();
     (
         status,
-        [(header::SET_COOKIE, session_cookie(&token))],
+        AppendHeaders([(header::SET_COOKIE, session_cookie(&token)), old]),
         Json(json!({ "user": user, "csrf_token": csrf })),
     )
         .into_response()
 }
 
-/// Whether the hub still needs its first admin (setup), and its mode.
+/// Whether the hub still needs its first admin (setup), its mode, and whether this connection may carry
+/// a team login (`secure`; when not, `https_url` is where to log in instead).
 #[utoipa::path(
     get,
     path = "/api/v1/setup",
@@ -92,12 +128,25 @@ fn logged_in(user: UserOut, token: String, csrf: String, status: StatusCode) -> 
     tag = "auth",
     security(()),
     responses(
-        (status = 200, description = "`{needs_setup: bool, mode: \"field\"|\"office\"}`", body = Object),
+        (status = 200, description = "`{needs_setup: bool, mode: \"field\"|\"office\", secure: bool, https_url: string|null}`", body = Object),
     )
 )]
-async fn setup_status(State(st): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn setup_status(
+    State(st): State<AppState>,
+    ch: Option<axum::Extension<Channel>>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let needs = !st.db.call(|c| users::admin_exists(c)).await?;
-    Ok(Json(json!({ "needs_setup": needs, "mode": st.mode })))
+    let secure = ch.as_ref().is_some_and(|c| c.secure());
+    let https_url = ch
+        .and_then(|c| c.https_port)
+        .and_then(|p| channel::https_base(&headers, p));
+    Ok(Json(json!({
+        "needs_setup": needs,
+        "mode": st.mode,
+        "secure": secure,
+        "https_url": https_url,
+    })))
 }
 
 /// The first admin account, with the one-time setup token printed by the hub at its first start.
@@ -119,13 +168,14 @@ struct SetupIn {
     responses(
         (status = 201, description = "Logged in: `{user: UserOut, csrf_token}`, session cookie set", body = Object),
         (status = 400, description = "Bad JSON, name or password", body = crate::shared::api_doc::ErrorBody),
-        (status = 403, description = "`bad_setup_token`: wrong or expired setup token", body = crate::shared::api_doc::ErrorBody),
+        (status = 403, description = "`bad_setup_token`: wrong or expired setup token; `https_required`: over plain HTTP from another machine (`location`: the hub's HTTPS address)", body = crate::shared::api_doc::ErrorBody),
         (status = 409, description = "`setup_done`: an admin exists already", body = crate::shared::api_doc::ErrorBody),
         (status = 413, body = crate::shared::api_doc::ErrorBody),
         (status = 415, body = crate::shared::api_doc::ErrorBody),
     )
 )]
 async fn setup(
+    _secure: SecureChannel,
     State(st): State<AppState>,
     JsonBody(body): JsonBody<SetupIn>,
 ) -> Result<Response, ApiError> {
@@ -174,7 +224,7 @@ struct LoginIn {
 }
 
 /// `429 rate_limited` with `Retry-After`: too many failed logins (see [`super::ratelimit`]).
-fn login_locked(wait_secs: u64) -> Response {
+pub(super) fn login_locked(wait_secs: u64) -> Response {
     let mins = wait_secs.div_ceil(60);
     (
         [(header::RETRY_AFTER, wait_secs.to_string())],
@@ -200,12 +250,14 @@ fn login_locked(wait_secs: u64) -> Response {
         (status = 200, description = "Logged in: `{user: UserOut, csrf_token}`, session cookie set", body = Object),
         (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
         (status = 401, description = "`bad_credentials`", body = crate::shared::api_doc::ErrorBody),
+        (status = 403, description = "`https_required`: over plain HTTP from another machine (`location`: the hub's HTTPS address); `account_disabled`: the right password of a disabled account", body = crate::shared::api_doc::ErrorBody),
         (status = 413, body = crate::shared::api_doc::ErrorBody),
         (status = 415, body = crate::shared::api_doc::ErrorBody),
         (status = 429, description = "`rate_limited`: too many failed logins (`Retry-After`)", body = crate::shared::api_doc::ErrorBody),
     )
 )]
 async fn login(
+    _secure: SecureChannel,
     State(st): State<AppState>,
     ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<LoginIn>,
@@ -219,13 +271,22 @@ async fn login(
         Err(wait) => return Ok(login_locked(wait)),
     };
     let name = body.name.clone();
-    let row = st.db.call(move |c| users::find_user(c, &name)).await?;
+    // An enabled user, else a disabled one (told so only after the right password: finding 7).
+    let row = st
+        .db
+        .call(move |c| {
+            Ok(match users::find_user(c, &name)? {
+                Some(r) => Some((r, false)),
+                None => users::find_disabled_user(c, &name)?.map(|r| (r, true)),
+            })
+        })
+        .await?;
     let password = body.password;
-    let stored = row.as_ref().map(|r| r.password_hash.clone());
+    let stored = row.as_ref().map(|r| r.0.password_hash.clone());
     let ok = crate::shared::cpu::run(move || verify_password(&password, stored.as_deref()))
         .await
         .map_err(ApiError::internal)?;
-    let Some(row) = row.filter(|_| ok) else {
+    let Some((row, disabled)) = row.filter(|_| ok) else {
         // The reservation stays counted: a failed attempt.
         drop(attempt);
         return Err(ApiError::new(
@@ -236,6 +297,15 @@ async fn login(
         ));
     };
     attempt.succeeded();
+    if disabled {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "account_disabled",
+            "Tài khoản này đã bị khóa. Hãy hỏi quản trị viên của trạm.",
+            "This account is disabled. Ask the hub's admin.",
+        )
+        .with_field("name"));
+    }
     let uid = row.user.id.clone();
     let (tok, csrf) = st.db.call(move |c| users::create_session(c, &uid)).await?;
     Ok(logged_in(row.user, tok, csrf, StatusCode::OK))
@@ -262,14 +332,7 @@ async fn logout(
     if let Some(tok) = super::session_token(&headers) {
         st.db.call(move |c| users::delete_session(c, &tok)).await?;
     }
-    Ok((
-        [(
-            header::SET_COOKIE,
-            format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
-        )],
-        Json(json!({})),
-    )
-        .into_response())
+    Ok((clear_cookies(), Json(json!({}))).into_response())
 }
 
 /// The logged-in user, their CSRF token, and the hub's mode, device id and name.
@@ -280,21 +343,30 @@ async fn logout(
     tag = "auth",
     security(("session" = [])),
     responses(
-        (status = 200, description = "`{user: UserOut, csrf_token, mode, device_id, hub_name}`", body = Object),
+        (status = 200, description = "`{user: UserOut, csrf_token, mode, device_id, hub_name, must_change_password}` (`must_change_password`: an admin reset the password; the app asks for a new one first)", body = Object),
         crate::shared::api_doc::Unauthenticated,
     )
 )]
-async fn me(State(st): State<AppState>, user: AuthUser) -> Json<serde_json::Value> {
-    Json(json!({
+async fn me(
+    State(st): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let uid = user.id.clone();
+    let must_change = st
+        .db
+        .call(move |c| users::must_change_password(c, &uid))
+        .await?;
+    Ok(Json(json!({
         "user": user.public(),
         "csrf_token": user.csrf,
         "mode": st.mode,
         "device_id": st.keys.device_id,
         "hub_name": st.name,
-    }))
+        "must_change_password": must_change,
+    })))
 }
 
-/// The hub's user accounts (admins only).
+/// The hub's user accounts, disabled ones included, with their state (admins only).
 #[utoipa::path(
     get,
     path = "/api/v1/users",
@@ -302,7 +374,7 @@ async fn me(State(st): State<AppState>, user: AuthUser) -> Json<serde_json::Valu
     tag = "auth",
     security(("session" = ["admin"])),
     responses(
-        (status = 200, description = "`{users: [UserOut]}`", body = Object),
+        (status = 200, description = "`{users: [AccountOut]}`: enabled first, then by name", body = Object),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
     )
@@ -311,7 +383,7 @@ async fn list_users(
     State(st): State<AppState>,
     _admin: AdminOnly,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let list = st.db.call(|c| users::list_users(c)).await?;
+    let list = st.db.call(|c| users::list_accounts(c)).await?;
     Ok(Json(json!({ "users": list })))
 }
 
@@ -344,7 +416,7 @@ struct AddUserIn {
 )]
 async fn add_user(
     State(st): State<AppState>,
-    _admin: AdminOnly,
+    AdminOnly(admin): AdminOnly,
     JsonBody(body): JsonBody<AddUserIn>,
 ) -> Result<(StatusCode, Json<UserOut>), ApiError> {
     check_name(&body.name)?;
@@ -371,6 +443,15 @@ async fn add_user(
                 return Ok(None);
             }
             let u = users::insert_user(&tx, &name, role, &hash)?;
+            if let Some(acc) = users::account(&tx, &u.id)? {
+                users::audit_account(
+                    &tx,
+                    crate::shared::audit::Actor::user(&admin.id, &admin.name),
+                    "user_created",
+                    &acc,
+                    0,
+                )?;
+            }
             tx.commit()?;
             Ok(Some(u))
         })

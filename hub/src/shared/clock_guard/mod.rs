@@ -321,13 +321,17 @@ pub fn apply(c: &Connection, phone_ms: i64, by_role: &str) -> StoreResult<Confir
     save(c, &conf)?;
     let jump = phone_ms.div_euclid(1000) - old_now;
     if jump != 0 {
-        // Sessions whose expiry was set under the wrong clock: expiring within one idle period of it.
+        // Sessions whose expiry was set under the wrong clock: expiring within one idle period of it. Their
+        // start moves too (the absolute lifetime counts from it).
         c.execute(
-            "UPDATE sessions SET expires_at = expires_at + ?1 WHERE expires_at BETWEEN ?2 AND ?3",
+            "UPDATE sessions SET expires_at = expires_at + ?1,
+                 created_at = coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', created_at, ?4), created_at)
+             WHERE expires_at BETWEEN ?2 AND ?3",
             rusqlite::params![
                 jump,
                 old_now,
-                old_now + crate::shared::auth::SESSION_IDLE_SECS
+                old_now + crate::shared::auth::SESSION_IDLE_SECS,
+                format!("{jump:+} seconds"),
             ],
         )?;
     }
@@ -451,6 +455,34 @@ mod tests {
             ..conf
         };
         assert_eq!(process_only.anchor_for(None), None);
+    }
+
+    #[test]
+    fn apply_moves_the_start_of_sessions_opened_under_the_wrong_clock() {
+        let c = crate::shared::store::open_memory().unwrap();
+        c.execute(
+            "INSERT INTO users(id, name, role, password_hash, created_at) VALUES ('u','n','officer','x','t')",
+            [],
+        )
+        .unwrap();
+        let wrong_now = crate::shared::clock::now_unix();
+        c.execute(
+            "INSERT INTO sessions(token_hash, user_id, csrf_token, created_at, expires_at) VALUES ('s','u','c',?1,?2)",
+            rusqlite::params![crate::shared::clock::rfc3339_of_ms(wrong_now * 1000), wrong_now + 3600],
+        )
+        .unwrap();
+        apply(&c, (wrong_now + 1000 * DAY) * 1000, "officer").unwrap();
+        let start: i64 = c
+            .query_row(
+                "SELECT CAST(strftime('%s', created_at) AS INTEGER) FROM sessions",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(
+            (wrong_now + 1000 * DAY - 2..=wrong_now + 1000 * DAY).contains(&start),
+            "{start}"
+        );
     }
 
     #[test]

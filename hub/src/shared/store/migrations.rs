@@ -26,6 +26,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_admin_unit_history",
         include_str!("0012_admin_unit_history.sql"),
     ),
+    (
+        "0013_account_lifecycle",
+        include_str!("0013_account_lifecycle.sql"),
+    ),
 ];
 
 /// The names of the migrations, in order.

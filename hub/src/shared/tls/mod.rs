@@ -331,6 +331,29 @@ pub fn server_config(m: &TlsMaterial) -> anyhow::Result<Arc<rustls::ServerConfig
     Ok(Arc::new(cfg))
 }
 
+/// A rustls client configuration that trusts exactly one CA certificate, `ca_der` (the office's local CA
+/// pinned at pairing): not the system's roots, never "accept anything". The CA's name constraints still
+/// apply, so it vouches only for `.local`, `localhost` and private addresses. HTTP/1.1.
+pub fn pinned_client_config(ca_der: &[u8]) -> anyhow::Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(ca_der.to_vec()))
+        .context("the pinned office certificate is not a usable CA certificate")?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(cfg)
+}
+
+/// The hub's CA certificate (DER) in `data`, if it made one (`load_or_create`).
+pub fn local_ca_der(data: &Path) -> Option<Vec<u8>> {
+    let pem = fs::read_to_string(data.join("tls").join("ca.pem")).ok()?;
+    pem_to_der(&pem).ok()
+}
+
 /// The TLS acceptor serving `config`.
 pub fn acceptor(config: Arc<rustls::ServerConfig>) -> tokio_rustls::TlsAcceptor {
     tokio_rustls::TlsAcceptor::from(config)
