@@ -280,8 +280,11 @@ async function loadHub() {
   state.deviceId = hz.device_id || '';
   state.mode = s.mode || hz.mode;
   state.needsSetup = !!s.needs_setup;
-  state.secure = s.secure !== false;
+  // Both must agree: the hub (TLS, or this very machine) and the browser (a Secure cookie is kept only in a
+  // secure context: http://<name> mapped to 127.0.1.1 is loopback to the hub but not to the browser).
+  state.secure = s.secure !== false && window.isSecureContext;
   state.httpsUrl = s.https_url || null;
+  state.caSha256 = s.ca_sha256 || null;
   // Users added on the command line can log in before any admin exists.
   if (me) applyMe(me);
   else { state.user = null; state.csrf = null; }
@@ -363,8 +366,8 @@ async function setupView(app, _p, q, ctx) {
     return;
   }
   if (!token) { ctx.show(setupNeeded()); return; }
-  if (s.secure === false) {
-    ctx.show(h('section', { class: 'narrow' }, h('h1', {}, t('setup.title')), secureLoginCard(`#/setup?token=${encodeURIComponent(token)}`, s.https_url)));
+  if (s.secure === false || !window.isSecureContext) {
+    ctx.show(h('section', { class: 'narrow' }, h('h1', {}, t('setup.title')), secureLoginCard(`#/setup?token=${encodeURIComponent(token)}`, s.https_url, s.ca_sha256)));
     return;
   }
   const form = h('form', { class: 'card form', 'data-testid': 'setup-form', novalidate: true },
@@ -397,7 +400,7 @@ async function loginView(app, _p, _q, ctx) {
   if (state.secure === false) {
     let after = '#/';
     try { after = sessionStorage.getItem('ok.after') || '#/'; } catch (_) { /* ignore */ }
-    ctx.show(h('section', { class: 'narrow' }, h('h1', {}, t('auth.login_title')), secureLoginCard(after, state.httpsUrl)));
+    ctx.show(h('section', { class: 'narrow' }, h('h1', {}, t('auth.login_title')), secureLoginCard(after, state.httpsUrl, state.caSha256)));
     return;
   }
   const form = h('form', { class: 'card form', 'data-testid': 'login-form', novalidate: true },
@@ -446,8 +449,18 @@ async function logout() {
 // Plain HTTP from another machine (the wall QR, the villagers' address): passwords and session cookies
 // never travel here. The team goes to the hub's HTTPS address, carrying where they were going; a phone's
 // first time, it takes the hub's certificate (/ca.crt), checked against the fingerprint on the hub's
-// poster or screen.
-function secureLoginCard(after, httpsUrl) {
+// poster or screen. The fingerprint is shown here too, in groups of four bytes for reading aloud, but this
+// page came over plain HTTP (anyone could fake it), so the text says to compare with the hub's screen or
+// the printed join sheet, not with this page.
+function fpGroups(fp) {
+  const pairs = String(fp).split(':');
+  const out = [];
+  // Each group keeps its trailing colon: the text (and a copy of it) stays exactly the fingerprint.
+  for (let i = 0; i < pairs.length; i += 4) out.push(h('span', { class: 'fp-group' }, pairs.slice(i, i + 4).join(':') + (i + 4 < pairs.length ? ':' : '')));
+  return out;
+}
+
+function secureLoginCard(after, httpsUrl, caSha256) {
   if (!httpsUrl) return banner('warn', t('secure.https_off'), t('secure.https_off_hint'), { 'data-testid': 'secure-login-off' });
   const target = httpsUrl.replace(/\/$/, '') + '/' + (after.startsWith('#') ? after : '#/');
   return h('div', { class: 'card', 'data-testid': 'secure-login' },
@@ -455,7 +468,11 @@ function secureLoginCard(after, httpsUrl) {
     h('a', { class: 'btn primary big', href: target, 'data-testid': 'secure-login-go' }, icon('lock'), h('span', {}, t('secure.login_go'))),
     h('p', { class: 'mono', 'data-testid': 'secure-login-url' }, httpsUrl),
     h('p', { class: 'hint' }, t('secure.first_time'), ' ',
-      h('a', { href: '/ca.crt', download: 'hub-ca.crt', 'data-testid': 'secure-login-ca' }, t('secure.get_ca'))));
+      h('a', { href: '/ca.crt', download: 'hub-ca.crt', 'data-testid': 'secure-login-ca' }, t('secure.get_ca'))),
+    caSha256 ? h('div', { class: 'secure-fp' },
+      h('p', { class: 'hint' }, t('secure.fp_label')),
+      h('p', { class: 'mono fp', 'data-testid': 'secure-login-fp', 'aria-label': caSha256 }, fpGroups(caSha256)),
+      h('p', { class: 'hint', 'data-testid': 'secure-login-fp-where' }, t('secure.fp_compare'))) : null);
 }
 
 // Plain HTTP (villagers' phones, or a team phone without the hub's certificate): no offline app, camera

@@ -42,11 +42,14 @@ async function newDraft(p, button) {
   } finally { button.disabled = false; }
 }
 
-function draftRow(id, title, procRef, when, photos, pending) {
+// `deletedOn`: the day (YYYY-MM-DD) the hub's retention will delete this untouched draft, shown as DD/MM.
+function draftRow(id, title, procRef, when, photos, pending, deletedOn) {
+  const dayMonth = deletedOn ? deletedOn.split('-').reverse().slice(0, 2).join('/') : null;
   return h('li', {}, h('a', { class: 'item', href: '#/draft/' + enc(id), 'data-testid': 'draft-row' },
     icon('doc'),
     h('span', { class: 'grow' }, h('strong', {}, title || t('draft.untitled')),
-      h('small', {}, [procTitle(procRef), when ? fmtTime(when) : null, photos ? t('draft.photos', { n: photos }) : null].filter(Boolean).join(' · '))),
+      h('small', {}, [procTitle(procRef), when ? fmtTime(when) : null, photos ? t('draft.photos', { n: photos }) : null].filter(Boolean).join(' · ')),
+      dayMonth ? h('span', { class: 'badge warn', 'data-testid': 'draft-deleted-on' }, t('draft.deleted_on', { date: dayMonth })) : null),
     pending ? h('span', { class: 'badge warn' }, t('draft.on_phone')) : null));
 }
 
@@ -108,7 +111,7 @@ export async function fieldHome(app, _p, _q, ctx) {
     return b;
   }));
 
-  const rows = drafts.map((d) => draftRow(d.id, d.title, d.procedure, d.updated_at, d.attachments, localById[d.id] && localById[d.id].dirty));
+  const rows = drafts.map((d) => draftRow(d.id, d.title, d.procedure, d.updated_at, d.attachments, localById[d.id] && localById[d.id].dirty, d.deleted_on));
   // Drafts kept on this phone that the hub list does not show: started offline, or read from the hub
   // before the Wi-Fi dropped.
   const known = new Set(drafts.map((d) => d.id));

@@ -14,6 +14,15 @@ function urlList(urls, testid) {
     h('ul', { class: 'join-urls', 'data-testid': testid }, urls.slice(1).map((u) => h('li', { class: 'mono' }, u))));
 }
 
+// The fingerprint in groups of four bytes (each keeps its trailing colon, so the text is exactly the
+// fingerprint), easier to read aloud and compare with a phone's screen; the login page shows it the same way.
+function fpGroups(fp) {
+  const pairs = String(fp).split(':');
+  const out = [];
+  for (let i = 0; i < pairs.length; i += 4) out.push(h('span', { class: 'fp-group' }, pairs.slice(i, i + 4).join(':') + (i + 4 < pairs.length ? ':' : '')));
+  return out;
+}
+
 function steps(title, keys, testid) {
   return h('div', { class: 'join-steps', 'data-testid': testid },
     h('h3', {}, title),
@@ -56,7 +65,8 @@ export async function joinView(app, _params, _query, ctx) {
           h('p', { class: 'mono join-url', 'data-testid': 'join-ca-url' }, j.ca.download_url),
           h('p', { class: 'no-print' }, h('a', { class: 'btn', href: '/ca.crt', download: 'tram-ho-so-ca.crt', 'data-testid': 'join-ca-download' }, t('join.ca_download'))),
           h('p', {}, t('join.ca_fingerprint')),
-          h('p', { class: 'mono fp', 'data-testid': 'join-ca-fingerprint' }, j.ca.sha256))),
+          h('p', { class: 'mono fp', 'data-testid': 'join-ca-fingerprint' }, fpGroups(j.ca.sha256)),
+          h('p', { class: 'hint', 'data-testid': 'join-ca-renewed' }, t('join.ca_renewed')))),
       h('div', { class: 'join-steps-pair' },
         steps(t('join.android_title'), [t('join.android_download'), t('join.android_settings'), t('join.android_install'), t('join.android_open')], 'join-android'),
         steps(t('join.ios_title'), [t('join.ios_download'), t('join.ios_profile'), t('join.ios_trust'), t('join.ios_open')], 'join-ios')),

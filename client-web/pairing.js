@@ -1,6 +1,7 @@
 // Pairing a field hub with its commune office (protocol §11.2–11.3).
 // Office (#/office/devices, clerk/admin): open a one-time code shown in large grouped letters with its QR and a
-// countdown; list the field devices with their status; approve or revoke them (with a reason).
+// countdown; list the field devices with their status; approve or revoke them (with a reason), a lost or
+// stolen one from a sequence number (by default the last one received + 1: what it sealed before still counts).
 // Field (#/pairing, admin): the pinned office, or pair with one by scanning its QR (BarcodeDetector, when the
 // browser has it) or typing its address and code.
 import { h, t, api, btn, banner, errText, flash, ask, can, icon, fmtTime, state } from './lib.js';
@@ -91,17 +92,42 @@ function deviceRow(d, refresh) {
   if (d.status !== 'revoked') {
     const rid = `reason-${d.device_id}`;
     const reason = h('input', { id: rid, name: 'reason', maxlength: 500, 'data-testid': 'device-reason', autocomplete: 'off' });
+    // From which sequence number: by default the last one received + 1 (what the device sealed before the
+    // theft still counts), or chosen by the clerk; or a full revocation.
+    const sid = `from-seq-${d.device_id}`;
+    const fallback = (d.last_received_seq || 0) + 1;
+    const fromSeq = h('input', { id: sid, name: 'from_seq', type: 'text', inputmode: 'numeric', pattern: '[0-9]*', autocomplete: 'off',
+      value: String(fallback), class: 'pair-seq', 'aria-describedby': `${sid}-hint`, 'data-testid': 'device-from-seq' });
+    const mode = (v, checked, label) => h('label', { class: 'radio' },
+      h('input', { type: 'radio', name: `revoke-mode-${d.device_id}`, value: v, checked, 'data-testid': `device-revoke-${v}` }),
+      h('span', {}, label));
+    const modes = h('div', { class: 'radios' }, mode('from', true, t('pairing.cutoff_from')), mode('full', false, t('pairing.cutoff_full')));
+    const last = d.last_received_seq
+      ? t('pairing.last_received', { seq: d.last_received_seq, time: fmtTime(d.last_received_at) })
+      : t('pairing.none_received');
+    const seqField = h('div', { class: 'field', 'data-testid': 'device-cutoff' },
+      h('label', { for: sid }, t('pairing.cutoff_seq')), fromSeq,
+      h('p', { class: 'hint', id: `${sid}-hint` }, h('strong', { 'data-testid': 'device-last-received' }, last), ' ', t('pairing.cutoff_hint')));
+    const full = () => form.querySelector(`input[name="revoke-mode-${d.device_id}"]:checked`)?.value === 'full';
     const form = h('form', { class: 'form pair-revoke', hidden: true, novalidate: true },
       field(rid, t('pairing.reason'), reason, t('pairing.reason_hint')),
+      h('fieldset', { class: 'field' }, h('legend', {}, t('pairing.cutoff_legend')), modes),
+      seqField,
       h('button', { type: 'submit', class: 'btn danger', 'data-testid': 'device-revoke-confirm' }, icon('lock'), h('span', {}, t('pairing.revoke'))));
+    modes.addEventListener('change', () => { seqField.hidden = full(); });
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       const r = reason.value.normalize('NFC').trim();
       if (!r) { flash(t('pairing.reason_needed')); reason.focus(); return; }
-      if (!(await ask(t('pairing.revoke_confirm', { name: d.name }), t('pairing.revoke'), t('ui.cancel')))) return;
+      const n = /^\d+$/.test(fromSeq.value.trim()) ? Number(fromSeq.value.trim()) : NaN;
+      if (!full() && !(Number.isInteger(n) && n >= 1)) { flash(t('pairing.cutoff_needed')); fromSeq.focus(); return; }
+      const question = full() ? t('pairing.revoke_confirm', { name: d.name }) : t('pairing.revoke_confirm_from', { name: d.name, seq: n });
+      if (!(await ask(question, t('pairing.revoke'), t('ui.cancel')))) return;
       try {
-        await api('POST', `/api/v1/pairing/devices/${encodeURIComponent(d.device_id)}/revoke`, { reason: r });
-        flash(t('pairing.revoked_msg', { name: d.name }), 'ok');
+        const done = await api('POST', `/api/v1/pairing/devices/${encodeURIComponent(d.device_id)}/revoke`,
+          full() ? { reason: r } : { reason: r, from_seq: n });
+        if (done.held_at_or_above) flash(t('pairing.held_above', { n: done.held_at_or_above, seq: n }));
+        else flash(full() ? t('pairing.revoked_msg', { name: d.name }) : t('pairing.revoked_from_msg', { name: d.name, seq: n }), 'ok');
         await refresh();
       } catch (e) { flash(errText(e)); }
     });
@@ -119,6 +145,10 @@ function deviceRow(d, refresh) {
         h('dt', {}, t('pairing.fingerprint')), h('dd', { class: 'mono' }, d.fingerprint),
         h('dt', {}, t('pairing.paired_at')), h('dd', {}, `${fmtTime(d.paired_at)} · ${t('pairing.via.' + d.paired_via)}`),
         d.last_seen ? [h('dt', {}, t('pairing.last_seen')), h('dd', {}, fmtTime(d.last_seen))] : null,
+        d.last_received_seq ? [h('dt', {}, t('pairing.last_received_dt')),
+          h('dd', {}, `${t('ui.seq', { n: d.last_received_seq })} · ${fmtTime(d.last_received_at)}`)] : null,
+        d.status === 'revoked' ? [h('dt', {}, t('pairing.revoked_from')), h('dd', { 'data-testid': 'device-revoked-from' },
+          d.revoked_from_seq ? t('pairing.revoked_from_seq', { seq: d.revoked_from_seq }) : t('pairing.revoked_all'))] : null,
         d.status_changed_by ? [h('dt', {}, t('pairing.changed_by')),
           h('dd', {}, `${d.status_changed_by} · ${fmtTime(d.status_changed_at)}`)] : null,
         d.status_note ? [h('dt', {}, t('pairing.reason')), h('dd', { 'data-testid': 'device-note' }, d.status_note)] : null),
@@ -142,7 +172,10 @@ export async function devicesView(app, _p, _q, ctx) {
       const f = li.querySelector('form.pair-revoke');
       if (f && !f.hidden) {
         const input = f.querySelector('input[name=reason]');
-        open.set(li.dataset.device, { value: input.value, focused: document.activeElement === input });
+        const seq = f.querySelector('input[name=from_seq]');
+        const mode = f.querySelector('input[type=radio]:checked');
+        open.set(li.dataset.device, { value: input.value, focused: document.activeElement === input,
+          seq: seq && seq.value, mode: mode && mode.value });
       }
     }
     list.replaceChildren(...(ds.length ? ds.map((d) => deviceRow(d, refresh))
@@ -154,6 +187,10 @@ export async function devicesView(app, _p, _q, ctx) {
       f.hidden = false;
       const input = f.querySelector('input[name=reason]');
       input.value = kept.value;
+      const seq = f.querySelector('input[name=from_seq]');
+      if (seq && kept.seq) seq.value = kept.seq;
+      const mode = kept.mode && f.querySelector(`input[type=radio][value="${kept.mode}"]`);
+      if (mode) { mode.checked = true; mode.dispatchEvent(new Event('change', { bubbles: true })); }
       if (kept.focused) input.focus();
     }
   };

@@ -5,13 +5,15 @@ import { h, t, api, icon, btn, banner, flash, errText, fmtTime } from './lib.js'
 // Reasons with their own explanation; any other check code falls back to `intake.q.other`.
 const KNOWN = ['equivocation', 'envelope_signature', 'manifest_mismatch', 'payload_hash', 'blob_hash', 'blob_missing',
   'decrypt', 'dossier_signature', 'attachment_hash', 'seq_mismatch', 'device_mismatch', 'chain', 'format',
-  'envelope_format', 'unexpected_envelope', 'replay'];
+  'envelope_format', 'unexpected_envelope', 'replay', 'device_revoked'];
+// Reasons that may mean a cloned or stolen device: shown as alarms while open.
+const ALARMS = ['equivocation', 'device_revoked'];
 
 const explain = (reason) => (KNOWN.includes(reason) ? `intake.q.${reason}` : 'intake.q.other');
 const deviceOf = (x) => `${x.device_name || t('office.device')} (${(x.device_id || '').slice(0, 8)})`;
 
 function item(x, reload) {
-  const alarm = x.reason === 'equivocation';
+  const alarm = ALARMS.includes(x.reason);
   const open = !x.resolved_at;
   const what = t(explain(x.reason), { device: deviceOf(x), seq: x.seq });
   const form = open ? resolveForm(x, reload) : null;

@@ -150,8 +150,13 @@ if [ "$FIGURES_ONLY" = 0 ]; then
   manifest "$R" >"$WORK/manifest2"
   diff -u "$WORK/manifest1" "$WORK/manifest2" || fail "the second install changed the result"
   ok "identical manifests after two runs ($(wc -l <"$WORK/manifest1") entries)"
-  grep -q 'Backup passphrase' "$WORK/install1.log" || fail "the first install did not print the backup passphrase"
-  if grep -q 'Backup passphrase' "$WORK/install2.log"; then fail "the second install printed the passphrase again"; fi
+  grep -q 'Backup recovery key' "$WORK/install1.log" || fail "the first install did not print the backup recovery key"
+  grep -q '^ *AGE-SECRET-KEY-1' "$WORK/install1.log" || fail "the first install did not print the recovery key's secret"
+  if grep -q 'AGE-SECRET-KEY' "$WORK/install2.log"; then fail "the second install printed a recovery key again"; fi
+  if grep -rqs "$(grep -m1 -o 'AGE-SECRET-KEY-1[A-Z0-9]*' "$WORK/install1.log")" "$R"; then
+    fail "the recovery key's secret was written into the installed tree"
+  fi
+  [ ! -e "$R/etc/outreach-hub/backup.pass" ] || fail "a new install created backup.pass (backups use keys now)"
   SVC=$(grep '^outreach-hub:' "$R/etc/passwd" | cut -d: -f3,4) || fail "no outreach-hub user in $R/etc/passwd"
   expect_mode() { # PATH MODE OWNER
     local got
@@ -159,7 +164,7 @@ if [ "$FIGURES_ONLY" = 0 ]; then
     [ "$got" = "$2 $3" ] || fail "$1 is '$got', expected '$2 $3'"
   }
   expect_mode /etc/outreach-hub/hub.env 600 0:0
-  expect_mode /etc/outreach-hub/backup.pass 600 0:0
+  expect_mode /var/lib/outreach-hub/backup-recovery-key.pub 644 "$SVC"
   expect_mode /etc/outreach-hub 700 0:0
   expect_mode /var/lib/outreach-hub 700 "$SVC"
   expect_mode /opt/outreach-hub/bin/hub 755 0:0
@@ -288,7 +293,7 @@ EOF
   for p in /opt/outreach-hub /etc/systemd/system/outreach-hub.service /usr/local/bin/hubctl; do
     [ ! -e "$R$p" ] || fail "uninstall left $p"
   done
-  for p in /etc/outreach-hub/hub.env /etc/outreach-hub/backup.pass /var/lib/outreach-hub; do
+  for p in /etc/outreach-hub/hub.env /var/lib/outreach-hub/backup-recovery-key.pub; do
     [ -e "$R$p" ] || fail "uninstall removed $p"
   done
   deploy/install.sh --root "$R" --uninstall --purge --yes >/dev/null || fail "install.sh --uninstall --purge"

@@ -266,19 +266,33 @@ else
   chown 0:0 "$ENV"
   if [ ${#added[@]} -gt 0 ]; then say "Kept $ETC/hub.env; added new keys: ${added[*]}"; else say "Kept $ETC/hub.env."; fi
 fi
-PASS=$ROOT$ETC/backup.pass
-if [ ! -f "$PASS" ]; then
-  (umask 077 && random_text 24 | fold -w 6 | paste -sd- >"$PASS")
-  chown 0:0 "$PASS"
-  chmod 0600 "$PASS"
-  NEW_SECRETS+=(backup)
-fi
-chmod 0600 "$PASS"
+# Backups are encrypted to public keys (the office's, and the recovery key made below): no backup secret
+# is kept on the kit. A backup.pass left by an older version is not used for new backups any more; it is
+# kept (older backups on sticks still need that passphrase, which is also on the card at the office).
+OLD_PASS=$ROOT$ETC/backup.pass
+[ ! -f "$OLD_PASS" ] || chmod 0600 "$OLD_PASS"
 
 # --- Data directory ------------------------------------------------------------------------------
 install -d -o "$SVC_UID" -g "$SVC_GID" -m 0700 "$ROOT$DATA"
 chown "$SVC_UID:$SVC_GID" "$ROOT$DATA"
 chmod 0700 "$ROOT$DATA"
+
+# --- Backup recovery key -------------------------------------------------------------------------
+# Made once: only its public part stays on the kit (DATA/backup-recovery-key.pub); the secret is printed
+# below, once, to be written down and kept at the office. The hub's database is not opened.
+# An image built on another architecture (--root with an aarch64 binary) cannot run the hub here: the key
+# is then made on the kit itself (each kit its own), and the summary says how.
+RECOVERY_OUT=""
+if [ ! -f "$ROOT$DATA/backup-recovery-key.pub" ]; then
+  if "$ROOT$APP/bin/hub" --version >/dev/null 2>&1; then
+    RECOVERY_OUT=$("$ROOT$APP/bin/hub" backup recovery-key new --data "$ROOT$DATA") ||
+      die "could not make the backup recovery key ($ROOT$APP/bin/hub backup recovery-key new)"
+    chown "$SVC_UID:$SVC_GID" "$ROOT$DATA/backup-recovery-key.pub"
+    NEW_SECRETS+=(recovery)
+  else
+    NEW_SECRETS+=(no-recovery)
+  fi
+fi
 
 # --- Enable and start ----------------------------------------------------------------------------
 ENABLE=(outreach-hub.service)
@@ -306,11 +320,24 @@ fi
 val() { grep -m1 "^$1=" "$ENV" | cut -d= -f2- | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'$/\1/"; }
 say ""
 say "The outreach hub is installed ($KIT kit, $(val HUB_MODE) mode)."
-if [[ " ${NEW_SECRETS[*]-} " == *" backup "* ]]; then
+if [[ " ${NEW_SECRETS[*]-} " == *" recovery "* ]]; then
   say ""
-  say "  Backup passphrase (shown ONCE; write it down and keep it at the office, not with the kit):"
-  say "      $(cat "$PASS")"
-  say "  Without it no backup of this hub can be restored. It is also in $ETC/backup.pass (root only)."
+  say "  Backup recovery key (shown ONCE; write it down or print it, keep it at the office, never with"
+  say "  the kit). Backups are encrypted to it and, once paired, to the office's key:"
+  say ""
+  printf '%s\n' "$RECOVERY_OUT" | sed 's/^/    /'
+  RECOVERY_OUT=""
+  if [ -f "$OLD_PASS" ]; then
+    say ""
+    say "  New backups no longer use the passphrase in $ETC/backup.pass. Keep the passphrase card for"
+    say "  older backups; delete the file after the next good backup: sudo rm $ETC/backup.pass"
+  fi
+fi
+if [[ " ${NEW_SECRETS[*]-} " == *" no-recovery "* ]]; then
+  say ""
+  say "  No backup recovery key yet (the hub binary does not run on this machine). On the kit, run once:"
+  say "      sudo hubctl backup recovery-key new"
+  say "  and keep the printed key at the office. Until then, or until it is paired, backups are refused."
 fi
 port=$(val HUB_LISTEN); port=${port##*:}
 if [ "$KIT" = pi-ap ]; then

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Backup figures for docs/deployment.md: a field hub with N sealed dossiers (each with a document photo,
 # captured through the real HTTP API), then `hub backup` while it serves, `hub backup verify`, and
-# `hub restore` into a new directory: time, file size and the backup's peak RSS (/usr/bin/time).
+# `hub restore` into a new directory: time, file size and the backup's peak RSS (/usr/bin/time). Backups
+# are encrypted to the hub's recovery key (made here, as install.sh does) and restored with it
+# (`--identity`); the office case makes one for the office directory when it has none.
 # With --office DIR it measures an existing office data directory instead (e.g. one kept by
 # `tests/scale/office-scale.sh --keep DIR`: DIR/office).
 #
 #   HUB_BIN=target/debug/hub bash tests/backup-figures.sh [--dossiers 200] [--office DATA_DIR]
+#   (an --office directory that already has a recovery key: BACKUP_IDENTITY=its key file)
 #
 # Exit codes: 0 figures printed; 1 a step failed; 2 wrong usage.
 set -euo pipefail
@@ -29,14 +32,19 @@ finish() {
   rm -rf "$T"
 }
 trap finish EXIT
-export HUB_LOG=warn HUB_BACKUP_PASSPHRASE="figures passphrase 2026"
+export HUB_LOG=warn
 
 measure() { # LABEL DATA_DIR
   local label=$1 data=$2 size
+  if [ ! -f "$data/backup-recovery-key.pub" ]; then
+    "$HUB" backup recovery-key new --data "$data" | grep '^AGE-SECRET-KEY-1' >"$T/$label.key"
+  fi
+  local key_args=(--identity "$T/$label.key")
+  [ -s "$T/$label.key" ] || key_args=(--identity "${BACKUP_IDENTITY:?the directory has a recovery key: set BACKUP_IDENTITY=its key file}")
   /usr/bin/time -f "%e s, peak RSS %M kB" -o "$T/time.b" "$HUB" backup --data "$data" --out "$T/$label.hubbackup" >/dev/null
   size=$(stat -c %s "$T/$label.hubbackup")
-  /usr/bin/time -f "%e s, peak RSS %M kB" -o "$T/time.v" "$HUB" backup verify --from "$T/$label.hubbackup" >/dev/null
-  /usr/bin/time -f "%e s, peak RSS %M kB" -o "$T/time.r" "$HUB" restore --data "$T/$label-restored" --from "$T/$label.hubbackup" >/dev/null
+  /usr/bin/time -f "%e s, peak RSS %M kB" -o "$T/time.v" "$HUB" backup verify --from "$T/$label.hubbackup" "${key_args[@]}" >/dev/null
+  /usr/bin/time -f "%e s, peak RSS %M kB" -o "$T/time.r" "$HUB" restore --data "$T/$label-restored" --from "$T/$label.hubbackup" "${key_args[@]}" >/dev/null
   echo "$label: data dir $(du -sh "$data" | cut -f1), backup file $(numfmt --to=iec "$size")B"
   echo "  backup:  $(tail -1 "$T/time.b")"
   echo "  verify:  $(tail -1 "$T/time.v")"

@@ -8,30 +8,30 @@
 # What it does: reads /etc/outreach-hub/hub.env (USB_BACKUP, USB_BACKUP_KEEP, HUB_DATA, HUB_NAME);
 # with USB_BACKUP=marked (the default) only a stick with a top-level folder `outreach-hub-backups/` is
 # used, with `all` any stick (the folder is created), with `off` none. The backup is made by
-# `hub backup --out -` run AS THE SERVICE USER (never as root on the data directory), encrypted with the
-# passphrase in /etc/outreach-hub/backup.pass, written to
-# `outreach-hub-backups/<hub-name>-<UTC time>.hubbackup.partial`, synced, renamed, read back and verified,
-# then only the newest USB_BACKUP_KEEP (5) backups of this hub are kept. The stick gets LAST-BACKUP.txt
+# `hub backup --out -` run AS THE SERVICE USER (never as root on the data directory), encrypted to the
+# office's key and the hub's recovery key (public keys: no secret on the kit opens it; see `hub backup
+# --help`), written to `outreach-hub-backups/<hub-name>-<UTC time>.hubbackup.partial`, synced, renamed,
+# read back and compared with the SHA-256 the hub computed while writing, then only the newest
+# USB_BACKUP_KEEP (5) backups of this hub are kept. A hub with neither an office nor a recovery key is
+# refused (nothing written, the failure recorded). The stick gets LAST-BACKUP.txt
 # (Vietnamese and English: date, size, how to restore); the result is appended to
 # $HUB_DATA/last-backup.txt (shown by `hubctl status`) and logged (to the journal under systemd), without
 # personal data.
 #
 # Environment (tests and unusual installs):
 #   USB_BACKUP_ENV=FILE        config file (default /etc/outreach-hub/hub.env)
-#   USB_BACKUP_PASS_FILE=FILE  passphrase file (default /etc/outreach-hub/backup.pass)
 #   USB_BACKUP_HUB=PATH        hub binary (default /opt/outreach-hub/bin/hub)
 #   USB_BACKUP_RUN_AS=USER     run the backup as USER (default outreach-hub; empty: as the caller)
 #   USB_BACKUP_VERIFY=no       skip reading the backup back from the stick (default yes)
 #   USB_BACKUP_MOUNT_BASE=DIR  where sticks are mounted (default /run/outreach-hub-usb)
 #
 # Exit codes: 0 backup written, or nothing to do (USB_BACKUP=off, stick not marked); 1 the backup failed
-# (nothing half-written is left under a final name); 2 wrong usage; 3 the kit is not set up (no config,
-# no passphrase, no hub binary) or the device cannot be mounted.
+# (nothing half-written is left under a final name, e.g. the hub has no backup key); 2 wrong usage; 3 the
+# kit is not set up (no config, no hub binary) or the device cannot be mounted.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ENV_FILE=${USB_BACKUP_ENV:-/etc/outreach-hub/hub.env}
-PASS_FILE=${USB_BACKUP_PASS_FILE:-/etc/outreach-hub/backup.pass}
 HUB=${USB_BACKUP_HUB:-/opt/outreach-hub/bin/hub}
 RUN_AS=${USB_BACKUP_RUN_AS-outreach-hub}
 VERIFY=${USB_BACKUP_VERIFY:-yes}
@@ -86,10 +86,8 @@ esac
 [[ $KEEP =~ ^[1-9][0-9]*$ ]] || { log "error: USB_BACKUP_KEEP=$KEEP in $ENV_FILE; use a number from 1"; exit 3; }
 [ -x "$HUB" ] || { log "error: the hub binary $HUB is missing"; exit 3; }
 [ -d "$HUB_DATA" ] || { log "error: the data directory $HUB_DATA does not exist (has the hub run once?)"; exit 3; }
-[ -r "$PASS_FILE" ] || fail "cannot read the backup passphrase $PASS_FILE (run install.sh again to create one)" 3
-IFS= read -r HUB_BACKUP_PASSPHRASE <"$PASS_FILE" || true
-[ -n "${HUB_BACKUP_PASSPHRASE:-}" ] || fail "the backup passphrase file $PASS_FILE is empty" 3
-export HUB_BACKUP_PASSPHRASE
+# No secret is read: the backup is encrypted to public keys.
+unset HUB_BACKUP_PASSPHRASE
 
 # --- The stick -------------------------------------------------------------------------------------
 MNT=""
@@ -162,6 +160,7 @@ if ! (cd / && HUB_LOG=warn "${RUN[@]}" backup --data "$HUB_DATA" --out - >"$PART
   fail "hub backup: $MSG"
 fi
 SUMMARY=$(grep -m1 '^Backup of' "$ERR" || true)
+NOTE=$(grep -m1 '^note: ' "$ERR" || true)
 rm -f "$ERR"
 sync "$PARTIAL" 2>/dev/null || sync
 mv "$PARTIAL" "$FINAL"
@@ -170,12 +169,15 @@ SIZE=$(stat -c %s "$FINAL")
 SIZE_H=$(numfmt --to=iec --suffix=B "$SIZE" 2>/dev/null || echo "$SIZE bytes")
 
 if [ "$VERIFY" = yes ]; then
-  # Read it back from the stick: cheap sticks can lose data silently. Scratch space on disk, not in RAM.
-  VTMP=${TMPDIR:-/var/tmp}
-  [ -d "$VTMP" ] || VTMP=/tmp
-  if ! VOUT=$(cd / && TMPDIR=$VTMP HUB_LOG=warn "$HUB" backup verify --from "$FINAL" 2>&1); then
+  # Read it back from the stick (cheap sticks can lose data silently) and compare with the SHA-256 the hub
+  # computed while writing: the kit cannot decrypt its own backups, by design. The page cache is dropped
+  # for the file first where the kernel allows it, so the bytes come from the stick.
+  WANT=$(printf '%s' "$SUMMARY" | sed -n 's/.*sha256 \([0-9a-f]\{64\}\).*/\1/p')
+  dd if="$FINAL" iflag=nocache count=0 status=none 2>/dev/null || true
+  GOT=$(sha256sum "$FINAL" | cut -c1-64)
+  if [ -z "$WANT" ] || [ "$GOT" != "$WANT" ]; then
     mv -f "$FINAL" "$FINAL.bad" 2>/dev/null || true
-    fail "the backup written to the stick does not read back correctly ($(printf '%s' "$VOUT" | tail -n 1)); try another stick"
+    fail "the backup written to the stick does not read back correctly (sha256 ${GOT:0:12}…, the hub wrote ${WANT:0:12}…); try another stick"
   fi
 fi
 
@@ -202,13 +204,14 @@ Tiếng Việt
 Sao lưu gần nhất: $WHEN
 Tệp: $FOLDER/$(basename "$FINAL")  ($SIZE_H)
 Trên thẻ nhớ này có $KEPT bản sao lưu của trạm "${HUB_NAME:-hub}" (giữ $KEEP bản mới nhất).
-Tệp được mã hoá bằng mật khẩu sao lưu (ghi khi cài đặt, cất ở văn phòng xã). Không có mật khẩu thì
-không khôi phục được. Giữ thẻ nhớ ở nơi an toàn: trong đó có hồ sơ của người dân.
+Tệp được mã hoá bằng khoá của văn phòng xã và khoá khôi phục (in ra khi cài đặt, cất ở văn phòng xã).
+Trên trạm không có khoá nào mở được tệp. Giữ thẻ nhớ ở nơi an toàn: trong đó có hồ sơ của người dân.
 
 Khôi phục trên máy mới (Raspberry Pi hoặc máy tính đã cài bộ trạm):
   1. sudo systemctl stop outreach-hub
   2. sudo /opt/outreach-hub/bin/hub restore --data /var/lib/outreach-hub --from <tệp .hubbackup> --force
-     (nhập mật khẩu sao lưu khi được hỏi; thư mục cũ được giữ lại với tên ...replaced-<giờ>)
+     (nhập khoá khôi phục AGE-SECRET-KEY-1… khi được hỏi, hoặc --identity <tệp khoá>; thư mục cũ được giữ
+     lại với tên ...replaced-<giờ>)
   3. sudo systemctl start outreach-hub, rồi mở ứng dụng và kiểm tra hồ sơ.
 
 English
@@ -216,18 +219,20 @@ English
 Last backup: $WHEN
 File: $FOLDER/$(basename "$FINAL")  ($SIZE_H)
 This stick holds $KEPT backup(s) of hub "${HUB_NAME:-hub}" (the newest $KEEP are kept).
-The files are encrypted with the backup passphrase (written down at installation, kept at the commune
-office). Without it they cannot be restored. Keep the stick safe: it holds people's dossiers.
+The files are encrypted to the commune office's key and to the recovery key (printed at installation, kept
+at the commune office). Nothing on the hub opens them. Keep the stick safe: it holds people's dossiers.
 
 Restore on a new machine (a Raspberry Pi or laptop with the kit installed):
   1. sudo systemctl stop outreach-hub
   2. sudo /opt/outreach-hub/bin/hub restore --data /var/lib/outreach-hub --from <the .hubbackup file> --force
-     (type the backup passphrase when asked; the old directory is kept as ...replaced-<time>)
+     (type the recovery key AGE-SECRET-KEY-1… when asked, or give --identity <key file>; the old directory
+     is kept as ...replaced-<time>)
   3. sudo systemctl start outreach-hub, then open the app and check the dossiers.
 TXT
 mv -f "$TARGET/LAST-BACKUP.txt.tmp" "$TARGET/LAST-BACKUP.txt"
 sync "$TARGET" 2>/dev/null || sync
 
 log "OK: $(basename "$FINAL"), $SIZE_H in ${ELAPSED}s; $KEPT backup(s) on the stick. ${SUMMARY#Backup of }"
+if [ -n "$NOTE" ]; then log "$NOTE"; fi
 record "OK USB backup $(basename "$FINAL") $SIZE_H in ${ELAPSED}s ($KEPT kept on the stick)"
 exit 0

@@ -299,6 +299,9 @@ pub enum CheckKind {
     UnexpectedEnvelope,
     /// Two different envelopes claim the same (device, seq).
     Equivocation,
+    /// The office revoked the device from a sequence number at or below this envelope's (reported lost
+    /// or stolen): the device key may be in other hands, so nothing it sealed from then on is accepted.
+    DeviceRevoked,
     /// A ciphertext does not decrypt with the office identity.
     Decrypt,
     /// The dossier's device signature does not verify.
@@ -330,6 +333,7 @@ impl CheckKind {
             CheckKind::EnvelopeMissing => "envelope_missing",
             CheckKind::UnexpectedEnvelope => "unexpected_envelope",
             CheckKind::Equivocation => "equivocation",
+            CheckKind::DeviceRevoked => "device_revoked",
             CheckKind::Decrypt => "decrypt",
             CheckKind::DossierSignature => "dossier_signature",
             CheckKind::AttachmentHash => "attachment_hash",
@@ -339,7 +343,7 @@ impl CheckKind {
     }
 
     /// Every check kind, in the order the office applies them.
-    pub const ALL: [CheckKind; 20] = [
+    pub const ALL: [CheckKind; 21] = [
         CheckKind::Format,
         CheckKind::UnknownDevice,
         CheckKind::ManifestSignature,
@@ -353,6 +357,7 @@ impl CheckKind {
         CheckKind::BlobHash,
         CheckKind::EnvelopeMissing,
         CheckKind::UnexpectedEnvelope,
+        CheckKind::DeviceRevoked,
         CheckKind::Equivocation,
         CheckKind::Chain,
         CheckKind::Replay,
@@ -763,7 +768,7 @@ mod tests {
         }
         codes.sort();
         codes.dedup();
-        assert_eq!(codes.len(), 20);
+        assert_eq!(codes.len(), 21);
         assert_eq!(CheckKind::UnknownDevice.as_str(), "unknown_device");
     }
 }

@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,6 +68,13 @@ test('on plain HTTP from a phone the login page sends the officer to HTTPS; the 
   assert.equal(await p.textContent('[data-testid=secure-login-url]'), HTTPS);
   assert.equal(await p.getAttribute('[data-testid=secure-login-ca]', 'href'), '/ca.crt');
   assert.match(await p.textContent('[data-testid=secure-login]'), /kết nối bảo mật \(HTTPS\)/);
+  // The CA's fingerprint (issue 19), in groups of four bytes, with where to compare it: the hub's screen or
+  // the printed sheet, not this plain-HTTP page.
+  const fp = new crypto.X509Certificate(fs.readFileSync(path.join(dataDir, 'tls', 'ca.pem'))).fingerprint256;
+  assert.equal(await p.textContent('[data-testid=secure-login-fp]'), fp);
+  assert.equal(await p.locator('[data-testid=secure-login-fp] .fp-group').count(), 8);
+  assert.match(await p.textContent('[data-testid=secure-login-fp-where]'), /màn hình của trạm hoặc trên tờ hướng dẫn đã in/);
+  assert.match(await p.textContent('[data-testid=secure-login-fp-where]'), /Đừng chỉ so với trang này/);
   const width = await p.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 360, `no sideways scroll (${width})`);
   await axeCheck(p, 'login on plain HTTP: go to HTTPS');

@@ -1,7 +1,8 @@
 //! Backups on real processes (issue 7): `hub backup` while a field hub serves and seals, `hub restore`
 //! into a new directory that then serves the same dossiers, receipts, device and users; an office restored
 //! from a backup still decrypts the batches it holds and the ones that arrive after; and every refusal
-//! (wrong passphrase, truncated or altered file, a served or non-empty directory) leaves the data untouched.
+//! (wrong key, truncated or altered file, a served or non-empty directory) leaves the data untouched.
+//! Who can open a backup (the office key, the recovery key; nothing on the hub) is in `backup_keys`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,20 +12,25 @@ use std::sync::Arc;
 use crate::common::*;
 use serde_json::{json, Value};
 
-const PASS: &str = "bốn con voi đi qua cầu";
-
-fn pass_file(dir: &Path) -> PathBuf {
-    let p = dir.join("backup.pass");
-    std::fs::write(&p, format!("{PASS}\n")).unwrap();
+/// Makes the recovery key of the hub in `data` and saves the printed secret in `dir/NAME` (as the office
+/// would from the paper); returns the file.
+pub fn recovery_key(data: &Path, dir: &Path, name: &str) -> PathBuf {
+    let out = cli_ok(&["backup", "recovery-key", "new", "--data", s(data)], &[]);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .unwrap_or_else(|| panic!("no secret printed: {out}"));
+    let p = dir.join(name);
+    std::fs::write(&p, format!("{line}\n")).unwrap();
     p
 }
 
-fn s(p: &Path) -> &str {
+pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
 /// Runs a hub command and returns (exit code, stdout, stderr).
-fn run(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+pub fn run(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
     let out = cli(args, envs);
     (
         out.status.code().unwrap_or(-1),
@@ -76,10 +82,10 @@ fn field_backup_while_sealing_then_restore_serves_the_same_hub() {
     let tmp = tempfile::tempdir().unwrap();
     let field_dir = tmp.path().join("field");
     let photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
-    let pass = pass_file(tmp.path());
     let backup_file = tmp.path().join("tram-1.hubbackup");
 
     let field = Hub::start("field", &field_dir);
+    let key = recovery_key(&field_dir, tmp.path(), "recovery.key");
     let (device, first_qr, before, during, all_codes) = block_on(async {
         let admin = Client::setup(&field, "quantri", "mat-khau-quan-tri").await;
         let (st, b) = admin
@@ -125,29 +131,15 @@ fn field_backup_while_sealing_then_restore_serves_the_same_hub() {
             n
         });
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        let (d, b, p) = (field_dir.clone(), backup_file.clone(), pass.clone());
+        let (d, b) = (field_dir.clone(), backup_file.clone());
         let (code, out, err) = tokio::task::spawn_blocking(move || {
-            run(
-                &[
-                    "backup",
-                    "--data",
-                    s(&d),
-                    "--out",
-                    s(&b),
-                    "--passphrase-file",
-                    s(&p),
-                ],
-                &[],
-            )
+            run(&["backup", "--data", s(&d), "--out", s(&b)], &[])
         })
         .await
         .unwrap();
         assert_eq!(code, 0, "{out}\n{err}");
         assert!(out.contains(&format!("device {device}")), "{out}");
-        assert!(
-            out.contains("encrypted with the backup passphrase"),
-            "{out}"
-        );
+        assert!(out.contains("encrypted to the recovery key"), "{out}");
         // Seal one more after the backup finished: it must not be in the restored hub.
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         stop.store(true, Ordering::Relaxed);
@@ -162,10 +154,6 @@ fn field_backup_while_sealing_then_restore_serves_the_same_hub() {
     assert!(
         bytes.starts_with(b"age-encryption.org/v1"),
         "encrypted by default"
-    );
-    assert!(
-        !bytes.windows(PASS.len()).any(|w| w == PASS.as_bytes()),
-        "the passphrase is not in the file"
     );
     // No snapshot left behind in the data directory.
     assert!(std::fs::read_dir(&field_dir).unwrap().all(|e| !e
@@ -194,8 +182,8 @@ fn field_backup_while_sealing_then_restore_serves_the_same_hub() {
             "--from",
             s(&backup_file),
             "--force",
-            "--passphrase-file",
-            s(&pass),
+            "--identity",
+            s(&key),
         ],
         &[],
     );
@@ -208,10 +196,17 @@ fn field_backup_while_sealing_then_restore_serves_the_same_hub() {
         .to_string_lossy()
         .contains("replaced")));
 
-    // Verify: every check, nothing written; the passphrase from the environment this time.
+    // Verify: every check, nothing written.
     let (code, out, err) = run(
-        &["backup", "verify", "--from", s(&backup_file)],
-        &[("HUB_BACKUP_PASSPHRASE", PASS)],
+        &[
+            "backup",
+            "verify",
+            "--from",
+            s(&backup_file),
+            "--identity",
+            s(&key),
+        ],
+        &[],
     );
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
@@ -219,14 +214,22 @@ fn field_backup_while_sealing_then_restore_serves_the_same_hub() {
         "{out}"
     );
 
-    // Wrong passphrase, truncated file, flipped byte: refused with 2 and a clear message.
+    // Wrong key, truncated file, flipped byte: refused with 2 and a clear message.
     let restored = tmp.path().join("restored");
     let (code, _, err) = run(
-        &["restore", "--data", s(&restored), "--from", s(&backup_file)],
-        &[("HUB_BACKUP_PASSPHRASE", "not the passphrase")],
+        &[
+            "restore",
+            "--data",
+            s(&restored),
+            "--from",
+            s(&backup_file),
+            "--identity",
+            s(&field_dir.join("keys/encrypt.age")),
+        ],
+        &[],
     );
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("wrong passphrase"), "{err}");
+    assert!(err.contains("wrong key"), "{err}");
     let truncated = tmp.path().join("truncated.hubbackup");
     std::fs::write(&truncated, &bytes[..bytes.len() * 2 / 3]).unwrap();
     let flipped = tmp.path().join("flipped.hubbackup");
@@ -244,8 +247,8 @@ fn field_backup_while_sealing_then_restore_serves_the_same_hub() {
                 s(&restored),
                 "--from",
                 s(bad),
-                "--passphrase-file",
-                s(&pass),
+                "--identity",
+                s(&key),
             ],
             &[],
         );
@@ -267,8 +270,8 @@ fn field_backup_while_sealing_then_restore_serves_the_same_hub() {
             s(&restored),
             "--from",
             s(&backup_file),
-            "--passphrase-file",
-            s(&pass),
+            "--identity",
+            s(&key),
         ],
         &[],
     );
@@ -292,8 +295,8 @@ fn field_backup_while_sealing_then_restore_serves_the_same_hub() {
             s(&restored),
             "--from",
             s(&backup_file),
-            "--passphrase-file",
-            s(&pass),
+            "--identity",
+            s(&key),
         ],
         &[],
     );
@@ -309,8 +312,8 @@ fn field_backup_while_sealing_then_restore_serves_the_same_hub() {
             "--from",
             s(&backup_file),
             "--force",
-            "--passphrase-file",
-            s(&pass),
+            "--identity",
+            s(&key),
         ],
         &[],
     );

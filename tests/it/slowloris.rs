@@ -193,7 +193,10 @@ fn half_sent_headers_are_cut_one_address_is_capped_and_the_hub_keeps_answering()
 
         let all = collect(set).await;
         assert_eq!(all.len(), 2000);
-        let most = most_held_at_once(&all, Duration::from_secs(2));
+        // Held = open for 3 s or more: a connection the hub keeps lives until the 4 s header timeout, a
+        // refused one is closed as soon as it is accepted, which a busy machine (other builds on the same
+        // 2 cores) can delay by a second or two (a CI run once counted 172 at 2 s).
+        let most = most_held_at_once(&all, Duration::from_secs(3));
         assert!(
             (40..=50).contains(&most),
             "{most} of the attacker's connections were held together (cap 50)"

@@ -35,6 +35,10 @@ pub enum Command {
         data: PathBuf,
         #[arg(long, env = "HUB_NAME")]
         name: Option<String>,
+        /// Also make the backup recovery key (unless the hub has one) and print its secret once; see
+        /// `hub backup recovery-key new`.
+        #[arg(long)]
+        recovery_key: bool,
     },
     /// Manage user accounts.
     User {
@@ -124,6 +128,11 @@ pub enum Command {
     Backup(crate::shared::backup::cli::BackupArgs),
     /// Restore a backup into a data directory (refused while a hub serves it).
     Restore(crate::shared::backup::cli::RestoreArgs),
+    /// The hub's local HTTPS certificate authority: show its fingerprint and constraints, or rotate it.
+    Tls {
+        #[command(subcommand)]
+        command: crate::shared::tls::cli::TlsCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,11 +153,16 @@ pub enum DevicesCommand {
     List,
     /// Approve a device (its uploads are accepted from now on).
     Approve { id: String },
-    /// Revoke a device (its uploads are refused from now on, at once).
+    /// Revoke a device: entirely (its uploads are refused from now on, at once), or with --from-seq from a
+    /// sequence number (envelopes below it that chain correctly are still accepted, the rest quarantined).
     Revoke {
         id: String,
         #[arg(long)]
         reason: String,
+        /// The first sequence number no longer accepted, or `next` for the last one received + 1 (the
+        /// device reported lost or stolen). Without it: a full revocation.
+        #[arg(long, value_name = "N|next")]
+        from_seq: Option<String>,
     },
 }
 
@@ -272,7 +286,12 @@ pub const EXIT_PARTIAL: i32 = 3;
 pub fn run(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Serve(_) => unreachable!("serve is run by main"),
-        Command::Init { mode, data, name } => {
+        Command::Init {
+            mode,
+            data,
+            name,
+            recovery_key,
+        } => {
             let dir = DataDir::open_or_create(&data, mode, name.as_deref())?;
             println!(
                 "{} hub \"{}\" ready in {} (device {}).",
@@ -281,6 +300,9 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
                 dir.path.display(),
                 dir.keys.device_id
             );
+            if recovery_key {
+                crate::shared::backup::cli::init_recovery_key(&dir)?;
+            }
             Ok(0)
         }
         Command::User {
@@ -492,8 +514,8 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
             {
                 Ok(v) => {
                     let r = &v.receipt;
-                    println!(
-                        "VALID receipt {} — tracking number {}, signed by {}, procedure {} v{}, sealed on {}.",
+                    let facts = format!(
+                        "receipt {} — tracking number {}, signed by {}, procedure {} v{}, sealed on {}.",
                         r.code,
                         r.tracking_number(),
                         v.signer,
@@ -501,7 +523,26 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
                         r.procedure.version,
                         r.date
                     );
-                    Ok(0)
+                    // At an office, a receipt of a revoked device stands by its dossier, not its signature.
+                    let standing = if dir.mode == protocol::HubMode::Office {
+                        let r2 = r.clone();
+                        dir.db.call_sync(move |c| {
+                            crate::office::devices::receipts::revoked_standing(c, &r2)
+                        })?
+                    } else {
+                        None
+                    };
+                    match standing {
+                        None => {
+                            println!("VALID {facts}");
+                            Ok(0)
+                        }
+                        Some(s) => {
+                            println!("{}", s.to_text());
+                            println!("  The signature checks out: {facts}");
+                            Ok(if s.accepted() { 0 } else { 2 })
+                        }
+                    }
                 }
                 Err(why) => {
                     println!("NOT VALID: {why}");
@@ -523,6 +564,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Devices { data, command } => {
             devices(&data, command.unwrap_or(DevicesCommand::List))
         }
+        Command::Tls { command } => crate::shared::tls::cli::run(command),
     }
 }
 
@@ -629,13 +671,22 @@ fn devices(data: &std::path::Path, command: DevicesCommand) -> anyhow::Result<i3
             }
             for d in list {
                 println!(
-                    "{}  {:<17} {:<20} key {}  paired {} by {}{}",
+                    "{}  {:<17} {:<20} key {}  paired {} by {}{}{}{}",
                     d.device_id,
                     d.status.as_str(),
                     d.name,
                     d.fingerprint,
                     d.paired_at,
                     d.paired_via,
+                    d.revoked_from_seq
+                        .map(|n| format!("  from seq {n}"))
+                        .unwrap_or_default(),
+                    d.last_received_seq
+                        .map(|n| format!(
+                            "  last received seq {n} at {}",
+                            d.last_received_at.as_deref().unwrap_or("?")
+                        ))
+                        .unwrap_or_default(),
                     d.status_note
                         .map(|n| format!("  ({n})"))
                         .unwrap_or_default()
@@ -650,23 +701,52 @@ fn devices(data: &std::path::Path, command: DevicesCommand) -> anyhow::Result<i3
             }
             println!("Approved {id}.");
         }
-        DevicesCommand::Revoke { id, reason } => {
+        DevicesCommand::Revoke {
+            id,
+            reason,
+            from_seq,
+        } => {
             let reason = reason.trim().to_string();
             if reason.is_empty() || reason.chars().count() > 500 {
                 bail!("give a reason (1 to 500 characters) with --reason");
             }
-            if !dir.db.call_sync(|c| {
-                store::set_device_status(
-                    c,
-                    &id,
-                    protocol::DeviceStatus::Revoked,
-                    None,
-                    Some(&reason),
-                )
-            })? {
-                bail!("no field device {id}");
+            let id2 = id.clone();
+            let last = dir.db.call_sync(move |c| store::last_received(c, &id2))?;
+            let from = match from_seq.as_deref().map(str::trim) {
+                None => None,
+                Some("next") => Some(last.as_ref().map(|(s, _)| s + 1).unwrap_or(1)),
+                Some(n) => match n.parse::<u64>() {
+                    Ok(n) if (1..=protocol::MAX_INTEGER).contains(&n) => Some(n),
+                    _ => bail!("--from-seq takes a sequence number from 1 up, or `next`"),
+                },
+            };
+            match &last {
+                Some((seq, at)) => println!("Last envelope received from {id}: seq {seq} at {at}."),
+                None => println!("No envelope of {id} has been received yet."),
             }
-            println!("Revoked {id}: its uploads are refused from now on.");
+            let shown = id.clone();
+            let Some(done) = dir
+                .db
+                .call_sync(move |c| store::revoke(c, &id, from, None, &reason))?
+            else {
+                bail!("no field device {shown}");
+            };
+            match done.revoked_from_seq {
+                Some(n) => {
+                    println!(
+                        "Revoked from seq {n}: envelopes below {n} that chain correctly are still accepted (by network and by batch file); those at or above are quarantined (device_revoked)."
+                    );
+                    if done.held_at_or_above > 0 {
+                        println!(
+                            "WARNING: {} envelope(s) at or above seq {n} were received before this revocation; they stay stored: check them with the team.",
+                            done.held_at_or_above
+                        );
+                    }
+                }
+                None => println!(
+                    "Revoked entirely: every upload of this device is refused from now on."
+                ),
+            }
         }
     }
     Ok(0)

@@ -5,7 +5,9 @@
 //! `HUB_QUIET_HOURS`, `HUB_RETENTION_DAYS`, `HUB_SYNC`), the captive portal `HUB_CAPTIVE_PORTAL`, and the
 //! connection limits `HUB_HEADER_READ_TIMEOUT`, `HUB_BODY_READ_TIMEOUT`, `HUB_MAX_CONNECTIONS`,
 //! `HUB_MAX_CONNECTIONS_PER_ADDRESS`, the queue board's `HUB_BOARD_STREAMS_PER_ADDRESS`,
-//! `HUB_MAX_BOARD_STREAMS`, and `HUB_PREDECLARATIONS_PER_SESSION`.
+//! `HUB_MAX_BOARD_STREAMS`, `HUB_PREDECLARATIONS_PER_SESSION`, and the field retention settings
+//! `HUB_DRAFT_RETENTION_DAYS`, `HUB_DRAFT_WARNING_DAYS`, `HUB_PREDECLARATION_RETENTION_DAYS`,
+//! `HUB_NEWS_RETENTION_DAYS`, `HUB_TICKET_NAME_HOURS`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -109,6 +111,9 @@ pub struct ServeConfig {
     /// Ceiling on villagers' pre-declarations per outreach session (field hub).
     #[command(flatten)]
     pub predeclarations: crate::field::selfservice::PredeclareLimits,
+    /// How long personal data the field no longer needs is kept (field hub).
+    #[command(flatten)]
+    pub retention: crate::field::retention::RetentionSettings,
 }
 
 /// How long a client may take and how many connections it may hold (issue 18: one laptop on the open

@@ -105,6 +105,8 @@ pub async fn serve(
                 &cfg.board,
             ))
             .with(cfg.predeclarations.clone())
+            .with(cfg.retention.clone())
+            .with(cfg.retention.drafts())
             .with(crate::shared::procedures::HubContext {
                 commune: cfg.commune.clone(),
             })
@@ -175,6 +177,11 @@ pub async fn serve(
             "the clock looks wrong: sealing waits until an officer confirms the time from a phone"
         ),
     }
+    if state.mode == HubMode::Field {
+        // Retention at start (issue 19), once the clock is known: what the field no longer needs is gone
+        // before anyone connects.
+        crate::field::retention::run(&state.db, &cfg.retention).await?;
+    }
     let needs_setup = !state.db.call(|c| auth::store::admin_exists(c)).await?;
     // Everything slow happens before binding HTTP, so the banner follows the bind at once.
     let setup_token = if needs_setup {
@@ -200,7 +207,15 @@ pub async fn serve(
         },
         https: https_addr.map(|a| join::Endpoint {
             port: a.port(),
-            ips: join::endpoint_ips(a.ip()),
+            // Only the addresses the server certificate names (the CA may not cover a new network).
+            ips: join::endpoint_ips(a.ip())
+                .into_iter()
+                .filter(|ip| {
+                    tls_material
+                        .as_ref()
+                        .is_none_or(|m| m.names.contains(&ip.to_string()))
+                })
+                .collect(),
         }),
         wifi,
         ca: tls_material.as_ref().map(|m| m.ca.clone()),
@@ -273,14 +288,31 @@ pub async fn serve(
             crate::shared::service::stopping();
         }
     });
+    // Deleted personal data leaves the disk: the WAL is checkpointed and truncated soon after.
+    tokio::spawn(crate::shared::store::scrubber(
+        state.db.clone(),
+        crate::shared::store::SCRUB_DELAY,
+        cancel.clone(),
+    ));
     if state.mode == HubMode::Field {
+        tokio::spawn(crate::field::retention::background(
+            state.clone(),
+            cancel.clone(),
+        ));
         // Background sync with the office; stops when `cancel` fires.
         tokio::spawn(crate::field::uploader::background(
             state.clone(),
             cancel.clone(),
         ));
     }
-    let app = make_app(state).layer(axum::Extension(join_info));
+    let ca_fingerprint = join_info
+        .ca
+        .as_ref()
+        .map(|c| auth::channel::CaFingerprint(c.fingerprint.as_str().into()));
+    let mut app = make_app(state).layer(axum::Extension(join_info));
+    if let Some(fp) = ca_fingerprint {
+        app = app.layer(axum::Extension(fp));
+    }
     let app = match cfg.captive_portal() {
         Some(portal) => {
             tracing::info!(portal = %portal.page(), "captive portal on");
@@ -363,6 +395,9 @@ fn print_banner(
             "  certificate authority SHA-256: {}\n",
             ca.fingerprint
         ));
+        if let Some(notice) = &ca.notice {
+            out.push_str(&format!("  NOTE: {notice}\n"));
+        }
     }
     if let Some(link) = setup_link {
         out.push_str(&format!(

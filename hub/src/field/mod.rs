@@ -11,12 +11,14 @@
 //! | `pairing/` | pairing with the office by one-time code (the field side) |
 //! | `uploader/` | finding the office, background upload, progress, acks, retention, the USB batch file |
 //! | `captive/` | captive portal of a hub that is its own access point |
+//! | `retention/` | deleting what the field no longer needs: old drafts, untaken pre-declarations, ticket names, old news |
 
 pub mod captive;
 pub mod capture;
 pub mod news;
 pub mod outreach;
 pub mod pairing;
+pub mod retention;
 pub mod seal;
 pub mod selfservice;
 pub mod uploader;

@@ -102,7 +102,7 @@ fn draft_not_found() -> ApiError {
     tag = "capture",
     security(("session" = ["officer", "volunteer", "admin"])),
     responses(
-        (status = 200, description = "`{\"drafts\": [{id, procedure: {id, version}, title, updated_at, attachments}]}`", body = Object),
+        (status = 200, description = "`{\"drafts\": [{id, procedure: {id, version}, title, updated_at, attachments, deleted_on}]}`; `deleted_on`: the day (YYYY-MM-DD) retention deletes an untouched draft, set within the warning period, else null", body = Object),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
     )
@@ -111,7 +111,14 @@ async fn list(
     State(st): State<AppState>,
     FieldTeam(_user): FieldTeam,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let list = st.db.call(|c| drafts::list(c)).await?;
+    let mut list = st.db.call(|c| drafts::list(c)).await?;
+    // Drafts retention will delete soon carry the day (issue 19).
+    let retention = st
+        .parts
+        .get::<drafts::DraftRetention>()
+        .copied()
+        .unwrap_or_default();
+    retention.annotate(&mut list, crate::shared::clock::now_utc());
     Ok(Json(json!({ "drafts": list })))
 }
 

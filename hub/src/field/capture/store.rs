@@ -47,6 +47,80 @@ pub struct DraftSummary {
     pub title: String,
     pub updated_at: String,
     pub attachments: i64,
+    /// The day (YYYY-MM-DD, Vietnam time) retention will delete this untouched draft, once that is
+    /// within the warning period ([`DraftRetention::warning_days`]); `null` before.
+    pub deleted_on: Option<String>,
+}
+
+/// How long an untouched draft is kept (`hub serve --draft-retention-days`, `--draft-warning-days`).
+/// Registered as a part of the hub's state so the drafts list can warn before retention deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DraftRetention {
+    /// Days after its last change (typing, a photo) a draft is deleted with its photos.
+    pub days: u32,
+    /// Days before that the drafts list shows the date it will be deleted on.
+    pub warning_days: u32,
+}
+
+impl Default for DraftRetention {
+    fn default() -> Self {
+        Self {
+            days: 30,
+            warning_days: 5,
+        }
+    }
+}
+
+impl DraftRetention {
+    /// The RFC 3339 UTC time before which a draft's last change makes it due for deletion at `now`.
+    pub fn cutoff(&self, now: time::OffsetDateTime) -> String {
+        rfc3339(now - time::Duration::days(i64::from(self.days)))
+    }
+
+    /// Sets [`DraftSummary::deleted_on`] on the drafts due within the warning period at `now`.
+    pub fn annotate(&self, drafts: &mut [DraftSummary], now: time::OffsetDateTime) {
+        for d in drafts {
+            let Some(changed) = clock::unix_of(&d.updated_at) else {
+                continue;
+            };
+            let due = changed + i64::from(self.days) * 86_400;
+            let warn_from = due - i64::from(self.warning_days) * 86_400;
+            if now.unix_timestamp() >= warn_from {
+                let due = clock::rfc3339_of_ms(due.max(now.unix_timestamp()) * 1000);
+                d.deleted_on = clock::vn_date_of(&due).map(|day| day.to_string());
+            }
+        }
+    }
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    clock::rfc3339_of_ms((t.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+/// What a retention run deleted from capture: drafts and their photos.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub drafts: usize,
+    pub photos: usize,
+}
+
+/// Deletes, with their photos, the drafts whose last change is before `cutoff` (RFC 3339 UTC).
+pub fn purge_untouched(c: &Connection, cutoff: &str) -> StoreResult<Purged> {
+    let tx = if c.is_autocommit() {
+        Some(c.unchecked_transaction().map_err(StoreError::classify)?)
+    } else {
+        None
+    };
+    let photos = c.execute(
+        "DELETE FROM draft_attachments
+         WHERE draft_id IN (SELECT id FROM drafts WHERE updated_at < ?1)",
+        [cutoff],
+    )?;
+    let drafts = c.execute("DELETE FROM drafts WHERE updated_at < ?1", [cutoff])?;
+    if let Some(tx) = tx {
+        tx.commit().map_err(StoreError::classify)?;
+    }
+    Ok(Purged { drafts, photos })
 }
 
 /// Outcome of an update with optimistic concurrency.
@@ -169,6 +243,7 @@ pub fn list(c: &Connection) -> StoreResult<Vec<DraftSummary>> {
             title: title_of(&parse_fields(&fj)?),
             updated_at,
             attachments: n,
+            deleted_on: None,
         });
     }
     Ok(out)
@@ -304,4 +379,89 @@ pub fn delete_attachment(c: &Connection, draft_id: &str, att_id: &str) -> StoreR
         "DELETE FROM draft_attachments WHERE draft_id = ?1 AND id = ?2",
         [draft_id, att_id],
     )? > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(updated_at: &str) -> DraftSummary {
+        DraftSummary {
+            id: "d".into(),
+            procedure: ProcedureRef {
+                id: "p".into(),
+                version: 1,
+            },
+            title: String::new(),
+            updated_at: updated_at.into(),
+            attachments: 0,
+            deleted_on: None,
+        }
+    }
+
+    #[test]
+    fn drafts_are_flagged_within_the_warning_period_with_the_day_they_go() {
+        let r = DraftRetention::default();
+        let now = time::macros::datetime!(2026-12-07 03:00 UTC);
+        let mut list = [
+            summary("2026-11-20T03:00:00Z"), // 17 days: not yet
+            summary("2026-11-12T03:00:00Z"), // 25 days: due in 5, flagged
+            summary("2026-11-11T18:00:00Z"), // due 2026-12-11 18:00 UTC = 12/12 01:00 in Vietnam
+            summary("2026-10-01T03:00:00Z"), // overdue: goes at the next run, today
+        ];
+        r.annotate(&mut list, now);
+        let days: Vec<Option<&str>> = list.iter().map(|d| d.deleted_on.as_deref()).collect();
+        assert_eq!(
+            days,
+            [
+                None,
+                Some("2026-12-12"),
+                Some("2026-12-12"),
+                Some("2026-12-07")
+            ]
+        );
+        assert_eq!(r.cutoff(now), "2026-11-07T03:00:00Z");
+    }
+
+    #[test]
+    fn untouched_drafts_go_with_their_photos_and_the_others_stay() {
+        let c = crate::shared::store::open_memory().unwrap();
+        let uid = crate::shared::auth::store::insert_user(&c, "an", Role::Officer, "x")
+            .unwrap()
+            .id;
+        let p = ProcedureRef {
+            id: "marital-status-certificate".into(),
+            version: 1,
+        };
+        let old = create(&c, &p, &BTreeMap::new(), &uid, None).unwrap();
+        let new = create(&c, &p, &BTreeMap::new(), &uid, None).unwrap();
+        for d in [&old, &new] {
+            add_attachment(
+                &c,
+                &d.id,
+                NewAttachment {
+                    role: "id_document",
+                    name: "a.jpg",
+                    media_type: "image/jpeg",
+                    bytes: b"photo",
+                },
+            )
+            .unwrap();
+        }
+        c.execute(
+            "UPDATE drafts SET updated_at = '2026-10-01T00:00:00Z' WHERE id = ?1",
+            [&old.id],
+        )
+        .unwrap();
+        let purged = purge_untouched(&c, "2026-11-01T00:00:00Z").unwrap();
+        assert_eq!(
+            purged,
+            Purged {
+                drafts: 1,
+                photos: 1
+            }
+        );
+        assert!(get(&c, &old.id).unwrap().is_none());
+        assert_eq!(get(&c, &new.id).unwrap().unwrap().attachments.len(), 1);
+    }
 }

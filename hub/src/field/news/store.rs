@@ -5,16 +5,55 @@ use protocol::{DeviceId, DevicePublicKey, SignedNews};
 use rusqlite::{params, Connection};
 
 use crate::shared::clock;
-use crate::shared::store::{write_tx, StoreError, StoreResult};
+use crate::shared::store::{meta_get, meta_set, write_tx, StoreError, StoreResult};
 
 /// Field: the highest news seq held from `office` (0 when none): the `after` of the next pull.
+/// Counts news deleted by retention too: their seq is kept in `meta`, so they are not pulled again.
 pub fn last_seq_in(c: &Connection, office: &DeviceId) -> StoreResult<u64> {
     let n: Option<i64> = c.query_row(
         "SELECT max(seq) FROM news_in WHERE office_id = ?1",
         [office.as_str()],
         |r| r.get(0),
     )?;
-    Ok(n.unwrap_or(0) as u64)
+    let kept = meta_get(c, &last_seq_key(office.as_str()))?
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0);
+    Ok(n.unwrap_or(0).max(kept).max(0) as u64)
+}
+
+/// `meta` key of the highest news seq received from an office, kept when retention deletes news.
+fn last_seq_key(office_id: &str) -> String {
+    format!("news.last_seq_in.{office_id}")
+}
+
+/// Retention: deletes the news received before `cutoff` (RFC 3339 UTC), which may carry result numbers
+/// (a child's PIN) and notes; the highest seq of each office is kept so they are not pulled again.
+/// Returns how many were deleted.
+pub fn purge_received_before(c: &Connection, cutoff: &str) -> StoreResult<usize> {
+    let tx = if c.is_autocommit() {
+        Some(c.unchecked_transaction().map_err(StoreError::classify)?)
+    } else {
+        None
+    };
+    let highest: Vec<(String, i64)> = {
+        let mut st = c.prepare(
+            "SELECT office_id, max(seq) FROM news_in WHERE received_at < ?1 GROUP BY office_id",
+        )?;
+        let rows = st.query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (office, seq) in highest {
+        let key = last_seq_key(&office);
+        let kept = meta_get(c, &key)?.and_then(|v| v.parse::<i64>().ok());
+        if kept.is_none_or(|k| seq > k) {
+            meta_set(c, &key, &seq.to_string())?;
+        }
+    }
+    let n = c.execute("DELETE FROM news_in WHERE received_at < ?1", [cutoff])?;
+    if let Some(tx) = tx {
+        tx.commit().map_err(StoreError::classify)?;
+    }
+    Ok(n)
 }
 
 /// Field: verifies every item (pinned `office` key, this hub's `device`) and stores the new ones in one

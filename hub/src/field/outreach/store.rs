@@ -284,8 +284,8 @@ pub fn open_session(c: &Connection, new: &NewSession, user_id: &str) -> Outcome<
 }
 
 /// Closes a session: tickets still at a desk count as served, and so do waiting tickets whose holder had
-/// work done (see [`Villagers::with_ticket`]); the other waiting tickets count as no-shows, and the
-/// villagers' names on tickets are erased.
+/// work done (see [`Villagers::with_ticket`]); the other waiting tickets count as no-shows, the
+/// villagers' names on tickets are erased, and the session's pre-declarations never taken are deleted.
 pub fn close_session(c: &Connection, id: &str, user_id: &str) -> Outcome<Session> {
     in_tx(c, |c| {
         let Some(s) = get_session(c, id)? else {
@@ -316,6 +316,14 @@ pub fn close_session(c: &Connection, id: &str, user_id: &str) -> Outcome<Session
             "UPDATE outreach_tickets SET name = NULL WHERE session_id = ?1",
             [id],
         )?;
+        // Pre-declarations of this session never taken as a draft: the villager did not come to the desk,
+        // and their answers are not kept past the session (retention, issue 19; selfservice's
+        // `purge_untaken` catches any left by an older hub).
+        c.execute(
+            "DELETE FROM predeclarations WHERE taken_at IS NULL
+             AND ticket_id IN (SELECT id FROM outreach_tickets WHERE session_id = ?1)",
+            [id],
+        )?;
         c.execute(
             "UPDATE outreach_sessions SET closed_at = ?2, closed_by = ?3 WHERE id = ?1",
             params![id, now, user_id],
@@ -324,6 +332,15 @@ pub fn close_session(c: &Connection, id: &str, user_id: &str) -> Outcome<Session
             StoreError::Corrupt("session vanished".into())
         })?))
     })
+}
+
+/// Retention for a session left open: erases the names on its tickets issued before `before_unix` (a
+/// session lasts a day; numbers, statuses and counts stay for the report). Returns how many were erased.
+pub fn erase_stale_ticket_names(c: &Connection, before_unix: i64) -> StoreResult<usize> {
+    Ok(c.execute(
+        "UPDATE outreach_tickets SET name = NULL WHERE name IS NOT NULL AND created_unix < ?1",
+        [before_unix],
+    )?)
 }
 
 /// An open session by id, or why not.

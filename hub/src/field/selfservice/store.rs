@@ -11,7 +11,7 @@ use crate::field::capture::store::{self as drafts, Draft};
 use crate::field::outreach::store as outreach;
 use crate::field::seal::tracking::key_matches;
 use crate::shared::clock;
-use crate::shared::store::{write_tx, StoreError, StoreResult};
+use crate::shared::store::{meta_get, meta_set, write_tx, StoreError, StoreResult};
 
 /// What the public may know about one receipt.
 #[derive(Debug, Clone)]
@@ -176,11 +176,14 @@ pub fn insert(
         }));
     }
     let id = uuid::Uuid::now_v7().to_string();
+    // Numbers keep growing past the pre-declarations retention deleted (a villager may still hold one).
     let n: i64 = tx.query_row(
-        "SELECT coalesce(max(pickup_number), 0) + 1 FROM predeclarations",
-        [],
+        "SELECT max(coalesce((SELECT max(pickup_number) FROM predeclarations), 0),
+                    coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1), 0)) + 1",
+        [LAST_PICKUP_KEY],
         |r| r.get(0),
     )?;
+    meta_set(&tx, LAST_PICKUP_KEY, &n.to_string())?;
     let json = serde_json::to_string(fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     tx.execute(
         "INSERT INTO predeclarations(id, pickup_number, procedure_id, procedure_version, fields_json, lang, created_at)
@@ -258,6 +261,43 @@ pub fn waiting(c: &Connection) -> StoreResult<Vec<Waiting>> {
     Ok(out)
 }
 
+/// `meta` key of the highest pickup number handed out (set at each insert), so numbers keep growing when
+/// pre-declarations are deleted (by retention, or when their session closes).
+const LAST_PICKUP_KEY: &str = "selfservice.last_pickup_number";
+
+/// Retention: deletes the pre-declarations never taken as a draft whose outreach session has closed (the
+/// villager did not come to the desk), and the untaken ones sent before `cutoff` (RFC 3339 UTC) whatever
+/// their session (those sent with no session open wait that long). Taken ones keep their row, whose
+/// answers were already cleared: it links the ticket to the dossier for the session's report. Returns
+/// how many were deleted.
+pub fn purge_untaken(c: &Connection, cutoff: &str) -> StoreResult<usize> {
+    let tx = if c.is_autocommit() {
+        Some(c.unchecked_transaction().map_err(StoreError::classify)?)
+    } else {
+        None
+    };
+    let highest: Option<i64> =
+        c.query_row("SELECT max(pickup_number) FROM predeclarations", [], |r| {
+            r.get(0)
+        })?;
+    let kept = meta_get(c, LAST_PICKUP_KEY)?.and_then(|v| v.parse::<i64>().ok());
+    if let Some(h) = highest.filter(|h| kept.is_none_or(|k| h > &k)) {
+        meta_set(c, LAST_PICKUP_KEY, &h.to_string())?;
+    }
+    let n = c.execute(
+        "DELETE FROM predeclarations WHERE taken_at IS NULL AND (
+             created_at < ?1
+             OR ticket_id IN (SELECT t.id FROM outreach_tickets t
+                              JOIN outreach_sessions s ON s.id = t.session_id
+                              WHERE s.closed_at IS NOT NULL))",
+        [cutoff],
+    )?;
+    if let Some(tx) = tx {
+        tx.commit().map_err(StoreError::classify)?;
+    }
+    Ok(n)
+}
+
 /// Outcome of taking a pre-declaration.
 pub enum Take {
     Taken(Box<Draft>),
@@ -309,6 +349,34 @@ pub fn take(c: &mut Connection, id: &str, user_id: &str) -> StoreResult<Take> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Retention deletes the pre-declarations never taken (after N days, or when their session closed);
+    /// pickup numbers keep growing past the deleted ones.
+    #[test]
+    fn untaken_predeclarations_go_and_pickup_numbers_are_not_reused() {
+        let mut c = crate::shared::store::open_memory().unwrap();
+        let p = ProcedureRef {
+            id: "marital-status-certificate".into(),
+            version: 1,
+        };
+        let mut f = BTreeMap::new();
+        f.insert("subject.full_name".to_string(), "Y Sơn".to_string());
+        let a = insert(&mut c, &p, &f, "vi", 10).unwrap().ok().unwrap();
+        let b = insert(&mut c, &p, &f, "vi", 10).unwrap().ok().unwrap();
+        assert_eq!((a.pickup_number, b.pickup_number), (1, 2));
+        c.execute(
+            "UPDATE predeclarations SET created_at = '2026-10-01T00:00:00Z' WHERE id = ?1",
+            [&b.id],
+        )
+        .unwrap();
+        assert_eq!(purge_untaken(&c, "2026-11-01T00:00:00Z").unwrap(), 1);
+        assert_eq!(waiting(&c).unwrap().len(), 1);
+        let next = insert(&mut c, &p, &f, "vi", 10).unwrap().ok().unwrap();
+        assert_eq!(next.pickup_number, 3, "number 2 was handed out before");
+        assert_eq!(purge_untaken(&c, "9999-01-01T00:00:00Z").unwrap(), 2);
+        let next = insert(&mut c, &p, &f, "vi", 10).unwrap().ok().unwrap();
+        assert_eq!(next.pickup_number, 4);
+    }
 
     #[test]
     fn villager_facing_status() {

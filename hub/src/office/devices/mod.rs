@@ -2,6 +2,7 @@
 //! QR, a field hub answers it with a signed request (`POST /api/v1/sync/pair`), the office pins the card as
 //! pending, and a clerk approves or later revokes the device. The field's side is `field::pairing`.
 
+pub mod receipts;
 pub mod routes;
 pub mod store;
 

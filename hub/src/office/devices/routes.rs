@@ -469,14 +469,20 @@ async fn approve(
     ))
 }
 
-/// Why a device is revoked (1–500 characters).
+/// Why a device is revoked (1–500 characters), and from which sequence number.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RevokeBody {
     reason: String,
+    /// The first sequence number no longer accepted (≥ 1): envelopes below it that chain correctly are
+    /// still accepted, those at or above it are quarantined (`device_revoked`). Usually the last seq
+    /// received before the theft + 1 (the devices list gives `last_received_seq`). Absent or null: a full
+    /// revocation, every upload refused.
+    #[serde(default)]
+    from_seq: Option<u64>,
 }
 
-/// Revokes a field device with a reason: its uploads are refused from now on (office).
+/// Revokes a field device with a reason, entirely or from a sequence number (office).
 #[utoipa::path(
     post,
     path = "/api/v1/pairing/devices/{id}/revoke",
@@ -486,10 +492,10 @@ struct RevokeBody {
     params(("id" = String, Path, description = "Field device id")),
     request_body = RevokeBody,
     responses(
-        (status = 200, description = "`{device_id, status}`", body = Object),
+        (status = 200, description = "`{device_id, status, revoked_from_seq, held_at_or_above, last_received_seq}`", body = Object),
         crate::shared::api_doc::JsonWriteErrors,
         (status = 404, body = crate::shared::api_doc::ErrorBody),
-        (status = 422, description = "`reason_required`", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "`reason_required`, `from_seq_invalid`", body = crate::shared::api_doc::ErrorBody),
     ),
     extensions(("x-hub-modes" = json!(["office"])))
 )]
@@ -511,19 +517,31 @@ async fn revoke(
         )
         .with_field("reason"));
     }
+    let from_seq = body.from_seq;
+    if from_seq.is_some_and(|n| n == 0 || n > protocol::MAX_INTEGER) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "from_seq_invalid",
+            "Số thứ tự bắt đầu thu hồi phải là một số nguyên từ 1 trở lên.",
+            "The sequence number the revocation starts from must be a whole number from 1 up.",
+        )
+        .with_field("from_seq"));
+    }
     let uid = user.id.clone();
     let id2 = id.clone();
-    let ok = st
+    let done = st
         .db
-        .call(move |c| {
-            store::set_device_status(c, &id2, DeviceStatus::Revoked, Some(&uid), Some(&reason))
-        })
+        .call(move |c| store::revoke(c, &id2, from_seq, Some(&uid), &reason))
         .await?;
-    if !ok {
+    let Some(done) = done else {
         return Err(no_device());
-    }
-    tracing::info!(device = %id, "field device revoked");
-    Ok(Json(
-        json!({ "device_id": id, "status": DeviceStatus::Revoked }),
-    ))
+    };
+    tracing::info!(device = %id, from_seq = ?from_seq, "field device revoked");
+    Ok(Json(json!({
+        "device_id": id,
+        "status": DeviceStatus::Revoked,
+        "revoked_from_seq": done.revoked_from_seq,
+        "held_at_or_above": done.held_at_or_above,
+        "last_received_seq": done.last_received_seq,
+    })))
 }

@@ -188,6 +188,13 @@ pub struct DeviceRow {
     pub status_note: Option<String>,
     /// When the device last delivered a manifest over the network (none yet: null).
     pub last_seen: Option<String>,
+    /// For a device revoked from a sequence number: the first seq no longer accepted (null: not revoked,
+    /// or revoked entirely).
+    pub revoked_from_seq: Option<u64>,
+    /// The highest sequence number the office holds of the device, and when it arrived (what a clerk needs
+    /// to choose the cutoff of a revocation: by default this seq + 1).
+    pub last_received_seq: Option<u64>,
+    pub last_received_at: Option<String>,
 }
 
 /// Office: every pinned field device, newest first.
@@ -195,7 +202,11 @@ pub fn list_devices(c: &Connection) -> StoreResult<Vec<DeviceRow>> {
     let mut st = c.prepare(
         "SELECT p.device_id, p.name, p.sign_pub, p.age_recipient, p.status, p.trusted_at, p.paired_via,
                 p.status_changed_at, u.name, p.status_note,
-                (SELECT MAX(received_at) FROM sync_manifests m WHERE m.device_id = p.device_id)
+                (SELECT MAX(received_at) FROM sync_manifests m WHERE m.device_id = p.device_id),
+                p.revoked_from_seq,
+                (SELECT seq FROM received_envelopes e WHERE e.device_id = p.device_id ORDER BY seq DESC LIMIT 1),
+                (SELECT received_at FROM received_envelopes e WHERE e.device_id = p.device_id
+                  ORDER BY seq DESC LIMIT 1)
            FROM trusted_peers p LEFT JOIN users u ON u.id = p.status_changed_by
           WHERE p.mode = 'field'
           ORDER BY p.trusted_at DESC, p.device_id",
@@ -214,12 +225,16 @@ pub fn list_devices(c: &Connection) -> StoreResult<Vec<DeviceRow>> {
             status_changed_by: r.get(8)?,
             status_note: r.get(9)?,
             last_seen: r.get(10)?,
+            revoked_from_seq: r.get::<_, Option<i64>>(11)?.map(|n| n as u64),
+            last_received_seq: r.get::<_, Option<i64>>(12)?.map(|n| n as u64),
+            last_received_at: r.get(13)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Office: sets a field device's status; false when no such device.
+/// Office: sets a field device's status; false when no such device. A revocation set this way is full
+/// (every upload refused); any status change clears an earlier cutoff (see [`revoke`]).
 pub fn set_device_status(
     c: &mut Connection,
     device_id: &str,
@@ -229,12 +244,78 @@ pub fn set_device_status(
 ) -> StoreResult<bool> {
     let tx = write_tx(c)?;
     let n = tx.execute(
-        "UPDATE trusted_peers SET status = ?2, status_changed_at = ?3, status_changed_by = ?4, status_note = ?5
+        "UPDATE trusted_peers SET status = ?2, status_changed_at = ?3, status_changed_by = ?4, status_note = ?5,
+                revoked_from_seq = NULL
           WHERE device_id = ?1 AND mode = 'field'",
         params![device_id, status.as_str(), clock::now_rfc3339(), by_user, note],
     )?;
     tx.commit().map_err(StoreError::classify)?;
     Ok(n == 1)
+}
+
+pub use crate::shared::trust::{revocation, Revocation};
+
+/// Office: the highest sequence number held of `device_id` and when it was received.
+pub fn last_received(c: &Connection, device_id: &str) -> StoreResult<Option<(u64, String)>> {
+    Ok(c.query_row(
+        "SELECT seq, received_at FROM received_envelopes WHERE device_id = ?1 ORDER BY seq DESC LIMIT 1",
+        [device_id],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+    )
+    .optional()?)
+}
+
+/// What a revocation did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revoked {
+    pub revoked_from_seq: Option<u64>,
+    /// Envelopes at or above the cutoff the office had already stored before the revocation (nothing stored
+    /// changes; a clerk should review them with the team).
+    pub held_at_or_above: u64,
+    pub last_received_seq: Option<u64>,
+}
+
+/// Office: revokes field device `device_id` with `reason`, from sequence number `from_seq` (envelopes below
+/// it that chain correctly are still accepted) or entirely (None). Revoking a revoked device again sets the
+/// new cutoff. None when there is no such device.
+pub fn revoke(
+    c: &mut Connection,
+    device_id: &str,
+    from_seq: Option<u64>,
+    by_user: Option<&str>,
+    reason: &str,
+) -> StoreResult<Option<Revoked>> {
+    let tx = write_tx(c)?;
+    let n = tx.execute(
+        "UPDATE trusted_peers SET status = 'revoked', status_changed_at = ?2, status_changed_by = ?3,
+                status_note = ?4, revoked_from_seq = ?5
+          WHERE device_id = ?1 AND mode = 'field'",
+        params![
+            device_id,
+            clock::now_rfc3339(),
+            by_user,
+            reason,
+            from_seq.map(|n| n as i64)
+        ],
+    )?;
+    if n != 1 {
+        return Ok(None);
+    }
+    let held_at_or_above: i64 = match from_seq {
+        Some(from) => tx.query_row(
+            "SELECT count(*) FROM received_envelopes WHERE device_id = ?1 AND seq >= ?2",
+            params![device_id, from as i64],
+            |r| r.get(0),
+        )?,
+        None => 0,
+    };
+    let last = last_received(&tx, device_id)?;
+    tx.commit().map_err(StoreError::classify)?;
+    Ok(Some(Revoked {
+        revoked_from_seq: from_seq,
+        held_at_or_above: held_at_or_above as u64,
+        last_received_seq: last.map(|(s, _)| s),
+    }))
 }
 
 /// The id of the first admin (the CLI's stand-in author of a code it opens).
@@ -259,6 +340,19 @@ mod tests {
         let f = fingerprint("00", "age1x");
         assert_eq!(f.len(), 19);
         assert_eq!(f.split(' ').count(), 4);
+    }
+
+    #[test]
+    fn a_cutoff_accepts_only_below_it_and_a_full_revocation_nothing() {
+        let r = |from_seq| Revocation {
+            from_seq,
+            at: None,
+            reason: None,
+        };
+        assert!(r(Some(5)).accepts(4));
+        assert!(!r(Some(5)).accepts(5));
+        assert!(!r(Some(5)).accepts(6));
+        assert!(!r(None).accepts(1));
     }
 
     #[test]

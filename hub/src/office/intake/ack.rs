@@ -92,11 +92,14 @@ pub fn holdings(
 
 /// Keeps a verified manifest as signed (idempotent: the same batch id again replaces it), and records the
 /// device's chain head and `sessions`, the manifest's summaries as opened by
-/// [`protocol::BatchManifest::open_sessions`] (sealed to the office since batch format 2).
+/// [`protocol::BatchManifest::open_sessions`] (sealed to the office since batch format 2). For a device
+/// revoked from a sequence number (`cutoff`), a manifest whose chain head is at or above the cutoff is
+/// kept as evidence only: its chain head and summaries may be forged, so they are not recorded.
 pub fn save_manifest(
     c: &Connection,
     signed: &SignedManifest,
     sessions: Vec<protocol::SessionSummary>,
+    cutoff: Option<&crate::office::intake::verify::Cutoff>,
 ) -> StoreResult<()> {
     let m = &signed.manifest;
     c.execute(
@@ -111,6 +114,9 @@ pub fn save_manifest(
         ],
     )
     .map_err(StoreError::classify)?;
+    if cutoff.is_some_and(|cut| cut.refuses(m.chain_head.seq)) {
+        return Ok(());
+    }
     let mut opened = signed.clone();
     opened.manifest.sessions = sessions;
     opened.manifest.sealed_sessions = None;

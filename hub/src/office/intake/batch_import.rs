@@ -253,8 +253,11 @@ fn verify_and_store(
         ));
         return Ok(());
     };
+    // A device revoked from a sequence number still delivers what it sealed below the cutoff: the file is
+    // taken and each envelope at or above the cutoff is quarantined (`device_revoked`, §9 step 7).
+    let cutoff = verify::Cutoff::of(c, &device)?;
     if let Some((_, status)) = field_device_status(c, &device)? {
-        if status != DeviceStatus::Approved {
+        if status != DeviceStatus::Approved && cutoff.is_none() {
             report.problems.push(problem(
                 None,
                 CheckKind::UnknownDevice,
@@ -333,6 +336,7 @@ fn verify_and_store(
         key: &key,
         batch_id: &manifest.batch_id,
         via: Via::File,
+        cutoff: cutoff.clone(),
     };
     let fetch = |sha: &str| -> Option<Vec<u8>> { file.blobs.get(sha).cloned() };
     let tx = write_tx(c)?;
@@ -402,7 +406,7 @@ fn verify_and_store(
             detail: detail.into(),
         });
     }
-    ack::save_manifest(&tx, &signed, sessions)?;
+    ack::save_manifest(&tx, &signed, sessions, cutoff.as_ref())?;
     tx.commit().map_err(StoreError::classify)?;
     report.ack = Some(ack::build_ack(c, office, &manifest)?);
     Ok(())

@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use futures_util::StreamExt;
-use protocol::{DeviceStatus, SignedManifest, SignedSyncHello};
+use protocol::{SignedManifest, SignedSyncHello};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
-use super::session::{field_device_status, SyncDevice, CHALLENGE_TTL, TOKEN_TTL};
+use super::session::{field_device_standing, SyncDevice, CHALLENGE_TTL, TOKEN_TTL};
 use super::store::{self, Device, Refusal, CHUNK_BODY_LIMIT};
 use crate::office::intake::session::SyncSessions;
 use crate::shared::auth::Clerks;
@@ -168,6 +168,7 @@ async fn with_device<T: Send + 'static>(
                 id: &id,
                 key: &key,
                 identity: st2.keys.age_identity(),
+                cutoff: super::verify::Cutoff::of(c, &id)?,
             };
             f(c, &d, &st2)
         })
@@ -203,7 +204,8 @@ async fn challenge(State(st): State<AppState>) -> Result<Json<Value>, ApiError> 
         description = "A `SignedSyncHello` in canonical JSON (see docs/protocol.md)"),
     responses(
         (status = 200, description = "`{\"token\": bearer token, \"expires_in\": seconds, \"device_status\": \
-            approved|pending_approval|revoked}`", body = Object),
+            approved|pending_approval|revoked, \"revoked_from_seq\"?: n}` (a device revoked from a sequence \
+            number is told `approved` with the cutoff: it may upload below it)", body = Object),
         (status = 400, description = "Malformed hello, or its signature does not verify", body = crate::shared::api_doc::ErrorBody),
         (status = 403, description = "Device not paired (`unknown_device`), or challenge spent, expired or \
             unknown (`challenge_invalid`)", body = crate::shared::api_doc::ErrorBody),
@@ -221,12 +223,12 @@ async fn hello(
         .db
         .call(move |c| {
             Ok(match crate::shared::trust::field_device(c, &id)? {
-                Some((key, _)) => Some((key, field_device_status(c, &id)?)),
+                Some((key, _)) => Some((key, field_device_standing(c, &id)?)),
                 None => None,
             })
         })
         .await?;
-    let Some((key, Some((_name, status)))) = found else {
+    let Some((key, Some((_name, status, revoked_from)))) = found else {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "unknown_device",
@@ -255,11 +257,17 @@ async fn hello(
         .with_field("challenge"));
     }
     let token = st.part::<SyncSessions>().open(device)?;
-    Ok(Json(json!({
+    // A device revoked from a sequence number is told `approved` (it may upload what it sealed below the
+    // cutoff) and the cutoff itself, for information: the office enforces it per envelope (§9 step 7).
+    let mut answer = json!({
         "token": token,
         "expires_in": TOKEN_TTL.as_secs(),
-        "device_status": status,
-    })))
+        "device_status": super::session::wire_status(status, revoked_from),
+    });
+    if let Some(n) = revoked_from {
+        answer["revoked_from_seq"] = json!(n);
+    }
+    Ok(Json(answer))
 }
 
 fn canonical_json(bytes: Vec<u8>) -> Response {
@@ -279,7 +287,7 @@ fn canonical_json(bytes: Vec<u8>) -> Response {
     )
 )]
 async fn holdings(State(st): State<AppState>, dev: SyncDevice) -> Result<Response, ApiError> {
-    let status = dev.status;
+    let status = dev.wire_status();
     let signed = with_device(&st, &dev, move |c, d, st| {
         super::ack::holdings(c, &st.keys.device, d.id, status)
     })
@@ -310,7 +318,7 @@ async fn manifest(
     dev: SyncDevice,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    dev.require_approved()?;
+    dev.require_upload()?;
     let signed: SignedManifest =
         protocol::parse_canonical(&body).map_err(|e| bad_message("manifest", e))?;
     signed
@@ -348,7 +356,7 @@ async fn envelope(
     Path(seq): Path<u64>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    dev.require_approved()?;
+    dev.require_upload()?;
     let r = with_device(&st, &dev, move |c, d, _| {
         store::put_envelope(c, d, seq, &body)
     })
@@ -390,7 +398,7 @@ async fn chunk(
     Query(q): Query<OffsetQuery>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    dev.require_approved()?;
+    dev.require_upload()?;
     if body.len() as u64 > protocol::MAX_CHUNK_BYTES {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -426,7 +434,7 @@ async fn blob(
     dev: SyncDevice,
     Path(sha): Path<String>,
 ) -> Result<Response, ApiError> {
-    dev.require_approved()?;
+    dev.require_upload()?;
     let r = with_device(&st, &dev, move |c, d, _| store::blob_state(c, d, &sha)).await?;
     Ok(answer(r))
 }
@@ -459,7 +467,7 @@ async fn ack(
     dev: SyncDevice,
     JsonBody(req): JsonBody<AckRequest>,
 ) -> Result<Response, ApiError> {
-    let approved = dev.status == DeviceStatus::Approved;
+    let approved = dev.may_upload();
     let r = with_device(&st, &dev, move |c, d, st| {
         store::ack(c, d, &st.keys.device, &req.batch_id, approved)
     })

@@ -96,12 +96,46 @@ pub struct SyncDevice {
     pub device_id: DeviceId,
     pub name: String,
     pub status: DeviceStatus,
+    /// For a device revoked from a sequence number: that cutoff (its envelopes below it are still
+    /// accepted, one by one; those at or above are quarantined `device_revoked`).
+    pub revoked_from: Option<u64>,
 }
 
 impl SyncDevice {
-    /// Refuses the call unless the device is approved: `device_pending_approval` or `device_revoked`.
+    /// Refuses the call unless the device is approved: `device_pending_approval` or `device_revoked`. A
+    /// device revoked from a sequence number is refused too (e.g. the news: its key may be a thief's).
     pub fn require_approved(&self) -> Result<(), ApiError> {
         crate::shared::trust::status_gate(self.status)
+    }
+
+    /// Refuses an upload unless the device may upload: approved, or revoked from a sequence number (the
+    /// cutoff is then enforced per envelope, §9 step 7). Otherwise as [`SyncDevice::require_approved`].
+    pub fn require_upload(&self) -> Result<(), ApiError> {
+        if self.may_upload() {
+            return Ok(());
+        }
+        self.require_approved()
+    }
+
+    /// Whether the device's uploads are taken (approved, or revoked from a sequence number).
+    pub fn may_upload(&self) -> bool {
+        self.status == DeviceStatus::Approved || self.revoked_from.is_some()
+    }
+
+    /// The status told to the device in the hello and the holdings (protocol §11.1, §11.4): a device
+    /// revoked from a sequence number is told `approved`, so that it uploads what it sealed below the
+    /// cutoff (the stolen hub and the genuine one are the same device id: the office decides per envelope).
+    pub fn wire_status(&self) -> DeviceStatus {
+        wire_status(self.status, self.revoked_from)
+    }
+}
+
+/// See [`SyncDevice::wire_status`].
+pub fn wire_status(status: DeviceStatus, revoked_from: Option<u64>) -> DeviceStatus {
+    if status == DeviceStatus::Revoked && revoked_from.is_some() {
+        DeviceStatus::Approved
+    } else {
+        status
     }
 }
 
@@ -127,6 +161,29 @@ pub fn field_device_status(
             Ok((
                 r.get::<_, String>(0)?,
                 parse_status(&r.get::<_, String>(1)?),
+            ))
+        },
+    )
+    .optional()?)
+}
+
+/// A pinned field device's name, status and revocation cutoff (protocol §9: revocation from a sequence
+/// number), if it is one.
+pub fn field_device_standing(
+    c: &rusqlite::Connection,
+    id: &DeviceId,
+) -> crate::shared::store::StoreResult<Option<(String, DeviceStatus, Option<u64>)>> {
+    use rusqlite::OptionalExtension;
+    Ok(c.query_row(
+        "SELECT name, status, revoked_from_seq FROM trusted_peers WHERE device_id = ?1 AND mode = 'field'",
+        [id.as_str()],
+        |r| {
+            let status = parse_status(&r.get::<_, String>(1)?);
+            let from = r.get::<_, Option<i64>>(2)?.map(|n| n as u64);
+            Ok((
+                r.get::<_, String>(0)?,
+                status,
+                from.filter(|_| status == DeviceStatus::Revoked),
             ))
         },
     )
@@ -196,15 +253,16 @@ impl FromRequestParts<AppState> for SyncDevice {
             .device_of(token.trim())
             .ok_or_else(no_session)?;
         let id = device.clone();
-        let (name, status) = state
+        let (name, status, revoked_from) = state
             .db
-            .call(move |c| field_device_status(c, &id))
+            .call(move |c| field_device_standing(c, &id))
             .await?
             .ok_or_else(no_session)?;
         Ok(SyncDevice {
             device_id: device,
             name,
             status,
+            revoked_from,
         })
     }
 }
@@ -230,6 +288,29 @@ mod tests {
         let t = s.open(dev.clone()).unwrap();
         assert_eq!(s.device_of(&t), Some(dev));
         assert_eq!(s.device_of("nope"), None);
+    }
+
+    #[test]
+    fn a_device_revoked_from_a_seq_uploads_but_gets_no_news() {
+        let dev = |status, revoked_from| SyncDevice {
+            device_id: protocol::DeviceKey::from_seed([4; 32]).public().device_id(),
+            name: "Trạm".into(),
+            status,
+            revoked_from,
+        };
+        let partial = dev(DeviceStatus::Revoked, Some(5));
+        assert!(partial.require_upload().is_ok());
+        assert!(
+            partial.require_approved().is_err(),
+            "news and the like stay refused"
+        );
+        assert_eq!(partial.wire_status(), DeviceStatus::Approved);
+        let full = dev(DeviceStatus::Revoked, None);
+        assert!(full.require_upload().is_err());
+        assert_eq!(full.wire_status(), DeviceStatus::Revoked);
+        let pending = dev(DeviceStatus::PendingApproval, None);
+        assert!(pending.require_upload().is_err());
+        assert!(dev(DeviceStatus::Approved, None).require_upload().is_ok());
     }
 
     #[test]

@@ -87,6 +87,8 @@ pub struct Device<'a> {
     pub id: &'a DeviceId,
     pub key: &'a DevicePublicKey,
     pub identity: &'a str,
+    /// The device's revocation from a sequence number, if any (read with the session's request).
+    pub cutoff: Option<verify::Cutoff>,
 }
 
 impl Device<'_> {
@@ -97,6 +99,7 @@ impl Device<'_> {
             key: self.key,
             batch_id,
             via: Via::Network,
+            cutoff: self.cutoff.clone(),
         }
     }
 }
@@ -174,7 +177,7 @@ pub fn accept_manifest(
         }
     };
     let tx = write_tx(c)?;
-    super::ack::save_manifest(&tx, signed, sessions)?;
+    super::ack::save_manifest(&tx, signed, sessions, dev.cutoff.as_ref())?;
     for e in &m.envelopes {
         tx.execute(
             "INSERT INTO sync_announced(device_id, batch_id, seq, hash, entry_json) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -188,6 +191,28 @@ pub fn accept_manifest(
             ],
         )
         .map_err(StoreError::classify)?;
+    }
+    // An envelope at or above a revocation cutoff is set aside as announced (the signed manifest is the
+    // evidence): none of its bytes are asked for.
+    if let Some(cut) = dev.cutoff.as_ref() {
+        let s = dev.sender(&m.batch_id);
+        for e in m.envelopes.iter().filter(|e| cut.refuses(e.seq)) {
+            let held = verify::held_hash(&tx, dev.id, e.seq)?;
+            if held.as_deref() == Some(e.hash.as_str()) {
+                continue;
+            }
+            verify::quarantine(
+                &tx,
+                &s,
+                e.seq,
+                &e.hash,
+                protocol::CheckKind::DeviceRevoked,
+                &cut.detail(e.seq),
+                held.as_deref(),
+                None,
+                None,
+            )?;
+        }
     }
     tx.commit().map_err(StoreError::classify)?;
     let mut envelopes = Vec::new();

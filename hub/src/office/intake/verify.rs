@@ -39,6 +39,46 @@ pub struct Sender<'a> {
     pub key: &'a DevicePublicKey,
     pub batch_id: &'a str,
     pub via: Via,
+    /// The device's revocation from a sequence number, if any (§9 step 7): envelopes at or above it are
+    /// quarantined `device_revoked`.
+    pub cutoff: Option<Cutoff>,
+}
+
+/// A revocation from a sequence number as the intake enforces it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cutoff {
+    /// The first sequence number no longer accepted.
+    pub from_seq: u64,
+    /// When the device was revoked (RFC 3339; empty if not recorded).
+    pub since: String,
+}
+
+impl Cutoff {
+    /// The cutoff of `device` when it is revoked from a sequence number.
+    pub fn of(c: &Connection, device: &DeviceId) -> StoreResult<Option<Cutoff>> {
+        Ok(
+            crate::shared::trust::revocation(c, device.as_str())?.and_then(|r| {
+                Some(Cutoff {
+                    from_seq: r.from_seq?,
+                    since: r.at.unwrap_or_default(),
+                })
+            }),
+        )
+    }
+
+    /// Whether envelope `seq` is at or above the cutoff.
+    pub fn refuses(&self, seq: u64) -> bool {
+        seq >= self.from_seq
+    }
+
+    /// The plain-English detail of a `device_revoked` quarantine of envelope `seq`.
+    pub fn detail(&self, seq: u64) -> String {
+        let since = self.since.get(..10).unwrap_or("an earlier date");
+        format!(
+            "the office revoked this device from sequence number {} on {since} (reported lost or stolen: its key may be in other hands); envelope {seq} is at or above the cutoff and is not accepted",
+            self.from_seq
+        )
+    }
 }
 
 /// One envelope as offered: the manifest entry that announced it, and the header and signature received.
@@ -246,16 +286,24 @@ fn set_aside(
     })
 }
 
-/// §9 step 7: the same envelope already held, or a different one held for its seq (equivocation: an
-/// alarm). None when the seq is free.
+/// §9 step 7: the same envelope already held; else, for a device revoked from a sequence number, an
+/// envelope at or above the cutoff (`device_revoked`); else a different one held for its seq
+/// (equivocation: an alarm). None when the seq is free.
 fn decide_held(
     c: &Connection,
     s: &Sender<'_>,
     off: &Offered<'_>,
     hash: &str,
 ) -> StoreResult<Option<Outcome>> {
-    match held_hash(c, s.device, off.seq)? {
-        Some(h) if h == hash => Ok(Some(Outcome::AlreadyHeld)),
+    let held = held_hash(c, s.device, off.seq)?;
+    if held.as_deref() == Some(hash) {
+        return Ok(Some(Outcome::AlreadyHeld));
+    }
+    if let Some(cut) = s.cutoff.as_ref().filter(|cut| cut.refuses(off.seq)) {
+        let p = problem(off.seq, CheckKind::DeviceRevoked, cut.detail(off.seq));
+        return set_aside(c, s, off, p, held.as_deref()).map(Some);
+    }
+    match held {
         Some(h) => {
             tracing::error!(device = %s.device, seq = off.seq, "ALARM: equivocation (two different envelopes for one seq)");
             let p = problem(

@@ -267,6 +267,10 @@ pub fn explain(reason: &str) -> (&'static str, &'static str) {
             "CẢNH BÁO: hai hồ sơ khác nhau cùng một số. Không xử lý trước khi kiểm tra thiết bị với đội.",
             "ALARM: two different dossiers with the same number. Do not process either before checking the device with the team.",
         ),
+        "device_revoked" => (
+            "Văn phòng đã thu hồi thiết bị này từ một số nhỏ hơn hoặc bằng số này (máy bị báo mất hoặc bị lấy cắp): hồ sơ có thể bị làm giả. Không xử lý; hãy đối chiếu với đội.",
+            "The office revoked this device from this number or a lower one (reported lost or stolen): the dossier may be forged. Do not process it; check with the team.",
+        ),
         "envelope_signature" | "dossier_signature" => (
             "Chữ ký không hợp lệ: hồ sơ có thể đã bị sửa trên đường gửi. Nhờ đội gửi lại.",
             "The signature is not valid: the dossier may have been altered on the way. Ask the team to send it again.",

@@ -36,6 +36,11 @@ fn is_loopback(ip: IpAddr) -> bool {
     }
 }
 
+/// The local CA's SHA-256 fingerprint (colon-separated hex), set by the serve path when HTTPS is on: the
+/// login page shows it to compare with the hub's screen or printed join sheet.
+#[derive(Debug, Clone)]
+pub struct CaFingerprint(pub std::sync::Arc<str>);
+
 /// The HTTPS address of this hub as the caller reached it: the host of the request's `Host` header (an IP
 /// address or name the caller can already resolve) with the HTTPS port.
 pub fn https_base(headers: &HeaderMap, https_port: u16) -> Option<String> {

@@ -128,12 +128,15 @@ fn logged_in(user: UserOut, token: String, csrf: String, status: StatusCode) -> 
     tag = "auth",
     security(()),
     responses(
-        (status = 200, description = "`{needs_setup: bool, mode: \"field\"|\"office\", secure: bool, https_url: string|null}`", body = Object),
+        (status = 200, description = "`{needs_setup: bool, mode: \"field\"|\"office\", secure: bool, https_url: string|null, \
+                                      ca_sha256: string|null}` (`ca_sha256`: the local CA's fingerprint, colon-separated \
+                                      hex, to compare with the hub's screen or printed join sheet, never with this page)", body = Object),
     )
 )]
 async fn setup_status(
     State(st): State<AppState>,
     ch: Option<axum::Extension<Channel>>,
+    ca: Option<axum::Extension<channel::CaFingerprint>>,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let needs = !st.db.call(|c| users::admin_exists(c)).await?;
@@ -146,6 +149,7 @@ async fn setup_status(
         "mode": st.mode,
         "secure": secure,
         "https_url": https_url,
+        "ca_sha256": ca.map(|c| c.0 .0.to_string()),
     })))
 }
 

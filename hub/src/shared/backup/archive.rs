@@ -37,6 +37,10 @@ pub struct Manifest {
     pub schema_version: usize,
     pub migrations: Vec<String>,
     pub encrypted: bool,
+    /// The keys the backup was encrypted to, described ("the recovery key (3f2a-…)"); empty for a plain
+    /// archive and for passphrase backups made before issue 19.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub encrypted_to: Vec<String>,
     /// Row counts: users, drafts, receipts (sealed dossiers), envelopes, received_dossiers…
     pub counts: BTreeMap<String, i64>,
     /// Directories to create (relative paths, `/`-separated), parents first.
@@ -242,6 +246,7 @@ pub fn unpack<R: Read>(input: R, dest: &Path) -> Result<Manifest, ArchiveError> 
                 schema_version: 0,
                 migrations: vec![],
                 encrypted: false,
+                encrypted_to: vec![],
                 counts: BTreeMap::new(),
                 dirs: vec![],
                 files: vec![],
@@ -393,6 +398,7 @@ mod tests {
             schema_version: 1,
             migrations: vec!["0001_initial".into()],
             encrypted: false,
+            encrypted_to: vec![],
             counts: BTreeMap::from([("receipts".into(), 3)]),
             dirs: vec!["keys".into()],
             files: entries,

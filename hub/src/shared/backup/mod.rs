@@ -2,14 +2,18 @@
 //!
 //! `hub backup` works while the hub serves and writes: the database is copied with SQLite's online backup
 //! API ([`snapshot`]), then written with the keys and certificates into a tar archive ([`archive`]) that
-//! starts with a manifest (what the backup is; each file's size and SHA-256). The archive is encrypted by
-//! default with an age passphrase ([`passphrase`]): it holds the hub's private keys and personal data and
-//! travels on USB sticks. `hub restore` refuses a directory a hub serves ([`lock`]), unpacks beside the
-//! target, checks every file, the database's integrity and the keys, and only then moves it into place.
+//! starts with a manifest (what the backup is; each file's size and SHA-256). The archive is encrypted with
+//! age to public keys whose secrets are not on the hub ([`keys`]: the office key pinned at pairing, the
+//! recovery key kept on paper at the office): it holds the hub's private keys and personal data and travels
+//! on USB sticks, and making it needs no secret on the hub. Backups made before issue 19 were encrypted to
+//! a passphrase ([`passphrase`]); they still restore with `--passphrase-file`. `hub restore` refuses a
+//! directory a hub serves ([`lock`]), unpacks beside the target, checks every file, the database's
+//! integrity and the keys, and only then moves it into place.
 //! `hub backup verify` (or `hub restore --check`) does every check without touching a data directory.
 
 pub mod archive;
 pub mod cli;
+pub mod keys;
 pub mod lock;
 pub mod passphrase;
 pub mod snapshot;
@@ -20,7 +24,6 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use age::secrecy::SecretString;
 use anyhow::Context;
 
 use crate::shared::datadir::DataDir;
@@ -28,16 +31,15 @@ use archive::{ArchiveError, FileEntry, Manifest, SourceFile};
 
 /// Exit codes of `hub backup` and `hub restore` (also in their `--help`).
 pub const EXIT_OK: i32 = 0;
-/// Any other failure (cannot read or write, disk full, no passphrase…); nothing half-written is left.
+/// Any other failure (cannot read or write, disk full, no backup key…); nothing half-written is left.
 pub const EXIT_ERROR: i32 = 1;
-/// The backup file is refused: wrong passphrase, damaged or truncated, fails a check, or newer format.
+/// The backup file is refused: wrong key or passphrase, damaged or truncated, fails a check, or newer format.
 pub const EXIT_BAD_BACKUP: i32 = 2;
 /// The target is refused: a hub is serving the data directory, or it is not empty (without `--force`).
 pub const EXIT_TARGET_REFUSED: i32 = 3;
 
-/// The passphrase's scrypt work factor (N = 2^16: 64 MiB and about a second on a laptop, a few seconds on a
-/// Pi). Fixed rather than calibrated to the machine (age's default), so a backup made on a fast laptop
-/// still opens on a Pi Zero 2 W with 512 MB of memory.
+/// The scrypt work factor of passphrase backups (made before issue 19: N = 2^16). Reading them accepts this
+/// and a little more, not the gigabytes an arbitrary file could ask for.
 pub const SCRYPT_LOG_N: u8 = 16;
 
 /// A refusal with its own exit code; other errors exit 1.
@@ -120,6 +122,10 @@ pub enum Output {
 pub struct BackupSummary {
     pub manifest: Manifest,
     pub bytes: u64,
+    /// The SHA-256 of the bytes written, to check a copy read back from a USB stick without the key.
+    pub sha256: String,
+    /// Why the backup went to fewer keys than usual (an unpaired field hub, no recovery key).
+    pub note: Option<String>,
     pub seconds: f64,
     pub path: Option<PathBuf>,
 }
@@ -128,7 +134,7 @@ impl BackupSummary {
     pub fn line(&self) -> String {
         let m = &self.manifest;
         format!(
-            "Backup of {} hub \"{}\" (device {}) {}: {}, {} dossier(s), {} user(s), {}, {:.1} s.",
+            "Backup of {} hub \"{}\" (device {}) {}: {}, {} dossier(s), {} user(s), {}, {:.1} s, sha256 {}.",
             m.mode,
             m.name,
             m.device_id,
@@ -140,11 +146,12 @@ impl BackupSummary {
             dossiers(m),
             m.counts.get("users").copied().unwrap_or(0),
             if m.encrypted {
-                "encrypted with the backup passphrase"
+                format!("encrypted to {}", m.encrypted_to.join(" and "))
             } else {
-                "NOT encrypted"
+                "NOT encrypted".into()
             },
-            self.seconds
+            self.seconds,
+            self.sha256
         )
     }
 }
@@ -169,16 +176,31 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-/// Counts the bytes written through it.
+/// Counts and hashes the bytes written through it.
 struct Counting<W> {
     inner: W,
     n: u64,
+    hash: sha2::Sha256,
+}
+
+impl<W: Write> Counting<W> {
+    fn new(inner: W) -> Self {
+        Counting {
+            inner,
+            n: 0,
+            hash: sha2::Digest::new(),
+        }
+    }
+    fn sha256(&self) -> String {
+        hex::encode(sha2::Digest::finalize(self.hash.clone()))
+    }
 }
 
 impl<W: Write> Write for Counting<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let k = self.inner.write(buf)?;
         self.n += k as u64;
+        sha2::Digest::update(&mut self.hash, &buf[..k]);
         Ok(k)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -221,12 +243,13 @@ fn utc_stamp() -> String {
         .unwrap_or_default()
 }
 
-/// `hub backup`: a consistent, verified-on-write archive of `data` to `out`, encrypted with `passphrase`
-/// unless it is `None`; records `last_backup_at` in the store on success.
+/// `hub backup`: a consistent, verified-on-write archive of `data` to `out`, encrypted to the hub's backup
+/// keys ([`keys::plan`]; refused when it has none) unless `encrypt` is false; records `last_backup_at` in
+/// the store on success.
 pub fn backup(
     data: &Path,
     out: Output,
-    passphrase: Option<SecretString>,
+    encrypt: bool,
     progress: bool,
 ) -> anyhow::Result<BackupSummary> {
     let started = Instant::now();
@@ -241,6 +264,12 @@ pub fn backup(
         }
     }
     let dir = DataDir::open_existing(data)?;
+    // Decided before anything is written: no key, no backup (never plaintext by default).
+    let plan = if encrypt {
+        Some(keys::plan(&dir)?)
+    } else {
+        None
+    };
     let db_path = dir.path.join("hub.sqlite");
     let snap_path = dir.path.join(format!(
         ".backup-{}-{}.sqlite",
@@ -278,7 +307,11 @@ pub fn backup(
         name: dir.name.clone(),
         schema_version: info.migrations.len(),
         migrations: info.migrations.clone(),
-        encrypted: passphrase.is_some(),
+        encrypted: plan.is_some(),
+        encrypted_to: plan
+            .as_ref()
+            .map(|p| p.keys.iter().map(keys::BackupKey::describe).collect())
+            .unwrap_or_default(),
         counts: info.counts.clone(),
         dirs,
         files: entries,
@@ -286,14 +319,9 @@ pub fn backup(
     let mtime = crate::shared::clock::now_unix().max(0) as u64;
     let write_to = |w: &mut dyn Write| -> anyhow::Result<()> {
         let buffered = BufWriter::with_capacity(256 * 1024, w);
-        match &passphrase {
+        match &plan {
             Some(p) => {
-                let mut recipient = age::scrypt::Recipient::new(p.clone());
-                recipient.set_work_factor(SCRYPT_LOG_N);
-                let enc = age::Encryptor::with_recipients(std::iter::once(
-                    &recipient as &dyn age::Recipient,
-                ))
-                .map_err(|e| anyhow::anyhow!("cannot encrypt: {e}"))?;
+                let enc = keys::encryptor(p)?;
                 let stream = enc.wrap_output(buffered)?;
                 let stream = archive::write(stream, &manifest, &files, mtime)?;
                 let mut buffered = stream.finish()?;
@@ -306,14 +334,11 @@ pub fn backup(
         }
         Ok(())
     };
-    let (bytes, path) = match out {
+    let (bytes, sha256, path) = match out {
         Output::Stdout => {
-            let mut c = Counting {
-                inner: io::stdout().lock(),
-                n: 0,
-            };
+            let mut c = Counting::new(io::stdout().lock());
             write_to(&mut c).context("cannot write the backup to standard output")?;
-            (c.n, None)
+            (c.n, c.sha256(), None)
         }
         Output::File(path) => {
             if path.exists() {
@@ -331,11 +356,12 @@ pub fn backup(
                 .mode(0o600)
                 .open(&partial)
                 .with_context(|| format!("cannot create {}", partial.display()))?;
-            let mut c = Counting { inner: file, n: 0 };
+            let mut c = Counting::new(file);
             write_to(&mut c).with_context(|| format!("cannot write {}", partial.display()))?;
             c.inner
                 .sync_all()
                 .with_context(|| format!("cannot sync {}", partial.display()))?;
+            let (n, sha) = (c.n, c.sha256());
             drop(c.inner);
             fs::rename(&partial, &path)
                 .with_context(|| format!("cannot rename {}", partial.display()))?;
@@ -345,13 +371,15 @@ pub fn backup(
                 _ => PathBuf::from("."),
             };
             fsync_dir(&parent).with_context(|| format!("cannot sync {}", parent.display()))?;
-            (c.n, Some(path))
+            (n, sha, Some(path))
         }
     };
     drop(_snap_guard);
     let summary = BackupSummary {
         manifest,
         bytes,
+        sha256,
+        note: plan.and_then(|p| p.note),
         seconds: started.elapsed().as_secs_f64(),
         path,
     };
@@ -372,12 +400,18 @@ pub fn backup(
     Ok(summary)
 }
 
+/// How to open an encrypted backup: the recovery key or the office's key file (`--identity`), or the
+/// passphrase of a backup made before issue 19 (`--passphrase-file`, or `HUB_BACKUP_PASSPHRASE`).
+#[derive(Debug, Default, Clone)]
+pub struct Unlock {
+    pub identity: Option<PathBuf>,
+    pub passphrase_file: Option<PathBuf>,
+}
+
 /// Opens a backup file (or `-` for standard input) as a plain tar stream, decrypting it when it is an age
-/// file; the passphrase is only asked for an encrypted one.
-fn open_backup(
-    from: &Path,
-    passphrase_file: Option<&Path>,
-) -> anyhow::Result<(Box<dyn Read>, bool)> {
+/// file: to keys (with `--identity`, or the recovery key typed on a terminal) or, for a backup made before
+/// issue 19, to a passphrase. Returns what it was encrypted to (empty when plain).
+fn open_backup(from: &Path, unlock: &Unlock) -> anyhow::Result<(Box<dyn Read>, Vec<String>)> {
     let input: Box<dyn Read> = if from == Path::new("-") {
         Box::new(io::stdin().lock())
     } else {
@@ -389,18 +423,94 @@ fn open_backup(
     let mut r = BufReader::with_capacity(256 * 1024, input);
     let head = r.fill_buf()?;
     if !head.starts_with(b"age-encryption.org/") {
-        return Ok((Box::new(r), false));
+        return Ok((Box::new(r), Vec::new()));
     }
-    let pass = passphrase::obtain(passphrase_file, passphrase::Purpose::Decrypt)?;
+    let labels = keys::labels_in_header(head);
     let dec = age::Decryptor::new_buffered(r)
         .map_err(|e| Refused::Backup(format!("the backup file is damaged: {e}")))?;
-    if !dec.is_scrypt() {
+    if dec.is_scrypt() {
+        return open_passphrase_backup(dec, unlock);
+    }
+    let made_for = if labels.is_empty() {
+        "keys this hub does not know (it is not a hub backup, or it was re-encrypted)".to_string()
+    } else {
+        keys::describe_labels(&labels)
+    };
+    if unlock.passphrase_file.is_some() && unlock.identity.is_none() {
+        return Err(Refused::Backup(format!(
+            "this backup is encrypted to keys, not to a passphrase: it was made for {made_for}. Give \
+              --identity FILE (the recovery key kept at the office, or the office hub's keys/encrypt.age)"
+        ))
+        .into());
+    }
+    let (ids, source) = match &unlock.identity {
+        Some(f) => (keys::read_identities(f)?, f.display().to_string()),
+        None => {
+            use std::io::IsTerminal;
+            if !io::stdin().is_terminal() || from == Path::new("-") {
+                anyhow::bail!(
+                    "this backup is encrypted to {made_for}: give --identity FILE (the recovery key kept at \
+                      the office, or the office hub's keys/encrypt.age)"
+                );
+            }
+            let typed = rpassword::prompt_password(format!(
+                "This backup was made for {made_for}.\nType the recovery key (AGE-SECRET-KEY-1…, spaces \
+                  allowed): "
+            ))?;
+            let ids = keys::parse_identities(&typed);
+            if ids.is_empty() {
+                return Err(Refused::Backup(
+                    "that is not a recovery key (AGE-SECRET-KEY-1…)".into(),
+                )
+                .into());
+            }
+            (ids, "the typed key".to_string())
+        }
+    };
+    let reader = dec
+        .decrypt(ids.iter().map(|i| i as &dyn age::Identity))
+        .map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys
+            | age::DecryptError::DecryptionFailed
+            | age::DecryptError::KeyDecryptionFailed => {
+                let given: Vec<String> = ids
+                    .iter()
+                    .map(|i| keys::fingerprint(&i.to_public().to_string()))
+                    .collect();
+                Refused::Backup(format!(
+                    "wrong key: this backup was made for {made_for}; the key in {source} is {}, which is \
+                      not one of them",
+                    given.join(", ")
+                ))
+            }
+            age::DecryptError::InvalidMac | age::DecryptError::InvalidHeader => {
+                Refused::Backup(format!("the backup file is damaged: {e}"))
+            }
+            other => Refused::Backup(format!("cannot decrypt the backup: {other}")),
+        })?;
+    let to = if labels.is_empty() {
+        vec!["keys".to_string()]
+    } else {
+        labels
+    };
+    Ok((Box::new(reader), to))
+}
+
+/// A backup made before issue 19, encrypted to the backup passphrase.
+fn open_passphrase_backup<R: BufRead + 'static>(
+    dec: age::Decryptor<R>,
+    unlock: &Unlock,
+) -> anyhow::Result<(Box<dyn Read>, Vec<String>)> {
+    if unlock.identity.is_some() && unlock.passphrase_file.is_none() {
         return Err(Refused::Backup(
-            "this file is encrypted to a key, not to a backup passphrase: it is not a hub backup"
+            "this backup was made before backup keys (issue 19), with the backup passphrase: restore it \
+              with --passphrase-file FILE (the passphrase written down at installation; \
+              /etc/outreach-hub/backup.pass on older kits)"
                 .into(),
         )
         .into());
     }
+    let pass = passphrase::obtain(unlock.passphrase_file.as_deref())?;
     let mut id = age::scrypt::Identity::new(pass);
     // Accept our own work factor on any machine, and a little more; not the gigabytes an arbitrary file
     // could ask for.
@@ -413,7 +523,7 @@ fn open_backup(
             | age::DecryptError::DecryptionFailed
             | age::DecryptError::KeyDecryptionFailed => Refused::Backup(
                 "wrong passphrase: the backup could not be decrypted (check the passphrase written \
-                 down at installation; /etc/outreach-hub/backup.pass on the kit)"
+                 down at installation; /etc/outreach-hub/backup.pass on older kits)"
                     .into(),
             ),
             age::DecryptError::InvalidMac | age::DecryptError::InvalidHeader => {
@@ -422,14 +532,15 @@ fn open_backup(
             other => Refused::Backup(format!("cannot decrypt the backup: {other}")),
         }
         })?;
-    Ok((Box::new(reader), true))
+    Ok((Box::new(reader), vec!["the backup passphrase".to_string()]))
 }
 
 /// What a restore (or a check) found.
 pub struct RestoreReport {
     pub manifest: Manifest,
     pub info: snapshot::SnapshotInfo,
-    pub encrypted: bool,
+    /// What the file was encrypted to (empty: a plain archive).
+    pub encrypted_to: Vec<String>,
     pub replaced: Option<PathBuf>,
     pub seconds: f64,
 }
@@ -454,7 +565,11 @@ impl RestoreReport {
             m.device_id,
             m.created_at,
             m.hub_version,
-            if self.encrypted { ", encrypted" } else { ", not encrypted" },
+            if self.encrypted_to.is_empty() {
+                ", not encrypted".to_string()
+            } else {
+                format!(", encrypted to {}", keys::describe_labels(&self.encrypted_to))
+            },
             dossiers(m),
             counts.join(", "),
             m.files.len(),
@@ -528,7 +643,7 @@ fn is_empty_dir(dir: &Path) -> io::Result<bool> {
 
 /// `hub backup verify` / `hub restore --check`: every check of a restore, in a temporary directory that is
 /// removed afterwards.
-pub fn verify(from: &Path, passphrase_file: Option<&Path>) -> anyhow::Result<RestoreReport> {
+pub fn verify(from: &Path, unlock: &Unlock) -> anyhow::Result<RestoreReport> {
     let started = Instant::now();
     let tmp = std::env::temp_dir().join(format!(
         "outreach-hub-verify-{}-{}",
@@ -538,13 +653,13 @@ pub fn verify(from: &Path, passphrase_file: Option<&Path>) -> anyhow::Result<Res
     fs::create_dir(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     fs::set_permissions(&tmp, fs::Permissions::from_mode(0o700))?;
     let _guard = Cleanup(Some(tmp.clone()));
-    let (reader, encrypted) = open_backup(from, passphrase_file)?;
+    let (reader, encrypted_to) = open_backup(from, unlock)?;
     let manifest = archive::unpack(reader, &tmp).map_err(Refused::from)?;
     let info = check_unpacked(&tmp, &manifest)?;
     Ok(RestoreReport {
         manifest,
         info,
-        encrypted,
+        encrypted_to,
         replaced: None,
         seconds: started.elapsed().as_secs_f64(),
     })
@@ -556,7 +671,7 @@ pub fn restore(
     data: &Path,
     from: &Path,
     force: bool,
-    passphrase_file: Option<&Path>,
+    unlock: &Unlock,
 ) -> anyhow::Result<RestoreReport> {
     let started = Instant::now();
     let data = if data.is_absolute() {
@@ -597,7 +712,7 @@ pub fn restore(
     fs::create_dir(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     fs::set_permissions(&tmp, fs::Permissions::from_mode(0o700))?;
     let mut guard = Cleanup(Some(tmp.clone()));
-    let (reader, encrypted) = open_backup(from, passphrase_file)?;
+    let (reader, encrypted_to) = open_backup(from, unlock)?;
     let manifest = archive::unpack(reader, &tmp).map_err(Refused::from)?;
     let info = check_unpacked(&tmp, &manifest)?;
     // Root restoring over a service user's directory gives the files to that user.
@@ -634,7 +749,7 @@ pub fn restore(
     Ok(RestoreReport {
         manifest,
         info,
-        encrypted,
+        encrypted_to,
         replaced,
         seconds: started.elapsed().as_secs_f64(),
     })

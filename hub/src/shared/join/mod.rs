@@ -103,9 +103,43 @@ impl JoinInfo {
         req_host.unwrap_or("127.0.0.1").to_string()
     }
 
+    /// Whether HTTPS answers for `host`: a DNS name is taken as given (an alias the viewer used), an
+    /// address only if the server certificate names it (the CA may not cover a network the hub moved to).
+    fn https_serves(&self, host: &str) -> bool {
+        host.parse::<IpAddr>().is_err()
+            || self
+                .ca
+                .as_ref()
+                .is_none_or(|ca| ca.served.iter().any(|n| n == host))
+    }
+
+    /// The host for an HTTPS URL: [`JoinInfo::primary_host`] when HTTPS answers there, else the first
+    /// address of the HTTPS listener that phones can reach, else the advertised host name.
+    pub fn https_host(&self, req_host: Option<&str>) -> String {
+        let primary = self.primary_host(req_host);
+        if self.https_serves(&primary) {
+            return primary;
+        }
+        let ep_ip = self.https.as_ref().and_then(|e| {
+            e.ips
+                .iter()
+                .find(|ip| !ip.is_loopback() && self.https_serves(&ip.to_string()))
+        });
+        match ep_ip {
+            Some(ip) => ip.to_string(),
+            None if self.host_advertised => self.host.clone(),
+            None => primary,
+        }
+    }
+
     /// Every URL of `ep`: the primary one first, then the host name (when advertised), then each address.
     pub fn urls(&self, scheme: &str, ep: &Endpoint, req_host: Option<&str>) -> Vec<String> {
-        let mut out = vec![url(scheme, &self.primary_host(req_host), ep.port)];
+        let primary = if scheme == "https" {
+            self.https_host(req_host)
+        } else {
+            self.primary_host(req_host)
+        };
+        let mut out = vec![url(scheme, &primary, ep.port)];
         if self.host_advertised {
             out.push(url(scheme, &self.host, ep.port));
         }
@@ -119,11 +153,11 @@ impl JoinInfo {
 
     /// The app URL for the QR code (HTTP, or HTTPS when `https` and it is on).
     pub fn app_url(&self, https: bool, req_host: Option<&str>) -> Option<String> {
-        let host = self.primary_host(req_host);
         if https {
+            let host = self.https_host(req_host);
             self.https.as_ref().map(|e| url("https", &host, e.port))
         } else {
-            Some(url("http", &host, self.http.port))
+            Some(url("http", &self.primary_host(req_host), self.http.port))
         }
     }
 
@@ -201,6 +235,43 @@ mod tests {
         assert_eq!(
             u,
             vec!["https://192.168.4.1:8443/", "https://tram.local:8443/"]
+        );
+    }
+
+    #[test]
+    fn https_urls_skip_addresses_the_certificate_does_not_name() {
+        // The hub moved to 192.168.9.0/24, which its CA does not cover: the server certificate names only
+        // the host name and loopback, so HTTPS links go to the host name instead of the new address.
+        let mut j = info();
+        j.http.ips = vec!["192.168.9.5".parse().unwrap(), "127.0.0.1".parse().unwrap()];
+        j.https.as_mut().unwrap().ips = vec![];
+        j.ca = Some(LocalCa {
+            der: vec![],
+            fingerprint: String::new(),
+            notice: None,
+            served: vec!["127.0.0.1".into(), "localhost".into(), "tram.local".into()],
+        });
+        assert_eq!(
+            j.app_url(true, Some("192.168.9.5")).unwrap(),
+            "https://tram.local:8443/"
+        );
+        assert_eq!(
+            j.app_url(false, Some("192.168.9.5")).unwrap(),
+            "http://192.168.9.5:8080/"
+        );
+        assert_eq!(
+            j.urls("https", j.https.as_ref().unwrap(), None),
+            vec!["https://tram.local:8443/"]
+        );
+        // A name the viewer typed is kept; an address the certificate names too.
+        assert_eq!(
+            j.app_url(true, Some("tram.test")).unwrap(),
+            "https://tram.test:8443/"
+        );
+        j.ca.as_mut().unwrap().served.push("192.168.9.5".into());
+        assert_eq!(
+            j.app_url(true, Some("192.168.9.5")).unwrap(),
+            "https://192.168.9.5:8443/"
         );
     }
 }

@@ -30,6 +30,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0013_account_lifecycle",
         include_str!("0013_account_lifecycle.sql"),
     ),
+    (
+        "0014_revocation_cutoff",
+        include_str!("0014_revocation_cutoff.sql"),
+    ),
 ];
 
 /// The names of the migrations, in order.

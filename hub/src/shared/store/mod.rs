@@ -1,11 +1,14 @@
 //! The hub's SQLite store: opening the database with durable settings, running migrations, and running
 //! blocking database work off the async executor. Each concern's own tables and queries live in its folder;
-//! this module only owns the connection and the schema history.
+//! this module only owns the connection and the schema history, and the WAL hygiene that makes deleted
+//! personal data leave the disk ([`scrubber`]).
 
 mod migrations;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
@@ -89,6 +92,68 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    scrub: Arc<Scrub>,
+}
+
+/// Tables whose deleted rows held personal data (drafts and their photos, pre-declarations, status news,
+/// tickets, dossiers sealed before pairing), and tables an update of which erases personal data (a
+/// pre-declaration taken as a draft has its answers cleared; closing an outreach session erases the names
+/// on its tickets). A change to one of them asks for a WAL checkpoint soon ([`scrubber`]). SQLite's update
+/// hook does not see a `DELETE` without `WHERE` (the truncate optimisation): delete from these tables
+/// with a `WHERE` clause.
+const SCRUBBED_ON_DELETE: &[&str] = &[
+    "drafts",
+    "draft_attachments",
+    "predeclarations",
+    "news_in",
+    "outreach_tickets",
+    "pending_protection",
+    "pending_attachments",
+];
+const SCRUBBED_ON_UPDATE: &[&str] = &["predeclarations", "outreach_sessions"];
+
+/// How long after personal data was deleted the WAL is checkpointed and truncated: requests arriving in
+/// that time share one checkpoint, and none waits for it.
+pub const SCRUB_DELAY: Duration = Duration::from_secs(2);
+
+/// Whether personal data was deleted since the last WAL checkpoint, and the wake-up of [`scrubber`].
+#[derive(Default)]
+struct Scrub {
+    pending: AtomicBool,
+    wake: tokio::sync::Notify,
+}
+
+impl Scrub {
+    fn mark(&self) {
+        self.pending.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+}
+
+/// What `PRAGMA wal_checkpoint(TRUNCATE)` reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Another connection (a CLI command) held a read or write lock: the WAL could not be emptied.
+    pub busy: bool,
+    /// Frames left in the WAL (0 after a TRUNCATE checkpoint that ran; -1 when the database is not in
+    /// WAL mode).
+    pub frames: i64,
+    /// Frames of the WAL copied into the database file (as `frames`, 0 once truncated).
+    pub checkpointed: i64,
+}
+
+/// Copies every frame of the WAL into the database file and truncates the WAL to zero bytes, so the old
+/// page images it held (with `secure_delete`, the only copies of deleted rows) leave the disk.
+pub fn checkpoint_truncate(c: &Connection) -> StoreResult<Checkpoint> {
+    let (busy, frames, checkpointed): (i64, i64, i64) =
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    Ok(Checkpoint {
+        busy: busy != 0,
+        frames,
+        checkpointed,
+    })
 }
 
 impl Db {
@@ -96,10 +161,45 @@ impl Db {
     pub fn open(path: &Path) -> StoreResult<Self> {
         let conn = open_connection(path)?;
         migrations::run(&conn)?;
+        let scrub = Arc::new(Scrub::default());
+        let hook = scrub.clone();
+        conn.update_hook(Some(
+            move |action: rusqlite::hooks::Action, _db: &str, table: &str, _row: i64| {
+                use rusqlite::hooks::Action;
+                let personal = match action {
+                    Action::SQLITE_DELETE => SCRUBBED_ON_DELETE.contains(&table),
+                    Action::SQLITE_UPDATE => SCRUBBED_ON_UPDATE.contains(&table),
+                    _ => false,
+                };
+                if personal {
+                    hook.mark();
+                }
+            },
+        ));
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             path: path.to_path_buf(),
+            scrub,
         })
+    }
+
+    /// Whether personal data was deleted since the last WAL checkpoint (tests).
+    pub fn scrub_pending(&self) -> bool {
+        self.scrub.pending.load(Ordering::SeqCst)
+    }
+
+    /// Checkpoints and truncates the WAL now if personal data was deleted since the last time (the CLI,
+    /// which has no [`scrubber`], calls it before exiting). Returns the checkpoint when one ran; a busy one
+    /// leaves the request pending.
+    pub fn scrub_now(&self) -> StoreResult<Option<Checkpoint>> {
+        if !self.scrub.pending.swap(false, Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let r = self.call_sync(|c| checkpoint_truncate(c));
+        if !matches!(r, Ok(Checkpoint { busy: false, .. })) {
+            self.scrub.pending.store(true, Ordering::SeqCst);
+        }
+        r.map(Some)
     }
 
     pub fn path(&self) -> &Path {
@@ -128,6 +228,46 @@ impl Db {
     ) -> StoreResult<T> {
         let mut guard = self.conn.lock().map_err(|_| StoreError::Worker)?;
         f(&mut guard)
+    }
+}
+
+/// The background task that makes deleted personal data leave the disk: `secure_delete` overwrites
+/// deleted rows in the database file, but the WAL keeps the page images written before the deletion
+/// until a checkpoint, and a checkpoint that does not truncate leaves them in the WAL file's bytes. So
+/// [`SCRUB_DELAY`] after a change to a table of [`SCRUBBED_ON_DELETE`] or [`SCRUBBED_ON_UPDATE`] (sealing
+/// deletes the draft, a draft or photo is discarded, a session closes, retention runs), the WAL is
+/// checkpointed with TRUNCATE, off every request's path; a checkpoint kept busy by a CLI command is tried
+/// again after the delay. Stops when `cancel` fires, after a last checkpoint if one is due.
+pub async fn scrubber(db: Db, delay: Duration, cancel: tokio_util::sync::CancellationToken) {
+    loop {
+        let stopping = tokio::select! {
+            _ = db.scrub.wake.notified() => false,
+            _ = cancel.cancelled() => true,
+        };
+        if !stopping {
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = cancel.cancelled() => {}
+            }
+        }
+        if db.scrub.pending.swap(false, Ordering::SeqCst) {
+            let started = std::time::Instant::now();
+            match db.call(|c| checkpoint_truncate(c)).await {
+                Ok(cp) if !cp.busy => tracing::debug!(
+                    ms = started.elapsed().as_millis() as u64,
+                    "WAL checkpointed and truncated after personal data was deleted"
+                ),
+                r => {
+                    if let Err(e) = &r {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; trying again");
+                    }
+                    db.scrub.mark();
+                }
+            }
+        }
+        if stopping || cancel.is_cancelled() {
+            return;
+        }
     }
 }
 
@@ -218,5 +358,97 @@ mod tests {
             })
             .unwrap();
         assert_eq!(n as usize, migrations::count());
+    }
+
+    fn file_has(path: &Path, needle: &[u8]) -> bool {
+        std::fs::read(path)
+            .map(|b| b.windows(needle.len()).any(|w| w == needle))
+            .unwrap_or(false)
+    }
+
+    /// A deleted draft stays readable in the WAL until a checkpoint; deleting it asks for one, and the
+    /// TRUNCATE checkpoint (with `secure_delete`) leaves its text in no file.
+    #[test]
+    fn deleting_personal_data_asks_for_a_checkpoint_that_leaves_nothing_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.sqlite");
+        let db = Db::open(&path).unwrap();
+        let marker = "Điểu Thị Dấu Vết 0701980";
+        db.call_sync(|c| {
+            let secure: i64 = c.query_row("PRAGMA secure_delete", [], |r| r.get(0))?;
+            assert_eq!(secure, 1, "secure_delete must be on");
+            c.execute(
+                "INSERT INTO users(id, name, role, password_hash, created_at)
+                 VALUES ('u', 'an', 'officer', 'x', '2026-12-07T00:00:00Z')",
+                [],
+            )?;
+            c.execute(
+                "INSERT INTO drafts(id, procedure_id, procedure_version, fields_json, created_by,
+                                    created_at, updated_at)
+                 VALUES ('d', 'p', 1, ?1, 'u', '2026-12-07T00:00:00Z', '2026-12-07T00:00:00Z')",
+                [format!("{{\"subject.full_name\":\"{marker}\"}}")],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        assert!(!db.scrub_pending(), "an insert deletes nothing");
+        db.call_sync(|c| Ok(c.execute("DELETE FROM drafts WHERE id = 'd'", [])?))
+            .unwrap();
+        assert!(db.scrub_pending(), "deleting a draft asks for a checkpoint");
+        let files = ["hub.sqlite", "hub.sqlite-wal", "hub.sqlite-shm"].map(|f| dir.path().join(f));
+        assert!(
+            files.iter().any(|f| file_has(f, marker.as_bytes())),
+            "before the checkpoint the deleted draft is still on disk (the WAL)"
+        );
+        let cp = db.scrub_now().unwrap().expect("a checkpoint ran");
+        assert!(!cp.busy, "{cp:?}");
+        assert!(!db.scrub_pending());
+        assert_eq!(
+            std::fs::metadata(&files[1]).unwrap().len(),
+            0,
+            "WAL truncated"
+        );
+        for f in &files {
+            assert!(!file_has(f, marker.as_bytes()), "{} holds it", f.display());
+        }
+        assert_eq!(
+            db.scrub_now().unwrap(),
+            None,
+            "nothing pending: no checkpoint"
+        );
+    }
+
+    /// The scrubber checkpoints once, a delay after the deletions it was woken for.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_scrubber_checkpoints_soon_after_a_deletion() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("hub.sqlite")).unwrap();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(scrubber(
+            db.clone(),
+            Duration::from_millis(200),
+            cancel.clone(),
+        ));
+        db.call(|c| {
+            c.execute(
+                "INSERT INTO news_in(news_id, office_id, seq, dossier_id, receipt_code, status_kind, signed,
+                                     published_at, received_at)
+                 VALUES ('n', 'o', 1, 'd', 'c', 'k', x'00', 't', 't')",
+                [],
+            )?;
+            Ok(c.execute("DELETE FROM news_in WHERE seq = 1", [])?)
+        })
+        .await
+        .unwrap();
+        assert!(db.scrub_pending());
+        let wal = dir.path().join("hub.sqlite-wal");
+        assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+        let start = std::time::Instant::now();
+        while db.scrub_pending() || std::fs::metadata(&wal).unwrap().len() > 0 {
+            assert!(start.elapsed() < Duration::from_secs(10), "no checkpoint");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        cancel.cancel();
+        task.await.unwrap();
     }
 }

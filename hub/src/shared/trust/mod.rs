@@ -168,3 +168,48 @@ pub fn fingerprint(sign_pub_hex: &str, age_recipient: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// A field device's revocation as the office recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Revocation {
+    /// The first sequence number no longer accepted (envelopes below it that chain correctly still are);
+    /// None: revoked entirely (every upload refused), as every revocation was before cutoffs existed.
+    pub from_seq: Option<u64>,
+    /// When a clerk revoked the device (RFC 3339), if recorded.
+    pub at: Option<String>,
+    /// The clerk's reason.
+    pub reason: Option<String>,
+}
+
+impl Revocation {
+    /// Whether an envelope of sequence number `seq` may still be accepted: only below the cutoff.
+    pub fn accepts(&self, seq: u64) -> bool {
+        self.from_seq.is_some_and(|n| seq < n)
+    }
+}
+
+/// Office: the revocation of field device `device_id`; None when it is not revoked (or not a field device).
+pub fn revocation(c: &Connection, device_id: &str) -> StoreResult<Option<Revocation>> {
+    type Row = (String, Option<i64>, Option<String>, Option<String>);
+    let row: Option<Row> = c
+        .query_row(
+            "SELECT status, revoked_from_seq, status_changed_at, status_note FROM trusted_peers
+              WHERE device_id = ?1 AND mode = 'field'",
+            [device_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    Ok(match row {
+        // As office::intake::session::parse_status reads it: anything but approved or pending is revoked.
+        Some((status, from, at, reason))
+            if status != "approved" && status != "pending_approval" =>
+        {
+            Some(Revocation {
+                from_seq: from.map(|n| n as u64),
+                at,
+                reason,
+            })
+        }
+        _ => None,
+    })
+}
