@@ -1,6 +1,6 @@
 // Entry point: boot, hash router, header, and the account screens (setup, login, users).
 import {
-  state, h, $, t, api, setLang, go, LANGS, errText, flash, on, btn, icon, roleName, can, banner, ask, resetMissing,
+  state, h, $, t, api, setLang, go, LANGS, errText, flash, on, btn, icon, roleName, can, banner, ask, resetMissing, isLocked,
 } from './lib.js';
 
 const LANG_NAMES = { vi: 'Tiếng Việt', en: 'English' };
@@ -92,6 +92,7 @@ const ROUTES = [
 
 
 let navSeq = 0;
+let afterFlash = null;
 
 export async function route() {
   const seq = ++navSeq;
@@ -111,6 +112,8 @@ export async function route() {
   }
   if (!m) { location.replace('#/'); return; }
   flash(null);
+  // A word for the page that comes next (e.g. "the hub is unlocked" after the login that unlocked it).
+  if (afterFlash) { flash(afterFlash, 'ok'); afterFlash = null; }
   header(m.name);
   // Who is signed in, for the few things only some roles can act on (app.css: a volunteer is not shown
   // the red "not protected" warnings, which only the hub's admin or officer can resolve by pairing).
@@ -140,15 +143,55 @@ export async function route() {
   } catch (e) {
     if (!ctx.alive()) return;
     if (e && e.status === 401) return; // handled by the unauth listener
-    if (!(e && e.status != null)) console.error(e && e.message); // programming error; no data logged
-    ctx.show(h('section', {}, h('h1', { tabindex: '-1' }, t('err.title')),
-      banner('warn', errText(e), e && e.code === 'offline' ? t('err.offline_hint') : null, { 'data-testid': 'view-error' }),
-      btn('reload', t('ui.retry'), { class: 'btn primary', onclick: () => route() })));
+    if (isLocked(e)) lockedWait(ctx, m.auth);
+    else {
+      if (!(e && e.status != null)) console.error(e && e.message); // programming error; no data logged
+      ctx.show(h('section', {}, h('h1', { tabindex: '-1' }, t('err.title')),
+        banner('warn', errText(e), e && e.code === 'offline' ? t('err.offline_hint') : null, { 'data-testid': 'view-error' }),
+        btn('reload', t('ui.retry'), { class: 'btn primary', onclick: () => route() })));
+    }
   }
   if (ctx.alive()) {
     const h1 = app.querySelector('h1');
     if (h1) { h1.setAttribute('tabindex', '-1'); h1.focus({ preventScroll: true }); }
   }
+}
+
+// ---------- locked hub ----------
+// After a restart a protected field hub keeps its data encrypted until an officer or admin logs in: until
+// then it serves the public guides and the login, and every other API call answers 503 `hub_locked`.
+// Such a page says so plainly and continues by itself once the hub is unlocked (asked every few seconds
+// while the page stays open), instead of a generic error.
+const LOCKED_RETRY_MS = 5000;
+
+// Is the hub still locked? GET /api/v1/setup is always served; out of reach counts as "still locked".
+async function stillLocked() {
+  try { return !!(await api('GET', '/api/v1/setup', undefined, { timeout: 8000 })).locked; } catch (_) { return true; }
+}
+
+function lockedWait(ctx, team) {
+  state.locked = true;
+  ctx.show(h('section', { 'data-testid': 'locked-wait' }, h('h1', {}, t('locked.wait_title')),
+    banner('info', null, t('locked.wait_body')),
+    // A team page left open across the restart: the officer can unlock from here.
+    team ? h('a', { class: 'btn primary', href: '#/login', 'data-testid': 'locked-unlock' }, icon('lock'), h('span', {}, t('locked.unlock_link')))
+      // A villager meanwhile: the procedure guides are served while the hub is locked.
+      : h('a', { class: 'btn', href: '#/guides', 'data-testid': 'locked-guides' }, icon('book'), h('span', {}, t('locked.guides_link')))));
+  const tick = async () => {
+    if (!ctx.alive()) return;
+    const still = await stillLocked();
+    if (!ctx.alive()) return;
+    if (still) { setTimeout(tick, LOCKED_RETRY_MS); return; }
+    state.locked = false;
+    try { await loadHub(); } catch (_) { /* the page's own call says what is wrong */ }
+    if (ctx.alive()) route();
+  };
+  setTimeout(tick, LOCKED_RETRY_MS);
+}
+
+// The login screen's word on a locked hub: who can unlock it, and that volunteers wait.
+function lockedBanner() {
+  return banner('warn', t('locked.title'), t('locked.login_hint'), { 'data-testid': 'locked-banner' });
 }
 
 // ---------- header ----------
@@ -273,6 +316,8 @@ async function loadHub() {
   const who = api('GET', '/api/v1/me', undefined, { quiet401: true }).catch((e) => {
     // Plain HTTP from another machine: the villagers' side; team work is on the HTTPS address.
     if (e.status === 401 || e.code === 'https_required') return null;
+    // Locked after a restart: nobody is signed in until an officer unlocks it.
+    if (isLocked(e)) return null;
     throw e;
   });
   const [hz, s, me] = await Promise.all([api('GET', '/healthz'), api('GET', '/api/v1/setup'), who]);
@@ -280,6 +325,7 @@ async function loadHub() {
   state.deviceId = hz.device_id || '';
   state.mode = s.mode || hz.mode;
   state.needsSetup = !!s.needs_setup;
+  state.locked = !!s.locked;
   // Both must agree: the hub (TLS, or this very machine) and the browser (a Secure cookie is kept only in a
   // secure context: http://<name> mapped to 127.0.1.1 is loopback to the hub but not to the browser).
   state.secure = s.secure !== false && window.isSecureContext;
@@ -396,11 +442,24 @@ async function setupView(app, _p, q, ctx) {
 
 // ---------- login ----------
 async function loginView(app, _p, _q, ctx) {
-  if (state.user) { location.replace('#/'); return; }
+  // Signed in already; but on a locked hub (a page left open across a restart) the officer logs in again
+  // to unlock it.
+  if (state.user && !state.locked) { location.replace('#/'); return; }
+  const lockNote = state.locked ? lockedBanner() : null;
+  if (lockNote) {
+    // Unlocked by someone else meanwhile: the note goes, whatever is typed stays.
+    const tick = async () => {
+      if (!ctx.alive() || !state.locked) return;
+      if (await stillLocked()) { if (ctx.alive()) setTimeout(tick, LOCKED_RETRY_MS); return; }
+      state.locked = false;
+      lockNote.remove();
+    };
+    setTimeout(tick, LOCKED_RETRY_MS);
+  }
   if (state.secure === false) {
     let after = '#/';
     try { after = sessionStorage.getItem('ok.after') || '#/'; } catch (_) { /* ignore */ }
-    ctx.show(h('section', { class: 'narrow' }, h('h1', {}, t('auth.login_title')), secureLoginCard(after, state.httpsUrl, state.caSha256)));
+    ctx.show(h('section', { class: 'narrow' }, h('h1', {}, t('auth.login_title')), lockNote, secureLoginCard(after, state.httpsUrl, state.caSha256)));
     return;
   }
   const form = h('form', { class: 'card form', 'data-testid': 'login-form', novalidate: true },
@@ -417,15 +476,22 @@ async function loginView(app, _p, _q, ctx) {
     const b = form.querySelector('[type=submit]');
     b.disabled = true;
     try {
-      await signedIn(await api('POST', '/api/v1/login', { name, password: form.password.value }, { quiet401: true }));
+      const r = await api('POST', '/api/v1/login', { name, password: form.password.value }, { quiet401: true });
+      // An officer's or admin's login unlocks a locked hub; said once the next page is up.
+      const unlocked = state.locked;
+      state.locked = false;
+      await signedIn(r);
       let after = '#/';
       try { after = sessionStorage.getItem('ok.after') || '#/'; sessionStorage.removeItem('ok.after'); } catch (_) { /* ignore */ }
+      if (unlocked) afterFlash = t('locked.unlocked');
       location.replace(after.startsWith('#/login') || after.startsWith('#/setup') ? '#/' : after);
     } catch (e) {
-      formError(form, errText(e));
+      // Locked, and this account cannot unlock it (a volunteer): wait for an officer.
+      if (isLocked(e) && !$('[data-testid=locked-banner]')) { state.locked = true; form.before(lockedBanner()); }
+      formError(form, isLocked(e) ? t('locked.login_refused') : errText(e));
     } finally { b.disabled = false; }
   });
-  ctx.show(h('section', { class: 'narrow' }, h('h1', {}, t('auth.login_title')),
+  ctx.show(h('section', { class: 'narrow' }, h('h1', {}, t('auth.login_title')), lockNote,
     state.needsSetup ? banner('info', t('setup.needs_link'), t('setup.needs_link_hint')) : null,
     h('p', { class: 'lead' }, t('auth.login_intro', { hub: state.hubName || t('app.name'), mode: state.mode ? t('mode.' + state.mode) : '' })), form));
 }

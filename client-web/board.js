@@ -3,7 +3,8 @@
 // stream (too many open from this address or in all: 429/503) or the stream drops or falls silent, it
 // polls the plain JSON board every few seconds and asks for the stream again later. The status line says
 // which (live, refreshing, reconnecting) and the time of the last update, so a stale board never looks
-// live. Shows numbers only: never a villager's name.
+// live. A hub locked after a restart (503 `hub_locked` until an officer logs in) is said as such, and the
+// board carries on by itself once it is unlocked. Shows numbers only: never a villager's name.
 import { h, t, icon, fmtDate } from './lib.js';
 
 const DESKS = ['civil_status', 'police', 'telecom', 'guidance'];
@@ -38,7 +39,7 @@ export async function boardView(app, params, query, ctx) {
   function setStatus(state) {
     if (status.dataset.state === state) return;
     status.dataset.state = state;
-    status.replaceChildren(icon(state === 'live' ? 'ok' : 'reload'), ...pair('board.' + state));
+    status.replaceChildren(icon(state === 'live' ? 'ok' : state === 'locked' ? 'lock' : 'reload'), ...pair('board.' + state));
   }
   // The board was brought up to date now.
   function fresh() {
@@ -86,10 +87,19 @@ export async function boardView(app, params, query, ctx) {
   let streamDelay = 5000;
   let stopped = false;
 
+  // The hub waits for an officer to unlock it: no numbers to show, say why.
+  function locked() {
+    setStatus('locked');
+    if (!grid.querySelector('[data-testid=board-locked]')) {
+      grid.replaceChildren(h('p', { class: 'board-locked', 'data-testid': 'board-locked' }, icon('lock'), pair('locked.wait_title')));
+    }
+  }
+
   async function poll() {
     if (!ctx.alive()) { stop(); return; }
     try {
       const r = await fetch('/api/v1/board', { cache: 'no-store' });
+      if (await isLockedResponse(r)) { if (poller) locked(); return; }
       if (!r.ok) throw new Error(String(r.status));
       const b = await r.json();
       if (!poller) return; // the stream came back meanwhile
@@ -147,7 +157,7 @@ export async function boardView(app, params, query, ctx) {
       if (!ctx.alive()) { stop(); return; }
       clearTimeout(watchdog);
       // Refused at the hub's caps, or the hub is gone: poll meanwhile, so the numbers keep moving.
-      if (status.dataset.state !== 'polling') setStatus('reconnecting');
+      if (status.dataset.state !== 'polling' && status.dataset.state !== 'locked') setStatus('reconnecting');
       startPolling();
       // The browser retries by itself while the stream is CONNECTING; a refused stream is CLOSED.
       if (es && es.readyState === EventSource.CLOSED) {
@@ -171,11 +181,18 @@ export async function boardView(app, params, query, ctx) {
   // The first frame from plain JSON, so the board shows at once even where streams are slow to start.
   try {
     const r = await fetch('/api/v1/board', { cache: 'no-store' });
-    if (r.ok) { render(await r.json()); fresh(); }
+    if (await isLockedResponse(r)) locked();
+    else if (r.ok) { render(await r.json()); fresh(); }
   } catch (_) { /* the stream will bring it */ }
   if (!head.childNodes.length) head.append(h('h1', {}, icon('tv'), h('span', {}, pair('board.title'))));
   ctx.show(h('div', { class: 'board', 'data-testid': 'board' }, head, h('div', { class: 'board-bar' }, status, updated), grid, live));
   connect();
+}
+
+// 503 with code `hub_locked`: the hub restarted and waits for an officer to unlock it.
+async function isLockedResponse(r) {
+  if (r.status !== 503) return false;
+  try { const j = await r.clone().json(); return ((j && j.error) || j || {}).code === 'hub_locked'; } catch (_) { return false; }
 }
 
 function fill(s, vars) {

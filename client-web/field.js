@@ -1,7 +1,7 @@
 // Field mode: home (status, drafts, sealed dossiers), the draft editor with photos, and the receipt.
 import {
   state, h, t, txt, api, errText, detailText, flash, btn, icon, banner, ask, can, uuid,
-  procedures, currentProcedures, findProc, procTitle, fmtTime, fmtSize, go, fill,
+  procedures, currentProcedures, findProc, procTitle, fmtTime, fmtSize, go, fill, isLocked,
 } from './lib.js';
 import { renderForm, placeErrors, renderReadOnly, holds } from './form.js';
 import { drafts as localDrafts, photos as localPhotos } from './store.js';
@@ -458,6 +458,8 @@ export async function draftView(app, [id], _q, ctx) {
     }
     const e = r.error;
     if (e.status === 422 && e.details.length) { showErrors(e.details, 'draft.errors_title'); setState('draft.not_saved'); } else if (e.status === 409) { showConflict(); setState('draft.not_saved'); } else if (isNet(e)) setState('draft.offline_kept');
+    // The hub restarted locked: kept here, sent by itself once an officer unlocks it.
+    else if (isLocked(e)) setState('draft.locked_kept');
     else { setState('draft.not_saved'); showMessage(errText(e)); }
     return false;
   }
@@ -488,7 +490,7 @@ export async function draftView(app, [id], _q, ctx) {
     }
     if (ev.photo && ev.draftId === S.id) {
       if (ev.attachment) { S.attachments.push(ev.attachment); docBlocks[ev.attachment.role] && docBlocks[ev.attachment.role].msg(t('photos.sent')); }
-      if (ev.state === 'waiting' && ev.error) Object.values(docBlocks).forEach((b) => b.msg(t('photos.offline'), true));
+      if (ev.state === 'waiting' && ev.error) Object.values(docBlocks).forEach((b) => b.msg(t(isLocked(ev.error) ? 'photos.locked_kept' : 'photos.offline'), true));
       if (ev.state === 'failed' && ev.error) Object.values(docBlocks).forEach((b) => b.msg(errText(ev.error), true));
       if (ev.state !== 'sending') renderThumbs();
     }

@@ -5,7 +5,7 @@ export const LANGS = ['vi', 'en'];
 
 export const state = {
   lang: 'vi', strings: {}, fallback: {}, languages: null, audio: {}, audioVi: {}, catKeys: {},
-  mode: null, hubName: '', deviceId: '', needsSetup: false,
+  mode: null, hubName: '', deviceId: '', needsSetup: false, locked: false,
   user: null, csrf: null, procedures: null, offline: false,
 };
 
@@ -238,6 +238,10 @@ export function errText(err) {
   const m = state.lang === 'en' ? err.en : (state.lang === 'vi' ? err.vi : null);
   return m || err.vi || err.en || t('err.http', { status: err.status });
 }
+
+// The hub restarted and waits for an officer to unlock it (its data is encrypted at rest): every API call
+// but the public guides and the login answers 503 with this code until then.
+export const isLocked = (e) => !!e && e.code === 'hub_locked';
 
 // Per-detail message in the current language.
 export function detailText(d) {

@@ -2,7 +2,7 @@
 // yet saved, photos taken offline), sent in the background. Each item is tried on its own, so one that
 // fails never blocks the others; every item keeps its state and the reason of its last failure for the
 // outbox list. Drafts are saved to the hub as they are typed (debounced) whenever it is reachable.
-import { api, on, state } from './lib.js';
+import { api, on, state, isLocked } from './lib.js';
 import { drafts, photos } from './store.js';
 
 const SAVE_DELAY_MS = 1200; // after the last keystroke
@@ -16,7 +16,8 @@ function emit(ev) { for (const f of listeners) { try { f(ev); } catch (e) { cons
 export const isNet = (e) => !!e && (e.code === 'offline' || e.code === 'timeout');
 const same = (a, b) => JSON.stringify(a || {}) === JSON.stringify(b || {});
 const failure = (e) => ({ code: e.code || 'error', status: e.status || 0, vi: e.vi || null, en: e.en || null, details: e.details || [], at: Date.now() });
-const stateOf = (e) => (isNet(e) ? 'waiting' : e.status === 409 ? 'conflict' : 'failed');
+// A hub locked after a restart takes everything again once an officer unlocks it: waiting, not failed.
+const stateOf = (e) => (isNet(e) || isLocked(e) ? 'waiting' : e.status === 409 ? 'conflict' : 'failed');
 
 // ---------- drafts ----------
 const timers = new Map();

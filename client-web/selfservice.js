@@ -1,7 +1,7 @@
 // Villagers' own screens, no login: a receipt's status by its tracking QR (#/r/<CODE>) and the
 // self-service pre-declaration (#/predeclare/<procedure-id>). Plus the team's small list of waiting
 // pre-declarations with "take as draft" (predeclarationsPanel), for the field home.
-import { h, t, txt, api, state, btn, icon, banner, errText, fmtDate, fmtTime, setLang, LANGS, go, flash, procTitle, procedures, codeInput, lettersToggle } from './lib.js';
+import { h, t, txt, api, state, btn, icon, banner, errText, isLocked, fmtDate, fmtTime, setLang, LANGS, go, flash, procTitle, procedures, codeInput, lettersToggle } from './lib.js';
 import { renderForm, placeErrors } from './form.js';
 
 const enc = encodeURIComponent;
@@ -25,7 +25,8 @@ export async function statusView(app, [code], query, ctx) {
   try {
     r = await api('GET', `/api/v1/public/receipts/${enc(code)}?k=${enc(key)}`);
   } catch (e) {
-    if (!e || e.status == null || e.status === 0) throw e;
+    // Out of reach, or the hub locked after a restart (the app says so and carries on once unlocked).
+    if (!e || e.status == null || e.status === 0 || isLocked(e)) throw e;
     err = e;
   }
   // Typed from the slip: digits on the numeric keypad (a tap gives letters, for slips printed before).

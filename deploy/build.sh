@@ -14,8 +14,12 @@
 #   --no-deb   tarballs only
 #
 # Cross-building for aarch64 needs rustup's aarch64-unknown-linux-gnu target and Debian's
-# gcc-aarch64-linux-gnu (the linker; also builds the bundled SQLite):
+# gcc-aarch64-linux-gnu (the linker; also builds the bundled SQLCipher and OpenSSL):
 #   rustup target add aarch64-unknown-linux-gnu && sudo apt-get install gcc-aarch64-linux-gnu
+# The kits' binaries carry their own libcrypto (the hub's `vendored-openssl` feature: OpenSSL built from
+# source and linked statically into SQLCipher, which encrypts the database at rest), so they run whatever
+# libssl the Pi or laptop has, or none; building it needs perl and make. A plain `cargo build` links the
+# system's libcrypto instead (libssl-dev and pkg-config).
 # SOURCE_DATE_EPOCH (default: the last commit's time) sets the file times in the archives.
 #
 # Exit codes: 0 built; 1 a build step failed; 2 wrong usage; 3 a tool is missing (the message says which).
@@ -44,6 +48,8 @@ esac
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "error: '$1' is missing: $2" >&2; exit 3; }; }
 need cargo "install Rust (rustup)"
+need perl "sudo apt-get install perl (OpenSSL's build, for SQLCipher)"
+need make "sudo apt-get install make (OpenSSL's build, for SQLCipher)"
 VERSION=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)
 [ -n "$VERSION" ] || { echo "error: no version in Cargo.toml [workspace.package]" >&2; exit 1; }
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
@@ -67,7 +73,7 @@ for arch in "${ARCHES[@]}"; do
   fi
   echo "==> building hub $VERSION for $triple (profile $PROFILE)"
   start=$(date +%s)
-  cargo build --locked --profile "$PROFILE" --target "$triple" -p hub
+  cargo build --locked --profile "$PROFILE" --target "$triple" -p hub --features vendored-openssl
   secs=$(($(date +%s) - start))
   bin=$TARGET_DIR/$triple/$PROFILE/hub
   name=outreach-hub-$VERSION-$arch

@@ -321,7 +321,7 @@ if [ "$AARCH64" = 1 ]; then
     fi
     t0=$(date +%s)
     CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
-      cargo build --profile "$PROFILE" --target aarch64-unknown-linux-gnu -p hub
+      cargo build --profile "$PROFILE" --target aarch64-unknown-linux-gnu -p hub --features vendored-openssl
     echo "aarch64 build (profile $PROFILE): $(($(date +%s) - t0)) s"
     AARCH64_BIN=${CARGO_TARGET_DIR:-$REPO/target}/aarch64-unknown-linux-gnu/$PROFILE/hub
   fi

@@ -33,6 +33,8 @@ finish() {
 }
 trap finish EXIT
 export HUB_LOG=warn
+# The admin set up below protects the field hub (issue 19): the backup command unlocks it with that admin.
+export HUB_UNLOCK_USER=${HUB_UNLOCK_USER:-quantri} HUB_UNLOCK_PASSWORD=${HUB_UNLOCK_PASSWORD:-mat-khau-quan-tri}
 
 measure() { # LABEL DATA_DIR
   local label=$1 data=$2 size

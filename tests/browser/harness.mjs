@@ -32,10 +32,22 @@ export function freePort() {
   });
 }
 
+// Per field data directory, the first officer or admin added with `hub user add`: that password protects
+// the data at rest (issue 19), and later commands on the directory unlock it with HUB_UNLOCK_USER and
+// HUB_UNLOCK_PASSWORD, as an operator at a terminal would type them.
+const unlockers = new Map();
+
 /** Runs the hub CLI synchronously; throws with its output when it fails. */
 export function hubCli(args, env = {}) {
-  const r = spawnSync(HUB_BIN, args, { env: { ...process.env, HUB_LOG: 'warn', NO_COLOR: '1', ...env }, encoding: 'utf8' });
+  const i = args.indexOf('--data');
+  const dir = i >= 0 ? path.resolve(args[i + 1]) : null;
+  const unlock = dir && unlockers.has(dir) && !Object.keys(env).some((k) => k.startsWith('HUB_UNLOCK_')) ? unlockers.get(dir) : {};
+  const r = spawnSync(HUB_BIN, args, { env: { ...process.env, HUB_LOG: 'warn', NO_COLOR: '1', ...unlock, ...env }, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`hub ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  const role = args[args.indexOf('--role') + 1];
+  if (dir && !unlockers.has(dir) && args[0] === 'user' && args[1] === 'add' && ['officer', 'admin'].includes(role) && env.HUB_PASSWORD) {
+    unlockers.set(dir, { HUB_UNLOCK_USER: args[args.indexOf('--name') + 1], HUB_UNLOCK_PASSWORD: env.HUB_PASSWORD });
+  }
   return r.stdout;
 }
 
@@ -48,6 +60,9 @@ export async function startHub({ mode = 'field', users = [], args = [], name = '
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `hub-browser-${mode}-`));
   hubCli(['init', '--mode', mode, '--data', dataDir, '--name', name]);
+  // The device key's seed as `hub init` wrote it, before the first officer/admin password seals it (issue
+  // 19): for tests that speak the sync protocol as this device from JavaScript.
+  const deviceSeedHex = fs.readFileSync(path.join(dataDir, 'keys', 'device.ed25519'), 'utf8').trim();
   for (const u of users) {
     hubCli(['user', 'add', '--data', dataDir, '--role', u.role, '--name', u.name], { HUB_PASSWORD: u.password });
   }
@@ -62,15 +77,35 @@ export async function startHub({ mode = 'field', users = [], args = [], name = '
   proc.stderr.on('data', (b) => { log += b; });
   const base = `http://127.0.0.1:${port}`;
   const end = Date.now() + 60000;
+  let health;
   for (;;) {
     if (proc.exitCode != null) throw new Error(`hub exited with ${proc.exitCode}:\n${log}`);
-    try { const r = await fetch(base + '/healthz'); if (r.status === 200) break; } catch (_) { /* not yet */ }
+    try { const r = await fetch(base + '/healthz'); if (r.status === 200) { health = await r.json(); break; } } catch (_) { /* not yet */ }
     if (Date.now() > end) throw new Error(`hub not healthy within 60 s:\n${log}`);
     await sleep(150);
   }
+  // A field hub whose data an officer's password protects starts locked (issue 19): that officer unlocks it
+  // with a login, as at the start of a day, and logs out again (no session is left over for the test).
+  const unlocker = unlockers.get(path.resolve(dataDir));
+  if (health.status === 'locked' && unlocker) await unlockHub(base, unlocker);
   return {
-    base, port, dataDir, proc,
+    base, port, dataDir, proc, deviceSeedHex,
     log: () => log,
+    /** After a restart on the same data (a new `hub serve`): waits for it, and unlocks it as at start. */
+    async unlock() {
+      const until = Date.now() + 60000;
+      for (;;) {
+        try {
+          const r = await fetch(base + '/healthz');
+          if (r.status === 200) {
+            if ((await r.json()).status === 'locked' && unlocker) await unlockHub(base, unlocker);
+            return;
+          }
+        } catch (_) { /* not yet */ }
+        if (Date.now() > until) throw new Error('hub not healthy within 60 s of its restart');
+        await sleep(150);
+      }
+    },
     async stop() {
       if (proc.exitCode == null) {
         proc.kill('SIGTERM');
@@ -81,6 +116,18 @@ export async function startHub({ mode = 'field', users = [], args = [], name = '
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Unlocks a locked hub with an officer's or admin's login, then ends that session. */
+export async function unlockHub(base, { HUB_UNLOCK_USER: name, HUB_UNLOCK_PASSWORD: password }) {
+  const r = await fetch(base + '/api/v1/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name, password }) });
+  if (r.status !== 200) throw new Error(`unlocking the hub as ${name}: ${r.status} ${await r.text()}`);
+  const cookie = r.headers.get('set-cookie').split(';')[0];
+  const { csrf_token: csrf } = await r.json();
+  await fetch(base + '/api/v1/logout', { method: 'POST', headers: { Cookie: cookie, 'X-CSRF-Token': csrf, 'Content-Type': 'application/json' }, body: '{}' });
+  const s = await (await fetch(base + '/api/v1/setup')).json();
+  if (s.locked !== false) throw new Error(`the hub is still locked after ${name}'s login`);
 }
 
 /** Launches headless Chromium as a phone. Returns {context, page, errors, close()}. */

@@ -43,8 +43,9 @@ const canon = (v) => {
 };
 
 // The field device's side of a news pull (protocol §11.7–11.9), with its own key from its data directory.
-async function pullNews(fieldDir, officeBase, fieldId, officeId) {
-  const seed = Buffer.from(fs.readFileSync(path.join(fieldDir, 'keys', 'device.ed25519'), 'utf8').trim(), 'hex');
+async function pullNews(seedHex, officeBase, fieldId, officeId) {
+  // The key file is sealed once the hub is protected: the seed as `hub init` wrote it (harness).
+  const seed = Buffer.from(seedHex, 'hex');
   const key = crypto.createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
   const { challenge } = await (await fetch(officeBase + '/api/v1/sync/challenge', { method: 'POST' })).json();
   const hello = { kind: 'outreach-kit/sync-hello', v: 1, device_id: fieldId, office_id: officeId, challenge, said_at: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
@@ -98,7 +99,7 @@ test('the clerk sends "ready for pickup"; the field news page shows it by receip
 
   // Field: the device's own key opens a real sync session and the office answers its news (checked here
   // by hand, protocol §11.8–11.9); then the real `hub sync` pulls and stores it.
-  const nb = await pullNews(field.dataDir, office.base, fieldId, officeId);
+  const nb = await pullNews(field.deviceSeedHex, office.base, fieldId, officeId);
   assert.equal(nb.items.length, 2);
   assert.ok(nb.items.every((i) => i.news.receipt_code === receipt.code));
   assert.deepEqual(nb.items.map((i) => i.news.status.kind), ['registered', 'ready_for_pickup']);

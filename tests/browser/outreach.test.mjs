@@ -136,6 +136,8 @@ test('the board follows the desks live', async (t) => {
   await shot(b, 'outreach-board-reconnecting');
   again = spawn(HUB_BIN, ['serve', '--mode', 'field', '--data', hub.dataDir, '--listen', `127.0.0.1:${hub.port}`, '--mdns', 'off'],
     { stdio: 'ignore', env: { ...process.env, RUST_LOG: 'warn' } });
+  // Its data is encrypted at rest (issue 19): restarted, it waits for the officer's login to unlock it.
+  await hub.unlock();
   await b.waitForSelector('[data-testid=board-status][data-state=live]', { timeout: 30000 });
   assert.equal(await b.textContent('[data-testid=board-police]'), '2');
   assert.equal(await b.evaluate(() => window.__noReload), 'still-here');

@@ -56,6 +56,14 @@ impl Hub {
         Hub::start_logged(mode, data, extra, "warn", None)
     }
 
+    /// Starts a hub and leaves it LOCKED if its data is encrypted (the other starts unlock a restarted
+    /// field hub with the admin its test set up, as an officer would: see [`unlock_after_start`]).
+    pub fn start_locked(mode: &str, data: &Path, extra: &[&str]) -> Hub {
+        let mut v: Vec<&str> = extra.to_vec();
+        v.push(STAY_LOCKED);
+        Hub::start_logged(mode, data, &v, "warn", None)
+    }
+
     /// [`Hub::start_with`] at log level `level` (`HUB_LOG`), its standard error appended to `log` if given.
     pub fn start_logged(
         mode: &str,
@@ -66,8 +74,18 @@ impl Hub {
     ) -> Hub {
         // The hub binds port 0 and its banner names the port the kernel gave it, so no other process can
         // take the port in between. A hub that exits before it is healthy is tried again.
+        let stay_locked = extra.contains(&STAY_LOCKED);
+        let extra: Vec<&str> = extra
+            .iter()
+            .copied()
+            .filter(|a| *a != STAY_LOCKED)
+            .collect();
+        let extra = &extra[..];
         for attempt in 1..=3 {
             if let Some(hub) = Hub::try_start(mode, data, extra, level, log) {
+                if !stay_locked {
+                    unlock_after_start(&hub);
+                }
                 return hub;
             }
             eprintln!("hub exited before it was healthy (attempt {attempt}); trying again");
@@ -205,12 +223,61 @@ fn healthy(base: &str) -> bool {
 
 /// Runs a `hub` CLI command and returns its output.
 pub fn cli(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    remember_first_cli_user(args, envs);
     let mut cmd = Command::new(hub_bin());
     cmd.args(args).env("HUB_LOG", "warn");
+    // A field hub's data is encrypted once its admin is set up (issue 19): CLI commands unlock it with the
+    // tests' standard admin (`setup_field`), unless a test says otherwise (an empty value: no unlock).
+    if !envs.iter().any(|(k, _)| k.starts_with("HUB_UNLOCK_")) {
+        let data = args
+            .iter()
+            .position(|a| *a == "--data")
+            .and_then(|i| args.get(i + 1))
+            .map(PathBuf::from);
+        let (name, password) = match data {
+            Some(d) => admin_of(&d),
+            None => (ADMIN.0.to_string(), ADMIN.1.to_string()),
+        };
+        cmd.env("HUB_UNLOCK_USER", name)
+            .env("HUB_UNLOCK_PASSWORD", password);
+    }
     for (k, v) in envs {
         cmd.env(k, v);
     }
     cmd.output().expect("run hub cli")
+}
+
+/// `hub user add --role admin|officer` on a field directory that has no remembered admin: that user's
+/// password is the one that protects it (issue 19), so later starts and commands unlock with it.
+fn remember_first_cli_user(args: &[&str], envs: &[(&str, &str)]) {
+    if args.len() < 2 || args[0] != "user" || args[1] != "add" {
+        return;
+    }
+    let arg = |flag: &str| {
+        args.iter()
+            .position(|a| *a == flag)
+            .and_then(|i| args.get(i + 1))
+            .copied()
+    };
+    let (Some(data), Some(name), Some(role)) = (arg("--data"), arg("--name"), arg("--role")) else {
+        return;
+    };
+    let Some(password) = envs
+        .iter()
+        .find(|(k, _)| *k == "HUB_PASSWORD")
+        .map(|(_, v)| *v)
+    else {
+        return;
+    };
+    let data = Path::new(data);
+    let known = ADMINS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .any(|(d, _, _)| d == data);
+    if !known && matches!(role, "admin" | "officer") && !hub::shared::vault::is_protected(data) {
+        remember_admin(data, name, password);
+    }
 }
 
 /// Runs a CLI command that must succeed; returns its stdout.
@@ -256,6 +323,7 @@ impl Client {
             .await;
         assert_eq!(status, 201, "{body}");
         c.csrf = body["csrf_token"].as_str().unwrap().to_string();
+        remember_admin(&hub.data, name, password);
         c
     }
 
@@ -694,7 +762,7 @@ pub async fn field_sync_token(
     office_id: &str,
     sent_at: &str,
 ) -> String {
-    let keys = hub::shared::keys::load_or_create(field_dir).unwrap();
+    let keys = hub_keys(field_dir);
     sync_token(
         &reqwest::Client::new(),
         &office.base,
@@ -767,4 +835,137 @@ pub fn carry_batch(batch: &Path, field_dir: &Path, office_dir: &Path) {
     );
     cli_ok(&["batch", "export", "--data", f, "--out", b], &[]);
     cli_ok(&["batch", "import", "--data", o, b], &[]);
+}
+
+/// A marker among [`Hub::start_logged`]'s arguments (never passed to the hub): stay locked.
+const STAY_LOCKED: &str = "\u{0}stay-locked";
+
+/// The admins the tests set up, by data directory: a restarted protected hub is unlocked with them.
+static ADMINS: std::sync::Mutex<Vec<(PathBuf, String, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// Records the admin set up on the hub of `data` (done by [`Client::setup`]).
+pub fn remember_admin(data: &Path, name: &str, password: &str) {
+    let mut a = ADMINS.lock().unwrap_or_else(|e| e.into_inner());
+    a.retain(|(d, _, _)| d != data);
+    a.push((data.to_path_buf(), name.to_string(), password.to_string()));
+}
+
+/// The admin name and password that unlock the hub of `data`: the one its test set up, else [`ADMIN`].
+pub fn admin_of(data: &Path) -> (String, String) {
+    let a = ADMINS.lock().unwrap_or_else(|e| e.into_inner());
+    a.iter()
+        .find(|(d, _, _)| d == data)
+        .map(|(_, n, p)| (n.clone(), p.clone()))
+        .unwrap_or_else(|| (ADMIN.0.to_string(), ADMIN.1.to_string()))
+}
+
+/// After a restart a protected field hub is locked until an officer logs in (issue 19). Tests of other
+/// concerns restart hubs often; this logs in once as the admin the test set up, as a team would after a
+/// power cut, so the hub serves as before. Locked starts are tested with [`Hub::start_locked`].
+pub fn unlock_after_start(hub: &Hub) {
+    assert_eq!(
+        unlock_at(&hub.base, &hub.data),
+        Some(200),
+        "the restarted hub of {} did not unlock with its admin's password",
+        hub.data.display()
+    );
+}
+
+/// Logs in at `base` as the admin of `data` when the hub there is locked; the login's status (200 when
+/// it was not locked), `None` when the hub did not answer.
+pub fn unlock_at(base: &str, data: &Path) -> Option<u16> {
+    if !hub::shared::vault::is_protected(data) {
+        return Some(200);
+    }
+    let (name, password) = admin_of(data);
+    let base = base.to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let c = reqwest::Client::new();
+        let locked = c
+            .get(format!("{base}/api/v1/setup"))
+            .send()
+            .await
+            .ok()?
+            .json::<Value>()
+            .await
+            .ok()?["locked"]
+            == json!(true);
+        if !locked {
+            return Some(200);
+        }
+        c.post(format!("{base}/api/v1/login"))
+            .json(&json!({"name": name, "password": password}))
+            .send()
+            .await
+            .ok()
+            .map(|r| r.status().as_u16())
+    })
+}
+
+/// The standard admin of `setup_field` and friends, whose password unlocks a protected field hub.
+pub const ADMIN: (&str, &str) = ("quantri", "mat-khau-quan-tri");
+
+/// Unlocks a protected (encrypted at rest) field data directory in THIS test process with the standard
+/// admin's password, so the test can read its database and keys as the hub does (issue 19). Does nothing
+/// on a directory that is not protected, or is unlocked already.
+pub fn unlock_here(data: &Path) {
+    if hub::shared::unlock::is_locked(data) {
+        let (name, password) = admin_of(data);
+        hub::shared::unlock::unlock_password(
+            data,
+            &hub::shared::vault::keyring::name_key(&name),
+            &password,
+        )
+        .unwrap_or_else(|e| panic!("cannot unlock {} as {name}: {e}", data.display()));
+    }
+}
+
+/// Opens a hub database file, keyed when its data directory is protected (after [`unlock_here`]).
+pub fn db(path: impl AsRef<Path>) -> rusqlite::Result<rusqlite::Connection> {
+    let path = path.as_ref();
+    // Batch files and other SQLite files are opened as they are (no settings changed).
+    if path.file_name().is_none_or(|n| n != "hub.sqlite") {
+        return rusqlite::Connection::open(path);
+    }
+    if let Some(dir) = path.parent() {
+        unlock_here(dir);
+    }
+    hub::shared::store::open_connection(path).map_err(|e| match e {
+        hub::shared::store::StoreError::Sqlite(e) => e,
+        other => rusqlite::Error::InvalidPath(PathBuf::from(other.to_string())),
+    })
+}
+
+/// A hub's keys (`hub::shared::keys::load_or_create`), unlocking a protected field directory first.
+pub fn hub_keys(data: &Path) -> hub::shared::keys::HubKeys {
+    unlock_here(data);
+    hub::shared::keys::load_or_create(data).expect("the hub's keys")
+}
+
+/// Opens a hub database file read-only (as [`db`]: keyed when its directory is protected).
+pub fn db_readonly(path: impl AsRef<Path>) -> rusqlite::Connection {
+    let path = path.as_ref();
+    if let Some(dir) = path.parent() {
+        unlock_here(dir);
+    }
+    let c = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .expect("open the database read-only");
+    if let Some(key) = path.parent().and_then(hub::shared::vault::unlocked) {
+        hub::shared::store::apply_key(&c, &key).expect("the data key opens the database");
+    }
+    c
+}
+
+/// The `HUB_UNLOCK_*` environment with which a `hub` command run directly (not through [`cli`]) unlocks
+/// the protected field directory `data`: its test's admin.
+pub fn unlock_env(data: &Path) -> [(&'static str, String); 2] {
+    let (name, password) = admin_of(data);
+    [("HUB_UNLOCK_USER", name), ("HUB_UNLOCK_PASSWORD", password)]
 }

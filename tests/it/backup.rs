@@ -224,7 +224,11 @@ fn field_backup_while_sealing_then_restore_serves_the_same_hub() {
             "--from",
             s(&backup_file),
             "--identity",
-            s(&field_dir.join("keys/encrypt.age")),
+            // The hub's own age key (sealed on disk since issue 19: as a thief who unlocked it holds it).
+            s(&crate::backup_protected::own_age_key(
+                &field_dir,
+                tmp.path(),
+            )),
         ],
         &[],
     );
@@ -329,15 +333,19 @@ fn field_backup_while_sealing_then_restore_serves_the_same_hub() {
 
     // The original hub stops; the restored directory serves the same hub.
     drop(field);
-    let back = Hub::start("field", &restored);
+    let back = Hub::start_locked("field", &restored, &[]);
     assert!(
         back.setup_token.is_none(),
         "the admin exists: no setup link"
     );
     block_on(async {
+        // The backup of a protected hub restores protected (issue 19): it starts locked, and the officer's
+        // login unlocks it.
+        let (_, setup) = Client::new(&back.base).get("/api/v1/setup").await;
+        assert_eq!(setup["locked"], true, "{setup}");
+        let officer = Client::login(&back.base, "canbo", "mat-khau-can-bo").await;
         let (_, h) = Client::new(&back.base).get("/healthz").await;
         assert_eq!(h["device_id"], device.as_str());
-        let officer = Client::login(&back.base, "canbo", "mat-khau-can-bo").await;
         let admin = Client::login(&back.base, "quantri", "mat-khau-quan-tri").await;
         let (_, users) = admin.get("/api/v1/users").await;
         assert!(users.to_string().contains("canbo"), "{users}");

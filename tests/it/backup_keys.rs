@@ -127,7 +127,15 @@ fn a_field_backup_opens_with_the_office_and_recovery_keys_and_nothing_on_the_hub
         .await;
     });
 
-    // A plain archive holds the draft's name and PIN: the search below can find them.
+    // The draft is in the field database (read with the data key: the officer's login protected the hub,
+    // issue 19), so the searches below would find its name and PIN if they were anywhere in clear.
+    let drafts =
+        crate::backup_protected::drafts_with_password(&field_dir, "canbo", "mat-khau-can-bo");
+    assert!(
+        drafts.iter().any(|d| d.contains(name) && d.contains(pin)),
+        "{drafts:?}"
+    );
+    // Even a plain archive of a protected hub holds them only encrypted (database and keys as on disk).
     let plain = tmp.path().join("plain.tar");
     let (code, _, err) = run(
         &[
@@ -143,8 +151,8 @@ fn a_field_backup_opens_with_the_office_and_recovery_keys_and_nothing_on_the_hub
     assert_eq!(code, 0, "{err}");
     let plain_bytes = std::fs::read(&plain).unwrap();
     assert!(
-        contains(&plain_bytes, name) && contains(&plain_bytes, pin),
-        "the control archive holds the draft"
+        !contains(&plain_bytes, name) && !contains(&plain_bytes, pin),
+        "the plain archive of a protected hub holds the draft in clear"
     );
 
     // The backup, while the hub serves: to the office key and the recovery key, no secret asked.
@@ -192,7 +200,7 @@ fn a_field_backup_opens_with_the_office_and_recovery_keys_and_nothing_on_the_hub
     let (code, _, err, _) = restore_with(
         tmp.path(),
         &backup,
-        &field_dir.join("keys/encrypt.age"),
+        &crate::backup_protected::own_age_key(&field_dir, tmp.path()),
         900,
     );
     assert_eq!(code, 2, "{err}");

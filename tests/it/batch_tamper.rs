@@ -48,20 +48,20 @@ fn office(fx: &Fixture, name: &str) -> PathBuf {
 fn altered(fx: &Fixture, name: &str, f: impl FnOnce(&Connection)) -> PathBuf {
     let p = fx.root.join(name);
     std::fs::copy(&fx.batch, &p).unwrap();
-    let c = Connection::open(&p).unwrap();
+    let c = crate::common::db(&p).unwrap();
     f(&c);
     drop(c);
     p
 }
 
 fn stored_count(office: &Path) -> i64 {
-    let c = Connection::open(office.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(office.join("hub.sqlite")).unwrap();
     c.query_row("SELECT count(*) FROM received_dossiers", [], |r| r.get(0))
         .unwrap()
 }
 
 fn fingerprint(office: &Path) -> String {
-    let c = Connection::open(office.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(office.join("hub.sqlite")).unwrap();
     let mut st = c.prepare("SELECT dossier_id, fields_json, hash FROM received_dossiers JOIN received_envelopes USING (dossier_id, device_id, seq) ORDER BY dossier_id").unwrap();
     let rows: Vec<String> = st
         .query_map([], |r| {
@@ -151,7 +151,7 @@ fn assert_quarantined(
 }
 
 fn quarantine_rows(office: &Path) -> Vec<(i64, String)> {
-    let c = Connection::open(office.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(office.join("hub.sqlite")).unwrap();
     let mut st = c
         .prepare("SELECT seq, reason FROM quarantine ORDER BY id")
         .unwrap();
@@ -166,7 +166,7 @@ fn read_ack(fx: &Fixture, report: &Value) -> protocol::Ack {
     let path = report["ack_file"].as_str().expect("an ack file is written");
     let bytes = std::fs::read(path).unwrap();
     let signed = protocol::SignedAck::from_bytes(&bytes).unwrap();
-    let keys = hub::shared::keys::load(&fx.root.join("office-template")).unwrap();
+    let keys = crate::common::hub_keys(&fx.root.join("office-template"));
     signed
         .verify(&keys.device.public())
         .expect("the ack verifies with the office key");
@@ -281,7 +281,7 @@ fn tampering_is_quarantined_per_envelope_or_refused_per_file() {
     // A device pinned but not approved (or revoked): the whole file is refused.
     let o = office(&fx, "o-pending");
     for status in ["pending_approval", "revoked"] {
-        let c = Connection::open(o.join("hub.sqlite")).unwrap();
+        let c = crate::common::db(o.join("hub.sqlite")).unwrap();
         c.execute(
             "UPDATE trusted_peers SET status = ?1 WHERE mode = 'field'",
             [status],
@@ -395,7 +395,7 @@ fn gaps_are_reported_and_equivocation_is_an_alarm() {
     );
     assert!(text.contains(ack_out.to_str().unwrap()), "{text}");
     let signed = protocol::SignedAck::from_bytes(&std::fs::read(&ack_out).unwrap()).unwrap();
-    let keys = hub::shared::keys::load(&fx.root.join("office-template")).unwrap();
+    let keys = crate::common::hub_keys(&fx.root.join("office-template"));
     signed.verify(&keys.device.public()).unwrap();
     assert_eq!(signed.ack.equivocations.len(), 1);
     assert_eq!(signed.ack.equivocations[0].seq, 1);

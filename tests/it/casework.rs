@@ -45,10 +45,7 @@ fn a_three_in_one_dossier_walks_every_status_with_news_audit_and_deadlines() {
     drop(field);
     carry_batch(&tmp.path().join("b.batch"), &field_dir, &office_dir);
     let office = Hub::start("office", &office_dir);
-    let office_id = hub::shared::keys::load_or_create(&office_dir)
-        .unwrap()
-        .device_id
-        .to_string();
+    let office_id = crate::common::hub_keys(&office_dir).device_id.to_string();
 
     block_on(async {
         let (admin, clerk) = office_clerk(&office).await;
@@ -424,7 +421,7 @@ fn a_three_in_one_dossier_walks_every_status_with_news_audit_and_deadlines() {
     });
 
     // The audit log cannot be edited, even with SQL on the database file; there is no API for it either.
-    let c = rusqlite::Connection::open(office_dir.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(office_dir.join("hub.sqlite")).unwrap();
     c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     let n: i64 = c
         .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
@@ -519,7 +516,7 @@ fn holidays_cli_lists_adds_imports_and_removes() {
     );
     assert!(!bad.status.success());
     // Each change is audited.
-    let c = rusqlite::Connection::open(dir.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(dir.join("hub.sqlite")).unwrap();
     let actions: Vec<String> = c
         .prepare("SELECT action FROM audit_log ORDER BY id")
         .unwrap()

@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::*;
-use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "mat-khau-12345";
@@ -127,7 +126,7 @@ async fn new_draft(c: &Client, fields: Value) -> (u16, Value) {
 
 /// Integrity and the sealed chain, read from a read-only connection.
 fn check_store(db: &Path, sealed: usize) {
-    let c = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let c = crate::common::db_readonly(db);
     let ok: String = c
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
@@ -196,7 +195,7 @@ fn a_full_disk_refuses_writes_clearly_damages_nothing_and_recovers_without_resta
         );
 
         // No slack left for SQLite: the WAL is checkpointed and truncated, then every free block filled.
-        let (busy, _, _): (i64, i64, i64) = Connection::open(&db)
+        let (busy, _, _): (i64, i64, i64) = crate::common::db(&db)
             .unwrap()
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -312,7 +311,7 @@ fn a_full_disk_refuses_writes_clearly_damages_nothing_and_recovers_without_resta
     // Everything sealed, before and after the full disk, arrives at the office intact.
     let batch = tmp.path().join("all.batch");
     carry_batch(&batch, &field_dir, &office_dir);
-    let office = Connection::open(office_dir.join("hub.sqlite")).unwrap();
+    let office = crate::common::db(office_dir.join("hub.sqlite")).unwrap();
     let quarantined: i64 = office
         .query_row("SELECT count(*) FROM quarantine", [], |r| r.get(0))
         .unwrap();

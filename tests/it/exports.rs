@@ -793,7 +793,7 @@ fn every_exported_value_equals_the_captured_one() {
         assert_eq!(s, 404);
 
         // One `exported` audit entry per dossier exported.
-        let c = rusqlite::Connection::open(office_dir.join("hub.sqlite")).unwrap();
+        let c = crate::common::db(office_dir.join("hub.sqlite")).unwrap();
         let n: i64 = c
             .query_row(
                 "SELECT count(*) FROM audit_log WHERE action = 'exported'",

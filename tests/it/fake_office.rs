@@ -199,6 +199,7 @@ fn run_sync(field_dir: &Path, url: &str) -> (i32, String, u64, Duration) {
     let out_path = field_dir.with_extension("out");
     let err_path = field_dir.with_extension("err");
     let mut child = Command::new(hub_bin())
+        .envs(unlock_env(field_dir))
         .args([
             "sync",
             "--data",

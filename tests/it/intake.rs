@@ -13,7 +13,6 @@ use protocol::{
     BatchManifest, DeviceKey, DevicePublicKey, EnvelopeHeader, Signature, SignedAck,
     SignedEnvelope, SignedHoldings, SignedManifest,
 };
-use rusqlite::Connection;
 use serde_json::{json, Value};
 
 struct Fixture {
@@ -36,11 +35,8 @@ fn fixture() -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().to_path_buf();
     let sealed = batch::sealed_field_batch(&root, &small_jpeg(), |_| {});
-    let field_key = hub::shared::keys::load(&sealed.field_dir).unwrap().device;
-    let office_pub = hub::shared::keys::load(&sealed.template)
-        .unwrap()
-        .device
-        .public();
+    let field_key = crate::common::hub_keys(&sealed.field_dir).device;
+    let office_pub = crate::common::hub_keys(&sealed.template).device.public();
     Fixture {
         _tmp: tmp,
         root,
@@ -64,7 +60,7 @@ struct Batch {
 }
 
 fn read_batch(path: &Path) -> Batch {
-    let c = Connection::open(path).unwrap();
+    let c = crate::common::db(path).unwrap();
     let (body, sig): (Vec<u8>, String) = c
         .query_row("SELECT body, signature FROM manifest", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
@@ -244,12 +240,12 @@ impl Session {
 }
 
 fn count(office: &Path, sql: &str) -> i64 {
-    let c = Connection::open(office.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(office.join("hub.sqlite")).unwrap();
     c.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
 fn set_status(office: &Path, status: &str) {
-    let c = Connection::open(office.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(office.join("hub.sqlite")).unwrap();
     c.execute(
         "UPDATE trusted_peers SET status = ?1 WHERE mode = 'field'",
         [status],

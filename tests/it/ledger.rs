@@ -9,7 +9,6 @@
 use std::path::Path;
 
 use crate::common::*;
-use rusqlite::Connection;
 use serde_json::{json, Value};
 
 fn small_jpeg() -> Vec<u8> {
@@ -154,7 +153,7 @@ fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
     let tampered = tmp.path().join("a-tampered.batch");
     std::fs::copy(&batch_a, &tampered).unwrap();
     {
-        let c = Connection::open(&tampered).unwrap();
+        let c = crate::common::db(&tampered).unwrap();
         c.execute(
             "UPDATE envelopes SET payload = CAST(zeroblob(length(payload)) AS BLOB) WHERE seq = 2",
             [],
@@ -189,7 +188,7 @@ fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
     let (_, r) = batch_import_json(&office_dir, &batch_a);
     assert_eq!(r["stored"], 1, "{r}");
     let dossiers: Vec<(u64, String)> = {
-        let c = Connection::open(office_dir.join("hub.sqlite")).unwrap();
+        let c = crate::common::db(office_dir.join("hub.sqlite")).unwrap();
         let mut st = c
             .prepare("SELECT seq, dossier_id FROM received_dossiers ORDER BY seq")
             .unwrap();
@@ -286,7 +285,7 @@ fn ledger_gap_quarantine_complete_sessions_and_duplicates() {
         let (_, d) = clerk.get("/api/v1/office/duplicates").await;
         assert_eq!(d["total"], 0, "{d}");
     });
-    let c = Connection::open(office_dir.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(office_dir.join("hub.sqlite")).unwrap();
     let away: Vec<(String, String)> = c
         .prepare("SELECT dossier_id, kept FROM merged_away")
         .unwrap()

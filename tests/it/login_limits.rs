@@ -196,7 +196,7 @@ fn a_concurrent_burst_of_pairing_guesses_is_cut_at_the_limit() {
     let office = Hub::start("office", &tmp.path().join("office"));
     let field_dir = tmp.path().join("field");
     init_hub("field", &field_dir, None);
-    let keys = hub::shared::keys::load(&field_dir).unwrap();
+    let keys = crate::common::hub_keys(&field_dir);
     block_on(async {
         let card = keys
             .key_card(protocol::HubMode::Field, "guesser", "2026-11-23T08:00:00Z")

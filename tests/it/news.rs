@@ -24,7 +24,7 @@ async fn pull(office: &Hub, token: &str, after: u64) -> (u16, Vec<u8>) {
 }
 
 fn set_status(office_dir: &Path, device: &str, status: &str) {
-    let c = rusqlite::Connection::open(office_dir.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(office_dir.join("hub.sqlite")).unwrap();
     c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     c.execute(
         "UPDATE trusted_peers SET status = ?2 WHERE device_id = ?1",
@@ -62,7 +62,7 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
     // The manifest carried the session's summary (protocol §3.5): the office knows which envelope belongs
     // to which session, and the received dossier names its session.
     {
-        let db = rusqlite::Connection::open(office_dir.join("hub.sqlite")).unwrap();
+        let db = crate::common::db(office_dir.join("hub.sqlite")).unwrap();
         let (hamlet, json): (String, String) = db
             .query_row(
                 "SELECT hamlet, summary_json FROM session_summaries WHERE device_id = ?1 AND session_id = ?2",
@@ -99,7 +99,7 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
     }
 
     let office = Hub::start("office", &office_dir);
-    let office_keys = hub::shared::keys::load_or_create(&office_dir).unwrap();
+    let office_keys = crate::common::hub_keys(&office_dir);
     let office_pub: DevicePublicKey = office_keys.device.public();
     let office_id = office_keys.device_id.to_string();
     let field_device = protocol::DeviceId::parse(&field_id).unwrap();
@@ -302,7 +302,11 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
         set_status(&office_dir, &field_id, "approved");
 
         // The field stores them through the hub library (the uploader's news pull does the same).
-        let db = hub::shared::store::Db::open(&field_dir.join("hub.sqlite")).unwrap();
+        let db = {
+            crate::common::unlock_here(&field_dir);
+            hub::shared::store::Db::open(&field_dir.join("hub.sqlite"))
+        }
+        .unwrap();
         let (pk, dev) = (office_pub, field_device.clone());
         let items = all.clone();
         let new = db
@@ -400,7 +404,7 @@ fn office_publishes_field_pulls_and_shows_by_hamlet() {
         assert_eq!(b["hamlets"][0]["items"][0]["told_at"], told_at.as_str());
 
         // An item altered after it was stored no longer verifies and is flagged.
-        let c = rusqlite::Connection::open(field_dir.join("hub.sqlite")).unwrap();
+        let c = crate::common::db(field_dir.join("hub.sqlite")).unwrap();
         c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
         let signed: Vec<u8> = c
             .query_row(

@@ -77,7 +77,7 @@ fn stop(mut c: Child) {
 }
 
 fn pin_of(field_dir: &Path) -> Option<String> {
-    let c = rusqlite::Connection::open(field_dir.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(field_dir.join("hub.sqlite")).unwrap();
     c.query_row(
         "SELECT value FROM meta WHERE key LIKE 'office_tls:%'",
         [],
@@ -236,10 +236,7 @@ fn pairing_by_code_pins_the_offices_https_ca() {
         let (s, b) = raw_get(&format!("{}/api/v1/sync/tls", office.base)).await;
         assert_eq!(s, 200);
         let signed = protocol::SignedOfficeTls::from_bytes(&b).unwrap();
-        let office_key = hub::shared::keys::load_or_create(&office_dir)
-            .unwrap()
-            .device
-            .public();
+        let office_key = crate::common::hub_keys(&office_dir).device.public();
         signed.verify(&office_key).unwrap();
         assert_eq!(signed.tls.ca_cert, ca_hex(&office_dir));
         let mut forged = signed.clone();

@@ -17,7 +17,12 @@ use serde_json::Value;
 /// `.route(` calls whose method router is `any(`: the app's catch-alls, exempt from the document. Keyed
 /// by file (relative to `hub/src`) and the first argument as written: the other mode's paths registered
 /// in a loop (`404 wrong_mode`) and the unknown-API-route fallback.
-const EXEMPT_ANY: &[(&str, &str)] = &[("app/mod.rs", "p"), ("app/mod.rs", "\"/api/{*rest}\"")];
+const EXEMPT_ANY: &[(&str, &str)] = &[
+    ("app/mod.rs", "p"),
+    ("app/mod.rs", "\"/api/{*rest}\""),
+    // A locked hub answers every API call but a few `503 hub_locked` (issue 19).
+    ("app/serve/locked.rs", "\"/api/{*rest}\""),
+];
 
 /// Calls in a method-router chain that add no method.
 const NOT_METHODS: &[&str] = &["layer", "route_layer", "with_state"];

@@ -546,7 +546,7 @@ fn dossiers_belong_to_the_session_they_were_started_in() {
         );
         // The signed dossier itself names its session (not yet protected: no office key is trusted, so
         // the signed plaintext waits on this hub).
-        let db = rusqlite::Connection::open(tmp.path().join("hub.sqlite")).unwrap();
+        let db = crate::common::db(tmp.path().join("hub.sqlite")).unwrap();
         let session_of = |dossier_id: &str| -> Value {
             let bytes: Vec<u8> = db
                 .query_row(

@@ -22,7 +22,7 @@ async fn raw_post(base: &str, path: &str, body: Vec<u8>) -> (u16, Value) {
 /// Opens a sync session as the field hub (its key read from its data directory) and returns the office's
 /// answer to the hello.
 async fn hello(office_base: &str, field_dir: &std::path::Path, office_id: &str) -> (u16, Value) {
-    let keys = hub::shared::keys::load(field_dir).unwrap();
+    let keys = crate::common::hub_keys(field_dir);
     let (s, ch) = raw_post(office_base, "/api/v1/sync/challenge", vec![]).await;
     assert_eq!(s, 200, "{ch}");
     let h = protocol::SyncHello::new(
@@ -42,7 +42,7 @@ async fn hello(office_base: &str, field_dir: &std::path::Path, office_id: &str) 
 }
 
 fn set_code_expiry(office_dir: &std::path::Path, id: &str, when: &str) {
-    let c = rusqlite::Connection::open(office_dir.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(office_dir.join("hub.sqlite")).unwrap();
     c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     let n = c
         .execute(
@@ -174,10 +174,7 @@ fn pairing_by_code_approval_and_revocation() {
         let field_id = d["device_id"].as_str().unwrap().to_string();
         assert_eq!(
             field_id,
-            hub::shared::keys::load(&field_dir)
-                .unwrap()
-                .device_id
-                .as_str()
+            crate::common::hub_keys(&field_dir).device_id.as_str()
         );
 
         // A sync session opens, and names the status: uploads would be refused until approved.
@@ -238,7 +235,7 @@ fn pairing_by_code_approval_and_revocation() {
         assert_eq!(again["device_status"], "pending_approval");
 
         // A different card (same device key, another encryption key) for the pinned device id: 409.
-        let keys = hub::shared::keys::load(&field_dir).unwrap();
+        let keys = crate::common::hub_keys(&field_dir);
         let other_age = age::x25519::Identity::generate().to_public().to_string();
         let card = protocol::KeyCard::new(
             &keys.device,
@@ -358,8 +355,7 @@ fn pairing_by_code_approval_and_revocation() {
             out.contains("Tổ lưu động 2") && out.contains("pending_approval"),
             "{out}"
         );
-        let id2 = hub::shared::keys::load(&field2)
-            .unwrap()
+        let id2 = crate::common::hub_keys(&field2)
             .device_id
             .as_str()
             .to_string();
@@ -406,7 +402,7 @@ fn pairing_guesses_are_rate_limited_per_client() {
     let office = Hub::start("office", &tmp.path().join("office"));
     let field_dir = tmp.path().join("field");
     init_hub("field", &field_dir, None);
-    let keys = hub::shared::keys::load(&field_dir).unwrap();
+    let keys = crate::common::hub_keys(&field_dir);
     block_on(async {
         let card = keys
             .key_card(protocol::HubMode::Field, "guesser", "2026-11-23T08:00:00Z")

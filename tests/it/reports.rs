@@ -27,7 +27,7 @@ async fn capture(c: &Client, name: &str, pin: &str, sex: &str, dob: &str, photo:
 /// (days in the past cannot be made through the status route, which stamps the present; the row may
 /// already exist, as casework creates rows when a list is first read).
 fn register(office_dir: &Path, receipt_code: &str, days: i64, limit_days: i64) {
-    let c = rusqlite::Connection::open(office_dir.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(office_dir.join("hub.sqlite")).unwrap();
     c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     let n = c
         .execute(

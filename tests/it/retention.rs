@@ -209,8 +209,8 @@ async fn drafts_of(c: &Client) -> Vec<Value> {
 /// Signed status news for `receipt` from the office in `office_dir` to the field in `field_dir`,
 /// stored in the field's database through the hub library (what the uploader's pull does).
 fn store_news(office_dir: &Path, field_dir: &Path, receipt: &Value, result_pin: &str) {
-    let office = hub::shared::keys::load_or_create(office_dir).unwrap();
-    let field = hub::shared::keys::load_or_create(field_dir).unwrap();
+    let office = crate::common::hub_keys(office_dir);
+    let field = crate::common::hub_keys(field_dir);
     let code: protocol::ReceiptCode = receipt["code"].as_str().unwrap().parse().unwrap();
     let dossier = receipt["dossier_id"].as_str().unwrap().to_string();
     let items: Vec<protocol::SignedNews> = [
@@ -241,7 +241,11 @@ fn store_news(office_dir: &Path, field_dir: &Path, receipt: &Value, result_pin: 
         protocol::SignedNews::sign(n, &office.device).unwrap()
     })
     .collect();
-    let db = hub::shared::store::Db::open(&field_dir.join("hub.sqlite")).unwrap();
+    let db = {
+        crate::common::unlock_here(field_dir);
+        hub::shared::store::Db::open(&field_dir.join("hub.sqlite"))
+    }
+    .unwrap();
     let (pk, dev) = (office.device.public(), field.device_id.clone());
     let n = db
         .call_sync(move |c| hub::field::news::store::save_incoming(c, &pk, &dev, &items))
@@ -252,7 +256,7 @@ fn store_news(office_dir: &Path, field_dir: &Path, receipt: &Value, result_pin: 
 
 /// How many rows `sql` counts in the field database (read while the hub is stopped).
 fn count(field_dir: &Path, sql: &str) -> i64 {
-    let c = rusqlite::Connection::open(field_dir.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(field_dir.join("hub.sqlite")).unwrap();
     c.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
@@ -477,8 +481,12 @@ fn retention_deletes_what_the_field_no_longer_needs_and_keeps_what_counts() {
     ] {
         assert_eq!(report_before[key], report_after[key], "report {key}");
     }
-    let office = hub::shared::keys::load_or_create(&office_dir).unwrap();
-    let db = hub::shared::store::Db::open(&field_dir.join("hub.sqlite")).unwrap();
+    let office = crate::common::hub_keys(&office_dir);
+    let db = {
+        crate::common::unlock_here(&field_dir);
+        hub::shared::store::Db::open(&field_dir.join("hub.sqlite"))
+    }
+    .unwrap();
     let office_id = office.device_id.clone();
     let last = db
         .call_sync(move |c| hub::field::news::store::last_seq_in(c, &office_id))

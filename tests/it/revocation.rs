@@ -12,7 +12,7 @@ use crate::common::*;
 use serde_json::{json, Value};
 
 fn db(dir: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open(dir.join("hub.sqlite")).unwrap()
+    crate::common::db(dir.join("hub.sqlite")).unwrap()
 }
 
 /// Copies directory `from` into `to` with its subdirectories (what a thief does with a data directory).
@@ -21,9 +21,10 @@ fn copy_tree(from: &Path, to: &Path) {
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
         let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
+        let kind = e.file_type().unwrap();
+        if kind.is_dir() {
             copy_tree(&e.path(), &target);
-        } else {
+        } else if kind.is_file() {
             std::fs::copy(e.path(), &target).unwrap();
         }
     }
@@ -98,10 +99,7 @@ fn a_stolen_device_revoked_from_a_seq_keeps_what_was_genuine() {
     init_hub("field", &field_dir, Some("Trạm Bù Gia Mập"));
     init_hub("office", &office_dir, Some("UBND xã Bù Gia Mập"));
     pair_by_files(tmp.path(), &field_dir, &office_dir);
-    let device = hub::shared::keys::load_or_create(&field_dir)
-        .unwrap()
-        .device_id
-        .to_string();
+    let device = crate::common::hub_keys(&field_dir).device_id.to_string();
 
     // The genuine hub: seqs 1 and 2 reach the office by USB stick.
     let field = Hub::start_with("field", &field_dir, &["--sync", "off"]);
@@ -179,10 +177,7 @@ fn a_stolen_device_revoked_from_a_seq_keeps_what_was_genuine() {
     });
 
     // The device's news (status results, PINs among them) is no longer served: its key may be a thief's.
-    let office_id = hub::shared::keys::load_or_create(&office_dir)
-        .unwrap()
-        .device_id
-        .to_string();
+    let office_id = crate::common::hub_keys(&office_dir).device_id.to_string();
     block_on(async {
         let token =
             field_sync_token(&office, &thief_dir, &office_id, "2026-12-07T08:00:00+07:00").await;

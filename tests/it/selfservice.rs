@@ -457,7 +457,7 @@ fn a_villager_predeclares_and_the_team_takes_it_as_a_draft() {
         );
         let (_, list) = admin.get("/api/v1/predeclarations").await;
         assert_eq!(list["predeclarations"], json!([]));
-        let db = rusqlite::Connection::open(tmp.path().join("hub.sqlite")).unwrap();
+        let db = crate::common::db(tmp.path().join("hub.sqlite")).unwrap();
         let kept: i64 = db
             .query_row(
                 "SELECT count(*) FROM predeclarations WHERE fields_json IS NOT NULL",
@@ -563,10 +563,9 @@ fn pre_declarations_are_rate_limited_and_field_only() {
 /// its QR and its signed dossier re-signed with the hub's own device key. Returns the old-form code.
 fn make_receipt_as_issued_before_digit_codes(dir: &std::path::Path, dossier_id: &str) -> String {
     use protocol::{DeviceKey, ReceiptCode, ReceiptCodeForm, SignedDossier, SignedReceipt};
-    let seed = std::fs::read_to_string(dir.join("keys/device.ed25519")).unwrap();
-    let seed: [u8; 32] = hex::decode(seed.trim()).unwrap().try_into().unwrap();
-    let key = DeviceKey::from_seed(seed);
-    let db = rusqlite::Connection::open(dir.join("hub.sqlite")).unwrap();
+    // The device key file is sealed on a protected hub: read it as the hub does.
+    let key: DeviceKey = crate::common::hub_keys(dir).device;
+    let db = crate::common::db(dir.join("hub.sqlite")).unwrap();
     let (code, qr): (String, String) = db
         .query_row(
             "SELECT code, qr FROM receipts WHERE dossier_id = ?1",

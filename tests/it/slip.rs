@@ -133,7 +133,7 @@ fn the_slip_keeps_the_villagers_language_and_only_the_papers_that_apply() {
 
     // Durable: one record per sealed dossier, kept across a restart. No name, number or answer in it.
     drop(hub);
-    let db = rusqlite::Connection::open(dir.join("hub.sqlite")).unwrap();
+    let db = crate::common::db(dir.join("hub.sqlite")).unwrap();
     let rows: Vec<(String, String)> = db
         .prepare("SELECT lang, originals FROM receipt_slips ORDER BY rowid")
         .unwrap()
@@ -168,7 +168,7 @@ fn the_slip_keeps_the_villagers_language_and_only_the_papers_that_apply() {
         let (receipt, _) = capture_and_seal(&officer, "Điểu Văn Sơn", "070198001237", &photo).await;
         let old = receipt["code"].as_str().unwrap().to_owned();
         let o2 = old.clone();
-        let db = rusqlite::Connection::open(dir.join("hub.sqlite")).unwrap();
+        let db = crate::common::db(dir.join("hub.sqlite")).unwrap();
         db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
         db.execute(
             "DELETE FROM receipt_slips WHERE dossier_id = (SELECT dossier_id FROM receipts WHERE code = ?1)",

@@ -49,7 +49,7 @@ async fn seal_n(c: &Client, n: usize) {
 }
 
 fn db(dir: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open(dir.join("hub.sqlite")).unwrap()
+    crate::common::db(dir.join("hub.sqlite")).unwrap()
 }
 
 fn acked_seqs(dir: &Path) -> Vec<i64> {
@@ -126,6 +126,7 @@ fn background_upload_found_by_mdns_is_acknowledged_and_resumes_after_the_office_
     });
     drop(field);
     let child = std::process::Command::new(hub_bin())
+        .envs(unlock_env(&p.field_dir))
         .args([
             "sync",
             "--data",
@@ -306,8 +307,8 @@ fn no_office_paired_is_a_plain_failure() {
 
 /// An ack signed with the key in `signer_dir` for the envelopes `(seq, hash)` of `field_dir`.
 fn ack_file(signer_dir: &Path, field_dir: &Path, acked: &[(u64, String)]) -> Vec<u8> {
-    let office = hub::shared::keys::load(signer_dir).unwrap();
-    let field = hub::shared::keys::load(field_dir).unwrap();
+    let office = crate::common::hub_keys(signer_dir);
+    let field = crate::common::hub_keys(field_dir);
     let ack = protocol::Ack {
         kind: protocol::ACK_KIND.into(),
         v: 1,

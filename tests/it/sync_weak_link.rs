@@ -43,7 +43,7 @@ struct Variant {
 
 /// The bytes of the batch: every envelope header, payload ciphertext and photo ciphertext on the field.
 fn batch_bytes(field_dir: &Path) -> u64 {
-    let c = rusqlite::Connection::open(field_dir.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(field_dir.join("hub.sqlite")).unwrap();
     c.query_row(
         "SELECT (SELECT coalesce(sum(length(header) + length(payload)), 0) FROM envelopes)
               + (SELECT coalesce(sum(length(bytes)), 0) FROM envelope_blobs)",
@@ -54,7 +54,7 @@ fn batch_bytes(field_dir: &Path) -> u64 {
 }
 
 fn count(db: &Path, sql: &str) -> i64 {
-    let c = rusqlite::Connection::open(db.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(db.join("hub.sqlite")).unwrap();
     c.busy_timeout(Duration::from_secs(5)).unwrap();
     c.query_row(sql, [], |r| r.get(0)).unwrap()
 }

@@ -329,9 +329,7 @@ fn an_office_that_rotates_its_ca_is_refused_until_its_field_hub_pairs_again() {
                 .await;
             assert_eq!(s, 200, "{paired}");
             if first {
-                let id = hub::shared::keys::load_or_create(&field_dir)
-                    .unwrap()
-                    .device_id;
+                let id = crate::common::hub_keys(&field_dir).device_id;
                 let (s, b) = clerk
                     .post(
                         &format!("/api/v1/pairing/devices/{}/approve", id.as_str()),
@@ -346,6 +344,7 @@ fn an_office_that_rotates_its_ca_is_refused_until_its_field_hub_pairs_again() {
     };
     let sync = |https: &str| {
         let out = std::process::Command::new(hub_bin())
+            .envs(unlock_env(&field_dir))
             .args(["sync", "--data"])
             .arg(&field_dir)
             .args(["--mdns", "off", "--office-url", https])
@@ -387,7 +386,7 @@ fn an_office_that_rotates_its_ca_is_refused_until_its_field_hub_pairs_again() {
         "{text}"
     );
     // The field now pins the office's new CA.
-    let c = rusqlite::Connection::open(field_dir.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(field_dir.join("hub.sqlite")).unwrap();
     let pin: String = c
         .query_row(
             "SELECT value FROM meta WHERE key LIKE 'office_tls:%'",

@@ -133,6 +133,12 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::shared::tls::cli::TlsCommand,
     },
+    /// Encryption at rest of a field hub: who can unlock it (`status`), and the office's recovery of a
+    /// hub whose officers forgot their passwords (`recover`).
+    Vault {
+        #[command(subcommand)]
+        command: crate::app::vault::VaultCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -313,7 +319,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
                 .filter(|r| r.exists_in(dir.mode))
                 .with_context(|| format!("role `{role}` does not exist on a {} hub", dir.mode))?;
             auth::routes::check_name(&name).map_err(|e| anyhow::anyhow!(e.message_en))?;
-            let hash = new_password_hash(&name)?;
+            let (password, hash) = new_password(&name)?;
             let created = dir.db.call_sync(|c| {
                 let tx = write_tx(c)?;
                 if auth::store::user_exists(&tx, &name)? {
@@ -326,6 +332,9 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
                 tx.commit()?;
                 Ok(Some(u))
             })?;
+            if let Some(u) = &created {
+                keep_protection(&dir, &u.id, &u.name, u.role, &hash, &password)?;
+            }
             match created {
                 Some(u) => println!("Added {} `{}` ({}).", u.role.as_str(), u.name, u.id),
                 None => bail!("a user named `{name}` already exists; nothing was changed"),
@@ -565,6 +574,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
             devices(&data, command.unwrap_or(DevicesCommand::List))
         }
         Command::Tls { command } => crate::shared::tls::cli::run(command),
+        Command::Vault { command } => crate::app::vault::run(command),
     }
 }
 
@@ -846,8 +856,9 @@ const CLI_ACTOR: crate::shared::audit::Actor<'static> = crate::shared::audit::Ac
 };
 
 /// A new password for `name` from HUB_PASSWORD, or asked for twice; checked like the app's (8–256
-/// characters) and hashed with argon2id.
-fn new_password_hash(name: &str) -> anyhow::Result<String> {
+/// characters) and hashed with argon2id. Returned with its hash: a field hub's encryption at rest wraps its
+/// data key under it (`shared::unlock`).
+fn new_password(name: &str) -> anyhow::Result<(String, String)> {
     let password = match std::env::var("HUB_PASSWORD") {
         Ok(p) => p,
         Err(_) => {
@@ -860,7 +871,33 @@ fn new_password_hash(name: &str) -> anyhow::Result<String> {
         }
     };
     auth::routes::check_password(&password).map_err(|e| anyhow::anyhow!(e.message_en))?;
-    auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))
+    let hash = auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
+    Ok((password, hash))
+}
+
+/// Keeps a field hub's encryption at rest in step with a password set on the command line (see
+/// `shared::unlock::after_password`).
+fn keep_protection(
+    dir: &DataDir,
+    id: &str,
+    name: &str,
+    role: Role,
+    hash: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    let key = crate::shared::vault::keyring::name_key(name);
+    crate::shared::unlock::after_password(
+        &dir.db,
+        dir.mode,
+        &dir.name,
+        &crate::shared::vault::keyring::Holder {
+            user_id: id,
+            name_key: &key,
+            role: role.as_str(),
+            password_hash: hash,
+        },
+        password,
+    )
 }
 
 /// `hub user list|disable|enable|passwd|reset|logout`: account lifecycle on the data directory, also
@@ -901,11 +938,12 @@ fn user_lifecycle(command: UserCommand) -> anyhow::Result<i32> {
     let Some(acc) = dir.db.call_sync(find)? else {
         bail!("no account is named `{name}`; nothing was changed (see `hub user list`)");
     };
-    let hash = match &command {
+    let (password, hash) = match &command {
         UserCommand::Passwd { .. } | UserCommand::Reset { .. } => {
-            Some(new_password_hash(&acc.name)?)
+            let (p, h) = new_password(&acc.name)?;
+            (Some(p), Some(h))
         }
-        _ => None,
+        _ => (None, None),
     };
     let id = acc.id.clone();
     let done: Result<(AccountOut, usize, &str), Refusal> = dir.db.call_sync(|c| {
@@ -954,6 +992,13 @@ fn user_lifecycle(command: UserCommand) -> anyhow::Result<i32> {
         ),
         Err(r) => bail!("refused ({r:?}); nothing was changed"),
     };
+    match (&password, &hash, action) {
+        (Some(p), Some(h), _) => keep_protection(&dir, &a.id, &a.name, a.role, h, p)?,
+        (_, _, "user_disabled") => {
+            crate::shared::vault::keyring::remove(&dir.path, &a.id)?;
+        }
+        _ => {}
+    }
     let what = match action {
         "user_disabled" => "disabled",
         "user_enabled" => "enabled",

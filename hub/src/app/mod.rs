@@ -7,6 +7,7 @@ pub mod config;
 pub mod openapi;
 pub mod print;
 pub mod serve;
+pub mod vault;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -190,7 +191,7 @@ async fn procedures(State(st): State<AppState>, _user: AuthUser) -> Json<serde_j
         .collect();
     let ctx = st.part::<crate::shared::procedures::HubContext>();
     Json(json!({
-        "procedures": st.procedures,
+        "procedures": st.procedures.as_slice(),
         "in_force": in_force,
         "hub_commune": ctx.commune,
     }))

@@ -20,6 +20,7 @@ use crate::shared::state::{AppState, Parts, Shared};
 use crate::shared::{auth, discovery, terminal, tls};
 
 mod conn;
+mod locked;
 
 /// What a started hub reports once it accepts connections.
 #[derive(Debug, Clone)]
@@ -43,56 +44,64 @@ pub async fn serve(
     crate::shared::clock::set_skew(cfg.clock_skew_seconds);
     let c2 = cfg.clone();
     // The data-directory lock lives as long as this function: one hub per directory, and no restore
-    // under a serving hub.
-    let (_data_lock, dir) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+    // under a serving hub. A protected field hub whose data key this process does not hold starts locked.
+    let (_data_lock, opened) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let lock = crate::shared::backup::lock::DirLock::acquire(&c2.data)?;
-        Ok((
-            lock,
-            DataDir::open_or_create(&c2.data, c2.mode, c2.name.as_deref())?,
-        ))
+        // A protection of the data cut short by a power cut is completed or undone under the lock.
+        crate::shared::unlock::boot(&c2.data)?;
+        match DataDir::open_or_create(&c2.data, c2.mode, c2.name.as_deref()) {
+            Ok(dir) => Ok((lock, Some(dir))),
+            Err(e) if DataDir::is_locked_error(&e) => Ok((lock, None)),
+            Err(e) => Err(e),
+        }
     })
     .await??;
+    let mut ready = ready;
+    let (dir, mut early) = match opened {
+        Some(dir) => (dir, None),
+        None => {
+            if cfg.mode == Some(HubMode::Office) {
+                anyhow::bail!(
+                    "data directory {} belongs to a field hub (its data is encrypted); it cannot be \
+                     served as office. Use another --data directory for the office hub.",
+                    cfg.data.display()
+                );
+            }
+            let Some(early) = start_locked(&cfg, ready.take(), cancel.clone()).await? else {
+                return Ok(());
+            };
+            let c2 = cfg.clone();
+            let dir = tokio::task::spawn_blocking(move || {
+                DataDir::open_or_create(&c2.data, c2.mode, c2.name.as_deref())
+            })
+            .await?
+            .context("the hub was unlocked but its data directory cannot be opened")?;
+            (dir, Some(early))
+        }
+    };
     let wifi = cfg.wifi().map_err(|e| anyhow::anyhow!(e))?;
     let deadline_rules = cfg.deadline_rules().map_err(|e| anyhow::anyhow!(e))?;
     let label = cfg.host_label(&dir.name);
     let host = format!("{label}.local");
-    let https_listener = match cfg.https_addr() {
-        None => None,
-        Some((a, explicit)) => match tokio::net::TcpListener::bind(a).await {
-            Ok(l) => Some(l),
-            Err(e) if !explicit => {
-                tracing::warn!(addr = %a, error = %e, "HTTPS is off: its default port is busy (choose one with --https-listen)");
-                None
-            }
-            Err(e) => {
-                return Err(e).with_context(|| format!("cannot listen for HTTPS on {a}"));
-            }
-        },
-    };
-    let tls_material = match &https_listener {
-        None => None,
-        Some(l) => {
-            let mut ips = tls::machine_ips();
-            ips.push(l.local_addr()?.ip());
-            let names = tls::server_names(&host, &ips);
-            let (data, hub_name) = (cfg.data.clone(), dir.name.clone());
-            Some(
-                tokio::task::spawn_blocking(move || tls::load_or_create(&data, &hub_name, &names))
-                    .await?
-                    .context("cannot prepare the HTTPS certificates")?,
-            )
+    let (https_listener, tls_material, https_addr) = match &mut early {
+        Some(e) => (None, e.tls_material.take(), e.https_addr),
+        None => {
+            let (l, m) = bind_https(&cfg, &host, &dir.name).await?;
+            let a = match &l {
+                Some(l) => Some(l.local_addr()?),
+                None => None,
+            };
+            (l, m, a)
         }
-    };
-    let https_addr = match &https_listener {
-        Some(l) => Some(l.local_addr()?),
-        None => None,
     };
     let state = AppState(Arc::new(Shared {
         db: dir.db.clone(),
         keys: dir.keys,
         mode: dir.mode,
         name: dir.name.clone(),
-        procedures: crate::shared::procedures::with_limits(&cfg.time_limits),
+        procedures: crate::shared::state::Catalogue(std::sync::Arc::new(
+            crate::shared::procedures::with_limits(&cfg.time_limits),
+        )),
         // Every concern's live part, on both modes (a route of the other mode answers 404 before it
         // would look its part up).
         parts: Parts::new()
@@ -178,6 +187,19 @@ pub async fn serve(
         ),
     }
     if state.mode == HubMode::Field {
+        // Encryption at rest: the escrow copy follows the office keys and the recovery key (a recovery key
+        // made, or a pairing, while the hub was stopped).
+        let db = state.db.clone();
+        if let Err(e) =
+            tokio::task::spawn_blocking(move || crate::shared::unlock::refresh_escrow(&db)).await?
+        {
+            tracing::error!(error = %e, "could not bring the escrow copy of the data key up to date");
+        }
+        // `hub backup` without a password (a USB stick plugged in): the unlocked hub writes the archive for
+        // the command over DATA/backup.sock (0600).
+        if let Err(e) = crate::shared::backup::socket::serve(&cfg.data) {
+            tracing::warn!(error = %format!("{e:#}"), "no backup socket: `hub backup` will need HUB_UNLOCK_USER/PASSWORD");
+        }
         // Retention at start (issue 19), once the clock is known: what the field no longer needs is gone
         // before anyone connects.
         crate::field::retention::run(&state.db, &cfg.retention).await?;
@@ -189,15 +211,15 @@ pub async fn serve(
     } else {
         None
     };
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (is another hub running there?)",
-                cfg.listen
-            )
-        })?;
-    let addr = listener.local_addr()?;
+    let listener = match &early {
+        Some(_) => None,
+        None => Some(bind_http(&cfg).await?),
+    };
+    let addr = match (&listener, &early) {
+        (Some(l), _) => l.local_addr()?,
+        (None, Some(e)) => e.addr,
+        (None, None) => unreachable!("a listener or a locked start"),
+    };
     let join_info = Arc::new(JoinInfo {
         host: host.clone(),
         host_advertised: cfg.mdns != discovery::MdnsMode::Off,
@@ -234,13 +256,25 @@ pub async fn serve(
         };
         format!("{}/#/setup?token={token}", base.trim_end_matches('/'))
     });
-    print_banner(
-        &state,
-        &urls,
-        &join_info,
-        &https_urls,
-        setup_link.as_deref(),
-    );
+    match &early {
+        None => print_banner(
+            &state,
+            &urls,
+            &join_info,
+            &https_urls,
+            setup_link.as_deref(),
+        ),
+        Some(_) => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "Hub \"{}\" unlocked by an officer: capture, sealing and sync resume.",
+                state.name
+            );
+            let _ = out.flush();
+        }
+    }
 
     let fingerprint = &protocol::sha256_hex(
         format!(
@@ -262,7 +296,7 @@ pub async fn serve(
         },
     );
     tracing::info!(%addr, ?https_addr, mode = %state.mode, "hub listening");
-    if let Some(tx) = ready {
+    if let Some(tx) = ready.take() {
         let _ = tx.send(Ready {
             addr,
             urls,
@@ -272,8 +306,11 @@ pub async fn serve(
             setup_link,
         });
     }
-    // systemd (the kit's Type=notify unit): ready now, watchdog pings while the database answers.
-    crate::shared::service::ready();
+    // systemd (the kit's Type=notify unit): ready now (a locked start said so already), watchdog pings
+    // while the database answers.
+    if early.is_none() {
+        crate::shared::service::ready();
+    }
     if let Some(every) = crate::shared::service::watchdog_interval() {
         tokio::spawn(crate::shared::service::watchdog(
             state.db.clone(),
@@ -323,6 +360,18 @@ pub async fn serve(
         }
         None => app,
     };
+    if let Some(early) = early {
+        // The listeners run already: the full app takes over from the locked router.
+        early.switch.set(app);
+        let _ = early.swapped.send(true);
+        for t in early.tasks {
+            let _ = t.await;
+        }
+        early.gate.drained().await;
+        tracing::info!("hub stopped");
+        return Ok(());
+    }
+    let switch = conn::Switch::new(app);
     // Both listeners share one connection gate: the global cap counts HTTP and HTTPS together (file
     // descriptors are the process's), the per-address cap a client's connections on both.
     let gate = conn::Gate::new(conn::Limits::resolve(&cfg.connections));
@@ -336,7 +385,7 @@ pub async fn serve(
             l,
             Some(acceptor),
             port,
-            app.clone(),
+            switch.clone(),
             gate.clone(),
             cancel.clone(),
         )
@@ -345,11 +394,14 @@ pub async fn serve(
     };
     let http = async {
         let https_port = https_addr.map(|a| a.port());
+        let Some(listener) = listener else {
+            return anyhow::Ok(());
+        };
         conn::run(
             listener,
             None,
             https_port,
-            app.clone(),
+            switch.clone(),
             gate.clone(),
             cancel.clone(),
         )
@@ -361,6 +413,218 @@ pub async fn serve(
     gate.drained().await;
     tracing::info!("hub stopped");
     Ok(())
+}
+
+/// Binds the HTTP listener of `cfg`.
+async fn bind_http(cfg: &ServeConfig) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another hub running there?)",
+                cfg.listen
+            )
+        })
+}
+
+/// Binds the HTTPS listener of `cfg` (unless HTTPS is off, or its default port is busy) and loads or makes
+/// its certificates for `host` and the machine's addresses.
+async fn bind_https(
+    cfg: &ServeConfig,
+    host: &str,
+    hub_name: &str,
+) -> anyhow::Result<(Option<tokio::net::TcpListener>, Option<tls::TlsMaterial>)> {
+    let https_listener = match cfg.https_addr() {
+        None => None,
+        Some((a, explicit)) => match tokio::net::TcpListener::bind(a).await {
+            Ok(l) => Some(l),
+            Err(e) if !explicit => {
+                tracing::warn!(addr = %a, error = %e, "HTTPS is off: its default port is busy (choose one with --https-listen)");
+                None
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot listen for HTTPS on {a}"));
+            }
+        },
+    };
+    let tls_material = match &https_listener {
+        None => None,
+        Some(l) => {
+            let mut ips = tls::machine_ips();
+            ips.push(l.local_addr()?.ip());
+            let names = tls::server_names(host, &ips);
+            let (data, hub_name) = (cfg.data.clone(), hub_name.to_string());
+            Some(
+                tokio::task::spawn_blocking(move || tls::load_or_create(&data, &hub_name, &names))
+                    .await?
+                    .context("cannot prepare the HTTPS certificates")?,
+            )
+        }
+    };
+    Ok((https_listener, tls_material))
+}
+
+/// A hub that started locked: its listeners serve the locked router until an officer unlocks it.
+struct Early {
+    addr: SocketAddr,
+    https_addr: Option<SocketAddr>,
+    tls_material: Option<tls::TlsMaterial>,
+    switch: conn::Switch,
+    swapped: tokio::sync::watch::Sender<bool>,
+    gate: Arc<conn::Gate>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Starts a locked hub (`serve/locked.rs`): binds HTTP and HTTPS, serves the locked router, reports
+/// `ready`, and waits until an officer's password unlocks the data (`Some`) or `cancel` fires (`None`).
+async fn start_locked(
+    cfg: &ServeConfig,
+    ready: Option<oneshot::Sender<Ready>>,
+    cancel: CancellationToken,
+) -> anyhow::Result<Option<Early>> {
+    let kr = crate::shared::vault::keyring::load(&cfg.data)?;
+    let recoverable = kr.as_ref().is_some_and(|k| k.escrow.is_some());
+    let name = kr
+        .map(|k| k.hub_name)
+        .filter(|n| !n.is_empty())
+        .or_else(|| cfg.name.clone())
+        .unwrap_or_else(|| "hub".to_string());
+    let label = cfg.host_label(&name);
+    let host = format!("{label}.local");
+    let (https_listener, tls_material) = bind_https(cfg, &host, &name).await?;
+    let https_addr = match &https_listener {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
+    let listener = bind_http(cfg).await?;
+    let addr = listener.local_addr()?;
+    let join_info = Arc::new(JoinInfo {
+        host: host.clone(),
+        host_advertised: false,
+        http: join::Endpoint {
+            port: addr.port(),
+            ips: join::endpoint_ips(addr.ip()),
+        },
+        https: https_addr.map(|a| join::Endpoint {
+            port: a.port(),
+            ips: join::endpoint_ips(a.ip()),
+        }),
+        wifi: cfg.wifi().map_err(|e| anyhow::anyhow!(e))?,
+        ca: tls_material.as_ref().map(|m| m.ca.clone()),
+    });
+    let (swapped_tx, swapped_rx) = tokio::sync::watch::channel(false);
+    let unlocked = Arc::new(tokio::sync::Notify::new());
+    let switch = conn::Switch::new(axum::Router::new());
+    let state = locked::Locked {
+        data: cfg.data.clone(),
+        name: name.clone(),
+        procedures: crate::shared::state::Catalogue(Arc::new(
+            crate::shared::procedures::with_limits(&cfg.time_limits),
+        )),
+        limiter: Arc::new(auth::LoginLimiter::new(std::time::Duration::from_secs(
+            cfg.login_lockout_seconds,
+        ))),
+        unlocked: unlocked.clone(),
+        swapped: swapped_rx.clone(),
+        switch: switch.clone(),
+    };
+    let mut app = locked::router(state).layer(axum::Extension(join_info.clone()));
+    if let Some(ca) = &join_info.ca {
+        app = app.layer(axum::Extension(auth::channel::CaFingerprint(
+            ca.fingerprint.as_str().into(),
+        )));
+    }
+    if let Some(portal) = cfg.captive_portal() {
+        app = crate::field::captive::layer(
+            app,
+            Arc::new(crate::field::captive::Captive::new(portal, &host)),
+        );
+    }
+    switch.set(app);
+    let gate = conn::Gate::new(conn::Limits::resolve(&cfg.connections));
+    let mut tasks = vec![tokio::spawn(conn::run(
+        listener,
+        None,
+        https_addr.map(|a| a.port()),
+        switch.clone(),
+        gate.clone(),
+        cancel.clone(),
+    ))];
+    if let (Some(l), Some(m)) = (https_listener, &tls_material) {
+        let acceptor = tls::acceptor(tls::server_config(m)?);
+        tasks.push(tokio::spawn(conn::run(
+            l,
+            Some(acceptor),
+            https_addr.map(|a| a.port()),
+            switch.clone(),
+            gate.clone(),
+            cancel.clone(),
+        )));
+    }
+    let urls = terminal::urls(addr);
+    let https_urls: Vec<String> = match &join_info.https {
+        Some(ep) => join_info.urls("https", ep, None),
+        None => Vec::new(),
+    };
+    print_locked_banner(&name, &urls, &https_urls, recoverable);
+    tracing::warn!(%addr, "hub started LOCKED: its data is encrypted until an officer or admin logs in");
+    if let Some(tx) = ready {
+        let _ = tx.send(Ready {
+            addr,
+            urls,
+            https_addr,
+            https_urls,
+            ca_fingerprint: join_info.ca.as_ref().map(|c| c.fingerprint.clone()),
+            setup_link: None,
+        });
+    }
+    crate::shared::service::ready();
+    if let Some(every) = crate::shared::service::watchdog_interval() {
+        tokio::spawn(locked::watchdog(every, swapped_rx));
+    }
+    tokio::select! {
+        _ = unlocked.notified() => {}
+        _ = cancel.cancelled() => {
+            for t in tasks {
+                let _ = t.await;
+            }
+            gate.drained().await;
+            tracing::info!("hub stopped (still locked)");
+            return Ok(None);
+        }
+    }
+    Ok(Some(Early {
+        addr,
+        https_addr,
+        tls_material,
+        switch,
+        swapped: swapped_tx,
+        gate,
+        tasks,
+    }))
+}
+
+fn print_locked_banner(name: &str, urls: &[String], https_urls: &[String], recoverable: bool) {
+    use std::io::Write;
+    let mut out = format!(
+        "\nOutreach hub \"{name}\" (field mode) started LOCKED: its data is encrypted at rest.\n\
+         An officer or admin logs in to unlock it (over HTTPS, or http://127.0.0.1 on this machine):\n"
+    );
+    for u in https_urls.iter().chain(urls) {
+        out.push_str(&format!("  {u}\n"));
+    }
+    out.push_str(&terminal::qr(&urls[0]));
+    out.push('\n');
+    if !recoverable {
+        out.push_str(
+            "NOTE: no office key or recovery key holds a copy of the data key yet (pair the hub, or run \
+             `hub backup recovery-key new`, then log in once): if every officer forgets their password, \
+             the data cannot be recovered.\n",
+        );
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(out.as_bytes());
+    let _ = stdout.flush();
 }
 
 fn print_banner(

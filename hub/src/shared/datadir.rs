@@ -4,7 +4,12 @@
 //! ```text
 //! DATA/hub.sqlite      the store (WAL mode: also hub.sqlite-wal, hub.sqlite-shm)
 //! DATA/keys/           0700; device.ed25519 and encrypt.age, each 0600
+//! DATA/keys/keyring.json  on a protected field hub: the wrapped copies of the data key
 //! ```
+//!
+//! A protected directory (`shared::vault`, `shared::unlock`) opens only once unlocked in this process:
+//! `open_or_create` answers a locked error ([`DataDir::is_locked_error`]) that `hub serve` turns into a
+//! locked start, and `open_existing` (CLI commands) unlocks from the environment or a prompt first.
 
 use std::fs;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -15,6 +20,7 @@ use protocol::HubMode;
 
 use crate::shared::keys::{self, HubKeys};
 use crate::shared::store::{self, Db};
+use crate::shared::{unlock, vault};
 
 /// An opened data directory.
 pub struct DataDir {
@@ -37,6 +43,12 @@ impl DataDir {
             .with_context(|| format!("cannot create data directory {}", path.display()))?;
         fs::set_permissions(path, fs::Permissions::from_mode(0o700))
             .with_context(|| format!("cannot set permissions on {}", path.display()))?;
+        // A protection cut short by a power cut is completed or undone first: by `hub serve` under the
+        // directory's lock, by `open_existing` when no hub serves the directory.
+        if unlock::is_locked(path) {
+            return Err(anyhow::Error::new(vault::VaultError::Locked)
+                .context(format!("the data of {} is encrypted", path.display())));
+        }
         let keys = keys::load_or_create(path).context("cannot load the hub's keys")?;
         let db_path = path.join("hub.sqlite");
         // The database holds drafts (plaintext personal data) until sealing: owner-only, like the keys.
@@ -101,7 +113,25 @@ impl DataDir {
                 path.display()
             );
         }
+        unlock::boot_if_unserved(path)?;
+        unlock::unlock_for_cli(path)?;
         Self::open_or_create(path, None, None)
+    }
+
+    /// Whether `err` (from [`DataDir::open_or_create`]) says the directory is encrypted and locked.
+    pub fn is_locked_error(err: &anyhow::Error) -> bool {
+        err.chain().any(|e| {
+            matches!(
+                e.downcast_ref::<vault::VaultError>(),
+                Some(vault::VaultError::Locked)
+            ) || matches!(
+                e.downcast_ref::<store::StoreError>(),
+                Some(store::StoreError::Locked)
+            ) || matches!(
+                e.downcast_ref::<keys::KeyError>(),
+                Some(keys::KeyError::Locked)
+            )
+        })
     }
 
     /// When this data directory was created (used in the key card).

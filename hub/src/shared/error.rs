@@ -194,8 +194,24 @@ impl From<crate::shared::store::StoreError> for ApiError {
                 "Bộ nhớ của trạm đã đầy; chưa lưu được. Dữ liệu cũ vẫn an toàn.",
                 "The hub's storage is full; nothing was saved. Earlier data is safe.",
             ),
+            crate::shared::store::StoreError::Locked => Self::hub_locked(),
             other => Self::internal(other),
         }
+    }
+}
+
+impl ApiError {
+    /// `503 hub_locked`: the hub started after a power cut or restart and its data is still encrypted; an
+    /// officer or admin logs in to unlock it (issue 19).
+    pub fn hub_locked() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "hub_locked",
+            "Trạm đang khóa (vừa khởi động lại). Cán bộ hoặc quản trị viên đăng nhập để mở khóa; sau đó mọi \
+             việc tiếp tục như trước.",
+            "The hub is locked (it has just restarted). An officer or admin logs in to unlock it; then \
+             everything carries on as before.",
+        )
     }
 }
 

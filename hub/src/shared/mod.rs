@@ -10,6 +10,8 @@
 //! | `auth/` | users, roles and role gates, passwords, sessions, CSRF, setup link, login limits |
 //! | `ip_limit` | per-client-IP rate limits of the public routes, the client-address extractor |
 //! | `keys/` | this hub's own keys |
+//! | `vault/` | encryption at rest: the data key, its wrapped copies (keyring), sealed secret files |
+//! | `unlock/` | protecting a field hub's data directory, unlocking it (password, escrow key), `hub vault` |
 //! | `trust/` | key cards of paired hubs |
 //! | `clock` | wall-clock time in the kit's formats, the hub's corrected clock |
 //! | `clock_guard/` | no sealing on an implausible clock; an officer's confirmation from a phone |
@@ -60,4 +62,6 @@ pub mod texts;
 pub mod tls;
 pub mod trust;
 pub mod units;
+pub mod unlock;
+pub mod vault;
 pub mod web;

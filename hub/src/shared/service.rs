@@ -36,6 +36,11 @@ pub fn watchdog_interval() -> Option<Duration> {
 }
 
 /// Pings systemd's watchdog every `every` while the database answers, until `cancel` fires.
+/// One watchdog ping (a locked hub, which has no database to check yet, pings while it serves).
+pub fn ping() {
+    send(NotifyState::Watchdog);
+}
+
 pub async fn watchdog(db: Db, every: Duration, cancel: CancellationToken) {
     watchdog_loop(db, every, cancel, || send(NotifyState::Watchdog)).await
 }

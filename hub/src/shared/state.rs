@@ -25,9 +25,33 @@ pub struct Shared {
     pub mode: HubMode,
     pub name: String,
     /// Procedure definitions as this hub serves them: the catalogue with the configured time limits.
-    pub procedures: Vec<protocol::ProcedureDef>,
+    pub procedures: Catalogue,
     /// Live parts of single concerns, by type (see the module documentation).
     pub parts: Parts,
+}
+
+/// The procedure definitions a hub serves, cheap to clone; routers that need only these (the public
+/// guides, also served by a locked hub) take it as their state through [`axum::extract::FromRef`].
+#[derive(Clone)]
+pub struct Catalogue(pub Arc<Vec<protocol::ProcedureDef>>);
+
+impl Deref for Catalogue {
+    type Target = Vec<protocol::ProcedureDef>;
+    fn deref(&self) -> &Vec<protocol::ProcedureDef> {
+        &self.0
+    }
+}
+
+impl axum::extract::FromRef<AppState> for Catalogue {
+    fn from_ref(st: &AppState) -> Catalogue {
+        st.procedures.clone()
+    }
+}
+
+impl axum::extract::FromRef<AppState> for HubMode {
+    fn from_ref(st: &AppState) -> HubMode {
+        st.mode
+    }
 }
 
 /// The live parts of single concerns, one value per type, registered once when the hub starts.

@@ -201,7 +201,7 @@ async fn upload(admin: &Client, file: &Path) -> Result<(u16, Value), String> {
 fn nothing_stored(office: &Path) {
     assert_eq!(stored_count(office), 0, "nothing stored");
     assert!(quarantine_rows(office).is_empty(), "nothing quarantined");
-    let c = Connection::open(office.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(office.join("hub.sqlite")).unwrap();
     let manifests: i64 = c
         .query_row("SELECT count(*) FROM received_envelopes", [], |r| r.get(0))
         .unwrap();

@@ -90,7 +90,7 @@ fn session_fixture() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf, PathBuf) 
 /// Every name and value of every table of `batch`, read with plain SQLite and no key (blobs as lossy
 /// UTF-8), one per line.
 fn plain_dump(batch: &Path) -> String {
-    let c = Connection::open(batch).unwrap();
+    let c = crate::common::db(batch).unwrap();
     let tables: Vec<String> = {
         let mut st = c
             .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
@@ -150,7 +150,7 @@ fn leaks(text: &str) -> Vec<&'static str> {
 
 /// The session summaries the office `o` keeps for its one session.
 fn office_summary(o: &Path) -> SessionSummary {
-    let c = Connection::open(o.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(o.join("hub.sqlite")).unwrap();
     let (hamlet, json): (String, String) = c
         .query_row(
             "SELECT hamlet, summary_json FROM session_summaries",
@@ -198,15 +198,15 @@ fn a_batch_file_says_nothing_of_sessions_or_procedures_without_the_key() {
 #[test]
 fn a_batch_of_the_previous_format_still_imports() {
     let (_tmp, root, field_dir, field_card, batch) = session_fixture();
-    let field = hub::shared::keys::load(&field_dir).unwrap();
-    let office = hub::shared::keys::load(&root.join("office-template")).unwrap();
+    let field = crate::common::hub_keys(&field_dir);
+    let office = crate::common::hub_keys(&root.join("office-template"));
 
     // What a field hub made before format 2 wrote: the summaries in plaintext in the signed manifest,
     // `format_version` 1.
     let rewrite = |name: &str, version: &str| -> PathBuf {
         let p = root.join(name);
         std::fs::copy(&batch, &p).unwrap();
-        let c = Connection::open(&p).unwrap();
+        let c = crate::common::db(&p).unwrap();
         let body: Vec<u8> = c
             .query_row("SELECT body FROM manifest", [], |r| r.get(0))
             .unwrap();
@@ -270,7 +270,7 @@ fn the_network_manifest_says_nothing_either() {
         String::from_utf8_lossy(&out.stderr)
     );
     drop(office);
-    let c = Connection::open(o.join("hub.sqlite")).unwrap();
+    let c = crate::common::db(o.join("hub.sqlite")).unwrap();
     let bodies: Vec<Vec<u8>> = {
         let mut st = c.prepare("SELECT body FROM sync_manifests").unwrap();
         st.query_map([], |r| r.get(0))
@@ -296,9 +296,9 @@ fn the_network_manifest_says_nothing_either() {
 #[test]
 fn over_the_network_the_office_takes_both_formats_and_refuses_what_it_cannot_open() {
     let (_tmp, root, field_dir, field_card, batch) = session_fixture();
-    let field = hub::shared::keys::load(&field_dir).unwrap();
-    let office_keys = hub::shared::keys::load(&root.join("office-template")).unwrap();
-    let c = Connection::open(&batch).unwrap();
+    let field = crate::common::hub_keys(&field_dir);
+    let office_keys = crate::common::hub_keys(&root.join("office-template"));
+    let c = crate::common::db(&batch).unwrap();
     let body: Vec<u8> = c
         .query_row("SELECT body FROM manifest", [], |r| r.get(0))
         .unwrap();

@@ -20,8 +20,8 @@ struct Keys {
 
 fn keys(fx: &Fixture) -> Keys {
     Keys {
-        field: hub::shared::keys::load(&fx.field_dir).unwrap(),
-        office: hub::shared::keys::load(&fx.root.join("office-template")).unwrap(),
+        field: crate::common::hub_keys(&fx.field_dir),
+        office: crate::common::hub_keys(&fx.root.join("office-template")),
     }
 }
 

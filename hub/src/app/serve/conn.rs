@@ -270,11 +270,32 @@ impl Gate {
 /// Accepts connections on `listener` until `cancel` fires, and serves each admitted one (through TLS
 /// when `tls` is given) in its own task. Every request carries its [`Channel`]; `https_port` is the hub's
 /// HTTPS listener, where plain-HTTP team calls are sent.
+/// The router that serves requests, replaceable while the listeners run: a hub that starts locked serves
+/// the locked router until an officer unlocks it, then the full app (`serve/locked.rs`).
+#[derive(Clone)]
+pub struct Switch(Arc<std::sync::RwLock<Router>>);
+
+impl Switch {
+    pub fn new(router: Router) -> Switch {
+        Switch(Arc::new(std::sync::RwLock::new(router)))
+    }
+
+    /// The router in force.
+    pub fn current(&self) -> Router {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Puts `router` in force for every request from now on.
+    pub fn set(&self, router: Router) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = router;
+    }
+}
+
 pub async fn run(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     https_port: Option<u16>,
-    app: Router,
+    app: Switch,
     gate: Arc<Gate>,
     cancel: CancellationToken,
 ) {
@@ -333,21 +354,23 @@ pub async fn run(
 async fn serve_io<I>(
     io: I,
     channel: Channel,
-    app: Router,
+    app: Switch,
     limits: Limits,
     started: Started,
     cancel: CancellationToken,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let inner = TowerToHyperService::new(app);
     let body_timeout = limits.body_read_timeout;
     let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         started.mark();
         req.extensions_mut().insert(ConnectInfo(channel.peer));
         req.extensions_mut().insert(channel);
         let req = req.map(|b| Body::new(IdleTimeoutBody::new(b, body_timeout)));
-        hyper::service::Service::call(&inner, req)
+        // The router in force when the request arrives (a locked hub swaps in the full app on unlock,
+        // also for connections kept alive across the swap).
+        let inner = TowerToHyperService::new(app.current());
+        async move { hyper::service::Service::call(&inner, req).await }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder

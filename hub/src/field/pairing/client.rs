@@ -194,7 +194,18 @@ pub async fn pair_with_office(
         .call(move |c| store::pin_office(c, &me, &office_card, &base))
         .await?;
     let already_paired = match pinned {
-        PinOffice::Pinned { already } => already,
+        PinOffice::Pinned { already } => {
+            // The office can now recover this hub's data key (encryption at rest, `shared::unlock`).
+            let db2 = db.clone();
+            match tokio::task::spawn_blocking(move || crate::shared::unlock::refresh_escrow(&db2))
+                .await
+            {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "could not give the office a copy of the data key"),
+                Err(e) => tracing::error!(error = %e, "escrow task failed"),
+            }
+            already
+        }
         PinOffice::OtherOffice(other) => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,

@@ -102,6 +102,9 @@ async fn set_disabled(
         "account {}",
         if disabled { "disabled" } else { "enabled" }
     );
+    if disabled {
+        super::atrest::account_disabled(st, &user.id);
+    }
     Ok(Json(AccountChanged {
         user,
         sessions_ended: ended,
@@ -200,7 +203,9 @@ pub(super) async fn reset_password(
         .with_field("id"));
     }
     super::routes::check_password(&body.password)?;
-    let hash = super::routes::hash_off_thread(body.password).await?;
+    let temporary = body.password;
+    let hash = super::routes::hash_off_thread(temporary.clone()).await?;
+    let hash_kept = hash.clone();
     let (actor_id, actor_name) = (admin.id.clone(), admin.name.clone());
     let (user, ended) = st
         .db
@@ -228,6 +233,9 @@ pub(super) async fn reset_password(
         .await?
         .ok_or_else(no_such_user)?;
     tracing::info!(sessions_ended = ended, "password reset by an admin");
+    // The temporary password unlocks the hub for this user until they choose their own.
+    super::atrest::after_password(&st, &user.id, &user.name, user.role, &hash_kept, &temporary)
+        .await;
     Ok(Json(AccountChanged {
         user,
         sessions_ended: ended,
@@ -352,7 +360,9 @@ pub(super) async fn change_own_password(
         .with_field("current_password"));
     }
     attempt.succeeded();
-    let hash = super::routes::hash_off_thread(body.password).await?;
+    let new_password = body.password;
+    let hash = super::routes::hash_off_thread(new_password.clone()).await?;
+    let hash_kept = hash.clone();
     let keep = super::session_token(&headers);
     let (uid, uname) = (user.id.clone(), user.name.clone());
     let ended = st
@@ -381,6 +391,16 @@ pub(super) async fn change_own_password(
         .await?
         .ok_or_else(ApiError::unauthenticated)?;
     tracing::info!(sessions_ended = ended, "own password changed");
+    // The old password no longer unlocks the hub; the new one does.
+    super::atrest::after_password(
+        &st,
+        &user.id,
+        &user.name,
+        user.role,
+        &hash_kept,
+        &new_password,
+    )
+    .await;
     Ok(Json(json!({ "sessions_ended": ended })).into_response())
 }
 

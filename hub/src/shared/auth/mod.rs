@@ -2,10 +2,10 @@
 //! setup token, and login rate limiting. Handlers ask for an [`AuthUser`] in their signature; the
 //! extractor refuses unauthenticated calls and state-changing calls without the session's CSRF token.
 
+mod atrest;
 pub mod channel;
 pub mod gates;
 mod lifecycle;
-mod password;
 mod ratelimit;
 pub mod routes;
 pub mod store;
@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use crate::shared::error::ApiError;
 use crate::shared::state::AppState;
 
+pub use crate::shared::vault::password::{hash_password, verify_password};
 pub use gates::{AdminOnly, Clerks, FieldTeam, Leads, Responsible};
-pub use password::{hash_password, verify_password};
 pub use ratelimit::LoginLimiter;
 
 /// Name of the session cookie. The `__Host-` prefix makes browsers keep it only when it is `Secure`, for

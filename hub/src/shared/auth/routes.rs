@@ -129,7 +129,8 @@ fn logged_in(user: UserOut, token: String, csrf: String, status: StatusCode) -> 
     security(()),
     responses(
         (status = 200, description = "`{needs_setup: bool, mode: \"field\"|\"office\", secure: bool, https_url: string|null, \
-                                      ca_sha256: string|null}` (`ca_sha256`: the local CA's fingerprint, colon-separated \
+                                      ca_sha256: string|null, locked: bool}` (`locked`: true while a restarted field hub \
+                                      waits for an officer to unlock it; `ca_sha256`: the local CA's fingerprint, colon-separated \
                                       hex, to compare with the hub's screen or printed join sheet, never with this page)", body = Object),
     )
 )]
@@ -146,10 +147,14 @@ async fn setup_status(
         .and_then(|p| channel::https_base(&headers, p));
     Ok(Json(json!({
         "needs_setup": needs,
+        // A locked hub answers this route itself (`app/serve/locked.rs`) with `true`.
+        "locked": false,
         "mode": st.mode,
         "secure": secure,
         "https_url": https_url,
         "ca_sha256": ca.map(|c| c.0 .0.to_string()),
+        // The full app serves only an unlocked hub (a locked one answers from `app::serve::locked`).
+        "locked": false,
     })))
 }
 
@@ -185,9 +190,11 @@ async fn setup(
 ) -> Result<Response, ApiError> {
     check_name(&body.name)?;
     check_password(&body.password)?;
-    let hash = hash_off_thread(body.password).await?;
+    let password = body.password;
+    let hash = hash_off_thread(password.clone()).await?;
     let name = body.name;
     let token = body.token;
+    let hash_kept = hash.clone();
     let out = st
         .db
         .call(move |c| {
@@ -217,6 +224,16 @@ async fn setup(
         })
         .await??;
     tracing::info!("first admin account created");
+    // On a field hub the first admin's password protects the data at rest from now on.
+    super::atrest::after_password(
+        &st,
+        &out.0.id,
+        &out.0.name,
+        out.0.role,
+        &hash_kept,
+        &password,
+    )
+    .await;
     Ok(logged_in(out.0, out.1, out.2, StatusCode::CREATED))
 }
 
@@ -228,7 +245,7 @@ struct LoginIn {
 }
 
 /// `429 rate_limited` with `Retry-After`: too many failed logins (see [`super::ratelimit`]).
-pub(super) fn login_locked(wait_secs: u64) -> Response {
+pub fn login_locked(wait_secs: u64) -> Response {
     let mins = wait_secs.div_ceil(60);
     (
         [(header::RETRY_AFTER, wait_secs.to_string())],
@@ -287,6 +304,7 @@ async fn login(
         .await?;
     let password = body.password;
     let stored = row.as_ref().map(|r| r.0.password_hash.clone());
+    let typed = password.clone();
     let ok = crate::shared::cpu::run(move || verify_password(&password, stored.as_deref()))
         .await
         .map_err(ApiError::internal)?;
@@ -310,6 +328,17 @@ async fn login(
         )
         .with_field("name"));
     }
+    // A field hub's data is protected by the first officer/admin password it sees (an upgraded hub), and
+    // each officer's copy of the data key follows their password.
+    super::atrest::after_password(
+        &st,
+        &row.user.id,
+        &row.user.name,
+        row.user.role,
+        &row.password_hash,
+        &typed,
+    )
+    .await;
     let uid = row.user.id.clone();
     let (tok, csrf) = st.db.call(move |c| users::create_session(c, &uid)).await?;
     Ok(logged_in(row.user, tok, csrf, StatusCode::OK))

@@ -11,7 +11,7 @@ use crate::shared::store::{StoreError, StoreResult};
 /// What two user names are compared by: NFC, then lower case. "Nguyễn Văn An" typed with decomposed
 /// diacritics, or as "nguyễn văn an", names the same user.
 pub fn name_key(name: &str) -> String {
-    name.nfc().collect::<String>().to_lowercase()
+    crate::shared::vault::keyring::name_key(name)
 }
 
 /// A user as the API shows it.

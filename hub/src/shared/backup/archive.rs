@@ -41,6 +41,11 @@ pub struct Manifest {
     /// archive and for passphrase backups made before issue 19.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub encrypted_to: Vec<String>,
+    /// The data directory was protected (issue 19, `shared::vault`): `hub.sqlite` is encrypted with the
+    /// hub's data key (SQLCipher), the secret key files are sealed under it, and `keys/keyring.json` holds
+    /// the wrapped copies of that key. Restoring gives a protected (locked) directory again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protected: bool,
     /// Row counts: users, drafts, receipts (sealed dossiers), envelopes, received_dossiers…
     pub counts: BTreeMap<String, i64>,
     /// Directories to create (relative paths, `/`-separated), parents first.
@@ -247,6 +252,7 @@ pub fn unpack<R: Read>(input: R, dest: &Path) -> Result<Manifest, ArchiveError> 
                 migrations: vec![],
                 encrypted: false,
                 encrypted_to: vec![],
+                protected: false,
                 counts: BTreeMap::new(),
                 dirs: vec![],
                 files: vec![],
@@ -399,6 +405,7 @@ mod tests {
             migrations: vec!["0001_initial".into()],
             encrypted: false,
             encrypted_to: vec![],
+            protected: false,
             counts: BTreeMap::from([("receipts".into(), 3)]),
             dirs: vec!["keys".into()],
             files: entries,

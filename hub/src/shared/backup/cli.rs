@@ -14,7 +14,10 @@ without --force).";
 
 const KEYS_HELP: &str = "Backups are encrypted to public keys whose secrets are not on the hub: a field \
 hub's to the office it is paired with and to its recovery key, an office hub's to its recovery key. \
-Making one needs no secret. Make the recovery key once: `hub backup recovery-key new`.";
+Making one needs no secret. Make the recovery key once: `hub backup recovery-key new`. On a protected \
+field hub (data encrypted at rest) the database and key files stay encrypted inside; the hub serving the \
+directory, once unlocked, makes the backup for this command (DATA/backup.sock); otherwise give \
+HUB_UNLOCK_USER and HUB_UNLOCK_PASSWORD of an officer or admin.";
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true, before_help = KEYS_HELP, after_help = EXIT_CODES)]
@@ -38,7 +41,9 @@ pub struct BackupArgs {
 #[derive(Debug, Subcommand)]
 pub enum BackupCommand {
     /// Check a backup file completely (decrypt, every checksum, database integrity, keys) without
-    /// restoring it.
+    /// restoring it. A protected field hub's data key is unwrapped from the archive's keyring with the same
+    /// key, else HUB_UNLOCK_IDENTITY or HUB_UNLOCK_USER/HUB_UNLOCK_PASSWORD; without it the database and
+    /// keys are not checked and the output says PARTLY CHECKED.
     #[command(after_help = EXIT_CODES)]
     Verify {
         /// The backup file (`-` for standard input).
@@ -95,6 +100,8 @@ pub struct RestoreArgs {
     pub check: bool,
     /// The key that opens the backup: a file with the recovery key (as printed at installation), or, at
     /// the office, the office hub's keys/encrypt.age. Without it, on a terminal, the recovery key is asked.
+    /// A protected field hub's backup restores protected and locked; its checks need the data key, unwrapped
+    /// with this key (else HUB_UNLOCK_IDENTITY or HUB_UNLOCK_USER/HUB_UNLOCK_PASSWORD).
     #[arg(long)]
     pub identity: Option<PathBuf>,
     /// For a backup made before backup keys (encrypted to the backup passphrase): the file holding it

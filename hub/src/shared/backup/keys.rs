@@ -238,6 +238,14 @@ pub fn read_identities(path: &Path) -> anyhow::Result<Vec<age::x25519::Identity>
     let bytes = fs::read(path)
         .with_context(|| format!("cannot read the identity file {}", path.display()))?;
     let ids = parse_identities(&String::from_utf8_lossy(&bytes));
+    if ids.is_empty() && bytes.starts_with(crate::shared::vault::files::MAGIC) {
+        bail!(
+            "{} holds no age secret key in clear: it is a sealed key file of a protected field hub \
+             (encrypted under that hub's data key), and a hub's own key opens none of its backups anyway. \
+             Give the recovery key kept at the office, or the office hub's keys/encrypt.age",
+            path.display()
+        );
+    }
     if ids.is_empty() {
         bail!(
             "{} holds no age secret key (a line AGE-SECRET-KEY-1…): give the recovery key kept at the \

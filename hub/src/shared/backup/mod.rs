@@ -17,6 +17,7 @@ pub mod keys;
 pub mod lock;
 pub mod passphrase;
 pub mod snapshot;
+pub mod socket;
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
@@ -24,7 +25,9 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use age::secrecy::ExposeSecret;
 use anyhow::Context;
+use zeroize::Zeroizing;
 
 use crate::shared::datadir::DataDir;
 use archive::{ArchiveError, FileEntry, Manifest, SourceFile};
@@ -67,11 +70,15 @@ fn skipped(rel: &str, name: &str) -> bool {
             | "hub.sqlite-shm"
             | "hub.sqlite-journal"
             | lock::LOCK_FILE
+            | socket::SOCKET
             | "uploads"
             | "exports-tmp"
     ) || name.starts_with(".backup-")
         || name.ends_with(".tmp")
         || name.ends_with(".partial")
+        // Transient files of a protection under way (`shared::unlock`): the finished files stand for them.
+        || name.ends_with(".sealing")
+        || name.ends_with(".protecting")
 }
 
 /// Lists the directories and regular files of `root` to back up (besides the database), sorted.
@@ -116,9 +123,12 @@ fn collect(root: &Path) -> anyhow::Result<(Vec<String>, Vec<SourceFile>)> {
 pub enum Output {
     File(PathBuf),
     Stdout,
+    /// A stream (the socket of a `hub backup` asking the serving hub, [`socket`]).
+    Writer(Box<dyn Write + Send>),
 }
 
 /// What `hub backup` did.
+#[derive(Debug)]
 pub struct BackupSummary {
     pub manifest: Manifest,
     pub bytes: u64,
@@ -145,10 +155,17 @@ impl BackupSummary {
             human_bytes(self.bytes),
             dossiers(m),
             m.counts.get("users").copied().unwrap_or(0),
-            if m.encrypted {
-                format!("encrypted to {}", m.encrypted_to.join(" and "))
-            } else {
-                "NOT encrypted".into()
+            match (m.encrypted, m.protected) {
+                (true, false) => format!("encrypted to {}", m.encrypted_to.join(" and ")),
+                (true, true) => format!(
+                    "encrypted to {}; inside, the database and key files stay encrypted with the hub's \
+                     data key",
+                    m.encrypted_to.join(" and ")
+                ),
+                (false, false) => "NOT encrypted".into(),
+                (false, true) => "the archive NOT encrypted (the database and key files in it stay \
+                                  encrypted with the hub's data key)"
+                    .into(),
             },
             self.seconds,
             self.sha256
@@ -253,6 +270,13 @@ pub fn backup(
     progress: bool,
 ) -> anyhow::Result<BackupSummary> {
     let started = Instant::now();
+    // A protected hub's key is in the serving hub's memory only: when it serves, unlocked, it makes the
+    // backup for us (the USB stick service has no password to give).
+    if crate::shared::unlock::is_locked(data) && !socket::unlock_env_given() {
+        if let Some(stream) = socket::connect(data) {
+            return socket::request(stream, out, encrypt);
+        }
+    }
     if let (Some(0), Ok(meta)) = (euid(), fs::metadata(data)) {
         if meta.uid() != 0 {
             anyhow::bail!(
@@ -279,6 +303,15 @@ pub fn backup(
     let _snap_guard = Cleanup(Some(snap_path.clone()));
     let info =
         snapshot::take(&db_path, &snap_path, progress).context("cannot copy the database")?;
+    // A protected hub's backup holds its data as it is on disk: the database encrypted with the data key
+    // (the snapshot is keyed like the live database), the key files sealed, the keyring with the wrapped
+    // copies of the key. Never a plaintext copy of the database, whatever went wrong above.
+    let protected = crate::shared::vault::is_protected(&dir.path);
+    if protected && !crate::shared::store::is_encrypted_file(&snap_path) {
+        anyhow::bail!(
+            "the database snapshot of this protected hub came out unencrypted; no backup was written"
+        );
+    }
     let (dirs, mut files) = collect(&dir.path)?;
     files.insert(
         0,
@@ -312,6 +345,7 @@ pub fn backup(
             .as_ref()
             .map(|p| p.keys.iter().map(keys::BackupKey::describe).collect())
             .unwrap_or_default(),
+        protected,
         counts: info.counts.clone(),
         dirs,
         files: entries,
@@ -334,10 +368,49 @@ pub fn backup(
         }
         Ok(())
     };
-    let (bytes, sha256, path) = match out {
+    let (bytes, sha256, path) = emit(out, write_to)?;
+    drop(_snap_guard);
+    let summary = BackupSummary {
+        manifest,
+        bytes,
+        sha256,
+        note: plan.and_then(|p| p.note),
+        seconds: started.elapsed().as_secs_f64(),
+        path,
+    };
+    let (at, size, where_) = (
+        summary.manifest.created_at.clone(),
+        bytes.to_string(),
+        summary
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "-".into()),
+    );
+    dir.db.call_sync(move |c| {
+        crate::shared::store::meta_set(c, "last_backup_at", &at)?;
+        crate::shared::store::meta_set(c, "last_backup_bytes", &size)?;
+        crate::shared::store::meta_set(c, "last_backup_path", &where_)
+    })?;
+    Ok(summary)
+}
+
+/// Writes a backup to `out` through `write_to`: counted and hashed; a file is written as `FILE.partial`,
+/// synced, renamed and its folder synced (an existing file is never overwritten). Returns the bytes
+/// written, their SHA-256 and the file's path.
+fn emit(
+    out: Output,
+    write_to: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<(u64, String, Option<PathBuf>)> {
+    Ok(match out {
         Output::Stdout => {
             let mut c = Counting::new(io::stdout().lock());
             write_to(&mut c).context("cannot write the backup to standard output")?;
+            (c.n, c.sha256(), None)
+        }
+        Output::Writer(w) => {
+            let mut c = Counting::new(w);
+            write_to(&mut c).context("cannot write the backup")?;
             (c.n, c.sha256(), None)
         }
         Output::File(path) => {
@@ -373,31 +446,7 @@ pub fn backup(
             fsync_dir(&parent).with_context(|| format!("cannot sync {}", parent.display()))?;
             (n, sha, Some(path))
         }
-    };
-    drop(_snap_guard);
-    let summary = BackupSummary {
-        manifest,
-        bytes,
-        sha256,
-        note: plan.and_then(|p| p.note),
-        seconds: started.elapsed().as_secs_f64(),
-        path,
-    };
-    let (at, size, where_) = (
-        summary.manifest.created_at.clone(),
-        bytes.to_string(),
-        summary
-            .path
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "-".into()),
-    );
-    dir.db.call_sync(move |c| {
-        crate::shared::store::meta_set(c, "last_backup_at", &at)?;
-        crate::shared::store::meta_set(c, "last_backup_bytes", &size)?;
-        crate::shared::store::meta_set(c, "last_backup_path", &where_)
-    })?;
-    Ok(summary)
+    })
 }
 
 /// How to open an encrypted backup: the recovery key or the office's key file (`--identity`), or the
@@ -408,10 +457,21 @@ pub struct Unlock {
     pub passphrase_file: Option<PathBuf>,
 }
 
+/// A backup file opened for reading.
+struct Opened {
+    /// The plain tar stream.
+    reader: Box<dyn Read>,
+    /// What the file was encrypted to (empty when plain).
+    encrypted_to: Vec<String>,
+    /// The age identities that opened it (`AGE-SECRET-KEY-1…` lines; empty for a plain or passphrase
+    /// backup): the same key opens the escrow copy of a protected hub's data key in the archive.
+    identities: Zeroizing<String>,
+}
+
 /// Opens a backup file (or `-` for standard input) as a plain tar stream, decrypting it when it is an age
 /// file: to keys (with `--identity`, or the recovery key typed on a terminal) or, for a backup made before
 /// issue 19, to a passphrase. Returns what it was encrypted to (empty when plain).
-fn open_backup(from: &Path, unlock: &Unlock) -> anyhow::Result<(Box<dyn Read>, Vec<String>)> {
+fn open_backup(from: &Path, unlock: &Unlock) -> anyhow::Result<Opened> {
     let input: Box<dyn Read> = if from == Path::new("-") {
         Box::new(io::stdin().lock())
     } else {
@@ -423,7 +483,11 @@ fn open_backup(from: &Path, unlock: &Unlock) -> anyhow::Result<(Box<dyn Read>, V
     let mut r = BufReader::with_capacity(256 * 1024, input);
     let head = r.fill_buf()?;
     if !head.starts_with(b"age-encryption.org/") {
-        return Ok((Box::new(r), Vec::new()));
+        return Ok(Opened {
+            reader: Box::new(r),
+            encrypted_to: Vec::new(),
+            identities: Zeroizing::new(String::new()),
+        });
     }
     let labels = keys::labels_in_header(head);
     let dec = age::Decryptor::new_buffered(r)
@@ -493,14 +557,23 @@ fn open_backup(from: &Path, unlock: &Unlock) -> anyhow::Result<(Box<dyn Read>, V
     } else {
         labels
     };
-    Ok((Box::new(reader), to))
+    let mut identities = Zeroizing::new(String::new());
+    for id in &ids {
+        identities.push_str(id.to_string().expose_secret());
+        identities.push('\n');
+    }
+    Ok(Opened {
+        reader: Box::new(reader),
+        encrypted_to: to,
+        identities,
+    })
 }
 
 /// A backup made before issue 19, encrypted to the backup passphrase.
 fn open_passphrase_backup<R: BufRead + 'static>(
     dec: age::Decryptor<R>,
     unlock: &Unlock,
-) -> anyhow::Result<(Box<dyn Read>, Vec<String>)> {
+) -> anyhow::Result<Opened> {
     if unlock.identity.is_some() && unlock.passphrase_file.is_none() {
         return Err(Refused::Backup(
             "this backup was made before backup keys (issue 19), with the backup passphrase: restore it \
@@ -532,7 +605,11 @@ fn open_passphrase_backup<R: BufRead + 'static>(
             other => Refused::Backup(format!("cannot decrypt the backup: {other}")),
         }
         })?;
-    Ok((Box::new(reader), vec!["the backup passphrase".to_string()]))
+    Ok(Opened {
+        reader: Box::new(reader),
+        encrypted_to: vec!["the backup passphrase".to_string()],
+        identities: Zeroizing::new(String::new()),
+    })
 }
 
 /// What a restore (or a check) found.
@@ -541,6 +618,8 @@ pub struct RestoreReport {
     pub info: snapshot::SnapshotInfo,
     /// What the file was encrypted to (empty: a plain archive).
     pub encrypted_to: Vec<String>,
+    /// For the backup of a protected hub: whether its data key could be opened for the checks.
+    pub data_key: Option<DataKeyCheck>,
     pub replaced: Option<PathBuf>,
     pub seconds: f64,
 }
@@ -576,6 +655,34 @@ impl RestoreReport {
             human_bytes(m.total_bytes()),
             self.seconds
         );
+        match &self.data_key {
+            None => {}
+            Some(DataKeyCheck::Opened { by }) => s.push_str(&format!(
+                "The data in this backup is encrypted at rest (a protected field hub): its data key was \
+                 opened with {by} for the checks above and forgotten again. {}\n",
+                if restored_to.is_some() {
+                    "The restored hub is protected too: it starts locked until an officer or admin logs \
+                     in (or `hub vault recover --identity FILE --user NAME`)."
+                } else {
+                    "A restore of it is protected too and starts locked."
+                }
+            )),
+            Some(DataKeyCheck::Closed { why }) => s.push_str(&format!(
+                "PARTLY CHECKED: the data in this backup is encrypted at rest (a protected field hub) and its \
+                 data key stayed closed: {why}. Checked: every file against its SHA-256 in the manifest, the \
+                 keyring, the database encrypted and the key files sealed. NOT checked: the database's \
+                 integrity and the hub's keys (the counts above are the manifest's). To check them, give \
+                 --identity with the recovery key, or HUB_UNLOCK_USER and HUB_UNLOCK_PASSWORD of an officer or \
+                 admin of that hub. {}\n",
+                if restored_to.is_some() {
+                    "The restored hub starts locked; an officer or admin unlocks it by logging in (their \
+                     password in the backup's keyring), or `hub vault recover --identity FILE --user NAME` \
+                     with the recovery key."
+                } else {
+                    "A restore of it starts locked and unlocks with an officer's or admin's password."
+                }
+            )),
+        }
         if let Some(r) = &self.replaced {
             s.push_str(&format!(
                 "The previous data directory is kept as {} (delete it yourself once the restored hub works).\n",
@@ -586,9 +693,121 @@ impl RestoreReport {
     }
 }
 
+/// How the data of a protected hub's backup was checked (issue 19).
+#[derive(Debug, Clone)]
+pub enum DataKeyCheck {
+    /// The data key was unwrapped from the archive's keyring (`by` says with what) and every check ran;
+    /// the restored directory is encrypted and starts locked all the same.
+    Opened { by: String },
+    /// The data key stayed closed (`why`): the files were checked against the manifest, the keyring
+    /// read, the database seen to be encrypted, but the database's integrity and the keys were not.
+    Closed { why: String },
+}
+
+/// Forgets a data key registered for a check when dropped (the checked directory goes back to locked).
+struct Forget<'a>(&'a Path);
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        crate::shared::vault::forget(self.0);
+    }
+}
+
+/// The keys an escrow copy is for, named like the backup's own keys when they are the same.
+fn describe_escrow(recipients: &[String], labels: &[String]) -> String {
+    let parts: Vec<String> = recipients
+        .iter()
+        .map(|r| {
+            let fp = keys::fingerprint(r);
+            match labels.iter().find_map(|l| {
+                l.split_once(':')
+                    .filter(|(_, f)| *f == fp)
+                    .map(|(k, _)| k.to_string())
+            }) {
+                Some(kind) => format!("the {kind} key {fp}"),
+                None => format!("the key {fp}"),
+            }
+        })
+        .collect();
+    parts.join(" and ")
+}
+
+/// The data key of the unpacked protected backup in `dir`: from the escrow copy in its keyring with the
+/// identities that opened the archive, else from `HUB_UNLOCK_IDENTITY` (an age identity file) or an
+/// officer's or admin's `HUB_UNLOCK_USER`/`HUB_UNLOCK_PASSWORD`. `Err` says why not, for the report.
+fn backup_data_key(
+    kr: &crate::shared::vault::keyring::Keyring,
+    opened: &Opened,
+) -> Result<(crate::shared::vault::DataKey, String), String> {
+    use crate::shared::vault::{keyring, VaultError};
+    let mut why = Vec::new();
+    match &kr.escrow {
+        None => why.push(
+            "the hub had no escrow copy of its data key when the backup was made (it was protected \
+             before it was paired with an office and before it had a recovery key)"
+                .to_string(),
+        ),
+        Some(e) if !opened.identities.is_empty() => {
+            match kr.unlock_escrow(&opened.identities) {
+                Ok(k) => return Ok((k, "the key that opened the backup".into())),
+                Err(VaultError::BadIdentity) => why.push(format!(
+                    "the key that opened the backup file does not open the escrow copy of the data key, \
+                     which is for {} only (a hub protected before it was paired keeps a recovery-key-only \
+                     copy until it is brought up to date: at its next unlocked start, a pairing over the \
+                     network, or an officer's or admin's login)",
+                    describe_escrow(&e.recipients, &opened.encrypted_to)
+                )),
+                Err(other) => why.push(format!("the escrow copy of the data key: {other}")),
+            }
+        }
+        Some(e) => why.push(format!(
+            "the backup file was not opened with a key (it is a plain archive), and the escrow copy of the \
+             data key is for {}",
+            describe_escrow(&e.recipients, &opened.encrypted_to)
+        )),
+    }
+    if let Some(file) = std::env::var("HUB_UNLOCK_IDENTITY")
+        .ok()
+        .filter(|f| !f.is_empty())
+    {
+        match fs::read_to_string(&file) {
+            Ok(text) => match kr.unlock_escrow(&text) {
+                Ok(k) => return Ok((k, format!("HUB_UNLOCK_IDENTITY ({file})"))),
+                Err(_) => why.push(format!(
+                    "HUB_UNLOCK_IDENTITY ({file}) does not open the escrow copy either"
+                )),
+            },
+            Err(e) => why.push(format!("HUB_UNLOCK_IDENTITY: cannot read {file}: {e}")),
+        }
+    }
+    if let (Some(user), Ok(password)) = (
+        std::env::var("HUB_UNLOCK_USER")
+            .ok()
+            .filter(|u| !u.is_empty()),
+        std::env::var("HUB_UNLOCK_PASSWORD"),
+    ) {
+        match kr.unlock(&keyring::name_key(&user), &password) {
+            Ok((k, _)) => return Ok((k, format!("the password of {user} (HUB_UNLOCK_USER)"))),
+            Err(_) => why.push(format!(
+                "HUB_UNLOCK_USER/HUB_UNLOCK_PASSWORD: {user} with that password does not unlock this \
+                 backup's hub (wrong password, not an officer or admin there, or the password was changed \
+                 after the backup)"
+            )),
+        }
+    }
+    Err(why.join("; "))
+}
+
 /// Checks an unpacked backup: database integrity, schema not newer than this hub, mode as in the
-/// manifest, keys that load and belong to the manifest's device.
-fn check_unpacked(dir: &Path, m: &Manifest) -> Result<snapshot::SnapshotInfo, Refused> {
+/// manifest, keys that load and belong to the manifest's device. The backup of a protected hub needs its
+/// data key for the database and the keys ([`backup_data_key`]); without it, what needs no key is checked
+/// and the report says what was not.
+fn check_unpacked(
+    dir: &Path,
+    m: &Manifest,
+    opened: &Opened,
+) -> Result<(snapshot::SnapshotInfo, Option<DataKeyCheck>), Refused> {
+    use crate::shared::vault::{self, keyring};
     let known = crate::shared::store::migration_names();
     if let Some(n) = m.migrations.iter().find(|n| !known.contains(&n.as_str())) {
         return Err(Refused::Backup(format!(
@@ -597,19 +816,70 @@ fn check_unpacked(dir: &Path, m: &Manifest) -> Result<snapshot::SnapshotInfo, Re
         )));
     }
     let db = dir.join("hub.sqlite");
-    let info = (|| -> rusqlite::Result<Result<snapshot::SnapshotInfo, String>> {
-        let c = rusqlite::Connection::open(&db)?;
-        let mut st = c.prepare("PRAGMA integrity_check")?;
-        let rows: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-        drop(st);
+    let kr = keyring::load(dir)
+        .map_err(|e| Refused::Backup(format!("the keyring in the backup is damaged: {e}")))?;
+    if m.protected && kr.is_none() {
+        return Err(Refused::Backup(format!(
+            "the backup is of a protected hub but holds no {}",
+            keyring::path(Path::new("")).display()
+        )));
+    }
+    let mut key = None;
+    let mut check = None;
+    let _forget = Forget(dir);
+    if let Some(kr) = &kr {
+        if !crate::shared::store::is_encrypted_file(&db) {
+            return Err(Refused::Backup(
+                "the backup holds a keyring but its database is not encrypted".into(),
+            ));
+        }
+        match backup_data_key(kr, opened) {
+            Ok((k, by)) => {
+                vault::register(dir, k.clone());
+                key = Some(k);
+                check = Some(DataKeyCheck::Opened { by });
+            }
+            Err(why) => {
+                // What needs no key: every file matched the manifest (unpack), the keyring reads, the
+                // database is encrypted; the secret key files are sealed.
+                for rel in crate::shared::unlock::SEALED_FILES {
+                    let p = dir.join(rel);
+                    if p.exists() && !vault::files::is_sealed(&p) {
+                        return Err(Refused::Backup(format!(
+                            "{rel} in the backup of a protected hub is not sealed"
+                        )));
+                    }
+                }
+                let info = snapshot::SnapshotInfo {
+                    pages: 0,
+                    mode: Some(m.mode.clone()),
+                    name: Some(m.name.clone()),
+                    migrations: m.migrations.clone(),
+                    counts: m.counts.clone(),
+                };
+                return Ok((info, Some(DataKeyCheck::Closed { why })));
+            }
+        }
+    }
+    let info = (|| -> Result<Result<snapshot::SnapshotInfo, String>, String> {
+        let c = rusqlite::Connection::open(&db).map_err(|e| e.to_string())?;
+        if let Some(k) = &key {
+            crate::shared::store::apply_key(&c, k).map_err(|e| e.to_string())?;
+        }
+        let (rows, info) = (|| -> rusqlite::Result<_> {
+            let mut st = c.prepare("PRAGMA integrity_check")?;
+            let rows: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            drop(st);
+            Ok((rows.clone(), snapshot::describe(&c, 0)?))
+        })()
+        .map_err(|e| e.to_string())?;
         if rows != ["ok"] {
             return Ok(Err(format!(
                 "the database fails its integrity check: {}",
                 rows.into_iter().take(3).collect::<Vec<_>>().join("; ")
             )));
         }
-        let info = snapshot::describe(&c, 0)?;
-        c.close().map_err(|(_, e)| e)?;
+        c.close().map_err(|(_, e)| e.to_string())?;
         Ok(Ok(info))
     })()
     .map_err(|e| Refused::Backup(format!("the database in the backup cannot be read: {e}")))?
@@ -628,7 +898,7 @@ fn check_unpacked(dir: &Path, m: &Manifest) -> Result<snapshot::SnapshotInfo, Re
             m.device_id
         )));
     }
-    Ok(info)
+    Ok((info, check))
 }
 
 /// Is `dir` empty for a restore (nothing but a lock file left by a stopped hub)?
@@ -653,13 +923,15 @@ pub fn verify(from: &Path, unlock: &Unlock) -> anyhow::Result<RestoreReport> {
     fs::create_dir(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     fs::set_permissions(&tmp, fs::Permissions::from_mode(0o700))?;
     let _guard = Cleanup(Some(tmp.clone()));
-    let (reader, encrypted_to) = open_backup(from, unlock)?;
+    let mut opened = open_backup(from, unlock)?;
+    let reader = std::mem::replace(&mut opened.reader, Box::new(io::empty()));
     let manifest = archive::unpack(reader, &tmp).map_err(Refused::from)?;
-    let info = check_unpacked(&tmp, &manifest)?;
+    let (info, data_key) = check_unpacked(&tmp, &manifest, &opened)?;
     Ok(RestoreReport {
         manifest,
         info,
-        encrypted_to,
+        encrypted_to: opened.encrypted_to,
+        data_key,
         replaced: None,
         seconds: started.elapsed().as_secs_f64(),
     })
@@ -712,9 +984,12 @@ pub fn restore(
     fs::create_dir(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     fs::set_permissions(&tmp, fs::Permissions::from_mode(0o700))?;
     let mut guard = Cleanup(Some(tmp.clone()));
-    let (reader, encrypted_to) = open_backup(from, unlock)?;
+    let mut opened = open_backup(from, unlock)?;
+    let reader = std::mem::replace(&mut opened.reader, Box::new(io::empty()));
     let manifest = archive::unpack(reader, &tmp).map_err(Refused::from)?;
-    let info = check_unpacked(&tmp, &manifest)?;
+    // A protected hub's backup restores protected: the key used for the checks is forgotten again, the
+    // database stays encrypted and the key files sealed, and the restored hub starts locked.
+    let (info, data_key) = check_unpacked(&tmp, &manifest, &opened)?;
     // Root restoring over a service user's directory gives the files to that user.
     let owner = if exists && euid() == Some(0) {
         fs::metadata(&data).ok().map(|m| (m.uid(), m.gid()))
@@ -749,7 +1024,8 @@ pub fn restore(
     Ok(RestoreReport {
         manifest,
         info,
-        encrypted_to,
+        encrypted_to: opened.encrypted_to,
+        data_key,
         replaced,
         seconds: started.elapsed().as_secs_f64(),
     })
@@ -777,6 +1053,7 @@ mod tests {
         for keep in [
             "keys",
             "keys/device.ed25519",
+            "keys/keyring.json",
             "tls/ca.key",
             "tls/server.json",
         ] {
@@ -793,9 +1070,93 @@ mod tests {
             ".backup-1-x.sqlite",
             "keys/encrypt.tmp",
             "x.partial",
+            "keys/device.ed25519.sealing",
+            "hub.sqlite.protecting",
         ] {
             let name = skip.rsplit('/').next().unwrap();
             assert!(skipped(skip, name), "{skip}");
         }
+    }
+
+    /// A field hub protected before it had any escrow recipient (no office, no recovery key): its plain
+    /// archive holds the database encrypted and the key files sealed; `verify` without a password says
+    /// what it could not check; the restore is protected and locked, and the password opens it.
+    #[test]
+    fn a_protected_hub_without_escrow_copy_restores_locked_and_verify_says_what_it_skipped() {
+        use crate::shared::{unlock, vault};
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("field");
+        let secret = "Nguyễn Văn Bí Mật 079301001122";
+        {
+            let dir = DataDir::open_or_create(&data, Some(protocol::HubMode::Field), Some("Trạm"))
+                .unwrap();
+            let holder = vault::keyring::Holder {
+                user_id: "u1",
+                name_key: "quantri",
+                role: "admin",
+                password_hash: "hash-1",
+            };
+            dir.db
+                .call_sync(|c| crate::shared::store::meta_set(c, "test_secret", secret))
+                .unwrap();
+            unlock::protect(&dir.db, &data, "Trạm", &holder, "mat-khau-quan-tri").unwrap();
+        }
+        let kr = vault::keyring::load(&data).unwrap().unwrap();
+        assert!(kr.escrow.is_none(), "no recipient: no escrow copy");
+        // The backup (plain archive: there is no key to encrypt it to), while unlocked in this process.
+        let out = tmp.path().join("field.tar");
+        let summary = backup(&data, Output::File(out.clone()), false, false).unwrap();
+        vault::forget(&data);
+        assert!(summary.manifest.protected);
+        assert!(summary
+            .line()
+            .contains("stay encrypted with the hub's data key"));
+        let bytes = fs::read(&out).unwrap();
+        assert!(
+            !bytes.windows(9).any(|w| w == "079301001".as_bytes()),
+            "PIN in clear"
+        );
+        assert!(
+            !bytes.windows(15).any(|w| w == b"SQLite format 3"),
+            "plaintext database"
+        );
+
+        let r = verify(&out, &Unlock::default()).unwrap();
+        match &r.data_key {
+            Some(DataKeyCheck::Closed { why }) => {
+                assert!(why.contains("no escrow copy"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = r.text(None);
+        assert!(
+            text.contains("PARTLY CHECKED") && text.contains("NOT checked"),
+            "{text}"
+        );
+
+        let restored = tmp.path().join("restored");
+        let r = restore(&restored, &out, false, &Unlock::default()).unwrap();
+        assert!(matches!(r.data_key, Some(DataKeyCheck::Closed { .. })));
+        assert!(
+            unlock::is_locked(&restored),
+            "restored protected and locked"
+        );
+        assert!(crate::shared::store::is_encrypted_file(
+            &restored.join("hub.sqlite")
+        ));
+        assert!(matches!(
+            crate::shared::store::open_connection(&restored.join("hub.sqlite")),
+            Err(crate::shared::store::StoreError::Locked)
+        ));
+        unlock::unlock_password(&restored, "quantri", "mat-khau-quan-tri").unwrap();
+        let c = crate::shared::store::open_connection(&restored.join("hub.sqlite")).unwrap();
+        assert_eq!(
+            crate::shared::store::meta_get(&c, "test_secret")
+                .unwrap()
+                .as_deref(),
+            Some(secret)
+        );
+        drop(c);
+        vault::forget(&restored);
     }
 }

@@ -2,12 +2,18 @@
 //! run from a connection that holds one read transaction for the whole copy. In WAL mode a reader never
 //! blocks the hub's writers, and the open transaction pins one snapshot, so the copy is the database as
 //! it was at one instant even when it takes minutes (the WAL grows meanwhile and is checkpointed after).
+//!
+//! The copy is encrypted as the source is: on a protected field hub (issue 19, `shared::vault`) both ends
+//! are keyed with the same SQLCipher key, so the snapshot never exists in plaintext, not even in the
+//! temporary file beside the live database (SQLCipher also refuses a backup between databases of
+//! different encryption).
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
+use anyhow::Context;
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
@@ -38,8 +44,13 @@ pub const COUNTED_TABLES: &[&str] = &[
     "trusted_peers",
 ];
 
-/// Copies the database at `src` into a new file `dest` (which must not exist).
+/// Copies the database at `src` into a new file `dest` (which must not exist). When the data directory
+/// of `src` is unlocked in this process (a protected hub), the source is read with its data key and the
+/// copy is written encrypted with the same key.
 pub fn take(src: &Path, dest: &Path, progress: bool) -> anyhow::Result<SnapshotInfo> {
+    let data_dir = src.parent().unwrap_or(Path::new("."));
+    // The key `open_connection` keys the source with: the copy gets the same.
+    let key = crate::shared::vault::unlocked(data_dir);
     let source = crate::shared::store::open_connection(src)?;
     // Pin one snapshot: backup steps reuse this read transaction instead of starting their own.
     source.execute_batch("BEGIN DEFERRED")?;
@@ -50,6 +61,10 @@ pub fn take(src: &Path, dest: &Path, progress: bool) -> anyhow::Result<SnapshotI
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    if let Some(key) = &key {
+        crate::shared::store::apply_key(&target, key)
+            .context("cannot key the encrypted snapshot")?;
+    }
     let started = Instant::now();
     let mut pages;
     {
@@ -177,5 +192,51 @@ mod tests {
             .query_row("SELECT count(*) FROM t WHERE x >= 0", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 2000);
+    }
+
+    #[test]
+    fn snapshot_of_a_protected_database_is_encrypted_with_the_same_key() {
+        use crate::shared::vault::{self, DataKey};
+        let tmp = tempfile::tempdir().unwrap();
+        let key = DataKey::generate().unwrap();
+        vault::register(tmp.path(), key.clone());
+        let src = tmp.path().join("hub.sqlite");
+        let db = crate::shared::store::Db::open(&src).unwrap();
+        db.call_sync(|c| {
+            c.execute_batch("CREATE TABLE t(x TEXT)")?;
+            c.execute("INSERT INTO t VALUES ('Nguyễn Thị Bí Mật')", [])?;
+            Ok(())
+        })
+        .unwrap();
+        assert!(crate::shared::store::is_encrypted_file(&src));
+        let dest = tmp.path().join(".backup-test.sqlite");
+        let info = take(&src, &dest, false).unwrap();
+        vault::forget(tmp.path());
+        assert!(info.pages > 0);
+        let raw = std::fs::read(&dest).unwrap();
+        assert!(!raw.starts_with(b"SQLite format 3"), "plaintext snapshot");
+        assert!(
+            !raw.windows("Bí Mật".len())
+                .any(|w| w == "Bí Mật".as_bytes()),
+            "the name is in clear in the snapshot"
+        );
+        // Without the key the copy is unreadable; with it, it is whole.
+        let c = Connection::open(&dest).unwrap();
+        assert!(c
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r
+                .get::<_, i64>(0))
+            .is_err());
+        drop(c);
+        let c = crate::shared::store::open_keyed(&dest, Some(&key)).unwrap();
+        let ok: String = c
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+        let name: String = c.query_row("SELECT x FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(name, "Nguyễn Thị Bí Mật");
+        // A wrong key does not open it.
+        assert!(
+            crate::shared::store::open_keyed(&dest, Some(&DataKey::generate().unwrap())).is_err()
+        );
     }
 }

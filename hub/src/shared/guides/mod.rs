@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::shared::error::ApiError;
-use crate::shared::state::AppState;
+use crate::shared::state::Catalogue;
 use crate::shared::texts::Keyed;
 
 const SOURCE: &str = include_str!("guides.json");
@@ -149,7 +149,13 @@ fn bring(def: &protocol::ProcedureDef, d: &protocol::DocumentDef) -> Bring {
 #[openapi(paths(list, read))]
 pub struct ApiDoc;
 
-pub fn router() -> Router<AppState> {
+/// The public guide routes, on any router whose state gives the [`Catalogue`] (the app's, and a locked
+/// hub's).
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Catalogue: axum::extract::FromRef<S>,
+{
     Router::new()
         .route("/api/v1/guides", get(list))
         .route("/api/v1/guides/{procedure_id}", get(read))
@@ -176,8 +182,8 @@ fn newest(procs: &[protocol::ProcedureDef]) -> Vec<&protocol::ProcedureDef> {
                                       keyed `{key, vi, en}`", body = Object),
     )
 )]
-async fn list(State(st): State<AppState>) -> Json<serde_json::Value> {
-    let items: Vec<serde_json::Value> = newest(&st.procedures)
+async fn list(State(procedures): State<Catalogue>) -> Json<serde_json::Value> {
+    let items: Vec<serde_json::Value> = newest(&procedures)
         .into_iter()
         .filter_map(|p| {
             let g = guides().get(&p.id)?;
@@ -207,11 +213,11 @@ async fn list(State(st): State<AppState>) -> Json<serde_json::Value> {
     )
 )]
 async fn read(
-    State(st): State<AppState>,
+    State(procedures): State<Catalogue>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let not_found = || ApiError::not_found("hướng dẫn cho thủ tục này", "Guide for this procedure");
-    let def = newest(&st.procedures)
+    let def = newest(&procedures)
         .into_iter()
         .find(|p| p.id == id)
         .ok_or_else(not_found)?;

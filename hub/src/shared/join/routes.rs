@@ -209,7 +209,7 @@ fn no_ca() -> ApiError {
         (status = 404, description = "HTTPS is off", body = crate::shared::api_doc::ErrorBody),
     )
 )]
-async fn ca_crt(Extension(info): Info) -> Result<Response, ApiError> {
+pub async fn ca_crt(Extension(info): Info) -> Result<Response, ApiError> {
     let ca = info.ca.as_ref().ok_or_else(no_ca)?;
     Ok((
         [

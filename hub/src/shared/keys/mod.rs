@@ -1,9 +1,10 @@
 //! This hub's own keys: the Ed25519 device (signing) key and the age X25519 encryption identity, kept in
-//! `DATA/keys/` with file mode 0600 (directory 0700), created on first run, never printed or logged.
+//! `DATA/keys/` with file mode 0600 (directory 0700), created on first run, never printed or logged. On a
+//! protected field hub both files are sealed under the data key (`shared::vault::files`): loading them
+//! needs the hub unlocked.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use age::secrecy::ExposeSecret;
@@ -22,6 +23,23 @@ pub enum KeyError {
     Random(String),
     #[error("protocol error: {0}")]
     Protocol(#[from] protocol::ProtocolError),
+    #[error("the hub's data is locked: an officer must log in to unlock it")]
+    Locked,
+}
+
+impl From<crate::shared::vault::VaultError> for KeyError {
+    fn from(e: crate::shared::vault::VaultError) -> Self {
+        use crate::shared::vault::VaultError as V;
+        match e {
+            V::Locked => KeyError::Locked,
+            V::Io { path, source } => KeyError::Io { path, source },
+            V::Damaged { path, why } => KeyError::Damaged { path, why },
+            other => KeyError::Damaged {
+                path: PathBuf::new(),
+                why: other.to_string(),
+            },
+        }
+    }
 }
 
 const DEVICE_KEY_FILE: &str = "device.ed25519";
@@ -80,12 +98,16 @@ pub fn load_or_create(data_dir: &Path) -> Result<HubKeys, KeyError> {
     if !dpath.exists() {
         let mut seed = [0u8; 32];
         random_bytes(&mut seed)?;
-        write_secret(&dpath, &format!("{}\n", hex::encode(seed)))?;
+        write_secret(data_dir, &dpath, &format!("{}\n", hex::encode(seed)))?;
     }
     let apath = dir.join(AGE_KEY_FILE);
     if !apath.exists() {
         let id = age::x25519::Identity::generate();
-        write_secret(&apath, &format!("{}\n", id.to_string().expose_secret()))?;
+        write_secret(
+            data_dir,
+            &apath,
+            &format!("{}\n", id.to_string().expose_secret()),
+        )?;
     }
     load(data_dir)
 }
@@ -95,7 +117,7 @@ pub fn load(data_dir: &Path) -> Result<HubKeys, KeyError> {
     let dir = data_dir.join("keys");
     let dpath = dir.join(DEVICE_KEY_FILE);
     let apath = dir.join(AGE_KEY_FILE);
-    let dtext = read_secret(&dpath)?;
+    let dtext = read_secret(data_dir, &dpath)?;
     let seed: [u8; 32] = hex::decode(dtext.trim())
         .ok()
         .and_then(|v| v.try_into().ok())
@@ -104,7 +126,7 @@ pub fn load(data_dir: &Path) -> Result<HubKeys, KeyError> {
             why: "not 32 bytes of hex".into(),
         })?;
     let device = DeviceKey::from_seed(seed);
-    let atext = read_secret(&apath)?;
+    let atext = read_secret(data_dir, &apath)?;
     let identity: age::x25519::Identity =
         atext.trim().parse().map_err(|e: &str| KeyError::Damaged {
             path: apath.clone(),
@@ -119,35 +141,22 @@ pub fn load(data_dir: &Path) -> Result<HubKeys, KeyError> {
     })
 }
 
-/// Reads a secret file, tightening its permissions to 0600 if someone loosened them.
-fn read_secret(path: &Path) -> Result<String, KeyError> {
-    let meta = fs::metadata(path).map_err(io_err(path))?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        tracing::warn!(file = %path.display(), "key file was readable by others; resetting it to 0600");
-        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(io_err(path))?;
-    }
-    fs::read_to_string(path).map_err(io_err(path))
+/// Reads a secret file (sealed or not), tightening its permissions to 0600 if someone loosened them.
+fn read_secret(data_dir: &Path, path: &Path) -> Result<String, KeyError> {
+    let b = crate::shared::vault::files::read_secret(data_dir, path)?;
+    String::from_utf8(b).map_err(|_| KeyError::Damaged {
+        path: path.to_path_buf(),
+        why: "not text".into(),
+    })
 }
 
-/// Writes a secret file atomically (temp file + fsync + rename + directory fsync) with mode 0600.
-fn write_secret(path: &Path, content: &str) -> Result<(), KeyError> {
-    let tmp = path.with_extension("tmp");
-    let _ = fs::remove_file(&tmp);
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(io_err(&tmp))?;
-    f.write_all(content.as_bytes()).map_err(io_err(&tmp))?;
-    f.sync_all().map_err(io_err(&tmp))?;
-    fs::rename(&tmp, path).map_err(io_err(path))?;
-    if let Some(parent) = path.parent() {
-        fs::File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(io_err(parent))?;
-    }
-    Ok(())
+/// Writes a secret file atomically with mode 0600, sealed on a protected, unlocked data directory.
+fn write_secret(data_dir: &Path, path: &Path, content: &str) -> Result<(), KeyError> {
+    Ok(crate::shared::vault::files::write_secret(
+        data_dir,
+        path,
+        content.as_bytes(),
+    )?)
 }
 
 #[cfg(test)]

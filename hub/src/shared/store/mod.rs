@@ -27,6 +27,8 @@ pub enum StoreError {
     Protocol(#[from] protocol::ProtocolError),
     #[error("database worker stopped")]
     Worker,
+    #[error("the hub's data is locked: an officer must log in to unlock it")]
+    Locked,
 }
 
 impl StoreError {
@@ -156,26 +158,31 @@ pub fn checkpoint_truncate(c: &Connection) -> StoreResult<Checkpoint> {
     })
 }
 
+/// Watches changes to the tables of personal data, asking [`scrubber`] for a checkpoint.
+fn install_hook(conn: &Connection, scrub: &Arc<Scrub>) {
+    let hook = scrub.clone();
+    conn.update_hook(Some(
+        move |action: rusqlite::hooks::Action, _db: &str, table: &str, _row: i64| {
+            use rusqlite::hooks::Action;
+            let personal = match action {
+                Action::SQLITE_DELETE => SCRUBBED_ON_DELETE.contains(&table),
+                Action::SQLITE_UPDATE => SCRUBBED_ON_UPDATE.contains(&table),
+                _ => false,
+            };
+            if personal {
+                hook.mark();
+            }
+        },
+    ));
+}
+
 impl Db {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> StoreResult<Self> {
         let conn = open_connection(path)?;
         migrations::run(&conn)?;
         let scrub = Arc::new(Scrub::default());
-        let hook = scrub.clone();
-        conn.update_hook(Some(
-            move |action: rusqlite::hooks::Action, _db: &str, table: &str, _row: i64| {
-                use rusqlite::hooks::Action;
-                let personal = match action {
-                    Action::SQLITE_DELETE => SCRUBBED_ON_DELETE.contains(&table),
-                    Action::SQLITE_UPDATE => SCRUBBED_ON_UPDATE.contains(&table),
-                    _ => false,
-                };
-                if personal {
-                    hook.mark();
-                }
-            },
-        ));
+        install_hook(&conn, &scrub);
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             path: path.to_path_buf(),
@@ -204,6 +211,54 @@ impl Db {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Encrypts the plaintext database in place with `key` (issue 19), holding the connection so no request
+    /// writes in between: the whole database is exported into `hub.sqlite.protecting` (SQLCipher,
+    /// `sqlcipher_export`) and fsynced; `commit` then makes the change official (it writes the keyring and
+    /// registers the key: a crash before it leaves the plaintext database in use and the export is dropped
+    /// at the next start, a crash after it is rolled forward by [`finish_encrypt`]); then the plaintext
+    /// file, its WAL and shared memory are overwritten and removed, the export takes its name, and the
+    /// connection is opened again with the key.
+    pub fn encrypt(
+        &self,
+        key: &crate::shared::vault::DataKey,
+        commit: impl FnOnce() -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let mut guard = self.conn.lock().map_err(|_| StoreError::Worker)?;
+        let target = protecting_path(&self.path);
+        crate::shared::vault::files::shred(&target).map_err(vault_io)?;
+        // Owner-only from the start, like the plaintext file (SQLite gives -wal and -shm the same mode).
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&target)?;
+        }
+        let quoted = target.to_string_lossy().replace('\'', "''");
+        guard.execute_batch(&format!(
+            "ATTACH DATABASE '{quoted}' AS protecting KEY \"{}\";",
+            key.sqlcipher_pragma()
+        ))?;
+        let exported = guard
+            .query_row("SELECT sqlcipher_export('protecting')", [], |_| Ok(()))
+            .map_err(StoreError::from);
+        guard.execute_batch("DETACH DATABASE protecting;")?;
+        exported?;
+        std::fs::File::open(&target)?.sync_all()?;
+        commit()?;
+        // The plaintext connection is closed (its last checkpoint goes to the file about to be shredded).
+        drop(std::mem::replace(
+            &mut *guard,
+            Connection::open_in_memory()?,
+        ));
+        finish_encrypt(&self.path)?;
+        let conn = open_keyed(&self.path, Some(key))?;
+        install_hook(&conn, &self.scrub);
+        *guard = conn;
+        Ok(())
     }
 
     /// Runs `f` with the connection on the blocking pool.
@@ -271,16 +326,84 @@ pub async fn scrubber(db: Db, delay: Duration, cancel: tokio_util::sync::Cancell
     }
 }
 
+/// Where [`Db::encrypt`] writes the encrypted copy of the database at `path`.
+pub fn protecting_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".protecting");
+    PathBuf::from(p)
+}
+
+fn vault_io(e: crate::shared::vault::VaultError) -> StoreError {
+    match e {
+        crate::shared::vault::VaultError::Io { source, .. } => StoreError::from(source),
+        other => StoreError::Corrupt(other.to_string()),
+    }
+}
+
+/// Completes an encryption whose commit happened ([`Db::encrypt`]; also called at start when one was cut
+/// short): the plaintext database, WAL and shared-memory files are overwritten with zeros and removed, and
+/// the encrypted copy takes the database's name. Does nothing when there is no encrypted copy waiting.
+pub fn finish_encrypt(path: &Path) -> StoreResult<()> {
+    let target = protecting_path(path);
+    if !target.exists() {
+        return Ok(());
+    }
+    for suffix in ["-wal", "-shm", ""] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        crate::shared::vault::files::shred(Path::new(&p)).map_err(vault_io)?;
+    }
+    std::fs::rename(&target, path)?;
+    if let Some(parent) = path.parent() {
+        std::fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Drops an encrypted copy whose commit never happened (the plaintext database stays in use).
+pub fn abandon_encrypt(path: &Path) -> StoreResult<()> {
+    crate::shared::vault::files::shred(&protecting_path(path)).map_err(vault_io)
+}
+
 /// Opens one connection with the kit's settings: WAL, full sync (a user told "saved" must survive power
 /// loss), foreign keys, a busy timeout so CLI commands and the server can share the file, and secure delete
-/// so purged plaintext drafts are overwritten in the file.
+/// so purged plaintext drafts are overwritten in the file. The database of a protected data directory
+/// (`shared::vault`) is opened with its SQLCipher key, which needs the directory unlocked in this process
+/// ([`StoreError::Locked`] otherwise).
 pub fn open_connection(path: &Path) -> StoreResult<Connection> {
+    let data_dir = path.parent().unwrap_or(Path::new("."));
+    let key = crate::shared::vault::unlocked(data_dir);
+    if key.is_none() && crate::shared::vault::is_protected(data_dir) && is_encrypted_file(path) {
+        return Err(StoreError::Locked);
+    }
+    open_keyed(path, key.as_deref())
+}
+
+/// Whether the file at `path` is not a plaintext SQLite database (an SQLCipher file starts with random
+/// bytes, a plaintext one with "SQLite format 3").
+pub fn is_encrypted_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 16];
+    match std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)) {
+        Ok(()) => &head != b"SQLite format 3\0",
+        Err(_) => false,
+    }
+}
+
+/// Opens the database at `path` with the kit's settings, keyed by `key` (SQLCipher) when given.
+pub fn open_keyed(
+    path: &Path,
+    key: Option<&crate::shared::vault::DataKey>,
+) -> StoreResult<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    if let Some(key) = key {
+        apply_key(&conn, key)?;
+    }
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
@@ -289,6 +412,17 @@ pub fn open_connection(path: &Path) -> StoreResult<Connection> {
     // Keep the WAL from growing without bound between checkpoints.
     conn.pragma_update(None, "journal_size_limit", 8 * 1024 * 1024)?;
     Ok(conn)
+}
+
+/// Keys a fresh connection with SQLCipher (the raw data-derived key: no key derivation on open) and checks
+/// the key opens the file: a wrong key fails here, not at the first query.
+pub fn apply_key(conn: &Connection, key: &crate::shared::vault::DataKey) -> StoreResult<()> {
+    conn.execute_batch(&format!("PRAGMA key = \"{}\";", key.sqlcipher_pragma()))?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| StoreError::Corrupt(format!("the data key does not open the database: {e}")))?;
+    Ok(())
 }
 
 /// Starts a write transaction that takes the write lock at once (no SQLITE_BUSY on lock upgrade when a

@@ -20,7 +20,8 @@
 //! ```text
 //! DATA/tls/            0700
 //! DATA/tls/ca.pem      the CA certificate (public: served as /ca.crt)
-//! DATA/tls/ca.key      the CA private key, 0600, never served
+//! DATA/tls/ca.key      the CA private key, 0600, never served; sealed under the data key on a
+//!                      protected field hub (`shared::vault`), so a stolen hub's CA key is useless
 //! DATA/tls/server.pem  server certificate
 //! DATA/tls/server.key  its private key, 0600
 //! DATA/tls/server.json the names it was issued for, its expiry, and the CA it chains to
@@ -393,13 +394,34 @@ fn make_ca(dir: &Path, hub_name: &str, names: &[String]) -> anyhow::Result<()> {
     params.not_after = now + time::Duration::days(CA_DAYS);
     params.serial_number = Some(random_serial()?);
     let cert = params.self_signed(&key).context("cannot make the CA")?;
-    let (key_new, pem_new) = (dir.join("ca.new.key"), dir.join("ca.new.pem"));
-    write_file(&key_new, key.serialize_pem().as_bytes(), 0o600)?;
+    let pem_new = dir.join("ca.new.pem");
     write_file(&pem_new, cert.pem().as_bytes(), 0o644)?;
-    // Key first: a CA certificate without its key would be useless (a mismatch is caught at load).
-    fs::rename(&key_new, dir.join("ca.key")).context("cannot install the new CA key")?;
+    // Key first: a CA certificate without its key would be useless (a mismatch is caught at load). The key
+    // is written atomically, and sealed under the data key on a protected hub.
+    write_ca_key(dir, "ca.key", key.serialize_pem().as_bytes())
+        .context("cannot install the new CA key")?;
     fs::rename(&pem_new, dir.join("ca.pem")).context("cannot install the new CA certificate")?;
     Ok(())
+}
+
+/// The data directory of the TLS folder `dir` (`DATA/tls`).
+fn data_of(dir: &Path) -> &Path {
+    dir.parent().unwrap_or(Path::new("."))
+}
+
+/// Writes a CA key file `name` in `dir` (0600, atomic; sealed on a protected hub).
+fn write_ca_key(dir: &Path, name: &str, pem: &[u8]) -> anyhow::Result<()> {
+    crate::shared::vault::files::write_secret(data_of(dir), &dir.join(name), pem)?;
+    Ok(())
+}
+
+/// Reads the CA key file `name` in `dir`; `Ok(None)` while the hub is locked (the key is sealed).
+fn read_ca_key(dir: &Path, name: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    match crate::shared::vault::files::read_secret(data_of(dir), &dir.join(name)) {
+        Ok(b) => Ok(Some(b)),
+        Err(crate::shared::vault::VaultError::Locked) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The names among `names` a CA with `permits` covers, and the others.
@@ -430,10 +452,17 @@ pub fn load_or_create(
     }
     let ca_pem = fs::read_to_string(&ca_pem_path)
         .with_context(|| format!("cannot read {}", ca_pem_path.display()))?;
-    let ca_key = KeyPair::from_pem(&fs::read_to_string(&ca_key_path)?)
-        .with_context(|| format!("{} is not a private key", ca_key_path.display()))?;
+    // While a protected hub is locked its CA key is sealed: the server certificate on disk is served as it
+    // is, and issued again (if due) at the first start after an unlock.
+    let ca_key = match read_ca_key(&dir, "ca.key")? {
+        Some(pem) => Some(
+            KeyPair::from_pem(&String::from_utf8_lossy(&pem))
+                .with_context(|| format!("{} is not a private key", ca_key_path.display()))?,
+        ),
+        None => None,
+    };
     let ca_der = pem_to_der(&ca_pem).context("the CA certificate file is damaged")?;
-    let facts = ca_facts(&ca_der, Some(&ca_key)).with_context(|| {
+    let facts = ca_facts(&ca_der, ca_key.as_ref()).with_context(|| {
         format!(
             "{}: run `hub tls rotate --data {}` to make a new one",
             dir.display(),
@@ -497,10 +526,22 @@ pub fn load_or_create(
             && m.not_after - now.unix_timestamp() > RENEW_BEFORE_DAYS * 86_400
     }) && srv_pem_path.exists()
         && srv_key_path.exists();
-    let issued_now = !fresh;
-    if issued_now {
-        issue_server(&dir, &ca_pem, &ca_key, &ca.fingerprint, &names)?;
-        tracing::info!(names = names.len(), "issued the HTTPS server certificate");
+    let mut issued_now = false;
+    match (&ca_key, fresh) {
+        (_, true) => {}
+        (Some(ca_key), false) => {
+            issue_server(&dir, &ca_pem, ca_key, &ca.fingerprint, &names)?;
+            tracing::info!(names = names.len(), "issued the HTTPS server certificate");
+            issued_now = true;
+        }
+        (None, false) if srv_pem_path.exists() && srv_key_path.exists() => tracing::warn!(
+            "the HTTPS server certificate is due to be issued again, but the hub is locked: serving the \
+             current one until the next start after an officer unlocks the hub"
+        ),
+        (None, false) => anyhow::bail!(
+            "the hub is locked and has no HTTPS server certificate: unlock it (log in over \
+             http://127.0.0.1 on this machine, or `hub vault status`) or start with --https-listen off"
+        ),
     }
     fs::set_permissions(&srv_key_path, fs::Permissions::from_mode(0o600))?;
     let srv_der = pem_to_der(&fs::read_to_string(&srv_pem_path)?)
@@ -606,16 +647,19 @@ pub fn rotate(data: &Path, hub_name: &str, names: &[String]) -> anyhow::Result<R
     let mut old_fingerprint = None;
     if ca_pem_path.exists() && ca_key_path.exists() {
         let pem = fs::read(&ca_pem_path)?;
-        let key = fs::read(&ca_key_path)?;
+        let key = read_ca_key(&dir, "ca.key")?
+            .context("the hub is locked: unlock it to rotate its certificate authority")?;
         old_fingerprint = pem_to_der(&String::from_utf8_lossy(&pem))
             .ok()
             .map(|d| fingerprint(&d));
-        write_file(&dir.join("ca.old.key"), &key, 0o600)?;
+        write_ca_key(&dir, "ca.old.key", &key)?;
         write_file(&dir.join("ca.old.pem"), &pem, 0o644)?;
     }
     make_ca(&dir, hub_name, names)?;
     let ca_pem = fs::read_to_string(&ca_pem_path)?;
-    let ca_key = KeyPair::from_pem(&fs::read_to_string(&ca_key_path)?)?;
+    let ca_key = KeyPair::from_pem(&String::from_utf8_lossy(
+        &read_ca_key(&dir, "ca.key")?.context("the new CA key cannot be read back")?,
+    ))?;
     let ca_der = pem_to_der(&ca_pem)?;
     let permits = ca_facts(&ca_der, Some(&ca_key))?
         .permits

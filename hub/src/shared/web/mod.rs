@@ -7,8 +7,6 @@ use axum::response::{IntoResponse, Response};
 use protocol::HubMode;
 use rust_embed::RustEmbed;
 
-use crate::shared::state::AppState;
-
 #[derive(RustEmbed)]
 #[folder = "../client-web/"]
 struct Assets;
@@ -40,7 +38,7 @@ fn index_for(mode: HubMode, page: &[u8]) -> Vec<u8> {
 }
 
 /// Serves an embedded file, or `index.html` for `/`.
-pub async fn asset(State(state): State<AppState>, uri: Uri) -> Response {
+pub async fn asset(State(mode): State<HubMode>, uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
     let path = if path.is_empty() { "index.html" } else { path };
     if path.starts_with("api/") {
@@ -56,7 +54,7 @@ pub async fn asset(State(state): State<AppState>, uri: Uri) -> Response {
                 "public, max-age=300"
             };
             let body = if path == "index.html" {
-                index_for(state.mode, &file.data)
+                index_for(mode, &file.data)
             } else {
                 file.data.into_owned()
             };

@@ -1,5 +1,6 @@
-//! Password hashing with argon2id (the crate's recommended parameters) and a constant-work check for
-//! unknown user names.
+//! Password hashing with argon2id (the crate's recommended parameters: 19 MiB, 2 passes, 1 lane) and a
+//! constant-work check for unknown user names; the same parameters derive the key that wraps the data key
+//! under an officer's password ([`super::wrap`]). Login (`shared::auth`) uses these functions.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -7,7 +8,7 @@ use argon2::Argon2;
 /// Hashes a password into a PHC string.
 pub fn hash_password(password: &str) -> Result<String, String> {
     let mut salt = [0u8; 16];
-    crate::shared::keys::random_bytes(&mut salt).map_err(|e| e.to_string())?;
+    getrandom::getrandom(&mut salt).map_err(|e| e.to_string())?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
