@@ -143,7 +143,7 @@ export async function route() {
   } catch (e) {
     if (!ctx.alive()) return;
     if (e && e.status === 401) return; // handled by the unauth listener
-    if (isLocked(e)) lockedWait(ctx, m.auth);
+    if (isLocked(e)) (await lockedMod()).lockedWait(ctx, m.auth, async () => { await loadHub(); }, route);
     else {
       if (!(e && e.status != null)) console.error(e && e.message); // programming error; no data logged
       ctx.show(h('section', {}, h('h1', { tabindex: '-1' }, t('err.title')),
@@ -158,41 +158,8 @@ export async function route() {
 }
 
 // ---------- locked hub ----------
-// After a restart a protected field hub keeps its data encrypted until an officer or admin logs in: until
-// then it serves the public guides and the login, and every other API call answers 503 `hub_locked`.
-// Such a page says so plainly and continues by itself once the hub is unlocked (asked every few seconds
-// while the page stays open), instead of a generic error.
-const LOCKED_RETRY_MS = 5000;
-
-// Is the hub still locked? GET /api/v1/setup is always served; out of reach counts as "still locked".
-async function stillLocked() {
-  try { return !!(await api('GET', '/api/v1/setup', undefined, { timeout: 8000 })).locked; } catch (_) { return true; }
-}
-
-function lockedWait(ctx, team) {
-  state.locked = true;
-  ctx.show(h('section', { 'data-testid': 'locked-wait' }, h('h1', {}, t('locked.wait_title')),
-    banner('info', null, t('locked.wait_body')),
-    // A team page left open across the restart: the officer can unlock from here.
-    team ? h('a', { class: 'btn primary', href: '#/login', 'data-testid': 'locked-unlock' }, icon('lock'), h('span', {}, t('locked.unlock_link')))
-      // A villager meanwhile: the procedure guides are served while the hub is locked.
-      : h('a', { class: 'btn', href: '#/guides', 'data-testid': 'locked-guides' }, icon('book'), h('span', {}, t('locked.guides_link')))));
-  const tick = async () => {
-    if (!ctx.alive()) return;
-    const still = await stillLocked();
-    if (!ctx.alive()) return;
-    if (still) { setTimeout(tick, LOCKED_RETRY_MS); return; }
-    state.locked = false;
-    try { await loadHub(); } catch (_) { /* the page's own call says what is wrong */ }
-    if (ctx.alive()) route();
-  };
-  setTimeout(tick, LOCKED_RETRY_MS);
-}
-
-// The login screen's word on a locked hub: who can unlock it, and that volunteers wait.
-function lockedBanner() {
-  return banner('warn', t('locked.title'), t('locked.login_hint'), { 'data-testid': 'locked-banner' });
-}
+// The locked hub's screens live in locked.js, fetched only when a hub is locked (the capture path's budget).
+const lockedMod = () => import('./locked.js');
 
 // ---------- header ----------
 // One slim bar on a phone: the menu button, the hub's name with who is signed in, the language. The pages
@@ -445,17 +412,10 @@ async function loginView(app, _p, _q, ctx) {
   // Signed in already; but on a locked hub (a page left open across a restart) the officer logs in again
   // to unlock it.
   if (state.user && !state.locked) { location.replace('#/'); return; }
-  const lockNote = state.locked ? lockedBanner() : null;
-  if (lockNote) {
-    // Unlocked by someone else meanwhile: the note goes, whatever is typed stays.
-    const tick = async () => {
-      if (!ctx.alive() || !state.locked) return;
-      if (await stillLocked()) { if (ctx.alive()) setTimeout(tick, LOCKED_RETRY_MS); return; }
-      state.locked = false;
-      lockNote.remove();
-    };
-    setTimeout(tick, LOCKED_RETRY_MS);
-  }
+  const locked = state.locked ? await lockedMod() : null;
+  const lockNote = locked ? locked.lockedBanner() : null;
+  // Unlocked by someone else meanwhile: the note goes, whatever is typed stays.
+  if (lockNote) locked.watchUnlock(ctx, () => lockNote.remove());
   if (state.secure === false) {
     let after = '#/';
     try { after = sessionStorage.getItem('ok.after') || '#/'; } catch (_) { /* ignore */ }
@@ -487,7 +447,7 @@ async function loginView(app, _p, _q, ctx) {
       location.replace(after.startsWith('#/login') || after.startsWith('#/setup') ? '#/' : after);
     } catch (e) {
       // Locked, and this account cannot unlock it (a volunteer): wait for an officer.
-      if (isLocked(e) && !$('[data-testid=locked-banner]')) { state.locked = true; form.before(lockedBanner()); }
+      if (isLocked(e) && !$('[data-testid=locked-banner]')) { state.locked = true; form.before((await lockedMod()).lockedBanner()); }
       formError(form, isLocked(e) ? t('locked.login_refused') : errText(e));
     } finally { b.disabled = false; }
   });

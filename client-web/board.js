@@ -88,7 +88,12 @@ export async function boardView(app, params, query, ctx) {
   let stopped = false;
 
   // The hub waits for an officer to unlock it: no numbers to show, say why.
+  // The locked board's styles, added when first needed (app.css is on every phone's capture path).
+  const LOCKED_CSS = `.board-status[data-state=locked] { border-color: #ffb4a8; color: #ffb4a8; }
+.board-locked { grid-column: 1 / -1; display: flex; flex-wrap: wrap; gap: .3em .6em; align-items: center; justify-content: center; margin: 2rem 0; padding: 1.5rem; border: 3px solid #ffb4a8; border-radius: 16px; color: #fff; font-size: clamp(1.4rem, 3vw, 2.6rem); text-align: center; }
+.board-locked .en { flex-basis: 100%; font-size: .65em; color: #cfd8e3; }`;
   function locked() {
+    if (!document.getElementById('board-locked-css')) document.head.append(h('style', { id: 'board-locked-css' }, LOCKED_CSS));
     setStatus('locked');
     if (!grid.querySelector('[data-testid=board-locked]')) {
       grid.replaceChildren(h('p', { class: 'board-locked', 'data-testid': 'board-locked' }, icon('lock'), pair('locked.wait_title')));
