@@ -995,3 +995,77 @@ fn a_power_cut_during_the_protection_loses_nothing_and_leaves_no_plaintext() {
         assert!(s.found.is_empty(), "{at}: plaintext left: {:?}", s.found);
     }
 }
+
+/// `hub user add` while a hub serves an unprotected field directory must not encrypt the database under the
+/// running server (it would go on writing to a removed file: everything saved after would be lost). The
+/// command leaves the protection to the serving hub, which does it at that user's first login; what was
+/// saved before and after stays.
+#[test]
+fn a_command_never_encrypts_the_database_under_a_serving_hub() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("field");
+    let d = dir.to_str().unwrap();
+    let out = hub_cmd(&["init", "--mode", "field", "--data", d], &[], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let hub = Hub::start_locked("field", &dir, &[]);
+    let out = hub_cmd(
+        &[
+            "user", "add", "--data", d, "--role", "officer", "--name", "canbo",
+        ],
+        &[("HUB_PASSWORD", CANBO_PW)],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("encrypts its data at rest when `canbo` first logs in"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !dir.join("keys/keyring.json").exists(),
+        "protected under the serving hub"
+    );
+    assert_eq!(
+        head(&dir.join("hub.sqlite"), 16),
+        b"SQLite format 3\0".to_vec()
+    );
+    block_on(async {
+        let c = Client::login(&hub.base, "canbo", CANBO_PW).await;
+        let (s, d1) = c
+            .post(
+                "/api/v1/drafts",
+                json!({"procedure": {"id": "marital-status-certificate", "version": 2}, "fields": {}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{d1}");
+        // Protected by that login (the serving hub encrypts its own database); it goes on serving.
+        let c = Client::login(&hub.base, "canbo", CANBO_PW).await;
+        assert!(
+            dir.join("keys/keyring.json").exists(),
+            "the login protects the data"
+        );
+        let (s, d2) = c
+            .post(
+                "/api/v1/drafts",
+                json!({"procedure": {"id": "marital-status-certificate", "version": 2}, "fields": {}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{d2}");
+        let (s, list) = c.get("/api/v1/drafts").await;
+        assert_eq!(s, 200, "{list}");
+        let ids: Vec<&str> = list["drafts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|d| d["id"].as_str())
+            .collect();
+        for d in [&d1, &d2] {
+            assert!(ids.contains(&d["id"].as_str().unwrap()), "{list}");
+        }
+    });
+    assert_ne!(
+        head(&dir.join("hub.sqlite"), 16),
+        b"SQLite format 3\0".to_vec()
+    );
+}

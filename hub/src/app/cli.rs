@@ -885,6 +885,21 @@ fn keep_protection(
     hash: &str,
     password: &str,
 ) -> anyhow::Result<()> {
+    // A serving hub has the plaintext database open: only it may encrypt it (at this user's next login
+    // there); a command protecting it underneath would leave the server writing to a removed file.
+    if !crate::shared::vault::is_protected(&dir.path)
+        && crate::shared::unlock::served_by_another(&dir.path)?
+    {
+        if dir.mode == protocol::HubMode::Field
+            && crate::shared::unlock::role_unlocks(role.as_str())
+        {
+            eprintln!(
+                "note: the hub serving {} encrypts its data at rest when `{name}` first logs in there",
+                dir.path.display()
+            );
+        }
+        return Ok(());
+    }
     let key = crate::shared::vault::keyring::name_key(name);
     crate::shared::unlock::after_password(
         &dir.db,

@@ -76,18 +76,28 @@ pub fn boot(data: &Path) -> anyhow::Result<()> {
 /// [`boot`] for a command that does not serve: skipped while a serving hub holds the directory's lock
 /// (`DATA/hub.lock`; that hub rolls its own conversion forward or back, and one may be under way).
 pub fn boot_if_unserved(data: &Path) -> anyhow::Result<()> {
-    if let Ok(f) = std::fs::File::open(data.join("hub.lock")) {
-        match f.try_lock() {
-            Ok(()) => {
-                let _ = f.unlock();
-            }
-            Err(std::fs::TryLockError::WouldBlock) => return Ok(()),
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("cannot check {}/hub.lock", data.display()))
-            }
-        }
+    if served_by_another(data)? {
+        return Ok(());
     }
     boot(data)
+}
+
+/// Whether a `hub serve` process other than this one holds the lock of `data` (`DATA/hub.lock`; the
+/// serving process itself also gets `true`: call it only from commands).
+pub fn served_by_another(data: &Path) -> anyhow::Result<bool> {
+    let Ok(f) = std::fs::File::open(data.join("hub.lock")) else {
+        return Ok(false);
+    };
+    match f.try_lock() {
+        Ok(()) => {
+            let _ = f.unlock();
+            Ok(false)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot check {}/hub.lock", data.display()))
+        }
+    }
 }
 
 /// The escrow recipients of a field hub: the office keys it pinned at pairing and its recovery key.
