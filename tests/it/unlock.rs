@@ -523,30 +523,32 @@ fn cli_commands_on_a_locked_directory_need_an_officer_or_the_office_key() {
     assert!(out.status.success(), "{}", text(&out));
 }
 
+/// A field directory as an earlier version left it: an admin, an officer and a volunteer, no keyring, a
+/// plaintext database. (Today's `hub user add` of an officer or admin protects the directory at once, so
+/// the accounts are written through the library, as the earlier version's were.)
+fn legacy_plaintext_dir(dir: &Path) {
+    init_hub("field", dir, Some("Tổ lưu động cũ"));
+    let db = hub::shared::store::Db::open(&dir.join("hub.sqlite")).unwrap();
+    db.call_sync(|c| {
+        for (name, role, pw) in [
+            ("quantri", "admin", ADMIN_PW),
+            ("canbo", "officer", CANBO_PW),
+            ("tinhnguyen", "volunteer", TNV_PW),
+        ] {
+            let role = hub::shared::auth::Role::parse(role).unwrap();
+            let hash = hub::shared::auth::hash_password(pw).unwrap();
+            hub::shared::auth::store::insert_user(c, name, role, &hash)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+}
+
 #[test]
 fn a_plaintext_field_directory_is_protected_at_the_first_officer_login() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("field");
-    // A directory as an earlier version left it: accounts, no keyring, a plaintext database. (Today's
-    // `hub user add` of an officer or admin protects the directory at once, so the accounts are written
-    // through the library, as the earlier version's did.)
-    init_hub("field", &dir, Some("Tổ lưu động cũ"));
-    {
-        let db = hub::shared::store::Db::open(&dir.join("hub.sqlite")).unwrap();
-        db.call_sync(|c| {
-            for (name, role, pw) in [
-                ("quantri", "admin", ADMIN_PW),
-                ("canbo", "officer", CANBO_PW),
-                ("tinhnguyen", "volunteer", TNV_PW),
-            ] {
-                let role = hub::shared::auth::Role::parse(role).unwrap();
-                let hash = hub::shared::auth::hash_password(pw).unwrap();
-                hub::shared::auth::store::insert_user(c, name, role, &hash)?;
-            }
-            Ok(())
-        })
-        .unwrap();
-    }
+    legacy_plaintext_dir(&dir);
     assert!(!dir.join("keys/keyring.json").exists());
     assert_eq!(head(&dir.join("hub.sqlite"), 16), b"SQLite format 3\0");
 
@@ -863,23 +865,7 @@ fn any_file_ending(dir: &Path, suffix: &str) -> Option<std::path::PathBuf> {
 fn a_power_cut_during_the_protection_loses_nothing_and_leaves_no_plaintext() {
     let tmp = tempfile::tempdir().unwrap();
     let base = tmp.path().join("base");
-    init_hub("field", &base, Some("Tổ lưu động cũ"));
-    {
-        let db = hub::shared::store::Db::open(&base.join("hub.sqlite")).unwrap();
-        db.call_sync(|c| {
-            for (name, role, pw) in [
-                ("quantri", "admin", ADMIN_PW),
-                ("canbo", "officer", CANBO_PW),
-                ("tinhnguyen", "volunteer", TNV_PW),
-            ] {
-                let role = hub::shared::auth::Role::parse(role).unwrap();
-                let hash = hub::shared::auth::hash_password(pw).unwrap();
-                hub::shared::auth::store::insert_user(c, name, role, &hash)?;
-            }
-            Ok(())
-        })
-        .unwrap();
-    }
+    legacy_plaintext_dir(&base);
     // Enough data that the export takes a while: drafts with two photos each.
     const DRAFTS: usize = 12;
     let names: Vec<String> = (1..=DRAFTS as u32)
