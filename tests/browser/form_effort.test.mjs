@@ -135,7 +135,9 @@ async function walk(proc) {
     }
     await scanScreen(`${proc} ${label}`);
     await shot(page, `effort-${proc}-${screens}`);
-    if (await page.isVisible('[data-testid=review]')) break;
+    // The review step hides Next at once; its content comes after a round trip to the hub (slow on a busy
+    // machine), so either sign means the last step is reached.
+    if (await page.isVisible('[data-testid=review]') || !(await page.isVisible('[data-testid=step-next]'))) break;
     await page.click('[data-testid=step-next]');
     taps += 1;
     screens += 1;
