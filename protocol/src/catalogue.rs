@@ -8,25 +8,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::error::ProtocolError;
 
-/// The embedded procedure definitions, one JSON file per procedure version.
-const SOURCES: &[(&str, &str)] = &[
-    (
-        "marital-status-certificate.v1.json",
-        include_str!("../catalogue/marital-status-certificate.v1.json"),
-    ),
-    (
-        "birth-residence-insurance.v1.json",
-        include_str!("../catalogue/birth-residence-insurance.v1.json"),
-    ),
-    (
-        "marital-status-certificate.v2.json",
-        include_str!("../catalogue/marital-status-certificate.v2.json"),
-    ),
-    (
-        "birth-residence-insurance.v2.json",
-        include_str!("../catalogue/birth-residence-insurance.v2.json"),
-    ),
-];
+include!(concat!(env!("OUT_DIR"), "/builtin_packages.rs"));
 
 /// Which procedure, and which version of its definition, a dossier follows.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -654,36 +636,46 @@ pub fn parse_procedure(json: &str) -> Result<ProcedureDef, ProtocolError> {
     Ok(def)
 }
 
-/// Every built-in procedure definition, parsed once.
+/// Every built-in procedure package (`protocol/packages/*.json`), parsed once, in menu order (then id and
+/// version).
 ///
 /// The embedded files are checked by this crate's tests, so a defect is a build defect; should one slip
-/// through anyway, the broken definition is left out rather than taking the hub down.
+/// through anyway, the broken package is left out rather than taking the hub down.
+pub fn builtin_packages() -> &'static [crate::package::ProcedurePackage] {
+    static PACKAGES: OnceLock<Vec<crate::package::ProcedurePackage>> = OnceLock::new();
+    PACKAGES.get_or_init(|| {
+        let mut v: Vec<crate::package::ProcedurePackage> = BUILTIN
+            .iter()
+            .filter_map(|(_, json)| crate::package::ProcedurePackage::parse(json).ok())
+            .collect();
+        v.sort_by(|a, b| {
+            (a.menu_order, &a.procedure.id, a.procedure.version).cmp(&(
+                b.menu_order,
+                &b.procedure.id,
+                b.procedure.version,
+            ))
+        });
+        v
+    })
+}
+
+/// Every built-in procedure definition, in menu order.
 pub fn catalogue() -> &'static [ProcedureDef] {
     static CATALOGUE: OnceLock<Vec<ProcedureDef>> = OnceLock::new();
     CATALOGUE.get_or_init(|| {
-        SOURCES
+        builtin_packages()
             .iter()
-            .filter_map(|(_, json)| parse_procedure(json).ok())
+            .map(|p| p.procedure.clone())
             .collect()
     })
 }
 
-/// The version of procedure `id` in force on `on` (a Vietnam local date): the one with the latest
-/// `effective_from` not after `on`; before the first version's day, the first version (a hub whose clock
-/// is wrong still captures, and the office sees the date).
+/// The built-in version of procedure `id` in force on `on` (see [`crate::package::pick_in_force`]).
 pub fn in_force(id: &str, on: time::Date) -> Option<&'static ProcedureDef> {
-    let mut versions: Vec<&ProcedureDef> = catalogue().iter().filter(|d| d.id == id).collect();
-    versions.sort_by(|a, b| (&a.effective_from, a.version).cmp(&(&b.effective_from, b.version)));
-    let day = on.to_string();
-    versions
-        .iter()
-        .rev()
-        .find(|d| d.effective_from <= day)
-        .or(versions.first())
-        .copied()
+    crate::package::pick_in_force(catalogue(), id, on)
 }
 
-/// Every procedure's version in force on `on`, in catalogue order.
+/// Every built-in procedure's version in force on `on`, in menu order.
 pub fn in_force_all(on: time::Date) -> Vec<&'static ProcedureDef> {
     let mut ids: Vec<&str> = Vec::new();
     for d in catalogue() {
@@ -715,11 +707,13 @@ mod tests {
 
     #[test]
     fn every_embedded_source_parses_and_checks() {
-        for (name, json) in SOURCES {
-            let def = parse_procedure(json).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for (name, json) in BUILTIN {
+            let p = crate::package::ProcedurePackage::parse(json)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let def = &p.procedure;
             assert_eq!(*name, format!("{}.v{}.json", def.id, def.version));
         }
-        assert_eq!(catalogue().len(), SOURCES.len());
+        assert_eq!(catalogue().len(), BUILTIN.len());
     }
 
     #[test]

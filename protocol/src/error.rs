@@ -61,7 +61,8 @@ pub enum ProtocolError {
     /// A key card is structurally valid JSON but violates a key-card rule.
     #[error("bad key card: {0}")]
     BadKeyCard(String),
-    /// The built-in procedure catalogue is malformed (a build defect, caught by tests).
+    /// A procedure definition is malformed (a built-in one: a build defect, caught by tests; a published
+    /// one: refused).
     #[error("bad catalogue: {0}")]
     Catalogue(String),
     /// A dossier's disposition breaks its rules (reason, reference, a cancellation with content).
@@ -79,6 +80,9 @@ pub enum ProtocolError {
     /// A sync message (pairing, holdings, chunk, acknowledgement, news) breaks one of its rules.
     #[error("bad sync message: {0}")]
     Sync(String),
+    /// A procedure package, or the office's package index, breaks one of its rules (docs/protocol.md §13).
+    #[error("bad procedure package: {0}")]
+    Package(String),
 }
 
 impl From<serde_json::Error> for ProtocolError {

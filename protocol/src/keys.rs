@@ -36,6 +36,8 @@ pub enum Context {
     SyncHello,
     /// The office's HTTPS certificate authority, for the field to pin ([`crate::sync::OfficeTls`]).
     OfficeTls,
+    /// A procedure package the office publishes ([`crate::package::SignedPackage`]).
+    ProcedurePackage,
 }
 
 impl Context {
@@ -52,6 +54,7 @@ impl Context {
             Context::Holdings => "outreach-kit/v1/holdings",
             Context::Ack => "outreach-kit/v1/ack",
             Context::News => "outreach-kit/v1/news",
+            Context::ProcedurePackage => "outreach-kit/v1/procedure-package",
             Context::SyncHello => "outreach-kit/v1/sync-hello",
             Context::OfficeTls => "outreach-kit/v1/office-tls",
         }

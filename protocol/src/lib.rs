@@ -17,6 +17,7 @@ pub mod error;
 pub mod ethnicity;
 pub mod keycard;
 pub mod keys;
+pub mod package;
 pub mod pin;
 pub mod receipt;
 pub mod seal;
