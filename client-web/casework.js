@@ -1,44 +1,51 @@
 // Casework at the office: a dossier laid out like the official forms, its status with the allowed next
 // steps (small forms: papers and message, result numbers, pickup place, reason), the deadline badge and the
 // history; the work lists (overdue, due soon, by status). The forms on A4 are print.js.
-import { h, t, txt, api, icon, btn, banner, procedures, procTitle, fmtTime, fmtDate, errText, detailText, ApiError } from './lib.js';
+import { h, t, txt, api, icon, btn, banner, procedures, procTitle, findProc, fmtTime, fmtDate, errText, detailText, ApiError } from './lib.js';
 import { valueNode, fieldDef } from './values.js';
 
 const enc = encodeURIComponent;
 
-// The official forms and their items in the forms' order. `result:<kind>` is a registered result number
-// (e.g. the child's PIN on CT01 and TK1-TS once the birth is registered).
-export const FORMS = {
-  'birth-residence-insurance': [
-    { id: 'birth', title: 'Tờ khai đăng ký khai sinh', keys: [
-      'addressee.commune', 'requester.full_name', 'requester.residence_commune', 'requester.residence_detail',
-      'requester.id_type', 'requester.pin', 'requester.passport_number', 'requester.relationship', 'requester.phone',
-      'child.full_name', 'child.date_of_birth', 'child.sex', 'child.ethnicity', 'child.nationality',
-      'child.place_of_birth', 'child.place_of_birth_commune', 'child.hometown', 'birth.proof',
-      'mother.full_name', 'mother.date_of_birth', 'mother.ethnicity', 'mother.nationality', 'mother.residence_commune',
-      'mother.residence_detail', 'mother.pin', 'mother.phone',
-      'father.declared', 'father.full_name', 'father.date_of_birth', 'father.ethnicity', 'father.nationality',
-      'father.residence_commune', 'father.residence_detail', 'father.pin',
-      'birth.copies', 'declaration.confirmed'] },
-    { id: 'ct01', title: 'Tờ khai thay đổi thông tin cư trú (CT01)', keys: [
-      'residence.address_commune', 'child.full_name', 'child.date_of_birth', 'child.sex', 'result:pin',
-      'residence.head_is', 'residence.head_full_name', 'residence.relationship_to_head', 'residence.head_pin',
-      'residence.address_detail', 'residence.head_consent'] },
-    { id: 'tk1ts', title: 'Tờ khai tham gia, điều chỉnh thông tin BHXH, BHYT (TK1-TS)', keys: [
-      'insurance.name_capitals', 'child.sex', 'child.date_of_birth', 'child.nationality', 'child.ethnicity',
-      'child.place_of_birth_commune', 'insurance.phone', 'result:pin', 'insurance.household_code',
-      'insurance.guardian_name', 'insurance.card_address_detail', 'insurance.card_address_commune', 'result:health_insurance'] },
-  ],
-  'marital-status-certificate': [
-    { id: 'marital', title: 'Tờ khai cấp Giấy xác nhận tình trạng hôn nhân', keys: [
-      'addressee.commune', 'requester.full_name', 'requester.residence', 'requester.id_type', 'requester.pin',
-      'requester.passport_number', 'requester.id_issuer', 'requester.id_issue_date', 'requester.relationship',
-      'requester.relationship_other', 'requester.phone',
-      'subject.full_name', 'subject.date_of_birth', 'subject.sex', 'subject.ethnicity', 'subject.nationality',
-      'subject.residence', 'subject.id_type', 'subject.pin', 'subject.passport_number',
-      'period.from', 'period.to', 'period.place', 'subject.marital_status', 'request.purpose', 'declaration.confirmed'] },
-  ],
-};
+// The official forms and their items in the forms' order, derived from the export systems of the
+// dossier's package (served with each procedure by GET /api/v1/procedures on an office hub): one section
+// per system, titled with its form's name; the fields its items name, in order; a result number item is
+// `result:<kind>` (e.g. the child's PIN on CT01 and TK1-TS once the birth is registered); the technical
+// columns (receipt code, dossier id, received on) and items the kit does not capture are left out.
+// The keys an export value names, in order (docs/protocol.md, "Export mappings"); the values written as a
+// bare string (receipt_code, dossier_id, received_on, not_captured) name none.
+export function sourceKeys(v) {
+  if (!v || typeof v !== 'object') return [];
+  const [tag, arg] = Object.entries(v)[0] || [];
+  if (tag === 'address') return [arg.detail, arg.commune];
+  if (tag === 'first_of') return arg.flatMap(sourceKeys);
+  if (tag === 'prefixed') return sourceKeys(arg.value);
+  if (tag === 'result_number') return ['result:' + arg];
+  return typeof arg === 'string' ? [arg] : [];
+}
+
+// The package of a dossier's procedure version as the hub serves it (with `exports` and `results`).
+function pkgOf(def, ref) {
+  return findProc(ref || (def && { id: def.id, version: def.version })) || def || null;
+}
+
+export function caseworkForms(pkg) {
+  return ((pkg && pkg.exports) || []).map((sys) => {
+    const keys = [];
+    for (const it of sys.items || []) for (const k of sourceKeys(it.value)) if (!keys.includes(k)) keys.push(k);
+    return { id: sys.id, title: txt(sys.form), keys };
+  }).filter((f) => f.keys.length);
+}
+
+// The result numbers the office registers for the dossier's procedure version: [{kind, label}].
+export function resultDefs(def, ref) {
+  const p = pkgOf(def, ref);
+  return (p && p.results) || [];
+}
+
+function resultLabel(defs, kind) {
+  const r = defs.find((x) => x.kind === kind);
+  return r ? txt(r.label) : kind;
+}
 
 const STATUS_ICON = { received: 'box', in_progress: 'reload', needs_papers: 'warn', registered: 'ok', ready_for_pickup: 'ticket', handed_over: 'ok', rejected: 'warn' };
 
@@ -61,15 +68,17 @@ export function deadlineBadge(dl, status) {
 
 // The filled forms: one section per official form, each item with its captured value; derived values
 // (filled by the hub from other answers) are marked.
-export function formSections(def, fields, results) {
-  const forms = (def && FORMS[def.id]) || [];
+export function formSections(def, fields, results, ref) {
+  const pkg = pkgOf(def, ref);
+  const forms = caseworkForms(pkg);
+  const kinds = resultDefs(def, ref);
   const placed = new Set();
   const numbers = Object.fromEntries((results || []).map((r) => [r.kind, r.number]));
   const item = (key, n) => {
     if (key.startsWith('result:')) {
       const kind = key.slice(7);
       const v = numbers[kind];
-      return h('div', { class: 'kv', 'data-key': key }, h('dt', {}, `${n}. ${t('dossier.result.' + kind)}`),
+      return h('div', { class: 'kv', 'data-key': key }, h('dt', {}, `${n}. ${resultLabel(kinds, kind)}`),
         h('dd', { class: v ? 'mono' : 'empty' }, v || t('dossier.after_registration')));
     }
     const f = fieldDef(def, key);
@@ -101,10 +110,6 @@ export function formSections(def, fields, results) {
 }
 
 // ---------- status actions ----------
-const RESULT_KINDS = {
-  'birth-residence-insurance': ['pin', 'birth_registration', 'health_insurance'],
-  'marital-status-certificate': ['marital_status_certificate'],
-};
 
 function input(name, label, attrs = {}) {
   const id = 'st-' + name;
@@ -116,12 +121,12 @@ function input(name, label, attrs = {}) {
 
 // The small form for moving to `to`; resolves the body to send.
 function statusForm(to, d, onDone, onCancel) {
-  const proc = d.procedure && d.procedure.id;
+  const kinds = resultDefs(d.procedure_def, d.procedure);
   const parts = [];
   if (to === 'needs_papers') {
     parts.push(input('papers', t('dossier.form.papers'), { multiline: true }), input('message', t('dossier.form.message'), { multiline: true }));
   } else if (to === 'registered') {
-    for (const k of RESULT_KINDS[proc] || []) parts.push(input('result_numbers.' + k, t('dossier.result.' + k), { inputmode: k === 'pin' ? 'numeric' : null }));
+    for (const r of kinds) parts.push(input('result_numbers.' + r.kind, txt(r.label), { inputmode: r.kind === 'pin' ? 'numeric' : null }));
     parts.push(input('message', t('dossier.form.message_optional'), { multiline: true }));
   } else if (to === 'ready_for_pickup') {
     parts.push(input('place', t('dossier.form.place')), input('from_date', t('dossier.form.from_date'), { type: 'date' }),
@@ -152,7 +157,7 @@ function statusForm(to, d, onDone, onCancel) {
     const body = { to, expected_version: d.status ? d.status.version : 0 };
     if (to === 'needs_papers') { body.papers = val('papers').split('\n').map((s) => s.trim()).filter(Boolean); body.message = val('message'); }
     else if (to === 'registered') {
-      body.result_numbers = (RESULT_KINDS[proc] || []).map((k) => ({ kind: k, number: val('result_numbers.' + k).trim() }));
+      body.result_numbers = kinds.map((r) => ({ kind: r.kind, number: val('result_numbers.' + r.kind).trim() }));
       if (val('message').trim()) body.message = val('message');
     } else if (to === 'ready_for_pickup') {
       body.place = val('place'); body.from_date = val('from_date');
@@ -209,7 +214,8 @@ export function statusPanel(d, reload) {
   const facts = [];
   if (st.papers && st.papers.length && s === 'needs_papers') facts.push(h('p', {}, h('strong', {}, t('dossier.form.papers')), ' ', st.papers.join('; ')));
   if (st.message) facts.push(h('p', {}, h('strong', {}, t('dossier.message')), ' ', st.message));
-  if (st.result_numbers) facts.push(h('ul', { 'data-testid': 'result-numbers' }, st.result_numbers.map((r) => h('li', {}, t('dossier.result.' + r.kind), ': ', h('strong', { class: 'mono' }, r.number)))));
+  const kinds = resultDefs(d.procedure_def, d.procedure);
+  if (st.result_numbers) facts.push(h('ul', { 'data-testid': 'result-numbers' }, st.result_numbers.map((r) => h('li', {}, resultLabel(kinds, r.kind), ': ', h('strong', { class: 'mono' }, r.number)))));
   if (st.pickup) facts.push(h('p', {}, h('strong', {}, t('dossier.form.place')), ' ', st.pickup.place, ` (${fmtDate(st.pickup.from_date)}${st.pickup.until_date ? ' – ' + fmtDate(st.pickup.until_date) : ''})`));
   if (st.reason && s === 'rejected') facts.push(h('p', {}, h('strong', {}, t('dossier.form.reason')), ' ', st.reason));
   return h('section', { class: 'card group status-panel no-print', 'data-testid': 'status-panel' },

@@ -1,7 +1,7 @@
 // Sync with the office (field hub, #/sync): where the office is, a big progress bar (dossiers and bytes,
 // rate, time left), the last error in plain words, "Sync now", the weak-link settings, alarms with what to
 // do, and the USB path (download a batch file, import the office's acknowledgement file).
-import { h, t, api, btn, icon, banner, flash, errText, can, fmtTime, fmtSize, state } from './lib.js';
+import { h, t, txt, api, btn, icon, banner, flash, errText, can, fmtTime, fmtSize, state } from './lib.js';
 
 const pct = (a, b) => (b > 0 ? Math.min(100, Math.round((100 * a) / b)) : 0);
 
@@ -37,7 +37,12 @@ function progressBox(p) {
       h('dt', {}, t('sync.last_success')), h('dd', { 'data-testid': 'sync-last-success' }, p.last_success_at ? fmtTime(p.last_success_at) : t('sync.never')),
       h('dt', {}, t('sync.next_attempt')), h('dd', {}, p.next_attempt_at && !p.running ? fmtTime(p.next_attempt_at) : '—')),
     p.last_error ? banner('danger', t('sync.last_error'), plain(p.last_error), { 'data-testid': 'sync-error', role: 'alert' }) : null,
-    p.warning ? banner('warn', null, plain(p.warning), { 'data-testid': 'sync-warning' }) : null);
+    p.warning ? banner('warn', null, plain(p.warning), { 'data-testid': 'sync-warning' }) : null,
+    (p.last_packages || []).length ? banner('ok', t('sync.new_procedures'),
+      p.last_packages.map((x) => t('sync.new_procedure', { title: txt(x.title), version: x.version })).join(' · '),
+      { 'data-testid': 'sync-new-procedures' }) : null,
+    (p.last_packages_refused || []).length ? banner('warn', t('sync.procedures_refused'), p.last_packages_refused.join(' · '),
+      { 'data-testid': 'sync-procedures-refused' }) : null);
 }
 
 export async function syncView(app, _p, _q, ctx) {

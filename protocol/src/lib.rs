@@ -37,6 +37,10 @@ pub use error::*;
 pub use ethnicity::*;
 pub use keycard::*;
 pub use keys::*;
+pub use package::{
+    pick_in_force, PackageIndex, PackageSummary, ProcedurePackage, ResultDef, SignedPackage,
+    MAX_PACKAGES, MAX_PACKAGE_BYTES, PACKAGE_INDEX_KIND, PACKAGE_KIND,
+};
 pub use pin::*;
 pub use receipt::*;
 pub use seal::*;

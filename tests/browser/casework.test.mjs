@@ -68,9 +68,9 @@ test('a clerk works a dossier: form layout, needs papers, registered with its nu
   await page.waitForSelector(`[data-testid=office-row][data-receipt="${receipt.code}"][data-status=received]`);
   await axeCheck(page, 'received list');
   await page.click(`[data-testid=office-row][data-receipt="${receipt.code}"]`);
-  await page.waitForSelector('[data-testid=form-marital]');
-  assert.match(await page.textContent('[data-testid=form-marital] h2'), /Tờ khai cấp Giấy xác nhận tình trạng hôn nhân/);
-  assert.match(await page.textContent('[data-testid=form-marital] [data-key="subject.full_name"]'), /Điểu Thị Hạnh/);
+  await page.waitForSelector('[data-testid=form-marital_status]');
+  assert.match(await page.textContent('[data-testid=form-marital_status] h2'), /Tờ khai cấp Giấy xác nhận tình trạng hôn nhân/);
+  assert.match(await page.textContent('[data-testid=form-marital_status] [data-key="subject.full_name"]'), /Điểu Thị Hạnh/);
   await page.waitForSelector('[data-testid=deadline-badge][data-overdue=false]');
   await page.waitForSelector('[data-testid=office-photo] img');
   await page.waitForSelector('[data-testid=history-none]');
@@ -166,11 +166,21 @@ test('a 3-in-1 names its communes and wards, never their codes, on the office pa
   await page.context().clearCookies();
   await login(page, office.base, CLERK);
   await page.click(`[data-testid=office-row][data-receipt="${receipt.code}"]`);
-  await page.waitForSelector('[data-testid=form-birth] .unit');
+  await page.waitForSelector('[data-testid=form-birth_declaration] .unit');
+  // The sections are the package's export systems, each titled with its form, its result numbers included.
+  assert.deepEqual(await page.$$eval('[data-testid=office-dossier] section.official-form', (els) => els.map((e) => e.dataset.form)),
+    ['birth_declaration', 'ct01', 'tk1_ts']);
+  assert.match(await page.textContent('[data-testid=form-ct01] h2'), /Tờ khai thay đổi thông tin cư trú \(CT01\)/);
+  assert.match(await page.textContent('[data-testid=form-ct01] [data-key="result:pin"]'), /Số định danh cá nhân của trẻ/);
+  assert.equal(await page.$('[data-testid=form-ct01] [data-key="dossier_id"]'), null, 'no technical column');
   await page.waitForFunction(() => !document.querySelector('[data-unit-pending]'));
   const shown = await page.textContent('[data-testid=office-dossier]');
   assert.match(shown, /Bù Gia Mập/, 'the mother\'s commune by its name');
   assert.doesNotMatch(shown, /\b25222\b/, 'no unit code on the dossier page');
+  // The dossier page on a clerk's phone.
+  await page.setViewportSize({ width: 360, height: 740 });
+  await shot(page, 'casework-6-three-in-one-phone');
+  await page.setViewportSize({ width: 1200, height: 900 });
 
   await page.click('[data-testid=open-print]');
   await page.waitForSelector('[data-testid=print-view] [data-testid=a4-forms]');

@@ -133,6 +133,12 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::shared::tls::cli::TlsCommand,
     },
+    /// Procedure packages authored as sheets (docs/procedures.md): check a source, build the package,
+    /// or write a package's sheets.
+    Procedure {
+        #[command(subcommand)]
+        command: crate::office::authoring::cli::ProcedureCommand,
+    },
     /// Encryption at rest of a field hub: who can unlock it (`status`), and the office's recovery of a
     /// hub whose officers forgot their passwords (`recover`).
     Vault {
@@ -436,12 +442,15 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
             })?;
             let mut ack_path = None;
             if let (Some(ack), Some(batch_id)) = (&report.ack, &report.batch_id) {
+                let bytes = dir
+                    .db
+                    .call_sync(|c| crate::office::packages::store::ack_file(c, office, ack))?;
                 let path = ack_out.unwrap_or_else(|| {
                     file.parent()
                         .unwrap_or(std::path::Path::new("."))
                         .join(format!("ack-{batch_id}.json"))
                 });
-                crate::office::intake::ack::write_file(&path, &ack.to_bytes()?)
+                crate::office::intake::ack::write_file(&path, &bytes)
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 ack_path = Some(path);
             }
@@ -491,6 +500,15 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
                     );
                     if r.marked.alarms > 0 {
                         println!("{} new alarm(s): see the sync page.", r.marked.alarms);
+                    }
+                    if !r.packages_new.is_empty() {
+                        println!(
+                            "New procedure package(s) installed: {}.",
+                            r.packages_new.join(", ")
+                        );
+                    }
+                    for why in &r.packages_refused {
+                        println!("Procedure package refused: {why}");
                     }
                     Ok(0)
                 }
@@ -575,6 +593,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         }
         Command::Tls { command } => crate::shared::tls::cli::run(command),
         Command::Vault { command } => crate::app::vault::run(command),
+        Command::Procedure { command } => crate::office::authoring::cli::run(command),
     }
 }
 

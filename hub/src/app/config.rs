@@ -309,9 +309,12 @@ pub fn parse_time_limit(s: &str) -> Result<(String, u32), String> {
         format!("expected PROCEDURE=DAYS, e.g. marital-status-certificate=5, not `{s}`")
     })?;
     let id = id.trim();
-    if !protocol::catalogue().iter().any(|d| d.id == id) {
-        let known: Vec<&str> = protocol::catalogue()
-            .iter()
+    if !crate::shared::procedures::all()
+        .into_iter()
+        .any(|d| d.id == id)
+    {
+        let known: Vec<&str> = crate::shared::procedures::all()
+            .into_iter()
             .map(|d| d.id.as_str())
             .collect();
         return Err(format!(

@@ -61,6 +61,7 @@ pub fn make_app(state: AppState) -> Router {
         .merge(crate::office::devices::router())
         .merge(crate::field::pairing::router())
         .merge(crate::office::news::router())
+        .merge(crate::office::packages::router())
         .merge(crate::field::news::router())
         .merge(crate::shared::clock_guard::router())
         .merge(openapi::router())
@@ -179,19 +180,38 @@ async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
     tag = "meta",
     security(("session" = [])),
     responses(
-        (status = 200, description = "`{\"procedures\": [ProcedureDef], \"in_force\": [{id, version}], \"hub_commune\": \"25222\"|null}`: every version (old drafts and dossiers keep theirs), which version a new draft uses today, and the hub's commune for `default_from` (see docs/protocol.md)", body = Object),
+        (status = 200, description = "`{\"procedures\": [ProcedureDef + results (+ exports on an office hub)], \"in_force\": [{id, version}], \"hub_commune\": \"25222\"|null}`: every version (old drafts and dossiers keep theirs), which version a new draft uses today, and the hub's commune for `default_from` (see docs/protocol.md)", body = Object),
         crate::shared::api_doc::Unauthenticated,
     )
 )]
 async fn procedures(State(st): State<AppState>, _user: AuthUser) -> Json<serde_json::Value> {
     let today = crate::shared::clock::today_vn();
-    let in_force: Vec<protocol::ProcedureRef> = protocol::in_force_all(today)
+    let in_force: Vec<protocol::ProcedureRef> = crate::shared::procedures::in_force_all(today)
         .into_iter()
         .map(|d| d.reference())
         .collect();
     let ctx = st.part::<crate::shared::procedures::HubContext>();
+    // Each definition with what its package adds: the result numbers the office registers, and on an
+    // office hub the export mappings (the casework page lays a dossier out like its official forms).
+    let office = st.mode == HubMode::Office;
+    let procedures: Vec<serde_json::Value> = st
+        .procedures
+        .defs()
+        .into_iter()
+        .map(|d| {
+            let pkg = crate::shared::procedures::package(&d.reference());
+            let mut v = serde_json::to_value(&d).unwrap_or_default();
+            if let (Some(p), Some(o)) = (pkg, v.as_object_mut()) {
+                o.insert("results".into(), json!(p.results));
+                if office {
+                    o.insert("exports".into(), json!(p.exports));
+                }
+            }
+            v
+        })
+        .collect();
     Json(json!({
-        "procedures": st.procedures.as_slice(),
+        "procedures": procedures,
         "in_force": in_force,
         "hub_commune": ctx.commune,
     }))

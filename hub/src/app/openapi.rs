@@ -78,6 +78,7 @@ fn common() -> Vec<utoipa::openapi::OpenApi> {
         crate::office::devices::routes::ApiDoc::openapi(),
         crate::field::pairing::routes::ApiDoc::openapi(),
         crate::office::news::routes::ApiDoc::openapi(),
+        crate::office::packages::ApiDoc::openapi(),
         crate::field::news::routes::ApiDoc::openapi(),
         crate::shared::clock_guard::routes::ApiDoc::openapi(),
     ]

@@ -99,9 +99,7 @@ pub async fn serve(
         keys: dir.keys,
         mode: dir.mode,
         name: dir.name.clone(),
-        procedures: crate::shared::state::Catalogue(std::sync::Arc::new(
-            crate::shared::procedures::with_limits(&cfg.time_limits),
-        )),
+        procedures: crate::shared::state::Catalogue::new(&cfg.time_limits),
         // Every concern's live part, on both modes (a route of the other mode answers 404 before it
         // would look its part up).
         parts: Parts::new()
@@ -518,9 +516,7 @@ async fn start_locked(
     let state = locked::Locked {
         data: cfg.data.clone(),
         name: name.clone(),
-        procedures: crate::shared::state::Catalogue(Arc::new(
-            crate::shared::procedures::with_limits(&cfg.time_limits),
-        )),
+        procedures: crate::shared::state::Catalogue::new(&cfg.time_limits),
         limiter: Arc::new(auth::LoginLimiter::new(std::time::Duration::from_secs(
             cfg.login_lockout_seconds,
         ))),

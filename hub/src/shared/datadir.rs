@@ -94,6 +94,13 @@ impl DataDir {
             let name = store::meta_get(c, "name")?.unwrap_or(default_name);
             Ok(Ok((mode, name)))
         })??;
+        // Procedure packages published here or pulled from the office join the built-in ones.
+        let loaded = db
+            .call_sync(|c| crate::shared::procedures::store::load(c))
+            .context("cannot read the stored procedure packages")?;
+        for why in &loaded.refused {
+            tracing::warn!(package = %why, "a stored procedure package was left out");
+        }
         Ok(Self {
             path: path.to_path_buf(),
             db,

@@ -30,15 +30,32 @@ pub struct Shared {
     pub parts: Parts,
 }
 
-/// The procedure definitions a hub serves, cheap to clone; routers that need only these (the public
-/// guides, also served by a locked hub) take it as their state through [`axum::extract::FromRef`].
+/// The procedure definitions a hub serves: every known package's (built-in, published, pulled from the
+/// office; see `shared::procedures::registry`) with the configured time limits applied. Cheap to clone;
+/// routers that need only these (the public guides, also served by a locked hub) take it as their state
+/// through [`axum::extract::FromRef`]. Read afresh at each use, so a package pulled at a sync is served at
+/// once.
 #[derive(Clone)]
-pub struct Catalogue(pub Arc<Vec<protocol::ProcedureDef>>);
+pub struct Catalogue(Arc<Vec<(String, u32)>>);
 
-impl Deref for Catalogue {
-    type Target = Vec<protocol::ProcedureDef>;
-    fn deref(&self) -> &Vec<protocol::ProcedureDef> {
-        &self.0
+impl Catalogue {
+    /// The catalogue with these time limits (procedure id → working days).
+    pub fn new(time_limits: &[(String, u32)]) -> Catalogue {
+        Catalogue(Arc::new(time_limits.to_vec()))
+    }
+
+    /// The definition of `r`, limits applied.
+    pub fn get(&self, r: &protocol::ProcedureRef) -> Option<protocol::ProcedureDef> {
+        let mut d = crate::shared::procedures::find(r)?.clone();
+        if let Some((_, days)) = self.0.iter().rev().find(|(id, _)| *id == d.id) {
+            d.time_limit_working_days = *days;
+        }
+        Some(d)
+    }
+
+    /// Every known procedure definition, limits applied, in menu order.
+    pub fn defs(&self) -> Vec<protocol::ProcedureDef> {
+        crate::shared::procedures::with_limits(&self.0)
     }
 }
 

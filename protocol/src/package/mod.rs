@@ -170,7 +170,10 @@ pub struct SignedPackage {
 
 impl SignedPackage {
     /// Checks the package's form and signs it.
-    pub fn sign(package: ProcedurePackage, key: &DeviceKey) -> Result<SignedPackage, ProtocolError> {
+    pub fn sign(
+        package: ProcedurePackage,
+        key: &DeviceKey,
+    ) -> Result<SignedPackage, ProtocolError> {
         package.check_form()?;
         let signature = key.sign_value(Context::ProcedurePackage, &package)?;
         Ok(SignedPackage { package, signature })

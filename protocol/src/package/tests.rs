@@ -11,7 +11,11 @@ fn every_builtin_package_signs_verifies_and_round_trips() {
     for p in builtin_packages() {
         let s = SignedPackage::sign(p.clone(), &k).unwrap();
         let bytes = s.to_bytes().unwrap();
-        assert!(bytes.len() < MAX_PACKAGE_BYTES / 4, "{} is large", p.procedure.id);
+        assert!(
+            bytes.len() < MAX_PACKAGE_BYTES / 4,
+            "{} is large",
+            p.procedure.id
+        );
         let back = SignedPackage::from_bytes(&bytes).unwrap();
         assert_eq!(&back.package, p);
         back.verify(&k.public()).unwrap();
@@ -25,11 +29,17 @@ fn a_tampered_or_foreign_package_is_refused() {
     let p = builtin_packages()[0].clone();
     let s = SignedPackage::sign(p, &k).unwrap();
     // Another office's key.
-    assert!(matches!(s.verify(&key(8).public()), Err(ProtocolError::BadSignature)));
+    assert!(matches!(
+        s.verify(&key(8).public()),
+        Err(ProtocolError::BadSignature)
+    ));
     // One changed time limit.
     let mut t = s.clone();
     t.package.procedure.time_limit_working_days += 1;
-    assert!(matches!(t.verify(&k.public()), Err(ProtocolError::BadSignature)));
+    assert!(matches!(
+        t.verify(&k.public()),
+        Err(ProtocolError::BadSignature)
+    ));
     // A changed label, re-encoded.
     let mut t = s.clone();
     t.package.procedure.title.vi.push('!');
@@ -43,14 +53,23 @@ fn malformed_packages_are_refused_before_signing() {
     let k = key(7);
     let mut p = builtin_packages()[0].clone();
     p.kind = "something-else".into();
-    assert!(matches!(SignedPackage::sign(p, &k), Err(ProtocolError::Package(_))));
+    assert!(matches!(
+        SignedPackage::sign(p, &k),
+        Err(ProtocolError::Package(_))
+    ));
     let mut p = builtin_packages()[0].clone();
     p.procedure.id = "Bad Id".into();
     assert!(SignedPackage::sign(p, &k).is_err());
     let mut p = builtin_packages()[0].clone();
     p.results = vec![
-        ResultDef { kind: "pin".into(), label: p.procedure.title.clone() },
-        ResultDef { kind: "pin".into(), label: p.procedure.title.clone() },
+        ResultDef {
+            kind: "pin".into(),
+            label: p.procedure.title.clone(),
+        },
+        ResultDef {
+            kind: "pin".into(),
+            label: p.procedure.title.clone(),
+        },
     ];
     assert!(SignedPackage::sign(p, &k).is_err());
     // Too big to be a package.
@@ -94,7 +113,12 @@ fn the_version_in_force_is_picked_among_any_set() {
 
 #[test]
 fn builtin_packages_come_in_menu_order() {
-    let ids: Vec<&str> = builtin_packages().iter().map(|p| p.procedure.id.as_str()).collect();
+    let ids: Vec<&str> = builtin_packages()
+        .iter()
+        .map(|p| p.procedure.id.as_str())
+        .collect();
     assert_eq!(ids[0], "marital-status-certificate");
-    assert!(builtin_packages().windows(2).all(|w| w[0].menu_order <= w[1].menu_order));
+    assert!(builtin_packages()
+        .windows(2)
+        .all(|w| w[0].menu_order <= w[1].menu_order));
 }

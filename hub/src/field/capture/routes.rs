@@ -56,7 +56,7 @@ pub fn router() -> Router<AppState> {
 
 /// Looks a procedure up in the catalogue, or answers 422 on the `procedure` field.
 pub fn procedure(r: &ProcedureRef) -> Result<&'static ProcedureDef, ApiError> {
-    protocol::find_procedure(r).ok_or_else(|| {
+    crate::shared::procedures::find(r).ok_or_else(|| {
         ApiError::validation(vec![FieldDetail {
             field: "procedure".into(),
             code: "unknown_procedure".into(),

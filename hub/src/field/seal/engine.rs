@@ -84,7 +84,7 @@ pub fn seal_draft_for(
     let Some(draft) = drafts::get(&tx, draft_id)? else {
         return Ok(Err(Refusal::NotFound));
     };
-    let Some(def) = protocol::find_procedure(&draft.procedure) else {
+    let Some(def) = crate::shared::procedures::find(&draft.procedure) else {
         return Ok(Err(Refusal::UnknownProcedure));
     };
     let disposition = match how {
@@ -168,7 +168,7 @@ pub fn void_dossier(
     if let Err(e) = check_replaceable(&tx, dossier_id, None)? {
         return Ok(Err(Refusal::Invalid(vec![e])));
     }
-    let procedure_title = protocol::find_procedure(&procedure)
+    let procedure_title = crate::shared::procedures::find(&procedure)
         .map(|d| d.title.clone())
         .unwrap_or_else(|| plain_title(&procedure.id));
     let receipt = seal_in(
@@ -577,7 +577,7 @@ pub fn receipt(c: &Connection, code: &ReceiptCode) -> StoreResult<Option<Receipt
                 .map(|s| s.receipt.tracking_number()),
             qr,
             dossier_id,
-            procedure_title: protocol::find_procedure(&procedure)
+            procedure_title: crate::shared::procedures::find(&procedure)
                 .map(|d| d.title.clone())
                 .unwrap_or_else(|| plain_title(&procedure.id)),
             procedure,

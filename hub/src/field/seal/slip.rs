@@ -311,10 +311,8 @@ pub fn due_with(def: &ProcedureDef, sealed_at: &str, cal: &deadline::Calendar) -
 }
 
 /// The hub's definition of a receipt's procedure (with this hub's configured time limits).
-pub fn definition<'a>(st: &'a AppState, r: &protocol::ProcedureRef) -> Option<&'a ProcedureDef> {
-    st.procedures
-        .iter()
-        .find(|d| d.id == r.id && d.version == r.version)
+pub fn definition(st: &AppState, r: &protocol::ProcedureRef) -> Option<ProcedureDef> {
+    st.procedures.get(r)
 }
 
 /// The tracking URL of `code` on the hub the request reached: `<scheme>://<host>/#/r/<CODE>?k=<KEY>`
@@ -465,11 +463,11 @@ async fn slip(
         originals: if matches!(r.disposition.as_str(), "refused" | "voids") {
             Vec::new()
         } else {
-            originals_for(def, rec.as_ref())
+            originals_for(&def, rec.as_ref())
         },
         originals_apply: rec.is_some(),
         lang: rec.map(|r| r.lang),
-        due: due(&st, def, &r.sealed_at),
+        due: due(&st, &def, &r.sealed_at),
         next_session: None,
         languages,
         receipt: r,
@@ -544,8 +542,8 @@ mod tests {
         );
         assert_eq!(d.time_limit_working_days, 5);
         assert!(d.holidays_known);
-        let three = protocol::catalogue()
-            .iter()
+        let three = crate::shared::procedures::all()
+            .into_iter()
             .find(|d| d.id == "birth-residence-insurance")
             .unwrap();
         // 14:30 and 15:30 local the same day: the 15:00 rule.
@@ -567,8 +565,8 @@ mod tests {
 
     #[test]
     fn originals_of_the_marital_status_certificate() {
-        let def = protocol::catalogue()
-            .iter()
+        let def = crate::shared::procedures::all()
+            .into_iter()
             .find(|d| d.id == "marital-status-certificate")
             .unwrap();
         let o = originals(def);
@@ -596,7 +594,10 @@ mod tests {
     }
 
     fn def_of(id: &str) -> &'static ProcedureDef {
-        protocol::catalogue().iter().find(|d| d.id == id).unwrap()
+        crate::shared::procedures::all()
+            .into_iter()
+            .find(|d| d.id == id)
+            .unwrap()
     }
 
     fn answers(kv: &[(&str, &str)]) -> BTreeMap<String, String> {

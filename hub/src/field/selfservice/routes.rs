@@ -137,15 +137,15 @@ async fn public_status(
     Ok(no_store(Json(json!({
         "code": r.code,
         "procedure": r.procedure,
-        "procedure_title": def.map(|d| d.title.clone()),
+        "procedure_title": def.as_ref().map(|d| d.title.clone()),
         "sealed_on": slip::vn_date(&r.sealed_at).map(|d| d.to_string()),
         "status": r.status,
         "protected": r.protected,
         "handed_over": r.handed_over,
         "news": r.news,
-        "authority": def.map(|d| d.authority.clone()),
-        "originals": match def { Some(d) if active => slip::originals_for(d, slip_rec.as_ref()), _ => Vec::new() },
-        "due": match def { Some(d) if active => Some(slip::due(&st, d, &r.sealed_at)), _ => None },
+        "authority": def.as_ref().map(|d| d.authority.clone()),
+        "originals": match &def { Some(d) if active => slip::originals_for(d, slip_rec.as_ref()), _ => Vec::new() },
+        "due": match &def { Some(d) if active => Some(slip::due(&st, d, &r.sealed_at)), _ => None },
     }))))
 }
 
@@ -169,11 +169,9 @@ pub fn self_service_def(def: &ProcedureDef) -> ProcedureDef {
 }
 
 /// The version of procedure `id` a new dossier uses today on this hub (the one in force).
-fn latest<'a>(st: &'a AppState, id: &str) -> Option<&'a ProcedureDef> {
-    let current = protocol::in_force(id, crate::shared::clock::today_vn())?;
-    st.procedures
-        .iter()
-        .find(|d| d.id == id && d.version == current.version)
+fn latest(st: &AppState, id: &str) -> Option<ProcedureDef> {
+    let current = crate::shared::procedures::in_force(id, crate::shared::clock::today_vn())?;
+    st.procedures.get(&current.reference())
 }
 
 /// `GET /api/v1/public/predeclare/{procedure}`: the self-service form (catalogue data, nothing personal).
@@ -198,7 +196,7 @@ async fn form(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let def = latest(&st, &id).ok_or_else(|| ApiError::not_found("thủ tục", "Procedure"))?;
-    Ok(Json(json!({ "procedure": self_service_def(def) })))
+    Ok(Json(json!({ "procedure": self_service_def(&def) })))
 }
 
 /// A villager's answers: the procedure (`{id, version}`, see docs/protocol.md), field values by key, and
@@ -416,7 +414,7 @@ mod tests {
 
     #[test]
     fn the_self_service_form_leaves_out_office_fields_and_commune_pickers() {
-        for def in protocol::catalogue() {
+        for def in crate::shared::procedures::all() {
             let d = self_service_def(def);
             assert!(d.field("addressee.commune").is_none());
             assert!(d.field("declaration.confirmed").is_none());
@@ -424,8 +422,8 @@ mod tests {
             assert!(d.fields().all(|f| f.kind != FieldKind::Commune));
             assert!(d.fields().count() > 5, "{}", def.id);
         }
-        let m = protocol::catalogue()
-            .iter()
+        let m = crate::shared::procedures::all()
+            .into_iter()
             .find(|d| d.id == "marital-status-certificate")
             .unwrap();
         assert!(self_service_def(m).field("subject.full_name").is_some());

@@ -20,6 +20,10 @@ pub struct AckFileReport {
     pub marked: AckMarked,
     pub quarantined: usize,
     pub missing: Vec<u64>,
+    /// Procedure packages the file carried that were newly installed (`id vN`).
+    pub packages_new: Vec<String>,
+    /// Packages the file carried that were refused, with why.
+    pub packages_refused: Vec<String>,
 }
 
 /// Verifies `bytes` as an ack of the pinned office for `device` and applies it (one transaction).
@@ -42,7 +46,13 @@ pub fn import(
             format!("The acknowledgement file is not valid or not signed by the paired office: {e}. No dossier was marked."),
         )
     };
-    let signed = SignedAck::from_bytes(bytes.trim_ascii_end()).map_err(|e| bad(&e))?;
+    // The first line is the ack; each further line a signed procedure package (protocol §13.4).
+    let mut lines = bytes
+        .split(|b| *b == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or_default();
+    let signed = SignedAck::from_bytes(first).map_err(|e| bad(&e))?;
     signed.verify(&office.key).map_err(|e| bad(&e))?;
     if &signed.ack.device_id != device {
         return Err(bad(&"it acknowledges another field device"));
@@ -63,7 +73,19 @@ pub fn import(
         },
         None,
     )?;
+    let (mut packages_new, mut packages_refused) = (Vec::new(), Vec::new());
+    for line in lines {
+        match crate::shared::procedures::store::install(c, line, &office.key) {
+            Ok((crate::shared::procedures::registry::Added::New, _, r)) => {
+                packages_new.push(format!("{} v{}", r.id, r.version))
+            }
+            Ok(_) => {}
+            Err(e) => packages_refused.push(e.to_string()),
+        }
+    }
     Ok(AckFileReport {
+        packages_new,
+        packages_refused,
         batch_id: ack.batch_id.clone(),
         office: office.name,
         acked_in_file: ack.acked.len(),

@@ -73,6 +73,15 @@ pub fn sync(data: &Path, mdns: MdnsMode, settings: SyncSettings) -> anyhow::Resu
                 if rep.offered == 0 {
                     println!("Nothing to send: the office already acknowledged every dossier.");
                 }
+                if !rep.packages_new.is_empty() {
+                    println!("New procedure package(s) installed: {}.", rep.packages_new.join(", "));
+                }
+                for why in &rep.packages_refused {
+                    println!("Procedure package refused: {why}");
+                }
+                if let Some(e) = &rep.packages_error {
+                    println!("Procedure packages could not be pulled: {e}");
+                }
                 if !rep.still_missing.is_empty() {
                     println!(
                         "The office still lacks {} envelope(s); run `hub sync` again.",

@@ -70,6 +70,15 @@ pub struct RunReport {
     pub news_new: usize,
     /// Why news could not be pulled (the upload itself still counts).
     pub news_error: Option<String>,
+    /// Procedure packages newly installed from the office (`id vN`).
+    pub packages_new: Vec<String>,
+    /// The same, as references.
+    #[serde(skip)]
+    pub packages_installed: Vec<protocol::ProcedureRef>,
+    /// Packages the office offered that were refused, with why (never installed).
+    pub packages_refused: Vec<String>,
+    /// Why packages could not be pulled (the upload itself still counts).
+    pub packages_error: Option<String>,
     /// Envelopes pruned by retention.
     pub pruned: usize,
 }
@@ -337,6 +346,78 @@ impl Engine<'_> {
             Ok(n) => report.news_new = n,
             Err(SyncError::Cancelled) => return Err(SyncError::Cancelled),
             Err(e) => report.news_error = Some(e.to_string()),
+        }
+
+        // Procedure packages (§13): likewise independent of the upload.
+        self.phase(Phase::Packages);
+        match self.pull_packages(&office, &client, report).await {
+            Ok(()) => {}
+            Err(SyncError::Cancelled) => return Err(SyncError::Cancelled),
+            Err(e) => report.packages_error = Some(e.to_string()),
+        }
+        Ok(())
+    }
+
+    /// Tells the office which packages this hub holds, then downloads, verifies against the pinned office
+    /// key and installs each one it lacks. A package refused (bad signature, a version already held with
+    /// another content) is reported and skipped; the others still install.
+    async fn pull_packages(
+        &self,
+        office: &PinnedOffice,
+        client: &OfficeClient,
+        report: &mut RunReport,
+    ) -> Result<(), SyncError> {
+        use crate::shared::procedures::registry;
+        let have: Vec<String> = registry::entries().into_iter().map(|e| e.hash).collect();
+        let body = serde_json::to_vec(&serde_json::json!({ "have": have }))
+            .map_err(|e| bad("packages", e))?;
+        let b = client
+            .request(
+                Method::POST,
+                "/api/v1/sync/packages",
+                &Body::Json(body),
+                MAX_ATTEMPTS,
+            )
+            .await?;
+        let index = protocol::PackageIndex::from_bytes(&b).map_err(|e| bad("packages", e))?;
+        for s in index.packages {
+            if registry::by_hash(&s.hash).is_some() {
+                continue;
+            }
+            if let Err(c) = registry::admits(&s.id, s.version, &s.hash) {
+                report.packages_refused.push(c.to_string());
+                continue;
+            }
+            let bytes = client
+                .request(
+                    Method::GET,
+                    &format!("/api/v1/sync/packages/{}", s.hash),
+                    &Body::None,
+                    MAX_ATTEMPTS,
+                )
+                .await?;
+            let key = office.key;
+            let outcome = self
+                .db
+                .call(move |c| Ok(crate::shared::procedures::store::install(c, &bytes, &key)))
+                .await?;
+            match outcome {
+                Ok((_, hash, r)) if hash == s.hash => {
+                    tracing::info!(procedure = %r.id, version = r.version, "procedure package installed");
+                    report.packages_new.push(format!("{} v{}", r.id, r.version));
+                    report.packages_installed.push(r);
+                }
+                Ok((_, _, r)) => report.packages_refused.push(format!(
+                    "{} v{}: the office sent another package than the one its index lists",
+                    r.id, r.version
+                )),
+                Err(e) => {
+                    tracing::warn!(procedure = %s.id, version = s.version, error = %e, "procedure package refused");
+                    report
+                        .packages_refused
+                        .push(format!("{} v{}: {e}", s.id, s.version));
+                }
+            }
         }
         Ok(())
     }
@@ -684,6 +765,8 @@ impl Engine<'_> {
             p.bytes_total = 0;
             p.rate_bps = 0.0;
             p.eta_secs = None;
+            p.last_packages.clear();
+            p.last_packages_refused.clear();
         });
         let mut report = RunReport::default();
         let r = self.run_inner(&mut report).await;
@@ -703,10 +786,22 @@ impl Engine<'_> {
             })
             .await?;
         let now = crate::shared::clock::now_rfc3339();
+        let installed: Vec<super::progress::NewPackage> = report
+            .packages_installed
+            .iter()
+            .filter_map(|r| crate::shared::procedures::find(r))
+            .map(|d| super::progress::NewPackage {
+                id: d.id.clone(),
+                version: d.version,
+                title: d.title.clone(),
+            })
+            .collect();
         self.progress.send_modify(|p| {
             p.running = false;
             p.phase = Phase::Idle;
             p.rate_bps = 0.0;
+            p.last_packages = installed.clone();
+            p.last_packages_refused = report.packages_refused.clone();
             match &r {
                 Ok(()) => {
                     p.last_error = None;

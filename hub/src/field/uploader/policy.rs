@@ -203,6 +203,7 @@ pub mod limits {
         BlobState,
         Ack,
         News,
+        Packages,
         Other,
     }
 
@@ -225,6 +226,7 @@ pub mod limits {
                 "blobs" => Reply::BlobState,
                 "ack" => Reply::Ack,
                 "news" => Reply::News,
+                "packages" => Reply::Packages,
                 _ => Reply::Other,
             }
         }
@@ -251,6 +253,8 @@ pub mod limits {
                 Reply::Ack => 2 * 1024 * KIB,
                 // 50 items; an item may list 50 papers or numbers of 200 characters.
                 Reply::News => 8 * 1024 * KIB,
+                // The index (500 entries of about 150 bytes) or one signed package (at most 1 MiB).
+                Reply::Packages => protocol::MAX_PACKAGE_BYTES as u64 + 64 * KIB,
                 Reply::Other => 64 * KIB,
             }
         }
@@ -284,6 +288,7 @@ pub mod limits {
                 Reply::BlobState => ("trạng thái dữ liệu", "the blob state"),
                 Reply::Ack => ("xác nhận đã nhận", "the acknowledgement"),
                 Reply::News => ("tin từ văn phòng", "the news"),
+                Reply::Packages => ("gói thủ tục", "a procedure package"),
                 Reply::Other => ("câu trả lời", "the answer"),
             }
         }
@@ -318,6 +323,8 @@ mod tests {
             ("/api/v1/sync/blobs/ab12", Reply::BlobState),
             ("/api/v1/sync/ack", Reply::Ack),
             ("/api/v1/sync/news?after=4", Reply::News),
+            ("/api/v1/sync/packages", Reply::Packages),
+            ("/api/v1/sync/packages/ab12", Reply::Packages),
             ("/api/v1/sync/tls", Reply::OfficeTls),
             ("/healthz", Reply::Other),
         ] {

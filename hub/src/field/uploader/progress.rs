@@ -23,6 +23,8 @@ pub enum Phase {
     Acknowledging,
     /// Pulling status news.
     News,
+    /// Pulling new procedure packages.
+    Packages,
 }
 
 /// An error in plain words (Vietnamese first) with a stable code.
@@ -61,6 +63,18 @@ pub struct Progress {
     pub last_acked: u64,
     /// A warning about the current run (e.g. run on demand during quiet hours).
     pub warning: Option<PlainError>,
+    /// Procedure packages newly installed by the last run, as `{id, version, title}` (the sync page says
+    /// "new procedures"); and those refused, with why.
+    pub last_packages: Vec<NewPackage>,
+    pub last_packages_refused: Vec<String>,
+}
+
+/// A procedure package a run installed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewPackage {
+    pub id: String,
+    pub version: u32,
+    pub title: protocol::Text,
 }
 
 /// Updates a progress channel and keeps the smoothed rate.

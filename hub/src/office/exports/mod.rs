@@ -13,4 +13,7 @@ pub mod store;
 pub mod systems;
 pub mod words;
 
+#[cfg(test)]
+mod golden;
+
 pub use routes::router;

@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use rust_xlsxwriter::{Format, Workbook};
 
 use super::store::{self, ExportOut};
-use super::systems::{RowMaker, SystemDef, UnitLabels};
+use super::systems::{RowMaker, System, UnitLabels};
 use crate::shared::store::{StoreError, StoreResult};
 
 /// Dossiers read from the store at a time.
@@ -58,7 +58,7 @@ pub fn csv_record<S: AsRef<str>>(out: &mut String, cells: &[S]) {
 /// chunk of rows). Stops early when `send` returns false (the client went away).
 pub fn csv(
     c: &Connection,
-    sys: &SystemDef,
+    sys: &System,
     ex: &ExportOut,
     mut send: impl FnMut(Vec<u8>) -> bool,
 ) -> StoreResult<bool> {
@@ -93,7 +93,7 @@ fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> StoreError {
 /// `tmp_dir` (the data directory, not the system's /tmp: the rows are personal data).
 pub fn xlsx(
     c: &Connection,
-    sys: &SystemDef,
+    sys: &System,
     ex: &ExportOut,
     tmp_dir: &Path,
     path: &Path,
@@ -104,9 +104,9 @@ pub fn xlsx(
     let text = Format::new().set_num_format("@");
     {
         let ws = wb.add_worksheet_with_constant_memory().map_err(xlsx_err)?;
-        ws.set_name(sheet_name(sys.id)).map_err(xlsx_err)?;
-        for (col, it) in sys.columns().enumerate() {
-            let width = (it.vi.chars().count() as f64 * 0.9).clamp(12.0, 40.0);
+        ws.set_name(sheet_name(&sys.id)).map_err(xlsx_err)?;
+        for (col, it) in sys.columns().iter().enumerate() {
+            let width = (it.name.vi.chars().count() as f64 * 0.9).clamp(12.0, 40.0);
             ws.set_column_width(col as u16, width).map_err(xlsx_err)?;
         }
         ws.set_freeze_panes(1, 0).map_err(xlsx_err)?;
@@ -153,11 +153,11 @@ pub fn xlsx(
     let lines = [
         (
             "Hệ thống / System",
-            format!("{} — {}", sys.target_vi, sys.target_en),
+            format!("{} — {}", sys.newest.target.vi, sys.newest.target.en),
         ),
         (
             "Biểu mẫu / Form",
-            format!("{} — {}", sys.form_vi, sys.form_en),
+            format!("{} — {}", sys.newest.form.vi, sys.newest.form.en),
         ),
         ("Thời điểm xuất / Exported at", when),
         (

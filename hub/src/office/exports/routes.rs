@@ -105,9 +105,7 @@ fn vn_day_start(d: &str, plus_days: i64) -> Option<String> {
     )
 }
 
-fn check(
-    body: CreateBody,
-) -> Result<(&'static systems::SystemDef, &'static str, store::Selection), ApiError> {
+fn check(body: CreateBody) -> Result<(systems::System, &'static str, store::Selection), ApiError> {
     let mut errors = Vec::new();
     let sys = systems::find(&body.system);
     if sys.is_none() {
@@ -132,8 +130,8 @@ fn check(
         }
     };
     let filter = body.filter.unwrap_or_default();
-    if let (Some(p), Some(s)) = (&filter.procedure, sys) {
-        if p != s.procedure_id {
+    if let (Some(p), Some(s)) = (&filter.procedure, &sys) {
+        if *p != s.procedure_id {
             errors.push(bad(
                 "filter.procedure",
                 "not_for_system",
@@ -228,13 +226,13 @@ async fn create(
                 let mut unique = ids.clone();
                 unique.sort();
                 unique.dedup();
-                if store::count_of_procedure(c, sys, &unique)? != unique.len() as i64 {
+                if store::count_of_procedure(c, &sys, &unique)? != unique.len() as i64 {
                     return Ok(Err(()));
                 }
             }
             let made = store::create(
                 c,
-                sys,
+                &sys,
                 format,
                 &sel,
                 store::Maker {
@@ -331,10 +329,10 @@ async fn pending(State(st): State<AppState>, _user: Clerks) -> Result<Json<Value
             json!({
                 "system": s.id,
                 "procedure": s.procedure_id,
-                "form_vi": s.form_vi,
-                "form_en": s.form_en,
-                "target_vi": s.target_vi,
-                "target_en": s.target_en,
+                "form_vi": s.newest.form.vi,
+                "form_en": s.newest.form.en,
+                "target_vi": s.newest.target.vi,
+                "target_en": s.newest.target.en,
                 "pending": n,
             })
         })
@@ -385,7 +383,7 @@ async fn file(
             let run = || -> crate::shared::store::StoreResult<()> {
                 let c = crate::shared::store::open_connection(&db_path)?;
                 let mut hash = Sha256::new();
-                let whole = render::csv(&c, sys, &ex, |piece| {
+                let whole = render::csv(&c, &sys, &ex, |piece| {
                     hash.update(&piece);
                     tx.blocking_send(Ok(piece)).is_ok()
                 })?;
@@ -420,7 +418,7 @@ async fn file(
             }
             let path = tmp.join(format!("{}-{}.xlsx", ex.id, uuid::Uuid::now_v7()));
             let c = crate::shared::store::open_connection(&db_path)?;
-            let built = render::xlsx(&c, sys, &ex, &tmp, &path);
+            let built = render::xlsx(&c, &sys, &ex, &tmp, &path);
             let opened = built.and_then(|()| {
                 let mut f = std::fs::File::open(&path)?;
                 let mut hash = Sha256::new();

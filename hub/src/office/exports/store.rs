@@ -5,7 +5,7 @@
 use rusqlite::{named_params, params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::systems::{Record, SystemDef, SYSTEMS};
+use super::systems::{Record, System};
 use crate::shared::store::{write_tx, StoreError, StoreResult};
 
 /// Which dossiers to export, besides the system's procedure.
@@ -49,13 +49,13 @@ fn ids_json(sel: &Selection) -> Option<String> {
 }
 
 /// How many dossiers `sel` picks for `sys` now.
-pub fn count(c: &Connection, sys: &SystemDef, sel: &Selection) -> StoreResult<i64> {
+pub fn count(c: &Connection, sys: &System, sel: &Selection) -> StoreResult<i64> {
     let ids = ids_json(sel);
     Ok(c.query_row(
         &format!("SELECT count(*) FROM ({SELECT_SQL})"),
         named_params! {
-            ":procedure": sys.procedure_id,
-            ":system": sys.id,
+            ":procedure": sys.procedure_id.as_str(),
+            ":system": sys.id.as_str(),
             ":again": sel.again,
             ":status": sel.status,
             ":from": sel.received_from,
@@ -67,12 +67,12 @@ pub fn count(c: &Connection, sys: &SystemDef, sel: &Selection) -> StoreResult<i6
 }
 
 /// Of `ids`, how many are dossiers of the system's procedure (to refuse a selection naming others).
-pub fn count_of_procedure(c: &Connection, sys: &SystemDef, ids: &[String]) -> StoreResult<i64> {
+pub fn count_of_procedure(c: &Connection, sys: &System, ids: &[String]) -> StoreResult<i64> {
     let ids = serde_json::Value::from(ids.to_vec()).to_string();
     Ok(c.query_row(
         "SELECT count(DISTINCT d.dossier_id) FROM received_dossiers d
          WHERE d.procedure_id = ?1 AND d.dossier_id IN (SELECT value FROM json_each(?2))",
-        params![sys.procedure_id, ids],
+        params![sys.procedure_id.as_str(), ids],
         |r| r.get(0),
     )?)
 }
@@ -87,7 +87,7 @@ pub struct Maker<'a> {
 /// per dossier, in one transaction. `None` when nothing is picked (nothing is recorded).
 pub fn create(
     c: &mut Connection,
-    sys: &SystemDef,
+    sys: &System,
     format: &str,
     sel: &Selection,
     by: Maker<'_>,
@@ -97,7 +97,7 @@ pub fn create(
     let now = crate::shared::clock::now_rfc3339();
     tx.execute(
         "INSERT INTO exports(id, system, format, rows, created_by, created_at) VALUES (?1, ?2, ?3, 0, ?4, ?5)",
-        params![id, sys.id, format, by.id, now],
+        params![id, sys.id.as_str(), format, by.id, now],
     )
     .map_err(StoreError::classify)?;
     let ids = ids_json(sel);
@@ -109,8 +109,8 @@ pub fn create(
             ),
             named_params! {
                 ":export": id,
-                ":procedure": sys.procedure_id,
-                ":system": sys.id,
+                ":procedure": sys.procedure_id.as_str(),
+                ":system": sys.id.as_str(),
                 ":again": sel.again,
                 ":status": sel.status,
                 ":from": sel.received_from,
@@ -134,7 +134,7 @@ pub fn create(
             by.id,
             by.name,
             id,
-            sys.id,
+            sys.id.as_str(),
             format,
             if sel.again { "true" } else { "false" }
         ],
@@ -234,10 +234,13 @@ pub fn list(c: &Connection, before: Option<&str>, limit: i64) -> StoreResult<Vec
 }
 
 /// Per system: how many dossiers are not yet exported there.
-pub fn pending(c: &Connection) -> StoreResult<Vec<(&'static SystemDef, i64)>> {
-    SYSTEMS
-        .iter()
-        .map(|s| Ok((s, count(c, s, &Selection::default())?)))
+pub fn pending(c: &Connection) -> StoreResult<Vec<(System, i64)>> {
+    super::systems::systems()
+        .into_iter()
+        .map(|s| {
+            let n = count(c, &s, &Selection::default())?;
+            Ok((s, n))
+        })
         .collect()
 }
 

@@ -1,18 +1,19 @@
 //! The official forms on A4 (issue 16, item 5): each form a dossier feeds, in its official layout, filled
-//! in with the dossier's values, ready to sign. `layouts` holds the forms as data (per form and version);
+//! in with the dossier's values, ready to sign. The layouts are package data (`layouts` of the package of
+//! the dossier's procedure version, per form and form version; docs/protocol.md §13, "Print layouts");
 //! [`fill`] evaluates a layout against a dossier with the export's value language (so a commune is its
 //! name, a date `dd/mm/yyyy`, a choice its Vietnamese label, exactly as in the exports); `routes` serves
 //! the filled forms of a received dossier. The field hub prints a draft's forms through `app::print`
 //! (the only place that sees both a field draft and this office concern).
 
-pub mod layouts;
 pub mod routes;
 
+use protocol::package::export::Source;
+use protocol::package::layout::{self, Line, Part, PrintLayout, Val};
 use serde::Serialize;
 
-use crate::office::exports::systems::{Record, RowMaker, Source, UnitLabels};
+use crate::office::exports::systems::{Record, RowMaker, UnitLabels};
 use crate::shared::store::StoreResult;
-use layouts::{Layout, Line, Part, Val};
 
 pub use routes::router;
 
@@ -128,16 +129,16 @@ struct Filler<'a, 'c> {
 }
 
 impl Filler<'_, '_> {
-    fn raw(&mut self, key: &'static str) -> StoreResult<String> {
-        self.maker.value(&Source::Field(key))
+    fn raw(&mut self, key: &str) -> StoreResult<String> {
+        self.maker.value(&Source::Field(key.to_owned()))
     }
 
     fn val(&mut self, v: &Val) -> StoreResult<String> {
-        Ok(match *v {
-            Val::S(src) => self.maker.value(&src)?,
-            Val::Authority(prefix, key) => {
-                let raw = self.raw(key)?;
-                let label = self.maker.value(&Source::Commune(key))?;
+        Ok(match v {
+            Val::Source(src) => self.maker.value(src)?,
+            Val::Authority { prefix, commune } => {
+                let raw = self.raw(commune)?;
+                let label = self.maker.commune(commune)?;
                 if raw.is_empty() {
                     String::new()
                 } else if label != raw {
@@ -147,17 +148,21 @@ impl Filler<'_, '_> {
                     raw
                 }
             }
-            Val::Words(key, words, other) => {
-                if let Some(o) = other {
+            Val::Words {
+                field,
+                words,
+                unless,
+            } => {
+                if let Some(o) = unless {
                     let typed = self.raw(o)?;
                     if !typed.is_empty() {
                         return Ok(typed);
                     }
                 }
-                let raw = self.raw(key)?;
-                match words.iter().find(|(value, _)| *value == raw) {
-                    Some((_, w)) => (*w).to_owned(),
-                    None => self.maker.value(&Source::Choice(key))?,
+                let raw = self.raw(field)?;
+                match words.get(&raw) {
+                    Some(w) => w.clone(),
+                    None => self.maker.value(&Source::Choice(field.clone()))?,
                 }
             }
             Val::YesNoCount(key) => match self.raw(key)?.trim().parse::<u32>() {
@@ -171,30 +176,30 @@ impl Filler<'_, '_> {
     fn parts(&mut self, parts: &[Part]) -> StoreResult<Vec<FilledPart>> {
         let mut out = Vec::new();
         for p in parts {
-            let value = self.val(&p.val)?;
+            let value = self.val(&p.value)?;
             if p.optional && value.is_empty() {
                 continue;
             }
             out.push(FilledPart {
-                label: p.label.to_owned(),
+                label: p.label.clone(),
                 value,
             });
         }
         Ok(out)
     }
 
-    fn form(&mut self, l: &Layout, on: Option<time::Date>) -> StoreResult<FilledForm> {
+    fn form(&mut self, l: &PrintLayout, on: Option<time::Date>) -> StoreResult<FilledForm> {
         let addressee = match &l.addressee {
             Some(v) => Some(self.val(v)?),
             None => None,
         };
         let mut lines = Vec::new();
-        for line in l.lines {
-            lines.push(match *line {
-                Line::Text(t) => FilledLine::Text { text: t.to_owned() },
+        for line in &l.lines {
+            lines.push(match line {
+                Line::Text(t) => FilledLine::Text { text: t.clone() },
                 Line::Item { no, label, parts } => FilledLine::Item {
-                    no: no.to_owned(),
-                    label: label.to_owned(),
+                    no: no.clone(),
+                    label: label.clone(),
                     parts: self.parts(parts)?,
                 },
                 Line::Table {
@@ -203,29 +208,29 @@ impl Filler<'_, '_> {
                     columns,
                     rows,
                 } => FilledLine::Table {
-                    no: no.to_owned(),
-                    label: label.to_owned(),
-                    columns: columns.iter().map(|c| (*c).to_owned()).collect(),
-                    rows,
+                    no: no.clone(),
+                    label: label.clone(),
+                    columns: columns.clone(),
+                    rows: *rows,
                 },
             });
         }
         let read_aloud = self.raw("declaration.method")? == "read_aloud";
         let mut signatures = Vec::new();
-        for s in l.signatures {
+        for s in &l.signatures {
             signatures.push(FilledSignature {
-                title: s.title.to_owned(),
-                note: match s.thumb_note {
-                    Some(t) if read_aloud => t.to_owned(),
-                    _ => s.note.to_owned(),
+                title: s.title.clone(),
+                note: match &s.thumb_note {
+                    Some(t) if read_aloud => t.clone(),
+                    _ => s.note.clone(),
                 },
-                lines: self.parts(s.lines)?,
+                lines: self.parts(&s.lines)?,
                 name: self.val(&s.name)?,
             });
         }
         let place = place_name(&self.val(&l.place)?);
         let date_line = DateLine {
-            prefix: l.place_prefix.to_owned(),
+            prefix: l.place_prefix.clone(),
             place,
             day: on.map(|d| format!("{:02}", d.day())).unwrap_or_default(),
             month: on
@@ -234,18 +239,27 @@ impl Filler<'_, '_> {
             year: on.map(|d| d.year().to_string()).unwrap_or_default(),
         };
         Ok(FilledForm {
-            form: l.form.to_owned(),
-            version_from: l.from.to_owned(),
-            form_code: l.form_code.to_owned(),
-            title: l.title.to_owned(),
+            form: l.form.clone(),
+            version_from: l.from.clone(),
+            form_code: l.form_code.clone(),
+            title: l.title.clone(),
             addressee,
             lines,
-            oath: l.oath.to_owned(),
+            oath: l.oath.clone(),
             date_line,
             signatures,
-            source: l.source.to_owned(),
+            source: l.source.clone(),
         })
     }
+}
+
+/// The layouts that print a dossier of procedure version `r` declared on `on` (`YYYY-MM-DD`, empty when
+/// unknown): those of its package, per form the version in force that day ([`layout::for_day`]). None
+/// when the package is not known here.
+pub fn layouts_for(r: &protocol::ProcedureRef, on: &str) -> Vec<&'static PrintLayout> {
+    crate::shared::procedures::package(r)
+        .map(|p| layout::for_day(&p.layouts, on))
+        .unwrap_or_default()
 }
 
 /// The filled forms of dossier `rec`, declared on `on` (the Vietnam local day the sworn statement was
@@ -256,7 +270,7 @@ pub fn fill(
     units: &mut UnitLabels<'_>,
 ) -> StoreResult<Vec<FilledForm>> {
     let day = on.map(|d| d.to_string()).unwrap_or_default();
-    let layouts = layouts::for_dossier(&rec.procedure.id, rec.procedure.version, &day);
+    let layouts = layouts_for(&rec.procedure, &day);
     let mut f = Filler {
         maker: RowMaker::new(rec, units),
     };
@@ -266,7 +280,6 @@ pub fn fill(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeSet;
 
     #[test]
     fn unit_labels_read_in_a_sentence_and_as_a_place() {
@@ -287,106 +300,36 @@ mod tests {
         assert_eq!(place_name(""), "");
     }
 
-    /// Every key a layout names is a field of its procedure in one of the catalogue versions it prints
-    /// (a v1 dossier prints blank the lines of fields only v2 has), with the right kind for choices,
-    /// communes and dates; labels are NFC; each procedure version has one layout per form.
-    #[test]
-    fn every_layout_names_fields_of_its_procedure() {
-        use crate::office::exports::systems::source_fits;
-        for l in layouts::LAYOUTS {
-            let defs: Vec<_> = l
-                .catalogue_versions
-                .iter()
-                .map(|v| {
-                    protocol::find_procedure(&protocol::ProcedureRef {
-                        id: l.procedure_id.into(),
-                        version: *v,
-                    })
-                    .unwrap_or_else(|| panic!("{} v{v} in the catalogue", l.procedure_id))
-                })
-                .collect();
-            let fits = |src: &Source, what: &str| {
-                let errs: Vec<String> = defs
-                    .iter()
-                    .filter_map(|d| source_fits(src, d).err())
-                    .collect();
-                assert!(
-                    errs.len() < defs.len(),
-                    "{} ({}) {what}: {errs:?}",
-                    l.form,
-                    l.from
-                );
-            };
-            let check_val = |v: &Val, what: &str| match *v {
-                Val::S(s) => fits(&s, what),
-                Val::Authority(_, k) => fits(&Source::Commune(k), what),
-                Val::Words(k, _, other) => {
-                    fits(&Source::Choice(k), what);
-                    if let Some(o) = other {
-                        fits(&Source::Field(o), what);
-                    }
-                }
-                Val::YesNoCount(k) => fits(&Source::Field(k), what),
-            };
-            if let Some(a) = &l.addressee {
-                check_val(a, "addressee");
-            }
-            check_val(&l.place, "place");
-            for line in l.lines {
-                if let Line::Item { label, parts, .. } = line {
-                    assert_eq!(*label, crate::shared::units::key::nfc(label));
-                    for p in *parts {
-                        check_val(&p.val, label);
-                    }
-                }
-            }
-            for s in l.signatures {
-                check_val(&s.name, s.title);
-                for p in s.lines {
-                    check_val(&p.val, s.title);
-                }
-            }
-        }
-        // One layout per form, procedure version and start day.
-        let keys: BTreeSet<_> = layouts::LAYOUTS
-            .iter()
-            .flat_map(|l| {
-                l.catalogue_versions
-                    .iter()
-                    .map(move |v| (l.form, l.procedure_id, *v, l.from))
-            })
-            .collect();
-        let n: usize = layouts::LAYOUTS
-            .iter()
-            .map(|l| l.catalogue_versions.len())
-            .sum();
-        assert_eq!(keys.len(), n);
-    }
-
     #[test]
     fn the_form_version_is_the_one_in_force_on_the_declaration_day() {
+        let r = |id: &str, version| protocol::ProcedureRef {
+            id: id.into(),
+            version,
+        };
         let ct01 = |on: &str| {
-            layouts::for_dossier("birth-residence-insurance", 1, on)
+            layouts_for(&r("birth-residence-insurance", 1), on)
                 .into_iter()
                 .find(|l| l.form == "ct01")
                 .unwrap()
                 .from
+                .clone()
         };
         assert_eq!(ct01("2025-06-30"), "2024-01-01");
         assert_eq!(ct01("2025-07-01"), "2025-07-01");
         assert_eq!(ct01("2026-12-06"), "2026-07-01");
         assert_eq!(ct01(""), "2024-01-01", "no date: the first version");
-        let forms: Vec<_> = layouts::for_dossier("birth-residence-insurance", 2, "2026-12-06")
+        let forms: Vec<_> = layouts_for(&r("birth-residence-insurance", 2), "2026-12-06")
             .iter()
-            .map(|l| l.form)
+            .map(|l| l.form.as_str())
             .collect();
         assert_eq!(forms, ["birth", "ct01", "tk1ts"]);
-        let forms: Vec<_> = layouts::for_dossier("marital-status-certificate", 1, "2026-12-06")
+        let forms: Vec<_> = layouts_for(&r("marital-status-certificate", 1), "2026-12-06")
             .iter()
-            .map(|l| (l.form, l.catalogue_versions))
+            .map(|l| l.form.as_str())
             .collect();
-        assert_eq!(forms, [("marital", &[1u32][..])]);
-        assert!(layouts::for_dossier("nope", 1, "2026-12-06").is_empty());
+        assert_eq!(forms, ["marital"]);
+        assert!(layouts_for(&r("nope", 1), "2026-12-06").is_empty());
+        assert!(layouts_for(&r("marital-status-certificate", 9), "2026-12-06").is_empty());
     }
 
     fn record(version: u32, fields: &[(&str, &str)], results: &[(&str, &str)]) -> Record {

@@ -740,15 +740,21 @@ async fn ack_file(
     }
     let st2 = st.clone();
     let b = batch_id.clone();
-    let signed = st
+    let bytes = st
         .db
         .call(move |c| match super::ack::manifest_by_batch(c, &b)? {
-            Some(m) => Ok(Some(super::ack::build_ack(c, &st2.keys.device, &m)?)),
+            Some(m) => {
+                let ack = super::ack::build_ack(c, &st2.keys.device, &m)?;
+                Ok(Some(crate::office::packages::store::ack_file(
+                    c,
+                    &st2.keys.device,
+                    &ack,
+                )?))
+            }
             None => Ok(None),
         })
         .await?
         .ok_or_else(|| ApiError::not_found("lô", "Batch"))?;
-    let bytes = signed.to_bytes().map_err(ApiError::internal)?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/json".to_string()),

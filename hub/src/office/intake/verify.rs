@@ -634,7 +634,7 @@ fn checks_of(device: &DeviceId, d: &protocol::Dossier, photos: usize) -> Vec<Che
         ),
     ];
     let roles: Vec<String> = d.attachments.iter().map(|a| a.role.clone()).collect();
-    match protocol::find_procedure(&d.procedure) {
+    match crate::shared::procedures::find(&d.procedure) {
         Some(def) => {
             // Judged as on the day it was sealed (in Vietnam), so a re-check gives the same answer
             // however late the envelope arrives (e.g. "under 6 on the capture date").

@@ -273,7 +273,7 @@ fn side(c: &Connection, id: &str) -> StoreResult<Option<Side>> {
 }
 
 fn compare(procedure_id: &str, a: &Side, b: &Side) -> (Vec<FieldCmp>, Option<(String, String)>) {
-    let def = protocol::find_procedure(&protocol::ProcedureRef {
+    let def = crate::shared::procedures::find(&protocol::ProcedureRef {
         id: procedure_id.to_string(),
         version: a.procedure_version,
     });

@@ -130,7 +130,7 @@ pub fn get(c: &Connection, id: &str) -> StoreResult<Option<ReceivedDossier>> {
             })
         })?
         .collect::<Result<_, _>>()?;
-    let procedure_def = protocol::find_procedure(&summary.procedure);
+    let procedure_def = crate::shared::procedures::find(&summary.procedure);
     Ok(Some(ReceivedDossier {
         summary,
         fields: serde_json::from_str(&fields_json)

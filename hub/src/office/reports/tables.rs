@@ -50,8 +50,8 @@ const STATUSES: &[&str] = &[
 
 /// Vietnamese name of a procedure (its catalogue title), or its id.
 pub fn procedure_vi(id: &str) -> String {
-    protocol::catalogue()
-        .iter()
+    crate::shared::procedures::all()
+        .into_iter()
         .filter(|p| p.id == id)
         .max_by_key(|p| p.version)
         .map(|p| p.title.vi.clone())

@@ -435,7 +435,7 @@ impl Rules {
     /// version the catalogue does not have gets 3 working days (the shortest common limit), so it is
     /// not forgotten.
     pub fn limit(&self, id: &str, version: u32) -> Limit {
-        match protocol::find_procedure(&protocol::ProcedureRef {
+        match crate::shared::procedures::find(&protocol::ProcedureRef {
             id: id.to_owned(),
             version,
         }) {

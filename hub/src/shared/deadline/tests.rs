@@ -218,7 +218,7 @@ fn limits_are_configured_as_the_hub_applies_them() {
         (THREE_IN_ONE.to_owned(), 2),
     ];
     let applied = crate::shared::procedures::with_limits(&limits);
-    for def in protocol::catalogue() {
+    for def in crate::shared::procedures::all() {
         let mine = Limit::configured(def, &limits);
         let theirs = applied
             .iter()

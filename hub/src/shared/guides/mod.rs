@@ -166,7 +166,10 @@ fn newest(procs: &[protocol::ProcedureDef]) -> Vec<&protocol::ProcedureDef> {
     let today = crate::shared::clock::today_vn();
     procs
         .iter()
-        .filter(|p| protocol::in_force(&p.id, today).is_some_and(|n| n.version == p.version))
+        .filter(|p| {
+            crate::shared::procedures::in_force(&p.id, today)
+                .is_some_and(|n| n.version == p.version)
+        })
         .collect()
 }
 
@@ -183,7 +186,7 @@ fn newest(procs: &[protocol::ProcedureDef]) -> Vec<&protocol::ProcedureDef> {
     )
 )]
 async fn list(State(procedures): State<Catalogue>) -> Json<serde_json::Value> {
-    let items: Vec<serde_json::Value> = newest(&procedures)
+    let items: Vec<serde_json::Value> = newest(&procedures.defs())
         .into_iter()
         .filter_map(|p| {
             let g = guides().get(&p.id)?;
@@ -217,7 +220,8 @@ async fn read(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let not_found = || ApiError::not_found("hướng dẫn cho thủ tục này", "Guide for this procedure");
-    let def = newest(&procedures)
+    let defs = procedures.defs();
+    let def = newest(&defs)
         .into_iter()
         .find(|p| p.id == id)
         .ok_or_else(not_found)?;
@@ -247,7 +251,7 @@ mod tests {
     #[test]
     fn every_catalogue_procedure_has_a_guide() {
         let src: BTreeMap<String, GuideSource> = serde_json::from_str(SOURCE).expect("guides.json");
-        for p in protocol::catalogue() {
+        for p in crate::shared::procedures::all() {
             let g = src
                 .get(&p.id)
                 .unwrap_or_else(|| panic!("no guide for {}", p.id));
@@ -261,8 +265,8 @@ mod tests {
 
     #[test]
     fn conditions_are_named_in_words() {
-        let def = protocol::catalogue()
-            .iter()
+        let def = crate::shared::procedures::all()
+            .into_iter()
             .find(|p| p.id == "marital-status-certificate")
             .unwrap();
         let d = def

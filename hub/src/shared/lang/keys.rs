@@ -91,7 +91,7 @@ fn build() -> Inventory {
         }
     }
     // Catalogue labels.
-    for def in protocol::catalogue() {
+    for def in crate::shared::procedures::all() {
         let mut cat = |t: &protocol::Text, what: String| {
             push(Source {
                 key: catalogue_key(&t.vi),
@@ -180,6 +180,9 @@ mod tests {
             "NFC before hashing"
         );
         assert_ne!(a, catalogue_key("Quốc tịch"));
-        assert!(find(&catalogue_key(&protocol::catalogue()[0].title.vi)).is_some());
+        assert!(find(&catalogue_key(
+            &crate::shared::procedures::all()[0].title.vi
+        ))
+        .is_some());
     }
 }

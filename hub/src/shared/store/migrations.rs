@@ -34,6 +34,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0014_revocation_cutoff",
         include_str!("0014_revocation_cutoff.sql"),
     ),
+    (
+        "0015_procedure_packages",
+        include_str!("0015_procedure_packages.sql"),
+    ),
 ];
 
 /// The names of the migrations, in order.

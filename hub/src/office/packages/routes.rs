@@ -1,0 +1,332 @@
+//! HTTP routes of procedure packages on the office hub: the Procedures page's list, publishing (admins),
+//! one package's content, and the two sync routes a paired field device pulls packages with
+//! (docs/protocol.md §13).
+
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::store;
+use crate::office::intake::session::SyncDevice;
+use crate::shared::audit::Actor;
+use crate::shared::auth::{AdminOnly, Clerks};
+use crate::shared::error::{ApiError, JsonBody};
+use crate::shared::procedures::registry::{self, Added};
+use crate::shared::procedures::store::{self as packages, PackageError};
+use crate::shared::state::{AppState, OfficeOnly};
+
+/// The OpenAPI paths of this concern's routes (merged by `app::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(list, publish, show, sync_index, sync_package),
+    components(schemas(HaveBody))
+)]
+pub struct ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/office/packages",
+            get(list).post(publish).layer(DefaultBodyLimit::max(
+                protocol::MAX_PACKAGE_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/api/v1/office/packages/{hash}", get(show))
+        .route("/api/v1/sync/packages", post(sync_index))
+        .route("/api/v1/sync/packages/{hash}", get(sync_package))
+}
+
+fn canonical(bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+fn no_package() -> ApiError {
+    ApiError::not_found("gói thủ tục", "Procedure package")
+}
+
+/// Every package this office knows (built-in and published), newest version of each procedure first,
+/// with who holds it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/packages",
+    operation_id = "packages_list",
+    tag = "packages",
+    summary = "Procedure packages: versions, effective dates, and which field hubs hold which (office)",
+    security(("session" = ["clerk", "admin"])),
+    responses(
+        (status = 200, description = "`{packages: [{procedure_id, version, title, effective_from, legal_basis, origin, hash, in_force, fields, exports, layouts, holders: [{device_id, device_name, pulled_at, confirmed_at}]}], devices: [{device_id, name, status}]}`", body = Object),
+        crate::shared::api_doc::GatedReadErrors,
+    ),
+    extensions(("x-hub-modes" = json!(["office"])))
+)]
+async fn list(
+    State(st): State<AppState>,
+    _: OfficeOnly,
+    _user: Clerks,
+) -> Result<Json<Value>, ApiError> {
+    let today = crate::shared::clock::today_vn();
+    let entries = registry::entries();
+    let (rows, devices) = st
+        .db
+        .call(move |c| {
+            let mut rows = Vec::new();
+            for e in entries.iter().rev() {
+                let p = &e.package.procedure;
+                let in_force = registry::in_force(&p.id, today)
+                    .is_some_and(|d| d.version == p.version);
+                rows.push(json!({
+                    "procedure_id": p.id,
+                    "version": p.version,
+                    "title": p.title,
+                    "effective_from": p.effective_from,
+                    "legal_basis": p.legal_basis,
+                    "origin": e.origin,
+                    "hash": e.hash,
+                    "in_force": in_force,
+                    "fields": p.fields().count(),
+                    "exports": e.package.exports.len(),
+                    "layouts": e.package.layouts.len(),
+                    "holders": store::holders(c, &e.hash)?,
+                }));
+            }
+            let mut st = c.prepare(
+                "SELECT device_id, name, status FROM trusted_peers WHERE mode = 'field' ORDER BY name",
+            )?;
+            let devices = st
+                .query_map([], |r| {
+                    Ok(json!({
+                        "device_id": r.get::<_, String>(0)?,
+                        "name": r.get::<_, String>(1)?,
+                        "status": r.get::<_, Option<String>>(2)?,
+                    }))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((rows, devices))
+        })
+        .await?;
+    Ok(Json(json!({ "packages": rows, "devices": devices })))
+}
+
+/// Maps a refusal to the answer the admin sees.
+fn refused(e: PackageError) -> ApiError {
+    match e {
+        PackageError::Form(m) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "package_invalid",
+            format!("Gói thủ tục không hợp lệ: {m}. Hãy chạy `hub procedure check` trên tệp nguồn để xem từng lỗi."),
+            format!("The procedure package is not valid: {m}. Run `hub procedure check` on its source to see each error."),
+        )
+        .with_field("package"),
+        PackageError::Conflict(c) => ApiError::new(
+            StatusCode::CONFLICT,
+            "package_version_taken",
+            format!(
+                "Thủ tục {} phiên bản {} đã có với nội dung khác. Một phiên bản đã công bố không bao giờ thay đổi: hãy công bố nội dung mới thành phiên bản {}.",
+                c.id, c.version, c.version + 1
+            ),
+            format!(
+                "{} version {} already exists with another content. A published version never changes: publish the new content as version {}.",
+                c.id, c.version, c.version + 1
+            ),
+        )
+        .with_field("procedure.version"),
+        PackageError::Signature => ApiError::internal("a package signed here does not verify"),
+        PackageError::Store(e) => e.into(),
+    }
+}
+
+/// Publishes a procedure package version (admin): checked, signed with the office key, stored for good,
+/// audited; paired field hubs pull it at their next sync.
+#[utoipa::path(
+    post,
+    path = "/api/v1/office/packages",
+    operation_id = "packages_publish",
+    tag = "packages",
+    summary = "Publishes a procedure package (the JSON `hub procedure build` writes); admins only (office)",
+    security(("session" = ["admin"], "csrf" = [])),
+    request_body(content = Object, description = "A ProcedurePackage (docs/protocol.md §13)"),
+    responses(
+        (status = 201, description = "`{procedure_id, version, hash, status: \"published\"}`", body = Object),
+        (status = 200, description = "The very same package was published before: `{…, status: \"already_published\"}`", body = Object),
+        crate::shared::api_doc::JsonWriteErrors,
+        (status = 409, description = "`package_version_taken`: that version exists with another content", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "`package_invalid`: what is wrong", body = crate::shared::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["office"])))
+)]
+async fn publish(
+    State(st): State<AppState>,
+    _: OfficeOnly,
+    AdminOnly(user): AdminOnly,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let package: protocol::ProcedurePackage = serde_json::from_value(body).map_err(|e| {
+        refused(PackageError::Form(protocol::ProtocolError::Package(
+            e.to_string(),
+        )))
+    })?;
+    let st2 = st.clone();
+    let (uid, uname) = (user.id.clone(), user.name.clone());
+    let (id, version) = (package.procedure.id.clone(), package.procedure.version);
+    let (added, hash) = st
+        .db
+        .call(move |c| {
+            Ok(packages::publish(
+                c,
+                package,
+                &st2.keys.device,
+                Actor::user(&uid, &uname),
+            ))
+        })
+        .await?
+        .map_err(refused)?;
+    let (code, status) = match added {
+        Added::New => (StatusCode::CREATED, "published"),
+        Added::Known => (StatusCode::OK, "already_published"),
+    };
+    tracing::info!(procedure = %id, version, status, "procedure package published");
+    Ok((
+        code,
+        Json(json!({ "procedure_id": id, "version": version, "hash": hash, "status": status })),
+    )
+        .into_response())
+}
+
+/// One package, as its JSON (to read, or to start the next version from with `hub procedure sheets`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/packages/{hash}",
+    operation_id = "packages_show",
+    tag = "packages",
+    security(("session" = ["clerk", "admin"])),
+    params(("hash" = String, Path, description = "The package hash")),
+    responses(
+        (status = 200, description = "The ProcedurePackage", body = Object),
+        crate::shared::api_doc::GatedReadErrors,
+        (status = 404, body = crate::shared::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["office"])))
+)]
+async fn show(
+    _: OfficeOnly,
+    _user: Clerks,
+    Path(hash): Path<String>,
+) -> Result<Response, ApiError> {
+    let e = registry::by_hash(&hash).ok_or_else(no_package)?;
+    let bytes = serde_json::to_vec_pretty(e.package).map_err(ApiError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{}.v{}.json\"",
+                    e.package.procedure.id, e.package.procedure.version
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// What a field device holds.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct HaveBody {
+    /// Hashes of every package the device holds (built-in and installed).
+    have: Vec<String>,
+}
+
+/// The packages this office serves; records which of them the device holds.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync/packages",
+    operation_id = "packages_sync_index",
+    tag = "packages",
+    summary = "A paired field device says which packages it holds and gets the office's PackageIndex (office, sync session)",
+    security(("sync_token" = [])),
+    request_body = HaveBody,
+    responses(
+        (status = 200, description = "A PackageIndex (docs/protocol.md §13)", content_type = "application/json", body = Object),
+        (status = 401, description = "No or unknown sync session", body = crate::shared::api_doc::ErrorBody),
+        (status = 403, description = "The device is not approved", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "`have` lists too many hashes", body = crate::shared::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["office"])))
+)]
+async fn sync_index(
+    State(st): State<AppState>,
+    device: SyncDevice,
+    JsonBody(body): JsonBody<HaveBody>,
+) -> Result<Response, ApiError> {
+    device.require_approved()?;
+    if body.have.len() > 4 * protocol::MAX_PACKAGES {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many",
+            "Danh sách gói quá dài.",
+            "The list of packages is too long.",
+        )
+        .with_field("have"));
+    }
+    let dev = device.device_id.to_string();
+    st.db
+        .call(move |c| store::confirm_held(c, &dev, &body.have))
+        .await?;
+    let index = store::index()?;
+    index.check_form().map_err(ApiError::internal)?;
+    Ok(canonical(
+        protocol::canonical_bytes(&index).map_err(ApiError::internal)?,
+    ))
+}
+
+/// One signed package by hash.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sync/packages/{hash}",
+    operation_id = "packages_sync_get",
+    tag = "packages",
+    summary = "A paired field device downloads one signed package (office, sync session)",
+    security(("sync_token" = [])),
+    params(("hash" = String, Path, description = "The package hash, from the index")),
+    responses(
+        (status = 200, description = "A SignedPackage in canonical JSON", content_type = "application/json", body = Object),
+        (status = 401, description = "No or unknown sync session", body = crate::shared::api_doc::ErrorBody),
+        (status = 403, description = "The device is not approved", body = crate::shared::api_doc::ErrorBody),
+        (status = 404, body = crate::shared::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["office"])))
+)]
+async fn sync_package(
+    State(st): State<AppState>,
+    device: SyncDevice,
+    Path(hash): Path<String>,
+) -> Result<Response, ApiError> {
+    device.require_approved()?;
+    let dev = device.device_id.to_string();
+    let st2 = st.clone();
+    let bytes = st
+        .db
+        .call(move |c| {
+            let b = store::signed(c, &st2.keys.device, &hash)?;
+            if b.is_some() {
+                store::mark_pulled(c, &dev, &hash)?;
+            }
+            Ok(b)
+        })
+        .await?
+        .ok_or_else(no_package)?;
+    Ok(canonical(bytes))
+}
