@@ -51,6 +51,7 @@ const VIEWS = {
   // The official forms on A4, filled in (print.js).
   printform: async (...a) => (await import('./print.js')).printView(...a),
   exports: async (...a) => (await import('./exports.js')).exportsView(...a),
+  procedures: async (...a) => (await import('./procedures.js')).proceduresView(...a),
   reports: async (...a) => (await import('./reports.js')).reportsView(...a),
   sreport: async (...a) => (await import('./reports.js')).sessionReportView(...a),
 };
@@ -86,6 +87,7 @@ const ROUTES = [
   [/^\/office\/work$/, 'work', true],
   [/^\/office\/print\/([^/]+)$/, 'printform', true],
   [/^\/office\/exports$/, 'exports', true],
+  [/^\/office\/procedures$/, 'procedures', true],
   [/^\/office\/reports$/, 'reports', true],
   [/^\/office\/reports\/session\/([^/]+)\/([^/]+)$/, 'sreport', true],
 ];
@@ -187,7 +189,8 @@ function header(current) {
   const items = state.mode === 'office'
     ? [['#/', 'nav.received', 'home', 'box'], ['#/office/work', 'nav.work', 'work', 'ticket'], ['#/office/ledger', 'nav.ledger', 'ledger', 'book'],
       ['#/office/exports', 'nav.exports', 'exports', 'save'], ['#/office/reports', 'nav.reports', 'reports', 'people'],
-      ['#/office/imports', 'nav.imports', 'imports', 'doc'], ['#/office/devices', 'nav.devices', 'devices', 'wifi']]
+      ['#/office/imports', 'nav.imports', 'imports', 'doc'], ['#/office/procedures', 'nav.procedures', 'procedures', 'book'],
+      ['#/office/devices', 'nav.devices', 'devices', 'wifi']]
     : [['#/', 'nav.dossiers', 'home', 'doc'], ['#/sessions', 'nav.sessions', 'sessions', 'people'], ['#/news', 'nav.news', 'news', 'book'], ['#/sync', 'nav.sync', 'sync', 'cloud'], ['#/join', 'nav.join', 'join', 'qr']];
   if (can('admin')) items.push(['#/users', 'nav.users', 'users', 'user']);
   items.push(['#/languages', 'nav.languages', 'languages', 'globe']);

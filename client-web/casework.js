@@ -79,7 +79,7 @@ export function formSections(def, fields, results, ref) {
       const kind = key.slice(7);
       const v = numbers[kind];
       return h('div', { class: 'kv', 'data-key': key }, h('dt', {}, `${n}. ${resultLabel(kinds, kind)}`),
-        h('dd', { class: v ? 'mono' : 'empty' }, v || t('dossier.after_registration')));
+        h('dd', { class: v ? 'mono' : 'muted' }, v || t('dossier.after_registration')));
     }
     const f = fieldDef(def, key);
     if (!f) return null;

@@ -92,6 +92,10 @@ def main():
         if name.endswith(".json"):
             add("canonical_json", open(os.path.join(vectors, name), "rb").read())
 
+    pkg = load("package.json")
+    add("procedure_package", pkg["package"]["signed_bytes"])
+    add("procedure_package", pkg["index"]["canonical"])
+
     for target, items in seeds.items():
         folder = os.path.join(out, target)
         os.makedirs(folder, exist_ok=True)

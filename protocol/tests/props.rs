@@ -379,3 +379,32 @@ proptest! {
         }
     }
 }
+
+/// A signed built-in package, once.
+fn signed_package_bytes() -> &'static [u8] {
+    static B: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    B.get_or_init(|| {
+        let p = protocol::builtin_packages()[0].clone();
+        protocol::SignedPackage::sign(p, &DeviceKey::from_seed([9; 32]))
+            .unwrap()
+            .to_bytes()
+            .unwrap()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Any one byte changed in a signed package: refused at decoding, or decoded and then refused by the
+    /// signature check (never a panic, never a package that verifies with other content).
+    #[test]
+    fn signed_package_mutations_are_refused(pos in 0usize..100_000, byte in any::<u8>()) {
+        let good = signed_package_bytes();
+        let mut b = good.to_vec();
+        let i = pos % b.len();
+        prop_assume!(b[i] != byte);
+        b[i] = byte;
+        if let Ok(s) = protocol::SignedPackage::from_bytes(&b) {
+            prop_assert!(s.verify(&DeviceKey::from_seed([9; 32]).public()).is_err());
+        }
+    }
+}

@@ -1176,3 +1176,111 @@ fn rejections_vector() -> Value {
 fn rejections() {
     check("rejections.json", rejections_vector());
 }
+
+/// §13: a small procedure package (one group, two fields, one paper, a result, an export, a layout), its
+/// canonical bytes and hash, the office's signature, and the index that lists it.
+fn package_vector() -> Value {
+    let office = DeviceKey::from_seed(office_seed());
+    let package: ProcedurePackage = serde_json::from_value(json!({
+        "kind": PACKAGE_KIND,
+        "v": 1,
+        "menu_order": 50,
+        "procedure": {
+            "id": "vector-procedure",
+            "version": 1,
+            "effective_from": "2027-03-01",
+            "title": {"vi": "Thủ tục mẫu", "en": "Sample procedure"},
+            "authority": {"vi": "Ủy ban nhân dân cấp xã", "en": "Commune People's Committee"},
+            "time_limit_working_days": 3,
+            "groups": [{
+                "id": "person",
+                "title": {"vi": "Người yêu cầu", "en": "Requester"},
+                "fields": [
+                    {"key": "person.full_name", "kind": "name", "required": true,
+                     "label": {"vi": "Họ, chữ đệm, tên", "en": "Full name"}},
+                    {"key": "person.date_of_birth", "kind": "date", "required": true,
+                     "label": {"vi": "Ngày sinh", "en": "Date of birth"}}
+                ]
+            }],
+            "documents": [{"role": "id_document", "required": true, "original": true,
+                           "label": {"vi": "Giấy tờ tùy thân", "en": "Identity document"}}]
+        },
+        "results": [{"kind": "number", "label": {"vi": "Số văn bản", "en": "Document number"}}],
+        "exports": [{
+            "id": "sample", "form": {"vi": "Tờ khai mẫu", "en": "Sample form"},
+            "target": {"vi": "Phần mềm mẫu", "en": "Sample software"},
+            "items": [
+                {"name": {"vi": "Mã biên nhận", "en": "Receipt code"}, "value": "receipt_code"},
+                {"name": {"vi": "Họ, chữ đệm, tên", "en": "Full name"}, "value": {"upper": "person.full_name"}},
+                {"name": {"vi": "Ngày sinh", "en": "Date of birth"}, "value": {"date": "person.date_of_birth"}},
+                {"name": {"vi": "Số văn bản", "en": "Document number"}, "value": {"result_number": "number"}}
+            ]
+        }],
+        "layouts": [{
+            "form": "sample", "from": "2027-03-01", "title": "TỜ KHAI MẪU",
+            "lines": [{"item": {"no": "1", "label": "Họ, chữ đệm, tên", "parts": [{"value": {"field": "person.full_name"}}]}}],
+            "oath": "Tôi cam đoan những nội dung khai trên đây là đúng sự thật.",
+            "place": {"field": "person.full_name"},
+            "signatures": [{"title": "Người yêu cầu", "note": "(Ký, ghi rõ họ, chữ đệm, tên)",
+                            "name": {"field": "person.full_name"}}]
+        }]
+    }))
+    .unwrap();
+    package.check_form().unwrap();
+    let signed = SignedPackage::sign(package.clone(), &office).unwrap();
+    let bytes = signed.to_bytes().unwrap();
+    assert_eq!(SignedPackage::from_bytes(&bytes).unwrap(), signed);
+    signed.verify(&office.public()).unwrap();
+    let index = PackageIndex {
+        kind: PACKAGE_INDEX_KIND.into(),
+        v: 1,
+        packages: vec![package.summary().unwrap()],
+    };
+    index.check_form().unwrap();
+    let mut item = signed_item(&package, &signed.signature, &signed);
+    item["hash"] = json!(package.hash().unwrap());
+    json!({
+        "description": "§13: a procedure package signed by the office (seed: keys.json office). hash = SHA-256(canonical); signature over \"outreach-kit/v1/procedure-package\" || LF || canonical.",
+        "package": item,
+        "index": {"body": index, "canonical": text(&canonical_bytes(&index).unwrap())},
+    })
+}
+
+#[test]
+fn procedure_package() {
+    check("package.json", package_vector());
+}
+
+/// The package vector verifies from the file alone.
+#[test]
+fn package_vector_verifies_independently() {
+    use ed25519_dalek::{Signature as EdSig, VerifyingKey};
+    use sha2::{Digest, Sha256};
+    let read = |n: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(vectors_dir().join(n)).unwrap()).unwrap()
+    };
+    let keys = read("keys.json");
+    let p = &read("package.json")["package"];
+    let canonical = p["canonical"].as_str().unwrap();
+    assert_eq!(
+        hex::encode(Sha256::digest(canonical.as_bytes())),
+        p["hash"].as_str().unwrap()
+    );
+    let key = VerifyingKey::from_bytes(
+        &hex::decode(keys["office"]["public_key"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap(),
+    )
+    .unwrap();
+    let sig = EdSig::from_bytes(
+        &hex::decode(p["signature"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap(),
+    );
+    let msg = format!("outreach-kit/v1/procedure-package\n{canonical}");
+    key.verify_strict(msg.as_bytes(), &sig).unwrap();
+    let tampered = msg.replace("TỜ KHAI MẪU", "TỜ KHAI KHÁC");
+    assert!(key.verify_strict(tampered.as_bytes(), &sig).is_err());
+}

@@ -173,6 +173,7 @@ test('a 3-in-1 names its communes and wards, never their codes, on the office pa
   assert.match(await page.textContent('[data-testid=form-ct01] h2'), /Tờ khai thay đổi thông tin cư trú \(CT01\)/);
   assert.match(await page.textContent('[data-testid=form-ct01] [data-key="result:pin"]'), /Số định danh cá nhân của trẻ/);
   assert.equal(await page.$('[data-testid=form-ct01] [data-key="dossier_id"]'), null, 'no technical column');
+  await axeCheck(page, '3-in-1 dossier page, PIN not registered yet');
   await page.waitForFunction(() => !document.querySelector('[data-unit-pending]'));
   const shown = await page.textContent('[data-testid=office-dossier]');
   assert.match(shown, /Bù Gia Mập/, 'the mother\'s commune by its name');

@@ -79,6 +79,7 @@ fn common() -> Vec<utoipa::openapi::OpenApi> {
         crate::field::pairing::routes::ApiDoc::openapi(),
         crate::office::news::routes::ApiDoc::openapi(),
         crate::office::packages::ApiDoc::openapi(),
+        crate::office::intake::packages::ApiDoc::openapi(),
         crate::field::news::routes::ApiDoc::openapi(),
         crate::shared::clock_guard::routes::ApiDoc::openapi(),
     ]

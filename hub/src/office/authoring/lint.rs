@@ -133,18 +133,18 @@ pub fn lint(book: &Book, p: &ProcedurePackage, sites: &Sites, earlier: &[Problem
     for t in book.values() {
         for (row, col, v) in t.cells() {
             if v.nfc().collect::<String>() != v {
+                // The first word written decomposed, shown composed (as it should be).
                 let bad: String = v
-                    .chars()
-                    .filter(|c| !c.is_ascii())
-                    .take(12)
-                    .collect::<String>()
+                    .split_whitespace()
+                    .find(|w| w.nfc().collect::<String>() != *w)
+                    .unwrap_or(v)
                     .nfc()
                     .collect();
                 out.push(t.at(
                     row,
                     if col.is_empty() { "?" } else { col },
                     format!(
-                        "the text is not NFC (Vietnamese letters are decomposed, e.g. in {bad:?}): retype it, or convert it to precomposed Unicode (NFC)"
+                        "the text is not NFC: the letters of {bad:?} are decomposed (a base letter plus combining accents); retype it, or convert the text to precomposed Unicode (NFC)"
                     ),
                 ));
             }
@@ -567,10 +567,18 @@ fn place_mapping(e: &protocol::package::export::MappingError, sites: &Sites) -> 
         .find_map(|p| strip_pattern(&e.at, p))
         .unwrap_or(e.at.as_str())
         .trim_start_matches('.');
+    // "no field X in id vN" (the package check's words) as the other sheets say it.
+    let said = match e.message.strip_prefix("no field ") {
+        Some(rest) => format!(
+            "unknown field {} (not in the fields sheet)",
+            rest.split(' ').next().unwrap_or(rest)
+        ),
+        None => e.message.clone(),
+    };
     let message = if inside.is_empty() {
-        e.message.clone()
+        said
     } else {
-        format!("{} (in {inside})", e.message)
+        format!("{said} (in {inside})")
     };
     if e.part == "exports" {
         let Some((sys_row, items)) = sites.export_rows.get(e.index) else {

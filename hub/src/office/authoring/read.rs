@@ -528,6 +528,10 @@ pub fn read(book: &Book) -> (ProcedurePackage, Read) {
     for (name, t) in book {
         r.sites.shown.insert(name.clone(), t.shown.clone());
         if !SHEETS.contains(&name.as_str()) {
+            if t.header.iter().all(|h| h.is_empty()) && t.rows.is_empty() {
+                // An empty sheet a spreadsheet added by itself ("Sheet1").
+                continue;
+            }
             r.problems.push(t.whole(format!(
                 "unknown sheet {name:?}: the sheets are {}",
                 SHEETS.join(", ")

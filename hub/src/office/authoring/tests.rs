@@ -200,8 +200,10 @@ fn a_workbook_reads_like_the_csv_folder() {
 
     // An error in a workbook names the sheet without .csv, and the row as the spreadsheet shows it.
     let mut wb = rust_xlsxwriter::Workbook::new();
+    // An empty sheet a spreadsheet adds by itself is no error.
+    wb.add_worksheet().set_name("Sheet1").unwrap();
     let ws = wb.add_worksheet();
-    ws.set_name("settings").unwrap();
+    ws.set_name("Settings").unwrap();
     ws.write_row(0, 0, ["setting", "value"]).unwrap();
     ws.write_row(1, 0, ["id", "x"]).unwrap();
     ws.write_row(2, 0, ["effective_from", "2027-02-30"])
@@ -209,7 +211,8 @@ fn a_workbook_reads_like_the_csv_folder() {
     let path = dir.path().join("bad.xlsx");
     wb.save(&path).unwrap();
     let list = problems(&path);
-    assert_problem(&list, "settings", Some(3), "value", "2027-02-30");
+    assert_problem(&list, "Settings", Some(3), "value", "2027-02-30");
+    assert!(!list.iter().any(|p| p.sheet == "Sheet1"), "{list:?}");
     assert!(list
         .iter()
         .any(|p| p.sheet == "fields" && p.message.contains("missing")));
@@ -285,7 +288,7 @@ fn unknown_fields_are_placed_in_every_sheet() {
         "export_items.csv",
         Some(erow),
         "value",
-        "mother.ful_name",
+        "unknown field mother.ful_name",
     );
     assert_problem(&list, "layout_lines.csv", Some(lrow), "value", "child.name");
     // Every error is reported, not just the first; and in plain words.

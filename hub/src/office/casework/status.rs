@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use unicode_normalization::UnicodeNormalization;
 
 use super::deadline;
-use super::store::{self as cstore, CUTOFF_PROCEDURE};
+use super::store::{self as cstore};
 use crate::shared::audit::{self, Actor, Event};
 use crate::shared::clock;
 use crate::shared::error::FieldDetail;
@@ -229,40 +229,27 @@ fn papers(v: Option<&Value>, errs: &mut Vec<FieldDetail>) -> Option<Vec<String>>
     out.into_iter().collect()
 }
 
-/// The result numbers a registration must record, per procedure: (kind, VI label, EN label).
-pub fn required_numbers(
-    procedure_id: &str,
-) -> &'static [(&'static str, &'static str, &'static str)] {
-    if procedure_id == CUTOFF_PROCEDURE {
-        &[
-            (
-                "pin",
-                "Số định danh cá nhân của trẻ",
-                "The child's personal identification number",
-            ),
-            (
-                "birth_registration",
-                "Số đăng ký khai sinh",
-                "Birth registration number",
-            ),
-            (
-                "health_insurance",
-                "Mã số BHXH / số thẻ BHYT",
-                "Health-insurance number",
-            ),
-        ]
-    } else {
-        &[(
-            "marital_status_certificate",
-            "Số Giấy xác nhận tình trạng hôn nhân",
-            "Marital-status certificate number",
-        )]
-    }
+/// The result numbers a registration must record for a dossier of procedure version `procedure_id`
+/// v`version`: the `results` of its package (kind, VI label, EN label); none when the package is unknown.
+pub fn required_numbers(procedure_id: &str, version: u32) -> Vec<(String, String, String)> {
+    let r = protocol::ProcedureRef {
+        id: procedure_id.to_owned(),
+        version,
+    };
+    crate::shared::procedures::package(&r)
+        .map(|p| {
+            p.results
+                .iter()
+                .map(|x| (x.kind.clone(), x.label.vi.clone(), x.label.en.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn numbers(
     v: Option<&Value>,
     procedure_id: &str,
+    version: u32,
     fields: &BTreeMap<String, String>,
     errs: &mut Vec<FieldDetail>,
 ) -> Option<Vec<ResultNumber>> {
@@ -291,7 +278,7 @@ fn numbers(
         }
         _ => {}
     }
-    let required = required_numbers(procedure_id);
+    let required = required_numbers(procedure_id, version);
     for k in given.keys() {
         if !required.iter().any(|(r, _, _)| r == k) {
             errs.push(detail(
@@ -304,10 +291,10 @@ fn numbers(
     }
     let mut out = Vec::new();
     let mut ok = true;
-    for (kind, vi, en) in required {
+    for (kind, vi, en) in &required {
         let field = format!("result_numbers.{kind}");
         let before = errs.len();
-        let Some(n) = text(given.get(*kind), &field, MAX_NEWS_TEXT_CHARS, false, errs) else {
+        let Some(n) = text(given.get(kind), &field, MAX_NEWS_TEXT_CHARS, false, errs) else {
             if let Some(e) = errs.get_mut(before) {
                 e.message_vi = format!("{vi}: {}", e.message_vi);
                 e.message_en = format!("{en}: {}", e.message_en);
@@ -315,7 +302,7 @@ fn numbers(
             ok = false;
             continue;
         };
-        match *kind {
+        match kind.as_str() {
             "pin" => {
                 let pin = match protocol::Pin::parse(&n) {
                     Ok(p) => p,
@@ -648,6 +635,7 @@ pub fn change(
                 result = numbers(
                     body.result_numbers.as_ref(),
                     &b.procedure_id,
+                    u32::try_from(b.version).unwrap_or(0),
                     &b.fields,
                     &mut errs,
                 );
