@@ -55,28 +55,35 @@ function hubsList(p, devices) {
       h('div', {}, holding(p, holders.get(r.id)))))));
 }
 
+// One version: its facts, its download, and the field hubs. A version no longer in force folds away (one
+// tap opens it): the page stays short on a phone, and what is in force reads first.
 function versionBlock(p, devices) {
-  return h('li', { class: 'proc-version', 'data-testid': 'proc-version', 'data-version': String(p.version), 'data-hash': p.hash },
-    h('h3', {}, t('procedures.version', { n: p.version }), ' ', stateBadge(p)),
+  const head = [t('procedures.version', { n: p.version }), ' ', stateBadge(p)];
+  const body = [
     h('dl', {},
       h('div', { class: 'kv' }, h('dt', {}, t('procedures.effective_from')), h('dd', { 'data-testid': 'proc-effective' }, fmtDate(p.effective_from))),
       h('div', { class: 'kv' }, h('dt', {}, t('procedures.origin')), h('dd', { 'data-testid': 'proc-origin' }, t(ORIGIN[p.origin] || 'procedures.origin_published'))),
-      h('div', { class: 'kv' }, h('dt', {}, t('procedures.legal_basis')), p.legal_basis
-        ? h('dd', {}, txt(p.legal_basis)) : h('dd', { class: 'muted' }, t('procedures.no_legal_basis'))),
       h('div', { class: 'kv' }, h('dt', {}, t('procedures.contents')),
-        h('dd', { 'data-testid': 'proc-counts' }, t('procedures.counts', { fields: p.fields, exports: p.exports, layouts: p.layouts })))),
+        h('dd', { 'data-testid': 'proc-counts' }, t('procedures.counts', { fields: p.fields, exports: p.exports, layouts: p.layouts }))),
+      h('div', { class: 'kv wide' }, h('dt', {}, t('procedures.legal_basis')),
+        h('dd', { 'data-testid': 'proc-legal' }, p.legal_basis ? txt(p.legal_basis) : t('procedures.no_legal_basis')))),
     h('p', {}, h('a', { class: 'btn small', href: `/api/v1/office/packages/${enc(p.hash)}`, download: `${p.procedure_id}.v${p.version}.json`, 'data-testid': 'proc-download' },
       icon('save'), h('span', {}, t('procedures.download')))),
     h('h4', {}, t('procedures.hubs')),
-    hubsList(p, devices));
+    hubsList(p, devices),
+  ];
+  const attrs = { class: 'proc-version', 'data-testid': 'proc-version', 'data-version': String(p.version), 'data-hash': p.hash };
+  if (p.in_force || p.effective_from > todayISO()) return h('li', attrs, h('h3', {}, head), body);
+  return h('li', attrs, h('details', { class: 'proc-old' },
+    h('summary', {}, h('strong', {}, head), ' ', h('span', { class: 'muted small' }, t('procedures.from_date', { date: fmtDate(p.effective_from) }))),
+    body));
 }
 
 function procedureCard(id, versions, devices) {
   const head = versions.find((v) => v.in_force) || versions[0];
   return h('article', { class: 'card', 'data-testid': 'proc-card', 'data-procedure': id },
     h('h2', {}, txt(head.title)),
-    h('p', { class: 'muted' }, t('procedures.n_versions', { n: versions.length })),
-    h('ol', { class: 'list plain', 'data-testid': 'proc-versions' }, versions.map((v) => versionBlock(v, devices))));
+    h('ol', { class: 'list', 'data-testid': 'proc-versions' }, versions.map((v) => versionBlock(v, devices))));
 }
 
 // What the chosen file holds, before it is sent: a package, or why not.
@@ -105,7 +112,9 @@ function preview(pkg, groups) {
 }
 
 function publishCard(getGroups, refresh) {
-  const input = h('input', { type: 'file', id: 'proc-file', accept: '.json,application/json', 'data-testid': 'publish-file', 'aria-describedby': 'proc-file-help' });
+  // The browser's own file button speaks the browser's language: a label in the page's stands for it.
+  const input = h('input', { type: 'file', id: 'proc-file', class: 'sr', accept: '.json,application/json', 'data-testid': 'publish-file', 'aria-describedby': 'proc-file-help proc-file-name' });
+  const fileName = h('span', { id: 'proc-file-name', class: 'muted', 'data-testid': 'publish-file-name' }, t('procedures.no_file'));
   const shown = h('div', { 'data-testid': 'publish-shown' });
   const out = h('div', { 'aria-live': 'polite', 'data-testid': 'publish-result' });
   const go = btn('ok', t('procedures.publish'), { class: 'btn primary', 'data-testid': 'publish-go', disabled: true });
@@ -113,6 +122,7 @@ function publishCard(getGroups, refresh) {
   input.addEventListener('change', async () => {
     chosen = null; go.disabled = true; out.replaceChildren(); shown.replaceChildren();
     const file = input.files && input.files[0];
+    fileName.textContent = file ? file.name : t('procedures.no_file');
     if (!file) return;
     const r = readPackage(await file.text().catch(() => ''));
     if (r.error) { out.replaceChildren(banner('warn', r.error, null, { 'data-testid': 'publish-error' })); return; }
@@ -130,7 +140,7 @@ function publishCard(getGroups, refresh) {
       const msg = r.status === 'already_published'
         ? banner('info', t('procedures.already', { title: txt(chosen.procedure.title), n: r.version }), null, { 'data-testid': 'publish-already' })
         : banner('ok', t('procedures.published', { title: txt(chosen.procedure.title), n: r.version }), t('procedures.published_next'), { 'data-testid': 'publish-done' });
-      chosen = null; input.value = ''; shown.replaceChildren();
+      chosen = null; input.value = ''; shown.replaceChildren(); fileName.textContent = t('procedures.no_file');
       await refresh();
       out.replaceChildren(msg);
     } catch (e) {
@@ -143,7 +153,8 @@ function publishCard(getGroups, refresh) {
   return h('section', { class: 'card', 'data-testid': 'publish-card' },
     h('h2', {}, icon('box'), t('procedures.publish_title')),
     h('p', { class: 'muted', id: 'proc-file-help' }, t('procedures.publish_intro')),
-    h('div', { class: 'field' }, h('label', { for: 'proc-file' }, t('procedures.file_label')), input),
+    h('div', { class: 'row file-pick' }, input,
+      h('label', { for: 'proc-file', class: 'btn' }, icon('doc'), h('span', {}, t('procedures.file_label'))), ' ', fileName),
     shown,
     h('div', { class: 'row' }, go),
     out);

@@ -150,6 +150,7 @@ test('an admin publishes a built package; the page shows it, its dates and which
   await page.setInputFiles('[data-testid=publish-file]', files.good);
   await page.waitForSelector('[data-testid=publish-preview]');
   assert.equal(await page.locator('[data-testid=publish-error]').count(), 0);
+  assert.equal(await page.textContent('[data-testid=publish-file-name]'), 'residence-confirmation.v1.json');
   assert.equal(await page.textContent('[data-testid=preview-id]'), 'residence-confirmation');
   assert.equal(await page.textContent('[data-testid=preview-version]'), '1');
   assert.equal(await page.textContent('[data-testid=preview-title]'), 'Xác nhận thông tin về cư trú');
@@ -165,7 +166,7 @@ test('an admin publishes a built package; the page shows it, its dates and which
   const v1 = version(page, 'residence-confirmation', 1);
   await v1.waitFor();
   assert.equal(await card(page, 'residence-confirmation').locator('h2').textContent(), 'Xác nhận thông tin về cư trú');
-  assert.equal(await v1.locator('h3').innerText(), 'Phiên bản 1 Đang áp dụng');
+  assert.equal(await v1.locator('h3').textContent(), 'Phiên bản 1 Đang áp dụng');
   assert.equal(await v1.locator('[data-testid=proc-effective]').textContent(), '01/07/2025');
   assert.equal(await v1.locator('[data-testid=proc-origin]').textContent(), 'Văn phòng công bố');
   assert.match(await v1.innerText(), /Luật Cư trú 2020 điều 17/);
@@ -222,7 +223,7 @@ test('an admin publishes a built package; the page shows it, its dates and which
   assert.equal(await err.getAttribute('data-code'), 'package_version_taken');
   assert.match(await err.innerText(), /Không công bố được\s+Thủ tục residence-confirmation phiên bản 1 đã có với nội dung khác\. .*phiên bản 2\./s);
   assert.equal(await page.isDisabled('[data-testid=publish-go]'), false, 'the admin can try again');
-  assert.equal(await version(page, 'residence-confirmation', 1).locator('h3').innerText(), 'Phiên bản 1 Đang áp dụng');
+  assert.equal(await version(page, 'residence-confirmation', 1).locator('h3').textContent(), 'Phiên bản 1 Đang áp dụng');
   await plainPage(page, 'procedures, refused');
   await err.scrollIntoViewIfNeeded();
   await shot(page, 'procedures-refused');
