@@ -71,7 +71,6 @@ function systemCard(s, filters, refresh) {
   });
   return h('article', { class: 'card exp-card', 'data-testid': `export-card-${id}`, 'data-system': id },
     h('h2', {}, formName(s)),
-    state.lang === 'vi' ? h('p', { class: 'muted', lang: 'en' }, s.form_en) : null,
     h('p', { class: 'muted' }, icon('box'), ' ', state.lang === 'vi' ? s.target_vi : s.target_en),
     pending,
     h('div', { class: 'field' }, h('label', { for: formatId }, t('exports.format')), format,

@@ -3,17 +3,20 @@
 // missing with the session and hamlet / set aside with the reason); a second section compares what each
 // outreach session announced with what arrived, per procedure and per hamlet. `duplicatesView`
 // (#/office/duplicates): pairs of dossiers for the same person side by side, to merge or keep both.
-import { h, t, api, icon, btn, banner, flash, errText, fmtTime, fmtDate, go, state, procedures } from './lib.js';
+import { h, t, txt, api, icon, btn, banner, flash, errText, fmtTime, fmtDate, go, state, procedures } from './lib.js';
 import { scrollBox } from './wide.js';
 import { valueText, fieldDef } from './values.js';
 
 const short = (id) => (id || '').slice(0, 8);
 const devName = (d) => d.name || d.device_name || t('ledger.unknown_device');
 const lang = () => (state.lang === 'en' ? 'en' : 'vi');
+// A short name where the ledger has one, else the procedure's own title (a package published later).
 const procName = (id) => {
   const k = `ledger.proc.${id}`;
   const s = t(k);
-  return s === k ? id : s;
+  if (s !== k) return s;
+  const p = (state.procedures || []).filter((x) => x.id === id).pop();
+  return p ? txt(p.title) : id;
 };
 const range = (a, b) => (a === b ? String(a) : `${a}–${b}`);
 
@@ -174,7 +177,7 @@ export async function ledgerView(app, params, query, ctx) {
     ctx.show(h('h1', {}, t('ledger.title')), tabs, await sessionsSection(query));
     return;
   }
-  const r = await api('GET', '/api/v1/office/ledger');
+  const [r] = await Promise.all([api('GET', '/api/v1/office/ledger'), procedures().catch(() => null)]);
   const devices = r.devices || [];
   ctx.show(h('section', { 'data-testid': 'ledger' },
     h('h1', {}, t('ledger.title')), tabs,

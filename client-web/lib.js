@@ -295,10 +295,12 @@ export function uuid() {
 }
 
 // ---------- catalogue ----------
+// Read again after 5 minutes: a sync may have brought a new procedure package from the office.
 export async function procedures() {
-  if (state.procedures) return state.procedures;
+  if (state.procedures && (state.offline || Date.now() - (state.proceduresAt || 0) < 300000)) return state.procedures;
   try {
     const r = await api('GET', '/api/v1/procedures');
+    state.proceduresAt = Date.now();
     state.procedures = r.procedures || [];
     state.inForce = r.in_force || null;
     state.hubCommune = r.hub_commune || null;
@@ -306,6 +308,7 @@ export async function procedures() {
       localStorage.setItem('ok.procedures', JSON.stringify({ procedures: state.procedures, in_force: state.inForce, hub_commune: state.hubCommune }));
     } catch (_) { /* full */ }
   } catch (e) {
+    if (state.procedures) return state.procedures;
     // Offline: the catalogue holds no personal data, a cached copy is fine.
     const c = localStorage.getItem('ok.procedures');
     if (!c) throw e;

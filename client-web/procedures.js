@@ -104,7 +104,7 @@ function preview(pkg, groups) {
   return h('div', { class: 'card', 'data-testid': 'publish-preview' },
     h('h3', {}, t('procedures.preview_title')),
     h('dl', {},
-      h('div', { class: 'kv' }, h('dt', {}, t('procedures.id')), h('dd', { 'data-testid': 'preview-id' }, p.id)),
+      h('div', { class: 'kv wide' }, h('dt', {}, t('procedures.id')), h('dd', { 'data-testid': 'preview-id' }, p.id)),
       h('div', { class: 'kv' }, h('dt', {}, t('procedures.version_dt')), h('dd', { 'data-testid': 'preview-version' }, String(p.version))),
       h('div', { class: 'kv' }, h('dt', {}, t('procedures.name')), h('dd', { 'data-testid': 'preview-title' }, txt(p.title))),
       h('div', { class: 'kv' }, h('dt', {}, t('procedures.effective_from')), h('dd', { 'data-testid': 'preview-effective' }, fmtDate(p.effective_from)))),

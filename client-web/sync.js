@@ -21,6 +21,8 @@ function alarmAdvice(reason) {
 }
 
 function progressBox(p) {
+  // New procedures: the home list reads the catalogue again.
+  if ((p.last_packages || []).length) state.procedures = null;
   const phase = h('p', { class: 'sync-phase', 'data-testid': 'sync-phase' },
     p.running ? t(`sync.phase_${p.phase}`) : t('sync.phase_idle'));
   const bar = h('div', {

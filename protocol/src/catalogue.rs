@@ -64,6 +64,9 @@ pub struct ProcedureDef {
     /// What the time limit means in plain words (when it starts, what extends it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_limit_note: Option<Text>,
+    /// Which day is day 1 of the time limit (absent: the day after receipt, Civil Code art. 147).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_limit_counting: Option<DayOne>,
     /// Field groups, in form order.
     pub groups: Vec<FieldGroup>,
     /// Papers: photos to take, originals to show, and when.
@@ -71,6 +74,17 @@ pub struct ProcedureDef {
     /// Cross-field rules, checked at seal.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CrossCheck>,
+}
+
+/// Which day is day 1 of a procedure's time limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DayOne {
+    /// The first working day after the day of receipt (Civil Code art. 147).
+    FromNextDay,
+    /// The day of receipt when it is a working day and the dossier came before 15:00 local time; else the
+    /// next working day (the electronic interconnected groups of Decree 63/2024).
+    ReceiptDayBefore15h,
 }
 
 /// A titled group of fields (a section of the form).
@@ -551,7 +565,8 @@ impl ProcedureDef {
 impl ProcedureDef {
     /// A condition names an existing field, exactly one of `equals`/`not_equals`, and, on a choice or sex
     /// field, one of its options.
-    fn check_condition(&self, c: &Condition) -> Result<(), String> {
+    /// Checks that `c` is well formed and names a field (and options) of this procedure.
+    pub fn check_condition(&self, c: &Condition) -> Result<(), String> {
         let given = [
             c.equals.is_some(),
             c.not_equals.is_some(),

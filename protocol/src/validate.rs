@@ -161,7 +161,7 @@ pub fn validate(
     }
     if stage == Stage::Seal {
         for c in &def.checks {
-            cross_check(c, fields, &mut errors);
+            cross_check(def, c, fields, &mut errors);
         }
         for d in def.documents.iter().filter(|d| d.required_for(fields)) {
             if !document_roles.iter().any(|r| r == &d.role) {
@@ -487,7 +487,12 @@ pub fn parse_date(s: &str) -> Option<Date> {
     Date::parse(s, &format).ok()
 }
 
-fn cross_check(c: &CrossCheck, fields: &BTreeMap<String, String>, errors: &mut Vec<FieldError>) {
+fn cross_check(
+    def: &ProcedureDef,
+    c: &CrossCheck,
+    fields: &BTreeMap<String, String>,
+    errors: &mut Vec<FieldError>,
+) {
     let get = |k: &str| fields.get(k).map(String::as_str);
     match c {
         CrossCheck::PinMatches {
@@ -523,12 +528,19 @@ fn cross_check(c: &CrossCheck, fields: &BTreeMap<String, String>, errors: &mut V
                 get(later).and_then(parse_date),
             ) {
                 if b < a {
-                    errors.push(FieldError::new(
-                        later,
-                        "bad_range",
-                        "Ngày kết thúc không được trước ngày bắt đầu.",
-                        "The end date cannot be before the start date.",
-                    ));
+                    // Named by the two fields' labels: "from/to" of a period, or birth and death.
+                    let label = |k: &str| def.field(k).map(|f| f.label.clone());
+                    let (vi, en) = match (label(later), label(earlier)) {
+                        (Some(l), Some(e)) => (
+                            format!("«{}» không được trước «{}».", l.vi, e.vi),
+                            format!("“{}” cannot be before “{}”.", l.en, e.en),
+                        ),
+                        _ => (
+                            "Ngày kết thúc không được trước ngày bắt đầu.".to_owned(),
+                            "The end date cannot be before the start date.".to_owned(),
+                        ),
+                    };
+                    errors.push(FieldError::new(later, "bad_range", vi, en));
                 }
             }
         }
@@ -887,6 +899,18 @@ mod tests {
         assert_eq!(
             codes_with(set("period.to", "2015-01-01"), Stage::Seal),
             vec![]
+        );
+        // Said with the two fields' own labels, not "end" and "start".
+        let mut f = complete();
+        f.insert("period.to".into(), "2014-12-31".into());
+        let e = validate(def(), &f, &["id_document".into()], TODAY, Stage::Seal);
+        let e = e.iter().find(|e| e.code == "bad_range").unwrap();
+        let to = &def().field("period.to").unwrap().label.vi;
+        let from = &def().field("period.from").unwrap().label.vi;
+        assert!(
+            e.message_vi.contains(to.as_str()) && e.message_vi.contains(from.as_str()),
+            "{}",
+            e.message_vi
         );
     }
 

@@ -2,7 +2,7 @@
 // with services, seals two complete marital-status requests (one pair of duplicates) and a refused one; the
 // batch reaches the office by "USB stick". On each office page (received list, work lists, a dossier, its
 // printable form, ledger and its tabs, duplicates, exports, reports and a session report, imports,
-// quarantine, devices and pairing, users, languages):
+// procedures, quarantine, devices and pairing, users, languages):
 //  - the page itself never scrolls sideways (scrollWidth ≤ innerWidth; wide tables scroll in their own box);
 //  - axe-core finds no serious or critical violation, the colour-contrast rule included;
 //  - no visible text is a raw internal key (snake_case or a string catalogue key), `null` or `undefined`.
@@ -175,6 +175,7 @@ test('every office page at 360×740 in Vietnamese: no sideways scroll, axe (cont
     ['reports', '#/office/reports', '[data-testid=report-session-row]'],
     ['session report', `#/office/reports/session/${seeded.device}/${seeded.session}`, '[data-testid=session-report]'],
     ['imports', '#/office/imports', '[data-testid=import-row]'],
+    ['procedures', '#/office/procedures', '[data-testid=proc-card]'],
     ['quarantine', '#/office/quarantine', 'h1'],
     ['devices', '#/office/devices', '[data-testid=device-row]'],
     ['languages', '#/languages', 'h1'],

@@ -257,6 +257,18 @@ test('a clerk sees the procedures and who holds them, and no publish form', asyn
   assert.equal(r, 403);
   await plainPage(page, 'procedures, clerk');
   await shot(page, 'procedures-clerk');
+  // In English, English words (the legal basis too, as the package gives it).
+  await page.evaluate(async () => (await import('./lib.js')).setLang('en'));
+  await page.reload();
+  await page.waitForSelector('[data-testid=proc-card]');
+  assert.equal(await page.textContent('h1'), 'Procedures and versions');
+  const v1 = version(page, 'residence-confirmation', 1);
+  assert.equal(await v1.locator('h3').textContent(), 'Version 1 In force');
+  assert.equal(await v1.locator('[data-testid=proc-origin]').textContent(), 'Published by the office');
+  assert.match(await v1.locator('[data-testid=proc-legal]').textContent(), /^Law on Residence 2020 art\. 17/);
+  assert.match(await hubRow(page, 'residence-confirmation', 1).innerText(), /Holds it\s+Confirmed by the hub on \d{2}\/\d{2}\/\d{4}/);
+  await shot(page, 'procedures-clerk-en');
+  await page.evaluate(async () => (await import('./lib.js')).setLang('vi'));
   assert.deepEqual(b.errors, []);
   await page.context().clearCookies();
 });

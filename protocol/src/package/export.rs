@@ -83,6 +83,10 @@ pub struct ExportSystem {
     pub target: Text,
     /// The columns in order (the technical ones — receipt code, dossier id, received on — first).
     pub items: Vec<ExportItem>,
+    /// Only the dossiers for which this holds go to the system (e.g. the funeral benefit's software only
+    /// when a benefit was asked for); absent: every dossier of the procedure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<crate::catalogue::Condition>,
 }
 
 impl ExportSystem {
@@ -246,6 +250,11 @@ pub fn errors(
             );
         } else if !ids.insert(sys.id.as_str()) {
             err(None, "id".into(), "another system has this id".into());
+        }
+        if let Some(c) = &sys.when {
+            if let Err(m) = def.check_condition(c) {
+                err(None, "when".into(), m);
+            }
         }
         if sys.form.vi.trim().is_empty() || sys.target.vi.trim().is_empty() {
             err(

@@ -138,6 +138,10 @@ pub struct PrintLayout {
     /// Where the layout comes from (docs/domain.md sources); served with the form, not printed.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub source: String,
+    /// The form is printed only for a dossier for which this holds (e.g. CT01 only when the permanent
+    /// residence is to be deregistered); absent: always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<crate::catalogue::Condition>,
 }
 
 /// Whether `v` names fields of `def` with a fitting kind. `Err((at, message))`, `at` relative to `v`.
@@ -252,6 +256,11 @@ pub fn errors(
         }
         if l.title.trim().is_empty() {
             err(None, "title", "a layout has a title");
+        }
+        if let Some(c) = &l.when {
+            if let Err(m) = def.check_condition(c) {
+                err(None, "when", &m);
+            }
         }
         if l.oath.trim().is_empty() {
             err(None, "oath", "a layout has a sworn statement (oath)");

@@ -12,6 +12,7 @@ pub mod layout;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::canonical::{canonical_bytes, parse_canonical};
 use crate::catalogue::{ProcedureDef, ProcedureRef, Text};
@@ -63,6 +64,66 @@ pub struct ProcedurePackage {
     /// A4 print layouts of the official forms (each with the day its form version starts).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layouts: Vec<PrintLayout>,
+    /// The villagers' guide (public page `#/guides/<id>`): what the procedure is for, who may file, the
+    /// steps and the fees, in plain words. Absent in a package that has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guide: Option<PackageGuide>,
+}
+
+/// The hand-written part of a procedure's public guide, read or played aloud to villagers (the papers to
+/// bring and the time limit come from the procedure itself). Each text may carry further languages and
+/// recorded audio like any [`Text`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageGuide {
+    /// What the procedure gives, in a few short sentences.
+    pub purpose: Text,
+    /// Who may file, one line each (at least one).
+    pub who: Vec<Text>,
+    /// What happens, step by step (at least [`MIN_GUIDE_STEPS`]).
+    pub steps: Vec<Text>,
+    /// What it costs.
+    pub fees: Text,
+}
+
+/// The fewest steps a guide has.
+pub const MIN_GUIDE_STEPS: usize = 3;
+/// The most lines a guide's `who` or `steps` has.
+pub const MAX_GUIDE_LINES: usize = 20;
+
+impl PackageGuide {
+    /// Every text, in reading order: purpose, who, steps, fees.
+    pub fn texts(&self) -> impl Iterator<Item = &Text> {
+        std::iter::once(&self.purpose)
+            .chain(&self.who)
+            .chain(&self.steps)
+            .chain(std::iter::once(&self.fees))
+    }
+
+    /// At least one `who` and [`MIN_GUIDE_STEPS`] steps, at most [`MAX_GUIDE_LINES`] of each; every text
+    /// with a non-empty Vietnamese and English wording, every wording NFC.
+    pub fn check(&self) -> Result<(), String> {
+        if self.who.is_empty() || self.who.len() > MAX_GUIDE_LINES {
+            return Err(format!(
+                "the guide says who may file in 1 to {MAX_GUIDE_LINES} lines, not {}",
+                self.who.len()
+            ));
+        }
+        if self.steps.len() < MIN_GUIDE_STEPS || self.steps.len() > MAX_GUIDE_LINES {
+            return Err(format!(
+                "the guide has {MIN_GUIDE_STEPS} to {MAX_GUIDE_LINES} steps, not {}",
+                self.steps.len()
+            ));
+        }
+        for t in self.texts() {
+            for s in [&t.vi, &t.en].into_iter().chain(t.more.values()) {
+                if s.trim().is_empty() || s.nfc().collect::<String>() != *s {
+                    return Err(format!("guide text {s:?} is empty or not NFC"));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 fn default_menu_order() -> u32 {
@@ -87,6 +148,7 @@ impl ProcedurePackage {
             results: Vec::new(),
             exports: Vec::new(),
             layouts: Vec::new(),
+            guide: None,
         }
     }
 
@@ -97,7 +159,7 @@ impl ProcedurePackage {
 
     /// Checks everything that can be checked without the hub: the kind and version, the procedure
     /// definition ([`ProcedureDef::check`]), unique result kinds, and that every export item and layout
-    /// value names a field of this procedure.
+    /// value names a field of this procedure, and the guide's form ([`PackageGuide::check`]).
     pub fn check_form(&self) -> Result<(), ProtocolError> {
         let err = |m: String| {
             Err(ProtocolError::Catalogue(format!(
@@ -125,6 +187,9 @@ impl ProcedurePackage {
         }
         export::check_all(&self.exports, &self.procedure, &kinds).or_else(err)?;
         layout::check_all(&self.layouts, &self.procedure, &kinds).or_else(err)?;
+        if let Some(g) = &self.guide {
+            g.check().or_else(err)?;
+        }
         Ok(())
     }
 

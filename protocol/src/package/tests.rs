@@ -122,3 +122,52 @@ fn builtin_packages_come_in_menu_order() {
         .windows(2)
         .all(|w| w[0].menu_order <= w[1].menu_order));
 }
+
+#[test]
+fn a_guide_is_checked_and_an_absent_one_keeps_the_bytes() {
+    let t = |vi: &str, en: &str| crate::catalogue::Text {
+        vi: vi.into(),
+        en: en.into(),
+        more: Default::default(),
+        audio: Default::default(),
+    };
+    let mut p = builtin_packages()[0].clone();
+    p.guide = None;
+    let bare = p.canonical().unwrap();
+    assert!(!String::from_utf8(bare.clone())
+        .unwrap()
+        .contains("\"guide\""));
+    let good = PackageGuide {
+        purpose: t("Làm giấy.", "Get a paper."),
+        who: vec![t("Chính bạn.", "You.")],
+        steps: vec![t("Một.", "One."), t("Hai.", "Two."), t("Ba.", "Three.")],
+        fees: t("Miễn phí.", "Free."),
+    };
+    p.guide = Some(good.clone());
+    p.check_form().unwrap();
+    assert_ne!(p.canonical().unwrap(), bare);
+    let back = ProcedurePackage::parse(&serde_json::to_string(&p).unwrap()).unwrap();
+    assert_eq!(back.guide.as_ref(), Some(&good));
+    // Two steps only; no one who may file; an empty English text; decomposed Vietnamese.
+    let mut g = good.clone();
+    g.steps.pop();
+    let mut h = good.clone();
+    h.who.clear();
+    let mut i = good.clone();
+    i.fees.en = " ".into();
+    let mut j = good.clone();
+    j.purpose.vi = "Làm giấy."
+        .chars()
+        .collect::<String>()
+        .replace('à', "a\u{300}");
+    for bad in [g, h, i, j] {
+        p.guide = Some(bad);
+        assert!(matches!(p.check_form(), Err(ProtocolError::Catalogue(_))));
+    }
+    // An unknown member of the guide is refused.
+    let mut v = serde_json::to_value(builtin_packages()[0].clone()).unwrap();
+    let mut gv = serde_json::to_value(&good).unwrap();
+    gv["price"] = serde_json::json!(1);
+    v["guide"] = gv;
+    assert!(ProcedurePackage::parse(&v.to_string()).is_err());
+}

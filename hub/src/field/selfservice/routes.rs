@@ -414,7 +414,7 @@ mod tests {
 
     #[test]
     fn the_self_service_form_leaves_out_office_fields_and_commune_pickers() {
-        for def in crate::shared::procedures::all() {
+        for def in protocol::catalogue() {
             let d = self_service_def(def);
             assert!(d.field("addressee.commune").is_none());
             assert!(d.field("declaration.confirmed").is_none());

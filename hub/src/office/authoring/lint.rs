@@ -70,6 +70,7 @@ pub fn refused(f: &FieldDef, value: &str) -> Option<String> {
         time_limit_working_days: 1,
         time_limit_extended_working_days: None,
         time_limit_note: None,
+        time_limit_counting: None,
         groups: vec![FieldGroup {
             id: "g".into(),
             title: f.label.clone(),

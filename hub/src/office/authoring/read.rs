@@ -141,7 +141,7 @@ pub fn columns(sheet: &str) -> (&'static [&'static str], &'static [&'static str]
             &["label", "help"],
         ),
         "results" => (&["kind"], &["label"]),
-        "exports" => (&["system"], &["form", "target"]),
+        "exports" => (&["system", "when"], &["form", "target"]),
         "export_items" => (&["system", "value"], &["name"]),
         "layouts" => (&LAYOUT_COLUMNS, &[]),
         "layout_lines" => (&LINE_COLUMNS, &[]),
@@ -157,6 +157,7 @@ pub const SETTINGS: &[&str] = &[
     "menu_order",
     "time_limit_working_days",
     "time_limit_extended_working_days",
+    "time_limit_counting",
 ];
 /// The texts of `settings`, in order.
 pub const SETTING_TEXTS: &[&str] = &["title", "authority", "legal_basis", "time_limit_note"];
@@ -177,7 +178,7 @@ pub const CHECK_COLUMNS: [&str; 11] = [
 ];
 
 /// The columns of `layouts`: one row per version of a form.
-pub const LAYOUT_COLUMNS: [&str; 9] = [
+pub const LAYOUT_COLUMNS: [&str; 10] = [
     "form",
     "from",
     "form_code",
@@ -187,6 +188,7 @@ pub const LAYOUT_COLUMNS: [&str; 9] = [
     "place_prefix",
     "place",
     "source",
+    "when",
 ];
 
 /// The columns of `layout_lines`: one row per line, part of a line, or signature block.
@@ -620,6 +622,18 @@ pub fn read(book: &Book) -> (ProcedurePackage, Read) {
             .push(sc.problem("time_limit_working_days", "is missing".into()));
     }
     let limit_ext = r.number(&sc, "time_limit_extended_working_days");
+    let counting = match sc.value("time_limit_counting").trim() {
+        "" => None,
+        "from_next_day" => Some(protocol::DayOne::FromNextDay),
+        "receipt_day_before_15h" => Some(protocol::DayOne::ReceiptDayBefore15h),
+        other => {
+            r.problems.push(sc.problem(
+                "time_limit_counting",
+                format!("{other:?} is not a counting rule: write from_next_day (day 1 is the working day after receipt) or receipt_day_before_15h (day 1 is the day of receipt before 15:00)"),
+            ));
+            None
+        }
+    };
     let title = r.text(&sc, "title", true);
     let authority = r.text(&sc, "authority", true);
     let legal_basis = r.text(&sc, "legal_basis", false);
@@ -973,6 +987,7 @@ pub fn read(book: &Book) -> (ProcedurePackage, Read) {
         time_limit_working_days: limit.unwrap_or(0),
         time_limit_extended_working_days: limit_ext,
         time_limit_note: note,
+        time_limit_counting: counting,
         groups,
         documents,
         checks,
@@ -1005,11 +1020,13 @@ fn read_exports(r: &mut Read, et: &Table, it: &Table) -> Vec<ExportSystem> {
         ids.insert(id.clone(), row.n);
         let form = r.text(&c, "form", true);
         let target = r.text(&c, "target", true);
+        let when = r.cond(&c, "when", &et.shown, row.n, None);
         systems.push(ExportSystem {
             id,
             form: form.unwrap_or_else(empty_text),
             target: target.unwrap_or_else(empty_text),
             items: Vec::new(),
+            when,
         });
         r.sites.export_rows.push((row.n, Vec::new()));
     }
@@ -1086,6 +1103,7 @@ fn read_layouts(r: &mut Read, lt: &Table, nt: &Table) -> Vec<PrintLayout> {
         };
         let addressee = val(r, "addressee", false);
         let place = val(r, "place", true);
+        let when = r.cond(&c, "when", &lt.shown, row.n, None);
         for col in ["title", "oath"] {
             if c.value(col).trim().is_empty() {
                 r.problems
@@ -1104,6 +1122,7 @@ fn read_layouts(r: &mut Read, lt: &Table, nt: &Table) -> Vec<PrintLayout> {
             place: place.unwrap_or(Val::Source(Source::NotCaptured)),
             signatures: Vec::new(),
             source: c.value("source").to_string(),
+            when,
         });
         r.sites.layout_rows.push(LayoutSite {
             row: row.n,

@@ -157,6 +157,14 @@ pub fn sheets(p: &ProcedurePackage) -> anyhow::Result<Vec<(&'static str, Records
         "time_limit_extended_working_days",
         num(d.time_limit_extended_working_days),
     );
+    set(
+        "time_limit_counting",
+        match d.time_limit_counting {
+            None => String::new(),
+            Some(protocol::DayOne::FromNextDay) => "from_next_day".into(),
+            Some(protocol::DayOne::ReceiptDayBefore15h) => "receipt_day_before_15h".into(),
+        },
+    );
     for (name, t) in [
         ("title", Some(&d.title)),
         ("authority", Some(&d.authority)),
@@ -359,6 +367,10 @@ pub fn sheets(p: &ProcedurePackage) -> anyhow::Result<Vec<(&'static str, Records
     let mut header = vec!["system".to_string()];
     header.extend(text_columns("form", &langs));
     header.extend(text_columns("target", &langs));
+    let export_when = p.exports.iter().any(|s| s.when.is_some());
+    if export_when {
+        header.push("when".into());
+    }
     let mut eb = Builder::new(header);
     let item_langs = languages(
         p.exports
@@ -375,6 +387,14 @@ pub fn sheets(p: &ProcedurePackage) -> anyhow::Result<Vec<(&'static str, Records
         let mut row = vec![sys.id.clone()];
         row.extend(text_cells(Some(&sys.form), &langs));
         row.extend(text_cells(Some(&sys.target), &langs));
+        if export_when {
+            row.push(
+                sys.when
+                    .as_ref()
+                    .map(expr::write_condition)
+                    .unwrap_or_default(),
+            );
+        }
         eb.rows.push(row);
         for it in &sys.items {
             expressible(&it.name, &format!("export {}", sys.id))?;
@@ -390,10 +410,17 @@ pub fn sheets(p: &ProcedurePackage) -> anyhow::Result<Vec<(&'static str, Records
     }
 
     // layouts, then their lines
-    let mut lb = Builder::new(LAYOUT_COLUMNS.iter().map(|s| s.to_string()).collect());
+    // The `when` column only when some layout has a condition.
+    let layout_when = p.layouts.iter().any(|l| l.when.is_some());
+    let layout_columns: Vec<&str> = LAYOUT_COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| *c != "when" || layout_when)
+        .collect();
+    let mut lb = Builder::new(layout_columns.iter().map(|s| s.to_string()).collect());
     let mut nb = Builder::new(LINE_COLUMNS.iter().map(|s| s.to_string()).collect());
     for l in &p.layouts {
-        let row: Vec<String> = LAYOUT_COLUMNS
+        let row: Vec<String> = layout_columns
             .iter()
             .map(|c| match *c {
                 "form" => l.form.clone(),
@@ -408,6 +435,11 @@ pub fn sheets(p: &ProcedurePackage) -> anyhow::Result<Vec<(&'static str, Records
                 "oath" => l.oath.clone(),
                 "place_prefix" => l.place_prefix.clone(),
                 "place" => expr::write_layout_value(&l.place),
+                "when" => l
+                    .when
+                    .as_ref()
+                    .map(expr::write_condition)
+                    .unwrap_or_default(),
                 _ => l.source.clone(),
             })
             .collect();

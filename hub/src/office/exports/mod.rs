@@ -2,7 +2,8 @@
 //! names and order (birth declaration, CT01, TK1-TS, marital-status request), as CSV (UTF-8 with BOM) or
 //! XLSX, streamed; each dossier is offered once per system.
 //!
-//! - `systems`: the forms as data (item names, order, where each value comes from) and the row maker;
+//! - `systems`: the systems of the known procedure packages (their export mappings: item names, order,
+//!   where each value comes from, per procedure version) and the row maker;
 //! - `words`: dates in figures and in Vietnamese words;
 //! - `store`: selection, recording an export (+ audit), listing, reading rows in chunks;
 //! - `render`: CSV and XLSX writing; `routes`: the HTTP API.
@@ -12,8 +13,5 @@ pub mod routes;
 pub mod store;
 pub mod systems;
 pub mod words;
-
-#[cfg(test)]
-mod golden;
 
 pub use routes::router;

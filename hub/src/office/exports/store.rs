@@ -40,7 +40,38 @@ const SELECT_SQL: &str = "
                 ELSE COALESCE(s.status, 'received') = :status END)
       AND (:from IS NULL OR d.received_at >= :from)
       AND (:before IS NULL OR d.received_at < :before)
-      AND (:ids IS NULL OR d.dossier_id IN (SELECT value FROM json_each(:ids)))";
+      AND (:ids IS NULL OR d.dossier_id IN (SELECT value FROM json_each(:ids)))
+      AND (:w_op IS NULL OR (CASE :w_op
+            WHEN 'equals' THEN NULLIF(json_extract(d.fields_json, :w_path), '') = :w_val
+            WHEN 'not_equals' THEN NULLIF(json_extract(d.fields_json, :w_path), '') <> :w_val
+            WHEN 'empty' THEN NULLIF(json_extract(d.fields_json, :w_path), '') IS NULL
+            WHEN 'filled' THEN NULLIF(json_extract(d.fields_json, :w_path), '') IS NOT NULL
+            WHEN 'one_of' THEN NULLIF(json_extract(d.fields_json, :w_path), '')
+                               IN (SELECT value FROM json_each(:w_val))
+          END))";
+
+/// The system's condition (`when` of its newest mapping, see protocol §13a) as the `:w_op`, `:w_path` and
+/// `:w_val` parameters of [`SELECT_SQL`]: which test, the JSON path of the field in `fields_json`, the value
+/// (a JSON list for `one_of`). All `None` when every dossier of the procedure goes to the system.
+fn when_params(sys: &System) -> (Option<&'static str>, Option<String>, Option<String>) {
+    let Some(c) = &sys.newest.when else {
+        return (None, None, None);
+    };
+    let path = Some(format!("$.\"{}\"", c.field));
+    match (&c.equals, &c.not_equals, c.empty, &c.one_of) {
+        (Some(v), _, _, _) => (Some("equals"), path, Some(v.clone())),
+        (None, Some(v), _, _) => (Some("not_equals"), path, Some(v.clone())),
+        (None, None, Some(true), _) => (Some("empty"), path, None),
+        (None, None, Some(false), _) => (Some("filled"), path, None),
+        (None, None, None, Some(l)) => (
+            Some("one_of"),
+            path,
+            Some(serde_json::Value::from(l.clone()).to_string()),
+        ),
+        // A malformed condition (refused by the package checks): nothing goes.
+        _ => (Some("equals"), path, Some("\u{0}".into())),
+    }
+}
 
 fn ids_json(sel: &Selection) -> Option<String> {
     sel.dossier_ids
@@ -51,6 +82,7 @@ fn ids_json(sel: &Selection) -> Option<String> {
 /// How many dossiers `sel` picks for `sys` now.
 pub fn count(c: &Connection, sys: &System, sel: &Selection) -> StoreResult<i64> {
     let ids = ids_json(sel);
+    let (w_op, w_path, w_val) = when_params(sys);
     Ok(c.query_row(
         &format!("SELECT count(*) FROM ({SELECT_SQL})"),
         named_params! {
@@ -61,6 +93,9 @@ pub fn count(c: &Connection, sys: &System, sel: &Selection) -> StoreResult<i64> 
             ":from": sel.received_from,
             ":before": sel.received_before,
             ":ids": ids,
+            ":w_op": w_op,
+            ":w_path": w_path,
+            ":w_val": w_val,
         },
         |r| r.get(0),
     )?)
@@ -101,6 +136,7 @@ pub fn create(
     )
     .map_err(StoreError::classify)?;
     let ids = ids_json(sel);
+    let (w_op, w_path, w_val) = when_params(sys);
     let rows = tx
         .execute(
             &format!(
@@ -116,6 +152,9 @@ pub fn create(
                 ":from": sel.received_from,
                 ":before": sel.received_before,
                 ":ids": ids,
+                ":w_op": w_op,
+                ":w_path": w_path,
+                ":w_val": w_val,
             },
         )
         .map_err(StoreError::classify)? as i64;
@@ -311,4 +350,113 @@ pub fn completed(c: &Connection, id: &str, sha256: &str) -> StoreResult<()> {
     )
     .map_err(StoreError::classify)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shared::procedures::registry;
+
+    fn store(c: &Connection, id: &str, proc_id: &str, fields: serde_json::Value) {
+        c.execute(
+            "INSERT INTO received_envelopes(device_id, seq, hash, prev, header, signature, dossier_id, batch_id, received_at)
+             VALUES ('dev', (SELECT count(*) + 1 FROM received_envelopes), 'h', 'p', x'00', 's', ?1, 'b', 'x')",
+            [id],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO received_dossiers(dossier_id, device_id, seq, procedure_id, procedure_version, receipt_code,
+                 title, fields_json, signed_dossier, sealed_at, received_at, checks_json, disposition)
+             VALUES (?1, 'dev', (SELECT seq FROM received_envelopes WHERE dossier_id = ?1), ?2, 1, 'R', 't', ?3,
+                 x'00', 'x', 'x', '[]', 'new')",
+            params![id, proc_id, fields.to_string()],
+        )
+        .unwrap();
+    }
+
+    /// A system with a condition takes only the dossiers that meet it; each kind of condition.
+    #[test]
+    fn a_system_with_a_condition_takes_only_the_dossiers_that_meet_it() {
+        let base = protocol::builtin_packages()
+            .iter()
+            .find(|p| p.procedure.id == "marital-status-certificate" && p.procedure.version == 1)
+            .unwrap();
+        let cases: [(&str, serde_json::Value, &[&str]); 5] = [
+            (
+                "equals",
+                serde_json::json!({"field": "requester.relationship", "equals": "other"}),
+                &["b"],
+            ),
+            (
+                "not-equals",
+                serde_json::json!({"field": "requester.relationship", "not_equals": "other"}),
+                &["a"],
+            ),
+            (
+                "empty",
+                serde_json::json!({"field": "requester.phone", "empty": true}),
+                &["b", "c"],
+            ),
+            (
+                "filled",
+                serde_json::json!({"field": "requester.phone", "empty": false}),
+                &["a"],
+            ),
+            (
+                "one-of",
+                serde_json::json!({"field": "requester.relationship", "one_of": ["self", "other"]}),
+                &["a", "b"],
+            ),
+        ];
+        for (name, when, want) in cases {
+            let mut p = base.clone();
+            p.procedure.id = format!("when-test-{name}");
+            let mut sys = p.exports[0].clone();
+            sys.id = format!("when_test_{}", name.replace('-', "_"));
+            sys.when = Some(serde_json::from_value(when).unwrap());
+            p.exports = vec![sys.clone()];
+            p.layouts.clear();
+            p.check_form().unwrap();
+            let hash = p.hash().unwrap();
+            let pid = p.procedure.id.clone();
+            registry::add(p, hash, registry::Origin::Published).unwrap();
+            let c = crate::shared::store::open_memory().unwrap();
+            store(
+                &c,
+                "a",
+                &pid,
+                serde_json::json!({"requester.relationship": "self", "requester.phone": "0912345678"}),
+            );
+            store(
+                &c,
+                "b",
+                &pid,
+                serde_json::json!({"requester.relationship": "other", "requester.phone": ""}),
+            );
+            store(&c, "c", &pid, serde_json::json!({}));
+            let system = super::super::systems::systems()
+                .into_iter()
+                .find(|s| s.id == sys.id)
+                .unwrap();
+            let n = count(&c, &system, &Selection::default()).unwrap();
+            assert_eq!(n, want.len() as i64, "{name}");
+            let mut ids: Vec<String> = c
+                .prepare(&format!("SELECT dossier_id FROM ({SELECT_SQL}) ORDER BY 1"))
+                .unwrap()
+                .query_map(
+                    named_params! {
+                        ":procedure": pid.as_str(), ":system": sys.id.as_str(), ":again": false,
+                        ":status": None::<String>, ":from": None::<String>, ":before": None::<String>,
+                        ":ids": None::<String>, ":w_op": when_params(&system).0,
+                        ":w_path": when_params(&system).1, ":w_val": when_params(&system).2,
+                    },
+                    |r| r.get(0),
+                )
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            ids.sort();
+            assert_eq!(ids, want, "{name}");
+        }
+    }
 }

@@ -321,6 +321,7 @@ mod tests {
                     value: Source::ReceiptCode,
                 },
             ],
+            when: None,
         }));
         let v2: &'static ExportSystem = Box::leak(Box::new(ExportSystem {
             items: vec![

@@ -8,6 +8,9 @@
 
 pub mod routes;
 
+#[cfg(test)]
+mod golden;
+
 use protocol::package::export::Source;
 use protocol::package::layout::{self, Line, Part, PrintLayout, Val};
 use serde::Serialize;
@@ -270,7 +273,20 @@ pub fn fill(
     units: &mut UnitLabels<'_>,
 ) -> StoreResult<Vec<FilledForm>> {
     let day = on.map(|d| d.to_string()).unwrap_or_default();
-    let layouts = layouts_for(&rec.procedure, &day);
+    // A form with a condition (`when`) prints only for a dossier that meets it.
+    let layouts: Vec<&PrintLayout> = layouts_for(&rec.procedure, &day)
+        .into_iter()
+        .filter(|l| {
+            l.when.as_ref().is_none_or(|c| {
+                c.holds(
+                    rec.fields
+                        .get(&c.field)
+                        .map(String::as_str)
+                        .filter(|v| !v.is_empty()),
+                )
+            })
+        })
+        .collect();
     let mut f = Filler {
         maker: RowMaker::new(rec, units),
     };
@@ -487,6 +503,52 @@ mod tests {
         let old = fill(&rec, Some(time::macros::date!(2025 - 03 - 01)), &mut units).unwrap();
         assert!(old[1].form_code.contains("66/2023"));
         item(&old[1], "Họ, chữ đệm và tên");
+    }
+
+    #[test]
+    fn a_form_with_a_condition_prints_only_when_it_holds() {
+        let mut p = protocol::builtin_packages()
+            .iter()
+            .find(|p| p.procedure.id == "birth-residence-insurance" && p.procedure.version == 2)
+            .unwrap()
+            .clone();
+        p.procedure.id = "forms-when-test".into();
+        p.exports.clear();
+        for l in p.layouts.iter_mut().filter(|l| l.form == "ct01") {
+            l.when = Some(protocol::Condition {
+                field: "residence.head_is".into(),
+                equals: None,
+                not_equals: None,
+                empty: Some(false),
+                one_of: None,
+            });
+        }
+        p.check_form().unwrap();
+        let hash = p.hash().unwrap();
+        crate::shared::procedures::registry::add(
+            p,
+            hash,
+            crate::shared::procedures::registry::Origin::Published,
+        )
+        .unwrap();
+        let c = crate::shared::store::open_memory().unwrap();
+        let mut units = UnitLabels::new(&c);
+        let on = Some(time::macros::date!(2026 - 12 - 01));
+        let mut rec = record(2, &[("child.full_name", "Điểu Thị Mai")], &[]);
+        rec.procedure.id = "forms-when-test".into();
+        let forms = |rec: &Record, units: &mut UnitLabels<'_>| -> Vec<String> {
+            fill(rec, on, units)
+                .unwrap()
+                .into_iter()
+                .map(|f| f.form)
+                .collect()
+        };
+        let without = forms(&rec, &mut units);
+        assert!(!without.contains(&"ct01".to_string()), "{without:?}");
+        assert!(without.contains(&"birth".to_string()), "{without:?}");
+        rec.fields
+            .insert("residence.head_is".into(), "mother".into());
+        assert!(forms(&rec, &mut units).contains(&"ct01".to_string()));
     }
 
     #[test]

@@ -25,9 +25,6 @@ pub const BUILTIN_JSON: &str = include_str!("holidays-vn.json");
 /// The local hour from which a receipt counts from the next working day, for procedures with the rule.
 pub const CUTOFF_HOUR: u8 = 15;
 
-/// The procedures whose legal text has the 15:00 rule: the 3-in-1 interconnected group (Decree 63/2024).
-pub const CUTOFF_PROCEDURES: &[&str] = &["birth-residence-insurance"];
-
 /// Vietnam's time zone (no daylight saving).
 pub const VN_OFFSET_HOURS: i8 = 7;
 
@@ -42,12 +39,17 @@ pub enum Counting {
     ReceiptDayBefore15h,
 }
 
-/// The counting rule of procedure `procedure_id` (every version).
+/// The counting rule of procedure `procedure_id`, as its package says (`time_limit_counting`; the newest
+/// version that says one). Absent, or an unknown procedure: from the next day.
 pub fn counting(procedure_id: &str) -> Counting {
-    if CUTOFF_PROCEDURES.contains(&procedure_id) {
-        Counting::ReceiptDayBefore15h
-    } else {
-        Counting::FromNextDay
+    let said = crate::shared::procedures::all()
+        .into_iter()
+        .filter(|d| d.id == procedure_id)
+        .filter_map(|d| d.time_limit_counting)
+        .next_back();
+    match said {
+        Some(protocol::DayOne::ReceiptDayBefore15h) => Counting::ReceiptDayBefore15h,
+        _ => Counting::FromNextDay,
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use super::systems::{Record, UnitLabels};
+use crate::office::exports::systems::{self, Record, UnitLabels};
 use crate::shared::store::StoreResult;
 
 fn dir() -> PathBuf {
@@ -328,7 +328,7 @@ fn outputs() -> StoreResult<Vec<(String, String)>> {
         let mut by_day = serde_json::Map::new();
         for day in DAYS {
             let on = day.map(|d| protocol::parse_date(d).expect("day"));
-            let forms = crate::office::forms::fill(rec, on, &mut units)?;
+            let forms = super::fill(rec, on, &mut units)?;
             by_day.insert(
                 day.unwrap_or("none").to_owned(),
                 serde_json::to_value(forms).expect("json"),
@@ -350,7 +350,7 @@ fn export_tables(
 ) -> StoreResult<Vec<(String, Vec<String>, Vec<Vec<String>>)>> {
     let mut out = Vec::new();
     // The two procedures that were compiled in (a package added since has no "before").
-    for sys in super::systems::systems()
+    for sys in systems::systems()
         .into_iter()
         .filter(|s| [BRI, MSC].contains(&s.procedure_id.as_str()))
     {
@@ -359,7 +359,7 @@ fn export_tables(
             .iter()
             .filter(|(_, r)| r.procedure.id == sys.procedure_id)
         {
-            rows.push(super::systems::RowMaker::new(rec, units).row(&sys)?);
+            rows.push(systems::RowMaker::new(rec, units).row(&sys)?);
         }
         let header = sys.header().iter().map(|h| h.to_string()).collect();
         out.push((sys.id.clone(), header, rows));
