@@ -523,6 +523,42 @@ pub fn lint(book: &Book, p: &ProcedurePackage, sites: &Sites, earlier: &[Problem
         out.push(place_mapping(&e, sites));
     }
 
+    // guide: one purpose and one fees row, someone who may file, enough steps
+    if p.guide.is_some() {
+        use protocol::package::{MAX_GUIDE_LINES, MIN_GUIDE_STEPS};
+        use super::read::GuidePart;
+        let count = |part: GuidePart| sites.guide_rows.iter().filter(|(q, _)| *q == part).count();
+        let sheet = sites.sheet("guide");
+        for (part, what) in [
+            (GuidePart::Purpose, "what the procedure gives"),
+            (GuidePart::Fees, "what it costs (say so when it is free)"),
+        ] {
+            if count(part) == 0 {
+                out.push(Problem::sheet(
+                    &sheet,
+                    format!(
+                        "the guide has no {w} row: add one with part {w} saying {what}",
+                        w = part.word()
+                    ),
+                ));
+            }
+        }
+        let who = count(GuidePart::Who);
+        if who == 0 || who > MAX_GUIDE_LINES {
+            out.push(Problem::sheet(
+                &sheet,
+                format!("the guide says who may file in 1 to {MAX_GUIDE_LINES} rows with part who, not {who}"),
+            ));
+        }
+        let steps = count(GuidePart::Step);
+        if !(MIN_GUIDE_STEPS..=MAX_GUIDE_LINES).contains(&steps) {
+            out.push(Problem::sheet(
+                &sheet,
+                format!("the guide has {MIN_GUIDE_STEPS} to {MAX_GUIDE_LINES} rows with part step, not {steps}"),
+            ));
+        }
+    }
+
     // The package's own check, for anything the rules above do not cover.
     if let Err(e) = p.check_form() {
         let msg = e.to_string();
@@ -726,6 +762,9 @@ pub(super) fn place(msg: &str, book: &Book, sites: &Sites) -> Problem {
     }
     if rest.starts_with("layouts") {
         return row_in("layouts", &BTreeMap::new(), None);
+    }
+    if rest.starts_with("the guide") || rest.starts_with("guide text") {
+        return row_in("guide", &BTreeMap::new(), None);
     }
     if let Some(quoted) = rest
         .strip_prefix("label ")

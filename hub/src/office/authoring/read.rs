@@ -10,7 +10,7 @@ use protocol::catalogue::{
 };
 use protocol::package::export::{ExportItem, ExportSystem, Source};
 use protocol::package::layout::{Line, Part, PrintLayout, Signature, Val};
-use protocol::package::{ProcedurePackage, ResultDef};
+use protocol::package::{PackageGuide, ProcedurePackage, ResultDef};
 
 use super::expr;
 use super::sheet::{Book, Row, Table, SHEETS};
@@ -84,6 +84,33 @@ pub struct Sites {
     pub export_rows: Vec<(u32, Vec<u32>)>,
     /// Rows of each layout, in order.
     pub layout_rows: Vec<LayoutSite>,
+    /// Rows of the guide: (part, row) for every row read, in sheet order.
+    pub guide_rows: Vec<(GuidePart, u32)>,
+}
+
+/// What a row of the `guide` sheet is (its `part` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuidePart {
+    /// What the procedure gives (one row).
+    Purpose,
+    /// Who may file (one row each).
+    Who,
+    /// One step (in order).
+    Step,
+    /// What it costs (one row).
+    Fees,
+}
+
+impl GuidePart {
+    /// The word in the `part` column.
+    pub fn word(self) -> &'static str {
+        match self {
+            GuidePart::Purpose => "purpose",
+            GuidePart::Who => "who",
+            GuidePart::Step => "step",
+            GuidePart::Fees => "fees",
+        }
+    }
 }
 
 impl Sites {
@@ -145,6 +172,7 @@ pub fn columns(sheet: &str) -> (&'static [&'static str], &'static [&'static str]
         "export_items" => (&["system", "value"], &["name"]),
         "layouts" => (&LAYOUT_COLUMNS, &[]),
         "layout_lines" => (&LINE_COLUMNS, &[]),
+        "guide" => (&["part"], &["text"]),
         _ => (&[], &[]),
     }
 }
@@ -976,6 +1004,7 @@ pub fn read(book: &Book) -> (ProcedurePackage, Read) {
 
     let exports = read_exports(&mut r, sheet("exports"), sheet("export_items"));
     let layouts = read_layouts(&mut r, sheet("layouts"), sheet("layout_lines"));
+    let guide = read_guide(&mut r, sheet("guide"));
 
     let procedure = ProcedureDef {
         id,
@@ -999,7 +1028,61 @@ pub fn read(book: &Book) -> (ProcedurePackage, Read) {
     package.results = results;
     package.exports = exports;
     package.layouts = layouts;
+    package.guide = guide;
     (package, r)
+}
+
+/// The `guide` sheet: one row per text, `part` saying which (`purpose` and `fees` once; `who` and `step`
+/// rows in reading order). No rows, no guide. How many of each there must be is `lint`'s concern.
+fn read_guide(r: &mut Read, gt: &Table) -> Option<PackageGuide> {
+    if gt.rows.is_empty() {
+        return None;
+    }
+    let mut guide = PackageGuide {
+        purpose: empty_text(),
+        who: Vec::new(),
+        steps: Vec::new(),
+        fees: empty_text(),
+    };
+    for row in &gt.rows {
+        let c = RowCells { t: gt, r: row };
+        let part = match gt.get(row, "part") {
+            "purpose" => GuidePart::Purpose,
+            "who" => GuidePart::Who,
+            "step" => GuidePart::Step,
+            "fees" => GuidePart::Fees,
+            other => {
+                r.problems.push(gt.at(
+                    row,
+                    "part",
+                    format!("unknown part {other:?}: write purpose, who, step or fees"),
+                ));
+                continue;
+            }
+        };
+        if matches!(part, GuidePart::Purpose | GuidePart::Fees) {
+            if let Some((_, first)) = r.sites.guide_rows.iter().find(|(p, _)| *p == part) {
+                r.problems.push(gt.at(
+                    row,
+                    "part",
+                    format!(
+                        "the guide's {} is already written in row {first}; a guide has one",
+                        part.word()
+                    ),
+                ));
+                continue;
+            }
+        }
+        r.sites.guide_rows.push((part, row.n));
+        let text = r.text(&c, "text", true).unwrap_or_else(empty_text);
+        match part {
+            GuidePart::Purpose => guide.purpose = text,
+            GuidePart::Who => guide.who.push(text),
+            GuidePart::Step => guide.steps.push(text),
+            GuidePart::Fees => guide.fees = text,
+        }
+    }
+    Some(guide)
 }
 
 fn read_exports(r: &mut Read, et: &Table, it: &Table) -> Vec<ExportSystem> {

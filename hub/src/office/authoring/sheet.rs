@@ -22,6 +22,7 @@ pub const SHEETS: &[&str] = &[
     "export_items",
     "layouts",
     "layout_lines",
+    "guide",
 ];
 
 /// One data row: its spreadsheet row number and its cells by column index.

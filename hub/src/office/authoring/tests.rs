@@ -560,6 +560,22 @@ fn every_source_folder_builds_to_the_package_beside_it() {
         let got = load(&dir).unwrap_or_else(|e| panic!("sources/{name}:\n{e}"));
         assert_eq!(got, want, "sources/{name} builds to another package");
         assert_eq!(got.hash().unwrap(), want.hash().unwrap());
+        // `hub procedure sheets` of the JSON writes the very files of the folder.
+        let again = tempfile::tempdir().unwrap();
+        let mut written = write_sheets(&want, again.path()).unwrap();
+        let mut present: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        written.sort();
+        present.sort();
+        assert_eq!(written, present, "sources/{name}: other sheets");
+        for f in &written {
+            assert!(
+                std::fs::read(dir.join(f)).unwrap() == std::fs::read(again.path().join(f)).unwrap(),
+                "sources/{name}/{f} is not what `hub procedure sheets` writes"
+            );
+        }
         built.push(name);
     }
     for name in [
@@ -585,4 +601,103 @@ fn a_layout_version_on_a_day_that_does_not_exist() {
         }
     });
     assert_problem(&problems(d), "layouts.csv", Some(row), "from", "YYYY-MM-DD");
+}
+
+fn text(vi: &str, en: &str) -> protocol::catalogue::Text {
+    protocol::catalogue::Text {
+        vi: vi.into(),
+        en: en.into(),
+        more: Default::default(),
+        audio: Default::default(),
+    }
+}
+
+/// The sheets of a built-in package given a small guide of its own.
+fn sheets_with_guide() -> (ProcedurePackage, tempfile::TempDir) {
+    let mut p = package("marital-status-certificate", 2).clone();
+    let mut purpose = text("Giấy xác nhận tình trạng hôn nhân.", "A marital status paper.");
+    purpose.more.insert("stg".into(), "Sra broq.".into());
+    purpose.audio.insert("stg".into(), "a1b2c3".into());
+    p.guide = Some(protocol::package::PackageGuide {
+        purpose,
+        who: vec![text("Chính bạn.", "You."), text("Người được ủy quyền.", "Someone you authorise.")],
+        steps: vec![
+            text("Lấy số.", "Take a number."),
+            text("Đưa giấy tờ.", "Hand over the papers."),
+            text("Nhận biên nhận, có dấu phẩy, và \"ngoặc kép\".", "Take the receipt, with a comma and \"quotes\"."),
+        ],
+        fees: text("Miễn phí.", "Free."),
+    });
+    p.check_form().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_sheets(&p, dir.path()).unwrap();
+    (p, dir)
+}
+
+#[test]
+fn a_guide_round_trips_through_its_sheet() {
+    let (p, dir) = sheets_with_guide();
+    let guide = std::fs::read_to_string(dir.path().join("guide.csv")).unwrap();
+    let lines: Vec<&str> = guide.lines().collect();
+    assert_eq!(lines[0], "part,text::vi,text::en,text::stg,text::audio::stg");
+    let parts: Vec<&str> = lines[1..].iter().map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(parts, ["purpose", "who", "who", "step", "step", "step", "fees"]);
+    let back = load(dir.path()).unwrap();
+    assert_eq!(back, p);
+    assert_eq!(back.hash().unwrap(), p.hash().unwrap());
+    // As a workbook too.
+    let book = dir.path().join("p.xlsx");
+    write_workbook(&p, &book).unwrap();
+    assert_eq!(load(&book).unwrap(), p);
+    // Without the sheet, no guide (and the package bytes have no `guide` member).
+    std::fs::remove_file(dir.path().join("guide.csv")).unwrap();
+    let bare = load(dir.path()).unwrap();
+    assert_eq!(bare.guide, None);
+    assert!(!package_json(&bare).unwrap().contains("\"guide\""));
+}
+
+#[test]
+fn guide_rows_wrong_missing_or_repeated_are_placed() {
+    let (_, dir) = sheets_with_guide();
+    let d = dir.path();
+    // Rows: 2 purpose, 3-4 who, 5-7 step, 8 fees.
+    edit(d, "guide", |r| {
+        let (part, en, vi) = (col(r, "part"), col(r, "text::en"), col(r, "text::vi"));
+        r[3][part] = "whom".into(); // row 4: an unknown part
+        r[5][en] = String::new(); // row 6: a step without English
+        r[6][vi] = "Nhận biên nhận".nfd().collect(); // row 7: decomposed
+        let mut again = r[1].clone(); // row 9: a second purpose
+        again[vi] = "Lần nữa.".into();
+        r.push(again);
+    });
+    let list = problems(d);
+    assert_problem(&list, "guide.csv", Some(4), "part", "unknown part \"whom\"");
+    assert_problem(&list, "guide.csv", Some(6), "text::en", "English text is missing");
+    assert_problem(&list, "guide.csv", Some(7), "text::vi", "NFC");
+    assert_problem(&list, "guide.csv", Some(9), "part", "already written in row 2");
+
+    // Too few steps, nobody who may file, no fees: each said once for the sheet.
+    let (_, dir) = sheets_with_guide();
+    let d = dir.path();
+    edit(d, "guide", |r| {
+        let part = col(r, "part");
+        r.retain(|x| !matches!(x[part].as_str(), "who" | "fees"));
+        r.pop(); // the last step
+    });
+    let list = problems(d);
+    let whole = |words: &str| {
+        assert!(
+            list.iter().any(|p| p.sheet == "guide.csv" && p.row.is_none() && p.message.contains(words)),
+            "no sheet-wide problem saying {words:?}: {list:?}"
+        )
+    };
+    whole("not 2");
+    whole("who may file in 1 to 20 rows with part who, not 0");
+    whole("no fees row");
+    assert_eq!(list.iter().filter(|p| p.sheet != "guide.csv").count(), 0, "{list:?}");
+
+    // An unknown column of the guide sheet.
+    let (_, dir) = sheets_with_guide();
+    edit(dir.path(), "guide", |r| r[0][1] = "words::vi".into());
+    assert_problem(&problems(dir.path()), "guide.csv", Some(1), "words::vi", "unknown column");
 }

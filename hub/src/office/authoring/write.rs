@@ -133,6 +133,7 @@ pub fn sheets(p: &ProcedurePackage) -> anyhow::Result<Vec<(&'static str, Records
     for r in &p.results {
         all_texts.push((&r.label, format!("result {}", r.kind)));
     }
+    all_texts.extend(p.guide.iter().flat_map(|g| g.texts().map(|t| (t, "guide".into()))));
     for (t, what) in &all_texts {
         expressible(t, what)?;
     }
@@ -531,6 +532,24 @@ pub fn sheets(p: &ProcedurePackage) -> anyhow::Result<Vec<(&'static str, Records
     if !lb.rows.is_empty() {
         out.push(("layouts", lb.done()));
         out.push(("layout_lines", nb.done()));
+    }
+
+    // guide: purpose, who, steps, fees, one row per text
+    if let Some(g) = &p.guide {
+        let langs = languages(g.texts());
+        let mut header = vec!["part".to_string()];
+        header.extend(text_columns("text", &langs));
+        let mut gb = Builder::new(header);
+        let parts = std::iter::once(("purpose", &g.purpose))
+            .chain(g.who.iter().map(|t| ("who", t)))
+            .chain(g.steps.iter().map(|t| ("step", t)))
+            .chain(std::iter::once(("fees", &g.fees)));
+        for (part, t) in parts {
+            let mut row = vec![part.to_string()];
+            row.extend(text_cells(Some(t), &langs));
+            gb.rows.push(row);
+        }
+        out.push(("guide", gb.done()));
     }
     Ok(out)
 }

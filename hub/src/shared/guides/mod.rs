@@ -2,40 +2,24 @@
 //! fees and the time limit, in plain words, for a volunteer to read or play aloud and for villagers'
 //! phones on the hub's Wi-Fi.
 //!
-//! The documents to bring and the time limit come from the catalogue as this hub serves it (configured
-//! limits applied); purpose, who may ask, steps and fees are data in `guides.json` (vi and en). Every text
-//! carries a key (`texts`) so it can be translated and recorded in further languages.
+//! Everything comes from the procedure package in force: the documents to bring and the time limit from
+//! its procedure (configured limits applied), purpose, who may ask, steps and fees from its `guide`
+//! (`protocol::package::PackageGuide`, authored in the package's `guide` sheet). A package published or
+//! pulled later brings its guide with it. Every text carries a key (`texts`), `guide.<procedure-id>.<part>`,
+//! so it can be translated and recorded in further languages; the key names the part, not the wording or
+//! the version, so translations and recordings stay attached when a new version keeps the guide.
 
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::collections::BTreeSet;
 
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
 use crate::shared::error::ApiError;
 use crate::shared::state::Catalogue;
 use crate::shared::texts::Keyed;
-
-const SOURCE: &str = include_str!("guides.json");
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Pair {
-    vi: String,
-    en: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GuideSource {
-    purpose: Pair,
-    who: Vec<Pair>,
-    steps: Vec<Pair>,
-    fees: Pair,
-}
 
 /// The hand-written part of one guide, each text with its key.
 #[derive(Debug, Clone)]
@@ -46,50 +30,55 @@ pub struct GuideText {
     pub fees: Keyed,
 }
 
-fn keyed(id: &str, part: &str, p: &Pair) -> Keyed {
-    use unicode_normalization::UnicodeNormalization;
-    Keyed {
-        key: format!("guide.{id}.{part}"),
-        vi: p.vi.nfc().collect(),
-        en: p.en.clone(),
+impl GuideText {
+    /// The guide of procedure `id` with its keys: `guide.<id>.purpose`, `.who.<n>`, `.step.<n>` (from 1),
+    /// `.fees`.
+    pub fn of(id: &str, g: &protocol::package::PackageGuide) -> GuideText {
+        let keyed = |part: String, t: &protocol::Text| Keyed {
+            key: format!("guide.{id}.{part}"),
+            vi: t.vi.clone(),
+            en: t.en.clone(),
+        };
+        let n = |prefix: &str, v: &[protocol::Text]| -> Vec<Keyed> {
+            v.iter()
+                .enumerate()
+                .map(|(i, t)| keyed(format!("{prefix}.{}", i + 1), t))
+                .collect()
+        };
+        GuideText {
+            purpose: keyed("purpose".into(), &g.purpose),
+            who: n("who", &g.who),
+            steps: n("step", &g.steps),
+            fees: keyed("fees".into(), &g.fees),
+        }
+    }
+
+    /// Every text, in reading order.
+    pub fn texts(&self) -> impl Iterator<Item = &Keyed> {
+        std::iter::once(&self.purpose)
+            .chain(&self.who)
+            .chain(&self.steps)
+            .chain(std::iter::once(&self.fees))
     }
 }
 
-/// Guide texts by procedure id. The file ships in the binary; the unit test below proves it parses.
-fn guides() -> &'static BTreeMap<String, GuideText> {
-    static G: OnceLock<BTreeMap<String, GuideText>> = OnceLock::new();
-    G.get_or_init(|| {
-        let src: BTreeMap<String, GuideSource> = serde_json::from_str(SOURCE).unwrap_or_default();
-        src.into_iter()
-            .map(|(id, g)| {
-                let n = |prefix: &str, v: &[Pair]| -> Vec<Keyed> {
-                    v.iter()
-                        .enumerate()
-                        .map(|(i, p)| keyed(&id, &format!("{prefix}.{}", i + 1), p))
-                        .collect()
-                };
-                let t = GuideText {
-                    purpose: keyed(&id, "purpose", &g.purpose),
-                    who: n("who", &g.who),
-                    steps: n("step", &g.steps),
-                    fees: keyed(&id, "fees", &g.fees),
-                };
-                (id, t)
-            })
-            .collect()
-    })
+/// The guide of the package of `def`'s procedure version, if it has one.
+pub fn guide_of(def: &protocol::ProcedureDef) -> Option<GuideText> {
+    let p = crate::shared::procedures::package(&def.reference())?;
+    Some(GuideText::of(&def.id, p.guide.as_ref()?))
 }
 
-/// Every guide text, for the translation inventory.
+/// Every guide text, for the translation inventory: the versions in force today first, then the others'
+/// texts under keys not seen yet (a key names the same part in every version of a procedure).
 pub fn texts() -> Vec<Keyed> {
-    guides()
-        .values()
-        .flat_map(|g| {
-            std::iter::once(g.purpose.clone())
-                .chain(g.who.iter().cloned())
-                .chain(g.steps.iter().cloned())
-                .chain(std::iter::once(g.fees.clone()))
-        })
+    let today = crate::shared::clock::today_vn();
+    let mut seen = BTreeSet::new();
+    crate::shared::procedures::in_force_all(today)
+        .into_iter()
+        .chain(crate::shared::procedures::all())
+        .filter_map(guide_of)
+        .flat_map(|g| g.texts().cloned().collect::<Vec<_>>())
+        .filter(|k| seen.insert(k.key.clone()))
         .collect()
 }
 
@@ -189,7 +178,7 @@ async fn list(State(procedures): State<Catalogue>) -> Json<serde_json::Value> {
     let items: Vec<serde_json::Value> = newest(&procedures.defs())
         .into_iter()
         .filter_map(|p| {
-            let g = guides().get(&p.id)?;
+            let g = guide_of(p)?;
             Some(json!({
                 "procedure": {"id": p.id, "version": p.version},
                 "title": Keyed::catalogue(&p.title),
@@ -225,7 +214,7 @@ async fn read(
         .into_iter()
         .find(|p| p.id == id)
         .ok_or_else(not_found)?;
-    let g = guides().get(&id).ok_or_else(not_found)?;
+    let g = guide_of(def).ok_or_else(not_found)?;
     let bring: Vec<Bring> = def.documents.iter().map(|d| bring(def, d)).collect();
     Ok(Json(json!({
         "procedure": {"id": def.id, "version": def.version},
@@ -250,23 +239,112 @@ mod tests {
 
     #[test]
     fn every_catalogue_procedure_has_a_guide() {
-        let src: BTreeMap<String, GuideSource> = serde_json::from_str(SOURCE).expect("guides.json");
-        for p in crate::shared::procedures::all() {
-            let g = src
-                .get(&p.id)
-                .unwrap_or_else(|| panic!("no guide for {}", p.id));
-            assert!(g.steps.len() >= 3);
-            for t in std::iter::once(&g.purpose).chain(&g.who).chain(&g.steps) {
-                assert!(!t.vi.trim().is_empty() && !t.en.trim().is_empty());
-            }
+        // The built-in packages (the process-wide registry also holds packages other tests add).
+        let builtin = protocol::builtin_packages();
+        for id in ["marital-status-certificate", "birth-residence-insurance", "death-registration-group"] {
+            assert!(builtin.iter().any(|p| p.procedure.id == id), "no built-in {id}");
         }
-        assert_eq!(guides().len(), src.len());
+        for p in builtin {
+            let d = &p.procedure;
+            let g = p
+                .guide
+                .as_ref()
+                .unwrap_or_else(|| panic!("no guide for {} v{}", d.id, d.version));
+            assert!(g.steps.len() >= 3 && !g.who.is_empty());
+            let t = guide_of(d).expect("served from the package");
+            assert_eq!(t.steps.len(), g.steps.len());
+            for k in t.texts() {
+                assert!(k.key.starts_with(&format!("guide.{}.", d.id)));
+                assert!(!k.vi.trim().is_empty() && !k.en.trim().is_empty());
+            }
+            // Every version of a procedure tells villagers the same (translations attach by key).
+            let first = builtin.iter().find(|q| q.procedure.id == d.id).unwrap();
+            assert_eq!(first.guide, p.guide, "{} v{}", d.id, d.version);
+        }
+    }
+
+    #[test]
+    fn keys_stay_as_they_were_in_guides_json() {
+        // The keys and texts guides.json gave, so existing translations and recordings still attach.
+        let def = crate::shared::procedures::in_force(
+            "marital-status-certificate",
+            crate::shared::clock::today_vn(),
+        )
+        .unwrap();
+        let g = guide_of(def).unwrap();
+        let keys: Vec<&str> = g.texts().map(|k| k.key.as_str()).collect();
+        let p = "guide.marital-status-certificate";
+        let want: Vec<String> = ["purpose", "who.1", "who.2"]
+            .into_iter()
+            .map(String::from)
+            .chain((1..=6).map(|i| format!("step.{i}")))
+            .chain(["fees".to_string()])
+            .map(|k| format!("{p}.{k}"))
+            .collect();
+        assert_eq!(keys, want);
+        assert_eq!(g.steps[0].vi, "Lấy số thứ tự và chờ đến lượt trên màn hình.");
+        assert!(g.purpose.vi.starts_with("Giấy xác nhận bạn đang độc thân"));
+        let all = texts();
+        let k = all
+            .iter()
+            .find(|k| k.key == "guide.birth-residence-insurance.step.6")
+            .expect("in the inventory");
+        assert!(k.vi.contains("ký Sổ hộ tịch"));
+        let keys: BTreeSet<&str> = all.iter().map(|k| k.key.as_str()).collect();
+        assert_eq!(keys.len(), all.len(), "each key once");
+        assert!(keys.contains("guide.death-registration-group.purpose"));
+    }
+
+    #[tokio::test]
+    async fn a_package_added_later_brings_its_guide() {
+        use crate::shared::procedures::registry::{add, Origin};
+        let mut p = protocol::builtin_packages()
+            .iter()
+            .find(|p| p.procedure.id == "marital-status-certificate")
+            .unwrap()
+            .clone();
+        p.procedure.id = "guide-test-later".into();
+        let g = p.guide.as_mut().unwrap();
+        g.purpose.vi = "Thủ tục thêm sau, có hướng dẫn riêng.".into();
+        g.steps.push(g.steps[0].clone());
+        p.check_form().unwrap();
+        let hash = p.hash().unwrap();
+        add(p, hash, Origin::Published).unwrap();
+        let Json(v) = read(
+            State(Catalogue::new(&[])),
+            Path("guide-test-later".to_string()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(v["purpose"]["vi"], "Thủ tục thêm sau, có hướng dẫn riêng.");
+        assert_eq!(v["purpose"]["key"], "guide.guide-test-later.purpose");
+        assert_eq!(v["steps"].as_array().unwrap().len(), 7);
+        assert_eq!(v["steps"][6]["key"], "guide.guide-test-later.step.7");
+        let Json(list) = list(State(Catalogue::new(&[]))).await;
+        assert!(list["guides"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["procedure"]["id"] == "guide-test-later"));
+        assert!(texts().iter().any(|k| k.key == "guide.guide-test-later.step.7"));
+
+        // A package without a guide has no guide page.
+        let mut bare = protocol::builtin_packages()[0].clone();
+        bare.procedure.id = "guide-test-bare".into();
+        bare.guide = None;
+        let hash = bare.hash().unwrap();
+        add(bare, hash, Origin::Published).unwrap();
+        let e = read(State(Catalogue::new(&[])), Path("guide-test-bare".to_string()))
+            .await
+            .unwrap_err();
+        assert_eq!(e.status, axum::http::StatusCode::NOT_FOUND);
     }
 
     #[test]
     fn conditions_are_named_in_words() {
-        let def = crate::shared::procedures::all()
-            .into_iter()
+        let def = protocol::builtin_packages()
+            .iter()
+            .map(|p| &p.procedure)
             .find(|p| p.id == "marital-status-certificate")
             .unwrap();
         let d = def
