@@ -165,7 +165,9 @@ fn quarantine_rows(office: &Path) -> Vec<(i64, String)> {
 fn read_ack(fx: &Fixture, report: &Value) -> protocol::Ack {
     let path = report["ack_file"].as_str().expect("an ack file is written");
     let bytes = std::fs::read(path).unwrap();
-    let signed = protocol::SignedAck::from_bytes(&bytes).unwrap();
+    // The ack is the file's first line; procedure packages may follow (protocol §13.4).
+    let first = bytes.split(|b| *b == b'\n').next().unwrap();
+    let signed = protocol::SignedAck::from_bytes(first).unwrap();
     let keys = crate::common::hub_keys(&fx.root.join("office-template"));
     signed
         .verify(&keys.device.public())
@@ -394,7 +396,9 @@ fn gaps_are_reported_and_equivocation_is_an_alarm() {
         "{text}"
     );
     assert!(text.contains(ack_out.to_str().unwrap()), "{text}");
-    let signed = protocol::SignedAck::from_bytes(&std::fs::read(&ack_out).unwrap()).unwrap();
+    let bytes = std::fs::read(&ack_out).unwrap();
+    let first = bytes.split(|b| *b == b'\n').next().unwrap();
+    let signed = protocol::SignedAck::from_bytes(first).unwrap();
     let keys = crate::common::hub_keys(&fx.root.join("office-template"));
     signed.verify(&keys.device.public()).unwrap();
     assert_eq!(signed.ack.equivocations.len(), 1);

@@ -559,9 +559,15 @@ fn a_tampered_envelope_is_quarantined_and_the_rest_acked() {
         let url = report["ack_url"].as_str().unwrap();
         let (code, bytes) = admin.get_bytes(url).await;
         assert_eq!(code, 200);
-        let a = SignedAck::from_bytes(&bytes).unwrap();
+        // The ack is the first line; the packages the device lacks follow (protocol §13.4).
+        let mut lines = bytes.split(|b| *b == b'\n');
+        let a = SignedAck::from_bytes(lines.next().unwrap()).unwrap();
         a.verify_for(&fx.office_pub, m).unwrap();
         assert_eq!(a.ack.acked.len(), 3);
+        for l in lines {
+            let p = protocol::SignedPackage::from_bytes(l).unwrap();
+            p.verify(&fx.office_pub).unwrap();
+        }
         assert!(
             std::fs::read_dir(dir.join("uploads"))
                 .unwrap()

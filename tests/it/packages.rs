@@ -338,6 +338,26 @@ fn an_authored_procedure_is_published_pulled_captured_and_exported() {
         ],
         &[],
     );
+    // A field hub older than packages writes no `ack_packages` in batch_meta: its ack file stays one line
+    // (it reads the whole file as one ack).
+    let old_batch = tmp.path().join("old.batch");
+    std::fs::copy(&batch, &old_batch).unwrap();
+    rusqlite::Connection::open(&old_batch)
+        .unwrap()
+        .execute("DELETE FROM batch_meta WHERE key = 'ack_packages'", [])
+        .unwrap();
+    let (code, report) = batch_import_json(&office_dir, &old_batch);
+    assert_eq!(code, 0, "{report}");
+    let old_ack = std::fs::read(report["ack_file"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        old_ack
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count(),
+        1
+    );
+    protocol::SignedAck::from_bytes(old_ack.trim_ascii_end()).unwrap();
+
     let (code, report) = batch_import_json(&office_dir, &batch);
     assert_eq!(code, 0, "{report}");
     let ack = std::path::PathBuf::from(report["ack_file"].as_str().unwrap());

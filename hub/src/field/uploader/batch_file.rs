@@ -155,6 +155,8 @@ pub fn export_with(
             ("batch_id", manifest.batch_id.as_str()),
             ("device_id", device_id.as_str()),
             ("created_at", manifest.created_at.as_str()),
+            // This hub reads procedure packages in the office's ack file (protocol §13.4).
+            ("ack_packages", "1"),
         ] {
             file.execute("INSERT INTO batch_meta(key, value) VALUES (?1, ?2)", [k, v])?;
         }

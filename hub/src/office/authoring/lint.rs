@@ -525,8 +525,8 @@ pub fn lint(book: &Book, p: &ProcedurePackage, sites: &Sites, earlier: &[Problem
 
     // guide: one purpose and one fees row, someone who may file, enough steps
     if p.guide.is_some() {
-        use protocol::package::{MAX_GUIDE_LINES, MIN_GUIDE_STEPS};
         use super::read::GuidePart;
+        use protocol::package::{MAX_GUIDE_LINES, MIN_GUIDE_STEPS};
         let count = |part: GuidePart| sites.guide_rows.iter().filter(|(q, _)| *q == part).count();
         let sheet = sites.sheet("guide");
         for (part, what) in [

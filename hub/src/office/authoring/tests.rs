@@ -615,16 +615,25 @@ fn text(vi: &str, en: &str) -> protocol::catalogue::Text {
 /// The sheets of a built-in package given a small guide of its own.
 fn sheets_with_guide() -> (ProcedurePackage, tempfile::TempDir) {
     let mut p = package("marital-status-certificate", 2).clone();
-    let mut purpose = text("Giấy xác nhận tình trạng hôn nhân.", "A marital status paper.");
+    let mut purpose = text(
+        "Giấy xác nhận tình trạng hôn nhân.",
+        "A marital status paper.",
+    );
     purpose.more.insert("stg".into(), "Sra broq.".into());
     purpose.audio.insert("stg".into(), "a1b2c3".into());
     p.guide = Some(protocol::package::PackageGuide {
         purpose,
-        who: vec![text("Chính bạn.", "You."), text("Người được ủy quyền.", "Someone you authorise.")],
+        who: vec![
+            text("Chính bạn.", "You."),
+            text("Người được ủy quyền.", "Someone you authorise."),
+        ],
         steps: vec![
             text("Lấy số.", "Take a number."),
             text("Đưa giấy tờ.", "Hand over the papers."),
-            text("Nhận biên nhận, có dấu phẩy, và \"ngoặc kép\".", "Take the receipt, with a comma and \"quotes\"."),
+            text(
+                "Nhận biên nhận, có dấu phẩy, và \"ngoặc kép\".",
+                "Take the receipt, with a comma and \"quotes\".",
+            ),
         ],
         fees: text("Miễn phí.", "Free."),
     });
@@ -639,9 +648,18 @@ fn a_guide_round_trips_through_its_sheet() {
     let (p, dir) = sheets_with_guide();
     let guide = std::fs::read_to_string(dir.path().join("guide.csv")).unwrap();
     let lines: Vec<&str> = guide.lines().collect();
-    assert_eq!(lines[0], "part,text::vi,text::en,text::stg,text::audio::stg");
-    let parts: Vec<&str> = lines[1..].iter().map(|l| l.split(',').next().unwrap()).collect();
-    assert_eq!(parts, ["purpose", "who", "who", "step", "step", "step", "fees"]);
+    assert_eq!(
+        lines[0],
+        "part,text::vi,text::en,text::stg,text::audio::stg"
+    );
+    let parts: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        parts,
+        ["purpose", "who", "who", "step", "step", "step", "fees"]
+    );
     let back = load(dir.path()).unwrap();
     assert_eq!(back, p);
     assert_eq!(back.hash().unwrap(), p.hash().unwrap());
@@ -672,9 +690,21 @@ fn guide_rows_wrong_missing_or_repeated_are_placed() {
     });
     let list = problems(d);
     assert_problem(&list, "guide.csv", Some(4), "part", "unknown part \"whom\"");
-    assert_problem(&list, "guide.csv", Some(6), "text::en", "English text is missing");
+    assert_problem(
+        &list,
+        "guide.csv",
+        Some(6),
+        "text::en",
+        "English text is missing",
+    );
     assert_problem(&list, "guide.csv", Some(7), "text::vi", "NFC");
-    assert_problem(&list, "guide.csv", Some(9), "part", "already written in row 2");
+    assert_problem(
+        &list,
+        "guide.csv",
+        Some(9),
+        "part",
+        "already written in row 2",
+    );
 
     // Too few steps, nobody who may file, no fees: each said once for the sheet.
     let (_, dir) = sheets_with_guide();
@@ -687,17 +717,28 @@ fn guide_rows_wrong_missing_or_repeated_are_placed() {
     let list = problems(d);
     let whole = |words: &str| {
         assert!(
-            list.iter().any(|p| p.sheet == "guide.csv" && p.row.is_none() && p.message.contains(words)),
+            list.iter()
+                .any(|p| p.sheet == "guide.csv" && p.row.is_none() && p.message.contains(words)),
             "no sheet-wide problem saying {words:?}: {list:?}"
         )
     };
     whole("not 2");
     whole("who may file in 1 to 20 rows with part who, not 0");
     whole("no fees row");
-    assert_eq!(list.iter().filter(|p| p.sheet != "guide.csv").count(), 0, "{list:?}");
+    assert_eq!(
+        list.iter().filter(|p| p.sheet != "guide.csv").count(),
+        0,
+        "{list:?}"
+    );
 
     // An unknown column of the guide sheet.
     let (_, dir) = sheets_with_guide();
     edit(dir.path(), "guide", |r| r[0][1] = "words::vi".into());
-    assert_problem(&problems(dir.path()), "guide.csv", Some(1), "words::vi", "unknown column");
+    assert_problem(
+        &problems(dir.path()),
+        "guide.csv",
+        Some(1),
+        "words::vi",
+        "unknown column",
+    );
 }

@@ -133,7 +133,11 @@ pub fn sheets(p: &ProcedurePackage) -> anyhow::Result<Vec<(&'static str, Records
     for r in &p.results {
         all_texts.push((&r.label, format!("result {}", r.kind)));
     }
-    all_texts.extend(p.guide.iter().flat_map(|g| g.texts().map(|t| (t, "guide".into()))));
+    all_texts.extend(
+        p.guide
+            .iter()
+            .flat_map(|g| g.texts().map(|t| (t, "guide".into()))),
+    );
     for (t, what) in &all_texts {
         expressible(t, what)?;
     }

@@ -409,6 +409,11 @@ fn verify_and_store(
     ack::save_manifest(&tx, &signed, sessions, cutoff.as_ref())?;
     tx.commit().map_err(StoreError::classify)?;
     report.ack = Some(ack::build_ack(c, office, &manifest)?);
+    // A field hub that reads procedure packages in its ack file says so in batch_meta (protocol §13.4);
+    // older ones get a one-line ack they can read.
+    if file.meta.get("ack_packages").map(String::as_str) == Some("1") {
+        crate::office::packages::store::mark_reader(c, manifest.device_id.as_str())?;
+    }
     Ok(())
 }
 

@@ -51,6 +51,7 @@ pub fn signed(c: &Connection, key: &DeviceKey, hash: &str) -> StoreResult<Option
 pub fn confirm_held(c: &mut Connection, device: &str, hashes: &[String]) -> StoreResult<()> {
     let now = clock::now_rfc3339();
     let tx = c.transaction().map_err(StoreError::classify)?;
+    mark_reader(&tx, device)?;
     for h in hashes {
         if registry::by_hash(h).is_some_and(|e| e.origin != Origin::Office) {
             tx.execute(
@@ -127,14 +128,35 @@ pub fn ack_file_tail(c: &Connection, key: &DeviceKey, device: &str) -> StoreResu
     Ok(out)
 }
 
-/// The whole USB ack file for `ack`: its canonical bytes on the first line, then one signed package per
-/// line for each package the acknowledged device has not confirmed holding (docs/protocol.md §13.4).
+/// Records that `device` reads procedure packages (in its USB ack file, and over the network).
+pub fn mark_reader(c: &Connection, device: &str) -> StoreResult<()> {
+    c.execute(
+        "INSERT INTO package_readers(device_id, since) VALUES (?1, ?2) ON CONFLICT(device_id) DO NOTHING",
+        params![device, clock::now_rfc3339()],
+    )?;
+    Ok(())
+}
+
+fn is_reader(c: &Connection, device: &str) -> StoreResult<bool> {
+    Ok(c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM package_readers WHERE device_id = ?1)",
+        [device],
+        |r| r.get(0),
+    )?)
+}
+
+/// The whole USB ack file for `ack`: its canonical bytes on the first line, then — when the device reads
+/// them ([`mark_reader`]) — one signed package per line for each package it has not confirmed holding
+/// (docs/protocol.md §13.4).
 pub fn ack_file(
     c: &Connection,
     key: &DeviceKey,
     ack: &protocol::SignedAck,
 ) -> StoreResult<Vec<u8>> {
     let mut out = ack.to_bytes()?;
+    if !is_reader(c, ack.ack.device_id.as_str())? {
+        return Ok(out);
+    }
     for p in ack_file_tail(c, key, ack.ack.device_id.as_str())? {
         out.push(b'\n');
         out.extend_from_slice(&p);

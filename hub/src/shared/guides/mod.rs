@@ -110,9 +110,23 @@ pub struct Bring {
 fn bring(def: &protocol::ProcedureDef, d: &protocol::DocumentDef) -> Bring {
     let when = d.required_if.as_ref().and_then(|c| {
         let f = def.field(&c.field)?;
-        let (value, negate) = match (&c.equals, &c.not_equals) {
-            (Some(v), _) => (v, false),
-            (None, Some(v)) => (v, true),
+        let (value, negate) = match (&c.equals, &c.not_equals, &c.one_of) {
+            (Some(v), _, _) => (v, false),
+            (None, Some(v), _) => (v, true),
+            // "one of" in words: the one option listed, or "not" the one option left out.
+            (None, None, Some(list)) => {
+                let left: Vec<&String> = f
+                    .options
+                    .iter()
+                    .map(|o| &o.value)
+                    .filter(|v| !list.contains(v))
+                    .collect();
+                match (list.as_slice(), left.as_slice()) {
+                    ([v], _) => (v, false),
+                    (_, [v]) => (*v, true),
+                    _ => return None,
+                }
+            }
             _ => return None,
         };
         let opt = f.options.iter().find(|o| &o.value == value)?;
@@ -241,8 +255,15 @@ mod tests {
     fn every_catalogue_procedure_has_a_guide() {
         // The built-in packages (the process-wide registry also holds packages other tests add).
         let builtin = protocol::builtin_packages();
-        for id in ["marital-status-certificate", "birth-residence-insurance", "death-registration-group"] {
-            assert!(builtin.iter().any(|p| p.procedure.id == id), "no built-in {id}");
+        for id in [
+            "marital-status-certificate",
+            "birth-residence-insurance",
+            "death-registration-group",
+        ] {
+            assert!(
+                builtin.iter().any(|p| p.procedure.id == id),
+                "no built-in {id}"
+            );
         }
         for p in builtin {
             let d = &p.procedure;
@@ -265,7 +286,7 @@ mod tests {
 
     #[test]
     fn keys_stay_as_they_were_in_guides_json() {
-        // The keys and texts guides.json gave, so existing translations and recordings still attach.
+        // The keys and texts the former hub/src/shared/guides/guides.json gave, so existing translations and recordings still attach.
         let def = crate::shared::procedures::in_force(
             "marital-status-certificate",
             crate::shared::clock::today_vn(),
@@ -282,7 +303,10 @@ mod tests {
             .map(|k| format!("{p}.{k}"))
             .collect();
         assert_eq!(keys, want);
-        assert_eq!(g.steps[0].vi, "Lấy số thứ tự và chờ đến lượt trên màn hình.");
+        assert_eq!(
+            g.steps[0].vi,
+            "Lấy số thứ tự và chờ đến lượt trên màn hình."
+        );
         assert!(g.purpose.vi.starts_with("Giấy xác nhận bạn đang độc thân"));
         let all = texts();
         let k = all
@@ -303,7 +327,11 @@ mod tests {
             .find(|p| p.procedure.id == "marital-status-certificate")
             .unwrap()
             .clone();
+        // Last in the menu, with no exports or layouts of its own: other tests share the registry.
         p.procedure.id = "guide-test-later".into();
+        p.menu_order = 9000;
+        p.exports.clear();
+        p.layouts.clear();
         let g = p.guide.as_mut().unwrap();
         g.purpose.vi = "Thủ tục thêm sau, có hướng dẫn riêng.".into();
         g.steps.push(g.steps[0].clone());
@@ -326,18 +354,62 @@ mod tests {
             .unwrap()
             .iter()
             .any(|g| g["procedure"]["id"] == "guide-test-later"));
-        assert!(texts().iter().any(|k| k.key == "guide.guide-test-later.step.7"));
+        assert!(texts()
+            .iter()
+            .any(|k| k.key == "guide.guide-test-later.step.7"));
 
         // A package without a guide has no guide page.
         let mut bare = protocol::builtin_packages()[0].clone();
         bare.procedure.id = "guide-test-bare".into();
+        bare.menu_order = 9001;
+        bare.exports.clear();
+        bare.layouts.clear();
         bare.guide = None;
         let hash = bare.hash().unwrap();
         add(bare, hash, Origin::Published).unwrap();
-        let e = read(State(Catalogue::new(&[])), Path("guide-test-bare".to_string()))
-            .await
-            .unwrap_err();
+        let e = read(
+            State(Catalogue::new(&[])),
+            Path("guide-test-bare".to_string()),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(e.status, axum::http::StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn a_paper_needed_for_all_options_but_one_says_which_one_not() {
+        // The death notice is needed when the paper proving the death is a notice or its substitute:
+        // "not 'none, long ago'", never "bring it if you have it".
+        let def = protocol::builtin_packages()
+            .iter()
+            .map(|p| &p.procedure)
+            .find(|p| p.id == "death-registration-group")
+            .unwrap();
+        let d = def
+            .documents
+            .iter()
+            .find(|d| d.role == "death_notice")
+            .unwrap();
+        assert!(d.required_if.as_ref().is_some_and(|c| c.one_of.is_some()));
+        let w = bring(def, d).when.expect("a condition in words");
+        assert_eq!(w.field.vi, "Giấy tờ chứng minh việc chết");
+        assert!(w.value.vi.starts_with("Không có"), "{}", w.value.vi);
+        assert!(w.negate);
+        // A list of one option is that option.
+        let mut c = d.required_if.clone().unwrap();
+        c.one_of = Some(vec!["substitute".into()]);
+        let mut one = d.clone();
+        one.required_if = Some(c.clone());
+        let w = bring(def, &one).when.unwrap();
+        assert!(!w.negate && w.value.vi.starts_with("Giấy tờ thay"));
+        // A list that leaves out no option or several has no words (the paper is then "if you have it").
+        c.one_of = Some(vec![
+            "death_notice".into(),
+            "substitute".into(),
+            "none_long_ago".into(),
+        ]);
+        one.required_if = Some(c);
+        assert!(bring(def, &one).when.is_none());
     }
 
     #[test]

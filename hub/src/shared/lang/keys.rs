@@ -4,7 +4,7 @@
 //!   names and help), keyed `cat.` + 12 hex digits of the SHA-256 of the NFC Vietnamese text, so the same
 //!   label used in many places ("Dân tộc") is translated and recorded once, and a changed source text
 //!   needs a fresh translation;
-//! - guide texts (`guides/guides.json`), keyed `guide.<procedure-id>.<part>`.
+//! - guide texts (the `guide` of each procedure package), keyed `guide.<procedure-id>.<part>`.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;

@@ -25,3 +25,10 @@ CREATE TABLE package_holders (
     confirmed_at TEXT,
     PRIMARY KEY (device_id, hash)
 );
+
+-- office: the field devices known to read procedure packages in their USB ack file (a batch file of theirs
+-- said `ack_packages = 1`, or they pulled packages over the network); others get a one-line ack.
+CREATE TABLE package_readers (
+    device_id TEXT PRIMARY KEY,
+    since     TEXT NOT NULL
+);
