@@ -455,8 +455,8 @@ pub fn migration_names() -> Vec<&'static str> {
     migrations::names()
 }
 
-/// A migrated in-memory database with foreign keys on, for unit tests of the concerns' stores.
-#[cfg(test)]
+/// A migrated in-memory database with foreign keys on, for unit tests of the concerns' stores and for
+/// measuring tools (`hub/examples`).
 pub fn open_memory() -> StoreResult<Connection> {
     let conn = Connection::open_in_memory()?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
