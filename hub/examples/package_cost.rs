@@ -16,7 +16,12 @@ use protocol::{DeviceKey, SignedPackage};
 fn stats(mut v: Vec<Duration>) -> String {
     v.sort();
     let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3;
-    format!("{:7.3} ms (p10 {:.3}, p90 {:.3})", at(0.5), at(0.1), at(0.9))
+    format!(
+        "{:7.3} ms (p10 {:.3}, p90 {:.3})",
+        at(0.5),
+        at(0.1),
+        at(0.9)
+    )
 }
 
 /// The gzip size, with the system's `gzip -6` (what the hub's compression layer gives, within bytes).
@@ -67,7 +72,10 @@ fn main() {
 
             let mut copy = p.clone();
             copy.procedure.id = format!("cost-{}-{i}", p.procedure.id);
-            let b = SignedPackage::sign(copy, &office).unwrap().to_bytes().unwrap();
+            let b = SignedPackage::sign(copy, &office)
+                .unwrap()
+                .to_bytes()
+                .unwrap();
             let t = Instant::now();
             hub::shared::procedures::store::install(&c, &b, &office.public()).unwrap();
             install.push(t.elapsed());

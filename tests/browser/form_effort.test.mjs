@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startHub, launch, login, shot, SHARED } from './harness.mjs';
+import { startHub, launch, login, shot, SHARED, scanVietnameseScreen } from './harness.mjs';
 
 const OFFICER = { name: 'canbo.hoa', role: 'officer', password: 'Can-bo-2026!' };
 const PHOTO = path.join(SHARED, 'data/photos/giay-chung-sinh.jpg');
@@ -63,30 +63,7 @@ const PATHS = {
 };
 const TARGET = { 'marital-status-certificate': 8, 'birth-residence-insurance': 12 };
 
-// What must never be on a screen shown to people.
-async function scanScreen(label) {
-  const text = await page.evaluate(() => {
-    const out = [];
-    const walk = document.createTreeWalker(document.querySelector('main') || document.body, NodeFilter.SHOW_TEXT);
-    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
-      const el = n.parentElement;
-      if (!el || !el.offsetParent || el.closest('script,style,template,[hidden]')) continue;
-      out.push(n.textContent);
-    }
-    // Values in the boxes count as shown too (a commune picker shows a name, never a code).
-    for (const i of document.querySelectorAll('input[type=text],input[type=search],input:not([type]),textarea')) {
-      if (i.offsetParent) out.push(i.value);
-    }
-    return out.join('\n');
-  });
-  assert.doesNotMatch(text, /(^|[^\d/.])\d{5}(?![\d/.])/m, `${label}: a raw 5-digit unit code is shown`);
-  assert.doesNotMatch(text, /\b(null|undefined|NaN)\b/, `${label}: null/undefined shown`);
-  assert.doesNotMatch(text, /\b[a-z]+(_[a-z]+)+\b/, `${label}: an internal key is shown`);
-  assert.doesNotMatch(text, /\b\d{4}-\d{2}-\d{2}\b/, `${label}: a date not written day first`);
-  // An English sentence on a Vietnamese screen (words Vietnamese never uses).
-  const english = /\b(the|and|with|your|please|this|that|from|will|must)\b/i.exec(text);
-  assert.equal(english, null, `${label}: English on a Vietnamese screen: …${english && text.slice(Math.max(0, english.index - 40), english.index + 40)}…`);
-}
+const scanScreen = (label) => scanVietnameseScreen(page, label, {});
 
 async function walk(proc) {
   await page.evaluate(() => localStorage.setItem('ok.layout', 'steps'));

@@ -198,3 +198,34 @@ export async function axeCheck(page, label) {
   assert.deepEqual(bad, [], `axe-core: serious/critical violations on ${label}:\n${JSON.stringify(bad, null, 2)}`);
   return result;
 }
+
+/// What must never be on a screen shown to people in Vietnamese: a raw 5-digit unit code, null/undefined,
+/// an internal key (`snake_case`, or a field key of one of `parts`, e.g. `requester.pin`), an ISO date, an
+/// English sentence (words Vietnamese never uses, plus `moreEnglish`). Reads the visible text of `main` and
+/// the values in its text boxes (a commune picker shows a name, never a code). Returns the text.
+export async function scanVietnameseScreen(page, label, { parts = [], moreEnglish = [] } = {}) {
+  const text = await page.evaluate(() => {
+    const out = [];
+    const walk = document.createTreeWalker(document.querySelector('main') || document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const el = n.parentElement;
+      if (!el || !el.offsetParent || el.closest('script,style,template,[hidden]')) continue;
+      out.push(n.textContent);
+    }
+    for (const i of document.querySelectorAll('input[type=text],input[type=search],input:not([type]),textarea')) {
+      if (i.offsetParent) out.push(i.value);
+    }
+    return out.join('\n');
+  });
+  assert.doesNotMatch(text, /(^|[^\w/.])\d{5}(?![\w/.])/m, `${label}: a raw 5-digit unit code is shown`);
+  assert.doesNotMatch(text, /\b(null|undefined|NaN)\b/, `${label}: null/undefined shown`);
+  assert.doesNotMatch(text, /\b[a-z]+(_[a-z]+)+\b/, `${label}: an internal key is shown`);
+  if (parts.length) {
+    assert.doesNotMatch(text, new RegExp(`\\b(${parts.join('|')})\\.[a-z_]+\\b`), `${label}: a field key is shown`);
+  }
+  assert.doesNotMatch(text, /\b\d{4}-\d{2}-\d{2}\b/, `${label}: a date not written day first`);
+  const words = ['the', 'and', 'with', 'your', 'please', 'this', 'that', 'from', 'will', 'must', ...moreEnglish];
+  const english = new RegExp(`\\b(${words.join('|')})\\b`, 'i').exec(text);
+  assert.equal(english, null, `${label}: English on a Vietnamese screen: …${english && text.slice(Math.max(0, english.index - 40), english.index + 40)}…`);
+  return text;
+}

@@ -60,6 +60,12 @@ fn fields() -> Value {
     })
 }
 
+/// Captures a dossier of the new procedure with `fields` and an ID photo, and seals it.
+async fn capture_new(officer: &Client, fields: &Value, photo: &[u8]) -> Value {
+    let id = fill_draft(officer, ID, fields, &["id_document"], "can-cuoc.jpg", photo).await;
+    seal_draft(officer, &id).await
+}
+
 #[test]
 fn an_authored_procedure_is_published_pulled_captured_and_exported() {
     let tmp = tempfile::tempdir().unwrap();
@@ -200,16 +206,7 @@ fn an_authored_procedure_is_published_pulled_captured_and_exported() {
                 .any(|r| r["id"] == ID),
             "a new draft uses it: {procs}"
         );
-        let id = fill_draft(
-            &officer,
-            ID,
-            &fields(),
-            &["id_document"],
-            "can-cuoc.jpg",
-            &photo,
-        )
-        .await;
-        let r = seal_draft(&officer, &id).await;
+        let r = capture_new(&officer, &fields(), &photo).await;
         assert_eq!(r["protected"], true, "{r}");
         // The PIN check of the package runs: a PIN of the wrong sex is refused at seal.
         let mut wrong = fields();
@@ -408,16 +405,7 @@ fn an_authored_procedure_is_published_pulled_captured_and_exported() {
             procedure_ids(&procs).contains(&format!("{ID} v1")),
             "{procs}"
         );
-        let id = fill_draft(
-            &officer,
-            ID,
-            &fields(),
-            &["id_document"],
-            "can-cuoc.jpg",
-            &photo,
-        )
-        .await;
-        let r = seal_draft(&officer, &id).await;
+        let r = capture_new(&officer, &fields(), &photo).await;
         assert!(r["code"].is_string(), "{r}");
     });
 }

@@ -7,7 +7,7 @@
 //! - guide texts (the `guide` of each procedure package), keyed `guide.<procedure-id>.<part>`.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::RwLock;
 
 use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
@@ -44,9 +44,19 @@ struct Inventory {
     by_key: BTreeMap<String, usize>,
 }
 
+/// The inventory, made again when a procedure package was added since (a package pulled at a sync brings
+/// labels and a guide to translate). Each one made lives as long as the process: packages are few.
 fn inventory() -> &'static Inventory {
-    static INV: OnceLock<Inventory> = OnceLock::new();
-    INV.get_or_init(build)
+    static INV: RwLock<Option<(usize, &'static Inventory)>> = RwLock::new(None);
+    let now = crate::shared::procedures::registry::generation();
+    if let Some((g, inv)) = *INV.read().unwrap_or_else(|e| e.into_inner()) {
+        if g == now {
+            return inv;
+        }
+    }
+    let inv: &'static Inventory = Box::leak(Box::new(build()));
+    *INV.write().unwrap_or_else(|e| e.into_inner()) = Some((now, inv));
+    inv
 }
 
 /// Every translatable text, UI first, then catalogue, then guides.

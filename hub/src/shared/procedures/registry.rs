@@ -92,6 +92,12 @@ fn read() -> std::sync::RwLockReadGuard<'static, Vec<Entry>> {
     cell().read().unwrap_or_else(|e| e.into_inner())
 }
 
+/// How many packages are known: the registry only grows, so a change of this number says that something
+/// derived from the packages (e.g. the list of translatable texts) must be made again.
+pub fn generation() -> usize {
+    read().len()
+}
+
 /// Every known package with its hash and origin, in menu order (then id and version).
 pub fn entries() -> Vec<Entry> {
     read().clone()
