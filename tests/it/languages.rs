@@ -329,14 +329,13 @@ fn languages_translations_audio_and_guides() {
             .iter()
             .map(|g| g["procedure"]["id"].as_str().unwrap())
             .collect();
-        // One guide per built-in procedure, each from its package (the death group's too).
+        // One guide per built-in procedure, each from its package.
         let mut builtin: Vec<&str> = protocol::builtin_packages()
             .iter()
             .map(|p| p.procedure.id.as_str())
             .collect();
         builtin.dedup();
         assert_eq!(ids, builtin);
-        assert!(ids.contains(&"death-registration-group"));
         let (s, g) = anon.get("/api/v1/guides/marital-status-certificate").await;
         assert_eq!(s, 200, "{g}");
         // The guide follows the version in force today (catalogue v2).

@@ -255,11 +255,7 @@ mod tests {
     fn every_catalogue_procedure_has_a_guide() {
         // The built-in packages (the process-wide registry also holds packages other tests add).
         let builtin = protocol::builtin_packages();
-        for id in [
-            "marital-status-certificate",
-            "birth-residence-insurance",
-            "death-registration-group",
-        ] {
+        for id in ["marital-status-certificate", "birth-residence-insurance"] {
             assert!(
                 builtin.iter().any(|p| p.procedure.id == id),
                 "no built-in {id}"
@@ -316,7 +312,6 @@ mod tests {
         assert!(k.vi.contains("ký Sổ hộ tịch"));
         let keys: BTreeSet<&str> = all.iter().map(|k| k.key.as_str()).collect();
         assert_eq!(keys.len(), all.len(), "each key once");
-        assert!(keys.contains("guide.death-registration-group.purpose"));
     }
 
     #[tokio::test]
@@ -378,38 +373,42 @@ mod tests {
 
     #[test]
     fn a_paper_needed_for_all_options_but_one_says_which_one_not() {
-        // The death notice is needed when the paper proving the death is a notice or its substitute:
-        // "not 'none, long ago'", never "bring it if you have it".
+        // A paper needed when a choice is "one of" all its options but one reads "not <that one>",
+        // never "bring it if you have it" (e.g. a death notice needed unless the death was long ago).
         let def = protocol::builtin_packages()
             .iter()
             .map(|p| &p.procedure)
-            .find(|p| p.id == "death-registration-group")
+            .find(|p| p.id == "birth-residence-insurance" && p.version == 2)
             .unwrap();
-        let d = def
-            .documents
-            .iter()
-            .find(|d| d.role == "death_notice")
-            .unwrap();
-        assert!(d.required_if.as_ref().is_some_and(|c| c.one_of.is_some()));
-        let w = bring(def, d).when.expect("a condition in words");
-        assert_eq!(w.field.vi, "Giấy tờ chứng minh việc chết");
-        assert!(w.value.vi.starts_with("Không có"), "{}", w.value.vi);
+        let f = def
+            .fields()
+            .find(|f| f.kind == protocol::FieldKind::Choice && f.options.len() >= 3)
+            .expect("a choice of three or more");
+        let values: Vec<String> = f.options.iter().map(|o| o.value.clone()).collect();
+        let mut d = def.documents[0].clone();
+        let cond = |one_of: Vec<String>| protocol::Condition {
+            field: f.key.clone(),
+            equals: None,
+            not_equals: None,
+            empty: None,
+            one_of: Some(one_of),
+        };
+        d.required_if = Some(cond(values[1..].to_vec()));
+        let w = bring(def, &d).when.expect("a condition in words");
+        assert_eq!(w.field.vi, f.label.vi);
+        assert_eq!(w.value.vi, f.options[0].label.vi);
         assert!(w.negate);
         // A list of one option is that option.
-        let mut c = d.required_if.clone().unwrap();
-        c.one_of = Some(vec!["substitute".into()]);
-        let mut one = d.clone();
-        one.required_if = Some(c.clone());
-        let w = bring(def, &one).when.unwrap();
-        assert!(!w.negate && w.value.vi.starts_with("Giấy tờ thay"));
-        // A list that leaves out no option or several has no words (the paper is then "if you have it").
-        c.one_of = Some(vec![
-            "death_notice".into(),
-            "substitute".into(),
-            "none_long_ago".into(),
-        ]);
-        one.required_if = Some(c);
-        assert!(bring(def, &one).when.is_none());
+        d.required_if = Some(cond(vec![values[1].clone()]));
+        let w = bring(def, &d).when.unwrap();
+        assert!(!w.negate && w.value.vi == f.options[1].label.vi);
+        // A list that leaves out no option, or several, has no words (the paper is then "if you have it").
+        d.required_if = Some(cond(values.clone()));
+        assert!(bring(def, &d).when.is_none());
+        if values.len() >= 4 {
+            d.required_if = Some(cond(values[2..].to_vec()));
+            assert!(bring(def, &d).when.is_none());
+        }
     }
 
     #[test]
