@@ -336,6 +336,10 @@ fn languages_translations_audio_and_guides() {
             .collect();
         builtin.dedup();
         assert_eq!(ids, builtin);
+        assert!(
+            ids.contains(&"death-registration-group"),
+            "the death group's guide, from its package"
+        );
         let (s, g) = anon.get("/api/v1/guides/marital-status-certificate").await;
         assert_eq!(s, 200, "{g}");
         // The guide follows the version in force today (catalogue v2).

@@ -255,7 +255,11 @@ mod tests {
     fn every_catalogue_procedure_has_a_guide() {
         // The built-in packages (the process-wide registry also holds packages other tests add).
         let builtin = protocol::builtin_packages();
-        for id in ["marital-status-certificate", "birth-residence-insurance"] {
+        for id in [
+            "marital-status-certificate",
+            "birth-residence-insurance",
+            "death-registration-group",
+        ] {
             assert!(
                 builtin.iter().any(|p| p.procedure.id == id),
                 "no built-in {id}"
