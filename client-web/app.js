@@ -167,6 +167,10 @@ const lockedMod = () => import('./locked.js');
 // One slim bar on a phone: the menu button, the hub's name with who is signed in, the language. The pages
 // and "log out" open from the menu button; wider screens show them as a row under the bar (app.css).
 function header(current) {
+  // The office's styles (office.css): not in app.css, which every phone on the capture path downloads.
+  if (state.mode === 'office' && !document.querySelector('link[data-css=office]')) {
+    document.head.append(h('link', { rel: 'stylesheet', href: 'office.css', 'data-css': 'office' }));
+  }
   document.title = `${state.hubName || t('app.name')} — ${t('app.name')}`;
   $('#hub-name').textContent = state.hubName || t('app.name');
   $('#hub-mode').textContent = state.mode ? t('mode.' + state.mode) : '';

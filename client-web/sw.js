@@ -4,10 +4,10 @@
 // next start. API calls and photos are never cached here: personal data stays in IndexedDB, per user.
 // An office hub registers `sw.js?mode=office`: its shell holds the office's modules, not the capture path's.
 const OFFICE = new URL(self.location.href).searchParams.get('mode') === 'office';
-const CACHE = OFFICE ? 'shell-office-v1' : 'shell-v2';
+const CACHE = OFFICE ? 'shell-office-v2' : 'shell-v3';
 const SHELL = [
   './', 'index.html', 'app.css', 'app.js', 'lib.js', 'i18n/vi.json', 'i18n/en.json', 'manifest.webmanifest', 'icons/icon-192.png',
-  ...(OFFICE ? ['office.js', 'casework.js', 'values.js'] : ['field.js', 'form.js', 'values.js', 'store.js', 'outbox.js', 'data/ethnic-groups.json']),
+  ...(OFFICE ? ['office.js', 'casework.js', 'values.js', 'office.css'] : ['field.js', 'form.js', 'values.js', 'store.js', 'outbox.js', 'data/ethnic-groups.json']),
 ];
 
 self.addEventListener('install', (ev) => {

@@ -69,7 +69,10 @@ c.execute('UPDATE envelopes SET payload=? WHERE seq=2',(bytes(p),)); c.commit()`
   const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=ack-download]')]);
   const ackPath = path.join(field.dataDir, 'ack.json');
   await dl.saveAs(ackPath);
-  const ack = JSON.parse(fs.readFileSync(ackPath, 'utf8'));
+  // The ack is the first line; the procedure packages the device lacks follow, one per line (protocol §13.4).
+  const [first, ...more] = fs.readFileSync(ackPath, 'utf8').split('\n').filter((l) => l.trim());
+  const ack = JSON.parse(first);
+  for (const line of more) assert.equal(JSON.parse(line).package.kind, 'outreach-kit/procedure-package');
   assert.equal(ack.ack.kind, 'outreach-kit/ack');
   assert.deepEqual(ack.ack.acked.map((a) => a.seq), [1]);
   assert.deepEqual(ack.ack.quarantined.map((q) => [q.seq, q.reason]), [[2, 'payload_hash']]);
