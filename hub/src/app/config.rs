@@ -114,6 +114,9 @@ pub struct ServeConfig {
     /// How long personal data the field no longer needs is kept (field hub).
     #[command(flatten)]
     pub retention: crate::field::retention::RetentionSettings,
+    /// The receipt printer on the hub's USB port and its profile (field hub).
+    #[command(flatten)]
+    pub printer: crate::field::thermal::Settings,
 }
 
 /// How long a client may take and how many connections it may hold (issue 18: one laptop on the open

@@ -28,6 +28,7 @@ pub fn make_app(state: AppState) -> Router {
     let field = field
         .merge(crate::field::outreach::router())
         .merge(crate::field::uploader::router())
+        .merge(crate::field::thermal::routes::router())
         .merge(print::router());
     let office = crate::office::received::routes::router()
         .merge(crate::office::intake::router())
@@ -45,6 +46,7 @@ pub fn make_app(state: AppState) -> Router {
                 "/api/v1/drafts/{*rest}",
                 "/api/v1/dossiers",
                 "/api/v1/receipts/{*rest}",
+                "/api/v1/printer",
                 "/api/v1/status",
             ],
         ),

@@ -90,6 +90,7 @@ fn field() -> Vec<utoipa::openapi::OpenApi> {
         crate::field::capture::routes::ApiDoc::openapi(),
         crate::field::seal::routes::ApiDoc::openapi(),
         crate::field::seal::slip::ApiDoc::openapi(),
+        crate::field::thermal::routes::ApiDoc::openapi(),
         crate::field::outreach::routes::ApiDoc::openapi(),
         crate::field::uploader::routes::ApiDoc::openapi(),
         crate::app::print::ApiDoc::openapi(),

@@ -113,6 +113,10 @@ pub async fn serve(
             ))
             .with(cfg.predeclarations.clone())
             .with(cfg.retention.clone())
+            .with(cfg.printer.clone())
+            .with(std::sync::Arc::new(
+                crate::field::thermal::device::Printer::new(cfg.printer.printer.clone()),
+            ))
             .with(cfg.retention.drafts())
             .with(crate::shared::procedures::HubContext {
                 commune: cfg.commune.clone(),
@@ -334,6 +338,16 @@ pub async fn serve(
             state.clone(),
             cancel.clone(),
         ));
+        // The USB receipt printer, looked for every two seconds (plugged in during a session).
+        if let Some(p) = state
+            .parts
+            .get::<std::sync::Arc<crate::field::thermal::device::Printer>>()
+        {
+            tokio::spawn(crate::field::thermal::device::watch(
+                p.clone(),
+                cancel.clone(),
+            ));
+        }
         // Background sync with the office; stops when `cancel` fires.
         tokio::spawn(crate::field::uploader::background(
             state.clone(),

@@ -6,6 +6,7 @@
 //! | `outreach/` | outreach sessions, tickets, the live queue board, services rendered |
 //! | `capture/` | drafts and their document photos |
 //! | `seal/` | sealing, receipts, the receipt slip, protecting and chaining envelopes |
+//! | `thermal/` | receipts on 58/80 mm thermal printers: the hub's USB printer and phones' Bluetooth ones |
 //! | `news/` | status news received from the office, shown by hamlet and receipt code |
 //! | `selfservice/` | villagers' pre-declarations and the public receipt status |
 //! | `pairing/` | pairing with the office by one-time code (the field side) |
@@ -21,4 +22,5 @@ pub mod pairing;
 pub mod retention;
 pub mod seal;
 pub mod selfservice;
+pub mod thermal;
 pub mod uploader;

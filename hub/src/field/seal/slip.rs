@@ -358,29 +358,29 @@ struct SlipQuery {
 
 /// What the printed slip shows.
 #[derive(Debug, Serialize)]
-struct Slip {
-    hub_name: String,
+pub struct Slip {
+    pub hub_name: String,
     #[serde(flatten)]
-    receipt: Receipt,
+    pub receipt: Receipt,
     /// Compact code (no hyphens), as in the tracking URL.
-    code_compact: String,
+    pub code_compact: String,
     /// The tracking key (display form), printed under the tracking QR for typing the lookup by hand.
-    tracking_key: String,
-    tracking_url: String,
-    authority: Text,
+    pub tracking_key: String,
+    pub tracking_url: String,
+    pub authority: Text,
     /// The papers to show or bring: those that apply to this dossier when `originals_apply`, else
     /// every one that may be needed, a conditional one with its condition (`only_if`).
-    originals: Vec<Original>,
+    pub originals: Vec<Original>,
     /// Whether `originals` are the papers worked out for this dossier when it was sealed.
-    originals_apply: bool,
+    pub originals_apply: bool,
     /// The villager's language chosen at capture, printed first (`vi`: Vietnamese only); `null` for a
     /// receipt sealed before the choice was recorded.
-    lang: Option<String>,
-    due: Due,
+    pub lang: Option<String>,
+    pub due: Due,
     /// Where to go: the commune office; the next outreach session when one is known (none yet).
-    next_session: Option<serde_json::Value>,
+    pub next_session: Option<serde_json::Value>,
     /// The written languages this hub carries, Vietnamese first: what the slip can be printed in.
-    languages: Vec<String>,
+    pub languages: Vec<String>,
 }
 
 /// The receipt, its tracking key, and its slip record if it has one.
@@ -441,9 +441,23 @@ async fn slip(
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Result<Json<Slip>, ApiError> {
-    let (code, r, key, rec) = find(&st, &code).await?;
-    let tracking_url = tracking_url(&headers, &uri, q.scheme.as_deref(), &code, &key)?;
-    let def = definition(&st, &r.procedure)
+    slip_of(&st, &code, &headers, &uri, q.scheme.as_deref())
+        .await
+        .map(Json)
+}
+
+/// Everything the slip of receipt `code` shows (also what the thermal printer prints); the tracking URL
+/// from the request's `Host` and `scheme` (see [`tracking_url`]).
+pub async fn slip_of(
+    st: &AppState,
+    code: &str,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+    scheme: Option<&str>,
+) -> Result<Slip, ApiError> {
+    let (code, r, key, rec) = find(st, code).await?;
+    let tracking_url = tracking_url(headers, uri, scheme, &code, &key)?;
+    let def = definition(st, &r.procedure)
         .ok_or_else(|| ApiError::not_found("thủ tục của biên nhận", "Receipt's procedure"))?;
     let languages = st
         .db
@@ -453,7 +467,7 @@ async fn slip(
         .filter(|l| l.has_script)
         .map(|l| l.code)
         .collect();
-    Ok(Json(Slip {
+    Ok(Slip {
         hub_name: st.name.clone(),
         code_compact: code.compact(),
         tracking_key: key.to_string(),
@@ -467,11 +481,11 @@ async fn slip(
         },
         originals_apply: rec.is_some(),
         lang: rec.map(|r| r.lang),
-        due: due(&st, &def, &r.sealed_at),
+        due: due(st, &def, &r.sealed_at),
         next_session: None,
         languages,
         receipt: r,
-    }))
+    })
 }
 
 /// PNG of the tracking URL's QR.

@@ -38,6 +38,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0015_procedure_packages",
         include_str!("0015_procedure_packages.sql"),
     ),
+    (
+        "0016_receipt_prints",
+        include_str!("0016_receipt_prints.sql"),
+    ),
 ];
 
 /// The names of the migrations, in order.
