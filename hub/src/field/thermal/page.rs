@@ -114,17 +114,19 @@ pub fn layout(
                 if native_qr {
                     let sym = raster::qr_bitmap(data, qr_module as usize, 0)
                         .map_err(|e| LayoutError::Qr(e.to_string()))?;
-                    if cur.height > 0 {
-                        page.segments.push(Segment::Raster(std::mem::replace(
-                            &mut cur,
-                            Bitmap::new(width),
-                        )));
-                    }
+                    // The quiet zone above and below: white raster rows (the printer adds none).
+                    let quiet = 4 * qr_module as usize;
+                    cur.grow(quiet);
+                    page.segments.push(Segment::Raster(std::mem::replace(
+                        &mut cur,
+                        Bitmap::new(width),
+                    )));
                     page.segments.push(Segment::NativeQr {
                         data: data.clone(),
                         module: qr_module,
                         side: sym.width as u32,
                     });
+                    cur.grow(quiet);
                 } else {
                     let q = raster::qr_bitmap(data, qr_module as usize, 4)
                         .map_err(|e| LayoutError::Qr(e.to_string()))?;

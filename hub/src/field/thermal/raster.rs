@@ -282,4 +282,83 @@ mod tests {
         b.set(9, 0);
         assert_eq!(b.packed_row(0), vec![0x80, 0x40]);
     }
+
+    #[test]
+    fn any_mix_of_words_wraps_within_the_paper_and_keeps_them_all() {
+        // Many generated paragraphs (a fixed-seed generator): Vietnamese and minority-language words,
+        // long codes and URLs, at each size the slip uses.
+        let words = [
+            "Giấy",
+            "xác",
+            "nhận",
+            "tình",
+            "trạng",
+            "hôn",
+            "nhân",
+            "Ủy",
+            "ban",
+            "nhân",
+            "dân",
+            "xã",
+            "Nar",
+            "văt",
+            "sla",
+            "Êa",
+            "drei",
+            "ƀuôn",
+            "Ntxawg",
+            "0576-4731-3978-80",
+            "—",
+            "•",
+            "https://192.168.44.1:8443/#/r/05764731397880?k=12345678901234",
+            "ỄỆỖỘ",
+            "(3",
+            "ngày)",
+        ];
+        let mut seed: u64 = 0x2026_1207;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        for px in [20.0, 22.0, 24.0, 34.0] {
+            for weight in [Weight::Regular, Weight::Bold] {
+                let style = Style { px, weight };
+                for _ in 0..40 {
+                    let n = 1 + next(25);
+                    let text: Vec<&str> = (0..n).map(|_| words[next(words.len())]).collect();
+                    let text = text.join(" ");
+                    let indent = if next(2) == 0 { 0.0 } else { 16.0 };
+                    let lines = wrap(&text, style, 376.0, indent).unwrap();
+                    for (i, l) in lines.iter().enumerate() {
+                        let room = if i == 0 { 376.0 } else { 376.0 - indent };
+                        assert!(
+                            line_width(l, style) <= room + 0.01,
+                            "{px} {:?}: {}",
+                            weight,
+                            l.text
+                        );
+                        assert!(!l.text.is_empty() && !l.text.ends_with(' '));
+                    }
+                    // Nothing lost: the lines rejoined give the words back (a word broken inside
+                    // rejoins without a space).
+                    let squeeze = |s: &str| s.split_whitespace().collect::<String>();
+                    let joined: String = lines.iter().map(|l| l.text.as_str()).collect();
+                    assert_eq!(squeeze(&joined), squeeze(&text));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_raster_qr_decodes_to_its_data() {
+        let data = "https://10.42.0.1/#/r/05764731397880?k=12345678901234";
+        let b = qr_bitmap(data, 5, 4).unwrap();
+        let img = b.to_image();
+        let mut prep = rqrr::PreparedImage::prepare(img);
+        let grids = prep.detect_grids();
+        assert_eq!(grids.len(), 1);
+        assert_eq!(grids[0].decode().unwrap().1, data);
+    }
 }

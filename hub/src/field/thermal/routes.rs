@@ -390,7 +390,7 @@ fn print_error(e: PrintError) -> ApiError {
     path = "/api/v1/receipts/{code}/print",
     operation_id = "thermal_print",
     tag = "thermal",
-    security(("session" = ["officer", "volunteer", "admin"])),
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
     params(
         ("code" = String, Path, description = "Receipt code"),
         ("Idempotency-Key" = Option<String>, Header, description = "At most 128 characters; a retry with the same key answers the first print"),

@@ -163,9 +163,7 @@ pub fn blocks(s: &Slip, tx: &Texts) -> Vec<Block> {
     out.push(Block::Gap(6));
     both(&mut out, tx.ui("receipt.code", &[]), SMALL, Align::Centre);
     out.push(centred(s.receipt.code.clone(), CODE));
-    out.push(Block::Gap(8));
     out.push(Block::Qr(s.tracking_url.clone()));
-    out.push(Block::Gap(8));
     both(
         &mut out,
         tx.ui("slip.track_short", &[]),
@@ -282,5 +280,115 @@ mod tests {
         let tx = Texts::new("km", strings);
         assert_eq!(tx.ui("receipt.code", &[]).0, None);
         assert_eq!(tx.unprintable.get(), 1);
+    }
+
+    fn text(vi: &str, en: &str) -> Text {
+        Text {
+            vi: vi.into(),
+            en: en.into(),
+            more: Default::default(),
+            audio: Default::default(),
+        }
+    }
+
+    /// A slip as `seal::slip::slip_of` makes it, for receipt `disposition`.
+    fn slip(disposition: &str) -> Slip {
+        use crate::field::seal::engine::Receipt;
+        use crate::field::seal::slip::{Due, Original};
+        Slip {
+            hub_name: "Xã Bù Lu".into(),
+            receipt: Receipt {
+                code: "0576-4731-3978-80".into(),
+                tracking_number: Some("ab12-7".into()),
+                qr: None,
+                dossier_id: "d1".into(),
+                procedure: protocol::ProcedureRef {
+                    id: "marital-status-certificate".into(),
+                    version: 1,
+                },
+                procedure_title: text(
+                    "Cấp Giấy xác nhận tình trạng hôn nhân",
+                    "Certificate of marital status",
+                ),
+                sealed_at: "2026-12-07T03:00:00Z".into(),
+                protected: true,
+                seq: Some(7),
+                disposition: disposition.into(),
+                refers_to: None,
+            },
+            code_compact: "05764731397880".into(),
+            tracking_key: "1234-5678-9012-34".into(),
+            tracking_url: "https://10.42.0.1/#/r/05764731397880?k=12345678901234".into(),
+            authority: text("Ủy ban nhân dân cấp xã", "Commune People's Committee"),
+            originals: vec![Original {
+                role: "id_document".into(),
+                label: text("Giấy tờ tùy thân", "Identity document"),
+                visit: protocol::Visit::Capture,
+                help: None,
+                only_if: None,
+            }],
+            originals_apply: true,
+            lang: Some("en".into()),
+            due: Due {
+                sealed_on: "2026-12-07".into(),
+                counted_from: "2026-12-08".into(),
+                time_limit_working_days: 3,
+                time_limit_extended_working_days: None,
+                due_by: "2026-12-10".into(),
+                due_by_extended: None,
+                excludes_public_holidays: true,
+                holidays_known: true,
+                authority: text("Ủy ban nhân dân cấp xã", "Commune People's Committee"),
+                note: None,
+            },
+            next_session: None,
+            languages: vec!["vi".into(), "en".into()],
+        }
+    }
+
+    fn lines(s: &Slip, lang: &str) -> Vec<String> {
+        let page = super::super::page::layout(
+            &blocks(s, &Texts::new(lang, BTreeMap::new())),
+            384,
+            true,
+            5,
+        )
+        .unwrap();
+        assert!(page.length_mm(4) <= 150.0, "{} mm", page.length_mm(4));
+        assert_eq!(page.qr.as_deref(), Some(s.tracking_url.as_str()));
+        page.lines
+    }
+
+    #[test]
+    fn the_slip_says_the_code_the_key_the_date_and_the_papers_in_both_languages() {
+        let s = slip("new");
+        let all = lines(&s, "en").join(" ");
+        for want in [
+            "0576-4731-3978-80",
+            "1234-5678-9012-34",
+            "10/12/2026",
+            "07/12/2026",
+            "Certificate of marital status / Cấp Giấy",
+            "Identity document / Giấy tờ tùy thân",
+        ] {
+            assert!(all.contains(want), "{want} missing from:\n{all}");
+        }
+        // Vietnamese alone: no English.
+        let vi = lines(&s, "vi").join("\n");
+        assert!(
+            !vi.contains("Identity document") && vi.contains("Giấy tờ tùy thân"),
+            "{vi}"
+        );
+    }
+
+    #[test]
+    fn a_refusal_asks_for_no_papers_and_says_it_was_refused() {
+        let vi = lines(&slip("refused"), "vi").join("\n");
+        assert!(
+            !vi.contains("Giấy tờ tùy thân") && !vi.contains("Hẹn trả"),
+            "{vi}"
+        );
+        let disp = keys::find("disp.refused").unwrap().vi.clone();
+        assert!(vi.contains(&disp), "{vi}");
     }
 }
