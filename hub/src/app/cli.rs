@@ -133,6 +133,11 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::shared::tls::cli::TlsCommand,
     },
+    /// Receipt printers (field hub): the USB printers found and the profiles, or print the test page.
+    Printer {
+        #[command(subcommand)]
+        command: crate::field::thermal::cli::PrinterCommand,
+    },
     /// Procedure packages authored as sheets (docs/procedures.md): check a source, build the package,
     /// or write a package's sheets.
     Procedure {
@@ -594,6 +599,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Tls { command } => crate::shared::tls::cli::run(command),
         Command::Vault { command } => crate::app::vault::run(command),
         Command::Procedure { command } => crate::office::authoring::cli::run(command),
+        Command::Printer { command } => crate::field::thermal::cli::run(command),
     }
 }
 

@@ -13,8 +13,11 @@
 //! | `profiles` | printer profiles (`profiles.json`): dots, QR, cutter, band height |
 //! | `device` | the USB printer: found, watched, written to, paper status |
 //! | `store` | the record of prints and idempotent replays |
+//! | `test_page` | the printer test page |
 //! | `routes` | the HTTP routes |
+//! | `cli` | `hub printer list`, `hub printer test` |
 
+pub mod cli;
 pub mod device;
 pub mod escpos;
 pub mod font;
@@ -24,6 +27,7 @@ pub mod raster;
 pub mod routes;
 pub mod slip_doc;
 pub mod store;
+pub mod test_page;
 
 /// The hub's receipt printer. Flattened into `hub serve` (field hub).
 #[derive(Debug, Clone, clap::Args)]

@@ -27,6 +27,9 @@ pub enum Block {
     Gap(usize),
     /// A dashed line across.
     Rule,
+    /// A bar across the whole printable width with a tick every millimetre and a long one every
+    /// centimetre (the test page: shows whether the profile's width matches the printer's).
+    Ruler,
 }
 
 /// One part of the printed stream.
@@ -107,6 +110,30 @@ pub fn layout(
                 for x in (MARGIN as i64..(width as f32 - MARGIN) as i64).filter(|x| x % 8 < 5) {
                     cur.set(x, y);
                     cur.set(x, y + 1);
+                }
+            }
+            Block::Ruler => {
+                let top = cur.height as i64;
+                cur.grow(24);
+                for x in 0..width as i64 {
+                    for y in 0..4 {
+                        cur.set(x, top + y);
+                    }
+                    let tick = if x % 80 == 0 {
+                        20
+                    } else if x % 8 == 0 {
+                        10
+                    } else {
+                        0
+                    };
+                    for y in 4..4 + tick {
+                        cur.set(x, top + y);
+                    }
+                }
+                // Both edges, so a cut-off edge shows.
+                for y in 0..24 {
+                    cur.set(0, top + y);
+                    cur.set(width as i64 - 1, top + y);
                 }
             }
             Block::Qr(data) => {

@@ -26,7 +26,16 @@ use crate::shared::state::{AppState, FieldOnly};
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(printer_state, escpos, thermal_png, thermal_lines, print))]
+#[openapi(paths(
+    printer_state,
+    escpos,
+    thermal_png,
+    thermal_lines,
+    print,
+    test_bytes,
+    test_png,
+    test_print
+))]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -36,6 +45,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/receipts/{code}/thermal.png", get(thermal_png))
         .route("/api/v1/receipts/{code}/thermal", get(thermal_lines))
         .route("/api/v1/receipts/{code}/print", post(print))
+        .route("/api/v1/printer/test", post(test_print))
+        .route("/api/v1/printer/test.escpos", get(test_bytes))
+        .route("/api/v1/printer/test.png", get(test_png))
 }
 
 fn printer(st: &AppState) -> Result<&Arc<Printer>, ApiError> {
@@ -499,4 +511,140 @@ fn vn_time(rfc3339: &str) -> String {
             )
         })
         .unwrap_or_else(|_| rfc3339.to_string())
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileIn {
+    profile: Option<String>,
+}
+
+/// The test page laid out for `profile`: the page and its bytes.
+async fn test_page_of(
+    st: &AppState,
+    profile: Option<&str>,
+) -> Result<(&'static Profile, Page, Vec<u8>), ApiError> {
+    let p = profile_of(st, profile)?;
+    let name = st.name.clone();
+    tokio::task::spawn_blocking(move || {
+        let page = page::layout(
+            &super::test_page::blocks(p, &name),
+            p.dots as usize,
+            p.native_qr,
+            p.qr_module,
+        )
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+        let bytes = super::escpos::encode(&page, p);
+        Ok((p, page, bytes))
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// The printer test page's ESC/POS bytes (a team phone prints it on a Bluetooth printer before a session).
+#[utoipa::path(
+    get,
+    path = "/api/v1/printer/test.escpos",
+    operation_id = "thermal_test_escpos",
+    tag = "thermal",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    params(("profile" = Option<String>, Query, description = "Printer profile id")),
+    responses(
+        (status = 200, description = "ESC/POS bytes; `X-Paper-Length-Mm`", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 400, body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
+async fn test_bytes(
+    State(st): State<AppState>,
+    _: FieldOnly,
+    FieldTeam(_user): FieldTeam,
+    Query(q): Query<ProfileIn>,
+) -> Result<Response, ApiError> {
+    let (p, page, bytes) = test_page_of(&st, q.profile.as_deref()).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (
+                header::HeaderName::from_static("x-paper-length-mm"),
+                format!("{:.1}", page.length_mm(p.feed_lines)),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The printer test page as a PNG.
+#[utoipa::path(
+    get,
+    path = "/api/v1/printer/test.png",
+    operation_id = "thermal_test_png",
+    tag = "thermal",
+    security(("session" = ["officer", "volunteer", "admin"])),
+    params(("profile" = Option<String>, Query, description = "Printer profile id")),
+    responses(
+        (status = 200, description = "PNG", content_type = "image/png", body = Vec<u8>),
+        (status = 400, body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
+async fn test_png(
+    State(st): State<AppState>,
+    _: FieldOnly,
+    FieldTeam(_user): FieldTeam,
+    Query(q): Query<ProfileIn>,
+) -> Result<Response, ApiError> {
+    let (_, page, _) = test_page_of(&st, q.profile.as_deref()).await?;
+    let png = tokio::task::spawn_blocking(move || {
+        let mut out = std::io::Cursor::new(Vec::new());
+        page.preview()
+            .to_image()
+            .write_to(&mut out, image::ImageFormat::Png)
+            .map(|_| out.into_inner())
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
+}
+
+/// Prints the test page on the hub's USB printer (before a session: printer, paper and profile right?).
+#[utoipa::path(
+    post,
+    path = "/api/v1/printer/test",
+    operation_id = "thermal_test_print",
+    tag = "thermal",
+    security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
+    request_body = ProfileIn,
+    responses(
+        (status = 200, description = "`{device, profile, length_mm, bytes}`", body = Object),
+        (status = 400, body = crate::shared::api_doc::ErrorBody),
+        crate::shared::api_doc::Unauthenticated,
+        (status = 503, description = "`printer_absent`, `printer_no_paper`, `printer_error`, `printer_off`", body = crate::shared::api_doc::ErrorBody),
+    ),
+    extensions(("x-hub-modes" = json!(["field"])))
+)]
+async fn test_print(
+    State(st): State<AppState>,
+    _: FieldOnly,
+    FieldTeam(_user): FieldTeam,
+    JsonBody(body): JsonBody<ProfileIn>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (p, page, bytes) = test_page_of(&st, body.profile.as_deref()).await?;
+    let printer = printer(&st)?.clone();
+    let held = printer.hold().await;
+    let n = bytes.len();
+    let dev = printer
+        .print(&held, bytes, p.status_query)
+        .await
+        .map_err(print_error)?;
+    Ok(Json(json!({
+        "device": dev.display().to_string(),
+        "profile": p.id,
+        "length_mm": (page.length_mm(p.feed_lines) * 10.0).round() / 10.0,
+        "bytes": n,
+    })))
 }
