@@ -3,7 +3,9 @@
 // receipt code; one QR, the tracking URL a phone camera opens (the public status page), with that URL and
 // the lookup key printed under it; the papers whose original applies to this dossier; where and by when.
 // Two print layouts: a 58 mm thermal roll (≤ 15 cm for a typical dossier) and A5 portrait, which also
-// carries the signed receipt QR (OKR1:…) for an officer to verify offline.
+// carries the signed receipt QR (OKR1:…) for an officer to verify offline. Those go through the browser's
+// print dialog; thermal.js (loaded with this page) prints the hub's own raster of the slip on an ESC/POS
+// thermal printer: the hub's USB one, or a Bluetooth one from this phone.
 import { h, t, api, state, btn, icon, banner, fmtDate, langInfo } from './lib.js';
 
 const enc = encodeURIComponent;
@@ -159,10 +161,15 @@ export async function slipView(app, [code], query, ctx) {
       h('input', { type: 'radio', name: 'slip-layout', value: v, checked: v === layout, 'data-testid': 'slip-layout-' + v,
         onchange: () => { layout = v; draw(); } }), h('span', {}, t(k)))));
   const langSel = h('select', { id: 'slip-lang', 'data-testid': 'slip-lang',
-    onchange: async (e) => { lang = e.target.value; first = await pack(lang); draw(); } },
+    onchange: async (e) => { lang = e.target.value; first = await pack(lang); draw(); if (thermal) thermal.refresh(); } },
   ...langs.map((l) => h('option', { value: l, selected: l === lang }, langName(l))));
   const printBtn = btn('print', t('receipt.print'), { class: 'btn primary big', 'data-testid': 'slip-print', onclick: () => window.print() });
 
+  // Printing on a thermal printer, on the hub's USB one or from this phone over Bluetooth (thermal.js,
+  // loaded with this page only). Without it the page still prints through the browser.
+  const thermal = await import('./thermal.js')
+    .then((m) => m.thermalPanel({ code: s.code, lang: () => lang, scheme: scheme ? 'https' : null }))
+    .catch((e) => { console.error(e && e.message); return null; }); // e.g. offline, thermal.js not cached yet
   first = await pack(lang);
   draw();
   window.addEventListener('beforeprint', fit);
@@ -174,6 +181,7 @@ export async function slipView(app, [code], query, ctx) {
     h('div', { class: 'no-print card' }, layoutPicker,
       h('div', { class: 'field' }, h('label', { for: 'slip-lang' }, t('slip.villager_lang')), langSel),
       s.due && s.due.holidays_known === false ? banner('warn', t('slip.holidays_note'), null, { 'data-testid': 'slip-holidays-note' }) : null),
+    thermal ? thermal.el : null,
     paper,
     h('div', { class: 'row no-print' }, printBtn,
       h('a', { class: 'btn big', href: `#/receipt/${enc(s.code)}`, 'data-testid': 'slip-back' }, icon('back'), h('span', {}, t('slip.back'))))));

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the outreach hub for the kits and packs one release per architecture into dist/:
 #   dist/outreach-hub-<version>-<arch>.tar.gz   bin/hub, install.sh, hubctl, hub.env.example, laptop.sh,
-#                                              lib/, systemd/, sysusers.d/, ap/, usb/, FIELD-CHECKLIST.md,
+#                                              lib/, systemd/, sysusers.d/, ap/, usb/, udev/, FIELD-CHECKLIST.md,
 #                                              README.txt
 #   dist/outreach-hub_<version>_<debarch>.deb   the same kit in /usr/lib/outreach-hub/kit; its postinst runs
 #                                              install.sh (kit from OUTREACH_HUB_KIT, default laptop, or the
@@ -86,7 +86,7 @@ for arch in "${ARCHES[@]}"; do
   for f in install.sh hubctl laptop.sh hub.env.example FIELD-CHECKLIST.md; do
     if [ -f "deploy/$f" ]; then cp -p "deploy/$f" "$stage/$f"; fi
   done
-  for d in lib systemd sysusers.d ap usb; do
+  for d in lib systemd sysusers.d ap usb udev; do
     if [ -d "deploy/$d" ]; then cp -rp "deploy/$d" "$stage/$d"; fi
   done
   cat >"$stage/README.txt" <<EOF

@@ -2,7 +2,8 @@
 # The deployment kit's evidence (issue 7), run by tests/run-all.sh and by hand:
 #   1. shellcheck on every script under deploy/ and tests/*.sh
 #   2. install.sh twice into a throwaway root: the manifest (path, mode, owner, sha256) must not change;
-#      modes of the secrets and the data dir; uninstall keeps data and config, --purge removes them
+#      modes of the secrets and the data dir; the USB receipt printer's udev rule, group lp for the service
+#      user and the unit's device access; uninstall keeps data and config, --purge removes them
 #   3. systemd-analyze verify on every unit in that root, and the unit's exposure score
 #      (systemd-analyze security --offline)
 #   4. the installed hub under the unit's main restrictions without systemd: as the service user, no new
@@ -176,6 +177,15 @@ if [ "$FIGURES_ONLY" = 0 ]; then
   if grep -qE '^[A-Z_]+=$' "$R/etc/outreach-hub/hub.env"; then fail "hub.env has an empty value (clap takes it as given)"; fi
   grep -q 'outreach-hub:x:.*:/var/lib/outreach-hub:/usr/sbin/nologin' "$R/etc/passwd" || fail "service user has a login shell or wrong home"
   ok "modes and owners as specified (service user $SVC)"
+  # USB receipt printers (issue 21): /dev/usb/lp* is root:lp 0660; the service user writes to it as a member of lp.
+  expect_mode /etc/udev/rules.d/60-outreach-printer.rules 644 0:0
+  grep -qx 'ACTION!="remove", SUBSYSTEM=="usbmisc", KERNEL=="lp\[0-9\]\*", GROUP="lp", MODE="0660"' "$R/etc/udev/rules.d/60-outreach-printer.rules" ||
+    fail "the printer udev rule does not give /dev/usb/lp* to group lp, mode 0660"
+  grep -qE '^lp:[^:]*:[0-9]+:(.*,)?outreach-hub(,|$)' "$R/etc/group" || fail "the service user is not in group lp (USB receipt printers)"
+  grep -qx 'SupplementaryGroups=lp' "$R/etc/systemd/system/outreach-hub.service" || fail "the unit does not run the hub in group lp"
+  grep -qx 'DeviceAllow=char-usb rw' "$R/etc/systemd/system/outreach-hub.service" || fail "the unit's device policy does not allow USB printers"
+  if grep -qx 'PrivateDevices=yes' "$R/etc/systemd/system/outreach-hub.service"; then fail "PrivateDevices=yes hides a printer plugged in after the start"; fi
+  ok "USB receipt printers: udev rule installed, service user in group lp, unit allows /dev/usb/lp*"
   # A key added in a later version is appended; an edited value is kept.
   sed -i -e '/^USB_BACKUP_KEEP=/d' -e 's/^# HUB_NAME=$/HUB_NAME="Trạm thử"/' "$R/etc/outreach-hub/hub.env"
   deploy/install.sh --root "$R" --kit laptop --bin "$HUB_BIN" >"$WORK/install3.log" 2>&1 || fail "install.sh (third run)"
@@ -199,7 +209,9 @@ if [ "$FIGURES_ONLY" = 0 ]; then
       [ -e "$RA/etc/systemd/system/multi-user.target.wants/$u.service" ] ||
         ls "$RA"/etc/systemd/system/*.wants/"$u.service" >/dev/null 2>&1 || fail "pi-ap: $u.service not enabled"
     done
-    ok "pi-ap kit: identical manifests, port 80, captive portal, generated Wi-Fi passphrase, AP units enabled"
+    [ -f "$RA/etc/udev/rules.d/60-outreach-printer.rules" ] || fail "pi-ap kit: no printer udev rule"
+    grep -qE '^lp:[^:]*:[0-9]+:(.*,)?outreach-hub(,|$)' "$RA/etc/group" || fail "pi-ap kit: the service user is not in group lp"
+    ok "pi-ap kit: identical manifests, port 80, captive portal, generated Wi-Fi passphrase, AP units enabled, printer rule and group lp"
   fi
 
   # --- 3. systemd-analyze ------------------------------------------------------------------------
@@ -290,7 +302,7 @@ EOF
 
   step "uninstall keeps config and data; --purge removes them"
   deploy/install.sh --root "$R" --uninstall >/dev/null || fail "install.sh --uninstall"
-  for p in /opt/outreach-hub /etc/systemd/system/outreach-hub.service /usr/local/bin/hubctl; do
+  for p in /opt/outreach-hub /etc/systemd/system/outreach-hub.service /usr/local/bin/hubctl /etc/udev/rules.d/60-outreach-printer.rules; do
     [ ! -e "$R$p" ] || fail "uninstall left $p"
   done
   for p in /etc/outreach-hub/hub.env /var/lib/outreach-hub/backup-recovery-key.pub; do

@@ -100,6 +100,7 @@ if [ "$UNINSTALL" = 1 ]; then
     rm -f "$ROOT$UNITS/$u"
   done
   rm -f "$ROOT$UNITS/outreach-hub-usb-backup@.service" "$ROOT"/etc/udev/rules.d/90-outreach-hub-usb-backup.rules "$ROOT"/usr/local/bin/hubctl
+  rm -f "$ROOT"/etc/udev/rules.d/60-outreach-printer.rules
   rm -f "$ROOT"/etc/NetworkManager/conf.d/outreach-hub-*.conf
   rm -rf "${ROOT:?}$APP"
   if live; then
@@ -227,6 +228,10 @@ fi
 if [ -f "$SRC/usb/90-outreach-hub-usb-backup.rules" ]; then
   put "$SRC/usb/90-outreach-hub-usb-backup.rules" /etc/udev/rules.d/90-outreach-hub-usb-backup.rules 0644
 fi
+# USB receipt printers (/dev/usb/lp*) writable by group lp, which the service user is in (both kits).
+if [ -f "$SRC/udev/60-outreach-printer.rules" ]; then
+  put "$SRC/udev/60-outreach-printer.rules" /etc/udev/rules.d/60-outreach-printer.rules 0644
+fi
 if [ "$KIT" = pi-ap ]; then
   for u in "${AP_UNITS[@]}"; do
     [ -f "$SRC/systemd/$u" ] || die "systemd/$u missing next to $0: the access-point part of the kit is incomplete" 3
@@ -311,6 +316,11 @@ if live; then
   systemctl restart "${ENABLE[@]}"
   if command -v udevadm >/dev/null 2>&1 && [ -f /etc/udev/rules.d/90-outreach-hub-usb-backup.rules ]; then
     udevadm control --reload
+  fi
+  # A printer plugged in before this install gets the printer rule's group and mode now, not at next plug-in.
+  if command -v udevadm >/dev/null 2>&1 && [ -f /etc/udev/rules.d/60-outreach-printer.rules ]; then
+    udevadm control --reload
+    udevadm trigger --action=change --subsystem-match=usbmisc || true
   fi
 else
   sctl enable "${ENABLE[@]}" >/dev/null 2>&1 || die "systemctl --root=$ROOT enable ${ENABLE[*]} failed"

@@ -37,6 +37,12 @@ Outreach hub (laptop): data in $HUB_DATA, listening on $HUB_LISTEN.
 Phones must be on the same network as this laptop (its hotspot or Wi-Fi). If a phone cannot open the
 address below, allow port ${HUB_LISTEN##*:} in the laptop's firewall. Stop with Ctrl+C.
 EOF
+# A USB receipt printer (/dev/usb/lp*, root:lp 0660 on Debian) is written by the user running this script.
+for lp in /dev/usb/lp*; do
+  if [ -e "$lp" ] && [ ! -w "$lp" ]; then
+    echo "note: the USB printer $lp is not writable by $(id -un). Run: sudo usermod -aG lp $(id -un), then log out and in again (see docs/field-guide.md, \"Receipts on a thermal printer\")." >&2
+  fi
+done
 # Two glibc arenas and large buffers returned at once: 77 MiB peak under 50 phones instead of 501 MiB
 # (docs/operations.md, "Load and footprint"); the systemd unit sets the same.
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}" MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}"

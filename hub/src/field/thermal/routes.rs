@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::device::{PrintError, Printer, Setting};
 use super::page::{self, Page};
@@ -166,6 +165,21 @@ fn length_header(r: &Rendered) -> String {
 }
 
 /// The hub printer's state and the printer profiles.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PrinterState {
+    /// `auto`, `off`, or the configured device path.
+    setting: String,
+    /// The printer device found now, if any.
+    device: Option<String>,
+    /// `ready` (a device is there), `absent`, or `off`.
+    #[schema(pattern = "^(ready|absent|off)$")]
+    state: String,
+    /// The hub's default profile id.
+    profile: String,
+    profiles: Vec<Profile>,
+}
+
+/// The hub printer's state and the printer profiles.
 #[utoipa::path(
     get,
     path = "/api/v1/printer",
@@ -173,7 +187,7 @@ fn length_header(r: &Rendered) -> String {
     tag = "thermal",
     security(("session" = ["officer", "volunteer", "admin"])),
     responses(
-        (status = 200, description = "`{setting, device, state (ready|absent|off), profile, profiles: [..]}`", body = Object),
+        (status = 200, description = "The hub printer's state and the profiles", body = PrinterState),
         crate::shared::api_doc::Unauthenticated,
     ),
     extensions(("x-hub-modes" = json!(["field"])))
@@ -182,7 +196,7 @@ async fn printer_state(
     State(st): State<AppState>,
     _: FieldOnly,
     FieldTeam(_user): FieldTeam,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<PrinterState>, ApiError> {
     let p = printer(&st)?.clone();
     let device = tokio::task::spawn_blocking(move || p.rescan())
         .await
@@ -193,13 +207,13 @@ async fn printer_state(
         (_, Some(_)) => "ready",
         (_, None) => "absent",
     };
-    Ok(Json(json!({
-        "setting": p.setting.label(),
-        "device": device.map(|d| d.display().to_string()),
-        "state": state,
-        "profile": default_profile(&st),
-        "profiles": profiles::all(),
-    })))
+    Ok(Json(PrinterState {
+        setting: p.setting.label(),
+        device: device.map(|d| d.display().to_string()),
+        state: state.into(),
+        profile: default_profile(&st).into(),
+        profiles: profiles::all().to_vec(),
+    }))
 }
 
 /// The exact ESC/POS bytes that print this receipt (what a team phone sends to a Bluetooth printer).
@@ -304,6 +318,47 @@ async fn thermal_png(
         .into_response())
 }
 
+/// A slip as laid out for a printer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ThermalInfo {
+    profile: String,
+    /// The villager's language it is printed in (then Vietnamese).
+    lang: String,
+    /// Dots across.
+    dots: u32,
+    /// Rows of dots (raster and native QR), before the final feed.
+    rows: u32,
+    /// Paper used, the final feed included.
+    length_mm: f32,
+    /// Size of the ESC/POS stream.
+    bytes: usize,
+    /// The text lines exactly as drawn, top to bottom.
+    lines: Vec<String>,
+    qr: ThermalQr,
+    /// Texts of the villager's language printed in Vietnamese only (the fonts cannot write them).
+    unprintable: usize,
+    /// Whether the receipt was printed before (on the hub's printer or a phone's), so a phone asks
+    /// before printing another copy; `null` when never.
+    printed: Option<PrintedSoFar>,
+}
+
+/// How often and when a receipt was printed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PrintedSoFar {
+    /// RFC 3339 time of the last print.
+    last_at: String,
+    count: u32,
+}
+
+/// The slip's QR.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ThermalQr {
+    /// The tracking URL.
+    data: Option<String>,
+    /// Drawn by the printer (GS ( k) rather than sent as raster.
+    native: bool,
+}
+
 /// The slip's text lines as laid out, top to bottom, and the QR's data.
 #[utoipa::path(
     get,
@@ -318,7 +373,7 @@ async fn thermal_png(
         ("scheme" = Option<String>, Query, description = "`https` when the page is on HTTPS"),
     ),
     responses(
-        (status = 200, description = "`{profile, lang, dots, rows, length_mm, bytes, lines: [..], qr: {data, native}, unprintable}`", body = Object),
+        (status = 200, description = "The slip's lines as laid out", body = ThermalInfo),
         (status = 400, body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 404, body = crate::shared::api_doc::ErrorBody),
@@ -333,19 +388,29 @@ async fn thermal_lines(
     Query(q): Query<RenderQuery>,
     headers: HeaderMap,
     uri: axum::http::Uri,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ThermalInfo>, ApiError> {
     let r = render(&st, &code, &q, &headers, &uri).await?;
-    Ok(Json(json!({
-        "profile": r.profile.id,
-        "lang": r.lang,
-        "dots": r.profile.dots,
-        "rows": r.page.rows(),
-        "length_mm": (r.page.length_mm(r.profile.feed_lines) * 10.0).round() / 10.0,
-        "bytes": r.bytes.len(),
-        "lines": r.page.lines,
-        "qr": {"data": r.page.qr, "native": r.profile.native_qr},
-        "unprintable": r.unprintable,
-    })))
+    let rc = r.code.clone();
+    let printed = st
+        .db
+        .call(move |c| store::last(c, &rc))
+        .await?
+        .map(|(last_at, count)| PrintedSoFar { last_at, count });
+    Ok(Json(ThermalInfo {
+        printed,
+        profile: r.profile.id.clone(),
+        lang: r.lang,
+        dots: r.profile.dots,
+        rows: r.page.rows(),
+        length_mm: (r.page.length_mm(r.profile.feed_lines) * 10.0).round() / 10.0,
+        bytes: r.bytes.len(),
+        lines: r.page.lines,
+        qr: ThermalQr {
+            data: r.page.qr,
+            native: r.profile.native_qr,
+        },
+        unprintable: r.unprintable,
+    }))
 }
 
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
@@ -409,7 +474,7 @@ fn print_error(e: PrintError) -> ApiError {
     ),
     request_body = PrintIn,
     responses(
-        (status = 200, description = "`{code, printed_at, via, device, profile, length_mm, bytes, prints}`", body = Object),
+        (status = 200, description = "The print", body = Printed),
         (status = 400, body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 404, body = crate::shared::api_doc::ErrorBody),
@@ -611,6 +676,15 @@ async fn test_png(
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }
 
+/// A printed test page.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TestPrinted {
+    device: String,
+    profile: String,
+    length_mm: f32,
+    bytes: usize,
+}
+
 /// Prints the test page on the hub's USB printer (before a session: printer, paper and profile right?).
 #[utoipa::path(
     post,
@@ -620,7 +694,7 @@ async fn test_png(
     security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
     request_body = ProfileIn,
     responses(
-        (status = 200, description = "`{device, profile, length_mm, bytes}`", body = Object),
+        (status = 200, description = "The test page was printed", body = TestPrinted),
         (status = 400, body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 503, description = "`printer_absent`, `printer_no_paper`, `printer_error`, `printer_off`", body = crate::shared::api_doc::ErrorBody),
@@ -632,7 +706,7 @@ async fn test_print(
     _: FieldOnly,
     FieldTeam(_user): FieldTeam,
     JsonBody(body): JsonBody<ProfileIn>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<TestPrinted>, ApiError> {
     let (p, page, bytes) = test_page_of(&st, body.profile.as_deref()).await?;
     let printer = printer(&st)?.clone();
     let held = printer.hold().await;
@@ -641,10 +715,10 @@ async fn test_print(
         .print(&held, bytes, p.status_query)
         .await
         .map_err(print_error)?;
-    Ok(Json(json!({
-        "device": dev.display().to_string(),
-        "profile": p.id,
-        "length_mm": (page.length_mm(p.feed_lines) * 10.0).round() / 10.0,
-        "bytes": n,
-    })))
+    Ok(Json(TestPrinted {
+        device: dev.display().to_string(),
+        profile: p.id.clone(),
+        length_mm: (page.length_mm(p.feed_lines) * 10.0).round() / 10.0,
+        bytes: n,
+    }))
 }

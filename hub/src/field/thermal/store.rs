@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 use crate::shared::store::StoreResult;
 
 /// One print, as answered to the client.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Printed {
     pub code: String,
     pub printed_at: String,
     /// `hub` (the hub's USB printer) or `phone` (a team phone over Bluetooth).
+    #[schema(pattern = "^(hub|phone)$")]
     pub via: String,
     pub device: Option<String>,
     pub profile: String,
