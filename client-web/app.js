@@ -37,6 +37,7 @@ const VIEWS = {
   predeclare: async (...a) => (await import('./selfservice.js')).predeclareView(...a),
   status: async (...a) => (await import('./selfservice.js')).statusView(...a),
   slip: async (...a) => (await import('./slip.js')).slipView(...a),
+  printer: async (...a) => (await import('./thermal.js')).printerView(...a),
   // Sync with the office: pairing (both hubs), devices (office), upload progress (field), status news.
   pairing: async (...a) => (await import('./pairing.js')).pairingView(...a),
   devices: async (...a) => (await import('./pairing.js')).devicesView(...a),
@@ -77,6 +78,7 @@ const ROUTES = [
   [/^\/predeclare\/([^/]+)$/, 'predeclare', false],
   [/^\/r\/([^/]+)$/, 'status', false],
   [/^\/slip\/([^/]+)$/, 'slip', true],
+  [/^\/printer$/, 'printer', true],
   [/^\/pairing$/, 'pairing', true],
   [/^\/office\/devices$/, 'devices', true],
   [/^\/sync$/, 'sync', true],
@@ -195,7 +197,7 @@ function header(current) {
       ['#/office/exports', 'nav.exports', 'exports', 'save'], ['#/office/reports', 'nav.reports', 'reports', 'people'],
       ['#/office/imports', 'nav.imports', 'imports', 'doc'], ['#/office/procedures', 'nav.procedures', 'procedures', 'book'],
       ['#/office/devices', 'nav.devices', 'devices', 'wifi']]
-    : [['#/', 'nav.dossiers', 'home', 'doc'], ['#/sessions', 'nav.sessions', 'sessions', 'people'], ['#/news', 'nav.news', 'news', 'book'], ['#/sync', 'nav.sync', 'sync', 'cloud'], ['#/join', 'nav.join', 'join', 'qr']];
+    : [['#/', 'nav.dossiers', 'home', 'doc'], ['#/sessions', 'nav.sessions', 'sessions', 'people'], ['#/news', 'nav.news', 'news', 'book'], ['#/sync', 'nav.sync', 'sync', 'cloud'], ['#/join', 'nav.join', 'join', 'qr'], ['#/printer', 'nav.printer', 'printer', 'print']];
   if (can('admin')) items.push(['#/users', 'nav.users', 'users', 'user']);
   items.push(['#/languages', 'nav.languages', 'languages', 'globe']);
   items.push(['#/account', 'nav.account', 'account', 'lock']);

@@ -45,6 +45,8 @@ const hhmm = (iso) => {
   const d = new Date(iso);
   return isNaN(d) ? '' : `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 };
+// Millimetres of paper as centimetres, with the decimal comma in Vietnamese.
+const cm = (mm) => (mm / 10).toFixed(1).replace('.', state.lang === 'vi' ? ',' : '.');
 // A print's time as the officer reads it: HH:MM, with the date when it was not today.
 const whenOf = (iso) => {
   const d = new Date(iso);
@@ -130,9 +132,10 @@ function printedAtOf(err) {
 
 /**
  * The thermal printing panel of the slip page. `opts`: {code, lang() → the villager's language of the
- * slip, scheme → 'https' or null}. Returns {el, refresh()} (refresh after the language changes).
+ * slip, scheme → 'https' or null}; or {test: true}: the printer test page instead of a receipt (#/printer).
+ * Returns {el, refresh()} (refresh after the language changes).
  */
-export async function thermalPanel({ code, lang, scheme }) {
+export async function thermalPanel({ code, lang, scheme, test = false }) {
   let printer = null;
   try { printer = await api('GET', '/api/v1/printer'); } catch (_) { printer = null; }
   const known = (printer && printer.profiles ? printer.profiles.map((p) => p.id) : Object.keys(PROFILES));
@@ -142,8 +145,10 @@ export async function thermalPanel({ code, lang, scheme }) {
   // loads, a print here, or the hub's "already printed" answer): a Bluetooth print asks before it writes.
   let printedAt = '';
 
-  const query = () => `profile=${enc(profile)}&lang=${enc(lang())}${scheme ? '&scheme=' + enc(scheme) : ''}`;
-  const base = `/api/v1/receipts/${enc(code)}`;
+  const query = () => (test ? `profile=${enc(profile)}` : `profile=${enc(profile)}&lang=${enc(lang())}${scheme ? '&scheme=' + enc(scheme) : ''}`);
+  const base = test ? '/api/v1/printer/test' : `/api/v1/receipts/${enc(code)}`;
+  // The test page: its image and its bytes sit beside its print route; a receipt's under its code.
+  const at = (what) => (test ? `${base}.${what === 'thermal.png' ? 'png' : what}` : `${base}/${what}`);
 
   // ----- what will print -----
   const preview = h('img', { class: 'thermal-preview', 'data-testid': 'thermal-preview', alt: t('thermal.preview_alt') });
@@ -153,7 +158,8 @@ export async function thermalPanel({ code, lang, scheme }) {
   let previewSeq = 0;
   const showPreview = async () => {
     const seq = ++previewSeq;
-    preview.src = `${base}/thermal.png?${query()}`;
+    preview.src = `${at('thermal.png')}?${query()}`;
+    if (test) return;
     try {
       const j = await api('GET', `${base}/thermal?${query()}`);
       if (seq !== previewSeq) return;
@@ -161,7 +167,7 @@ export async function thermalPanel({ code, lang, scheme }) {
       // Printed before (here, on another phone, or on the hub's printer): a Bluetooth print asks first.
       if (j.printed && j.printed.last_at) printedAt = whenOf(j.printed.last_at);
       preview.style.maxWidth = j.dots + 'px';
-      previewNote.textContent = t('thermal.preview_note', { cm: (j.length_mm / 10).toFixed(1).replace('.', state.lang === 'vi' ? ',' : '.') });
+      previewNote.textContent = t('thermal.preview_note', { cm: cm(j.length_mm) });
     } catch (_) { previewNote.textContent = ''; }
   };
 
@@ -215,6 +221,13 @@ export async function thermalPanel({ code, lang, scheme }) {
     setBusy(true);
     say('info', t('thermal.printing'));
     try {
+      if (test) {
+        const r = await api('POST', base, { profile }, { timeout: 45000 });
+        say('ok', t('thermal.test_printed'), t('thermal.test_check', { cm: cm(r.length_mm) }));
+        setBusy(false);
+        refreshState();
+        return;
+      }
       const r = await api('POST', `${base}/print`, { via: 'hub', lang: lang(), profile, ...(scheme ? { scheme } : {}), ...(again ? { again: true } : {}) },
         { headers: { 'Idempotency-Key': key }, timeout: 45000 });
       done(r);
@@ -237,7 +250,7 @@ export async function thermalPanel({ code, lang, scheme }) {
     setBusy(false);
   };
 
-  const hubBtn = btn('print', t('thermal.print_hub'), { class: 'btn primary big', 'data-testid': 'thermal-print', onclick: () => hubPrint(false) });
+  const hubBtn = btn('print', t(test ? 'thermal.test_print_hub' : 'thermal.print_hub'), { class: 'btn primary big', 'data-testid': 'thermal-print', onclick: () => hubPrint(false) });
   const hubState = h('p', { class: 'thermal-state', 'data-testid': 'thermal-hub-state' });
   const hubBox = h('div', { class: 'thermal-hub' }, hubBtn, hubState);
   buttons.push(hubBtn);
@@ -277,7 +290,7 @@ export async function thermalPanel({ code, lang, scheme }) {
       try {
         const p = await connectPrinter();
         step = 'fetch';
-        const res = await fetch(`${base}/escpos?${query()}`, { credentials: 'same-origin', cache: 'no-store' });
+        const res = await fetch(`${at('escpos')}?${query()}`, { credentials: 'same-origin', cache: 'no-store' });
         if (!res.ok) {
           let body = null;
           try { body = await res.json(); } catch (_) { /* not JSON */ }
@@ -289,7 +302,8 @@ export async function thermalPanel({ code, lang, scheme }) {
         const title = progress.querySelector('.b-title');
         await writeChunks(p.device, p.char, bytes, (f) => { title.textContent = t('thermal.bt_sending', { pct: Math.round(f * 100) }); });
         step = 'record';
-        await recordPhonePrint(again);
+        if (test) say('ok', t('thermal.test_printed'), t('thermal.test_check_bt'));
+        else await recordPhonePrint(again);
       } catch (e) {
         setBusy(false);
         showForget();
@@ -327,7 +341,7 @@ export async function thermalPanel({ code, lang, scheme }) {
       if (bt) bt.char = null;
       return say('danger', t(step === 'write' ? 'thermal.bt_lost' : 'thermal.bt_unreachable'), t('thermal.bt_unreachable_do'), retry);
     };
-    const b = btn('print', t('thermal.print_bt'), { class: 'btn big', 'data-testid': 'thermal-print-bt', onclick: () => btPrint(false) });
+    const b = btn('print', t(test ? 'thermal.test_print_bt' : 'thermal.print_bt'), { class: 'btn big', 'data-testid': 'thermal-print-bt', onclick: () => btPrint(false) });
     buttons.push(b);
     // Shown once a printer is remembered: to print on another one, the chooser again.
     const forget = btn(null, t('thermal.bt_other'), { class: 'btn small ghost', 'data-testid': 'thermal-bt-forget', hidden: !bt,
@@ -340,7 +354,7 @@ export async function thermalPanel({ code, lang, scheme }) {
   }
 
   const el = h('section', { class: 'card no-print thermal', 'data-testid': 'thermal', 'aria-labelledby': 'thermal-h' },
-    h('h2', { id: 'thermal-h' }, icon('print'), t('thermal.heading')),
+    h('h2', { id: 'thermal-h' }, icon('print'), t(test ? 'thermal.test_heading' : 'thermal.heading')),
     h('div', { class: 'field' }, h('label', { for: 'thermal-profile' }, t('thermal.profile')), profileSel),
     hubBox, btBox, status,
     h('details', { class: 'thermal-preview-box', open: true },
@@ -349,4 +363,17 @@ export async function thermalPanel({ code, lang, scheme }) {
   await refreshState();
   window.addEventListener('hashchange', () => { alive = false; clearTimeout(pollTimer); }, { once: true });
   return { el, refresh: showPreview };
+}
+
+/**
+ * #/printer: the team checks a printer before a session with the test page (every Vietnamese tone, the
+ * minority languages' letters, a ruler across the paper, a QR), on the hub's USB printer or from this
+ * phone over Bluetooth; no receipt needed.
+ */
+export async function printerView(app, _params, _query, ctx) {
+  const panel = await thermalPanel({ test: true });
+  ctx.show(h('section', { class: 'printer-page' },
+    h('h1', {}, t('thermal.page_heading')),
+    h('p', { class: 'help' }, t('thermal.test_help')),
+    panel.el));
 }

@@ -415,3 +415,42 @@ test('a hub with --printer off: no hub print button, Bluetooth printing still of
     assert.deepEqual(phone.errors, []);
   } finally { await phone.close(); await off.stop(); }
 });
+
+// Before a session, with no receipt yet: #/printer (menu "Máy in") prints the test page on the hub's printer
+// and from the phone over Bluetooth; both send exactly the hub's test-page bytes for the chosen type.
+test('#/printer: the test page prints on the hub printer and over Bluetooth, exactly the hub\'s bytes', async () => {
+  plugIn();
+  const phone = await launch(PHONE);
+  const { page } = phone;
+  await page.addInitScript(fakeBluetooth);
+  try {
+    await login(page, hub.base, OFFICER);
+    await page.goto(`${hub.base}/#/printer`);
+    await page.waitForSelector('[data-testid=thermal]');
+    await page.waitForFunction(() => { const i = document.querySelector('[data-testid=thermal-preview]'); return i && i.complete && i.naturalWidth > 0; });
+    assert.equal(await page.textContent('h1'), 'Máy in biên nhận');
+    assert.match(await page.getAttribute('[data-testid=thermal-preview]', 'src'), /\/api\/v1\/printer\/test\.png\?profile=generic-58$/);
+    await shot(page, 'thermal-08-test-page-360');
+    await scanVietnameseScreen(page);
+
+    const want = await api('GET', '/api/v1/printer/test.escpos?profile=generic-58');
+    assert.equal(want.status, 200);
+    const before1 = size();
+    await page.click('[data-testid=thermal-print]');
+    await page.waitForFunction(() => /Đã in trang thử/.test(document.querySelector('[data-testid=thermal-status]').innerText));
+    assert.ok(tail(before1).equals(want.body), 'the hub printer got the test page bytes');
+    assert.match(await page.textContent('[data-testid=thermal-status]'), /dài khoảng \d+,\d cm/, 'the decimal comma in Vietnamese');
+    await shot(page, 'thermal-09-test-printed-360');
+
+    // The 80 mm type: its own bytes, over Bluetooth; nothing is recorded against a receipt.
+    await page.selectOption('[data-testid=thermal-profile]', 'generic-80');
+    await page.waitForFunction(() => /profile=generic-80/.test(document.querySelector('[data-testid=thermal-preview]').src));
+    const want80 = await api('GET', '/api/v1/printer/test.escpos?profile=generic-80');
+    await page.click('[data-testid=thermal-print-bt]');
+    await page.waitForFunction(() => /Đã in trang thử/.test(document.querySelector('[data-testid=thermal-status]').innerText));
+    const sent = Buffer.from((await page.evaluate(() => window.__bt.writes)).flat());
+    assert.ok(sent.equals(want80.body), 'the Bluetooth printer got the 80 mm test page bytes');
+    assert.notDeepEqual(want80.body, want.body);
+    assert.deepEqual(phone.errors, []);
+  } finally { await phone.close(); }
+});
