@@ -14,13 +14,15 @@ if [ ! -d ../shared/data ]; then
   echo "warning: ../shared/data is missing; tests that use the sample photos will fail" >&2
 fi
 
-step "Installing system packages if missing (chromium; tesseract with Vietnamese data and imagemagick for the photo legibility check; poppler-utils for the print checks; libssl-dev and pkg-config for SQLCipher)"
+step "Installing system packages if missing (chromium; tesseract with Vietnamese data and imagemagick for the photo legibility check; poppler-utils for the print checks; zbar-tools for the thermal receipt's QR; python3 for the paper-out printer stand-in; libssl-dev and pkg-config for SQLCipher)"
 NEED=()
 command -v chromium >/dev/null 2>&1 || NEED+=(chromium)
 command -v tesseract >/dev/null 2>&1 || NEED+=(tesseract-ocr)
 [ -e /usr/share/tesseract-ocr/5/tessdata/vie.traineddata ] || [ -e /usr/share/tesseract-ocr/4.00/tessdata/vie.traineddata ] || NEED+=(tesseract-ocr-vie)
 command -v convert >/dev/null 2>&1 || NEED+=(imagemagick)
 command -v pdftotext >/dev/null 2>&1 || NEED+=(poppler-utils) # the printed forms' text (A4 print check)
+command -v zbarimg >/dev/null 2>&1 || NEED+=(zbar-tools) # reads the QR off the decoded thermal receipt (issue 21)
+command -v python3 >/dev/null 2>&1 || NEED+=(python3) # the paper-out printer stand-in on a pty (tests/it/thermal.rs)
 [ -e /usr/include/openssl/evp.h ] || NEED+=(libssl-dev) # SQLCipher (encryption at rest) links libcrypto
 command -v pkg-config >/dev/null 2>&1 || NEED+=(pkg-config) # finds libcrypto for the SQLCipher build
 if [ ${#NEED[@]} -gt 0 ]; then

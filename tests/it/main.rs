@@ -51,6 +51,7 @@ mod slowloris;
 mod sync;
 mod sync_weak_link;
 mod systemd_notify;
+mod thermal;
 mod thief;
 mod tls_ca;
 mod unit_history;

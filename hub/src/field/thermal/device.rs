@@ -224,8 +224,14 @@ fn write_to(path: &Path, bytes: &[u8], status_query: bool) -> Result<(), PrintEr
         }
     }
     if status_query && readable {
+        // Whatever the printer said before (an earlier answer nobody read): a bounded drain, since a
+        // broken device may never stop talking.
         let mut junk = [0u8; 64];
-        while matches!(f.read(&mut junk), Ok(n) if n > 0) {}
+        for _ in 0..16 {
+            if !matches!(f.read(&mut junk), Ok(n) if n > 0) {
+                break;
+            }
+        }
         write_all(
             &mut f,
             &PAPER_STATUS_REQUEST,
@@ -290,6 +296,17 @@ mod tests {
             std::fs::write(d.path().join(n), b"").unwrap();
         }
         assert_eq!(first_lp(d.path()), Some(d.path().join("lp2")));
+    }
+
+    #[test]
+    fn odd_devices_end_in_an_answer_not_a_hang() {
+        // Reads never end (/dev/zero): the drain and the status read are bounded; the print goes on.
+        write_to(Path::new("/dev/zero"), b"\x1b@", true).unwrap();
+        // Refuses every write (/dev/full): a clear failure.
+        assert!(matches!(
+            write_to(Path::new("/dev/full"), b"\x1b@", true),
+            Err(PrintError::Failed(_))
+        ));
     }
 
     #[test]
