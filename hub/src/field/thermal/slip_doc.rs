@@ -150,7 +150,7 @@ pub fn blocks(s: &Slip, tx: &Texts) -> Vec<Block> {
     let d = &s.due;
     let active = !matches!(s.receipt.disposition.as_str(), "refused" | "voids");
     out.push(para(
-        format!("{} · {}", s.hub_name, vn_date(&d.sealed_on)),
+        format!("{}, {}", s.hub_name, vn_date(&d.sealed_on)),
         SMALL,
     ));
     out.push(Block::Gap(6));
@@ -230,7 +230,7 @@ pub fn blocks(s: &Slip, tx: &Texts) -> Vec<Block> {
                 .unwrap_or_default();
             out.push(Block::Text {
                 text: format!(
-                    "• {} — {}{cond}",
+                    "- {} — {}{cond}",
                     joined(tx.text(&o.label)),
                     joined(tx.ui(when, &[]))
                 ),
