@@ -41,6 +41,7 @@ mod outreach;
 mod packages;
 mod pairing;
 mod photos;
+mod qr_codes;
 mod reports;
 mod retention;
 mod revocation;

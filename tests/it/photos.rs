@@ -129,7 +129,11 @@ fn stored_photos_are_upright_metadata_free_small_and_legible() {
                 att["sha256"].as_str().unwrap(),
                 protocol::sha256_hex(&stored)
             );
-            assert_eq!(att["name"], format!("{name}.jpg"));
+            // A neutral name, not the one sent (a camera's is the capture time).
+            assert_eq!(
+                att["name"],
+                format!("id_document-{}.jpg", figures.len() + 1)
+            );
 
             assert!(stored.len() <= BUDGET, "{name}: {} bytes", stored.len());
             let markers = header_markers(&stored);
@@ -201,5 +205,88 @@ fn a_photo_that_is_not_an_image_is_refused_and_nothing_is_stored() {
         assert_eq!(b["error"]["code"], "unsupported_media");
         let (_, d) = admin.get(&format!("/api/v1/drafts/{id}")).await;
         assert_eq!(d["attachments"].as_array().map(Vec::len), Some(0), "{d}");
+    });
+}
+
+/// A photo sent straight from a camera keeps nothing of its file name (`IMG_20261120_091500.jpg`: the
+/// capture time): the hub stores, returns and seals `<role>-<n>.jpg`, and the office receives that.
+#[test]
+fn a_camera_file_name_is_neither_stored_nor_sealed() {
+    let (tmp, field_dir, office_dir, field) = paired_field(&[]);
+    let photo = std::fs::read(sample_photo("giay-chung-sinh.jpg")).unwrap();
+    let neutral = ["id_document-1.jpg", "id_document-2.jpg"];
+    let code = block_on(async {
+        let officer = field_officer(&field, "mat-khau-12345").await;
+        let fields = marital_fields("Điểu Thị Hạnh", "070198001234");
+        let (s, draft) = officer
+            .post(
+                "/api/v1/drafts",
+                json!({"procedure": {"id": "marital-status-certificate", "version": 1}, "fields": {}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{draft}");
+        let id = draft["id"].as_str().unwrap().to_string();
+        let (s, saved) = officer
+            .put(
+                &format!("/api/v1/drafts/{id}"),
+                json!({"fields": fields, "version": draft["version"]}),
+            )
+            .await;
+        assert_eq!(s, 200, "{saved}");
+        for (sent, stored) in [
+            "IMG_20261120_091500.jpg",
+            "DCIM/Camera/IMG_20261120_091512.jpg",
+        ]
+        .into_iter()
+        .zip(neutral)
+        {
+            let (s, att) = officer
+                .upload(&id, "id_document", sent, photo.clone(), "image/jpeg")
+                .await;
+            assert_eq!(s, 201, "{att}");
+            assert_eq!(att["name"], stored, "{sent}");
+        }
+        let (s, d) = officer.get(&format!("/api/v1/drafts/{id}")).await;
+        assert_eq!(s, 200);
+        let names: Vec<&str> = d["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, neutral);
+        assert!(!d.to_string().contains("20261120"), "{d}");
+        let receipt = seal_draft(&officer, &id).await;
+        receipt["code"].as_str().unwrap().to_string()
+    });
+    drop(field);
+
+    carry_batch(&tmp.path().join("b.batch"), &field_dir, &office_dir);
+    let office = Hub::start("office", &office_dir);
+    block_on(async {
+        let (_admin, clerk) = office_clerk(&office).await;
+        let (_, list) = clerk.get("/api/v1/office/dossiers").await;
+        let row = list["dossiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["receipt_code"] == code.as_str())
+            .expect("the sealed dossier reached the office")
+            .clone();
+        let (s, d) = clerk
+            .get(&format!(
+                "/api/v1/office/dossiers/{}",
+                row["dossier_id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(s, 200, "{d}");
+        let names: Vec<&str> = d["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, neutral, "as sealed");
+        assert!(!d.to_string().contains("20261120"), "{d}");
     });
 }

@@ -122,6 +122,7 @@ pub async fn serve(
                 commune: cfg.commune.clone(),
             })
             .with(crate::office::intake::session::SyncSessions::default())
+            .with(join::Published::default())
             .with(crate::field::uploader::Uploader::new(
                 cfg.upload.clone(),
                 cfg.mdns,
@@ -244,6 +245,10 @@ pub async fn serve(
         wifi,
         ca: tls_material.as_ref().map(|m| m.ca.clone()),
     });
+    // The slip's tracking QR draws the hub's address by the join page's rule.
+    if let Some(p) = state.parts.get::<join::Published>() {
+        p.set(join_info.clone());
+    }
     let urls = terminal::urls(addr);
     let https_urls: Vec<String> = match &join_info.https {
         Some(ep) => join_info.urls("https", ep, None),

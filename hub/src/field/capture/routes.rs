@@ -363,28 +363,14 @@ fn media_error(e: MediaError) -> ApiError {
     ApiError::new(status, code, vi, format!("{e}.")).with_field("file")
 }
 
-/// Keeps the last path component of a client's file name, at most 100 characters, printable only.
-fn clean_name(name: Option<&str>) -> String {
-    let base = name
-        .unwrap_or("photo")
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or("photo");
-    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(100).collect();
-    if cleaned.trim().is_empty() {
-        "photo".into()
-    } else {
-        cleaned
-    }
-}
-
 /// The multipart form of a photo upload (documentation only: the handler reads the parts itself).
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 struct PhotoForm {
     /// The document role in the draft's procedure (e.g. `id_document`).
     role: String,
-    /// The photo: JPEG, PNG or WebP, at most 10 MB and 40 megapixels.
+    /// The photo: JPEG, PNG or WebP, at most 10 MB and 40 megapixels. Its file name is not kept: the
+    /// stored copy is named `<role>-<n>.jpg`.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
 }
@@ -417,7 +403,7 @@ async fn add_photo(
     mut form: Multipart,
 ) -> Result<(StatusCode, Json<AttachmentInfo>), ApiError> {
     let mut role = None;
-    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut file: Option<Vec<u8>> = None;
     let mut unexpected: Option<String> = None;
     while let Some(field) = form.next_field().await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -456,12 +442,12 @@ async fn add_photo(
                 })?)
             }
             Some("file") => {
-                let name = clean_name(field.file_name());
+                // The file name sent is not kept (see `media::stored_name`).
                 let bytes = field
                     .bytes()
                     .await
                     .map_err(|_| media_error(MediaError::TooLarge))?;
-                file = Some((name, bytes.to_vec()));
+                file = Some(bytes.to_vec());
             }
             _ => {}
         }
@@ -473,7 +459,7 @@ async fn add_photo(
         )
         .with_field(part));
     }
-    let (name, bytes) = file.ok_or_else(|| {
+    let bytes = file.ok_or_else(|| {
         ApiError::bad_request(
             "Chưa chọn ảnh.",
             "No photo was sent (multipart part `file`).",
@@ -521,10 +507,10 @@ async fn add_photo(
         ms = processed.total_ms,
         "photo processed"
     );
-    let name = media::stored_name(&name);
     let info = st
         .db
         .call(move |c| {
+            let name = drafts::next_photo_name(c, &id, &role)?;
             drafts::add_attachment(
                 c,
                 &id,
@@ -601,19 +587,5 @@ async fn remove_photo(
         Ok(Json(json!({})))
     } else {
         Err(ApiError::not_found("ảnh", "Photo"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::clean_name;
-
-    #[test]
-    fn file_names_lose_paths_and_control_characters() {
-        assert_eq!(clean_name(Some("../../etc/passwd")), "passwd");
-        assert_eq!(clean_name(Some("C:\\x\\ảnh.jpg")), "ảnh.jpg");
-        assert_eq!(clean_name(Some("a\u{0}b")), "ab");
-        assert_eq!(clean_name(None), "photo");
-        assert_eq!(clean_name(Some("")), "photo");
     }
 }

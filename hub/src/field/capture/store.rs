@@ -15,6 +15,7 @@ use crate::shared::store::{StoreError, StoreResult};
 pub struct AttachmentInfo {
     pub id: String,
     pub role: String,
+    /// The stored copy's neutral file name, `<role>-<n>.jpg` (never the name the phone sent).
     pub name: String,
     pub media_type: String,
     pub size: u64,
@@ -296,6 +297,19 @@ pub fn attachments(c: &Connection, draft_id: &str) -> StoreResult<Vec<Attachment
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The neutral file name of the next photo of `role` in draft `draft_id` (see
+/// [`crate::shared::media::stored_name`]): the first `<role>-<n>.jpg` the draft does not hold yet.
+pub fn next_photo_name(c: &Connection, draft_id: &str, role: &str) -> StoreResult<String> {
+    let taken: std::collections::HashSet<String> = attachments(c, draft_id)?
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    Ok((1..)
+        .map(|n| crate::shared::media::stored_name(role, n))
+        .find(|name| !taken.contains(name))
+        .expect("a free name"))
 }
 
 pub struct NewAttachment<'a> {

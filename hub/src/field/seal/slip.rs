@@ -315,40 +315,48 @@ pub fn definition(st: &AppState, r: &protocol::ProcedureRef) -> Option<Procedure
     st.procedures.get(r)
 }
 
-/// The tracking URL of `code` on the hub the request reached: `<scheme>://<host>/#/r/<CODE>?k=<KEY>`
+/// The tracking URL of `code` on the hub the request reached: `<scheme>://<host>:<port>/#/r/<CODE>?k=<KEY>`
 /// (`KEY` = the receipt's tracking key, see `tracking::tracking_key`).
 /// `scheme` is `https` when the client says so (`?scheme=https`, the page's own protocol) or the request
-/// URI carries it; the host is the request's `Host` header, refused unless it is a plain host[:port].
+/// URI carries it. The host is the request's (`Host` header, else the URI's authority), refused unless
+/// it is a plain host[:port]; the base URL is then made by the join page's rule
+/// ([`crate::shared::join::qr_base_url`] with the hub's `info`): a loopback host (`localhost`, `127.x`,
+/// `[::1]`: the slip printed from the hub's own screen) is replaced with the hub's LAN address, since a
+/// villager's phone cannot open the hub laptop's `localhost`.
 pub fn tracking_url(
+    info: Option<&crate::shared::join::JoinInfo>,
     headers: &HeaderMap,
     uri: &axum::http::Uri,
     scheme: Option<&str>,
     code: &ReceiptCode,
     key: &ReceiptCode,
 ) -> Result<String, ApiError> {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| uri.host())
-        .unwrap_or("");
-    let ok = !host.is_empty()
-        && host.len() <= 255
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-    if !ok {
+    let raw = match headers.get(header::HOST) {
+        Some(v) => v.to_str().ok(),
+        None => uri.authority().map(|a| a.as_str()),
+    };
+    let https = scheme == Some("https") || uri.scheme_str() == Some("https");
+    let req = crate::shared::join::parse_host(raw);
+    let base = req.as_ref().and_then(|r| {
+        crate::shared::join::qr_base_url(info, https, Some(r))
+            // `?scheme=https` on a hub that serves no HTTPS itself (a TLS proxy in front of it): the
+            // address the page was reached at, as sent.
+            .or_else(|| crate::shared::join::qr_base_url(None, https, Some(r)))
+    });
+    let Some(base) = base else {
         return Err(ApiError::bad_request(
             "Không xác định được địa chỉ của trạm (tiêu đề Host).",
             "Cannot tell this hub's address (Host header).",
         ));
-    }
-    let https = scheme == Some("https") || uri.scheme_str() == Some("https");
-    Ok(format!(
-        "{}://{host}/#/r/{}?k={}",
-        if https { "https" } else { "http" },
-        code.compact(),
-        key.compact()
-    ))
+    };
+    Ok(format!("{base}#/r/{}?k={}", code.compact(), key.compact()))
+}
+
+/// The hub's join information, when it runs under `serve` (see [`crate::shared::join::Published`]).
+fn join_info(st: &AppState) -> Option<&crate::shared::join::JoinInfo> {
+    st.parts
+        .get::<crate::shared::join::Published>()
+        .and_then(|p| p.get())
 }
 
 #[derive(Debug, Deserialize)]
@@ -456,7 +464,7 @@ pub async fn slip_of(
     scheme: Option<&str>,
 ) -> Result<Slip, ApiError> {
     let (code, r, key, rec) = find(st, code).await?;
-    let tracking_url = tracking_url(headers, uri, scheme, &code, &key)?;
+    let tracking_url = tracking_url(join_info(st), headers, uri, scheme, &code, &key)?;
     let def = definition(st, &r.procedure)
         .ok_or_else(|| ApiError::not_found("thủ tục của biên nhận", "Receipt's procedure"))?;
     let languages = st
@@ -518,7 +526,14 @@ async fn track_png(
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
     let (code, _, key, _) = find(&st, &code).await?;
-    let url = tracking_url(&headers, &uri, q.scheme.as_deref(), &code, &key)?;
+    let url = tracking_url(
+        join_info(&st),
+        &headers,
+        &uri,
+        q.scheme.as_deref(),
+        &code,
+        &key,
+    )?;
     let png = crate::shared::qr::png(&url).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok((
         [
@@ -697,7 +712,7 @@ mod tests {
         h.insert(header::HOST, "192.168.4.1:8080".parse().unwrap());
         let uri: axum::http::Uri = "/api/v1/receipts/x/slip".parse().unwrap();
         let key = ReceiptCode::from_entropy([1, 2, 3, 4, 5]);
-        let u = tracking_url(&h, &uri, None, &code, &key).unwrap();
+        let u = tracking_url(None, &h, &uri, None, &code, &key).unwrap();
         assert_eq!(
             u,
             format!(
@@ -706,9 +721,102 @@ mod tests {
                 key.compact()
             )
         );
-        let u = tracking_url(&h, &uri, Some("https"), &code, &key).unwrap();
+        let u = tracking_url(None, &h, &uri, Some("https"), &code, &key).unwrap();
         assert!(u.starts_with("https://192.168.4.1:8080/#/r/"));
-        h.insert(header::HOST, "evil.example/x?".parse().unwrap());
-        assert!(tracking_url(&h, &uri, None, &code, &key).is_err());
+        for odd in ["evil.example/x?", "a b:80", "x:80;WIFI:", "[::1]x"] {
+            h.insert(header::HOST, odd.parse().unwrap());
+            assert!(
+                tracking_url(None, &h, &uri, None, &code, &key).is_err(),
+                "{odd}"
+            );
+        }
+        h.remove(header::HOST);
+        assert!(tracking_url(None, &h, &uri, None, &code, &key).is_err());
+    }
+
+    /// A hub listening on every interface, with a LAN address and HTTPS, as `serve` describes it.
+    fn lan_hub() -> crate::shared::join::JoinInfo {
+        use crate::shared::join::{Endpoint, JoinInfo};
+        JoinInfo {
+            host: "tram.local".into(),
+            host_advertised: true,
+            http: Endpoint {
+                port: 8080,
+                ips: vec!["192.168.4.1".parse().unwrap(), "127.0.0.1".parse().unwrap()],
+            },
+            https: Some(Endpoint {
+                port: 8443,
+                ips: vec!["192.168.4.1".parse().unwrap()],
+            }),
+            wifi: None,
+            ca: None,
+        }
+    }
+
+    #[test]
+    fn tracking_url_never_points_at_loopback_when_the_hub_has_a_lan_address() {
+        let code = ReceiptCode::derive(&protocol::DeviceId::parse("56475aa75463474c").unwrap(), 1);
+        let key = ReceiptCode::from_entropy([1, 2, 3, 4, 5]);
+        let tail = format!("#/r/{}?k={}", code.compact(), key.compact());
+        let info = lan_hub();
+        let uri: axum::http::Uri = "/api/v1/receipts/x/track.png".parse().unwrap();
+        let at = |host: &str, scheme: Option<&str>| {
+            let mut h = HeaderMap::new();
+            h.insert(header::HOST, host.parse().unwrap());
+            tracking_url(Some(&info), &h, &uri, scheme, &code, &key)
+        };
+        // The slip printed from the hub's own screen: the LAN address (not the `.local` name, which many
+        // phones cannot resolve), the listener's port.
+        for host in [
+            "localhost:8080",
+            "LOCALHOST",
+            "127.0.0.1:8080",
+            "127.1.2.3:8080",
+            "[::1]:8080",
+        ] {
+            assert_eq!(
+                at(host, None).unwrap(),
+                format!("http://192.168.4.1:8080/{tail}"),
+                "{host}"
+            );
+            assert_eq!(
+                at(host, Some("https")).unwrap(),
+                format!("https://192.168.4.1:8443/{tail}"),
+                "{host}"
+            );
+        }
+        // A name or address a phone used is kept, as on the join page.
+        assert_eq!(
+            at("tram.test:8080", None).unwrap(),
+            format!("http://tram.test:8080/{tail}")
+        );
+        assert_eq!(
+            at("[fd00::1]:8080", None).unwrap(),
+            format!("http://[fd00::1]:8080/{tail}")
+        );
+        // The same base as the join page's app QR, for every host.
+        for host in ["localhost:8080", "192.168.4.1:8080", "tram.test"] {
+            let req = crate::shared::join::parse_host(Some(host));
+            let join = crate::shared::join::qr_base_url(Some(&info), false, req.as_ref()).unwrap();
+            assert_eq!(at(host, None).unwrap(), format!("{join}{tail}"));
+        }
+        assert!(at("evil.example/x?", None).is_err());
+        // `?scheme=https` on a hub serving no HTTPS itself (behind a TLS proxy): the address as sent.
+        let mut no_tls = lan_hub();
+        no_tls.https = None;
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "hub.commune.test".parse().unwrap());
+        assert_eq!(
+            tracking_url(Some(&no_tls), &h, &uri, Some("https"), &code, &key).unwrap(),
+            format!("https://hub.commune.test/{tail}")
+        );
+        // HTTP/2: no Host header, the authority of the URI.
+        let uri: axum::http::Uri = "http://localhost:8080/api/v1/receipts/x/track.png"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            tracking_url(Some(&info), &HeaderMap::new(), &uri, None, &code, &key).unwrap(),
+            format!("http://192.168.4.1:8080/{tail}")
+        );
     }
 }

@@ -60,20 +60,43 @@ pub fn url(scheme: &str, host: &str, port: u16) -> String {
     }
 }
 
-/// The host name part of a `Host` header, if it is a plain host name or IP address (anything else is
-/// ignored rather than echoed into a QR code).
-pub fn request_host(header: Option<&str>) -> Option<String> {
+/// The host a request was sent to, from its `Host` header: a plain host name or IP address, and the
+/// port if the header names one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestHost {
+    /// Lower case; an IPv6 address without brackets.
+    pub host: String,
+    pub port: Option<u16>,
+}
+
+/// Parses a `Host` header (or a URI authority): `None` unless it is a plain host name or IP address with
+/// an optional port (anything else is refused rather than echoed into a QR code).
+pub fn parse_host(header: Option<&str>) -> Option<RequestHost> {
     let h = header?.trim();
-    let host = if let Some(rest) = h.strip_prefix('[') {
-        let (v6, _) = rest.split_once(']')?;
-        v6.parse::<std::net::Ipv6Addr>().ok()?;
-        return Some(v6.to_string());
-    } else {
-        match h.rsplit_once(':') {
-            Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
-            Some(_) => return None,
-            None => h,
+    let port_of = |p: &str| -> Option<Option<u16>> {
+        if p.is_empty() {
+            return Some(None);
         }
+        if !p.chars().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        p.parse::<u16>().ok().map(Some)
+    };
+    if let Some(rest) = h.strip_prefix('[') {
+        let (v6, tail) = rest.split_once(']')?;
+        let v6 = v6.parse::<std::net::Ipv6Addr>().ok()?;
+        let port = match tail {
+            "" => None,
+            t => port_of(t.strip_prefix(':')?)?,
+        };
+        return Some(RequestHost {
+            host: v6.to_string(),
+            port,
+        });
+    }
+    let (host, port) = match h.rsplit_once(':') {
+        Some((host, port)) => (host, port_of(port)?),
+        None => (h, None),
     };
     let ok = !host.is_empty()
         && host.len() <= 253
@@ -81,7 +104,60 @@ pub fn request_host(header: Option<&str>) -> Option<String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
         && !host.starts_with(['.', '-']);
-    ok.then(|| host.to_ascii_lowercase())
+    ok.then(|| RequestHost {
+        host: host.to_ascii_lowercase(),
+        port,
+    })
+}
+
+/// The host name part of a `Host` header, if it is a plain host name or IP address (anything else is
+/// ignored rather than echoed into a QR code).
+pub fn request_host(header: Option<&str>) -> Option<String> {
+    parse_host(header).map(|r| r.host)
+}
+
+/// The base URL (`scheme://host:port/`) that a QR code made for a request to this hub shows: the one
+/// rule of every QR the hub draws with its own address (the join page's app and certificate codes, the
+/// slip's tracking code). With the hub's [`JoinInfo`], [`JoinInfo::app_url`]: the request's host unless it
+/// is loopback (`localhost`, `127.x`, `[::1]`), then the hub's first phone-reachable address — an IP
+/// address, not the `.local` name, which many phones cannot resolve — and the port of the listener of
+/// that scheme; `None` for HTTPS when it is off. Without it (a hub not assembled by `serve`), the
+/// request's host and port as sent.
+pub fn qr_base_url(
+    info: Option<&JoinInfo>,
+    https: bool,
+    req: Option<&RequestHost>,
+) -> Option<String> {
+    let scheme = if https { "https" } else { "http" };
+    match info {
+        Some(info) => info.app_url(https, req.map(|r| r.host.as_str())),
+        None => {
+            let r = req?;
+            Some(match r.port {
+                Some(port) => url(scheme, &r.host, port),
+                None if r.host.contains(':') => format!("{scheme}://[{}]/", r.host),
+                None => format!("{scheme}://{}/", r.host),
+            })
+        }
+    }
+}
+
+/// The [`JoinInfo`] of a running hub as a part of its state (`AppState::parts`), for the routes of
+/// other concerns that draw the hub's address into a QR code (the slip's tracking QR). The state is
+/// assembled before the HTTP listener is bound, so `serve` sets the value once it knows the addresses.
+#[derive(Debug, Default)]
+pub struct Published(std::sync::OnceLock<std::sync::Arc<JoinInfo>>);
+
+impl Published {
+    /// Sets the hub's join information (the first value stays).
+    pub fn set(&self, info: std::sync::Arc<JoinInfo>) {
+        let _ = self.0.set(info);
+    }
+
+    /// The hub's join information, once `serve` has set it.
+    pub fn get(&self) -> Option<&JoinInfo> {
+        self.0.get().map(|a| &**a)
+    }
 }
 
 fn is_loopback_host(h: &str) -> bool {
@@ -209,6 +285,61 @@ mod tests {
         assert_eq!(request_host(Some("evil;WIFI:x")), None);
         assert_eq!(request_host(Some("a b:80")), None);
         assert_eq!(request_host(None), None);
+    }
+
+    #[test]
+    fn hosts_keep_their_port_and_the_qr_base_follows_the_join_rule() {
+        let p = |h: &str| parse_host(Some(h));
+        assert_eq!(
+            p("Tram.local:8080"),
+            Some(RequestHost {
+                host: "tram.local".into(),
+                port: Some(8080)
+            })
+        );
+        assert_eq!(p("[::1]:8443").unwrap().port, Some(8443));
+        assert_eq!(p("[::1]").unwrap().host, "::1");
+        assert_eq!(p("tram.local:").unwrap().port, None);
+        for odd in ["[::1]x", "tram:99999", "tram:8a", "a/b", "x;y"] {
+            assert_eq!(p(odd), None, "{odd}");
+        }
+        let j = info();
+        for loopback in [
+            "localhost:8080",
+            "127.0.0.1",
+            "127.9.9.9:1",
+            "[::1]:8080",
+            "a.localhost",
+        ] {
+            assert_eq!(
+                qr_base_url(Some(&j), false, p(loopback).as_ref()).unwrap(),
+                "http://192.168.4.1:8080/",
+                "{loopback}"
+            );
+            assert_eq!(
+                qr_base_url(Some(&j), true, p(loopback).as_ref()).unwrap(),
+                "https://192.168.4.1:8443/",
+                "{loopback}"
+            );
+        }
+        // No request host at all: the hub's own address.
+        assert_eq!(
+            qr_base_url(Some(&j), false, None).unwrap(),
+            "http://192.168.4.1:8080/"
+        );
+        let mut off = info();
+        off.https = None;
+        assert_eq!(qr_base_url(Some(&off), true, p("tram.test").as_ref()), None);
+        // Without the join information: the host and port as sent.
+        assert_eq!(
+            qr_base_url(None, false, p("[fd00::1]:81").as_ref()).unwrap(),
+            "http://[fd00::1]:81/"
+        );
+        assert_eq!(
+            qr_base_url(None, true, p("tram.test").as_ref()).unwrap(),
+            "https://tram.test/"
+        );
+        assert_eq!(qr_base_url(None, false, None), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{request_host, JoinInfo};
+use super::{parse_host, qr_base_url, JoinInfo, RequestHost};
 use crate::shared::auth::AuthUser;
 use crate::shared::error::ApiError;
 use crate::shared::state::AppState;
@@ -32,8 +32,10 @@ pub fn router() -> Router<AppState> {
 
 type Info = Extension<Arc<JoinInfo>>;
 
-fn host_of(headers: &HeaderMap) -> Option<String> {
-    request_host(headers.get(header::HOST).and_then(|v| v.to_str().ok()))
+/// The request's host when its `Host` header is a plain host[:port] (an odd one is ignored: the QR codes
+/// then show the hub's own address).
+fn host_of(headers: &HeaderMap) -> Option<RequestHost> {
+    parse_host(headers.get(header::HOST).and_then(|v| v.to_str().ok()))
 }
 
 /// The join page's data: Wi-Fi (with its password), the app's addresses and the CA fingerprint (any
@@ -57,8 +59,8 @@ async fn join(
     Extension(info): Info,
     headers: HeaderMap,
 ) -> Json<Value> {
-    let rh = host_of(&headers);
-    let rh = rh.as_deref();
+    let req = host_of(&headers);
+    let rh = req.as_ref().map(|r| r.host.as_str());
     let wifi = info.wifi.as_ref().map(|w| {
         json!({
             "ssid": w.ssid,
@@ -77,9 +79,9 @@ async fn join(
         "hub_name": st.name,
         "host_name": info.host,
         "wifi": wifi,
-        "app_url": info.app_url(false, rh),
+        "app_url": qr_base_url(Some(&info), false, req.as_ref()),
         "app_png": "/api/v1/join/app.png",
-        "app_url_https": info.app_url(true, rh),
+        "app_url_https": qr_base_url(Some(&info), true, req.as_ref()),
         "app_https_png": info.https.as_ref().map(|_| "/api/v1/join/app.png?https=1"),
         "urls": { "http": info.urls("http", &info.http, rh), "https": https_urls },
         "ca": info.ca.as_ref().map(|ca| json!({
@@ -154,14 +156,12 @@ async fn app_png(
     Query(q): Query<AppQuery>,
 ) -> Result<Response, ApiError> {
     let https = matches!(q.https.as_deref(), Some("1" | "true"));
-    let url = info
-        .app_url(https, host_of(&headers).as_deref())
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "địa chỉ HTTPS (HTTPS đang tắt)",
-                "HTTPS address (HTTPS is off)",
-            )
-        })?;
+    let url = qr_base_url(Some(&info), https, host_of(&headers).as_ref()).ok_or_else(|| {
+        ApiError::not_found(
+            "địa chỉ HTTPS (HTTPS đang tắt)",
+            "HTTPS address (HTTPS is off)",
+        )
+    })?;
     png_response(&url)
 }
 
@@ -184,7 +184,7 @@ async fn ca_png(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let url = info
-        .ca_url(host_of(&headers).as_deref())
+        .ca_url(host_of(&headers).as_ref().map(|r| r.host.as_str()))
         .ok_or_else(no_ca)?;
     png_response(&url)
 }

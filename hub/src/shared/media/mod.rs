@@ -391,14 +391,30 @@ pub fn strip_metadata(jpeg: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// The file name of a stored copy: the name as sent with its extension made `.jpg` (the copy is a JPEG
-/// whatever was sent), so that a clerk who saves it gets a file that opens.
-pub fn stored_name(sent: &str) -> String {
-    let stem = match sent.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() && ext.len() <= 5 => stem,
-        _ => sent,
+/// The file name of a stored copy: `<role>-<n>.jpg`, the paper's role in the procedure and its rank
+/// among the dossier's photos of that role (from 1). Never the name the phone sent: a camera names a
+/// file by its capture time (`IMG_20261120_091500.jpg`), a gallery or a computer by whatever a person
+/// typed (a name, an ID number), and the stored name travels in the sealed dossier. A JPEG whatever was
+/// sent, hence `.jpg`, so that a clerk who saves it gets a file that opens. A character of the role
+/// other than an ASCII letter, digit, `-` or `_` becomes `_`.
+pub fn stored_name(role: &str, n: usize) -> String {
+    let role: String = role
+        .chars()
+        .take(60)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let role = if role.is_empty() {
+        "photo".into()
+    } else {
+        role
     };
-    format!("{stem}.jpg")
+    format!("{role}-{n}.jpg")
 }
 
 /// The size of `w`×`h` scaled so that its long side is `long` (each side at least 1 pixel).

@@ -298,11 +298,11 @@ fn refuses_oversized_files() {
 }
 
 #[test]
-fn stored_names_end_in_jpg() {
-    assert_eq!(stored_name("IMG_0042.PNG"), "IMG_0042.jpg");
-    assert_eq!(stored_name("giay.to.jpeg"), "giay.to.jpg");
-    assert_eq!(stored_name("photo"), "photo.jpg");
-    assert_eq!(stored_name(".hidden"), ".hidden.jpg");
+fn stored_names_are_neutral_and_end_in_jpg() {
+    assert_eq!(stored_name("id_document", 1), "id_document-1.jpg");
+    assert_eq!(stored_name("birth-cert", 3), "birth-cert-3.jpg");
+    assert_eq!(stored_name("../giấy tờ", 1), "___gi_y_t_-1.jpg");
+    assert_eq!(stored_name("", 2), "photo-2.jpg");
 }
 
 /// A document-like page: uneven light, printed lines of dark "glyphs" (noise-textured so that JPEG has
