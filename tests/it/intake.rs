@@ -559,6 +559,26 @@ fn a_tampered_envelope_is_quarantined_and_the_rest_acked() {
         let url = report["ack_url"].as_str().unwrap();
         let (code, bytes) = admin.get_bytes(url).await;
         assert_eq!(code, 200);
+        // Typed as what it is: JSON Lines when packages follow the ack, one JSON document otherwise.
+        let ctype = admin
+            .http
+            .get(format!("{}{url}", office.base))
+            .send()
+            .await
+            .unwrap()
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let several = bytes
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count()
+            > 1;
+        assert!(
+            several,
+            "this device lacks the office's packages: they follow the ack"
+        );
+        assert_eq!(ctype.as_deref(), Some("application/x-ndjson"));
         // The ack is the first line; the packages the device lacks follow (protocol §13.4).
         let mut lines = bytes.split(|b| *b == b'\n');
         let a = SignedAck::from_bytes(lines.next().unwrap()).unwrap();

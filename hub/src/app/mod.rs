@@ -153,9 +153,9 @@ pub struct ApiDoc;
     operation_id = "healthz",
     tag = "meta",
     security(()),
-    responses((status = 200, description = "The hub is up", body = Object))
+    responses((status = 200, description = "The hub is up", body = Health))
 )]
-async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
+async fn healthz(State(st): State<AppState>) -> Json<Health> {
     // When the last `hub backup` finished (one indexed read; null if never): for `hubctl status`.
     let last_backup_at = st
         .db
@@ -163,15 +163,62 @@ async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
         .await
         .ok()
         .flatten();
-    Json(json!({
-        "status": "ok",
-        "mode": st.mode,
-        "device_id": st.keys.device_id,
-        "version": env!("CARGO_PKG_VERSION"),
-        "name": st.name,
-        "last_backup_at": last_backup_at,
-        "clock": {"plausible": crate::shared::clock_guard::plausibility(&crate::shared::clock_guard::cached_facts()).is_none()},
-    }))
+    Json(Health {
+        status: "ok",
+        mode: st.mode,
+        device_id: st.keys.device_id.clone(),
+        version: env!("CARGO_PKG_VERSION"),
+        name: st.name.clone(),
+        last_backup_at,
+        clock: HealthClock {
+            plausible: crate::shared::clock_guard::plausibility(
+                &crate::shared::clock_guard::cached_facts(),
+            )
+            .is_none(),
+        },
+    })
+}
+
+/// Liveness and identity of the hub.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Health {
+    /// Always `ok`.
+    #[schema(pattern = "^ok$")]
+    status: &'static str,
+    #[schema(value_type = crate::shared::api_doc::field_schemas::HubMode)]
+    mode: HubMode,
+    #[schema(value_type = String, pattern = "^[0-9a-f]{16}$")]
+    device_id: protocol::DeviceId,
+    /// The hub's software version.
+    version: &'static str,
+    name: String,
+    /// When the last `hub backup` finished (null: never).
+    #[schema(format = DateTime)]
+    last_backup_at: Option<String>,
+    clock: HealthClock,
+}
+
+/// The hub's clock.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct HealthClock {
+    /// The clock looks right (not before the software's build date, not decades after it).
+    plausible: bool,
+}
+
+/// The procedure catalogue this hub serves.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Procedures {
+    /// Every procedure version (old drafts and dossiers keep theirs): a ProcedureDef with its package's
+    /// `results` (and, on an office hub, `exports`). Free-form here: a procedure definition's schema is
+    /// specified in docs/protocol.md and checked by the protocol crate.
+    #[schema(value_type = Vec<Object>)]
+    procedures: Vec<serde_json::Value>,
+    /// Which version of each procedure a new draft uses today.
+    #[schema(value_type = Vec<crate::shared::api_doc::protocol::ProcedureRef>)]
+    in_force: Vec<protocol::ProcedureRef>,
+    /// The hub's commune (5 digits) for `default_from`, null when not set.
+    #[schema(pattern = "^[0-9]{5}$")]
+    hub_commune: Option<String>,
 }
 
 /// The procedure catalogue as this hub serves it (forms, documents, time limits).
@@ -182,11 +229,11 @@ async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
     tag = "meta",
     security(("session" = [])),
     responses(
-        (status = 200, description = "`{\"procedures\": [ProcedureDef + results (+ exports on an office hub)], \"in_force\": [{id, version}], \"hub_commune\": \"25222\"|null}`: every version (old drafts and dossiers keep theirs), which version a new draft uses today, and the hub's commune for `default_from` (see docs/protocol.md)", body = Object),
+        (status = 200, description = "Every procedure version (old drafts and dossiers keep theirs), which version a new draft uses today, and the hub's commune for `default_from` (see docs/protocol.md)", body = Procedures),
         crate::shared::api_doc::Unauthenticated,
     )
 )]
-async fn procedures(State(st): State<AppState>, _user: AuthUser) -> Json<serde_json::Value> {
+async fn procedures(State(st): State<AppState>, _user: AuthUser) -> Json<Procedures> {
     let today = crate::shared::clock::today_vn();
     let in_force: Vec<protocol::ProcedureRef> = crate::shared::procedures::in_force_all(today)
         .into_iter()
@@ -212,9 +259,69 @@ async fn procedures(State(st): State<AppState>, _user: AuthUser) -> Json<serde_j
             v
         })
         .collect();
-    Json(json!({
-        "procedures": procedures,
-        "in_force": in_force,
-        "hub_commune": ctx.commune,
-    }))
+    Json(Procedures {
+        procedures,
+        in_force,
+        hub_commune: ctx.commune.clone(),
+    })
+}
+
+#[cfg(test)]
+mod typed_responses {
+    use protocol::HubMode;
+    use serde_json::Value;
+
+    fn is_bare_object(schema: &Value) -> bool {
+        schema["type"] == "object"
+            && [
+                "properties",
+                "$ref",
+                "additionalProperties",
+                "oneOf",
+                "anyOf",
+                "allOf",
+            ]
+            .iter()
+            .all(|k| schema.get(k).is_none())
+    }
+
+    /// The operation ids of the field hub's document whose 2xx JSON response is a bare object.
+    fn bare_operations(doc: &Value) -> Vec<String> {
+        let mut out = Vec::new();
+        for item in doc["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                let Some(responses) = op["responses"].as_object() else {
+                    continue;
+                };
+                for (status, r) in responses {
+                    let Some(content) = r["content"].as_object() else {
+                        continue;
+                    };
+                    for (ctype, media) in content {
+                        if status.starts_with('2')
+                            && ctype.contains("json")
+                            && is_bare_object(&media["schema"])
+                        {
+                            out.push(op["operationId"].as_str().unwrap_or("?").to_string());
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_field_document_types_every_success_body() {
+        let doc = serde_json::to_value(super::openapi::document(HubMode::Field)).unwrap();
+        let bare = bare_operations(&doc);
+        assert!(
+            bare.is_empty(),
+            "2xx JSON responses declared as a bare object: {bare:?}"
+        );
+        // The check itself sees a bare object.
+        let bare_doc = serde_json::json!({"paths": {"/x": {"get": {"operationId": "x", "responses":
+            {"200": {"content": {"application/json": {"schema": {"type": "object"}}}}}}}}});
+        assert_eq!(bare_operations(&bare_doc), vec!["x".to_string()]);
+    }
 }

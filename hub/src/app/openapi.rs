@@ -27,7 +27,7 @@ impl Modify for SecuritySchemes {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 crate::shared::auth::SESSION_COOKIE,
-                "The session cookie set by POST /api/v1/auth/login. Scopes list the roles allowed.",
+                "The session cookie set by POST /api/v1/login (or POST /api/v1/setup). Scopes list the roles allowed.",
             ))),
         );
         c.add_security_scheme(
@@ -135,6 +135,7 @@ pub fn document(mode: HubMode) -> utoipa::openapi::OpenApi {
         }
         operations_mut(item).into_iter().any(|o| o.is_some())
     });
+    crate::shared::api_doc::shared_conventions(&mut doc);
     doc
 }
 
@@ -201,6 +202,43 @@ async fn openapi_json(State(st): State<AppState>) -> impl IntoResponse {
 
 #[cfg(test)]
 mod tests {
+    // The shared conventions (shared::api_doc::shared_conventions) as they come out in the document.
+    /// Whether the JSON request body of `method path` in the field document is required.
+    fn body_required(method: &str, path: &str) -> Option<bool> {
+        let doc = crate::app::openapi::document(protocol::HubMode::Field);
+        let v = serde_json::to_value(&doc).unwrap();
+        let body = &v["paths"][path][method]["requestBody"];
+        assert!(body.is_object(), "{method} {path} has a request body");
+        body["required"].as_bool()
+    }
+
+    #[test]
+    fn bodies_without_required_fields_may_be_left_out() {
+        // SealIn: every field optional; `JsonBody` reads no body as `{}`.
+        assert_eq!(
+            body_required("post", "/api/v1/drafts/{id}/seal"),
+            Some(false)
+        );
+        // A body with required fields stays required.
+        assert_eq!(body_required("post", "/api/v1/login"), Some(true));
+        assert_eq!(body_required("post", "/api/v1/drafts"), Some(true));
+    }
+
+    #[test]
+    fn query_rejections_are_documented() {
+        // `?k=1&k=2` is refused by axum's `Query` with 400 (duplicate field), on any route with a query.
+        let doc = crate::app::openapi::document(protocol::HubMode::Field);
+        let v = serde_json::to_value(&doc).unwrap();
+        let responses = &v["paths"]["/api/v1/public/receipts/{code}"]["get"]["responses"];
+        assert_eq!(
+            responses["400"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/ErrorBody"
+        );
+        // An operation without a query string is left as documented.
+        assert!(v["paths"]["/api/v1/login"]["post"]["responses"]["400"].is_object());
+        assert!(v["paths"]["/api/v1/me"]["get"]["responses"]["400"].is_null());
+    }
+
     use super::*;
 
     #[test]

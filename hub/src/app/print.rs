@@ -37,7 +37,7 @@ pub fn router() -> Router<AppState> {
     security(("session" = ["officer", "volunteer", "admin"])),
     params(("id" = String, Path, description = "Draft id")),
     responses(
-        (status = 200, description = "As `GET /api/v1/office/dossiers/{id}/forms`; `receipt_code` empty", body = Object),
+        (status = 200, description = "As `GET /api/v1/office/dossiers/{id}/forms`; `receipt_code` empty", body = FormsOut),
         crate::shared::api_doc::GatedReadErrors,
         (status = 404, description = "No such draft", body = crate::shared::api_doc::ErrorBody),
     )

@@ -13,7 +13,8 @@ pub fn catalogue_key(vi: &str) -> String {
 }
 
 /// A text with its key, as the guides and the strings API hand it to clients.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = KeyedText)]
 pub struct Keyed {
     pub key: String,
     pub vi: String,

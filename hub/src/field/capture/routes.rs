@@ -8,10 +8,10 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use protocol::{ProcedureDef, ProcedureRef, Stage};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use super::store::{self as drafts, AttachmentInfo, Draft, NewAttachment, Update};
+use super::store::{self as drafts, AttachmentInfo, Draft, DraftSummary, NewAttachment, Update};
+use crate::shared::api_doc::field_schemas::Empty;
 use crate::shared::auth::{FieldTeam, Leads};
 use crate::shared::error::{ApiError, FieldDetail, JsonBody};
 use crate::shared::media::{self, MediaError};
@@ -34,7 +34,16 @@ pub const MAX_PHOTOS_PER_DRAFT: usize = 30;
         photo,
         remove_photo
     ),
-    components(schemas(CreateIn, UpdateIn, Draft, AttachmentInfo, PhotoForm))
+    components(schemas(
+        CreateIn,
+        UpdateIn,
+        Draft,
+        AttachmentInfo,
+        PhotoForm,
+        DraftList,
+        DraftSummary,
+        DraftCheck
+    ))
 )]
 pub struct ApiDoc;
 
@@ -102,7 +111,7 @@ fn draft_not_found() -> ApiError {
     tag = "capture",
     security(("session" = ["officer", "volunteer", "admin"])),
     responses(
-        (status = 200, description = "`{\"drafts\": [{id, procedure: {id, version}, title, updated_at, attachments, deleted_on}]}`; `deleted_on`: the day (YYYY-MM-DD) retention deletes an untouched draft, set within the warning period, else null", body = Object),
+        (status = 200, description = "The drafts, newest first", body = DraftList),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
     )
@@ -110,7 +119,7 @@ fn draft_not_found() -> ApiError {
 async fn list(
     State(st): State<AppState>,
     FieldTeam(_user): FieldTeam,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<DraftList>, ApiError> {
     let mut list = st.db.call(|c| drafts::list(c)).await?;
     // Drafts retention will delete soon carry the day (issue 19).
     let retention = st
@@ -119,7 +128,13 @@ async fn list(
         .copied()
         .unwrap_or_default();
     retention.annotate(&mut list, crate::shared::clock::now_utc());
-    Ok(Json(json!({ "drafts": list })))
+    Ok(Json(DraftList { drafts: list }))
+}
+
+/// The drafts on this hub, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+struct DraftList {
+    drafts: Vec<DraftSummary>,
 }
 
 /// A new draft: the procedure (`{"id", "version"}` of the catalogue) and the fields typed so far.
@@ -209,7 +224,7 @@ async fn read(
     security(("session" = ["officer", "volunteer", "admin"])),
     params(("id" = String, Path, description = "Draft id")),
     responses(
-        (status = 200, description = "`{id, version, fields, derived, errors: [FieldDetail], warnings: [FieldDetail], ready}`", body = Object),
+        (status = 200, description = "The values and findings; sealing runs the same checks again", body = DraftCheck),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
@@ -220,7 +235,7 @@ async fn check(
     State(st): State<AppState>,
     FieldTeam(_user): FieldTeam,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<DraftCheck>, ApiError> {
     let d = st
         .db
         .call(move |c| drafts::get(c, &id))
@@ -241,15 +256,35 @@ async fn check(
     let details = |v: Vec<protocol::FieldError>| -> Vec<FieldDetail> {
         v.into_iter().map(Into::into).collect()
     };
-    Ok(Json(json!({
-        "id": d.id,
-        "version": d.version,
-        "fields": fields,
-        "derived": derived,
-        "errors": details(errors),
-        "warnings": details(warnings),
-        "ready": ready,
-    })))
+    Ok(Json(DraftCheck {
+        id: d.id,
+        version: d.version,
+        fields,
+        derived,
+        errors: details(errors),
+        warnings: details(warnings),
+        ready,
+    }))
+}
+
+/// The review of a draft before sealing.
+#[derive(Serialize, utoipa::ToSchema)]
+struct DraftCheck {
+    id: String,
+    /// The draft's version the review was made on.
+    version: i64,
+    /// Every value the sealed dossier would carry, the derived ones included (normalised).
+    fields: BTreeMap<String, String>,
+    /// The keys of `fields` the hub derived rather than someone typed.
+    derived: Vec<String>,
+    /// Findings that stop sealing.
+    #[schema(value_type = Vec<crate::shared::api_doc::field_schemas::FieldDetail>)]
+    errors: Vec<FieldDetail>,
+    /// Findings to look at that do not stop sealing.
+    #[schema(value_type = Vec<crate::shared::api_doc::field_schemas::FieldDetail>)]
+    warnings: Vec<FieldDetail>,
+    /// No errors: the draft can be sealed.
+    ready: bool,
 }
 
 /// The draft's fields as now typed, and the version they were typed on (optimistic concurrency).
@@ -321,7 +356,7 @@ async fn update(
     security(("session" = ["officer", "admin"], "csrf" = [])),
     params(("id" = String, Path, description = "Draft id")),
     responses(
-        (status = 200, description = "`{}`", body = Object),
+        (status = 200, description = "The draft and its photos are deleted", body = Empty),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
@@ -331,9 +366,9 @@ async fn remove(
     State(st): State<AppState>,
     Leads(_user): Leads,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Empty>, ApiError> {
     if st.db.call(move |c| drafts::delete(c, &id)).await? {
-        Ok(Json(json!({})))
+        Ok(Json(Empty {}))
     } else {
         Err(draft_not_found())
     }
@@ -568,7 +603,7 @@ async fn photo(
         ("att" = String, Path, description = "Attachment id"),
     ),
     responses(
-        (status = 200, description = "`{}`", body = Object),
+        (status = 200, description = "The photo is removed", body = Empty),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
@@ -578,13 +613,13 @@ async fn remove_photo(
     State(st): State<AppState>,
     FieldTeam(_user): FieldTeam,
     Path((id, att)): Path<(String, String)>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Empty>, ApiError> {
     if st
         .db
         .call(move |c| drafts::delete_attachment(c, &id, &att))
         .await?
     {
-        Ok(Json(json!({})))
+        Ok(Json(Empty {}))
     } else {
         Err(ApiError::not_found("ảnh", "Photo"))
     }

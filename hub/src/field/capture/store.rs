@@ -41,15 +41,18 @@ pub struct Draft {
     pub session_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One draft in the drafts list.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DraftSummary {
     pub id: String,
+    #[schema(value_type = crate::shared::api_doc::protocol::ProcedureRef)]
     pub procedure: ProcedureRef,
     pub title: String,
     pub updated_at: String,
     pub attachments: i64,
     /// The day (YYYY-MM-DD, Vietnam time) retention will delete this untouched draft, once that is
     /// within the warning period ([`DraftRetention::warning_days`]); `null` before.
+    #[schema(format = Date)]
     pub deleted_on: Option<String>,
 }
 

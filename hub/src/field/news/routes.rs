@@ -5,8 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use protocol::ReceiptCode;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use super::store;
 use crate::field::seal::codes::{self, Typed};
@@ -28,8 +27,30 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct FieldQuery {
-    /// Only this receipt's news (a receipt code, typed leniently).
+    /// Only this receipt's news (a receipt code, typed leniently: separators, case and `I`/`L`/`O` are
+    /// forgiven; the check digit must match).
+    #[param(pattern = r"^[0-9A-Za-z*~$=\s.-]{9,40}$")]
     receipt: Option<String>,
+}
+
+/// The news page: received news by hamlet.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = FieldNews)]
+struct FieldNews {
+    /// The receipt code asked for, as parsed (null: all news).
+    receipt: Option<String>,
+    hamlets: Vec<store::HamletNews>,
+    /// Items whose office signature did not verify again (shown with a warning).
+    unverified: usize,
+}
+
+/// A news item marked told.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = NewsTold)]
+struct Told {
+    news_id: String,
+    #[schema(format = DateTime)]
+    told_at: String,
 }
 
 /// A receipt code typed or scanned by a volunteer, parsed leniently (either form; see `seal::codes`).
@@ -47,7 +68,7 @@ fn parse_receipt(s: &str) -> Result<ReceiptCode, ApiError> {
     security(("session" = ["officer", "volunteer", "admin"])),
     params(FieldQuery),
     responses(
-        (status = 200, description = "`{receipt, hamlets: [{hamlet, items}], unverified}`", body = Object),
+        (status = 200, description = "Received news by hamlet, newest first", body = FieldNews),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
         (status = 422, description = "`bad_code` or `bad_check_symbol`", body = crate::shared::api_doc::ErrorBody),
@@ -59,7 +80,7 @@ async fn field_news(
     _: crate::shared::state::FieldOnly,
     _team: FieldTeam,
     Query(q): Query<FieldQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FieldNews>, ApiError> {
     let receipt = match q.receipt.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(s) => Some(parse_receipt(s)?),
@@ -74,9 +95,11 @@ async fn field_news(
         .flat_map(|g| &g.items)
         .filter(|i| !i.verified)
         .count();
-    Ok(Json(
-        json!({ "receipt": code, "hamlets": groups, "unverified": unverified }),
-    ))
+    Ok(Json(FieldNews {
+        receipt: code,
+        hamlets: groups,
+        unverified,
+    }))
 }
 
 /// `POST /api/v1/news/{id}/told`: a volunteer told the villager.
@@ -89,7 +112,7 @@ async fn field_news(
     security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
     params(("id" = String, Path, description = "News item id")),
     responses(
-        (status = 200, description = "`{news_id, told_at}`", body = Object),
+        (status = 200, description = "The item and when it was marked told", body = Told),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
@@ -101,12 +124,15 @@ async fn told(
     _: crate::shared::state::FieldOnly,
     _team: FieldTeam,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Told>, ApiError> {
     let nid = id.clone();
     let at = st
         .db
         .call(move |c| store::mark_told(c, &nid))
         .await?
         .ok_or_else(|| ApiError::not_found("tin", "News item"))?;
-    Ok(Json(json!({ "news_id": id, "told_at": at })))
+    Ok(Json(Told {
+        news_id: id,
+        told_at: at,
+    }))
 }

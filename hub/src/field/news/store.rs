@@ -106,17 +106,22 @@ pub fn save_incoming(
 }
 
 /// One received item, as the field news page shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ReceivedNews {
     pub news_id: String,
     pub seq: u64,
     pub receipt_code: String,
     pub dossier_id: String,
+    #[schema(value_type = Option<crate::shared::api_doc::protocol::ProcedureRef>)]
     pub procedure: Option<protocol::ProcedureRef>,
+    #[schema(value_type = crate::shared::api_doc::protocol::NewsStatus)]
     pub status: protocol::NewsStatus,
     pub note: Option<String>,
+    #[schema(format = DateTime)]
     pub published_at: String,
+    #[schema(format = DateTime)]
     pub received_at: String,
+    #[schema(format = DateTime)]
     pub told_at: Option<String>,
     /// The office's signature verified again when read (false: shown with a warning, never trusted).
     pub verified: bool,
@@ -124,7 +129,7 @@ pub struct ReceivedNews {
 }
 
 /// Received news of one hamlet (`hamlet` `None`: captured outside an outreach session).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct HamletNews {
     pub hamlet: Option<String>,
     pub items: Vec<ReceivedNews>,
@@ -252,18 +257,39 @@ pub fn latest_for_receipt(
 
 /// What the public receipt status page may show of the latest news: the status kind and time, and where
 /// and when to pick up or which papers to bring. Never result numbers (a child's PIN), a reason or a note.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct PublicNews {
+    /// The status kind (as `NewsStatus.kind`).
+    #[schema(value_type = PublicNewsKind)]
     pub kind: &'static str,
+    #[schema(format = DateTime)]
     pub published_at: String,
+    /// `needs_papers` only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub papers: Option<Vec<String>>,
+    /// `ready_for_pickup` only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub place: Option<String>,
+    /// `ready_for_pickup` only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Date)]
     pub from_date: Option<String>,
+    /// `ready_for_pickup` only, when the office set an end.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Date)]
     pub until_date: Option<String>,
+}
+
+/// The status kinds of news (documentation of [`PublicNews::kind`], the codes of `protocol::NewsStatus`).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum PublicNewsKind {
+    ReceivedVerified,
+    NeedsPapers,
+    Registered,
+    ReadyForPickup,
+    Rejected,
 }
 
 /// Field: the public part of the latest news for receipt `code`.

@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::store::{
     self, AgeBand, Desk, DeskState, Facts, NewService, NewSession, Refused, ServiceKind, Sex,
@@ -210,7 +209,8 @@ async fn session_or_404(st: &AppState, id: String) -> Result<store::Session, Api
 // ---------- the public board ----------
 
 /// The queue board as anyone on the Wi-Fi sees it: no names, no ticket ids.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OutreachBoard)]
 struct Board {
     hub_name: String,
     session: Option<BoardSession>,
@@ -220,7 +220,8 @@ struct Board {
 
 /// One desk on the public board: numbers only. A type of its own, so nothing the team sees (names,
 /// ticket and pre-declaration ids) can reach the board by accident.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OutreachBoardDesk)]
 struct BoardDesk {
     desk: Desk,
     serving: Option<i64>,
@@ -239,12 +240,15 @@ impl From<DeskState> for BoardDesk {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OutreachBoardSession)]
 struct BoardSession {
     hamlet: String,
     venue_kind: VenueKind,
     venue_name: String,
+    /// The commune's label, when the session names one.
     commune: Option<String>,
+    #[schema(format = Date)]
     date: String,
 }
 
@@ -291,7 +295,7 @@ async fn board_now(st: &AppState, version: u64) -> Result<Board, ApiError> {
     tag = "outreach",
     security(()),
     responses(
-        (status = 200, description = "`{hub_name, session: {hamlet, venue_kind, venue_name, commune, date} | null, desks: [{desk, serving, recalls, next: [number]}], version}`", body = Object),
+        (status = 200, description = "The board: `session` null when none is open", body = Board),
     )
 )]
 async fn board(State(st): State<AppState>) -> Result<Json<Board>, ApiError> {
@@ -399,7 +403,7 @@ async fn board_events(State(st): State<AppState>, ClientIp(ip): ClientIp) -> Res
     tag = "outreach",
     security(("session" = ["officer", "admin"])),
     responses(
-        (status = 200, description = "`{\"users\": [{id, name, role}]}`", body = Object),
+        (status = 200, description = "The active users, by name", body = TeamCandidates),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
     )
@@ -407,9 +411,16 @@ async fn board_events(State(st): State<AppState>, ClientIp(ip): ClientIp) -> Res
 async fn team_candidates(
     State(st): State<AppState>,
     Leads(_user): Leads,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<TeamCandidates>, ApiError> {
     let users = st.db.call(|c| store::team_candidates(c)).await?;
-    Ok(Json(json!({ "users": users })))
+    Ok(Json(TeamCandidates { users }))
+}
+
+/// The users a lead may put on a session's team.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OutreachTeamCandidates)]
+struct TeamCandidates {
+    users: Vec<crate::shared::auth::store::UserOut>,
 }
 
 /// The outreach sessions, newest first.
@@ -420,7 +431,7 @@ async fn team_candidates(
     tag = "outreach",
     security(("session" = ["officer", "volunteer", "admin"])),
     responses(
-        (status = 200, description = "`{\"sessions\": [Session]}` (id, hamlet, venue_kind, venue_name, commune_code, date, opened_by, opened_at, closed_at, open, team)", body = Object),
+        (status = 200, description = "The sessions, newest first (at most 500)", body = SessionList),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
     )
@@ -428,9 +439,16 @@ async fn team_candidates(
 async fn list_sessions(
     State(st): State<AppState>,
     FieldTeam(_user): FieldTeam,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let list = st.db.call(|c| store::list_sessions(c)).await?;
-    Ok(Json(json!({ "sessions": list })))
+) -> Result<Json<SessionList>, ApiError> {
+    let sessions = st.db.call(|c| store::list_sessions(c)).await?;
+    Ok(Json(SessionList { sessions }))
+}
+
+/// The outreach sessions, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OutreachSessionList)]
+struct SessionList {
+    sessions: Vec<store::SessionSummary>,
 }
 
 /// A session to open: where (hamlet, venue), optionally the commune, the date (today by default) and
@@ -438,12 +456,21 @@ async fn list_sessions(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OpenIn {
+    /// Required: at most 100 characters, no control characters.
+    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = "\\S")]
     hamlet: Option<String>,
+    #[schema(value_type = VenueKind)]
     venue_kind: Option<String>,
+    /// Required: at most 100 characters, no control characters.
+    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = "\\S")]
     venue_name: Option<String>,
+    /// The commune's 5-digit code (see GET /api/v1/units/search).
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{5}$")]
     commune_code: Option<String>,
+    /// YYYY-MM-DD; today (Vietnam time) when left out.
     #[serde(default)]
+    #[schema(format = Date)]
     date: Option<String>,
     #[serde(default)]
     team: Vec<String>,
@@ -557,8 +584,10 @@ fn check_open(body: OpenIn) -> Result<NewSession, ApiError> {
     security(("session" = ["officer", "admin"], "csrf" = [])),
     request_body = OpenIn,
     responses(
-        (status = 201, description = "The session (id, hamlet, venue_kind, venue_name, commune_code, date, opened_by, opened_at, closed_at, open, team)", body = Object),
+        (status = 201, description = "The session", body = store::Session),
         (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, description = "The body is too large", body = crate::shared::api_doc::ErrorBody),
+        (status = 415, description = "A body that is not JSON (`Content-Type` not `application/json`); no body at all reads as `{}`", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 409, description = "A session is already open", body = crate::shared::api_doc::ErrorBody),
@@ -591,7 +620,7 @@ async fn open_session(
     security(("session" = ["officer", "admin"], "csrf" = [])),
     params(("id" = String, Path, description = "Outreach session id")),
     responses(
-        (status = 200, description = "The closed session", body = Object),
+        (status = 200, description = "The closed session", body = store::Session),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, description = "No such session", body = crate::shared::api_doc::ErrorBody),
@@ -622,7 +651,7 @@ async fn close_session(
     tag = "outreach",
     security(("session" = ["officer", "volunteer", "admin"])),
     responses(
-        (status = 200, description = "`{\"session\": Session | null}`", body = Object),
+        (status = 200, description = "`session`: the open session, null when none", body = CurrentSession),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
     )
@@ -630,9 +659,29 @@ async fn close_session(
 async fn current(
     State(st): State<AppState>,
     FieldTeam(_user): FieldTeam,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let s = st.db.call(|c| store::current_session(c)).await?;
-    Ok(Json(json!({ "session": s })))
+) -> Result<Json<CurrentSession>, ApiError> {
+    let session = st.db.call(|c| store::current_session(c)).await?;
+    Ok(Json(CurrentSession { session }))
+}
+
+/// The open session, if any.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OutreachCurrentSession)]
+struct CurrentSession {
+    session: Option<store::Session>,
+}
+
+/// A session as the team sees it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OutreachSessionView)]
+struct SessionView {
+    session: store::Session,
+    /// The commune's label, when the session names one.
+    commune: Option<String>,
+    tickets: store::TicketCounts,
+    /// Services recorded in the session.
+    services: i64,
+    desks: Vec<DeskState>,
 }
 
 /// A session with its ticket counts and desks (team view: includes ticket ids for desk actions).
@@ -644,7 +693,7 @@ async fn current(
     security(("session" = ["officer", "volunteer", "admin"])),
     params(("id" = String, Path, description = "Outreach session id")),
     responses(
-        (status = 200, description = "`{session, commune, tickets: {status: count}, services, desks}`", body = Object),
+        (status = 200, description = "The session, its ticket counts by status, its service count and its desks", body = SessionView),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
         (status = 404, description = "No such session", body = crate::shared::api_doc::ErrorBody),
@@ -654,7 +703,7 @@ async fn read_session(
     State(st): State<AppState>,
     FieldTeam(_user): FieldTeam,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<SessionView>, ApiError> {
     let out = st
         .db
         .call(move |c| {
@@ -672,13 +721,13 @@ async fn read_session(
                 [&id],
                 |r| r.get(0),
             )?;
-            Ok(Some(json!({
-                "session": s,
-                "commune": commune,
-                "tickets": counts,
-                "services": services,
-                "desks": desks,
-            })))
+            Ok(Some(SessionView {
+                session: s,
+                commune,
+                tickets: counts,
+                services,
+                desks,
+            }))
         })
         .await?
         .ok_or_else(|| refused(Refused::SessionNotFound))?;
@@ -696,7 +745,7 @@ async fn read_session(
     security(("session" = ["officer", "volunteer", "admin"])),
     params(("id" = String, Path, description = "Outreach session id")),
     responses(
-        (status = 200, description = "`{\"tickets\": [Ticket]}` (id, session_id, number, name, source, status, desk, created_at, called_at, finished_at, recalls)", body = Object),
+        (status = 200, description = "The session's tickets in issue order", body = TicketList),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
         (status = 404, description = "No such session", body = crate::shared::api_doc::ErrorBody),
@@ -706,10 +755,17 @@ async fn list_tickets(
     State(st): State<AppState>,
     FieldTeam(_user): FieldTeam,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<TicketList>, ApiError> {
     session_or_404(&st, id.clone()).await?;
-    let list = st.db.call(move |c| store::list_tickets(c, &id)).await?;
-    Ok(Json(json!({ "tickets": list })))
+    let tickets = st.db.call(move |c| store::list_tickets(c, &id)).await?;
+    Ok(Json(TicketList { tickets }))
+}
+
+/// A session's tickets.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OutreachTicketList)]
+struct TicketList {
+    tickets: Vec<store::Ticket>,
 }
 
 /// A ticket to issue: optionally the villager's name (at most 80 characters).
@@ -733,9 +789,11 @@ struct IssueIn {
     ),
     request_body = IssueIn,
     responses(
-        (status = 201, description = "The new ticket", body = Object),
-        (status = 200, description = "The ticket first issued with this Idempotency-Key", body = Object),
+        (status = 201, description = "The new ticket", body = store::Ticket),
+        (status = 200, description = "The ticket first issued with this Idempotency-Key", body = store::Ticket),
         (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, description = "The body is too large", body = crate::shared::api_doc::ErrorBody),
+        (status = 415, description = "A body that is not JSON (`Content-Type` not `application/json`); no body at all reads as `{}`", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, description = "No such session", body = crate::shared::api_doc::ErrorBody),
@@ -783,11 +841,11 @@ async fn issue_ticket(
     security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
     params(
         ("id" = String, Path, description = "Outreach session id"),
-        ("desk" = String, Path, description = "civil_status, police, telecom or guidance"),
+        ("desk" = Desk, Path, description = "civil_status, police, telecom or guidance"),
         ("Idempotency-Key" = Option<String>, Header, description = "At most 128 characters; a retry with the same key answers the first result"),
     ),
     responses(
-        (status = 200, description = "`{desk, ticket: Ticket | null}` (null: nobody waiting)", body = Object),
+        (status = 200, description = "The desk and the ticket called to it (`ticket` null: nobody waiting)", body = Called),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, description = "No such session", body = crate::shared::api_doc::ErrorBody),
@@ -800,7 +858,7 @@ async fn call_next(
     FieldTeam(user): FieldTeam,
     Path((id, desk)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Called>, ApiError> {
     let desk = parse_desk(&desk)?;
     let key = idem_key(&headers, &user, "call");
     let t = st
@@ -809,16 +867,39 @@ async fn call_next(
         .await?
         .map_err(refused)?;
     st.part::<Live>().changed();
-    Ok(Json(json!({ "desk": desk, "ticket": t })))
+    Ok(Json(Called { desk, ticket: t }))
+}
+
+/// The ticket called to a desk.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OutreachCalled)]
+struct Called {
+    desk: Desk,
+    ticket: Option<store::Ticket>,
 }
 
 /// `action`: `recall`, `move` (with `desk`), `done` or `no_show`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ActionIn {
+    #[schema(value_type = TicketActionName)]
     action: String,
+    /// The desk to move to (`move` only).
     #[serde(default)]
+    #[schema(value_type = Option<Desk>)]
     desk: Option<String>,
+}
+
+/// What to do with a ticket (documentation of `ActionIn::action`).
+#[derive(utoipa::ToSchema)]
+#[schema(as = OutreachTicketAction)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum TicketActionName {
+    Recall,
+    Move,
+    Done,
+    NoShow,
 }
 
 /// Acts on a ticket at a desk: recall, move to another desk, done, no-show.
@@ -831,8 +912,10 @@ struct ActionIn {
     params(("id" = String, Path, description = "Ticket id")),
     request_body = ActionIn,
     responses(
-        (status = 200, description = "The ticket after the action", body = Object),
+        (status = 200, description = "The ticket after the action", body = store::Ticket),
         (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, description = "The body is too large", body = crate::shared::api_doc::ErrorBody),
+        (status = 415, description = "A body that is not JSON (`Content-Type` not `application/json`); no body at all reads as `{}`", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, description = "No such ticket", body = crate::shared::api_doc::ErrorBody),
@@ -876,7 +959,9 @@ async fn ticket_action(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ServiceIn {
+    #[schema(value_type = Desk)]
     desk: String,
+    #[schema(value_type = ServiceKind)]
     kind: String,
     #[serde(default)]
     note: Option<String>,
@@ -885,11 +970,14 @@ struct ServiceIn {
     #[serde(default)]
     consent: bool,
     #[serde(default)]
+    #[schema(value_type = Option<Sex>)]
     sex: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<AgeBand>)]
     age_band: Option<String>,
     /// Code in the 1979 list, e.g. "22" (Xtiêng).
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{2}$")]
     ethnicity: Option<String>,
 }
 
@@ -1005,9 +1093,11 @@ fn check_service(b: ServiceIn) -> Result<NewService, ApiError> {
     ),
     request_body = ServiceIn,
     responses(
-        (status = 201, description = "The recorded service", body = Object),
-        (status = 200, description = "The service first recorded with this Idempotency-Key", body = Object),
+        (status = 201, description = "The recorded service", body = store::Service),
+        (status = 200, description = "The service first recorded with this Idempotency-Key", body = store::Service),
         (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, description = "The body is too large", body = crate::shared::api_doc::ErrorBody),
+        (status = 415, description = "A body that is not JSON (`Content-Type` not `application/json`); no body at all reads as `{}`", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, description = "No such session or ticket", body = crate::shared::api_doc::ErrorBody),
@@ -1047,7 +1137,7 @@ async fn record_service(
     security(("session" = ["officer", "volunteer", "admin"])),
     params(("id" = String, Path, description = "Outreach session id")),
     responses(
-        (status = 200, description = "`{\"services\": [Service]}`", body = Object),
+        (status = 200, description = "The latest services, newest first (at most 50)", body = ServiceList),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
         (status = 404, description = "No such session", body = crate::shared::api_doc::ErrorBody),
@@ -1057,13 +1147,20 @@ async fn list_services(
     State(st): State<AppState>,
     FieldTeam(_user): FieldTeam,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ServiceList>, ApiError> {
     session_or_404(&st, id.clone()).await?;
-    let list = st
+    let services = st
         .db
         .call(move |c| store::list_services(c, &id, 50))
         .await?;
-    Ok(Json(json!({ "services": list })))
+    Ok(Json(ServiceList { services }))
+}
+
+/// A session's latest services.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OutreachServiceList)]
+struct ServiceList {
+    services: Vec<store::Service>,
 }
 
 /// Undoes a recorded service. Only the caller's own latest tap can be undone (checked on the record).
@@ -1075,7 +1172,7 @@ async fn list_services(
     security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
     params(("id" = String, Path, description = "Service record id")),
     responses(
-        (status = 200, description = "The service as it was, now undone", body = Object),
+        (status = 200, description = "The service as it was, now undone", body = store::Service),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, description = "No such service record", body = crate::shared::api_doc::ErrorBody),
@@ -1105,7 +1202,7 @@ async fn undo_service(
     security(("session" = ["officer", "volunteer", "admin"])),
     params(("id" = String, Path, description = "Outreach session id")),
     responses(
-        (status = 200, description = "The session report (see `outreach::store::Report`)", body = Object),
+        (status = 200, description = "The session report", body = store::Report),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
         (status = 404, description = "No such session", body = crate::shared::api_doc::ErrorBody),

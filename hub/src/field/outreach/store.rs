@@ -18,6 +18,20 @@ macro_rules! str_enum {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum $name { $(#[serde(rename = $s)] $var),+ }
+        // By hand: utoipa's derive does not see a `serde(rename)` whose value comes from a macro.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($s),+]))
+                    .into()
+            }
+        }
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+        }
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$var),+];
             pub fn as_str(self) -> &'static str { match self { $($name::$var => $s),+ } }
@@ -73,23 +87,31 @@ str_enum!(
 );
 
 /// An outreach session as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = OutreachSession)]
 pub struct Session {
     pub id: String,
     pub hamlet: String,
     pub venue_kind: VenueKind,
     pub venue_name: String,
+    /// The commune's 5-digit code, when the session names one.
+    #[schema(pattern = "^[0-9]{5}$")]
     pub commune_code: Option<String>,
+    #[schema(format = Date)]
     pub date: String,
+    /// Id of the user who opened it.
     pub opened_by: String,
+    #[schema(format = DateTime)]
     pub opened_at: String,
+    #[schema(format = DateTime)]
     pub closed_at: Option<String>,
     pub open: bool,
     pub team: Vec<UserOut>,
 }
 
 /// A villager's ticket. `name` is personal data (team only).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = OutreachTicket)]
 pub struct Ticket {
     pub id: String,
     pub session_id: String,
@@ -98,8 +120,11 @@ pub struct Ticket {
     pub source: TicketSource,
     pub status: TicketStatus,
     pub desk: Option<Desk>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub called_at: Option<String>,
+    #[schema(format = DateTime)]
     pub finished_at: Option<String>,
     pub recalls: i64,
 }
@@ -234,7 +259,9 @@ pub fn list_sessions(c: &Connection) -> StoreResult<Vec<SessionSummary>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A session in the list, with its ticket and service counts.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = OutreachSessionSummary)]
 pub struct SessionSummary {
     #[serde(flatten)]
     pub session: Session,
@@ -582,7 +609,8 @@ pub fn act_on_ticket(c: &Connection, ticket_id: &str, action: TicketAction) -> O
 }
 
 /// A place in the queue as the team sees it: the number and who holds it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = OutreachQueueEntry)]
 pub struct QueueEntry {
     pub number: i64,
     pub ticket_id: String,
@@ -595,7 +623,8 @@ pub struct QueueEntry {
 
 /// One desk as the team sees it: the ticket being served, who holds it, and the next tickets waiting
 /// for it. The public board shows only the numbers (`routes::BoardDesk`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = OutreachDeskState)]
 pub struct DeskState {
     pub desk: Desk,
     pub serving: Option<i64>,
@@ -712,7 +741,8 @@ pub fn desks(c: &Connection, session_id: &str, next_n: usize) -> StoreResult<Vec
 }
 
 /// Ticket counts of a session by status.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[schema(as = OutreachTicketCounts)]
 pub struct TicketCounts {
     pub issued: i64,
     pub waiting: i64,
@@ -770,7 +800,8 @@ pub struct NewService {
 }
 
 /// A recorded service as the API shows it (no demographic facts: they are only counted in the report).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = OutreachService)]
 pub struct Service {
     pub id: String,
     pub session_id: String,
@@ -781,6 +812,7 @@ pub struct Service {
     pub ticket_number: Option<i64>,
     pub consent: bool,
     pub recorded_by: String,
+    #[schema(format = DateTime)]
     pub recorded_at: String,
 }
 
@@ -921,7 +953,8 @@ pub fn undo_service(c: &Connection, id: &str, user_id: &str) -> Outcome<Service>
 
 /// The villagers of a session, each counted once. A villager with a ticket is counted by the ticket; work
 /// recorded without one is counted as the fewest villagers it can be.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = OutreachVillagers)]
 pub struct Villagers {
     /// Villagers served: `with_ticket + without_ticket`.
     pub served: i64,
@@ -1072,14 +1105,16 @@ pub fn villagers(c: &Connection, session_id: &str) -> StoreResult<Villagers> {
 }
 
 /// A count under a key (a service kind, desk, sex, age band or ethnic group).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = OutreachCount)]
 pub struct Count {
     pub key: String,
     pub count: i64,
 }
 
 /// The session report: what was done, for whom (consented facts only), how long villagers waited.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = OutreachReport)]
 pub struct Report {
     pub session: Session,
     /// Tickets by status, as they stand.
@@ -1103,7 +1138,8 @@ pub struct Report {
     pub dossiers_by_disposition: Vec<Count>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = OutreachEthnicityCount)]
 pub struct EthnicityCount {
     pub code: String,
     pub name: String,
@@ -1233,6 +1269,29 @@ pub fn team_candidates(c: &Connection) -> StoreResult<Vec<UserOut>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_enums_are_the_wire_values() {
+        fn documented<T: utoipa::PartialSchema>() -> Vec<serde_json::Value> {
+            serde_json::to_value(T::schema()).unwrap()["enum"]
+                .as_array()
+                .unwrap()
+                .clone()
+        }
+        fn wire<T: Serialize>(all: &[T]) -> Vec<serde_json::Value> {
+            all.iter()
+                .map(|v| serde_json::to_value(v).unwrap())
+                .collect()
+        }
+        assert_eq!(documented::<Desk>(), wire(Desk::ALL));
+        assert_eq!(documented::<VenueKind>(), wire(VenueKind::ALL));
+        assert_eq!(documented::<TicketSource>(), wire(TicketSource::ALL));
+        assert_eq!(documented::<TicketStatus>(), wire(TicketStatus::ALL));
+        assert_eq!(documented::<ServiceKind>(), wire(ServiceKind::ALL));
+        assert_eq!(documented::<Sex>(), wire(Sex::ALL));
+        assert_eq!(documented::<AgeBand>(), wire(AgeBand::ALL));
+        assert_eq!(documented::<Desk>()[0], "civil_status");
+    }
 
     fn db() -> (tempfile::TempDir, crate::shared::store::Db, String) {
         let dir = tempfile::tempdir().unwrap();

@@ -27,10 +27,12 @@ fn limit_error(e: SyncError) -> ApiError {
 }
 
 /// What a successful pairing tells the field admin.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = PairedOffice)]
 pub struct Paired {
     pub office: store::OfficeRow,
     /// This device's status at the office (normally `pending_approval` until a clerk approves it).
+    #[schema(value_type = crate::shared::api_doc::protocol::DeviceStatus)]
     pub device_status: DeviceStatus,
     /// The same office was pinned already.
     pub already_paired: bool,

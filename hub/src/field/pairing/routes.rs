@@ -4,8 +4,7 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use super::client;
 use super::store;
@@ -30,7 +29,7 @@ pub fn router() -> Router<AppState> {
     tag = "pairing",
     security(("session" = ["officer", "admin"])),
     responses(
-        (status = 200, description = "`{office: {device_id, name, url, ...} | null}`", body = Object),
+        (status = 200, description = "`office`: the pinned office, null when none", body = OfficeOut),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
     ),
@@ -40,9 +39,16 @@ async fn office(
     State(st): State<AppState>,
     _: crate::shared::state::FieldOnly,
     _lead: Leads,
-) -> Result<Json<Value>, ApiError> {
-    let o = st.db.call(|c| store::pinned_office(c)).await?;
-    Ok(Json(json!({ "office": o })))
+) -> Result<Json<OfficeOut>, ApiError> {
+    let office = st.db.call(|c| store::pinned_office(c)).await?;
+    Ok(Json(OfficeOut { office }))
+}
+
+/// The office this field hub is paired with.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PairingOffice)]
+struct OfficeOut {
+    office: Option<store::OfficeRow>,
 }
 
 /// The office to pair with: the scanned QR text, or its address and code typed separately.
@@ -66,7 +72,7 @@ struct PairBody {
     security(("session" = ["admin"], "csrf" = [])),
     request_body = PairBody,
     responses(
-        (status = 200, description = "`{office, device_status, already_paired, protected_now}`", body = Object),
+        (status = 200, description = "Paired: the office pinned and this device's status there", body = client::Paired),
         (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Not an admin, no CSRF token, or `pairing_code_invalid` at the office", body = crate::shared::api_doc::ErrorBody),
@@ -84,14 +90,12 @@ async fn pair_office(
     _: crate::shared::state::FieldOnly,
     _admin: AdminOnly,
     JsonBody(body): JsonBody<PairBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<client::Paired>, ApiError> {
     let target = client::target(
         body.qr_text.as_deref().filter(|s| !s.trim().is_empty()),
         body.url.as_deref().filter(|s| !s.trim().is_empty()),
         body.code.as_deref().filter(|s| !s.trim().is_empty()),
     )?;
     let paired = client::pair_with_office(&st.db, &st.keys, &st.name, &target).await?;
-    Ok(Json(
-        serde_json::to_value(paired).map_err(ApiError::internal)?,
-    ))
+    Ok(Json(paired))
 }

@@ -9,13 +9,19 @@ use crate::shared::store::{write_tx, StoreError, StoreResult};
 use crate::shared::trust::{self, fingerprint, TrustError, TrustOutcome};
 
 /// The office this field hub has pinned.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = PinnedOffice)]
 pub struct OfficeRow {
+    #[schema(pattern = "^[0-9a-f]{16}$")]
     pub device_id: String,
     pub name: String,
+    /// The URL it was paired at (pairing by code), if any.
     pub base_url: Option<String>,
+    /// The key fingerprint the office advertises over mDNS (16 hex digits).
     pub fingerprint: String,
+    #[schema(format = DateTime)]
     pub paired_at: String,
+    /// How it was pinned, e.g. `code`.
     pub paired_via: String,
 }
 

@@ -503,15 +503,19 @@ pub fn protect_pending(c: &mut Connection, device: &DeviceKey) -> StoreResult<us
 }
 
 /// A sealed dossier as the field UI lists it: no personal data.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SealedSummary {
     pub dossier_id: String,
     pub receipt_code: String,
+    #[schema(value_type = crate::shared::api_doc::protocol::ProcedureRef)]
     pub procedure: ProcedureRef,
+    #[schema(format = DateTime)]
     pub sealed_at: String,
     pub protected: bool,
+    /// Its place in the chain the office acknowledges (null: sealed before an office key was known).
     pub seq: Option<u64>,
     /// `new`, `refused`, `supersedes` or `voids`.
+    #[schema(value_type = crate::shared::api_doc::field_schemas::Disposition)]
     pub disposition: String,
     /// The earlier dossier this one corrects or cancels.
     pub refers_to: Option<String>,

@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use protocol::ReceiptCode;
-use serde_json::json;
 
 use serde::Deserialize;
 
@@ -43,7 +42,9 @@ pub fn router() -> Router<AppState> {
 struct SealIn {
     #[serde(default)]
     corrects: Option<CorrectsIn>,
+    /// A language code of this hub (`400 unknown_language` otherwise); Vietnamese when absent.
     #[serde(default)]
+    #[schema(pattern = "^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$")]
     slip_lang: Option<String>,
 }
 
@@ -52,6 +53,8 @@ struct SealIn {
 #[serde(deny_unknown_fields)]
 struct CorrectsIn {
     dossier_id: String,
+    /// 1–500 characters, no control characters (trimmed and NFC-normalised).
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     reason: String,
 }
 
@@ -59,6 +62,8 @@ struct CorrectsIn {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReasonIn {
+    /// 1–500 characters, no control characters (trimmed and NFC-normalised).
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     reason: String,
 }
 
@@ -66,8 +71,12 @@ struct ReasonIn {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefuseIn {
+    /// 1–500 characters, no control characters (trimmed and NFC-normalised).
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     reason: String,
+    /// A language code of this hub (`400 unknown_language` otherwise); Vietnamese when absent.
     #[serde(default)]
+    #[schema(pattern = "^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$")]
     slip_lang: Option<String>,
 }
 
@@ -83,6 +92,8 @@ struct RefuseIn {
     responses(
         (status = 201, body = Receipt),
         (status = 400, description = "Bad JSON, the procedure is no longer in the catalogue, or `unknown_language` (`slip_lang`)", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, description = "The body is too large", body = crate::shared::api_doc::ErrorBody),
+        (status = 415, description = "A body that is not JSON (`Content-Type` not `application/json`); no body at all reads as `{}`", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
@@ -119,6 +130,8 @@ async fn seal(
     responses(
         (status = 201, body = Receipt),
         (status = 400, description = "Bad JSON, the procedure is no longer in the catalogue, or `unknown_language` (`slip_lang`)", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, description = "The body is too large", body = crate::shared::api_doc::ErrorBody),
+        (status = 415, description = "A body that is not JSON (`Content-Type` not `application/json`); no body at all reads as `{}`", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
@@ -168,6 +181,8 @@ async fn seal_draft_as(
     responses(
         (status = 201, body = Receipt),
         (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, description = "The body is too large", body = crate::shared::api_doc::ErrorBody),
+        (status = 415, description = "A body that is not JSON (`Content-Type` not `application/json`); no body at all reads as `{}`", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
@@ -253,7 +268,7 @@ async fn run_seal(
     tag = "seal",
     security(("session" = ["officer", "admin"])),
     responses(
-        (status = 200, description = "`{\"dossiers\": [..]}`: one summary per sealed dossier (receipt code, procedure, disposition, sealed_at, upload state)", body = Object),
+        (status = 200, description = "One summary per sealed dossier, newest first (nothing personal)", body = SealedList),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
     )
@@ -261,9 +276,15 @@ async fn run_seal(
 async fn sealed(
     State(st): State<AppState>,
     Leads(_user): Leads,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let list = st.db.call(|c| engine::list_sealed(c)).await?;
-    Ok(Json(json!({ "dossiers": list })))
+) -> Result<Json<SealedList>, ApiError> {
+    let dossiers = st.db.call(|c| engine::list_sealed(c)).await?;
+    Ok(Json(SealedList { dossiers }))
+}
+
+/// The dossiers sealed on this hub.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct SealedList {
+    dossiers: Vec<engine::SealedSummary>,
 }
 
 fn parse_code(code: &str) -> Result<ReceiptCode, ApiError> {
@@ -291,10 +312,10 @@ async fn find_receipt(st: &AppState, code: &str) -> Result<Receipt, ApiError> {
     operation_id = "seal_receipt",
     tag = "seal",
     security(("session" = [])),
-    params(("code" = String, Path, description = "Receipt code, e.g. 0576-4731-3978-80 or, issued before digit codes, GRW7-M2JC-F (hyphens optional)")),
+    params(("code" = String, Path, pattern = r"^([0-9]{4}-?[0-9]{4}-?[0-9]{4}-?[0-9]{2}|[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}-?[0-9A-Za-z*~$=])$", description = "Receipt code, e.g. 0576-4731-3978-80 or, issued before digit codes, GRW7-M2JC-F (hyphens optional)")),
     responses(
         (status = 200, body = Receipt),
-        (status = 400, description = "Not a receipt code", body = crate::shared::api_doc::ErrorBody),
+        (status = 400, description = "Not a receipt code (wrong form, or the check digit does not match)", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 404, body = crate::shared::api_doc::ErrorBody),
     )
@@ -314,10 +335,10 @@ async fn receipt(
     operation_id = "seal_receipt_qr",
     tag = "seal",
     security(("session" = [])),
-    params(("code" = String, Path, description = "Receipt code, e.g. 0576-4731-3978-80 or, issued before digit codes, GRW7-M2JC-F")),
+    params(("code" = String, Path, pattern = r"^([0-9]{4}-?[0-9]{4}-?[0-9]{4}-?[0-9]{2}|[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}-?[0-9A-Za-z*~$=])$", description = "Receipt code, e.g. 0576-4731-3978-80 or, issued before digit codes, GRW7-M2JC-F")),
     responses(
         (status = 200, description = "The signed QR", content_type = "image/png", body = Vec<u8>),
-        (status = 400, description = "Not a receipt code", body = crate::shared::api_doc::ErrorBody),
+        (status = 400, description = "Not a receipt code (wrong form, or the check digit does not match)", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 404, description = "No such receipt, or it has no QR", body = crate::shared::api_doc::ErrorBody),
     )

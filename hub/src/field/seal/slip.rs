@@ -30,7 +30,7 @@ use crate::shared::store::{StoreError, StoreResult};
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(slip, track_png))]
+#[openapi(paths(slip, track_png), components(schemas(Slip, Original, Due)))]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -40,15 +40,21 @@ pub fn router() -> Router<AppState> {
 }
 
 /// One paper whose original the villager must show or bring.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = SlipOriginal)]
 pub struct Original {
+    /// The paper's role in the procedure (its document id).
     pub role: String,
+    #[schema(value_type = crate::shared::api_doc::field_schemas::Text)]
     pub label: Text,
     /// `capture` (show at the session) or `pickup` (bring when collecting the result).
+    #[schema(value_type = crate::shared::api_doc::field_schemas::Visit)]
     pub visit: Visit,
+    #[schema(value_type = Option<crate::shared::api_doc::field_schemas::Text>)]
     pub help: Option<Text>,
     /// When the paper is needed only in some cases: the case in plain words ("if …"). The hub no longer
     /// holds the sealed answers in plaintext, so a conditional paper is printed with its condition.
+    #[schema(value_type = Option<crate::shared::api_doc::field_schemas::Text>)]
     pub only_if: Option<Text>,
 }
 
@@ -253,18 +259,23 @@ pub fn vn_date(rfc3339: &str) -> Option<Date> {
 
 /// When and where the result is due: the legal time limit in working days from the sealing time, counted
 /// by `shared::deadline` (the same function as the office's casework).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = SlipDue)]
 pub struct Due {
     /// The Vietnam calendar date the dossier was sealed (received by the officer).
+    #[schema(format = Date)]
     pub sealed_on: String,
     /// Day 1 of the count: the next working day, or — for the 3-in-1 received on a working day before
     /// 15:00 — the sealing day.
+    #[schema(format = Date)]
     pub counted_from: String,
     pub time_limit_working_days: u32,
     pub time_limit_extended_working_days: Option<u32>,
     /// The last working day of the limit (weekends and the hub's holiday list skipped).
+    #[schema(format = Date)]
     pub due_by: String,
     /// The later date if the case needs verification (the extended limit), when the law has one.
+    #[schema(format = Date)]
     pub due_by_extended: Option<String>,
     /// Public holidays are not counted: always true (the hub's holiday list, `--holidays`).
     pub excludes_public_holidays: bool,
@@ -272,7 +283,9 @@ pub struct Due {
     /// unknown and the date may move later (the slip and the status page say so).
     pub holidays_known: bool,
     /// Where: the deciding authority (the commune office).
+    #[schema(value_type = crate::shared::api_doc::field_schemas::Text)]
     pub authority: Text,
+    #[schema(value_type = Option<crate::shared::api_doc::field_schemas::Text>)]
     pub note: Option<Text>,
 }
 
@@ -364,8 +377,8 @@ struct SlipQuery {
     scheme: Option<String>,
 }
 
-/// What the printed slip shows.
-#[derive(Debug, Serialize)]
+/// What the printed slip shows: the receipt's members plus the rest.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Slip {
     pub hub_name: String,
     #[serde(flatten)]
@@ -375,6 +388,8 @@ pub struct Slip {
     /// The tracking key (display form), printed under the tracking QR for typing the lookup by hand.
     pub tracking_key: String,
     pub tracking_url: String,
+    /// The deciding authority.
+    #[schema(value_type = crate::shared::api_doc::field_schemas::Text)]
     pub authority: Text,
     /// The papers to show or bring: those that apply to this dossier when `originals_apply`, else
     /// every one that may be needed, a conditional one with its condition (`only_if`).
@@ -386,6 +401,7 @@ pub struct Slip {
     pub lang: Option<String>,
     pub due: Due,
     /// Where to go: the commune office; the next outreach session when one is known (none yet).
+    #[schema(value_type = Option<Object>)]
     pub next_session: Option<serde_json::Value>,
     /// The written languages this hub carries, Vietnamese first: what the slip can be printed in.
     pub languages: Vec<String>,
@@ -432,7 +448,7 @@ async fn find(st: &AppState, code: &str) -> Result<Found, ApiError> {
         ("scheme" = Option<String>, Query, description = "`https` when the page was served over HTTPS (the tracking URL's scheme)"),
     ),
     responses(
-        (status = 200, description = "The receipt's keys plus `hub_name, code_compact, tracking_key, tracking_url, authority, originals, originals_apply, lang, due, next_session, languages`", body = Object),
+        (status = 200, description = "The receipt's members plus what the slip prints", body = Slip),
         (status = 400, description = "Not a receipt code, or an unusable Host header", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),

@@ -11,8 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use protocol::{FieldKind, ProcedureDef, ProcedureRef, Stage};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::store::{self, Take};
 use crate::field::capture::store::Draft;
@@ -67,15 +66,61 @@ pub fn router() -> Router<AppState> {
         .layer(Extension(limits))
 }
 
-fn no_store(body: Json<serde_json::Value>) -> Response {
+fn no_store<T: Serialize>(body: Json<T>) -> Response {
     ([(header::CACHE_CONTROL, "no-store")], body).into_response()
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct StatusQuery {
-    /// The receipt's tracking key (printed on the slip, carried by the tracking QR).
+    /// The receipt's tracking key (printed on the slip, carried by the tracking QR), written like a receipt
+    /// code; required (`422 key_required` without it).
+    #[param(
+        pattern = r"^([0-9]{4}-?[0-9]{4}-?[0-9]{4}-?[0-9]{2}|[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}-?[0-9A-Za-z*~$=])$"
+    )]
     k: Option<String>,
+}
+
+/// One receipt's status as the public sees it: nothing personal.
+#[derive(Serialize, utoipa::ToSchema)]
+struct PublicStatus {
+    /// The receipt code, as issued.
+    code: String,
+    #[schema(value_type = crate::shared::api_doc::protocol::ProcedureRef)]
+    procedure: protocol::ProcedureRef,
+    /// The procedure's title, when this hub knows the version.
+    #[schema(value_type = Option<crate::shared::api_doc::field_schemas::Text>)]
+    procedure_title: Option<protocol::Text>,
+    /// The Vietnam calendar date it was sealed.
+    #[schema(format = Date)]
+    sealed_on: Option<String>,
+    #[schema(value_type = PublicReceiptStatus)]
+    status: &'static str,
+    /// Sealed in the chain the office acknowledges (an office key was trusted).
+    protected: bool,
+    /// Acknowledged by the office.
+    handed_over: bool,
+    /// The latest status news, if any.
+    news: Option<crate::field::news::store::PublicNews>,
+    /// The deciding authority, when this hub knows the version.
+    #[schema(value_type = Option<crate::shared::api_doc::field_schemas::Text>)]
+    authority: Option<protocol::Text>,
+    /// The papers to show or bring (empty unless the status is `new`).
+    originals: Vec<slip::Original>,
+    /// When the result is due (status `new` only).
+    due: Option<slip::Due>,
+}
+
+/// A receipt's status for the villager: `new` (its own request stands), `refused`, `voided` (cancelled)
+/// or `superseded` (a later dossier corrected it).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum PublicReceiptStatus {
+    New,
+    Refused,
+    Voided,
+    Superseded,
 }
 
 /// `GET /api/v1/public/receipts/{code}?k=<tracking key>`: one receipt's status, nothing personal.
@@ -87,12 +132,11 @@ struct StatusQuery {
     summary = "One receipt's status for a villager (public, rate-limited per address), nothing personal",
     security(()),
     params(
-        ("code" = String, Path, description = "Receipt code, e.g. `0576-4731-3978-80` (or, issued before digit codes, `GRW7-M2JC-F`); typed leniently"),
+        ("code" = String, Path, pattern = r"^([0-9]{4}-?[0-9]{4}-?[0-9]{4}-?[0-9]{2}|[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}-?[0-9A-Za-z*~$=])$", description = "Receipt code, e.g. `0576-4731-3978-80` (or, issued before digit codes, `GRW7-M2JC-F`); typed leniently (spaces, dots, case, `I`/`L`/`O` are forgiven), the check digit must match"),
         StatusQuery,
     ),
     responses(
-        (status = 200, description = "`{code, procedure, procedure_title, sealed_on, status, protected, \
-                                      handed_over, news, authority, originals, due}`", body = Object),
+        (status = 200, description = "The receipt's status, nothing personal", body = PublicStatus),
         (status = 404, description = "No receipt with this code and key", body = crate::shared::api_doc::ErrorBody),
         (status = 422, description = "`bad_code`, `bad_check_symbol` or `key_required`", body = crate::shared::api_doc::ErrorBody),
         (status = 429, description = "Too many lookups from this address", body = crate::shared::api_doc::ErrorBody),
@@ -134,19 +178,25 @@ async fn public_status(
         .db
         .call(move |c| slip::slip_record_of_code(c, &code))
         .await?;
-    Ok(no_store(Json(json!({
-        "code": r.code,
-        "procedure": r.procedure,
-        "procedure_title": def.as_ref().map(|d| d.title.clone()),
-        "sealed_on": slip::vn_date(&r.sealed_at).map(|d| d.to_string()),
-        "status": r.status,
-        "protected": r.protected,
-        "handed_over": r.handed_over,
-        "news": r.news,
-        "authority": def.as_ref().map(|d| d.authority.clone()),
-        "originals": match &def { Some(d) if active => slip::originals_for(d, slip_rec.as_ref()), _ => Vec::new() },
-        "due": match &def { Some(d) if active => Some(slip::due(&st, d, &r.sealed_at)), _ => None },
-    }))))
+    Ok(no_store(Json(PublicStatus {
+        code: r.code,
+        procedure: r.procedure,
+        procedure_title: def.as_ref().map(|d| d.title.clone()),
+        sealed_on: slip::vn_date(&r.sealed_at).map(|d| d.to_string()),
+        status: r.status,
+        protected: r.protected,
+        handed_over: r.handed_over,
+        news: r.news,
+        authority: def.as_ref().map(|d| d.authority.clone()),
+        originals: match &def {
+            Some(d) if active => slip::originals_for(d, slip_rec.as_ref()),
+            _ => Vec::new(),
+        },
+        due: match &def {
+            Some(d) if active => Some(slip::due(&st, d, &r.sealed_at)),
+            _ => None,
+        },
+    })))
 }
 
 /// The villager's version of a procedure's form: every group and field but the office-only ones and the
@@ -184,8 +234,8 @@ fn latest(st: &AppState, id: &str) -> Option<ProcedureDef> {
     security(()),
     params(("procedure" = String, Path, description = "Procedure id, e.g. `marital-status-certificate`")),
     responses(
-        (status = 200, description = "`{procedure: ProcedureDef}` without office-only groups and commune \
-                                      pickers (see docs/protocol.md)", body = Object),
+        (status = 200, description = "The procedure definition without office-only groups and commune \
+                                      pickers", body = SelfServiceForm),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
     ),
     extensions(("x-hub-modes" = json!(["field"])))
@@ -194,9 +244,20 @@ async fn form(
     State(st): State<AppState>,
     _: crate::shared::state::FieldOnly,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<SelfServiceForm>, ApiError> {
     let def = latest(&st, &id).ok_or_else(|| ApiError::not_found("thủ tục", "Procedure"))?;
-    Ok(Json(json!({ "procedure": self_service_def(&def) })))
+    Ok(Json(SelfServiceForm {
+        procedure: self_service_def(&def),
+    }))
+}
+
+/// The villager's form of a procedure.
+#[derive(Serialize, utoipa::ToSchema)]
+struct SelfServiceForm {
+    /// A procedure definition (ProcedureDef): free-form here, its schema is specified in
+    /// docs/protocol.md (procedure definitions) and checked by the protocol crate.
+    #[schema(value_type = Object)]
+    procedure: ProcedureDef,
 }
 
 /// A villager's answers: the procedure (`{id, version}`, see docs/protocol.md), field values by key, and
@@ -226,7 +287,7 @@ fn valid_lang(s: &str) -> bool {
     security(()),
     request_body = PredeclareIn,
     responses(
-        (status = 201, description = "`{number, number_kind, pickup_number, ticket}`: `number` is the one number to tell the villager, their queue `ticket` when a session is open (`number_kind` `ticket`), else the `pickup_number` (`pickup`)", body = Object),
+        (status = 201, description = "`number` is the one number to tell the villager, their queue `ticket` when a session is open (`number_kind` `ticket`), else the `pickup_number` (`pickup`)", body = Predeclared),
         (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
         (status = 404, description = "Unknown procedure", body = crate::shared::api_doc::ErrorBody),
         (status = 413, description = "More than 32 KiB", body = crate::shared::api_doc::ErrorBody),
@@ -304,13 +365,29 @@ async fn predeclare(
     }
     Ok((
         StatusCode::CREATED,
-        no_store(Json(json!({
-            "number": stored.number,
-            "number_kind": stored.number_kind,
-            "pickup_number": stored.pickup_number,
-            "ticket": stored.ticket,
-        }))),
+        no_store(Json(Predeclared {
+            number: stored.number,
+            number_kind: stored.number_kind,
+            pickup_number: stored.pickup_number,
+            ticket: stored.ticket,
+        })),
     ))
+}
+
+/// What the villager is told after sending a pre-declaration.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Predeclared {
+    number: i64,
+    number_kind: store::NumberKind,
+    pickup_number: i64,
+    /// The queue ticket number, when an outreach session is open.
+    ticket: Option<i64>,
+}
+
+/// The waiting pre-declarations.
+#[derive(Serialize, utoipa::ToSchema)]
+struct WaitingList {
+    predeclarations: Vec<store::Waiting>,
 }
 
 /// `503 predeclarations_full`: the session's ceiling is reached; the villager goes to the desk instead.
@@ -358,7 +435,7 @@ fn full(f: store::Full) -> ApiError {
     summary = "The waiting pre-declarations (field team)",
     security(("session" = ["officer", "volunteer", "admin"])),
     responses(
-        (status = 200, description = "`{predeclarations: [...]}`", body = Object),
+        (status = 200, description = "The waiting pre-declarations", body = WaitingList),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
     ),
@@ -368,9 +445,9 @@ async fn list(
     State(st): State<AppState>,
     _: crate::shared::state::FieldOnly,
     _team: FieldTeam,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let list = st.db.call(|c| store::waiting(c)).await?;
-    Ok(Json(json!({ "predeclarations": list })))
+) -> Result<Json<WaitingList>, ApiError> {
+    let predeclarations = st.db.call(|c| store::waiting(c)).await?;
+    Ok(Json(WaitingList { predeclarations }))
 }
 
 /// `POST /api/v1/predeclarations/{id}/take`: creates a draft with the pre-declaration's answers.
@@ -383,7 +460,7 @@ async fn list(
     security(("session" = ["officer", "volunteer", "admin"], "csrf" = [])),
     params(("id" = String, Path, description = "Pre-declaration id")),
     responses(
-        (status = 201, description = "The new draft (see the capture routes)", body = Object),
+        (status = 201, description = "The new draft (see the capture routes)", body = Draft),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),

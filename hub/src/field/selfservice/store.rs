@@ -89,7 +89,7 @@ pub fn public_receipt(
 
 /// Which number a villager was told for their pre-declaration: its queue ticket when an outreach session
 /// was open (the number the desks call and the board shows), else its pickup number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NumberKind {
     Ticket,
@@ -105,24 +105,29 @@ fn told(pickup_number: i64, ticket: Option<i64>) -> (i64, NumberKind) {
 }
 
 /// A stored pre-declaration, as the team lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = WaitingPredeclaration)]
 pub struct Waiting {
     pub id: String,
     /// The number the villager was told, and which one it is.
     pub number: i64,
     pub number_kind: NumberKind,
     pub pickup_number: i64,
+    #[schema(value_type = crate::shared::api_doc::protocol::ProcedureRef)]
     pub procedure: ProcedureRef,
     /// The name the villager typed (the team sees it; the public never does).
     pub title: String,
+    /// The language the villager used (a BCP 47 tag).
     pub lang: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// The queue ticket number issued with it, if an outreach session was open.
     pub ticket: Option<i64>,
 }
 
 /// What the villager gets back.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = PredeclarationStored)]
 pub struct Stored {
     pub id: String,
     /// The one number the villager is told, and which one it is.

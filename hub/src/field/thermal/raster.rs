@@ -202,8 +202,9 @@ pub fn qr_bitmap(
     data: &str,
     module: usize,
     quiet: usize,
-) -> Result<Bitmap, qrcode::types::QrError> {
-    let code = qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::M)?;
+) -> Result<Bitmap, crate::shared::qr::QrError> {
+    // The hub's one QR encoder (UTF-8 marked with ECI where the text is not ASCII).
+    let code = crate::shared::qr::code(data, qrcode::EcLevel::M)?;
     let n = code.width();
     let colors = code.to_colors();
     let side = (n + 2 * quiet) * module;

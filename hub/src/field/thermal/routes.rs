@@ -25,7 +25,9 @@ use crate::shared::state::{AppState, FieldOnly};
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(
+#[openapi(
+    modifiers(&ProfileIds),
+    paths(
     printer_state,
     escpos,
     thermal_png,
@@ -36,6 +38,49 @@ use crate::shared::state::{AppState, FieldOnly};
     test_print
 ))]
 pub struct ApiDoc;
+
+/// Lists the printer profile ids (data: `profiles.json`) as the allowed values of every `profile` query
+/// parameter and body member of these routes, so a client learns them from the document.
+struct ProfileIds;
+
+impl utoipa::Modify for ProfileIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, Schema};
+        let ids: Vec<serde_json::Value> = profiles::all()
+            .iter()
+            .map(|p| serde_json::Value::String(p.id.clone()))
+            .collect();
+        // A query parameter is a string or absent; a body member may also be `null`.
+        let nullable: Vec<serde_json::Value> = ids
+            .iter()
+            .cloned()
+            .chain(std::iter::once(serde_json::Value::Null))
+            .collect();
+        let set = |schema: &mut RefOr<Schema>, values: &Vec<serde_json::Value>| {
+            if let RefOr::T(Schema::Object(o)) = schema {
+                o.enum_values = Some(values.clone());
+            }
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                for p in op.parameters.iter_mut().flatten() {
+                    if p.name == "profile" {
+                        p.schema.iter_mut().for_each(|s| set(s, &ids));
+                    }
+                }
+            }
+        }
+        if let Some(c) = openapi.components.as_mut() {
+            for name in ["PrintIn", "ProfileIn"] {
+                if let Some(RefOr::T(Schema::Object(o))) = c.schemas.get_mut(name) {
+                    if let Some(s) = o.properties.get_mut("profile") {
+                        set(s, &nullable);
+                    }
+                }
+            }
+        }
+    }
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()

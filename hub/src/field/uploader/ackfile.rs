@@ -10,7 +10,7 @@ use super::client::SyncError;
 use super::store::{self, AckMarked};
 
 /// What importing an ack file did.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct AckFileReport {
     pub batch_id: String,
     pub office: String,

@@ -7,8 +7,9 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 /// What the uploader is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = UploadPhase)]
 pub enum Phase {
     /// Not running (waiting for the next attempt).
     #[default]
@@ -28,7 +29,8 @@ pub enum Phase {
 }
 
 /// An error in plain words (Vietnamese first) with a stable code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = UploadPlainError)]
 pub struct PlainError {
     pub code: String,
     pub message_vi: String,
@@ -36,7 +38,8 @@ pub struct PlainError {
 }
 
 /// The uploader's progress and standing.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[schema(as = UploadProgress)]
 pub struct Progress {
     pub phase: Phase,
     pub running: bool,
@@ -56,8 +59,10 @@ pub struct Progress {
     pub found_by: Option<String>,
     pub last_error: Option<PlainError>,
     /// RFC 3339 time of the last successful run.
+    #[schema(format = DateTime)]
     pub last_success_at: Option<String>,
     /// RFC 3339 time of the next background attempt.
+    #[schema(format = DateTime)]
     pub next_attempt_at: Option<String>,
     /// Envelopes acknowledged in the last run.
     pub last_acked: u64,
@@ -70,10 +75,12 @@ pub struct Progress {
 }
 
 /// A procedure package a run installed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = UploadNewPackage)]
 pub struct NewPackage {
     pub id: String,
     pub version: u32,
+    #[schema(value_type = crate::shared::api_doc::field_schemas::Text)]
     pub title: protocol::Text,
 }
 

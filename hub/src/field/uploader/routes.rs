@@ -11,7 +11,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::client::SyncError;
 use super::{ackfile, store};
@@ -67,7 +67,47 @@ fn sync_api_error(e: SyncError) -> ApiError {
     ApiError::new(status, code, p.message_vi, p.message_en)
 }
 
-async fn status_json(st: &AppState) -> Result<Value, ApiError> {
+/// The sync page's status.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = UploadStatus)]
+struct Status {
+    progress: super::progress::Progress,
+    counts: store::Counts,
+    /// The paired office, null when none.
+    office: Option<StatusOffice>,
+    settings: StatusSettings,
+}
+
+/// The paired office as the sync page shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = UploadStatusOffice)]
+struct StatusOffice {
+    name: String,
+    #[schema(value_type = String, pattern = "^[0-9a-f]{16}$")]
+    device_id: protocol::DeviceId,
+    /// The URL it was paired at, if any.
+    base_url: Option<String>,
+}
+
+/// The sync settings the hub runs with (from its command line).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = UploadSettings)]
+struct StatusSettings {
+    /// --office-url, when set.
+    office_url: Option<String>,
+    /// Background sync on.
+    background: bool,
+    interval_secs: u64,
+    concurrency: u32,
+    bandwidth_kbps: u64,
+    /// `HH:MM-HH:MM`, when set.
+    #[schema(pattern = "^[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2}$")]
+    quiet_hours: Option<String>,
+    in_quiet_hours: bool,
+    retention_days: u32,
+}
+
+async fn status_json(st: &AppState) -> Result<Status, ApiError> {
     let (counts, office, last_success) = st
         .db
         .call(|c| {
@@ -83,25 +123,25 @@ async fn status_json(st: &AppState) -> Result<Value, ApiError> {
         progress.last_success_at = last_success;
     }
     let s = &st.part::<Uploader>().settings;
-    Ok(json!({
-        "progress": progress,
-        "counts": counts,
-        "office": office.map(|o| json!({
-            "name": o.name,
-            "device_id": o.device_id,
-            "base_url": o.base_url,
-        })),
-        "settings": {
-            "office_url": s.office_url,
-            "background": s.sync == OnOff::On,
-            "interval_secs": s.sync_interval,
-            "concurrency": s.sync_concurrency,
-            "bandwidth_kbps": s.sync_bandwidth_kbps,
-            "quiet_hours": s.quiet_hours.map(|q| q.to_string()),
-            "in_quiet_hours": st.part::<Uploader>().quiet_now(),
-            "retention_days": s.retention_days,
+    Ok(Status {
+        progress,
+        counts,
+        office: office.map(|o| StatusOffice {
+            name: o.name,
+            device_id: o.device_id,
+            base_url: o.base_url,
+        }),
+        settings: StatusSettings {
+            office_url: s.office_url.clone(),
+            background: s.sync == OnOff::On,
+            interval_secs: s.sync_interval,
+            concurrency: s.sync_concurrency,
+            bandwidth_kbps: s.sync_bandwidth_kbps,
+            quiet_hours: s.quiet_hours.map(|q| q.to_string()),
+            in_quiet_hours: st.part::<Uploader>().quiet_now(),
+            retention_days: s.retention_days,
         },
-    }))
+    })
 }
 
 /// The uploader's progress, counts of envelopes by state, the paired office and the sync settings.
@@ -112,12 +152,12 @@ async fn status_json(st: &AppState) -> Result<Value, ApiError> {
     tag = "uploader",
     security(("session" = ["officer", "admin"])),
     responses(
-        (status = 200, description = "`{progress, counts, office: {name, device_id, base_url} | null, settings: {office_url, background, interval_secs, concurrency, bandwidth_kbps, quiet_hours, in_quiet_hours, retention_days}}`", body = Object),
+        (status = 200, description = "The progress, the envelope counts, the paired office (null: none) and the sync settings", body = Status),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
     )
 )]
-async fn status(State(st): State<AppState>, Leads(_user): Leads) -> Result<Json<Value>, ApiError> {
+async fn status(State(st): State<AppState>, Leads(_user): Leads) -> Result<Json<Status>, ApiError> {
     Ok(Json(status_json(&st).await?))
 }
 
@@ -169,7 +209,7 @@ async fn events(State(st): State<AppState>, Leads(_user): Leads) -> Result<Respo
     tag = "uploader",
     security(("session" = ["officer", "admin"], "csrf" = [])),
     responses(
-        (status = 202, description = "`{started, already_running, warning}` (`warning`: quiet hours, or null)", body = Object),
+        (status = 202, description = "Whether a run started or one was already running", body = RunStarted),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 409, description = "Not paired with an office", body = crate::shared::api_doc::ErrorBody),
@@ -189,9 +229,51 @@ async fn run(State(st): State<AppState>, Leads(_user): Leads) -> Result<Response
     let started = super::request_run(&st);
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "started": started, "already_running": !started, "warning": warning })),
+        Json(RunStarted {
+            started,
+            already_running: !started,
+            warning,
+        }),
     )
         .into_response())
+}
+
+/// The answer to "sync now".
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = UploadRunStarted)]
+struct RunStarted {
+    started: bool,
+    already_running: bool,
+    /// Quiet hours now (the run goes ahead), or null.
+    warning: Option<super::progress::PlainError>,
+}
+
+/// The sequence numbers of acknowledged envelopes.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = UploadAcked)]
+struct Acked {
+    seqs: Vec<i64>,
+}
+
+/// The uploader's alarms.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = UploadAlarms)]
+struct Alarms {
+    alarms: Vec<store::Alarm>,
+}
+
+/// The alarm resolved.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = UploadResolved)]
+struct Resolved {
+    resolved: i64,
+}
+
+/// What an ack file import acknowledged.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = UploadAckFileImported)]
+struct AckImported {
+    report: ackfile::AckFileReport,
 }
 
 /// The sequence numbers of the envelopes the office has acknowledged.
@@ -202,14 +284,14 @@ async fn run(State(st): State<AppState>, Leads(_user): Leads) -> Result<Response
     tag = "uploader",
     security(("session" = ["officer", "admin"])),
     responses(
-        (status = 200, description = "`{\"seqs\": [integer]}`", body = Object),
+        (status = 200, description = "The acknowledged sequence numbers", body = Acked),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
     )
 )]
-async fn acked(State(st): State<AppState>, Leads(_user): Leads) -> Result<Json<Value>, ApiError> {
+async fn acked(State(st): State<AppState>, Leads(_user): Leads) -> Result<Json<Acked>, ApiError> {
     let seqs = st.db.call(|c| store::acked_seqs(c)).await?;
-    Ok(Json(json!({ "seqs": seqs })))
+    Ok(Json(Acked { seqs }))
 }
 
 /// The uploader's alarms (e.g. the office refused an envelope), resolved or not.
@@ -220,14 +302,14 @@ async fn acked(State(st): State<AppState>, Leads(_user): Leads) -> Result<Json<V
     tag = "uploader",
     security(("session" = ["officer", "admin"])),
     responses(
-        (status = 200, description = "`{\"alarms\": [{id, kind, detail, raised_at, resolved_at, …}]}`", body = Object),
+        (status = 200, description = "The alarms, unresolved first, newest first", body = Alarms),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
     )
 )]
-async fn alarms(State(st): State<AppState>, Leads(_user): Leads) -> Result<Json<Value>, ApiError> {
-    let list = st.db.call(|c| store::list_alarms(c)).await?;
-    Ok(Json(json!({ "alarms": list })))
+async fn alarms(State(st): State<AppState>, Leads(_user): Leads) -> Result<Json<Alarms>, ApiError> {
+    let alarms = st.db.call(|c| store::list_alarms(c)).await?;
+    Ok(Json(Alarms { alarms }))
 }
 
 /// Marks an alarm resolved (admin only).
@@ -239,7 +321,7 @@ async fn alarms(State(st): State<AppState>, Leads(_user): Leads) -> Result<Json<
     security(("session" = ["admin"], "csrf" = [])),
     params(("id" = i64, Path, description = "Alarm id")),
     responses(
-        (status = 200, description = "`{\"resolved\": <id>}`", body = Object),
+        (status = 200, description = "The id of the alarm resolved", body = Resolved),
         (status = 400, description = "The id is not a number", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Not an admin, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
@@ -250,7 +332,7 @@ async fn resolve(
     State(st): State<AppState>,
     AdminOnly(user): AdminOnly,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Resolved>, ApiError> {
     let uid = user.id.clone();
     if !st
         .db
@@ -262,7 +344,7 @@ async fn resolve(
             "unresolved alarm",
         ));
     }
-    Ok(Json(json!({ "resolved": id })))
+    Ok(Json(Resolved { resolved: id }))
 }
 
 /// The multipart form of an ack file import (documentation only: the handler reads the parts itself).
@@ -283,7 +365,7 @@ struct AckForm {
     security(("session" = ["officer", "admin"], "csrf" = [])),
     request_body(content = AckForm, content_type = "multipart/form-data", description = "A `file` part"),
     responses(
-        (status = 200, description = "`{\"report\": {..}}`: what the import acknowledged", body = Object),
+        (status = 200, description = "What the import acknowledged", body = AckImported),
         (status = 400, description = "Malformed upload or no `file` part", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
@@ -295,7 +377,7 @@ async fn ack_file(
     State(st): State<AppState>,
     Leads(_user): Leads,
     mut form: Multipart,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AckImported>, ApiError> {
     let mut bytes = None;
     while let Some(field) = form.next_field().await.map_err(|e| {
         ApiError::bad_request(
@@ -326,7 +408,7 @@ async fn ack_file(
         .call(move |c| Ok(ackfile::import(c, &device, &bytes)))
         .await?
         .map_err(sync_api_error)?;
-    Ok(Json(json!({ "report": report })))
+    Ok(Json(AckImported { report }))
 }
 
 /// A batch file of the envelopes not yet acknowledged, for a USB stick.

@@ -157,7 +157,8 @@ pub fn ciphertext(c: &Connection, loc: CipherLoc) -> StoreResult<Vec<u8>> {
 }
 
 /// What marking an ack did.
-#[derive(Debug, Default, Clone, Copy, Serialize)]
+#[derive(Debug, Default, Clone, Copy, Serialize, utoipa::ToSchema)]
+#[schema(as = UploadAckMarked)]
 pub struct AckMarked {
     /// Envelopes newly marked acknowledged.
     pub newly_acked: usize,
@@ -238,15 +239,19 @@ fn raise(
 }
 
 /// An alarm as listed to officers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = UploadAlarm)]
 pub struct Alarm {
     pub id: i64,
     pub seq: u64,
     pub hash: String,
     pub reason: String,
     pub detail: String,
+    #[schema(format = DateTime)]
     pub raised_at: String,
+    #[schema(format = DateTime)]
     pub resolved_at: Option<String>,
+    /// The name of the user who resolved it.
     pub resolved_by: Option<String>,
     /// The receipt code of the dossier in that envelope, when it is this hub's envelope.
     pub receipt_code: Option<String>,
@@ -339,7 +344,8 @@ pub fn last_success(c: &Connection) -> StoreResult<Option<String>> {
 }
 
 /// Counts for the sync page.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[schema(as = UploadCounts)]
 pub struct Counts {
     /// Sealed dossiers in the chain (protected).
     pub sealed: i64,

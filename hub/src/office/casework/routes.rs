@@ -4,8 +4,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::status::{self, ChangeError, StatusBody};
 use super::{deadline, store};
@@ -18,9 +20,66 @@ use crate::shared::state::AppState;
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(change_status, work, holidays, add_holiday, remove_holiday),
-    components(schemas(StatusBody, HolidayBody))
+    components(schemas(
+        StatusBody,
+        HolidayBody,
+        StatusOut,
+        WorkOut,
+        HolidaysOut,
+        HolidayAdded,
+        HolidayRemoved
+    ))
 )]
 pub struct ApiDoc;
+
+/// A dossier's standing after a status change.
+#[derive(Serialize, utoipa::ToSchema)]
+struct StatusOut {
+    status: status::Standing,
+}
+
+/// A page of the clerks' work list.
+#[derive(Serialize, utoipa::ToSchema)]
+struct WorkOut {
+    /// The view asked for (`overdue`, `due_soon`, `open` or `status:<status>`), as given: empty when the
+    /// query gave an empty one (the open list).
+    #[schema(
+        pattern = "^(|overdue|due_soon|open|status:(received|in_progress|needs_papers|registered|ready_for_pickup|handed_over|rejected))$"
+    )]
+    view: String,
+    dossiers: Vec<store::WorkRow>,
+    /// The cursor of the next page, or null on the last.
+    next_cursor: Option<String>,
+    /// Dossier counts by view and status (`overdue`, `due_soon`, `open`, `status:<status>`, …).
+    counts: BTreeMap<String, i64>,
+    /// Today in Vietnam.
+    #[schema(format = Date)]
+    today: String,
+}
+
+/// The days off deadlines skip, by date.
+#[derive(Serialize, utoipa::ToSchema)]
+struct HolidaysOut {
+    holidays: Vec<store::Holiday>,
+}
+
+/// A day off added.
+#[derive(Serialize, utoipa::ToSchema)]
+struct HolidayAdded {
+    /// Days added (0 or 1).
+    added: usize,
+    /// Open dossiers whose deadline moved.
+    deadlines_moved: usize,
+}
+
+/// A day off removed.
+#[derive(Serialize, utoipa::ToSchema)]
+struct HolidayRemoved {
+    /// Always true.
+    removed: bool,
+    /// Open dossiers whose deadline moved.
+    deadlines_moved: usize,
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -66,11 +125,8 @@ fn change_error(e: ChangeError) -> ApiError {
     params(("id" = String, Path, description = "Dossier id")),
     request_body = StatusBody,
     responses(
-        (status = 200, description = "`{\"status\": standing}`: the dossier's new status row (status, version, \
-            received_on, due_on, extended, …)", body = Object),
-        (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
-        crate::shared::api_doc::Unauthenticated,
-        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 200, description = "The dossier's new standing", body = StatusOut),
+        crate::shared::api_doc::JsonWriteErrors,
         (status = 404, description = "No such dossier", body = crate::shared::api_doc::ErrorBody),
         (status = 409, description = "Transition not allowed, or `expected_version` is stale", body = crate::shared::api_doc::ErrorBody),
         (status = 422, description = "A field of the status form is invalid", body = crate::shared::api_doc::ErrorBody),
@@ -81,7 +137,7 @@ async fn change_status(
     Clerks(user): Clerks,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<StatusBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<StatusOut>, ApiError> {
     let state = st.clone();
     let result = st
         .db
@@ -96,7 +152,7 @@ async fn change_status(
         })
         .await?;
     let standing = result.map_err(change_error)?;
-    Ok(Json(json!({ "status": standing })))
+    Ok(Json(StatusOut { status: standing }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -128,7 +184,7 @@ struct WorkQuery {
     security(("session" = ["clerk", "admin"])),
     params(WorkQuery),
     responses(
-        (status = 200, description = "`{view, dossiers, next_cursor, counts, today}`", body = Object),
+        (status = 200, body = WorkOut),
         (status = 400, description = "Bad query string", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::GatedReadErrors,
         (status = 422, description = "Unknown `view`", body = crate::shared::api_doc::ErrorBody),
@@ -138,7 +194,7 @@ async fn work(
     State(st): State<AppState>,
     _user: Clerks,
     Query(q): Query<WorkQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WorkOut>, ApiError> {
     let view_s = q.view.clone().unwrap_or_else(|| "open".into());
     let view = store::View::parse(&view_s).ok_or_else(|| {
         ApiError::new(
@@ -161,13 +217,13 @@ async fn work(
             Ok((rows, next, counts))
         })
         .await?;
-    Ok(Json(json!({
-        "view": view_s,
-        "dossiers": rows,
-        "next_cursor": next,
-        "counts": counts,
-        "today": deadline::fmt_date(crate::shared::clock::today_vn()),
-    })))
+    Ok(Json(WorkOut {
+        view: view_s,
+        dossiers: rows,
+        next_cursor: next,
+        counts,
+        today: deadline::fmt_date(crate::shared::clock::today_vn()),
+    }))
 }
 
 /// The public holidays and days off that deadlines skip.
@@ -178,13 +234,16 @@ async fn work(
     tag = "casework",
     security(("session" = ["clerk", "admin"])),
     responses(
-        (status = 200, description = "`{\"holidays\": [{date, name, added_at}]}`, by date", body = Object),
+        (status = 200, body = HolidaysOut),
         crate::shared::api_doc::GatedReadErrors,
     )
 )]
-async fn holidays(State(st): State<AppState>, _user: Clerks) -> Result<Json<Value>, ApiError> {
+async fn holidays(
+    State(st): State<AppState>,
+    _user: Clerks,
+) -> Result<Json<HolidaysOut>, ApiError> {
     let list = st.db.call(|c| store::list_holidays(c)).await?;
-    Ok(Json(json!({ "holidays": list })))
+    Ok(Json(HolidaysOut { holidays: list }))
 }
 
 /// A day off to add.
@@ -192,10 +251,10 @@ async fn holidays(State(st): State<AppState>, _user: Clerks) -> Result<Json<Valu
 #[serde(deny_unknown_fields)]
 struct HolidayBody {
     /// `YYYY-MM-DD`.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = Date)]
     date: Value,
-    /// One line, at most 100 characters.
-    #[schema(value_type = String)]
+    /// One line, 1–100 characters.
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     name: Value,
 }
 
@@ -240,10 +299,8 @@ pub fn parse_holiday(date: &Value, name: &Value) -> Result<(time::Date, String),
     security(("session" = ["admin"], "csrf" = [])),
     request_body = HolidayBody,
     responses(
-        (status = 201, description = "`{\"added\": number, \"deadlines_moved\": number}`", body = Object),
-        (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
-        crate::shared::api_doc::Unauthenticated,
-        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 201, body = HolidayAdded),
+        crate::shared::api_doc::JsonWriteErrors,
         (status = 422, description = "Invalid date or name", body = crate::shared::api_doc::ErrorBody),
     )
 )]
@@ -251,7 +308,7 @@ async fn add_holiday(
     State(st): State<AppState>,
     AdminOnly(user): AdminOnly,
     JsonBody(body): JsonBody<HolidayBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<HolidayAdded>), ApiError> {
     let (d, name) = parse_holiday(&body.date, &body.name).map_err(ApiError::validation)?;
     let (added, moved) = st
         .db
@@ -259,7 +316,10 @@ async fn add_holiday(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "added": added, "deadlines_moved": moved })),
+        Json(HolidayAdded {
+            added,
+            deadlines_moved: moved,
+        }),
     ))
 }
 
@@ -272,7 +332,7 @@ async fn add_holiday(
     security(("session" = ["admin"], "csrf" = [])),
     params(("date" = String, Path, description = "The day off, `YYYY-MM-DD`")),
     responses(
-        (status = 200, description = "`{\"removed\": true, \"deadlines_moved\": number}`", body = Object),
+        (status = 200, body = HolidayRemoved),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, description = "No such day off", body = crate::shared::api_doc::ErrorBody),
@@ -282,7 +342,7 @@ async fn remove_holiday(
     State(st): State<AppState>,
     AdminOnly(user): AdminOnly,
     Path(date): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<HolidayRemoved>, ApiError> {
     let d =
         deadline::parse_date(&date).ok_or_else(|| ApiError::not_found("ngày nghỉ", "Holiday"))?;
     let moved = st
@@ -290,5 +350,8 @@ async fn remove_holiday(
         .call(move |c| store::remove_holiday(c, Actor::user(&user.id, &user.name), d))
         .await?
         .ok_or_else(|| ApiError::not_found("ngày nghỉ", "Holiday"))?;
-    Ok(Json(json!({ "removed": true, "deadlines_moved": moved })))
+    Ok(Json(HolidayRemoved {
+        removed: true,
+        deadlines_moved: moved,
+    }))
 }

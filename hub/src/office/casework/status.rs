@@ -29,34 +29,67 @@ pub fn next_statuses(from: &str) -> &'static [&'static str] {
     }
 }
 
+/// A dossier's casework status, for the OpenAPI document (documentation only, in `shared::api_doc` so
+/// that the ledger and the received dossiers name it without importing casework; a test below checks it
+/// against `casework::store::STATUSES`).
+pub use crate::shared::api_doc::protocol::CaseworkStatus;
+
+/// Where and when a result can be picked up.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only: stored and sent as JSON
+pub struct Pickup {
+    place: String,
+    #[schema(format = Date)]
+    from_date: String,
+    #[schema(format = Date)]
+    until_date: Option<String>,
+}
+
+/// The result numbers a clerk gives: a list of `{kind, number}` or an object `{kind: number}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // documentation only: read as free JSON for per-field errors
+pub enum ResultNumbersIn {
+    List(Vec<crate::shared::api_doc::protocol::ResultNumber>),
+    Map(std::collections::BTreeMap<String, String>),
+}
+
 /// What a clerk sends to change a status (`POST /api/v1/office/dossiers/{id}/status`).
 /// The fields each target status needs are checked by `change` (one error per field).
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
     /// The new status (`in_progress`, `needs_papers`, `registered`, `ready_for_pickup`, `handed_over`,
-    /// `rejected`), reachable from the current one.
+    /// `rejected`), reachable from the current one; the current one with `extended` only extends.
+    #[schema(value_type = CaseworkStatus)]
     pub to: String,
     /// `needs_papers`, `ready_for_pickup`: the papers to bring (a list of strings).
     #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
     pub papers: Option<Value>,
     /// A message for the villager (status news).
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub message: Option<Value>,
     /// `registered`: the register's numbers (e.g. book and entry).
     #[serde(default)]
+    #[schema(value_type = Option<ResultNumbersIn>)]
     pub result_numbers: Option<Value>,
     /// `ready_for_pickup`: where to collect the result.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub place: Option<Value>,
     /// `ready_for_pickup`: from which day (`YYYY-MM-DD`).
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
     pub from_date: Option<Value>,
     /// `ready_for_pickup`: until which day (`YYYY-MM-DD`).
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
     pub until_date: Option<Value>,
     /// `rejected`, or with `extended`: why.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub reason: Option<Value>,
     /// Apply the procedure's extended limit (verification needed); needs `reason`.
     #[serde(default)]
@@ -362,22 +395,32 @@ fn numbers(
 }
 
 /// The dossier's current standing as shown and used for concurrency.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Standing {
+    #[schema(value_type = CaseworkStatus)]
     pub status: String,
     /// The id of the last status-changing audit entry (0 when none): send it back as `expected_version`.
     pub version: i64,
+    #[schema(format = Date)]
     pub received_on: String,
+    /// The legal deadline (working days, holidays skipped).
+    #[schema(format = Date)]
     pub due_on: String,
     pub extended: bool,
+    #[schema(value_type = Option<Vec<String>>)]
     pub papers: Option<Value>,
     pub message: Option<String>,
+    #[schema(value_type = Option<Vec<crate::shared::api_doc::protocol::ResultNumber>>)]
     pub result_numbers: Option<Value>,
     pub reason: Option<String>,
+    #[schema(value_type = Option<Pickup>)]
     pub pickup: Option<Value>,
+    #[schema(format = DateTime)]
     pub updated_at: Option<String>,
+    #[schema(format = DateTime)]
     pub closed_at: Option<String>,
     /// Where it can go next.
+    #[schema(value_type = Vec<CaseworkStatus>)]
     pub next: Vec<&'static str>,
 }
 
@@ -847,3 +890,19 @@ pub fn change(
 }
 
 use super::store::FINAL;
+
+#[cfg(test)]
+mod doc_tests {
+    #[test]
+    fn the_documented_statuses_are_the_store_s() {
+        use utoipa::PartialSchema;
+        let v = serde_json::to_value(super::CaseworkStatus::schema()).unwrap();
+        let doc: Vec<&str> = v["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|x| x.as_str())
+            .collect();
+        assert_eq!(doc, super::cstore::STATUSES);
+    }
+}

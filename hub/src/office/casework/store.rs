@@ -226,15 +226,20 @@ impl View {
 }
 
 /// One row of a work list.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct WorkRow {
     pub dossier_id: String,
     pub receipt_code: String,
     pub title: String,
+    #[schema(value_type = crate::shared::api_doc::protocol::ProcedureRef)]
     pub procedure: protocol::ProcedureRef,
+    #[schema(format = DateTime)]
     pub received_at: String,
+    #[schema(value_type = super::status::CaseworkStatus)]
     pub status: String,
+    #[schema(format = Date)]
     pub received_on: String,
+    #[schema(format = Date)]
     pub due_on: String,
     pub overdue: bool,
     /// Working days from today until due_on (negative when overdue).
@@ -452,10 +457,12 @@ pub fn work_counts(
 // ---------------------------------------------------------------------------------------------------------
 
 /// One day off.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Holiday {
+    #[schema(format = Date)]
     pub date: String,
     pub name: String,
+    #[schema(format = DateTime)]
     pub added_at: String,
 }
 

@@ -10,8 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use protocol::{DeviceStatus, HubMode, PairAnswer, PairingQr, SignedPairAnswer, SignedPairRequest};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use super::store::{self, PairOutcome, CODE_TTL_SECS};
 use crate::shared::auth::Clerks;
@@ -27,9 +26,76 @@ use crate::shared::state::AppState;
     paths(
         new_code, addresses, code_qr, devices, approve, revoke, sync_pair, sync_tls
     ),
-    components(schemas(NewCodeBody, RevokeBody))
+    components(schemas(
+        NewCodeBody,
+        RevokeBody,
+        AddressesOut,
+        NewCodeOut,
+        DevicesOut,
+        ApproveOut,
+        RevokeOut
+    ))
 )]
 pub struct ApiDoc;
+
+use crate::shared::api_doc::protocol as pdoc;
+
+/// The addresses the office can be reached at.
+#[derive(Serialize, utoipa::ToSchema)]
+struct AddressesOut {
+    /// Base URLs (`http://…` or `https://…`, no trailing slash), the request's own first.
+    addresses: Vec<String>,
+}
+
+/// A newly opened pairing code and what its QR says.
+#[derive(Serialize, utoipa::ToSchema)]
+struct NewCodeOut {
+    id: String,
+    /// The one-time code, `XXXX-XXXX-XXXX-XXXX-C` (16 data symbols and a check symbol).
+    #[schema(
+        pattern = "^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}-[0-9A-HJKMNP-TV-Z*~$=U]$"
+    )]
+    code: String,
+    /// The text of the pairing QR (docs/protocol.md §11.3).
+    qr_text: String,
+    /// The office address put in the QR.
+    base_url: String,
+    #[schema(format = DateTime)]
+    expires_at: String,
+    ttl_secs: i64,
+    /// The URL of the QR image (`/api/v1/pairing/codes/{id}/qr.png`).
+    qr_png: String,
+    /// Every address the office can be reached at (see `GET /api/v1/pairing/addresses`).
+    addresses: Vec<String>,
+}
+
+/// The field devices known to the office, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+struct DevicesOut {
+    devices: Vec<store::DeviceRow>,
+}
+
+/// A device's new status after an approval.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ApproveOut {
+    device_id: String,
+    #[schema(value_type = pdoc::DeviceStatus)]
+    status: DeviceStatus,
+}
+
+/// What a revocation did.
+#[derive(Serialize, utoipa::ToSchema)]
+struct RevokeOut {
+    device_id: String,
+    #[schema(value_type = pdoc::DeviceStatus)]
+    status: DeviceStatus,
+    /// The first sequence number no longer accepted; null: revoked entirely.
+    revoked_from_seq: Option<u64>,
+    /// Envelopes at or above the cutoff the office already held before the revocation.
+    held_at_or_above: u64,
+    /// The highest sequence number the office holds of the device.
+    last_received_seq: Option<u64>,
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -54,7 +120,7 @@ pub fn router() -> Router<AppState> {
     summary = "The office's HTTPS certificate authority and port, signed with the office key (no login)",
     security(()),
     responses(
-        (status = 200, description = "A SignedOfficeTls (docs/protocol.md §11.9)", content_type = "application/json", body = Object),
+        (status = 200, description = "A SignedOfficeTls in canonical JSON (docs/protocol.md §11.9)", content_type = "application/json", body = pdoc::SignedOfficeTls),
         (status = 404, description = "`office_https_off`: this office serves no HTTPS; `wrong_mode`", body = crate::shared::api_doc::ErrorBody),
     ),
     extensions(("x-hub-modes" = json!(["office"])))
@@ -130,7 +196,7 @@ type Info = Option<Extension<Arc<JoinInfo>>>;
     tag = "pairing",
     security(("session" = ["clerk", "admin"])),
     responses(
-        (status = 200, description = "`{addresses: [base URL]}`", body = Object),
+        (status = 200, body = AddressesOut),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
     ),
@@ -141,9 +207,9 @@ async fn addresses(
     _clerk: Clerks,
     info: Info,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AddressesOut>, ApiError> {
     let urls = base_urls(info.as_deref().map(|a| a.as_ref()), &headers);
-    Ok(Json(json!({ "addresses": urls })))
+    Ok(Json(AddressesOut { addresses: urls }))
 }
 
 /// Options of a new pairing code.
@@ -174,7 +240,7 @@ fn qr_url_invalid(e: impl std::fmt::Display) -> ApiError {
     security(("session" = ["clerk", "admin"], "csrf" = [])),
     request_body = NewCodeBody,
     responses(
-        (status = 201, description = "`{id, code, qr_text, base_url, expires_at, ttl_secs, qr_png, addresses}`", body = Object),
+        (status = 201, description = "The code opened", body = NewCodeOut),
         crate::shared::api_doc::JsonWriteErrors,
         (status = 422, description = "`office_url_invalid`: the address cannot go in a QR", body = crate::shared::api_doc::ErrorBody),
     ),
@@ -187,7 +253,7 @@ async fn new_code(
     info: Info,
     headers: HeaderMap,
     JsonBody(body): JsonBody<NewCodeBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<NewCodeOut>), ApiError> {
     let urls = base_urls(info.as_deref().map(|a| a.as_ref()), &headers);
     let base = match body.base_url {
         Some(u) => u.trim().trim_end_matches('/').to_string(),
@@ -208,16 +274,16 @@ async fn new_code(
     tracing::info!(code_id = %new.id, "pairing code opened");
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "id": new.id,
-            "code": new.code.to_string(),
-            "qr_text": qr.to_text(),
-            "base_url": base,
-            "expires_at": new.expires_at,
-            "ttl_secs": CODE_TTL_SECS,
-            "qr_png": format!("/api/v1/pairing/codes/{}/qr.png", new.id),
-            "addresses": urls,
-        })),
+        Json(NewCodeOut {
+            qr_png: format!("/api/v1/pairing/codes/{}/qr.png", new.id),
+            id: new.id,
+            code: new.code.to_string(),
+            qr_text: qr.to_text(),
+            base_url: base,
+            expires_at: new.expires_at,
+            ttl_secs: CODE_TTL_SECS,
+            addresses: urls,
+        }),
     ))
 }
 
@@ -301,12 +367,13 @@ fn code_invalid() -> ApiError {
     summary = "A field hub's signed pair request with a pairing code (no login; failures rate-limited per address)",
     security(()),
     request_body(
-        content = Object,
+        content = pdoc::SignedPairRequest,
         content_type = "application/json",
-        description = "A SignedPairRequest (docs/protocol.md §11.3)"
+        description = "A SignedPairRequest in canonical JSON (docs/protocol.md §11.3); read as bytes, so any \
+                       content type is taken"
     ),
     responses(
-        (status = 200, description = "A SignedPairAnswer (docs/protocol.md §11.3)", content_type = "application/json", body = Object),
+        (status = 200, description = "A SignedPairAnswer in canonical JSON (docs/protocol.md §11.3)", content_type = "application/json", body = pdoc::SignedPairAnswer),
         (status = 400, description = "`bad_message`: not a valid signed pair request", body = crate::shared::api_doc::ErrorBody),
         (status = 403, description = "`pairing_code_invalid`", body = crate::shared::api_doc::ErrorBody),
         (status = 409, description = "`device_key_changed`, `not_a_field_device`", body = crate::shared::api_doc::ErrorBody),
@@ -413,7 +480,7 @@ async fn sync_pair(
     tag = "pairing",
     security(("session" = ["clerk", "admin"])),
     responses(
-        (status = 200, description = "`{devices: [...]}`", body = Object),
+        (status = 200, body = DevicesOut),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
     ),
@@ -423,9 +490,9 @@ async fn devices(
     State(st): State<AppState>,
     _: crate::shared::state::OfficeOnly,
     _clerk: Clerks,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DevicesOut>, ApiError> {
     let list = st.db.call(|c| store::list_devices(c)).await?;
-    Ok(Json(json!({ "devices": list })))
+    Ok(Json(DevicesOut { devices: list }))
 }
 
 fn no_device() -> ApiError {
@@ -441,7 +508,7 @@ fn no_device() -> ApiError {
     security(("session" = ["clerk", "admin"], "csrf" = [])),
     params(("id" = String, Path, description = "Field device id")),
     responses(
-        (status = 200, description = "`{device_id, status}`", body = Object),
+        (status = 200, body = ApproveOut),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
@@ -453,7 +520,7 @@ async fn approve(
     _: crate::shared::state::OfficeOnly,
     Clerks(user): Clerks,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ApproveOut>, ApiError> {
     let uid = user.id.clone();
     let id2 = id.clone();
     let ok = st
@@ -464,9 +531,10 @@ async fn approve(
         return Err(no_device());
     }
     tracing::info!(device = %id, "field device approved");
-    Ok(Json(
-        json!({ "device_id": id, "status": DeviceStatus::Approved }),
-    ))
+    Ok(Json(ApproveOut {
+        device_id: id,
+        status: DeviceStatus::Approved,
+    }))
 }
 
 /// Why a device is revoked (1–500 characters), and from which sequence number.
@@ -492,7 +560,7 @@ struct RevokeBody {
     params(("id" = String, Path, description = "Field device id")),
     request_body = RevokeBody,
     responses(
-        (status = 200, description = "`{device_id, status, revoked_from_seq, held_at_or_above, last_received_seq}`", body = Object),
+        (status = 200, body = RevokeOut),
         crate::shared::api_doc::JsonWriteErrors,
         (status = 404, body = crate::shared::api_doc::ErrorBody),
         (status = 422, description = "`reason_required`, `from_seq_invalid`", body = crate::shared::api_doc::ErrorBody),
@@ -505,7 +573,7 @@ async fn revoke(
     Clerks(user): Clerks,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RevokeBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RevokeOut>, ApiError> {
     let reason = body.reason.trim().to_string();
     let n = reason.chars().count();
     if n == 0 || n > 500 {
@@ -537,11 +605,11 @@ async fn revoke(
         return Err(no_device());
     };
     tracing::info!(device = %id, from_seq = ?from_seq, "field device revoked");
-    Ok(Json(json!({
-        "device_id": id,
-        "status": DeviceStatus::Revoked,
-        "revoked_from_seq": done.revoked_from_seq,
-        "held_at_or_above": done.held_at_or_above,
-        "last_received_seq": done.last_received_seq,
-    })))
+    Ok(Json(RevokeOut {
+        device_id: id,
+        status: DeviceStatus::Revoked,
+        revoked_from_seq: done.revoked_from_seq,
+        held_at_or_above: done.held_at_or_above,
+        last_received_seq: done.last_received_seq,
+    }))
 }

@@ -175,18 +175,26 @@ pub fn accept_pair_request(
 }
 
 /// A field device as the office's devices page lists it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeviceRow {
     pub device_id: String,
     pub name: String,
+    /// The device key's fingerprint, as the key card shows it.
     pub fingerprint: String,
+    #[schema(value_type = crate::shared::api_doc::protocol::DeviceStatus)]
     pub status: DeviceStatus,
+    #[schema(format = DateTime)]
     pub paired_at: String,
+    /// How it was paired: `code` (a pairing code) or how `hub trust` pinned it.
     pub paired_via: String,
+    #[schema(format = DateTime)]
     pub status_changed_at: Option<String>,
+    /// The name of the user who changed the status last.
     pub status_changed_by: Option<String>,
+    /// The reason given with a revocation.
     pub status_note: Option<String>,
     /// When the device last delivered a manifest over the network (none yet: null).
+    #[schema(format = DateTime)]
     pub last_seen: Option<String>,
     /// For a device revoked from a sequence number: the first seq no longer accepted (null: not revoked,
     /// or revoked entirely).
@@ -194,6 +202,7 @@ pub struct DeviceRow {
     /// The highest sequence number the office holds of the device, and when it arrived (what a clerk needs
     /// to choose the cutoff of a revocation: by default this seq + 1).
     pub last_received_seq: Option<u64>,
+    #[schema(format = DateTime)]
     pub last_received_at: Option<String>,
 }
 

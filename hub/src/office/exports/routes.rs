@@ -11,8 +11,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{render, store, systems};
@@ -37,9 +36,79 @@ const STATUSES: &[&str] = &[
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(create, list, pending, file),
-    components(schemas(CreateBody, Filter))
+    components(schemas(
+        CreateBody,
+        Filter,
+        ExportFormat,
+        ExportMade,
+        NothingToExport,
+        ExportList,
+        PendingOut,
+        PendingSystem
+    ))
 )]
 pub struct ApiDoc;
+
+/// The file format of an export.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // documentation only: travels as a string
+pub enum ExportFormat {
+    Csv,
+    Xlsx,
+}
+
+/// An export recorded; its file is fetched from `file`.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ExportMade {
+    id: String,
+    rows: i64,
+    /// `/api/v1/office/exports/{id}/file`.
+    file: String,
+}
+
+/// Nothing matched: no export was recorded (`id` is null, `rows` 0).
+#[derive(Serialize, utoipa::ToSchema)]
+struct NothingToExport {
+    #[schema(value_type = Option<String>)]
+    id: Option<String>,
+    #[schema(minimum = 0, maximum = 0)]
+    rows: i64,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum CreateOut {
+    Made(ExportMade),
+    Nothing(NothingToExport),
+}
+
+/// Past exports, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ExportList {
+    exports: Vec<store::ExportOut>,
+    /// More exports before the last one listed.
+    more: bool,
+}
+
+/// One national system and how many dossiers wait to be exported there.
+#[derive(Serialize, utoipa::ToSchema)]
+struct PendingSystem {
+    system: String,
+    /// The procedure id it takes.
+    procedure: String,
+    form_vi: String,
+    form_en: String,
+    target_vi: String,
+    target_en: String,
+    pending: i64,
+}
+
+/// Per national system, the dossiers waiting.
+#[derive(Serialize, utoipa::ToSchema)]
+struct PendingOut {
+    systems: Vec<PendingSystem>,
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -57,12 +126,15 @@ struct Filter {
     procedure: Option<String>,
     /// A casework status (`received`, `in_progress`, …).
     #[serde(default)]
+    #[schema(value_type = Option<crate::shared::api_doc::protocol::CaseworkStatus>)]
     status: Option<String>,
     /// `YYYY-MM-DD`, Vietnam's local day, inclusive.
     #[serde(default)]
+    #[schema(format = Date)]
     received_from: Option<String>,
     /// `YYYY-MM-DD`, Vietnam's local day, inclusive.
     #[serde(default)]
+    #[schema(format = Date)]
     received_to: Option<String>,
 }
 
@@ -73,9 +145,11 @@ struct CreateBody {
     /// A system id of `GET /api/v1/office/exports/pending`.
     system: String,
     /// `csv` or `xlsx`.
+    #[schema(value_type = ExportFormat)]
     format: String,
-    /// 1 to 5,000 dossier ids, all of the system's procedure.
+    /// 1 to 5,000 dossier ids (1–64 characters each), all of the system's procedure.
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 5000)]
     dossier_ids: Option<Vec<String>>,
     #[serde(default)]
     filter: Option<Filter>,
@@ -204,11 +278,9 @@ fn check(body: CreateBody) -> Result<(systems::System, &'static str, store::Sele
     security(("session" = ["clerk", "admin"], "csrf" = [])),
     request_body = CreateBody,
     responses(
-        (status = 201, description = "`{\"id\": string, \"rows\": number, \"file\": url}`", body = Object),
-        (status = 200, description = "Nothing to export: `{\"id\": null, \"rows\": 0}`", body = Object),
-        (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
-        crate::shared::api_doc::Unauthenticated,
-        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 201, description = "Recorded", body = ExportMade),
+        (status = 200, description = "Nothing to export", body = NothingToExport),
+        crate::shared::api_doc::JsonWriteErrors,
         (status = 422, description = "Unknown system, format, status, date or dossier list", body = crate::shared::api_doc::ErrorBody),
     )
 )]
@@ -216,7 +288,7 @@ async fn create(
     State(st): State<AppState>,
     Clerks(user): Clerks,
     JsonBody(body): JsonBody<CreateBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreateOut>), ApiError> {
     let (sys, format, sel) = check(body)?;
     let (uid, uname) = (user.id.clone(), user.name.clone());
     let made = st
@@ -254,13 +326,16 @@ async fn create(
     Ok(match made {
         Some((id, rows)) => (
             StatusCode::CREATED,
-            Json(json!({
-                "id": id,
-                "rows": rows,
-                "file": format!("/api/v1/office/exports/{id}/file"),
+            Json(CreateOut::Made(ExportMade {
+                file: format!("/api/v1/office/exports/{id}/file"),
+                id,
+                rows,
             })),
         ),
-        None => (StatusCode::OK, Json(json!({ "id": null, "rows": 0 }))),
+        None => (
+            StatusCode::OK,
+            Json(CreateOut::Nothing(NothingToExport { id: None, rows: 0 })),
+        ),
     })
 }
 
@@ -287,7 +362,7 @@ struct ListQuery {
     security(("session" = ["clerk", "admin"])),
     params(ListQuery),
     responses(
-        (status = 200, description = "`{\"exports\": [export], \"more\": bool}`", body = Object),
+        (status = 200, body = ExportList),
         (status = 400, description = "Bad query string", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::GatedReadErrors,
     )
@@ -296,7 +371,7 @@ async fn list(
     State(st): State<AppState>,
     _user: Clerks,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ExportList>, ApiError> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let before = q.before;
     let list = st
@@ -305,7 +380,10 @@ async fn list(
         .await?;
     let more = list.len() as i64 > limit;
     let list: Vec<_> = list.into_iter().take(limit as usize).collect();
-    Ok(Json(json!({ "exports": list, "more": more })))
+    Ok(Json(ExportList {
+        exports: list,
+        more,
+    }))
 }
 
 /// Per national system: its form and how many dossiers wait to be exported there.
@@ -316,28 +394,25 @@ async fn list(
     tag = "exports",
     security(("session" = ["clerk", "admin"])),
     responses(
-        (status = 200, description = "`{\"systems\": [{system, procedure, form_vi, form_en, target_vi, target_en, \
-            pending}]}`", body = Object),
+        (status = 200, body = PendingOut),
         crate::shared::api_doc::GatedReadErrors,
     )
 )]
-async fn pending(State(st): State<AppState>, _user: Clerks) -> Result<Json<Value>, ApiError> {
+async fn pending(State(st): State<AppState>, _user: Clerks) -> Result<Json<PendingOut>, ApiError> {
     let counts = st.db.call(|c| store::pending(c)).await?;
-    let systems: Vec<Value> = counts
+    let systems = counts
         .into_iter()
-        .map(|(s, n)| {
-            json!({
-                "system": s.id,
-                "procedure": s.procedure_id,
-                "form_vi": s.newest.form.vi,
-                "form_en": s.newest.form.en,
-                "target_vi": s.newest.target.vi,
-                "target_en": s.newest.target.en,
-                "pending": n,
-            })
+        .map(|(s, n)| PendingSystem {
+            system: s.id.to_string(),
+            procedure: s.procedure_id.to_string(),
+            form_vi: s.newest.form.vi.to_string(),
+            form_en: s.newest.form.en.to_string(),
+            target_vi: s.newest.target.vi.to_string(),
+            target_en: s.newest.target.en.to_string(),
+            pending: n,
         })
         .collect();
-    Ok(Json(json!({ "systems": systems })))
+    Ok(Json(PendingOut { systems }))
 }
 
 /// An export's file (CSV or XLSX), streamed as an attachment.

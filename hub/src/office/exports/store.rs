@@ -189,16 +189,24 @@ pub fn create(
 }
 
 /// A past export as listed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ExportOut {
     pub id: String,
+    /// The national system's id.
     pub system: String,
+    /// `csv` or `xlsx`.
+    #[schema(value_type = super::routes::ExportFormat)]
     pub format: String,
     pub rows: i64,
     pub created_by: String,
     pub created_by_name: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    /// When its file was first fully written (null until then).
+    #[schema(format = DateTime)]
     pub completed_at: Option<String>,
+    /// The file's SHA-256 once written.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub sha256: Option<String>,
     /// The file name it downloads as.
     pub file_name: String,

@@ -21,7 +21,7 @@ use crate::shared::store::StoreResult;
 pub use routes::router;
 
 /// A value on a filled line.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FilledPart {
     /// The sub-label before the value ("số", "cấp ngày"); empty for the item's own value.
     pub label: String,
@@ -30,7 +30,7 @@ pub struct FilledPart {
 }
 
 /// A filled line of a form.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FilledLine {
     Text {
@@ -50,7 +50,7 @@ pub enum FilledLine {
 }
 
 /// "<place>, ngày <dd> tháng <mm> năm <yyyy>", each piece empty when unknown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DateLine {
     pub prefix: String,
     pub place: String,
@@ -59,7 +59,7 @@ pub struct DateLine {
     pub year: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FilledSignature {
     pub title: String,
     pub note: String,
@@ -69,11 +69,12 @@ pub struct FilledSignature {
 }
 
 /// One official form, filled in.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FilledForm {
     /// `marital`, `birth`, `ct01`, `tk1ts`.
     pub form: String,
     /// The first day of the form version used (`YYYY-MM-DD`).
+    #[schema(format = Date)]
     pub version_from: String,
     pub form_code: String,
     pub title: String,

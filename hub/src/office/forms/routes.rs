@@ -16,7 +16,7 @@ use crate::shared::store::{StoreError, StoreResult};
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(forms))]
+#[openapi(paths(forms), components(schemas(FormsOut)))]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -24,14 +24,16 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The filled forms of a dossier, and the day they are dated.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FormsOut {
     pub dossier_id: String,
     pub receipt_code: String,
     /// `{"id", "version"}` of the catalogue procedure the dossier was sealed with.
+    #[schema(value_type = crate::shared::api_doc::protocol::ProcedureRef)]
     pub procedure: protocol::ProcedureRef,
     /// The day the statement was made (`YYYY-MM-DD`, Vietnam): the sealing day for a dossier, today for
     /// a draft.
+    #[schema(format = Date)]
     pub declared_on: Option<String>,
     pub forms: Vec<FilledForm>,
 }
@@ -122,7 +124,7 @@ pub fn forms_of(c: &Connection, rec: &Record, on: Option<time::Date>) -> StoreRe
     security(("session" = ["clerk", "admin"])),
     params(("id" = String, Path, description = "Dossier id")),
     responses(
-        (status = 200, description = "`{dossier_id, receipt_code, procedure, declared_on, forms: [{form, version_from, form_code, title, addressee, lines: [{kind: text|item|table, …}], oath, date_line: {prefix, place, day, month, year}, signatures: [{title, note, lines, name}], source}]}`", body = Object),
+        (status = 200, description = "The dossier's official forms, filled in", body = FormsOut),
         crate::shared::api_doc::GatedReadErrors,
         (status = 404, description = "No such dossier", body = crate::shared::api_doc::ErrorBody),
     )

@@ -28,19 +28,31 @@ use crate::shared::store::{write_tx, StoreError, StoreResult};
 use crate::shared::trust;
 
 /// A range of missing sequence numbers, inclusive.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Gap {
     pub from: u64,
     pub to: u64,
 }
 
+/// Why a batch file was refused before anything in it was trusted (`shared::batch_file::Refusal`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only: `Refusal` travels
+pub struct BatchRefusal {
+    /// A stable code, e.g. `not_sqlite`, `unexpected_schema`.
+    code: String,
+    message_vi: String,
+    message_en: String,
+}
+
 /// The result of one import, as printed by the CLI and kept in the `imports` table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
+    /// The file's name as given.
     pub file: String,
     pub batch_id: Option<String>,
     pub device_id: Option<String>,
     pub device_name: Option<String>,
+    #[schema(format = DateTime)]
     pub imported_at: String,
     /// The file itself was accepted (readable, signed manifest of an approved device). Its envelopes may
     /// still be quarantined one by one.
@@ -49,16 +61,19 @@ pub struct ImportReport {
     pub stored: usize,
     pub already_held: usize,
     /// Envelopes set aside with the check that refused them.
+    #[schema(value_type = Vec<crate::shared::api_doc::protocol::QuarantineEntry>)]
     pub quarantined: Vec<QuarantineEntry>,
     /// Seqs the manifest lists that the file does not hold.
     pub missing: Vec<u64>,
     /// Every problem found (file-level ones refuse the file; envelope-level ones are quarantined).
+    #[schema(value_type = Vec<crate::shared::api_doc::protocol::Problem>)]
     pub problems: Vec<Problem>,
     /// Sequence numbers of this device still missing at the office after this import.
     pub gaps: Vec<Gap>,
     /// Why the file itself was refused before anything in it was trusted (unreadable, not SQLite, an
     /// unexpected schema, a value too large, too slow to read…): a stable code, Vietnamese and English.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BatchRefusal>)]
     pub error: Option<Refusal>,
     /// The signed acknowledgement of the batch (not in the JSON report; written to a file).
     #[serde(skip)]

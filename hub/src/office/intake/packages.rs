@@ -54,9 +54,12 @@ struct HaveBody {
     security(("sync_token" = [])),
     request_body = HaveBody,
     responses(
-        (status = 200, description = "A PackageIndex (docs/protocol.md §13)", content_type = "application/json", body = Object),
+        (status = 200, description = "A PackageIndex in canonical JSON (docs/protocol.md §13.3)", content_type = "application/json", body = crate::shared::api_doc::protocol::PackageIndex),
+        (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
         (status = 401, description = "No or unknown sync session", body = crate::shared::api_doc::ErrorBody),
         (status = 403, description = "The device is not approved", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::shared::api_doc::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::shared::api_doc::ErrorBody),
         (status = 422, description = "`have` lists too many hashes", body = crate::shared::api_doc::ErrorBody),
     ),
     extensions(("x-hub-modes" = json!(["office"])))
@@ -97,7 +100,7 @@ async fn sync_index(
     security(("sync_token" = [])),
     params(("hash" = String, Path, description = "The package hash, from the index")),
     responses(
-        (status = 200, description = "A SignedPackage in canonical JSON", content_type = "application/json", body = Object),
+        (status = 200, description = "A SignedPackage in canonical JSON (docs/protocol.md §13.2)", content_type = "application/json", body = crate::shared::api_doc::protocol::SignedPackage),
         (status = 401, description = "No or unknown sync session", body = crate::shared::api_doc::ErrorBody),
         (status = 403, description = "The device is not approved", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),

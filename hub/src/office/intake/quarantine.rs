@@ -8,19 +8,25 @@ use crate::shared::clock;
 use crate::shared::store::{write_tx, StoreError, StoreResult};
 
 /// One quarantined envelope for the clerk's page.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = QuarantineItem)]
 pub struct Item {
     pub id: i64,
     pub device_id: String,
     pub device_name: Option<String>,
     pub seq: u64,
     pub hash: String,
+    /// The check that set it aside (a `CheckKind` code, e.g. `envelope_signature`, `equivocation`).
     pub reason: String,
     pub detail: String,
+    /// Equivocation: the hash of the header the office already held for this seq.
     pub held_hash: Option<String>,
     pub batch_id: Option<String>,
+    /// How it came: `network` or `file`.
     pub via: String,
+    #[schema(format = DateTime)]
     pub raised_at: String,
+    #[schema(format = DateTime)]
     pub resolved_at: Option<String>,
     pub resolved_by: Option<String>,
     pub resolution: Option<String>,

@@ -10,8 +10,8 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use futures_util::StreamExt;
 use protocol::{SignedManifest, SignedSyncHello};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
 use super::session::{field_device_standing, SyncDevice, CHALLENGE_TTL, TOKEN_TTL};
@@ -41,9 +41,73 @@ pub const MAX_BATCH_UPLOAD: u64 = 512 * 1024 * 1024;
         upload_batch,
         ack_file
     ),
-    components(schemas(AckRequest, ResolveRequest))
+    components(schemas(
+        AckRequest,
+        ResolveRequest,
+        ChallengeOut,
+        HelloOut,
+        QuarantineOut,
+        ResolvedOut,
+        UploadOut
+    ))
 )]
 pub struct ApiDoc;
+
+use crate::shared::api_doc::protocol as pdoc;
+
+/// A one-time sync challenge.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ChallengeOut {
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    challenge: String,
+    /// Seconds it stays valid.
+    expires_in: u64,
+}
+
+/// A sync session opened by a hello.
+#[derive(Serialize, utoipa::ToSchema)]
+struct HelloOut {
+    /// The bearer token of the sync session (`Authorization: Bearer …`).
+    token: String,
+    /// Seconds the session lives.
+    expires_in: u64,
+    /// A device revoked from a sequence number is told `approved` (it may upload below the cutoff).
+    #[schema(value_type = pdoc::DeviceStatus)]
+    device_status: protocol::DeviceStatus,
+    /// Only for a device revoked from a sequence number: the first seq no longer accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revoked_from_seq: Option<u64>,
+}
+
+/// The quarantine list.
+#[derive(Serialize, utoipa::ToSchema)]
+struct QuarantineOut {
+    items: Vec<super::quarantine::Item>,
+    /// Items not resolved yet.
+    unresolved: i64,
+}
+
+/// A quarantine item resolved.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ResolvedOut {
+    id: i64,
+    /// Always true.
+    resolved: bool,
+    /// False when it was already resolved.
+    changed: bool,
+}
+
+/// The report of a batch file imported through the office UI.
+#[derive(Serialize, utoipa::ToSchema)]
+struct UploadOut {
+    #[serde(flatten)]
+    report: crate::office::intake::batch_import::ImportReport,
+    /// Nothing missing and nothing set aside.
+    complete: bool,
+    /// The signed acknowledgement's file for the field hub (`/api/v1/office/imports/{batch_id}/ack`), or
+    /// null.
+    ack_url: Option<String>,
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -183,14 +247,15 @@ async fn with_device<T: Send + 'static>(
     tag = "intake",
     security(()),
     responses(
-        (status = 200, description = "`{\"challenge\": 64 hex digits, \"expires_in\": seconds}`", body = Object),
+        (status = 200, body = ChallengeOut),
     )
 )]
-async fn challenge(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn challenge(State(st): State<AppState>) -> Result<Json<ChallengeOut>, ApiError> {
     let c = st.part::<SyncSessions>().challenge()?;
-    Ok(Json(
-        json!({ "challenge": c, "expires_in": CHALLENGE_TTL.as_secs() }),
-    ))
+    Ok(Json(ChallengeOut {
+        challenge: c,
+        expires_in: CHALLENGE_TTL.as_secs(),
+    }))
 }
 
 /// Ends the handshake: a paired field hub's signed hello (with the challenge) opens a sync session.
@@ -200,12 +265,11 @@ async fn challenge(State(st): State<AppState>) -> Result<Json<Value>, ApiError> 
     operation_id = "intake_hello",
     tag = "intake",
     security(()),
-    request_body(content = Object, content_type = "application/json",
-        description = "A `SignedSyncHello` in canonical JSON (see docs/protocol.md)"),
+    request_body(content = pdoc::SignedSyncHello, content_type = "application/json",
+        description = "A `SignedSyncHello` in canonical JSON (docs/protocol.md §11.8); read as bytes"),
     responses(
-        (status = 200, description = "`{\"token\": bearer token, \"expires_in\": seconds, \"device_status\": \
-            approved|pending_approval|revoked, \"revoked_from_seq\"?: n}` (a device revoked from a sequence \
-            number is told `approved` with the cutoff: it may upload below it)", body = Object),
+        (status = 200, description = "A sync session (a device revoked from a sequence number is told \
+            `approved` with the cutoff: it may upload below it)", body = HelloOut),
         (status = 400, description = "Malformed hello, or its signature does not verify", body = crate::shared::api_doc::ErrorBody),
         (status = 403, description = "Device not paired (`unknown_device`), or challenge spent, expired or \
             unknown (`challenge_invalid`)", body = crate::shared::api_doc::ErrorBody),
@@ -215,7 +279,7 @@ async fn hello(
     State(st): State<AppState>,
     _channel: super::session::SyncChannel,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<HelloOut>, ApiError> {
     let signed = SignedSyncHello::from_bytes(&body).map_err(|e| bad_message("hello", e))?;
     let device = signed.hello.device_id.clone();
     let id = device.clone();
@@ -259,15 +323,12 @@ async fn hello(
     let token = st.part::<SyncSessions>().open(device)?;
     // A device revoked from a sequence number is told `approved` (it may upload what it sealed below the
     // cutoff) and the cutoff itself, for information: the office enforces it per envelope (§9 step 7).
-    let mut answer = json!({
-        "token": token,
-        "expires_in": TOKEN_TTL.as_secs(),
-        "device_status": super::session::wire_status(status, revoked_from),
-    });
-    if let Some(n) = revoked_from {
-        answer["revoked_from_seq"] = json!(n);
-    }
-    Ok(Json(answer))
+    Ok(Json(HelloOut {
+        token,
+        expires_in: TOKEN_TTL.as_secs(),
+        device_status: super::session::wire_status(status, revoked_from),
+        revoked_from_seq: revoked_from,
+    }))
 }
 
 fn canonical_json(bytes: Vec<u8>) -> Response {
@@ -282,8 +343,9 @@ fn canonical_json(bytes: Vec<u8>) -> Response {
     tag = "intake",
     security(("sync_token" = [])),
     responses(
-        (status = 200, description = "Signed holdings in canonical JSON (see docs/protocol.md)", body = Object),
+        (status = 200, description = "Signed holdings in canonical JSON (docs/protocol.md §11.4)", body = pdoc::SignedHoldings),
         (status = 401, description = "No live sync session", body = crate::shared::api_doc::ErrorBody),
+        (status = 403, description = "`sync_https_required`: not over HTTPS (nor from this machine)", body = crate::shared::api_doc::ErrorBody),
     )
 )]
 async fn holdings(State(st): State<AppState>, dev: SyncDevice) -> Result<Response, ApiError> {
@@ -304,13 +366,13 @@ async fn holdings(State(st): State<AppState>, dev: SyncDevice) -> Result<Respons
     operation_id = "intake_manifest",
     tag = "intake",
     security(("sync_token" = [])),
-    request_body(content = Object, content_type = "application/json",
-        description = "A `SignedManifest` in canonical JSON (see docs/protocol.md)"),
+    request_body(content = pdoc::SignedManifest, content_type = "application/json",
+        description = "A `SignedManifest` in canonical JSON (docs/protocol.md §3.4, §11.5); read as bytes"),
     responses(
-        (status = 200, description = "What the office still needs of the batch (envelopes, blobs)", body = Object),
+        (status = 200, description = "What the office still needs of the batch (envelopes, blobs)", body = store::ManifestAnswer),
         (status = 400, description = "Malformed manifest, bad signature or inconsistent", body = crate::shared::api_doc::ErrorBody),
         (status = 401, description = "No live sync session", body = crate::shared::api_doc::ErrorBody),
-        (status = 403, description = "Device pending approval or revoked", body = crate::shared::api_doc::ErrorBody),
+        (status = 403, description = "Device pending approval or revoked, or `sync_https_required`", body = crate::shared::api_doc::ErrorBody),
     )
 )]
 async fn manifest(
@@ -340,13 +402,13 @@ async fn manifest(
     tag = "intake",
     security(("sync_token" = [])),
     params(("seq" = u64, Path, description = "The envelope's sequence number on its device")),
-    request_body(content = Object, content_type = "application/json",
-        description = "A `SignedEnvelope` in canonical JSON (see docs/protocol.md)"),
+    request_body(content = pdoc::SignedEnvelope, content_type = "application/json",
+        description = "A `SignedEnvelope` in canonical JSON (docs/protocol.md §3.2, §11.5); read as bytes"),
     responses(
-        (status = 200, description = "The envelope's intake result", body = Object),
+        (status = 200, description = "The envelope's intake result", body = store::EnvelopeAnswer),
         (status = 400, description = "Malformed envelope or path", body = crate::shared::api_doc::ErrorBody),
         (status = 401, description = "No live sync session", body = crate::shared::api_doc::ErrorBody),
-        (status = 403, description = "Device pending approval or revoked", body = crate::shared::api_doc::ErrorBody),
+        (status = 403, description = "Device pending approval or revoked, or `sync_https_required`", body = crate::shared::api_doc::ErrorBody),
         (status = 409, description = "Not announced in a manifest", body = crate::shared::api_doc::ErrorBody),
     )
 )]
@@ -381,10 +443,10 @@ struct OffsetQuery {
     params(("sha256" = String, Path, description = "The ciphertext's SHA-256, hex"), OffsetQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses(
-        (status = 200, description = "`{held, size, complete}`-style chunk state", body = Object),
+        (status = 200, description = "The ciphertext's state after the chunk", body = store::ChunkAnswer),
         (status = 400, description = "Bad query string", body = crate::shared::api_doc::ErrorBody),
         (status = 401, description = "No live sync session", body = crate::shared::api_doc::ErrorBody),
-        (status = 403, description = "Device pending approval or revoked", body = crate::shared::api_doc::ErrorBody),
+        (status = 403, description = "Device pending approval or revoked, or `sync_https_required`", body = crate::shared::api_doc::ErrorBody),
         (status = 409, description = "Not announced (`unexpected_blob`), or wrong offset (`chunk_offset`, with \
             `held` in the error object)", body = crate::shared::api_doc::ErrorBody),
         (status = 413, description = "Chunk over 256 KiB", body = crate::shared::api_doc::ErrorBody),
@@ -423,9 +485,9 @@ async fn chunk(
     security(("sync_token" = [])),
     params(("sha256" = String, Path, description = "The ciphertext's SHA-256, hex")),
     responses(
-        (status = 200, description = "The chunk state (bytes held, complete)", body = Object),
+        (status = 200, description = "The ciphertext's state (bytes held, complete)", body = store::ChunkAnswer),
         (status = 401, description = "No live sync session", body = crate::shared::api_doc::ErrorBody),
-        (status = 403, description = "Device pending approval or revoked", body = crate::shared::api_doc::ErrorBody),
+        (status = 403, description = "Device pending approval or revoked, or `sync_https_required`", body = crate::shared::api_doc::ErrorBody),
         (status = 409, description = "Not announced in a manifest", body = crate::shared::api_doc::ErrorBody),
     )
 )]
@@ -456,9 +518,12 @@ struct AckRequest {
     security(("sync_token" = [])),
     request_body = AckRequest,
     responses(
-        (status = 200, description = "A signed `SyncAck` in canonical JSON (see docs/protocol.md)", body = Object),
+        (status = 200, description = "A signed `Ack` in canonical JSON (docs/protocol.md §11.6)", body = pdoc::SignedAck),
         (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::shared::api_doc::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::shared::api_doc::ErrorBody),
         (status = 401, description = "No live sync session", body = crate::shared::api_doc::ErrorBody),
+        (status = 403, description = "`sync_https_required`: not over HTTPS (nor from this machine)", body = crate::shared::api_doc::ErrorBody),
         (status = 404, description = "No manifest with this batch id from this device", body = crate::shared::api_doc::ErrorBody),
     )
 )]
@@ -495,14 +560,14 @@ fn require_office(st: &AppState) -> Result<(), ApiError> {
     tag = "intake",
     security(("session" = ["clerk", "admin"])),
     responses(
-        (status = 200, description = "`{\"items\": [item], \"unresolved\": number}`", body = Object),
+        (status = 200, body = QuarantineOut),
         crate::shared::api_doc::GatedReadErrors,
     )
 )]
 async fn quarantine_list(
     State(st): State<AppState>,
     _user: Clerks,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<QuarantineOut>, ApiError> {
     require_office(&st)?;
     let (items, unresolved) = st
         .db
@@ -513,7 +578,7 @@ async fn quarantine_list(
             ))
         })
         .await?;
-    Ok(Json(json!({ "items": items, "unresolved": unresolved })))
+    Ok(Json(QuarantineOut { items, unresolved }))
 }
 
 /// A clerk's resolution of a quarantine item.
@@ -521,6 +586,7 @@ async fn quarantine_list(
 #[serde(deny_unknown_fields)]
 struct ResolveRequest {
     /// What was checked and decided, 1 to 1000 characters.
+    #[schema(min_length = 1, max_length = 1000)]
     note: String,
 }
 
@@ -534,11 +600,8 @@ struct ResolveRequest {
     params(("id" = i64, Path, description = "Quarantine item id")),
     request_body = ResolveRequest,
     responses(
-        (status = 200, description = "`{\"id\": number, \"resolved\": true, \"changed\": bool}` (`changed`: \
-            false when it was already resolved)", body = Object),
-        (status = 400, description = "Bad JSON or id", body = crate::shared::api_doc::ErrorBody),
-        crate::shared::api_doc::Unauthenticated,
-        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 200, body = ResolvedOut),
+        crate::shared::api_doc::JsonWriteErrors,
         (status = 404, description = "No such item", body = crate::shared::api_doc::ErrorBody),
         (status = 422, description = "Note missing or too long", body = crate::shared::api_doc::ErrorBody),
     )
@@ -548,7 +611,7 @@ async fn quarantine_resolve(
     Clerks(user): Clerks,
     Path(id): Path<i64>,
     JsonBody(req): JsonBody<ResolveRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ResolvedOut>, ApiError> {
     require_office(&st)?;
     let note = req.note.trim().to_owned();
     if note.is_empty() || note.chars().count() > 1000 {
@@ -567,7 +630,11 @@ async fn quarantine_resolve(
         .await?
     {
         None => Err(ApiError::not_found("mục cách ly", "Quarantine item")),
-        Some(now) => Ok(Json(json!({ "id": id, "resolved": true, "changed": now }))),
+        Some(now) => Ok(Json(ResolvedOut {
+            id,
+            resolved: true,
+            changed: now,
+        })),
     }
 }
 
@@ -588,8 +655,7 @@ async fn quarantine_resolve(
         (Vec<u8> = "application/vnd.sqlite3")),
         description = "The `.batch` file as it is (at most 512 MiB)"),
     responses(
-        (status = 200, description = "The import report with `complete` and `ack_url` (the signed \
-            acknowledgement's file, or null)", body = Object),
+        (status = 200, description = "The import report", body = UploadOut),
         (status = 400, description = "Empty file, or a file refused before anything in it is trusted \
             (`field` = `file`; codes `batch_not_sqlite`, `batch_bad_header`, `batch_damaged`, \
             `batch_unexpected_schema`, `batch_value_too_large`, `batch_too_slow`, `batch_too_large`, \
@@ -605,7 +671,7 @@ async fn upload_batch(
     _user: Clerks,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UploadOut>, ApiError> {
     require_office(&st)?;
     let ctype = headers
         .get(header::CONTENT_TYPE)
@@ -677,13 +743,16 @@ async fn upload_batch(
         )
         .with_field("file"));
     }
-    let mut v = serde_json::to_value(&report).map_err(ApiError::internal)?;
-    v["complete"] = json!(report.complete());
-    v["ack_url"] = match (&report.ack, &report.batch_id) {
-        (Some(_), Some(b)) => json!(format!("/api/v1/office/imports/{b}/ack")),
-        _ => Value::Null,
+    let complete = report.complete();
+    let ack_url = match (&report.ack, &report.batch_id) {
+        (Some(_), Some(b)) => Some(format!("/api/v1/office/imports/{b}/ack")),
+        _ => None,
     };
-    Ok(Json(v))
+    Ok(Json(UploadOut {
+        report,
+        complete,
+        ack_url,
+    }))
 }
 
 /// Streams `body` into `path`, refusing more than [`MAX_BATCH_UPLOAD`] bytes; synced before returning.
@@ -723,8 +792,12 @@ async fn receive(body: Body, path: &std::path::Path) -> Result<(), ApiError> {
     security(("session" = ["clerk", "admin"])),
     params(("batch_id" = String, Path, description = "The batch id (a UUID)")),
     responses(
-        (status = 200, description = "A signed `SyncAck` in canonical JSON, as an attachment (see \
-            docs/protocol.md)", body = Object),
+        (status = 200, description = "The USB acknowledgement file, as an attachment: the signed `Ack` in \
+            canonical JSON (docs/protocol.md §11.6), alone (`application/json`) or, for a field hub that reads \
+            procedure packages and lacks some, on the first line followed by one canonical `SignedPackage` per \
+            line (§13.4; `application/x-ndjson`)", content(
+                (pdoc::SignedAck = "application/json"),
+                (String = "application/x-ndjson"))),
         crate::shared::api_doc::GatedReadErrors,
         (status = 404, description = "No such batch", body = crate::shared::api_doc::ErrorBody),
     )
@@ -755,9 +828,19 @@ async fn ack_file(
         })
         .await?
         .ok_or_else(|| ApiError::not_found("lô", "Batch"))?;
+    // One JSON document, or JSON lines when signed packages follow the ack: typed as what it is.
+    let lines = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
+    let ctype = if lines > 1 {
+        "application/x-ndjson"
+    } else {
+        "application/json"
+    };
     Ok((
         [
-            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::CONTENT_TYPE, ctype.to_string()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"ack-{batch_id}.json\""),

@@ -35,24 +35,49 @@ pub enum Refusal {
 }
 
 /// The state of one announced envelope.
-#[derive(Debug, Clone, Serialize)]
+/// What the office has of an announced envelope.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // documentation only: travels as a string
+pub enum EnvelopeStateKind {
+    Needed,
+    Held,
+    Quarantined,
+}
+
+/// What became of a delivered envelope: `received` (waits for its ciphertexts), `stored`, `replay`
+/// (already held) or `quarantined`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // documentation only: travels as a string
+pub enum EnvelopeResult {
+    Received,
+    Stored,
+    Replay,
+    Quarantined,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EnvelopeState {
     pub seq: u64,
+    /// The envelope header's hash, as announced.
     pub hash: String,
     /// `needed`, `held` or `quarantined`.
+    #[schema(value_type = EnvelopeStateKind)]
     pub state: &'static str,
 }
 
 /// How much of one ciphertext the office holds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BlobState {
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub sha256: String,
     pub len: u64,
     pub held: u64,
 }
 
 /// The answer to a manifest.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ManifestAnswer {
     pub batch_id: String,
     pub envelopes: Vec<EnvelopeState>,
@@ -61,24 +86,31 @@ pub struct ManifestAnswer {
 }
 
 /// The answer to an envelope.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EnvelopeAnswer {
     pub seq: u64,
     pub hash: String,
     /// `received` (waits for its ciphertexts), `stored`, `replay` or `quarantined`.
+    #[schema(value_type = EnvelopeResult)]
     pub result: &'static str,
+    /// Quarantined: the check that refused it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::shared::api_doc::protocol::CheckKind>)]
     pub reason: Option<protocol::CheckKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
 
 /// The answer to a chunk or a blob query.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChunkAnswer {
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub sha256: String,
+    /// Bytes the office holds (resume there).
     pub held: u64,
+    /// The ciphertext's length, as announced.
     pub len: u64,
+    /// All bytes held and the hash matched.
     pub complete: bool,
 }
 

@@ -126,12 +126,17 @@ fn problem(seq: u64, check: CheckKind, detail: impl Into<String>) -> Problem {
 
 /// One check's outcome, kept with each stored dossier: what was found, in Vietnamese and in English (the
 /// clerk's page shows the chosen language). `detail` is the English text, as before `detail_vi` existed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CheckResult {
+    /// The check's code (`envelope_signature`, `payload_hash`, `dossier_signature`, `attachment_hash`,
+    /// `validation`, `disposition`, …).
     pub check: &'static str,
     pub ok: bool,
     pub detail: String,
+    /// Absent from dossiers stored before the Vietnamese text was kept.
+    #[schema(required = false)]
     pub detail_vi: String,
+    #[schema(required = false)]
     pub detail_en: String,
 }
 

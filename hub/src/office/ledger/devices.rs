@@ -11,12 +11,35 @@ use serde::Serialize;
 use crate::shared::store::StoreResult;
 
 /// One field device in the ledger overview.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// A device's status in the ledger: the pairing status, or `unknown` (not in the trusted devices).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // documentation only: the status travels as a string
+pub enum LedgerDeviceStatus {
+    PendingApproval,
+    Approved,
+    Revoked,
+    Unknown,
+}
+
+/// What the office has of a sequence number (or a run of them).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // documentation only: the state travels as a string
+pub enum SeqState {
+    Received,
+    Missing,
+    Quarantined,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = LedgerDevice)]
 pub struct DeviceRow {
     pub device_id: String,
     /// The name on its key card, if the device is known.
     pub name: Option<String>,
     /// `approved`, `pending_approval`, `revoked`, or `unknown` (not in the trusted devices).
+    #[schema(value_type = LedgerDeviceStatus)]
     pub status: String,
     /// The highest seq known: announced head, received or quarantined.
     pub head: u64,
@@ -27,9 +50,11 @@ pub struct DeviceRow {
     /// Unresolved quarantine items of the device.
     pub quarantined: u64,
     /// When the latest envelope arrived.
+    #[schema(format = DateTime)]
     pub last_received_at: Option<String>,
     /// The head the device itself announced in a manifest, and when.
     pub announced_head: Option<u64>,
+    #[schema(format = DateTime)]
     pub announced_at: Option<String>,
     /// Nothing missing and nothing set aside.
     pub complete: bool,
@@ -176,9 +201,10 @@ pub fn device(c: &Connection, device_id: &str) -> StoreResult<Option<DeviceRow>>
 
 /// A run of consecutive seqs in the same state (and, for missing ones, the same announced session; for
 /// set-aside ones, the same reason).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Run {
     /// `received`, `missing` or `quarantined`.
+    #[schema(value_type = SeqState)]
     pub state: &'static str,
     pub from: u64,
     pub to: u64,
@@ -186,6 +212,7 @@ pub struct Run {
     /// Missing: the session the manifests announced these seqs in.
     pub session_id: Option<String>,
     pub hamlet: Option<String>,
+    #[schema(format = Date)]
     pub date: Option<String>,
     /// Missing: the procedures announced, with counts.
     pub procedures: BTreeMap<String, u64>,
@@ -216,13 +243,15 @@ impl Run {
 }
 
 /// One seq of the page of individual rows.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SeqRow {
     pub seq: u64,
+    #[schema(value_type = SeqState)]
     pub state: &'static str,
     pub dossier_id: Option<String>,
     pub procedure_id: Option<String>,
     pub receipt_code: Option<String>,
+    #[schema(format = DateTime)]
     pub received_at: Option<String>,
     pub session_id: Option<String>,
     pub hamlet: Option<String>,
@@ -233,7 +262,7 @@ pub struct SeqRow {
 }
 
 /// A device's ledger: its overview row, the runs over 1..=head, and the rows of `from..from+limit`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeviceLedger {
     pub device: DeviceRow,
     pub runs: Vec<Run>,

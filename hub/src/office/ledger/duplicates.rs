@@ -199,7 +199,8 @@ pub fn pairs(c: &Connection) -> StoreResult<Vec<PairKey>> {
 }
 
 /// One side of a pair, for the side-by-side view.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = DuplicateSide)]
 pub struct Side {
     pub dossier_id: String,
     pub device_id: String,
@@ -208,16 +209,19 @@ pub struct Side {
     pub procedure_version: u32,
     pub receipt_code: String,
     pub title: String,
+    #[schema(format = DateTime)]
     pub sealed_at: String,
+    #[schema(format = DateTime)]
     pub received_at: String,
     pub session_id: Option<String>,
+    #[schema(value_type = crate::shared::api_doc::protocol::CaseworkStatus)]
     pub status: String,
     pub attachments: i64,
     pub fields: BTreeMap<String, String>,
 }
 
 /// One field compared.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FieldCmp {
     pub key: String,
     pub label_vi: String,
@@ -228,7 +232,8 @@ pub struct FieldCmp {
 }
 
 /// A pair as shown to the clerk.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = DuplicatePair)]
 pub struct Pair {
     pub a: Side,
     pub b: Side,

@@ -11,7 +11,8 @@ use crate::shared::clock;
 use crate::shared::store::StoreResult;
 
 /// Expected, received, missing and set-aside counts.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = LedgerCounts)]
 pub struct Counts {
     /// Announced by the session summary (None-like 0 when no summary is held).
     pub expected: u64,
@@ -30,13 +31,14 @@ impl Counts {
 }
 
 /// One outreach session of one device.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SessionRow {
     pub device_id: String,
     pub device_name: Option<String>,
     pub session_id: String,
     /// Unknown (None) until the summary is received.
     pub hamlet: Option<String>,
+    #[schema(format = Date)]
     pub date: String,
     pub venue_kind: Option<String>,
     pub venue_name: Option<String>,
@@ -52,9 +54,11 @@ pub struct SessionRow {
 }
 
 /// Sessions in a period with totals.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SessionsReport {
+    #[schema(format = Date)]
     pub from: String,
+    #[schema(format = Date)]
     pub to: String,
     /// Sessions in the period (all of them, before paging).
     pub total_sessions: usize,

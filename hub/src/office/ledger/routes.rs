@@ -5,8 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use super::{devices, duplicates, expected};
 use crate::shared::audit::Actor;
@@ -19,9 +18,46 @@ use crate::shared::state::AppState;
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(overview, sessions, device, duplicates_list, decision),
-    components(schemas(Decision))
+    components(schemas(Decision, OverviewOut, DuplicatesOut, DecisionOut, DecisionKind))
 )]
 pub struct ApiDoc;
+
+/// The ledger of every paired field device.
+#[derive(Serialize, utoipa::ToSchema)]
+struct OverviewOut {
+    devices: Vec<devices::DeviceRow>,
+    /// Every device's envelopes all received (nothing missing, nothing set aside).
+    complete: bool,
+}
+
+/// A page of duplicate pairs.
+#[derive(Serialize, utoipa::ToSchema)]
+struct DuplicatesOut {
+    /// Pairs in all.
+    total: usize,
+    offset: usize,
+    pairs: Vec<duplicates::Pair>,
+}
+
+/// `merge` (one dossier stays) or `keep` (both stay).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // documentation only: the decision travels as a string
+enum DecisionKind {
+    Merge,
+    Keep,
+}
+
+/// A decision as recorded.
+#[derive(Serialize, utoipa::ToSchema)]
+struct DecisionOut {
+    a: String,
+    b: String,
+    #[schema(value_type = DecisionKind)]
+    decision: String,
+    /// With `merge`: the dossier that stays; null with `keep`.
+    kept: Option<String>,
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -89,15 +125,17 @@ fn date(v: &Option<String>, field: &str, default: String) -> Result<String, ApiE
     tag = "ledger",
     security(("session" = ["clerk", "admin"])),
     responses(
-        (status = 200, description = "`{\"devices\": [device row], \"complete\": bool}` (`complete`: every \
-            device's envelopes all received)", body = Object),
+        (status = 200, body = OverviewOut),
         crate::shared::api_doc::GatedReadErrors,
     )
 )]
-async fn overview(State(st): State<AppState>, _user: Clerks) -> Result<Json<Value>, ApiError> {
+async fn overview(
+    State(st): State<AppState>,
+    _user: Clerks,
+) -> Result<Json<OverviewOut>, ApiError> {
     let devices = st.db.call(|c| devices::overview(c)).await?;
     let complete = devices.iter().all(|d| d.complete);
-    Ok(Json(json!({ "devices": devices, "complete": complete })))
+    Ok(Json(OverviewOut { devices, complete }))
 }
 
 /// One device's ledger: its overview row, runs of seqs, and a page of per-seq rows.
@@ -109,7 +147,7 @@ async fn overview(State(st): State<AppState>, _user: Clerks) -> Result<Json<Valu
     security(("session" = ["clerk", "admin"])),
     params(("device" = String, Path, description = "Field device id"), Params),
     responses(
-        (status = 200, description = "`{device, runs, from, limit, rows, next_from}`", body = Object),
+        (status = 200, body = devices::DeviceLedger),
         crate::shared::api_doc::GatedReadErrors,
         (status = 404, description = "No such device", body = crate::shared::api_doc::ErrorBody),
         (status = 422, description = "`from` or `limit` not a whole number", body = crate::shared::api_doc::ErrorBody),
@@ -139,8 +177,7 @@ async fn device(
     security(("session" = ["clerk", "admin"])),
     params(Params),
     responses(
-        (status = 200, description = "`{from, to, total_sessions, offset, limit, sessions, totals, by_procedure, \
-            by_hamlet}`", body = Object),
+        (status = 200, body = expected::SessionsReport),
         crate::shared::api_doc::GatedReadErrors,
         (status = 422, description = "Bad date, period or number", body = crate::shared::api_doc::ErrorBody),
     )
@@ -182,7 +219,7 @@ async fn sessions(
     security(("session" = ["clerk", "admin"])),
     params(Params),
     responses(
-        (status = 200, description = "`{\"total\": number, \"offset\": number, \"pairs\": [pair]}`", body = Object),
+        (status = 200, body = DuplicatesOut),
         crate::shared::api_doc::GatedReadErrors,
         (status = 422, description = "`offset` or `limit` not a whole number", body = crate::shared::api_doc::ErrorBody),
     )
@@ -191,16 +228,18 @@ async fn duplicates_list(
     State(st): State<AppState>,
     _user: Clerks,
     Query(q): Query<Params>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DuplicatesOut>, ApiError> {
     let offset = number(&q.offset, "offset", 0)? as usize;
     let limit = number(&q.limit, "limit", 50)? as usize;
     let (total, pairs) = st
         .db
         .call(move |c| duplicates::list(c, offset, limit))
         .await?;
-    Ok(Json(
-        json!({ "total": total, "offset": offset, "pairs": pairs }),
-    ))
+    Ok(Json(DuplicatesOut {
+        total,
+        offset,
+        pairs,
+    }))
 }
 
 /// A decision on a duplicate pair: `merge` (keeping `kept`, one of the two) or `keep` (both).
@@ -211,12 +250,14 @@ struct Decision {
     a: String,
     b: String,
     /// `merge` or `keep`.
+    #[schema(value_type = DecisionKind)]
     decision: String,
     /// With `merge`: the dossier that stays (`a` or `b`).
     #[serde(default)]
     kept: Option<String>,
     /// At most 1000 characters.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     note: Option<String>,
 }
 
@@ -229,10 +270,8 @@ struct Decision {
     security(("session" = ["clerk", "admin"], "csrf" = [])),
     request_body = Decision,
     responses(
-        (status = 201, description = "`{a, b, decision, kept}` as recorded", body = Object),
-        (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
-        crate::shared::api_doc::Unauthenticated,
-        (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 201, description = "The decision as recorded", body = DecisionOut),
+        crate::shared::api_doc::JsonWriteErrors,
         (status = 404, description = "No such dossier", body = crate::shared::api_doc::ErrorBody),
         (status = 409, description = "Already decided, or not a listed pair", body = crate::shared::api_doc::ErrorBody),
         (status = 422, description = "Invalid decision, `kept` or note", body = crate::shared::api_doc::ErrorBody),
@@ -242,7 +281,7 @@ async fn decision(
     State(st): State<AppState>,
     Clerks(user): Clerks,
     JsonBody(d): JsonBody<Decision>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<DecisionOut>), ApiError> {
     let note = d
         .note
         .as_deref()
@@ -307,7 +346,12 @@ async fn decision(
     match r {
         Ok(()) => Ok((
             StatusCode::CREATED,
-            Json(json!({ "a": d.a, "b": d.b, "decision": d.decision, "kept": d.kept })),
+            Json(DecisionOut {
+                a: d.a,
+                b: d.b,
+                decision: d.decision,
+                kept: d.kept,
+            }),
         )),
         Err(duplicates::Refused::Unknown(_)) => Err(ApiError::not_found("hồ sơ", "Dossier")),
         Err(duplicates::Refused::AlreadyDecided) => Err(ApiError::new(

@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use protocol::{NewsBatch, MAX_NEWS_LIST, NEWS_BATCH_KIND};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::{form, store};
 use crate::office::intake::session::SyncDevice;
@@ -18,8 +18,36 @@ use crate::shared::state::AppState;
 
 /// The OpenAPI paths of this concern's routes (merged by `app::openapi`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(publish, dossier_news, pull), components(schemas(PublishBody)))]
+#[openapi(
+    paths(publish, dossier_news, pull),
+    components(schemas(PublishBody, PublishedOut, DossierNewsOut))
+)]
 pub struct ApiDoc;
+
+/// A news item as published (signed and stored for the field device to pull).
+#[derive(Serialize, utoipa::ToSchema)]
+struct PublishedOut {
+    #[schema(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    news_id: String,
+    /// Per field device, 1, 2, 3…
+    seq: u64,
+    device_id: String,
+    #[schema(
+        pattern = "^([0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{2}|[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z*~$=U])$"
+    )]
+    receipt_code: String,
+    #[schema(value_type = crate::shared::api_doc::protocol::NewsStatus)]
+    status: protocol::NewsStatus,
+    note: Option<String>,
+    #[schema(format = DateTime)]
+    published_at: String,
+}
+
+/// A dossier's published news, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+struct DossierNewsOut {
+    news: Vec<store::PublishedNews>,
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -30,14 +58,16 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/sync/news", get(pull))
 }
 
-/// A news item: `status` (a news status code, see docs/protocol.md) and an optional `note` (`{vi, en}`).
+/// A news item: its `status` (`kind` and the fields of that kind) and an optional note for the villager.
+/// Read as free JSON first so each offending field gets its own error (`status.papers[1]`, `note`, …).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PublishBody {
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::shared::api_doc::protocol::NewsStatus)]
     status: Value,
+    /// A note for the villager (1–500 characters, line breaks allowed), or null.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<String>, max_length = 500)]
     note: Option<Value>,
 }
 
@@ -52,7 +82,7 @@ struct PublishBody {
     params(("id" = String, Path, description = "Dossier id")),
     request_body = PublishBody,
     responses(
-        (status = 201, description = "`{news_id, seq, device_id, receipt_code, status, note, published_at}`", body = Object),
+        (status = 201, description = "The news item as published", body = PublishedOut),
         crate::shared::api_doc::JsonWriteErrors,
         (status = 404, body = crate::shared::api_doc::ErrorBody),
         (status = 422, description = "`validation_failed`: status or note", body = crate::shared::api_doc::ErrorBody),
@@ -65,7 +95,7 @@ async fn publish(
     Clerks(user): Clerks,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PublishBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<PublishedOut>), ApiError> {
     let (status, note) =
         form::parse(&body.status, body.note.as_ref()).map_err(ApiError::validation)?;
     let state = st.clone();
@@ -75,18 +105,18 @@ async fn publish(
         .call(move |c| store::publish(c, &state.keys.device, &id, status, note, &user_id))
         .await?
         .ok_or_else(|| ApiError::not_found("hồ sơ", "Dossier"))?;
-    let n = &signed.news;
+    let n = signed.news;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "news_id": n.news_id,
-            "seq": n.seq,
-            "device_id": n.device_id,
-            "receipt_code": n.receipt_code,
-            "status": n.status,
-            "note": n.note,
-            "published_at": n.published_at,
-        })),
+        Json(PublishedOut {
+            news_id: n.news_id,
+            seq: n.seq,
+            device_id: n.device_id.to_string(),
+            receipt_code: n.receipt_code.to_string(),
+            status: n.status,
+            note: n.note,
+            published_at: n.published_at,
+        }),
     ))
 }
 
@@ -100,7 +130,7 @@ async fn publish(
     security(("session" = ["clerk", "admin"])),
     params(("id" = String, Path, description = "Dossier id")),
     responses(
-        (status = 200, description = "`{news: [...]}`", body = Object),
+        (status = 200, body = DossierNewsOut),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
@@ -112,7 +142,7 @@ async fn dossier_news(
     _: crate::shared::state::OfficeOnly,
     _clerk: Clerks,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DossierNewsOut>, ApiError> {
     let list = st
         .db
         .call(move |c| {
@@ -123,7 +153,7 @@ async fn dossier_news(
         })
         .await?
         .ok_or_else(|| ApiError::not_found("hồ sơ", "Dossier"))?;
-    Ok(Json(json!({ "news": list })))
+    Ok(Json(DossierNewsOut { news: list }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -143,7 +173,7 @@ struct PullQuery {
     security(("sync_token" = [])),
     params(PullQuery),
     responses(
-        (status = 200, description = "A NewsBatch of at most 50 items (docs/protocol.md §11.9)", content_type = "application/json", body = Object),
+        (status = 200, description = "A NewsBatch of at most 50 items in canonical JSON (docs/protocol.md §11.9)", content_type = "application/json", body = crate::shared::api_doc::protocol::NewsBatch),
         (status = 400, description = "`after` is not a non-negative integer", body = crate::shared::api_doc::ErrorBody),
         (status = 401, description = "No or unknown sync session", body = crate::shared::api_doc::ErrorBody),
         (status = 403, description = "The device is not approved", body = crate::shared::api_doc::ErrorBody),

@@ -7,15 +7,24 @@ use crate::shared::clock;
 use crate::shared::store::{write_tx, StoreError, StoreResult};
 
 /// One published item as the office dossier page lists it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct PublishedNews {
+    #[schema(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     pub news_id: String,
+    /// Per field device, 1, 2, 3…
     pub seq: u64,
     pub device_id: String,
+    /// The villager's receipt code, formatted.
+    #[schema(
+        pattern = "^([0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{2}|[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z*~$=U])$"
+    )]
     pub receipt_code: String,
+    #[schema(value_type = crate::shared::api_doc::protocol::NewsStatus)]
     pub status: protocol::NewsStatus,
     pub note: Option<String>,
+    #[schema(format = DateTime)]
     pub published_at: String,
+    /// The publishing user's id, and name (null when the account is gone).
     pub published_by: String,
     pub published_by_name: Option<String>,
 }

@@ -7,7 +7,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::store;
 use crate::shared::audit::Actor;
@@ -19,8 +20,94 @@ use crate::shared::state::{AppState, OfficeOnly};
 
 /// The OpenAPI paths of this concern's routes (merged by `app::openapi`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list, publish, show))]
+#[openapi(
+    paths(list, publish, show),
+    components(schemas(
+        PackagesOut,
+        PackageRow,
+        PackageOrigin,
+        PackageDevice,
+        Published,
+        PublishStatus
+    ))
+)]
 pub struct ApiDoc;
+
+use crate::shared::api_doc::protocol as pdoc;
+
+/// Where a package came from.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // documentation only: `registry::Origin` travels
+enum PackageOrigin {
+    /// Compiled into this binary.
+    Builtin,
+    /// Published by this office.
+    Published,
+    /// Pulled from the paired office (field hubs only).
+    Office,
+}
+
+/// One package version on the Procedures page.
+#[derive(Serialize, utoipa::ToSchema)]
+struct PackageRow {
+    procedure_id: String,
+    version: u32,
+    #[schema(value_type = crate::shared::api_doc::field_schemas::Text)]
+    title: protocol::Text,
+    /// First day in force.
+    #[schema(format = Date)]
+    effective_from: String,
+    #[schema(value_type = Option<crate::shared::api_doc::field_schemas::Text>)]
+    legal_basis: Option<protocol::Text>,
+    #[schema(value_type = PackageOrigin)]
+    origin: registry::Origin,
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    hash: String,
+    /// The version a new dossier of the procedure uses today.
+    in_force: bool,
+    /// Form fields, export mappings and print layouts it has.
+    fields: usize,
+    exports: usize,
+    layouts: usize,
+    holders: Vec<store::Holder>,
+}
+
+/// A paired field device (for the holders table).
+#[derive(Serialize, utoipa::ToSchema)]
+struct PackageDevice {
+    device_id: String,
+    name: String,
+    #[schema(value_type = Option<pdoc::DeviceStatus>)]
+    status: Option<String>,
+}
+
+/// The Procedures page: every package, newest version of each procedure first, and the field devices.
+#[derive(Serialize, utoipa::ToSchema)]
+struct PackagesOut {
+    packages: Vec<PackageRow>,
+    devices: Vec<PackageDevice>,
+}
+
+/// `published`, or `already_published` when the very same package was published before.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // documentation only: travels as a string
+enum PublishStatus {
+    Published,
+    AlreadyPublished,
+}
+
+/// A package published.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Published {
+    procedure_id: String,
+    version: u32,
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    hash: String,
+    #[schema(value_type = PublishStatus)]
+    status: &'static str,
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -47,7 +134,7 @@ fn no_package() -> ApiError {
     summary = "Procedure packages: versions, effective dates, and which field hubs hold which (office)",
     security(("session" = ["clerk", "admin"])),
     responses(
-        (status = 200, description = "`{packages: [{procedure_id, version, title, effective_from, legal_basis, origin, hash, in_force, fields, exports, layouts, holders: [{device_id, device_name, pulled_at, confirmed_at}]}], devices: [{device_id, name, status}]}`", body = Object),
+        (status = 200, body = PackagesOut),
         crate::shared::api_doc::GatedReadErrors,
     ),
     extensions(("x-hub-modes" = json!(["office"])))
@@ -56,7 +143,7 @@ async fn list(
     State(st): State<AppState>,
     _: OfficeOnly,
     _user: Clerks,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PackagesOut>, ApiError> {
     let today = crate::shared::clock::today_vn();
     let entries = registry::entries();
     let (rows, devices) = st
@@ -67,37 +154,40 @@ async fn list(
                 let p = &e.package.procedure;
                 let in_force = registry::in_force(&p.id, today)
                     .is_some_and(|d| d.version == p.version);
-                rows.push(json!({
-                    "procedure_id": p.id,
-                    "version": p.version,
-                    "title": p.title,
-                    "effective_from": p.effective_from,
-                    "legal_basis": p.legal_basis,
-                    "origin": e.origin,
-                    "hash": e.hash,
-                    "in_force": in_force,
-                    "fields": p.fields().count(),
-                    "exports": e.package.exports.len(),
-                    "layouts": e.package.layouts.len(),
-                    "holders": store::holders(c, &e.hash)?,
-                }));
+                rows.push(PackageRow {
+                    procedure_id: p.id.clone(),
+                    version: p.version,
+                    title: p.title.clone(),
+                    effective_from: p.effective_from.clone(),
+                    legal_basis: p.legal_basis.clone(),
+                    origin: e.origin,
+                    hash: e.hash.clone(),
+                    in_force,
+                    fields: p.fields().count(),
+                    exports: e.package.exports.len(),
+                    layouts: e.package.layouts.len(),
+                    holders: store::holders(c, &e.hash)?,
+                });
             }
             let mut st = c.prepare(
                 "SELECT device_id, name, status FROM trusted_peers WHERE mode = 'field' ORDER BY name",
             )?;
             let devices = st
                 .query_map([], |r| {
-                    Ok(json!({
-                        "device_id": r.get::<_, String>(0)?,
-                        "name": r.get::<_, String>(1)?,
-                        "status": r.get::<_, Option<String>>(2)?,
-                    }))
+                    Ok(PackageDevice {
+                        device_id: r.get(0)?,
+                        name: r.get(1)?,
+                        status: r.get(2)?,
+                    })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((rows, devices))
         })
         .await?;
-    Ok(Json(json!({ "packages": rows, "devices": devices })))
+    Ok(Json(PackagesOut {
+        packages: rows,
+        devices,
+    }))
 }
 
 /// Maps a refusal to the answer the admin sees.
@@ -137,10 +227,11 @@ fn refused(e: PackageError) -> ApiError {
     tag = "packages",
     summary = "Publishes a procedure package (the JSON `hub procedure build` writes); admins only (office)",
     security(("session" = ["admin"], "csrf" = [])),
-    request_body(content = Object, description = "A ProcedurePackage (docs/protocol.md §13)"),
+    request_body(content = pdoc::ProcedurePackage, description = "A ProcedurePackage (docs/protocol.md §13.1), as \
+        `hub procedure build` writes it"),
     responses(
-        (status = 201, description = "`{procedure_id, version, hash, status: \"published\"}`", body = Object),
-        (status = 200, description = "The very same package was published before: `{…, status: \"already_published\"}`", body = Object),
+        (status = 201, description = "Published (`status`: `published`)", body = Published),
+        (status = 200, description = "The very same package was published before (`status`: `already_published`)", body = Published),
         crate::shared::api_doc::JsonWriteErrors,
         (status = 409, description = "`package_version_taken`: that version exists with another content", body = crate::shared::api_doc::ErrorBody),
         (status = 422, description = "`package_invalid`: what is wrong", body = crate::shared::api_doc::ErrorBody),
@@ -180,7 +271,12 @@ async fn publish(
     tracing::info!(procedure = %id, version, status, "procedure package published");
     Ok((
         code,
-        Json(json!({ "procedure_id": id, "version": version, "hash": hash, "status": status })),
+        Json(Published {
+            procedure_id: id,
+            version,
+            hash,
+            status,
+        }),
     )
         .into_response())
 }
@@ -194,7 +290,7 @@ async fn publish(
     security(("session" = ["clerk", "admin"])),
     params(("hash" = String, Path, description = "The package hash")),
     responses(
-        (status = 200, description = "The ProcedurePackage", body = Object),
+        (status = 200, description = "The ProcedurePackage, pretty-printed, as an attachment", content_type = "application/json", body = pdoc::ProcedurePackage),
         crate::shared::api_doc::GatedReadErrors,
         (status = 404, body = crate::shared::api_doc::ErrorBody),
     ),

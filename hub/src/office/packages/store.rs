@@ -76,11 +76,16 @@ pub fn mark_pulled(c: &Connection, device: &str, hash: &str) -> StoreResult<()> 
 }
 
 /// One device's hold on one package.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = PackageHolder)]
 pub struct Holder {
     pub device_id: String,
     pub device_name: Option<String>,
+    /// When the device last downloaded it.
+    #[schema(format = DateTime)]
     pub pulled_at: Option<String>,
+    /// When the device said it holds it.
+    #[schema(format = DateTime)]
     pub confirmed_at: Option<String>,
 }
 

@@ -4,6 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
+use serde::Serialize;
 use serde_json::json;
 
 use super::store;
@@ -13,8 +14,96 @@ use crate::shared::state::AppState;
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list, read, photo, imports))]
+#[openapi(
+    paths(list, read, photo, imports),
+    components(schemas(ListOut, DossierOut, Deadline, HistoryEntry, ImportsOut))
+)]
 pub struct ApiDoc;
+
+/// A page of received dossiers, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ListOut {
+    dossiers: Vec<store::ListRow>,
+    /// The cursor of the next page, or null on the last.
+    next_cursor: Option<String>,
+    /// Dossiers matching the filters, all pages.
+    total: i64,
+}
+
+/// A dossier's deadline as the clerk sees it today.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Deadline {
+    #[schema(format = Date)]
+    received_on: String,
+    #[schema(format = Date)]
+    due_on: String,
+    extended: bool,
+    /// Working days from today until `due_on` (negative when overdue; null if `due_on` is unreadable).
+    working_days_left: Option<i64>,
+    overdue: bool,
+    /// The legal limit in working days that applies (the extended one with `extended`).
+    limit_working_days: u32,
+}
+
+/// One entry of a dossier's history: an audit entry (`kind: audit`: `id, at, actor_id, actor_name,
+/// dossier_id, action, from_status, to_status, detail`) or a published news item (`kind: news`: the news
+/// fields and `at` = `published_at`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(dead_code)] // documentation only: built from the audit log and the news
+enum HistoryEntry {
+    Audit(AuditDoc),
+    News(NewsHistoryDoc),
+}
+
+/// An audit entry (`shared::audit::Entry`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only
+struct AuditDoc {
+    id: i64,
+    #[schema(format = DateTime)]
+    at: String,
+    actor_id: Option<String>,
+    actor_name: String,
+    dossier_id: Option<String>,
+    /// What happened, e.g. `status_changed`, `deadline_extended`, `received`.
+    action: String,
+    from_status: Option<String>,
+    to_status: Option<String>,
+    /// The action's details (free-form: each action records its own, e.g. `{reason, due_on_before, due_on}`).
+    #[schema(value_type = Object)]
+    detail: (),
+}
+
+/// A published news item in the history.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only
+struct NewsHistoryDoc {
+    #[serde(flatten)]
+    news: crate::office::news::store::PublishedNews,
+    #[schema(format = DateTime)]
+    at: String,
+}
+
+/// One received dossier: its summary, fields, photos and checks, with its casework standing, deadline
+/// and history. `status` and `deadline` are absent while the dossier has no casework row.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only: `read` builds the same shape (checked by a test)
+struct DossierOut {
+    #[serde(flatten)]
+    dossier: store::ReceivedDossier,
+    deadline: Option<Deadline>,
+    status: Option<crate::office::casework::status::Standing>,
+    /// Audit entries and news, oldest first.
+    history: Vec<HistoryEntry>,
+}
+
+/// The reports of the batch imports done at this office, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ImportsOut {
+    #[schema(value_type = Vec<crate::office::intake::batch_import::ImportReport>)]
+    imports: Vec<serde_json::Value>,
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -66,7 +155,7 @@ struct ListParams {
     security(("session" = ["clerk", "admin"])),
     params(ListParams),
     responses(
-        (status = 200, description = "`{\"dossiers\": [dossier summary], \"next_cursor\": string|null, \"total\": number}`", body = Object),
+        (status = 200, body = ListOut),
         (status = 400, description = "Bad query string", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::GatedReadErrors,
         (status = 422, description = "Unknown `status`", body = crate::shared::api_doc::ErrorBody),
@@ -76,7 +165,7 @@ async fn list(
     State(st): State<AppState>,
     Clerks(_user): Clerks,
     Query(p): Query<ListParams>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ListOut>, ApiError> {
     let empty = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     let status = empty(p.status);
     if let Some(s) = &status {
@@ -100,9 +189,11 @@ async fn list(
         cursor: empty(p.cursor),
     };
     let (list, next, total) = st.db.call(move |c| store::list_page(c, &q)).await?;
-    Ok(Json(
-        json!({ "dossiers": list, "next_cursor": next, "total": total }),
-    ))
+    Ok(Json(ListOut {
+        dossiers: list,
+        next_cursor: next,
+        total,
+    }))
 }
 
 /// One received dossier with its casework status, deadline and history.
@@ -116,9 +207,7 @@ async fn list(
     security(("session" = ["clerk", "admin"])),
     params(("id" = String, Path, description = "Dossier id")),
     responses(
-        (status = 200, description = "The dossier (see docs/protocol.md) with `status`, `deadline` \
-            (`received_on`, `due_on`, `extended`, `working_days_left`, `overdue`, `limit_working_days`) and \
-            `history` (audit entries and news, oldest first, each with `kind` and `at`)", body = Object),
+        (status = 200, body = DossierOut),
         crate::shared::api_doc::GatedReadErrors,
         (status = 404, description = "No such dossier", body = crate::shared::api_doc::ErrorBody),
     )
@@ -162,15 +251,20 @@ async fn read(
         use crate::office::casework::deadline as dl;
         let today = crate::shared::clock::today_vn();
         let due = dl::parse_date(&s.due_on);
-        out["deadline"] = json!({
-            "received_on": s.received_on,
-            "due_on": s.due_on,
-            "extended": s.extended,
-            "working_days_left": due.map(|d| dl::working_days_between(today, d, hol)),
-            "overdue": s.closed_at.is_none() && due.is_some_and(|d| d < today),
-            "limit_working_days": crate::office::casework::store::limit_days(
-                &rules, &d.summary.procedure.id, d.summary.procedure.version as i64, s.extended),
-        });
+        let deadline = Deadline {
+            received_on: s.received_on.clone(),
+            due_on: s.due_on.clone(),
+            extended: s.extended,
+            working_days_left: due.map(|d| dl::working_days_between(today, d, hol)),
+            overdue: s.closed_at.is_none() && due.is_some_and(|d| d < today),
+            limit_working_days: crate::office::casework::store::limit_days(
+                &rules,
+                &d.summary.procedure.id,
+                d.summary.procedure.version as i64,
+                s.extended,
+            ),
+        };
+        out["deadline"] = serde_json::to_value(deadline).map_err(ApiError::internal)?;
         out["status"] = serde_json::to_value(&s).map_err(ApiError::internal)?;
     }
     out["history"] = json!(history);
@@ -218,17 +312,17 @@ async fn photo(
     tag = "office",
     security(("session" = ["clerk", "admin"])),
     responses(
-        (status = 200, description = "`{\"imports\": [import report]}`", body = Object),
+        (status = 200, body = ImportsOut),
         crate::shared::api_doc::GatedReadErrors,
     )
 )]
 async fn imports(
     State(st): State<AppState>,
     Clerks(_user): Clerks,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ImportsOut>, ApiError> {
     let list = st
         .db
         .call(|c| crate::office::intake::batch_import::list_reports(c))
         .await?;
-    Ok(Json(json!({ "imports": list })))
+    Ok(Json(ImportsOut { imports: list }))
 }

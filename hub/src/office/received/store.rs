@@ -8,21 +8,38 @@ use serde::Serialize;
 
 use crate::shared::store::{StoreError, StoreResult};
 
-#[derive(Debug, Clone, Serialize)]
+/// `verified`, or `verified_gap_before` while earlier envelopes of the device are missing.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // documentation only: travels as a string
+pub enum Verification {
+    Verified,
+    VerifiedGapBefore,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReceivedSummary {
     pub dossier_id: String,
     pub device_id: String,
     pub device_name: Option<String>,
     pub seq: u64,
+    #[schema(value_type = crate::shared::api_doc::protocol::ProcedureRef)]
     pub procedure: ProcedureRef,
     pub title: String,
+    #[schema(
+        pattern = "^([0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{2}|[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z*~$=U])$"
+    )]
     pub receipt_code: String,
+    #[schema(format = DateTime)]
     pub sealed_at: String,
+    #[schema(format = DateTime)]
     pub received_at: String,
     /// `verified`, or `verified_gap_before` while earlier envelopes of the device are missing.
+    #[schema(value_type = Verification)]
     pub verification: &'static str,
     pub attachments: i64,
     /// `new`, `refused`, `supersedes` or `voids` (protocol §3.1.1).
+    #[schema(value_type = crate::shared::api_doc::field_schemas::Disposition)]
     pub disposition: String,
     /// The earlier dossier this one corrects or cancels.
     pub refers_to: Option<String>,
@@ -32,23 +49,31 @@ pub struct ReceivedSummary {
     pub replaced_by: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AttachmentOut {
     pub index: i64,
     pub name: String,
+    /// The role the procedure gives the photo (e.g. `birth_notice`).
     pub role: String,
     pub media_type: String,
     pub size: i64,
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReceivedDossier {
     #[serde(flatten)]
     pub summary: ReceivedSummary,
+    /// The dossier's fields by key (values as typed, text).
     pub fields: BTreeMap<String, String>,
     pub attachments: Vec<AttachmentOut>,
+    /// The checks recorded when it was stored (null if unreadable).
+    #[schema(value_type = Option<Vec<crate::office::intake::verify::CheckResult>>)]
     pub checks: serde_json::Value,
+    /// The procedure definition it was sealed under, when this hub knows it: free-form here, its schema is
+    /// the ProcedureDef of docs/protocol.md §7.1 (fields, labels, rules).
+    #[schema(value_type = Option<Object>)]
     pub procedure_def: Option<&'static protocol::ProcedureDef>,
 }
 
@@ -165,12 +190,15 @@ pub struct ListQuery {
 }
 
 /// A row of the received list: the summary plus where it stands.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ListRow {
     #[serde(flatten)]
     pub summary: ReceivedSummary,
+    #[schema(value_type = crate::shared::api_doc::protocol::CaseworkStatus)]
     pub status: String,
+    #[schema(format = Date)]
     pub received_on: Option<String>,
+    #[schema(format = Date)]
     pub due_on: Option<String>,
     pub overdue: bool,
     pub session_id: Option<String>,

@@ -6,8 +6,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::store::{self, Scope};
 use super::{charts, tables};
@@ -18,8 +17,38 @@ use crate::shared::state::AppState;
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(period, session, chart, csv))]
+#[openapi(
+    paths(period, session, chart, csv),
+    components(schemas(PeriodOut, SessionOut))
+)]
 pub struct ApiDoc;
+
+/// A period's report.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ReportPeriod)]
+struct PeriodOut {
+    figures: store::Figures,
+    /// The period's sessions, newest first, at most `sessions_limit`.
+    sessions: Vec<store::SessionRow>,
+    sessions_limit: usize,
+    /// Every hamlet sessions were held in (for the filter).
+    hamlets: Vec<String>,
+    /// The charts available (`/api/v1/office/reports/charts/{name}.svg`).
+    charts: &'static [&'static str],
+}
+
+/// One outreach session's report.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ReportSession)]
+struct SessionOut {
+    figures: store::Figures,
+    /// The session's summary row; null when only dossiers of it were received (no summary yet).
+    session: Option<store::SessionRow>,
+    /// Dossiers the summary lists; null without a summary.
+    dossiers_expected: Option<u64>,
+    dossiers_received: u64,
+    charts: &'static [&'static str],
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -146,7 +175,7 @@ fn scope_of(q: ReportQuery) -> Result<Scope, ApiError> {
     security(("session" = ["clerk", "admin"])),
     params(ReportQuery),
     responses(
-        (status = 200, description = "`{figures, sessions, sessions_limit, hamlets, charts}`", body = Object),
+        (status = 200, body = PeriodOut),
         (status = 400, description = "Bad query string", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::GatedReadErrors,
         (status = 404, description = "Session ids too long", body = crate::shared::api_doc::ErrorBody),
@@ -157,7 +186,7 @@ async fn period(
     State(st): State<AppState>,
     _user: Clerks,
     Query(q): Query<ReportQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<PeriodOut>, ApiError> {
     let scope = scope_of(q)?;
     let (figures, sessions, hamlets) = st
         .db
@@ -173,13 +202,13 @@ async fn period(
             ))
         })
         .await?;
-    Ok(Json(json!({
-        "figures": figures,
-        "sessions": sessions,
-        "sessions_limit": store::MAX_SESSIONS_LISTED,
-        "hamlets": hamlets,
-        "charts": tables::CHARTS,
-    })))
+    Ok(Json(PeriodOut {
+        figures,
+        sessions,
+        sessions_limit: store::MAX_SESSIONS_LISTED,
+        hamlets,
+        charts: tables::CHARTS,
+    }))
 }
 
 /// One outreach session's figures, with dossiers expected (field summary) and received.
@@ -194,7 +223,7 @@ async fn period(
         ("session" = String, Path, description = "Outreach session id"),
     ),
     responses(
-        (status = 200, description = "`{figures, session, dossiers_expected, dossiers_received, charts}`", body = Object),
+        (status = 200, body = SessionOut),
         crate::shared::api_doc::GatedReadErrors,
         (status = 404, description = "No such session", body = crate::shared::api_doc::ErrorBody),
     )
@@ -203,7 +232,7 @@ async fn session(
     State(st): State<AppState>,
     _user: Clerks,
     Path((device, session)): Path<(String, String)>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<SessionOut>, ApiError> {
     let scope = scope_of(ReportQuery {
         device: Some(device),
         session: Some(session),
@@ -226,13 +255,13 @@ async fn session(
     if row.is_none() && received == 0 {
         return Err(ApiError::not_found("buổi lưu động", "Session"));
     }
-    Ok(Json(json!({
-        "figures": figures,
-        "session": row,
-        "dossiers_expected": row.as_ref().map(|r| r.dossiers_expected),
-        "dossiers_received": received,
-        "charts": tables::CHARTS,
-    })))
+    Ok(Json(SessionOut {
+        figures,
+        dossiers_expected: row.as_ref().map(|r| r.dossiers_expected),
+        session: row,
+        dossiers_received: received,
+        charts: tables::CHARTS,
+    }))
 }
 
 /// Splits `name.ext`, answering 404 for another extension or an unknown figure.

@@ -75,25 +75,31 @@ pub fn quantile(sorted: &[(i64, u64)], q: f64) -> Option<f64> {
 }
 
 /// What a report covers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ReportScope)]
 pub struct Scope {
     /// First day (`YYYY-MM-DD`), inclusive; `None` for one session.
+    #[schema(format = Date)]
     pub from: Option<String>,
     /// Last day, inclusive.
+    #[schema(format = Date)]
     pub to: Option<String>,
     /// Only this hamlet (of the outreach session).
     pub hamlet: Option<String>,
-    /// One session: (device id, session id).
+    /// One session: `[device id, session id]`.
+    #[schema(value_type = Option<Vec<String>>, min_items = 2, max_items = 2)]
     pub session: Option<(String, String)>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = ReportCount)]
 pub struct Count {
     pub key: String,
     pub count: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = ReportEthnicityCount)]
 pub struct EthnicityCount {
     pub system: String,
     pub code: String,
@@ -101,7 +107,8 @@ pub struct EthnicityCount {
     pub count: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = ReportProcedureStatus)]
 pub struct ProcedureStatus {
     pub procedure: String,
     pub status: String,
@@ -109,7 +116,8 @@ pub struct ProcedureStatus {
 }
 
 /// What the field devices counted at their outreach sessions (session summaries).
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, utoipa::ToSchema)]
+#[schema(as = ReportServed)]
 pub struct Served {
     pub sessions: u64,
     pub tickets_issued: u64,
@@ -127,7 +135,8 @@ pub struct Served {
 }
 
 /// Dossiers received (live ones: not merged away, not replaced or cancelled by a later dossier).
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, utoipa::ToSchema)]
+#[schema(as = ReportDossiers)]
 pub struct Dossiers {
     pub total: u64,
     /// Requests the villager made and the team refused on the spot (disposition `refused`).
@@ -147,7 +156,8 @@ pub struct Dossiers {
 }
 
 /// Time from capture (sealing) to registration, in Vietnamese calendar days.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, utoipa::ToSchema)]
+#[schema(as = ReportRegistration)]
 pub struct Registration {
     pub registered: u64,
     pub median_days: Option<f64>,
@@ -159,22 +169,27 @@ pub struct Registration {
     pub days: Vec<DaysCount>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = ReportDaysCount)]
 pub struct DaysCount {
     pub days: i64,
     pub count: u64,
 }
 
 /// One outreach session with its headline numbers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ReportSessionRow)]
 pub struct SessionRow {
     pub device_id: String,
     pub device_name: Option<String>,
     pub session_id: String,
     pub hamlet: String,
     pub venue_name: String,
+    #[schema(format = Date)]
     pub date: String,
+    #[schema(format = DateTime)]
     pub opened_at: String,
+    #[schema(format = DateTime)]
     pub closed_at: Option<String>,
     pub tickets_issued: u64,
     pub villagers_served: u64,
@@ -185,7 +200,8 @@ pub struct SessionRow {
     pub dossiers_received: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ReportFigures)]
 pub struct Figures {
     pub scope: Scope,
     pub served: Served,

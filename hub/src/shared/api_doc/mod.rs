@@ -15,8 +15,13 @@
 //!   left out of the other mode's document.
 //! - Errors are [`ErrorBody`]; the sets many routes share are named once ([`JsonWriteErrors`],
 //!   [`GatedReadErrors`], [`Unauthenticated`]) and listed in `responses(...)` next to the route's own.
+//! - A JSON request body whose schema requires no property may be left out: `JsonBody` reads a request
+//!   without a body as `{}` ([`optional_empty_bodies`] marks such bodies `required: false`).
 
 use utoipa::ToSchema;
+
+pub mod field_schemas;
+pub mod protocol;
 
 /// The error body every failing call answers (see `error.rs`).
 #[derive(ToSchema)]
@@ -96,6 +101,102 @@ error_set!(
         413 => "",
         415 => "",
 );
+
+/// What every document gets once its concerns are merged (`app::openapi::document`): the conventions that
+/// follow from the shared extractors rather than from each route ([`optional_empty_bodies`],
+/// [`query_rejections`]).
+pub fn shared_conventions(doc: &mut utoipa::openapi::OpenApi) {
+    optional_empty_bodies(doc);
+    query_rejections(doc);
+}
+
+/// Documents `400` (the shared error body) on every operation with query parameters that does not list it:
+/// axum's `Query` refuses a query string it cannot read into the handler's type (a parameter given twice,
+/// a number that is not one) with `400 bad_request`, whatever the route (`app::json_errors`).
+pub fn query_rejections(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    let response = &error_responses(&[(
+        400,
+        "A query string that cannot be read (a parameter given twice, a value of the wrong type)",
+    )])["400"];
+    for item in doc.paths.paths.values_mut() {
+        let shared = item
+            .parameters
+            .as_ref()
+            .is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Query));
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let has_query = shared
+                || op
+                    .parameters
+                    .as_ref()
+                    .is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Query));
+            if has_query {
+                op.responses
+                    .responses
+                    .entry("400".to_string())
+                    .or_insert_with(|| response.clone());
+            }
+        }
+    }
+}
+
+/// Marks `required: false` every JSON request body whose schema (inline or a `#/components/schemas/`
+/// reference) is an object that requires no property: `JsonBody` reads a request with no body as `{}`, so
+/// such a body may be left out (e.g. `POST /api/v1/drafts/{id}/seal`). Bodies of other shapes (`oneOf`,
+/// arrays, …) stay as documented.
+pub fn optional_empty_bodies(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{RefOr, Required, Schema};
+    let schemas = doc
+        .components
+        .as_ref()
+        .map(|c| c.schemas.clone())
+        .unwrap_or_default();
+    let requires_nothing = |schema: &RefOr<Schema>| -> bool {
+        let resolved = match schema {
+            RefOr::T(s) => Some(s),
+            RefOr::Ref(r) => r
+                .ref_location
+                .strip_prefix("#/components/schemas/")
+                .and_then(|name| schemas.get(name))
+                .and_then(|s| match s {
+                    RefOr::T(s) => Some(s),
+                    RefOr::Ref(_) => None,
+                }),
+        };
+        matches!(resolved, Some(Schema::Object(o)) if o.required.is_empty())
+    };
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let Some(body) = op.request_body.as_mut() else {
+                continue;
+            };
+            let Some(json) = body.content.get("application/json") else {
+                continue;
+            };
+            if json.schema.as_ref().is_some_and(requires_nothing) {
+                body.required = Some(Required::False);
+            }
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

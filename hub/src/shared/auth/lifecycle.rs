@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::store::{self as users, AccountOut, Refusal};
 use super::{verify_password, AdminOnly, AuthUser, LoginLimiter};
@@ -62,6 +61,63 @@ fn refusal(r: Refusal) -> ApiError {
 pub(super) struct AccountChanged {
     user: AccountOut,
     sessions_ended: usize,
+}
+
+/// How many sessions a password change or "log out everywhere" ended.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(super) struct SessionsEnded {
+    sessions_ended: usize,
+}
+
+/// The latest account changes.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(super) struct AccountHistory {
+    #[schema(value_type = Vec<AccountHistoryEntry>)]
+    entries: Vec<crate::shared::audit::Entry>,
+}
+
+/// One account change in the audit log (documentation of `audit::Entry` as this route fills it).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only: `audit::Entry` travels
+struct AccountHistoryEntry {
+    id: i64,
+    #[schema(format = DateTime)]
+    at: String,
+    /// Who made the change (null: the hub itself).
+    actor_id: Option<String>,
+    actor_name: String,
+    /// Always null: account changes concern no dossier.
+    dossier_id: Option<String>,
+    #[schema(value_type = AccountAction)]
+    action: String,
+    /// Always null here.
+    from_status: Option<String>,
+    /// Always null here.
+    to_status: Option<String>,
+    detail: AccountHistoryDetail,
+}
+
+/// What an account change was about.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only
+struct AccountHistoryDetail {
+    user_id: String,
+    user_name: String,
+    role: super::Role,
+    sessions_ended: usize,
+}
+
+/// The kinds of account change the history lists.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // documentation only
+enum AccountAction {
+    UserCreated,
+    UserDisabled,
+    UserEnabled,
+    PasswordChanged,
+    PasswordReset,
+    SessionsEnded,
 }
 
 async fn set_disabled(
@@ -162,6 +218,8 @@ pub(super) async fn enable_user(
 /// A new password chosen by an admin for another user.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct ResetIn {
+    /// 8–256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     password: String,
 }
 
@@ -294,6 +352,8 @@ pub(super) async fn end_user_sessions(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct ChangeIn {
     current_password: String,
+    /// 8–256 characters, not the current one.
+    #[schema(min_length = 8, max_length = 256)]
     password: String,
 }
 
@@ -308,7 +368,7 @@ pub(super) struct ChangeIn {
     security(("session" = [], "csrf" = [])),
     request_body = ChangeIn,
     responses(
-        (status = 200, description = "`{sessions_ended}`", body = Object),
+        (status = 200, description = "The caller's other sessions ended (this one stays)", body = SessionsEnded),
         (status = 400, description = "Bad JSON; `bad_current_password` (field `current_password`); a new password of fewer than 8 or more than 256 characters, or equal to the current one (field `password`)", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "No CSRF token", body = crate::shared::api_doc::ErrorBody),
@@ -401,7 +461,10 @@ pub(super) async fn change_own_password(
         &new_password,
     )
     .await;
-    Ok(Json(json!({ "sessions_ended": ended })).into_response())
+    Ok(Json(SessionsEnded {
+        sessions_ended: ended,
+    })
+    .into_response())
 }
 
 /// "Log out everywhere": ends every session of the caller, this one included, and clears its cookie.
@@ -412,7 +475,7 @@ pub(super) async fn change_own_password(
     tag = "auth",
     security(("session" = [], "csrf" = [])),
     responses(
-        (status = 200, description = "`{sessions_ended}`; session cookie cleared", body = Object),
+        (status = 200, description = "Every session of the caller ended; session cookie cleared", body = SessionsEnded),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "No CSRF token", body = crate::shared::api_doc::ErrorBody),
     )
@@ -444,7 +507,9 @@ pub(super) async fn end_own_sessions(
     tracing::info!(sessions_ended = ended, "logged out everywhere");
     Ok((
         super::routes::clear_cookies(),
-        Json(json!({ "sessions_ended": ended })),
+        Json(SessionsEnded {
+            sessions_ended: ended,
+        }),
     )
         .into_response())
 }
@@ -458,7 +523,7 @@ pub(super) async fn end_own_sessions(
     tag = "auth",
     security(("session" = ["admin"])),
     responses(
-        (status = 200, description = "`{entries: [{id, at, actor_id, actor_name, action, detail: {user_id, user_name, role, sessions_ended}}]}`", body = Object),
+        (status = 200, description = "The latest account changes, newest first (at most 50)", body = AccountHistory),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
     )
@@ -466,7 +531,7 @@ pub(super) async fn end_own_sessions(
 pub(super) async fn account_history(
     State(st): State<AppState>,
     _admin: AdminOnly,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<AccountHistory>, ApiError> {
     let entries = st.db.call(|c| users::account_audit(c, 50)).await?;
-    Ok(Json(json!({ "entries": entries })))
+    Ok(Json(AccountHistory { entries }))
 }

@@ -5,8 +5,9 @@ use axum::http::{header, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+
+use crate::shared::api_doc::field_schemas::Empty;
 
 use super::store::{self as users, UserOut};
 use super::{
@@ -109,12 +110,62 @@ pub(super) fn clear_cookies() -> AppendHeaders<[(header::HeaderName, String); 2]
     ])
 }
 
+/// A login's answer (the session cookie is set).
+#[derive(Serialize, utoipa::ToSchema)]
+struct LoggedIn {
+    user: UserOut,
+    /// Send it back as `X-CSRF-Token` on every state-changing call.
+    csrf_token: String,
+}
+
+/// What the start page needs before anyone logs in.
+#[derive(Serialize, utoipa::ToSchema)]
+struct SetupStatus {
+    /// No admin yet: the hub waits for its first admin (setup).
+    needs_setup: bool,
+    /// True while a restarted field hub waits for an officer to unlock it (a locked hub answers this
+    /// route itself, `app/serve/locked.rs`); the full app serves only an unlocked hub.
+    locked: bool,
+    #[schema(value_type = crate::shared::api_doc::field_schemas::HubMode)]
+    mode: protocol::HubMode,
+    /// This connection may carry a team login (HTTPS, or on the hub itself).
+    secure: bool,
+    /// Where to log in instead, when not `secure`.
+    https_url: Option<String>,
+    /// The local CA's fingerprint, colon-separated hex, to compare with the hub's screen or printed join
+    /// sheet (never with this page).
+    ca_sha256: Option<String>,
+}
+
+/// The logged-in user and the hub.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Me {
+    user: UserOut,
+    csrf_token: String,
+    #[schema(value_type = crate::shared::api_doc::field_schemas::HubMode)]
+    mode: protocol::HubMode,
+    #[schema(value_type = String, pattern = "^[0-9a-f]{16}$")]
+    device_id: protocol::DeviceId,
+    hub_name: String,
+    /// An admin reset the password: the app asks for a new one first.
+    must_change_password: bool,
+}
+
+/// The hub's accounts.
+#[derive(Serialize, utoipa::ToSchema)]
+struct UserList {
+    users: Vec<users::AccountOut>,
+}
+
 fn logged_in(user: UserOut, token: String, csrf: String, status: StatusCode) -> Response {
     let AppendHeaders([_, old]) = clear_cookies();
     (
         status,
         AppendHeaders([(header::SET_COOKIE, session_cookie(&token)), old]),
-        Json(json!({ "user": user, "csrf_token": csrf })),
+        Json(LoggedIn {
+            user,
+            csrf_token: csrf,
+        }),
     )
         .into_response()
 }
@@ -128,10 +179,7 @@ fn logged_in(user: UserOut, token: String, csrf: String, status: StatusCode) -> 
     tag = "auth",
     security(()),
     responses(
-        (status = 200, description = "`{needs_setup: bool, mode: \"field\"|\"office\", secure: bool, https_url: string|null, \
-                                      ca_sha256: string|null, locked: bool}` (`locked`: true while a restarted field hub \
-                                      waits for an officer to unlock it; `ca_sha256`: the local CA's fingerprint, colon-separated \
-                                      hex, to compare with the hub's screen or printed join sheet, never with this page)", body = Object),
+        (status = 200, description = "Whether setup is needed, the mode, and where to log in", body = SetupStatus),
     )
 )]
 async fn setup_status(
@@ -139,30 +187,34 @@ async fn setup_status(
     ch: Option<axum::Extension<Channel>>,
     ca: Option<axum::Extension<channel::CaFingerprint>>,
     headers: axum::http::HeaderMap,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<SetupStatus>, ApiError> {
     let needs = !st.db.call(|c| users::admin_exists(c)).await?;
     let secure = ch.as_ref().is_some_and(|c| c.secure());
     let https_url = ch
         .and_then(|c| c.https_port)
         .and_then(|p| channel::https_base(&headers, p));
-    Ok(Json(json!({
-        "needs_setup": needs,
-        // A locked hub answers this route itself (`app/serve/locked.rs`) with `true`.
-        "locked": false,
-        "mode": st.mode,
-        "secure": secure,
-        "https_url": https_url,
-        "ca_sha256": ca.map(|c| c.0 .0.to_string()),
-        // The full app serves only an unlocked hub (a locked one answers from `app::serve::locked`).
-        "locked": false,
-    })))
+    Ok(Json(SetupStatus {
+        needs_setup: needs,
+        // A locked hub answers this route itself (`app/serve/locked.rs`) with `true`; the full app
+        // serves only an unlocked hub.
+        locked: false,
+        mode: st.mode,
+        secure,
+        https_url,
+        ca_sha256: ca.map(|c| c.0 .0.to_string()),
+    }))
 }
 
 /// The first admin account, with the one-time setup token printed by the hub at its first start.
 #[derive(Deserialize, utoipa::ToSchema)]
 struct SetupIn {
+    /// The one-time setup token the hub printed at its first start.
     token: String,
+    /// 1–64 characters, no control characters, no surrounding spaces.
+    #[schema(min_length = 1, max_length = 64, pattern = "^\\S(.*\\S)?$")]
     name: String,
+    /// 8–256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     password: String,
 }
 
@@ -175,7 +227,7 @@ struct SetupIn {
     security(()),
     request_body = SetupIn,
     responses(
-        (status = 201, description = "Logged in: `{user: UserOut, csrf_token}`, session cookie set", body = Object),
+        (status = 201, description = "Logged in, session cookie set", body = LoggedIn),
         (status = 400, description = "Bad JSON, name or password", body = crate::shared::api_doc::ErrorBody),
         (status = 403, description = "`bad_setup_token`: wrong or expired setup token; `https_required`: over plain HTTP from another machine (`location`: the hub's HTTPS address)", body = crate::shared::api_doc::ErrorBody),
         (status = 409, description = "`setup_done`: an admin exists already", body = crate::shared::api_doc::ErrorBody),
@@ -268,7 +320,7 @@ pub fn login_locked(wait_secs: u64) -> Response {
     security(()),
     request_body = LoginIn,
     responses(
-        (status = 200, description = "Logged in: `{user: UserOut, csrf_token}`, session cookie set", body = Object),
+        (status = 200, description = "Logged in, session cookie set", body = LoggedIn),
         (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
         (status = 401, description = "`bad_credentials`", body = crate::shared::api_doc::ErrorBody),
         (status = 403, description = "`https_required`: over plain HTTP from another machine (`location`: the hub's HTTPS address); `account_disabled`: the right password of a disabled account", body = crate::shared::api_doc::ErrorBody),
@@ -352,7 +404,7 @@ async fn login(
     tag = "auth",
     security(("session" = [], "csrf" = [])),
     responses(
-        (status = 200, description = "`{}`", body = Object),
+        (status = 200, description = "Logged out, session cookie cleared", body = Empty),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "No CSRF token", body = crate::shared::api_doc::ErrorBody),
     )
@@ -365,7 +417,7 @@ async fn logout(
     if let Some(tok) = super::session_token(&headers) {
         st.db.call(move |c| users::delete_session(c, &tok)).await?;
     }
-    Ok((clear_cookies(), Json(json!({}))).into_response())
+    Ok((clear_cookies(), Json(Empty {})).into_response())
 }
 
 /// The logged-in user, their CSRF token, and the hub's mode, device id and name.
@@ -376,27 +428,24 @@ async fn logout(
     tag = "auth",
     security(("session" = [])),
     responses(
-        (status = 200, description = "`{user: UserOut, csrf_token, mode, device_id, hub_name, must_change_password}` (`must_change_password`: an admin reset the password; the app asks for a new one first)", body = Object),
+        (status = 200, description = "The user, their CSRF token and the hub", body = Me),
         crate::shared::api_doc::Unauthenticated,
     )
 )]
-async fn me(
-    State(st): State<AppState>,
-    user: AuthUser,
-) -> Result<Json<serde_json::Value>, ApiError> {
+async fn me(State(st): State<AppState>, user: AuthUser) -> Result<Json<Me>, ApiError> {
     let uid = user.id.clone();
     let must_change = st
         .db
         .call(move |c| users::must_change_password(c, &uid))
         .await?;
-    Ok(Json(json!({
-        "user": user.public(),
-        "csrf_token": user.csrf,
-        "mode": st.mode,
-        "device_id": st.keys.device_id,
-        "hub_name": st.name,
-        "must_change_password": must_change,
-    })))
+    Ok(Json(Me {
+        user: user.public(),
+        csrf_token: user.csrf.clone(),
+        mode: st.mode,
+        device_id: st.keys.device_id.clone(),
+        hub_name: st.name.clone(),
+        must_change_password: must_change,
+    }))
 }
 
 /// The hub's user accounts, disabled ones included, with their state (admins only).
@@ -407,7 +456,7 @@ async fn me(
     tag = "auth",
     security(("session" = ["admin"])),
     responses(
-        (status = 200, description = "`{users: [AccountOut]}`: enabled first, then by name", body = Object),
+        (status = 200, description = "The accounts, enabled first, then by name", body = UserList),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, body = crate::shared::api_doc::ErrorBody),
     )
@@ -415,17 +464,23 @@ async fn me(
 async fn list_users(
     State(st): State<AppState>,
     _admin: AdminOnly,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let list = st.db.call(|c| users::list_accounts(c)).await?;
-    Ok(Json(json!({ "users": list })))
+) -> Result<Json<UserList>, ApiError> {
+    let users = st.db.call(|c| users::list_accounts(c)).await?;
+    Ok(Json(UserList { users }))
 }
 
 /// A new account: name, role (`admin`, `officer`, `volunteer` on a field hub; `admin`, `clerk` at the
 /// office) and initial password.
 #[derive(Deserialize, utoipa::ToSchema)]
 struct AddUserIn {
+    /// 1–64 characters, no control characters, no surrounding spaces.
+    #[schema(min_length = 1, max_length = 64, pattern = "^\\S(.*\\S)?$")]
     name: String,
+    /// A role of this hub's mode.
+    #[schema(value_type = super::Role)]
     role: String,
+    /// 8–256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     password: String,
 }
 

@@ -121,9 +121,12 @@ struct ConfirmIn {
     responses(
         (status = 200, body = ClockStatus),
         (status = 400, description = "Bad JSON", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, description = "The body is too large", body = crate::shared::api_doc::ErrorBody),
+        (status = 415, description = "A body that is not JSON (`Content-Type` not `application/json`); no body at all reads as `{}`", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 409, description = "The phone's time is refused", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "`clock_phone_wrong`: the phone's time is before the software's build date, or decades after it (field `phone_time`)", body = crate::shared::api_doc::ErrorBody),
     )
 )]
 async fn confirm(

@@ -15,7 +15,6 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::shared::error::ApiError;
 use crate::shared::state::Catalogue;
@@ -83,7 +82,8 @@ pub fn texts() -> Vec<Keyed> {
 }
 
 /// When a document is needed, in words a client composes: "<field> is (not) <value>".
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = GuideWhen)]
 pub struct When {
     pub field: Keyed,
     pub value: Keyed,
@@ -91,7 +91,8 @@ pub struct When {
 }
 
 /// A document to bring.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = GuideBring)]
 pub struct Bring {
     pub role: String,
     pub label: Keyed,
@@ -102,6 +103,7 @@ pub struct Bring {
     /// The original paper must be shown (else a copy will do).
     pub original: bool,
     /// `capture`: bring it to the session; `pickup`: bring it when collecting the result.
+    #[schema(value_type = crate::shared::api_doc::field_schemas::Visit)]
     pub visit: protocol::Visit,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub when: Option<When>,
@@ -184,23 +186,64 @@ fn newest(procs: &[protocol::ProcedureDef]) -> Vec<&protocol::ProcedureDef> {
     tag = "guides",
     security(()),
     responses(
-        (status = 200, description = "`{guides: [{procedure: {id, version}, title, purpose}]}`; texts are \
-                                      keyed `{key, vi, en}`", body = Object),
+        (status = 200, description = "The guides of the procedures in force; texts are keyed `{key, vi, en}`", body = GuideList),
     )
 )]
-async fn list(State(procedures): State<Catalogue>) -> Json<serde_json::Value> {
-    let items: Vec<serde_json::Value> = newest(&procedures.defs())
+async fn list(State(procedures): State<Catalogue>) -> Json<GuideList> {
+    let guides = newest(&procedures.defs())
         .into_iter()
         .filter_map(|p| {
             let g = guide_of(p)?;
-            Some(json!({
-                "procedure": {"id": p.id, "version": p.version},
-                "title": Keyed::catalogue(&p.title),
-                "purpose": g.purpose,
-            }))
+            Some(GuideItem {
+                procedure: p.reference(),
+                title: Keyed::catalogue(&p.title),
+                purpose: g.purpose,
+            })
         })
         .collect();
-    Json(json!({ "guides": items }))
+    Json(GuideList { guides })
+}
+
+/// The guides of the procedures this hub serves.
+#[derive(Serialize, utoipa::ToSchema)]
+struct GuideList {
+    guides: Vec<GuideItem>,
+}
+
+/// One guide in the list.
+#[derive(Serialize, utoipa::ToSchema)]
+struct GuideItem {
+    #[schema(value_type = crate::shared::api_doc::protocol::ProcedureRef)]
+    procedure: protocol::ProcedureRef,
+    title: Keyed,
+    purpose: Keyed,
+}
+
+/// One procedure's guide.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Guide {
+    #[schema(value_type = crate::shared::api_doc::protocol::ProcedureRef)]
+    procedure: protocol::ProcedureRef,
+    title: Keyed,
+    /// The deciding authority.
+    authority: Keyed,
+    purpose: Keyed,
+    /// Who may ask.
+    who: Vec<Keyed>,
+    steps: Vec<Keyed>,
+    fees: Keyed,
+    /// The papers to bring.
+    bring: Vec<Bring>,
+    time_limit: GuideTimeLimit,
+}
+
+/// The legal time limit, in working days.
+#[derive(Serialize, utoipa::ToSchema)]
+struct GuideTimeLimit {
+    working_days: u32,
+    /// The longer limit when the case needs verification, when the law has one.
+    extended_working_days: Option<u32>,
+    note: Option<Keyed>,
 }
 
 /// One procedure's guide (public, no login): purpose, who may ask, steps, fees, documents to bring
@@ -213,15 +256,14 @@ async fn list(State(procedures): State<Catalogue>) -> Json<serde_json::Value> {
     security(()),
     params(("procedure_id" = String, Path, description = "Procedure id, e.g. `marital-status-certificate`")),
     responses(
-        (status = 200, description = "`{procedure, title, authority, purpose, who, steps, fees, bring, \
-                                      time_limit}`", body = Object),
+        (status = 200, description = "The guide", body = Guide),
         (status = 404, description = "No such procedure or no guide for it", body = crate::shared::api_doc::ErrorBody),
     )
 )]
 async fn read(
     State(procedures): State<Catalogue>,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Guide>, ApiError> {
     let not_found = || ApiError::not_found("hướng dẫn cho thủ tục này", "Guide for this procedure");
     let defs = procedures.defs();
     let def = newest(&defs)
@@ -230,21 +272,21 @@ async fn read(
         .ok_or_else(not_found)?;
     let g = guide_of(def).ok_or_else(not_found)?;
     let bring: Vec<Bring> = def.documents.iter().map(|d| bring(def, d)).collect();
-    Ok(Json(json!({
-        "procedure": {"id": def.id, "version": def.version},
-        "title": Keyed::catalogue(&def.title),
-        "authority": Keyed::catalogue(&def.authority),
-        "purpose": g.purpose,
-        "who": g.who,
-        "steps": g.steps,
-        "fees": g.fees,
-        "bring": bring,
-        "time_limit": {
-            "working_days": def.time_limit_working_days,
-            "extended_working_days": def.time_limit_extended_working_days,
-            "note": def.time_limit_note.as_ref().map(Keyed::catalogue),
+    Ok(Json(Guide {
+        procedure: def.reference(),
+        title: Keyed::catalogue(&def.title),
+        authority: Keyed::catalogue(&def.authority),
+        purpose: g.purpose,
+        who: g.who,
+        steps: g.steps,
+        fees: g.fees,
+        bring,
+        time_limit: GuideTimeLimit {
+            working_days: def.time_limit_working_days,
+            extended_working_days: def.time_limit_extended_working_days,
+            note: def.time_limit_note.as_ref().map(Keyed::catalogue),
         },
-    })))
+    }))
 }
 
 #[cfg(test)]
@@ -343,11 +385,13 @@ mod tests {
         )
         .await
         .unwrap();
+        let v = serde_json::to_value(v).unwrap();
         assert_eq!(v["purpose"]["vi"], "Thủ tục thêm sau, có hướng dẫn riêng.");
         assert_eq!(v["purpose"]["key"], "guide.guide-test-later.purpose");
         assert_eq!(v["steps"].as_array().unwrap().len(), 7);
         assert_eq!(v["steps"][6]["key"], "guide.guide-test-later.step.7");
         let Json(list) = list(State(Catalogue::new(&[]))).await;
+        let list = serde_json::to_value(list).unwrap();
         assert!(list["guides"]
             .as_array()
             .unwrap()
@@ -371,7 +415,8 @@ mod tests {
             Path("guide-test-bare".to_string()),
         )
         .await
-        .unwrap_err();
+        .err()
+        .expect("no guide page");
         assert_eq!(e.status, axum::http::StatusCode::NOT_FOUND);
     }
 

@@ -8,8 +8,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use super::{parse_host, qr_base_url, JoinInfo, RequestHost};
 use crate::shared::auth::AuthUser;
@@ -18,7 +17,10 @@ use crate::shared::state::AppState;
 
 /// The OpenAPI paths of this concern's routes (merged by `api_doc`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(join, wifi_png, app_png, ca_png, ca_crt))]
+#[openapi(
+    paths(join, wifi_png, app_png, ca_png, ca_crt),
+    components(schemas(JoinPage, JoinWifi, JoinUrls, JoinCa))
+)]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -47,9 +49,7 @@ fn host_of(headers: &HeaderMap) -> Option<RequestHost> {
     tag = "join",
     security(("session" = [])),
     responses(
-        (status = 200, description = "`{hub_name, host_name, wifi: {ssid, security, password, qr_text, png} | null, \
-                                      app_url, app_png, app_url_https, app_https_png, urls: {http, https}, \
-                                      ca: {sha256, download_url, png} | null}`", body = Object),
+        (status = 200, description = "Wi-Fi, app addresses and CA, each with its QR code", body = JoinPage),
         crate::shared::api_doc::Unauthenticated,
     )
 )]
@@ -58,38 +58,94 @@ async fn join(
     _user: AuthUser,
     Extension(info): Info,
     headers: HeaderMap,
-) -> Json<Value> {
+) -> Json<JoinPage> {
     let req = host_of(&headers);
     let rh = req.as_ref().map(|r| r.host.as_str());
-    let wifi = info.wifi.as_ref().map(|w| {
-        json!({
-            "ssid": w.ssid,
-            "security": w.security.as_str(),
-            "password": w.password,
-            "qr_text": w.qr_text(),
-            "png": "/api/v1/join/wifi.png",
-        })
+    let wifi = info.wifi.as_ref().map(|w| JoinWifi {
+        ssid: w.ssid.clone(),
+        security: w.security.as_str(),
+        password: w.password.clone(),
+        qr_text: w.qr_text(),
+        png: "/api/v1/join/wifi.png",
     });
     let https_urls = info
         .https
         .as_ref()
         .map(|e| info.urls("https", e, rh))
         .unwrap_or_default();
-    Json(json!({
-        "hub_name": st.name,
-        "host_name": info.host,
-        "wifi": wifi,
-        "app_url": qr_base_url(Some(&info), false, req.as_ref()),
-        "app_png": "/api/v1/join/app.png",
-        "app_url_https": qr_base_url(Some(&info), true, req.as_ref()),
-        "app_https_png": info.https.as_ref().map(|_| "/api/v1/join/app.png?https=1"),
-        "urls": { "http": info.urls("http", &info.http, rh), "https": https_urls },
-        "ca": info.ca.as_ref().map(|ca| json!({
-            "sha256": ca.fingerprint,
-            "download_url": info.ca_url(rh),
-            "png": "/api/v1/join/ca.png",
-        })),
-    }))
+    Json(JoinPage {
+        hub_name: st.name.clone(),
+        host_name: info.host.clone(),
+        wifi,
+        app_url: qr_base_url(Some(&info), false, req.as_ref()),
+        app_png: "/api/v1/join/app.png",
+        app_url_https: qr_base_url(Some(&info), true, req.as_ref()),
+        app_https_png: info.https.as_ref().map(|_| "/api/v1/join/app.png?https=1"),
+        urls: JoinUrls {
+            http: info.urls("http", &info.http, rh),
+            https: https_urls,
+        },
+        ca: info.ca.as_ref().map(|ca| JoinCa {
+            sha256: ca.fingerprint.clone(),
+            download_url: info.ca_url(rh),
+            png: "/api/v1/join/ca.png",
+        }),
+    })
+}
+
+/// The join page's data.
+#[derive(Serialize, utoipa::ToSchema)]
+struct JoinPage {
+    hub_name: String,
+    /// The hub's mDNS host name, e.g. `tram-phuoc-minh.local`.
+    host_name: String,
+    /// The Wi-Fi to join; `null` when no SSID is configured.
+    wifi: Option<JoinWifi>,
+    /// The app's HTTP address as the QR code writes it.
+    app_url: Option<String>,
+    /// The app QR code (PNG).
+    app_png: &'static str,
+    /// The app's HTTPS address; `null` when HTTPS is off.
+    app_url_https: Option<String>,
+    /// The HTTPS app QR code (PNG); `null` when HTTPS is off.
+    app_https_png: Option<&'static str>,
+    urls: JoinUrls,
+    /// The local certificate authority team phones install; `null` when HTTPS is off.
+    ca: Option<JoinCa>,
+}
+
+/// The Wi-Fi network team phones and villagers join.
+#[derive(Serialize, utoipa::ToSchema)]
+struct JoinWifi {
+    ssid: String,
+    /// `WPA`, `WEP` or `nopass`.
+    #[schema(value_type = String, pattern = "^(WPA|WEP|nopass)$")]
+    security: &'static str,
+    /// `null` for an open network.
+    password: Option<String>,
+    /// The `WIFI:T:…;S:…;P:…;;` text the QR code holds.
+    qr_text: String,
+    /// The Wi-Fi QR code (PNG).
+    png: &'static str,
+}
+
+/// Every address the app is reachable at, phone-reachable ones first.
+#[derive(Serialize, utoipa::ToSchema)]
+struct JoinUrls {
+    http: Vec<String>,
+    /// Empty when HTTPS is off.
+    https: Vec<String>,
+}
+
+/// The local certificate authority.
+#[derive(Serialize, utoipa::ToSchema)]
+struct JoinCa {
+    /// The certificate's SHA-256 fingerprint.
+    sha256: String,
+    /// Where to download the certificate (`/ca.crt` on the hub's address).
+    download_url: Option<String>,
+    /// The QR code of `download_url` (PNG).
+    png: &'static str,
 }
 
 fn png_response(text: &str) -> Result<Response, ApiError> {

@@ -18,8 +18,9 @@ const UI_VI: &str = include_str!("../../../../client-web/i18n/vi.json");
 const UI_EN: &str = include_str!("../../../../client-web/i18n/en.json");
 
 /// Where a text comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = TextGroup)]
 pub enum Group {
     Ui,
     Catalogue,

@@ -11,13 +11,13 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
 use super::audio::{self, MAX_AUDIO_BYTES};
 use super::keys;
 use super::store::{self, LanguageInput, BUILT_IN};
+use crate::shared::api_doc::field_schemas::Empty;
 use crate::shared::auth::{AdminOnly, AuthUser};
 use crate::shared::error::{ApiError, JsonBody};
 use crate::shared::state::AppState;
@@ -99,6 +99,57 @@ async fn existing(st: &AppState, code: &str) -> Result<store::Language, ApiError
         .ok_or_else(unknown_language)
 }
 
+/// The languages and how many texts there are to translate.
+#[derive(Serialize, utoipa::ToSchema)]
+struct LanguageList {
+    languages: Vec<store::Language>,
+    /// Translatable texts in all.
+    total: usize,
+}
+
+/// A language's texts for the app.
+#[derive(Serialize, utoipa::ToSchema)]
+struct LanguageStrings {
+    language: store::Language,
+    /// Translations by text key.
+    strings: BTreeMap<String, String>,
+    /// Text keys having a recording → the recording's SHA-256.
+    audio: BTreeMap<String, String>,
+    /// Catalogue texts by their Vietnamese wording → text key.
+    catalogue_keys: BTreeMap<&'static str, &'static str>,
+}
+
+/// Every translatable text with this language's translation and recording.
+#[derive(Serialize, utoipa::ToSchema)]
+struct LanguageKeys {
+    language: store::Language,
+    keys: Vec<KeyOut>,
+}
+
+/// One translatable text for translators.
+#[derive(Serialize, utoipa::ToSchema)]
+struct KeyOut {
+    key: String,
+    group: keys::Group,
+    /// The Vietnamese source text (NFC).
+    vi: String,
+    en: String,
+    /// Where it is used, for translators (empty when nothing to say).
+    context: String,
+    /// This language's translation, null when none.
+    text: Option<String>,
+    /// The SHA-256 of this language's recording, null when none.
+    audio: Option<String>,
+}
+
+/// A translation set or cleared.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Translated {
+    key: String,
+    /// Null when cleared.
+    text: Option<String>,
+}
+
 /// The languages (built in and added) with their progress (public).
 #[utoipa::path(
     get,
@@ -107,14 +158,15 @@ async fn existing(st: &AppState, code: &str) -> Result<store::Language, ApiError
     tag = "lang",
     security(()),
     responses(
-        (status = 200, description = "`{languages: [Language], total}` (`total`: translatable texts)", body = Object),
+        (status = 200, description = "The languages and the number of translatable texts", body = LanguageList),
     )
 )]
-async fn list(State(st): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    let langs = st.db.call(|c| store::list(c)).await?;
-    Ok(Json(
-        json!({ "languages": langs, "total": keys::all().len() }),
-    ))
+async fn list(State(st): State<AppState>) -> Result<Json<LanguageList>, ApiError> {
+    let languages = st.db.call(|c| store::list(c)).await?;
+    Ok(Json(LanguageList {
+        languages,
+        total: keys::all().len(),
+    }))
 }
 
 /// One language with its progress (public).
@@ -124,7 +176,7 @@ async fn list(State(st): State<AppState>) -> Result<Json<serde_json::Value>, Api
     operation_id = "lang_read",
     tag = "lang",
     security(()),
-    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
+    params(("code" = String, Path, pattern = "^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$", description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
     responses(
         (status = 200, body = store::Language),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
@@ -143,14 +195,32 @@ async fn read(
 #[serde(deny_unknown_fields)]
 pub struct LanguageBody {
     #[serde(default)]
+    #[schema(pattern = "^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$")]
     pub code: Option<String>,
+    /// 1–60 characters once trimmed, no control characters.
+    #[schema(min_length = 1, max_length = 60, pattern = "\\S")]
     pub native_name: String,
+    /// 1–60 characters once trimmed, no control characters.
+    #[schema(min_length = 1, max_length = 60, pattern = "\\S")]
     pub vi_name: String,
+    /// At most 60 characters, no control characters.
     #[serde(default)]
+    #[schema(max_length = 60)]
     pub en_name: String,
     pub has_script: bool,
+    /// `ltr` (default) or `rtl`.
     #[serde(default)]
+    #[schema(value_type = Option<TextDirection>)]
     pub direction: Option<String>,
+}
+
+/// Which way a language is written (documentation of `LanguageBody::direction`).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum TextDirection {
+    Ltr,
+    Rtl,
 }
 
 fn clean_line(s: &str) -> String {
@@ -258,7 +328,7 @@ async fn add(
     operation_id = "lang_edit",
     tag = "lang",
     security(("session" = ["admin"], "csrf" = [])),
-    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
+    params(("code" = String, Path, pattern = "^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$", description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
     request_body = LanguageBody,
     responses(
         (status = 200, body = store::Language),
@@ -309,9 +379,9 @@ fn built_in_fixed() -> ApiError {
     operation_id = "lang_remove",
     tag = "lang",
     security(("session" = ["admin"], "csrf" = [])),
-    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
+    params(("code" = String, Path, pattern = "^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$", description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
     responses(
-        (status = 200, description = "`{}`", body = Object),
+        (status = 200, description = "Removed", body = Empty),
         (status = 400, description = "A built-in language", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Not an admin, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
@@ -322,12 +392,12 @@ async fn remove(
     State(st): State<AppState>,
     _admin: AdminOnly,
     Path(code): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Empty>, ApiError> {
     if BUILT_IN.iter().any(|b| b.0 == code) {
         return Err(built_in_fixed());
     }
     if st.db.call(move |c| store::remove(c, &code)).await? {
-        Ok(Json(json!({})))
+        Ok(Json(Empty {}))
     } else {
         Err(unknown_language())
     }
@@ -350,28 +420,27 @@ fn catalogue_keys() -> BTreeMap<&'static str, &'static str> {
     operation_id = "lang_strings",
     tag = "lang",
     security(()),
-    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
+    params(("code" = String, Path, pattern = "^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$", description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
     responses(
-        (status = 200, description = "`{language, strings: {key: text}, audio: {key: AudioInfo}, \
-                                      catalogue_keys: {vi: key}}`", body = Object),
+        (status = 200, description = "The language, its translations and recordings by key, and catalogue wording → key", body = LanguageStrings),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
     )
 )]
 async fn strings(
     State(st): State<AppState>,
     Path(code): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let lang = existing(&st, &code).await?;
+) -> Result<Json<LanguageStrings>, ApiError> {
+    let language = existing(&st, &code).await?;
     let (strings, audio) = st
         .db
         .call(move |c| Ok((store::strings(c, &code)?, store::audio_index(c, &code)?)))
         .await?;
-    Ok(Json(json!({
-        "language": lang,
-        "strings": strings,
-        "audio": audio,
-        "catalogue_keys": catalogue_keys(),
-    })))
+    Ok(Json(LanguageStrings {
+        language,
+        strings,
+        audio,
+        catalogue_keys: catalogue_keys(),
+    }))
 }
 
 /// Every translatable text with its Vietnamese and English source and this language's text and
@@ -382,9 +451,9 @@ async fn strings(
     operation_id = "lang_key_list",
     tag = "lang",
     security(("session" = [])),
-    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
+    params(("code" = String, Path, pattern = "^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$", description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
     responses(
-        (status = 200, description = "`{language, keys: [{key, group, vi, en, context, text, audio}]}`", body = Object),
+        (status = 200, description = "The language and every translatable text", body = LanguageKeys),
         crate::shared::api_doc::Unauthenticated,
         (status = 404, body = crate::shared::api_doc::ErrorBody),
     )
@@ -393,28 +462,33 @@ async fn key_list(
     State(st): State<AppState>,
     _user: AuthUser,
     Path(code): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let lang = existing(&st, &code).await?;
+) -> Result<Json<LanguageKeys>, ApiError> {
+    let language = existing(&st, &code).await?;
     let (strings, audio) = st
         .db
         .call(move |c| Ok((store::strings(c, &code)?, store::audio_index(c, &code)?)))
         .await?;
-    let list: Vec<serde_json::Value> = keys::all()
+    let keys = keys::all()
         .iter()
-        .map(|s| {
-            json!({
-                "key": s.key, "group": s.group, "vi": s.vi, "en": s.en, "context": s.context,
-                "text": strings.get(&s.key), "audio": audio.get(&s.key),
-            })
+        .map(|s| KeyOut {
+            key: s.key.clone(),
+            group: s.group,
+            vi: s.vi.clone(),
+            en: s.en.clone(),
+            context: s.context.clone(),
+            text: strings.get(&s.key).cloned(),
+            audio: audio.get(&s.key).cloned(),
         })
         .collect();
-    Ok(Json(json!({ "language": lang, "keys": list })))
+    Ok(Json(LanguageKeys { language, keys }))
 }
 
 /// A translation; empty clears it.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TranslationBody {
+    /// At most 2000 characters once trimmed; line ends are the only control characters allowed.
+    #[schema(max_length = 2000)]
     pub text: String,
 }
 
@@ -446,10 +520,10 @@ pub fn clean_text(s: &str) -> Result<String, ApiError> {
     operation_id = "lang_translate",
     tag = "lang",
     security(("session" = [], "csrf" = [])),
-    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`"), ("key" = String, Path, description = "Text key from the translation inventory, e.g. `guide.<procedure>.purpose`")),
+    params(("code" = String, Path, pattern = "^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$", description = "BCP 47 / ISO 639-3 language code, e.g. `stg`"), ("key" = String, Path, description = "Text key from the translation inventory, e.g. `guide.<procedure>.purpose`")),
     request_body = TranslationBody,
     responses(
-        (status = 200, description = "`{key, text}` (`text` null when cleared)", body = Object),
+        (status = 200, description = "The text key and its translation (null when cleared)", body = Translated),
         (status = 400, description = "Bad JSON or text; a built-in or unwritten language", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "No CSRF token", body = crate::shared::api_doc::ErrorBody),
@@ -463,7 +537,7 @@ async fn translate(
     user: AuthUser,
     Path((code, key)): Path<(String, String)>,
     JsonBody(body): JsonBody<TranslationBody>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Translated>, ApiError> {
     if BUILT_IN.iter().any(|b| b.0 == code) {
         return Err(built_in_fixed());
     }
@@ -486,7 +560,7 @@ async fn translate(
         })
         .await?;
     let text = (!text.is_empty()).then_some(text);
-    Ok(Json(json!({ "key": key, "text": text })))
+    Ok(Json(Translated { key, text }))
 }
 
 fn audio_error(status: StatusCode, code: &'static str) -> ApiError {
@@ -512,7 +586,7 @@ fn audio_error(status: StatusCode, code: &'static str) -> ApiError {
     operation_id = "lang_upload",
     tag = "lang",
     security(("session" = [], "csrf" = [])),
-    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`"), ("key" = String, Path, description = "Text key from the translation inventory, e.g. `guide.<procedure>.purpose`")),
+    params(("code" = String, Path, pattern = "^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$", description = "BCP 47 / ISO 639-3 language code, e.g. `stg`"), ("key" = String, Path, description = "Text key from the translation inventory, e.g. `guide.<procedure>.purpose`")),
     request_body(
         content = Vec<u8>,
         content_type = "audio/webm",
@@ -576,7 +650,7 @@ pub struct PlayParams {
     operation_id = "lang_play",
     tag = "lang",
     security(()),
-    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`"), ("key" = String, Path, description = "Text key from the translation inventory, e.g. `guide.<procedure>.purpose`"), PlayParams),
+    params(("code" = String, Path, pattern = "^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$", description = "BCP 47 / ISO 639-3 language code, e.g. `stg`"), ("key" = String, Path, description = "Text key from the translation inventory, e.g. `guide.<procedure>.purpose`"), PlayParams),
     responses(
         (status = 200, description = "The recording (its stored audio type)", content_type = "audio/webm", body = Vec<u8>),
         (status = 304, description = "Matches `If-None-Match`"),
@@ -624,9 +698,9 @@ async fn play(
     operation_id = "lang_delete_audio",
     tag = "lang",
     security(("session" = [], "csrf" = [])),
-    params(("code" = String, Path, description = "BCP 47 / ISO 639-3 language code, e.g. `stg`"), ("key" = String, Path, description = "Text key from the translation inventory, e.g. `guide.<procedure>.purpose`")),
+    params(("code" = String, Path, pattern = "^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$", description = "BCP 47 / ISO 639-3 language code, e.g. `stg`"), ("key" = String, Path, description = "Text key from the translation inventory, e.g. `guide.<procedure>.purpose`")),
     responses(
-        (status = 200, description = "`{}`", body = Object),
+        (status = 200, description = "Deleted", body = Empty),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "No CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
@@ -636,13 +710,13 @@ async fn delete_audio(
     State(st): State<AppState>,
     _user: AuthUser,
     Path((code, key)): Path<(String, String)>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Empty>, ApiError> {
     if st
         .db
         .call(move |c| store::delete_audio(c, &code, &key))
         .await?
     {
-        Ok(Json(json!({})))
+        Ok(Json(Empty {}))
     } else {
         Err(ApiError::not_found("bản ghi âm", "Recording"))
     }

@@ -5,8 +5,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::store::{self, MAX_LIMIT};
 use crate::shared::auth::AuthUser;
@@ -41,14 +40,14 @@ pub fn router() -> Router<AppState> {
     tag = "units",
     security(("session" = [])),
     responses(
-        (status = 200, description = "`{dataset, provinces: [{code, name, ...}]}`", body = Object),
+        (status = 200, description = "The dataset in use (null: none stored) and its provinces", body = Provinces),
         crate::shared::api_doc::Unauthenticated,
     )
 )]
 async fn provinces(
     State(st): State<AppState>,
     _user: AuthUser,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Provinces>, ApiError> {
     let (dataset, provinces) = st
         .db
         .call(|c| {
@@ -56,17 +55,34 @@ async fn provinces(
             Ok((store::dataset(c)?, store::provinces(c)?))
         })
         .await?;
-    Ok(Json(json!({ "dataset": dataset, "provinces": provinces })))
+    Ok(Json(Provinces { dataset, provinces }))
+}
+
+/// The units dataset in use and its provinces.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Provinces {
+    dataset: Option<store::DatasetRow>,
+    provinces: Vec<store::ProvinceOut>,
+}
+
+/// Communes and wards found.
+#[derive(Serialize, utoipa::ToSchema)]
+struct UnitsFound {
+    units: Vec<store::UnitOut>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// Name of a commune or ward, with or without diacritics (at most 100 characters).
+    /// Name of a commune or ward, with or without diacritics (at most 100 characters). `q` or
+    /// `province` is needed.
+    #[param(max_length = 100)]
     pub q: Option<String>,
     /// Province code (2 digits) to search in.
+    #[param(pattern = "^[0-9]{2}$")]
     pub province: Option<String>,
     /// Results, 1–100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
 }
 
@@ -135,7 +151,7 @@ pub fn check_search(p: SearchParams) -> Result<SearchRequest, ApiError> {
     security(("session" = [])),
     params(SearchParams),
     responses(
-        (status = 200, description = "`{units: [UnitOut]}`", body = Object),
+        (status = 200, description = "The communes and wards found", body = UnitsFound),
         (status = 400, description = "Bad `q`, `province` or `limit`, or neither `q` nor `province`", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 404, description = "No such province", body = crate::shared::api_doc::ErrorBody),
@@ -145,7 +161,7 @@ async fn search(
     State(st): State<AppState>,
     _user: AuthUser,
     params: Result<Query<SearchParams>, QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<UnitsFound>, ApiError> {
     let Query(params) = params.map_err(|e| {
         ApiError::bad_request(
             format!("Tham số tìm kiếm không hợp lệ: {}", e.body_text()),
@@ -171,7 +187,7 @@ async fn search(
         })
         .await?;
     match found {
-        Some(units) => Ok(Json(json!({ "units": units }))),
+        Some(units) => Ok(Json(UnitsFound { units })),
         None => Err(ApiError::not_found("tỉnh này", "Province").with_field("province")),
     }
 }
@@ -180,6 +196,7 @@ async fn search(
 #[into_params(parameter_in = Query)]
 pub struct ReadParams {
     /// A day, YYYY-MM-DD (e.g. a dossier's capture date): the names that applied that day.
+    #[param(format = Date)]
     pub on: Option<String>,
 }
 
@@ -191,7 +208,7 @@ pub struct ReadParams {
     operation_id = "units_read",
     tag = "units",
     security(("session" = [])),
-    params(("code" = String, Path, description = "Commune or ward code, 5 digits, e.g. `25222`"), ReadParams),
+    params(("code" = String, Path, pattern = "^[0-9]{5}$", description = "Commune or ward code, 5 digits, e.g. `25222`"), ReadParams),
     responses(
         (status = 200, body = store::UnitOut),
         (status = 400, description = "Not 5 digits, or `on` not a date", body = crate::shared::api_doc::ErrorBody),

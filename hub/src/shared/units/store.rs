@@ -33,16 +33,21 @@ pub struct DatasetInfo {
 }
 
 /// The dataset currently stored.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = UnitsDataset)]
 pub struct DatasetRow {
     pub name: String,
+    /// The date in the list's file name, if any.
+    #[schema(format = Date)]
     pub date: Option<String>,
     pub source: String,
     pub sha256: String,
     pub provinces: i64,
     pub units: i64,
+    #[schema(format = DateTime)]
     pub imported_at: String,
     /// The day the list took effect (`None` for a list stored before effective dates were recorded).
+    #[schema(format = Date)]
     pub effective_date: Option<String>,
 }
 
@@ -53,7 +58,7 @@ impl DatasetRow {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ProvinceOut {
     pub code: String,
     pub name: String,
