@@ -164,16 +164,22 @@ mod tests {
         // Writers keep inserting while the snapshot is taken.
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (db2, stop2) = (db.clone(), stop.clone());
+        // The snapshot starts once the writer has written (a fixed sleep was too short on a loaded machine:
+        // the writer had not run at all when the snapshot finished).
+        let (first_tx, first_rx) = std::sync::mpsc::channel();
         let writer = std::thread::spawn(move || {
             let mut n = 0;
             while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
                 db2.call_sync(|c| Ok(c.execute("INSERT INTO t VALUES (-1)", [])?))
                     .unwrap();
                 n += 1;
+                if n == 1 {
+                    let _ = first_tx.send(());
+                }
             }
             n
         });
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        first_rx.recv().unwrap();
         let dest = tmp.path().join("copy.sqlite");
         let info = take(&src, &dest, true).unwrap();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
