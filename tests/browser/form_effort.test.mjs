@@ -74,8 +74,11 @@ async function walk(proc) {
   const todo = [...PATHS[proc]];
   for (let guard = 0; guard < 20; guard++) {
     const label = await page.textContent('[data-testid=step-label]');
-    // The first input of the step is on screen without scrolling.
-    const firstTop = await page.evaluate(() => {
+    // The first input of a data-entry step is on screen without scrolling. The review step is read top to
+    // bottom before the seal PIN at its end, so it is left out (whether its content has arrived when this
+    // runs depends on the machine's load).
+    const onReview = await page.isVisible('[data-testid=review]');
+    const firstTop = onReview ? null : await page.evaluate(() => {
       const sec = [...document.querySelectorAll('section.group')].find((s) => !s.hidden && s.offsetParent);
       const i = sec && [...sec.querySelectorAll('input:not([type=hidden]),select,textarea,label.btn')].find((x) => x.offsetParent);
       return i ? i.getBoundingClientRect().top : null;
