@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian machine with the Rust toolchain: installs what it needs
-# (Debian's Chromium, the browser test's npm packages), then formatting and lint checks, the Rust tests
-# (unit, property and integration tests that spawn real hubs), and the browser tests.
+# (Debian's Chromium, the browser test's npm packages, Schemathesis in a virtualenv), then formatting and
+# lint checks, the Rust tests (unit, property and integration tests that spawn real hubs), the API fuzzing
+# of both hubs' OpenAPI documents, and the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,7 @@ command -v convert >/dev/null 2>&1 || NEED+=(imagemagick)
 command -v pdftotext >/dev/null 2>&1 || NEED+=(poppler-utils) # the printed forms' text (A4 print check)
 command -v zbarimg >/dev/null 2>&1 || NEED+=(zbar-tools) # reads the QR off the decoded thermal receipt (issue 21)
 command -v python3 >/dev/null 2>&1 || NEED+=(python3) # the paper-out printer stand-in on a pty (tests/it/thermal.rs)
+python3 -c 'import ensurepip' >/dev/null 2>&1 || NEED+=(python3-venv) # the virtualenv of Schemathesis (API fuzzing)
 [ -e /usr/include/openssl/evp.h ] || NEED+=(libssl-dev) # SQLCipher (encryption at rest) links libcrypto
 command -v pkg-config >/dev/null 2>&1 || NEED+=(pkg-config) # finds libcrypto for the SQLCipher build
 if [ ${#NEED[@]} -gt 0 ]; then
@@ -76,6 +78,9 @@ linted cargo test --workspace --no-fail-fast 2>&1 | tee target/cargo-test.log
 
 step "Office scale smoke (2 devices × 50 real dossiers: generate, import, serve, measure)"
 bash tests/scale/smoke.sh --no-build
+
+step "API fuzzing: Schemathesis against a field and an office hub, all default checks, a fixed seed (tests/schemathesis/run.sh --quick; reports in target/schemathesis/quick)"
+bash tests/schemathesis/run.sh --quick
 
 # Deployment kit checks (issue 7): each part adds its step here.
 # <deploy-steps>

@@ -163,7 +163,7 @@ fn changing_ones_password_needs_the_current_one_and_ends_the_other_sessions() {
                 json!({"current_password": "Khong-phai-2026", "password": NEW_PW}),
             )
             .await;
-        assert_eq!(s, 400, "{b}");
+        assert_eq!(s, 403, "{b}");
         assert_eq!(b["error"]["code"], "bad_current_password");
         assert_eq!(b["error"]["field"], "current_password");
         let (s, b) = here

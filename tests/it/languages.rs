@@ -200,13 +200,17 @@ fn languages_translations_audio_and_guides() {
             )
             .await;
         assert_eq!(s, 404);
-        let (s, _) = vol
+        let (s, b) = vol
             .put(
                 "/api/v1/languages/vi/strings/nav.languages",
                 json!({"text": "x"}),
             )
             .await;
-        assert_eq!(s, 400);
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (409, Some("built_in")),
+            "{b}"
+        );
         let (s, b) = vol
             .put(
                 "/api/v1/languages/rog/strings/nav.languages",
@@ -214,8 +218,8 @@ fn languages_translations_audio_and_guides() {
             )
             .await;
         assert_eq!(
-            (s, b["error"]["field"].as_str()),
-            (400, Some("text")),
+            (s, b["error"]["code"].as_str(), b["error"]["field"].as_str()),
+            (409, Some("no_script"), Some("text")),
             "{b}"
         );
         // An empty text clears the translation.

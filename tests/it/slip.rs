@@ -54,7 +54,7 @@ fn the_slip_keeps_the_villagers_language_and_only_the_papers_that_apply() {
                     json!({ "slip_lang": lang }),
                 )
                 .await;
-            assert_eq!(s, 400, "{why}: {b}");
+            assert_eq!(s, 422, "{why}: {b}");
             assert_eq!(b["error"]["code"], "unknown_language", "{b}");
             assert_eq!(b["error"]["field"], "slip_lang", "{b}");
             assert!(b["error"]["message_vi"]

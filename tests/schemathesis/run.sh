@@ -46,9 +46,9 @@ if [ "$("$VENV/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, versi
 fi
 
 case "$MODE" in
-  # A fixed seed and 5 examples per operation in each phase (examples, coverage, fuzzing, stateful): the
+  # A fixed seed and 20 examples per operation in each phase (examples, coverage, fuzzing, stateful): the
   # same cases every run, a few minutes for both hubs on two cores.
-  --quick) ARGS=(--seed 22 --max-examples 5 --generation-database none) ;;
+  --quick) ARGS=(--seed 22 --max-examples 20 --generation-database none) ;;
   # Schemathesis's own default budget (100 examples per operation and phase), a fixed seed so that a
   # failure can be replayed.
   --full) ARGS=(--seed 22 --generation-database none) ;;

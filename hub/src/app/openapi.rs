@@ -136,7 +136,28 @@ pub fn document(mode: HubMode) -> utoipa::openapi::OpenApi {
         operations_mut(item).into_iter().any(|o| o.is_some())
     });
     crate::shared::api_doc::shared_conventions(&mut doc);
+    roles_of_mode(&mut doc, mode);
     doc
+}
+
+/// The `Role` schema lists only the roles a hub of `mode` has (`Role::exists_in`): a field hub has no
+/// clerk, an office no officer or volunteer, and a request naming one is refused.
+fn roles_of_mode(doc: &mut utoipa::openapi::OpenApi, mode: HubMode) {
+    use crate::shared::auth::Role;
+    use utoipa::openapi::{schema::Schema, RefOr};
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    if let Some(RefOr::T(Schema::Object(o))) = components.schemas.get_mut("Role") {
+        let roles = [Role::Admin, Role::Officer, Role::Volunteer, Role::Clerk];
+        o.enum_values = Some(
+            roles
+                .into_iter()
+                .filter(|r| r.exists_in(mode))
+                .map(|r| serde_json::Value::from(r.as_str()))
+                .collect(),
+        );
+    }
 }
 
 fn operations_mut(
@@ -240,6 +261,54 @@ mod tests {
     }
 
     use super::*;
+
+    /// A pattern about control characters is one of the named ones (`api_doc::patterns`), so that a typo
+    /// in one route's copy of the literal cannot let a control character through the document.
+    #[test]
+    fn free_text_patterns_are_the_named_ones() {
+        fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    if let Some(serde_json::Value::String(p)) = m.get("pattern") {
+                        out.push(p.clone());
+                    }
+                    m.values().for_each(|x| walk(x, out));
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+                _ => {}
+            }
+        }
+        let mut found = 0;
+        for mode in [HubMode::Field, HubMode::Office] {
+            let doc = serde_json::to_value(document(mode)).unwrap();
+            let mut patterns = Vec::new();
+            walk(&doc, &mut patterns);
+            for p in patterns.iter().filter(|p| p.contains("\\u0000")) {
+                found += 1;
+                assert!(
+                    crate::shared::api_doc::patterns::ALL.contains(&p.as_str()),
+                    "{mode:?}: a control-character pattern that is not a named one: {p}"
+                );
+            }
+        }
+        assert!(found >= 10, "only {found} free-text patterns found");
+    }
+
+    /// The `Role` enum of each document lists only that mode's roles.
+    #[test]
+    fn roles_are_the_modes_own() {
+        for (mode, roles) in [
+            (HubMode::Field, vec!["admin", "officer", "volunteer"]),
+            (HubMode::Office, vec!["admin", "clerk"]),
+        ] {
+            let doc = serde_json::to_value(document(mode)).unwrap();
+            assert_eq!(
+                doc["components"]["schemas"]["Role"]["enum"],
+                serde_json::json!(roles),
+                "{mode:?}"
+            );
+        }
+    }
 
     #[test]
     fn documents_render_and_differ_by_mode() {

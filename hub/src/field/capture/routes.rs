@@ -142,7 +142,7 @@ struct DraftList {
 #[serde(deny_unknown_fields)]
 struct CreateIn {
     /// `{"id": "<procedure id>", "version": <n>}` (see docs/protocol.md).
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::shared::api_doc::protocol::ProcedureRef)]
     procedure: ProcedureRef,
     #[serde(default, deserialize_with = "crate::shared::error::unique_string_map")]
     fields: BTreeMap<String, String>,

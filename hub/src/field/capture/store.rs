@@ -26,7 +26,7 @@ pub struct AttachmentInfo {
 pub struct Draft {
     pub id: String,
     /// `{"id", "version"}` of the catalogue procedure (see docs/protocol.md).
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::shared::api_doc::protocol::ProcedureRef)]
     pub procedure: ProcedureRef,
     pub fields: BTreeMap<String, String>,
     pub attachments: Vec<AttachmentInfo>,
@@ -35,7 +35,6 @@ pub struct Draft {
     pub created_at: String,
     pub updated_at: String,
     /// `{id, name, role}` of the author.
-    #[schema(value_type = Object)]
     pub created_by: UserOut,
     /// The outreach session that was open when the draft was started, if any.
     pub session_id: Option<String>,

@@ -28,8 +28,8 @@ pub fn router() -> Router<AppState> {
 #[into_params(parameter_in = Query)]
 struct FieldQuery {
     /// Only this receipt's news (a receipt code, typed leniently: separators, case and `I`/`L`/`O` are
-    /// forgiven; the check digit must match).
-    #[param(pattern = r"^[0-9A-Za-z*~$=\s.-]{9,40}$")]
+    /// forgiven; the check digit must match). Empty or blank: all news.
+    #[param(pattern = r"^([0-9A-Za-z*~$=\s.-]{9,40}|\s*)$")]
     receipt: Option<String>,
 }
 

@@ -172,16 +172,18 @@ fn short_text(
 ) -> Option<String> {
     let v = v?;
     let t = v.trim();
-    if t.is_empty() {
-        return None;
-    }
-    if t.chars().count() > max || t.chars().any(char::is_control) {
+    // Length and control characters as sent (a control character trimmed away was still sent): what
+    // the schema's `maxLength` and `pattern` say.
+    if v.chars().count() > max || v.chars().any(char::is_control) {
         errs.push(detail(
             field,
             "invalid_text",
             &format!("Tối đa {max} ký tự, không có ký tự điều khiển."),
             &format!("At most {max} characters, without control characters."),
         ));
+        return None;
+    }
+    if t.is_empty() {
         return None;
     }
     use unicode_normalization::UnicodeNormalization;
@@ -457,18 +459,18 @@ struct SessionList {
 #[serde(deny_unknown_fields)]
 struct OpenIn {
     /// Required: at most 100 characters, no control characters.
-    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = "\\S")]
+    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$")]
     hamlet: Option<String>,
     #[schema(value_type = VenueKind)]
     venue_kind: Option<String>,
     /// Required: at most 100 characters, no control characters.
-    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = "\\S")]
+    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$")]
     venue_name: Option<String>,
-    /// The commune's 5-digit code (see GET /api/v1/units/search).
+    /// The commune's 5-digit code (see GET /api/v1/units/search); empty or blank: none.
     #[serde(default)]
-    #[schema(pattern = "^[0-9]{5}$")]
+    #[schema(pattern = r"^\s*([0-9]{5})?\s*$")]
     commune_code: Option<String>,
-    /// YYYY-MM-DD; today (Vietnam time) when left out.
+    /// YYYY-MM-DD; today (Vietnam time) when left out or null.
     #[serde(default)]
     #[schema(format = Date)]
     date: Option<String>,
@@ -519,11 +521,8 @@ fn check_open(body: OpenIn) -> Result<NewSession, ApiError> {
             ));
         }
     }
-    let date = match body
-        .date
-        .map(|d| d.trim().to_string())
-        .filter(|d| !d.is_empty())
-    {
+    // Absent or null: today. An empty string is not a date (the schema's `format: date`).
+    let date = match body.date.map(|d| d.trim().to_string()) {
         None => Some(crate::shared::clock::today_vn()),
         Some(d) => {
             let fmt = time::macros::format_description!("[year]-[month]-[day]");
@@ -772,7 +771,9 @@ struct TicketList {
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct IssueIn {
+    /// The villager's name as they give it, to call them by (optional; at most 80 characters, one line).
     #[serde(default)]
+    #[schema(max_length = 80, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     name: Option<String>,
 }
 
@@ -963,9 +964,14 @@ struct ServiceIn {
     desk: String,
     #[schema(value_type = ServiceKind)]
     kind: String,
+    /// What the service was, at most 200 characters, no control characters (needed when `kind` is
+    /// `other`).
     #[serde(default)]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     note: Option<String>,
+    /// The queue ticket served, if any.
     #[serde(default)]
+    #[schema(max_length = 64)]
     ticket_id: Option<String>,
     #[serde(default)]
     consent: bool,
@@ -975,9 +981,10 @@ struct ServiceIn {
     #[serde(default)]
     #[schema(value_type = Option<AgeBand>)]
     age_band: Option<String>,
-    /// Code in the 1979 list, e.g. "22" (Xtiêng).
+    /// Code in the 1979 list (01–56), e.g. "22" (Xtiêng). `sex`, `age_band` and `ethnicity` are
+    /// recorded only with `consent` (`422 consent_required` otherwise).
     #[serde(default)]
-    #[schema(pattern = "^[0-9]{2}$")]
+    #[schema(pattern = r"^\s*(0[1-9]|[1-4][0-9]|5[0-6])?\s*$")]
     ethnicity: Option<String>,
 }
 

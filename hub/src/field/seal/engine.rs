@@ -26,10 +26,10 @@ pub struct Receipt {
     pub qr: Option<String>,
     pub dossier_id: String,
     /// `{"id", "version"}` of the catalogue procedure (see docs/protocol.md).
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::shared::api_doc::protocol::ProcedureRef)]
     pub procedure: ProcedureRef,
     /// `{"vi", "en", …}`: the procedure's title in every language the catalogue has.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::shared::api_doc::field_schemas::Text)]
     pub procedure_title: protocol::Text,
     pub sealed_at: String,
     pub protected: bool,

@@ -42,7 +42,7 @@ pub fn router() -> Router<AppState> {
 struct SealIn {
     #[serde(default)]
     corrects: Option<CorrectsIn>,
-    /// A language code of this hub (`400 unknown_language` otherwise); Vietnamese when absent.
+    /// A language code of this hub (`422 unknown_language` otherwise); Vietnamese when absent.
     #[serde(default)]
     #[schema(pattern = "^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$")]
     slip_lang: Option<String>,
@@ -54,7 +54,11 @@ struct SealIn {
 struct CorrectsIn {
     dossier_id: String,
     /// 1–500 characters, no control characters (trimmed and NFC-normalised).
-    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     reason: String,
 }
 
@@ -63,7 +67,11 @@ struct CorrectsIn {
 #[serde(deny_unknown_fields)]
 struct ReasonIn {
     /// 1–500 characters, no control characters (trimmed and NFC-normalised).
-    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     reason: String,
 }
 
@@ -72,9 +80,13 @@ struct ReasonIn {
 #[serde(deny_unknown_fields)]
 struct RefuseIn {
     /// 1–500 characters, no control characters (trimmed and NFC-normalised).
-    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     reason: String,
-    /// A language code of this hub (`400 unknown_language` otherwise); Vietnamese when absent.
+    /// A language code of this hub (`422 unknown_language` otherwise); Vietnamese when absent.
     #[serde(default)]
     #[schema(pattern = "^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$")]
     slip_lang: Option<String>,
@@ -91,14 +103,14 @@ struct RefuseIn {
     request_body = SealIn,
     responses(
         (status = 201, body = Receipt),
-        (status = 400, description = "Bad JSON, the procedure is no longer in the catalogue, or `unknown_language` (`slip_lang`)", body = crate::shared::api_doc::ErrorBody),
+        (status = 400, description = "Bad JSON, or the procedure is no longer in the catalogue", body = crate::shared::api_doc::ErrorBody),
         (status = 413, description = "The body is too large", body = crate::shared::api_doc::ErrorBody),
         (status = 415, description = "A body that is not JSON (`Content-Type` not `application/json`); no body at all reads as `{}`", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
         (status = 409, description = "The hub's clock is not confirmed", body = crate::shared::api_doc::ErrorBody),
-        (status = 422, description = "The draft does not pass the sealing checks", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "The draft does not pass the sealing checks (`validation_failed`), or `slip_lang` is not a written language of this hub (`unknown_language`)", body = crate::shared::api_doc::ErrorBody),
     )
 )]
 async fn seal(
@@ -129,14 +141,14 @@ async fn seal(
     request_body = RefuseIn,
     responses(
         (status = 201, body = Receipt),
-        (status = 400, description = "Bad JSON, the procedure is no longer in the catalogue, or `unknown_language` (`slip_lang`)", body = crate::shared::api_doc::ErrorBody),
+        (status = 400, description = "Bad JSON, or the procedure is no longer in the catalogue", body = crate::shared::api_doc::ErrorBody),
         (status = 413, description = "The body is too large", body = crate::shared::api_doc::ErrorBody),
         (status = 415, description = "A body that is not JSON (`Content-Type` not `application/json`); no body at all reads as `{}`", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
         (status = 409, description = "The hub's clock is not confirmed", body = crate::shared::api_doc::ErrorBody),
-        (status = 422, description = "Missing reason or failing checks", body = crate::shared::api_doc::ErrorBody),
+        (status = 422, description = "Missing reason or failing checks (`validation_failed`), or `slip_lang` is not a written language of this hub (`unknown_language`)", body = crate::shared::api_doc::ErrorBody),
     )
 )]
 async fn refuse(

@@ -242,7 +242,7 @@ pub async fn slip_lang(st: &AppState, lang: Option<String>) -> Result<String, Ap
     match known {
         Some(l) if l.has_script => Ok(code),
         _ => Err(ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
             "unknown_language",
             "Ngôn ngữ in trên phiếu hẹn không có trên trạm này (hoặc chưa có chữ viết).",
             "The slip's language is not one this hub carries (or it has no script).",

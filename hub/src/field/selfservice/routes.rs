@@ -265,7 +265,7 @@ struct SelfServiceForm {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PredeclareIn {
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::shared::api_doc::protocol::ProcedureRef)]
     procedure: ProcedureRef,
     fields: BTreeMap<String, String>,
     #[serde(default)]

@@ -50,7 +50,13 @@ impl utoipa::Modify for ProfileIds {
             .iter()
             .map(|p| serde_json::Value::String(p.id.clone()))
             .collect();
-        // A query parameter is a string or absent; a body member may also be `null`.
+        // A query parameter is a string or absent (empty: the hub's profile, as absent); a body member may
+        // also be `null`.
+        let query: Vec<serde_json::Value> = ids
+            .iter()
+            .cloned()
+            .chain(std::iter::once(serde_json::Value::from("")))
+            .collect();
         let nullable: Vec<serde_json::Value> = ids
             .iter()
             .cloned()
@@ -65,7 +71,7 @@ impl utoipa::Modify for ProfileIds {
             for op in [&mut item.get, &mut item.post].into_iter().flatten() {
                 for p in op.parameters.iter_mut().flatten() {
                     if p.name == "profile" {
-                        p.schema.iter_mut().for_each(|s| set(s, &ids));
+                        p.schema.iter_mut().for_each(|s| set(s, &query));
                     }
                 }
             }

@@ -159,8 +159,11 @@ async fn change_status(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct WorkQuery {
-    /// `overdue`, `due_soon`, `open` (default) or `status:<status>`.
+    /// `overdue`, `due_soon`, `open` (default; also when empty) or `status:<status>`.
     #[serde(default)]
+    #[param(
+        pattern = "^(|overdue|due_soon|open|status:(received|in_progress|needs_papers|registered|ready_for_pickup|handed_over|rejected))$"
+    )]
     view: Option<String>,
     /// Only dossiers of this procedure id.
     #[serde(default)]
@@ -250,31 +253,37 @@ async fn holidays(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct HolidayBody {
-    /// `YYYY-MM-DD`.
-    #[schema(value_type = String, format = Date)]
+    /// `YYYY-MM-DD`, a year from 1900 to 2199.
+    #[schema(value_type = String, format = Date, pattern = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     date: Value,
-    /// One line, 1–100 characters.
-    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    /// One line of 1–100 characters, some of them visible; no control characters.
+    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$")]
     name: Value,
 }
 
 /// Checks a holiday's date and name.
 pub fn parse_holiday(date: &Value, name: &Value) -> Result<(time::Date, String), Vec<FieldDetail>> {
     let mut errs = Vec::new();
-    let d = date.as_str().map(str::trim).and_then(deadline::parse_date);
+    let d = date
+        .as_str()
+        .map(str::trim)
+        .and_then(deadline::parse_date)
+        .filter(|d| (1900..=2199).contains(&d.year()));
     if d.is_none() {
         errs.push(FieldDetail {
             field: "date".into(),
             code: "bad_date".into(),
-            message_vi: "Ngày không hợp lệ (năm-tháng-ngày, ví dụ 2027-02-06).".into(),
-            message_en: "Not a valid date (year-month-day, e.g. 2027-02-06).".into(),
+            message_vi: "Ngày không hợp lệ (năm-tháng-ngày, năm 1900–2199, ví dụ 2027-02-06)."
+                .into(),
+            message_en:
+                "Not a valid date (year-month-day, a year from 1900 to 2199, e.g. 2027-02-06)."
+                    .into(),
         });
     }
-    let n = name
-        .as_str()
-        .map(|s| unicode_normalization::UnicodeNormalization::nfc(s.trim()).collect::<String>())
-        .unwrap_or_default();
-    if n.is_empty() || n.chars().count() > 100 || n.chars().any(char::is_control) {
+    // Length and control characters as sent (a newline trimmed away is still a newline sent).
+    let raw = name.as_str().unwrap_or_default();
+    let n = unicode_normalization::UnicodeNormalization::nfc(raw.trim()).collect::<String>();
+    if n.is_empty() || raw.chars().count() > 100 || raw.chars().any(char::is_control) {
         errs.push(FieldDetail {
             field: "name".into(),
             code: "bad_name".into(),

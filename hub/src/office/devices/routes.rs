@@ -217,8 +217,23 @@ async fn addresses(
 #[serde(deny_unknown_fields)]
 struct NewCodeBody {
     /// One of the office's addresses (or a public URL) to put in the QR; default: the first address.
+    /// `http://` or `https://`, a host (no user information), printable ASCII without `#`, `"` or `\\`;
+    /// at most 200 characters (protocol §8, pairing QR).
     #[serde(default)]
+    #[schema(
+        max_length = 200,
+        pattern = r"^\s*https?://[\x21\x24-\x2E\x30-\x39\x3B-\x3E\x41-\x5B\x5D-\x7E][\x21\x24-\x2E\x30-\x3E\x41-\x5B\x5D-\x7E]*([/?][\x21\x24-\x5B\x5D-\x7E]*)?\s*$"
+    )]
     base_url: Option<String>,
+}
+
+/// An office address as typed for a QR: at most 200 characters as sent, trimmed, without trailing `/`
+/// (the rest is checked by `PairingQr::new`).
+fn typed_base(u: &str) -> Result<String, ApiError> {
+    if u.chars().count() > protocol::MAX_PAIRING_URL_BYTES {
+        return Err(qr_url_invalid("the URL is longer than 200 characters"));
+    }
+    Ok(u.trim().trim_end_matches('/').to_string())
 }
 
 fn qr_url_invalid(e: impl std::fmt::Display) -> ApiError {
@@ -256,7 +271,7 @@ async fn new_code(
 ) -> Result<(StatusCode, Json<NewCodeOut>), ApiError> {
     let urls = base_urls(info.as_deref().map(|a| a.as_ref()), &headers);
     let base = match body.base_url {
-        Some(u) => u.trim().trim_end_matches('/').to_string(),
+        Some(u) => typed_base(&u)?,
         None => urls
             .first()
             .cloned()
@@ -290,8 +305,12 @@ async fn new_code(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct QrQuery {
-    /// The office address to put in the QR (default: the first address).
+    /// The office address to put in the QR (default: the first address); as `base_url` of a new code.
     #[serde(default)]
+    #[param(
+        max_length = 200,
+        pattern = r"^\s*https?://[\x21\x24-\x2E\x30-\x39\x3B-\x3E\x41-\x5B\x5D-\x7E][\x21\x24-\x2E\x30-\x3E\x41-\x5B\x5D-\x7E]*([/?][\x21\x24-\x5B\x5D-\x7E]*)?\s*$"
+    )]
     url: Option<String>,
 }
 
@@ -322,7 +341,7 @@ async fn code_qr(
     Query(q): Query<QrQuery>,
 ) -> Result<Response, ApiError> {
     let base = match q.url {
-        Some(u) => u.trim().trim_end_matches('/').to_string(),
+        Some(u) => typed_base(&u)?,
         None => base_urls(info.as_deref().map(|a| a.as_ref()), &headers)
             .into_iter()
             .next()
@@ -541,12 +560,19 @@ async fn approve(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RevokeBody {
+    /// 1–500 characters, some of them visible, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     reason: String,
     /// The first sequence number no longer accepted (≥ 1): envelopes below it that chain correctly are
     /// still accepted, those at or above it are quarantined (`device_revoked`). Usually the last seq
     /// received before the theft + 1 (the devices list gives `last_received_seq`). Absent or null: a full
     /// revocation, every upload refused.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 9007199254740991_u64)]
     from_seq: Option<u64>,
 }
 
@@ -575,13 +601,15 @@ async fn revoke(
     JsonBody(body): JsonBody<RevokeBody>,
 ) -> Result<Json<RevokeOut>, ApiError> {
     let reason = body.reason.trim().to_string();
-    let n = reason.chars().count();
-    if n == 0 || n > 500 {
+    if reason.is_empty()
+        || body.reason.chars().count() > 500
+        || body.reason.chars().any(char::is_control)
+    {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "reason_required",
-            "Hãy ghi lý do thu hồi (tối đa 500 ký tự).",
-            "Write the reason for revoking (at most 500 characters).",
+            "Hãy ghi lý do thu hồi (một dòng, tối đa 500 ký tự).",
+            "Write the reason for revoking (one line, at most 500 characters).",
         )
         .with_field("reason"));
     }

@@ -585,8 +585,13 @@ async fn quarantine_list(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResolveRequest {
-    /// What was checked and decided, 1 to 1000 characters.
-    #[schema(min_length = 1, max_length = 1000)]
+    /// What was checked and decided: 1 to 1000 characters, some visible; line breaks are the only
+    /// control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = r"^([^\u0000-\u0009\u000B-\u001F\u007F-\u009F]|\r\n)*[^\s\u0000-\u001F\u007F-\u009F]([^\u0000-\u0009\u000B-\u001F\u007F-\u009F]|\r\n)*$"
+    )]
     note: String,
 }
 
@@ -613,13 +618,18 @@ async fn quarantine_resolve(
     JsonBody(req): JsonBody<ResolveRequest>,
 ) -> Result<Json<ResolvedOut>, ApiError> {
     require_office(&st)?;
-    let note = req.note.trim().to_owned();
-    if note.is_empty() || note.chars().count() > 1000 {
+    // Judged as sent (what the schema says): the length, and no control character but line breaks.
+    let raw = req.note.replace("\r\n", "\n");
+    let note = raw.trim().to_owned();
+    if note.is_empty()
+        || req.note.chars().count() > 1000
+        || raw.chars().any(|c| c.is_control() && c != '\n')
+    {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "note_required",
-            "Hãy ghi rõ đã kiểm tra gì và quyết định thế nào (tối đa 1000 ký tự).",
-            "Write what was checked and what was decided (at most 1000 characters).",
+            "Hãy ghi rõ đã kiểm tra gì và quyết định thế nào (tối đa 1000 ký tự, không có ký tự điều khiển).",
+            "Write what was checked and what was decided (at most 1000 characters, no control characters).",
         )
         .with_field("note"));
     }

@@ -68,19 +68,47 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/office/duplicates/decision", post(decision))
 }
 
-/// Query parameters, parsed by hand so that a bad value gets the usual JSON error.
+/// `GET /api/v1/office/ledger/{device}`: a page of a device's seqs. Parsed by hand so that a bad value
+/// gets the usual JSON error; an empty value is the default.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct Params {
-    /// Device ledger: first seq of the page (default 1). Sessions: first day, `YYYY-MM-DD` (default 30
-    /// days ago).
+struct DeviceParams {
+    /// First seq of the page (default 1).
+    #[param(pattern = "^[0-9]{0,18}$")]
     from: Option<String>,
-    /// Sessions: last day, `YYYY-MM-DD` (default today, Vietnam's day).
-    to: Option<String>,
-    /// Page size.
+    /// Page size (default and at most 500).
+    #[param(pattern = "^[0-9]{0,18}$")]
     limit: Option<String>,
-    /// Sessions and duplicates: rows to skip (default 0).
+}
+
+/// `GET /api/v1/office/ledger/sessions`: sessions held in a period (days in Vietnam's calendar).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct SessionParams {
+    /// First day, `YYYY-MM-DD` (default 30 days ago); not after `to`.
+    #[param(pattern = "^((19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$")]
+    from: Option<String>,
+    /// Last day, `YYYY-MM-DD` (default today).
+    #[param(pattern = "^((19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$")]
+    to: Option<String>,
+    /// Rows to skip (default 0).
+    #[param(pattern = "^[0-9]{0,18}$")]
     offset: Option<String>,
+    /// Page size (default and at most the report's maximum).
+    #[param(pattern = "^[0-9]{0,18}$")]
+    limit: Option<String>,
+}
+
+/// `GET /api/v1/office/duplicates`: a page of pairs.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct PageParams {
+    /// Rows to skip (default 0).
+    #[param(pattern = "^[0-9]{0,18}$")]
+    offset: Option<String>,
+    /// Page size (default 50).
+    #[param(pattern = "^[0-9]{0,18}$")]
+    limit: Option<String>,
 }
 
 fn bad(field: &str, vi: &str, en: &str) -> ApiError {
@@ -108,11 +136,16 @@ fn number(v: &Option<String>, field: &str, default: u64) -> Result<u64, ApiError
 fn date(v: &Option<String>, field: &str, default: String) -> Result<String, ApiError> {
     match v.as_deref() {
         None | Some("") => Ok(default),
-        Some(s) if protocol::validate::parse_date(s).is_some() => Ok(s.to_string()),
+        Some(s)
+            if protocol::validate::parse_date(s)
+                .is_some_and(|d| (1900..=2199).contains(&d.year())) =>
+        {
+            Ok(s.to_string())
+        }
         Some(_) => Err(bad(
             field,
-            "Ngày phải có dạng NNNN-TT-NN.",
-            "The date must be YYYY-MM-DD.",
+            "Ngày phải có dạng NNNN-TT-NN, năm 1900–2199.",
+            "The date must be YYYY-MM-DD, a year from 1900 to 2199.",
         )),
     }
 }
@@ -145,7 +178,7 @@ async fn overview(
     operation_id = "ledger_device",
     tag = "ledger",
     security(("session" = ["clerk", "admin"])),
-    params(("device" = String, Path, description = "Field device id"), Params),
+    params(("device" = String, Path, description = "Field device id"), DeviceParams),
     responses(
         (status = 200, body = devices::DeviceLedger),
         crate::shared::api_doc::GatedReadErrors,
@@ -157,7 +190,7 @@ async fn device(
     State(st): State<AppState>,
     _user: Clerks,
     Path(device): Path<String>,
-    Query(q): Query<Params>,
+    Query(q): Query<DeviceParams>,
 ) -> Result<Json<devices::DeviceLedger>, ApiError> {
     let from = number(&q.from, "from", 1)?;
     let limit = number(&q.limit, "limit", devices::MAX_PAGE)?;
@@ -175,7 +208,7 @@ async fn device(
     operation_id = "ledger_sessions",
     tag = "ledger",
     security(("session" = ["clerk", "admin"])),
-    params(Params),
+    params(SessionParams),
     responses(
         (status = 200, body = expected::SessionsReport),
         crate::shared::api_doc::GatedReadErrors,
@@ -185,7 +218,7 @@ async fn device(
 async fn sessions(
     State(st): State<AppState>,
     _user: Clerks,
-    Query(q): Query<Params>,
+    Query(q): Query<SessionParams>,
 ) -> Result<Json<expected::SessionsReport>, ApiError> {
     let today = clock::today_vn();
     let from = date(
@@ -217,7 +250,7 @@ async fn sessions(
     operation_id = "ledger_duplicates_list",
     tag = "ledger",
     security(("session" = ["clerk", "admin"])),
-    params(Params),
+    params(PageParams),
     responses(
         (status = 200, body = DuplicatesOut),
         crate::shared::api_doc::GatedReadErrors,
@@ -227,7 +260,7 @@ async fn sessions(
 async fn duplicates_list(
     State(st): State<AppState>,
     _user: Clerks,
-    Query(q): Query<Params>,
+    Query(q): Query<PageParams>,
 ) -> Result<Json<DuplicatesOut>, ApiError> {
     let offset = number(&q.offset, "offset", 0)? as usize;
     let limit = number(&q.limit, "limit", 50)? as usize;
@@ -246,8 +279,10 @@ async fn duplicates_list(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Decision {
-    /// The two dossier ids of the pair.
+    /// The two dossier ids of the pair (different; a pair `GET /api/v1/office/duplicates` lists).
+    #[schema(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     a: String,
+    #[schema(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     b: String,
     /// `merge` or `keep`.
     #[schema(value_type = DecisionKind)]
@@ -282,19 +317,20 @@ async fn decision(
     Clerks(user): Clerks,
     JsonBody(d): JsonBody<Decision>,
 ) -> Result<(StatusCode, Json<DecisionOut>), ApiError> {
-    let note = d
-        .note
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_string);
-    if note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
+    // The length as sent, before trimming: what the schema's `maxLength` says.
+    if d.note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
         return Err(bad(
             "note",
             "Ghi chú tối đa 1000 ký tự.",
             "The note is at most 1000 characters.",
         ));
     }
+    let note = d
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
     if d.a == d.b {
         return Err(bad(
             "b",

@@ -26,9 +26,14 @@ fn text(
     multiline: bool,
     errs: &mut Vec<FieldDetail>,
 ) -> Option<String> {
-    let s = match v {
-        Some(Value::String(s)) => s.replace("\r\n", "\n").trim().nfc().collect::<String>(),
-        Some(Value::Null) | None => String::new(),
+    // Length and control characters are judged on the text as sent (a line break trimmed away is still
+    // one sent): what the schema's `maxLength` and `pattern` say.
+    let (s, raw) = match v {
+        Some(Value::String(s)) => {
+            let raw = s.replace("\r\n", "\n");
+            (raw.trim().nfc().collect::<String>(), raw)
+        }
+        Some(Value::Null) | None => (String::new(), String::new()),
         Some(_) => {
             errs.push(detail(
                 field,
@@ -48,7 +53,7 @@ fn text(
         ));
         return None;
     }
-    if s.chars().count() > max {
+    if raw.chars().count() > max {
         errs.push(detail(
             field,
             "too_long",
@@ -57,7 +62,8 @@ fn text(
         ));
         return None;
     }
-    if s.chars()
+    if raw
+        .chars()
         .any(|c| c.is_control() && !(multiline && c == '\n'))
     {
         errs.push(detail(

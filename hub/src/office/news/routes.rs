@@ -65,9 +65,9 @@ pub fn router() -> Router<AppState> {
 struct PublishBody {
     #[schema(value_type = crate::shared::api_doc::protocol::NewsStatus)]
     status: Value,
-    /// A note for the villager (1–500 characters, line breaks allowed), or null.
+    /// A note for the villager (1–500 characters, line breaks allowed), or null (empty or blank: none).
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 500)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = r"^(\s*|([^\u0000-\u0009\u000B-\u001F\u007F-\u009F]|\r\n)*[^\s\u0000-\u001F\u007F-\u009F]([^\u0000-\u0009\u000B-\u001F\u007F-\u009F]|\r\n)*)$")]
     note: Option<Value>,
 }
 

@@ -123,8 +123,11 @@ struct ListParams {
     /// Only dossiers of this procedure id.
     #[serde(default)]
     procedure: Option<String>,
-    /// Only dossiers in this casework status (`received`, `in_progress`, …).
+    /// Only dossiers in this casework status (empty or blank: any).
     #[serde(default)]
+    #[param(
+        pattern = r"^\s*(received|in_progress|needs_papers|registered|ready_for_pickup|handed_over|rejected)?\s*$"
+    )]
     status: Option<String>,
     /// Only dossiers sealed on this field device.
     #[serde(default)]

@@ -65,11 +65,15 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
-    /// First day of the period, `YYYY-MM-DD` (default: the first of this month).
+    /// First day of the period, `YYYY-MM-DD` (default, also when empty: the first of this month).
+    #[param(pattern = r"^\s*((19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?\s*$")]
     from: Option<String>,
-    /// Last day of the period, `YYYY-MM-DD` (default: the end of this month); at most 5 years.
+    /// Last day of the period, `YYYY-MM-DD` (default: the end of this month); not before `from`, at most
+    /// 5 years after it.
+    #[param(pattern = r"^\s*((19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?\s*$")]
     to: Option<String>,
-    /// Only sessions held in this hamlet.
+    /// Only sessions held in this hamlet (at most 200 characters).
+    #[param(max_length = 200)]
     hamlet: Option<String>,
     /// With `session`: one session's figures instead of a period's (field device id).
     device: Option<String>,
@@ -100,15 +104,39 @@ fn this_month() -> (time::Date, time::Date) {
 fn scope_of(q: ReportQuery) -> Result<Scope, ApiError> {
     let clean = |s: Option<String>| s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let (device, session) = (clean(q.device), clean(q.session));
-    let hamlet = clean(q.hamlet);
-    if hamlet.as_ref().is_some_and(|h| h.chars().count() > 200) {
+    // The length as sent, before trimming: what the schema's `maxLength` says.
+    if q.hamlet.as_ref().is_some_and(|h| h.chars().count() > 200) {
         return Err(ApiError::validation(vec![bad(
             "hamlet",
             "Tên thôn, ấp quá dài.",
             "The hamlet name is too long.",
         )]));
     }
+    let hamlet = clean(q.hamlet);
+    // The days are checked in either scope (a period's, or one session's that leaves them out): a bad
+    // value is never silently ignored.
+    let (first, last) = this_month();
+    let mut errs = Vec::new();
+    let mut day = |field: &str, v: Option<String>, default: time::Date| match v {
+        None => Some(default),
+        Some(v) => {
+            let d = protocol::parse_date(&v).filter(|d| (1900..=2199).contains(&d.year()));
+            if d.is_none() {
+                errs.push(bad(
+                    field,
+                    "Ngày phải có dạng năm-tháng-ngày (YYYY-MM-DD), năm 1900–2199.",
+                    "The date must look like YYYY-MM-DD, a year from 1900 to 2199.",
+                ));
+            }
+            d
+        }
+    };
+    let from = day("from", clean(q.from), first);
+    let to = day("to", clean(q.to), last);
     if let (Some(d), Some(s)) = (&device, &session) {
+        if !errs.is_empty() {
+            return Err(ApiError::validation(errs));
+        }
         if d.len() > 100 || s.len() > 100 {
             return Err(ApiError::not_found("buổi lưu động", "Session"));
         }
@@ -119,24 +147,6 @@ fn scope_of(q: ReportQuery) -> Result<Scope, ApiError> {
             session: Some((d.clone(), s.clone())),
         });
     }
-    let (first, last) = this_month();
-    let mut errs = Vec::new();
-    let mut day = |field: &str, v: Option<String>, default: time::Date| match v {
-        None => Some(default),
-        Some(v) => {
-            let d = protocol::parse_date(&v);
-            if d.is_none() {
-                errs.push(bad(
-                    field,
-                    "Ngày phải có dạng năm-tháng-ngày (YYYY-MM-DD).",
-                    "The date must look like YYYY-MM-DD.",
-                ));
-            }
-            d
-        }
-    };
-    let from = day("from", clean(q.from), first);
-    let to = day("to", clean(q.to), last);
     if let (Some(f), Some(t)) = (from, to) {
         if f > t {
             errs.push(bad(

@@ -23,6 +23,31 @@ use utoipa::ToSchema;
 pub mod field_schemas;
 pub mod protocol;
 
+/// Patterns the handlers check on free text, named once so that a schema says what the code refuses.
+/// utoipa takes only a string literal in `#[schema(pattern = "…")]` and `IntoParams`, so each route writes
+/// the literal; the test `api_doc::tests::free_text_patterns_are_the_named_ones` holds every such pattern
+/// of both documents to this list. JSON Schema (ECMA 262) regular expressions whose `[^…]` with `\u`
+/// escapes read the same in Python, Rust and browsers. "Control characters" are Unicode's `Cc`
+/// (`char::is_control`): U+0000–001F and U+007F–009F.
+pub mod patterns {
+    /// One line of text: no control characters (a newline included); may be empty.
+    pub const LINE: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
+    /// A note or a reason: some visible text, no control characters (it is trimmed before it is stored).
+    pub const REASON: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
+    /// A name as typed at login: not empty, no control characters, no space at either end.
+    pub const NAME: &str = r"^[^\s\u0000-\u001F\u007F-\u009F]([^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F])?$";
+    /// A calendar day, `YYYY-MM-DD`, in the years the hub deals with (1900–2199).
+    pub const DAY: &str = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
+    /// Text of several lines: some visible text; line breaks (`\n`, `\r\n`) are the only control
+    /// characters.
+    pub const TEXT: &str = r"^([^\u0000-\u0009\u000B-\u001F\u007F-\u009F]|\r\n)*[^\s\u0000-\u001F\u007F-\u009F]([^\u0000-\u0009\u000B-\u001F\u007F-\u009F]|\r\n)*$";
+    /// [`TEXT`], or nothing but spaces (read as no text at all).
+    pub const TEXT_OR_BLANK: &str = r"^(\s*|([^\u0000-\u0009\u000B-\u001F\u007F-\u009F]|\r\n)*[^\s\u0000-\u001F\u007F-\u009F]([^\u0000-\u0009\u000B-\u001F\u007F-\u009F]|\r\n)*)$";
+    /// All of them: every pattern of a document that mentions a control character must be one of these
+    /// (`app::openapi` tests).
+    pub const ALL: [&str; 6] = [LINE, REASON, NAME, DAY, TEXT, TEXT_OR_BLANK];
+}
+
 /// The error body every failing call answers (see `error.rs`).
 #[derive(ToSchema)]
 #[allow(dead_code)] // documentation only: `ApiError` serializes the same shape
@@ -200,6 +225,78 @@ pub fn optional_empty_bodies(doc: &mut utoipa::openapi::OpenApi) {
 
 #[cfg(test)]
 mod tests {
+
+    /// Each free-text pattern says exactly what the handlers accept: generated text (controls, spaces,
+    /// line breaks, Vietnamese letters) matches the pattern if and only if the handler's rule takes it.
+    mod free_text_patterns {
+        use super::super::patterns;
+        use proptest::prelude::*;
+
+        fn re(p: &str) -> regex::Regex {
+            regex::Regex::new(p).unwrap()
+        }
+
+        /// Text from an alphabet that hits every edge: control characters (C0, DEL, C1), ASCII and
+        /// Unicode spaces, line breaks, Vietnamese letters.
+        fn text() -> impl Strategy<Value = String> {
+            let alphabet = prop::sample::select(vec![
+                'a', 'Ư', 'ệ', '0', '-', ' ', '\u{a0}', '\u{3000}', '\t', '\n', '\r', '\u{0}',
+                '\u{1f}', '\u{7f}', '\u{85}', '\u{9f}', '\u{200b}',
+            ]);
+            prop::collection::vec(alphabet, 0..8).prop_map(|v| v.into_iter().collect())
+        }
+
+        fn no_controls(s: &str) -> bool {
+            !s.chars().any(char::is_control)
+        }
+
+        proptest! {
+            #[test]
+            fn line(s in text()) {
+                prop_assert_eq!(re(patterns::LINE).is_match(&s), no_controls(&s));
+            }
+
+            #[test]
+            fn reason(s in text()) {
+                // Seal, refusal and cancellation reasons, revocation reasons, holiday and place names.
+                prop_assert_eq!(re(patterns::REASON).is_match(&s), no_controls(&s) && !s.trim().is_empty());
+            }
+
+            #[test]
+            fn name(s in text()) {
+                // `auth::routes::check_name` less its length bound (`maxLength` in the schema).
+                let ok = !s.is_empty() && s.trim() == s && no_controls(&s);
+                prop_assert_eq!(re(patterns::NAME).is_match(&s), ok);
+            }
+
+            #[test]
+            fn multiline_text(s in text()) {
+                // `office::news::form::text` with line breaks allowed.
+                let raw = s.replace("\r\n", "\n");
+                let ok = !raw.chars().any(|c| c.is_control() && c != '\n') && !raw.trim().is_empty();
+                prop_assert_eq!(re(patterns::TEXT).is_match(&s), ok);
+                prop_assert_eq!(re(patterns::TEXT_OR_BLANK).is_match(&s), ok || s.trim().is_empty() && !s.chars().any(|c| c.is_control() && !c.is_whitespace()));
+            }
+        }
+
+        #[test]
+        fn days() {
+            let day = re(patterns::DAY);
+            for ok in ["2026-12-07", "1900-01-01", "2199-12-31"] {
+                assert!(day.is_match(ok), "{ok}");
+            }
+            for bad in [
+                "0084-01-01",
+                "2026-13-01",
+                "2026-1-01",
+                "2200-01-01",
+                "",
+                "2026-12-07 ",
+            ] {
+                assert!(!day.is_match(bad), "{bad}");
+            }
+        }
+    }
     #[test]
     fn error_body_schema_matches_api_error() {
         // The documented shape is the one ApiError writes.

@@ -110,7 +110,8 @@ pub enum DeviceStatus {
 }
 
 /// A procedure and the version of its definition.
-#[derive(ToSchema)]
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)] // as `protocol::ProcedureRef`
 #[allow(dead_code)] // documentation only: `protocol::ProcedureRef` travels
 pub struct ProcedureRef {
     /// Stable procedure id, e.g. `marital-status-certificate`.
@@ -123,11 +124,19 @@ pub struct ProcedureRef {
 #[derive(ToSchema, serde::Serialize)]
 #[allow(dead_code)] // documentation only: `protocol::ResultNumber` travels
 pub struct ResultNumber {
-    /// What it is, e.g. `birth_registration`, `pin`, `health_insurance` (1–200 characters).
-    #[schema(min_length = 1, max_length = 200)]
+    /// What it is, e.g. `birth_registration`, `pin`, `health_insurance` (1–200 characters, one line).
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub kind: String,
-    /// The number as written (1–200 characters).
-    #[schema(min_length = 1, max_length = 200)]
+    /// The number as written (1–200 characters, one line).
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub number: String,
 }
 
@@ -140,9 +149,9 @@ pub enum NewsStatus {
     ReceivedVerified,
     /// The office needs more papers.
     NeedsPapers {
-        /// Which papers, in plain words (1–50 entries of 1–200 characters).
+        /// Which papers, in plain words (1–50 entries of 1–200 characters, one line each).
         #[schema(min_items = 1, max_items = 50)]
-        papers: Vec<String>,
+        papers: Vec<NewsLine>,
     },
     /// Registered; the result numbers.
     Registered {
@@ -152,21 +161,51 @@ pub enum NewsStatus {
     },
     /// The result is ready to be picked up.
     ReadyForPickup {
-        /// Where (1–200 characters).
+        /// Where (1–200 characters, one line).
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+        )]
         place: String,
         /// From which day.
         #[schema(format = Date)]
         from_date: String,
-        /// Until which day, or null.
+        /// Until which day (not before `from_date`), or null.
         #[schema(format = Date)]
         until_date: Option<String>,
     },
     /// Rejected.
     Rejected {
-        /// Why, in plain words (1–200 characters).
+        /// Why, in plain words (1–500 characters; line breaks allowed).
+        #[schema(
+            min_length = 1,
+            max_length = 500,
+            pattern = r"^([^\u0000-\u0009\u000B-\u001F\u007F-\u009F]|\r\n)*[^\s\u0000-\u001F\u007F-\u009F]([^\u0000-\u0009\u000B-\u001F\u007F-\u009F]|\r\n)*$"
+        )]
         reason: String,
     },
 }
+
+/// One line of a news item (a paper to bring): 1–200 characters, some visible, no control characters.
+/// (utoipa takes no length on a newtype, so its schema is written out.)
+#[derive(serde::Serialize)]
+#[allow(dead_code)] // documentation only
+pub struct NewsLine(String);
+
+impl utoipa::PartialSchema for NewsLine {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(200))
+            .pattern(Some(super::patterns::REASON))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for NewsLine {}
 
 /// The office's news for one field device after a sequence number (docs/protocol.md §11.9).
 #[derive(ToSchema)]

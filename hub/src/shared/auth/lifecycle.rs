@@ -369,9 +369,9 @@ pub(super) struct ChangeIn {
     request_body = ChangeIn,
     responses(
         (status = 200, description = "The caller's other sessions ended (this one stays)", body = SessionsEnded),
-        (status = 400, description = "Bad JSON; `bad_current_password` (field `current_password`); a new password of fewer than 8 or more than 256 characters, or equal to the current one (field `password`)", body = crate::shared::api_doc::ErrorBody),
+        (status = 400, description = "Bad JSON; a new password of fewer than 8 or more than 256 characters, or equal to the current one (field `password`)", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
-        (status = 403, description = "No CSRF token", body = crate::shared::api_doc::ErrorBody),
+        (status = 403, description = "No CSRF token, or `bad_current_password` (field `current_password`): the current password is wrong", body = crate::shared::api_doc::ErrorBody),
         (status = 413, body = crate::shared::api_doc::ErrorBody),
         (status = 415, body = crate::shared::api_doc::ErrorBody),
         (status = 429, description = "`rate_limited`: too many wrong passwords (`Retry-After`)", body = crate::shared::api_doc::ErrorBody),
@@ -412,7 +412,7 @@ pub(super) async fn change_own_password(
     if !ok {
         drop(attempt);
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
+            StatusCode::FORBIDDEN,
             "bad_current_password",
             "Mật khẩu hiện tại không đúng.",
             "The current password is wrong.",

@@ -211,7 +211,11 @@ struct SetupIn {
     /// The one-time setup token the hub printed at its first start.
     token: String,
     /// 1–64 characters, no control characters, no surrounding spaces.
-    #[schema(min_length = 1, max_length = 64, pattern = "^\\S(.*\\S)?$")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\s\u0000-\u001F\u007F-\u009F]([^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F])?$"
+    )]
     name: String,
     /// 8–256 characters.
     #[schema(min_length = 8, max_length = 256)]
@@ -474,7 +478,11 @@ async fn list_users(
 #[derive(Deserialize, utoipa::ToSchema)]
 struct AddUserIn {
     /// 1–64 characters, no control characters, no surrounding spaces.
-    #[schema(min_length = 1, max_length = 64, pattern = "^\\S(.*\\S)?$")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\s\u0000-\u001F\u007F-\u009F]([^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F])?$"
+    )]
     name: String,
     /// A role of this hub's mode.
     #[schema(value_type = super::Role)]

@@ -198,20 +198,63 @@ pub struct LanguageBody {
     #[schema(pattern = "^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$")]
     pub code: Option<String>,
     /// 1–60 characters once trimmed, no control characters.
-    #[schema(min_length = 1, max_length = 60, pattern = "\\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 60,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub native_name: String,
     /// 1–60 characters once trimmed, no control characters.
-    #[schema(min_length = 1, max_length = 60, pattern = "\\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 60,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub vi_name: String,
     /// At most 60 characters, no control characters.
     #[serde(default)]
-    #[schema(max_length = 60)]
+    #[schema(max_length = 60, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub en_name: String,
     pub has_script: bool,
     /// `ltr` (default) or `rtl`.
     #[serde(default)]
     #[schema(value_type = Option<TextDirection>)]
     pub direction: Option<String>,
+}
+
+/// The body of `POST /api/v1/languages` as documented: [`LanguageBody`] with `code` required (the handler
+/// reads `LanguageBody` and refuses a missing code with `400`; the test `new_language_documents_the_body`
+/// keeps the two alike).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // documentation only
+struct NewLanguage {
+    /// BCP 47 / ISO 639-3, e.g. `stg` (Xtiêng), `rog` (Raglai), `cjm` (Cham); `vi` and `en` are built in (`409`).
+    #[schema(pattern = "^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$")]
+    code: String,
+    /// 1–60 characters once trimmed, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 60,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
+    native_name: String,
+    /// 1–60 characters once trimmed, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 60,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
+    vi_name: String,
+    /// At most 60 characters, no control characters.
+    #[serde(default)]
+    #[schema(max_length = 60, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
+    en_name: String,
+    has_script: bool,
+    /// `ltr` (default) or `rtl`.
+    #[serde(default)]
+    #[schema(value_type = Option<TextDirection>)]
+    direction: Option<String>,
 }
 
 /// Which way a language is written (documentation of `LanguageBody::direction`).
@@ -269,7 +312,7 @@ fn language_input(b: &LanguageBody) -> Result<LanguageInput, ApiError> {
     operation_id = "lang_add",
     tag = "lang",
     security(("session" = ["admin"], "csrf" = [])),
-    request_body = LanguageBody,
+    request_body = NewLanguage,
     responses(
         (status = 201, body = store::Language),
         (status = 400, description = "Bad JSON, code, names or direction", body = crate::shared::api_doc::ErrorBody),
@@ -332,10 +375,11 @@ async fn add(
     request_body = LanguageBody,
     responses(
         (status = 200, body = store::Language),
-        (status = 400, description = "Bad JSON, names or direction; a built-in language; a changed code", body = crate::shared::api_doc::ErrorBody),
+        (status = 400, description = "Bad JSON, names or direction; a changed code", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Not an admin, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "`built_in`: Vietnamese and English are fixed", body = crate::shared::api_doc::ErrorBody),
         (status = 413, body = crate::shared::api_doc::ErrorBody),
         (status = 415, body = crate::shared::api_doc::ErrorBody),
     )
@@ -346,15 +390,15 @@ async fn edit(
     Path(code): Path<String>,
     JsonBody(body): JsonBody<LanguageBody>,
 ) -> Result<Json<store::Language>, ApiError> {
+    if BUILT_IN.iter().any(|b| b.0 == code) {
+        return Err(built_in_fixed());
+    }
     if body.code.as_deref().is_some_and(|c| c != code) {
         return Err(ApiError::bad_request(
             "Không đổi được mã của một ngôn ngữ.",
             "A language's code cannot be changed.",
         )
         .with_field("code"));
-    }
-    if BUILT_IN.iter().any(|b| b.0 == code) {
-        return Err(built_in_fixed());
     }
     let input = language_input(&body)?;
     st.db
@@ -364,8 +408,12 @@ async fn edit(
         .ok_or_else(unknown_language)
 }
 
+/// `409 built_in`: Vietnamese and English exist in every hub and cannot be edited, removed or translated
+/// (a conflict with what the language is, not a malformed request).
 fn built_in_fixed() -> ApiError {
-    ApiError::bad_request(
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "built_in",
         "Tiếng Việt và tiếng Anh có sẵn; chữ giao diện của chúng nằm trong ứng dụng.",
         "Vietnamese and English are built in; their interface text ships with the app.",
     )
@@ -382,10 +430,10 @@ fn built_in_fixed() -> ApiError {
     params(("code" = String, Path, pattern = "^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$", description = "BCP 47 / ISO 639-3 language code, e.g. `stg`")),
     responses(
         (status = 200, description = "Removed", body = Empty),
-        (status = 400, description = "A built-in language", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Not an admin, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "`built_in`: Vietnamese and English are fixed", body = crate::shared::api_doc::ErrorBody),
     )
 )]
 async fn remove(
@@ -487,23 +535,32 @@ async fn key_list(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TranslationBody {
-    /// At most 2000 characters once trimmed; line ends are the only control characters allowed.
-    #[schema(max_length = 2000)]
+    /// At most 2000 characters; line ends are the only control characters allowed. Empty or blank:
+    /// the translation is cleared.
+    #[schema(
+        max_length = 2000,
+        pattern = r"^(\s*|([^\u0000-\u0009\u000B-\u001F\u007F-\u009F]|\r\n)*[^\s\u0000-\u001F\u007F-\u009F]([^\u0000-\u0009\u000B-\u001F\u007F-\u009F]|\r\n)*)$"
+    )]
     pub text: String,
 }
 
 /// NFC, trimmed, line ends as `\n`; no other control characters.
 pub fn clean_text(s: &str) -> Result<String, ApiError> {
-    let t: String = s.replace("\r\n", "\n").nfc().collect();
+    let raw = s.replace("\r\n", "\n");
+    if raw.trim().is_empty() {
+        return Ok(String::new()); // blank: no translation
+    }
+    let t: String = raw.nfc().collect();
     let t = t.trim().to_string();
-    if t.chars().count() > MAX_TEXT_CHARS {
+    // Length and control characters as sent (what the schema's `maxLength` and `pattern` say).
+    if s.chars().count() > MAX_TEXT_CHARS {
         return Err(ApiError::bad_request(
             format!("Bản dịch quá dài (tối đa {MAX_TEXT_CHARS} ký tự)."),
             format!("The translation is too long (at most {MAX_TEXT_CHARS} characters)."),
         )
         .with_field("text"));
     }
-    if t.chars().any(|c| c.is_control() && c != '\n') {
+    if raw.chars().any(|c| c.is_control() && c != '\n') {
         return Err(ApiError::bad_request(
             "Bản dịch có ký tự điều khiển không hợp lệ.",
             "The translation has invalid control characters.",
@@ -524,10 +581,11 @@ pub fn clean_text(s: &str) -> Result<String, ApiError> {
     request_body = TranslationBody,
     responses(
         (status = 200, description = "The text key and its translation (null when cleared)", body = Translated),
-        (status = 400, description = "Bad JSON or text; a built-in or unwritten language", body = crate::shared::api_doc::ErrorBody),
+        (status = 400, description = "Bad JSON or text", body = crate::shared::api_doc::ErrorBody),
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "No CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, description = "No such language or key", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "`built_in` (Vietnamese, English) or `no_script` (a language only recorded)", body = crate::shared::api_doc::ErrorBody),
         (status = 413, body = crate::shared::api_doc::ErrorBody),
         (status = 415, body = crate::shared::api_doc::ErrorBody),
     )
@@ -546,7 +604,9 @@ async fn translate(
         return Err(unknown_key());
     }
     if !lang.has_script {
-        return Err(ApiError::bad_request(
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "no_script",
             "Ngôn ngữ này không dùng chữ viết: chỉ ghi âm được.",
             "This language has no written script: record audio instead.",
         )
@@ -725,6 +785,21 @@ async fn delete_audio(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The documented body of an add is the real one with `code` required.
+    #[test]
+    fn new_language_documents_the_body() {
+        use utoipa::PartialSchema;
+        let doc = serde_json::to_value(NewLanguage::schema()).unwrap();
+        let mut real = serde_json::to_value(LanguageBody::schema()).unwrap();
+        real["required"]
+            .as_array_mut()
+            .unwrap()
+            .insert(0, serde_json::json!("code"));
+        real["properties"]["code"] = doc["properties"]["code"].clone();
+        real["description"] = doc["description"].clone();
+        assert_eq!(doc, real);
+    }
 
     #[test]
     fn language_codes() {
