@@ -18,6 +18,9 @@ const keyName = (fields) => { const e = fields && Object.entries(fields).find(([
 // ---------- home ----------
 function statusBanner(s) {
   if (!s) return null;
+  // Sealing waits (shared::chain_guard): the most urgent news on the home screen.
+  if (s.chain === 'diverged') return banner('danger', t('status.chain_diverged_title'), t('status.chain_diverged_body'), { 'data-testid': 'chain-diverged' });
+  if (s.chain === 'restored') return banner('warn', t('status.chain_restored_title'), t('status.chain_restored_body'), { 'data-testid': 'chain-restored' });
   if (!s.paired) {
     return banner('danger', t('status.unpaired_title'), t('status.unpaired_body', { n: s.pending_protection ?? 0 }), { 'data-testid': 'unpaired-warning' });
   }

@@ -57,10 +57,11 @@ function newsCard(n, rerender) {
     h('div', { class: 'row' }, h('strong', { class: 'mono big-code', 'data-testid': 'news-code' }, n.receipt_code),
       n.procedure ? h('span', {}, procTitle(n.procedure)) : null),
     n.verified ? null : banner('warn', t('news.unverified'), t('news.unverified_hint'), { 'data-testid': 'news-unverified' }),
+    n.dossier_held === false ? banner('warn', t('news.not_held'), t('news.not_held_hint'), { 'data-testid': 'news-not-held' }) : null,
     statusBlock(n.status),
     noteBlock(n.note),
     h('p', { class: 'muted' }, t('news.published', { at: fmtTime(n.published_at) })),
-    n.verified ? told : null);
+    n.verified && n.dossier_held !== false ? told : null);
 }
 
 export async function newsView(app, _p, query, ctx) {

@@ -366,8 +366,26 @@ fn field_backup_while_sealing_then_restore_serves_the_same_hub() {
             got.len() < all_codes.len(),
             "dossiers sealed after the backup are not in it"
         );
-        // Sealing goes on in the restored hub.
-        capture_and_seal(&officer, "Điểu Văn Lâm", "070198009999", &photo).await;
+        // Sealing waits in the restored hub (issue 23): dossiers were sealed after the backup, and sealing
+        // now would hand out their receipt codes again. Drafts go on; a sync, or an admin's
+        // `hub chain confirm`, lets it seal (tests/it/restored_hub.rs).
+        let id = fill_draft(
+            &officer,
+            "marital-status-certificate",
+            &marital_fields("Điểu Văn Lâm", "070198009999"),
+            &["id_document"],
+            "giay-to.jpg",
+            &photo,
+        )
+        .await;
+        let (st, b) = officer
+            .post(&format!("/api/v1/drafts/{id}/seal"), json!({}))
+            .await;
+        assert_eq!(
+            (st, b["error"]["code"].as_str()),
+            (409, Some("chain_restored")),
+            "{b}"
+        );
     });
     let out = cli_ok(
         &["receipt", "verify", "--data", s(&restored), &first_qr],

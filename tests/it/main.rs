@@ -43,6 +43,7 @@ mod pairing;
 mod photos;
 mod qr_codes;
 mod reports;
+mod restored_hub;
 mod retention;
 mod revocation;
 mod role_matrix;

@@ -133,6 +133,12 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::shared::tls::cli::TlsCommand,
     },
+    /// Whether this field hub may seal (after a restore, or a chain found diverged from the office's),
+    /// and an admin's confirmation after a restore.
+    Chain {
+        #[command(subcommand)]
+        command: crate::field::seal::chain_cli::ChainCommand,
+    },
     /// Receipt printers (field hub): the USB printers found and the profiles, or print the test page.
     Printer {
         #[command(subcommand)]
@@ -600,6 +606,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Vault { command } => crate::app::vault::run(command),
         Command::Procedure { command } => crate::office::authoring::cli::run(command),
         Command::Printer { command } => crate::field::thermal::cli::run(command),
+        Command::Chain { command } => crate::field::seal::chain_cli::run(command),
     }
 }
 

@@ -259,6 +259,18 @@ where
             Some(ct) if !is_json_content_type(&ct) => return Err(unsupported_media()),
             Some(_) => &bytes,
         };
+        // Every request body of the API is a JSON object; serde would also read a struct from an array
+        // (`[]` for a body whose fields are all optional), which no schema of the document allows.
+        if bytes
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|&b| b != b'{')
+        {
+            return Err(ApiError::bad_request(
+                "Dữ liệu gửi lên phải là một đối tượng JSON ({…}).",
+                "The request body must be a JSON object ({…}).",
+            ));
+        }
         match Json::<T>::from_bytes(bytes) {
             Ok(Json(v)) => Ok(JsonBody(v)),
             // A data error (not a syntax error) may come from a whole number written as a float: read
@@ -495,6 +507,20 @@ mod json_body_tests {
         .unwrap_err();
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
         assert!(e.message_en.contains("duplicate key"), "{}", e.message_en);
+    }
+
+    #[tokio::test]
+    async fn a_body_must_be_an_object() {
+        for body in ["[]", " [\"x\"]", "null", "\"{}\"", "1"] {
+            let e = extract::<AllOptional>(request(Some("application/json"), body))
+                .await
+                .unwrap_err();
+            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{body}");
+        }
+        let v: AllOptional = extract(request(Some("application/json"), " \n {}"))
+            .await
+            .unwrap();
+        assert!(v.reason.is_none());
     }
 
     #[tokio::test]

@@ -15,6 +15,7 @@
 //! | `trust/` | key cards of paired hubs |
 //! | `clock` | wall-clock time in the kit's formats, the hub's corrected clock |
 //! | `clock_guard/` | no sealing on an implausible clock; an officer's confirmation from a phone |
+//! | `chain_guard` | no sealing on a field hub restored from a backup or found diverged from the office |
 //! | `audit` | the append-only audit log |
 //! | `media/` | photo checks (format, size, pixel limits) |
 //! | `cpu` | heavy work (photos, password checks) off the async threads, one job per core at a time |
@@ -39,6 +40,7 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod batch_file;
+pub mod chain_guard;
 pub mod clock;
 pub mod clock_guard;
 pub mod cpu;

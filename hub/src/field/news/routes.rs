@@ -116,6 +116,7 @@ async fn field_news(
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "`dossier_not_held`: the item is about a dossier this hub does not hold", body = crate::shared::api_doc::ErrorBody),
     ),
     extensions(("x-hub-modes" = json!(["field"])))
 )]
@@ -126,11 +127,18 @@ async fn told(
     Path(id): Path<String>,
 ) -> Result<Json<Told>, ApiError> {
     let nid = id.clone();
-    let at = st
-        .db
-        .call(move |c| store::mark_told(c, &nid))
-        .await?
-        .ok_or_else(|| ApiError::not_found("tin", "News item"))?;
+    let at = match st.db.call(move |c| store::mark_told(c, &nid)).await? {
+        store::TellOutcome::Told(at) => at,
+        store::TellOutcome::Unknown => return Err(ApiError::not_found("tin", "News item")),
+        store::TellOutcome::NotHeld => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "dossier_not_held",
+                "Tin này nói về một hồ sơ không có trên trạm này: đừng báo cho người dân, hãy hỏi văn phòng xã.",
+                "This news is about a dossier this hub does not hold: do not tell the villager, ask the commune office.",
+            ))
+        }
+    };
     Ok(Json(Told {
         news_id: id,
         told_at: at,

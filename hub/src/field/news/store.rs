@@ -126,6 +126,10 @@ pub struct ReceivedNews {
     /// The office's signature verified again when read (false: shown with a warning, never trusted).
     pub verified: bool,
     pub office_name: Option<String>,
+    /// This hub holds the dossier the item is about (matched by dossier id). False: a dossier sealed on
+    /// a copy of this hub (e.g. before it was restored from an older backup): never told to the villager
+    /// who now holds the same receipt code.
+    pub dossier_held: bool,
 }
 
 /// Received news of one hamlet (`hamlet` `None`: captured outside an outreach session).
@@ -137,18 +141,23 @@ pub struct HamletNews {
 
 /// Field: received news, newest first, grouped by the hamlet of the outreach session the dossier was
 /// sealed in (groups ordered by their newest item); only `receipt`'s when given.
+///
+/// News is matched to this hub's records by **dossier id**, never by receipt code: a hub restored from an
+/// older backup may have handed the same receipt code to another villager, and a notice about the lost
+/// dossier must not show on the new villager's receipt. An item about a dossier this hub does not hold is
+/// listed with `dossier_held: false` and no hamlet.
 pub fn received_by_hamlet(
     c: &Connection,
     receipt: Option<&protocol::ReceiptCode>,
 ) -> StoreResult<Vec<HamletNews>> {
     let mut st = c.prepare(
         "SELECT n.signed, n.office_id, n.received_at, n.told_at, r.procedure_id, r.procedure_version,
-                s.hamlet, p.sign_pub, p.name
+                s.hamlet, p.sign_pub, p.name, r.dossier_id IS NOT NULL
          FROM news_in n
-         LEFT JOIN receipts r ON r.code = n.receipt_code
+         LEFT JOIN receipts r ON r.dossier_id = n.dossier_id
          LEFT JOIN outreach_sessions s ON s.id = r.session_id
          LEFT JOIN trusted_peers p ON p.device_id = n.office_id AND p.mode = 'office'
-         WHERE (?1 IS NULL OR n.receipt_code = ?1)
+         WHERE (?1 IS NULL OR n.dossier_id = (SELECT dossier_id FROM receipts WHERE code = ?1))
          ORDER BY n.published_at DESC, n.seq DESC",
     )?;
     let code = receipt.map(|r| r.to_string());
@@ -163,12 +172,23 @@ pub fn received_by_hamlet(
             r.get::<_, Option<String>>(6)?,
             r.get::<_, Option<String>>(7)?,
             r.get::<_, Option<String>>(8)?,
+            r.get::<_, bool>(9)?,
         ))
     })?;
     let mut groups: Vec<HamletNews> = Vec::new();
     for row in rows {
-        let (bytes, office_id, received_at, told_at, pid, pver, hamlet, sign_pub, office_name) =
-            row?;
+        let (
+            bytes,
+            office_id,
+            received_at,
+            told_at,
+            pid,
+            pver,
+            hamlet,
+            sign_pub,
+            office_name,
+            dossier_held,
+        ) = row?;
         let signed = parse_signed(&bytes)?;
         // Verified again on every read: a stored item altered later, or an office key since re-pinned,
         // shows up here instead of being told to a villager.
@@ -193,6 +213,7 @@ pub fn received_by_hamlet(
             told_at,
             verified,
             office_name,
+            dossier_held,
         };
         match groups.iter_mut().find(|g| g.hamlet == hamlet) {
             Some(g) => g.items.push(item),
@@ -205,35 +226,49 @@ pub fn received_by_hamlet(
     Ok(groups)
 }
 
-/// Field: marks that a volunteer told the villager (the first time counts). False when no such item.
-pub fn mark_told(c: &mut Connection, news_id: &str) -> StoreResult<Option<String>> {
+/// What marking a news item told found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TellOutcome {
+    /// Marked now, or earlier: when.
+    Told(String),
+    /// No such item.
+    Unknown,
+    /// The item is about a dossier this hub does not hold (see [`received_by_hamlet`]): nobody here to tell.
+    NotHeld,
+}
+
+/// Field: marks that a volunteer told the villager (the first time counts).
+pub fn mark_told(c: &mut Connection, news_id: &str) -> StoreResult<TellOutcome> {
     use rusqlite::OptionalExtension;
     let tx = write_tx(c)?;
-    let found: Option<Option<String>> = tx
+    let found: Option<(Option<String>, bool)> = tx
         .query_row(
-            "SELECT told_at FROM news_in WHERE news_id = ?1",
+            "SELECT n.told_at, EXISTS (SELECT 1 FROM receipts r WHERE r.dossier_id = n.dossier_id)
+             FROM news_in n WHERE n.news_id = ?1",
             [news_id],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
     let out = match found {
-        None => None,
-        Some(Some(t)) => Some(t),
-        Some(None) => {
+        None => TellOutcome::Unknown,
+        Some((_, false)) => TellOutcome::NotHeld,
+        Some((Some(t), true)) => TellOutcome::Told(t),
+        Some((None, true)) => {
             let now = clock::now_rfc3339();
             tx.execute(
                 "UPDATE news_in SET told_at = ?2 WHERE news_id = ?1",
                 params![news_id, now],
             )
             .map_err(StoreError::classify)?;
-            Some(now)
+            TellOutcome::Told(now)
         }
     };
     tx.commit().map_err(StoreError::classify)?;
     Ok(out)
 }
 
-/// Field: the latest news status code and its time for receipt `code` (for the public receipt page).
+/// Field: the latest news status code and its time for receipt `code` (for the public receipt page):
+/// news about the dossier this hub issued `code` for (matched by dossier id, see [`received_by_hamlet`]).
 pub fn latest_for_receipt(
     c: &Connection,
     code: &str,
@@ -241,7 +276,9 @@ pub fn latest_for_receipt(
     use rusqlite::OptionalExtension;
     let row: Option<Vec<u8>> = c
         .query_row(
-            "SELECT signed FROM news_in WHERE receipt_code = ?1 ORDER BY published_at DESC, seq DESC LIMIT 1",
+            "SELECT signed FROM news_in
+             WHERE dossier_id = (SELECT dossier_id FROM receipts WHERE code = ?1)
+             ORDER BY published_at DESC, seq DESC LIMIT 1",
             [code],
             |r| r.get(0),
         )
@@ -322,4 +359,108 @@ pub fn public_latest(c: &Connection, code: &str) -> StoreResult<Option<PublicNew
 
 fn parse_signed(bytes: &[u8]) -> StoreResult<SignedNews> {
     SignedNews::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("stored news: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::{DeviceKey, News, NewsStatus, ReceiptCode, NEWS_KIND};
+
+    /// A hub restored from an older backup issued receipt code C again, for a new dossier; the office's
+    /// news about the lost dossier with code C must not reach the new villager (issue 23).
+    #[test]
+    fn news_is_matched_by_dossier_id_not_receipt_code() {
+        let mut c = crate::shared::store::open_memory().unwrap();
+        let office = DeviceKey::from_seed([7; 32]);
+        let field = DeviceKey::from_seed([9; 32]);
+        let code = ReceiptCode::parse("0576-4731-3978-80").unwrap();
+        c.execute(
+            "INSERT INTO trusted_peers(device_id, mode, name, sign_pub, age_recipient, card, trusted_at)
+             VALUES (?1, 'office', 'UBND xã', ?2, '', '', '2026-11-20T03:00:00Z')",
+            params![
+                office.public().device_id().as_str(),
+                office.public().to_hex()
+            ],
+        )
+        .unwrap();
+        // The new villager's dossier, sealed after the restore with the same code.
+        c.execute(
+            "INSERT INTO receipts(dossier_id, code, procedure_id, procedure_version, sealed_at, sealed_by)
+             VALUES ('01a250db-996a-75db-9559-a28457f56d69', ?1, 'marital-status-certificate', 1,
+                     '2026-11-21T03:00:00Z', 'u1')",
+            [code.to_string()],
+        )
+        .unwrap();
+        let news = |seq: u64, dossier: &str| {
+            SignedNews::sign(
+                News {
+                    kind: NEWS_KIND.into(),
+                    v: 1,
+                    office_id: office.public().device_id(),
+                    news_id: format!("01a250db-0000-7000-8000-00000000000{seq}"),
+                    device_id: field.public().device_id(),
+                    seq,
+                    receipt_code: code.clone(),
+                    dossier_id: dossier.into(),
+                    status: NewsStatus::ReceivedVerified,
+                    note: None,
+                    published_at: format!("2026-11-2{seq}T03:00:00Z"),
+                },
+                &office,
+            )
+            .unwrap()
+        };
+        // About the dossier lost with the old card (same code, another dossier id).
+        let lost = news(2, "01a250db-1111-7111-8111-111111111111");
+        save_incoming(
+            &mut c,
+            &office.public(),
+            &field.public().device_id(),
+            &[lost],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            public_latest(&c, &code.to_string())
+                .unwrap()
+                .map(|p| p.kind),
+            None
+        );
+        let mine = received_by_hamlet(&c, Some(&code)).unwrap();
+        assert!(
+            mine.is_empty(),
+            "the new villager's receipt shows no news: {mine:?}"
+        );
+        let all = received_by_hamlet(&c, None).unwrap();
+        assert_eq!(all.len(), 1);
+        assert!(!all[0].items[0].dossier_held);
+        assert_eq!(
+            mark_told(&mut c, "01a250db-0000-7000-8000-000000000002").unwrap(),
+            TellOutcome::NotHeld
+        );
+        // News about the dossier this hub holds does reach its receipt.
+        let held = news(3, "01a250db-996a-75db-9559-a28457f56d69");
+        save_incoming(
+            &mut c,
+            &office.public(),
+            &field.public().device_id(),
+            &[held],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            public_latest(&c, &code.to_string())
+                .unwrap()
+                .map(|p| p.kind),
+            Some("received_verified")
+        );
+        let mine = received_by_hamlet(&c, Some(&code)).unwrap();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].items.len(), 1);
+        assert!(mine[0].items[0].dossier_held);
+        assert!(matches!(
+            mark_told(&mut c, "01a250db-0000-7000-8000-000000000003").unwrap(),
+            TellOutcome::Told(_)
+        ));
+    }
 }

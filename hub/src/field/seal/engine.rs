@@ -600,10 +600,42 @@ pub struct FieldStatus {
     pub pending_protection: i64,
     pub sealed: i64,
     pub chain_head: i64,
+    /// Whether this hub may seal (`sealable`), or waits because it was restored from a backup
+    /// (`restored`) or a sync found the office holding what it does not (`diverged`); see
+    /// `shared::chain_guard`.
+    #[schema(value_type = ChainStanding)]
+    pub chain: &'static str,
+    /// For `restored` and `diverged`: what, in English.
+    pub chain_detail: Option<String>,
 }
 
-pub fn status(c: &Connection) -> StoreResult<FieldStatus> {
+/// Documentation of `FieldStatus::chain`.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum ChainStanding {
+    Sealable,
+    Restored,
+    Diverged,
+}
+
+pub fn status(
+    c: &Connection,
+    guard: &crate::shared::chain_guard::Standing,
+) -> StoreResult<FieldStatus> {
+    use crate::shared::chain_guard::Standing;
     let office = trust::office_names(c)?;
+    let (chain, chain_detail) = match guard {
+        Standing::Sealable => ("sealable", None),
+        Standing::Restored(r) => (
+            "restored",
+            Some(format!(
+                "restored from a backup made {} ({} envelope(s)); not yet compared with the office",
+                r.backup_created_at, r.backup_envelopes
+            )),
+        ),
+        Standing::Diverged(d) => ("diverged", Some(d.detail.clone())),
+    };
     Ok(FieldStatus {
         paired: !office.is_empty(),
         office_name: office.into_iter().next(),
@@ -613,5 +645,7 @@ pub fn status(c: &Connection) -> StoreResult<FieldStatus> {
         chain_head: c.query_row("SELECT coalesce(max(seq), 0) FROM envelopes", [], |r| {
             r.get(0)
         })?,
+        chain,
+        chain_detail,
     })
 }

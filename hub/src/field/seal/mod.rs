@@ -3,6 +3,7 @@
 //! one transaction. A hub with no office key yet keeps signed dossiers as "pending protection" and protects
 //! them the moment an office key is trusted.
 
+pub mod chain_cli;
 pub mod codes;
 pub mod engine;
 pub mod receipt_check;

@@ -109,7 +109,7 @@ struct RefuseIn {
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
-        (status = 409, description = "The hub's clock is not confirmed", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "The hub's clock is not confirmed (`clock_unconfirmed`), or its chain may not be the office's (`chain_restored`, `chain_diverged`: see `GET /api/v1/status`)", body = crate::shared::api_doc::ErrorBody),
         (status = 422, description = "The draft does not pass the sealing checks (`validation_failed`), or `slip_lang` is not a written language of this hub (`unknown_language`)", body = crate::shared::api_doc::ErrorBody),
     )
 )]
@@ -147,7 +147,7 @@ async fn seal(
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
-        (status = 409, description = "The hub's clock is not confirmed", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "The hub's clock is not confirmed (`clock_unconfirmed`), or its chain may not be the office's (`chain_restored`, `chain_diverged`: see `GET /api/v1/status`)", body = crate::shared::api_doc::ErrorBody),
         (status = 422, description = "Missing reason or failing checks (`validation_failed`), or `slip_lang` is not a written language of this hub (`unknown_language`)", body = crate::shared::api_doc::ErrorBody),
     )
 )]
@@ -198,7 +198,7 @@ async fn seal_draft_as(
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
-        (status = 409, description = "The hub's clock is not confirmed", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "The hub's clock is not confirmed (`clock_unconfirmed`), or its chain may not be the office's (`chain_restored`, `chain_diverged`: see `GET /api/v1/status`)", body = crate::shared::api_doc::ErrorBody),
         (status = 422, description = "Missing reason, or the dossier cannot be cancelled", body = crate::shared::api_doc::ErrorBody),
     )
 )]
@@ -236,6 +236,8 @@ async fn run_seal(
         + 'static,
     what: &'static str,
 ) -> Result<(StatusCode, Json<Receipt>), ApiError> {
+    // No sealing while this hub's chain may not be the one the office knows (restored, or diverged).
+    chain_sealable(&st)?;
     let st2 = st.clone();
     let mode = st.mode;
     let result = st
@@ -374,6 +376,57 @@ async fn receipt_qr(
         .into_response())
 }
 
+/// The data directory of this hub (where `shared::chain_guard` keeps its markers).
+fn data_dir(st: &AppState) -> std::path::PathBuf {
+    st.db
+        .path()
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// `409 chain_restored` or `409 chain_diverged` unless this hub may seal (see `shared::chain_guard`).
+fn chain_sealable(st: &AppState) -> Result<(), ApiError> {
+    use crate::shared::chain_guard::Standing;
+    match crate::shared::chain_guard::standing(&data_dir(st)) {
+        Standing::Sealable => Ok(()),
+        Standing::Restored(r) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "chain_restored",
+            format!(
+                "Trạm này vừa được khôi phục từ bản sao lưu ngày {}: hồ sơ niêm phong sau bản sao lưu đó không có ở đây, \
+                 nên trạm chưa niêm phong cho đến khi đồng bộ được với văn phòng xã (để không cấp trùng mã biên nhận). \
+                 Hồ sơ nháp vẫn được lưu. Nếu chắc chắn không có hồ sơ nào niêm phong sau bản sao lưu, quản trị viên \
+                 chạy `hub chain confirm`.",
+                r.backup_created_at.get(..10).unwrap_or(&r.backup_created_at)
+            ),
+            format!(
+                "This hub was just restored from a backup made {}: dossiers sealed after it are not here, so it \
+                 does not seal until it has synced with the commune office (so as not to hand out receipt codes \
+                 twice). Drafts are kept. An admin who is sure no dossier was sealed after the backup runs \
+                 `hub chain confirm`.",
+                r.backup_created_at
+            ),
+        )),
+        Standing::Diverged(d) => {
+            tracing::warn!(detail = %d.detail, "sealing refused: the chain diverged from the office's");
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "chain_diverged",
+                "Văn phòng xã đang giữ hồ sơ của trạm này mà trạm không có (trạm được khôi phục từ bản cũ, hoặc thẻ nhớ \
+                 bị sao chép sang máy khác). Trạm ngừng niêm phong để không cấp trùng mã biên nhận. Hồ sơ nháp vẫn được \
+                 lưu. Hãy gọi văn phòng xã ngay.",
+                format!(
+                    "The commune office holds dossiers of this hub that it does not have (restored from an older \
+                     copy, or its card copied to another device): {}. Sealing stops so that no receipt code is \
+                     handed out twice. Drafts are kept. Call the commune office now.",
+                    d.detail
+                ),
+            ))
+        }
+    }
+}
+
 /// The field status banner: pairing with the office, sealed dossiers, those awaiting protection.
 #[utoipa::path(
     get,
@@ -390,5 +443,6 @@ async fn status(
     State(st): State<AppState>,
     _user: AuthUser,
 ) -> Result<Json<engine::FieldStatus>, ApiError> {
-    Ok(Json(st.db.call(|c| engine::status(c)).await?))
+    let guard = crate::shared::chain_guard::standing(&data_dir(&st));
+    Ok(Json(st.db.call(move |c| engine::status(c, &guard)).await?))
 }

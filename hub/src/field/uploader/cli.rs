@@ -69,8 +69,14 @@ pub fn sync(data: &Path, mdns: MdnsMode, settings: SyncSettings) -> anyhow::Resu
                     human_bytes(rep.bytes_sent),
                     rep.news_new
                 );
-                println!("bytes_sent={} acked={} offered={}", rep.bytes_sent, rep.newly_acked, rep.offered);
-                if rep.offered == 0 {
+                // Alarms standing after this run (new or earlier, not resolved by an officer): envelopes
+                // the office set aside are not acknowledged, whatever else the run did.
+                let standing = dir.db.call(|c| super::store::standing_alarms(c)).await.unwrap_or(0);
+                println!(
+                    "bytes_sent={} acked={} offered={} alarms_standing={standing}",
+                    rep.bytes_sent, rep.newly_acked, rep.offered
+                );
+                if rep.offered == 0 && standing == 0 {
                     println!("Nothing to send: the office already acknowledged every dossier.");
                 }
                 if !rep.packages_new.is_empty() {
@@ -88,8 +94,15 @@ pub fn sync(data: &Path, mdns: MdnsMode, settings: SyncSettings) -> anyhow::Resu
                         rep.still_missing.len()
                     );
                 }
-                if rep.alarms > 0 {
-                    println!("{} new alarm(s): the office set envelopes aside; see the sync page.", rep.alarms);
+                if standing > 0 {
+                    println!(
+                        "{standing} alarm(s) stand ({} new): the office set envelope(s) of this hub aside and has not acknowledged them; see the sync page and call the commune office.",
+                        rep.alarms
+                    );
+                    println!(
+                        "Có {standing} cảnh báo chưa xử lý ({} mới): văn phòng đã để riêng hồ sơ của trạm này và chưa xác nhận; xem trang Đồng bộ và gọi văn phòng xã.",
+                        rep.alarms
+                    );
                 }
                 if let Some(e) = rep.news_error {
                     println!("News could not be pulled: {e}");
@@ -97,7 +110,15 @@ pub fn sync(data: &Path, mdns: MdnsMode, settings: SyncSettings) -> anyhow::Resu
                 if rep.pruned > 0 {
                     println!("Retention: deleted the sealed data of {} acknowledged dossier(s).", rep.pruned);
                 }
-                Ok(if rep.still_missing.is_empty() { 0 } else { 1 })
+                // 0: the office holds every dossier; 1: some still missing (run again); 2: alarms stand
+                // (an officer must look; running again does not help).
+                Ok(if standing > 0 {
+                    2
+                } else if rep.still_missing.is_empty() {
+                    0
+                } else {
+                    1
+                })
             }
             Err(e) => {
                 let p = e.plain();

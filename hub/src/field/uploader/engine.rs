@@ -324,15 +324,23 @@ impl Engine<'_> {
         if holdings.device_status != DeviceStatus::Approved {
             return Err(plain_status(holdings.device_status));
         }
+        self.check_chain(&holdings).await?;
 
         // What to offer: every unacknowledged envelope the office has not set aside. Those it already holds
         // go in the manifest too (nothing is sent for them) so that the ack covers them: a run killed
-        // after the upload but before the ack is finished by the next one.
+        // after the upload but before the ack is finished by the next one. An envelope is "set aside" by
+        // its hash, not its seq: another envelope with the same seq (sealed on a copy of this hub's card)
+        // being in quarantine must not keep this one from the office.
         let local = self.db.call(|c| store::local_envelopes(c)).await?;
         let to_offer: Vec<u64> = local
             .iter()
             .filter(|e| !e.acked && !e.pruned)
-            .filter(|e| !holdings.quarantined.iter().any(|q| q.seq == e.seq))
+            .filter(|e| {
+                !holdings
+                    .quarantined
+                    .iter()
+                    .any(|q| q.seq == e.seq && q.hash == e.hash)
+            })
             .map(|e| e.seq)
             .collect();
         report.offered = to_offer.len();
@@ -704,6 +712,85 @@ impl Engine<'_> {
         v["held"]
             .as_u64()
             .ok_or_else(|| bad("blob state", "no held"))
+    }
+
+    /// Compares this hub's chain with the office's holdings of this device (`shared::chain_guard`): when
+    /// the office holds what this hub does not (restored from an older copy, or a cloned card), sealing
+    /// stops here until it is sorted out; when all is in step, a restore is verified and sealing resumes.
+    /// The upload itself goes on either way: every genuine envelope should reach the office.
+    async fn check_chain(&self, holdings: &protocol::Holdings) -> Result<(), SyncError> {
+        let dir = self
+            .db
+            .path()
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let office_head = holdings.head.clone();
+        let at = office_head.as_ref().map(|h| h.seq);
+        let (local_head, local_hash_at) = self
+            .db
+            .call(move |c| {
+                let head: i64 =
+                    c.query_row("SELECT coalesce(max(seq), 0) FROM envelopes", [], |r| {
+                        r.get(0)
+                    })?;
+                let hash: Option<String> = match at {
+                    Some(seq) => {
+                        use rusqlite::OptionalExtension;
+                        c.query_row(
+                            "SELECT hash FROM envelopes WHERE seq = ?1",
+                            [seq as i64],
+                            |r| r.get(0),
+                        )
+                        .optional()?
+                    }
+                    None => None,
+                };
+                Ok((head as u64, hash))
+            })
+            .await?;
+        let equivocations: Vec<u64> = holdings
+            .quarantined
+            .iter()
+            .filter(|q| q.reason == protocol::CheckKind::Equivocation)
+            .map(|q| q.seq)
+            .collect();
+        let found = crate::shared::chain_guard::compare(
+            local_head,
+            local_hash_at.as_deref(),
+            office_head.as_ref().map(|h| (h.seq, h.hash.as_str())),
+            &equivocations,
+        );
+        let io = |e: std::io::Error| {
+            SyncError::local(
+                "chain_guard_io",
+                format!("Không ghi được trạng thái chuỗi hồ sơ của trạm: {e}"),
+                format!("Could not record the standing of this hub's chain: {e}"),
+            )
+        };
+        match found {
+            Some(detail) => {
+                tracing::warn!(%detail, "the office holds what this hub's chain does not: sealing stops");
+                crate::shared::chain_guard::mark_diverged(
+                    &dir,
+                    &crate::shared::chain_guard::Diverged {
+                        found_at: crate::shared::clock::now_rfc3339(),
+                        office_head_seq: office_head.map(|h| h.seq).unwrap_or(0),
+                        local_head_seq: local_head,
+                        detail,
+                    },
+                )
+                .map_err(io)?;
+            }
+            None => {
+                if crate::shared::chain_guard::verified_by_sync(&dir).map_err(io)? {
+                    tracing::info!(
+                        "restored hub: the office holds nothing beyond its chain; sealing resumes"
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Pulls news after the highest seq held until the office says there is no more.

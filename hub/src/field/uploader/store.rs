@@ -283,6 +283,16 @@ pub fn list_alarms(c: &Connection) -> StoreResult<Vec<Alarm>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// How many alarms stand (not resolved by an officer).
+pub fn standing_alarms(c: &Connection) -> StoreResult<usize> {
+    let n: i64 = c.query_row(
+        "SELECT count(*) FROM sync_alarms WHERE resolved_at IS NULL",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n as usize)
+}
+
 /// Marks alarm `id` resolved by `user`; false when there is no such unresolved alarm.
 pub fn resolve_alarm(c: &mut Connection, id: i64, user: &str) -> StoreResult<bool> {
     let tx = write_tx(c)?;

@@ -255,6 +255,19 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
         }
         let r = super::restore(&args.data, &args.from, args.force, &args.unlock())?;
         print!("{}", r.text(Some(&args.data)));
+        if r.manifest.mode == "field" {
+            println!(
+                "What this backup cannot know: dossiers sealed on the hub after {} (the backup holds {} \
+                 envelope(s)). Those the office received by sync or batch file are safe at the office; any \
+                 others are lost with the old card, and their villagers must be captured again.\n\
+                 Until this hub has synced with the office once, it does not seal (it could hand out receipt \
+                 codes the office already holds); drafts can be captured meanwhile. An admin who is sure that \
+                 no dossier was sealed after this backup may allow sealing at once: `hub chain confirm --data {}`.",
+                r.manifest.created_at,
+                r.manifest.counts.get("envelopes").copied().unwrap_or(0),
+                args.data.display()
+            );
+        }
         println!(
             "Start the hub on it (`hub serve --data {}`, or `sudo systemctl start outreach-hub`).",
             args.data.display()

@@ -990,6 +990,20 @@ pub fn restore(
     // A protected hub's backup restores protected: the key used for the checks is forgotten again, the
     // database stays encrypted and the key files sealed, and the restored hub starts locked.
     let (info, data_key) = check_unpacked(&tmp, &manifest, &opened)?;
+    // A field hub restored from a backup does not know what was sealed after it: it seals again only
+    // once a sync has compared its chain with the office's (or an admin confirms). Written into the
+    // unpacked copy, so it arrives with the rename below or not at all.
+    if manifest.mode == "field" {
+        crate::shared::chain_guard::mark_restored(
+            &tmp,
+            &crate::shared::chain_guard::Restored {
+                backup_created_at: manifest.created_at.clone(),
+                backup_envelopes: manifest.counts.get("envelopes").copied().unwrap_or(0),
+                restored_at: crate::shared::clock::now_rfc3339(),
+            },
+        )
+        .with_context(|| format!("cannot mark {} as restored", tmp.display()))?;
+    }
     // Root restoring over a service user's directory gives the files to that user.
     let owner = if exists && euid() == Some(0) {
         fs::metadata(&data).ok().map(|m| (m.uid(), m.gid()))

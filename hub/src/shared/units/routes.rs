@@ -231,8 +231,8 @@ async fn read(
     }
     let on = match params.ok().and_then(|Query(p)| p.on) {
         None => None,
-        Some(s) if s.trim().is_empty() => None,
-        Some(s) => Some(protocol::parse_date(s.trim()).ok_or_else(|| {
+        // A day that is given must be a day, exactly (the schema's `format: date`).
+        Some(s) => Some(protocol::parse_date(&s).ok_or_else(|| {
             ApiError::bad_request(
                 "Ngày (on) phải có dạng YYYY-MM-DD, ví dụ 2026-03-15.",
                 "The day (on) must be YYYY-MM-DD, e.g. 2026-03-15.",
