@@ -27,6 +27,22 @@ pub struct AckFileReport {
 }
 
 /// Verifies `bytes` as an ack of the pinned office for `device` and applies it (one transaction).
+/// Envelopes the office set aside, each counted once: an equivocation is listed both as quarantined
+/// (the offered envelope, reason `equivocation`) and in `equivocations` (held and offered hashes).
+fn set_aside(ack: &protocol::Ack) -> usize {
+    let mut seen: std::collections::BTreeSet<(u64, &str)> = ack
+        .quarantined
+        .iter()
+        .map(|q| (q.seq, q.hash.as_str()))
+        .collect();
+    seen.extend(
+        ack.equivocations
+            .iter()
+            .map(|e| (e.seq, e.offered_hash.as_str())),
+    );
+    seen.len()
+}
+
 pub fn import(
     c: &mut Connection,
     device: &DeviceId,
@@ -90,7 +106,47 @@ pub fn import(
         office: office.name,
         acked_in_file: ack.acked.len(),
         marked,
-        quarantined: ack.quarantined.len() + ack.equivocations.len(),
+        quarantined: set_aside(&ack),
         missing: ack.missing.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::{Ack, CheckKind, DeviceKey, Equivocation, QuarantineEntry, ACK_KIND};
+
+    /// Three envelopes set aside, two of them equivocations (listed in both lists): three, not five.
+    #[test]
+    fn each_envelope_set_aside_counts_once() {
+        let id = DeviceKey::from_seed([3; 32]).public().device_id();
+        let q = |seq: u64, hash: &str, reason| QuarantineEntry {
+            seq,
+            hash: hash.into(),
+            reason,
+            detail: "x".into(),
+        };
+        let ack = Ack {
+            kind: ACK_KIND.into(),
+            v: 1,
+            office_id: id.clone(),
+            device_id: id,
+            batch_id: "01a250db-0000-7000-8000-000000000001".into(),
+            acked: vec![],
+            quarantined: vec![
+                q(6, "b6", CheckKind::Equivocation),
+                q(7, "b7", CheckKind::Equivocation),
+                q(9, "c9", CheckKind::EnvelopeSignature),
+            ],
+            equivocations: [6, 7]
+                .map(|seq| Equivocation {
+                    seq,
+                    held_hash: format!("a{seq}"),
+                    offered_hash: format!("b{seq}"),
+                })
+                .to_vec(),
+            missing: vec![],
+            acked_at: "2026-12-07T03:00:00Z".into(),
+        };
+        assert_eq!(super::set_aside(&ack), 3);
+    }
 }
