@@ -24,6 +24,16 @@ fn paired(tmp: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (field_dir, office_dir)
 }
 
+/// `hub backup` of the serving hub in `field_dir` into `out` (off the async threads).
+async fn backup(field_dir: &Path, out: &Path) {
+    let (d, b) = (field_dir.to_path_buf(), out.to_path_buf());
+    let (code, out, err) =
+        tokio::task::spawn_blocking(move || run(&["backup", "--data", s(&d), "--out", s(&b)], &[]))
+            .await
+            .unwrap();
+    assert_eq!(code, 0, "{out}\n{err}");
+}
+
 fn sync(field_dir: &Path, office: &Hub) -> (i32, String, String) {
     run(
         &[
@@ -83,21 +93,9 @@ fn a_hub_restored_from_an_older_backup_stops_sealing_instead_of_reusing_receipt_
     let codes = block_on(async {
         let officer = field_officer(&field, "mat-khau-can-bo").await;
         let (first, _) = capture_and_seal(&officer, "Điểu Thị Hạnh", "070198001234", &photo).await;
-        let (d, b) = (field_dir.clone(), old_backup.clone());
-        let (code, out, err) = tokio::task::spawn_blocking(move || {
-            run(&["backup", "--data", s(&d), "--out", s(&b)], &[])
-        })
-        .await
-        .unwrap();
-        assert_eq!(code, 0, "{out}\n{err}");
+        backup(&field_dir, &old_backup).await;
         let (second, _) = capture_and_seal(&officer, "Thị Sa Ly", "058198004567", &photo).await;
-        let (d, b) = (field_dir.clone(), latest_backup.clone());
-        let (code, out, err) = tokio::task::spawn_blocking(move || {
-            run(&["backup", "--data", s(&d), "--out", s(&b)], &[])
-        })
-        .await
-        .unwrap();
-        assert_eq!(code, 0, "{out}\n{err}");
+        backup(&field_dir, &latest_backup).await;
         [first, second].map(|r| r["code"].as_str().unwrap().to_string())
     });
     drop(field);

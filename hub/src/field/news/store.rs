@@ -410,22 +410,16 @@ mod tests {
             )
             .unwrap()
         };
+        // Receives one item; the public receipt page's latest status kind for `code` after it.
+        let receive = |c: &mut Connection, item: SignedNews| {
+            save_incoming(c, &office.public(), &field.public().device_id(), &[item])
+                .unwrap()
+                .unwrap();
+            public_latest(c, &code.to_string()).unwrap().map(|p| p.kind)
+        };
         // About the dossier lost with the old card (same code, another dossier id).
         let lost = news(2, "01a250db-1111-7111-8111-111111111111");
-        save_incoming(
-            &mut c,
-            &office.public(),
-            &field.public().device_id(),
-            &[lost],
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!(
-            public_latest(&c, &code.to_string())
-                .unwrap()
-                .map(|p| p.kind),
-            None
-        );
+        assert_eq!(receive(&mut c, lost), None);
         let mine = received_by_hamlet(&c, Some(&code)).unwrap();
         assert!(
             mine.is_empty(),
@@ -440,20 +434,7 @@ mod tests {
         );
         // News about the dossier this hub holds does reach its receipt.
         let held = news(3, "01a250db-996a-75db-9559-a28457f56d69");
-        save_incoming(
-            &mut c,
-            &office.public(),
-            &field.public().device_id(),
-            &[held],
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!(
-            public_latest(&c, &code.to_string())
-                .unwrap()
-                .map(|p| p.kind),
-            Some("received_verified")
-        );
+        assert_eq!(receive(&mut c, held), Some("received_verified"));
         let mine = received_by_hamlet(&c, Some(&code)).unwrap();
         assert_eq!(mine.len(), 1);
         assert_eq!(mine[0].items.len(), 1);
