@@ -142,7 +142,11 @@ fn a_hub_restored_from_an_older_backup_stops_sealing_instead_of_reusing_receipt_
     // The first sync finds the office holding seq 2, which this copy never had: sealing stops for good,
     // and the summary says so.
     let (code, out, err) = sync(&restored, &office);
-    assert_eq!(code, 0, "the upload itself is fine: {out}\n{err}");
+    assert_eq!(
+        code, 2,
+        "sealing stopped: an officer must act: {out}\n{err}"
+    );
+    assert!(out.contains("Sealing stopped on this hub"), "{out}");
     let (code, out, _) = run(&["chain", "status", "--data", s(&restored)], &[]);
     assert_eq!(code, 1, "{out}");
     assert!(

@@ -110,9 +110,20 @@ pub fn sync(data: &Path, mdns: MdnsMode, settings: SyncSettings) -> anyhow::Resu
                 if rep.pruned > 0 {
                     println!("Retention: deleted the sealed data of {} acknowledged dossier(s).", rep.pruned);
                 }
-                // 0: the office holds every dossier; 1: some still missing (run again); 2: alarms stand
-                // (an officer must look; running again does not help).
-                Ok(if standing > 0 {
+                // The chain guard (shared::chain_guard): a divergence found now or before stops sealing.
+                let diverged = match crate::shared::chain_guard::standing(&dir.path) {
+                    crate::shared::chain_guard::Standing::Diverged(d) => {
+                        println!("Sealing stopped on this hub: {}. Call the commune office.", d.detail);
+                        println!(
+                            "Trạm đã ngừng niêm phong: văn phòng xã giữ hồ sơ của trạm mà trạm không có. Hãy gọi văn phòng xã."
+                        );
+                        true
+                    }
+                    _ => false,
+                };
+                // 0: the office holds every dossier; 1: some still missing (run again); 2: alarms stand or
+                // sealing stopped (an officer must look; running again does not help).
+                Ok(if standing > 0 || diverged {
                     2
                 } else if rep.still_missing.is_empty() {
                     0
