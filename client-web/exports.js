@@ -1,5 +1,6 @@
 // Exports for the downstream systems (#/office/exports): one card per system (the form's name, how many
-// dossiers are not yet exported there, CSV for Excel or XLSX, a big Export button, the download), shared
+// dossiers are not yet exported there and how many wait for the child's PIN, XLSX for people or CSV for
+// software, a big Export button, the download), shared
 // filters (status, received dates), "export again" behind a confirmation, and the past exports with
 // re-download. Each dossier is offered once per system; the hub records every export in the audit log.
 import { h, t, api, btn, icon, banner, flash, errText, ask, fmtTime, state } from './lib.js';
@@ -28,10 +29,12 @@ function systemCard(s, filters, refresh) {
   const id = s.system;
   const pending = h('p', { class: 'exp-pending', 'data-testid': `export-pending-${id}`, 'data-count': String(s.pending) },
     h('strong', { class: 'big-number' }, String(s.pending)), ' ', t('exports.pending'));
+  const waiting = h('p', { class: 'muted small exp-waiting', 'data-testid': `export-waiting-${id}`, 'data-count': String(s.waiting || 0),
+    hidden: !s.waiting }, s.waiting ? t('exports.waiting_pin', { n: s.waiting }) : '');
   const formatId = `exp-format-${id}`;
   const format = h('select', { id: formatId, 'data-testid': `export-format-${id}` },
     h('option', { value: 'xlsx' }, t('exports.xlsx')),
-    h('option', { value: 'csv' }, t('exports.csv')));
+    h('option', { value: 'csv' }, t('exports.csv_machines')));
   const againId = `exp-again-${id}`;
   const again = h('input', { type: 'checkbox', id: againId, 'data-testid': `export-again-${id}`, onchange: () => sync() });
   const result = h('div', { class: 'exp-result', 'aria-live': 'polite', 'data-testid': `export-result-${id}` });
@@ -73,8 +76,9 @@ function systemCard(s, filters, refresh) {
     h('h2', {}, formName(s)),
     h('p', { class: 'muted' }, icon('box'), ' ', state.lang === 'vi' ? s.target_vi : s.target_en),
     pending,
+    waiting,
     h('div', { class: 'field' }, h('label', { for: formatId }, t('exports.format')), format,
-      h('p', { class: 'muted small' }, t('exports.format_help'))),
+      h('p', { class: 'muted small' }, t('exports.format_help_choose'))),
     h('div', { class: 'field check' }, again, h('label', { for: againId }, t('exports.again'))),
     go,
     result);
@@ -93,7 +97,8 @@ function historyTable(list, byId) {
       h('td', {}, x.format.toUpperCase()),
       h('td', { class: 'num' }, String(x.rows)),
       h('td', {}, x.created_by_name || ''),
-      h('td', {}, h('a', { href: fileUrl(x.id), download: '', class: 'btn small', 'data-testid': 'export-redownload' },
+      h('td', {}, h('a', { href: fileUrl(x.id), download: '', class: 'btn small', 'data-testid': 'export-redownload',
+        title: x.sha256 ? `${t('exports.h_sha')}: ${x.sha256}` : '' },
         icon('doc'), h('span', {}, x.file_name))))))));
 }
 
@@ -108,6 +113,12 @@ export async function exportsView(app, _params, _query, ctx) {
       byId[s.system].pending = s.pending;
       const el = app.querySelector(`[data-testid=export-pending-${s.system}]`);
       if (el) { el.dataset.count = String(s.pending); el.querySelector('strong').textContent = String(s.pending); }
+      const w = app.querySelector(`[data-testid=export-waiting-${s.system}]`);
+      if (w) {
+        w.dataset.count = String(s.waiting || 0);
+        w.hidden = !s.waiting;
+        w.textContent = s.waiting ? t('exports.waiting_pin', { n: s.waiting }) : '';
+      }
     }
     history.replaceChildren(historyTable(nh.exports, byId));
   };

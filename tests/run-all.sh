@@ -26,6 +26,7 @@ command -v zbarimg >/dev/null 2>&1 || NEED+=(zbar-tools) # reads the QR off the 
 command -v python3 >/dev/null 2>&1 || NEED+=(python3) # the paper-out printer stand-in on a pty (tests/it/thermal.rs)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || NEED+=(python3-venv) # the virtualenv of Schemathesis (API fuzzing)
 [ -e /usr/include/openssl/evp.h ] || NEED+=(libssl-dev) # SQLCipher (encryption at rest) links libcrypto
+command -v soffice >/dev/null 2>&1 || NEED+=(libreoffice-calc-nogui) # opens every export in tests/it/exports_libreoffice.rs (issue 24)
 command -v pkg-config >/dev/null 2>&1 || NEED+=(pkg-config) # finds libcrypto for the SQLCipher build
 if [ ${#NEED[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

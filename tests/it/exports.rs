@@ -13,9 +13,9 @@ use crate::common::*;
 use calamine::{Data, Reader, Xlsx};
 use serde_json::{json, Value};
 
-type Fields = BTreeMap<String, String>;
+pub(crate) type Fields = BTreeMap<String, String>;
 
-fn fields(pairs: &[(&str, &str)]) -> Fields {
+pub(crate) fn fields(pairs: &[(&str, &str)]) -> Fields {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -26,7 +26,7 @@ const BU_GIA_MAP: &str = "Xã Bù Gia Mập, Thành phố Đồng Nai";
 const BAC_NHA_TRANG: &str = "Phường Bắc Nha Trang, Tỉnh Khánh Hoà";
 
 /// A 3-in-1 dossier: the mother files, father declared, registered later.
-fn birth_a() -> Fields {
+pub(crate) fn birth_a() -> Fields {
     fields(&[
         ("child.full_name", "Điểu Thị Mai"),
         ("child.date_of_birth", "2026-04-21"),
@@ -61,7 +61,7 @@ fn birth_a() -> Fields {
 
 /// A 3-in-1 dossier: the grandfather files and heads the household, no father declared, a witness
 /// statement, a place of birth with a comma and quotes, an international phone number; not registered.
-fn birth_b() -> Fields {
+pub(crate) fn birth_b() -> Fields {
     fields(&[
         ("child.full_name", "Pinăng Văn Đức"),
         ("child.date_of_birth", "2025-11-05"),
@@ -97,7 +97,7 @@ fn birth_b() -> Fields {
 
 /// A marital-status request by a brother with a passport, a period of residence, a purpose over two
 /// lines.
-fn marital_d() -> Fields {
+pub(crate) fn marital_d() -> Fields {
     fields(&[
         ("addressee.commune", "Ủy ban nhân dân phường Bắc Nha Trang"),
         ("requester.full_name", "Nguyễn Văn Bình"),
@@ -136,7 +136,13 @@ fn marital_d() -> Fields {
 }
 
 /// Creates a draft with `f`, attaches a photo for each role, seals it; returns the receipt.
-async fn seal(c: &Client, procedure: &str, f: &Fields, roles: &[&str], photo: &[u8]) -> Value {
+pub(crate) async fn seal(
+    c: &Client,
+    procedure: &str,
+    f: &Fields,
+    roles: &[&str],
+    photo: &[u8],
+) -> Value {
     let id = fill_draft(c, procedure, f, roles, "giay-to.jpg", photo).await;
     seal_draft(c, &id).await
 }
@@ -162,7 +168,9 @@ fn dmy(s: &str) -> String {
 
 /// Every item of the system's form with the value expected for `d`: an independent restatement of the
 /// mapping, with the derivations written out.
-fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
+fn expected(system: &str, d: &Sealed, iso: bool) -> Vec<(&'static str, String)> {
+    // CSV writes dates in ISO 8601 (as captured), XLSX as the forms print them.
+    let date = |s: &str| if iso { s.to_string() } else { dmy(s) };
     let g = |k: &str| d.fields.get(k).cloned().unwrap_or_default();
     let is_a = d
         .fields
@@ -172,7 +180,7 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
     let mut out = vec![
         ("Mã biên nhận", d.receipt_code.clone()),
         ("Mã hồ sơ", d.dossier_id.clone()),
-        ("Ngày tiếp nhận", d.received_on.clone()),
+        ("Ngày tiếp nhận", date(&d.received_on)),
     ];
     let sex = if g("child.sex") == "female" {
         "Nữ"
@@ -198,7 +206,10 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
     };
     match system {
         "birth_declaration" => out.extend([
-            ("Kính gửi", commune.to_string()),
+            (
+                "Kính gửi",
+                format!("Ủy ban nhân dân {}", in_sentence(commune)),
+            ),
             ("Họ, chữ đệm, tên người yêu cầu", requester),
             ("Nơi cư trú của người yêu cầu", mother_home.clone()),
             (
@@ -215,7 +226,7 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
                 "Họ, chữ đệm, tên người được đăng ký khai sinh",
                 g("child.full_name"),
             ),
-            ("Ngày, tháng, năm sinh", dmy(&g("child.date_of_birth"))),
+            ("Ngày, tháng, năm sinh", date(&g("child.date_of_birth"))),
             (
                 "Ngày, tháng, năm sinh (bằng chữ)",
                 if is_a {
@@ -233,13 +244,13 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
             ("Nơi sinh: xã, phường, đặc khu, tỉnh", commune.to_string()),
             ("Quê quán", g("child.hometown")),
             ("Họ, chữ đệm, tên người mẹ", g("mother.full_name")),
-            ("Năm sinh của người mẹ", dmy(&g("mother.date_of_birth"))),
+            ("Năm sinh của người mẹ", date(&g("mother.date_of_birth"))),
             ("Dân tộc của người mẹ", g("mother.ethnicity")),
             ("Quốc tịch của người mẹ", g("mother.nationality")),
             ("Số định danh cá nhân của người mẹ", g("mother.pin")),
             ("Nơi cư trú của người mẹ", mother_home.clone()),
             ("Họ, chữ đệm, tên người cha", g("father.full_name")),
-            ("Năm sinh của người cha", dmy(&g("father.date_of_birth"))),
+            ("Năm sinh của người cha", date(&g("father.date_of_birth"))),
             ("Dân tộc của người cha", g("father.ethnicity")),
             ("Quốc tịch của người cha", g("father.nationality")),
             ("Số định danh cá nhân của người cha", g("father.pin")),
@@ -254,9 +265,9 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
             ("Số bản sao đề nghị cấp", g("birth.copies")),
         ]),
         "ct01" => out.extend([
-            ("Kính gửi", format!("Công an {commune}")),
+            ("Kính gửi", format!("Công an {}", in_sentence(commune))),
             ("1. Họ, chữ đệm và tên khai sinh", g("child.full_name")),
-            ("2. Ngày, tháng, năm sinh", dmy(&g("child.date_of_birth"))),
+            ("2. Ngày, tháng, năm sinh", date(&g("child.date_of_birth"))),
             ("3. Giới tính", sex.into()),
             ("4. Số định danh cá nhân", pin.clone()),
             ("5. Số điện thoại liên hệ", phone.clone()),
@@ -311,7 +322,7 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
             ("[02]. Giới tính", sex.into()),
             (
                 "[03]. Ngày, tháng, năm sinh",
-                dmy(&g("child.date_of_birth")),
+                date(&g("child.date_of_birth")),
             ),
             ("[04]. Quốc tịch", "Việt Nam".into()),
             ("[05]. Dân tộc", g("mother.ethnicity")),
@@ -348,7 +359,7 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
                     },
                 ),
                 ("Nơi cấp", g("requester.id_issuer")),
-                ("Ngày cấp", dmy(&g("requester.id_issue_date"))),
+                ("Ngày cấp", date(&g("requester.id_issue_date"))),
                 ("Số điện thoại", g("requester.phone")),
                 (
                     "Quan hệ với người được cấp Giấy xác nhận tình trạng hôn nhân",
@@ -363,7 +374,7 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
                     "Họ, chữ đệm, tên người được xác nhận",
                     g("subject.full_name"),
                 ),
-                ("Ngày, tháng, năm sinh", dmy(&g("subject.date_of_birth"))),
+                ("Ngày, tháng, năm sinh", date(&g("subject.date_of_birth"))),
                 ("Giới tính", "Nữ".into()),
                 ("Dân tộc", g("subject.ethnicity")),
                 ("Quốc tịch", g("subject.nationality")),
@@ -371,7 +382,7 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
                 ("Nơi cấp giấy tờ tùy thân", g("subject.id_issuer")),
                 (
                     "Ngày cấp giấy tờ tùy thân",
-                    dmy(&g("subject.id_issue_date")),
+                    date(&g("subject.id_issue_date")),
                 ),
                 (
                     "Giấy tờ tùy thân của người được xác nhận",
@@ -383,11 +394,11 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
                 ),
                 (
                     "Thời gian cư trú cần xác nhận: từ ngày",
-                    dmy(&g("period.from")),
+                    date(&g("period.from")),
                 ),
                 (
                     "Thời gian cư trú cần xác nhận: đến ngày",
-                    dmy(&g("period.to")),
+                    date(&g("period.to")),
                 ),
                 ("Nơi cư trú trong thời gian đó", g("period.place")),
                 (
@@ -407,12 +418,12 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
                 ),
                 (
                     "Giấy chứng nhận kết hôn: ngày cấp",
-                    dmy(&g("marriage.cert_date")),
+                    date(&g("marriage.cert_date")),
                 ),
                 ("Bản án/quyết định ly hôn: số", g("divorce.decision_number")),
                 (
                     "Bản án/quyết định ly hôn: ngày",
-                    dmy(&g("divorce.decision_date")),
+                    date(&g("divorce.decision_date")),
                 ),
                 ("Bản án/quyết định ly hôn: tòa án", g("divorce.court")),
                 (
@@ -425,7 +436,7 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
                 ),
                 (
                     "Giấy chứng tử/trích lục khai tử: ngày cấp",
-                    dmy(&g("death.record_date")),
+                    date(&g("death.record_date")),
                 ),
                 ("Đã được cấp Giấy xác nhận trước đây", g("previous.issued")),
                 (
@@ -441,7 +452,7 @@ fn expected(system: &str, d: &Sealed) -> Vec<(&'static str, String)> {
 }
 
 /// A small RFC 4180 reader: records of fields, quoted fields may hold commas, quotes and line breaks.
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
+pub(crate) fn parse_csv(text: &str) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     let mut row = Vec::new();
     let mut field = String::new();
@@ -478,10 +489,48 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
     rows
 }
 
-/// Checks a table (header + rows) against the expected values of `dossiers` for `system`.
-fn check_table(system: &str, table: &[Vec<String>], dossiers: &[&Sealed]) {
+/// A unit label as it reads after an authority's name: each part's kind in lower case ("xã Bù Gia Mập,
+/// thành phố Đồng Nai"), as the printed forms write it.
+fn in_sentence(label: &str) -> String {
+    label
+        .split(", ")
+        .map(|part| {
+            let mut c = part.chars();
+            let kind = [
+                "Xã ",
+                "Phường ",
+                "Đặc khu ",
+                "Thị trấn ",
+                "Tỉnh ",
+                "Thành phố ",
+            ];
+            if kind.iter().any(|k| part.starts_with(k)) {
+                c.next()
+                    .map(|f| f.to_lowercase().chain(c).collect())
+                    .unwrap_or_default()
+            } else {
+                part.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A value as CSV carries it: a leading `=`, `+`, `-`, `@`, tab or carriage return guarded by an
+/// apostrophe (OWASP).
+fn csv_guarded(v: &str) -> String {
+    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    }
+}
+
+/// Checks a table (header + rows) against the expected values of `dossiers` for `system`, as the CSV
+/// (`csv`: ISO dates, guarded values) or the XLSX carries them.
+fn check_table(system: &str, table: &[Vec<String>], dossiers: &[&Sealed], csv: bool) {
     let header = &table[0];
-    let want_header: Vec<&str> = expected(system, dossiers[0])
+    let want_header: Vec<&str> = expected(system, dossiers[0], csv)
         .iter()
         .map(|(h, _)| *h)
         .collect();
@@ -497,7 +546,8 @@ fn check_table(system: &str, table: &[Vec<String>], dossiers: &[&Sealed]) {
             .find(|r| r[1] == d.dossier_id)
             .unwrap_or_else(|| panic!("{system}: row of {}", d.dossier_id));
         assert_eq!(row.len(), header.len());
-        for (i, (item, want)) in expected(system, d).into_iter().enumerate() {
+        for (i, (item, want)) in expected(system, d, csv).into_iter().enumerate() {
+            let want = if csv { csv_guarded(&want) } else { want };
             assert_eq!(row[i], want, "{system} / {item} / {}", d.dossier_id);
         }
     }
@@ -590,7 +640,7 @@ fn every_exported_value_equals_the_captured_one() {
                     fields,
                     dossier_id: row["dossier_id"].as_str().unwrap().to_string(),
                     receipt_code: code.to_string(),
-                    received_on: dmy(&day),
+                    received_on: day,
                     pin: (i == 0).then_some("070326000123"),
                 }
             })
@@ -620,9 +670,28 @@ fn every_exported_value_equals_the_captured_one() {
                 .as_i64()
                 .unwrap()
         };
-        for sys in ["birth_declaration", "ct01", "tk1_ts", "marital_status"] {
-            assert_eq!(pending(&p, sys), 2, "{sys}");
+        let waiting = |p: &Value, sys: &str| {
+            let s = p["systems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["system"] == sys)
+                .unwrap()
+                .clone();
+            (s["waiting"].as_i64().unwrap(), s["waiting_for"].clone())
+        };
+        // CT01 and TK1-TS wait for the child's PIN: only the registered dossier is ready for them.
+        for (sys, n, w) in [
+            ("birth_declaration", 2, 0),
+            ("ct01", 1, 1),
+            ("tk1_ts", 1, 1),
+            ("marital_status", 2, 0),
+        ] {
+            assert_eq!(pending(&p, sys), n, "{sys}");
+            assert_eq!(waiting(&p, sys).0, w, "{sys}");
         }
+        assert_eq!(waiting(&p, "ct01").1, "pin");
+        assert_eq!(waiting(&p, "birth_declaration").1, Value::Null);
 
         // Refusals: an unknown system, a bad format, a dossier of another procedure.
         let (s, b) = clerk
@@ -650,12 +719,16 @@ fn every_exported_value_equals_the_captured_one() {
             .filter(|d| d.procedure.starts_with("marital"))
             .collect();
         let mut audit_expected = 0;
+        let mut first_time = 0;
         for sys in ["birth_declaration", "ct01", "tk1_ts", "marital_status"] {
-            let ds = if sys == "marital_status" {
-                &maritals
-            } else {
-                &births
+            let with_pin: Vec<&Sealed> =
+                births.iter().copied().filter(|d| d.pin.is_some()).collect();
+            let ds = match sys {
+                "marital_status" => &maritals,
+                "ct01" | "tk1_ts" => &with_pin,
+                _ => &births,
             };
+            let n = ds.len() as i64;
             // CSV, the first time: every dossier not yet exported.
             let (s, made) = clerk
                 .post(
@@ -664,8 +737,9 @@ fn every_exported_value_equals_the_captured_one() {
                 )
                 .await;
             assert_eq!(s, 201, "{made}");
-            assert_eq!(made["rows"], 2);
-            audit_expected += 2;
+            assert_eq!(made["rows"], n);
+            audit_expected += n;
+            first_time += n;
             let id = made["id"].as_str().unwrap();
             let first_id = id.to_string();
             let r = clerk
@@ -691,7 +765,7 @@ fn every_exported_value_equals_the_captured_one() {
             let bytes = r.bytes().await.unwrap().to_vec();
             assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "BOM");
             let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
-            check_table(sys, &parse_csv(&text), ds);
+            check_table(sys, &parse_csv(&text), ds, true);
 
             // Again, nothing new: no rows, nothing recorded.
             let (s, made) = clerk
@@ -712,8 +786,8 @@ fn every_exported_value_equals_the_captured_one() {
                 )
                 .await;
             assert_eq!(s, 201, "{made}");
-            assert_eq!(made["rows"], 2);
-            audit_expected += 2;
+            assert_eq!(made["rows"], n);
+            audit_expected += n;
             let id = made["id"].as_str().unwrap();
             let (s, bytes) = clerk
                 .get_bytes(&format!("/api/v1/office/exports/{id}/file"))
@@ -721,7 +795,7 @@ fn every_exported_value_equals_the_captured_one() {
             assert_eq!(s, 200);
             let (names, table, notes) = xlsx_tables(bytes);
             assert_eq!(names, vec![sys.to_string(), "Ghi chú - Notes".to_string()]);
-            check_table(sys, &table, ds);
+            check_table(sys, &table, ds, false);
             let notes_text = format!("{notes:?}");
             assert!(notes_text.contains("vanthu"), "{notes_text}");
             assert!(notes_text.contains("Số hồ sơ / Dossiers"), "{notes_text}");
@@ -745,6 +819,7 @@ fn every_exported_value_equals_the_captured_one() {
         for sys in ["birth_declaration", "ct01", "tk1_ts", "marital_status"] {
             assert_eq!(pending(&p, sys), 0, "{sys}");
         }
+        assert_eq!(waiting(&p, "ct01").0, 1, "still waiting for its PIN");
         let (s, made) = clerk
             .post(
                 "/api/v1/office/exports",
@@ -809,7 +884,7 @@ fn every_exported_value_equals_the_captured_one() {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(again, audit_expected - 8);
+        assert_eq!(again, audit_expected - first_time);
         // No temporary files are left in the data directory.
         let left = std::fs::read_dir(office_dir.join("exports-tmp"))
             .unwrap()
@@ -950,8 +1025,8 @@ fn catalogue_v2_dossiers_verify_and_export_what_the_forms_need() {
         assert_eq!(m.len(), 2);
         assert_eq!(
             cell(&m, 1, "Kính gửi"),
-            BU_GIA_MAP,
-            "the commune's name, not its code"
+            format!("Ủy ban nhân dân {}", in_sentence(BU_GIA_MAP)),
+            "the commune's People's Committee by name, not its code"
         );
         assert_eq!(
             cell(&m, 1, "Họ, chữ đệm, tên người được xác nhận"),
@@ -968,9 +1043,10 @@ fn catalogue_v2_dossiers_verify_and_export_what_the_forms_need() {
         assert_eq!(cell(&m, 1, "Giấy chứng nhận kết hôn: số"), "12/2015");
         assert_eq!(
             cell(&m, 1, "Giấy chứng nhận kết hôn: ngày cấp"),
-            "08/03/2015"
+            "2015-03-08",
+            "CSV dates in ISO 8601"
         );
-        assert_eq!(cell(&m, 1, "Ngày cấp giấy tờ tùy thân"), "01/08/2024");
+        assert_eq!(cell(&m, 1, "Ngày cấp giấy tờ tùy thân"), "2024-08-01");
         assert_eq!(
             cell(&m, 1, "Mục đích sử dụng Giấy xác nhận tình trạng hôn nhân"),
             "Vay vốn ngân hàng chính sách"
@@ -993,9 +1069,39 @@ fn catalogue_v2_dossiers_verify_and_export_what_the_forms_need() {
             cell(&b, 1, "Nơi sinh: xã, phường, đặc khu, tỉnh"),
             BU_GIA_MAP
         );
-        assert_eq!(cell(&b, 1, "Kính gửi"), BU_GIA_MAP);
+        assert_eq!(
+            cell(&b, 1, "Kính gửi"),
+            format!("Ủy ban nhân dân {}", in_sentence(BU_GIA_MAP))
+        );
         assert_eq!(cell(&b, 1, "Họ, chữ đệm, tên người yêu cầu"), "Thị Hoa");
+        // CT01 waits for the child's PIN: nothing to export until it is recorded.
+        let (s, made) = clerk
+            .post(
+                "/api/v1/office/exports",
+                json!({"system": "ct01", "format": "csv"}),
+            )
+            .await;
+        assert_eq!((s, made["rows"].as_i64()), (200, Some(0)), "{made}");
+        let birth_id: String = crate::common::db(office_dir.join("hub.sqlite"))
+            .unwrap()
+            .query_row(
+                "SELECT dossier_id FROM received_dossiers WHERE procedure_id = 'birth-residence-insurance'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let (s, r) = clerk
+            .post(
+                &format!("/api/v1/office/dossiers/{birth_id}/status"),
+                json!({"to": "registered", "result_numbers": [
+                    {"kind": "pin", "number": "070326000123"},
+                    {"kind": "birth_registration", "number": "16/2026"},
+                    {"kind": "health_insurance", "number": "7026000124"}]}),
+            )
+            .await;
+        assert_eq!(s, 200, "{r}");
         let c = export_csv(&clerk, "ct01").await;
+        assert_eq!(cell(&c, 1, "4. Số định danh cá nhân"), "070326000123");
         assert_eq!(
             cell(&c, 1, "1. Họ, chữ đệm và tên khai sinh"),
             "Điểu Thị Mai"
@@ -1014,6 +1120,146 @@ fn catalogue_v2_dossiers_verify_and_export_what_the_forms_need() {
                     table[1]
                 );
             }
+        }
+    });
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// An export is immutable (issue 24): the bytes made with it are kept in the data directory and sent at
+/// every download, whose SHA-256 is the one recorded, even after the dossier changes; an XLSX made again
+/// from the same data is byte for byte the same (the document time is the export's); "export again"
+/// makes a new export with its own id and today's data.
+#[test]
+fn an_export_file_is_kept_as_delivered() {
+    let (tmp, field_dir, office_dir, field) = paired_field(&[]);
+    let photo = std::fs::read(sample_photo("giay-chung-sinh.jpg")).unwrap();
+    block_on(async {
+        let officer = field_officer(&field, "mat-khau-12345").await;
+        seal(
+            &officer,
+            "birth-residence-insurance",
+            &birth_a(),
+            &["birth_certificate", "requester_id"],
+            &photo,
+        )
+        .await;
+    });
+    drop(field);
+    carry_batch(&tmp.path().join("b.batch"), &field_dir, &office_dir);
+    let office = Hub::start("office", &office_dir);
+    block_on(async {
+        let (_admin, clerk) = office_clerk(&office).await;
+        let db = crate::common::db(office_dir.join("hub.sqlite")).unwrap();
+        let id: String = db
+            .query_row("SELECT dossier_id FROM received_dossiers", [], |r| r.get(0))
+            .unwrap();
+        // Not registered: CT01 has nothing to take yet, the card says one waits for the PIN.
+        let (s, made) = clerk
+            .post(
+                "/api/v1/office/exports",
+                json!({"system": "ct01", "format": "xlsx"}),
+            )
+            .await;
+        assert_eq!((s, made["rows"].as_i64()), (200, Some(0)), "{made}");
+        let (_, p) = clerk.get("/api/v1/office/exports/pending").await;
+        let ct01 = p["systems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["system"] == "ct01")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (ct01["pending"].as_i64(), ct01["waiting"].as_i64()),
+            (Some(0), Some(1))
+        );
+        let (s, b) = clerk
+            .post(
+                &format!("/api/v1/office/dossiers/{id}/status"),
+                json!({"to": "registered", "result_numbers": [
+                    {"kind": "pin", "number": "070326000123"},
+                    {"kind": "birth_registration", "number": "15/2026"},
+                    {"kind": "health_insurance", "number": "7026000123"}]}),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+
+        for format in ["xlsx", "csv"] {
+            let (s, made) = clerk
+                .post(
+                    "/api/v1/office/exports",
+                    json!({"system": "ct01", "format": format, "again": true}),
+                )
+                .await;
+            assert_eq!(s, 201, "{made}");
+            let ex = made["id"].as_str().unwrap().to_string();
+            let sha = made["sha256"].as_str().unwrap().to_string();
+            let kept = office_dir.join("exports").join(format!("{ex}.{format}"));
+            assert!(kept.exists(), "{kept:?}");
+            let url = format!("/api/v1/office/exports/{ex}/file");
+            let (_, first) = clerk.get_bytes(&url).await;
+            let (_, second) = clerk.get_bytes(&url).await;
+            assert_eq!(sha256_hex(&first), sha, "{format}: the recorded digest");
+            assert_eq!(first, second, "{format}: the same bytes at every download");
+            let (_, list) = clerk.get("/api/v1/office/exports").await;
+            let listed = list["exports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["id"] == ex.as_str())
+                .unwrap()
+                .clone();
+            assert_eq!(listed["sha256"], sha.as_str());
+
+            // Made again from the same data (the kept file removed): the same bytes, a second later.
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+            std::fs::remove_file(&kept).unwrap();
+            let (s, rebuilt) = clerk.get_bytes(&url).await;
+            assert_eq!(s, 200);
+            assert_eq!(sha256_hex(&rebuilt), sha, "{format}: deterministic");
+
+            // The dossier changes afterwards: the delivered file does not.
+            db.execute(
+                "UPDATE received_dossiers SET fields_json = json_set(fields_json, '$.\"child.full_name\"', ?1)",
+                [format!("Điểu Thị Lan {format}")],
+            )
+            .unwrap();
+            let (_, later) = clerk.get_bytes(&url).await;
+            assert_eq!(sha256_hex(&later), sha, "{format}: immutable");
+
+            // Tampered on disk: refused, never other bytes than those delivered.
+            let mut bad = std::fs::read(&kept).unwrap();
+            let last = bad.len() - 1;
+            bad[last] ^= 1;
+            std::fs::write(&kept, &bad).unwrap();
+            let (s, _) = clerk.get_bytes(&url).await;
+            assert_eq!(
+                s, 500,
+                "{format}: a kept file that no longer matches its digest"
+            );
+            std::fs::write(&kept, &later).unwrap();
+
+            // Export again: a new export, its own id, today's data.
+            let (s, again) = clerk
+                .post(
+                    "/api/v1/office/exports",
+                    json!({"system": "ct01", "format": format, "again": true}),
+                )
+                .await;
+            assert_eq!(s, 201, "{again}");
+            assert_ne!(again["id"], made["id"]);
+            assert_ne!(again["sha256"], made["sha256"]);
+            let (_, newer) = clerk
+                .get_bytes(&format!(
+                    "/api/v1/office/exports/{}/file",
+                    again["id"].as_str().unwrap()
+                ))
+                .await;
+            assert_eq!(sha256_hex(&newer), again["sha256"].as_str().unwrap());
         }
     });
 }

@@ -26,6 +26,7 @@ mod deadlines;
 mod disk_full;
 mod dispositions;
 mod exports;
+mod exports_libreoffice;
 mod fake_office;
 mod https_only;
 mod intake;

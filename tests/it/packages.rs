@@ -295,7 +295,8 @@ fn an_authored_procedure_is_published_pulled_captured_and_exported() {
         assert_eq!(s, 200);
         let csv = String::from_utf8_lossy(&bytes).to_string();
         assert!(csv.contains("ĐIỂU THỊ CƯ TRÚ"), "{csv}");
-        assert!(csv.contains("14/05/1990") && csv.contains("Nữ"), "{csv}");
+        // CSV dates in ISO 8601 (issue 24).
+        assert!(csv.contains("1990-05-14") && csv.contains("Nữ"), "{csv}");
 
         // The Procedures page: which field hub holds it.
         let (_, list) = clerk.get("/api/v1/office/packages").await;

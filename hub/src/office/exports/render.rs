@@ -1,14 +1,21 @@
-//! Writing an export's file: CSV (UTF-8 with a byte-order mark so Excel reads the diacritics, CRLF line
-//! ends, RFC 4180 quoting) in chunks, or XLSX (constant-memory worksheet, bold header, column widths, text
-//! cells so IDs keep their leading zeros, and a second sheet of notes).
+//! Writing an export's file, once, when the export is made (the bytes are then kept; see `store::save`):
 //!
-//! Rows are read in chunks from their own connection to the database, so a large export never holds all
-//! its rows in memory.
-
-use std::path::Path;
+//! - CSV, for machines: UTF-8 with a byte-order mark, CRLF line ends, **every field quoted** (RFC 4180), so
+//!   a comma, semicolon, tab or line break inside a value never splits a column in any importer (LibreOffice
+//!   splits on comma, semicolon and tab by default); dates in ISO 8601 (`YYYY-MM-DD`), the one form no
+//!   locale reads the other way round; a value starting with `=`, `+`, `-`, `@`, a tab or a carriage return
+//!   gets a leading apostrophe (the OWASP guard against formula injection). CSV cannot tell a spreadsheet
+//!   that `001195001234` is text: opened by double-click, Excel and LibreOffice drop the leading zeros;
+//!   the card and docs/office-guide.md send people to XLSX.
+//! - XLSX, for people: every value a text cell (IDs keep their zeros, formula text stays inert, no
+//!   apostrophe needed), dates as the forms print them (`dd/mm/yyyy`, text), bold header, column widths
+//!   from the content (capped), a second sheet of notes, and a fixed document time (the export's time) so
+//!   the same export always gives the same bytes.
+//!
+//! Rows are read in chunks, so a large export never holds all its dossiers' records in memory at once.
 
 use rusqlite::Connection;
-use rust_xlsxwriter::{Format, Workbook};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
 
 use super::store::{self, ExportOut};
 use super::systems::{RowMaker, System, UnitLabels};
@@ -20,27 +27,23 @@ pub const CHUNK: i64 = 500;
 /// The UTF-8 byte-order mark.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// One CSV field, RFC 4180: quoted when it holds a comma, a quote or a line break, quotes doubled. A
-/// free-text value that a spreadsheet would run as a formula (starting with `=`, `@`, or `+`/`-` not
-/// followed by a digit) gets a leading apostrophe, the usual guard against formula injection.
+/// Whether a spreadsheet could run `v` as a formula (OWASP: a leading `=`, `+`, `-`, `@`, tab or carriage
+/// return; `+1+1` and `-1+cmd|…` are formulas to Excel too).
+pub fn formula_like(v: &str) -> bool {
+    matches!(
+        v.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    )
+}
+
+/// One CSV field: always quoted, quotes doubled, a formula-like value guarded by a leading apostrophe.
 pub fn csv_field(out: &mut String, v: &str) {
-    let risky = match v.as_bytes() {
-        [b'=' | b'@' | b'\t' | b'\r', ..] => true,
-        [b'+' | b'-', next, ..] => !next.is_ascii_digit(),
-        _ => false,
-    };
-    let v = if risky {
-        std::borrow::Cow::Owned(format!("'{v}"))
-    } else {
-        std::borrow::Cow::Borrowed(v)
-    };
-    if v.contains([',', '"', '\r', '\n']) {
-        out.push('"');
-        out.push_str(&v.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(&v);
+    out.push('"');
+    if formula_like(v) {
+        out.push('\'');
     }
+    out.push_str(&v.replace('"', "\"\""));
+    out.push('"');
 }
 
 /// One CSV record with its CRLF.
@@ -54,85 +57,103 @@ pub fn csv_record<S: AsRef<str>>(out: &mut String, cells: &[S]) {
     out.push_str("\r\n");
 }
 
-/// Writes the CSV of export `ex` piece by piece to `send` (the BOM and header first, then one piece per
-/// chunk of rows). Stops early when `send` returns false (the client went away).
-pub fn csv(
+/// Calls `each` with every row of export `ex`, in dossier order, chunk by chunk.
+fn rows(
     c: &Connection,
     sys: &System,
     ex: &ExportOut,
-    mut send: impl FnMut(Vec<u8>) -> bool,
-) -> StoreResult<bool> {
-    let mut head = String::from("\u{FEFF}");
-    csv_record(&mut head, &sys.header());
-    if !send(head.into_bytes()) {
-        return Ok(false);
-    }
+    iso_dates: bool,
+    mut each: impl FnMut(Vec<String>) -> StoreResult<()>,
+) -> StoreResult<()> {
     let mut units = UnitLabels::new(c);
     let mut after = String::new();
     loop {
         let recs = store::chunk(c, &ex.id, &after, CHUNK)?;
         let Some(last) = recs.last() else { break };
         after = last.dossier_id.clone();
-        let mut piece = String::new();
         for rec in &recs {
-            let row = RowMaker::new(rec, &mut units).row(sys)?;
-            csv_record(&mut piece, &row);
-        }
-        if !send(piece.into_bytes()) {
-            return Ok(false);
+            each(
+                RowMaker::new(rec, &mut units)
+                    .iso_dates(iso_dates)
+                    .row(sys)?,
+            )?;
         }
     }
-    Ok(true)
+    Ok(())
+}
+
+/// The CSV of export `ex`: the BOM, the header, one record per dossier.
+pub fn csv(c: &Connection, sys: &System, ex: &ExportOut) -> StoreResult<Vec<u8>> {
+    let mut out = String::from("\u{FEFF}");
+    csv_record(&mut out, &sys.header());
+    rows(c, sys, ex, true, |row| {
+        csv_record(&mut out, &row);
+        Ok(())
+    })?;
+    Ok(out.into_bytes())
+}
+
+/// Widest column, in characters.
+pub const MAX_WIDTH: usize = 50;
+
+/// A column's width in characters from its header and values: the longest value (a header wraps, so it
+/// counts for half its length), at least 10, at most [`MAX_WIDTH`].
+fn width(header: &str, longest_value: usize) -> f64 {
+    let head = header.chars().count().div_ceil(2);
+    (head.max(longest_value) + 2).clamp(10, MAX_WIDTH) as f64
 }
 
 fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> StoreError {
     StoreError::Io(std::io::Error::other(e.to_string()))
 }
 
-/// Builds the XLSX of export `ex` at `path`, its worksheet in constant-memory mode with temporary files in
-/// `tmp_dir` (the data directory, not the system's /tmp: the rows are personal data).
+/// The XLSX of export `ex`, its worksheet in constant-memory mode (temporary files in `tmp_dir`, the data
+/// directory: the rows are personal data), its document time the export's.
 pub fn xlsx(
     c: &Connection,
     sys: &System,
     ex: &ExportOut,
-    tmp_dir: &Path,
-    path: &Path,
-) -> StoreResult<()> {
+    tmp_dir: &std::path::Path,
+) -> StoreResult<Vec<u8>> {
+    // First pass: the column widths from the content (constant-memory rows cannot be revisited).
+    let header = sys.header();
+    let mut longest = vec![0usize; header.len()];
+    rows(c, sys, ex, false, |row| {
+        for (l, v) in longest.iter_mut().zip(&row) {
+            *l = (*l).max(v.chars().count());
+        }
+        Ok(())
+    })?;
     let mut wb = Workbook::new();
     wb.set_tempdir(tmp_dir).map_err(xlsx_err)?;
+    wb.set_properties(&DocProperties::new().set_creation_datetime(&created(ex)?));
     let bold = Format::new().set_bold().set_text_wrap();
     let text = Format::new().set_num_format("@");
     {
         let ws = wb.add_worksheet_with_constant_memory().map_err(xlsx_err)?;
         ws.set_name(sheet_name(&sys.id)).map_err(xlsx_err)?;
-        for (col, it) in sys.columns().iter().enumerate() {
-            let width = (it.name.vi.chars().count() as f64 * 0.9).clamp(12.0, 40.0);
-            ws.set_column_width(col as u16, width).map_err(xlsx_err)?;
+        for (col, (h, l)) in header.iter().zip(&longest).enumerate() {
+            ws.set_column_width(col as u16, width(h, *l))
+                .map_err(xlsx_err)?;
         }
         ws.set_freeze_panes(1, 0).map_err(xlsx_err)?;
-        for (col, h) in sys.header().iter().enumerate() {
+        for (col, h) in header.iter().enumerate() {
             ws.write_string_with_format(0, col as u16, *h, &bold)
                 .map_err(xlsx_err)?;
         }
-        let mut units = UnitLabels::new(c);
-        let mut after = String::new();
         let mut r: u32 = 1;
-        loop {
-            let recs = store::chunk(c, &ex.id, &after, CHUNK)?;
-            let Some(last) = recs.last() else { break };
-            after = last.dossier_id.clone();
-            for rec in &recs {
-                let row = RowMaker::new(rec, &mut units).row(sys)?;
-                for (col, v) in row.iter().enumerate() {
-                    if !v.is_empty() {
-                        // Every value is text: IDs and phone numbers keep their leading zeros.
-                        ws.write_string_with_format(r, col as u16, v, &text)
-                            .map_err(xlsx_err)?;
-                    }
+        rows(c, sys, ex, false, |row| {
+            for (col, v) in row.iter().enumerate() {
+                if !v.is_empty() {
+                    // Every value is a text cell: IDs and phone numbers keep their leading zeros and
+                    // `+`, and text starting with `=` is never a formula (no apostrophe needed).
+                    ws.write_string_with_format(r, col as u16, v, &text)
+                        .map_err(xlsx_err)?;
                 }
-                r += 1;
             }
-        }
+            r += 1;
+            Ok(())
+        })?;
     }
     let notes = wb.add_worksheet();
     notes.set_name(NOTES_SHEET).map_err(xlsx_err)?;
@@ -175,8 +196,20 @@ pub fn xlsx(
             .map_err(xlsx_err)?;
         notes.write_string(i as u32, 1, v).map_err(xlsx_err)?;
     }
-    wb.save(path).map_err(xlsx_err)?;
-    Ok(())
+    wb.save_to_buffer().map_err(xlsx_err)
+}
+
+/// The export's time as the workbook's document time (UTC).
+fn created(ex: &ExportOut) -> StoreResult<ExcelDateTime> {
+    let t = time::OffsetDateTime::parse(
+        &ex.created_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .map_err(|e| StoreError::Corrupt(format!("export time: {e}")))?
+    .to_offset(time::UtcOffset::UTC);
+    ExcelDateTime::from_ymd(t.year() as u16, t.month() as u8, t.day())
+        .and_then(|d| d.and_hms(u16::from(t.hour()), t.minute(), t.second()))
+        .map_err(xlsx_err)
 }
 
 /// The notes sheet's name (a sheet name cannot hold "/").
@@ -192,25 +225,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn csv_quotes_per_rfc_4180_and_guards_formulas() {
+    fn csv_quotes_every_field_and_guards_every_formula_start() {
         let mut s = String::new();
         csv_record(
             &mut s,
             &[
                 "plain",
                 "a, b",
+                "Thôn 3; ấp Bù Khơn",
+                "a\tb",
                 "say \"hi\"",
                 "two\nlines",
                 "=SUM(A1)",
                 "+84912345678",
-                "-x",
+                "-1+1",
+                "+1+cmd|' /C calc'!A0",
+                "@SUM(1+1)",
+                "\tx",
+                "\rx",
                 "070198001234",
                 "",
             ],
         );
         assert_eq!(
             s,
-            "plain,\"a, b\",\"say \"\"hi\"\"\",\"two\nlines\",'=SUM(A1),+84912345678,'-x,070198001234,\r\n"
+            "\"plain\",\"a, b\",\"Thôn 3; ấp Bù Khơn\",\"a\tb\",\"say \"\"hi\"\"\",\"two\nlines\",\
+             \"'=SUM(A1)\",\"'+84912345678\",\"'-1+1\",\"'+1+cmd|' /C calc'!A0\",\"'@SUM(1+1)\",\
+             \"'\tx\",\"'\rx\",\"070198001234\",\"\"\r\n"
         );
+    }
+
+    #[test]
+    fn widths_follow_the_content_within_bounds() {
+        assert_eq!(width("Mã hồ sơ", 36), 38.0);
+        assert_eq!(width("Mã", 0), 10.0);
+        assert_eq!(width("Nơi cư trú", 400), MAX_WIDTH as f64);
+        assert_eq!(width(&"x".repeat(60), 4), 32.0);
     }
 }

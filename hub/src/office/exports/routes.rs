@@ -1,9 +1,9 @@
 //! HTTP routes of exports (office mode, clerks):
-//! - `POST /api/v1/office/exports` records an export of a system's dossiers → `{id, rows}`;
-//! - `GET /api/v1/office/exports/{id}/file` streams its file (CSV through a channel, XLSX built into a
-//!   temporary file in the data directory, then streamed);
+//! - `POST /api/v1/office/exports` records an export of a system's dossiers and makes its file, kept in
+//!   the data directory → `{id, rows, sha256}`;
+//! - `GET /api/v1/office/exports/{id}/file` sends the kept file: the same bytes at every download;
 //! - `GET /api/v1/office/exports` lists past exports; `GET /api/v1/office/exports/pending` counts, per
-//!   system, the dossiers not yet exported there.
+//!   system, the dossiers not yet exported there and those waiting for a number the system needs.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{render, store, systems};
+use super::{store, systems};
 use crate::shared::auth::Clerks;
 use crate::shared::error::{ApiError, FieldDetail, JsonBody};
 use crate::shared::state::AppState;
@@ -58,13 +58,16 @@ pub enum ExportFormat {
     Xlsx,
 }
 
-/// An export recorded; its file is fetched from `file`.
+/// An export recorded and its file kept; the file is fetched from `file`.
 #[derive(Serialize, utoipa::ToSchema)]
 struct ExportMade {
     id: String,
     rows: i64,
     /// `/api/v1/office/exports/{id}/file`.
     file: String,
+    /// The kept file's SHA-256: every download of it has this digest.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    sha256: String,
 }
 
 /// Nothing matched: no export was recorded (`id` is null, `rows` 0).
@@ -101,7 +104,14 @@ struct PendingSystem {
     form_en: String,
     target_vi: String,
     target_en: String,
+    /// Ready and not yet exported there.
     pending: i64,
+    /// Not yet exported there, but waiting for a number the system needs (`waiting_for`) before they
+    /// can go.
+    waiting: i64,
+    /// The result number the system waits for (`pin`: the child's personal identification number,
+    /// recorded at registration), or null when it waits for none.
+    waiting_for: Option<String>,
 }
 
 /// Per national system, the dossiers waiting.
@@ -291,6 +301,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<CreateOut>), ApiError> {
     let (sys, format, sel) = check(body)?;
     let (uid, uname) = (user.id.clone(), user.name.clone());
+    let files = files_of(&st);
     let made = st
         .db
         .call(move |c| {
@@ -311,7 +322,17 @@ async fn create(
                     id: &uid,
                     name: &uname,
                 },
+                &files,
             )?;
+            let made = match made {
+                Some((id, rows)) => {
+                    let sha = store::get(c, &id)?
+                        .and_then(|x| x.sha256)
+                        .unwrap_or_default();
+                    Some((id, rows, sha))
+                }
+                None => None,
+            };
             Ok(Ok(made))
         })
         .await?
@@ -324,12 +345,13 @@ async fn create(
             )])
         })?;
     Ok(match made {
-        Some((id, rows)) => (
+        Some((id, rows, sha256)) => (
             StatusCode::CREATED,
             Json(CreateOut::Made(ExportMade {
                 file: format!("/api/v1/office/exports/{id}/file"),
                 id,
                 rows,
+                sha256,
             })),
         ),
         None => (
@@ -386,7 +408,8 @@ async fn list(
     }))
 }
 
-/// Per national system: its form and how many dossiers wait to be exported there.
+/// Per national system: its form, how many dossiers are ready to be exported there, and how many more wait
+/// for a number the system needs (CT01 and TK1-TS: the child's personal identification number).
 #[utoipa::path(
     get,
     path = "/api/v1/office/exports/pending",
@@ -402,7 +425,9 @@ async fn pending(State(st): State<AppState>, _user: Clerks) -> Result<Json<Pendi
     let counts = st.db.call(|c| store::pending(c)).await?;
     let systems = counts
         .into_iter()
-        .map(|(s, n)| PendingSystem {
+        .map(|(s, n, waiting)| PendingSystem {
+            waiting,
+            waiting_for: store::needs(&s).map(str::to_owned),
             system: s.id.to_string(),
             procedure: s.procedure_id.to_string(),
             form_vi: s.newest.form.vi.to_string(),
@@ -415,7 +440,20 @@ async fn pending(State(st): State<AppState>, _user: Clerks) -> Result<Json<Pendi
     Ok(Json(PendingOut { systems }))
 }
 
-/// An export's file (CSV or XLSX), streamed as an attachment.
+/// The kept export files of the hub whose state is `st`.
+fn files_of(st: &AppState) -> store::Files {
+    store::Files {
+        data_dir: st
+            .db
+            .path()
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default(),
+    }
+}
+
+/// An export's file (CSV or XLSX), as an attachment: the bytes kept when it was made, whose SHA-256 is the
+/// one recorded.
 #[utoipa::path(
     get,
     path = "/api/v1/office/exports/{id}/file",
@@ -441,117 +479,41 @@ async fn file(
         .call(move |c| store::get(c, &id))
         .await?
         .ok_or_else(|| ApiError::not_found("lần xuất", "Export"))?;
-    let sys = systems::find(&ex.system)
-        .ok_or_else(|| ApiError::internal(format!("unknown system {}", ex.system)))?;
+    let files = files_of(&st);
     let db_path = st.db.path().to_path_buf();
     let disposition = format!("attachment; filename=\"{}\"", ex.file_name);
-    let headers = |ct: &'static str| {
-        [
-            (header::CONTENT_TYPE, ct.to_owned()),
-            (header::CONTENT_DISPOSITION, disposition.clone()),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ]
+    let content_type = if ex.format == "csv" {
+        "text/csv; charset=utf-8"
+    } else {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     };
-    if ex.format == "csv" {
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
-        tokio::task::spawn_blocking(move || {
-            let run = || -> crate::shared::store::StoreResult<()> {
-                let c = crate::shared::store::open_connection(&db_path)?;
-                let mut hash = Sha256::new();
-                let whole = render::csv(&c, &sys, &ex, |piece| {
-                    hash.update(&piece);
-                    tx.blocking_send(Ok(piece)).is_ok()
-                })?;
-                if whole {
-                    store::completed(&c, &ex.id, &hex::encode(hash.finalize()))?;
-                }
-                Ok(())
-            };
-            if let Err(e) = run() {
-                tracing::error!(error = %e, "csv export failed");
-                let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
+    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
+        if let Some(bytes) = files.read(&ex)? {
+            let sha = hex::encode(Sha256::digest(&bytes));
+            if ex.sha256.as_deref() != Some(sha.as_str()) {
+                // Altered on disk since it was made: never send other bytes than those delivered.
+                tracing::error!(export = %ex.id, "kept export file does not match its recorded digest");
+                return Err(ApiError::internal("export file does not match its digest"));
             }
-        });
-        return Ok((
-            headers("text/csv; charset=utf-8"),
-            Body::from_stream(receiver_stream(rx)),
-        )
-            .into_response());
-    }
-    // XLSX: built off the executor into a temporary file in the data directory, then streamed.
-    let file = tokio::task::spawn_blocking(
-        move || -> crate::shared::store::StoreResult<std::fs::File> {
-            let data_dir = db_path
-                .parent()
-                .map(std::path::Path::to_path_buf)
-                .unwrap_or_default();
-            let tmp = data_dir.join("exports-tmp");
-            std::fs::create_dir_all(&tmp)?;
-            {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o700))?;
-            }
-            let path = tmp.join(format!("{}-{}.xlsx", ex.id, uuid::Uuid::now_v7()));
-            let c = crate::shared::store::open_connection(&db_path)?;
-            let built = render::xlsx(&c, &sys, &ex, &tmp, &path);
-            let opened = built.and_then(|()| {
-                let mut f = std::fs::File::open(&path)?;
-                let mut hash = Sha256::new();
-                std::io::copy(&mut f, &mut hash)?;
-                store::completed(&c, &ex.id, &hex::encode(hash.finalize()))?;
-                Ok(std::fs::File::open(&path)?)
-            });
-            // The open file stays readable after its name is removed; nothing is left behind.
-            let _ = std::fs::remove_file(&path);
-            opened
-        },
-    )
+            return Ok(bytes);
+        }
+        // An export made before files were kept: made once now, kept, and sent the same from now on.
+        let sys = systems::find(&ex.system)
+            .ok_or_else(|| ApiError::internal(format!("unknown system {}", ex.system)))?;
+        let c = crate::shared::store::open_connection(&db_path)?;
+        let sha = files.make(&c, &sys, &ex)?;
+        store::completed(&c, &ex.id, &sha)?;
+        Ok(files.read(&ex)?.unwrap_or_default())
+    })
     .await
     .map_err(ApiError::internal)??;
-    // No Content-Length: the app's gzip layer may compress the body on the way out.
-    let resp = (
-        headers("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        Body::from_stream(file_stream(file)),
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        Body::from(bytes),
     )
-        .into_response();
-    Ok(resp)
-}
-
-type Piece = Result<Vec<u8>, std::io::Error>;
-
-/// The pieces sent on `rx`, as a body stream.
-fn receiver_stream(
-    rx: tokio::sync::mpsc::Receiver<Piece>,
-) -> impl futures_util::Stream<Item = Piece> + Send + 'static {
-    // Fused: the compression layer may poll again after the end.
-    futures_util::StreamExt::fuse(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    }))
-}
-
-/// An open file read in 64 KiB pieces on the blocking pool, as a body stream.
-fn file_stream(
-    mut file: std::fs::File,
-) -> impl futures_util::Stream<Item = Piece> + Send + 'static {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Piece>(4);
-    tokio::task::spawn_blocking(move || {
-        use std::io::Read;
-        loop {
-            let mut buf = vec![0u8; 64 * 1024];
-            match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    buf.truncate(n);
-                    if tx.blocking_send(Ok(buf)).is_err() {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    break;
-                }
-            }
-        }
-    });
-    receiver_stream(rx)
+        .into_response())
 }

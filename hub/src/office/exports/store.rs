@@ -41,6 +41,10 @@ const SELECT_SQL: &str = "
       AND (:from IS NULL OR d.received_at >= :from)
       AND (:before IS NULL OR d.received_at < :before)
       AND (:ids IS NULL OR d.dossier_id IN (SELECT value FROM json_each(:ids)))
+      AND (:needs IS NULL OR EXISTS (
+            SELECT 1 FROM json_each(CASE WHEN json_valid(s.result_json) THEN s.result_json ELSE '[]' END) r
+            WHERE json_extract(r.value, '$.kind') = :needs
+              AND COALESCE(json_extract(r.value, '$.number'), '') <> ''))
       AND (:w_op IS NULL OR (CASE :w_op
             WHEN 'equals' THEN NULLIF(json_extract(d.fields_json, :w_path), '') = :w_val
             WHEN 'not_equals' THEN NULLIF(json_extract(d.fields_json, :w_path), '') <> :w_val
@@ -73,6 +77,21 @@ fn when_params(sys: &System) -> (Option<&'static str>, Option<String>, Option<St
     }
 }
 
+/// The result number a system waits for: the child's personal identification number (`pin`) when its
+/// newest mapping exports it (CT01, TK1-TS). Such a dossier is not delivered there, and stays pending for
+/// it, until the number is recorded. Other result numbers (a registration's own number) do not hold a
+/// dossier back: the system they go to is where that number is made.
+pub fn needs(sys: &System) -> Option<&'static str> {
+    use protocol::package::export::Source;
+    sys.columns()
+        .iter()
+        .any(|i| matches!(&i.value, Source::ResultNumber(k) if k == PIN))
+        .then_some(PIN)
+}
+
+/// The result kind of the personal identification number given at registration.
+pub const PIN: &str = "pin";
+
 fn ids_json(sel: &Selection) -> Option<String> {
     sel.dossier_ids
         .as_ref()
@@ -81,6 +100,16 @@ fn ids_json(sel: &Selection) -> Option<String> {
 
 /// How many dossiers `sel` picks for `sys` now.
 pub fn count(c: &Connection, sys: &System, sel: &Selection) -> StoreResult<i64> {
+    count_with(c, sys, sel, needs(sys))
+}
+
+/// Like [`count`], waiting for the result number `needs` (none: every dossier otherwise ready).
+fn count_with(
+    c: &Connection,
+    sys: &System,
+    sel: &Selection,
+    needs: Option<&str>,
+) -> StoreResult<i64> {
     let ids = ids_json(sel);
     let (w_op, w_path, w_val) = when_params(sys);
     Ok(c.query_row(
@@ -96,6 +125,7 @@ pub fn count(c: &Connection, sys: &System, sel: &Selection) -> StoreResult<i64> 
             ":w_op": w_op,
             ":w_path": w_path,
             ":w_val": w_val,
+            ":needs": needs,
         },
         |r| r.get(0),
     )?)
@@ -118,14 +148,17 @@ pub struct Maker<'a> {
     pub name: &'a str,
 }
 
-/// Records an export of the dossiers `sel` picks: the export, its items and one `exported` audit entry
-/// per dossier, in one transaction. `None` when nothing is picked (nothing is recorded).
+/// Records an export of the dossiers `sel` picks and makes its file, in one transaction: the export, its
+/// items, one `exported` audit entry per dossier, the file written durably in the data directory (see
+/// [`Files`]) and its SHA-256. The file's bytes are what every download of the export then sends. `None`
+/// when nothing is picked (nothing is recorded).
 pub fn create(
     c: &mut Connection,
     sys: &System,
     format: &str,
     sel: &Selection,
     by: Maker<'_>,
+    files: &Files,
 ) -> StoreResult<Option<(String, i64)>> {
     let tx = write_tx(c)?;
     let id = uuid::Uuid::now_v7().to_string();
@@ -155,6 +188,7 @@ pub fn create(
                 ":w_op": w_op,
                 ":w_path": w_path,
                 ":w_val": w_val,
+                ":needs": needs(sys),
             },
         )
         .map_err(StoreError::classify)? as i64;
@@ -184,8 +218,70 @@ pub fn create(
         params![id, rows],
     )
     .map_err(StoreError::classify)?;
-    tx.commit().map_err(StoreError::classify)?;
+    let ex = get(&tx, &id)?.ok_or_else(|| StoreError::Corrupt("export just made".into()))?;
+    let sha = files.make(&tx, sys, &ex)?;
+    let recorded = tx
+        .execute(
+            "UPDATE exports SET sha256 = ?2, completed_at = ?3 WHERE id = ?1",
+            params![id, sha, now],
+        )
+        .and_then(|_| tx.commit());
+    if let Err(e) = recorded {
+        // Not recorded (rolled back): its file must not outlive it.
+        let _ = std::fs::remove_file(files.path(&ex));
+        return Err(StoreError::classify(e));
+    }
     Ok(Some((id, rows)))
+}
+
+/// Where export files are kept: `exports/<id>.<format>` in the data directory, written once (temporary
+/// file, fsync, rename, directory fsync; mode 0600; sealed under the data key when the directory is
+/// protected) and never rewritten. Backups take them with the rest of the data directory.
+pub struct Files {
+    pub data_dir: std::path::PathBuf,
+}
+
+impl Files {
+    /// The folder of the kept files.
+    pub fn dir(&self) -> std::path::PathBuf {
+        self.data_dir.join("exports")
+    }
+
+    /// The kept file of `ex`.
+    pub fn path(&self, ex: &ExportOut) -> std::path::PathBuf {
+        self.dir().join(format!("{}.{}", ex.id, ex.format))
+    }
+
+    /// Builds the file of `ex` from the store as it is now, keeps it durably, and gives its SHA-256.
+    pub fn make(&self, c: &Connection, sys: &System, ex: &ExportOut) -> StoreResult<String> {
+        use sha2::Digest;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = self.dir();
+        std::fs::create_dir_all(&dir)?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        let bytes = if ex.format == "xlsx" {
+            let tmp = self.data_dir.join("exports-tmp");
+            std::fs::create_dir_all(&tmp)?;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o700))?;
+            super::render::xlsx(c, sys, ex, &tmp)?
+        } else {
+            super::render::csv(c, sys, ex)?
+        };
+        crate::shared::vault::files::write_secret(&self.data_dir, &self.path(ex), &bytes)
+            .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?;
+        Ok(hex::encode(sha2::Sha256::digest(&bytes)))
+    }
+
+    /// The kept bytes of `ex`, or `None` when it has none (an export made before files were kept).
+    pub fn read(&self, ex: &ExportOut) -> StoreResult<Option<Vec<u8>>> {
+        let path = self.path(ex);
+        if !path.exists() {
+            return Ok(None);
+        }
+        crate::shared::vault::files::read_secret(&self.data_dir, &path)
+            .map(Some)
+            .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))
+    }
 }
 
 /// A past export as listed.
@@ -280,13 +376,18 @@ pub fn list(c: &Connection, before: Option<&str>, limit: i64) -> StoreResult<Vec
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Per system: how many dossiers are not yet exported there.
-pub fn pending(c: &Connection) -> StoreResult<Vec<(System, i64)>> {
+/// Per system: how many dossiers are ready and not yet exported there, and how many more wait for the
+/// result number it needs (see [`needs`]).
+pub fn pending(c: &Connection) -> StoreResult<Vec<(System, i64, i64)>> {
     super::systems::systems()
         .into_iter()
         .map(|s| {
             let n = count(c, &s, &Selection::default())?;
-            Ok((s, n))
+            let waiting = match needs(&s) {
+                Some(_) => count_with(c, &s, &Selection::default(), None)? - n,
+                None => 0,
+            };
+            Ok((s, n, waiting))
         })
         .collect()
 }
@@ -350,7 +451,7 @@ fn parse_results(json: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Notes the file's digest the first time it is delivered whole.
+/// Notes the file's digest of an export made before files were kept, the first time its file is made.
 pub fn completed(c: &Connection, id: &str, sha256: &str) -> StoreResult<()> {
     c.execute(
         "UPDATE exports SET sha256 = ?2, completed_at = ?3 WHERE id = ?1 AND completed_at IS NULL",
@@ -455,7 +556,7 @@ mod tests {
                     named_params! {
                         ":procedure": pid.as_str(), ":system": sys.id.as_str(), ":again": false,
                         ":status": None::<String>, ":from": None::<String>, ":before": None::<String>,
-                        ":ids": None::<String>, ":w_op": when_params(&system).0,
+                        ":ids": None::<String>, ":needs": None::<String>, ":w_op": when_params(&system).0,
                         ":w_path": when_params(&system).1, ":w_val": when_params(&system).2,
                     },
                     |r| r.get(0),

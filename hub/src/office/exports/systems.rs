@@ -144,7 +144,13 @@ pub struct RowMaker<'a, 'c> {
     rec: &'a Record,
     fields: BTreeMap<String, String>,
     units: &'a mut UnitLabels<'c>,
+    iso: bool,
 }
+
+/// The item the forms head with the authority addressed.
+pub const ADDRESSEE: &str = "Kính gửi";
+
+pub use crate::shared::units::wording::in_sentence;
 
 impl<'a, 'c> RowMaker<'a, 'c> {
     pub fn new(rec: &'a Record, units: &'a mut UnitLabels<'c>) -> Self {
@@ -158,6 +164,21 @@ impl<'a, 'c> RowMaker<'a, 'c> {
             rec,
             fields,
             units,
+            iso: false,
+        }
+    }
+
+    /// Dates in ISO 8601 (`YYYY-MM-DD`, for CSV) instead of as the forms print them (`dd/mm/yyyy`).
+    pub fn iso_dates(mut self, iso: bool) -> Self {
+        self.iso = iso;
+        self
+    }
+
+    fn date(&self, d: time::Date) -> String {
+        if self.iso {
+            words::date_iso(d)
+        } else {
+            words::date_in_figures(d)
         }
     }
 
@@ -184,7 +205,7 @@ impl<'a, 'c> RowMaker<'a, 'c> {
             ReceiptCode => self.rec.receipt_code.clone(),
             DossierId => self.rec.dossier_id.clone(),
             ReceivedOn => crate::shared::clock::vn_date_of(&self.rec.received_at)
-                .map(words::date_in_figures)
+                .map(|d| self.date(d))
                 .unwrap_or_default(),
             Field(k) => self.field(k).to_owned(),
             Choice(k) => {
@@ -199,7 +220,7 @@ impl<'a, 'c> RowMaker<'a, 'c> {
             Date(k) => {
                 let v = self.field(k);
                 match protocol::parse_year_or_date(v) {
-                    Some(protocol::YearOrDate::Date(d)) => words::date_in_figures(d),
+                    Some(protocol::YearOrDate::Date(d)) => self.date(d),
                     _ => v.to_owned(),
                 }
             }
@@ -227,6 +248,12 @@ impl<'a, 'c> RowMaker<'a, 'c> {
             }
             Prefixed { prefix, value } => {
                 let v = self.value(value)?;
+                // An authority of a unit, as the printed form writes it: "Công an xã …, tỉnh …", not
+                // "Công an Xã …, Tỉnh …" (a code the hub does not know stays as it is).
+                let v = match **value {
+                    Commune(_) => in_sentence(&v),
+                    _ => v,
+                };
                 if v.is_empty() {
                     v
                 } else {
@@ -251,6 +278,21 @@ impl<'a, 'c> RowMaker<'a, 'c> {
         for col in sys.columns() {
             row.push(
                 match mapping.items.iter().find(|i| i.name.vi == col.name.vi) {
+                    // A form addressed to a bare commune is addressed to its People's Committee, the
+                    // commune's civil-status authority, as the printed form writes it (office/forms:
+                    // "Ủy ban nhân dân xã …, tỉnh …"); free text or a code the hub does not know as it is.
+                    Some(ExportItem {
+                        name,
+                        value: Source::Commune(k),
+                    }) if name.vi == ADDRESSEE => {
+                        let raw = self.field(k).to_owned();
+                        let label = self.commune(k)?;
+                        if raw.is_empty() || label == raw {
+                            label
+                        } else {
+                            format!("Ủy ban nhân dân {}", in_sentence(&label))
+                        }
+                    }
                     Some(i) => self.value(&i.value)?,
                     None => String::new(),
                 },
@@ -434,7 +476,14 @@ mod tests {
             "derived from the mother"
         );
         assert_eq!(cell(&bd, &row, "Năm sinh của người mẹ"), "1998");
-        assert_eq!(cell(&bd, &row, "Kính gửi"), commune_label);
+        assert_eq!(
+            cell(&bd, &row, "Kính gửi"),
+            format!("Ủy ban nhân dân {}", in_sentence(&commune_label))
+        );
+        assert_eq!(
+            in_sentence(&commune_label),
+            "xã Bù Gia Mập, thành phố Đồng Nai"
+        );
         assert_eq!(
             cell(&bd, &row, "Nơi cư trú của người mẹ"),
             format!("Thôn Bù Khơn, {commune_label}")
@@ -455,7 +504,7 @@ mod tests {
         assert_eq!(cell(&ct, &row, "4. Số định danh cá nhân"), "070326000123");
         assert_eq!(
             cell(&ct, &row, "Kính gửi"),
-            format!("Công an {commune_label}")
+            format!("Công an {}", in_sentence(&commune_label))
         );
         assert_eq!(cell(&ct, &row, "8. Mối quan hệ với chủ hộ"), "Con");
         assert_eq!(

@@ -85,6 +85,11 @@ pub fn date_in_figures(d: Date) -> String {
     format!("{:02}/{:02}/{:04}", d.day(), d.month() as u8, d.year())
 }
 
+/// A date in ISO 8601, `YYYY-MM-DD`: the one form no locale reads with day and month swapped.
+pub fn date_iso(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +148,6 @@ mod tests {
             "Ngày ba mươi mốt, tháng mười hai, năm một nghìn chín trăm chín mươi chín"
         );
         assert_eq!(date_in_figures(date!(2025 - 04 - 01)), "01/04/2025");
+        assert_eq!(date_iso(date!(2025 - 04 - 01)), "2025-04-01");
     }
 }

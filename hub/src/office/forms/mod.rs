@@ -88,24 +88,7 @@ pub struct FilledForm {
     pub source: String,
 }
 
-/// The unit kinds a label starts with ("Xã Bù Gia Mập, Thành phố Đồng Nai").
-const KINDS: &[&str] = &["Xã", "Phường", "Đặc khu", "Thị trấn", "Tỉnh", "Thành phố"];
-
-/// A unit label written inside a sentence: each part's kind in lower case ("xã Bù Gia Mập, tỉnh Đồng
-/// Nai").
-pub fn in_sentence(label: &str) -> String {
-    label
-        .split(", ")
-        .map(|part| {
-            KINDS
-                .iter()
-                .find(|k| part.starts_with(&format!("{k} ")))
-                .map(|k| format!("{}{}", k.to_lowercase(), &part[k.len()..]))
-                .unwrap_or_else(|| part.to_owned())
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+pub use crate::shared::units::wording::{in_sentence, KINDS};
 
 /// The place that starts a date line: the commune's own name, without its kind, province or the
 /// authority's words ("Ủy ban nhân dân xã Phước Sơn" → "Phước Sơn"; "Xã Bù Gia Mập, Thành phố Đồng Nai" →

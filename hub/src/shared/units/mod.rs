@@ -8,7 +8,8 @@
 //!   capture may use), [`store::unit_label`] and [`store::unit_label_on`] (also former codes, as of a date);
 //! - `history`: former names, kept by imports or compiled in (`known-history.json`), and which applied when;
 //! - `sample`: Khánh Hoà (56) and Đồng Nai (75), stored while no dataset has been imported;
-//! - `routes`: `GET /api/v1/units/…` for any logged-in user; `cli`: `hub units import|list`.
+//! - `routes`: `GET /api/v1/units/…` for any logged-in user; `cli`: `hub units import|list`;
+//! - `wording`: a unit's label inside a sentence ("xã Bù Gia Mập, thành phố Đồng Nai").
 
 pub mod cli;
 pub mod dataset;
@@ -17,6 +18,7 @@ pub mod key;
 pub mod routes;
 pub mod sample;
 pub mod store;
+pub mod wording;
 
 use std::io::Read;
 use std::path::Path;
