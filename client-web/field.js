@@ -19,6 +19,7 @@ const keyName = (fields) => { const e = fields && Object.entries(fields).find(([
 function statusBanner(s) {
   if (!s) return null;
   // Sealing waits (shared::chain_guard): the most urgent news on the home screen.
+  if (s.chain === 'paused') return banner('danger', t('status.chain_paused_title'), t('status.chain_paused_body'), { 'data-testid': 'chain-paused' });
   if (s.chain === 'diverged') return banner('danger', t('status.chain_diverged_title'), t('status.chain_diverged_body'), { 'data-testid': 'chain-diverged' });
   if (s.chain === 'restored') return banner('warn', t('status.chain_restored_title'), t('status.chain_restored_body'), { 'data-testid': 'chain-restored' });
   if (!s.paired) {
@@ -730,6 +731,10 @@ export async function receiptView(app, [code], _q, ctx) {
     def && def.authority ? [t('receipt.authority'), txt(def.authority)] : null,
     r.seq != null ? [t('receipt.seq'), String(r.seq)] : null,
   ].filter(Boolean);
+  // Not yet protected: because no office key is trusted yet, or because the hub's chain waits for a sync
+  // (restored or diverged, protocol §11.4.1). The receipt is valid either way; the reason differs.
+  const st = r.protected ? null : await api('GET', '/api/v1/status').catch(() => null);
+  const waitsForSync = !!(st && st.paired && st.chain && st.chain !== 'sealable');
   const printBtn = btn('print', t('receipt.print'), { class: 'btn big', 'data-testid': 'print' });
   printBtn.addEventListener('click', () => window.print());
   ctx.show(h('section', { class: 'receipt' },
@@ -746,7 +751,9 @@ export async function receiptView(app, [code], _q, ctx) {
       h('dl', {}, facts.map(([k, v]) => h('div', { class: 'kv' }, h('dt', {}, k), h('dd', {}, v)))),
       r.protected
         ? banner('ok', t('receipt.protected'), null, { 'data-testid': 'protected' })
-        : banner('danger', t('receipt.not_protected_title'), t('receipt.not_protected_body'), { 'data-testid': 'not-protected', id: 'not-protected' }),
+        : waitsForSync
+          ? banner('warn', t('receipt.waits_sync_title'), t('receipt.waits_sync_body'), { 'data-testid': 'waits-for-sync' })
+          : banner('danger', t('receipt.not_protected_title'), t('receipt.not_protected_body'), { 'data-testid': 'not-protected', id: 'not-protected' }),
       r.disposition && r.disposition !== 'new'
         ? banner('warn', t('disp.' + r.disposition), r.refers_to ? t('receipt.refers_to') : null, { 'data-testid': 'receipt-disposition' })
         : null,

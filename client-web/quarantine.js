@@ -29,8 +29,33 @@ function item(x, reload) {
       h('p', { class: 'mono small' }, `${x.reason}: ${x.detail}`),
       h('p', { class: 'mono small' }, `hash ${x.hash}`),
       x.held_hash ? h('p', { class: 'mono small' }, `held ${x.held_hash}`) : null),
-    x.resolution ? h('p', { 'data-testid': 'resolution' }, h('strong', {}, open ? t('intake.previous_note') : t('intake.note_by', { who: x.resolved_by || '—', when: fmtTime(x.resolved_at) })), ' ', x.resolution) : null,
+    sides(x),
+    x.resolution ? h('p', { 'data-testid': 'resolution' }, h('strong', {}, open ? t('intake.previous_note')
+      : (x.resolved_by ? t('intake.note_by', { who: x.resolved_by, when: fmtTime(x.resolved_at) }) : t('intake.settled_by_office', { when: fmtTime(x.resolved_at) }))), ' ', x.resolution) : null,
     form);
+}
+
+// A dossier the office holds, as one side of the comparison.
+function side(title, d, testid) {
+  return h('div', { class: 'card qside', 'data-testid': testid },
+    h('h3', {}, title),
+    h('dl', {},
+      h('div', { class: 'kv' }, h('dt', {}, t('intake.side_seq')), h('dd', {}, String(d.seq))),
+      h('div', { class: 'kv' }, h('dt', {}, t('intake.side_code')), h('dd', { class: 'mono' }, d.receipt_code)),
+      d.issued_code ? h('div', { class: 'kv' }, h('dt', {}, t('intake.side_issued')), h('dd', { class: 'mono' }, d.issued_code)) : null,
+      h('div', { class: 'kv' }, h('dt', {}, t('intake.side_sealed')), h('dd', {}, fmtTime(d.sealed_at)))),
+    h('a', { href: `#/office/dossier/${encodeURIComponent(d.dossier_id)}` }, t('intake.side_open')));
+}
+
+// Equivocation: the dossier held at that seq beside the one set aside, and what became of the latter.
+function sides(x) {
+  if (!x.held && !x.rechained) return null;
+  const offered = x.rechained
+    ? side(t('intake.side_rechained', { n: x.rechained.seq }), x.rechained, 'side-rechained')
+    : h('div', { class: 'card qside', 'data-testid': 'side-offered' }, h('h3', {}, t('intake.side_offered')),
+      h('p', {}, x.offered_sealed_at ? t('intake.side_offered_sealed', { when: fmtTime(x.offered_sealed_at) }) : ''),
+      h('p', { class: 'muted' }, t('intake.side_waiting')));
+  return h('div', { class: 'qsides' }, x.held ? side(t('intake.side_held', { n: x.seq }), x.held, 'side-held') : null, offered);
 }
 
 function resolveForm(x, reload) {

@@ -80,6 +80,10 @@ export async function statusView(app, [code], query, ctx) {
   ctx.show(h('section', { class: 'self status' },
     langMenu(rerender),
     h('h1', {}, t('self.status_title')),
+    // The office recorded this dossier under another code (the code was handed out twice by a restored or
+    // cloned hub): the villager is told the new one before anything else.
+    n.recorded_as ? h('p', { class: 'banner warn', 'data-testid': 'status-recorded-as' },
+      t('self.recorded_as', { code: n.recorded_as })) : null,
     current
       ? h('p', { class: `status-word s-news-${r.news.kind}`, 'data-testid': 'status-word', 'data-status': r.status, 'data-news': r.news.kind }, t('news.status.' + r.news.kind))
       : h('p', { class: `status-word s-${r.status}`, 'data-testid': 'status-word', 'data-status': r.status }, t('self.status.' + r.status)),

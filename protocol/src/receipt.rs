@@ -138,6 +138,23 @@ impl ReceiptCode {
         ReceiptCode::from_entropy(five)
     }
 
+    /// The code the office records dossier `dossier_id` of hub `device` under when another dossier it holds
+    /// already carries the code this one was issued (two copies of one card, or a card restored from an
+    /// older backup, issued it twice; §6.2): the first 40 bits of
+    /// SHA-256(`outreach-kit/v1/receipt-code-relinked` LF device-id LF dossier-id), digit form. The field
+    /// hub learns it from the office's news and shows it to the villager beside the code they hold.
+    pub fn relinked(device: &DeviceId, dossier_id: &str) -> Self {
+        let digest = Sha256::new()
+            .chain_update(b"outreach-kit/v1/receipt-code-relinked\n")
+            .chain_update(device.as_str().as_bytes())
+            .chain_update(b"\n")
+            .chain_update(dossier_id.as_bytes())
+            .finalize();
+        let mut five = [0u8; 5];
+        five.copy_from_slice(&digest[..5]);
+        ReceiptCode::from_entropy(five)
+    }
+
     /// Whether this code, in either form, is the one of receipt `seq` of hub `device` (a receipt issued
     /// before digit codes carries the same value in the Crockford form).
     pub fn is_derived_from(&self, device: &DeviceId, seq: u64) -> bool {
@@ -416,6 +433,20 @@ mod token_tests {
             },
             date: "2026-11-23".into(),
         }
+    }
+
+    #[test]
+    fn relinked_codes_are_stable_and_differ_from_issued_ones() {
+        let device = DeviceKey::from_seed([1u8; 32]).public().device_id();
+        let id = "01890a5d-ac96-774b-bcce-b302099a8057";
+        let a = ReceiptCode::relinked(&device, id);
+        assert_eq!(a, ReceiptCode::relinked(&device, id));
+        assert_ne!(
+            a,
+            ReceiptCode::relinked(&device, "01890a5d-ac96-774b-bcce-b302099a8058")
+        );
+        assert!((1..=2000).all(|seq| ReceiptCode::derive(&device, seq) != a));
+        assert_eq!(a.to_string().len(), 17, "digit form: {a}");
     }
 
     #[test]

@@ -229,3 +229,49 @@ export async function scanVietnameseScreen(page, label, { parts = [], moreEnglis
   assert.equal(english, null, `${label}: English on a Vietnamese screen: …${english && text.slice(Math.max(0, english.index - 40), english.index + 40)}…`);
   return text;
 }
+
+// A tiny logged-in API client (session cookie + CSRF token) for node: `await api(method, path, body)` gives
+// `{status, headers, body}` (JSON parsed, other bodies as a Buffer; a FormData body is sent as multipart).
+export async function apiLogin(base, user) {
+  const r = await fetch(base + '/api/v1/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: user.name, password: user.password }) });
+  assert.equal(r.status, 200);
+  const cookie = r.headers.get('set-cookie').split(';')[0];
+  const { csrf_token: csrf } = await r.json();
+  return async (method, p, body) => {
+    const headers = { Cookie: cookie, 'X-CSRF-Token': csrf };
+    let payload = body;
+    if (body !== undefined && !(body instanceof FormData)) { headers['Content-Type'] = 'application/json'; payload = JSON.stringify(body); }
+    const res = await fetch(base + p, { method, headers, body: payload });
+    const ct = res.headers.get('content-type') || '';
+    return { status: res.status, headers: res.headers, body: ct.includes('json') ? await res.json() : Buffer.from(await res.arrayBuffer()) };
+  };
+}
+
+// A complete marital-status request (the villager asks for her own certificate): every field the seal
+// stage requires, for tests that need a sealable draft.
+export const MARITAL_FIELDS = {
+  'addressee.commune': 'Ủy ban nhân dân xã Phước Minh',
+  'requester.full_name': 'Điểu Thị Hạnh', 'requester.residence': 'thôn Bình Tiến, xã Phước Minh, tỉnh Đồng Nai',
+  'requester.id_type': 'can_cuoc', 'requester.pin': '070190012345',
+  'requester.id_issuer': 'Cục Cảnh sát quản lý hành chính về trật tự xã hội', 'requester.id_issue_date': '2021-06-10',
+  'requester.relationship': 'self',
+  'subject.full_name': 'Điểu Thị Hạnh', 'subject.date_of_birth': '1990-05-14', 'subject.sex': 'female',
+  'subject.ethnicity': 'Xtiêng', 'subject.nationality': 'Việt Nam', 'subject.residence': 'thôn Bình Tiến, xã Phước Minh, tỉnh Đồng Nai',
+  'subject.id_type': 'can_cuoc', 'subject.pin': '070190012345', 'subject.marital_status': 'never_married',
+  'request.purpose': 'Làm thủ tục nhận chuyển nhượng quyền sử dụng đất', 'declaration.confirmed': 'yes',
+};
+
+// A complete marital-status draft (MARITAL_FIELDS and the ID photo of the sample set), ready to seal; its id.
+export async function maritalDraft(api) {
+  const photo = fs.readFileSync(path.join(SHARED, 'data/photos/to-khai-xac-nhan-hon-nhan.jpg'));
+  const d = await api('POST', '/api/v1/drafts', { procedure: { id: 'marital-status-certificate', version: 1 }, fields: {} });
+  assert.equal(d.status, 201, JSON.stringify(d.body));
+  const u = await api('PUT', `/api/v1/drafts/${d.body.id}`, { fields: MARITAL_FIELDS, version: d.body.version });
+  assert.equal(u.status, 200, JSON.stringify(u.body));
+  const fd = new FormData();
+  fd.append('role', 'id_document');
+  fd.append('file', new Blob([photo], { type: 'image/jpeg' }), 'giay-to.jpg');
+  assert.equal((await api('POST', `/api/v1/drafts/${d.body.id}/attachments`, fd)).status, 201);
+  return d.body.id;
+}

@@ -14,7 +14,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startHub, launch, login, axeCheck, shot, SHARED, ARTIFACTS } from './harness.mjs';
+import { startHub, launch, login, axeCheck, shot, SHARED, ARTIFACTS, apiLogin, MARITAL_FIELDS } from './harness.mjs';
 
 const OFFICER = { name: 'canbo.lan', role: 'officer', password: 'Can-bo-2026!' };
 const MARITAL = { id: 'marital-status-certificate', version: 1 };
@@ -24,18 +24,6 @@ const BIRTH_PHOTO = fs.readFileSync(path.join(SHARED, 'data/photos/giay-chung-si
 const PHONE = { viewport: { width: 360, height: 740 } };
 const MAX_CM = 15;
 const MM = 96 / 25.4; // CSS pixels per millimetre
-
-const maritalFields = {
-  'addressee.commune': 'Ủy ban nhân dân xã Phước Minh',
-  'requester.full_name': 'Điểu Thị Hạnh', 'requester.residence': 'thôn Bình Tiến, xã Phước Minh, tỉnh Đồng Nai',
-  'requester.id_type': 'can_cuoc', 'requester.pin': '070190012345',
-  'requester.id_issuer': 'Cục Cảnh sát quản lý hành chính về trật tự xã hội', 'requester.id_issue_date': '2021-06-10',
-  'requester.relationship': 'self',
-  'subject.full_name': 'Điểu Thị Hạnh', 'subject.date_of_birth': '1990-05-14', 'subject.sex': 'female',
-  'subject.ethnicity': 'Xtiêng', 'subject.nationality': 'Việt Nam', 'subject.residence': 'thôn Bình Tiến, xã Phước Minh, tỉnh Đồng Nai',
-  'subject.id_type': 'can_cuoc', 'subject.pin': '070190012345', 'subject.marital_status': 'never_married',
-  'request.purpose': 'Làm thủ tục nhận chuyển nhượng quyền sử dụng đất', 'declaration.confirmed': 'yes',
-};
 
 function threeFields() {
   const born = new Date(Date.now() + 7 * 3600e3 - 20 * 86400e3).toISOString().slice(0, 10);
@@ -48,23 +36,6 @@ function threeFields() {
     'father.nationality': 'Việt Nam', 'father.pin': '070095004321',
     'requester.relationship': 'mother', 'requester.id_type': 'can_cuoc', 'birth.copies': '1',
     'residence.head_is': 'mother', 'residence.relationship_to_head': 'child', 'declaration.confirmed': 'yes',
-  };
-}
-
-// A tiny logged-in API client (cookie + CSRF) for node.
-async function apiLogin(base, user) {
-  const r = await fetch(base + '/api/v1/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: user.name, password: user.password }) });
-  assert.equal(r.status, 200);
-  const cookie = r.headers.get('set-cookie').split(';')[0];
-  const { csrf_token: csrf } = await r.json();
-  return async (method, p, body) => {
-    const headers = { Cookie: cookie, 'X-CSRF-Token': csrf };
-    let payload = body;
-    if (body !== undefined && !(body instanceof FormData)) { headers['Content-Type'] = 'application/json'; payload = JSON.stringify(body); }
-    const res = await fetch(base + p, { method, headers, body: payload });
-    const ct = res.headers.get('content-type') || '';
-    return { status: res.status, body: ct.includes('json') ? await res.json() : Buffer.from(await res.arrayBuffer()) };
   };
 }
 
@@ -153,7 +124,7 @@ before(async () => {
 after(async () => { if (hub) await hub.stop(); });
 
 test('marital status, picked at capture: English then Vietnamese, only the ID, one QR, ≤ 15 cm, no sideways scroll', async () => {
-  const id = await draft(api, MARITAL, maritalFields, { id_document: ID_PHOTO });
+  const id = await draft(api, MARITAL, MARITAL_FIELDS, { id_document: ID_PHOTO });
   const phone = await launch(PHONE);
   const { page } = phone;
   try {
@@ -240,7 +211,7 @@ test('3-in-1 (birth at a health facility): two originals, ≤ 15 cm; the A5 layo
 });
 
 test('a Vietnamese villager gets a Vietnamese-only slip; the officer can reprint it in another language', async () => {
-  const id = await draft(api, MARITAL, { ...maritalFields, 'requester.relationship': 'other', 'requester.relationship_other': 'con gái' },
+  const id = await draft(api, MARITAL, { ...MARITAL_FIELDS, 'requester.relationship': 'other', 'requester.relationship_other': 'con gái' },
     { id_document: ID_PHOTO, authorisation_letter: ID_PHOTO });
   const sealed = await api('POST', `/api/v1/drafts/${id}/seal`, {});
   assert.equal(sealed.status, 201, JSON.stringify(sealed.body));

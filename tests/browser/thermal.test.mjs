@@ -10,54 +10,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startHub, launch, login, axeCheck, scanVietnameseScreen, shot, sleep, freePort, SHARED, ARTIFACTS } from './harness.mjs';
+import { startHub, launch, login, axeCheck, scanVietnameseScreen, shot, sleep, freePort, SHARED, ARTIFACTS, apiLogin, maritalDraft } from './harness.mjs';
 
 const OFFICER = { name: 'canbo.lan', role: 'officer', password: 'Can-bo-2026!' };
-const MARITAL = { id: 'marital-status-certificate', version: 1 };
-const ID_PHOTO = fs.readFileSync(path.join(SHARED, 'data/photos/to-khai-xac-nhan-hon-nhan.jpg'));
 const PHONE = { viewport: { width: 360, height: 740 } };
 const CHUNK = 180;
 
-const fields = {
-  'addressee.commune': 'Ủy ban nhân dân xã Phước Minh',
-  'requester.full_name': 'Điểu Thị Hạnh', 'requester.residence': 'thôn Bình Tiến, xã Phước Minh, tỉnh Đồng Nai',
-  'requester.id_type': 'can_cuoc', 'requester.pin': '070190012345',
-  'requester.id_issuer': 'Cục Cảnh sát quản lý hành chính về trật tự xã hội', 'requester.id_issue_date': '2021-06-10',
-  'requester.relationship': 'self',
-  'subject.full_name': 'Điểu Thị Hạnh', 'subject.date_of_birth': '1990-05-14', 'subject.sex': 'female',
-  'subject.ethnicity': 'Xtiêng', 'subject.nationality': 'Việt Nam', 'subject.residence': 'thôn Bình Tiến, xã Phước Minh, tỉnh Đồng Nai',
-  'subject.id_type': 'can_cuoc', 'subject.pin': '070190012345', 'subject.marital_status': 'never_married',
-  'request.purpose': 'Làm thủ tục nhận chuyển nhượng quyền sử dụng đất', 'declaration.confirmed': 'yes',
-};
-
-// A tiny logged-in API client (cookie + CSRF) for node.
-async function apiLogin(base, user) {
-  const r = await fetch(base + '/api/v1/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: user.name, password: user.password }) });
-  assert.equal(r.status, 200);
-  const cookie = r.headers.get('set-cookie').split(';')[0];
-  const { csrf_token: csrf } = await r.json();
-  return async (method, p, body) => {
-    const headers = { Cookie: cookie, 'X-CSRF-Token': csrf };
-    let payload = body;
-    if (body !== undefined && !(body instanceof FormData)) { headers['Content-Type'] = 'application/json'; payload = JSON.stringify(body); }
-    const res = await fetch(base + p, { method, headers, body: payload });
-    const ct = res.headers.get('content-type') || '';
-    return { status: res.status, headers: res.headers, body: ct.includes('json') ? await res.json() : Buffer.from(await res.arrayBuffer()) };
-  };
-}
-
 // A sealed marital-status dossier whose slip is in `slipLang` first, then Vietnamese; returns its code.
 async function sealed(api, slipLang) {
-  const d = await api('POST', '/api/v1/drafts', { procedure: MARITAL, fields: {} });
-  assert.equal(d.status, 201, JSON.stringify(d.body));
-  const u = await api('PUT', `/api/v1/drafts/${d.body.id}`, { fields, version: d.body.version });
-  assert.equal(u.status, 200, JSON.stringify(u.body));
-  const fd = new FormData();
-  fd.append('role', 'id_document');
-  fd.append('file', new Blob([ID_PHOTO], { type: 'image/jpeg' }), 'id.jpg');
-  assert.equal((await api('POST', `/api/v1/drafts/${d.body.id}/attachments`, fd)).status, 201);
-  const s = await api('POST', `/api/v1/drafts/${d.body.id}/seal`, { slip_lang: slipLang });
+  const id = await maritalDraft(api);
+  const s = await api('POST', `/api/v1/drafts/${id}/seal`, { slip_lang: slipLang });
   assert.equal(s.status, 201, JSON.stringify(s.body));
   return s.body.code;
 }

@@ -395,7 +395,11 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
             }
             if dir.mode == protocol::HubMode::Field {
                 let n = dir.db.call_sync(|c| {
-                    crate::field::seal::engine::protect_pending(c, &dir.keys.device)
+                    crate::field::seal::engine::protect_pending(
+                        c,
+                        &dir.keys.device,
+                        crate::shared::chain_guard::place(&dir.path),
+                    )
                 })?;
                 if n > 0 {
                     println!("Protected {n} dossier(s) sealed before this office key was known: they are now encrypted to the office.");

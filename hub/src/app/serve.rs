@@ -133,7 +133,11 @@ pub async fn serve(
         let st = state.clone();
         let n = state
             .db
-            .call(move |c| seal::engine::protect_pending(c, &st.keys.device))
+            .call(move |c| {
+                let dir = st.db.path().parent().unwrap_or(std::path::Path::new("."));
+                let place = crate::shared::chain_guard::place(dir);
+                seal::engine::protect_pending(c, &st.keys.device, place)
+            })
             .await?;
         if n > 0 {
             tracing::info!(

@@ -1,20 +1,21 @@
-//! The chain guard of a field hub: it seals only while its chain of envelopes can be the one the office
-//! knows. A field hub numbers its envelopes 1, 2, 3… and derives receipt codes from its device id and a
-//! counter; a hub restored from an older backup, or a copy of its card, would number new dossiers with
-//! seqs and codes the office already holds for other dossiers (set aside as `equivocation`, never stored).
-//! So two events stop sealing, each kept as a small JSON file in the data directory (written atomically
-//! and fsynced: a power cut does not forget it, and it needs no database, which a restore cannot open):
+//! The chain guard of a field hub: it puts sealed dossiers in its chain of envelopes only while that
+//! chain can be the one the office knows. A field hub numbers its envelopes 1, 2, 3… and derives receipt
+//! codes from its device id and a counter; a hub restored from an older backup, or a copy of its card,
+//! would number new dossiers with seqs and codes the office already holds for other dossiers. Two events
+//! make the chain unsure, each kept as a small JSON file in the data directory (written atomically and
+//! fsynced: a power cut does not forget it, and it needs no database, which a restore cannot open):
 //!
 //! - `chain-restored.json`, written by `hub restore` of a field hub: dossiers sealed after the backup are
-//!   unknown to this copy. Sealing resumes after a sync whose holdings show the office has nothing beyond
-//!   this hub's chain (`verified_by_sync`), or when an admin who knows no dossier was sealed after the
-//!   backup says so (`hub chain confirm`).
+//!   unknown to this copy.
 //! - `chain-diverged.json`, written by a sync whose holdings show the office holding envelopes of this
-//!   device beyond this hub's chain head, or a different envelope at a seq this hub holds, or one it set
-//!   aside as an equivocation: this card was restored from an older copy or cloned. It stays until the
-//!   office and the hub have sorted it out (docs/deployment.md, "A restored or cloned field hub").
+//!   device beyond this hub's chain head, a different envelope at a seq this hub holds, or an envelope of
+//!   this device it set aside as an equivocation: this card was restored from an older copy or cloned.
 //!
-//! Drafts are never touched: the team keeps capturing; only sealing waits.
+//! While the chain is unsure the hub still seals (protocol §11.4.1): the villager gets a receipt at once,
+//! from a fresh receipt range (`receipt-floor.json`, a random start that no other copy of the card
+//! shares), and the signed dossier waits, unchained, until a sync has shown where the office's chain of
+//! this device ends. The sync then re-chains what the office set aside and chains the waiting dossiers
+//! after the office's head (`field::uploader`), and clears the markers. Drafts are never touched.
 
 use std::fs;
 use std::io;
@@ -26,6 +27,88 @@ use serde::{Deserialize, Serialize};
 pub const RESTORED_FILE: &str = "chain-restored.json";
 /// The marker a sync leaves when the office holds what this hub does not.
 pub const DIVERGED_FILE: &str = "chain-diverged.json";
+/// The marker a sync hello leaves when the office paused this device (two copies of its card sealing).
+pub const PAUSED_FILE: &str = "chain-paused.json";
+/// The lowest receipt sequence number this hub may issue next (kept for good once written).
+pub const RECEIPT_FLOOR_FILE: &str = "receipt-floor.json";
+
+/// Receipt ranges start at a random value in `[2^40, 2^52)`: two copies of one card that each move to a
+/// fresh range share a receipt sequence number with odds of about (receipts issued) / 2^52.
+const FLOOR_LOW: u64 = 1 << 40;
+const FLOOR_HIGH: u64 = 1 << 52;
+
+/// The receipt floor file's content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct ReceiptFloor {
+    /// The next receipt sequence number is at least this.
+    floor: u64,
+    /// Why and when it was chosen.
+    reason: String,
+    chosen_at: String,
+}
+
+/// Where a dossier sealed now goes: into the chain at once (`open`), or held until a sync has shown
+/// where the office's chain ends; and the lowest receipt sequence number it may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainPlace {
+    pub open: bool,
+    pub receipt_floor: u64,
+}
+
+impl ChainPlace {
+    /// A hub whose chain is known, with no receipt floor (tests, and hubs never restored or cloned).
+    pub const OPEN: ChainPlace = ChainPlace {
+        open: true,
+        receipt_floor: 0,
+    };
+}
+
+/// Where dossiers sealed now on the field hub of `dir` go (see [`ChainPlace`]). An unreadable floor file
+/// holds the chain shut (the dossier waits; nothing is numbered from a guess).
+pub fn place(dir: &Path) -> ChainPlace {
+    let open = standing(dir) == Standing::Sealable;
+    // A mark without a floor (written by a hub of an earlier version): the fresh range is chosen now,
+    // before any receipt is made on the unsure chain.
+    if !open && !dir.join(RECEIPT_FLOOR_FILE).exists() {
+        if let Err(e) =
+            new_receipt_range(dir, "a restore or divergence marked before receipt ranges")
+        {
+            tracing::error!(error = %e, "cannot choose a fresh receipt range");
+        }
+    }
+    match read::<ReceiptFloor>(&dir.join(RECEIPT_FLOOR_FILE)) {
+        Ok(f) => ChainPlace {
+            open,
+            receipt_floor: f
+                .map(|f| f.floor)
+                .unwrap_or(if open { 0 } else { FLOOR_HIGH }),
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "receipt floor unreadable: sealed dossiers wait for a sync");
+            ChainPlace {
+                open: false,
+                receipt_floor: FLOOR_HIGH,
+            }
+        }
+    }
+}
+
+/// Moves this hub's receipts to a fresh random range: after a restore or a divergence, receipt numbers
+/// the lost or cloned card may have used are never issued again.
+fn new_receipt_range(dir: &Path, reason: &str) -> io::Result<()> {
+    let mut b = [0u8; 8];
+    getrandom::getrandom(&mut b).map_err(io::Error::other)?;
+    let floor = FLOOR_LOW + u64::from_be_bytes(b) % (FLOOR_HIGH - FLOOR_LOW);
+    write(
+        dir,
+        RECEIPT_FLOOR_FILE,
+        &ReceiptFloor {
+            floor,
+            reason: reason.to_owned(),
+            chosen_at: crate::shared::clock::now_rfc3339(),
+        },
+    )
+}
 
 /// What `hub restore` knew of the backup it restored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,16 +211,60 @@ fn remove(dir: &Path, file: &str) -> io::Result<bool> {
     }
 }
 
-/// `hub restore` of a field hub: sealing waits for a sync or an admin's confirmation.
+/// The office paused this device (protocol §11.4.3): two copies of its card were found sealing the same
+/// seqs. Nothing is sealed until a clerk approves the device again; syncs go on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Paused {
+    /// When the office paused it (RFC 3339).
+    pub since: String,
+    /// The office's reason, in English.
+    pub reason: String,
+}
+
+/// Whether the office paused this device, as the last sync hello said. An unreadable marker counts as a
+/// pause (sealing waits until it is looked at).
+pub fn paused(dir: &Path) -> Option<Paused> {
+    match read::<Paused>(&dir.join(PAUSED_FILE)) {
+        Ok(p) => p,
+        Err(e) => Some(Paused {
+            since: String::new(),
+            reason: format!("{PAUSED_FILE} cannot be read ({e})"),
+        }),
+    }
+}
+
+/// Records what the office's sync hello said of a pause: `Some` marks it, `None` lifts it.
+pub fn set_paused(dir: &Path, p: Option<&Paused>) -> io::Result<()> {
+    match p {
+        Some(p) => {
+            if read::<Paused>(&dir.join(PAUSED_FILE))
+                .ok()
+                .flatten()
+                .as_ref()
+                == Some(p)
+            {
+                return Ok(());
+            }
+            write(dir, PAUSED_FILE, p)
+        }
+        None => remove(dir, PAUSED_FILE).map(|_| ()),
+    }
+}
+
+/// `hub restore` of a field hub: new receipts come from a fresh range at once, and sealed dossiers wait
+/// for a sync (or an admin's confirmation) before they are chained.
 pub fn mark_restored(dir: &Path, r: &Restored) -> io::Result<()> {
+    new_receipt_range(dir, "restored from a backup")?;
     write(dir, RESTORED_FILE, r)
 }
 
-/// A sync found the office holding what this hub does not: sealing stops (the first finding is kept).
+/// A sync found the office holding what this hub does not: receipts move to a fresh range and sealed
+/// dossiers wait until a sync has re-chained (the first finding is kept).
 pub fn mark_diverged(dir: &Path, d: &Diverged) -> io::Result<()> {
     if dir.join(DIVERGED_FILE).exists() {
         return Ok(());
     }
+    new_receipt_range(dir, "the office holds envelopes this hub did not seal")?;
     write(dir, DIVERGED_FILE, d)
 }
 
@@ -153,8 +280,8 @@ pub fn confirm_restored(dir: &Path) -> io::Result<bool> {
     remove(dir, RESTORED_FILE)
 }
 
-/// `hub chain clear-divergence`: after the office and the hub have sorted out a divergence (the procedure
-/// in docs/deployment.md). True when a marker was cleared.
+/// A sync re-chained this hub's envelopes after the office's head: the divergence is settled. True when a
+/// marker was cleared.
 pub fn clear_diverged(dir: &Path) -> io::Result<bool> {
     remove(dir, DIVERGED_FILE)
 }
@@ -226,6 +353,45 @@ mod tests {
         assert!(clear_diverged(dir.path()).unwrap());
         assert_eq!(standing(dir.path()), Standing::Sealable);
         assert!(!clear_diverged(dir.path()).unwrap());
+    }
+
+    #[test]
+    fn an_unsure_chain_takes_receipts_from_a_fresh_range_once() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(place(dir.path()), ChainPlace::OPEN);
+        // A restore marker left by an earlier version, with no floor: one is chosen at the first seal.
+        fs::write(
+            dir.path().join(RESTORED_FILE),
+            br#"{"backup_created_at":"2026-11-20T03:00:00Z","backup_envelopes":5,"restored_at":"2026-11-25T03:00:00Z"}"#,
+        )
+        .unwrap();
+        let p = place(dir.path());
+        assert!(!p.open);
+        assert!((FLOOR_LOW..FLOOR_HIGH).contains(&p.receipt_floor), "{p:?}");
+        assert_eq!(place(dir.path()), p, "chosen once");
+        // Settled: the chain opens, the floor stays (numbers below it may be the lost card's).
+        assert!(verified_by_sync(dir.path()).unwrap());
+        assert_eq!(
+            place(dir.path()),
+            ChainPlace {
+                open: true,
+                receipt_floor: p.receipt_floor
+            }
+        );
+        // A divergence found later moves to another fresh range.
+        mark_diverged(
+            dir.path(),
+            &Diverged {
+                found_at: String::new(),
+                office_head_seq: 9,
+                local_head_seq: 5,
+                detail: "x".into(),
+            },
+        )
+        .unwrap();
+        let q = place(dir.path());
+        assert!(!q.open);
+        assert_ne!(q.receipt_floor, p.receipt_floor);
     }
 
     #[test]

@@ -272,7 +272,7 @@ pub fn mark_told(c: &mut Connection, news_id: &str) -> StoreResult<TellOutcome> 
 pub fn latest_for_receipt(
     c: &Connection,
     code: &str,
-) -> StoreResult<Option<(protocol::NewsStatus, String)>> {
+) -> StoreResult<Option<(protocol::NewsStatus, String, String)>> {
     use rusqlite::OptionalExtension;
     let row: Option<Vec<u8>> = c
         .query_row(
@@ -287,7 +287,7 @@ pub fn latest_for_receipt(
         None => Ok(None),
         Some(b) => {
             let n = parse_signed(&b)?.news;
-            Ok(Some((n.status, n.published_at)))
+            Ok(Some((n.status, n.published_at, n.receipt_code.to_string())))
         }
     }
 }
@@ -315,6 +315,10 @@ pub struct PublicNews {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(format = Date)]
     pub until_date: Option<String>,
+    /// The code the office records this dossier under, when it is not the code the villager holds (the
+    /// code was issued twice by a restored or cloned card, protocol §6.2): the villager is told the new one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded_as: Option<String>,
 }
 
 /// The status kinds of news (documentation of [`PublicNews::kind`], the codes of `protocol::NewsStatus`).
@@ -331,30 +335,33 @@ enum PublicNewsKind {
 
 /// Field: the public part of the latest news for receipt `code`.
 pub fn public_latest(c: &Connection, code: &str) -> StoreResult<Option<PublicNews>> {
-    Ok(latest_for_receipt(c, code)?.map(|(status, published_at)| {
-        let mut p = PublicNews {
-            kind: status.code(),
-            published_at,
-            papers: None,
-            place: None,
-            from_date: None,
-            until_date: None,
-        };
-        match status {
-            protocol::NewsStatus::NeedsPapers { papers } => p.papers = Some(papers),
-            protocol::NewsStatus::ReadyForPickup {
-                place,
-                from_date,
-                until_date,
-            } => {
-                p.place = Some(place);
-                p.from_date = Some(from_date);
-                p.until_date = until_date;
+    Ok(
+        latest_for_receipt(c, code)?.map(|(status, published_at, news_code)| {
+            let mut p = PublicNews {
+                kind: status.code(),
+                published_at,
+                papers: None,
+                place: None,
+                from_date: None,
+                until_date: None,
+                recorded_as: (news_code != code).then_some(news_code),
+            };
+            match status {
+                protocol::NewsStatus::NeedsPapers { papers } => p.papers = Some(papers),
+                protocol::NewsStatus::ReadyForPickup {
+                    place,
+                    from_date,
+                    until_date,
+                } => {
+                    p.place = Some(place);
+                    p.from_date = Some(from_date);
+                    p.until_date = until_date;
+                }
+                _ => {}
             }
-            _ => {}
-        }
-        p
-    }))
+            p
+        }),
+    )
 }
 
 fn parse_signed(bytes: &[u8]) -> StoreResult<SignedNews> {

@@ -245,8 +245,10 @@ pub async fn pair_with_office(
         }
     }
     let device = keys.device.clone();
+    let place =
+        crate::shared::chain_guard::place(db.path().parent().unwrap_or(std::path::Path::new(".")));
     let protected_now = db
-        .call(move |c| crate::field::seal::engine::protect_pending(c, &device))
+        .call(move |c| crate::field::seal::engine::protect_pending(c, &device, place))
         .await?;
     let office = db
         .call(|c| store::pinned_office(c))

@@ -11,7 +11,8 @@ use crate::shared::datadir::DataDir;
 
 #[derive(Debug, Subcommand)]
 pub enum ChainCommand {
-    /// Whether this hub may seal; exits 0 when it may, 1 when sealing waits (restored, or diverged).
+    /// Whether sealed dossiers go into the chain now (exit 0), or wait for a sync (restored, diverged) or
+    /// for the office (paused): exit 1, and why.
     Status {
         #[arg(long, env = "HUB_DATA", default_value = "./hub-data")]
         data: PathBuf,
@@ -30,6 +31,14 @@ pub fn run(command: ChainCommand) -> anyhow::Result<i32> {
     match command {
         ChainCommand::Status { data } => {
             let dir = field_dir(&data)?;
+            if let Some(p) = chain_guard::paused(&dir) {
+                println!(
+                    "Sealing paused by the office since {}: {}. Keep one machine with this card, sync, then ask \
+                     the office to approve this device again.",
+                    p.since, p.reason
+                );
+                return Ok(1);
+            }
             Ok(match chain_guard::standing(&dir) {
                 Standing::Sealable => {
                     println!("This hub may seal.");
@@ -37,16 +46,17 @@ pub fn run(command: ChainCommand) -> anyhow::Result<i32> {
                 }
                 Standing::Restored(r) => {
                     println!(
-                        "Sealing waits: restored on {} from a backup made {} ({} envelope(s)); it seals again after \
-                         its first sync with the office, or after `hub chain confirm`.",
+                        "Sealed dossiers wait for a sync: restored on {} from a backup made {} ({} envelope(s)); the \
+                         first sync with the office chains them, or `hub chain confirm` at once.",
                         r.restored_at, r.backup_created_at, r.backup_envelopes
                     );
                     1
                 }
                 Standing::Diverged(d) => {
                     println!(
-                        "Sealing stopped on {}: {} (office head seq {}, this hub's {}). Call the commune office; \
-                         see docs/deployment.md, \"A restored or cloned field hub\".",
+                        "Sealed dossiers wait for a sync, since {}: {} (office head seq {}, this hub's {}). The next \
+                         sync numbers them after the office's chain; see docs/deployment.md, \"A restored or cloned \
+                         field hub\".",
                         d.found_at, d.detail, d.office_head_seq, d.local_head_seq
                     );
                     1

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::field::capture::store as drafts;
 use crate::shared::auth::AuthUser;
+use crate::shared::chain_guard::ChainPlace;
 use crate::shared::clock;
 use crate::shared::store::{write_tx, StoreError, StoreResult};
 use crate::shared::trust;
@@ -67,11 +68,12 @@ pub fn seal_draft(
     draft_id: &str,
     how: SealAs,
 ) -> StoreResult<Result<Receipt, Refusal>> {
-    seal_draft_for(c, device, user, draft_id, how, "vi")
+    seal_draft_for(c, device, user, draft_id, how, "vi", ChainPlace::OPEN)
 }
 
 /// As [`seal_draft`], recording the slip (`super::slip::SlipRecord`) in the same transaction: the
-/// villager's language `slip_lang` and the papers whose original applies to these answers.
+/// villager's language `slip_lang` and the papers whose original applies to these answers. `place` says
+/// whether the dossier joins the chain now or waits for a sync (`shared::chain_guard`).
 pub fn seal_draft_for(
     c: &mut Connection,
     device: &DeviceKey,
@@ -79,6 +81,7 @@ pub fn seal_draft_for(
     draft_id: &str,
     how: SealAs,
     slip_lang: &str,
+    place: ChainPlace,
 ) -> StoreResult<Result<Receipt, Refusal>> {
     let tx = write_tx(c)?;
     let Some(draft) = drafts::get(&tx, draft_id)? else {
@@ -116,6 +119,7 @@ pub fn seal_draft_for(
         &tx,
         device,
         user,
+        place,
         ToSeal {
             dossier_id: draft.id.clone(),
             procedure: draft.procedure.clone(),
@@ -148,6 +152,7 @@ pub fn void_dossier(
     user: &AuthUser,
     dossier_id: &str,
     reason: String,
+    place: ChainPlace,
 ) -> StoreResult<Result<Receipt, Refusal>> {
     let tx = write_tx(c)?;
     let procedure: Option<ProcedureRef> = tx
@@ -175,6 +180,7 @@ pub fn void_dossier(
         &tx,
         device,
         user,
+        place,
         ToSeal {
             dossier_id: uuid::Uuid::now_v7().to_string(),
             procedure,
@@ -263,20 +269,24 @@ struct ToSeal {
 }
 
 /// Inside the caller's transaction: makes the receipt (offline code + signed QR), signs the dossier, and
-/// protects it at once (encrypt + chain) or keeps it pending until an office key is trusted.
+/// protects it at once (encrypt + chain) or keeps it pending until an office key is trusted and the chain
+/// is known (`place.open`).
 fn seal_in(
     tx: &Transaction,
     device: &DeviceKey,
     user: &AuthUser,
+    place: ChainPlace,
     s: ToSeal,
 ) -> StoreResult<Result<Receipt, FieldError>> {
-    // The receipt is made offline: its code follows from this hub's id and its own receipt sequence.
+    // The receipt is made offline: its code follows from this hub's id and its own receipt sequence, never
+    // below the floor a restore or a divergence set (a fresh range the lost or cloned card never used).
     let device_id = device.public().device_id();
-    let receipt_seq: i64 = tx.query_row(
+    let next: i64 = tx.query_row(
         "SELECT coalesce(max(receipt_seq), 0) + 1 FROM receipts",
         [],
         |r| r.get(0),
     )?;
+    let receipt_seq = next.max(i64::try_from(place.receipt_floor).unwrap_or(i64::MAX));
     let code = ReceiptCode::derive(&device_id, receipt_seq as u64);
     let sealed_at = clock::now_rfc3339();
     let token = protocol::Receipt {
@@ -350,7 +360,7 @@ fn seal_in(
     }
     let recipients = trust::office_recipients(tx)?;
     let blobs: Vec<Vec<u8>> = s.photos.into_iter().map(|(_, b)| b).collect();
-    let seq = if recipients.is_empty() {
+    let seq = if recipients.is_empty() || !place.open {
         let ord: i64 = tx.query_row(
             "SELECT coalesce(max(ord), 0) + 1 FROM pending_protection",
             [],
@@ -419,7 +429,15 @@ fn protect_one(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    let (prev_seq, prev_hash) = last.unwrap_or((0, GENESIS_PREV.to_string()));
+    // After a sync re-chained this hub onto the office's head (a restored or cloned card), the chain goes on
+    // from that head even where this hub holds nothing of it.
+    let base = chain_base(tx)?;
+    let (prev_seq, prev_hash) = match (last, base) {
+        (Some(l), Some(b)) if b.0 > l.0 => b,
+        (Some(l), _) => l,
+        (None, Some(b)) => b,
+        (None, None) => (0, GENESIS_PREV.to_string()),
+    };
     let seq = prev_seq as u64 + 1;
     let header = EnvelopeHeader {
         kind: "outreach-kit/envelope".into(),
@@ -462,6 +480,20 @@ fn protect_one(
     Ok(seq)
 }
 
+/// The office's chain head this hub last re-chained onto (`field::uploader`), if any: `(seq, hash)`.
+pub fn chain_base(c: &Connection) -> StoreResult<Option<(i64, String)>> {
+    let seq = crate::shared::store::meta_get(c, CHAIN_BASE_SEQ)?;
+    let hash = crate::shared::store::meta_get(c, CHAIN_BASE_HASH)?;
+    Ok(match (seq.and_then(|s| s.parse::<i64>().ok()), hash) {
+        (Some(s), Some(h)) => Some((s, h)),
+        _ => None,
+    })
+}
+
+/// Meta keys of [`chain_base`].
+pub const CHAIN_BASE_SEQ: &str = "chain_base_seq";
+pub const CHAIN_BASE_HASH: &str = "chain_base_hash";
+
 /// Protects every pending dossier, oldest first, inside `tx`. Returns how many were protected.
 fn protect_all_pending(
     tx: &Transaction<'_>,
@@ -489,9 +521,16 @@ fn protect_all_pending(
     Ok(pending.len())
 }
 
-/// Protects every pending dossier if an office key is trusted. Safe to call at any time, from the server or
-/// a CLI command; returns how many were protected.
-pub fn protect_pending(c: &mut Connection, device: &DeviceKey) -> StoreResult<usize> {
+/// Protects every pending dossier if an office key is trusted and the chain is known (`place.open`). Safe
+/// to call at any time, from the server or a CLI command; returns how many were protected.
+pub fn protect_pending(
+    c: &mut Connection,
+    device: &DeviceKey,
+    place: ChainPlace,
+) -> StoreResult<usize> {
+    if !place.open {
+        return Ok(0);
+    }
     let tx = write_tx(c)?;
     let recipients = trust::office_recipients(&tx)?;
     if recipients.is_empty() {
@@ -600,12 +639,13 @@ pub struct FieldStatus {
     pub pending_protection: i64,
     pub sealed: i64,
     pub chain_head: i64,
-    /// Whether this hub may seal (`sealable`), or waits because it was restored from a backup
-    /// (`restored`) or a sync found the office holding what it does not (`diverged`); see
-    /// `shared::chain_guard`.
+    /// Whether sealed dossiers go into the chain at once (`sealable`), or wait unchained for the next sync
+    /// because this hub was restored from a backup (`restored`) or a sync found the office holding what it
+    /// does not (`diverged`); `paused`: the office paused this device (two copies of its card sealing), no
+    /// sealing until it approves it again. See `shared::chain_guard`, protocol §11.4.
     #[schema(value_type = ChainStanding)]
     pub chain: &'static str,
-    /// For `restored` and `diverged`: what, in English.
+    /// For `restored`, `diverged` and `paused`: what, in English.
     pub chain_detail: Option<String>,
 }
 
@@ -617,6 +657,7 @@ enum ChainStanding {
     Sealable,
     Restored,
     Diverged,
+    Paused,
 }
 
 pub fn status(

@@ -109,7 +109,7 @@ struct RefuseIn {
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
-        (status = 409, description = "The hub's clock is not confirmed (`clock_unconfirmed`), or its chain may not be the office's (`chain_restored`, `chain_diverged`: see `GET /api/v1/status`)", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "The hub's clock is not confirmed (`clock_unconfirmed`), or the office paused this hub (`device_paused`: two copies of its card sealing)", body = crate::shared::api_doc::ErrorBody),
         (status = 422, description = "The draft does not pass the sealing checks (`validation_failed`), or `slip_lang` is not a written language of this hub (`unknown_language`)", body = crate::shared::api_doc::ErrorBody),
     )
 )]
@@ -147,7 +147,7 @@ async fn seal(
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
-        (status = 409, description = "The hub's clock is not confirmed (`clock_unconfirmed`), or its chain may not be the office's (`chain_restored`, `chain_diverged`: see `GET /api/v1/status`)", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "The hub's clock is not confirmed (`clock_unconfirmed`), or the office paused this hub (`device_paused`: two copies of its card sealing)", body = crate::shared::api_doc::ErrorBody),
         (status = 422, description = "Missing reason or failing checks (`validation_failed`), or `slip_lang` is not a written language of this hub (`unknown_language`)", body = crate::shared::api_doc::ErrorBody),
     )
 )]
@@ -175,7 +175,7 @@ async fn seal_draft_as(
     run_seal(
         st,
         user,
-        move |c, key, u| engine::seal_draft_for(c, key, u, &id, how, &lang),
+        move |c, key, u, place| engine::seal_draft_for(c, key, u, &id, how, &lang, place),
         "draft",
     )
     .await
@@ -198,7 +198,7 @@ async fn seal_draft_as(
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "Role not allowed, or no CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
-        (status = 409, description = "The hub's clock is not confirmed (`clock_unconfirmed`), or its chain may not be the office's (`chain_restored`, `chain_diverged`: see `GET /api/v1/status`)", body = crate::shared::api_doc::ErrorBody),
+        (status = 409, description = "The hub's clock is not confirmed (`clock_unconfirmed`), or the office paused this hub (`device_paused`: two copies of its card sealing)", body = crate::shared::api_doc::ErrorBody),
         (status = 422, description = "Missing reason, or the dossier cannot be cancelled", body = crate::shared::api_doc::ErrorBody),
     )
 )]
@@ -212,7 +212,7 @@ async fn void(
     run_seal(
         st,
         user,
-        move |c, key, u| engine::void_dossier(c, key, u, &id, reason),
+        move |c, key, u, place| engine::void_dossier(c, key, u, &id, reason, place),
         "dossier",
     )
     .await
@@ -231,13 +231,18 @@ async fn run_seal(
             &mut rusqlite::Connection,
             &protocol::DeviceKey,
             &AuthUser,
+            crate::shared::chain_guard::ChainPlace,
         ) -> crate::shared::store::StoreResult<Result<Receipt, Refusal>>
         + Send
         + 'static,
     what: &'static str,
 ) -> Result<(StatusCode, Json<Receipt>), ApiError> {
-    // No sealing while this hub's chain may not be the one the office knows (restored, or diverged).
-    chain_sealable(&st)?;
+    // While this hub's chain may not be the one the office knows (restored, or diverged), a sealed dossier
+    // waits for a sync before it is numbered; its receipt comes from a fresh range at once.
+    let place = crate::shared::chain_guard::place(&data_dir(&st));
+    if let Some(p) = crate::shared::chain_guard::paused(&data_dir(&st)) {
+        return Err(paused_error(&p));
+    }
     let st2 = st.clone();
     let mode = st.mode;
     let result = st
@@ -248,7 +253,7 @@ async fn run_seal(
             if let Err(reason) = crate::shared::clock_guard::require_plausible(c, mode)? {
                 return Ok(Err(reason));
             }
-            f(c, &st2.keys.device, &user).map(Ok)
+            f(c, &st2.keys.device, &user, place).map(Ok)
         })
         .await?
         .map_err(crate::shared::clock_guard::unconfirmed_error)?;
@@ -385,46 +390,20 @@ fn data_dir(st: &AppState) -> std::path::PathBuf {
         .unwrap_or_default()
 }
 
-/// `409 chain_restored` or `409 chain_diverged` unless this hub may seal (see `shared::chain_guard`).
-fn chain_sealable(st: &AppState) -> Result<(), ApiError> {
-    use crate::shared::chain_guard::Standing;
-    match crate::shared::chain_guard::standing(&data_dir(st)) {
-        Standing::Sealable => Ok(()),
-        Standing::Restored(r) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "chain_restored",
-            format!(
-                "Trạm này vừa được khôi phục từ bản sao lưu ngày {}: hồ sơ niêm phong sau bản sao lưu đó không có ở đây, \
-                 nên trạm chưa niêm phong cho đến khi đồng bộ được với văn phòng xã (để không cấp trùng mã biên nhận). \
-                 Hồ sơ nháp vẫn được lưu. Nếu chắc chắn không có hồ sơ nào niêm phong sau bản sao lưu, quản trị viên \
-                 chạy `hub chain confirm`.",
-                r.backup_created_at.get(..10).unwrap_or(&r.backup_created_at)
-            ),
-            format!(
-                "This hub was just restored from a backup made {}: dossiers sealed after it are not here, so it \
-                 does not seal until it has synced with the commune office (so as not to hand out receipt codes \
-                 twice). Drafts are kept. An admin who is sure no dossier was sealed after the backup runs \
-                 `hub chain confirm`.",
-                r.backup_created_at
-            ),
-        )),
-        Standing::Diverged(d) => {
-            tracing::warn!(detail = %d.detail, "sealing refused: the chain diverged from the office's");
-            Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "chain_diverged",
-                "Văn phòng xã đang giữ hồ sơ của trạm này mà trạm không có (trạm được khôi phục từ bản cũ, hoặc thẻ nhớ \
-                 bị sao chép sang máy khác). Trạm ngừng niêm phong để không cấp trùng mã biên nhận. Hồ sơ nháp vẫn được \
-                 lưu. Hãy gọi văn phòng xã ngay.",
-                format!(
-                    "The commune office holds dossiers of this hub that it does not have (restored from an older \
-                     copy, or its card copied to another device): {}. Sealing stops so that no receipt code is \
-                     handed out twice. Drafts are kept. Call the commune office now.",
-                    d.detail
-                ),
-            ))
-        }
-    }
+/// `409 device_paused`: the office paused this device (protocol §11.4.3).
+fn paused_error(p: &crate::shared::chain_guard::Paused) -> ApiError {
+    tracing::warn!(since = %p.since, "sealing refused: the office paused this device");
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "device_paused",
+        "Văn phòng xã đã tạm dừng trạm này: có hai máy đang dùng cùng một thẻ nhớ (cùng danh tính) và cùng niêm phong. \
+         Chỉ giữ một máy, đồng bộ cả hai, rồi gọi văn phòng xã để được phép niêm phong lại. Hồ sơ nháp vẫn được lưu.",
+        format!(
+            "The commune office paused this hub: two machines are sealing with one card (one identity): {}. Keep \
+             one machine, sync both, then call the office to be allowed to seal again. Drafts are kept.",
+            p.reason
+        ),
+    )
 }
 
 /// The field status banner: pairing with the office, sealed dossiers, those awaiting protection.
@@ -444,5 +423,11 @@ async fn status(
     _user: AuthUser,
 ) -> Result<Json<engine::FieldStatus>, ApiError> {
     let guard = crate::shared::chain_guard::standing(&data_dir(&st));
-    Ok(Json(st.db.call(move |c| engine::status(c, &guard)).await?))
+    let paused = crate::shared::chain_guard::paused(&data_dir(&st));
+    let mut s = st.db.call(move |c| engine::status(c, &guard)).await?;
+    if let Some(p) = paused {
+        s.chain = "paused";
+        s.chain_detail = Some(p.reason);
+    }
+    Ok(Json(s))
 }

@@ -76,6 +76,22 @@ pub fn sync(data: &Path, mdns: MdnsMode, settings: SyncSettings) -> anyhow::Resu
                     "bytes_sent={} acked={} offered={} alarms_standing={standing}",
                     rep.bytes_sent, rep.newly_acked, rep.offered
                 );
+                if rep.rechained > 0 {
+                    println!(
+                        "rechained={}: the office holds other envelopes at this hub's seqs (a card restored from an older backup, or a copy of the card); {} dossier(s) were numbered again after the office's chain and sent. Tell the commune office.",
+                        rep.rechained, rep.rechained
+                    );
+                    println!(
+                        "Văn phòng xã giữ hồ sơ khác ở cùng số thứ tự của trạm (thẻ nhớ khôi phục từ bản cũ, hoặc bị sao chép): {} hồ sơ đã được đánh số lại sau chuỗi của văn phòng và gửi đi. Hãy báo văn phòng xã.",
+                        rep.rechained
+                    );
+                }
+                if rep.placed > 0 {
+                    println!(
+                        "placed={}: dossier(s) sealed while this hub's chain was unsure joined the chain and were sent.",
+                        rep.placed
+                    );
+                }
                 if rep.offered == 0 && standing == 0 {
                     println!("Nothing to send: the office already acknowledged every dossier.");
                 }
@@ -113,17 +129,25 @@ pub fn sync(data: &Path, mdns: MdnsMode, settings: SyncSettings) -> anyhow::Resu
                 // The chain guard (shared::chain_guard): a divergence found now or before stops sealing.
                 let diverged = match crate::shared::chain_guard::standing(&dir.path) {
                     crate::shared::chain_guard::Standing::Diverged(d) => {
-                        println!("Sealing stopped on this hub: {}. Call the commune office.", d.detail);
+                        println!("This hub's chain is not settled: {}. Dossiers sealed now wait for the next sync; run `hub sync` again and tell the commune office.", d.detail);
                         println!(
-                            "Trạm đã ngừng niêm phong: văn phòng xã giữ hồ sơ của trạm mà trạm không có. Hãy gọi văn phòng xã."
+                            "Chuỗi hồ sơ của trạm chưa khớp với văn phòng xã: hồ sơ niêm phong bây giờ chờ lần đồng bộ tới. Hãy đồng bộ lại và báo văn phòng xã."
                         );
                         true
                     }
                     _ => false,
                 };
-                // 0: the office holds every dossier; 1: some still missing (run again); 2: alarms stand or
-                // sealing stopped (an officer must look; running again does not help).
-                Ok(if standing > 0 || diverged {
+                let paused = match crate::shared::chain_guard::paused(&dir.path) {
+                    Some(p) => {
+                        println!("The office paused this hub since {}: {}. It seals no more until the office approves it again; keep one machine with this card.", p.since, p.reason);
+                        println!("Văn phòng xã đã tạm dừng trạm này: hai máy dùng cùng một thẻ nhớ. Trạm không niêm phong cho đến khi văn phòng cho phép lại; chỉ giữ một máy.");
+                        true
+                    }
+                    None => false,
+                };
+                // 0: the office holds every dossier; 1: some still missing (run again); 2: alarms stand, the
+                // chain is not settled or the office paused this hub (an officer must look).
+                Ok(if standing > 0 || diverged || paused {
                     2
                 } else if rep.still_missing.is_empty() {
                     0

@@ -70,6 +70,10 @@ pub struct RunReport {
     pub news_new: usize,
     /// Why news could not be pulled (the upload itself still counts).
     pub news_error: Option<String>,
+    /// Envelopes numbered again after the office's chain head (a restored or cloned card, §11.4.2).
+    pub rechained: usize,
+    /// Dossiers sealed while the chain was unsure, chained in this run.
+    pub placed: usize,
     /// Procedure packages newly installed from the office (`id vN`).
     pub packages_new: Vec<String>,
     /// The same, as references.
@@ -292,6 +296,36 @@ impl Engine<'_> {
             .ok_or_else(|| bad("hello", "no token"))?
             .to_string();
         let client = found.client.with_token(token);
+        // A pause by the office (two copies of this card sealing, §11.4.3) stops sealing here until a clerk
+        // approves the device again; the sync itself goes on.
+        let paused = v["paused"]
+            .as_object()
+            .map(|p| crate::shared::chain_guard::Paused {
+                since: p
+                    .get("since")
+                    .and_then(|x| x.as_str())
+                    .unwrap_or_default()
+                    .chars()
+                    .take(64)
+                    .collect(),
+                reason: p
+                    .get("reason")
+                    .and_then(|x| x.as_str())
+                    .unwrap_or_default()
+                    .chars()
+                    .take(500)
+                    .collect(),
+            });
+        if let Some(p) = &paused {
+            tracing::warn!(since = %p.since, "the office paused this device: sealing stops until it approves it again");
+        }
+        crate::shared::chain_guard::set_paused(&self.data_dir(), paused.as_ref()).map_err(|e| {
+            SyncError::local(
+                "chain_guard_io",
+                format!("Không ghi được trạng thái tạm dừng của trạm: {e}"),
+                format!("Could not record the office's pause of this hub: {e}"),
+            )
+        })?;
         // The hello names the device's standing: a revoked or unapproved device stops here, in plain words.
         match v["device_status"].as_str() {
             Some("pending_approval") => return Err(plain_status(DeviceStatus::PendingApproval)),
@@ -300,52 +334,28 @@ impl Engine<'_> {
         }
 
         // Holdings (§11.4), verified with the pinned key.
-        let b = client
-            .request(
-                Method::GET,
-                "/api/v1/sync/holdings",
-                &Body::None,
-                MAX_ATTEMPTS,
-            )
-            .await?;
-        let holdings = SignedHoldings::from_bytes(&b).map_err(|e| bad("holdings", e))?;
-        holdings
-            .verify(&office.key)
-            .map_err(|e| bad("holdings", e))?;
-        let holdings = holdings.holdings;
-        if holdings.device_id != self.keys.device_id {
-            return Err(bad("holdings", "they describe another device"));
-        }
+        let holdings = self.fetch_holdings(&office, &client).await?;
         let q = holdings.quarantined.clone();
-        report.alarms += self
+        let (fresh, new_alarms) = self
             .db
-            .call(move |c| store::alarms_from_holdings(c, &q))
+            .call(move |c| {
+                let fresh = store::new_equivocations(c, &q)?;
+                Ok((fresh, store::alarms_from_holdings(c, &q)?))
+            })
             .await?;
+        report.alarms += new_alarms;
         if holdings.device_status != DeviceStatus::Approved {
             return Err(plain_status(holdings.device_status));
         }
-        self.check_chain(&holdings).await?;
+        self.check_chain(&holdings, &fresh).await?;
+        self.offer(&office, &client, &holdings, report).await?;
 
-        // What to offer: every unacknowledged envelope the office has not set aside. Those it already holds
-        // go in the manifest too (nothing is sent for them) so that the ack covers them: a run killed
-        // after the upload but before the ack is finished by the next one. An envelope is "set aside" by
-        // its hash, not its seq: another envelope with the same seq (sealed on a copy of this hub's card)
-        // being in quarantine must not keep this one from the office.
-        let local = self.db.call(|c| store::local_envelopes(c)).await?;
-        let to_offer: Vec<u64> = local
-            .iter()
-            .filter(|e| !e.acked && !e.pruned)
-            .filter(|e| {
-                !holdings
-                    .quarantined
-                    .iter()
-                    .any(|q| q.seq == e.seq && q.hash == e.hash)
-            })
-            .map(|e| e.seq)
-            .collect();
-        report.offered = to_offer.len();
-        for batch in to_offer.chunks(MAX_BATCH_ENVELOPES) {
-            self.upload_batch(&office, &client, batch, report).await?;
+        // A restored or cloned card (§11.4.2): once the office has taken what it can, what it set aside as
+        // displaced is numbered again after its head, the dossiers sealed while the chain was unsure join
+        // the chain, and both go up in the same run.
+        if let Some(holdings) = self.settle_chain(&office, &client, report).await? {
+            self.offer(&office, &client, &holdings, report).await?;
+            self.still_displaced().await?;
         }
 
         // News (§11.7): a failure here does not undo the upload.
@@ -364,6 +374,150 @@ impl Engine<'_> {
             Err(e) => report.packages_error = Some(e.to_string()),
         }
         Ok(())
+    }
+
+    /// Holdings (§11.4), verified with the pinned office key, for this device.
+    async fn fetch_holdings(
+        &self,
+        office: &PinnedOffice,
+        client: &OfficeClient,
+    ) -> Result<protocol::Holdings, SyncError> {
+        let b = client
+            .request(
+                Method::GET,
+                "/api/v1/sync/holdings",
+                &Body::None,
+                MAX_ATTEMPTS,
+            )
+            .await?;
+        let holdings = SignedHoldings::from_bytes(&b).map_err(|e| bad("holdings", e))?;
+        holdings
+            .verify(&office.key)
+            .map_err(|e| bad("holdings", e))?;
+        let holdings = holdings.holdings;
+        if holdings.device_id != self.keys.device_id {
+            return Err(bad("holdings", "they describe another device"));
+        }
+        Ok(holdings)
+    }
+
+    /// Offers every unacknowledged envelope the office has not set aside, in batches. Those it already
+    /// holds go in the manifest too (nothing is sent for them) so that the ack covers them: a run killed
+    /// after the upload but before the ack is finished by the next one. An envelope is "set aside" by its
+    /// hash, not its seq: another envelope with the same seq (sealed on a copy of this hub's card) being in
+    /// quarantine must not keep this one from the office.
+    async fn offer(
+        &self,
+        office: &PinnedOffice,
+        client: &OfficeClient,
+        holdings: &protocol::Holdings,
+        report: &mut RunReport,
+    ) -> Result<(), SyncError> {
+        let local = self.db.call(|c| store::local_envelopes(c)).await?;
+        let to_offer: Vec<u64> = local
+            .iter()
+            .filter(|e| !e.acked && !e.pruned)
+            .filter(|e| {
+                !holdings
+                    .quarantined
+                    .iter()
+                    .any(|q| q.seq == e.seq && q.hash == e.hash)
+            })
+            .map(|e| e.seq)
+            .collect();
+        report.offered += to_offer.len();
+        for batch in to_offer.chunks(MAX_BATCH_ENVELOPES) {
+            self.upload_batch(office, client, batch, report).await?;
+        }
+        Ok(())
+    }
+
+    /// The data directory of this hub (where the chain guard's markers live).
+    fn data_dir(&self) -> std::path::PathBuf {
+        self.db
+            .path()
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    /// After the first upload: when the chain is unsure (restored, diverged) or an envelope of this hub waits
+    /// at the office as displaced, re-chains onto the office's head (`super::rechain`), clears the chain
+    /// guard's markers, and chains the dossiers sealed while it was unsure. The fresh holdings when it did
+    /// (the caller offers again), `None` when there was nothing to settle.
+    async fn settle_chain(
+        &self,
+        office: &PinnedOffice,
+        client: &OfficeClient,
+        report: &mut RunReport,
+    ) -> Result<Option<protocol::Holdings>, SyncError> {
+        use crate::shared::chain_guard::{self, Standing};
+        let dir = self.data_dir();
+        let unsure = chain_guard::standing(&dir) != Standing::Sealable;
+        let displaced = self.db.call(|c| super::rechain::has_displaced(c)).await?;
+        if !unsure && !displaced {
+            return Ok(None);
+        }
+        let holdings = self.fetch_holdings(office, client).await?;
+        let key = self.keys.device.clone();
+        let h = holdings.clone();
+        let done = self
+            .db
+            .call(move |c| super::rechain::rechain(c, &key, &h))
+            .await?;
+        if !done.moved.is_empty() {
+            tracing::warn!(
+                count = done.moved.len(),
+                after = ?done.base_seq,
+                "envelopes numbered again after the office's chain head (restored or cloned card)"
+            );
+        }
+        report.rechained += done.moved.len();
+        let io = |e: std::io::Error| {
+            SyncError::local(
+                "chain_guard_io",
+                format!("Không ghi được trạng thái chuỗi hồ sơ của trạm: {e}"),
+                format!("Could not record the standing of this hub's chain: {e}"),
+            )
+        };
+        chain_guard::clear_diverged(&dir).map_err(io)?;
+        chain_guard::verified_by_sync(&dir).map_err(io)?;
+        let device = self.keys.device.clone();
+        let place = chain_guard::place(&dir);
+        report.placed += self
+            .db
+            .call(move |c| crate::field::seal::engine::protect_pending(c, &device, place))
+            .await?;
+        Ok(Some(holdings))
+    }
+
+    /// After the second upload: an envelope of this hub still displaced (a copy of the card sealed the
+    /// same seq in between) makes the chain unsure again, so the next sync settles it before anything
+    /// sealed meanwhile is numbered.
+    async fn still_displaced(&self) -> Result<(), SyncError> {
+        if !self.db.call(|c| super::rechain::has_displaced(c)).await? {
+            return Ok(());
+        }
+        let dir = self.data_dir();
+        crate::shared::chain_guard::mark_diverged(
+            &dir,
+            &crate::shared::chain_guard::Diverged {
+                found_at: crate::shared::clock::now_rfc3339(),
+                office_head_seq: 0,
+                local_head_seq: 0,
+                detail:
+                    "the office set aside envelopes of this hub numbered again in this very sync: \
+                         another copy of this hub's card is sealing"
+                        .into(),
+            },
+        )
+        .map_err(|e| {
+            SyncError::local(
+                "chain_guard_io",
+                format!("Không ghi được trạng thái chuỗi hồ sơ của trạm: {e}"),
+                format!("Could not record the standing of this hub's chain: {e}"),
+            )
+        })
     }
 
     /// Tells the office which packages this hub holds, then downloads, verifies against the pinned office
@@ -718,13 +872,12 @@ impl Engine<'_> {
     /// the office holds what this hub does not (restored from an older copy, or a cloned card), sealing
     /// stops here until it is sorted out; when all is in step, a restore is verified and sealing resumes.
     /// The upload itself goes on either way: every genuine envelope should reach the office.
-    async fn check_chain(&self, holdings: &protocol::Holdings) -> Result<(), SyncError> {
-        let dir = self
-            .db
-            .path()
-            .parent()
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or_default();
+    async fn check_chain(
+        &self,
+        holdings: &protocol::Holdings,
+        fresh_equivocations: &[u64],
+    ) -> Result<(), SyncError> {
+        let dir = self.data_dir();
         let office_head = holdings.head.clone();
         let at = office_head.as_ref().map(|h| h.seq);
         let (local_head, local_hash_at) = self
@@ -749,12 +902,9 @@ impl Engine<'_> {
                 Ok((head as u64, hash))
             })
             .await?;
-        let equivocations: Vec<u64> = holdings
-            .quarantined
-            .iter()
-            .filter(|q| q.reason == protocol::CheckKind::Equivocation)
-            .map(|q| q.seq)
-            .collect();
+        // An equivocation counts when it is news: one already seen (and alarmed) was dealt with by the sync
+        // that saw it (re-chained here, or the other copy's to settle).
+        let equivocations = fresh_equivocations.to_vec();
         let found = crate::shared::chain_guard::compare(
             local_head,
             local_hash_at.as_deref(),

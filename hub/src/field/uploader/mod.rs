@@ -24,6 +24,7 @@ pub mod engine;
 pub mod office_tls;
 pub mod policy;
 pub mod progress;
+pub mod rechain;
 pub mod routes;
 pub mod settings;
 pub mod store;

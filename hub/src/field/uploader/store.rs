@@ -202,6 +202,25 @@ pub fn apply_ack(c: &mut Connection, ack: &Ack) -> StoreResult<AckMarked> {
     Ok(m)
 }
 
+/// The seqs of the equivocations in `quarantined` that this hub has not alarmed yet (news of a copy of
+/// its card, or of its own envelope displaced).
+pub fn new_equivocations(c: &Connection, quarantined: &[Quarantined]) -> StoreResult<Vec<u64>> {
+    let mut out = Vec::new();
+    let mut st = c.prepare(
+        "SELECT EXISTS (SELECT 1 FROM sync_alarms WHERE seq = ?1 AND hash = ?2 AND reason = 'equivocation')",
+    )?;
+    for q in quarantined
+        .iter()
+        .filter(|q| q.reason == protocol::CheckKind::Equivocation)
+    {
+        let seen: bool = st.query_row(params![q.seq as i64, q.hash], |r| r.get(0))?;
+        if !seen {
+            out.push(q.seq);
+        }
+    }
+    Ok(out)
+}
+
 /// Raises alarms for the envelopes a holdings answer lists as quarantined.
 pub fn alarms_from_holdings(c: &mut Connection, quarantined: &[Quarantined]) -> StoreResult<usize> {
     if quarantined.is_empty() {
@@ -253,18 +272,23 @@ pub struct Alarm {
     pub resolved_at: Option<String>,
     /// The name of the user who resolved it.
     pub resolved_by: Option<String>,
-    /// The receipt code of the dossier in that envelope, when it is this hub's envelope.
+    /// The receipt code of the dossier in that envelope, when it is this hub's envelope (by seq and
+    /// hash: an envelope a copy of this hub's card sealed at the same seq names no receipt of this hub).
     pub receipt_code: Option<String>,
+    /// How it was settled without a person (e.g. "numbered again as seq 11 after the office's seq 10").
+    pub resolution: Option<String>,
 }
 
 /// Alarms, unresolved first, newest first.
 pub fn list_alarms(c: &Connection) -> StoreResult<Vec<Alarm>> {
     let mut st = c.prepare(
-        "SELECT a.id, a.seq, a.hash, a.reason, a.detail, a.raised_at, a.resolved_at, u.name, r.code
+        "SELECT a.id, a.seq, a.hash, a.reason, a.detail, a.raised_at, a.resolved_at, u.name, r.code,
+                a.resolution
          FROM sync_alarms a
          LEFT JOIN users u ON u.id = a.resolved_by
-         LEFT JOIN envelopes e ON e.seq = a.seq
-         LEFT JOIN receipts r ON r.dossier_id = e.dossier_id
+         LEFT JOIN envelopes e ON e.seq = a.seq AND e.hash = a.hash
+         LEFT JOIN rechained x ON x.old_hash = a.hash
+         LEFT JOIN receipts r ON r.dossier_id = coalesce(e.dossier_id, x.dossier_id)
          ORDER BY a.resolved_at IS NOT NULL, a.id DESC LIMIT 500",
     )?;
     let rows = st.query_map([], |r| {
@@ -278,6 +302,7 @@ pub fn list_alarms(c: &Connection) -> StoreResult<Vec<Alarm>> {
             resolved_at: r.get(6)?,
             resolved_by: r.get(7)?,
             receipt_code: r.get(8)?,
+            resolution: r.get(9)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

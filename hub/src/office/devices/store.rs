@@ -204,6 +204,11 @@ pub struct DeviceRow {
     pub last_received_seq: Option<u64>,
     #[schema(format = DateTime)]
     pub last_received_at: Option<String>,
+    /// When the office paused the device (two copies of its card sealing, protocol §11.4.3); null: not
+    /// paused. Approving the device again lifts the pause.
+    #[schema(format = DateTime)]
+    pub paused_at: Option<String>,
+    pub pause_reason: Option<String>,
 }
 
 /// Office: every pinned field device, newest first.
@@ -215,7 +220,8 @@ pub fn list_devices(c: &Connection) -> StoreResult<Vec<DeviceRow>> {
                 p.revoked_from_seq,
                 (SELECT seq FROM received_envelopes e WHERE e.device_id = p.device_id ORDER BY seq DESC LIMIT 1),
                 (SELECT received_at FROM received_envelopes e WHERE e.device_id = p.device_id
-                  ORDER BY seq DESC LIMIT 1)
+                  ORDER BY seq DESC LIMIT 1),
+                p.paused_at, p.pause_reason
            FROM trusted_peers p LEFT JOIN users u ON u.id = p.status_changed_by
           WHERE p.mode = 'field'
           ORDER BY p.trusted_at DESC, p.device_id",
@@ -237,6 +243,8 @@ pub fn list_devices(c: &Connection) -> StoreResult<Vec<DeviceRow>> {
             revoked_from_seq: r.get::<_, Option<i64>>(11)?.map(|n| n as u64),
             last_received_seq: r.get::<_, Option<i64>>(12)?.map(|n| n as u64),
             last_received_at: r.get(13)?,
+            paused_at: r.get(14)?,
+            pause_reason: r.get(15)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -254,7 +262,7 @@ pub fn set_device_status(
     let tx = write_tx(c)?;
     let n = tx.execute(
         "UPDATE trusted_peers SET status = ?2, status_changed_at = ?3, status_changed_by = ?4, status_note = ?5,
-                revoked_from_seq = NULL
+                revoked_from_seq = NULL, paused_at = NULL, pause_reason = NULL
           WHERE device_id = ?1 AND mode = 'field'",
         params![device_id, status.as_str(), clock::now_rfc3339(), by_user, note],
     )?;

@@ -77,6 +77,18 @@ struct HelloOut {
     /// Only for a device revoked from a sequence number: the first seq no longer accepted.
     #[serde(skip_serializing_if = "Option::is_none")]
     revoked_from_seq: Option<u64>,
+    /// Only for a device the office paused (two copies of its card sealing, protocol §11.4.3): since when
+    /// and why. Uploads go on; the device seals no more until a clerk approves it again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paused: Option<Paused>,
+}
+
+/// A pause of a field device, as its sync hello is told.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Paused {
+    #[schema(format = DateTime)]
+    since: String,
+    reason: String,
 }
 
 /// The quarantine list.
@@ -320,6 +332,25 @@ async fn hello(
         )
         .with_field("challenge"));
     }
+    let dev = device.clone();
+    let paused = st
+        .db
+        .call(move |c| {
+            use rusqlite::OptionalExtension;
+            Ok(c.query_row(
+                "SELECT paused_at, pause_reason FROM trusted_peers
+                  WHERE device_id = ?1 AND mode = 'field' AND paused_at IS NOT NULL",
+                [dev.as_str()],
+                |r| {
+                    Ok(Paused {
+                        since: r.get(0)?,
+                        reason: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    })
+                },
+            )
+            .optional()?)
+        })
+        .await?;
     let token = st.part::<SyncSessions>().open(device)?;
     // A device revoked from a sequence number is told `approved` (it may upload what it sealed below the
     // cutoff) and the cutoff itself, for information: the office enforces it per envelope (§9 step 7).
@@ -328,6 +359,7 @@ async fn hello(
         expires_in: TOKEN_TTL.as_secs(),
         device_status: super::session::wire_status(status, revoked_from),
         revoked_from_seq: revoked_from,
+        paused,
     }))
 }
 

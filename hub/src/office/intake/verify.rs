@@ -319,10 +319,31 @@ fn decide_held(
                     off.seq
                 ),
             );
-            set_aside(c, s, off, p, Some(&h)).map(Some)
+            let out = set_aside(c, s, off, p, Some(&h))?;
+            pause_device(c, s.device, off.seq)?;
+            Ok(Some(out))
         }
         None => Ok(None),
     }
+}
+
+/// Two envelopes with one (device, seq): two copies of the device's card are sealing (or one was copied
+/// back by hand). The device is paused: told at its next sync hello, it seals no more until a clerk
+/// approves it again; its uploads go on, so that what either copy sealed still arrives (protocol §11.4.3).
+fn pause_device(c: &Connection, device: &DeviceId, seq: u64) -> StoreResult<()> {
+    let n = c.execute(
+        "UPDATE trusted_peers SET paused_at = ?2, pause_reason = ?3
+          WHERE device_id = ?1 AND mode = 'field' AND paused_at IS NULL",
+        params![
+            device.as_str(),
+            clock::now_rfc3339(),
+            format!("two different envelopes with sequence number {seq}: two copies of this device's card are sealing")
+        ],
+    )?;
+    if n > 0 {
+        tracing::error!(%device, seq, "field device paused: two copies of its card are sealing");
+    }
+    Ok(())
 }
 
 /// What the network path can decide when the header arrives, before the ciphertexts: the header checks
@@ -551,8 +572,39 @@ fn open_and_store(
             ),
         )));
     }
-    let checks = checks_of(s.device, d, photos.len());
+    let mut checks = checks_of(s.device, d, photos.len());
     let now = clock::now_rfc3339();
+    // No two dossiers share a receipt code in the office's records: a code another dossier already holds
+    // (issued twice by a restored or cloned card, §6.2) is recorded under a relinked code, and the villager
+    // is told by news.
+    let issued = d.receipt_code.to_string();
+    let holder: Option<String> = c
+        .query_row(
+            "SELECT dossier_id FROM received_dossiers WHERE receipt_code = ?1
+             UNION ALL SELECT dossier_id FROM receipt_relinks WHERE office_code = ?1 LIMIT 1",
+            [&issued],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let record_code = match &holder {
+        None => issued.clone(),
+        Some(other) => {
+            let code = protocol::ReceiptCode::relinked(s.device, &d.id).to_string();
+            checks.push(CheckResult::new(
+                "receipt_code",
+                true,
+                format!(
+                    "Mã biên nhận {issued} đã cấp cho một hồ sơ khác (thẻ nhớ của trạm được khôi phục từ bản cũ hoặc bị sao chép); \
+                     hồ sơ này được ghi với mã mới {code} và người dân được báo qua tin trạng thái"
+                ),
+                format!(
+                    "receipt code {issued} was also issued to dossier {other} (the hub's card was restored from an older copy or \
+                     cloned); this dossier is recorded under the new code {code} and the villager is told by news"
+                ),
+            ));
+            code
+        }
+    };
     c.execute(
         "INSERT INTO received_envelopes(device_id, seq, hash, prev, header, signature, dossier_id, batch_id, received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -570,7 +622,7 @@ fn open_and_store(
             seq as i64,
             d.procedure.id,
             d.procedure.version,
-            d.receipt_code.to_string(),
+            record_code,
             title_of(&d.fields),
             serde_json::to_string(&d.fields).unwrap_or_default(),
             plain,
@@ -593,6 +645,17 @@ fn open_and_store(
         )
         .map_err(StoreError::classify)?;
     }
+    if let Some(other) = &holder {
+        c.execute(
+            "INSERT INTO receipt_relinks(dossier_id, device_id, issued_code, office_code, held_by, relinked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![d.id, s.device.as_str(), issued, record_code, other, now],
+        )
+        .map_err(StoreError::classify)?;
+    }
+    // The same dossier set aside earlier under another seq (displaced by an envelope of a restored or
+    // cloned card, then numbered again by the field, §11.4.2): the same payload ciphertext settles it.
+    settle_displaced(c, s.device, seq, &header.payload.sha256, &d.id, &now)?;
     // An earlier copy of this very envelope set aside (e.g. damaged in transit) is settled by this one.
     c.execute(
         "UPDATE quarantine SET resolved_at = ?4, resolution = ?5
@@ -607,6 +670,51 @@ fn open_and_store(
     )
     .map_err(StoreError::classify)?;
     Ok(Ok(()))
+}
+
+/// Settles every unresolved `equivocation` or `chain` quarantine item of `device` whose set-aside header
+/// carries the payload ciphertext `payload_sha` that was just stored as envelope `seq` (dossier
+/// `dossier_id`): the field numbered the dossier again and the office now holds it once.
+fn settle_displaced(
+    c: &Connection,
+    device: &DeviceId,
+    seq: u64,
+    payload_sha: &str,
+    dossier_id: &str,
+    now: &str,
+) -> StoreResult<()> {
+    let open: Vec<(i64, Option<Vec<u8>>)> = {
+        let mut st = c.prepare(
+            "SELECT id, header FROM quarantine
+             WHERE device_id = ?1 AND resolved_at IS NULL AND reason IN ('equivocation', 'chain')",
+        )?;
+        let rows = st.query_map([device.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (id, header) in open {
+        let Some(h) = header.and_then(|b| protocol::parse_canonical::<EnvelopeHeader>(&b).ok())
+        else {
+            continue;
+        };
+        if h.payload.sha256 != payload_sha {
+            continue;
+        }
+        c.execute(
+            "UPDATE quarantine SET resolved_at = ?2, resolution = ?3, rechained_seq = ?4, rechained_dossier = ?5
+             WHERE id = ?1",
+            params![
+                id,
+                now,
+                format!(
+                    "the field hub sealed this dossier again as seq {seq} after the office's chain; stored once as dossier {dossier_id}"
+                ),
+                seq as i64,
+                dossier_id
+            ],
+        )
+        .map_err(StoreError::classify)?;
+    }
+    Ok(())
 }
 
 /// The checks recorded with a stored dossier (the signatures and hashes passed to get here; validation and

@@ -201,9 +201,17 @@ async fn pull(
             })?,
     };
     let dev = device.device_id.clone();
+    let st2 = st.clone();
     let (items, more) = st
         .db
-        .call(move |c| store::news_after(c, &dev, after, MAX_NEWS_LIST))
+        .call(move |c| {
+            // A relinked receipt code (intake, §6.2) is news the office tells by itself.
+            let told = store::publish_relinks(c, &st2.keys.device, &dev)?;
+            if told > 0 {
+                tracing::info!(count = told, "news of relinked receipt codes published");
+            }
+            store::news_after(c, &dev, after, MAX_NEWS_LIST)
+        })
         .await?;
     let batch = NewsBatch {
         kind: NEWS_BATCH_KIND.into(),

@@ -125,6 +125,53 @@ pub fn publish_in(
     Ok(Some(signed))
 }
 
+/// The `published_by` of news the office makes by itself (no clerk behind it).
+pub const BY_OFFICE: &str = "office";
+
+/// Publishes the news of every dossier of `device` that the intake recorded under a relinked receipt code
+/// (`receipt_relinks`, §6.2) and whose field hub was not told yet: one `received_verified` item each,
+/// carrying the office's code and a note with both codes. Returns how many were published.
+pub fn publish_relinks(
+    c: &mut Connection,
+    key: &protocol::DeviceKey,
+    device: &DeviceId,
+) -> StoreResult<usize> {
+    let tx = write_tx(c)?;
+    let rows: Vec<(String, String, String)> = {
+        let mut st = tx.prepare(
+            "SELECT dossier_id, issued_code, office_code FROM receipt_relinks
+             WHERE device_id = ?1 AND news_seq IS NULL ORDER BY relinked_at, dossier_id",
+        )?;
+        let rows = st.query_map([device.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut n = 0;
+    for (dossier_id, issued, office) in rows {
+        let note = format!(
+            "Mã biên nhận {issued} trùng với hồ sơ của người khác; hồ sơ của bạn được ghi với mã mới {office}. \
+             Your receipt code {issued} was also given to someone else; your dossier is now recorded under {office}."
+        );
+        let Some(signed) = publish_in(
+            &tx,
+            key,
+            &dossier_id,
+            protocol::NewsStatus::ReceivedVerified,
+            Some(note),
+            BY_OFFICE,
+        )?
+        else {
+            continue;
+        };
+        tx.execute(
+            "UPDATE receipt_relinks SET news_seq = ?2 WHERE dossier_id = ?1",
+            params![dossier_id, signed.news.seq as i64],
+        )?;
+        n += 1;
+    }
+    tx.commit().map_err(StoreError::classify)?;
+    Ok(n)
+}
+
 /// Office: the news of one dossier, newest first.
 pub fn dossier_news(c: &Connection, dossier_id: &str) -> StoreResult<Vec<PublishedNews>> {
     let mut st = c.prepare(

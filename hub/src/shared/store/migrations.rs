@@ -42,6 +42,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0016_receipt_prints",
         include_str!("0016_receipt_prints.sql"),
     ),
+    ("0017_rechain", include_str!("0017_rechain.sql")),
 ];
 
 /// The names of the migrations, in order.
