@@ -126,7 +126,11 @@ export async function syncView(app, _p, _q, ctx) {
       const r = (await api('POST', '/api/v1/upload/ack-file', fd)).report;
       s = await load(); live.replaceChildren(progressBox(s.progress)); showCounts(s.counts);
       ackForm.reset();
-      ackMsg.replaceChildren(banner('ok', t('sync.ack_imported', { n: r.newly_acked, total: r.acked_in_file }), null, { 'data-testid': 'sync-ack-done' }));
+      // The office's holdings in the file settled this hub's chain (restored or cloned card): what it did, and
+      // that the next batch file carries those dossiers.
+      const settled = r.settled && (r.settled.rechained || r.settled.placed)
+        ? t('sync.ack_settled', { rechained: r.settled.rechained, placed: r.settled.placed }) : null;
+      ackMsg.replaceChildren(banner('ok', t('sync.ack_imported', { n: r.newly_acked, total: r.acked_in_file }), settled, { 'data-testid': 'sync-ack-done' }));
     } catch (e) { ackMsg.replaceChildren(banner('warn', errText(e), null, { 'data-testid': 'sync-ack-error' })); }
   });
   const usb = h('section', { class: 'card', 'data-testid': 'sync-usb' }, h('h2', {}, icon('box'), t('sync.usb')),

@@ -584,6 +584,10 @@ fn a_tampered_envelope_is_quarantined_and_the_rest_acked() {
         let a = SignedAck::from_bytes(lines.next().unwrap()).unwrap();
         a.verify_for(&fx.office_pub, m).unwrap();
         assert_eq!(a.ack.acked.len(), 3);
+        // Then the office's holdings of the device (protocol §11.4.2), then the packages.
+        let h = protocol::SignedHoldings::from_bytes(lines.next().unwrap()).unwrap();
+        h.verify(&fx.office_pub).unwrap();
+        assert_eq!(h.holdings.head.as_ref().map(|h| h.seq), Some(3));
         for l in lines {
             let p = protocol::SignedPackage::from_bytes(l).unwrap();
             p.verify(&fx.office_pub).unwrap();

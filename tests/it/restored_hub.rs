@@ -494,3 +494,72 @@ async fn office_clerk_again(office: &Hub) -> (Client, Client) {
     let clerk = Client::login(&office.base, "vanthu", "mat-khau-van-thu").await;
     (admin, clerk)
 }
+
+/// `hub batch import` at the office of `batch`; the ack file it wrote.
+fn office_imports(office_dir: &Path, batch: &Path) -> std::path::PathBuf {
+    let (code, report) = batch_import_json(office_dir, batch);
+    assert!(code == 0 || code == 3, "{report}");
+    std::path::PathBuf::from(report["ack_file"].as_str().expect("an ack file"))
+}
+
+#[test]
+fn a_restored_hub_with_only_a_usb_stick_settles_on_the_ack_file_and_delivers_everything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (field_dir, office_dir) = paired(tmp.path());
+    let photo = std::fs::read(sample_photo("to-khai-xac-nhan-hon-nhan.jpg")).unwrap();
+    let field = Hub::start_with("field", &field_dir, &["--sync", "off"]);
+    let key = recovery_key(&field_dir, tmp.path(), "recovery.key");
+    let old_backup = tmp.path().join("old.hubbackup");
+    block_on(async {
+        let officer = field_officer(&field, "mat-khau-can-bo").await;
+        capture_and_seal(&officer, "Điểu Thị Hạnh", "070198001234", &photo).await;
+        backup(&field_dir, &old_backup).await;
+        capture_and_seal(&officer, "Thị Sa Ly", "058198004567", &photo).await;
+        capture_and_seal(&officer, "Điểu Văn Bình", "070198002345", &photo).await;
+    });
+    drop(field);
+    // No network at all: the batch file goes to the office on a stick.
+    let stick = tmp.path().join("day1.batch");
+    batch_export(&field_dir, &stick, &[]);
+    office_imports(&office_dir, &stick);
+
+    // The card dies; restored from the older backup (seq 1, never acknowledged on this copy).
+    let restored = tmp.path().join("restored");
+    restore(&old_backup, &restored, &key);
+    let hub = Hub::start_with("field", &restored, &["--sync", "off"]);
+    block_on(async {
+        let officer = Client::login(&hub.base, "canbo", "mat-khau-can-bo").await;
+        let (st, b) = try_seal(&officer, &photo, "Điểu Thị Mơ", "070198007777").await;
+        assert_eq!((st, b["protected"].as_bool()), (201, Some(false)), "{b}");
+    });
+    drop(hub);
+
+    // Day 2's stick: the batch carries what the restored copy holds (seq 1, already at the office); the ack
+    // file brings back the office's holdings, on which the hub settles: the waiting dossier follows seq 3.
+    let stick = tmp.path().join("day2.batch");
+    batch_export(&restored, &stick, &[]);
+    let ack = office_imports(&office_dir, &stick);
+    let (code, out, err) = run(
+        &["batch", "import-ack", "--data", s(&restored), s(&ack)],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("rechained=0 placed=1"), "{out}");
+    let (code, out, _) = run(&["chain", "status", "--data", s(&restored)], &[]);
+    assert_eq!(code, 0, "{out}");
+
+    // Day 3's stick carries it; the office stores it once, after seq 3.
+    let stick = tmp.path().join("day3.batch");
+    batch_export(&restored, &stick, &[]);
+    let ack = office_imports(&office_dir, &stick);
+    let (code, out, err) = run(
+        &["batch", "import-ack", "--data", s(&restored), s(&ack)],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (ids, codes, open) = office_records(&office_dir);
+    assert_eq!((ids.len(), open), (4, 0), "{ids:?}");
+    no_duplicates(&codes);
+    let (_, unacked, waiting) = field_records(&restored);
+    assert_eq!((unacked, waiting), (0, 0));
+}

@@ -459,7 +459,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
             if let (Some(ack), Some(batch_id)) = (&report.ack, &report.batch_id) {
                 let bytes = dir
                     .db
-                    .call_sync(|c| crate::office::packages::store::ack_file(c, office, ack))?;
+                    .call_sync(|c| crate::office::intake::ack::usb_ack_file(c, office, ack))?;
                 let path = ack_out.unwrap_or_else(|| {
                     file.parent()
                         .unwrap_or(std::path::Path::new("."))
@@ -503,10 +503,11 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
             }
             let bytes =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let device = dir.keys.device_id.clone();
-            let r = dir
-                .db
-                .call_sync(|c| Ok(crate::field::uploader::ackfile::import(c, &device, &bytes)))?;
+            let r = dir.db.call_sync(|c| {
+                Ok(crate::field::uploader::ackfile::import(
+                    c, &dir.keys, &dir.path, &bytes,
+                ))
+            })?;
             match r {
                 Ok(r) => {
                     println!(
@@ -524,6 +525,12 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
                     }
                     for why in &r.packages_refused {
                         println!("Procedure package refused: {why}");
+                    }
+                    if let Some(s) = &r.settled {
+                        println!(
+                            "Chain settled on the office's holdings: rechained={} placed={}; the next batch file carries them.",
+                            s.rechained, s.placed
+                        );
                     }
                     Ok(0)
                 }

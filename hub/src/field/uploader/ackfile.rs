@@ -1,9 +1,11 @@
 //! The USB path's acknowledgement: the office writes `ack-<batch_id>.json` (a canonical `SignedAck`) after
 //! importing a batch file; the field imports it here, verified exactly as an ack received over the network
 //! (form, signature by the pinned office key, addressed to this device), and marks exactly the envelopes it
-//! covers.
+//! covers. The office adds its holdings of this device (a `SignedHoldings` line, protocol §11.4.2): with
+//! them a hub with no network settles its chain as a network sync would (a restored or cloned card), and
+//! the next batch file carries what it re-chained.
 
-use protocol::{DeviceId, SignedAck};
+use protocol::SignedAck;
 use rusqlite::Connection;
 
 use super::client::SyncError;
@@ -24,7 +26,13 @@ pub struct AckFileReport {
     pub packages_new: Vec<String>,
     /// Packages the file carried that were refused, with why.
     pub packages_refused: Vec<String>,
+    /// What settling the chain on the office's holdings did (null: the file carried none, or there was
+    /// nothing to settle).
+    pub settled: Option<super::rechain::Settled>,
 }
+
+/// How a holdings line is told from a package line: its `kind`, as canonical JSON writes it.
+const HOLDINGS_MARK: &[u8] = b"\"kind\":\"outreach-kit/holdings\"";
 
 /// Verifies `bytes` as an ack of the pinned office for `device` and applies it (one transaction).
 /// Envelopes the office set aside, each counted once: an equivocation is listed both as quarantined
@@ -45,9 +53,11 @@ fn set_aside(ack: &protocol::Ack) -> usize {
 
 pub fn import(
     c: &mut Connection,
-    device: &DeviceId,
+    keys: &crate::shared::keys::HubKeys,
+    dir: &std::path::Path,
     bytes: &[u8],
 ) -> Result<AckFileReport, SyncError> {
+    let device = &keys.device_id;
     let office = store::pinned_office(c)?.ok_or_else(|| {
         SyncError::local(
             "no_office",
@@ -90,7 +100,21 @@ pub fn import(
         None,
     )?;
     let (mut packages_new, mut packages_refused) = (Vec::new(), Vec::new());
+    let mut holdings = None;
     for line in lines {
+        // The office's holdings of this device (a line of its own kind), else a procedure package.
+        if line
+            .windows(HOLDINGS_MARK.len())
+            .any(|w| w == HOLDINGS_MARK)
+        {
+            let h = protocol::SignedHoldings::from_bytes(line).map_err(|e| bad(&e))?;
+            h.verify(&office.key).map_err(|e| bad(&e))?;
+            if &h.holdings.device_id != device {
+                return Err(bad(&"its holdings describe another field device"));
+            }
+            holdings = Some(h.holdings);
+            continue;
+        }
         match crate::shared::procedures::store::install(c, line, &office.key) {
             Ok((crate::shared::procedures::registry::Added::New, _, r)) => {
                 packages_new.push(format!("{} v{}", r.id, r.version))
@@ -99,7 +123,17 @@ pub fn import(
             Err(e) => packages_refused.push(e.to_string()),
         }
     }
+    let settled = match holdings {
+        Some(h) => {
+            let fresh = store::new_equivocations(c, &h.quarantined)?;
+            store::alarms_from_holdings(c, &h.quarantined)?;
+            super::rechain::detect(c, dir, &h, &fresh).map_err(super::engine::settle_error)?;
+            super::rechain::settle(c, dir, &keys.device, &h).map_err(super::engine::settle_error)?
+        }
+        None => None,
+    };
     Ok(AckFileReport {
+        settled,
         packages_new,
         packages_refused,
         batch_id: ack.batch_id.clone(),

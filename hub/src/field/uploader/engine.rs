@@ -94,6 +94,18 @@ struct Located {
     challenge: String,
 }
 
+/// A failure to compare or settle this hub's chain, in plain words.
+pub(super) fn settle_error(e: super::rechain::SettleError) -> SyncError {
+    match e {
+        super::rechain::SettleError::Store(e) => e.into(),
+        super::rechain::SettleError::Io(e) => SyncError::local(
+            "chain_guard_io",
+            format!("Không ghi được trạng thái chuỗi hồ sơ của trạm: {e}"),
+            format!("Could not record the standing of this hub's chain: {e}"),
+        ),
+    }
+}
+
 fn bad(what: &str, e: impl std::fmt::Display) -> SyncError {
     SyncError::BadAnswer(format!("{what}: {e}"))
 }
@@ -441,21 +453,22 @@ impl Engine<'_> {
             .unwrap_or_default()
     }
 
-    /// After the first upload: when the chain is unsure (restored, diverged) or an envelope of this hub waits
-    /// at the office as displaced, re-chains onto the office's head (`super::rechain`), clears the chain
-    /// guard's markers, and chains the dossiers sealed while it was unsure. The fresh holdings when it did
-    /// (the caller offers again), `None` when there was nothing to settle.
+    /// After the first upload: when the chain needs settling (§11.4.2: unsure, displaced, or dossiers
+    /// waiting unchained), fetches the holdings again and settles onto them (`super::rechain::settle`).
+    /// The fresh holdings when it did (the caller offers again), `None` when there was nothing to settle.
     async fn settle_chain(
         &self,
         office: &PinnedOffice,
         client: &OfficeClient,
         report: &mut RunReport,
     ) -> Result<Option<protocol::Holdings>, SyncError> {
-        use crate::shared::chain_guard::{self, Standing};
         let dir = self.data_dir();
-        let unsure = chain_guard::standing(&dir) != Standing::Sealable;
-        let displaced = self.db.call(|c| super::rechain::has_displaced(c)).await?;
-        if !unsure && !displaced {
+        let d = dir.clone();
+        if !self
+            .db
+            .call(move |c| super::rechain::needs_settling(c, &d))
+            .await?
+        {
             return Ok(None);
         }
         let holdings = self.fetch_holdings(office, client).await?;
@@ -463,61 +476,23 @@ impl Engine<'_> {
         let h = holdings.clone();
         let done = self
             .db
-            .call(move |c| super::rechain::rechain(c, &key, &h))
-            .await?;
-        if !done.moved.is_empty() {
-            tracing::warn!(
-                count = done.moved.len(),
-                after = ?done.base_seq,
-                "envelopes numbered again after the office's chain head (restored or cloned card)"
-            );
-        }
-        report.rechained += done.moved.len();
-        let io = |e: std::io::Error| {
-            SyncError::local(
-                "chain_guard_io",
-                format!("Không ghi được trạng thái chuỗi hồ sơ của trạm: {e}"),
-                format!("Could not record the standing of this hub's chain: {e}"),
-            )
-        };
-        chain_guard::clear_diverged(&dir).map_err(io)?;
-        chain_guard::verified_by_sync(&dir).map_err(io)?;
-        let device = self.keys.device.clone();
-        let place = chain_guard::place(&dir);
-        report.placed += self
-            .db
-            .call(move |c| crate::field::seal::engine::protect_pending(c, &device, place))
-            .await?;
+            .call(move |c| Ok(super::rechain::settle(c, &dir, &key, &h)))
+            .await?
+            .map_err(settle_error)?
+            .unwrap_or_default();
+        report.rechained += done.rechained;
+        report.placed += done.placed;
         Ok(Some(holdings))
     }
 
-    /// After the second upload: an envelope of this hub still displaced (a copy of the card sealed the
-    /// same seq in between) makes the chain unsure again, so the next sync settles it before anything
-    /// sealed meanwhile is numbered.
+    /// After the second upload: see `super::rechain::still_displaced`.
     async fn still_displaced(&self) -> Result<(), SyncError> {
-        if !self.db.call(|c| super::rechain::has_displaced(c)).await? {
-            return Ok(());
-        }
         let dir = self.data_dir();
-        crate::shared::chain_guard::mark_diverged(
-            &dir,
-            &crate::shared::chain_guard::Diverged {
-                found_at: crate::shared::clock::now_rfc3339(),
-                office_head_seq: 0,
-                local_head_seq: 0,
-                detail:
-                    "the office set aside envelopes of this hub numbered again in this very sync: \
-                         another copy of this hub's card is sealing"
-                        .into(),
-            },
-        )
-        .map_err(|e| {
-            SyncError::local(
-                "chain_guard_io",
-                format!("Không ghi được trạng thái chuỗi hồ sơ của trạm: {e}"),
-                format!("Could not record the standing of this hub's chain: {e}"),
-            )
-        })
+        self.db
+            .call(move |c| Ok(super::rechain::still_displaced(c, &dir)))
+            .await?
+            .map_err(settle_error)?;
+        Ok(())
     }
 
     /// Tells the office which packages this hub holds, then downloads, verifies against the pinned office
@@ -868,78 +843,19 @@ impl Engine<'_> {
             .ok_or_else(|| bad("blob state", "no held"))
     }
 
-    /// Compares this hub's chain with the office's holdings of this device (`shared::chain_guard`): when
-    /// the office holds what this hub does not (restored from an older copy, or a cloned card), sealing
-    /// stops here until it is sorted out; when all is in step, a restore is verified and sealing resumes.
-    /// The upload itself goes on either way: every genuine envelope should reach the office.
+    /// Compares this hub's chain with the office's holdings (§11.4.1), before the upload.
     async fn check_chain(
         &self,
         holdings: &protocol::Holdings,
         fresh_equivocations: &[u64],
     ) -> Result<(), SyncError> {
         let dir = self.data_dir();
-        let office_head = holdings.head.clone();
-        let at = office_head.as_ref().map(|h| h.seq);
-        let (local_head, local_hash_at) = self
-            .db
-            .call(move |c| {
-                let head: i64 =
-                    c.query_row("SELECT coalesce(max(seq), 0) FROM envelopes", [], |r| {
-                        r.get(0)
-                    })?;
-                let hash: Option<String> = match at {
-                    Some(seq) => {
-                        use rusqlite::OptionalExtension;
-                        c.query_row(
-                            "SELECT hash FROM envelopes WHERE seq = ?1",
-                            [seq as i64],
-                            |r| r.get(0),
-                        )
-                        .optional()?
-                    }
-                    None => None,
-                };
-                Ok((head as u64, hash))
-            })
-            .await?;
-        // An equivocation counts when it is news: one already seen (and alarmed) was dealt with by the sync
-        // that saw it (re-chained here, or the other copy's to settle).
-        let equivocations = fresh_equivocations.to_vec();
-        let found = crate::shared::chain_guard::compare(
-            local_head,
-            local_hash_at.as_deref(),
-            office_head.as_ref().map(|h| (h.seq, h.hash.as_str())),
-            &equivocations,
-        );
-        let io = |e: std::io::Error| {
-            SyncError::local(
-                "chain_guard_io",
-                format!("Không ghi được trạng thái chuỗi hồ sơ của trạm: {e}"),
-                format!("Could not record the standing of this hub's chain: {e}"),
-            )
-        };
-        match found {
-            Some(detail) => {
-                tracing::warn!(%detail, "the office holds what this hub's chain does not: sealing stops");
-                crate::shared::chain_guard::mark_diverged(
-                    &dir,
-                    &crate::shared::chain_guard::Diverged {
-                        found_at: crate::shared::clock::now_rfc3339(),
-                        office_head_seq: office_head.map(|h| h.seq).unwrap_or(0),
-                        local_head_seq: local_head,
-                        detail,
-                    },
-                )
-                .map_err(io)?;
-            }
-            None => {
-                if crate::shared::chain_guard::verified_by_sync(&dir).map_err(io)? {
-                    tracing::info!(
-                        "restored hub: the office holds nothing beyond its chain; sealing resumes"
-                    );
-                }
-            }
-        }
+        let h = holdings.clone();
+        let fresh = fresh_equivocations.to_vec();
+        self.db
+            .call(move |c| Ok(super::rechain::detect(c, &dir, &h, &fresh)))
+            .await?
+            .map_err(settle_error)?;
         Ok(())
     }
 

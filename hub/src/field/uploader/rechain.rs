@@ -8,12 +8,14 @@
 //! old numbering or the new, never a mix.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use protocol::{DeviceKey, EnvelopeHeader, Holdings};
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use crate::field::seal::engine::{CHAIN_BASE_HASH, CHAIN_BASE_SEQ};
+use crate::shared::chain_guard::{self, Standing};
 use crate::shared::clock;
 use crate::shared::store::{meta_set, write_tx, StoreError, StoreResult};
 
@@ -235,4 +237,137 @@ pub fn has_displaced(c: &Connection) -> StoreResult<bool> {
         [],
         |r| r.get(0),
     )?)
+}
+
+/// Why comparing or settling the chain failed: the store, or the chain guard's files.
+#[derive(Debug, thiserror::Error)]
+pub enum SettleError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot record the standing of this hub's chain: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Compares this hub's chain with `holdings` (protocol §11.4.1 step 2) and marks a divergence (which moves
+/// receipts to a fresh range), or clears a restore mark the holdings show was harmless. `fresh` are the
+/// seqs of equivocations in the holdings this hub had not seen before ([`super::store::new_equivocations`]).
+/// The divergence found, in English, if any.
+pub fn detect(
+    c: &Connection,
+    dir: &Path,
+    holdings: &Holdings,
+    fresh: &[u64],
+) -> Result<Option<String>, SettleError> {
+    use rusqlite::OptionalExtension;
+    let local_head: i64 = c
+        .query_row("SELECT coalesce(max(seq), 0) FROM envelopes", [], |r| {
+            r.get(0)
+        })
+        .map_err(StoreError::from)?;
+    let local_hash_at: Option<String> = match &holdings.head {
+        Some(h) => c
+            .query_row(
+                "SELECT hash FROM envelopes WHERE seq = ?1",
+                [h.seq as i64],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(StoreError::from)?,
+        None => None,
+    };
+    let found = chain_guard::compare(
+        local_head as u64,
+        local_hash_at.as_deref(),
+        holdings.head.as_ref().map(|h| (h.seq, h.hash.as_str())),
+        fresh,
+    );
+    match &found {
+        Some(detail) => {
+            tracing::warn!(%detail, "the office holds what this hub's chain does not: sealed dossiers wait for re-chaining");
+            chain_guard::mark_diverged(
+                dir,
+                &chain_guard::Diverged {
+                    found_at: clock::now_rfc3339(),
+                    office_head_seq: holdings.head.as_ref().map(|h| h.seq).unwrap_or(0),
+                    local_head_seq: local_head as u64,
+                    detail: detail.clone(),
+                },
+            )?;
+        }
+        None => {
+            if chain_guard::verified_by_sync(dir)? {
+                tracing::info!("restored hub: the office holds nothing beyond its chain");
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Whether [`settle`] has work: the chain is unsure, an envelope of this hub is displaced, or sealed
+/// dossiers wait unchained while an office key is known.
+pub fn needs_settling(c: &Connection, dir: &Path) -> StoreResult<bool> {
+    if chain_guard::standing(dir) != Standing::Sealable || has_displaced(c)? {
+        return Ok(true);
+    }
+    let waiting: i64 = c.query_row("SELECT count(*) FROM pending_protection", [], |r| r.get(0))?;
+    Ok(waiting > 0 && !crate::shared::trust::office_recipients(c)?.is_empty())
+}
+
+/// What settling did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Settled {
+    /// Envelopes numbered again after the office's chain head.
+    pub rechained: usize,
+    /// Dossiers sealed while the chain was unsure, now chained.
+    pub placed: usize,
+}
+
+/// After an upload (network) or an ack file with holdings (USB): re-chains onto the office's chain as
+/// `holdings` describe it ([`rechain`]), clears the chain guard's marks, and chains the dossiers that
+/// waited (protocol §11.4.2). `None` when there was nothing to settle.
+pub fn settle(
+    c: &mut Connection,
+    dir: &Path,
+    device: &DeviceKey,
+    holdings: &Holdings,
+) -> Result<Option<Settled>, SettleError> {
+    if !needs_settling(c, dir)? {
+        return Ok(None);
+    }
+    let done = rechain(c, device, holdings)?;
+    if !done.moved.is_empty() {
+        tracing::warn!(
+            count = done.moved.len(),
+            after = ?done.base_seq,
+            "envelopes numbered again after the office's chain head (restored or cloned card)"
+        );
+    }
+    chain_guard::clear_diverged(dir)?;
+    chain_guard::verified_by_sync(dir)?;
+    let placed = crate::field::seal::engine::protect_pending(c, device, chain_guard::place(dir))?;
+    Ok(Some(Settled {
+        rechained: done.moved.len(),
+        placed,
+    }))
+}
+
+/// After the second upload: an envelope of this hub still displaced (a copy of the card sealed the same
+/// seq in between) makes the chain unsure again, so that the next sync settles it before anything sealed
+/// meanwhile is numbered.
+pub fn still_displaced(c: &Connection, dir: &Path) -> Result<bool, SettleError> {
+    if !has_displaced(c)? {
+        return Ok(false);
+    }
+    chain_guard::mark_diverged(
+        dir,
+        &chain_guard::Diverged {
+            found_at: clock::now_rfc3339(),
+            office_head_seq: 0,
+            local_head_seq: 0,
+            detail: "the office set aside envelopes of this hub numbered again in this very sync: another \
+                     copy of this hub's card is sealing"
+                .into(),
+        },
+    )?;
+    Ok(true)
 }

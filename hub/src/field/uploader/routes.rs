@@ -402,10 +402,16 @@ async fn ack_file(
         )
         .with_field("file")
     })?;
-    let device = st.keys.device_id.clone();
+    let st2 = st.clone();
+    let dir = st
+        .db
+        .path()
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
     let report = st
         .db
-        .call(move |c| Ok(ackfile::import(c, &device, &bytes)))
+        .call(move |c| Ok(ackfile::import(c, &st2.keys, &dir, &bytes)))
         .await?
         .map_err(sync_api_error)?;
     Ok(Json(AckImported { report }))

@@ -47,6 +47,35 @@ pub fn parse_check(s: &str) -> StoreResult<CheckKind> {
         .ok_or_else(|| StoreError::Corrupt(format!("unknown check code {s:?}")))
 }
 
+/// The whole USB ack file for `ack` (protocol §8, §11.4.2, §13.4): the ack on the first line, then the
+/// office's signed holdings of the device (with them a field hub with no network settles its chain), then
+/// the signed packages; the lines after the first only for a device known to read them (§13.4).
+pub fn usb_ack_file(
+    c: &Connection,
+    office: &DeviceKey,
+    ack: &protocol::SignedAck,
+) -> StoreResult<Vec<u8>> {
+    let with_packages = crate::office::packages::store::ack_file(c, office, ack)?;
+    let device = &ack.ack.device_id;
+    // A field hub older than multi-line ack files reads the whole file as one ack: it gets the ack alone.
+    if !crate::office::packages::store::is_reader(c, device.as_str())? {
+        return Ok(with_packages);
+    }
+    let status = super::session::field_device_status(c, device)?
+        .map(|(_, s)| s)
+        .unwrap_or(DeviceStatus::Revoked);
+    let held = holdings(c, office, device, status)?.to_bytes()?;
+    let mut parts = with_packages.splitn(2, |b| *b == b'\n');
+    let mut out = parts.next().unwrap_or_default().to_vec();
+    out.push(b'\n');
+    out.extend_from_slice(&held);
+    if let Some(rest) = parts.next() {
+        out.push(b'\n');
+        out.extend_from_slice(rest);
+    }
+    Ok(out)
+}
+
 /// What the office holds of `device`, signed.
 pub fn holdings(
     c: &Connection,

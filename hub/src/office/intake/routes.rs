@@ -860,11 +860,7 @@ async fn ack_file(
         .call(move |c| match super::ack::manifest_by_batch(c, &b)? {
             Some(m) => {
                 let ack = super::ack::build_ack(c, &st2.keys.device, &m)?;
-                Ok(Some(crate::office::packages::store::ack_file(
-                    c,
-                    &st2.keys.device,
-                    &ack,
-                )?))
+                Ok(Some(super::ack::usb_ack_file(c, &st2.keys.device, &ack)?))
             }
             None => Ok(None),
         })

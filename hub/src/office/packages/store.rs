@@ -142,7 +142,7 @@ pub fn mark_reader(c: &Connection, device: &str) -> StoreResult<()> {
     Ok(())
 }
 
-fn is_reader(c: &Connection, device: &str) -> StoreResult<bool> {
+pub fn is_reader(c: &Connection, device: &str) -> StoreResult<bool> {
     Ok(c.query_row(
         "SELECT EXISTS(SELECT 1 FROM package_readers WHERE device_id = ?1)",
         [device],
