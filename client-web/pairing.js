@@ -76,8 +76,9 @@ function codePanel(c, onEnd, onUsed) {
 
 function deviceRow(d, refresh) {
   const actions = h('div', { class: 'row pair-device-actions' });
-  if (d.status !== 'approved') {
-    actions.append(btn('ok', t('pairing.approve'), {
+  // A pause (two copies of the device's card sealing, protocol §11.4.3) is lifted by approving it again.
+  if (d.status !== 'approved' || d.paused_at) {
+    actions.append(btn('ok', d.paused_at && d.status === 'approved' ? t('pairing.resume') : t('pairing.approve'), {
       class: 'btn primary', 'data-testid': 'device-approve',
       onclick: async () => {
         if (!(await ask(t('pairing.approve_confirm', { name: d.name }), t('pairing.approve'), t('ui.cancel')))) return;
@@ -140,6 +141,8 @@ function deviceRow(d, refresh) {
   return h('li', { class: 'item pair-device', 'data-testid': 'device-row', 'data-device': d.device_id },
     h('div', { class: 'grow' },
       h('p', {}, h('strong', {}, d.name), ' ', statusBadge(d.status)),
+      d.paused_at ? banner('danger', t('pairing.paused_title'), t('pairing.paused_body', { when: fmtTime(d.paused_at) }),
+        { 'data-testid': 'device-paused' }) : null,
       h('dl', { class: 'pair-facts' },
         h('dt', {}, t('pairing.device_id')), h('dd', { class: 'mono' }, d.device_id),
         h('dt', {}, t('pairing.fingerprint')), h('dd', { class: 'mono' }, d.fingerprint),

@@ -31,8 +31,17 @@ function item(x, reload) {
       x.held_hash ? h('p', { class: 'mono small' }, `held ${x.held_hash}`) : null),
     sides(x),
     x.resolution ? h('p', { 'data-testid': 'resolution' }, h('strong', {}, open ? t('intake.previous_note')
-      : (x.resolved_by ? t('intake.note_by', { who: x.resolved_by, when: fmtTime(x.resolved_at) }) : t('intake.settled_by_office', { when: fmtTime(x.resolved_at) }))), ' ', x.resolution) : null,
+      : (x.resolved_by ? t('intake.note_by', { who: x.resolved_by, when: fmtTime(x.resolved_at) }) : t('intake.settled_by_office', { when: fmtTime(x.resolved_at) }))),
+      ' ', settledText(x)) : null,
     form);
+}
+
+// A note a person wrote is shown as written; what the office settled by itself is said in the clerk's
+// language (the stored English text stays in the technical details and the API).
+function settledText(x) {
+  if (x.resolved_by || !x.resolved_at) return x.resolution;
+  if (x.rechained) return t('intake.settled_rechained', { n: x.rechained.seq });
+  return t('intake.settled_good_copy');
 }
 
 // A dossier the office holds, as one side of the comparison.

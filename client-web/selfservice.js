@@ -82,8 +82,9 @@ export async function statusView(app, [code], query, ctx) {
     h('h1', {}, t('self.status_title')),
     // The office recorded this dossier under another code (the code was handed out twice by a restored or
     // cloned hub): the villager is told the new one before anything else.
-    n.recorded_as ? h('p', { class: 'banner warn', 'data-testid': 'status-recorded-as' },
-      t('self.recorded_as', { code: n.recorded_as })) : null,
+    n.recorded_as ? h('p', { class: 'banner warn', 'data-testid': 'status-recorded-as' }, h('span', {},
+      t('self.recorded_as'), ' ', h('strong', { class: 'mono nowrap', 'data-testid': 'status-new-code' }, n.recorded_as), ' ',
+      t('self.recorded_as_use'))) : null,
     current
       ? h('p', { class: `status-word s-news-${r.news.kind}`, 'data-testid': 'status-word', 'data-status': r.status, 'data-news': r.news.kind }, t('news.status.' + r.news.kind))
       : h('p', { class: `status-word s-${r.status}`, 'data-testid': 'status-word', 'data-status': r.status }, t('self.status.' + r.status)),

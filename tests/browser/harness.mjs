@@ -53,13 +53,16 @@ export function hubCli(args, env = {}) {
 
 /**
  * Starts a hub. `users`: [{name, role, password}] added with `hub user add` before it serves.
- * `args`: extra `hub serve` arguments. Returns {base, port, dataDir, log(), stop()}.
+ * `args`: extra `hub serve` arguments; `seedHex`: the device key of another hub (a copy of its card).
+ * Returns {base, port, dataDir, log(), stop()}.
  */
-export async function startHub({ mode = 'field', users = [], args = [], name = 'Tram thu' } = {}) {
+export async function startHub({ mode = 'field', users = [], args = [], name = 'Tram thu', seedHex = null } = {}) {
   assert.ok(fs.existsSync(HUB_BIN), `hub binary not found at ${HUB_BIN} (build it first: cargo build -p hub)`);
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `hub-browser-${mode}-`));
   hubCli(['init', '--mode', mode, '--data', dataDir, '--name', name]);
+  // `seedHex`: another hub's device key, as on a copy of its card (tests of a cloned card, issue 23).
+  if (seedHex) fs.writeFileSync(path.join(dataDir, 'keys', 'device.ed25519'), `${seedHex}\n`, { mode: 0o600 });
   // The device key's seed as `hub init` wrote it, before the first officer/admin password seals it (issue
   // 19): for tests that speak the sync protocol as this device from JavaScript.
   const deviceSeedHex = fs.readFileSync(path.join(dataDir, 'keys', 'device.ed25519'), 'utf8').trim();
@@ -210,6 +213,9 @@ export async function scanVietnameseScreen(page, label, { parts = [], moreEnglis
     for (let n = walk.nextNode(); n; n = walk.nextNode()) {
       const el = n.parentElement;
       if (!el || !el.offsetParent || el.closest('script,style,template,[hidden]')) continue;
+      // What a closed <details> holds is not on the screen until it is opened (its summary is).
+      const closed = el.closest('details:not([open])');
+      if (closed && !el.closest('summary')) continue;
       out.push(n.textContent);
     }
     for (const i of document.querySelectorAll('input[type=text],input[type=search],input:not([type]),textarea')) {
