@@ -1,11 +1,9 @@
 // Entry point: boot, hash router, header, and the account screens (setup, login, users).
 import {
-  state, h, $, t, api, setLang, go, LANGS, errText, flash, on, btn, icon, roleName, can, banner, ask, resetMissing, isLocked,
+  state, h, $, t, api, setLang, go, LANGS, langName, errText, flash, on, btn, icon, roleName, can, banner, ask, resetMissing, isLocked,
 } from './lib.js';
 
-const LANG_NAMES = { vi: 'Tiếng Việt', en: 'English' };
-// Each language by its own name (added languages come from the hub, see loadLanguages in lib.js).
-const langName = (code) => ((state.languages || []).find((l) => l.code === code) || {}).native_name || LANG_NAMES[code] || code;
+// Each language by its own name: langName (lib.js; added languages come from the hub, see loadLanguages).
 const ROLES = { field: ['officer', 'volunteer', 'admin'], office: ['clerk', 'admin'] };
 
 const field = () => import('./field.js');
@@ -31,6 +29,8 @@ const VIEWS = {
   // Further languages and recorded audio prompts (admin / bilingual team member).
   languages: async (...a) => (await import('./lang.js')).languagesView(...a),
   language: async (...a) => (await import('./lang.js')).languageView(...a),
+  // The villager's front door: the hub's address for a visitor on a field hub (front.js).
+  front: async (...a) => (await import('./front.js')).frontView(...a),
   // Public procedure guides, a villager's pre-declaration, and a receipt's status by its QR.
   guides: async (...a) => (await import('./guide.js')).guidesView(...a),
   guide: async (...a) => (await import('./guide.js')).guideView(...a),
@@ -73,6 +73,8 @@ const ROUTES = [
   [/^\/board$/, 'board', false],
   [/^\/languages$/, 'languages', true],
   [/^\/languages\/([^/]+)$/, 'language', true],
+  [/^\/front$/, 'front', false],
+  [/^\/front\/(choose|request|receipt)$/, 'front', false],
   [/^\/guides$/, 'guides', false],
   [/^\/guides\/([^/]+)$/, 'guide', false],
   [/^\/predeclare\/([^/]+)$/, 'predeclare', false],
@@ -115,6 +117,9 @@ export async function route() {
     if (x) { m = { name, auth, params: x.slice(1).map(decodeURIComponent) }; break; }
   }
   if (!m) { location.replace('#/'); return; }
+  // The hub's address opens the villager's front door for a visitor on a field hub; a phone a team member
+  // signed in on (ME_KEY, kept until logout) keeps the login, and an office hub (no villagers) too.
+  if (m.name === 'home' && !state.user && state.mode === 'field' && !teamPhone()) m = { name: 'front', auth: false, params: [] };
   flash(null);
   // A word for the page that comes next (e.g. "the hub is unlocked" after the login that unlocked it).
   if (afterFlash) { flash(afterFlash, 'ok'); afterFlash = null; }
@@ -277,6 +282,7 @@ function applyMe(me) {
   } catch (_) { /* private mode */ }
 }
 const ME_KEY = 'ok.me';
+const teamPhone = () => { try { return !!localStorage.getItem(ME_KEY); } catch (_) { return false; } };
 
 async function loadMe() {
   try {
@@ -497,7 +503,8 @@ function fpGroups(fp) {
 
 function secureLoginCard(after, httpsUrl, caSha256) {
   if (!httpsUrl) return banner('warn', t('secure.https_off'), t('secure.https_off_hint'), { 'data-testid': 'secure-login-off' });
-  const target = httpsUrl.replace(/\/$/, '') + '/' + (after.startsWith('#') ? after : '#/');
+  // "#/" there is the villagers' front door for a visitor: the team goes to the login.
+  const target = httpsUrl.replace(/\/$/, '') + '/' + (after.startsWith('#') && after !== '#/' ? after : '#/login');
   return h('div', { class: 'card', 'data-testid': 'secure-login' },
     h('p', { class: 'lead' }, t('secure.login_https')),
     h('a', { class: 'btn primary big', href: target, 'data-testid': 'secure-login-go' }, icon('lock'), h('span', {}, t('secure.login_go'))),

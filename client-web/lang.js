@@ -2,7 +2,7 @@
 // one language's texts to translate and record (MediaRecorder; a file input where the microphone cannot be
 // used), and audioButton(key), the one-tap player other screens put next to a label.
 import {
-  state, h, t, api, ApiError, errText, flash, btn, icon, banner, can, go, textKey, loadLanguages, langInfo,
+  state, h, t, api, ApiError, errText, flash, btn, icon, banner, can, go, textKey, loadLanguages, langInfo, refreshCsrf,
 } from './lib.js';
 
 const enc = encodeURIComponent;
@@ -60,6 +60,21 @@ export function audioButton(key, { label } = {}) {
   });
   if (lang) b.addEventListener('click', () => playUrl(audioUrl(lang, k, sha), b));
   return b;
+}
+
+/**
+ * The "N texts not yet translated" note (renderMissing, lib.js) for a villager who reads no Vietnamese: when
+ * the note itself is not in the chosen language, it is also said in signs (the language's own name → "Tiếng
+ * Việt", how many); when it is recorded in that language, a listen button. `body` is the note's text box of
+ * this rendering (a later rendering replaced it: nothing to do).
+ */
+export function noteExtras(body, n, name, signs) {
+  if (!body.isConnected) return;
+  if (signs) {
+    body.prepend(h('span', { class: 'lang-note-pict', 'data-testid': 'lang-fallback-pict', 'aria-hidden': 'true' },
+      icon('globe'), h('b', { lang: state.lang }, name), '→', h('b', { lang: 'vi' }, 'Tiếng Việt'), h('span', { class: 'badge' }, String(n))));
+  }
+  if (state.audio && state.audio['lang.fallback_note']) body.after(audioButton('lang.fallback_note'));
 }
 
 // ---------- list of languages ----------
@@ -141,7 +156,10 @@ function recorderType() {
   return '';
 }
 
-async function uploadAudio(code, key, blob) {
+async function uploadAudio(code, key, blob, retried = false) {
+  // No token (the page opened offline) or a stale one: fetched again silently, as api() does (lib.js).
+  if (!state.csrf && !retried) await refreshCsrf();
+  const sent = state.csrf;
   let res;
   try {
     res = await fetch(`/api/v1/languages/${enc(code)}/audio/${enc(key)}`, {
@@ -152,7 +170,13 @@ async function uploadAudio(code, key, blob) {
     throw new ApiError(0, { error: { code: 'offline' } });
   }
   const data = await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(res.status, data);
+  if (!res.ok) {
+    const err = new ApiError(res.status, data);
+    if (res.status === 403 && err.code === 'csrf' && !retried && (await refreshCsrf()) && state.csrf !== sent) {
+      return uploadAudio(code, key, blob, true);
+    }
+    throw err;
+  }
   return data;
 }
 

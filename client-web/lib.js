@@ -123,6 +123,8 @@ export async function loadLanguages() {
 }
 
 export const langInfo = (code) => (state.languages || []).find((l) => l.code === code) || null;
+// A language by its own name ("Xtiêng"), for every language menu.
+export const langName = (code) => (langInfo(code) || {}).native_name || { vi: 'Tiếng Việt', en: 'English' }[code] || code;
 
 export async function setLang(lang) {
   // Everything a language needs is asked for at once: one round trip on a slow Wi-Fi, not five.
@@ -177,9 +179,12 @@ export function renderMissing() {
   if (!n) return;
   const info = langInfo(state.lang);
   const name = info ? info.native_name : state.lang;
-  const msg = (state.strings['lang.fallback_note'] || state.fallback['lang.fallback_note'] || '')
-    .replace('{n}', n).replace('{lang}', name);
-  el.append(icon('warn'), h('span', { 'data-testid': 'lang-fallback-note' }, msg));
+  const own = state.strings['lang.fallback_note'];
+  const msg = (own || state.fallback['lang.fallback_note'] || '').replace('{n}', n).replace('{lang}', name);
+  const body = h('span', { class: 'lang-note-body' }, h('span', { 'data-testid': 'lang-fallback-note', lang: own ? state.lang : 'vi' }, msg));
+  el.append(icon('warn'), body);
+  // Itself untranslated, or recorded: signs and a listen button (noteExtras, lang.js).
+  if (!own || state.audio['lang.fallback_note']) import('./lang.js').then((m) => m.noteExtras(body, n, name, !own)).catch(() => {});
 }
 
 export function t(key, vars) {
@@ -257,12 +262,34 @@ function setOffline(v) {
   listeners.offline.forEach((f) => f(v));
 }
 
+// The CSRF token asked again (GET /me) when missing (opened offline) or refused: fixed silently, never an
+// error. Taken only from the same user's session. Resolves to true when taken.
+let csrfFlight = null;
+export function refreshCsrf() {
+  if (!csrfFlight) {
+    const uid = state.user && state.user.id;
+    csrfFlight = api('GET', '/api/v1/me', undefined, { quiet401: true, timeout: 8000 })
+      .then((me) => {
+        if (!me || !me.csrf_token || !me.user || !uid || me.user.id !== uid) return false;
+        state.csrf = me.csrf_token;
+        return true;
+      })
+      .catch(() => false)
+      .finally(() => { csrfFlight = null; });
+  }
+  return csrfFlight;
+}
+
 export async function api(method, path, body, opts = {}) {
   const headers = { Accept: 'application/json', ...(opts.headers || {}) };
   let payload;
   if (body instanceof FormData) payload = body;
   else if (body !== undefined) { headers['Content-Type'] = 'application/json'; payload = JSON.stringify(body); }
-  if (method !== 'GET' && state.csrf) headers['X-CSRF-Token'] = state.csrf;
+  const unsafe = method !== 'GET' && method !== 'HEAD';
+  // Signed in, no token yet (opened offline): ask for it first.
+  if (unsafe && state.user && !state.csrf && !opts.csrfRetried) await refreshCsrf();
+  const sentCsrf = state.csrf;
+  if (unsafe && sentCsrf) headers['X-CSRF-Token'] = sentCsrf;
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), opts.timeout || 20000);
   let res;
@@ -280,6 +307,11 @@ export async function api(method, path, body, opts = {}) {
   if (text) { try { data = JSON.parse(text); } catch (_) { data = null; } }
   if (!res.ok) {
     const err = new ApiError(res.status, data);
+    // A stale token: take the session's current one and send again, once.
+    if (res.status === 403 && err.code === 'csrf' && unsafe && state.user && !opts.csrfRetried &&
+        (await refreshCsrf()) && state.csrf !== sentCsrf) {
+      return api(method, path, body, { ...opts, csrfRetried: true });
+    }
     if (res.status === 401 && err.code === 'unauthenticated' && !opts.quiet401) listeners.unauth.forEach((f) => f());
     throw err;
   }

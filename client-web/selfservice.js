@@ -1,17 +1,16 @@
 // Villagers' own screens, no login: a receipt's status by its tracking QR (#/r/<CODE>) and the
 // self-service pre-declaration (#/predeclare/<procedure-id>). Plus the team's small list of waiting
 // pre-declarations with "take as draft" (predeclarationsPanel), for the field home.
-import { h, t, txt, api, state, btn, icon, banner, errText, isLocked, fmtDate, fmtTime, setLang, LANGS, go, flash, procTitle, procedures, codeInput, lettersToggle } from './lib.js';
+import { h, t, txt, api, state, btn, icon, banner, errText, isLocked, fmtDate, fmtTime, setLang, LANGS, langName, langInfo, loadLanguages, go, flash, procTitle, procedures, codeInput, lettersToggle } from './lib.js';
 import { renderForm, placeErrors } from './form.js';
 
 const enc = encodeURIComponent;
-const LANG_NAMES = { vi: 'Tiếng Việt', en: 'English' };
 
 // The villager's language menu: a labelled list; changing it re-renders the page in that language.
 function langMenu(onChange) {
   const sel = h('select', { id: 'self-lang', 'data-testid': 'self-lang',
     onchange: async (e) => { await setLang(e.target.value); onChange(); } },
-  ...LANGS.map((l) => h('option', { value: l, lang: l, selected: l === state.lang }, LANG_NAMES[l] || l)));
+  ...LANGS.map((l) => h('option', { value: l, lang: l, selected: l === state.lang }, langName(l))));
   return h('div', { class: 'field self-lang no-print' }, h('label', { for: 'self-lang' }, icon('globe'), ' ', t('self.language')), sel);
 }
 
@@ -172,12 +171,20 @@ function showNumber(ctx, def, r) {
 }
 
 // ---------- team: waiting pre-declarations ----------
+// A villager's language as the team reads it: its own name, and its Vietnamese name when that differs
+// ("Bahnar (Ba Na)"); never the bare code of a language the hub lists.
+function teamLangName(code) {
+  const l = langInfo(code);
+  if (!l) return langName(code);
+  return l.vi_name && l.vi_name !== l.native_name ? `${l.native_name} (${l.vi_name})` : l.native_name;
+}
+
 export function predeclarationsPanel() {
   const box = h('section', { class: 'card predeclarations', 'data-testid': 'predeclarations' }, h('h2', {}, icon('people'), ' ', t('self.waiting_title')));
   const list = h('ul', { class: 'plain' });
   box.append(list);
   (async () => {
-    await procedures().catch(() => null);
+    await Promise.all([procedures().catch(() => null), state.languages ? null : loadLanguages().catch(() => null)]);
     const r = await api('GET', '/api/v1/predeclarations');
     const items = r.predeclarations || [];
     // Nothing waiting: the home screen stays short.
@@ -187,7 +194,10 @@ export function predeclarationsPanel() {
       h('span', { class: 'pickup', 'data-testid': 'predeclaration-number', 'data-kind': p.number_kind },
         h('small', {}, t(p.number_kind === 'ticket' ? 'self.ticket' : 'self.pickup_number')), ' ', h('strong', {}, String(p.number))),
       h('span', { class: 'grow' }, h('strong', {}, p.title || t('self.no_name')), h('br'),
-        h('span', { class: 'muted small' }, procTitle(p.procedure), ' · ', fmtTime(p.created_at))),
+        h('span', { class: 'muted small' }, procTitle(p.procedure), ' · ', fmtTime(p.created_at)),
+        // The language the villager filled it in: who on the team should talk with them.
+        p.lang ? h('span', { class: 'badge villager-lang', 'data-testid': 'predeclaration-lang', 'data-lang': p.lang },
+          icon('globe'), h('span', { class: 'sr' }, t('self.villager_language'), ': '), h('span', { lang: p.lang }, teamLangName(p.lang))) : null),
       btn('plus', t('self.take'), { class: 'btn', 'data-testid': 'predeclaration-take', onclick: async (e) => {
         const b = e.currentTarget; // null once the handler awaits
         b.disabled = true;

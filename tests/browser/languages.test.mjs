@@ -140,3 +140,94 @@ test('the public guide works without logging in, in Vietnamese, with the documen
     assert.deepEqual(anon.errors, []);
   } finally { await anon.close(); }
 });
+
+test("the pre-declaration's language menu names Xtiêng, and the team's waiting list says the villager's language", async () => {
+  // Issue 25, items 2 and 5: the menu showed the raw code "stg"; the team's list left the language out.
+  const villager = await launch({ viewport: { width: 360, height: 740 } });
+  try {
+    const p = villager.page;
+    await p.goto(hub.base + `/#/predeclare/${PROC}`);
+    await p.waitForSelector('[data-testid=predeclare-send]');
+    const options = await p.$$eval('[data-testid=self-lang] option', (os) => os.map((o) => [o.value, o.textContent.trim()]));
+    assert.deepEqual(options, [['vi', 'Tiếng Việt'], ['en', 'English'], ['stg', 'Xtiêng']], 'each language by its own name');
+    await p.selectOption('[data-testid=self-lang]', 'stg');
+    await p.waitForFunction(() => document.documentElement.lang === 'stg');
+    await p.waitForSelector('[data-testid=predeclare-send]');
+    // Chosen, the menu still names it (the page re-rendered in Xtiêng).
+    assert.equal(await p.$eval('[data-testid=self-lang]', (s) => s.selectedOptions[0].textContent.trim()), 'Xtiêng');
+    // The "not yet translated" note is not in Xtiêng yet: it says it in signs too (Xtiêng → Tiếng Việt, how many).
+    const pict = p.locator('[data-testid=lang-fallback-pict]');
+    await pict.waitFor();
+    assert.equal((await pict.innerText()).replace(/\s+/g, ' ').trim(), `Xtiêng → Tiếng Việt ${/^(\d+) /.exec(await p.textContent('[data-testid=lang-fallback-note]'))[1]}`);
+    assert.equal(await p.getAttribute('[data-testid=lang-fallback-note]', 'lang'), 'vi', 'the sentence is marked as Vietnamese');
+    assert.equal(await p.locator('#lang-note [data-testid=audio-play]').count(), 0, 'nothing recorded: no listen button');
+    await p.screenshot({ path: new URL('./artifacts/lang-05-note-signs-360.png', import.meta.url).pathname });
+    await p.fill('[name="requester.full_name"]', 'Điểu Thị Mai');
+    await p.fill('[name="requester.pin"]', '070190012346');
+    await p.click('[data-testid=predeclare-send]');
+    await p.waitForSelector('[data-testid=predeclare-number]');
+    assert.deepEqual(villager.errors, []);
+  } finally { await villager.close(); }
+
+  // The team's home: the waiting pre-declaration names the villager's language, by name.
+  const list = await page.evaluate(async () => (await (await fetch('/api/v1/predeclarations')).json()).predeclarations);
+  assert.equal(list.find((x) => x.title === 'Điểu Thị Mai').lang, 'stg');
+  await page.goto(hub.base + '/#/');
+  const row = page.locator('[data-testid=predeclaration]', { hasText: 'Điểu Thị Mai' });
+  await row.waitFor();
+  const badge = row.locator('[data-testid=predeclaration-lang]');
+  assert.equal(await badge.getAttribute('data-lang'), 'stg');
+  assert.equal(await badge.isVisible(), true);
+  assert.equal((await badge.locator('[lang=stg]').textContent()).trim(), 'Xtiêng (Tiếng Xtiêng)', 'its own name and its Vietnamese name, not the code');
+  assert.doesNotMatch(await badge.textContent(), /\bstg\b/);
+  // Said to a screen reader with what it is.
+  assert.match(await badge.textContent(), /^Ngôn ngữ người dân dùng: Xtiêng/);
+  await axeCheck(page, 'waiting pre-declarations with their language');
+  await shot(page, 'lang-04-waiting-with-language');
+  assert.deepEqual(browser.errors, [], 'no uncaught errors in the page');
+});
+
+test('the "not yet translated" note in Xtiêng, with its recording, on a villager\'s phone', async () => {
+  // Issue 25, item 4: the note was Vietnamese only. Translated and recorded, it speaks the villager's language.
+  const NOTE_STG = '{n} (Xtiêng) ơt geh {lang}; tiếng Việt.';
+  await page.goto(hub.base + '/#/languages/stg');
+  await page.waitForSelector('[data-testid=key-list]');
+  await page.fill('[data-testid=filter-q]', 'chưa được dịch sang');
+  const row = page.locator('[data-testid=key-row][data-key="lang.fallback_note"]');
+  await row.waitFor();
+  await row.locator('[data-testid=key-text]').fill(NOTE_STG);
+  await row.locator('[data-testid=key-save]').click();
+  await row.locator('[data-testid=key-state]:has-text("Đã lưu bản dịch")').waitFor();
+  await row.locator('[data-testid=key-record]').click();
+  await row.locator('[data-testid=key-stop]').waitFor();
+  await sleep(1600);
+  await row.locator('[data-testid=key-stop]').click();
+  await row.locator('[data-testid=key-save-audio]').click();
+  await row.locator('[data-testid=key-state]:has-text("Đã lưu ghi âm")').waitFor();
+
+  const villager = await launch({ viewport: { width: 360, height: 740 }, args: ['--autoplay-policy=no-user-gesture-required'] });
+  try {
+    const p = villager.page;
+    await p.goto(hub.base + `/#/predeclare/${PROC}`);
+    await p.waitForSelector('[data-testid=predeclare-send]');
+    await p.selectOption('[data-testid=self-lang]', 'stg');
+    await p.waitForFunction(() => document.documentElement.lang === 'stg');
+    const note = p.locator('[data-testid=lang-fallback-note]');
+    await note.waitFor();
+    const text = await note.textContent();
+    assert.match(text, /^\d+ \(Xtiêng\) ơt geh Xtiêng; tiếng Việt\.$/, 'the note in Xtiêng');
+    assert.equal(await note.getAttribute('lang'), 'stg');
+    assert.equal(await p.locator('[data-testid=lang-fallback-pict]').count(), 0, 'translated: no signs needed');
+    const listen = p.locator('#lang-note [data-testid=audio-play]');
+    await listen.waitFor();
+    assert.equal(await listen.getAttribute('data-audio-lang'), 'stg');
+    assert.equal(await listen.getAttribute('data-key'), 'lang.fallback_note');
+    await axeCheck(p, 'pre-declaration in Xtiêng with the spoken note');
+    await p.screenshot({ path: new URL('./artifacts/lang-06-note-stg-360.png', import.meta.url).pathname });
+    await listen.click();
+    await p.waitForFunction(() => document.querySelector('[data-testid=audio-player]')?.ended, null, { timeout: 15000 });
+    const src = await p.evaluate(() => document.querySelector('[data-testid=audio-player]').currentSrc);
+    assert.match(src, /\/api\/v1\/languages\/stg\/audio\/lang\.fallback_note\?v=[0-9a-f]{64}$/);
+    assert.deepEqual(villager.errors, []);
+  } finally { await villager.close(); }
+});

@@ -173,6 +173,53 @@ test('every field page fits the width, with a short header and the whole menu re
   assert.deepEqual(b.errors, []);
 });
 
+// The villagers' pages on the same phone, with no login (issue 25, item 3): the guides, the pre-declaration and
+// its done screen fit the width, and their own styles apply on a phone (the number to show is big and boxed:
+// app.css once left a 60rem media block open, and every villager style needed a 960 px screen).
+test("the villagers' pages (no login) fit the phone, with their own styles", async () => {
+  const v = await launch({ viewport: { width: W, height: H }, serviceWorkers: 'block' });
+  try {
+    const page = v.page;
+    const fits = async (name) => {
+      await settle(page);
+      const f = await page.evaluate(() => ({ header: Math.round(document.querySelector('#top').getBoundingClientRect().height),
+        scrollWidth: document.scrollingElement.scrollWidth, innerWidth }));
+      rows.push({ name, header: f.header, width: `${f.scrollWidth}/${f.innerWidth}` });
+      assert.ok(f.scrollWidth <= f.innerWidth && f.innerWidth === W, `${name}: the page scrolls sideways (scrollWidth ${f.scrollWidth}, innerWidth ${f.innerWidth})`);
+      assert.ok(f.header <= HEADER_MAX, `${name}: the header takes ${f.header} px`);
+      await view(page, name.replace(/\W+/g, '-'));
+    };
+    await page.goto(`${base}/#/guides`);
+    await page.waitForSelector('[data-testid=guide-row]');
+    await fits('villager guides');
+    for (const proc of PROCS) {
+      await page.goto(`${base}/#/guides/${proc}`);
+      await page.waitForSelector('[data-testid=guide]');
+      await fits(`villager guide ${proc}`);
+    }
+    await page.goto(`${base}/#/predeclare/${PROCS[0]}`);
+    await page.waitForSelector('[data-testid=predeclare-send]');
+    await fits('villager pre-declaration');
+    await page.fill('[name="requester.full_name"]', 'Điểu Thị Hạnh');
+    await page.fill('[name="requester.pin"]', '070190012345');
+    await page.click('[data-testid=predeclare-send]');
+    await page.waitForSelector('[data-testid=predeclare-number]');
+    await fits('villager number');
+    const look = await page.evaluate(() => {
+      const box = document.querySelector('[data-testid=predeclare-number]');
+      const r = box.querySelector('.n').getBoundingClientRect();
+      return { border: getComputedStyle(box).borderTopStyle, width: parseFloat(getComputedStyle(box).borderTopWidth),
+        n: parseFloat(getComputedStyle(box.querySelector('.n')).fontSize), body: parseFloat(getComputedStyle(document.body).fontSize),
+        onScreen: r.top >= 0 && r.bottom <= innerHeight };
+    });
+    assert.equal(look.border, 'solid', 'the number is boxed');
+    assert.ok(look.width >= 2, `border ${look.width} px`);
+    assert.ok(look.n >= 4 * look.body, `the number is ${look.n} px, body text ${look.body} px`);
+    assert.ok(look.onScreen, 'the number is on the first screen');
+    assert.deepEqual(v.errors, []);
+  } finally { await v.close(); }
+});
+
 // On a laptop the pages stand in a row under the bar, every one of them in full (the office has the most).
 test('on a laptop, the field and office headers show every page, none cut off', async () => {
   const CLERK = { name: 'vanthu.mai', role: 'clerk', password: 'Van-thu-2026!' };

@@ -116,6 +116,63 @@ test('a draft survives going offline mid-form and a reload without Wi-Fi, and is
   assert.ok(list.some((d) => d.title === 'Ka Thị Bình'), 'the draft started offline is on the hub');
 });
 
+test('reopened offline and reconnected: the token is fetched again silently, no red error, the typing is sent', async () => {
+  // Issue 25, item 7. The app opened without Wi-Fi has no CSRF token (GET /me failed); back online, the outbox
+  // used to send without one and show "Lỗi – Yêu cầu thiếu mã bảo vệ (CSRF). Hãy tải lại trang." for ~10 s.
+  await page.goto(hub.base + '/#/');
+  await page.waitForSelector('[data-testid=who]');
+  await page.click(`[data-testid=new-${PROC}]`);
+  await page.waitForSelector('[name="requester.full_name"]');
+  await page.fill('[name="requester.full_name"]', 'Điểu Văn Khánh');
+  await page.waitForSelector('[data-testid=save-state][data-state="draft.saved"]', { timeout: 15000 });
+  const id = draftId();
+  await b.context.setOffline(true);
+  await page.reload();
+  await page.waitForSelector('[name="requester.full_name"]');
+  await page.waitForSelector('[data-testid=offline-bar]');
+  await page.fill('[name="requester.phone"]', '0987654321');
+  await page.waitForSelector('[data-testid=save-state][data-state="draft.offline_kept"]', { timeout: 15000 });
+  await page.goto(hub.base + '/#/');
+  await page.waitForSelector('[data-testid=outbox]:not([hidden])');
+  // Everything the screen says from now on is recorded, and every answer the hub gives.
+  await page.evaluate(() => {
+    window.__seen = [];
+    const note = () => window.__seen.push({ text: document.body.innerText,
+      states: [...document.querySelectorAll('[data-testid=outbox-item]')].map((e) => e.dataset.state) });
+    new MutationObserver(note).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+    note();
+  });
+  const refused = [];
+  const onResponse = (r) => { if (r.url().includes('/api/') && r.status() === 403) refused.push(`${r.request().method()} ${r.url()}`); };
+  page.on('response', onResponse);
+  try {
+    await b.context.setOffline(false);
+    await page.waitForSelector('[data-testid=outbox][hidden]', { state: 'attached', timeout: 40000 });
+  } finally { page.off('response', onResponse); }
+  const seen = await page.evaluate(() => window.__seen);
+  assert.ok(seen.length > 1, 'the screen changed while reconnecting');
+  const bad = seen.find((x) => /CSRF|mã bảo vệ|protection token/i.test(x.text));
+  assert.equal(bad && bad.text, undefined, 'the screen showed the CSRF error');
+  assert.deepEqual(seen.filter((x) => x.states.includes('failed')).map((x) => x.states), [], 'an outbox item failed');
+  assert.deepEqual(refused, [], 'no call was refused: the token is fetched before sending');
+  assert.equal((await hubDraft(id)).fields['requester.phone'], '0987654321', 'the typing reached the hub');
+  // A token that is no longer the session's (the hub answers 403 csrf): fetched again once, then the call
+  // goes through; a refusal that is not about the token still shows.
+  const again = await page.evaluate(async (i) => {
+    const lib = await import('/lib.js');
+    lib.state.csrf = 'stale-token';
+    const d = await lib.api('GET', '/api/v1/drafts/' + encodeURIComponent(i));
+    const put = await lib.api('PUT', '/api/v1/drafts/' + encodeURIComponent(i), { fields: { ...d.fields, 'requester.phone': '0911222333' }, version: d.version });
+    let stale = null;
+    try { await lib.api('PUT', '/api/v1/drafts/' + encodeURIComponent(i), { fields: d.fields, version: d.version }); } catch (e) { stale = e.code; }
+    return { token: lib.state.csrf, version: put.version, stale };
+  }, id);
+  assert.notEqual(again.token, 'stale-token');
+  assert.ok(again.token && again.token.length > 10, 'a fresh token was fetched');
+  assert.equal((await hubDraft(id)).fields['requester.phone'], '0911222333');
+  assert.equal(again.stale, 'conflict', 'a real refusal is still an error');
+});
+
 test('a shared phone: logout clears what the hub has; the next user sees nothing of it', async () => {
   assert.ok((await idbCount()).drafts >= 1, 'drafts read or typed are kept on the phone while signed in');
   await logout(page);

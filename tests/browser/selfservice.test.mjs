@@ -182,7 +182,8 @@ test('a villager fills a pre-declaration on their phone and gets a number (and a
   const sess = await api.call('POST', '/api/v1/outreach/sessions', { hamlet: 'Thôn Bình Tiến', venue_kind: 'cultural_house',
     venue_name: 'Nhà văn hoá thôn Bình Tiến', team: [] });
   assert.equal(sess.status, 201, JSON.stringify(sess.body));
-  const phone = await launch();
+  // A small phone (360×740): the villagers' styles apply on any screen (issue 25, item 3).
+  const phone = await launch({ viewport: { width: 360, height: 740 } });
   const { page } = phone;
   try {
     await page.goto(`${hub.base}/#/predeclare/${PROC.id}`);
@@ -207,7 +208,23 @@ test('a villager fills a pre-declaration on their phone and gets a number (and a
     const issued = tickets.body.tickets.find((x) => String(x.number) === ticket);
     assert.equal(issued.source, 'self_service');
     await axeCheck(page, 'pre-declaration number');
+    // The number to show is big and boxed on the phone, not body text (app.css once left a 60rem media block
+    // open, and every later style applied only from 960 px).
+    const look = await page.evaluate(() => {
+      const box = document.querySelector('[data-testid=predeclare-number]');
+      const n = box.querySelector('.n');
+      const b = getComputedStyle(box);
+      return { width: window.innerWidth, border: `${b.borderTopWidth} ${b.borderTopStyle}`, display: b.display,
+        fontSize: parseFloat(getComputedStyle(n).fontSize), body: parseFloat(getComputedStyle(document.body).fontSize),
+        scroll: document.documentElement.scrollWidth };
+    });
+    assert.equal(look.width, 360);
+    assert.equal(look.border, '3px solid', 'the number is boxed');
+    assert.equal(look.display, 'flex');
+    assert.ok(look.fontSize >= 4 * look.body, `the number is ${look.fontSize} px, body text ${look.body} px`);
+    assert.ok(look.scroll <= 360, 'no sideways scroll');
     await shot(page, 'selfservice-predeclare-number');
+    await page.screenshot({ path: path.join(path.dirname(new URL(import.meta.url).pathname), 'artifacts', 'selfservice-predeclare-number-360.png') });
     assert.deepEqual(phone.errors, []);
   } finally { await phone.close(); }
 
