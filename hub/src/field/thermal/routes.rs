@@ -115,11 +115,51 @@ fn default_profile(st: &AppState) -> &'static str {
 }
 
 /// Which profile, language and scheme a render is for.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RenderQuery {
+    /// Printer profile id (default: the hub's `--printer-profile`).
     profile: Option<String>,
+    /// The villager's language (default: the one recorded at sealing).
     lang: Option<String>,
+    /// `https` when the page is on HTTPS (the QR's URL).
     scheme: Option<String>,
+}
+
+/// One render of a receipt as a GET asks for it: the code from the path, profile, language and scheme from
+/// the query, and the request's host and URI (the QR's tracking URL is built from them).
+struct RenderRequest {
+    code: String,
+    q: RenderQuery,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RenderRequest {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let Path(code) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("biên nhận", "Receipt"))?;
+        let Query(q) = Query::<RenderQuery>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| {
+                ApiError::bad_request(
+                    format!("Tham số không hợp lệ: {e}"),
+                    format!("Bad query parameters: {e}"),
+                )
+            })?;
+        Ok(RenderRequest {
+            code,
+            q,
+            headers: parts.headers.clone(),
+            uri: parts.uri.clone(),
+        })
+    }
 }
 
 fn profile_of(st: &AppState, id: Option<&str>) -> Result<&'static Profile, ApiError> {
@@ -156,13 +196,8 @@ struct Rendered {
     unprintable: usize,
 }
 
-async fn render(
-    st: &AppState,
-    code: &str,
-    q: &RenderQuery,
-    headers: &HeaderMap,
-    uri: &axum::http::Uri,
-) -> Result<Rendered, ApiError> {
+async fn render(st: &AppState, req: &RenderRequest) -> Result<Rendered, ApiError> {
+    let (code, q, headers, uri) = (req.code.as_str(), &req.q, &req.headers, &req.uri);
     let profile = profile_of(st, q.profile.as_deref())?;
     let slip = slip_of(st, code, headers, uri, q.scheme.as_deref()).await?;
     let lang = match q.lang.as_deref() {
@@ -274,12 +309,7 @@ async fn printer_state(
     operation_id = "thermal_escpos",
     tag = "thermal",
     security(("session" = ["officer", "volunteer", "admin"])),
-    params(
-        ("code" = String, Path, description = "Receipt code"),
-        ("profile" = Option<String>, Query, description = "Printer profile id (default: the hub's `--printer-profile`)"),
-        ("lang" = Option<String>, Query, description = "The villager's language (default: the one recorded at sealing)"),
-        ("scheme" = Option<String>, Query, description = "`https` when the page is on HTTPS (the QR's URL)"),
-    ),
+    params(("code" = String, Path, description = "Receipt code"), RenderQuery),
     responses(
         (status = 200, description = "ESC/POS bytes; `X-Paper-Length-Mm`, `X-Profile`", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 400, body = crate::shared::api_doc::ErrorBody),
@@ -292,12 +322,9 @@ async fn escpos(
     State(st): State<AppState>,
     _: FieldOnly,
     FieldTeam(_user): FieldTeam,
-    Path(code): Path<String>,
-    Query(q): Query<RenderQuery>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
+    req: RenderRequest,
 ) -> Result<Response, ApiError> {
-    let r = render(&st, &code, &q, &headers, &uri).await?;
+    let r = render(&st, &req).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_string()),
@@ -323,12 +350,7 @@ async fn escpos(
     operation_id = "thermal_png",
     tag = "thermal",
     security(("session" = ["officer", "volunteer", "admin"])),
-    params(
-        ("code" = String, Path, description = "Receipt code"),
-        ("profile" = Option<String>, Query, description = "Printer profile id"),
-        ("lang" = Option<String>, Query, description = "The villager's language"),
-        ("scheme" = Option<String>, Query, description = "`https` when the page is on HTTPS"),
-    ),
+    params(("code" = String, Path, description = "Receipt code"), RenderQuery),
     responses(
         (status = 200, description = "PNG preview", content_type = "image/png", body = Vec<u8>),
         (status = 400, body = crate::shared::api_doc::ErrorBody),
@@ -341,12 +363,9 @@ async fn thermal_png(
     State(st): State<AppState>,
     _: FieldOnly,
     FieldTeam(_user): FieldTeam,
-    Path(code): Path<String>,
-    Query(q): Query<RenderQuery>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
+    req: RenderRequest,
 ) -> Result<Response, ApiError> {
-    let r = render(&st, &code, &q, &headers, &uri).await?;
+    let r = render(&st, &req).await?;
     let png = tokio::task::spawn_blocking(move || {
         let mut out = std::io::Cursor::new(Vec::new());
         r.page
@@ -417,12 +436,7 @@ pub struct ThermalQr {
     operation_id = "thermal_lines",
     tag = "thermal",
     security(("session" = ["officer", "volunteer", "admin"])),
-    params(
-        ("code" = String, Path, description = "Receipt code"),
-        ("profile" = Option<String>, Query, description = "Printer profile id"),
-        ("lang" = Option<String>, Query, description = "The villager's language"),
-        ("scheme" = Option<String>, Query, description = "`https` when the page is on HTTPS"),
-    ),
+    params(("code" = String, Path, description = "Receipt code"), RenderQuery),
     responses(
         (status = 200, description = "The slip's lines as laid out", body = ThermalInfo),
         (status = 400, body = crate::shared::api_doc::ErrorBody),
@@ -435,12 +449,9 @@ async fn thermal_lines(
     State(st): State<AppState>,
     _: FieldOnly,
     FieldTeam(_user): FieldTeam,
-    Path(code): Path<String>,
-    Query(q): Query<RenderQuery>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
+    req: RenderRequest,
 ) -> Result<Json<ThermalInfo>, ApiError> {
-    let r = render(&st, &code, &q, &headers, &uri).await?;
+    let r = render(&st, &req).await?;
     let rc = r.code.clone();
     let printed = st
         .db
@@ -559,12 +570,17 @@ async fn print(
         .and_then(|v| v.to_str().ok())
         .filter(|k| !k.is_empty() && k.len() <= 128)
         .map(|k| format!("{}:print:{code}:{k}", user.id));
-    let q = RenderQuery {
-        profile: body.profile.clone(),
-        lang: body.lang.clone(),
-        scheme: body.scheme.clone(),
+    let req = RenderRequest {
+        code: code.clone(),
+        q: RenderQuery {
+            profile: body.profile.clone(),
+            lang: body.lang.clone(),
+            scheme: body.scheme.clone(),
+        },
+        headers: headers.clone(),
+        uri,
     };
-    let r = render(&st, &code, &q, &headers, &uri).await?;
+    let r = render(&st, &req).await?;
     let printer = printer(&st)?.clone();
     let held = printer.hold().await;
     if let Some(k) = key.clone() {
