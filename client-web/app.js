@@ -1,6 +1,6 @@
 // Entry point: boot, hash router, header, and the account screens (setup, login, users).
 import {
-  state, h, $, t, api, setLang, go, LANGS, langName, errText, flash, on, btn, icon, roleName, can, banner, ask, resetMissing, isLocked,
+  state, h, $, t, api, setLang, go, LANGS, langName, loadStyles, errText, flash, on, btn, icon, roleName, can, banner, ask, resetMissing, isLocked,
 } from './lib.js';
 
 // Each language by its own name: langName (lib.js; added languages come from the hub, see loadLanguages).
@@ -29,7 +29,6 @@ const VIEWS = {
   // Further languages and recorded audio prompts (admin / bilingual team member).
   languages: async (...a) => (await import('./lang.js')).languagesView(...a),
   language: async (...a) => (await import('./lang.js')).languageView(...a),
-  // The villager's front door: the hub's address for a visitor on a field hub (front.js).
   front: async (...a) => (await import('./front.js')).frontView(...a),
   // Public procedure guides, a villager's pre-declaration, and a receipt's status by its QR.
   guides: async (...a) => (await import('./guide.js')).guidesView(...a),
@@ -117,8 +116,7 @@ export async function route() {
     if (x) { m = { name, auth, params: x.slice(1).map(decodeURIComponent) }; break; }
   }
   if (!m) { location.replace('#/'); return; }
-  // The hub's address opens the villager's front door for a visitor on a field hub; a phone a team member
-  // signed in on (ME_KEY, kept until logout) keeps the login, and an office hub (no villagers) too.
+  // A visitor at a field hub's address: the villagers' front door (a team phone, ME_KEY: the login).
   if (m.name === 'home' && !state.user && state.mode === 'field' && !teamPhone()) m = { name: 'front', auth: false, params: [] };
   flash(null);
   // A word for the page that comes next (e.g. "the hub is unlocked" after the login that unlocked it).
@@ -175,9 +173,7 @@ const lockedMod = () => import('./locked.js');
 // and "log out" open from the menu button; wider screens show them as a row under the bar (app.css).
 function header(current) {
   // The office's styles (office.css): not in app.css, which every phone on the capture path downloads.
-  if (state.mode === 'office' && !document.querySelector('link[data-css=office]')) {
-    document.head.append(h('link', { rel: 'stylesheet', href: 'office.css', 'data-css': 'office' }));
-  }
+  if (state.mode === 'office') loadStyles('office');
   document.title = `${state.hubName || t('app.name')} — ${t('app.name')}`;
   $('#hub-name').textContent = state.hubName || t('app.name');
   $('#hub-mode').textContent = state.mode ? t('mode.' + state.mode) : '';
@@ -503,7 +499,7 @@ function fpGroups(fp) {
 
 function secureLoginCard(after, httpsUrl, caSha256) {
   if (!httpsUrl) return banner('warn', t('secure.https_off'), t('secure.https_off_hint'), { 'data-testid': 'secure-login-off' });
-  // "#/" there is the villagers' front door for a visitor: the team goes to the login.
+  // Its "#/" is the villagers' front door.
   const target = httpsUrl.replace(/\/$/, '') + '/' + (after.startsWith('#') && after !== '#/' ? after : '#/login');
   return h('div', { class: 'card', 'data-testid': 'secure-login' },
     h('p', { class: 'lead' }, t('secure.login_https')),

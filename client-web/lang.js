@@ -2,7 +2,7 @@
 // one language's texts to translate and record (MediaRecorder; a file input where the microphone cannot be
 // used), and audioButton(key), the one-tap player other screens put next to a label.
 import {
-  state, h, t, api, ApiError, errText, flash, btn, icon, banner, can, go, textKey, loadLanguages, langInfo, refreshCsrf,
+  state, h, t, api, ApiError, errText, flash, btn, icon, banner, can, go, textKey, loadLanguages, langInfo, refreshCsrf, loadStyles,
 } from './lib.js';
 
 const enc = encodeURIComponent;
@@ -58,6 +58,8 @@ export function audioButton(key, { label } = {}) {
     'data-audio-lang': lang || '', hidden: !lang,
     title: lang && lang !== state.lang ? t('lang.listen_vi') : null,
   });
+  // A Vietnamese stand-in says so on the button itself (a tooltip is never seen on a phone).
+  if (lang && lang !== state.lang) b.append(h('span', { class: 'badge', lang: 'vi', 'data-testid': 'audio-vi-mark' }, 'VI'));
   if (lang) b.addEventListener('click', () => playUrl(audioUrl(lang, k, sha), b));
   return b;
 }
@@ -142,6 +144,16 @@ function groupName(g) {
 
 const PAGE = 40;
 
+// The recordings the hub takes (recognised there from the bytes: hub/src/shared/lang/audio.rs), by type and
+// by extension, since a phone's file picker often gives a generic type: exactly these, nothing else.
+const AUDIO_ACCEPT = 'audio/mp4,audio/x-m4a,audio/aac,.m4a,audio/mpeg,audio/mp3,.mp3,audio/wav,audio/x-wav,audio/wave,.wav,audio/webm,.webm,audio/ogg,audio/opus,.ogg,.opus';
+
+// The villagers' pages in the order they meet them (the hub sends each text's `page`; `team` is the rest).
+const VILLAGER_PAGES = ['front', 'guides', 'predeclare', 'status', 'slip'];
+const pageTitle = (p) => ({ front: t('lang.page_front'), guides: t('lang.page_guides'), predeclare: t('lang.page_predeclare'), status: t('lang.page_status'), slip: t('lang.page_slip') })[p];
+// Seconds to record one short text, for the plan's time estimate.
+const SECONDS_PER_TEXT = 5;
+
 // Why recording in the page cannot work here, or null when it can.
 function micProblem() {
   if (!window.isSecureContext) return 'insecure';
@@ -181,6 +193,7 @@ async function uploadAudio(code, key, blob, retried = false) {
 }
 
 export async function languageView(app, [code], query, ctx) {
+  await loadStyles('lang');
   const r = await api('GET', `/api/v1/languages/${enc(code)}/keys`);
   const lang = r.language;
   const writes = !lang.built_in && lang.has_script;
@@ -200,11 +213,55 @@ export async function languageView(app, [code], query, ctx) {
   let rec = null;
 
   const counts = h('p', { class: 'lead', 'data-testid': 'lang-counts' });
+  // The procedures of the next session (none ticked: all): a catalogue or guide text counts for villagers
+  // when one of them says it; UI texts are said whatever the procedure.
+  const procIds = [...new Set(keys.flatMap((k) => k.procedures || []))];
+  const procName = (id) => {
+    const k = keys.find((x) => x.context === `${id}: title`);
+    return k ? k.vi : id;
+  };
+  const chosen = new Set();
+  const procSummary = h('summary', { 'data-testid': 'plan-procedures-summary' });
+  const procBox = h('details', { class: 'plan-procedures', 'data-testid': 'plan-procedures' }, procSummary,
+    h('p', { class: 'help' }, t('lang.plan_procedures_hint')),
+    h('ul', { class: 'plain' }, procIds.map((id) => h('li', {}, h('label', { class: 'check' },
+      h('input', { type: 'checkbox', value: id, 'data-testid': 'plan-procedure', onchange: (ev) => {
+        if (ev.target.checked) chosen.add(id); else chosen.delete(id);
+        updatePlan(); redraw();
+      } }),
+      h('span', { lang: 'vi' }, procName(id)))))));
+  const forSession = (k) => k.audience === 'villager' && (!chosen.size || !(k.procedures || []).length || k.procedures.some((id) => chosen.has(id)));
+  // The recording plan: the texts villagers meet, page by page, with how far the team is.
+  const plan = h('section', { class: 'card lang-plan', 'data-testid': 'lang-plan', 'aria-labelledby': 'plan-title' });
+  const bar = (n, total, label, testid) => h('div', { class: 'plan-bar' },
+    h('span', { class: 'small' }, label),
+    h('progress', { max: String(total || 1), value: String(n), 'aria-label': label, 'data-testid': testid, 'data-n': String(n), 'data-total': String(total) }));
+  const updatePlan = () => {
+    const villager = keys.filter(forSession);
+    procSummary.textContent = `${t('lang.plan_procedures')}: ${chosen.size ? t('lang.plan_procedures_n', { n: chosen.size }) : t('lang.plan_procedures_all', { n: procIds.length })}`;
+    const minutes = Math.ceil((villager.length * SECONDS_PER_TEXT) / 60);
+    plan.replaceChildren(
+      h('h2', { id: 'plan-title' }, icon('mic'), ' ', t('lang.plan_title')),
+      procBox,
+      h('p', { 'data-testid': 'plan-total', 'data-n': String(villager.length), 'data-minutes': String(minutes) }, t('lang.plan_total', { n: villager.length, min: minutes })),
+      h('ol', { class: 'plan-pages' }, VILLAGER_PAGES.map((p) => {
+        const ks = villager.filter((k) => k.page === p);
+        const rec = ks.filter((k) => k.audio).length;
+        const tr = ks.filter((k) => k.text).length;
+        return h('li', { 'data-testid': 'plan-page', 'data-page': p, 'data-n': String(ks.length) },
+          h('a', { href: `#/languages/${enc(lang.code)}`, onclick: (ev) => { ev.preventDefault(); const g = document.getElementById('page-' + p); if (g) g.scrollIntoView({ block: 'start' }); } },
+            h('strong', {}, pageTitle(p))), ' ', h('span', { class: 'badge', 'data-testid': 'plan-page-n' }, t('lang.page_n', { n: ks.length })),
+          h('div', { class: 'plan-bars' },
+            bar(rec, ks.length, t('lang.plan_recorded', { n: rec, total: ks.length }), 'plan-recorded'),
+            writes ? bar(tr, ks.length, t('lang.plan_translated', { n: tr, total: ks.length }), 'plan-translated') : null));
+      })));
+  };
   const updateCounts = () => {
     const tr = keys.filter((k) => k.text).length;
     const au = keys.filter((k) => k.audio).length;
     counts.replaceChildren(writes ? t('lang.translated_n', { n: tr, total: keys.length, pct: Math.floor((100 * tr) / keys.length) }) + ' · ' : '',
       t('lang.recorded_n', { n: au, total: keys.length, pct: Math.floor((100 * au) / keys.length) }));
+    updatePlan();
   };
   updateCounts();
 
@@ -235,7 +292,7 @@ export async function languageView(app, [code], query, ctx) {
     // Audio: record / stop, a pending recording to play and save (or discard), the saved one to play or delete.
     const audioBox = h('div', { class: 'row audio-row' });
     let pending = null;
-    const file = h('input', { type: 'file', accept: 'audio/*', capture: true, class: 'sr', id: id + '-file', 'data-testid': 'key-file' });
+    const file = h('input', { type: 'file', accept: AUDIO_ACCEPT, class: 'sr', id: id + '-file', 'data-testid': 'key-file' });
     const fileLabel = h('label', { for: id + '-file', class: 'btn small' }, icon('doc'), h('span', {}, t('lang.choose_file')));
     file.addEventListener('change', () => { if (file.files[0]) { pending = file.files[0]; file.value = ''; drawAudio(); say(t('lang.recorded_unsaved'), 'dirty'); } });
 
@@ -323,26 +380,48 @@ export async function languageView(app, [code], query, ctx) {
       audioBox, stateEl);
   }
 
-  // Filters: which texts, and a search.
+  // Filters: which texts, only those villagers hear (on by default), and a search.
   const filter = query.get('filter') || 'all';
   const group = query.get('group') || 'all';
   const select = (name, value, options, label) => h('div', { class: 'field' },
     h('label', { for: 'f-' + name }, label),
     h('select', { id: 'f-' + name, name, 'data-testid': 'filter-' + name, onchange: redraw },
       options.map(([v, l]) => h('option', { value: v, selected: v === value }, l))));
+  const villagerOnly = h('input', { type: 'checkbox', name: 'villager', checked: query.get('villager') !== '0', 'data-testid': 'filter-villager', onchange: redraw });
   const filters = h('div', { class: 'row filters card' },
+    h('label', { class: 'check' }, villagerOnly, h('span', {}, t('lang.filter_villager'))),
     select('which', filter, [['all', t('lang.filter_all')], ...(writes ? [['untranslated', t('lang.filter_untranslated')]] : []), ['noaudio', t('lang.filter_noaudio')]], t('lang.filter')),
     select('group', group, [['all', t('lang.group_all')], ['ui', t('lang.group_ui')], ['catalogue', t('lang.group_catalogue')], ['guide', t('lang.group_guide')]], t('lang.group')),
     h('div', { class: 'field grow' }, h('label', { for: 'f-q' }, t('lang.search')),
       h('input', { id: 'f-q', type: 'search', 'data-testid': 'filter-q', oninput: redraw })));
-  const listEl = h('ul', { class: 'list key-list', 'data-testid': 'key-list' });
+  // Villagers' pages, each under its heading with its count; then the office's and team's screens, folded.
+  const listEl = h('div', { class: 'key-list', 'data-testid': 'key-list' });
+  const teamList = h('ul', { class: 'list key-list' });
+  const teamTitle = h('summary', { 'data-testid': 'team-summary' });
   const more = btn('plus', t('lang.show_more'), { class: 'btn', 'data-testid': 'show-more' });
+  const teamBox = h('details', { class: 'team-texts', 'data-testid': 'team-texts' }, teamTitle, teamList, more);
   let shown = PAGE;
   let matching = [];
-  more.addEventListener('click', () => { shown += PAGE; paint(); });
+  more.addEventListener('click', () => { shown += PAGE; paintTeam(); });
+  teamBox.addEventListener('toggle', () => paintTeam());
+  const team = () => matching.filter((k) => k.audience !== 'villager');
+  function paintTeam() {
+    const ks = team();
+    teamTitle.textContent = t('lang.page_team', { n: ks.length });
+    // Rows made only when unfolded: a thousand editors the team rarely opens.
+    teamList.replaceChildren(...(teamBox.open ? ks.slice(0, shown).map(row) : []));
+    more.hidden = !teamBox.open || ks.length <= shown;
+  }
   function paint() {
-    listEl.replaceChildren(...matching.slice(0, shown).map(row));
-    more.hidden = matching.length <= shown;
+    listEl.replaceChildren(...VILLAGER_PAGES.map((p) => {
+      const ks = matching.filter((k) => k.audience === 'villager' && k.page === p);
+      if (!ks.length) return null;
+      return h('section', { class: 'page-group', id: 'page-' + p, 'data-testid': 'page-group', 'data-page': p },
+        h('h2', {}, pageTitle(p), ' ', h('span', { class: 'badge', 'data-testid': 'page-group-n' }, t('lang.page_n', { n: ks.length }))),
+        h('ul', { class: 'list' }, ks.map(row)));
+    }).filter(Boolean));
+    teamBox.hidden = team().length === 0;
+    paintTeam();
     empty.hidden = matching.length > 0;
   }
   const empty = h('p', { class: 'muted', hidden: true }, t('lang.nothing_left'));
@@ -350,7 +429,9 @@ export async function languageView(app, [code], query, ctx) {
     const which = filters.querySelector('[name=which]').value;
     const g = filters.querySelector('[name=group]').value;
     const q = filters.querySelector('#f-q').value.normalize('NFC').trim().toLowerCase();
-    matching = keys.filter((k) => (which === 'all' || (which === 'untranslated' ? !k.text : !k.audio)) &&
+    const only = villagerOnly.checked;
+    matching = keys.filter((k) => (k.audience !== 'villager' ? !only : forSession(k)) &&
+      (which === 'all' || (which === 'untranslated' ? !k.text : !k.audio)) &&
       (g === 'all' || k.group === g) &&
       (!q || k.key.toLowerCase().includes(q) || k.vi.toLowerCase().includes(q) || (k.en || '').toLowerCase().includes(q) || (k.text || '').toLowerCase().includes(q)));
     shown = PAGE;
@@ -363,7 +444,7 @@ export async function languageView(app, [code], query, ctx) {
     h('h1', {}, h('span', { lang: lang.code }, info.native_name), lang.vi_name && lang.vi_name !== lang.native_name ? ` — ${lang.vi_name}` : ''),
     counts,
     h('p', {}, writes ? t('lang.how_write') : (lang.built_in ? t('lang.how_builtin') : t('lang.how_noscript'))),
-    micNote, filters, listEl, empty, more));
+    plan, micNote, h('p', { class: 'muted small', 'data-testid': 'file-formats' }, t('lang.file_formats')), filters, listEl, teamBox, empty));
   // Stop the microphone when the user navigates away mid-recording.
   window.addEventListener('hashchange', () => { if (rec) try { rec.mr.stop(); } catch (_) { /* stopped */ } }, { once: true });
 }

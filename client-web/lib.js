@@ -427,6 +427,17 @@ export function ask(text, yesLabel, noLabel) {
   });
 }
 
+// A stylesheet kept out of app.css (which the capture path downloads), loaded once when a page needs it;
+// resolves when it is applied (or failed: the page still works unstyled).
+export function loadStyles(name) {
+  const have = document.querySelector(`link[data-css="${name}"]`);
+  if (have) return have.ready || Promise.resolve();
+  const l = h('link', { rel: 'stylesheet', href: `${name}.css`, 'data-css': name });
+  l.ready = new Promise((r) => { l.addEventListener('load', r); l.addEventListener('error', r); });
+  document.head.append(l);
+  return l.ready;
+}
+
 // Navigate; re-render when already there.
 export function go(hash) {
   if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));

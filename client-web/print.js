@@ -8,7 +8,10 @@
 //   preview with its Print button. After sealing the field hub keeps only the encrypted dossier, so the
 //   receipt screen can print only the forms fetched for the review just before, kept in this tab's memory
 //   (never stored: they are personal data).
-import { h, t, api, icon, btn, banner, errText } from './lib.js';
+import { h, t, api, icon, btn, banner, errText, loadStyles } from './lib.js';
+
+// The forms' styles (print.css), from the moment anything here may be shown or printed.
+const styled = loadStyles('print');
 
 const enc = encodeURIComponent;
 const BLANK = '……………………';
@@ -89,6 +92,7 @@ function printButton(testid) {
 
 // ---------- office: #/office/print/<id> ----------
 export async function printView(app, [id], _q, ctx) {
+  await styled;
   const out = await api('GET', `/api/v1/office/dossiers/${enc(id)}/forms`);
   ctx.show(h('section', { class: 'a4-page', 'data-testid': 'print-view' },
     toolbar(h('a', { href: '#/office/dossier/' + enc(id), class: 'btn' }, icon('back'), h('span', {}, t('dossier.back_to_dossier'))),

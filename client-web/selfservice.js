@@ -2,7 +2,6 @@
 // self-service pre-declaration (#/predeclare/<procedure-id>). Plus the team's small list of waiting
 // pre-declarations with "take as draft" (predeclarationsPanel), for the field home.
 import { h, t, txt, api, state, btn, icon, banner, errText, isLocked, fmtDate, fmtTime, setLang, LANGS, langName, langInfo, loadLanguages, go, flash, procTitle, procedures, codeInput, lettersToggle } from './lib.js';
-import { renderForm, placeErrors } from './form.js';
 
 const enc = encodeURIComponent;
 
@@ -100,51 +99,10 @@ export async function statusView(app, [code], query, ctx) {
 }
 
 // ---------- self-service pre-declaration ----------
+// One question per screen, spoken, with pictures (ask.js, loaded only here).
 export async function predeclareView(app, [procId], _q, ctx) {
-  const { procedure: def } = await api('GET', `/api/v1/public/predeclare/${enc(procId)}`);
-  let values = {};
-  try { values = JSON.parse(sessionStorage.getItem('ok.predeclare.' + procId)) || {}; } catch (_) { values = {}; }
-  const form = renderForm(def, values, (v) => {
-    try { sessionStorage.setItem('ok.predeclare.' + procId, JSON.stringify(v)); } catch (_) { /* private mode */ }
-  });
-  const status = h('div', { 'aria-live': 'polite' });
-  const send = btn('ok', t('self.send'), { class: 'btn primary big', type: 'submit', 'data-testid': 'predeclare-send' });
-  const el = h('form', { class: 'self predeclare', novalidate: true, onsubmit: async (e) => {
-    e.preventDefault();
-    form.clearErrors();
-    status.replaceChildren();
-    send.disabled = true;
-    try {
-      const r = await api('POST', '/api/v1/public/predeclarations', { procedure: { id: def.id, version: def.version }, fields: form.collect(), lang: state.lang });
-      try { sessionStorage.removeItem('ok.predeclare.' + procId); } catch (_) { /* ignore */ }
-      showNumber(ctx, def, r);
-    } catch (err) {
-      send.disabled = false;
-      if (err.status == null || err.status === 0) { status.replaceChildren(banner('warn', errText(err), t('err.offline_hint'))); return; }
-      // Refusals for the whole phone or session (too many from this phone, the session's ceiling reached):
-      // Vietnamese and English both, whatever the chosen language (the message says what to do instead).
-      if (err.code === 'predeclarations_full' || err.code === 'rate_limited') {
-        status.replaceChildren(banner('warn', err.vi || errText(err), h('span', { lang: 'en' }, err.en || ''),
-          { 'data-testid': 'predeclare-error', 'data-code': err.code }));
-        status.scrollIntoView({ block: 'center' });
-        return;
-      }
-      const loose = placeErrors(el, err.details || []);
-      status.replaceChildren(banner('warn', errText(err), loose.map((x) => x.message_vi && state.lang === 'vi' ? x.message_vi : x.message_en).join(' ') || null,
-        { 'data-testid': 'predeclare-error' }));
-      const first = el.querySelector('[aria-invalid=true]');
-      if (first) first.focus();
-    }
-  } },
-  langMenu(rerender),
-  h('h1', {}, txt(def.title)),
-  h('p', { class: 'lead' }, t('self.intro')),
-  banner('ok', t('self.privacy')),
-  secureOffer(`#/predeclare/${enc(procId)}`),
-  form.el,
-  status,
-  h('div', { class: 'row' }, send));
-  ctx.show(el);
+  const { askView } = await import('./ask.js');
+  return askView(procId, ctx, { langMenu, secureOffer, rerender });
 }
 
 // On plain HTTP from a phone, what is typed here can be read by others on the open Wi-Fi (docs/security.md).
@@ -153,21 +111,6 @@ function secureOffer(hash) {
   if (state.secure !== false || !state.httpsUrl) return null;
   return h('p', { class: 'hint', 'data-testid': 'predeclare-secure' }, t('self.secure_offer'), ' ',
     h('a', { href: `${state.httpsUrl.replace(/\/$/, '')}/${hash}`, 'data-testid': 'predeclare-secure-link' }, t('self.secure_link')));
-}
-
-// One number to remember: the queue ticket when an outreach session is open (the number the desks call and
-// the board shows), else the pre-declaration's own number. The team's list shows the same one.
-function showNumber(ctx, def, r) {
-  const queued = r.number_kind === 'ticket';
-  const n = h('span', { class: 'n' }, String(r.number));
-  ctx.show(h('section', { class: 'self done' },
-    h('h1', {}, t('self.done_title')),
-    h('p', { class: 'big-plain' }, t('self.done_show')),
-    h('div', { class: 'huge-number', 'data-testid': 'predeclare-number', 'data-kind': r.number_kind },
-      queued ? h('div', { class: 'stack', 'data-testid': 'predeclare-ticket' }, h('span', { class: 'label' }, t('self.ticket')), n)
-        : [h('span', { class: 'label' }, t('self.pickup_number')), n]),
-    h('p', { class: 'muted' }, txt(def.title)),
-    h('p', {}, t(queued ? 'self.done_next_queue' : 'self.done_next'))));
 }
 
 // ---------- team: waiting pre-declarations ----------

@@ -27,6 +27,9 @@ test('a phone not yet welcomed is led to the portal, then to the app; its check 
   await page.waitForURL('http://hub.test/');
   await page.waitForSelector('#hub-name');
   assert.ok((await page.content()).includes('app.js'), 'the app shell');
+  // The hub's address on plain HTTP, nobody logged in: the villager's front door (issue 25), not the login.
+  await page.waitForSelector('[data-testid=front-door][data-step=language]');
+  assert.equal(await page.locator('[data-testid=login-form], [data-testid=secure-login]').count(), 0);
 
   // The same check from this machine (the same client address as the browser's), as a proxy request.
   const status = await new Promise((resolve, reject) => {

@@ -281,3 +281,88 @@ export async function maritalDraft(api) {
   assert.equal((await api('POST', `/api/v1/drafts/${d.body.id}/attachments`, fd)).status, 201);
   return d.body.id;
 }
+
+/**
+ * Goes through the villager's pre-declaration (#/predeclare/…, one question per screen) by tapping Next,
+ * answering the questions named in `answers` (field key → value: a choice's value, or text typed), up to the
+ * review screen; then taps "send" unless `send` is false. With `until` (a field key), stops on that question
+ * instead, unanswered. Returns the keys of the questions met, in order.
+ */
+export async function predeclareAnswer(page, answers = {}, { send = true, until = null, each = null } = {}) {
+  const form = page.locator('form.oneq');
+  await form.waitFor();
+  const met = [];
+  for (let i = 0; i < 100; i++) {
+    const step = await form.getAttribute('data-step');
+    if (step === 'review') break;
+    const key = await form.getAttribute('data-key');
+    if (key === until) return met;
+    met.push(key);
+    // `each(key)`: what a test checks or does on every question's screen before it is answered.
+    if (each) await each(key);
+    if (key in answers) {
+      const field = page.locator(`.field.ask-on[data-key="${key}"]`);
+      const radio = field.locator(`input[type=radio][value="${answers[key]}"]`);
+      if (await radio.count()) await radio.check();
+      else await field.locator(`[name="${key}"]:visible`).fill(answers[key]);
+    }
+    await page.click('[data-testid=ask-next]');
+    await page.waitForFunction((k) => document.querySelector('form.oneq').dataset.key !== k, key);
+  }
+  if (send) await page.click('[data-testid=predeclare-send]');
+  return met;
+}
+
+// What the current screen offers to listen to: every text a villager reads (question, hint, group title,
+// each choice, an error shown) with its listen button or mark, as [what, kind, lang, VI mark shown].
+export function listenMarks(page) {
+  return page.evaluate(() => {
+    const shown = (e) => !!e && !!(e.offsetWidth || e.offsetHeight) && getComputedStyle(e).visibility !== 'hidden';
+    const out = [];
+    const texts = [...document.querySelectorAll('form.oneq .group.ask-on > .said, .field.ask-on legend, .field.ask-on > .said, .field.ask-on fieldset > .said, .field.ask-on .choice, .field.ask-on .ferr-row.on')];
+    for (const t of texts.filter(shown)) {
+      const play = [...t.querySelectorAll(':scope > [data-testid=audio-play], :scope > .say-err > [data-testid=audio-play]')].find(shown);
+      const none = [...t.querySelectorAll(':scope > [data-testid=audio-none], :scope > .say-err > [data-testid=audio-none]')].find(shown);
+      const mark = play && play.querySelector('.say-vi-mark');
+      const r = play ? play.getBoundingClientRect() : null;
+      out.push({ what: t.textContent.trim().slice(0, 40), kind: play ? 'play' : (none ? 'none' : 'nothing'),
+        lang: play ? play.dataset.audioLang : null, vi: !!mark && shown(mark) && mark.textContent === 'VI',
+        size: r ? Math.min(r.width, r.height) : null, ferr: t.classList.contains('ferr-row'), noneText: none ? none.textContent.trim() : null });
+    }
+    return out;
+  });
+}
+
+// A short tone as a phone's recorder makes it (WebM/Opus from MediaRecorder), made in Chromium on `base`.
+export async function toneRecording(base) {
+  const b = await launch({ args: ['--autoplay-policy=no-user-gesture-required'] });
+  try {
+    await b.page.goto(base + '/#/guides');
+    const bytes = await b.page.evaluate(async () => {
+      const ctx = new AudioContext();
+      const osc = ctx.createOscillator();
+      osc.frequency.value = 660;
+      const dest = ctx.createMediaStreamDestination();
+      osc.connect(dest);
+      osc.start();
+      const rec = new MediaRecorder(dest.stream, { mimeType: 'audio/webm;codecs=opus' });
+      const chunks = [];
+      rec.ondataavailable = (e) => chunks.push(e.data);
+      const stopped = new Promise((r) => { rec.onstop = r; });
+      rec.start();
+      await new Promise((r) => setTimeout(r, 600));
+      rec.stop();
+      await stopped;
+      return [...new Uint8Array(await new Blob(chunks).arrayBuffer())];
+    });
+    return Buffer.from(bytes);
+  } finally { await b.close(); }
+}
+
+// Uploads a recording as the languages page sends it: the bytes as the body. `session`: {cookie, csrf} of
+// an admin or translator.
+export async function putRecording(base, session, lang, key, audio) {
+  const r = await fetch(`${base}/api/v1/languages/${lang}/audio/${encodeURIComponent(key)}`, { method: 'PUT',
+    headers: { Cookie: session.cookie, 'X-CSRF-Token': session.csrf, 'Content-Type': 'audio/webm' }, body: audio });
+  assert.equal(r.status, 201, `${lang} ${key}: ${await r.text()}`);
+}

@@ -64,7 +64,8 @@ test('on plain HTTP from a phone the login page sends the officer to HTTPS; the 
   await p.goto(HTTP + '/#/login');
   await p.waitForSelector('[data-testid=secure-login]');
   assert.equal(await p.locator('[data-testid=login-form]').count(), 0, 'no password field on plain HTTP');
-  assert.equal(await p.getAttribute('[data-testid=secure-login-go]', 'href'), `${HTTPS}/#/`);
+  // To the login there: the address itself is the villagers' front door for a visitor (issue 25).
+  assert.equal(await p.getAttribute('[data-testid=secure-login-go]', 'href'), `${HTTPS}/#/login`);
   assert.equal(await p.textContent('[data-testid=secure-login-url]'), HTTPS);
   assert.equal(await p.getAttribute('[data-testid=secure-login-ca]', 'href'), '/ca.crt');
   assert.match(await p.textContent('[data-testid=secure-login]'), /kết nối bảo mật \(HTTPS\)/);
@@ -107,12 +108,12 @@ test('on plain HTTP from a phone the login page sends the officer to HTTPS; the 
   // A villager's pre-declaration on plain HTTP works as before, and offers the secure address to a phone
   // that installed the hub's certificate.
   await p.goto(HTTP + '/#/predeclare/marital-status-certificate');
-  await p.waitForSelector('[data-testid=predeclare-send]');
+  await p.waitForSelector('form.oneq[data-step="1"]');
   assert.equal(await p.getAttribute('[data-testid=predeclare-secure-link]', 'href'),
     `${HTTPS}/#/predeclare/marital-status-certificate`);
   await shot(p, 'https-03-predeclare-secure-offer');
   await p.click('[data-testid=predeclare-secure-link]');
-  await p.waitForSelector('[data-testid=predeclare-send]');
+  await p.waitForSelector('form.oneq[data-step="1"]');
   assert.equal(await p.locator('[data-testid=predeclare-secure]').count(), 0, 'no offer once on HTTPS');
   assert.deepEqual(b.errors, []);
 });

@@ -69,9 +69,12 @@ c.execute('UPDATE envelopes SET payload=? WHERE seq=2',(bytes(p),)); c.commit()`
   const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=ack-download]')]);
   const ackPath = path.join(field.dataDir, 'ack.json');
   await dl.saveAs(ackPath);
-  // The ack is the first line; the procedure packages the device lacks follow, one per line (protocol §13.4).
-  const [first, ...more] = fs.readFileSync(ackPath, 'utf8').split('\n').filter((l) => l.trim());
+  // The ack is the first line, then the office's holdings of the device (protocol §11.4.2); the procedure
+  // packages the device lacks follow, one per line (§13.4).
+  const [first, held, ...more] = fs.readFileSync(ackPath, 'utf8').split('\n').filter((l) => l.trim());
   const ack = JSON.parse(first);
+  assert.equal(JSON.parse(held).holdings.kind, 'outreach-kit/holdings');
+  assert.deepEqual(JSON.parse(held).holdings.held, [[1, 1]]);
   for (const line of more) assert.equal(JSON.parse(line).package.kind, 'outreach-kit/procedure-package');
   assert.equal(ack.ack.kind, 'outreach-kit/ack');
   assert.deepEqual(ack.ack.acked.map((a) => a.seq), [1]);

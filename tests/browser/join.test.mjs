@@ -113,13 +113,17 @@ test('the join page QR codes decode to the right strings; plain HTTP is not a se
   // The plain-HTTP address of the QR, as a villager's phone opens it: not a secure context; the public side
   // works, and the login page sends the team to HTTPS instead of asking for a password (the browser would
   // not keep a Secure cookie here, even where the hub sees its own machine).
+  // The app QR's address itself: the villager's front door (issue 25).
+  await page.goto(appUrl);
+  await page.waitForSelector('[data-testid=front-door][data-step=language]');
   await page.goto(appUrl + '#/guides');
   await page.waitForSelector('h1');
   assert.equal(await page.evaluate(() => window.isSecureContext), false);
   await page.goto(appUrl + '#/login');
   await page.waitForSelector('[data-testid=secure-login]');
   assert.equal(await page.locator('[data-testid=login-form]').count(), 0);
-  assert.equal(await page.getAttribute('[data-testid=secure-login-go]', 'href'), `https://${NAME}:${httpsPort}/#/`);
+  // The login on the secure address (its bare address is the villagers' front door, issue 25).
+  assert.equal(await page.getAttribute('[data-testid=secure-login-go]', 'href'), `https://${NAME}:${httpsPort}/#/login`);
   assert.deepEqual(errors, []);
 });
 

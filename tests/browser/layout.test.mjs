@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { startHub, launch, login, axeCheck, freePort, ARTIFACTS, REPO, SHARED } from './harness.mjs';
+import { startHub, launch, login, axeCheck, freePort, ARTIFACTS, REPO, SHARED, predeclareAnswer } from './harness.mjs';
 
 const W = 360; const H = 740;
 const HEADER_MAX = 64;
@@ -189,6 +189,13 @@ test("the villagers' pages (no login) fit the phone, with their own styles", asy
       assert.ok(f.header <= HEADER_MAX, `${name}: the header takes ${f.header} px`);
       await view(page, name.replace(/\W+/g, '-'));
     };
+    // The front door (the hub's address for a visitor): the languages, then the three choices.
+    await page.goto(`${base}/`);
+    await page.waitForSelector('[data-testid=front-door][data-step=language]');
+    await fits('villager front door');
+    await page.click('[data-testid=front-lang][data-code=vi]');
+    await page.waitForSelector('[data-testid=front-door][data-step=choose]');
+    await fits('villager front door choices');
     await page.goto(`${base}/#/guides`);
     await page.waitForSelector('[data-testid=guide-row]');
     await fits('villager guides');
@@ -198,10 +205,10 @@ test("the villagers' pages (no login) fit the phone, with their own styles", asy
       await fits(`villager guide ${proc}`);
     }
     await page.goto(`${base}/#/predeclare/${PROCS[0]}`);
-    await page.waitForSelector('[data-testid=predeclare-send]');
+    await page.waitForSelector('form.oneq[data-step="1"]');
     await fits('villager pre-declaration');
-    await page.fill('[name="requester.full_name"]', 'Điểu Thị Hạnh');
-    await page.fill('[name="requester.pin"]', '070190012345');
+    await predeclareAnswer(page, { 'requester.full_name': 'Điểu Thị Hạnh', 'requester.pin': '070190012345' }, { send: false });
+    await fits('villager pre-declaration review');
     await page.click('[data-testid=predeclare-send]');
     await page.waitForSelector('[data-testid=predeclare-number]');
     await fits('villager number');

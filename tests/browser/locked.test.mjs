@@ -294,8 +294,8 @@ test('the admin logs in: the hub unlocks, the draft is there, the board and the 
   const boardMs = Date.now() - t0;
   assert.ok(['polling', 'live'].includes(await tvp.getAttribute('[data-testid=board-status]', 'data-state')));
   assert.equal(await tvp.locator('[data-testid=board-locked]').count(), 0);
-  // Nor the villager's phone: the pre-declaration form comes up.
-  await villager.page.waitForSelector('[data-testid=predeclare-send]', { timeout: 15000 });
+  // Nor the villager's phone: the pre-declaration's first question comes up.
+  await villager.page.waitForSelector('form.oneq[data-step="1"]', { timeout: 15000 });
   const selfMs = Date.now() - t0;
   t.diagnostic(`unlock -> board back ${boardMs} ms, pre-declaration back ${selfMs} ms`);
   assert.ok(boardMs < 10000 && selfMs < 10000, `recovered in ${boardMs} / ${selfMs} ms`);

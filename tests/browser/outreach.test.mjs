@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { startHub, launch, login, axeCheck, shot, HUB_BIN } from './harness.mjs';
+import { startHub, launch, login, axeCheck, shot, HUB_BIN, predeclareAnswer } from './harness.mjs';
 
 const OFFICER = { name: 'canbo', role: 'officer', password: 'mat-khau-can-bo' };
 const PHONE = { viewport: { width: 360, height: 740 } };
@@ -168,11 +168,9 @@ test('at 360×740 in Vietnamese: names at the desk, one number per villager, eve
     // A villager pre-declares on their own phone: told one number, 4, the next in the queue.
     const v = villager.page;
     await v.goto(`${hub2.base}/#/predeclare/marital-status-certificate`);
-    await v.waitForSelector('[data-testid=predeclare-send]');
+    await v.waitForSelector('form.oneq[data-step="1"]');
     await noSideScroll(v, 'pre-declaration form');
-    await v.fill('[name="requester.full_name"]', 'Lâm Thị Hoa');
-    await v.fill('[name="requester.pin"]', '070190012345');
-    await v.click('[data-testid=predeclare-send]');
+    await predeclareAnswer(v, { 'requester.full_name': 'Lâm Thị Hoa', 'requester.pin': '070190012345' });
     await v.waitForSelector('[data-testid=predeclare-number]');
     assert.equal((await v.textContent('[data-testid=predeclare-number] .n')).trim(), '4');
     assert.equal(await v.locator('.huge-number').count(), 1, 'one number to remember');

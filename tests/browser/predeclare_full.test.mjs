@@ -4,7 +4,7 @@
 // they typed stays on the phone. On a 360×740 phone in Vietnamese.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, launch, axeCheck, shot } from './harness.mjs';
+import { startHub, launch, axeCheck, shot, predeclareAnswer } from './harness.mjs';
 
 const OFFICER = { name: 'canbo', role: 'officer', password: 'mat-khau-can-bo' };
 const PROC = 'marital-status-certificate';
@@ -34,9 +34,7 @@ test('the session is full: the phone says so in Vietnamese and English and keeps
   const { page } = phone;
   try {
     await page.goto(`${hub.base}/#/predeclare/${PROC}`);
-    await page.waitForSelector('[data-testid=predeclare-send]');
-    await page.fill('[name="requester.full_name"]', 'Lâm Thị Hoa');
-    await page.click('[data-testid=predeclare-send]');
+    await predeclareAnswer(page, { 'requester.full_name': 'Lâm Thị Hoa' });
     const err = page.locator('[data-testid=predeclare-error][data-code=predeclarations_full]');
     await err.waitFor();
     const text = await err.textContent();
@@ -44,6 +42,7 @@ test('the session is full: the phone says so in Vietnamese and English and keeps
     assert.match(text, /already received 1 pre-declarations.*guidance desk/);
     assert.ok(text.indexOf('bàn hướng dẫn') < text.indexOf('guidance desk'), 'Vietnamese first');
     assert.equal(await page.inputValue('[name="requester.full_name"]'), 'Lâm Thị Hoa', 'what was typed stays');
+    assert.equal(await page.textContent('[data-testid=ask-answer][data-key="requester.full_name"] .a'), 'Lâm Thị Hoa', 'and is shown');
     assert.equal(await page.isEnabled('[data-testid=predeclare-send]'), true);
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scroll');
     await axeCheck(page, 'pre-declaration refused (session full)');

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import jsQR from 'jsqr';
-import { startHub, launch, login, axeCheck, shot, SHARED } from './harness.mjs';
+import { startHub, launch, login, axeCheck, shot, SHARED, predeclareAnswer } from './harness.mjs';
 
 const OFFICER = { name: 'canbo.lan', role: 'officer', password: 'Can-bo-2026!' };
 const PROC = { id: 'marital-status-certificate', version: 1 };
@@ -187,19 +187,23 @@ test('a villager fills a pre-declaration on their phone and gets a number (and a
   const { page } = phone;
   try {
     await page.goto(`${hub.base}/#/predeclare/${PROC.id}`);
-    await page.waitForSelector('[data-testid=predeclare-send]');
+    await page.waitForSelector('form.oneq[data-step="1"]');
     assert.equal(await page.locator('[name="addressee.commune"]').count(), 0, 'office-only field hidden');
     assert.equal(await page.locator('[name="declaration.confirmed"]').count(), 0);
     await axeCheck(page, 'pre-declaration form');
-    // The villager asks for themself (the default): their name and PIN are asked once, as the requester's.
+    // One question per screen: the villager asks for themself (the default), so their name and PIN are asked
+    // once, as the requester's; the subject's own name is never asked.
+    const met = await predeclareAnswer(page, { 'requester.full_name': 'Lâm Thị Hoa' }, { until: 'requester.pin' });
+    assert.ok(met.includes('requester.full_name') && !met.includes('subject.full_name'), met.join(' '));
     assert.equal(await page.isVisible('[name="subject.full_name"]'), false);
-    await page.fill('[name="requester.full_name"]', 'Lâm Thị Hoa');
+    // A short PIN is refused on its own screen, beside the field; Next stays there until it is right.
     await page.fill('[name="requester.pin"]', '123');
-    await page.click('[data-testid=predeclare-send]');
-    await page.waitForSelector('[data-testid=predeclare-error]');
+    await page.click('[data-testid=ask-next]');
     await page.waitForSelector('[data-err-for="requester.pin"]:not([hidden])');
+    assert.equal(await page.getAttribute('form.oneq', 'data-key'), 'requester.pin');
     await page.fill('[name="requester.pin"]', '070190012345');
-    await page.click('[data-testid=predeclare-send]');
+    const rest = await predeclareAnswer(page);
+    assert.ok(!rest.includes('subject.full_name'), rest.join(' '));
     await page.waitForSelector('[data-testid=predeclare-number]');
     const n = (await page.textContent('[data-testid=predeclare-number] .n')).trim();
     assert.match(n, /^\d+$/);

@@ -3,22 +3,18 @@
 //! public and list the documents to bring from the catalogue; both hub modes serve them.
 
 use crate::common::*;
+use hub::shared::lang::audio::samples;
 use serde_json::{json, Value};
 
-/// A minimal WebM header (EBML, DocType "webm") followed by filler: what the sniffer looks at.
+/// A WebM as MediaRecorder starts it (EBML header, DocType "webm", Segment, Opus track), padded to `len`.
 fn webm_bytes(len: usize) -> Vec<u8> {
-    let mut v = vec![
-        0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81, 0x01, 0x42, 0xF7, 0x81, 0x01, 0x42, 0x82,
-        0x84, b'w', b'e', b'b', b'm',
-    ];
+    let mut v = samples::webm(0);
     v.resize(len, 0x55);
     v
 }
 
 fn ogg_bytes() -> Vec<u8> {
-    let mut v = b"OggS\0\x02".to_vec();
-    v.resize(300, 0);
-    v
+    samples::ogg_opus(200)
 }
 
 async fn put_bytes(c: &Client, path: &str, bytes: Vec<u8>, ctype: &str) -> (u16, Value) {
@@ -417,5 +413,217 @@ fn languages_translations_audio_and_guides() {
             (s, codes(&b)),
             (200, vec!["vi".to_string(), "en".to_string()])
         );
+    });
+}
+
+/// Issue 25: recordings from a phone's file picker. Each accepted format (M4A, MP3, WAV, WebM/Opus,
+/// Ogg/Opus, made by `audio::samples`) is stored as it is and served with its real media type, whatever
+/// type the upload declared; a renamed JPEG and a cut-short file are refused with the accepted formats.
+/// And the recording plan: the texts villagers meet come first, by page, counted.
+#[test]
+fn phone_recordings_of_every_format_and_the_recording_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("field");
+    cli_ok(
+        &["init", "--mode", "field", "--data", dir.to_str().unwrap()],
+        &[],
+    );
+    let hub = Hub::start("field", &dir);
+    block_on(async {
+        let admin = Client::setup(&hub, "quantri", "mat-khau-quan-tri").await;
+        let anon = Client::new(&hub.base);
+        let (s, b) = admin
+            .post(
+                "/api/v1/languages",
+                json!({"code": "stg", "native_name": "Xtiêng", "vi_name": "Xtiêng", "has_script": true}),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+
+        // What a phone's file picker gives: the declared type is often wrong or generic.
+        let files: [(&str, Vec<u8>, &str, &str); 5] = [
+            ("voice.m4a", samples::m4a(4000), "audio/x-m4a", "audio/mp4"),
+            (
+                "voice.mp3",
+                samples::mp3(30),
+                "application/octet-stream",
+                "audio/mpeg",
+            ),
+            ("voice.wav", samples::wav(8000), "audio/x-wav", "audio/wav"),
+            (
+                "voice.webm",
+                samples::webm(3000),
+                "video/webm",
+                "audio/webm",
+            ),
+            (
+                "voice.ogg",
+                samples::ogg_opus(3000),
+                "audio/opus",
+                "audio/ogg",
+            ),
+        ];
+        for (i, (name, bytes, declared, real)) in files.iter().enumerate() {
+            let key = [
+                "self.send",
+                "self.done_show",
+                "self.ticket",
+                "guides.bring",
+                "slip.heading",
+            ][i];
+            let path = format!("/api/v1/languages/stg/audio/{key}");
+            let (s, b) = put_bytes(&admin, &path, bytes.clone(), declared).await;
+            assert_eq!(s, 201, "{name}: {b}");
+            assert_eq!(b["media_type"], *real, "{name}");
+            assert_eq!(b["size"], bytes.len(), "{name}");
+            let r = anon.http.get(hub.url(&path)).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{name}");
+            assert_eq!(
+                r.headers()["content-type"],
+                *real,
+                "{name}: served as what it is"
+            );
+            assert_eq!(
+                r.bytes().await.unwrap().to_vec(),
+                *bytes,
+                "{name}: stored as it came"
+            );
+        }
+        let (_, b) = anon.get("/api/v1/languages/stg").await;
+        assert_eq!(b["recorded"], 5, "{b}");
+
+        // A JPEG renamed voice.mp3, declared as audio: refused by its bytes, the formats listed.
+        let mut jpeg =
+            b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00".to_vec();
+        jpeg.resize(5000, 0x42);
+        let path = "/api/v1/languages/stg/audio/self.intro";
+        let (s, b) = put_bytes(&admin, path, jpeg, "audio/mpeg").await;
+        assert_eq!(
+            (s, b["error"]["code"].as_str(), b["error"]["field"].as_str()),
+            (415, Some("unsupported_media"), Some("file")),
+            "{b}"
+        );
+        let en = b["error"]["message_en"].as_str().unwrap_or_default();
+        let vi = b["error"]["message_vi"].as_str().unwrap_or_default();
+        for f in ["M4A", "MP3", "WAV", "WebM", "Ogg"] {
+            assert!(en.contains(f) && vi.contains(f), "{f} named in {b}");
+        }
+        assert!(vi.contains("Định dạng nhận"), "{b}");
+        // Cut short (an upload broken off, a copy not finished): refused too.
+        let m4a = samples::m4a(4000);
+        let (s, b) = put_bytes(&admin, path, m4a[..m4a.len() - 100].to_vec(), "audio/mp4").await;
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (415, Some("unsupported_media")),
+            "{b}"
+        );
+        let wav = samples::wav(8000);
+        let (s, _) = put_bytes(&admin, path, wav[..wav.len() / 2].to_vec(), "audio/wav").await;
+        assert_eq!(s, 415);
+        // Over 1 MiB: 413 with a clear message, whatever the format.
+        let (s, b) = put_bytes(&admin, path, samples::wav(600_000), "audio/wav").await;
+        assert_eq!(
+            (s, b["error"]["code"].as_str(), b["error"]["field"].as_str()),
+            (413, Some("too_large"), Some("file")),
+            "{b}"
+        );
+        assert!(
+            b["error"]["message_vi"].as_str().unwrap().contains("1 MB"),
+            "{b}"
+        );
+        let (s, _) = anon.get(path).await;
+        assert_eq!(s, 404, "nothing refused was stored");
+
+        // The recording plan: every text says where villagers meet it; theirs come first, page by page.
+        let (s, b) = admin.get("/api/v1/languages/stg/keys").await;
+        assert_eq!(s, 200, "{b}");
+        let keys = b["keys"].as_array().unwrap();
+        let order = ["front", "guides", "predeclare", "status", "slip", "team"];
+        let rank = |k: &Value| {
+            order
+                .iter()
+                .position(|p| k["page"] == *p)
+                .unwrap_or_else(|| panic!("page of {k}"))
+        };
+        assert!(
+            keys.windows(2).all(|w| rank(&w[0]) <= rank(&w[1])),
+            "villagers' pages first, in order"
+        );
+        for k in keys {
+            let villager = k["page"] != "team";
+            assert_eq!(
+                k["audience"],
+                if villager { "villager" } else { "team" },
+                "{k}"
+            );
+        }
+        let page_of = |key: &str| keys.iter().find(|k| k["key"] == key).unwrap()["page"].clone();
+        assert_eq!(page_of("self.send"), "predeclare");
+        assert_eq!(page_of("self.look_up"), "status");
+        assert_eq!(page_of("slip.heading"), "slip");
+        assert_eq!(page_of("guide.marital-status-certificate.step.1"), "guides");
+        assert_eq!(page_of("ledger.title"), "team");
+        let (_, strings) = anon.get("/api/v1/languages/stg/strings").await;
+        let title_key = strings["catalogue_keys"]["Cấp Giấy xác nhận tình trạng hôn nhân"]
+            .as_str()
+            .unwrap();
+        assert_eq!(page_of(title_key), "guides");
+        // The villager's own form fields are on the pre-declaration (as the public form serves them).
+        let (_, form) = anon
+            .get("/api/v1/public/predeclare/marital-status-certificate")
+            .await;
+        for g in form["procedure"]["groups"].as_array().unwrap() {
+            for f in g["fields"].as_array().unwrap() {
+                let key = strings["catalogue_keys"][f["label"]["vi"].as_str().unwrap()]
+                    .as_str()
+                    .unwrap();
+                let p = page_of(key);
+                assert!(p == "guides" || p == "predeclare", "{}: {p}", f["key"]);
+            }
+        }
+        let villager: Vec<&Value> = keys
+            .iter()
+            .filter(|k| k["audience"] == "villager")
+            .collect();
+        let mut per_page = String::new();
+        for p in &order[..5] {
+            let n = villager.iter().filter(|k| k["page"] == *p).count();
+            per_page += &format!(" {p} {n};");
+        }
+        let recorded = villager.iter().filter(|k| !k["audio"].is_null()).count();
+        assert_eq!(recorded, 5, "the five recordings above are villager-facing");
+        let n = villager.len();
+        println!(
+            "villager-facing texts: {n} of {} (by page:{per_page} recorded {recorded}), at 5 s each ≈ {} min",
+            keys.len(),
+            (n * 5).div_ceil(60)
+        );
+        assert!(n >= 100 && n < keys.len() / 2, "{n} of {}", keys.len());
+        // One procedure's session: the shared UI texts and that procedure's guide and form texts.
+        let one = "marital-status-certificate";
+        for k in &villager {
+            let procs = k["procedures"].as_array().unwrap();
+            assert_eq!(procs.is_empty(), k["group"] == "ui", "{k}");
+        }
+        let for_one = villager
+            .iter()
+            .filter(|k| {
+                let procs = k["procedures"].as_array().unwrap();
+                procs.is_empty() || procs.iter().any(|p| p == one)
+            })
+            .count();
+        assert_eq!(page_of(title_key), "guides");
+        assert!(
+            keys.iter().find(|k| k["key"] == title_key).unwrap()["procedures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p == one)
+        );
+        println!(
+            "villager-facing texts for one procedure ({one}): {for_one}, at 5 s each ≈ {} min",
+            (for_one * 5).div_ceil(60)
+        );
+        assert!(for_one < n, "{for_one} of {n}");
     });
 }

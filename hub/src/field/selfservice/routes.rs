@@ -10,7 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use protocol::{FieldKind, ProcedureDef, ProcedureRef, Stage};
+use protocol::{ProcedureDef, ProcedureRef, Stage};
 use serde::{Deserialize, Serialize};
 
 use super::store::{self, Take};
@@ -31,10 +31,6 @@ pub const PREDECLARE_PER_WINDOW: u32 = 10;
 pub const WINDOW: Duration = Duration::from_secs(600);
 /// Largest pre-declaration body.
 pub const MAX_PREDECLARATION_BODY: usize = 32 * 1024;
-
-/// Groups the officer fills at the session, not the villager: whom the request is addressed to, and the
-/// declaration, which is made in front of the officer.
-const OFFICE_ONLY_GROUPS: &[&str] = &["addressee", "declaration"];
 
 struct Limits {
     status: IpLimiter,
@@ -203,16 +199,10 @@ async fn public_status(
 /// commune pickers (the team picks communes from the hub's list when taking the draft).
 pub fn self_service_def(def: &ProcedureDef) -> ProcedureDef {
     let mut d = def.clone();
-    d.groups
-        .retain(|g| !OFFICE_ONLY_GROUPS.contains(&g.id.as_str()));
     for g in &mut d.groups {
-        // The declaration's fields too where a version keeps them in another group (catalogue v2).
-        g.fields.retain(|f| {
-            f.kind != FieldKind::Commune
-                && !OFFICE_ONLY_GROUPS
-                    .iter()
-                    .any(|p| f.key.strip_prefix(p).is_some_and(|r| r.starts_with('.')))
-        });
+        let id = g.id.clone();
+        g.fields
+            .retain(|f| crate::shared::procedures::in_self_service(&id, f));
     }
     d.groups.retain(|g| !g.fields.is_empty());
     d
@@ -496,7 +486,7 @@ mod tests {
             assert!(d.field("addressee.commune").is_none());
             assert!(d.field("declaration.confirmed").is_none());
             assert!(d.field("declaration.method").is_none());
-            assert!(d.fields().all(|f| f.kind != FieldKind::Commune));
+            assert!(d.fields().all(|f| f.kind != protocol::FieldKind::Commune));
             assert!(d.fields().count() > 5, "{}", def.id);
         }
         let m = crate::shared::procedures::all()

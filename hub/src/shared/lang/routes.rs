@@ -131,6 +131,15 @@ struct LanguageKeys {
 struct KeyOut {
     key: String,
     group: keys::Group,
+    /// `villager` when villagers meet it (hear it) on one of their pages, else `team`.
+    #[schema(pattern = "^(villager|team)$")]
+    audience: &'static str,
+    /// The villager's page it is first met on (`front`, `guides`, `predeclare`, `status`, `slip`), or
+    /// `team` for the office's and team's screens. The list is in this order: villagers' pages first.
+    page: keys::Page,
+    /// The procedures (ids) whose villager pages say this catalogue or guide text; empty for UI texts
+    /// (said whatever the procedure) and the team's texts.
+    procedures: Vec<String>,
     /// The Vietnamese source text (NFC).
     vi: String,
     en: String,
@@ -492,7 +501,7 @@ async fn strings(
 }
 
 /// Every translatable text with its Vietnamese and English source and this language's text and
-/// recording (any team member: every role translates).
+/// recording (any team member: every role translates), the texts villagers meet first, by page.
 #[utoipa::path(
     get,
     path = "/api/v1/languages/{code}/keys",
@@ -516,11 +525,18 @@ async fn key_list(
         .db
         .call(move |c| Ok((store::strings(c, &code)?, store::audio_index(c, &code)?)))
         .await?;
-    let keys = keys::all()
+    let mut keys: Vec<KeyOut> = keys::all()
         .iter()
         .map(|s| KeyOut {
             key: s.key.clone(),
             group: s.group,
+            audience: if s.page.villager() {
+                "villager"
+            } else {
+                "team"
+            },
+            page: s.page,
+            procedures: s.procedures.clone(),
             vi: s.vi.clone(),
             en: s.en.clone(),
             context: s.context.clone(),
@@ -528,6 +544,8 @@ async fn key_list(
             audio: audio.get(&s.key).cloned(),
         })
         .collect();
+    // Villagers' pages first, in the order a villager meets them; the inventory's order within a page.
+    keys.sort_by_key(|k| k.page);
     Ok(Json(LanguageKeys { language, keys }))
 }
 
@@ -626,20 +644,27 @@ async fn translate(
 fn audio_error(status: StatusCode, code: &'static str) -> ApiError {
     let (vi, en) = if status == StatusCode::PAYLOAD_TOO_LARGE {
         (
-            "Bản ghi âm quá lớn (tối đa 1 MB, khoảng một phút).",
-            "The recording is too large (at most 1 MB, about a minute).",
+            "Bản ghi âm quá lớn (tối đa 1 MB: khoảng một phút M4A, MP3, WebM hay Ogg, mười giây WAV). Hãy ghi ngắn hơn.".to_string(),
+            "The recording is too large (at most 1 MB: about a minute of M4A, MP3, WebM or Ogg, ten seconds of WAV). Record a shorter one.".to_string(),
         )
     } else {
         (
-            "Tệp không phải bản ghi âm WebM, Ogg hay MP4.",
-            "The file is not a WebM, Ogg or MP4 audio recording.",
+            format!(
+                "Tệp không phải bản ghi âm đọc được (hoặc bị cắt dở). Định dạng nhận: {}.",
+                audio::ACCEPTED
+            ),
+            format!(
+                "The file is not a readable recording (or is cut short). Accepted formats: {}.",
+                audio::ACCEPTED
+            ),
         )
     };
     ApiError::new(status, code, vi, en).with_field("file")
 }
 
-/// Stores one text's audio prompt in a language (any team member): WebM, Ogg or MP4 audio, at most
-/// 1 MB; the type is sniffed from the bytes.
+/// Stores one text's audio prompt in a language (any team member): M4A, MP3, WAV, WebM (Opus) or Ogg
+/// (Opus), at most 1 MiB, stored as it is; the format is recognised from the bytes (never from the
+/// declared type or a file name), and served with its real media type.
 #[utoipa::path(
     put,
     path = "/api/v1/languages/{code}/audio/{key}",
@@ -650,7 +675,7 @@ fn audio_error(status: StatusCode, code: &'static str) -> ApiError {
     request_body(
         content = Vec<u8>,
         content_type = "audio/webm",
-        description = "The recording's bytes (WebM, Ogg or MP4 audio; the type is sniffed)"
+        description = "The recording's bytes: M4A (AAC in MP4), MP3, WAV, WebM (Opus) or Ogg (Opus); the format is recognised from the bytes, the declared type is ignored"
     ),
     responses(
         (status = 201, body = store::AudioInfo),
@@ -658,8 +683,8 @@ fn audio_error(status: StatusCode, code: &'static str) -> ApiError {
         crate::shared::api_doc::Unauthenticated,
         (status = 403, description = "No CSRF token", body = crate::shared::api_doc::ErrorBody),
         (status = 404, description = "No such language or key", body = crate::shared::api_doc::ErrorBody),
-        (status = 413, description = "More than 1 MB", body = crate::shared::api_doc::ErrorBody),
-        (status = 415, description = "Not WebM, Ogg or MP4 audio", body = crate::shared::api_doc::ErrorBody),
+        (status = 413, description = "`too_large`: more than 1 MiB", body = crate::shared::api_doc::ErrorBody),
+        (status = 415, description = "`unsupported_media`: not an M4A, MP3, WAV, WebM (Opus) or Ogg (Opus) recording, or cut short; the message lists the accepted formats", body = crate::shared::api_doc::ErrorBody),
     )
 )]
 async fn upload(
@@ -712,7 +737,7 @@ pub struct PlayParams {
     security(()),
     params(("code" = String, Path, pattern = "^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$", description = "BCP 47 / ISO 639-3 language code, e.g. `stg`"), ("key" = String, Path, description = "Text key from the translation inventory, e.g. `guide.<procedure>.purpose`"), PlayParams),
     responses(
-        (status = 200, description = "The recording (its stored audio type)", content_type = "audio/webm", body = Vec<u8>),
+        (status = 200, description = "The recording with its real media type: `audio/mp4`, `audio/mpeg`, `audio/wav`, `audio/webm` or `audio/ogg`", content_type = "audio/webm", body = Vec<u8>),
         (status = 304, description = "Matches `If-None-Match`"),
         (status = 404, body = crate::shared::api_doc::ErrorBody),
     )

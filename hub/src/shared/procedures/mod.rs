@@ -17,6 +17,21 @@ pub struct HubContext {
     pub commune: Option<String>,
 }
 
+/// Groups the officer fills at the session, not the villager: whom the request is addressed to, and the
+/// declaration, which is made in front of the officer.
+pub const OFFICE_ONLY_GROUPS: &[&str] = &["addressee", "declaration"];
+
+/// Whether field `f` of group `group` is on a villager's self-service form (the pre-declaration): not in
+/// an office-only group (nor keyed under one, where a catalogue version keeps the declaration's fields in
+/// another group), and no commune picker.
+pub fn in_self_service(group: &str, f: &protocol::FieldDef) -> bool {
+    !OFFICE_ONLY_GROUPS.contains(&group)
+        && f.kind != protocol::FieldKind::Commune
+        && !OFFICE_ONLY_GROUPS
+            .iter()
+            .any(|p| f.key.strip_prefix(p).is_some_and(|r| r.starts_with('.')))
+}
+
 /// Every known procedure definition with `time_limits` (procedure id → working days) applied.
 pub fn with_limits(time_limits: &[(String, u32)]) -> Vec<protocol::ProcedureDef> {
     all()

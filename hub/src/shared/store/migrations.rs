@@ -43,6 +43,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("0016_receipt_prints.sql"),
     ),
     ("0017_rechain", include_str!("0017_rechain.sql")),
+    ("0018_audio_formats", include_str!("0018_audio_formats.sql")),
 ];
 
 /// The names of the migrations, in order.
