@@ -6,7 +6,7 @@
 // A small link takes the team to the login. Loaded only when opened, with its styles (front.css): neither is on
 // the team's capture path, whose size is budgeted.
 import { h, t, tt, api, state, icon, btn, flash, errText, go, setLang, loadLanguages, langName, codeInput, lettersToggle, loadStyles } from './lib.js';
-import { audioButton, playUrl } from './lang.js';
+import { playUrl, listen, noRecording } from './lang.js';
 
 const enc = encodeURIComponent;
 // The text whose recording in each language announces that language ("Xtiêng. Tap here to use Xtiêng."),
@@ -14,26 +14,6 @@ const enc = encodeURIComponent;
 export const SELF_NAME = 'front.language_self_name';
 const audioUrl = (code, sha) => `/api/v1/languages/${enc(code)}/audio/${enc(SELF_NAME)}${sha ? `?v=${enc(sha)}` : ''}`;
 
-
-// A struck-through microphone: "nothing recorded", seen without reading.
-function mutedMic() {
-  const s = icon('mic');
-  const p = document.createElementNS('http://www.w3.org/2000/svg', 'path');
-  p.setAttribute('d', 'M3 3l18 18');
-  s.append(p);
-  return s;
-}
-
-function noRecording(attrs = {}) {
-  return h('span', { class: 'no-rec', 'data-testid': 'no-recording', ...attrs }, mutedMic(), h('span', {}, t('front.no_recording')));
-}
-
-// A text's listen button (lang.js), or the "no recording" mark when neither the chosen language nor
-// Vietnamese has a recording of it.
-function listen(key) {
-  const b = audioButton(key);
-  return b.hidden ? noRecording({ 'data-key': typeof key === 'string' ? key : '' }) : b;
-}
 
 // The recording of SELF_NAME in `code`: its SHA-256 (from the ETag), '' when there is one without an ETag,
 // null when there is none (or the hub is out of reach).

@@ -3,13 +3,13 @@
 // else the Vietnamese one). Texts missing in the chosen language show in Vietnamese (see the note in the
 // header).
 import { h, t, tt, api, icon } from './lib.js';
-import { audioButton } from './lang.js';
+import { listen } from './lang.js';
 
 const enc = encodeURIComponent;
 
 // A text with its listen button.
 function said(o, tag = 'p', attrs = {}) {
-  return h('div', { class: 'said' }, h(tag, attrs, tt(o)), audioButton(o));
+  return h('div', { class: 'said' }, h(tag, attrs, tt(o)), listen(o));
 }
 
 export async function guidesView(app, _p, _q, ctx) {
@@ -17,7 +17,7 @@ export async function guidesView(app, _p, _q, ctx) {
   const list = h('ul', { class: 'list guide-list', 'data-testid': 'guide-list' },
     (r.guides || []).map((g) => h('li', { class: 'card guide-item', 'data-testid': 'guide-row', 'data-procedure': g.procedure.id },
       h('h2', {}, icon('book'), h('a', { href: `#/guides/${enc(g.procedure.id)}`, 'data-testid': 'guide-link' }, tt(g.title))),
-      audioButton(g.title),
+      listen(g.title),
       said(g.purpose),
       h('a', { class: 'btn primary big', href: `#/guides/${enc(g.procedure.id)}` }, icon('book'), h('span', {}, t('guides.open'))))));
   // "Tap Listen" only where a recording can be played (a Listen button without one stays hidden).
@@ -37,7 +37,7 @@ function docLine(d) {
     said(d.label, 'h3'),
     h('p', { class: 'doc-tags' }, h('span', { class: 'badge' }, kind), ' ', h('span', { class: 'badge' }, when)),
     h('p', { 'data-testid': 'guide-doc-need' }, need),
-    d.when ? h('div', { class: 'row' }, audioButton(d.when.field, { label: t('guides.listen_field') }), audioButton(d.when.value, { label: t('guides.listen_value') })) : null,
+    d.when ? h('div', { class: 'row' }, listen(d.when.field, { label: t('guides.listen_field') }), listen(d.when.value, { label: t('guides.listen_value') })) : null,
     d.help ? said(d.help, 'p', { class: 'help' }) : null);
 }
 
@@ -47,7 +47,7 @@ export async function guideView(app, [id], _q, ctx) {
   const sec = (title, ...kids) => h('section', { class: 'card guide-part' }, h('h2', {}, title), ...kids);
   ctx.show(h('article', { class: 'guide', 'data-testid': 'guide' },
     h('p', {}, h('a', { href: '#/guides' }, icon('back'), t('guides.all'))),
-    h('div', { class: 'said' }, h('h1', {}, tt(g.title)), audioButton(g.title)),
+    h('div', { class: 'said' }, h('h1', {}, tt(g.title)), listen(g.title)),
     h('p', { class: 'muted' }, tt(g.authority)),
     sec(t('guides.purpose'), said(g.purpose)),
     sec(t('guides.who'), h('ul', { class: 'list' }, (g.who || []).map((w) => h('li', {}, said(w))))),

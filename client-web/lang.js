@@ -64,6 +64,29 @@ export function audioButton(key, { label } = {}) {
   return b;
 }
 
+// A struck-through microphone: "nothing recorded", seen without reading.
+function mutedMic() {
+  const s = icon('mic');
+  const p = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+  p.setAttribute('d', 'M3 3l18 18');
+  s.append(p);
+  return s;
+}
+
+/** The visible "no recording yet" mark, where a listen button would be (never silence with no sign). */
+export function noRecording(attrs = {}) {
+  return h('span', { class: 'no-rec', 'data-testid': 'no-recording', ...attrs }, mutedMic(), h('span', {}, t('front.no_recording')));
+}
+
+/**
+ * A villager's text: its listen button (audioButton), or the "no recording" mark when neither the chosen
+ * language nor Vietnamese has a recording of it.
+ */
+export function listen(key, opts) {
+  const b = audioButton(key, opts);
+  return b.hidden ? noRecording({ 'data-key': typeof key === 'string' ? key : textKey(key) || '' }) : b;
+}
+
 /**
  * The "N texts not yet translated" note (renderMissing, lib.js) for a villager who reads no Vietnamese: when
  * the note itself is not in the chosen language, it is also said in signs (the language's own name → "Tiếng
